@@ -1,0 +1,117 @@
+"""Load and validate ``config.yml`` into frozen pydantic models."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gradient_boosting_model.errors import ConfigError
+from gradient_boosting_model.schemas import HOUSE_FIELDS
+
+PACKAGE_ROOT = Path(str(resources.files("gradient_boosting_model")))
+CONFIG_FILE = PACKAGE_ROOT / "config.yml"
+DATASET_DIR = PACKAGE_ROOT / "datasets"
+
+HouseField = Annotated[str, Field(min_length=1)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _unknown(names: list[str]) -> list[str]:
+    return [name for name in names if name not in HOUSE_FIELDS]
+
+
+class DataConfig(_Frozen):
+    training_file: str = Field(min_length=1)
+    requests_file: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    holdout_fraction: float = Field(gt=0, lt=1)
+    split_seed: int = Field(ge=0)
+    max_living_area: float = Field(gt=0)
+
+
+class ElapsedYearsConfig(_Frozen):
+    reference: HouseField
+    variables: tuple[HouseField, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> ElapsedYearsConfig:
+        unknown = _unknown([self.reference, *self.variables])
+        if unknown:
+            raise ValueError(f"not house fields: {unknown}")
+        return self
+
+
+class FeaturesConfig(_Frozen):
+    absent_label: str = Field(min_length=1)
+    grade_scores: dict[str, float] = Field(min_length=1)
+    absent_grade_score: float
+    elapsed_years: ElapsedYearsConfig
+    sums: dict[str, dict[HouseField, float]]
+    missing_value: float
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> FeaturesConfig:
+        clashes = [name for name in self.sums if name in HOUSE_FIELDS]
+        if clashes:
+            raise ValueError(f"sums would overwrite house fields: {clashes}")
+        unknown = _unknown([part for parts in self.sums.values() for part in parts])
+        if unknown:
+            raise ValueError(f"sums name columns that are not house fields: {unknown}")
+        return self
+
+
+class ModelConfig(_Frozen):
+    loss: Literal["squared_error", "absolute_error", "huber", "quantile"]
+    n_estimators: int = Field(ge=1, le=20_000)
+    learning_rate: float = Field(gt=0, le=1)
+    max_depth: int = Field(ge=1, le=32)
+    min_samples_leaf: int = Field(ge=1)
+    subsample: float = Field(gt=0, le=1)
+    max_features: Literal["sqrt", "log2"] | float | None
+    random_state: int = Field(ge=0)
+
+
+class ArtifactsConfig(_Frozen):
+    directory: str = Field(min_length=1)
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+
+
+class Config(_Frozen):
+    data: DataConfig
+    features: FeaturesConfig
+    model: ModelConfig
+    artifacts: ArtifactsConfig
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"  {key}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(path: Path = CONFIG_FILE) -> Config:
+    """Read and validate the YAML config at ``path``.
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read or parsed, or any key is missing, unknown or invalid;
+        the message names the file and every bad key.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot read config {path}: {error}") from error
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"invalid config {path}:\n{_describe(error)}") from error

@@ -1,0 +1,37 @@
+"""Errors the model package raises: one base class, narrow subclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: Errors of a refused batch: row index -> field name -> messages.
+RowErrors = Mapping[int, Mapping[str, list[str]]]
+
+
+class ModelError(Exception):
+    """Base class of every error raised on purpose by this package."""
+
+
+class ConfigError(ModelError):
+    """``config.yml`` is missing, unreadable, or has a wrong or missing key."""
+
+
+class ModelArtifactError(ModelError):
+    """The persisted model is missing or cannot be loaded; the message names the file."""
+
+
+class InvalidInputError(ModelError):
+    """A batch of house details was refused; ``errors`` lists every bad row and field.
+
+    A batch with any invalid row is refused whole, so that no row is ever dropped in silence.
+    """
+
+    def __init__(self, errors: RowErrors, message: str | None = None) -> None:
+        self.errors: dict[int, dict[str, list[str]]] = {
+            row: {field: list(messages) for field, messages in fields.items()}
+            for row, fields in sorted(errors.items())
+        }
+        if message is None:
+            count = len(self.errors)
+            message = f"{count} invalid row{'s' if count != 1 else ''} in the batch"
+        super().__init__(message)

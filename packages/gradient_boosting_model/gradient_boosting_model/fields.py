@@ -1,0 +1,137 @@
+"""Kinds of house detail, as marshmallow fields that accept JSON-shaped values only.
+
+marshmallow's own ``Float`` and ``Integer`` accept numeric strings and ``Integer`` truncates
+``2.5`` to ``2``; a client sending either has made a mistake that must be reported, so the
+number fields here take JSON numbers only, never strings or booleans.
+
+Each factory records what the rest of the package needs in the field's ``metadata``:
+``description`` (for people and the API spec), ``kind`` (``number``, ``category``, or ``grade``
+for the ordered quality codes) and
+``absent_means_none`` (Ames records "no basement" etc. as a missing value).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from marshmallow import fields, types, validate
+
+#: Quality grades used by many Ames columns, best first (data_description.txt).
+GRADES = ("Ex", "Gd", "TA", "Fa", "Po")
+
+EARLIEST_YEAR = 1800
+LATEST_YEAR = 2100
+
+
+class JsonNumber(fields.Float):
+    """A finite number (a JSON int or float, or a numpy one); strings and booleans are refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_nan=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class WholeNumber(JsonNumber):
+    """A JSON number with no fractional part: ``3`` and ``3.0`` pass, ``2.5`` does not."""
+
+    default_error_messages: types.ErrorMessages = {"not_whole": "Not a whole number."}  # noqa: RUF012
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if not math.isfinite(number) or not number.is_integer():
+            raise self.make_error("not_whole")
+        return number
+
+
+def _metadata(description: str, kind: str, *, absent_means_none: bool = False) -> dict[str, Any]:
+    return {"description": description, "kind": kind, "absent_means_none": absent_means_none}
+
+
+def _presence(required: bool) -> dict[str, Any]:
+    """Required fields may be neither absent nor null; the others may be either."""
+    return {"required": required, "allow_none": not required}
+
+
+def category(
+    description: str,
+    *,
+    choices: tuple[str, ...],
+    absent_means_none: bool = False,
+    required: bool = False,
+) -> fields.Field[Any]:
+    """A code from a fixed list, as spelled in the Ames data."""
+    return fields.String(
+        validate=validate.OneOf(choices),
+        metadata=_metadata(description, "category", absent_means_none=absent_means_none),
+        **_presence(required),
+    )
+
+
+def grade(description: str, *, absent_means_none: bool = False) -> fields.Field[Any]:
+    """A quality grade, ``Ex`` (excellent) to ``Po`` (poor)."""
+    return fields.String(
+        validate=validate.OneOf(GRADES),
+        metadata=_metadata(description, "grade", absent_means_none=absent_means_none),
+        **_presence(False),
+    )
+
+
+def dwelling_code(description: str, *, choices: tuple[int, ...]) -> fields.Field[Any]:
+    """A numeric code that names a class of dwelling: a category, not a quantity."""
+    return WholeNumber(
+        validate=validate.OneOf(choices),
+        metadata=_metadata(description, "category"),
+        **_presence(False),
+    )
+
+
+def _bounded(
+    field_class: type[JsonNumber],
+    description: str,
+    minimum: float,
+    maximum: float,
+    required: bool,
+) -> fields.Field[Any]:
+    return field_class(
+        validate=validate.Range(min=minimum, max=maximum),
+        metadata=_metadata(description, "number"),
+        **_presence(required),
+    )
+
+
+def area(description: str, *, maximum: float, required: bool = False) -> fields.Field[Any]:
+    """A length or area in feet or square feet: never negative."""
+    return _bounded(JsonNumber, description, 0, maximum, required)
+
+
+def dollars(description: str, *, maximum: float) -> fields.Field[Any]:
+    """A value in dollars: never negative."""
+    return _bounded(JsonNumber, description, 0, maximum, False)
+
+
+def count(description: str, *, maximum: int) -> fields.Field[Any]:
+    """A number of rooms, baths or cars."""
+    return _bounded(WholeNumber, description, 0, maximum, False)
+
+
+def rating(description: str, *, required: bool = False) -> fields.Field[Any]:
+    """A rating from 1 (very poor) to 10 (very excellent)."""
+    return _bounded(WholeNumber, description, 1, 10, required)
+
+
+def month(description: str) -> fields.Field[Any]:
+    """A calendar month, 1 to 12."""
+    return _bounded(WholeNumber, description, 1, 12, False)
+
+
+def year(
+    description: str, *, maximum: int = LATEST_YEAR, required: bool = False
+) -> fields.Field[Any]:
+    """A calendar year in a plausible range."""
+    return _bounded(WholeNumber, description, EARLIEST_YEAR, maximum, required)

@@ -1,0 +1,72 @@
+"""Save and load the versioned model artifact and the metadata JSON beside it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import joblib
+from sklearn.pipeline import Pipeline
+
+from gradient_boosting_model import __version__
+from gradient_boosting_model.config import PACKAGE_ROOT, Config
+from gradient_boosting_model.errors import ModelArtifactError
+
+
+def artifact_path(config: Config, *, version: str = __version__) -> Path:
+    """Where the model of this package version lives: ``<name>_v<version>.joblib``."""
+    artifacts = config.artifacts
+    return PACKAGE_ROOT / artifacts.directory / f"{artifacts.name}_v{version}.joblib"
+
+
+def metadata_path(config: Config, *, version: str = __version__) -> Path:
+    """The metadata JSON beside the artifact."""
+    return artifact_path(config, version=version).with_suffix(".json")
+
+
+def save_pipeline(pipeline: Pipeline, metadata: dict[str, Any], config: Config) -> Path:
+    """Write the fitted pipeline and its metadata; remove artifacts of other versions."""
+    path = artifact_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(f"{config.artifacts.name}_v*"):
+        if old.stem != path.stem:
+            old.unlink()
+    joblib.dump(pipeline, path, compress=3)
+    metadata_path(config).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load_pipeline(config: Config, *, path: Path | None = None) -> Pipeline:
+    """Load the fitted pipeline of this package version.
+
+    Raises
+    ------
+    ModelArtifactError
+        If the file is missing, unreadable, corrupt, or holds something other than a fitted
+        pipeline; the message names the file.
+    """
+    path = path or artifact_path(config)
+    if not path.is_file():
+        raise ModelArtifactError(f"model artifact not found: {path} (train it with `make train`)")
+    try:
+        pipeline = joblib.load(path)
+    # A damaged pickle can raise almost anything (the pickle docs list UnpicklingError,
+    # AttributeError, EOFError, ImportError, IndexError "and others"; struct.error is one).
+    except Exception as error:
+        raise ModelArtifactError(f"model artifact is corrupt: {path}: {error!r}") from error
+    if not isinstance(pipeline, Pipeline):
+        raise ModelArtifactError(
+            f"model artifact holds {type(pipeline).__name__}, not a Pipeline: {path}"
+        )
+    return pipeline
+
+
+def load_metadata(config: Config) -> dict[str, Any]:
+    """The metadata JSON written at training time (metrics, versions, features)."""
+    path = metadata_path(config)
+    try:
+        metadata: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelArtifactError(f"model metadata unreadable: {path}: {error}") from error
+    return metadata

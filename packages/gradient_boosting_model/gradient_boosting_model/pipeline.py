@@ -1,0 +1,67 @@
+"""Build the (unfitted) training pipeline from the config and the house-details schema."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.pipeline import Pipeline
+
+from gradient_boosting_model.config import Config
+from gradient_boosting_model.schemas import HOUSE_FIELDS
+from gradient_boosting_model.transformers import (
+    AbsentCategoryFiller,
+    ColumnStacker,
+    GradeScorer,
+    TargetOrderedEncoder,
+    WeightedSums,
+    YearsElapsed,
+)
+
+
+def _fields_of_kind(kind: str) -> tuple[str, ...]:
+    return tuple(name for name, f in HOUSE_FIELDS.items() if f.metadata["kind"] == kind)
+
+
+def _absent_means_none() -> tuple[str, ...]:
+    return tuple(name for name, f in HOUSE_FIELDS.items() if f.metadata["absent_means_none"])
+
+
+def build_pipeline(config: Config) -> Pipeline:
+    """Preprocessing steps, then gradient boosting on log(SalePrice), predicting dollars."""
+    features = config.features
+    regressor = GradientBoostingRegressor(**config.model.model_dump())
+    return Pipeline(
+        [
+            (
+                "absent_as_none",
+                AbsentCategoryFiller(
+                    variables=_absent_means_none(), fill_value=features.absent_label
+                ),
+            ),
+            (
+                "grades",
+                GradeScorer(
+                    variables=_fields_of_kind("grade"),
+                    scores={
+                        **features.grade_scores,
+                        features.absent_label: features.absent_grade_score,
+                    },
+                ),
+            ),
+            (
+                "ages",
+                YearsElapsed(
+                    variables=features.elapsed_years.variables,
+                    reference=features.elapsed_years.reference,
+                ),
+            ),
+            ("totals", WeightedSums(sums=features.sums)),
+            ("categories", TargetOrderedEncoder(variables=_fields_of_kind("category"))),
+            ("matrix", ColumnStacker(missing_value=features.missing_value)),
+            (
+                "regressor",
+                TransformedTargetRegressor(regressor=regressor, func=np.log, inverse_func=np.exp),
+            ),
+        ]
+    )

@@ -1,0 +1,222 @@
+"""Small transformers of house-detail columns, following scikit-learn's estimator conventions.
+
+Each takes and returns a mapping of column name to 1-D array (what ``validate_inputs`` returns),
+so one row costs a few small array operations instead of building a DataFrame. Constructor
+arguments are stored unchanged; ``fit`` learns state into trailing-underscore attributes and
+returns ``self``; ``transform`` first checks it was fitted and that its columns are present.
+The last one, ``ColumnStacker``, hands the regressor a 2-D float matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+Columns = dict[str, npt.NDArray[Any]]
+
+
+class _ColumnTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Records the columns seen in ``fit`` and checks them in ``transform``."""
+
+    def _needed(self) -> Sequence[str]:
+        return ()
+
+    def _record_columns(self, X: Mapping[str, Any]) -> None:
+        missing = [name for name in self._needed() if name not in X]
+        if missing:
+            raise KeyError(f"{type(self).__name__} needs columns {missing}")
+        self.feature_names_in_ = np.array(list(X), dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+
+    def _checked(self, X: Mapping[str, Any]) -> Columns:
+        check_is_fitted(self)
+        missing = [name for name in self._needed() if name not in X]
+        if missing:
+            raise KeyError(f"{type(self).__name__} was fitted with columns it lacks: {missing}")
+        return dict(X)
+
+    def fit(self, X: Mapping[str, Any], y: Any = None) -> _ColumnTransformer:
+        self._record_columns(X)
+        return self
+
+
+class AbsentCategoryFiller(_ColumnTransformer):
+    """Replace missing codes with ``fill_value`` where, in Ames, missing means "none".
+
+    Parameters
+    ----------
+    variables : sequence of str
+        Columns whose missing value means "no such feature" (no alley, no garage, ...).
+    fill_value : str
+        The code that stands for "none".
+    """
+
+    def __init__(self, *, variables: Sequence[str] = (), fill_value: str = "NA") -> None:
+        self.variables = variables
+        self.fill_value = fill_value
+
+    def _needed(self) -> Sequence[str]:
+        return self.variables
+
+    def transform(self, X: Mapping[str, Any]) -> Columns:
+        columns = self._checked(X)
+        for name in self.variables:
+            column = columns[name]
+            columns[name] = np.where(column == None, self.fill_value, column)  # noqa: E711
+        return columns
+
+
+class GradeScorer(_ColumnTransformer):
+    """Replace quality codes (``Ex`` ... ``Po``) with ordered scores; missing stays NaN.
+
+    Parameters
+    ----------
+    variables : sequence of str
+        Columns of quality codes.
+    scores : mapping of str to float
+        Score of each code; a code not listed here becomes NaN.
+    """
+
+    def __init__(
+        self, *, variables: Sequence[str] = (), scores: Mapping[str, float] | None = None
+    ) -> None:
+        self.variables = variables
+        self.scores = scores
+
+    def _needed(self) -> Sequence[str]:
+        return self.variables
+
+    def transform(self, X: Mapping[str, Any]) -> Columns:
+        columns = self._checked(X)
+        scores = self.scores or {}
+        for name in self.variables:
+            columns[name] = np.array(
+                [scores.get(code, np.nan) for code in columns[name]], dtype=np.float64
+            )
+        return columns
+
+
+class YearsElapsed(_ColumnTransformer):
+    """Replace years with the years elapsed until ``reference`` (the sale), never below 0.
+
+    Parameters
+    ----------
+    variables : sequence of str
+        Year columns (built, remodelled, ...).
+    reference : str
+        The year column the others are measured to.
+    """
+
+    def __init__(self, *, variables: Sequence[str] = (), reference: str = "YrSold") -> None:
+        self.variables = variables
+        self.reference = reference
+
+    def _needed(self) -> Sequence[str]:
+        return [*self.variables, self.reference]
+
+    def transform(self, X: Mapping[str, Any]) -> Columns:
+        columns = self._checked(X)
+        reference = np.asarray(columns[self.reference], dtype=np.float64)
+        for name in self.variables:
+            elapsed = reference - np.asarray(columns[name], dtype=np.float64)
+            columns[name] = np.maximum(elapsed, 0.0)  # NaN stays NaN where the year is missing
+        return columns
+
+
+class WeightedSums(_ColumnTransformer):
+    """Add derived totals, each a weighted sum of columns; missing parts count as 0.
+
+    Parameters
+    ----------
+    sums : mapping of str to mapping of str to float
+        New column name -> {source column: weight}.
+    """
+
+    def __init__(self, *, sums: Mapping[str, Mapping[str, float]] | None = None) -> None:
+        self.sums = sums
+
+    def _needed(self) -> Sequence[str]:
+        return [part for parts in (self.sums or {}).values() for part in parts]
+
+    def transform(self, X: Mapping[str, Any]) -> Columns:
+        columns = self._checked(X)
+        for name, parts in (self.sums or {}).items():
+            total = sum(
+                np.nan_to_num(np.asarray(columns[part], dtype=np.float64)) * weight
+                for part, weight in parts.items()
+            )
+            columns[name] = np.asarray(total, dtype=np.float64)
+        return columns
+
+
+class TargetOrderedEncoder(_ColumnTransformer):
+    """Encode each category as its rank by mean target in the training data.
+
+    Trees split ordered codes far better than arbitrary ones. A category not seen in training,
+    or a missing value, becomes NaN.
+
+    Parameters
+    ----------
+    variables : sequence of str
+        Categorical columns.
+
+    Attributes
+    ----------
+    categories_ : dict of str to dict
+        Per column, each training category mapped to its rank (0 = lowest mean target).
+    """
+
+    def __init__(self, *, variables: Sequence[str] = ()) -> None:
+        self.variables = variables
+
+    def _needed(self) -> Sequence[str]:
+        return self.variables
+
+    def fit(self, X: Mapping[str, Any], y: Any = None) -> TargetOrderedEncoder:
+        if y is None:
+            raise ValueError("TargetOrderedEncoder needs the target y to fit")
+        self._record_columns(X)
+        target = np.asarray(y, dtype=np.float64)
+        self.categories_: dict[str, dict[Any, float]] = {}
+        for name in self.variables:
+            column = np.asarray(X[name], dtype=object)
+            present = [code for code in dict.fromkeys(column.tolist()) if code is not None]
+            means = {code: float(target[column == code].mean()) for code in present}
+            ranked = sorted(present, key=lambda code: (means[code], str(code)))
+            self.categories_[name] = {code: float(rank) for rank, code in enumerate(ranked)}
+        return self
+
+    def transform(self, X: Mapping[str, Any]) -> Columns:
+        columns = self._checked(X)
+        for name, ranks in self.categories_.items():
+            columns[name] = np.array(
+                [ranks.get(code, np.nan) for code in columns[name].tolist()], dtype=np.float64
+            )
+        return columns
+
+
+class ColumnStacker(_ColumnTransformer):
+    """Stack the columns, in the order seen in ``fit``, into a float matrix for the regressor.
+
+    Parameters
+    ----------
+    missing_value : float
+        Replaces NaN; choose it below every real value so that trees can isolate it.
+    """
+
+    def __init__(self, *, missing_value: float = -1.0) -> None:
+        self.missing_value = missing_value
+
+    def transform(self, X: Mapping[str, Any]) -> npt.NDArray[np.float64]:
+        check_is_fitted(self)
+        names = self.feature_names_in_.tolist()
+        missing = [name for name in names if name not in X]
+        if missing:
+            raise KeyError(f"ColumnStacker was fitted with columns it lacks: {missing}")
+        matrix = np.column_stack([np.asarray(X[name], dtype=np.float64) for name in names])
+        return np.nan_to_num(matrix, copy=False, nan=self.missing_value)

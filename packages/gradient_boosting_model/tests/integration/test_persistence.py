@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gradient_boosting_model import __version__
+from gradient_boosting_model.config import Config
+from gradient_boosting_model.errors import ModelArtifactError
+from gradient_boosting_model.persistence import artifact_path, load_metadata, load_pipeline
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_artifact_is_named_and_described_by_the_package_version(config: Config) -> None:
+    path = artifact_path(config)
+    assert path.is_file()
+    assert path.name == f"gradient_boosting_model_v{__version__}.joblib"
+    metadata = load_metadata(config)
+    assert metadata["model_version"] == __version__
+    assert metadata["library_versions"]["scikit-learn"] == "1.9.1"
+    assert set(metadata["metrics"]) == {"train", "holdout"}
+
+
+def test_a_missing_artifact_fails_naming_the_file(config: Config, tmp_path: Path) -> None:
+    missing = tmp_path / "gone.joblib"
+    with pytest.raises(ModelArtifactError, match=r"not found: .*gone\.joblib"):
+        load_pipeline(config, path=missing)
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"not a pickle at all", b"\x80\x04\x95garbage"], ids=["empty", "text", "bytes"]
+)
+def test_a_corrupt_artifact_fails_naming_the_file(
+    config: Config, tmp_path: Path, content: bytes
+) -> None:
+    corrupt = tmp_path / "corrupt.joblib"
+    corrupt.write_bytes(content)
+    with pytest.raises(ModelArtifactError, match=r"corrupt.*corrupt\.joblib"):
+        load_pipeline(config, path=corrupt)
+
+
+def test_an_artifact_of_the_wrong_kind_is_refused(config: Config, tmp_path: Path) -> None:
+    import joblib
+
+    wrong = tmp_path / "wrong.joblib"
+    joblib.dump({"not": "a pipeline"}, wrong)
+    with pytest.raises(ModelArtifactError, match="holds dict, not a Pipeline"):
+        load_pipeline(config, path=wrong)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from gradient_boosting_model import __version__
+from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.predict import make_prediction
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_request_row_gets_a_finite_positive_price(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    result = make_prediction(request_rows)
+    assert len(result.predictions) == len(request_rows) == 1459
+    assert all(math.isfinite(price) and price > 0 for price in result.predictions)
+    assert result.model_version == __version__
+
+
+def test_prices_come_back_in_request_order(request_rows: list[dict[str, Any]]) -> None:
+    rows = request_rows[:30]
+    forward = make_prediction(rows).predictions
+    backward = make_prediction(rows[::-1]).predictions
+    assert backward == forward[::-1]
+    assert len(set(forward)) > 1  # different houses, different prices
+    assert make_prediction(rows[7:8]).predictions == [forward[7]]
+
+
+def test_a_frame_and_its_rows_get_the_same_prices(request_rows: list[dict[str, Any]]) -> None:
+    rows = request_rows[:40]
+    frame = pd.DataFrame(rows)
+    assert make_prediction(frame).predictions == make_prediction(rows).predictions
+
+
+def test_only_the_required_fields_still_get_a_price(house: dict[str, Any]) -> None:
+    minimal = {
+        name: house[name]
+        for name in (
+            "Neighborhood",
+            "OverallQual",
+            "OverallCond",
+            "YearBuilt",
+            "YrSold",
+            "GrLivArea",
+            "LotArea",
+        )
+    }
+    [price] = make_prediction([minimal]).predictions
+    assert 10_000 < price < 1_000_000
+
+
+def test_a_better_house_is_worth_more(house: dict[str, Any]) -> None:
+    better = {**house, "OverallQual": 9, "GrLivArea": house["GrLivArea"] * 2}
+    plain, improved = make_prediction([house, better]).predictions
+    assert improved > plain
+
+
+def test_a_bad_row_refuses_the_whole_batch(request_rows: list[dict[str, Any]]) -> None:
+    rows = [dict(row) for row in request_rows[:10]]
+    rows[9]["OverallCond"] = 42
+    with pytest.raises(InvalidInputError) as refused:
+        make_prediction(rows)
+    assert list(refused.value.errors) == [9]
+    assert list(refused.value.errors[9]) == ["OverallCond"]

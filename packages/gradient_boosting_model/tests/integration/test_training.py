@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradient_boosting_model.config import Config
+from gradient_boosting_model.data import LabelledSplit, features_and_target, split_holdout
+from gradient_boosting_model.train import fit_pipeline
+from gradient_boosting_model.validation import validate_inputs
+
+pytestmark = pytest.mark.integration
+
+
+def _small(config: Config) -> Config:
+    model = config.model.model_copy(update={"n_estimators": 40})
+    return config.model_copy(update={"model": model})
+
+
+def test_the_holdout_never_meets_training(config: Config) -> None:
+    split = split_holdout(config)
+    assert not set(split.train["Id"]) & set(split.holdout["Id"])
+    again = split_holdout(config)
+    assert again.holdout["Id"].tolist() == split.holdout["Id"].tolist()
+    assert split.train["GrLivArea"].max() <= config.data.max_living_area
+
+
+def test_training_is_deterministic(config: Config) -> None:
+    small = _small(config)
+    split = split_holdout(small)
+    subset = LabelledSplit(train=split.train.iloc[:400], holdout=split.holdout)
+    houses, _ = features_and_target(split.holdout, small)
+    columns = validate_inputs(houses)
+    first = fit_pipeline(subset, small, progress=False).predict(columns)
+    second = fit_pipeline(subset, small, progress=False).predict(columns)
+    np.testing.assert_array_equal(first, second)
+    assert np.all(first > 0)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gradient_boosting_model.config import CONFIG_FILE, Config, load_config
+from gradient_boosting_model.errors import ConfigError
+
+
+def _write(tmp_path: Path, raw: object) -> Path:
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def raw() -> dict[str, dict[str, object]]:
+    loaded: dict[str, dict[str, object]] = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_packaged_config_loads_and_is_frozen() -> None:
+    config = load_config()
+    assert isinstance(config, Config)
+    assert 0 < config.data.holdout_fraction < 1
+    with pytest.raises(ValueError, match="frozen"):
+        config.data.split_seed = 1  # type: ignore[misc]
+
+
+def test_missing_key_is_named(tmp_path: Path, raw: dict[str, dict[str, object]]) -> None:
+    del raw["model"]["learning_rate"]
+    with pytest.raises(ConfigError, match=r"model\.learning_rate: Field required"):
+        load_config(_write(tmp_path, raw))
+
+
+def test_wrong_type_is_named(tmp_path: Path, raw: dict[str, dict[str, object]]) -> None:
+    raw["model"]["n_estimators"] = "many"
+    with pytest.raises(ConfigError, match=r"model\.n_estimators"):
+        load_config(_write(tmp_path, raw))
+
+
+def test_out_of_range_value_is_named(tmp_path: Path, raw: dict[str, dict[str, object]]) -> None:
+    raw["data"]["holdout_fraction"] = 1.5
+    with pytest.raises(ConfigError, match=r"data\.holdout_fraction: Input should be less than 1"):
+        load_config(_write(tmp_path, raw))
+
+
+def test_unknown_key_is_named(tmp_path: Path, raw: dict[str, dict[str, object]]) -> None:
+    raw["model"]["learning_rat"] = 0.1
+    with pytest.raises(ConfigError, match=r"model\.learning_rat: Extra inputs are not permitted"):
+        load_config(_write(tmp_path, raw))
+
+
+def test_unknown_house_field_is_refused(tmp_path: Path, raw: dict[str, dict[str, object]]) -> None:
+    raw["features"]["sums"] = {"TotalSF": {"FirstFloorSF": 1}}
+    with pytest.raises(ConfigError, match="FirstFloorSF"):
+        load_config(_write(tmp_path, raw))
+
+
+def test_unparsable_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text("data: [unclosed", encoding="utf-8")
+    with pytest.raises(ConfigError, match=str(path)):
+        load_config(path)
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nowhere\.yml"):
+        load_config(tmp_path / "nowhere.yml")

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS, HouseDetailsSchema
+from gradient_boosting_model.validation import validate_inputs
+
+BAD_VALUES = [
+    pytest.param("GrLivArea", "1710", "Not a valid number", id="number-as-string"),
+    pytest.param("GrLivArea", True, "Not a valid number", id="boolean-as-number"),
+    pytest.param("GrLivArea", -1, "greater than or equal to 0", id="negative-area"),
+    pytest.param("LotArea", 10**400, "too large", id="huge-integer"),
+    pytest.param("LotFrontage", math.inf, "Special numeric values", id="infinity"),
+    pytest.param("LotFrontage", math.nan, "Special numeric values", id="nan-literal"),
+    pytest.param("OverallQual", 11, "less than or equal to 10", id="quality-above-10"),
+    pytest.param("OverallQual", 0, "greater than or equal to 1", id="quality-below-1"),
+    pytest.param("FullBath", 2.5, "Not a whole number", id="fractional-count"),
+    pytest.param("YearBuilt", 1492, "greater than or equal to 1800", id="implausible-year"),
+    pytest.param("YrSold", 3000, "less than or equal to 2100", id="future-sale"),
+    pytest.param("MoSold", 13, "less than or equal to 12", id="month-13"),
+    pytest.param("Neighborhood", "Atlantis", "Must be one of", id="unknown-category"),
+    pytest.param("KitchenQual", "Superb", "Must be one of", id="unknown-grade"),
+    pytest.param("MSSubClass", 25, "Must be one of", id="unknown-dwelling-code"),
+    pytest.param("Street", 1, "Not a valid string", id="number-as-category"),
+    pytest.param("Street", ["Pave"], "Not a valid string", id="list-as-category"),
+    pytest.param("OverallQual", None, "may not be null", id="null-required"),
+    pytest.param("LotAreaa", 5000, "Unknown field", id="unknown-field"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), BAD_VALUES)
+def test_bad_value_is_named_by_row_and_field(
+    house: dict[str, Any], field: str, value: Any, message: str
+) -> None:
+    good = dict(house)
+    house[field] = value
+    with pytest.raises(InvalidInputError) as refused:
+        validate_inputs([good, good, house])
+    assert list(refused.value.errors) == [2]
+    assert list(refused.value.errors[2]) == [field]
+    assert message in " ".join(refused.value.errors[2][field])
+
+
+@pytest.mark.parametrize("field", REQUIRED_FIELDS)
+def test_missing_required_field_is_named(house: dict[str, Any], field: str) -> None:
+    del house[field]
+    with pytest.raises(InvalidInputError) as refused:
+        validate_inputs([house])
+    assert refused.value.errors == {0: {field: ["Missing data for required field."]}}
+
+
+def test_a_batch_with_bad_rows_is_refused_whole_with_every_rows_errors(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    rows = [dict(row) for row in request_rows[:50]]
+    rows[3]["GrLivArea"] = -5
+    rows[3]["Neighborhood"] = "Nowhere"
+    rows[41]["YrSold"] = "2008"
+    with pytest.raises(InvalidInputError) as refused:
+        validate_inputs(rows)
+    errors = refused.value.errors
+    assert sorted(errors) == [3, 41]
+    assert sorted(errors[3]) == ["GrLivArea", "Neighborhood"]
+    assert list(errors[41]) == ["YrSold"]
+    assert "2 invalid rows" in str(refused.value)
+
+
+@pytest.mark.parametrize("houses", [[], "not a list", {"GrLivArea": 1}], ids=repr)
+def test_a_batch_must_be_a_non_empty_list(houses: Any) -> None:
+    with pytest.raises(InvalidInputError):
+        validate_inputs(houses)
+
+
+def test_a_row_that_is_not_an_object_is_named(house: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        validate_inputs([house, [1, 2, 3]])  # type: ignore[list-item]
+    assert list(refused.value.errors) == [1]
+
+
+def test_missing_optional_fields_are_accepted(house: dict[str, Any]) -> None:
+    minimal = {field: house[field] for field in REQUIRED_FIELDS}
+    columns = validate_inputs([minimal])
+    assert math.isnan(columns["LotFrontage"][0])
+    assert columns["Alley"][0] is None
+
+
+def test_every_packaged_request_row_is_valid_by_marshmallow_too(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    """The column checks must never be stricter than the schema, nor the schema than the data."""
+    schema = HouseDetailsSchema()
+    assert all(not schema.validate(row) for row in request_rows)
+    columns = validate_inputs(request_rows)
+    assert {len(column) for column in columns.values()} == {len(request_rows)}
+    assert set(columns) == set(HOUSE_FIELDS)
+
+
+def test_a_frame_gives_the_same_columns_as_its_rows(request_rows: list[dict[str, Any]]) -> None:
+    rows = request_rows[:20]
+    from_frame = validate_inputs(pd.DataFrame(rows))
+    from_rows = validate_inputs(rows)
+    for name, column in from_rows.items():
+        np.testing.assert_array_equal(from_frame[name], column, err_msg=name)
+
+
+def test_numpy_numbers_from_python_callers_are_accepted(house: dict[str, Any]) -> None:
+    house["GrLivArea"] = np.int64(house["GrLivArea"])
+    house["LotArea"] = np.float64(house["LotArea"])
+    columns = validate_inputs([house])
+    assert columns["GrLivArea"][0] == float(house["GrLivArea"])
