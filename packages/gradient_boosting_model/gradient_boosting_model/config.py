@@ -54,7 +54,7 @@ class FeaturesConfig(_Frozen):
     absent_grade_score: float
     elapsed_years: ElapsedYearsConfig
     sums: dict[str, dict[HouseField, float]]
-    missing_value: float
+    impute_strategy: Literal["median", "mean"]
 
     @model_validator(mode="after")
     def _known_fields(self) -> FeaturesConfig:

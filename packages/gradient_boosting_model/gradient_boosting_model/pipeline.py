@@ -13,6 +13,7 @@ from gradient_boosting_model.transformers import (
     AbsentCategoryFiller,
     ColumnStacker,
     GradeScorer,
+    MissingValueImputer,
     TargetOrderedEncoder,
     WeightedSums,
     YearsElapsed,
@@ -28,7 +29,10 @@ def _absent_means_none() -> tuple[str, ...]:
 
 
 def build_pipeline(config: Config) -> Pipeline:
-    """Preprocessing steps, then gradient boosting on log(SalePrice), predicting dollars."""
+    """Preprocessing steps, then gradient boosting on log(SalePrice), predicting dollars.
+
+    The steps work on columns (see ``transformers``) until ``ColumnStacker`` makes a matrix.
+    """
     features = config.features
     regressor = GradientBoostingRegressor(**config.model.model_dump())
     return Pipeline(
@@ -56,9 +60,11 @@ def build_pipeline(config: Config) -> Pipeline:
                     reference=features.elapsed_years.reference,
                 ),
             ),
-            ("totals", WeightedSums(sums=features.sums)),
             ("categories", TargetOrderedEncoder(variables=_fields_of_kind("category"))),
-            ("matrix", ColumnStacker(missing_value=features.missing_value)),
+            # An unknown value is taken as typical: trained trees never saw most columns missing.
+            ("impute", MissingValueImputer(strategy=features.impute_strategy)),
+            ("totals", WeightedSums(sums=features.sums)),
+            ("matrix", ColumnStacker()),
             (
                 "regressor",
                 TransformedTargetRegressor(regressor=regressor, func=np.log, inverse_func=np.exp),

@@ -4,7 +4,7 @@ Each takes and returns a mapping of column name to 1-D array (what ``validate_in
 so one row costs a few small array operations instead of building a DataFrame. Constructor
 arguments are stored unchanged; ``fit`` learns state into trailing-underscore attributes and
 returns ``self``; ``transform`` first checks it was fitted and that its columns are present.
-The last one, ``ColumnStacker``, hands the regressor a 2-D float matrix.
+The last one, ``ColumnStacker``, makes the 2-D float matrix that scikit-learn's own steps take.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class YearsElapsed(_ColumnTransformer):
 
 
 class WeightedSums(_ColumnTransformer):
-    """Add derived totals, each a weighted sum of columns; missing parts count as 0.
+    """Add derived totals, each a weighted sum of columns (NaN if any part is missing).
 
     Parameters
     ----------
@@ -147,7 +147,7 @@ class WeightedSums(_ColumnTransformer):
         columns = self._checked(X)
         for name, parts in (self.sums or {}).items():
             total = sum(
-                np.nan_to_num(np.asarray(columns[part], dtype=np.float64)) * weight
+                np.asarray(columns[part], dtype=np.float64) * weight
                 for part, weight in parts.items()
             )
             columns[name] = np.asarray(total, dtype=np.float64)
@@ -200,17 +200,52 @@ class TargetOrderedEncoder(_ColumnTransformer):
         return columns
 
 
-class ColumnStacker(_ColumnTransformer):
-    """Stack the columns, in the order seen in ``fit``, into a float matrix for the regressor.
+class MissingValueImputer(_ColumnTransformer):
+    """Fill each column's missing values with its median (or mean) in the training data.
+
+    Placed after the encoders, so every column is numeric by then, and before derived features,
+    so that a sum of parts is not made of unknowns.
 
     Parameters
     ----------
-    missing_value : float
-        Replaces NaN; choose it below every real value so that trees can isolate it.
+    strategy : {"median", "mean"}
+        The statistic that stands in for a missing value.
+
+    Attributes
+    ----------
+    statistics_ : dict of str to float
+        The value filled into each column.
     """
 
-    def __init__(self, *, missing_value: float = -1.0) -> None:
-        self.missing_value = missing_value
+    def __init__(self, *, strategy: str = "median") -> None:
+        self.strategy = strategy
+
+    def fit(self, X: Mapping[str, Any], y: Any = None) -> MissingValueImputer:
+        if self.strategy not in ("median", "mean"):
+            raise ValueError(f"strategy must be 'median' or 'mean', not {self.strategy!r}")
+        self._record_columns(X)
+        statistic = np.nanmedian if self.strategy == "median" else np.nanmean
+        self.statistics_: dict[str, float] = {}
+        for name, column in X.items():
+            values = np.asarray(column, dtype=np.float64)
+            present = values[~np.isnan(values)]
+            self.statistics_[name] = float(statistic(present)) if present.size else 0.0
+        return self
+
+    def _needed(self) -> Sequence[str]:
+        return list(getattr(self, "statistics_", {}))
+
+    def transform(self, X: Mapping[str, Any]) -> Columns:
+        columns = self._checked(X)
+        for name, fill in self.statistics_.items():
+            column = np.asarray(columns[name], dtype=np.float64)
+            if np.isnan(column).any():
+                columns[name] = np.where(np.isnan(column), fill, column)
+        return columns
+
+
+class ColumnStacker(_ColumnTransformer):
+    """Stack the columns, in the order seen in ``fit``, into a float matrix (NaN stays NaN)."""
 
     def transform(self, X: Mapping[str, Any]) -> npt.NDArray[np.float64]:
         check_is_fitted(self)
@@ -218,5 +253,4 @@ class ColumnStacker(_ColumnTransformer):
         missing = [name for name in names if name not in X]
         if missing:
             raise KeyError(f"ColumnStacker was fitted with columns it lacks: {missing}")
-        matrix = np.column_stack([np.asarray(X[name], dtype=np.float64) for name in names])
-        return np.nan_to_num(matrix, copy=False, nan=self.missing_value)
+        return np.column_stack([np.asarray(X[name], dtype=np.float64) for name in names])

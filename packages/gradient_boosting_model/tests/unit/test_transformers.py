@@ -11,6 +11,7 @@ from gradient_boosting_model.transformers import (
     AbsentCategoryFiller,
     ColumnStacker,
     GradeScorer,
+    MissingValueImputer,
     TargetOrderedEncoder,
     WeightedSums,
     YearsElapsed,
@@ -33,7 +34,8 @@ ALL = [
     YearsElapsed(variables=["YearBuilt"], reference="YrSold"),
     WeightedSums(sums={"Total": {"A": 1.0}}),
     TargetOrderedEncoder(variables=["Neighborhood"]),
-    ColumnStacker(missing_value=-1.0),
+    MissingValueImputer(strategy="median"),
+    ColumnStacker(),
 ]
 
 
@@ -78,11 +80,27 @@ def test_years_elapsed_measures_to_the_sale_and_never_goes_below_zero() -> None:
     np.testing.assert_array_equal(out["YrSold"], X["YrSold"])
 
 
-def test_weighted_sums_count_missing_parts_as_zero() -> None:
+def test_weighted_sums_are_unknown_when_a_part_is() -> None:
     X = {"FullBath": _numbers(2, 1), "HalfBath": _numbers(1, np.nan)}
     sums = {"Baths": {"FullBath": 1.0, "HalfBath": 0.5}}
     out = WeightedSums(sums=sums).fit(X).transform(X)
-    np.testing.assert_array_equal(out["Baths"], [2.5, 1.0])
+    np.testing.assert_array_equal(out["Baths"], [2.5, np.nan])
+
+
+def test_missing_value_imputer_fills_training_medians() -> None:
+    X = {"a": _numbers(1, 2, 10, np.nan), "b": _numbers(5, 5, 5, 5)}
+    imputer = MissingValueImputer(strategy="median").fit(X)
+    assert imputer.statistics_ == {"a": 2.0, "b": 5.0}
+    out = imputer.transform({"a": _numbers(np.nan, 7), "b": _numbers(np.nan, 1)})
+    np.testing.assert_array_equal(out["a"], [2.0, 7.0])
+    np.testing.assert_array_equal(out["b"], [5.0, 1.0])
+    mean = MissingValueImputer(strategy="mean").fit(X)
+    assert mean.statistics_["a"] == pytest.approx(13 / 3)
+
+
+def test_missing_value_imputer_refuses_an_unknown_strategy() -> None:
+    with pytest.raises(ValueError, match="strategy"):
+        MissingValueImputer(strategy="mode").fit({"a": _numbers(1)})
 
 
 def test_target_ordered_encoder_ranks_by_mean_target() -> None:
@@ -99,11 +117,11 @@ def test_target_ordered_encoder_needs_the_target() -> None:
         TargetOrderedEncoder(variables=["A"]).fit({"A": _codes("x")})
 
 
-def test_column_stacker_keeps_the_fitted_order_and_fills_missing() -> None:
+def test_column_stacker_keeps_the_fitted_order() -> None:
     X = {"b": _numbers(1, np.nan), "a": _numbers(3, 4)}
-    stacker = ColumnStacker(missing_value=-1.0).fit(X)
+    stacker = ColumnStacker().fit(X)
     reordered = {"a": X["a"], "b": X["b"]}
-    np.testing.assert_array_equal(stacker.transform(reordered), [[1.0, 3.0], [-1.0, 4.0]])
+    np.testing.assert_array_equal(stacker.transform(reordered), [[1.0, 3.0], [np.nan, 4.0]])
     with pytest.raises(KeyError, match="lacks"):
         stacker.transform({"a": X["a"]})
 

@@ -1,0 +1,1 @@
+"""House price prediction service: the contract in ``spec/api.yaml``, served by Connexion."""

@@ -1,0 +1,36 @@
+"""Fixtures: one app per session, from ``create_app`` with testing settings, and its client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from connexion import FlaskApp
+from gradient_boosting_model.data import json_records, read_dataset
+from starlette.testclient import TestClient
+
+from api import config
+from api.app import create_app
+
+
+@pytest.fixture(scope="session")
+def app() -> FlaskApp:
+    return create_app(config.TestingConfig())
+
+
+@pytest.fixture(scope="session")
+def client(app: FlaskApp) -> Iterator[TestClient]:
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def request_rows() -> list[dict[str, Any]]:
+    """Every row of the model package's test.csv, JSON-shaped, as a client sends them."""
+    return json_records(read_dataset("test.csv"))
+
+
+@pytest.fixture
+def house(request_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return dict(request_rows[0])

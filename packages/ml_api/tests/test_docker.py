@@ -1,0 +1,59 @@
+"""The container files agree with the Makefile: same port, same serve command."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from api.config import ServerSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+
+
+def _makefile_serve_command() -> list[str]:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    match = re.search(r"^SERVE := (.+)$", makefile, re.MULTILINE)
+    assert match, "Makefile defines SERVE"
+    return shlex.split(match.group(1))
+
+
+def _compose_api() -> dict[str, Any]:
+    compose = yaml.safe_load((ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8"))
+    api: dict[str, Any] = compose["services"]["api"]
+    return api
+
+
+def _dockerfile_cmd() -> list[str]:
+    match = re.search(r"^CMD (\[.+\])$", DOCKERFILE, re.MULTILINE)
+    assert match, "Dockerfile has an exec-form CMD"
+    command: list[str] = yaml.safe_load(match.group(1))
+    return command
+
+
+def test_compose_and_image_run_the_makefile_serve_command() -> None:
+    assert _compose_api()["command"] == _makefile_serve_command()
+    assert _dockerfile_cmd() == _makefile_serve_command()
+
+
+def test_compose_publishes_the_served_port() -> None:
+    port = ServerSettings().port
+    assert f"{port}:{port}" in _compose_api()["ports"]
+    assert f"EXPOSE {port}" in DOCKERFILE
+
+
+def test_compose_builds_the_dockerfile_and_checks_health() -> None:
+    api = _compose_api()
+    assert (ROOT / "docker" / api["build"]["context"] / api["build"]["dockerfile"]).is_file()
+    assert "/health" in " ".join(api["healthcheck"]["test"])
+    assert api["restart"] == "on-failure"
+
+
+def test_image_runs_as_a_non_root_user_with_a_healthcheck() -> None:
+    users = re.findall(r"^USER (\S+)$", DOCKERFILE, re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}
+    assert re.search(r"^HEALTHCHECK .*/health", DOCKERFILE, re.MULTILINE | re.DOTALL)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from gradient_boosting_model.predict import make_prediction
+from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.integration
+
+
+def test_prediction_endpoint(client: TestClient, request_rows: list[dict[str, Any]]) -> None:
+    """Houses from the shipped test data get what ``make_prediction`` gives them."""
+    rows = request_rows[:100]
+    response = client.post("/v1/predictions", json=rows)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    expected = make_prediction(rows)
+    assert response.json() == {
+        "predictions": expected.predictions,
+        "model_version": expected.model_version,
+    }
+
+
+def test_every_test_csv_row_in_one_request(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    response = client.post("/v1/predictions", json=request_rows)
+    assert response.status_code == 200
+    predictions = response.json()["predictions"]
+    assert len(predictions) == len(request_rows) == 1459
+    assert all(math.isfinite(price) and price > 0 for price in predictions)
+
+
+def test_predictions_keep_request_order(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    rows = request_rows[:20]
+    forward = client.post("/v1/predictions", json=rows).json()["predictions"]
+    backward = client.post("/v1/predictions", json=rows[::-1]).json()["predictions"]
+    assert backward == forward[::-1]
+
+
+def test_whole_floats_count_as_integers(client: TestClient, house: dict[str, Any]) -> None:
+    """A pandas column with gaps serialises 2 as 2.0; the model package accepts it too."""
+    as_floats = {**house, "FullBath": float(house["FullBath"]), "YrSold": float(house["YrSold"])}
+    expected = client.post("/v1/predictions", json=[house]).json()
+    assert client.post("/v1/predictions", json=[as_floats]).json() == expected
+
+
+def test_only_required_fields(client: TestClient, house: dict[str, Any]) -> None:
+    required = [
+        "LotArea",
+        "Neighborhood",
+        "OverallQual",
+        "OverallCond",
+        "YearBuilt",
+        "GrLivArea",
+        "YrSold",
+    ]
+    response = client.post("/v1/predictions", json=[{name: house[name] for name in required}])
+    assert response.status_code == 200
+    assert response.json()["predictions"][0] > 0

@@ -1,0 +1,130 @@
+"""Bad requests get the right 4xx, as problem+json naming each bad field and its row."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.integration
+
+PROBLEM = "application/problem+json"
+
+
+def _house(request_rows: list[dict[str, Any]], **changes: Any) -> dict[str, Any]:
+    house = dict(request_rows[0])
+    for field, value in changes.items():
+        if value is _DROP:
+            del house[field]
+        else:
+            house[field] = value
+    return house
+
+
+_DROP = object()
+
+BAD_FIELDS = [
+    pytest.param({"GrLivArea": "big"}, "GrLivArea", "is not of type", id="string-for-number"),
+    pytest.param({"OverallQual": True}, "OverallQual", "is not of type", id="boolean-for-integer"),
+    pytest.param({"GrLivArea": -10}, "GrLivArea", "less than the minimum of 0", id="negative-area"),
+    pytest.param(
+        {"OverallQual": 11}, "OverallQual", "greater than the maximum of 10", id="quality-11"
+    ),
+    pytest.param({"YearBuilt": 1066}, "YearBuilt", "less than the minimum of 1800", id="old-year"),
+    pytest.param({"FullBath": 2.5}, "FullBath", "is not of type 'integer'", id="half-a-bath"),
+    pytest.param({"Neighborhood": "Atlantis"}, "Neighborhood", "is not one of", id="unknown-code"),
+    pytest.param({"KitchenQual": "Superb"}, "KitchenQual", "is not one of", id="unknown-grade"),
+    pytest.param({"OverallQual": _DROP}, "OverallQual", "is required", id="missing-required"),
+    pytest.param({"OverallQual": None}, "OverallQual", "None is not of type", id="null-required"),
+    pytest.param({"LotAreaa": 8000}, "LotAreaa", "not a known house detail", id="unknown-field"),
+    pytest.param({"LotArea": 10**30}, "LotArea", "greater than the maximum", id="huge-number"),
+]
+
+
+def _assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    assert "Traceback" not in response.text
+    return body
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), BAD_FIELDS)
+def test_prediction_validation(
+    client: TestClient,
+    request_rows: list[dict[str, Any]],
+    changes: dict[str, Any],
+    field: str,
+    message: str,
+) -> None:
+    good = dict(request_rows[1])
+    body = _assert_problem(
+        client.post("/v1/predictions", json=[good, good, _house(request_rows, **changes)]), 400
+    )
+    errors = body["errors"]
+    assert [(error["row"], error["field"]) for error in errors] == [(2, field)]
+    assert message in errors[0]["message"]
+    assert f"row 2, {field}" in body["detail"]
+
+
+def test_every_bad_field_of_every_bad_row_is_listed(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    rows = [dict(row) for row in request_rows[:5]]
+    rows[1]["GrLivArea"] = -1
+    rows[1]["MSZoning"] = "Downtown"
+    rows[4]["MoSold"] = 13
+    body = _assert_problem(client.post("/v1/predictions", json=rows), 400)
+    listed = [(error["row"], error["field"]) for error in body["errors"]]
+    assert listed == [(1, "GrLivArea"), (1, "MSZoning"), (4, "MoSold")]
+    assert body["detail"].startswith("3 invalid fields in 2 houses")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        pytest.param(b"[{not json", 400, "not valid JSON", id="not-json"),
+        pytest.param(b'[{"GrLivArea": NaN}]', 400, "NaN is not a JSON number", id="nan-literal"),
+        pytest.param(b'[{"GrLivArea": Infinity}]', 400, "Infinity", id="infinity-literal"),
+        pytest.param(b"[\xff\xfe]", 400, "not valid utf-8", id="not-utf8"),
+        pytest.param(b"[]", 400, "should be non-empty", id="empty-list"),
+        pytest.param(b'{"GrLivArea": 1710}', 400, "is not of type 'array'", id="object-not-list"),
+        pytest.param(b"[1, null]", 400, "row 0: 1 is not of type 'object'", id="rows-not-objects"),
+    ],
+)
+def test_malformed_bodies_are_refused(
+    client: TestClient, body: bytes, status: int, detail: str
+) -> None:
+    response = client.post(
+        "/v1/predictions", content=body, headers={"content-type": "application/json"}
+    )
+    problem = _assert_problem(response, status)
+    assert detail in problem["detail"]
+
+
+def test_an_empty_body_is_refused(client: TestClient) -> None:
+    response = client.post("/v1/predictions", headers={"content-type": "application/json"})
+    _assert_problem(response, 400)
+
+
+def test_wrong_content_type_is_415(client: TestClient, house: dict[str, Any]) -> None:
+    response = client.post(
+        "/v1/predictions", content=json.dumps([house]), headers={"content-type": "text/plain"}
+    )
+    problem = _assert_problem(response, 415)
+    assert "application/json" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("get", "/v1/predictions", 405), ("get", "/v2/predictions", 404), ("delete", "/health", 405)],
+)
+def test_unknown_routes_and_methods_are_problems(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
+    _assert_problem(client.request(method, path), status)

@@ -1,0 +1,80 @@
+"""The served contract: valid OpenAPI 3.0, in step with the model's schema, with a working UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from gradient_boosting_model.fields import JsonNumber, WholeNumber
+from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIELDS
+from marshmallow import validate
+from openapi_spec_validator import validate as validate_openapi
+from openapi_spec_validator.validation import OpenAPIV30SpecValidator
+from starlette.testclient import TestClient
+
+from api.app import read_spec
+
+HOUSE = read_spec()["components"]["schemas"]["HouseDetails"]
+
+
+@pytest.mark.integration
+def test_swagger_ui_is_served(client: TestClient) -> None:
+    response = client.get("/ui/")
+    assert response.status_code == 200
+    assert "swagger-ui" in response.text
+
+
+@pytest.mark.integration
+def test_served_spec_is_valid_openapi_3_0(client: TestClient) -> None:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    assert spec["openapi"].startswith("3.0")
+    validate_openapi(spec, cls=OpenAPIV30SpecValidator)
+
+
+@pytest.mark.integration
+def test_the_request_example_is_accepted(client: TestClient) -> None:
+    """Swagger UI's "Try it out" sends this example untouched."""
+    operation = read_spec()["paths"]["/v1/predictions"]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["example"]
+    response = client.post("/v1/predictions", json=example)
+    assert response.status_code == 200
+    assert len(response.json()["predictions"]) == len(example)
+
+
+def test_every_house_field_is_documented_with_an_example() -> None:
+    for name, prop in HOUSE["properties"].items():
+        assert prop.get("description"), name
+        assert "example" in prop, name
+
+
+def test_house_fields_and_required_match_the_model_schema() -> None:
+    assert set(HOUSE["properties"]) == {*HOUSE_FIELDS, ID_FIELD}
+    assert sorted(HOUSE["required"]) == sorted(REQUIRED_FIELDS)
+    assert HOUSE["additionalProperties"] is False
+
+
+def _expected_property(field: Any) -> dict[str, Any]:
+    expected: dict[str, Any] = {
+        "type": "integer"
+        if isinstance(field, WholeNumber)
+        else "number"
+        if isinstance(field, JsonNumber)
+        else "string",
+        "nullable": not field.required,
+    }
+    for validator in field.validators:
+        if isinstance(validator, validate.Range):
+            expected |= {"minimum": validator.min, "maximum": validator.max}
+        if isinstance(validator, validate.OneOf):
+            expected["enum"] = list(validator.choices)
+    return expected
+
+
+@pytest.mark.parametrize("name", list(HOUSE_FIELDS))
+def test_each_house_field_matches_the_model_schema(name: str) -> None:
+    prop = HOUSE["properties"][name]
+    actual = {key: prop[key] for key in ("type", "minimum", "maximum", "enum") if key in prop}
+    actual["nullable"] = prop.get("nullable", False)
+    assert actual == _expected_property(HOUSE_FIELDS[name])
