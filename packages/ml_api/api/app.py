@@ -68,7 +68,11 @@ def create_app(config: Settings) -> FlaskApp:
         validate_responses=config.validate_responses,
         # A MediaTypeDict, as Connexion looks content types up by pattern in it.
         validator_map={"body": MediaTypeDict({"*/*json": AllErrorsJSONBodyValidator})},
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui_path="/ui",
+            # Operations open at a link (/ui/#/predictions/...), "Try it out" already on.
+            swagger_ui_config={"deepLinking": True, "tryItOutEnabled": True},
+        ),
     )
     app.app.config["SERVICE_INFO"] = ServiceInfo(
         model_version=model_version, api_version=spec["info"]["version"]
