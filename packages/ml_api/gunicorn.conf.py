@@ -11,6 +11,8 @@ workers = _server.workers
 timeout = _server.timeout
 graceful_timeout = _server.graceful_timeout
 keepalive = _server.keepalive
+max_requests = _server.max_requests
+max_requests_jitter = _server.max_requests_jitter
 accesslog = "-"
 errorlog = "-"
 # gunicorn 27 opens a control socket under $HOME by default: not wanted in a container.

@@ -1,24 +1,28 @@
-"""The application factory: the spec, its validators and handlers, and the model, loaded once."""
+"""The application factory: the spec with its limits, validators, handlers, and the model."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import yaml
 from connexion import FlaskApp
 from connexion.datastructures import MediaTypeDict
 from connexion.jsonifier import Jsonifier
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
-from gradient_boosting_model import __version__ as model_version
-from gradient_boosting_model.predict import default_pipeline
 
-from api.body_validation import AllErrorsJSONBodyValidator
+from api.body_limit import BodySizeLimitMiddleware
+from api.body_validation import AllErrorsJSONBodyValidator, BodyLimits
 from api.config import Settings
 from api.errors import register_error_handlers
+from api.logs import configure_logging
+from api.model_state import ModelState, load_model_state
+from api.request_context import RequestIdMiddleware
 
 SPEC_DIR = Path(__file__).parent / "spec"
 SPEC_FILE = "api.yaml"
@@ -26,62 +30,90 @@ SPEC_FILE = "api.yaml"
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ServiceInfo:
-    model_version: str
-    api_version: str
+def spec_arguments(config: Settings) -> dict[str, Any]:
+    """The settings the spec's Jinja placeholders stand for (its limits)."""
+    return {
+        "max_rows": config.max_rows,
+        "max_string_length": config.max_string_length,
+        "max_body_bytes": config.max_body_bytes,
+        "max_listed_errors": config.max_listed_errors,
+    }
 
 
-def read_spec() -> dict[str, Any]:
-    """The OpenAPI document, as served."""
-    spec: dict[str, Any] = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text(encoding="utf-8"))
+def read_spec(config: Settings) -> dict[str, Any]:
+    """The OpenAPI document as served with ``config``: rendered as Connexion renders it."""
+    template = (SPEC_DIR / SPEC_FILE).read_text(encoding="utf-8")
+    spec: dict[str, Any] = yaml.safe_load(
+        jinja2.Template(template).render(**spec_arguments(config))
+    )
     return spec
 
 
-def configure_logging(level: str) -> None:
-    """Plain-text logs on stderr; called once per process, at start-up."""
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
-    )
-    logging.getLogger().setLevel(level)
+def request_example(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The prediction request example that Swagger UI offers."""
+    operation = spec["paths"]["/v1/predictions"]["post"]
+    example: list[dict[str, Any]] = operation["requestBody"]["content"]["application/json"][
+        "example"
+    ]
+    return example
 
 
 def create_app(config: Settings) -> FlaskApp:
-    """Build the service: load the model now, so that a worker with no model never serves.
+    """Build the service. The model is loaded, and priced the spec's example, before it serves.
 
     Raises
     ------
-    gradient_boosting_model.errors.ModelArtifactError
-        If the model cannot be loaded; the message names the file.
+    gradient_boosting_model.errors.ModelError
+        If the model cannot be loaded or cannot price the example; the message names the file.
     """
     configure_logging(config.log_level)
-    default_pipeline()  # load the model once per worker, before the first request
-    spec = read_spec()
-    # Compact JSON: Connexion's default jsonifier indents every response.
-    app = FlaskApp(
-        __name__, specification_dir=SPEC_DIR, jsonifier=Jsonifier(json, separators=(",", ":"))
+    spec = read_spec(config)
+    state = load_model_state(
+        artifact=config.model_artifact,
+        api_version=spec["info"]["version"],
+        warm_up=request_example(spec),
     )
-    AllErrorsJSONBodyValidator.detail_limit = config.detail_errors
+    # Compact JSON, and never a NaN or Infinity, which are not JSON.
+    jsonifier = Jsonifier(json, separators=(",", ":"), allow_nan=False)
+    app = FlaskApp(__name__, specification_dir=SPEC_DIR, jsonifier=jsonifier)
+    limits = BodyLimits(
+        max_json_depth=config.max_json_depth,
+        max_listed_errors=config.max_listed_errors,
+        detail_errors=config.detail_errors,
+    )
     app.add_api(
         SPEC_FILE,
+        arguments=spec_arguments(config),
         strict_validation=True,
         validate_responses=config.validate_responses,
         # A MediaTypeDict, as Connexion looks content types up by pattern in it.
-        validator_map={"body": MediaTypeDict({"*/*json": AllErrorsJSONBodyValidator})},
+        validator_map={
+            "body": MediaTypeDict(
+                {"*/*json": functools.partial(AllErrorsJSONBodyValidator, limits=limits)}
+            )
+        },
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_path="/ui",
             # Operations open at a link (/ui/#/predictions/...), "Try it out" already on.
             swagger_ui_config={"deepLinking": True, "tryItOutEnabled": True},
         ),
     )
-    app.app.config["SERVICE_INFO"] = ServiceInfo(
-        model_version=model_version, api_version=spec["info"]["version"]
+    # Inside the exception handlers, so that a 413 is a problem like any other.
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        position=MiddlewarePosition.BEFORE_SWAGGER,
+        max_bytes=config.max_body_bytes,
     )
-    register_error_handlers(app, detail_limit=config.detail_errors)
+    # Outermost, so that every response carries the id, errors included.
+    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.app.config[ModelState.CONFIG_KEY] = state
+    register_error_handlers(
+        app, listed_limit=config.max_listed_errors, detail_limit=config.detail_errors
+    )
     logger.info(
         "ready: model %s, API %s, %s settings",
-        model_version,
-        spec["info"]["version"],
+        state.model_version,
+        state.api_version,
         config.environment,
     )
     return app

@@ -1,14 +1,16 @@
-"""A JSON body validator for Connexion that reports every schema error, not only the first.
+"""A JSON body validator for Connexion that enforces the request limits and reports every error.
 
 Connexion's own validator stops at the first jsonschema error, builds a new jsonschema validator
 on every request, turns invalid UTF-8 into a 500, and accepts ``NaN`` and ``Infinity``, which are
-not JSON. This one lists every error with the row and field it concerns.
+not JSON. This one lists every error (up to a limit) with the row and field it concerns.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Iterable
+from dataclasses import dataclass
+from itertools import islice
 from typing import Any, NoReturn
 
 from connexion.exceptions import BadRequestProblem
@@ -17,6 +19,7 @@ from connexion.validators import JSONRequestBodyValidator
 from jsonschema import Draft4Validator, Draft6Validator, ValidationError, validators
 from starlette.types import Scope
 
+from api.json_depth import json_depth
 from api.problems import FieldError, InvalidHousesProblem
 
 #: Draft 4 as Connexion extends it, but ``2.0`` counts as an integer (as from Draft 6 on, and as
@@ -29,8 +32,18 @@ RequestValidator = validators.extend(
     ),
 )
 
+#: A message quotes the bad value; a huge value must not come back whole.
+_MAX_MESSAGE = 300
+
 #: Compiled validators by schema: Connexion makes a body validator per request.
 _COMPILED: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    max_json_depth: int
+    max_listed_errors: int
+    detail_errors: int
 
 
 def _compiled(schema: dict[str, Any]) -> Draft4Validator:
@@ -43,6 +56,10 @@ def _compiled(schema: dict[str, Any]) -> Draft4Validator:
 
 def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= _MAX_MESSAGE else f"{message[:_MAX_MESSAGE]}..."
 
 
 def field_errors(error: ValidationError) -> Iterable[FieldError]:
@@ -59,15 +76,21 @@ def field_errors(error: ValidationError) -> Iterable[FieldError]:
         known = error.schema.get("properties", {})
         for name in instance:
             if name not in known:
-                yield FieldError(row, name, "is not a known house detail")
+                yield FieldError(row, _short(name), "is not a known house detail")
+    elif error.validator == "maxLength":
+        yield FieldError(row, field, f"is longer than {error.validator_value} characters")
+    elif error.validator == "maxItems":
+        yield FieldError(row, field, f"has more than the limit of {error.validator_value} items")
     else:
-        yield FieldError(row, field, error.message)
+        yield FieldError(row, field, _short(error.message))
 
 
 class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Validate a JSON body against the operation's schema, reporting every error."""
 
-    detail_limit = 10
+    def __init__(self, *, limits: BodyLimits, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._limits = limits
 
     @property
     def _validator(self) -> Draft4Validator:
@@ -83,16 +106,26 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
             raise BadRequestProblem(
                 detail=f"Request body is not valid {self._encoding}: {error}"
             ) from error
+        depth = json_depth(raw)
+        if depth > self._limits.max_json_depth:
+            raise BadRequestProblem(
+                detail=f"Request body nests {depth} deep, past the limit of "
+                f"{self._limits.max_json_depth}."
+            )
         try:
             return json.loads(text, parse_constant=_refuse_constant)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise BadRequestProblem(detail=f"Request body is not valid JSON: {error}") from error
 
     def _validate(self, body: Any) -> None:
         if body is None and not self._nullable:
             raise BadRequestProblem(detail="Request body must not be empty")
-        errors = [
-            found for error in self._validator.iter_errors(body) for found in field_errors(error)
-        ]
+        limit = self._limits.max_listed_errors
+        found = (
+            item for error in self._validator.iter_errors(body) for item in field_errors(error)
+        )
+        errors = list(islice(found, limit + 1))
         if errors:
-            raise InvalidHousesProblem(errors, detail_limit=self.detail_limit)
+            raise InvalidHousesProblem(
+                errors, listed_limit=limit, detail_limit=self._limits.detail_errors
+            )

@@ -2,31 +2,49 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "testing", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
-    """Settings of the application inside each worker."""
+    """Settings of the application inside each worker, request limits included."""
 
     model_config = SettingsConfigDict(env_prefix="ML_API_", frozen=True, extra="ignore")
 
     environment: Environment = "production"
     #: Check every response against the spec: cheap insurance in tests, a cost in production.
     validate_responses: bool = False
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    #: At most this many invalid fields are spelled out in a problem's ``detail``.
+    log_level: LogLevel = "INFO"
+    #: Serve this model file instead of the one packaged with gradient_boosting_model.
+    model_artifact: Path | None = None
+
+    # Request limits. Each is refused with a problem+json 4xx that states it.
+    #: Bytes of request body, checked from Content-Length and again while reading (413).
+    max_body_bytes: int = Field(default=10 * MIB, ge=1024)
+    #: Houses in one request (the spec's ``maxItems``; 400). test.csv's 1459 rows fit.
+    max_rows: int = Field(default=5000, ge=1)
+    #: Characters in any string value (the spec's ``maxLength``; 400).
+    max_string_length: int = Field(default=64, ge=8)
+    #: Nesting of JSON arrays and objects; a valid request nests 2 deep (400).
+    max_json_depth: int = Field(default=8, ge=2)
+    #: Invalid fields listed in one 400; past it the problem says the list is cut short.
+    max_listed_errors: int = Field(default=1000, ge=1)
+    #: Invalid fields spelled out in a problem's one-line ``detail``.
     detail_errors: int = Field(default=10, ge=1)
 
 
 class DevelopmentConfig(Settings):
     environment: Environment = "development"
     validate_responses: bool = True
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "DEBUG"
+    log_level: LogLevel = "DEBUG"
 
 
 class TestingConfig(Settings):
@@ -55,11 +73,11 @@ def settings_for(environment: str) -> Settings:
 
 
 class ServerSettings(BaseSettings):
-    """Settings of the gunicorn server; read by ``gunicorn.conf.py``."""
+    """Settings of the gunicorn server, read by ``gunicorn.conf.py``."""
 
     model_config = SettingsConfigDict(env_prefix="ML_API_", frozen=True, extra="ignore")
 
-    host: str = "0.0.0.0"
+    host: str = "0.0.0.0"  # a container's port must be reachable from outside it
     port: int = Field(default=5000, ge=1, le=65535)
     workers: int = Field(default=2, ge=1)
     #: Seconds a worker may be silent before gunicorn kills and replaces it.
@@ -67,3 +85,6 @@ class ServerSettings(BaseSettings):
     #: Seconds in-flight requests get to finish after SIGTERM.
     graceful_timeout: int = Field(default=30, ge=1)
     keepalive: int = Field(default=5, ge=0)
+    #: Requests after which a worker is replaced (0: never); jitter staggers the replacements.
+    max_requests: int = Field(default=20_000, ge=0)
+    max_requests_jitter: int = Field(default=2_000, ge=0)

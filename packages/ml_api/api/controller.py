@@ -9,32 +9,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from connexion.exceptions import ProblemException
 from gradient_boosting_model.predict import make_prediction
+
+from api.model_state import ModelState, current_state
 
 JSON = {"Content-Type": "application/json"}
 
+Reply = tuple[dict[str, Any], int, dict[str, str]]
 
-def health() -> tuple[dict[str, str], int, dict[str, str]]:
+
+def _serving() -> ModelState:
+    state = current_state()
+    if state is None:
+        raise ProblemException(
+            status=503, title="Service Unavailable", detail="The model is not loaded yet."
+        )
+    return state
+
+
+def health() -> Reply:
     """Liveness, and the versions this worker serves."""
-    info = current_app.config["SERVICE_INFO"]
-    return (
-        {"status": "ok", "model_version": info.model_version, "api_version": info.api_version},
-        200,
-        JSON,
-    )
+    state = _serving()
+    body = {"status": "ok", "model_version": state.model_version, "api_version": state.api_version}
+    return body, 200, JSON
 
 
-def root() -> tuple[dict[str, str], int, dict[str, str]]:
+def root() -> Reply:
     """``GET /`` answers as ``GET /health`` does."""
     return health()
 
 
-def predict(body: list[dict[str, Any]]) -> tuple[dict[str, Any], int, dict[str, str]]:
+def ready() -> Reply:
+    """Ready once the model is loaded in this worker and has priced a house."""
+    return {"status": "ready", "model_version": _serving().model_version}, 200, JSON
+
+
+def predict(body: list[dict[str, Any]]) -> Reply:
     """Price every house in the request, in request order."""
-    result = make_prediction(body)
-    return (
-        {"predictions": result.predictions, "model_version": result.model_version},
-        200,
-        JSON,
-    )
+    state = _serving()
+    result = make_prediction(body, pipeline=state.pipeline)
+    return {"predictions": result.predictions, "model_version": result.model_version}, 200, JSON

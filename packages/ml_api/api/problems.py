@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from connexion.exceptions import BadRequestProblem
 
@@ -19,15 +18,31 @@ class FieldError:
 
 
 class InvalidHousesProblem(BadRequestProblem):  # type: ignore[misc]
-    """400: the request's houses are invalid; ``errors`` lists every bad field and its row."""
+    """400: the request's houses are invalid; ``errors`` lists every bad field and its row.
 
-    def __init__(self, errors: Iterable[FieldError], *, detail_limit: int = 10) -> None:
-        unique = sorted(set(errors), key=lambda e: (e.row is not None, e.row or 0, e.field or ""))
-        super().__init__(detail=describe(unique, limit=detail_limit))
-        self.ext = {"errors": [asdict(error) for error in unique]}
+    At most ``listed_limit`` errors are listed; give one more to say that the list is cut short.
+    """
+
+    def __init__(
+        self, errors: Iterable[FieldError], *, listed_limit: int, detail_limit: int
+    ) -> None:
+        unique = _first_per_field(errors)
+        cut = len(unique) > listed_limit
+        listed = unique[:listed_limit]
+        super().__init__(detail=describe(listed, limit=detail_limit, cut=cut))
+        self.ext = {"errors": [asdict(error) for error in listed]}
 
 
-def describe(errors: list[FieldError], *, limit: int) -> str:
+def _first_per_field(errors: Iterable[FieldError]) -> list[FieldError]:
+    """One error per row and field, the first found (a value of the wrong type is not also
+    reported as outside the enum), sorted by row then field."""
+    first: dict[tuple[int | None, str | None], FieldError] = {}
+    for error in errors:
+        first.setdefault((error.row, error.field), error)
+    return sorted(first.values(), key=lambda e: (e.row is not None, e.row or 0, e.field or ""))
+
+
+def describe(errors: list[FieldError], *, limit: int, cut: bool = False) -> str:
     """A one-line summary naming the first ``limit`` errors."""
     rows = {error.row for error in errors if error.row is not None}
     parts = []
@@ -36,9 +51,14 @@ def describe(errors: list[FieldError], *, limit: int) -> str:
         where += [error.field] if error.field else []
         parts.append(f"{', '.join(where)}: {error.message}" if where else error.message)
     more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
+    plural = "s" if len(errors) != 1 else ""
+    count = (
+        f"more than {len(errors)} invalid fields" if cut else f"{len(errors)} invalid field{plural}"
+    )
+    if cut:
+        more += f" (only the first {len(errors)} are listed)"
     noun = "house" if len(rows) == 1 else "houses"
-    count = f"{len(errors)} invalid field{'s' if len(errors) != 1 else ''}"
-    prefix = f"{count} in {len(rows)} {noun}" if rows else count
+    prefix = f"{count} in {len(rows)}{'+' if cut else ''} {noun}" if rows else count
     return f"{prefix}: {'; '.join(parts)}{more}"
 
 
@@ -50,14 +70,3 @@ def from_row_errors(errors: Mapping[int, Mapping[str, list[str]]]) -> list[Field
         for field, messages in fields.items()
         for message in messages
     ]
-
-
-def problem_body(problem: BadRequestProblem) -> dict[str, Any]:
-    """The JSON body of a problem, as Connexion would send it."""
-    return {
-        "type": problem.type or "about:blank",
-        "title": problem.title,
-        "status": problem.status,
-        "detail": problem.detail,
-        **(problem.ext or {}),
-    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,9 +15,15 @@ from api import config
 from api.app import create_app
 
 
+@functools.cache
+def session_app() -> FlaskApp:
+    """The one app of the test session (schemathesis needs it when its module is imported)."""
+    return create_app(config.TestingConfig())
+
+
 @pytest.fixture(scope="session")
 def app() -> FlaskApp:
-    return create_app(config.TestingConfig())
+    return session_app()
 
 
 @pytest.fixture(scope="session")

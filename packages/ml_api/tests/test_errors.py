@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from connexion import FlaskApp
+from gradient_boosting_model.config import load_config
 from gradient_boosting_model.errors import ModelArtifactError
+from gradient_boosting_model.persistence import artifact_path
+from gradient_boosting_model.predict import make_prediction
 from starlette.testclient import TestClient
 
-import api.app
 import api.controller
 from api import config
 from api.app import create_app
@@ -31,10 +35,23 @@ def test_an_unexpected_error_is_a_bare_500_problem(
     assert "Traceback" not in response.text
 
 
-def test_start_up_fails_when_the_model_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing() -> Any:
-        raise ModelArtifactError("model artifact not found: /nowhere/model.joblib")
+@pytest.mark.parametrize(
+    "content", [None, b"", b"garbage, not a pickle"], ids=["missing", "empty", "corrupt"]
+)
+def test_start_up_fails_naming_a_missing_or_corrupt_model(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    artifact = tmp_path / "model.joblib"
+    if content is not None:
+        artifact.write_bytes(content)
+    with pytest.raises(ModelArtifactError, match=re.escape(str(artifact))):
+        create_app(config.TestingConfig(model_artifact=artifact))
 
-    monkeypatch.setattr(api.app, "default_pipeline", missing)
-    with pytest.raises(ModelArtifactError, match=r"/nowhere/model\.joblib"):
-        create_app(config.TestingConfig())
+
+def test_a_configured_artifact_is_served(tmp_path: Path, house: dict[str, Any]) -> None:
+    artifact = tmp_path / "copy.joblib"
+    artifact.write_bytes(artifact_path(load_config()).read_bytes())
+    with create_app(config.TestingConfig(model_artifact=artifact)).test_client() as client:
+        response = client.post("/v1/predictions", json=[house])
+    assert response.status_code == 200
+    assert response.json()["predictions"] == make_prediction([house]).predictions

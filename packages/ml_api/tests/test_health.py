@@ -4,6 +4,7 @@ import pytest
 from gradient_boosting_model import __version__ as model_version
 from starlette.testclient import TestClient
 
+from api import config
 from api.app import read_spec
 
 pytestmark = pytest.mark.integration
@@ -17,5 +18,11 @@ def test_health_reports_status_and_versions(client: TestClient, path: str) -> No
     assert response.json() == {
         "status": "ok",
         "model_version": model_version,
-        "api_version": read_spec()["info"]["version"],
+        "api_version": read_spec(config.TestingConfig())["info"]["version"],
     }
+
+
+def test_ready_once_the_model_is_loaded(client: TestClient) -> None:
+    response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "model_version": model_version}

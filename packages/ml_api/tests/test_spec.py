@@ -12,9 +12,11 @@ from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 from starlette.testclient import TestClient
 
-from api.app import read_spec
+from api import config
+from api.app import read_spec, request_example
 
-HOUSE = read_spec()["components"]["schemas"]["HouseDetails"]
+SPEC = read_spec(config.TestingConfig())
+HOUSE = SPEC["components"]["schemas"]["HouseDetails"]
 
 
 @pytest.mark.integration
@@ -36,8 +38,7 @@ def test_served_spec_is_valid_openapi_3_0(client: TestClient) -> None:
 @pytest.mark.integration
 def test_the_request_example_is_accepted(client: TestClient) -> None:
     """Swagger UI's "Try it out" sends this example untouched."""
-    operation = read_spec()["paths"]["/v1/predictions"]["post"]
-    example = operation["requestBody"]["content"]["application/json"]["example"]
+    example = request_example(SPEC)
     response = client.post("/v1/predictions", json=example)
     assert response.status_code == 200
     assert len(response.json()["predictions"]) == len(example)
@@ -68,7 +69,8 @@ def _expected_property(field: Any) -> dict[str, Any]:
         if isinstance(validator, validate.Range):
             expected |= {"minimum": validator.min, "maximum": validator.max}
         if isinstance(validator, validate.OneOf):
-            expected["enum"] = list(validator.choices)
+            # OpenAPI 3.0.3: a nullable enum lists null among its values.
+            expected["enum"] = [*validator.choices, *([None] if expected["nullable"] else [])]
     return expected
 
 

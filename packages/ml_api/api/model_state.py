@@ -1,0 +1,51 @@
+"""The model a worker serves: loaded once at start-up, checked on a real house, then ready."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from flask import current_app
+from gradient_boosting_model import __version__ as model_version
+from gradient_boosting_model.config import load_config
+from gradient_boosting_model.persistence import load_pipeline
+from gradient_boosting_model.predict import default_pipeline, make_prediction
+from sklearn.pipeline import Pipeline
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """What the handlers serve. It exists only once the model has priced a house."""
+
+    CONFIG_KEY: ClassVar[str] = "MODEL_STATE"
+
+    pipeline: Pipeline
+    model_version: str
+    api_version: str
+
+
+def load_model_state(
+    *, artifact: Path | None, api_version: str, warm_up: Sequence[dict[str, Any]]
+) -> ModelState:
+    """Load the packaged model (or ``artifact``) and price ``warm_up`` with it.
+
+    Raises
+    ------
+    gradient_boosting_model.errors.ModelError
+        If the model is missing, corrupt, or cannot price the warm-up houses.
+    """
+    pipeline = load_pipeline(load_config(), path=artifact) if artifact else default_pipeline()
+    prices = make_prediction(list(warm_up), pipeline=pipeline).predictions
+    logger.info("model %s loaded; warm-up prices %s", model_version, prices)
+    return ModelState(pipeline=pipeline, model_version=model_version, api_version=api_version)
+
+
+def current_state() -> ModelState | None:
+    """This worker's model state, or None before it is loaded."""
+    state: ModelState | None = current_app.config.get(ModelState.CONFIG_KEY)
+    return state

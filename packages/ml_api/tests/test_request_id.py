@@ -1,0 +1,50 @@
+"""Every response carries an X-Request-ID, and each error is logged once under it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("get", "/health", None, 200),
+        ("post", "/v1/predictions", [{"GrLivArea": -1}], 400),
+        ("get", "/nowhere", None, 404),
+        ("put", "/health", None, 405),
+    ],
+)
+def test_every_response_has_a_request_id(
+    client: TestClient, method: str, path: str, body: Any, status: int
+) -> None:
+    response = client.request(method, path, json=body)
+    assert response.status_code == status
+    assert len(response.headers["x-request-id"]) == 32
+
+
+def test_a_sane_incoming_id_is_kept_and_an_insane_one_replaced(client: TestClient) -> None:
+    kept = client.get("/health", headers={"X-Request-ID": "trace-42.a_b"})
+    assert kept.headers["x-request-id"] == "trace-42.a_b"
+    replaced = client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert replaced.headers["x-request-id"] != "bad id\twith spaces"
+
+
+def test_a_refused_request_is_logged_once_with_its_id(
+    client: TestClient, caplog: pytest.LogCaptureFixture, house: dict[str, Any]
+) -> None:
+    house["OverallQual"] = 99
+    with caplog.at_level(logging.INFO):
+        response = client.post(
+            "/v1/predictions", json=[house], headers={"X-Request-ID": "refused-1"}
+        )
+    assert response.status_code == 400
+    mine = [r for r in caplog.records if getattr(r, "request_id", None) == "refused-1"]
+    assert len(mine) == 1
+    assert "OverallQual" in mine[0].getMessage()
+    assert house["Neighborhood"] not in mine[0].getMessage()  # no house data in the log
