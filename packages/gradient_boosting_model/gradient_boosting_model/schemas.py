@@ -7,9 +7,11 @@ column by column and asks marshmallow for the messages of any row that fails; th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, fields
+import numpy as np
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from gradient_boosting_model.fields import (
     WholeNumber,
@@ -323,10 +325,60 @@ ID_FIELD = "Id"
 #: The small set of details a prediction cannot do without: every Ames sale record has them.
 REQUIRED_FIELDS = tuple(name for name, field in HOUSE_FIELDS.items() if field.required)
 
-HouseDetailsSchema: type[Schema] = Schema.from_dict(
-    {
-        **HOUSE_FIELDS,
-        ID_FIELD: WholeNumber(allow_none=True, metadata={"description": "Row id"}),
-    },
-    name="HouseDetailsSchema",
+
+@dataclass(frozen=True)
+class HouseRule:
+    """A rule between two details of one house: ``field <= at_most + slack`` when both are known.
+
+    ``holds`` takes scalars or whole columns, so the same rule checks one row in the schema and
+    a batch in ``validation``. The slack admits what the Ames records themselves contain (a house
+    sold the year before it was finished).
+    """
+
+    field: str
+    at_most: str
+    slack: float
+    message: str
+
+    def holds(self, value: Any, bound: Any) -> Any:
+        """True where the rule holds or either value is unknown (None or NaN)."""
+        if value is None or bound is None:
+            return True
+        with np.errstate(invalid="ignore"):
+            return ~(
+                np.asarray(value, dtype=np.float64)
+                > np.asarray(bound, dtype=np.float64) + self.slack
+            )
+
+
+#: House-level rules, beyond each field's own type and range.
+HOUSE_RULES = (
+    HouseRule("YearBuilt", "YrSold", 1, "is more than a year after the sale (YrSold)."),
+    HouseRule(
+        "YearBuilt", "YearRemodAdd", 1, "is more than a year after the remodel (YearRemodAdd)."
+    ),
+    HouseRule(
+        "1stFlrSF", "GrLivArea", 0, "is larger than the living area (GrLivArea) that includes it."
+    ),
 )
+
+
+class HouseDetailsSchema(
+    Schema.from_dict(  # type: ignore[misc]
+        {
+            **HOUSE_FIELDS,
+            ID_FIELD: WholeNumber(allow_none=True, metadata={"description": "Row id"}),
+        },
+        name="HouseDetailsFields",
+    )
+):
+    """One house's details: each field's type, range and codes, then the house-level rules."""
+
+    @validates_schema
+    def check_house_rules(self, data: dict[str, Any], **kwargs: Any) -> None:
+        broken: dict[str, list[str]] = {}
+        for rule in HOUSE_RULES:
+            if not rule.holds(data.get(rule.field), data.get(rule.at_most)):
+                broken.setdefault(rule.field, []).append(rule.message)
+        if broken:
+            raise ValidationError(broken)

@@ -24,7 +24,12 @@ from marshmallow import ValidationError, fields, validate
 from gradient_boosting_model.data import json_records
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.fields import JsonNumber, WholeNumber
-from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, HouseDetailsSchema
+from gradient_boosting_model.schemas import (
+    HOUSE_FIELDS,
+    HOUSE_RULES,
+    ID_FIELD,
+    HouseDetailsSchema,
+)
 
 #: Columns of a validated batch: numbers as float64 (NaN where missing), codes as objects (None).
 Columns = dict[str, npt.NDArray[Any]]
@@ -135,7 +140,11 @@ def _suspect_number_rows(
     for position, choices in rules.choices.items():
         column = matrix[:, position]
         bad[:, position] |= ~np.isnan(column) & ~np.isin(column, list(choices))
-    return set(np.flatnonzero(bad.any(axis=1)).tolist())
+    suspect = bad.any(axis=1)
+    where = {name: j for j, name in enumerate(rules.names)}
+    for rule in HOUSE_RULES:
+        suspect |= ~rule.holds(matrix[:, where[rule.field]], matrix[:, where[rule.at_most]])
+    return set(np.flatnonzero(suspect).tolist())
 
 
 def _suspect_text_rows(rows: Rows, rules: TextRules) -> set[int]:

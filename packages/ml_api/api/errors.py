@@ -27,7 +27,11 @@ def _refused(request: ConnexionRequest, status: int, detail: object) -> None:
 
 
 def register_error_handlers(app: FlaskApp, *, listed_limit: int, detail_limit: int) -> None:
-    """Map every exception to a problem; unexpected ones to a bare 500."""
+    """Map every exception to a problem; unexpected ones to a bare 500.
+
+    The spec's checks run first (400); what still fails the model's own schema is a house that
+    matches the spec but breaks a house-level rule: 422.
+    """
 
     def known_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, ProblemException)
@@ -47,7 +51,10 @@ def register_error_handlers(app: FlaskApp, *, listed_limit: int, detail_limit: i
     def invalid_input(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, InvalidInputError)
         found = InvalidHousesProblem(
-            from_row_errors(error.errors), listed_limit=listed_limit, detail_limit=detail_limit
+            from_row_errors(error.errors),
+            listed_limit=listed_limit,
+            detail_limit=detail_limit,
+            status=422,
         )
         if not error.errors:  # a batch-level refusal (empty, not a list)
             found.detail = str(error)

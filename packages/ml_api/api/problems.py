@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from http import HTTPStatus
 
-from connexion.exceptions import BadRequestProblem
+from connexion.exceptions import ProblemException
 
 
 @dataclass(frozen=True, order=True)
@@ -17,20 +18,31 @@ class FieldError:
     message: str
 
 
-class InvalidHousesProblem(BadRequestProblem):  # type: ignore[misc]
-    """400: the request's houses are invalid; ``errors`` lists every bad field and its row.
+class InvalidHousesProblem(ProblemException):  # type: ignore[misc]
+    """The request's houses are invalid; ``errors`` lists every bad field and its row.
 
-    At most ``listed_limit`` errors are listed; give one more to say that the list is cut short.
+    400 when they break the spec's schema; 422 when they match it but break a house-level rule
+    that only the model's schema knows. At most ``listed_limit`` errors are listed; give one
+    more to say that the list is cut short.
     """
 
     def __init__(
-        self, errors: Iterable[FieldError], *, listed_limit: int, detail_limit: int
+        self,
+        errors: Iterable[FieldError],
+        *,
+        listed_limit: int,
+        detail_limit: int,
+        status: int = 400,
     ) -> None:
         unique = _first_per_field(errors)
         cut = len(unique) > listed_limit
         listed = unique[:listed_limit]
-        super().__init__(detail=describe(listed, limit=detail_limit, cut=cut))
-        self.ext = {"errors": [asdict(error) for error in listed]}
+        super().__init__(
+            status=status,
+            title=HTTPStatus(status).phrase,
+            detail=describe(listed, limit=detail_limit, cut=cut),
+            ext={"errors": [asdict(error) for error in listed]},
+        )
 
 
 def _first_per_field(errors: Iterable[FieldError]) -> list[FieldError]:

@@ -72,6 +72,19 @@ def test_prediction_validation(
     assert f"row 2, {field}" in body["detail"]
 
 
+def test_house_level_rules_are_checked_by_the_model_schema(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    """Rules between fields are beyond the spec: marshmallow refuses them, in the same shape."""
+    rows = [dict(row) for row in request_rows[:3]]
+    rows[2].update(YearBuilt=2010, YearRemodAdd=2010, YrSold=2006)
+    body = _assert_problem(client.post("/v1/predictions", json=rows), 422)
+    assert body["title"] == "Unprocessable Entity"
+    assert body["errors"] == [
+        {"row": 2, "field": "YearBuilt", "message": "is more than a year after the sale (YrSold)."}
+    ]
+
+
 def test_every_bad_field_of_every_bad_row_is_listed(
     client: TestClient, request_rows: list[dict[str, Any]]
 ) -> None:

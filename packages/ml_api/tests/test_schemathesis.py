@@ -7,6 +7,7 @@ forbids refused, data it allows accepted. Bounded: a fixed number of examples, d
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,10 @@ pytestmark = pytest.mark.integration
 
 # schemathesis' fixture-based loader relies on a pytest internal that pytest 9.2 removed, so
 # the schema is loaded from the session's one app, at import.
-schema = schemathesis.openapi.from_asgi("/openapi.json", session_app())
+CONFIG = Path(__file__).resolve().parent.parent / "schemathesis.toml"
+schema = schemathesis.openapi.from_asgi(
+    "/openapi.json", session_app(), config=schemathesis.config.SchemathesisConfig.from_path(CONFIG)
+)
 
 
 @schema.parametrize()

@@ -47,6 +47,43 @@ def test_bad_value_is_named_by_row_and_field(
     assert message in " ".join(refused.value.errors[2][field])
 
 
+BROKEN_RULES = [
+    pytest.param(
+        {"YearBuilt": 2009, "YearRemodAdd": 2009, "YrSold": 2007},
+        "YearBuilt",
+        "after the sale",
+        id="built-after-sale",
+    ),
+    pytest.param(
+        {"YearBuilt": 2000, "YearRemodAdd": 1990},
+        "YearBuilt",
+        "after the remodel",
+        id="remodel-first",
+    ),
+    pytest.param(
+        {"1stFlrSF": 2000, "GrLivArea": 1500}, "1stFlrSF", "GrLivArea", id="floor-too-big"
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), BROKEN_RULES)
+def test_house_rules_name_the_field(
+    house: dict[str, Any], changes: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        validate_inputs([house, {**house, **changes}])
+    assert list(refused.value.errors) == [1]
+    assert list(refused.value.errors[1]) == [field]
+    assert message in refused.value.errors[1][field][0]
+
+
+def test_house_rules_allow_what_the_records_contain(house: dict[str, Any]) -> None:
+    """test.csv has a house sold the year before it was finished, a partial sale."""
+    validate_inputs([{**house, "YearBuilt": 2008, "YearRemodAdd": 2008, "YrSold": 2007}])
+    validate_inputs([{**house, "1stFlrSF": 5000, "GrLivArea": 5000}])
+    validate_inputs([{**house, "YearBuilt": 2008, "YearRemodAdd": None}])  # unknown: no check
+
+
 @pytest.mark.parametrize("field", REQUIRED_FIELDS)
 def test_missing_required_field_is_named(house: dict[str, Any], field: str) -> None:
     del house[field]

@@ -1,0 +1,104 @@
+"""Property tests of ``make_prediction`` over houses generated from the schema itself."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from marshmallow import fields, validate
+
+from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.fields import JsonNumber, WholeNumber
+from gradient_boosting_model.predict import make_prediction
+from gradient_boosting_model.schemas import HOUSE_FIELDS, HOUSE_RULES
+
+pytestmark = pytest.mark.integration
+
+
+def _rule(field: fields.Field[Any], kind: type[Any]) -> Any:
+    return next((v for v in field.validators if isinstance(v, kind)), None)
+
+
+def valid_values(field: fields.Field[Any]) -> st.SearchStrategy[Any]:
+    """Any value the field accepts, None aside."""
+    one_of = _rule(field, validate.OneOf)
+    if one_of is not None:
+        return st.sampled_from(list(one_of.choices))
+    bounds = _rule(field, validate.Range)
+    if isinstance(field, WholeNumber):
+        return st.integers(min_value=int(bounds.min), max_value=int(bounds.max))
+    return st.one_of(
+        st.integers(min_value=int(bounds.min), max_value=int(bounds.max)),
+        st.floats(min_value=bounds.min, max_value=bounds.max, allow_nan=False),
+    )
+
+
+def invalid_values(field: fields.Field[Any]) -> st.SearchStrategy[Any]:
+    """Values the field refuses: wrong types, out of range, unknown codes, null if required."""
+    bad: list[st.SearchStrategy[Any]] = [st.booleans(), st.lists(st.integers(), max_size=2)]
+    if field.required:
+        bad.append(st.none())
+    if isinstance(field, JsonNumber):
+        bad.append(st.text(max_size=5))
+        bounds = _rule(field, validate.Range)
+        if bounds is not None:
+            bad.append(st.floats(min_value=bounds.max, exclude_min=True, allow_nan=False))
+            bad.append(st.floats(max_value=bounds.min, exclude_max=True, allow_nan=False))
+        if isinstance(field, WholeNumber):
+            bad.append(st.just(2.5))
+    else:
+        bad.append(st.integers())
+    one_of = _rule(field, validate.OneOf)
+    if one_of is not None and not isinstance(field, JsonNumber):
+        bad.append(st.text(max_size=8).filter(lambda code: code not in one_of.choices))
+    return st.one_of(bad)
+
+
+def _within_house_rules(house: dict[str, Any]) -> dict[str, Any]:
+    """Move the later of two values back so that every house rule holds."""
+    house = dict(house)
+    for rule in HOUSE_RULES:
+        value, bound = house.get(rule.field), house.get(rule.at_most)
+        if value is not None and bound is not None and not rule.holds(value, bound):
+            house[rule.field] = bound
+    return house
+
+
+HOUSES = st.fixed_dictionaries(
+    {name: valid_values(f) for name, f in HOUSE_FIELDS.items() if f.required},
+    optional={
+        name: st.one_of(st.none(), valid_values(f))
+        for name, f in HOUSE_FIELDS.items()
+        if not f.required
+    },
+).map(_within_house_rules)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(houses=st.lists(HOUSES, min_size=1, max_size=5))
+def test_any_valid_house_gets_a_finite_positive_price(houses: list[dict[str, Any]]) -> None:
+    prices = make_prediction(houses).predictions
+    assert len(prices) == len(houses)
+    assert all(math.isfinite(price) and price > 0 for price in prices)
+
+
+@st.composite
+def corrupted(draw: st.DrawFn) -> tuple[list[dict[str, Any]], int, str]:
+    houses = draw(st.lists(HOUSES, min_size=1, max_size=4))
+    row = draw(st.integers(min_value=0, max_value=len(houses) - 1))
+    name = draw(st.sampled_from(sorted(HOUSE_FIELDS)))
+    houses[row] = {**houses[row], name: draw(invalid_values(HOUSE_FIELDS[name]))}
+    return houses, row, name
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(case=corrupted())
+def test_any_single_corrupted_field_is_named(case: tuple[list[dict[str, Any]], int, str]) -> None:
+    houses, row, name = case
+    with pytest.raises(InvalidInputError) as refused:
+        make_prediction(houses)
+    assert list(refused.value.errors) == [row]
+    assert list(refused.value.errors[row]) == [name]
