@@ -1,0 +1,146 @@
+"""Faults against the real server (gunicorn, uvicorn workers) on 127.0.0.1, bounded in time.
+
+A worker killed under load is replaced and every later request succeeds; SIGTERM under load
+lets every in-flight request finish; a missing or corrupt model stops start-up at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tools import server as real_server
+
+pytestmark = pytest.mark.integration
+
+CLOSE = {"Connection": "close"}  # a fresh connection each time: no stale keep-alive sockets
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[real_server.Server]:
+    with real_server.running(tmp_path / "server.log") as server:
+        yield server
+
+
+@dataclass
+class Load:
+    """Single-house requests from a few threads until stopped, each outcome timed."""
+
+    url: str
+    body: list[dict[str, Any]]
+    outcomes: list[tuple[float, int | str]] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, threads: int = 4, max_requests: int = 4000) -> threading.Thread:
+        def worker() -> None:
+            with httpx.Client(timeout=10) as client:
+                while not self.stopping.is_set() and len(self.outcomes) < max_requests:
+                    started = time.monotonic()
+                    try:
+                        response = client.post(
+                            f"{self.url}/v1/predictions", json=self.body, headers=CLOSE
+                        )
+                        outcome: int | str = response.status_code
+                    except httpx.HTTPError as error:
+                        outcome = type(error).__name__
+                    self.outcomes.append((started, outcome))
+
+        pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+        for thread in pool:
+            thread.start()
+
+        def join() -> None:
+            for thread in pool:
+                thread.join()
+
+        joiner = threading.Thread(target=join, daemon=True)
+        joiner.start()
+        return joiner
+
+
+def _wait_for(condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_killed_worker_is_replaced_and_later_requests_succeed(
+    running: real_server.Server, house: dict[str, Any]
+) -> None:
+    load = Load(running.url, [house])
+    joiner = load.run()
+    _wait_for(lambda: len(load.outcomes) >= 50)
+    before = running.workers()
+    victim = before[0]
+    os.kill(victim, signal.SIGKILL)
+    _wait_for(lambda: len(running.workers()) == 2 and victim not in running.workers())
+    replaced_at = time.monotonic()
+    _wait_for(lambda: sum(started > replaced_at for started, _ in load.outcomes) >= 200)
+    load.stopping.set()
+    joiner.join(timeout=30)
+
+    after = [outcome for started, outcome in load.outcomes if started > replaced_at]
+    during = [outcome for started, outcome in load.outcomes if started <= replaced_at]
+    print(
+        f"\nSIGKILL worker {victim}: {len(during)} requests before replacement "
+        f"({sum(o != 200 for o in during)} failed), {len(after)} after (all must succeed)"
+    )
+    assert set(running.workers()) - set(before)  # a new worker took the victim's place
+    assert after and all(outcome == 200 for outcome in after), after
+
+
+def test_sigterm_lets_every_in_flight_request_finish(
+    running: real_server.Server, request_rows: list[dict[str, Any]]
+) -> None:
+    batch = request_rows  # all 1459 houses: each request takes a while
+    in_flight = 6
+    with ThreadPoolExecutor(max_workers=in_flight) as pool:
+        futures = [
+            pool.submit(
+                httpx.post, f"{running.url}/v1/predictions", json=batch, headers=CLOSE, timeout=60
+            )
+            for _ in range(in_flight)
+        ]
+        time.sleep(0.3)  # every request sent and accepted, none finished
+        assert not any(future.done() for future in futures), "requests finished too soon"
+        running.process.send_signal(signal.SIGTERM)
+        responses = [future.result() for future in futures]
+    code = running.process.wait(timeout=60)
+    finished = [
+        r for r in responses if r.status_code == 200 and len(r.json()["predictions"]) == 1459
+    ]
+    print(f"\nSIGTERM with {in_flight} requests in flight: {len(finished)} finished, exit {code}")
+    assert len(finished) == in_flight
+    assert code == 0
+
+
+@pytest.mark.parametrize("content", [None, b"not a model"], ids=["missing", "corrupt"])
+def test_a_bad_model_stops_start_up_naming_the_file(tmp_path: Path, content: bytes | None) -> None:
+    artifact = tmp_path / "model.joblib"
+    if content is not None:
+        artifact.write_bytes(content)
+    server = real_server.start(tmp_path / "server.log", {"ML_API_MODEL_ARTIFACT": str(artifact)})
+    try:
+        started = time.monotonic()
+        code = server.process.wait(timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        real_server.stop(server)
+    print(
+        f"\n{artifact.name} {'corrupt' if content else 'missing'}: exit {code} in {elapsed:.1f} s"
+    )
+    assert code != 0
+    assert str(artifact) in server.output()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{server.url}/health", timeout=2)

@@ -1,0 +1,120 @@
+"""Start the real service (gunicorn, as ``make run`` does) on a free loopback port, for tests.
+
+Only ever binds 127.0.0.1. The context manager stops the server, and everything it started,
+on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def workers(self) -> list[int]:
+        """Pids of the master's live worker processes."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            pids = [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+        return [pid for pid in pids if _alive(pid)]
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def start(log: Path, env: Mapping[str, str] | None = None, workers: int = 2) -> Server:
+    """Start gunicorn with the service's own config; return at once (see ``wait_ready``)."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "ML_API_HOST": "127.0.0.1",
+        "ML_API_PORT": str(port),
+        "ML_API_WORKERS": str(workers),
+        **(env or {}),
+    }
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=environment,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    handle.close()
+    return Server(process=process, url=f"http://127.0.0.1:{port}", log=log)
+
+
+def wait_ready(server: Server, *, timeout: float = 60.0, workers: int = 2) -> None:
+    """Wait until /ready answers and ``workers`` workers are up, or fail with the server's log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited ({server.process.returncode}):\n{server.output()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if (
+                httpx.get(f"{server.url}/ready", timeout=2).status_code == 200
+                and len(server.workers()) >= workers
+            ):
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"server not ready after {timeout} s:\n{server.output()}")
+
+
+def stop(server: Server, *, timeout: float = 30.0) -> int:
+    """SIGTERM the server, then SIGKILL its process group if it lingers; its exit code."""
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGKILL)  # any orphaned worker
+    return server.process.returncode
+
+
+@contextlib.contextmanager
+def running(log: Path, env: Mapping[str, str] | None = None, workers: int = 2) -> Iterator[Server]:
+    """A ready server for the ``with`` block, stopped after it."""
+    server = start(log, env, workers)
+    try:
+        wait_ready(server, workers=workers)
+        yield server
+    finally:
+        stop(server)
