@@ -58,9 +58,12 @@ def main() -> None:
     in_one = statistics.median(_timings(lambda: make_prediction(one), 2000))
     in_batch = statistics.median(_timings(lambda: make_prediction(batch), 30))
 
-    with tempfile.TemporaryDirectory() as scratch, real_server.running(
-        Path(scratch) / "server.log", {"ML_API_ENVIRONMENT": "production"}, workers=2
-    ) as server:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        real_server.running(
+            Path(scratch) / "server.log", {"ML_API_ENVIRONMENT": "production"}, workers=2
+        ) as server,
+    ):
         url = f"{server.url}/v1/predictions"
         one_body = json.dumps(one).encode()
         batch_body = json.dumps(batch).encode()

@@ -37,8 +37,17 @@ def run_wrk(
         body_file.write(body)
         body_file.flush()
         run = subprocess.run(  # noqa: S603 - wrk on loopback, bounded by --duration
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
-             "-s", str(LUA), url],
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "5s",
+                "-s",
+                str(LUA),
+                url,
+            ],
             env={**os.environ, "WRK_BODY_FILE": body_file.name},
             capture_output=True,
             text=True,
@@ -59,9 +68,12 @@ def main() -> int:
     args = parser.parse_args()
     seconds = min(args.seconds, MAX_SECONDS)
     house = json_records(read_dataset("test.csv"))[:1]
-    with tempfile.TemporaryDirectory() as scratch, real_server.running(
-        Path(scratch) / "server.log", {"ML_API_ENVIRONMENT": "production"}
-    ) as server:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        real_server.running(
+            Path(scratch) / "server.log", {"ML_API_ENVIRONMENT": "production"}
+        ) as server,
+    ):
         report = run_wrk(
             f"{server.url}/v1/predictions",
             json.dumps(house).encode(),
