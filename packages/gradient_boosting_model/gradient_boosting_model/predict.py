@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from gradient_boosting_model import __version__
@@ -16,6 +15,9 @@ from gradient_boosting_model.config import load_config
 from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.persistence import load_pipeline
 from gradient_boosting_model.validation import validate_inputs
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)

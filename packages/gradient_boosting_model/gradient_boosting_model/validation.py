@@ -14,14 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from marshmallow import ValidationError, fields, validate
 
-from gradient_boosting_model.data import json_records
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.fields import JsonNumber, WholeNumber
 from gradient_boosting_model.schemas import (
@@ -30,6 +29,9 @@ from gradient_boosting_model.schemas import (
     ID_FIELD,
     HouseDetailsSchema,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Columns of a validated batch: numbers as float64 (NaN where missing), codes as objects (None).
 Columns = dict[str, npt.NDArray[Any]]
@@ -190,6 +192,18 @@ def _columns(rows: Rows, matrix: npt.NDArray[np.float64], rules: BatchRules) -> 
     return columns
 
 
+def _is_frame(houses: object) -> bool:
+    """A DataFrame, without importing pandas (40 MB a process) for callers that send lists."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(houses, pandas.DataFrame)
+
+
+def _frame_rows(frame: pd.DataFrame) -> Rows:
+    from gradient_boosting_model.data import json_records  # imports pandas, which is loaded
+
+    return json_records(frame)
+
+
 def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
     """Check a batch of house details; return it as columns ready for the pipeline.
 
@@ -206,7 +220,7 @@ def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
         out of range, not one of the allowed codes, or lacks a required field. Its ``errors``
         map every bad row index to every bad field and the schema's messages.
     """
-    rows = json_records(houses) if isinstance(houses, pd.DataFrame) else houses
+    rows = _frame_rows(houses) if _is_frame(houses) else houses
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence):
         raise InvalidInputError({}, "houses must be a list of house-detail objects")
     if len(rows) == 0:

@@ -20,6 +20,7 @@ from api.body_limit import BodySizeLimitMiddleware
 from api.body_validation import AllErrorsJSONBodyValidator, BodyLimits
 from api.config import Settings
 from api.errors import register_error_handlers
+from api.json_codec import OrjsonProvider
 from api.logs import configure_logging
 from api.model_state import ModelState, load_model_state
 from api.request_context import RequestIdMiddleware
@@ -76,6 +77,7 @@ def create_app(config: Settings) -> FlaskApp:
     # Compact JSON, and never a NaN or Infinity, which are not JSON.
     jsonifier = Jsonifier(json, separators=(",", ":"), allow_nan=False)
     app = FlaskApp(__name__, specification_dir=SPEC_DIR, jsonifier=jsonifier)
+    app.app.json = OrjsonProvider(app.app)
     limits = BodyLimits(
         max_json_depth=config.max_json_depth,
         max_listed_errors=config.max_listed_errors,

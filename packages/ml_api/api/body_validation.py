@@ -8,19 +8,21 @@ to a limit) with the row and field it concerns, and refuses those bodies with a 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, NoReturn
+from typing import Any
 
 import jsonschema_rs
 from connexion.exceptions import BadRequestProblem
 from connexion.validators import JSONRequestBodyValidator
 from starlette.types import Scope
 
+from api import json_codec
 from api.json_depth import json_depth
 from api.problems import FieldError, InvalidHousesProblem
+
+Kind = jsonschema_rs.ValidationErrorKind
 
 #: A message quotes the bad value; a huge value must not come back whole.
 _MAX_MESSAGE = 300
@@ -89,10 +91,6 @@ def _compiled(schema: dict[str, Any]) -> jsonschema_rs.Draft7Validator:
     return cached[1]
 
 
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _short(message: str) -> str:
     return message if len(message) <= _MAX_MESSAGE else f"{message[:_MAX_MESSAGE]}..."
 
@@ -103,14 +101,14 @@ def field_errors(error: jsonschema_rs.ValidationError) -> Iterable[FieldError]:
     row = path[0] if path and isinstance(path[0], int) else None
     field = str(path[1]) if len(path) > 1 else None
     kind = error.kind
-    if kind.name == "required":
+    if isinstance(kind, Kind.Required):
         yield FieldError(row, str(kind.property), "is required")
-    elif kind.name == "additionalProperties":
+    elif isinstance(kind, Kind.AdditionalProperties):
         for name in kind.unexpected:
             yield FieldError(row, _short(str(name)), "is not a known house detail")
-    elif kind.name == "maxLength":
+    elif isinstance(kind, Kind.MaxLength):
         yield FieldError(row, field, f"is longer than {kind.limit} characters")
-    elif kind.name == "maxItems":
+    elif isinstance(kind, Kind.MaxItems):
         yield FieldError(row, field, f"has more than the limit of {kind.limit} items")
     else:
         yield FieldError(row, field, _short(error.message))
@@ -124,7 +122,7 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         self._limits = limits
 
     @property
-    def _validator(self) -> Draft4Validator:
+    def _validator(self) -> jsonschema_rs.Draft7Validator:
         return _compiled(self._schema)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
@@ -144,8 +142,8 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
                 f"{self._limits.max_json_depth}."
             )
         try:
-            return json.loads(text, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError) as error:
+            return json_codec.loads(text)
+        except ValueError as error:
             raise BadRequestProblem(detail=f"Request body is not valid JSON: {error}") from error
 
     def _validate(self, body: Any) -> None:

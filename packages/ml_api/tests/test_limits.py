@@ -116,7 +116,7 @@ def test_listed_errors_are_capped_and_the_cut_is_said(
 def test_non_finite_numbers_are_refused(client: TestClient, literal: bytes) -> None:
     body = b'[{"GrLivArea": ' + literal + b"}]"
     problem = _problem(_post(client, body), 400)
-    assert "GrLivArea" in problem["detail"] or "not a JSON number" in problem["detail"]
+    assert "not a JSON number" in problem["detail"] or "infinity" in problem["detail"]
 
 
 def test_limits_are_in_the_served_spec(limited: TestClient) -> None:

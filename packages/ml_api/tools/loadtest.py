@@ -36,7 +36,7 @@ def run_wrk(
     with tempfile.NamedTemporaryFile(suffix=".json") as body_file:
         body_file.write(body)
         body_file.flush()
-        run = subprocess.run(  # noqa: S603 - wrk on loopback, bounded by --duration
+        run = subprocess.run(
             [
                 "wrk",
                 f"-t{threads}",
