@@ -5,7 +5,8 @@ from api.config import ServerSettings
 _server = ServerSettings()
 
 wsgi_app = "api.asgi:app"
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn-worker's UvicornWorker, draining briefly on SIGTERM (api/worker.py).
+worker_class = "api.worker.DrainingUvicornWorker"
 bind = f"{_server.host}:{_server.port}"
 workers = _server.workers
 timeout = _server.timeout

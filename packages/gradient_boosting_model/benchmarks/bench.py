@@ -16,7 +16,6 @@ from gradient_boosting_model import __version__
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import (
     features_and_target,
-    json_records,
     read_dataset,
     split_holdout,
 )
@@ -53,7 +52,7 @@ def main() -> None:
         f"MAE ${metrics['mae_dollars']:,.0f}"
     )
 
-    rows = json_records(read_dataset(config.data.requests_file))
+    rows = read_dataset(config.data.requests_file)
     pipeline = default_pipeline()
     print(f"\n{'in-process, median ms':<34}{'1 row':>10}{f'{len(rows)} rows':>12}")
     for label, batch_action, repeats in (

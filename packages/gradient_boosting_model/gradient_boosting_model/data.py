@@ -1,32 +1,64 @@
-"""The datasets shipped in the package, read with Ames' own conventions, and the holdout split."""
+"""The datasets shipped in the package, read as clients send houses, and the holdout split.
+
+Rows are JSON-shaped dicts (``None`` for missing), read with the csv module: the package needs
+no pandas to train or to predict.
+"""
 
 from __future__ import annotations
 
-import math
+import csv
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
+import numpy as np
+import numpy.typing as npt
 from sklearn.model_selection import train_test_split
 
 from gradient_boosting_model.config import DATASET_DIR, Config
+from gradient_boosting_model.fields import JsonNumber
+from gradient_boosting_model.schemas import HOUSE_FIELDS
+
+Row = dict[str, Any]
+
+#: The marker of a missing value in the Ames files (MasVnrType's code "None" is a real value).
+MISSING = "NA"
 
 
 @dataclass(frozen=True)
 class LabelledSplit:
     """Training rows and the labelled holdout that training never sees."""
 
-    train: pd.DataFrame
-    holdout: pd.DataFrame
+    train: list[Row]
+    holdout: list[Row]
 
 
-def read_dataset(file_name: str) -> pd.DataFrame:
-    """Read a CSV from the package's ``datasets/``.
+def _is_text(column: str) -> bool:
+    field = HOUSE_FIELDS.get(column)
+    return field is not None and not isinstance(field, JsonNumber)
 
-    Only ``NA`` marks a missing value: pandas' defaults would also read MasVnrType's real
-    code ``None`` as missing.
+
+def _number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def read_dataset(file_name: str) -> list[Row]:
+    """The rows of a CSV in the package's ``datasets/``, JSON-shaped.
+
+    ``NA`` becomes ``None``; house-detail codes stay strings; every other value is a number,
+    an int when it is whole.
     """
-    return pd.read_csv(DATASET_DIR / file_name, keep_default_na=False, na_values=["NA"])
+    with (DATASET_DIR / file_name).open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        parsers = [(lambda text: text) if _is_text(column) else _number for column in header]
+        return [
+            {
+                column: None if text == MISSING else parse(text)
+                for column, parse, text in zip(header, parsers, values, strict=True)
+            }
+            for values in reader
+        ]
 
 
 def split_holdout(config: Config) -> LabelledSplit:
@@ -35,35 +67,19 @@ def split_holdout(config: Config) -> LabelledSplit:
     Houses above ``max_living_area`` are left out of both, as the data's author advises.
     """
     data = config.data
-    frame = read_dataset(data.training_file)
-    frame = frame[frame["GrLivArea"] <= data.max_living_area]
+    rows = [
+        row for row in read_dataset(data.training_file) if row["GrLivArea"] <= data.max_living_area
+    ]
     train, holdout = train_test_split(
-        frame, test_size=data.holdout_fraction, random_state=data.split_seed
+        rows, test_size=data.holdout_fraction, random_state=data.split_seed
     )
-    return LabelledSplit(train=train.reset_index(drop=True), holdout=holdout.reset_index(drop=True))
+    return LabelledSplit(train=train, holdout=holdout)
 
 
-def features_and_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Series]:
-    """The house details and the sale price of a labelled frame."""
+def features_and_target(
+    rows: list[Row], config: Config
+) -> tuple[list[Row], npt.NDArray[np.float64]]:
+    """The house details and the sale prices of labelled rows."""
     target = config.data.target
-    return frame.drop(columns=[target]), frame[target]
-
-
-def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a frame as JSON-shaped dicts, as a client would send them.
-
-    Missing values become ``None``; a float column whose values are all whole numbers (an
-    integer column that pandas widened to hold NaN) gives back ints.
-    """
-    columns: list[list[Any]] = []
-    for name in frame.columns:
-        values = frame[name].tolist()
-        present = [v for v in values if not _is_missing(v)]
-        whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
-        columns.append([None if _is_missing(v) else int(v) if whole else v for v in values])
-    names = [str(name) for name in frame.columns]
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    houses = [{name: value for name, value in row.items() if name != target} for row in rows]
+    return houses, np.array([row[target] for row in rows], dtype=np.float64)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 
 
@@ -15,9 +12,7 @@ def rmsle(prices: npt.ArrayLike, predicted: npt.ArrayLike) -> float:
     return float(root_mean_squared_error(np.log(prices), np.log(predicted)))
 
 
-def regression_metrics(
-    prices: pd.Series | npt.NDArray[Any], predicted: npt.ArrayLike
-) -> dict[str, float]:
+def regression_metrics(prices: npt.ArrayLike, predicted: npt.ArrayLike) -> dict[str, float]:
     """RMSLE, R^2 of log prices and of dollars, mean absolute error in dollars."""
     actual = np.asarray(prices, dtype=np.float64)
     guess = np.asarray(predicted, dtype=np.float64)

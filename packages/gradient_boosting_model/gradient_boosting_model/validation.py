@@ -10,12 +10,12 @@ refused whole (``InvalidInputError``): rows are never dropped.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -192,14 +192,14 @@ def _columns(rows: Rows, matrix: npt.NDArray[np.float64], rules: BatchRules) -> 
     return columns
 
 
-def _is_frame(houses: object) -> bool:
+def _is_frame(houses: object) -> TypeGuard[pd.DataFrame]:
     """A DataFrame, without importing pandas (40 MB a process) for callers that send lists."""
     pandas = sys.modules.get("pandas")
     return pandas is not None and isinstance(houses, pandas.DataFrame)
 
 
 def _frame_rows(frame: pd.DataFrame) -> Rows:
-    from gradient_boosting_model.data import json_records  # imports pandas, which is loaded
+    from gradient_boosting_model.frames import json_records  # pandas is loaded already
 
     return json_records(frame)
 

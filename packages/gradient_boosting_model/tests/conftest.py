@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gradient_boosting_model.config import Config, load_config
-from gradient_boosting_model.data import json_records, read_dataset
+from gradient_boosting_model.data import read_dataset
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +19,7 @@ def config() -> Config:
 @pytest.fixture(scope="session")
 def request_rows(config: Config) -> list[dict[str, Any]]:
     """Every row of the packaged test.csv, JSON-shaped."""
-    return json_records(read_dataset(config.data.requests_file))
+    return read_dataset(config.data.requests_file)
 
 
 @pytest.fixture

@@ -18,10 +18,11 @@ from connexion.options import SwaggerUIOptions
 
 from api.body_limit import BodySizeLimitMiddleware
 from api.body_validation import AllErrorsJSONBodyValidator, BodyLimits
-from api.config import Settings
+from api.config import MIB, Settings
 from api.errors import register_error_handlers
 from api.json_codec import OrjsonProvider
 from api.logs import configure_logging
+from api.memory import ReleaseMemoryMiddleware
 from api.model_state import ModelState, load_model_state
 from api.request_context import RequestIdMiddleware
 
@@ -105,6 +106,10 @@ def create_app(config: Settings) -> FlaskApp:
         BodySizeLimitMiddleware,
         position=MiddlewarePosition.BEFORE_SWAGGER,
         max_bytes=config.max_body_bytes,
+    )
+    # After the response has gone: large requests leave much freed heap behind.
+    app.add_middleware(
+        ReleaseMemoryMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, min_bytes=MIB
     )
     # Outermost, so that every response carries the id, errors included.
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)

@@ -142,9 +142,11 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
                 f"{self._limits.max_json_depth}."
             )
         try:
-            return json_codec.loads(text)
+            body = json_codec.loads(text)
         except ValueError as error:
             raise BadRequestProblem(detail=f"Request body is not valid JSON: {error}") from error
+        json_codec.remember(raw, body)
+        return body
 
     def _validate(self, body: Any) -> None:
         if body is None and not self._nullable:

@@ -84,6 +84,8 @@ class ServerSettings(BaseSettings):
     timeout: int = Field(default=30, ge=1)
     #: Seconds in-flight requests get to finish after SIGTERM.
     graceful_timeout: int = Field(default=30, ge=1)
+    #: Seconds a worker goes on accepting after SIGTERM, so that no queued request is reset.
+    drain_seconds: float = Field(default=1.0, ge=0, le=10)
     keepalive: int = Field(default=5, ge=0)
     #: Requests after which a worker is replaced (0: never); jitter staggers the replacements.
     max_requests: int = Field(default=20_000, ge=0)

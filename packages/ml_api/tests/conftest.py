@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from connexion import FlaskApp
-from gradient_boosting_model.data import json_records, read_dataset
+from gradient_boosting_model.data import read_dataset
 from starlette.testclient import TestClient
 
 from api import config
@@ -35,7 +35,7 @@ def client(app: FlaskApp) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def request_rows() -> list[dict[str, Any]]:
     """Every row of the model package's test.csv, JSON-shaped, as a client sends them."""
-    return json_records(read_dataset("test.csv"))
+    return read_dataset("test.csv")
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def test_gunicorn_serves_the_asgi_app_with_the_server_settings(
     monkeypatch.setenv("ML_API_WORKERS", "3")
     conf = runpy.run_path(str(GUNICORN_CONF))
     assert conf["wsgi_app"] == "api.asgi:app"
-    assert conf["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert conf["worker_class"] == "api.worker.DrainingUvicornWorker"
     assert conf["bind"] == "0.0.0.0:5000"
     assert conf["workers"] == 3
     assert conf["control_socket_disable"] is True

@@ -6,6 +6,7 @@ lets every in-flight request finish; a missing or corrupt model stops start-up a
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -103,25 +104,39 @@ def test_a_killed_worker_is_replaced_and_later_requests_succeed(
 def test_sigterm_lets_every_in_flight_request_finish(
     running: real_server.Server, request_rows: list[dict[str, Any]]
 ) -> None:
-    batch = request_rows  # all 1459 houses: each request takes a while
-    in_flight = 6
-    with ThreadPoolExecutor(max_workers=in_flight) as pool:
-        futures = [
-            pool.submit(
-                httpx.post, f"{running.url}/v1/predictions", json=batch, headers=CLOSE, timeout=60
+    body = json.dumps(request_rows).encode()  # all 1459 houses: each request takes a while
+    sent = 8
+    delivered = [threading.Event() for _ in range(sent)]
+
+    def post(index: int) -> httpx.Response:
+        def trace(event: str, info: dict[str, Any]) -> None:
+            if event == "http11.send_request_body.complete":
+                delivered[index].set()  # the whole request is with the server
+
+        with httpx.Client(timeout=60) as client:
+            return client.post(
+                f"{running.url}/v1/predictions",
+                content=body,
+                headers={**CLOSE, "Content-Type": "application/json"},
+                extensions={"trace": trace},
             )
-            for _ in range(in_flight)
-        ]
-        time.sleep(0.3)  # every request sent and accepted, none finished
-        assert not any(future.done() for future in futures), "requests finished too soon"
+
+    with ThreadPoolExecutor(max_workers=sent) as pool:
+        futures = [pool.submit(post, index) for index in range(sent)]
+        assert all(event.wait(timeout=30) for event in delivered)
+        in_flight = sum(not future.done() for future in futures)
         running.process.send_signal(signal.SIGTERM)
         responses = [future.result() for future in futures]
     code = running.process.wait(timeout=60)
     finished = [
         r for r in responses if r.status_code == 200 and len(r.json()["predictions"]) == 1459
     ]
-    print(f"\nSIGTERM with {in_flight} requests in flight: {len(finished)} finished, exit {code}")
-    assert len(finished) == in_flight
+    print(
+        f"\nSIGTERM with {in_flight} of {sent} requests in flight: "
+        f"{len(finished)} of {sent} finished, exit {code}"
+    )
+    assert in_flight > 0, "no request was in flight: make the requests heavier"
+    assert len(finished) == sent
     assert code == 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from gradient_boosting_model.data import json_records, read_dataset
+from gradient_boosting_model.data import read_dataset
 from gradient_boosting_model.predict import make_prediction
 
 from tools import server as real_server
@@ -53,7 +53,7 @@ def _rss_mb(pid: int) -> float:
 
 
 def main() -> None:
-    rows = json_records(read_dataset("test.csv"))
+    rows = read_dataset("test.csv")
     one, batch = rows[:1], rows
     in_one = statistics.median(_timings(lambda: make_prediction(one), 2000))
     in_batch = statistics.median(_timings(lambda: make_prediction(batch), 30))

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from gradient_boosting_model.data import json_records, read_dataset
+from gradient_boosting_model.data import read_dataset
 
 from tools import server as real_server
 
@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     seconds = min(args.seconds, MAX_SECONDS)
-    house = json_records(read_dataset("test.csv"))[:1]
+    house = read_dataset("test.csv")[:1]
     with (
         tempfile.TemporaryDirectory() as scratch,
         real_server.running(

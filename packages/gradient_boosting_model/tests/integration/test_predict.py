@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from gradient_boosting_model import __version__
+from gradient_boosting_model.config import DATASET_DIR, Config
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.schemas import REQUIRED_FIELDS
@@ -30,6 +31,16 @@ def test_prices_come_back_in_request_order(request_rows: list[dict[str, Any]]) -
     assert backward == forward[::-1]
     assert len(set(forward)) > 1  # different houses, different prices
     assert make_prediction(rows[7:8]).predictions == [forward[7]]
+
+
+def test_a_frame_read_by_pandas_gets_the_same_prices(
+    config: Config, request_rows: list[dict[str, Any]]
+) -> None:
+    """NaN for missing, ints widened to floats by the gaps: the frame still means the same."""
+    frame = pd.read_csv(
+        DATASET_DIR / config.data.requests_file, keep_default_na=False, na_values=["NA"]
+    )
+    assert make_prediction(frame).predictions == make_prediction(request_rows).predictions
 
 
 def test_a_frame_and_its_rows_get_the_same_prices(request_rows: list[dict[str, Any]]) -> None:

@@ -18,16 +18,17 @@ def _small(config: Config) -> Config:
 
 def test_the_holdout_never_meets_training(config: Config) -> None:
     split = split_holdout(config)
-    assert not set(split.train["Id"]) & set(split.holdout["Id"])
-    again = split_holdout(config)
-    assert again.holdout["Id"].tolist() == split.holdout["Id"].tolist()
-    assert split.train["GrLivArea"].max() <= config.data.max_living_area
+    train_ids = {row["Id"] for row in split.train}
+    holdout_ids = [row["Id"] for row in split.holdout]
+    assert not train_ids & set(holdout_ids)
+    assert [row["Id"] for row in split_holdout(config).holdout] == holdout_ids
+    assert max(row["GrLivArea"] for row in split.train) <= config.data.max_living_area
 
 
 def test_training_is_deterministic(config: Config) -> None:
     small = _small(config)
     split = split_holdout(small)
-    subset = LabelledSplit(train=split.train.iloc[:400], holdout=split.holdout)
+    subset = LabelledSplit(train=split.train[:400], holdout=split.holdout)
     houses, _ = features_and_target(split.holdout, small)
     columns = validate_inputs(houses)
     first = fit_pipeline(subset, small, progress=False).predict(columns)

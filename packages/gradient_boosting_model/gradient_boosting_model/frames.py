@@ -1,0 +1,31 @@
+"""pandas DataFrames as input: turned into the JSON-shaped rows everything else takes.
+
+Imported only when a DataFrame arrives, so that predicting from lists needs no pandas.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a frame as JSON-shaped dicts, as a client would send them.
+
+    Missing values become ``None``; a float column whose values are all whole numbers (an
+    integer column that pandas widened to hold NaN) gives back ints.
+    """
+    columns: list[list[Any]] = []
+    for name in frame.columns:
+        values = frame[name].tolist()
+        present = [v for v in values if not _is_missing(v)]
+        whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
+        columns.append([None if _is_missing(v) else int(v) if whole else v for v in values])
+    names = [str(name) for name in frame.columns]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
