@@ -1,6 +1,15 @@
 """gunicorn settings for the service, from ``ML_API_*`` environment variables (api.config)."""
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import multiprocess
+
 from api.config import ServerSettings
+from api.logs import GUNICORN_LOGCONFIG
 
 _server = ServerSettings()
 
@@ -14,7 +23,33 @@ graceful_timeout = _server.graceful_timeout
 keepalive = _server.keepalive
 max_requests = _server.max_requests
 max_requests_jitter = _server.max_requests_jitter
-accesslog = "-"
+# One JSON line per request comes from the app (api/request_metrics.py): no access log here.
+accesslog = None
 errorlog = "-"
+logconfig_dict = GUNICORN_LOGCONFIG
 # gunicorn 27 opens a control socket under $HOME by default: not wanted in a container.
 control_socket_disable = True
+
+# Prometheus metrics from every worker: prometheus-client's multiprocess mode reads this before
+# the workers import it, and each worker writes its values in files there. One folder per
+# server, made here unless the environment names one.
+_own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+_metrics_dir = Path(
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="ml_api_metrics_"))
+)
+
+
+def on_starting(server: Any) -> None:
+    """Start from empty metrics: files of an earlier run would be added up too."""
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    _metrics_dir.mkdir(parents=True)
+
+
+def on_exit(server: Any) -> None:
+    if _own_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker gone (killed, recycled): its live gauges no longer count."""
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

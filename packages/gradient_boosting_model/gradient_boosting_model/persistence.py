@@ -62,9 +62,9 @@ def load_pipeline(config: Config, *, path: Path | None = None) -> Pipeline:
     return pipeline
 
 
-def load_metadata(config: Config) -> dict[str, Any]:
+def load_metadata(config: Config, *, path: Path | None = None) -> dict[str, Any]:
     """The metadata JSON written at training time (metrics, versions, features)."""
-    path = metadata_path(config)
+    path = path or metadata_path(config)
     try:
         metadata: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:

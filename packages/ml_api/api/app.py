@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ from api.errors import register_error_handlers
 from api.json_codec import OrjsonProvider
 from api.logs import configure_logging
 from api.memory import ReleaseMemoryMiddleware
+from api.metrics import MODEL_INFO, STARTUP_SECONDS
 from api.model_state import ModelState, load_model_state
 from api.request_context import RequestIdMiddleware
+from api.request_metrics import RequestMetricsMiddleware
 
 SPEC_DIR = Path(__file__).parent / "spec"
 SPEC_FILE = "api.yaml"
@@ -39,6 +42,16 @@ def spec_arguments(config: Settings) -> dict[str, Any]:
         "max_string_length": config.max_string_length,
         "max_body_bytes": config.max_body_bytes,
         "max_listed_errors": config.max_listed_errors,
+    }
+
+
+def request_limits(config: Settings) -> dict[str, int]:
+    """The limits a client must keep to, as ``GET /v1/model`` reports them."""
+    return {
+        "max_body_bytes": config.max_body_bytes,
+        "max_rows": config.max_rows,
+        "max_string_length": config.max_string_length,
+        "max_json_depth": config.max_json_depth,
     }
 
 
@@ -68,12 +81,14 @@ def create_app(config: Settings) -> FlaskApp:
     gradient_boosting_model.errors.ModelError
         If the model cannot be loaded or cannot price the example; the message names the file.
     """
+    started = time.perf_counter()
     configure_logging(config.log_level)
     spec = read_spec(config)
     state = load_model_state(
         artifact=config.model_artifact,
         api_version=spec["info"]["version"],
         warm_up=request_example(spec),
+        limits=request_limits(config),
     )
     # Compact JSON, and never a NaN or Infinity, which are not JSON.
     jsonifier = Jsonifier(json, separators=(",", ":"), allow_nan=False)
@@ -107,20 +122,30 @@ def create_app(config: Settings) -> FlaskApp:
         position=MiddlewarePosition.BEFORE_SWAGGER,
         max_bytes=config.max_body_bytes,
     )
+    # Outside the exception handlers, outermost first: every response, errors included, carries
+    # the request id, and is counted and logged under it.
+    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        RequestMetricsMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        routes=spec["paths"],
+    )
     # After the response has gone: large requests leave much freed heap behind.
     app.add_middleware(
         ReleaseMemoryMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, min_bytes=MIB
     )
-    # Outermost, so that every response carries the id, errors included.
-    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.app.config[ModelState.CONFIG_KEY] = state
     register_error_handlers(
         app, listed_limit=config.max_listed_errors, detail_limit=config.detail_errors
     )
+    startup = time.perf_counter() - started
+    MODEL_INFO.labels(state.model_version, state.api_version).set(1)
+    STARTUP_SECONDS.set(startup)
     logger.info(
-        "ready: model %s, API %s, %s settings",
+        "ready: model %s, API %s, %s settings, in %.2f s",
         state.model_version,
         state.api_version,
         config.environment,
+        startup,
     )
     return app

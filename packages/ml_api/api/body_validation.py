@@ -38,6 +38,9 @@ _OPENAPI_ONLY = {
     "discriminator",
     "xml",
     "externalDocs",
+    # What Connexion attaches for resolving references: resolved already, and it refers back
+    # to the schema itself.
+    "components",
 }
 
 #: Keywords whose error says most about a value, best first (a long string also fails enum).

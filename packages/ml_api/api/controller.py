@@ -12,7 +12,9 @@ from typing import Any
 from connexion.exceptions import ProblemException
 from gradient_boosting_model.predict import make_prediction
 
+from api.metrics import PREDICTED_HOUSES, PREDICTED_PRICES, exposition
 from api.model_state import ModelState, current_state
+from api.request_context import note_rows
 
 JSON = {"Content-Type": "application/json"}
 
@@ -48,5 +50,21 @@ def ready() -> Reply:
 def predict(body: list[dict[str, Any]]) -> Reply:
     """Price every house in the request, in request order."""
     state = _serving()
+    note_rows(len(body))
     result = make_prediction(body, pipeline=state.pipeline)
+    PREDICTED_HOUSES.inc(len(result.predictions))
+    for price in result.predictions:
+        PREDICTED_PRICES.observe(price)
     return {"predictions": result.predictions, "model_version": result.model_version}, 200, JSON
+
+
+def model() -> Reply:
+    """The model's card: versions, training date, holdout accuracy, inputs, request limits."""
+    return _serving().description, 200, JSON
+
+
+def metrics() -> tuple[bytes, int, dict[str, str]]:
+    """Prometheus metrics of every worker."""
+    body, _ = exposition()
+    # The spec's type exactly (Connexion compares it); Flask adds the charset.
+    return body, 200, {"Content-Type": "text/plain"}

@@ -17,6 +17,7 @@ from connexion.problem import problem
 from gradient_boosting_model.errors import InvalidInputError
 from starlette.exceptions import HTTPException
 
+from api.metrics import REFUSED_FIELDS, field_label
 from api.problems import InvalidHousesProblem, from_row_errors
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ def register_error_handlers(app: FlaskApp, *, listed_limit: int, detail_limit: i
     def known_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, ProblemException)
         _refused(request, error.status, error.detail)
+        if error.status in (400, 413, 422):  # a request refused for what it carries
+            for field in (error.ext or {}).get("errors") or [{"row": None, "field": None}]:
+                REFUSED_FIELDS.labels(field_label(field["field"], field["row"])).inc()
         return error.to_problem()
 
     def http_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:

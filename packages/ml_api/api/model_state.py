@@ -11,8 +11,9 @@ from typing import Any, ClassVar
 from flask import current_app
 from gradient_boosting_model import __version__ as model_version
 from gradient_boosting_model.config import load_config
-from gradient_boosting_model.persistence import load_pipeline
+from gradient_boosting_model.persistence import load_metadata, load_pipeline
 from gradient_boosting_model.predict import default_pipeline, make_prediction
+from gradient_boosting_model.schemas import HOUSE_FIELDS
 from sklearn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -27,22 +28,56 @@ class ModelState:
     pipeline: Pipeline
     model_version: str
     api_version: str
+    #: What ``GET /v1/model`` answers.
+    description: dict[str, Any]
+
+
+def describe_model(metadata: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
+    """The model's card: versions, training, holdout accuracy, inputs and request limits."""
+    return {
+        "name": metadata["model_name"],
+        "version": metadata["model_version"],
+        "trained_at": metadata["trained_at"],
+        "python_version": metadata["python_version"],
+        "library_versions": metadata["library_versions"],
+        "holdout_metrics": metadata["metrics"]["holdout"],
+        "input_fields": [
+            {
+                "name": name,
+                "required": field.required,
+                "description": field.metadata["description"],
+            }
+            for name, field in HOUSE_FIELDS.items()
+        ],
+        "limits": limits,
+    }
 
 
 def load_model_state(
-    *, artifact: Path | None, api_version: str, warm_up: Sequence[dict[str, Any]]
+    *,
+    artifact: Path | None,
+    api_version: str,
+    warm_up: Sequence[dict[str, Any]],
+    limits: dict[str, int],
 ) -> ModelState:
     """Load the packaged model (or ``artifact``) and price ``warm_up`` with it.
 
     Raises
     ------
     gradient_boosting_model.errors.ModelError
-        If the model is missing, corrupt, or cannot price the warm-up houses.
+        If the model or its metadata is missing or corrupt, or it cannot price the houses.
     """
-    pipeline = load_pipeline(load_config(), path=artifact) if artifact else default_pipeline()
+    config = load_config()
+    pipeline = load_pipeline(config, path=artifact) if artifact else default_pipeline()
+    metadata = load_metadata(config, path=artifact.with_suffix(".json") if artifact else None)
     prices = make_prediction(list(warm_up), pipeline=pipeline).predictions
     logger.info("model %s loaded; warm-up prices %s", model_version, prices)
-    return ModelState(pipeline=pipeline, model_version=model_version, api_version=api_version)
+    return ModelState(
+        pipeline=pipeline,
+        model_version=model_version,
+        api_version=api_version,
+        description=describe_model(metadata, limits),
+    )
 
 
 def current_state() -> ModelState | None:

@@ -1,10 +1,15 @@
-"""The request id: taken from a sane incoming ``X-Request-ID`` or made, and sent back."""
+"""Per-request context: the request id (sent back as X-Request-ID) and facts for the log line.
+
+Both live in context variables; Connexion runs Flask handlers in threads with a copy of the
+request's context, so a handler sees (and can fill in) the same ``RequestFacts``.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +18,23 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+@dataclass
+class RequestFacts:
+    """What the handler learns about a request that the access log reports."""
+
+    rows: int | None = None
+
+
+request_facts: ContextVar[RequestFacts | None] = ContextVar("request_facts", default=None)
+
+
+def note_rows(rows: int) -> None:
+    """Record how many houses the current request carried."""
+    facts = request_facts.get()
+    if facts is not None:
+        facts.rows = rows
 
 
 class RequestIdMiddleware:

@@ -50,7 +50,9 @@ def test_start_up_fails_naming_a_missing_or_corrupt_model(
 
 def test_a_configured_artifact_is_served(tmp_path: Path, house: dict[str, Any]) -> None:
     artifact = tmp_path / "copy.joblib"
-    artifact.write_bytes(artifact_path(load_config()).read_bytes())
+    packaged = artifact_path(load_config())
+    artifact.write_bytes(packaged.read_bytes())
+    artifact.with_suffix(".json").write_bytes(packaged.with_suffix(".json").read_bytes())
     with create_app(config.TestingConfig(model_artifact=artifact)).test_client() as client:
         response = client.post("/v1/predictions", json=[house])
     assert response.status_code == 200

@@ -45,6 +45,10 @@ def test_a_refused_request_is_logged_once_with_its_id(
         )
     assert response.status_code == 400
     mine = [r for r in caplog.records if getattr(r, "request_id", None) == "refused-1"]
-    assert len(mine) == 1
-    assert "OverallQual" in mine[0].getMessage()
-    assert house["Neighborhood"] not in mine[0].getMessage()  # no house data in the log
+    errors = [r for r in mine if r.name == "api.errors"]
+    assert len(errors) == 1
+    assert "OverallQual" in errors[0].getMessage()
+    [access] = [r for r in mine if r.name == "api.access"]  # and one line for the request
+    assert (access.status, access.rows, access.route) == (400, None, "/v1/predictions")  # type: ignore[attr-defined]
+    for record in mine:  # no house data in the log
+        assert house["Neighborhood"] not in record.getMessage()

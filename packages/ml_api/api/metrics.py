@@ -1,0 +1,75 @@
+"""Prometheus metrics of the service, correct under several gunicorn workers.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``gunicorn.conf.py`` sets it before workers start),
+prometheus-client keeps each worker's values in files there and ``/metrics`` adds them up;
+without it (tests, one process) the default registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+
+from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+HTTP_REQUESTS = Counter(
+    "ml_api_http_requests_total",
+    "HTTP requests answered, by route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "ml_api_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template.",
+    ["method", "route"],
+    buckets=(0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+PREDICTED_HOUSES = Counter("ml_api_predicted_houses_total", "Houses priced.")
+PREDICTED_PRICES = Histogram(
+    "ml_api_predicted_price_dollars",
+    "Predicted sale prices: watch it drift.",
+    buckets=(50e3, 75e3, 100e3, 125e3, 150e3, 175e3, 200e3, 250e3, 300e3, 400e3, 500e3, 750e3),
+)
+REFUSED_FIELDS = Counter(
+    "ml_api_refused_fields_total",
+    "Invalid values refused, by house field (_request: the request as a whole; _house: a "
+    "whole house; _unknown: a field the API does not know).",
+    ["field"],
+)
+MODEL_INFO = Gauge(
+    "ml_api_model_info",
+    "The model each worker serves (value 1).",
+    ["model_version", "api_version"],
+    multiprocess_mode="max",
+)
+STARTUP_SECONDS = Gauge(
+    "ml_api_startup_seconds",
+    "Seconds a worker took to load its model and become ready.",
+    multiprocess_mode="max",
+)
+
+_KNOWN_FIELDS = frozenset(HOUSE_FIELDS) | {ID_FIELD}
+
+
+def field_label(field: str | None, row: int | None) -> str:
+    """A bounded label for a refused field: clients can send any name at all."""
+    if field is None:
+        return "_request" if row is None else "_house"
+    return field if field in _KNOWN_FIELDS else "_unknown"
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics in Prometheus text format (0.0.4, what every Prometheus reads), and its type."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_PLAIN_0_0_4
+    return generate_latest(REGISTRY), CONTENT_TYPE_PLAIN_0_0_4
