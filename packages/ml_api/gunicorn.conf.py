@@ -6,8 +6,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import multiprocess
-
 from api.config import ServerSettings
 from api.logs import GUNICORN_LOGCONFIG
 
@@ -52,4 +50,8 @@ def on_exit(server: Any) -> None:
 
 def child_exit(server: Any, worker: Any) -> None:
     """A worker gone (killed, recycled): its live gauges no longer count."""
+    # Imported here, not above: prometheus-client picks its value store when first imported,
+    # and must see PROMETHEUS_MULTIPROC_DIR (set above) when the workers import it.
+    from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

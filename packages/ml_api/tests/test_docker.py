@@ -57,3 +57,39 @@ def test_image_runs_as_a_non_root_user_with_a_healthcheck() -> None:
     users = re.findall(r"^USER (\S+)$", DOCKERFILE, re.MULTILINE)
     assert users and users[-1] not in {"root", "0"}
     assert re.search(r"^HEALTHCHECK .*/health", DOCKERFILE, re.MULTILINE | re.DOTALL)
+
+
+def test_compose_runs_prometheus_scraping_the_api() -> None:
+    compose = yaml.safe_load((ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8"))
+    prometheus = compose["services"]["prometheus"]
+    assert re.fullmatch(r"\S+/prom/prometheus:v\d+\.\d+\.\d+", prometheus["image"])  # pinned
+    scrape = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text(encoding="utf-8"))
+    [job] = scrape["scrape_configs"]
+    port = ServerSettings().port
+    assert job["static_configs"][0]["targets"] == [f"api:{port}"]
+    assert job["metrics_path"] == "/metrics"
+
+
+def test_the_dashboard_queries_only_metrics_the_service_exports() -> None:
+    import json
+
+    from prometheus_client import REGISTRY
+
+    import api.metrics  # noqa: F401 - registers the metrics
+
+    exported = {
+        sample_name
+        for family in REGISTRY.collect()
+        for sample_name in (family.name, f"{family.name}_total", f"{family.name}_bucket")
+    }
+    dashboard = json.loads(
+        (ROOT / "docker" / "grafana" / "dashboards" / "ml_api.json").read_text(encoding="utf-8")
+    )
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"ml_api_[a-z_]+", target["expr"])
+    }
+    assert queried
+    assert queried <= exported, queried - exported

@@ -1,0 +1,118 @@
+"""What an operator sees: metrics after real requests, the model card, one JSON log line each."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from gradient_boosting_model import __version__ as model_version
+from gradient_boosting_model.config import load_config
+from gradient_boosting_model.persistence import load_metadata
+from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.testclient import TestClient
+
+from api import config
+from api.logs import ServiceJsonFormatter
+
+pytestmark = pytest.mark.integration
+
+
+def _samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def _value(samples: dict[Any, float], name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_metrics_count_what_was_served_and_refused(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    before = _samples(client)
+    for _ in range(3):
+        assert client.post("/v1/predictions", json=request_rows[:5]).status_code == 200
+    bad = {**request_rows[0], "OverallQual": 42, "LotAreaa": 1}
+    assert client.post("/v1/predictions", json=[bad]).status_code == 400
+    assert client.get("/nowhere/at/all").status_code == 404
+    after = _samples(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    route = {"method": "POST", "route": "/v1/predictions"}
+    assert delta("ml_api_http_requests_total", **route, status="200") == 3
+    assert delta("ml_api_http_requests_total", **route, status="400") == 1
+    assert delta("ml_api_http_requests_total", method="GET", route="unmatched", status="404") == 1
+    assert delta("ml_api_http_request_duration_seconds_count", **route) == 4
+    assert delta("ml_api_predicted_houses_total") == 15
+    assert delta("ml_api_predicted_price_dollars_count") == 15
+    assert delta("ml_api_refused_fields_total", field="OverallQual") == 1
+    assert delta("ml_api_refused_fields_total", field="_unknown") == 1  # no client-made labels
+    labels = {"model_version": model_version, "api_version": "1.0.0"}
+    assert _value(after, "ml_api_model_info", **labels) == 1
+    assert _value(after, "ml_api_startup_seconds") > 0
+
+
+def test_the_model_card(client: TestClient) -> None:
+    response = client.get("/v1/model")
+    assert response.status_code == 200
+    card = response.json()
+    metadata = load_metadata(load_config())
+    assert card["name"] == "gradient_boosting_model"
+    assert card["version"] == model_version
+    assert card["trained_at"] == metadata["trained_at"]
+    assert card["holdout_metrics"] == metadata["metrics"]["holdout"]
+    assert card["library_versions"]["scikit-learn"] == "1.9.1"
+    assert [field["name"] for field in card["input_fields"]] == list(HOUSE_FIELDS)
+    required = [field["name"] for field in card["input_fields"] if field["required"]]
+    assert required == list(REQUIRED_FIELDS)
+    testing = config.TestingConfig()
+    assert card["limits"] == {
+        "max_body_bytes": testing.max_body_bytes,
+        "max_rows": testing.max_rows,
+        "max_string_length": testing.max_string_length,
+        "max_json_depth": testing.max_json_depth,
+    }
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(ServiceJsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+
+
+def test_one_json_line_per_request(
+    client: TestClient, json_log: io.StringIO, request_rows: list[dict[str, Any]]
+) -> None:
+    response = client.post(
+        "/v1/predictions", json=request_rows[:7], headers={"X-Request-ID": "log-line-1"}
+    )
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    mine = [line for line in lines if line["request_id"] == "log-line-1"]
+    [access] = [line for line in mine if line["logger"] == "api.access"]
+    assert access["route"] == "/v1/predictions"
+    assert access["status"] == 200
+    assert access["rows"] == 7
+    assert access["duration_ms"] > 0
+    assert {"time", "level", "message"} <= set(access)
+    assert all(request_rows[0]["Neighborhood"] not in json.dumps(line) for line in mine)
