@@ -50,12 +50,15 @@ def test_unknown_environment_is_refused() -> None:
 
 
 def test_gunicorn_serves_the_asgi_app_with_the_server_settings(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("ML_API_WORKERS", "3")
+    # gunicorn.conf.py sets it when unset; undone after the test, for this process's metrics
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     conf = runpy.run_path(str(GUNICORN_CONF))
     assert conf["wsgi_app"] == "api.asgi:app"
     assert conf["worker_class"] == "api.worker.DrainingUvicornWorker"
     assert conf["bind"] == "0.0.0.0:5000"
     assert conf["workers"] == 3
     assert conf["control_socket_disable"] is True
+    assert conf["accesslog"] is None  # the app logs one JSON line per request itself
