@@ -32,15 +32,16 @@ control_socket_disable = True
 # the workers import it, and each worker writes its values in files there. One folder per
 # server, made here unless the environment names one.
 _own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
-_metrics_dir = Path(
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="ml_api_metrics_"))
-)
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ml_api_metrics_")
+_metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
 
 def on_starting(server: Any) -> None:
-    """Start from empty metrics: files of an earlier run would be added up too."""
-    shutil.rmtree(_metrics_dir, ignore_errors=True)
-    _metrics_dir.mkdir(parents=True)
+    """Start from empty metrics: the files of an earlier run would be added up too."""
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in _metrics_dir.glob("*.db"):  # prometheus-client's files, nothing else
+        stale.unlink()
 
 
 def on_exit(server: Any) -> None:

@@ -26,14 +26,22 @@ def metadata_path(config: Config, *, version: str = __version__) -> Path:
 
 
 def save_pipeline(pipeline: Pipeline, metadata: dict[str, Any], config: Config) -> Path:
-    """Write the fitted pipeline and its metadata; remove artifacts of other versions."""
+    """Write the fitted pipeline and its metadata, then remove artifacts of other versions.
+
+    Each file is written beside its place and renamed into it, so that an interrupted run
+    leaves the previous artifact whole.
+    """
     path = artifact_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".joblib.partial")
+    joblib.dump(pipeline, partial, compress=3)
+    partial_metadata = partial.with_suffix(".json.partial")
+    partial_metadata.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)
+    partial_metadata.replace(metadata_path(config))
     for old in path.parent.glob(f"{config.artifacts.name}_v*"):
         if old.stem != path.stem:
             old.unlink()
-    joblib.dump(pipeline, path, compress=3)
-    metadata_path(config).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return path
 
 

@@ -55,9 +55,10 @@ def make_prediction(
 
     Examples
     --------
-    >>> result = make_prediction([{"Neighborhood": "NAmes", "OverallQual": 5, ...}])
-    >>> result.predictions  # doctest: +SKIP
-    [128734.52]
+    >>> house = {"Neighborhood": "NAmes", "OverallQual": 5, "OverallCond": 6,
+    ...          "YearBuilt": 1961, "YrSold": 2010, "GrLivArea": 896, "LotArea": 11622}
+    >>> make_prediction([house]).predictions  # doctest: +SKIP
+    [122811.61]
     """
     columns = validate_inputs(houses)
     prices = (pipeline or default_pipeline()).predict(columns)

@@ -25,7 +25,8 @@ from gradient_boosting_model.validation import validate_inputs
 
 logger = logging.getLogger(__name__)
 
-_LIBRARIES = ("scikit-learn", "numpy", "pandas", "marshmallow", "joblib")
+#: What the model runs on (pandas is optional: only for DataFrame input).
+_LIBRARIES = ("scikit-learn", "numpy", "scipy", "marshmallow", "joblib")
 
 
 def fit_pipeline(split: LabelledSplit, config: Config, *, progress: bool = True) -> Pipeline:

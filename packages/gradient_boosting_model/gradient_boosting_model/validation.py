@@ -27,6 +27,7 @@ from gradient_boosting_model.schemas import (
     HOUSE_FIELDS,
     HOUSE_RULES,
     ID_FIELD,
+    ID_SCHEMA_FIELD,
     HouseDetailsSchema,
 )
 
@@ -75,7 +76,7 @@ def _validator(field: fields.Field[Any], kind: type[Any]) -> Any | None:
 
 @cache
 def batch_rules() -> BatchRules:
-    """Read the column rules off ``HOUSE_FIELDS``, once."""
+    """Read the column rules off ``HOUSE_FIELDS`` and the ``Id`` field, once."""
     number_names: list[str] = []
     minimum: list[float] = []
     maximum: list[float] = []
@@ -83,7 +84,7 @@ def batch_rules() -> BatchRules:
     required: list[bool] = []
     number_choices: dict[int, frozenset[float]] = {}
     allowed: dict[str, frozenset[str | None]] = {}
-    for name, field in HOUSE_FIELDS.items():
+    for name, field in {**HOUSE_FIELDS, ID_FIELD: ID_SCHEMA_FIELD}.items():
         one_of = _validator(field, validate.OneOf)
         if isinstance(field, JsonNumber):
             bounds = _validator(field, validate.Range)
@@ -184,7 +185,9 @@ def _flatten(messages: Any) -> dict[str, list[str]]:
 
 
 def _columns(rows: Rows, matrix: npt.NDArray[np.float64], rules: BatchRules) -> Columns:
-    columns: Columns = {name: matrix[:, j] for j, name in enumerate(rules.numbers.names)}
+    columns: Columns = {
+        name: matrix[:, j] for j, name in enumerate(rules.numbers.names) if name != ID_FIELD
+    }
     for name in rules.texts.allowed:
         column = np.empty(len(rows), dtype=object)
         column[:] = [row.get(name) for row in rows]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 import jsonschema_rs
@@ -71,8 +70,12 @@ def json_schema(node: Any) -> Any:
     converted = {
         key: value if key in ("enum", "required") else json_schema(value)
         for key, value in node.items()
-        if key not in _OPENAPI_ONLY
+        if key not in _OPENAPI_ONLY and key != "properties"
     }
+    if isinstance(node.get("properties"), dict):  # names, not keywords: any name goes
+        converted["properties"] = {
+            name: json_schema(subschema) for name, subschema in node["properties"].items()
+        }
     if node.get("nullable") is True and isinstance(node.get("type"), str):
         converted["type"] = [node["type"], "null"]
     for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
@@ -157,12 +160,18 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         if self._validator.is_valid(body):
             return
         limit = self._limits.max_listed_errors
-        # One field may break several keywords: its most telling error is listed first.
-        raw = sorted(
-            islice(self._validator.iter_errors(body), limit + 1),
-            key=lambda error: _TELLING.get(error.kind.name, len(_TELLING)),
-        )
-        errors = [item for error in raw for item in field_errors(error)]
+        # One field may break several keywords (a long string fails enum too): keep its most
+        # telling error, and stop once one more field than can be listed is known to be bad.
+        best: dict[tuple[int | None, str | None], tuple[int, FieldError]] = {}
+        for error in self._validator.iter_errors(body):
+            rank = _TELLING.get(error.kind.name, len(_TELLING))
+            for found in field_errors(error):
+                key = (found.row, found.field)
+                if key not in best or rank < best[key][0]:
+                    best[key] = (rank, found)
+            if len(best) > limit:
+                break
+        errors = [found for _, found in best.values()]
         if errors:
             raise InvalidHousesProblem(
                 errors, listed_limit=limit, detail_limit=self._limits.detail_errors

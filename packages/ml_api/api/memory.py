@@ -8,6 +8,7 @@ it also moves large allocations to mmap and slowed the 1459-house request by a t
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 from collections.abc import Callable
@@ -39,6 +40,8 @@ class ReleaseMemoryMiddleware:
         await self.app(scope, receive, send)
         if self._trim is None or scope["type"] != "http":
             return
-        length = Headers(scope=scope).get("content-length", "")
-        if length.isdigit() and int(length) >= self.min_bytes:
-            self._trim(0)
+        headers = Headers(scope=scope)
+        length = headers.get("content-length", "")
+        large = length.isdigit() and int(length) >= self.min_bytes
+        if large or headers.get("transfer-encoding", "").lower() == "chunked":
+            await asyncio.to_thread(self._trim, 0)  # off the event loop

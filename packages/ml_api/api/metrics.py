@@ -11,7 +11,6 @@ import os
 
 from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD
 from prometheus_client import (
-    CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -66,10 +65,11 @@ def field_label(field: str | None, row: int | None) -> str:
     return field if field in _KNOWN_FIELDS else "_unknown"
 
 
-def exposition() -> tuple[bytes, str]:
-    """The metrics in Prometheus text format (0.0.4, what every Prometheus reads), and its type."""
+def exposition() -> bytes:
+    """The metrics in Prometheus' text format (served as plain text, which every Prometheus
+    reads as format 0.0.4)."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_PLAIN_0_0_4
-    return generate_latest(REGISTRY), CONTENT_TYPE_PLAIN_0_0_4
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)

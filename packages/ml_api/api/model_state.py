@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, ClassVar
 
 from flask import current_app
-from gradient_boosting_model import __version__ as model_version
 from gradient_boosting_model.config import load_config
+from gradient_boosting_model.errors import ModelArtifactError
 from gradient_boosting_model.persistence import load_metadata, load_pipeline
 from gradient_boosting_model.predict import default_pipeline, make_prediction
 from gradient_boosting_model.schemas import HOUSE_FIELDS
@@ -70,17 +71,24 @@ def load_model_state(
     config = load_config()
     pipeline = load_pipeline(config, path=artifact) if artifact else default_pipeline()
     metadata = load_metadata(config, path=artifact.with_suffix(".json") if artifact else None)
+    trained_with = metadata["library_versions"]["scikit-learn"]
+    if trained_with != version("scikit-learn"):  # a pickle is only good for its own release
+        raise ModelArtifactError(
+            f"model {artifact or 'packaged'} was trained with scikit-learn {trained_with}, "
+            f"this is {version('scikit-learn')}"
+        )
     prices = make_prediction(list(warm_up), pipeline=pipeline).predictions
-    logger.info("model %s loaded; warm-up prices %s", model_version, prices)
+    logger.info("model %s loaded; warm-up prices %s", metadata["model_version"], prices)
     return ModelState(
         pipeline=pipeline,
-        model_version=model_version,
+        model_version=metadata["model_version"],
         api_version=api_version,
         description=describe_model(metadata, limits),
     )
 
 
-def current_state() -> ModelState | None:
-    """This worker's model state, or None before it is loaded."""
-    state: ModelState | None = current_app.config.get(ModelState.CONFIG_KEY)
+def current_state() -> ModelState:
+    """This worker's model state. A worker loads its model before it accepts a connection, so
+    any request it answers finds the model loaded and checked."""
+    state: ModelState = current_app.config[ModelState.CONFIG_KEY]
     return state

@@ -9,7 +9,6 @@ request it has.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 from types import FrameType
@@ -22,17 +21,23 @@ from api.config import ServerSettings
 
 
 class DrainingServer(Server):
-    """A uvicorn server that keeps accepting for a while after SIGTERM or SIGINT."""
+    """A uvicorn server that keeps accepting for a while after SIGTERM or SIGINT.
+
+    uvicorn routes those two signals here; a second one during the drain shuts down at once.
+    """
 
     drain_seconds: float = 1.0
+    _drain: threading.Timer | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if sig == signal.SIGQUIT or self.should_exit or self.drain_seconds <= 0:
-            super().handle_exit(sig, frame)  # quick shutdown, or a second signal
+        if self._drain is not None or self.drain_seconds <= 0:
+            if self._drain is not None:
+                self._drain.cancel()
+            super().handle_exit(sig, frame)
             return
-        timer = threading.Timer(self.drain_seconds, super().handle_exit, (sig, frame))
-        timer.daemon = True
-        timer.start()
+        self._drain = threading.Timer(self.drain_seconds, super().handle_exit, (sig, frame))
+        self._drain.daemon = True
+        self._drain.start()
 
 
 class DrainingUvicornWorker(UvicornWorker):  # type: ignore[misc]

@@ -43,7 +43,7 @@ def test_compose_and_image_run_the_makefile_serve_command() -> None:
 def test_compose_publishes_the_served_port() -> None:
     port = ServerSettings().port
     # the host's port defaults to the same, and may be moved (the container test does)
-    assert f"${{ML_API_HOST_PORT:-{port}}}:{port}" in _compose_api()["ports"]
+    assert f"${{ML_API_PUBLISH:-{port}}}:{port}" in _compose_api()["ports"]
     assert f"EXPOSE {port}" in DOCKERFILE
 
 

@@ -135,3 +135,20 @@ def test_the_request_schema_converts_for_jsonschema_rs() -> None:
     cyclic = {**spec["components"]["schemas"]["HouseDetails"], "components": spec["components"]}
     spec["components"]["schemas"]["Self"] = cyclic  # the cycle Connexion's schemas carry
     assert "components" not in json_schema(cyclic)
+
+
+def test_the_cut_is_said_when_fields_break_several_keywords(
+    limited: TestClient, house: dict[str, Any]
+) -> None:
+    """A long code breaks maxLength and enum: counted once, and the list is still cut."""
+    bad = {**house, "Neighborhood": "N" * 40, "OverallQual": 0}
+    problem = _problem(_post(limited, json.dumps([bad, bad, bad]).encode()), 400)
+    assert len(problem["errors"]) == 5
+    assert problem["detail"].startswith("more than 5 invalid fields")
+
+
+def test_property_names_are_not_taken_for_keywords() -> None:
+    from api.body_validation import json_schema
+
+    schema = {"type": "object", "properties": {"description": {"type": "string"}}}
+    assert json_schema(schema)["properties"] == {"description": {"type": "string"}}

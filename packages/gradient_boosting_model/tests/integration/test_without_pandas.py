@@ -25,11 +25,13 @@ sys.meta_path.insert(0, NoPandas())
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import read_dataset, split_holdout
 from gradient_boosting_model.predict import make_prediction
-from gradient_boosting_model.train import fit_pipeline
+from gradient_boosting_model.train import fit_pipeline, training_metadata
 
 config = load_config()
 small = config.model_copy(update={"model": config.model.model_copy(update={"n_estimators": 5})})
-fit_pipeline(split_holdout(small), small, progress=False)
+split = split_holdout(small)
+pipeline = fit_pipeline(split, small, progress=False)
+assert "pandas" not in training_metadata(pipeline, split, small)["library_versions"]
 rows = read_dataset(config.data.requests_file)
 prices = make_prediction(rows).predictions
 assert len(prices) == len(rows) == 1459, len(prices)

@@ -31,6 +31,8 @@ BAD_VALUES = [
     pytest.param("Street", ["Pave"], "Not a valid string", id="list-as-category"),
     pytest.param("OverallQual", None, "may not be null", id="null-required"),
     pytest.param("LotAreaa", 5000, "Unknown field", id="unknown-field"),
+    pytest.param("Id", "abc", "Not a valid number", id="id-not-a-number"),
+    pytest.param("Id", 2.5, "Not a whole number", id="id-not-whole"),
 ]
 
 
