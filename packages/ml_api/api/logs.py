@@ -33,6 +33,7 @@ class ServiceJsonFormatter(JsonFormatter):
         if not hasattr(record, "request_id"):
             record.request_id = request_id.get()
         super().add_fields(log_data, record, message_dict)
+        log_data.pop("color_message", None)  # uvicorn's copy of the message with terminal colours
 
 
 _base_factory = logging.getLogRecordFactory()
