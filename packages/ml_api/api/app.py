@@ -35,16 +35,6 @@ SPEC_FILE = "api.yaml"
 logger = logging.getLogger(__name__)
 
 
-def spec_arguments(config: Settings) -> dict[str, Any]:
-    """The settings the spec's Jinja placeholders stand for (its limits)."""
-    return {
-        "max_rows": config.max_rows,
-        "max_string_length": config.max_string_length,
-        "max_body_bytes": config.max_body_bytes,
-        "max_listed_errors": config.max_listed_errors,
-    }
-
-
 def request_limits(config: Settings) -> dict[str, int]:
     """The limits a client must keep to, as ``GET /v1/model`` reports them."""
     return {
@@ -53,6 +43,11 @@ def request_limits(config: Settings) -> dict[str, int]:
         "max_string_length": config.max_string_length,
         "max_json_depth": config.max_json_depth,
     }
+
+
+def spec_arguments(config: Settings) -> dict[str, Any]:
+    """The settings the spec's Jinja placeholders stand for: the request limits."""
+    return {**request_limits(config), "max_listed_errors": config.max_listed_errors}
 
 
 def read_spec(config: Settings) -> dict[str, Any]:
