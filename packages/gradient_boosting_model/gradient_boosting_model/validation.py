@@ -150,10 +150,15 @@ def _suspect_number_rows(
     return set(np.flatnonzero(suspect).tolist())
 
 
-def _suspect_text_rows(rows: Rows, rules: TextRules) -> set[int]:
+def _text_columns(rows: Rows, rules: TextRules) -> dict[str, list[Any]]:
+    """Each text field's values, read off the rows once for checking and for the columns."""
+    return {name: [row.get(name) for row in rows] for name in rules.allowed}
+
+
+def _suspect_text_rows(texts: Mapping[str, list[Any]], rules: TextRules) -> set[int]:
     suspects: set[int] = set()
     for name, allowed in rules.allowed.items():
-        column = [row.get(name) for row in rows]
+        column = texts[name]
         try:
             if allowed.issuperset(column):
                 continue
@@ -184,13 +189,15 @@ def _flatten(messages: Any) -> dict[str, list[str]]:
     return {"_schema": list(messages) if isinstance(messages, list) else [str(messages)]}
 
 
-def _columns(rows: Rows, matrix: npt.NDArray[np.float64], rules: BatchRules) -> Columns:
+def _columns(
+    matrix: npt.NDArray[np.float64], texts: Mapping[str, list[Any]], rules: BatchRules
+) -> Columns:
     columns: Columns = {
         name: matrix[:, j] for j, name in enumerate(rules.numbers.names) if name != ID_FIELD
     }
-    for name in rules.texts.allowed:
-        column = np.empty(len(rows), dtype=object)
-        column[:] = [row.get(name) for row in rows]
+    for name, values in texts.items():
+        column = np.empty(len(values), dtype=object)
+        column[:] = values
         columns[name] = column
     return columns
 
@@ -234,7 +241,8 @@ def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
     rules = batch_rules()
     values, matrix = _number_matrix(rows, rules.numbers.names)
     suspects = _suspect_number_rows(matrix, rules.numbers, len(rows))
-    suspects |= _suspect_text_rows(rows, rules.texts)
+    texts = _text_columns(rows, rules.texts)
+    suspects |= _suspect_text_rows(texts, rules.texts)
     suspects.update(i for i, row in enumerate(rows) if not rules.known_fields.issuperset(row))
     if suspects:
         errors = _schema_errors(rows, suspects)
@@ -244,4 +252,4 @@ def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
         matrix = np.array(
             [[np.nan if v is None else float(v) for v in row] for row in values], dtype=np.float64
         ).reshape(len(rows), len(rules.numbers.names))
-    return _columns(rows, matrix, rules)
+    return _columns(matrix, texts, rules)

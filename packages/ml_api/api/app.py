@@ -87,7 +87,7 @@ def create_app(config: Settings) -> FlaskApp:
     )
     # Compact JSON, and never a NaN or Infinity, which are not JSON.
     jsonifier = Jsonifier(json, separators=(",", ":"), allow_nan=False)
-    app = FlaskApp(__name__, specification_dir=SPEC_DIR, jsonifier=jsonifier)
+    app = FlaskApp(__name__, jsonifier=jsonifier)
     app.app.json = OrjsonProvider(app.app)
     limits = BodyLimits(
         max_json_depth=config.max_json_depth,
@@ -95,8 +95,7 @@ def create_app(config: Settings) -> FlaskApp:
         detail_errors=config.detail_errors,
     )
     app.add_api(
-        SPEC_FILE,
-        arguments=spec_arguments(config),
+        spec,  # rendered and parsed once, above
         strict_validation=True,
         validate_responses=config.validate_responses,
         # A MediaTypeDict, as Connexion looks content types up by pattern in it.

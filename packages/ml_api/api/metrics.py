@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD
+from gradient_boosting_model.validation import batch_rules
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -55,14 +55,12 @@ STARTUP_SECONDS = Gauge(
     multiprocess_mode="max",
 )
 
-_KNOWN_FIELDS = frozenset(HOUSE_FIELDS) | {ID_FIELD}
-
 
 def field_label(field: str | None, row: int | None) -> str:
     """A bounded label for a refused field: clients can send any name at all."""
     if field is None:
         return "_request" if row is None else "_house"
-    return field if field in _KNOWN_FIELDS else "_unknown"
+    return field if field in batch_rules().known_fields else "_unknown"
 
 
 def exposition() -> bytes:
