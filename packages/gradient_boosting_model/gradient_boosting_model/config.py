@@ -78,6 +78,31 @@ class ModelConfig(_Frozen):
     random_state: int = Field(ge=0)
 
 
+Share = Annotated[float, Field(gt=0, lt=1)]
+
+
+class CalibrationConfig(_Frozen):
+    level: Share
+    folds: int = Field(ge=2, le=20)
+    bin_quantiles: tuple[Share, ...]
+    lower_levels: tuple[Share, ...]
+    upper_levels: tuple[Share, ...]
+
+    @model_validator(mode="after")
+    def _bins(self) -> CalibrationConfig:
+        quantiles = self.bin_quantiles
+        if list(quantiles) != sorted(set(quantiles)):
+            raise ValueError("bin_quantiles must increase strictly")
+        bins = len(quantiles) + 1
+        if len(self.lower_levels) != bins or len(self.upper_levels) != bins:
+            raise ValueError(f"lower_levels and upper_levels need one level per bin ({bins})")
+        return self
+
+
+class WarningsConfig(_Frozen):
+    top_features: int = Field(ge=1)
+
+
 class ArtifactsConfig(_Frozen):
     directory: str = Field(min_length=1)
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
@@ -87,6 +112,8 @@ class Config(_Frozen):
     data: DataConfig
     features: FeaturesConfig
     model: ModelConfig
+    calibration: CalibrationConfig
+    warnings: WarningsConfig
     artifacts: ArtifactsConfig
 
 

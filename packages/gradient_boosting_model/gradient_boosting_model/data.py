@@ -30,6 +30,9 @@ class LabelledSplit:
 
     train: list[Row]
     holdout: list[Row]
+    #: Labelled houses kept out of both (above ``max_living_area``): never trained on, but
+    #: priced in cross-validation, as clients may send such houses.
+    excluded: list[Row]
 
 
 def _is_text(column: str) -> bool:
@@ -67,13 +70,13 @@ def split_holdout(config: Config) -> LabelledSplit:
     Houses above ``max_living_area`` are left out of both, as the data's author advises.
     """
     data = config.data
-    rows = [
-        row for row in read_dataset(data.training_file) if row["GrLivArea"] <= data.max_living_area
-    ]
+    rows = read_dataset(data.training_file)
+    kept = [row for row in rows if row["GrLivArea"] <= data.max_living_area]
     train, holdout = train_test_split(
-        rows, test_size=data.holdout_fraction, random_state=data.split_seed
+        kept, test_size=data.holdout_fraction, random_state=data.split_seed
     )
-    return LabelledSplit(train=train, holdout=holdout)
+    excluded = [row for row in rows if row["GrLivArea"] > data.max_living_area]
+    return LabelledSplit(train=train, holdout=holdout, excluded=excluded)
 
 
 def features_and_target(

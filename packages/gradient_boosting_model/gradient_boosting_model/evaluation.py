@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
@@ -21,5 +23,30 @@ def regression_metrics(prices: npt.ArrayLike, predicted: npt.ArrayLike) -> dict[
         "r2_log": float(r2_score(np.log(actual), np.log(guess))),
         "r2": float(r2_score(actual, guess)),
         "mae_dollars": float(mean_absolute_error(actual, guess)),
+        "rows": int(actual.size),
+    }
+
+
+def interval_metrics(
+    prices: npt.ArrayLike,
+    predicted: npt.ArrayLike,
+    lower: npt.ArrayLike,
+    upper: npt.ArrayLike,
+) -> dict[str, Any]:
+    """How often the ranges hold the actual price, overall and by decile of actual price
+    (cheapest first), and their median width as a share of the predicted price."""
+    actual = np.asarray(prices, dtype=np.float64)
+    low, high = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    covered = (low <= actual) & (actual <= high)
+    deciles = np.minimum((np.argsort(np.argsort(actual)) * 10) // actual.size, 9)
+    by_decile = [float(covered[deciles == d].mean()) for d in range(10)]
+    return {
+        "coverage": float(covered.mean()),
+        "coverage_by_price_decile": [round(share, 4) for share in by_decile],
+        "coverage_cheapest_tenth": by_decile[0],
+        "coverage_dearest_tenth": by_decile[-1],
+        "median_relative_width": float(
+            np.median((high - low) / np.asarray(predicted, dtype=np.float64))
+        ),
         "rows": int(actual.size),
     }

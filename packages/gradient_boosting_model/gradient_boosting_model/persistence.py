@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-from sklearn.pipeline import Pipeline
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import PACKAGE_ROOT, Config
 from gradient_boosting_model.errors import ModelArtifactError
+from gradient_boosting_model.trained_model import TrainedModel
 
 
 def artifact_path(config: Config, *, version: str = __version__) -> Path:
@@ -25,8 +25,8 @@ def metadata_path(config: Config, *, version: str = __version__) -> Path:
     return artifact_path(config, version=version).with_suffix(".json")
 
 
-def save_pipeline(pipeline: Pipeline, metadata: dict[str, Any], config: Config) -> Path:
-    """Write the fitted pipeline and its metadata, then remove artifacts of other versions.
+def save_model(model: TrainedModel, metadata: dict[str, Any], config: Config) -> Path:
+    """Write the trained model and its metadata, then remove artifacts of other versions.
 
     Each file is written beside its place and renamed into it, so that an interrupted run
     leaves the previous artifact whole.
@@ -34,7 +34,7 @@ def save_pipeline(pipeline: Pipeline, metadata: dict[str, Any], config: Config) 
     path = artifact_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".joblib.partial")
-    joblib.dump(pipeline, partial, compress=3)
+    joblib.dump(model, partial, compress=3)
     partial_metadata = partial.with_suffix(".json.partial")
     partial_metadata.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     partial.replace(path)
@@ -45,29 +45,29 @@ def save_pipeline(pipeline: Pipeline, metadata: dict[str, Any], config: Config) 
     return path
 
 
-def load_pipeline(config: Config, *, path: Path | None = None) -> Pipeline:
-    """Load the fitted pipeline of this package version.
+def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
+    """Load the trained model of this package version.
 
     Raises
     ------
     ModelArtifactError
-        If the file is missing, unreadable, corrupt, or holds something other than a fitted
-        pipeline; the message names the file.
+        If the file is missing, unreadable, corrupt, or holds something other than a trained
+        model; the message names the file.
     """
     path = path or artifact_path(config)
     if not path.is_file():
         raise ModelArtifactError(f"model artifact not found: {path} (train it with `make train`)")
     try:
-        pipeline = joblib.load(path)
+        model = joblib.load(path)
     # A damaged pickle can raise almost anything (the pickle docs list UnpicklingError,
     # AttributeError, EOFError, ImportError, IndexError "and others"; struct.error is one).
     except Exception as error:
         raise ModelArtifactError(f"model artifact is corrupt: {path}: {error!r}") from error
-    if not isinstance(pipeline, Pipeline):
+    if not isinstance(model, TrainedModel):
         raise ModelArtifactError(
-            f"model artifact holds {type(pipeline).__name__}, not a Pipeline: {path}"
+            f"model artifact holds {type(model).__name__}, not a TrainedModel: {path}"
         )
-    return pipeline
+    return model
 
 
 def load_metadata(config: Config, *, path: Path | None = None) -> dict[str, Any]:

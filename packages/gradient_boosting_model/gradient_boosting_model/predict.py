@@ -1,4 +1,5 @@
-"""``make_prediction``: validated house details in, sale prices in dollars out."""
+"""``make_prediction``: validated house details in; prices, their ranges, warnings and, on
+request, explanations out."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.errors import ModelError
-from gradient_boosting_model.persistence import load_pipeline
+from gradient_boosting_model.explanation import Explanations
+from gradient_boosting_model.input_ranges import RangeWarning
+from gradient_boosting_model.persistence import load_model
+from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.validation import validate_inputs
 
 if TYPE_CHECKING:
@@ -21,31 +24,54 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class PriceInterval:
+    """A range meant to hold the sale price with probability ``level``, in dollars.
+
+    ``calibrated`` is false for a house with a warning: the calibration was measured on houses
+    like the training ones, and says nothing outside them.
+    """
+
+    lower: float
+    upper: float
+    level: float
+    calibrated: bool
+
+
+@dataclass(frozen=True)
 class PredictionResult:
-    """Predicted sale prices in dollars, in the order of the input rows."""
+    """Per house, in the order of the input rows: its price in dollars, the price's range, the
+    warnings about its details, and (when asked for) its explanation."""
 
     predictions: list[float]
+    intervals: list[PriceInterval]
+    warnings: list[list[RangeWarning]]
+    explanations: Explanations | None
     model_version: str
 
 
 @cache
-def default_pipeline() -> Pipeline:
+def default_model() -> TrainedModel:
     """The packaged model, loaded on first use and kept for the life of the process."""
-    return load_pipeline(load_config())
+    return load_model(load_config())
 
 
 def make_prediction(
-    houses: Sequence[Mapping[str, Any]] | pd.DataFrame, *, pipeline: Pipeline | None = None
+    houses: Sequence[Mapping[str, Any]] | pd.DataFrame,
+    *,
+    model: TrainedModel | None = None,
+    explain: bool = False,
 ) -> PredictionResult:
-    """Predict the sale price of each house.
+    """Predict the sale price of each house, with a calibrated range and any warnings.
 
     Parameters
     ----------
     houses
         A list of dicts keyed by Kaggle column name, JSON-shaped (``None`` for missing), or a
         DataFrame with those columns (NaN for missing).
-    pipeline
-        A fitted pipeline; the packaged model by default.
+    model
+        A trained model; the packaged one by default.
+    explain
+        Also explain each price: a base price and one factor per field (see ``explanation``).
 
     Raises
     ------
@@ -60,8 +86,23 @@ def make_prediction(
     >>> make_prediction([house]).predictions  # doctest: +SKIP
     [122811.61]
     """
+    trained = model or default_model()
     columns = validate_inputs(houses)
-    prices = (pipeline or default_pipeline()).predict(columns)
+    evidence = trained.evidence(columns, explain=explain)
+    prices = np.exp(evidence.log_price)
     if not np.all(np.isfinite(prices) & (prices > 0)):  # pragma: no cover - a broken model
         raise ModelError("the model produced a price that is not a positive finite number")
-    return PredictionResult(predictions=np.round(prices, 2).tolist(), model_version=__version__)
+    level = trained.intervals.level
+    lower = np.round(np.minimum(np.exp(evidence.log_lower), prices), 2).tolist()
+    upper = np.round(np.maximum(np.exp(evidence.log_upper), prices), 2).tolist()
+    intervals = [
+        PriceInterval(lower=low, upper=high, level=level, calibrated=not warned)
+        for low, high, warned in zip(lower, upper, evidence.warnings, strict=True)
+    ]
+    return PredictionResult(
+        predictions=np.round(prices, 2).tolist(),
+        intervals=intervals,
+        warnings=evidence.warnings,
+        explanations=evidence.explanations,
+        model_version=__version__,
+    )

@@ -1,6 +1,8 @@
-"""Train the model on the training split, score it on the holdout, save the versioned artifact.
+"""Train the model on the training split, calibrate and score it, save the versioned artifact.
 
-Run as ``python -m gradient_boosting_model.train`` (``make train``).
+Run as ``python -m gradient_boosting_model.train`` (``make train``). The pipeline is fitted on the
+training split; K-fold cross-validation of the same procedure on that split gives the residuals
+that calibrate the price ranges; the holdout, never used for either, measures both.
 """
 
 from __future__ import annotations
@@ -11,16 +13,22 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
 
-from sklearn.pipeline import Pipeline
-from tqdm import tqdm
+import numpy as np
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import Config, load_config
 from gradient_boosting_model.data import LabelledSplit, features_and_target, split_holdout
-from gradient_boosting_model.evaluation import regression_metrics
-from gradient_boosting_model.persistence import save_pipeline
-from gradient_boosting_model.pipeline import build_pipeline
+from gradient_boosting_model.evaluation import interval_metrics, regression_metrics
+from gradient_boosting_model.fitting import (
+    calibrate,
+    cross_validated_metrics,
+    fit_pipeline,
+    out_of_fold,
+    training_ranges,
+)
+from gradient_boosting_model.persistence import save_model
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
+from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.validation import validate_inputs
 
 logger = logging.getLogger(__name__)
@@ -29,35 +37,63 @@ logger = logging.getLogger(__name__)
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "marshmallow", "joblib")
 
 
-def fit_pipeline(split: LabelledSplit, config: Config, *, progress: bool = True) -> Pipeline:
-    """Fit a fresh pipeline on ``split.train``, showing a progress bar over boosting stages."""
+def train_model(split: LabelledSplit, config: Config, *, progress: bool = False) -> TrainedModel:
+    """Fit on ``split.train``; calibrate the ranges on its out-of-fold residuals; store the
+    training ranges of the most important inputs. The holdout is not touched."""
     houses, prices = features_and_target(split.train, config)
-    pipeline = build_pipeline(config)
-    with tqdm(
-        total=config.model.n_estimators, desc="boosting", unit="tree", disable=not progress
-    ) as bar:
+    columns = validate_inputs(houses)
+    big_houses, big_prices = features_and_target(split.excluded, config)
+    excluded = (validate_inputs(big_houses), big_prices) if big_houses else None
+    out = out_of_fold(columns, prices, config, excluded=excluded, progress=progress)
+    calibrating = out.calibration
+    pipeline = fit_pipeline(columns, prices, config, progress=progress)
+    return TrainedModel(
+        pipeline=pipeline,
+        intervals=calibrate(
+            out.log_predicted[calibrating], out.log_actual[calibrating], config
+        ),
+        ranges=training_ranges(pipeline, columns, config),
+        summary={"cross_validation": cross_validated_metrics(out, config)},
+    )
 
-        def monitor(stage: int, estimator: Any, local_vars: Any) -> bool:
-            bar.update(1)
-            return False  # never stop early
 
-        pipeline.fit(validate_inputs(houses), prices, regressor__monitor=monitor)
-    return pipeline
+def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:
+    """Accuracy, warnings and range coverage (of the ranges marked calibrated: houses with no
+    warning) on the holdout, which training never saw."""
+    houses, prices = features_and_target(split.holdout, config)
+    evidence = model.evidence(validate_inputs(houses))
+    predicted = np.exp(evidence.log_price)
+    warned = np.array([bool(found) for found in evidence.warnings])
+    return {
+        **regression_metrics(prices, predicted),
+        "warned_houses": int(warned.sum()),
+        "intervals": interval_metrics(
+            prices[~warned],
+            predicted[~warned],
+            np.exp(evidence.log_lower[~warned]),
+            np.exp(evidence.log_upper[~warned]),
+        ),
+    }
 
 
-def training_metadata(pipeline: Pipeline, split: LabelledSplit, config: Config) -> dict[str, Any]:
-    """Metrics on both splits, library versions, and the model's inputs."""
-    metrics = {}
-    for name, frame in (("train", split.train), ("holdout", split.holdout)):
-        houses, prices = features_and_target(frame, config)
-        metrics[name] = regression_metrics(prices, pipeline.predict(validate_inputs(houses)))
+def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:
+    """Metrics on both splits and in cross-validation, the price ranges' calibration, the
+    inputs' training ranges, library versions, and the model's inputs."""
+    houses, prices = features_and_target(split.train, config)
+    train = regression_metrics(prices, model.pipeline.predict(validate_inputs(houses)))
     return {
         "model_name": config.artifacts.name,
         "model_version": __version__,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python_version": platform.python_version(),
         "library_versions": {name: version(name) for name in _LIBRARIES},
-        "metrics": metrics,
+        "metrics": {
+            "train": train,
+            "holdout": holdout_metrics(model, split, config),
+            **model.summary,
+        },
+        "intervals": model.intervals.describe(),
+        "input_ranges": model.ranges.describe(),
         "input_fields": list(HOUSE_FIELDS),
         "required_fields": list(REQUIRED_FIELDS),
         "model_params": config.model.model_dump(),
@@ -69,17 +105,23 @@ def main() -> int:
     config = load_config()
     split = split_holdout(config)
     logger.info("training on %d houses, holding out %d", len(split.train), len(split.holdout))
-    pipeline = fit_pipeline(split, config, progress=True)
-    metadata = training_metadata(pipeline, split, config)
-    path = save_pipeline(pipeline, metadata, config)
-    holdout = metadata["metrics"]["holdout"]
+    model = train_model(split, config, progress=True)
+    metadata = training_metadata(model, split, config)
+    path = save_model(model, metadata, config)
+    holdout, cv = metadata["metrics"]["holdout"], metadata["metrics"]["cross_validation"]
     logger.info(
-        "saved %s: holdout RMSLE %.4f, R^2 %.4f (log %.4f), MAE $%.0f",
+        "saved %s: holdout RMSLE %.4f, R^2 %.4f (log %.4f), MAE $%.0f, range coverage %.3f; "
+        "cross-validated RMSLE %.4f (%.4f without the %d warned), range coverage %.3f",
         path.name,
         holdout["rmsle"],
         holdout["r2"],
         holdout["r2_log"],
         holdout["mae_dollars"],
+        holdout["intervals"]["coverage"],
+        cv["rmsle"],
+        cv["rmsle_unwarned"],
+        cv["warned_houses"],
+        cv["intervals"]["coverage"],
     )
     return 0
 

@@ -40,6 +40,7 @@ def request_limits(config: Settings) -> dict[str, int]:
     return {
         "max_body_bytes": config.max_body_bytes,
         "max_rows": config.max_rows,
+        "max_explained_rows": config.max_explained_rows,
         "max_string_length": config.max_string_length,
         "max_json_depth": config.max_json_depth,
     }

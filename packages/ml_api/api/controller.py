@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion.exceptions import BadRequestProblem
 from gradient_boosting_model.predict import make_prediction
 
-from api.metrics import PREDICTED_HOUSES, PREDICTED_PRICES, exposition
+from api.metrics import PREDICTED_HOUSES, PREDICTED_PRICES, WARNED_HOUSES, exposition
 from api.model_state import current_state
 from api.request_context import note_rows
 
@@ -38,15 +39,44 @@ def ready() -> Reply:
     return {"status": "ready", "model_version": current_state().model_version}, 200, JSON
 
 
-def predict(body: list[dict[str, Any]]) -> Reply:
-    """Price every house in the request, in request order."""
+def predict(body: list[dict[str, Any]], explain: bool = False) -> Reply:
+    """Price every house in the request, in request order, with its range and warnings, and
+    with ``explain`` the factors behind its price."""
     state = current_state()
     note_rows(len(body))
-    result = make_prediction(body, pipeline=state.pipeline)
+    if explain and len(body) > state.max_explained_rows:
+        raise BadRequestProblem(
+            detail=f"explain=true takes at most {state.max_explained_rows} houses per request; "
+            f"this one has {len(body)}. Send them in smaller requests, or without explain."
+        )
+    result = make_prediction(body, model=state.model, explain=explain)
     PREDICTED_HOUSES.inc(len(result.predictions))
     for price in result.predictions:
         PREDICTED_PRICES.observe(price)
-    return {"predictions": result.predictions, "model_version": state.model_version}, 200, JSON
+    warnings = [
+        [{"field": warning.field, "message": warning.message} for warning in house]
+        for house in result.warnings
+    ]
+    for house in warnings:
+        for field in {warning["field"] for warning in house}:
+            WARNED_HOUSES.labels(field).inc()
+    reply: dict[str, Any] = {
+        "predictions": result.predictions,
+        "intervals": [
+            {
+                "lower": interval.lower,
+                "upper": interval.upper,
+                "level": interval.level,
+                "calibrated": interval.calibrated,
+            }
+            for interval in result.intervals
+        ],
+        "warnings": warnings,
+        "model_version": state.model_version,
+    }
+    if result.explanations is not None:
+        reply["explanations"] = result.explanations.records()
+    return reply, 200, JSON
 
 
 def model() -> Reply:

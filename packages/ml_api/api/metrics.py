@@ -43,6 +43,12 @@ REFUSED_FIELDS = Counter(
     "whole house; _unknown: a field the API does not know).",
     ["field"],
 )
+WARNED_HOUSES = Counter(
+    "ml_api_warned_houses_total",
+    "Houses priced with a warning that a detail is outside what the model saw in training, "
+    "by the field warned about (a house warned about two fields counts under each).",
+    ["field"],
+)
 MODEL_INFO = Gauge(
     "ml_api_model_info",
     "The model each worker serves (value 1).",

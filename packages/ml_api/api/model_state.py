@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 from flask import current_app
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.errors import ModelArtifactError
-from gradient_boosting_model.persistence import load_metadata, load_pipeline
-from gradient_boosting_model.predict import default_pipeline, make_prediction
+from gradient_boosting_model.persistence import load_metadata, load_model
+from gradient_boosting_model.predict import default_model, make_prediction
 from gradient_boosting_model.schemas import HOUSE_FIELDS
-from sklearn.pipeline import Pipeline
+from gradient_boosting_model.trained_model import TrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -26,22 +26,41 @@ class ModelState:
 
     CONFIG_KEY: ClassVar[str] = "MODEL_STATE"
 
-    pipeline: Pipeline
+    model: TrainedModel
     model_version: str
     api_version: str
     #: What ``GET /v1/model`` answers.
     description: dict[str, Any]
+    #: Houses one request may ask to have explained.
+    max_explained_rows: int
 
 
 def describe_model(metadata: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
-    """The model's card: versions, training, holdout accuracy, inputs and request limits."""
+    """The model's card: versions, training, holdout accuracy, the price ranges' method and
+    measured coverage, the inputs' training ranges, the inputs and the request limits."""
+    metrics = metadata["metrics"]
     return {
         "name": metadata["model_name"],
         "version": metadata["model_version"],
         "trained_at": metadata["trained_at"],
         "python_version": metadata["python_version"],
         "library_versions": metadata["library_versions"],
-        "holdout_metrics": metadata["metrics"]["holdout"],
+        "holdout_metrics": {
+            name: value for name, value in metrics["holdout"].items() if name != "intervals"
+        },
+        "cross_validation_metrics": {
+            name: value
+            for name, value in metrics["cross_validation"].items()
+            if name != "intervals"
+        },
+        "intervals": {
+            **metadata["intervals"],
+            "coverage": {
+                "holdout": metrics["holdout"]["intervals"],
+                "cross_validation": metrics["cross_validation"]["intervals"],
+            },
+        },
+        "input_ranges": metadata["input_ranges"],
         "input_fields": [
             {
                 "name": name,
@@ -69,7 +88,7 @@ def load_model_state(
         If the model or its metadata is missing or corrupt, or it cannot price the houses.
     """
     config = load_config()
-    pipeline = load_pipeline(config, path=artifact) if artifact else default_pipeline()
+    model = load_model(config, path=artifact) if artifact else default_model()
     metadata = load_metadata(config, path=artifact.with_suffix(".json") if artifact else None)
     trained_with = metadata["library_versions"]["scikit-learn"]
     if trained_with != version("scikit-learn"):  # a pickle is only good for its own release
@@ -77,13 +96,15 @@ def load_model_state(
             f"model {artifact or 'packaged'} was trained with scikit-learn {trained_with}, "
             f"this is {version('scikit-learn')}"
         )
-    prices = make_prediction(list(warm_up), pipeline=pipeline).predictions
+    # Explained too, so that the explainer is built before the first request.
+    prices = make_prediction(list(warm_up), model=model, explain=True).predictions
     logger.info("model %s loaded; warm-up prices %s", metadata["model_version"], prices)
     return ModelState(
-        pipeline=pipeline,
+        model=model,
         model_version=metadata["model_version"],
         api_version=api_version,
         description=describe_model(metadata, limits),
+        max_explained_rows=limits["max_explained_rows"],
     )
 
 

@@ -1,0 +1,169 @@
+"""Why a house got its price: a base price and one multiplicative factor per client field.
+
+The model predicts log(price) as a sum, so the trees' contributions (``tree_paths``) per model
+feature add up exactly to log(price) - log(base price); exponentiated, they multiply. Model
+features are mapped back to the fields a client sends:
+
+- a feature made from one field (an area, a grade's score, a category's rank, a year turned
+  into an age at sale) is credited to that field;
+- a derived total (``WeightedSums``, e.g. TotalSF) is split among its parts in proportion to
+  what each part put into the total for this house (equal shares when the total is 0), so a
+  house's basement carries the basement's share of what its total floor area did to the price.
+
+A field the client left out or sent as null reached the trees as a typical value (the
+imputer's); it keeps its factor and is marked ``assumed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gradient_boosting_model.schemas import HOUSE_FIELDS
+from gradient_boosting_model.tree_paths import TreePaths
+
+Columns = Mapping[str, npt.NDArray[Any]]
+
+
+@dataclass(frozen=True)
+class FieldFactor:
+    """One field's effect on one house's price: ``factor`` multiplies the base price."""
+
+    field: str
+    factor: float
+    #: The client did not give this field (absent or null): a typical value was used.
+    assumed: bool
+
+
+@dataclass(frozen=True)
+class Explanations:
+    """The explanations of a batch: ``base_price * prod(exp(log_factors[i]))`` is house i's
+    price (exactly, in log space, up to float rounding)."""
+
+    base_log_price: float
+    #: Client fields, in the columns' order.
+    fields: tuple[str, ...]
+    #: (houses x fields) log of each field's factor.
+    log_factors: npt.NDArray[np.float64]
+    #: (houses x fields) whether the field's value was assumed.
+    assumed: npt.NDArray[np.bool_]
+
+    @property
+    def base_price(self) -> float:
+        """The price before any field is considered: the same for every house."""
+        return float(np.exp(self.base_log_price))
+
+    def __len__(self) -> int:
+        return int(self.log_factors.shape[0])
+
+    def factors(self, house: int) -> list[FieldFactor]:
+        """House ``house``'s factors, largest effect first (by distance from 1 in log)."""
+        return [
+            FieldFactor(field=field, factor=factor, assumed=assumed)
+            for field, factor, assumed in self._ordered([house])[0]
+        ]
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every house's explanation as JSON-shaped dicts (what the API sends)."""
+        base = self.base_price
+        return [
+            {
+                "base_price": base,
+                "factors": [
+                    {"field": field, "factor": factor, "assumed": assumed}
+                    for field, factor, assumed in house
+                ],
+            }
+            for house in self._ordered(range(len(self)))
+        ]
+
+    def _ordered(self, houses: Sequence[int] | range) -> list[list[tuple[str, float, bool]]]:
+        rows = np.asarray(houses, dtype=np.intp)
+        logs = self.log_factors[rows]
+        order = np.argsort(-np.abs(logs), axis=1, kind="stable")
+        factors = np.take_along_axis(np.exp(logs), order, axis=1).tolist()
+        assumed = np.take_along_axis(self.assumed[rows], order, axis=1).tolist()
+        names = np.asarray(self.fields, dtype=object)[order].tolist()
+        return [
+            list(zip(n, f, a, strict=True)) for n, f, a in zip(names, factors, assumed, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class FieldExplainer:
+    """Maps the trees' contributions per model feature onto the client's fields."""
+
+    paths: TreePaths
+    #: Client fields, in the order of the explanation's columns.
+    fields: tuple[str, ...]
+    #: Model features made from one field: (feature position, field position).
+    direct: tuple[tuple[int, int], ...]
+    #: Derived totals: (feature position, ((part's field position, part's weight), ...)).
+    totals: tuple[tuple[int, tuple[tuple[int, float], ...]], ...]
+
+    @classmethod
+    def build(
+        cls,
+        paths: TreePaths,
+        feature_names: Sequence[str],
+        sums: Mapping[str, Mapping[str, float]],
+    ) -> FieldExplainer:
+        """The mapping for a model whose matrix has ``feature_names`` columns; ``sums`` are the
+        derived totals (``WeightedSums.sums``). Every other feature must be a house field."""
+        fields = tuple(name for name in HOUSE_FIELDS if name in feature_names)
+        position = {name: index for index, name in enumerate(fields)}
+        direct, totals = [], []
+        for index, name in enumerate(feature_names):
+            if name in sums:
+                parts = tuple((position[part], float(w)) for part, w in sums[name].items())
+                totals.append((index, parts))
+            elif name in position:
+                direct.append((index, position[name]))
+            else:
+                raise ValueError(f"model feature {name!r} is neither a house field nor a total")
+        return cls(paths=paths, fields=fields, direct=tuple(direct), totals=tuple(totals))
+
+    def explain(
+        self,
+        matrix: npt.NDArray[np.float64],
+        imputed: Columns,
+        assumed: npt.NDArray[np.bool_],
+    ) -> Explanations:
+        """Explain the rows of ``matrix`` (the model's input).
+
+        Parameters
+        ----------
+        matrix
+            The regressor's input, one row per house.
+        imputed
+            The fields' values as the totals were summed from them (after imputation).
+        assumed
+            (houses x ``fields``) whether each field's value was assumed.
+        """
+        by_feature = self.paths.contributions(matrix)
+        by_field = np.zeros((matrix.shape[0], len(self.fields)), dtype=np.float64)
+        for feature, field in self.direct:
+            by_field[:, field] += by_feature[:, feature]
+        for feature, parts in self.totals:
+            put_in = np.column_stack(
+                [
+                    np.abs(np.asarray(imputed[self.fields[field]], dtype=np.float64) * weight)
+                    for field, weight in parts
+                ]
+            )
+            total = put_in.sum(axis=1, keepdims=True)
+            shares = np.divide(
+                put_in, total, out=np.full_like(put_in, 1 / len(parts)), where=total > 0
+            )
+            for slot, (field, _) in enumerate(parts):
+                by_field[:, field] += by_feature[:, feature] * shares[:, slot]
+        return Explanations(
+            base_log_price=self.paths.base_value,
+            fields=self.fields,
+            log_factors=by_field,
+            assumed=assumed,
+        )

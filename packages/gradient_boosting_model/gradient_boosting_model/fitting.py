@@ -1,0 +1,178 @@
+"""Fitting the pipeline, and the K-fold cross-validation that calibrates and judges it.
+
+Every residual used here comes from a house the model that priced it did not see: the price
+ranges are calibrated on them, and the cross-validated figures (accuracy with and without
+warnings, coverage of the ranges) are measured on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline
+from tqdm import tqdm
+
+from gradient_boosting_model.calibration import ConformalIntervals, fit_intervals
+from gradient_boosting_model.config import Config
+from gradient_boosting_model.evaluation import interval_metrics
+from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
+from gradient_boosting_model.pipeline import build_pipeline
+from gradient_boosting_model.trained_model import Columns, run_stages
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def take(columns: Columns, rows: npt.NDArray[np.intp]) -> Columns:
+    """The given rows of every column."""
+    return {name: column[rows] for name, column in columns.items()}
+
+
+def fit_pipeline(
+    columns: Columns, prices: FloatArray, config: Config, *, progress: bool = False
+) -> Pipeline:
+    """Fit a fresh pipeline on validated ``columns``, optionally showing boosting stages."""
+    pipeline = build_pipeline(config)
+    with tqdm(
+        total=config.model.n_estimators, desc="boosting", unit="tree", disable=not progress
+    ) as bar:
+
+        def monitor(stage: int, estimator: Any, local_vars: Any) -> bool:
+            bar.update(1)
+            return False  # never stop early
+
+        pipeline.fit(columns, prices, regressor__monitor=monitor)
+    return pipeline
+
+
+def training_ranges(pipeline: Pipeline, columns: Columns, config: Config) -> InputRanges:
+    """The ranges of ``pipeline``'s most important features over its training ``columns``."""
+    stages = run_stages(pipeline, columns)
+    steps = pipeline.named_steps
+    return fit_ranges(
+        feature_names=steps["matrix"].feature_names_in_.tolist(),
+        importances=steps["regressor"].regressor_.feature_importances_,
+        features=stages.features,
+        raw=columns,
+        top=config.warnings.top_features,
+        sums=config.features.sums,
+        ages=config.features.elapsed_years.variables,
+        age_reference=config.features.elapsed_years.reference,
+        grade_scores={
+            **config.features.grade_scores,
+            config.features.absent_label: config.features.absent_grade_score,
+        },
+    )
+
+
+def calibrate(
+    log_predicted: FloatArray, log_actual: FloatArray, config: Config
+) -> ConformalIntervals:
+    """The price ranges of ``config.calibration``, calibrated on out-of-fold predictions."""
+    settings = config.calibration
+    return fit_intervals(
+        log_predicted,
+        log_actual,
+        level=settings.level,
+        bin_quantiles=settings.bin_quantiles,
+        lower_levels=settings.lower_levels,
+        upper_levels=settings.upper_levels,
+    )
+
+
+@dataclass(frozen=True)
+class OutOfFold:
+    """Each house priced by the fold model that did not see it."""
+
+    log_predicted: FloatArray
+    log_actual: FloatArray
+    fold: npt.NDArray[np.intp]
+    #: Whether the fold model's training ranges warned about the house.
+    warned: npt.NDArray[np.bool_]
+    #: Houses that no model trains on (priced, but left out of the calibration).
+    excluded: npt.NDArray[np.bool_]
+
+    @property
+    def calibration(self) -> npt.NDArray[np.bool_]:
+        """The houses the price ranges are calibrated on."""
+        return ~self.excluded
+
+
+def out_of_fold(
+    columns: Columns,
+    prices: FloatArray,
+    config: Config,
+    *,
+    excluded: tuple[Columns, FloatArray] | None = None,
+    progress: bool = False,
+) -> OutOfFold:
+    """K-fold cross-validation of the whole training procedure on validated ``columns``.
+
+    ``excluded`` houses (columns and prices) are never trained on; each fold prices its share.
+    """
+    folds = KFold(config.calibration.folds, shuffle=True, random_state=config.data.split_seed)
+    extra_columns, extra_prices = excluded or ({}, np.zeros(0))
+    everything = {
+        name: np.concatenate([column, extra_columns[name]]) if extra_columns else column
+        for name, column in columns.items()
+    }
+    size = prices.size + extra_prices.size
+    log_predicted, fold = np.zeros(size), np.zeros(size, dtype=np.intp)
+    warned = np.zeros(size, dtype=bool)
+    splits = list(folds.split(prices))
+    for index, (fit_rows, test_rows) in enumerate(tqdm(splits, desc="folds", disable=not progress)):
+        extra = prices.size + np.arange(index, extra_prices.size, len(splits))
+        priced = np.concatenate([test_rows, extra])
+        fitted = take(columns, fit_rows)
+        pipeline = fit_pipeline(fitted, prices[fit_rows], config)
+        stages = run_stages(pipeline, take(everything, priced))
+        checks = training_ranges(pipeline, fitted, config).check(
+            stages.raw, stages.features, stages.assumed
+        )
+        log_predicted[priced] = stages.log_price
+        fold[priced] = index
+        warned[priced] = [bool(found) for found in checks]
+    return OutOfFold(
+        log_predicted=log_predicted,
+        log_actual=np.log(np.concatenate([prices, extra_prices])),
+        fold=fold,
+        warned=warned,
+        excluded=np.arange(size) >= prices.size,
+    )
+
+
+def cross_validated_metrics(out: OutOfFold, config: Config) -> dict[str, Any]:
+    """Accuracy with and without warnings, and the coverage of ranges calibrated without the
+    houses they are measured on (each fold's ranges from the other folds' residuals), over the
+    houses whose ranges are marked calibrated."""
+    lower = np.empty_like(out.log_predicted)
+    upper = np.empty_like(out.log_predicted)
+    for index in np.unique(out.fold).tolist():
+        held = out.fold == index
+        calibrating = ~held & out.calibration
+        intervals = calibrate(out.log_predicted[calibrating], out.log_actual[calibrating], config)
+        lower[held], upper[held] = intervals.bounds(out.log_predicted[held])
+    covered_rows = out.calibration & ~out.warned  # the houses the ranges claim to cover
+    residuals = out.log_actual - out.log_predicted
+
+    def rmsle(rows: npt.NDArray[np.bool_]) -> float | None:
+        return float(np.sqrt(np.mean(residuals[rows] ** 2))) if rows.any() else None
+
+    prices, predicted = np.exp(out.log_actual), np.exp(out.log_predicted)
+    return {
+        "folds": int(np.unique(out.fold).size),
+        "rmsle": rmsle(np.ones_like(out.warned)),
+        "rmsle_unwarned": rmsle(~out.warned),
+        "rmsle_warned": rmsle(out.warned),
+        "warned_houses": int(out.warned.sum()),
+        "houses": int(out.warned.size),
+        "intervals": interval_metrics(
+            prices[covered_rows],
+            predicted[covered_rows],
+            np.exp(lower[covered_rows]),
+            np.exp(upper[covered_rows]),
+        ),
+    }

@@ -1,0 +1,231 @@
+"""What the model saw in training, for the inputs it leans on most, and warnings outside it.
+
+Trees cannot extrapolate: a house larger than any in training is priced as the largest one seen,
+and its conformal range, calibrated on houses like the training ones, means nothing there. So
+for the model's most important features (by the trees' impurity decrease) the training range is
+stored with the model, and a house outside it gets a warning naming the client's field, its value
+and the range. Each feature is checked in the form the trees see it:
+
+- ``number``: the field's own value;
+- ``age``: a year as years before the sale (the model's feature), reported with the year sent;
+- ``total``: a derived sum (e.g. floor area), reported against its largest part for this house;
+- ``grade``: a quality grade's score, reported with the grades' codes;
+- ``category``: a code the trees never saw (it was priced as a typical code).
+
+A value the client did not give (absent or null) is assumed typical and never warned about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from gradient_boosting_model.schemas import HOUSE_FIELDS
+
+Columns = Mapping[str, npt.NDArray[Any]]
+#: Where a field's value was not given (so a typical one was assumed), by field name.
+Assumed = Callable[[str], npt.NDArray[np.bool_]]
+Kind = Literal["number", "age", "total", "grade", "category"]
+
+
+@dataclass(frozen=True)
+class RangeWarning:
+    """A house detail outside what the model saw in training."""
+
+    field: str
+    message: str
+
+
+def _number(value: float) -> str:
+    """A number as a person writes it: 3627, 0.5, 1250000."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:.2f}".rstrip("0")
+
+
+@dataclass(frozen=True)
+class FeatureRange:
+    """The training range of one model feature, and how to word a warning about it."""
+
+    feature: str
+    kind: Kind
+    #: Share of the trees' total impurity decrease due to this feature.
+    importance: float
+    #: Smallest and largest value seen in training (not for categories).
+    low: float = float("nan")
+    high: float = float("nan")
+    #: Codes seen in training (categories only).
+    seen: tuple[Any, ...] = ()
+    #: A total's parts, (field, weight).
+    parts: tuple[tuple[str, float], ...] = ()
+    #: The year an age is counted to (ages only).
+    reference: str = ""
+    #: A grade's code of each score (grades only).
+    grade_codes: tuple[tuple[float, str], ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The client fields this feature is made of."""
+        return tuple(part for part, _ in self.parts) if self.parts else (self.feature,)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-shaped, for the metadata and ``GET /v1/model``."""
+        described: dict[str, Any] = {
+            "feature": self.feature,
+            "kind": self.kind,
+            "fields": list(self.fields),
+            "importance": round(self.importance, 4),
+        }
+        if self.kind == "category":
+            described["seen"] = list(self.seen)
+        else:
+            described["low"] = self.low
+            described["high"] = self.high
+        return described
+
+    def outside(self, raw: Columns, features: Columns, assumed: Assumed) -> npt.NDArray[np.bool_]:
+        """Which houses are outside the range (never one whose value was all assumed)."""
+        if self.kind == "category":
+            codes = raw[self.feature].tolist()
+            return np.array(
+                [not _missing(code) and code not in self.seen for code in codes], dtype=bool
+            )
+        value = np.asarray(features[self.feature], dtype=np.float64)
+        given = ~np.all([assumed(field) for field in self.fields], axis=0)
+        return given & ((value < self.low) | (value > self.high))
+
+    def warning(self, house: int, raw: Columns, features: Columns) -> RangeWarning:
+        """The warning for ``house``, which is outside the range."""
+        if self.kind == "category":
+            code = raw[self.feature][house]
+            shown = code if isinstance(code, str) else _number(code)
+            return RangeWarning(self.feature, f"{self.feature} {shown} was not seen in training")
+        value = float(features[self.feature][house])
+        above = value > self.high
+        if self.kind == "total":
+            put_in = [abs(float(raw[part][house]) * weight) for part, weight in self.parts]
+            field = self.parts[int(np.nanargmax(put_in))][0]
+            terms = " + ".join(
+                part if weight == 1 else f"{_number(weight)} x {part}"
+                for part, weight in self.parts
+            )
+            side = "above the largest" if above else "below the smallest"
+            bound = self.high if above else self.low
+            message = f"{terms} = {_number(value)} is {side} seen in training, {_number(bound)}"
+            return RangeWarning(field, message)
+        if self.kind == "age":
+            year = _number(raw[self.feature][house])
+            sold = _number(raw[self.reference][house])
+            side = "more" if above else "fewer"
+            bound = self.high if above else self.low
+            message = (
+                f"{self.feature} {year} is {_number(value)} years before the sale "
+                f"({self.reference} {sold}), {side} than any house seen in training, "
+                f"{_number(bound)}"
+            )
+            return RangeWarning(self.feature, message)
+        if self.kind == "grade":
+            codes = dict(self.grade_codes)
+            side = "above the highest" if above else "below the lowest"
+            bound = codes.get(self.high if above else self.low, "?")
+            code = codes.get(value, "?")
+            message = f"{self.feature} {code} is {side} grade seen in training, {bound}"
+            return RangeWarning(self.feature, message)
+        side = "above the largest" if above else "below the smallest"
+        bound = self.high if above else self.low
+        message = f"{self.feature} {_number(value)} is {side} seen in training, {_number(bound)}"
+        return RangeWarning(self.feature, message)
+
+
+@dataclass(frozen=True)
+class InputRanges:
+    """The training ranges of the model's most important features."""
+
+    ranges: tuple[FeatureRange, ...]
+
+    def check(
+        self, raw: Columns, features: Columns, assumed: Assumed
+    ) -> list[list[RangeWarning]]:
+        """The warnings of each house, in order (an empty list for most).
+
+        Parameters
+        ----------
+        raw
+            The validated columns, as the client sent them.
+        features
+            The model's features by name, as the trees see them.
+        assumed
+            Per client field, where its value was assumed (not given).
+        """
+        houses = len(next(iter(raw.values()))) if raw else 0
+        warnings: list[list[RangeWarning]] = [[] for _ in range(houses)]
+        for feature_range in self.ranges:
+            for house in np.flatnonzero(feature_range.outside(raw, features, assumed)).tolist():
+                warnings[house].append(feature_range.warning(house, raw, features))
+        return warnings
+
+    def describe(self) -> list[dict[str, Any]]:
+        """JSON-shaped, for the metadata and ``GET /v1/model``."""
+        return [feature_range.describe() for feature_range in self.ranges]
+
+
+def fit_ranges(
+    *,
+    feature_names: Sequence[str],
+    importances: npt.NDArray[np.float64],
+    features: Columns,
+    raw: Columns,
+    top: int,
+    sums: Mapping[str, Mapping[str, float]],
+    ages: Sequence[str],
+    age_reference: str,
+    grade_scores: Mapping[str, float],
+) -> InputRanges:
+    """The ranges of the ``top`` most important features seen in the training ``features``.
+
+    ``raw`` holds the training houses' validated columns (for the codes of categories).
+    """
+    order = np.argsort(-np.asarray(importances), kind="stable")[:top]
+    codes = tuple(sorted((score, code) for code, score in grade_scores.items()))
+    ranges = []
+    for index in order.tolist():
+        name = feature_names[index]
+        importance = float(importances[index])
+        kind = _kind(name, sums, ages)
+        if kind == "category":
+            seen = tuple(sorted({c for c in raw[name].tolist() if not _missing(c)}, key=str))
+            ranges.append(FeatureRange(name, kind, importance, seen=seen))
+            continue
+        values = np.asarray(features[name], dtype=np.float64)
+        ranges.append(
+            FeatureRange(
+                name,
+                kind,
+                importance,
+                low=float(np.nanmin(values)),
+                high=float(np.nanmax(values)),
+                parts=tuple((part, float(w)) for part, w in sums.get(name, {}).items()),
+                reference=age_reference if kind == "age" else "",
+                grade_codes=codes if kind == "grade" else (),
+            )
+        )
+    return InputRanges(tuple(ranges))
+
+
+def _missing(code: Any) -> bool:
+    """None, or NaN (a numeric code such as MSSubClass arrives as a float)."""
+    return code is None or code != code
+
+
+def _kind(name: str, sums: Mapping[str, Any], ages: Sequence[str]) -> Kind:
+    if name in sums:
+        return "total"
+    if name in ages:
+        return "age"
+    field_kind = HOUSE_FIELDS[name].metadata["kind"]
+    if field_kind in ("grade", "category"):
+        return "grade" if field_kind == "grade" else "category"
+    return "number"

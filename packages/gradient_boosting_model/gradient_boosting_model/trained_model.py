@@ -1,0 +1,132 @@
+"""The persisted model: the fitted pipeline with what it knows about itself.
+
+Besides the pipeline, the artifact holds the conformal calibration of its price ranges and the
+training ranges of its most important inputs, both computed once at training time. Running the
+pipeline step by step (instead of ``pipeline.predict``) keeps the stages a price range, a warning
+and an explanation need: the columns before imputation (what was assumed), the features by name,
+the matrix, and the log price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.pipeline import Pipeline
+
+from gradient_boosting_model.calibration import ConformalIntervals
+from gradient_boosting_model.explanation import Explanations, FieldExplainer
+from gradient_boosting_model.input_ranges import InputRanges, RangeWarning
+from gradient_boosting_model.tree_paths import TreePaths
+
+Columns = dict[str, npt.NDArray[Any]]
+
+#: The pipeline's steps (``pipeline.build_pipeline``) whose output the evidence needs.
+IMPUTE_STEP = "impute"
+TOTALS_STEP = "totals"
+
+
+@dataclass(frozen=True)
+class Stages:
+    """What one batch looked like at each stage of the pipeline."""
+
+    #: Validated columns, as sent.
+    raw: Columns
+    #: Columns just before imputation: NaN where a typical value is about to be assumed.
+    before_impute: Columns
+    #: Columns after imputation, before the derived totals.
+    imputed: Columns
+    #: The model's features by name (imputed columns and derived totals).
+    features: Columns
+    matrix: npt.NDArray[np.float64]
+    log_price: npt.NDArray[np.float64]
+
+    def assumed(self, name: str) -> npt.NDArray[np.bool_]:
+        """Where field ``name``'s value was not given, so a typical one was used."""
+        return np.isnan(np.asarray(self.before_impute[name], dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A batch's prices in log space, with their ranges, warnings and explanations."""
+
+    log_price: npt.NDArray[np.float64]
+    log_lower: npt.NDArray[np.float64]
+    log_upper: npt.NDArray[np.float64]
+    warnings: list[list[RangeWarning]]
+    explanations: Explanations | None
+
+
+def run_stages(pipeline: Pipeline, columns: Columns) -> Stages:
+    """Run a fitted pipeline (``pipeline.build_pipeline``) on validated ``columns``, keeping
+    the stages."""
+    data: Any = columns
+    kept: dict[str, Any] = {}
+    for name, step in pipeline.steps[:-1]:
+        if name == IMPUTE_STEP:
+            kept["before_impute"] = data
+        data = step.transform(data)
+        if name == IMPUTE_STEP:
+            kept["imputed"] = data
+        elif name == TOTALS_STEP:
+            kept["features"] = data
+    log_price = pipeline.steps[-1][1].regressor_.predict(data)
+    return Stages(
+        raw=columns,
+        before_impute=kept["before_impute"],
+        imputed=kept["imputed"],
+        features=kept["features"],
+        matrix=data,
+        log_price=np.asarray(log_price, dtype=np.float64),
+    )
+
+
+@dataclass
+class TrainedModel:
+    """A fitted pipeline with its calibrated price ranges and its inputs' training ranges."""
+
+    pipeline: Pipeline
+    intervals: ConformalIntervals
+    ranges: InputRanges
+    #: What the pipeline was trained with and measured at (metrics, coverage), for the card.
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def stages(self, columns: Columns) -> Stages:
+        """Run the pipeline on validated ``columns``, keeping the stages."""
+        return run_stages(self.pipeline, columns)
+
+    def evidence(self, columns: Columns, *, explain: bool = False) -> Evidence:
+        """Log prices, their ranges and warnings, and with ``explain`` their explanations."""
+        stages = self.stages(columns)
+        lower, upper = self.intervals.bounds(stages.log_price)
+        warnings = self.ranges.check(stages.raw, stages.features, stages.assumed)
+        explanations = None
+        if explain:
+            explainer = self.explainer
+            assumed = np.column_stack([stages.assumed(name) for name in explainer.fields])
+            explanations = explainer.explain(stages.matrix, stages.imputed, assumed)
+        return Evidence(
+            log_price=stages.log_price,
+            log_lower=lower,
+            log_upper=upper,
+            warnings=warnings,
+            explanations=explanations,
+        )
+
+    @cached_property
+    def explainer(self) -> FieldExplainer:
+        """Built from the trees on first use (about 0.1 s), never stored in the artifact."""
+        steps = self.pipeline.named_steps
+        return FieldExplainer.build(
+            TreePaths.from_regressor(steps["regressor"].regressor_),
+            feature_names=steps["matrix"].feature_names_in_.tolist(),
+            sums=steps[TOTALS_STEP].sums or {},
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("explainer", None)  # derived from the trees: rebuilt after loading
+        return state
