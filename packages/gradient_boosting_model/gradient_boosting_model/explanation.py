@@ -144,8 +144,19 @@ class FieldExplainer:
         assumed
             (houses x ``fields``) whether each field's value was assumed.
         """
-        by_feature = self.paths.contributions(matrix)
-        by_field = np.zeros((matrix.shape[0], len(self.fields)), dtype=np.float64)
+        return Explanations(
+            base_log_price=self.paths.base_value,
+            fields=self.fields,
+            log_factors=self.to_fields(self.paths.contributions(matrix), imputed),
+            assumed=assumed,
+        )
+
+    def to_fields(
+        self, by_feature: npt.NDArray[np.float64], imputed: Columns
+    ) -> npt.NDArray[np.float64]:
+        """Contributions per model feature (houses x features) as contributions per client
+        field (houses x ``fields``): derived totals split among their parts."""
+        by_field = np.zeros((by_feature.shape[0], len(self.fields)), dtype=np.float64)
         for feature, field in self.direct:
             by_field[:, field] += by_feature[:, feature]
         for feature, parts in self.totals:
@@ -161,9 +172,4 @@ class FieldExplainer:
             )
             for slot, (field, _) in enumerate(parts):
                 by_field[:, field] += by_feature[:, feature] * shares[:, slot]
-        return Explanations(
-            base_log_price=self.paths.base_value,
-            fields=self.fields,
-            log_factors=by_field,
-            assumed=assumed,
-        )
+        return by_field

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.data import features_and_target, split_holdout
-from gradient_boosting_model.evaluation import regression_metrics
+from gradient_boosting_model.evaluation import interval_metrics, regression_metrics
 from gradient_boosting_model.persistence import load_metadata
 from gradient_boosting_model.predict import make_prediction
 
@@ -15,6 +17,8 @@ pytestmark = pytest.mark.benchmark
 #: Looser than the 0.12 target, so that noise does not fail the suite but a regression does.
 RMSLE_BOUND = 0.13
 R2_BOUND = 0.88
+#: The issue's target for houses without a warning, in cross-validation.
+CV_UNWARNED_RMSLE_BOUND = 0.11
 
 
 def test_holdout_accuracy_is_within_bounds_and_as_recorded(config: Config) -> None:
@@ -25,3 +29,44 @@ def test_holdout_accuracy_is_within_bounds_and_as_recorded(config: Config) -> No
     recorded = load_metadata(config)["metrics"]["holdout"]
     assert metrics["rows"] == recorded["rows"]
     assert metrics["rmsle"] == pytest.approx(recorded["rmsle"], abs=1e-4)  # prices round to cents
+
+
+def test_price_ranges_cover_the_holdout_as_targeted(config: Config) -> None:
+    """The issue's targets: 0.87 to 0.93 overall, at least 0.85 in the cheapest and the dearest
+    tenth, on houses whose ranges are marked calibrated; measured afresh, not read back."""
+    houses, prices = features_and_target(split_holdout(config).holdout, config)
+    result = make_prediction(houses)
+    calibrated = [interval.calibrated for interval in result.intervals]
+    kept = [i for i, ok in enumerate(calibrated) if ok]
+    coverage = interval_metrics(
+        prices[kept],
+        [result.predictions[i] for i in kept],
+        [result.intervals[i].lower for i in kept],
+        [result.intervals[i].upper for i in kept],
+    )
+    assert 0.87 <= coverage["coverage"] <= 0.93
+    assert coverage["coverage_cheapest_tenth"] >= 0.85
+    assert coverage["coverage_dearest_tenth"] >= 0.85
+    recorded = load_metadata(config)["metrics"]["holdout"]["intervals"]
+    assert coverage["coverage"] == pytest.approx(recorded["coverage"], abs=1e-9)
+
+
+def test_cross_validated_targets_as_recorded_at_training(config: Config) -> None:
+    """Coverage in cross-validation (each fold's ranges calibrated on the other folds), the
+    accuracy of unwarned houses, and warned houses' error at least twice the others'."""
+    cv = load_metadata(config)["metrics"]["cross_validation"]
+    assert 0.87 <= cv["intervals"]["coverage"] <= 0.93
+    assert cv["intervals"]["coverage_cheapest_tenth"] >= 0.85
+    assert cv["intervals"]["coverage_dearest_tenth"] >= 0.85
+    assert cv["rmsle_unwarned"] <= CV_UNWARNED_RMSLE_BOUND
+    assert cv["rmsle_warned"] >= 2 * cv["rmsle_unwarned"]
+
+
+def test_few_requests_are_warned_and_the_largest_house_is(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    """At most 1% of test.csv warned; its 5095 sq ft house (Id 2550) among them."""
+    result = make_prediction(request_rows)
+    warned = [row["Id"] for row, found in zip(request_rows, result.warnings, strict=True) if found]
+    assert len(warned) <= 0.01 * len(request_rows)
+    assert 2550 in warned

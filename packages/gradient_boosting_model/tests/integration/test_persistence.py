@@ -7,7 +7,7 @@ import pytest
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.errors import ModelArtifactError
-from gradient_boosting_model.persistence import artifact_path, load_metadata, load_pipeline
+from gradient_boosting_model.persistence import artifact_path, load_metadata, load_model
 
 pytestmark = pytest.mark.integration
 
@@ -19,13 +19,15 @@ def test_the_artifact_is_named_and_described_by_the_package_version(config: Conf
     metadata = load_metadata(config)
     assert metadata["model_version"] == __version__
     assert metadata["library_versions"]["scikit-learn"] == "1.9.1"
-    assert set(metadata["metrics"]) == {"train", "holdout"}
+    assert set(metadata["metrics"]) == {"train", "holdout", "cross_validation"}
+    assert metadata["intervals"]["level"] == config.calibration.level
+    assert len(metadata["input_ranges"]) == config.warnings.top_features
 
 
 def test_a_missing_artifact_fails_naming_the_file(config: Config, tmp_path: Path) -> None:
     missing = tmp_path / "gone.joblib"
     with pytest.raises(ModelArtifactError, match=r"not found: .*gone\.joblib"):
-        load_pipeline(config, path=missing)
+        load_model(config, path=missing)
 
 
 @pytest.mark.parametrize(
@@ -37,13 +39,13 @@ def test_a_corrupt_artifact_fails_naming_the_file(
     corrupt = tmp_path / "corrupt.joblib"
     corrupt.write_bytes(content)
     with pytest.raises(ModelArtifactError, match=r"corrupt.*corrupt\.joblib"):
-        load_pipeline(config, path=corrupt)
+        load_model(config, path=corrupt)
 
 
 def test_an_artifact_of_the_wrong_kind_is_refused(config: Config, tmp_path: Path) -> None:
     import joblib
 
     wrong = tmp_path / "wrong.joblib"
-    joblib.dump({"not": "a pipeline"}, wrong)
-    with pytest.raises(ModelArtifactError, match="holds dict, not a Pipeline"):
-        load_pipeline(config, path=wrong)
+    joblib.dump({"not": "a model"}, wrong)
+    with pytest.raises(ModelArtifactError, match="holds dict, not a TrainedModel"):
+        load_model(config, path=wrong)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gradient_boosting_model.config import Config
-from gradient_boosting_model.data import LabelledSplit, features_and_target, split_holdout
-from gradient_boosting_model.train import fit_pipeline
+from gradient_boosting_model.data import features_and_target, split_holdout
+from gradient_boosting_model.fitting import fit_pipeline
 from gradient_boosting_model.validation import validate_inputs
 
 pytestmark = pytest.mark.integration
@@ -23,15 +23,19 @@ def test_the_holdout_never_meets_training(config: Config) -> None:
     assert not train_ids & set(holdout_ids)
     assert [row["Id"] for row in split_holdout(config).holdout] == holdout_ids
     assert max(row["GrLivArea"] for row in split.train) <= config.data.max_living_area
+    assert min(row["GrLivArea"] for row in split.excluded) > config.data.max_living_area
+    excluded_ids = {row["Id"] for row in split.excluded}
+    assert not excluded_ids & (train_ids | set(holdout_ids))
 
 
 def test_training_is_deterministic(config: Config) -> None:
     small = _small(config)
     split = split_holdout(small)
-    subset = LabelledSplit(train=split.train[:400], holdout=split.holdout)
+    train, prices = features_and_target(split.train[:400], small)
+    train_columns = validate_inputs(train)
     houses, _ = features_and_target(split.holdout, small)
     columns = validate_inputs(houses)
-    first = fit_pipeline(subset, small, progress=False).predict(columns)
-    second = fit_pipeline(subset, small, progress=False).predict(columns)
+    first = fit_pipeline(train_columns, prices, small).predict(columns)
+    second = fit_pipeline(train_columns, prices, small).predict(columns)
     np.testing.assert_array_equal(first, second)
     assert np.all(first > 0)

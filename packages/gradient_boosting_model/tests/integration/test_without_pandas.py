@@ -25,15 +25,15 @@ sys.meta_path.insert(0, NoPandas())
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import read_dataset, split_holdout
 from gradient_boosting_model.predict import make_prediction
-from gradient_boosting_model.train import fit_pipeline, training_metadata
+from gradient_boosting_model.train import train_model, training_metadata
 
 config = load_config()
 small = config.model_copy(update={"model": config.model.model_copy(update={"n_estimators": 5})})
 split = split_holdout(small)
-pipeline = fit_pipeline(split, small, progress=False)
-assert "pandas" not in training_metadata(pipeline, split, small)["library_versions"]
+model = train_model(split, small)
+assert "pandas" not in training_metadata(model, split, small)["library_versions"]
 rows = read_dataset(config.data.requests_file)
-prices = make_prediction(rows).predictions
+prices = make_prediction(rows, explain=True).predictions
 assert len(prices) == len(rows) == 1459, len(prices)
 assert "pandas" not in sys.modules
 """

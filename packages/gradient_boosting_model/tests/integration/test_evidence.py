@@ -1,0 +1,90 @@
+"""The packaged model's evidence: ranges, warnings and explanations of test.csv's houses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradient_boosting_model.predict import default_model, make_prediction
+from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
+from gradient_boosting_model.validation import validate_inputs
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_price_lies_in_its_range(request_rows: list[dict[str, Any]]) -> None:
+    result = make_prediction(request_rows)
+    for price, interval in zip(result.predictions, result.intervals, strict=True):
+        assert interval.lower < price < interval.upper
+        assert interval.level == 0.9
+    widths = [(i.upper - i.lower) / p for p, i in zip(result.predictions, result.intervals)]
+    assert 0.15 < float(np.median(widths)) < 0.5  # a range, not a guess of everything
+
+
+def test_the_largest_house_is_warned_and_its_range_is_not_calibrated(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    [largest] = [row for row in request_rows if row["Id"] == 2550]
+    result = make_prediction([largest, request_rows[0]])
+    assert {warning.field for warning in result.warnings[0]} >= {"GrLivArea"}
+    [living_area] = [w.message for w in result.warnings[0] if w.field == "GrLivArea"]
+    assert living_area.startswith("GrLivArea 5095 is above the largest seen in training, ")
+    assert result.intervals[0].calibrated is False
+    assert result.warnings[1] == [] and result.intervals[1].calibrated is True
+
+
+def test_warnings_name_real_fields(request_rows: list[dict[str, Any]]) -> None:
+    result = make_prediction(request_rows)
+    fields = {warning.field for house in result.warnings for warning in house}
+    assert fields and fields <= set(HOUSE_FIELDS)
+
+
+def test_the_factors_multiply_to_the_price(request_rows: list[dict[str, Any]]) -> None:
+    """Exact in log space: within 1e-9 of the model's log price for every house."""
+    model = default_model()
+    explained = make_prediction(request_rows, explain=True).explanations
+    assert explained is not None
+    log_price = model.stages(validate_inputs(request_rows)).log_price
+    total = explained.base_log_price + explained.log_factors.sum(axis=1)
+    assert np.max(np.abs(total - log_price)) < 1e-9
+    assert explained.fields == tuple(HOUSE_FIELDS)  # one factor per client field
+
+
+def test_explaining_changes_no_price(request_rows: list[dict[str, Any]]) -> None:
+    plain = make_prediction(request_rows)
+    explained = make_prediction(request_rows, explain=True)
+    assert explained.predictions == plain.predictions
+    assert explained.intervals == plain.intervals
+    assert explained.warnings == plain.warnings
+    assert plain.explanations is None
+
+
+def test_fields_left_out_are_marked_assumed(house: dict[str, Any]) -> None:
+    minimal = {name: house[name] for name in REQUIRED_FIELDS}
+    explained = make_prediction([house, minimal], explain=True).explanations
+    assert explained is not None
+    given = {f.field: f.assumed for f in explained.factors(0)}
+    bare = {f.field: f.assumed for f in explained.factors(1)}
+    assert not any(given[name] for name in house if name in given and house[name] is not None)
+    assert not any(bare[name] for name in REQUIRED_FIELDS)
+    assert bare["LotFrontage"] and bare["KitchenQual"] and bare["Neighborhood"] is False
+    # In Ames, a missing pool grade means no pool: a fact, not an assumption.
+    assert bare["PoolQC"] is False
+
+
+def test_the_top_field_agrees_with_shap(request_rows: list[dict[str, Any]]) -> None:
+    """shap's TreeExplainer (a test-only dependency) as the reference: the same field has the
+    largest effect in at least 75% of test.csv's houses."""
+    import shap  # a test-only dependency (requirements-dev.txt): too heavy for the runtime
+    model = default_model()
+    stages = model.stages(validate_inputs(request_rows))
+    regressor = model.pipeline.named_steps["regressor"].regressor_
+    reference = model.explainer.to_fields(
+        shap.TreeExplainer(regressor).shap_values(stages.matrix), stages.imputed
+    )
+    ours = make_prediction(request_rows, explain=True).explanations
+    assert ours is not None
+    same = np.argmax(np.abs(reference), axis=1) == np.argmax(np.abs(ours.log_factors), axis=1)
+    assert same.mean() >= 0.75

@@ -1,0 +1,135 @@
+"""Training ranges and the warnings outside them, on tiny hand-made columns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
+
+SUMS = {"TotalSF": {"TotalBsmtSF": 1.0, "1stFlrSF": 1.0, "2ndFlrSF": 1.0}}
+NAMES = ["GrLivArea", "TotalSF", "YearBuilt", "KitchenQual", "Neighborhood", "LotArea"]
+
+
+def _ranges() -> InputRanges:
+    raw = {
+        "GrLivArea": np.array([800.0, 1500.0, 3000.0]),
+        "TotalBsmtSF": np.array([0.0, 700.0, 1500.0]),
+        "1stFlrSF": np.array([800.0, 900.0, 1500.0]),
+        "2ndFlrSF": np.array([0.0, 600.0, 1500.0]),
+        "YearBuilt": np.array([1900.0, 1960.0, 2005.0]),
+        "YrSold": np.array([2008.0, 2008.0, 2008.0]),
+        "KitchenQual": np.array(["TA", "Gd", "Ex"], dtype=object),
+        "Neighborhood": np.array(["NAmes", "OldTown", "NAmes"], dtype=object),
+    }
+    features = {
+        "GrLivArea": raw["GrLivArea"],
+        "TotalSF": raw["TotalBsmtSF"] + raw["1stFlrSF"] + raw["2ndFlrSF"],
+        "YearBuilt": raw["YrSold"] - raw["YearBuilt"],
+        "KitchenQual": np.array([3.0, 4.0, 5.0]),
+    }
+    return fit_ranges(
+        feature_names=NAMES,
+        importances=np.array([0.3, 0.4, 0.1, 0.1, 0.08, 0.02]),
+        features=features,
+        raw=raw,
+        top=5,  # LotArea, the least important, is left out
+        sums=SUMS,
+        ages=["YearBuilt"],
+        age_reference="YrSold",
+        grade_scores={"Ex": 5, "Gd": 4, "TA": 3, "Fa": 2, "Po": 1, "NA": 0},
+    )
+
+
+def _house(**changes: object) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """One house inside every range, with ``changes``; its raw columns and features."""
+    raw = {
+        "GrLivArea": 1200.0,
+        "TotalBsmtSF": 600.0,
+        "1stFlrSF": 1200.0,
+        "2ndFlrSF": 0.0,
+        "YearBuilt": 1950.0,
+        "YrSold": 2008.0,
+        "KitchenQual": "Gd",
+        "Neighborhood": "NAmes",
+        "LotArea": 1e7,
+    }
+    raw.update(changes)
+    scores = {"Ex": 5.0, "Gd": 4.0, "TA": 3.0, "Fa": 2.0, "Po": 1.0}
+    features = {
+        "GrLivArea": raw["GrLivArea"],
+        "TotalSF": raw["TotalBsmtSF"] + raw["1stFlrSF"] + raw["2ndFlrSF"],  # type: ignore[operator]
+        "YearBuilt": raw["YrSold"] - raw["YearBuilt"],  # type: ignore[operator]
+        "KitchenQual": scores[str(raw["KitchenQual"])],
+    }
+    as_columns = {name: np.array([value], dtype=object) for name, value in raw.items()}
+    for name in ("GrLivArea", "TotalBsmtSF", "1stFlrSF", "2ndFlrSF", "YearBuilt", "YrSold"):
+        as_columns[name] = as_columns[name].astype(np.float64)
+    return as_columns, {name: np.array([value], dtype=np.float64) for name, value in features.items()}
+
+
+def _nothing_assumed(name: str) -> np.ndarray:
+    return np.array([False])
+
+
+def _messages(**changes: object) -> list[tuple[str, str]]:
+    raw, features = _house(**changes)
+    [found] = _ranges().check(raw, features, _nothing_assumed)
+    return [(warning.field, warning.message) for warning in found]
+
+
+def test_the_top_features_are_stored_most_important_first() -> None:
+    described = _ranges().describe()
+    features = ["TotalSF", "GrLivArea", "YearBuilt", "KitchenQual", "Neighborhood"]
+    assert [entry["feature"] for entry in described] == features
+    assert described[0] == {
+        "feature": "TotalSF",
+        "kind": "total",
+        "fields": ["TotalBsmtSF", "1stFlrSF", "2ndFlrSF"],
+        "importance": 0.4,
+        "low": 800.0,
+        "high": 4500.0,
+    }
+    assert described[4]["seen"] == ["NAmes", "OldTown"]
+
+
+def test_a_house_inside_every_range_is_not_warned() -> None:
+    assert _messages() == []
+    assert _messages(LotArea=1e9) == []  # not among the top features
+
+
+def test_a_number_above_the_range_is_named_with_its_value_and_the_range() -> None:
+    assert ("GrLivArea", "GrLivArea 3500 is above the largest seen in training, 3000") in (
+        _messages(GrLivArea=3500.0)
+    )
+
+
+def test_a_total_outside_is_reported_against_its_largest_part() -> None:
+    [(field, message)] = _messages(**{"1stFlrSF": 1200.0, "2ndFlrSF": 0.0, "TotalBsmtSF": 4000.0})
+    assert field == "TotalBsmtSF"
+    assert message == (
+        "TotalBsmtSF + 1stFlrSF + 2ndFlrSF = 5200 is above the largest seen in training, 4500"
+    )
+
+
+def test_an_age_is_reported_with_the_year_sent() -> None:
+    [(field, message)] = _messages(YearBuilt=1850.0)
+    assert field == "YearBuilt"
+    assert message == (
+        "YearBuilt 1850 is 158 years before the sale (YrSold 2008), more than any house seen "
+        "in training, 108"
+    )
+
+
+def test_a_grade_below_any_seen_and_an_unseen_code_are_warned() -> None:
+    assert _messages(KitchenQual="Po") == [
+        ("KitchenQual", "KitchenQual Po is below the lowest grade seen in training, TA")
+    ]
+    assert _messages(Neighborhood="Blueste") == [
+        ("Neighborhood", "Neighborhood Blueste was not seen in training")
+    ]
+
+
+def test_an_assumed_value_is_never_warned() -> None:
+    raw, features = _house(GrLivArea=9000.0)
+    [found] = _ranges().check(raw, features, lambda name: np.array([name == "GrLivArea"]))
+    assert found == []
