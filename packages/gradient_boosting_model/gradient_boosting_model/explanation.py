@@ -100,8 +100,9 @@ class FieldExplainer:
     paths: TreePaths
     #: Client fields, in the order of the explanation's columns.
     fields: tuple[str, ...]
-    #: Model features made from one field: (feature position, field position).
-    direct: tuple[tuple[int, int], ...]
+    #: Model features made from one field: their positions, and their fields' positions.
+    direct_features: npt.NDArray[np.intp]
+    direct_fields: npt.NDArray[np.intp]
     #: Derived totals: (feature position, ((part's field position, part's weight), ...)).
     totals: tuple[tuple[int, tuple[tuple[int, float], ...]], ...]
 
@@ -125,7 +126,14 @@ class FieldExplainer:
                 direct.append((index, position[name]))
             else:
                 raise ValueError(f"model feature {name!r} is neither a house field nor a total")
-        return cls(paths=paths, fields=fields, direct=tuple(direct), totals=tuple(totals))
+        pairs = np.array(direct, dtype=np.intp).reshape(-1, 2)
+        return cls(
+            paths=paths,
+            fields=fields,
+            direct_features=pairs[:, 0],
+            direct_fields=pairs[:, 1],
+            totals=tuple(totals),
+        )
 
     def explain(
         self,
@@ -157,8 +165,7 @@ class FieldExplainer:
         """Contributions per model feature (houses x features) as contributions per client
         field (houses x ``fields``): derived totals split among their parts."""
         by_field = np.zeros((by_feature.shape[0], len(self.fields)), dtype=np.float64)
-        for feature, field in self.direct:
-            by_field[:, field] += by_feature[:, feature]
+        by_field[:, self.direct_fields] = by_feature[:, self.direct_features]
         for feature, parts in self.totals:
             put_in = np.column_stack(
                 [

@@ -106,7 +106,10 @@ class TrainedModel:
         explanations = None
         if explain:
             explainer = self.explainer
-            assumed = np.column_stack([stages.assumed(name) for name in explainer.fields])
+            before = stages.before_impute
+            assumed = np.isnan(
+                np.column_stack([before[name] for name in explainer.fields]).astype(np.float64)
+            )
             explanations = explainer.explain(stages.matrix, stages.imputed, assumed)
         return Evidence(
             log_price=stages.log_price,

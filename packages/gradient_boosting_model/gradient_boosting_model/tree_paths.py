@@ -13,8 +13,9 @@ child the row goes to, credited to the feature the node splits on. Along one pat
 add up to the leaf's value minus the root's, so a row's contributions plus the base value (the
 initial estimate and every root's value) equal the ensemble's raw prediction exactly. Each
 leaf's path is fixed, so its changes per feature are computed once, when the trees are packed,
-into a sparse (nodes x features) matrix; a batch's contributions are then one sparse product of
-its (rows x nodes) leaf indicator with that matrix.
+into a sparse (nodes x features) matrix; a large batch's contributions are then one sparse
+product of its (rows x nodes) leaf indicator with that matrix, and a small batch's one bincount
+of its leaves' (feature, change) slots.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class TreePaths:
     #: (nodes x features): per node, the change in scaled value that each feature's splits
     #: brought along the path from its tree's root to that node.
     path_changes: scipy.sparse.csr_matrix
+    #: The same per node as ``max_depth`` slots of (feature, change), for small batches, where
+    #: numpy's bincount beats building a sparse matrix.
+    slot_features: npt.NDArray[np.intp]
+    slot_changes: npt.NDArray[np.float64]
     #: The raw prediction of a row before any split: initial estimate plus every root's value.
     base_value: float
     n_features: int
@@ -85,13 +90,18 @@ class TreePaths:
         packed_feature = np.concatenate(feature).astype(np.intp)
         packed_value = np.concatenate(value)
         packed_parent = np.concatenate(parent)
+        depth = max(max(tree.max_depth for tree in trees), 1)
+        slot_features = np.zeros((packed_value.size, depth), dtype=np.intp)
+        slot_changes = np.zeros((packed_value.size, depth), dtype=np.float64)
         cells: dict[tuple[int, int], float] = {}
         for node in range(packed_value.size):
-            child, up = node, packed_parent[node]
+            slot, child, up = 0, node, packed_parent[node]
             while up >= 0:
+                change = packed_value[child] - packed_value[up]
                 key = (node, int(packed_feature[up]))
-                cells[key] = cells.get(key, 0.0) + packed_value[child] - packed_value[up]
-                child, up = up, packed_parent[up]
+                cells[key] = cells.get(key, 0.0) + change
+                slot_features[node, slot], slot_changes[node, slot] = key[1], change
+                slot, child, up = slot + 1, up, packed_parent[up]
         nodes, features = zip(*cells, strict=True) if cells else ((), ())
         path_changes = scipy.sparse.csr_matrix(
             (list(cells.values()), (nodes, features)), shape=(packed_value.size, n_features)
@@ -107,6 +117,8 @@ class TreePaths:
             right=np.concatenate(right).astype(np.intp),
             max_depth=max(tree.max_depth for tree in trees),
             path_changes=path_changes,
+            slot_features=slot_features,
+            slot_changes=slot_changes,
             base_value=initial + float(packed_value[offsets].sum()),
             n_features=n_features,
         )
@@ -146,6 +158,14 @@ class TreePaths:
         """
         leaves = self.leaves(X)
         rows, trees = leaves.shape
+        if rows < _COMPILED_FROM_ROWS:
+            cells = (
+                np.arange(rows)[:, None, None] * self.n_features + self.slot_features[leaves]
+            ).ravel()
+            totals = np.bincount(
+                cells, weights=self.slot_changes[leaves].ravel(), minlength=rows * self.n_features
+            )
+            return totals.reshape(rows, self.n_features)
         reached = scipy.sparse.csr_matrix(
             (np.ones(leaves.size), leaves.ravel(), np.arange(0, rows * trees + 1, trees)),
             shape=(rows, self.path_changes.shape[0]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connexion.exceptions import BadRequestProblem
+from connexion.exceptions import ClientProblem
 from gradient_boosting_model.predict import make_prediction
 
 from api.metrics import PREDICTED_HOUSES, PREDICTED_PRICES, WARNED_HOUSES, exposition
@@ -45,9 +45,12 @@ def predict(body: list[dict[str, Any]], explain: bool = False) -> Reply:
     state = current_state()
     note_rows(len(body))
     if explain and len(body) > state.max_explained_rows:
-        raise BadRequestProblem(
+        # 422: the houses are valid; this many explanations is more than one answer carries.
+        raise ClientProblem(
+            status=422,
+            title="Unprocessable Entity",
             detail=f"explain=true takes at most {state.max_explained_rows} houses per request; "
-            f"this one has {len(body)}. Send them in smaller requests, or without explain."
+            f"this one has {len(body)}. Send them in smaller requests, or without explain.",
         )
     result = make_prediction(body, model=state.model, explain=explain)
     PREDICTED_HOUSES.inc(len(result.predictions))

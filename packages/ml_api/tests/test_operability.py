@@ -61,8 +61,25 @@ def test_metrics_count_what_was_served_and_refused(
     assert delta("ml_api_refused_fields_total", field="OverallQual") == 1
     assert delta("ml_api_refused_fields_total", field="_unknown") == 1  # no client-made labels
     labels = {"model_version": model_version, "api_version": "1.0.0"}
+    assert delta("ml_api_warned_houses_total", field="GrLivArea") == 0  # ordinary houses
     assert _value(after, "ml_api_model_info", **labels) == 1
     assert _value(after, "ml_api_startup_seconds") > 0
+
+
+def test_warned_houses_are_counted_by_field(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    [largest] = [row for row in request_rows if row["Id"] == 2550]
+    before = _samples(client)
+    response = client.post("/v1/predictions", json=[largest, largest, request_rows[0]])
+    assert response.status_code == 200
+    after = _samples(client)
+    fields = {warning["field"] for warning in response.json()["warnings"][0]}
+    assert "GrLivArea" in fields
+    for field in fields:
+        labels = {"field": field}
+        warned = _value(after, "ml_api_warned_houses_total", **labels)
+        assert warned - _value(before, "ml_api_warned_houses_total", **labels) == 2
 
 
 def test_the_model_card(client: TestClient) -> None:
@@ -73,7 +90,19 @@ def test_the_model_card(client: TestClient) -> None:
     assert card["name"] == "gradient_boosting_model"
     assert card["version"] == model_version
     assert card["trained_at"] == metadata["trained_at"]
-    assert card["holdout_metrics"] == metadata["metrics"]["holdout"]
+    holdout = metadata["metrics"]["holdout"]
+    assert card["holdout_metrics"] == {k: v for k, v in holdout.items() if k != "intervals"}
+    intervals = card["intervals"]
+    assert intervals["method"].startswith("Mondrian conformal")
+    assert intervals["level"] == 0.9
+    assert intervals["coverage"]["holdout"] == holdout["intervals"]
+    cv_coverage = intervals["coverage"]["cross_validation"]["coverage"]
+    assert 0.87 <= cv_coverage <= 0.93
+    assert [r["feature"] for r in card["input_ranges"]] == [
+        r["feature"] for r in metadata["input_ranges"]
+    ]
+    living_area = next(r for r in card["input_ranges"] if r["feature"] == "GrLivArea")
+    assert living_area["low"] < 1000 < 3000 < living_area["high"] < 4000
     assert card["library_versions"]["scikit-learn"] == "1.9.1"
     assert [field["name"] for field in card["input_fields"]] == list(HOUSE_FIELDS)
     required = [field["name"] for field in card["input_fields"] if field["required"]]
@@ -82,6 +111,7 @@ def test_the_model_card(client: TestClient) -> None:
     assert card["limits"] == {
         "max_body_bytes": testing.max_body_bytes,
         "max_rows": testing.max_rows,
+        "max_explained_rows": testing.max_explained_rows,
         "max_string_length": testing.max_string_length,
         "max_json_depth": testing.max_json_depth,
     }

@@ -19,6 +19,14 @@ def test_prediction_endpoint(client: TestClient, request_rows: list[dict[str, An
     expected = make_prediction(rows)
     assert response.json() == {
         "predictions": expected.predictions,
+        "intervals": [
+            {"lower": i.lower, "upper": i.upper, "level": i.level, "calibrated": i.calibrated}
+            for i in expected.intervals
+        ],
+        "warnings": [
+            [{"field": w.field, "message": w.message} for w in house]
+            for house in expected.warnings
+        ],
         "model_version": expected.model_version,
     }
 

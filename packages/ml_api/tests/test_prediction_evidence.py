@@ -1,0 +1,94 @@
+"""Ranges, warnings and explanations through the HTTP API, as a client reads them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
+from starlette.testclient import TestClient
+
+from api import config
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_house_has_a_range_holding_its_price(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    reply = client.post("/v1/predictions", json=request_rows).json()
+    assert len(reply["intervals"]) == len(reply["warnings"]) == len(request_rows)
+    for price, interval in zip(reply["predictions"], reply["intervals"], strict=True):
+        assert interval["lower"] < price < interval["upper"]
+        assert interval["level"] == 0.9
+    assert "explanations" not in reply
+
+
+def test_warnings_name_real_fields_and_mark_the_range(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    reply = client.post("/v1/predictions", json=request_rows).json()
+    warned = [i for i, found in enumerate(reply["warnings"]) if found]
+    assert 0 < len(warned) <= 0.01 * len(request_rows)
+    for index in warned:
+        assert reply["intervals"][index]["calibrated"] is False
+        for warning in reply["warnings"][index]:
+            assert warning["field"] in HOUSE_FIELDS
+            assert warning["field"] in warning["message"]
+    assert sum(interval["calibrated"] for interval in reply["intervals"]) == (
+        len(request_rows) - len(warned)
+    )
+
+
+def test_explain_adds_explanations_and_changes_no_price(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    rows = request_rows[:50]
+    plain = client.post("/v1/predictions", json=rows).json()
+    explained = client.post("/v1/predictions?explain=true", json=rows).json()
+    assert explained.pop("explanations") and explained == plain
+    response = client.post("/v1/predictions", params={"explain": "false"}, json=rows)
+    assert response.json() == plain
+
+
+def test_each_explanation_multiplies_to_its_price(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    rows = request_rows[:30]
+    reply = client.post("/v1/predictions?explain=true", json=rows).json()
+    for price, explanation in zip(reply["predictions"], reply["explanations"], strict=True):
+        factors = explanation["factors"]
+        assert {f["field"] for f in factors} == set(HOUSE_FIELDS)
+        assert len(factors) == len(HOUSE_FIELDS)
+        effects = [abs(math.log(f["factor"])) for f in factors]
+        assert effects == sorted(effects, reverse=True)
+        log_total = math.log(explanation["base_price"]) + sum(math.log(f["factor"]) for f in factors)
+        assert abs(log_total - math.log(price)) < 1e-7  # the price is rounded to cents
+    assert len({e["base_price"] for e in reply["explanations"]}) == 1
+
+
+def test_fields_left_out_are_assumed(client: TestClient, house: dict[str, Any]) -> None:
+    minimal = {name: house[name] for name in REQUIRED_FIELDS}
+    reply = client.post("/v1/predictions?explain=true", json=[minimal]).json()
+    assumed = {f["field"]: f["assumed"] for f in reply["explanations"][0]["factors"]}
+    assert not any(assumed[name] for name in REQUIRED_FIELDS)
+    assert assumed["LotFrontage"] and assumed["KitchenQual"]
+
+
+def test_explain_is_refused_past_its_limit_with_the_limit_stated(
+    client: TestClient, house: dict[str, Any]
+) -> None:
+    limit = config.TestingConfig().max_explained_rows
+    response = client.post("/v1/predictions?explain=true", json=[house] * (limit + 1))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert f"at most {limit} houses" in response.json()["detail"]
+    assert client.post("/v1/predictions", json=[house] * (limit + 1)).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["yes", "2", ""])
+def test_a_bad_explain_value_is_a_400(client: TestClient, house: dict[str, Any], value: str) -> None:
+    response = client.post("/v1/predictions", params={"explain": value}, json=[house])
+    assert response.status_code == 400
+    assert "explain" in response.json()["detail"] or "boolean" in response.json()["detail"]
