@@ -173,9 +173,10 @@ def main() -> int:
     for target in targets:
         print(target.line())
     missed = [target.name.strip() for target in targets if not target.met]
-    print(f"\n{len(targets) - len(missed)} of {len(targets)} targets met" + (
-        f"; missed: {', '.join(missed)}" if missed else ""
-    ))
+    print(
+        f"\n{len(targets) - len(missed)} of {len(targets)} targets met"
+        + (f"; missed: {', '.join(missed)}" if missed else "")
+    )
     return 1 if missed else 0
 
 

@@ -50,14 +50,15 @@ class ConformalIntervals:
 
     def describe(self) -> dict[str, Any]:
         """JSON-shaped, for the metadata and ``GET /v1/model`` (bins in dollars)."""
-        edges = [0.0, *(math.exp(edge) for edge in self.edges), None]
+        starts = [0.0, *(math.exp(edge) for edge in self.edges)]
+        ends: list[float | None] = [*starts[1:], None]
         return {
             "method": self.method,
             "level": self.level,
             "bins": [
                 {
-                    "predicted_from": round(edges[i], 2),
-                    "predicted_to": None if edges[i + 1] is None else round(edges[i + 1], 2),
+                    "predicted_from": round(starts[i], 2),
+                    "predicted_to": None if (end := ends[i]) is None else round(end, 2),
                     "lower_factor": round(math.exp(-self.below[i]), 4),
                     "upper_factor": round(math.exp(self.above[i]), 4),
                     "calibration_houses": self.counts[i],

@@ -95,7 +95,8 @@ class FeatureRange:
             )
         value = np.asarray(features[self.feature], dtype=np.float64)
         given = ~np.all([assumed(field) for field in self.fields], axis=0)
-        return given & ((value < self.low) | (value > self.high))
+        outside: npt.NDArray[np.bool_] = given & ((value < self.low) | (value > self.high))
+        return outside
 
     def warning(self, house: int, raw: Columns, features: Columns) -> RangeWarning:
         """The warning for ``house``, which is outside the range."""
@@ -130,9 +131,8 @@ class FeatureRange:
         if self.kind == "grade":
             codes = dict(self.grade_codes)
             side = "above the highest" if above else "below the lowest"
-            bound = codes.get(self.high if above else self.low, "?")
-            code = codes.get(value, "?")
-            message = f"{self.feature} {code} is {side} grade seen in training, {bound}"
+            code, limit = codes.get(value, "?"), codes.get(self.high if above else self.low, "?")
+            message = f"{self.feature} {code} is {side} grade seen in training, {limit}"
             return RangeWarning(self.feature, message)
         side = "above the largest" if above else "below the smallest"
         bound = self.high if above else self.low
@@ -146,9 +146,7 @@ class InputRanges:
 
     ranges: tuple[FeatureRange, ...]
 
-    def check(
-        self, raw: Columns, features: Columns, assumed: Assumed
-    ) -> list[list[RangeWarning]]:
+    def check(self, raw: Columns, features: Columns, assumed: Assumed) -> list[list[RangeWarning]]:
         """The warnings of each house, in order (an empty list for most).
 
         Parameters

@@ -49,9 +49,7 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
     pipeline = fit_pipeline(columns, prices, config, progress=progress)
     return TrainedModel(
         pipeline=pipeline,
-        intervals=calibrate(
-            out.log_predicted[calibrating], out.log_actual[calibrating], config
-        ),
+        intervals=calibrate(out.log_predicted[calibrating], out.log_actual[calibrating], config),
         ranges=training_ranges(pipeline, columns, config),
         summary={"cross_validation": cross_validated_metrics(out, config)},
     )

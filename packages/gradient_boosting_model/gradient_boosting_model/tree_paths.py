@@ -135,8 +135,8 @@ class TreePaths:
         values = np.asarray(X, dtype=_TREE_DTYPE)
         nodes = np.broadcast_to(self.roots, (values.shape[0], self.roots.size))
         for _ in range(self.max_depth):
-            goes_left = np.take_along_axis(values, self.feature[nodes], axis=1) <= (
-                self.threshold[nodes]
+            goes_left = (
+                np.take_along_axis(values, self.feature[nodes], axis=1) <= (self.threshold[nodes])
             )
             nodes = np.where(goes_left, self.left[nodes], self.right[nodes])
         return np.asarray(nodes, dtype=np.intp)
@@ -165,7 +165,7 @@ class TreePaths:
             totals = np.bincount(
                 cells, weights=self.slot_changes[leaves].ravel(), minlength=rows * self.n_features
             )
-            return totals.reshape(rows, self.n_features)
+            return np.asarray(totals, dtype=np.float64).reshape(rows, self.n_features)
         reached = scipy.sparse.csr_matrix(
             (np.ones(leaves.size), leaves.ravel(), np.arange(0, rows * trees + 1, trees)),
             shape=(rows, self.path_changes.shape[0]),

@@ -60,13 +60,17 @@ def read_spec(config: Settings) -> dict[str, Any]:
     return spec
 
 
-def request_example(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """The prediction request example that Swagger UI offers."""
+def request_examples(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The prediction request examples that Swagger UI offers, by name (the first is the one
+    "Try it out" starts with)."""
     operation = spec["paths"]["/v1/predictions"]["post"]
-    example: list[dict[str, Any]] = operation["requestBody"]["content"]["application/json"][
-        "example"
-    ]
-    return example
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    return {name: example["value"] for name, example in examples.items()}
+
+
+def request_example(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every house of the spec's request examples: what a worker prices before it serves."""
+    return [house for houses in request_examples(spec).values() for house in houses]
 
 
 def create_app(config: Settings) -> FlaskApp:

@@ -24,8 +24,7 @@ def test_prediction_endpoint(client: TestClient, request_rows: list[dict[str, An
             for i in expected.intervals
         ],
         "warnings": [
-            [{"field": w.field, "message": w.message} for w in house]
-            for house in expected.warnings
+            [{"field": w.field, "message": w.message} for w in house] for house in expected.warnings
         ],
         "model_version": expected.model_version,
     }

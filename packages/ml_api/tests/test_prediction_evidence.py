@@ -63,7 +63,9 @@ def test_each_explanation_multiplies_to_its_price(
         assert len(factors) == len(HOUSE_FIELDS)
         effects = [abs(math.log(f["factor"])) for f in factors]
         assert effects == sorted(effects, reverse=True)
-        log_total = math.log(explanation["base_price"]) + sum(math.log(f["factor"]) for f in factors)
+        log_total = math.log(explanation["base_price"]) + sum(
+            math.log(f["factor"]) for f in factors
+        )
         assert abs(log_total - math.log(price)) < 1e-7  # the price is rounded to cents
     assert len({e["base_price"] for e in reply["explanations"]}) == 1
 
@@ -88,7 +90,9 @@ def test_explain_is_refused_past_its_limit_with_the_limit_stated(
 
 
 @pytest.mark.parametrize("value", ["yes", "2", ""])
-def test_a_bad_explain_value_is_a_400(client: TestClient, house: dict[str, Any], value: str) -> None:
+def test_a_bad_explain_value_is_a_400(
+    client: TestClient, house: dict[str, Any], value: str
+) -> None:
     response = client.post("/v1/predictions", params={"explain": value}, json=[house])
     assert response.status_code == 400
     assert "explain" in response.json()["detail"] or "boolean" in response.json()["detail"]

@@ -13,7 +13,7 @@ from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 from starlette.testclient import TestClient
 
 from api import config
-from api.app import read_spec, request_example
+from api.app import read_spec, request_example, request_examples
 
 SPEC = read_spec(config.TestingConfig())
 HOUSE = SPEC["components"]["schemas"]["HouseDetails"]
@@ -42,6 +42,23 @@ def test_the_request_example_is_accepted(client: TestClient) -> None:
     response = client.post("/v1/predictions", json=example)
     assert response.status_code == 200
     assert len(response.json()["predictions"]) == len(example)
+
+
+@pytest.mark.integration
+def test_the_response_examples_are_what_the_service_answers(client: TestClient) -> None:
+    """Each 200 example answers the request example of the same name (the explained one, the
+    ordinary house with ``explain=true``, its factors cut to the first few)."""
+    operation = SPEC["paths"]["/v1/predictions"]["post"]
+    shown = operation["responses"]["200"]["content"]["application/json"]["examples"]
+    requests = request_examples(SPEC)
+    assert set(shown) == {*requests, "explained"}
+    for name, houses in requests.items():
+        assert client.post("/v1/predictions", json=houses).json() == shown[name]["value"], name
+    explained = dict(shown["explained"]["value"])
+    actual = client.post("/v1/predictions?explain=true", json=requests["ordinary"]).json()
+    cut = len(explained["explanations"][0]["factors"])
+    actual["explanations"][0]["factors"] = actual["explanations"][0]["factors"][:cut]
+    assert actual == explained
 
 
 def test_every_house_field_is_documented_with_an_example() -> None:

@@ -19,7 +19,9 @@ def test_every_price_lies_in_its_range(request_rows: list[dict[str, Any]]) -> No
     for price, interval in zip(result.predictions, result.intervals, strict=True):
         assert interval.lower < price < interval.upper
         assert interval.level == 0.9
-    widths = [(i.upper - i.lower) / p for p, i in zip(result.predictions, result.intervals)]
+    widths = [
+        (i.upper - i.lower) / p for p, i in zip(result.predictions, result.intervals, strict=True)
+    ]
     assert 0.15 < float(np.median(widths)) < 0.5  # a range, not a guess of everything
 
 
@@ -78,6 +80,7 @@ def test_the_top_field_agrees_with_shap(request_rows: list[dict[str, Any]]) -> N
     """shap's TreeExplainer (a test-only dependency) as the reference: the same field has the
     largest effect in at least 75% of test.csv's houses."""
     import shap  # a test-only dependency (requirements-dev.txt): too heavy for the runtime
+
     model = default_model()
     stages = model.stages(validate_inputs(request_rows))
     regressor = model.pipeline.named_steps["regressor"].regressor_

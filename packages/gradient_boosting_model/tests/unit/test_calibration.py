@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ def _heteroscedastic(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.n
     return predicted, actual
 
 
-LEVELS = {"lower_levels": (0.95, 0.95, 0.95), "upper_levels": (0.95, 0.95, 0.95)}
+LEVELS: dict[str, Any] = {"lower_levels": (0.95, 0.95, 0.95), "upper_levels": (0.95, 0.95, 0.95)}
 
 
 def test_held_out_coverage_is_near_the_level_in_every_bin() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingRegressor
 
-from gradient_boosting_model.explanation import FieldExplainer
+from gradient_boosting_model.explanation import Explanations, FieldExplainer
 from gradient_boosting_model.tree_paths import TreePaths
 
 FEATURES = ["TotalBsmtSF", "1stFlrSF", "2ndFlrSF", "OverallQual", "TotalSF"]
@@ -28,7 +28,9 @@ def explainer() -> FieldExplainer:
     return FieldExplainer.build(TreePaths.from_regressor(regressor), FEATURES, SUMS)
 
 
-def _explain(explainer: FieldExplainer, parts: list[list[float]], quality: list[float]) -> tuple:
+def _explain(
+    explainer: FieldExplainer, parts: list[list[float]], quality: list[float]
+) -> tuple[np.ndarray, Explanations]:
     part_array = np.array(parts, dtype=np.float64)
     matrix = _matrix(part_array, np.array(quality))
     imputed = {name: part_array[:, i] for i, name in enumerate(FEATURES[:3])}

@@ -64,7 +64,9 @@ def _house(**changes: object) -> tuple[dict[str, np.ndarray], dict[str, np.ndarr
     as_columns = {name: np.array([value], dtype=object) for name, value in raw.items()}
     for name in ("GrLivArea", "TotalBsmtSF", "1stFlrSF", "2ndFlrSF", "YearBuilt", "YrSold"):
         as_columns[name] = as_columns[name].astype(np.float64)
-    return as_columns, {name: np.array([value], dtype=np.float64) for name, value in features.items()}
+    return as_columns, {
+        name: np.array([value], dtype=np.float64) for name, value in features.items()
+    }
 
 
 def _nothing_assumed(name: str) -> np.ndarray:
