@@ -27,7 +27,7 @@ QUERY = 'sum(ml_api_http_requests_total{route="/v1/predictions",status="200"})'
 @pytest.fixture
 def prometheus_binary() -> str:
     binary = shutil.which("prometheus")
-    assert binary, "Debian's prometheus is needed: apt-get install -y prometheus (.ci/run does)"
+    assert binary, "Debian's prometheus is needed: `make test` installs it (apt-get install -y prometheus)"
     return binary
 
 
