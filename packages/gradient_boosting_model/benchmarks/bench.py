@@ -25,6 +25,10 @@ from gradient_boosting_model.persistence import load_metadata
 from gradient_boosting_model.predict import default_model, make_prediction
 from gradient_boosting_model.validation import validate_inputs
 
+# The shap reference lives with the tests: shap is a test and benchmark dependency only.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from shap_reference import same_top_field
+
 WHEEL = (
     Path(__file__).resolve().parent.parent
     / "dist"
@@ -119,7 +123,7 @@ def main() -> int:
     exactness = float(
         np.max(np.abs(explained.base_log_price + explained.log_factors.sum(axis=1) - log_price))
     )
-    agreement = shap_agreement(model, rows, explained.log_factors)
+    agreement = same_top_field(model, rows)
 
     plain_one = median_ms(lambda: make_prediction(rows[:1]), repeats=2000)
     plain_all = median_ms(lambda: make_prediction(rows), repeats=50)
@@ -178,19 +182,6 @@ def main() -> int:
         + (f"; missed: {', '.join(missed)}" if missed else "")
     )
     return 1 if missed else 0
-
-
-def shap_agreement(model: Any, rows: list[dict[str, Any]], log_factors: Any) -> float:
-    """Share of houses whose largest-effect field is the same as by shap's TreeExplainer."""
-    import shap  # a test and benchmark dependency only (requirements-dev.txt)
-
-    stages = model.stages(validate_inputs(rows))
-    regressor = model.pipeline.named_steps["regressor"].regressor_
-    reference = model.explainer.to_fields(
-        shap.TreeExplainer(regressor).shap_values(stages.matrix), stages.imputed
-    )
-    same = np.argmax(np.abs(reference), axis=1) == np.argmax(np.abs(log_factors), axis=1)
-    return float(same.mean())
 
 
 if __name__ == "__main__":

@@ -81,6 +81,11 @@ class ModelConfig(_Frozen):
 Share = Annotated[float, Field(gt=0, lt=1)]
 
 
+class LinearStartConfig(_Frozen):
+    alpha: float = Field(gt=0)
+    log_features: tuple[HouseField, ...]
+
+
 class CalibrationConfig(_Frozen):
     level: Share
     folds: int = Field(ge=2, le=20)
@@ -112,9 +117,18 @@ class Config(_Frozen):
     data: DataConfig
     features: FeaturesConfig
     model: ModelConfig
+    linear_start: LinearStartConfig
     calibration: CalibrationConfig
     warnings: WarningsConfig
     artifacts: ArtifactsConfig
+
+    @model_validator(mode="after")
+    def _log_features_exist(self) -> Config:
+        known = {*HOUSE_FIELDS, *self.features.sums}
+        unknown = [name for name in self.linear_start.log_features if name not in known]
+        if unknown:
+            raise ValueError(f"linear_start.log_features are not features: {unknown}")
+        return self
 
 
 def _describe(error: ValidationError) -> str:

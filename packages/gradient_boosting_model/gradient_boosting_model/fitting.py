@@ -20,8 +20,10 @@ from gradient_boosting_model.calibration import ConformalIntervals, fit_interval
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.evaluation import interval_metrics
 from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
+from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline
 from gradient_boosting_model.trained_model import Columns, run_stages
+from gradient_boosting_model.tree_paths import TreePaths
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -34,8 +36,20 @@ def take(columns: Columns, rows: npt.NDArray[np.intp]) -> Columns:
 def fit_pipeline(
     columns: Columns, prices: FloatArray, config: Config, *, progress: bool = False
 ) -> Pipeline:
-    """Fit a fresh pipeline on validated ``columns``, optionally showing boosting stages."""
+    """Fit a fresh pipeline on validated ``columns``, optionally showing boosting stages.
+
+    The preprocessing is fitted first: the linear start needs to know which of the matrix's
+    columns are areas, and the matrix's columns are known only once it is made.
+    """
     pipeline = build_pipeline(config)
+    matrix = pipeline[:-1].fit_transform(columns, prices)
+    names = pipeline.named_steps["matrix"].feature_names_in_.tolist()
+    start = LinearStart(
+        alpha=config.linear_start.alpha,
+        log_columns=tuple(names.index(name) for name in config.linear_start.log_features),
+    )
+    regressor = pipeline.steps[-1][1]
+    regressor.set_params(regressor__init=start)
     with tqdm(
         total=config.model.n_estimators, desc="boosting", unit="tree", disable=not progress
     ) as bar:
@@ -44,8 +58,21 @@ def fit_pipeline(
             bar.update(1)
             return False  # never stop early
 
-        pipeline.fit(columns, prices, regressor__monitor=monitor)
+        regressor.fit(matrix, prices, monitor=monitor)
     return pipeline
+
+
+def feature_importances(pipeline: Pipeline, matrix: FloatArray) -> FloatArray:
+    """Each feature's share of the model's mean absolute contribution to log price over the
+    rows of ``matrix`` (the linear start's terms and the trees' together).
+
+    The trees' impurity importances would miss what the linear start does: with it, the trees
+    lean on what the line leaves over, not on quality and size.
+    """
+    regressor = pipeline.named_steps["regressor"].regressor_
+    sizes = np.abs(TreePaths.from_regressor(regressor).contributions(matrix)).mean(axis=0)
+    shares: FloatArray = sizes / sizes.sum()
+    return shares
 
 
 def training_ranges(pipeline: Pipeline, columns: Columns, config: Config) -> InputRanges:
@@ -54,7 +81,7 @@ def training_ranges(pipeline: Pipeline, columns: Columns, config: Config) -> Inp
     steps = pipeline.named_steps
     return fit_ranges(
         feature_names=steps["matrix"].feature_names_in_.tolist(),
-        importances=steps["regressor"].regressor_.feature_importances_,
+        importances=feature_importances(pipeline, stages.matrix),
         features=stages.features,
         raw=columns,
         top=config.warnings.top_features,

@@ -1,8 +1,9 @@
 """What the model saw in training, for the inputs it leans on most, and warnings outside it.
 
-Trees cannot extrapolate: a house larger than any in training is priced as the largest one seen,
-and its conformal range, calibrated on houses like the training ones, means nothing there. So
-for the model's most important features (by the trees' impurity decrease) the training range is
+Trees cannot extrapolate (and the linear start is clipped so as not to): a house larger than
+any in training is priced as the largest one seen, and its conformal range, calibrated on houses
+like the training ones, means nothing there. So for the model's most important features (by
+their mean absolute contribution to the training houses' log prices) the training range is
 stored with the model, and a house outside it gets a warning naming the client's field, its value
 and the range. Each feature is checked in the form the trees see it:
 
@@ -52,7 +53,7 @@ class FeatureRange:
 
     feature: str
     kind: Kind
-    #: Share of the trees' total impurity decrease due to this feature.
+    #: The feature's share of the model's mean absolute contribution to log price in training.
     importance: float
     #: Smallest and largest value seen in training (not for categories).
     low: float = float("nan")

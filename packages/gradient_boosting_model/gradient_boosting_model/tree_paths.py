@@ -11,7 +11,9 @@ overhead in all) wins, so both ways are kept and chosen by the number of rows.
 The contribution of a split (Saabas' method) is the change in node value from a node to the
 child the row goes to, credited to the feature the node splits on. Along one path the changes
 add up to the leaf's value minus the root's, so a row's contributions plus the base value (the
-initial estimate and every root's value) equal the ensemble's raw prediction exactly. Each
+initial estimate and every root's value) equal the ensemble's raw prediction exactly. (When
+the ensemble starts from a ``LinearStart`` rather than a constant, the start's own term per
+feature is added to that feature's contribution, and its intercept to the base.) Each
 leaf's path is fixed, so its changes per feature are computed once, when the trees are packed,
 into a sparse (nodes x features) matrix; a large batch's contributions are then one sparse
 product of its (rows x nodes) leaf indicator with that matrix, and a small batch's one bincount
@@ -27,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse
 from sklearn.ensemble import GradientBoostingRegressor
+
+from gradient_boosting_model.linear_start import LinearStart
 
 #: scikit-learn's trees compare features as float32 (``sklearn.tree._tree.DTYPE``).
 _TREE_DTYPE = np.float32
@@ -63,6 +67,9 @@ class TreePaths:
     #: The raw prediction of a row before any split: initial estimate plus every root's value.
     base_value: float
     n_features: int
+    #: The ensemble's start, when it is linear (a sum of one term per feature) rather than a
+    #: constant: its terms are added to the features' contributions.
+    linear_start: LinearStart | None = None
 
     @classmethod
     def from_regressor(cls, regressor: GradientBoostingRegressor) -> TreePaths:
@@ -107,7 +114,12 @@ class TreePaths:
             (list(cells.values()), (nodes, features)), shape=(packed_value.size, n_features)
         )
 
-        initial = float(regressor._raw_predict_init(np.zeros((1, n_features)))[0, 0])
+        start = regressor.init_
+        if isinstance(start, LinearStart):
+            initial, linear = start.intercept_, start
+        else:  # a constant (scikit-learn's default DummyRegressor)
+            initial = float(regressor._raw_predict_init(np.zeros((1, n_features)))[0, 0])
+            linear = None
         return cls(
             trees=trees,
             roots=offsets,
@@ -121,6 +133,7 @@ class TreePaths:
             slot_changes=slot_changes,
             base_value=initial + float(packed_value[offsets].sum()),
             n_features=n_features,
+            linear_start=linear,
         )
 
     def leaves(self, X: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
@@ -156,6 +169,13 @@ class TreePaths:
 
         ``base_value + contributions(X).sum(axis=1)`` is the ensemble's raw prediction.
         """
+        by_trees = self._tree_contributions(X)
+        if self.linear_start is None:
+            return by_trees
+        # The ensemble hands its start float32 inputs, as it hands its trees: so do we.
+        return by_trees + self.linear_start.contributions(np.asarray(X, dtype=_TREE_DTYPE))
+
+    def _tree_contributions(self, X: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         leaves = self.leaves(X)
         rows, trees = leaves.shape
         if rows < _COMPILED_FROM_ROWS:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from shap_reference import same_top_field
 
 from gradient_boosting_model.predict import default_model, make_prediction
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
@@ -77,17 +78,6 @@ def test_fields_left_out_are_marked_assumed(house: dict[str, Any]) -> None:
 
 
 def test_the_top_field_agrees_with_shap(request_rows: list[dict[str, Any]]) -> None:
-    """shap's TreeExplainer (a test-only dependency) as the reference: the same field has the
-    largest effect in at least 75% of test.csv's houses."""
-    import shap  # a test-only dependency (requirements-dev.txt): too heavy for the runtime
-
-    model = default_model()
-    stages = model.stages(validate_inputs(request_rows))
-    regressor = model.pipeline.named_steps["regressor"].regressor_
-    reference = model.explainer.to_fields(
-        shap.TreeExplainer(regressor).shap_values(stages.matrix), stages.imputed
-    )
-    ours = make_prediction(request_rows, explain=True).explanations
-    assert ours is not None
-    same = np.argmax(np.abs(reference), axis=1) == np.argmax(np.abs(ours.log_factors), axis=1)
-    assert same.mean() >= 0.75
+    """shap's TreeExplainer as the reference: the same field has the largest effect in at least
+    75% of test.csv's houses."""
+    assert same_top_field(default_model(), request_rows) >= 0.75

@@ -1,0 +1,87 @@
+"""A ridge regression for gradient boosting to start from, instead of a constant.
+
+Trees fit steps; a price rises smoothly with area and quality. Starting the boosting from a
+linear model of log price leaves the trees only what the linear model misses, which 5-fold
+cross-validation on three seeds measured as the one reliable gain over the constant start
+(RMSLE 0.1149 to 0.1122; hyperparameters, sums, products, neighbourhood encodings and
+re-weighting atypical sales moved it by no more than noise).
+
+Each input is clipped to the range seen in training before it enters the line, so the start never
+extrapolates (a house twice the largest size is started as the largest); areas enter as
+log(1 + area). The prediction is a sum of one term per feature, which ``tree_paths`` adds to
+the trees' contributions, so explanations stay exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import Ridge
+from sklearn.utils.validation import check_is_fitted
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """Ridge regression on clipped, standardised features; the ``init`` of gradient boosting.
+
+    Parameters
+    ----------
+    alpha : float
+        Ridge penalty on the standardised features.
+    log_columns : sequence of int
+        Columns (areas) that enter as log(1 + value).
+
+    Attributes
+    ----------
+    low_, high_ : ndarray
+        Each column's range in training; inputs are clipped to it.
+    center_ : ndarray
+        Each (transformed) column's training mean.
+    coef_ : ndarray
+        Slope per (transformed) column, in log price.
+    intercept_ : float
+        The start of a house whose every column is at its mean.
+    """
+
+    def __init__(self, *, alpha: float = 300.0, log_columns: Sequence[int] = ()) -> None:
+        self.alpha = alpha
+        self.log_columns = log_columns
+
+    def _inputs(self, X: npt.ArrayLike) -> FloatArray:
+        values = np.clip(np.asarray(X, dtype=np.float64), self.low_, self.high_)
+        logged = list(self.log_columns)
+        values[:, logged] = np.log1p(np.maximum(values[:, logged], 0.0))
+        return values
+
+    def fit(
+        self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+    ) -> LinearStart:
+        values = np.asarray(X, dtype=np.float64)
+        self.n_features_in_ = values.shape[1]
+        self.low_, self.high_ = values.min(axis=0), values.max(axis=0)
+        inputs = self._inputs(values)
+        self.center_ = inputs.mean(axis=0)
+        spread = inputs.std(axis=0)
+        scale = np.where(spread > 0, spread, 1.0)
+        ridge = Ridge(alpha=self.alpha).fit(
+            (inputs - self.center_) / scale, y, sample_weight=sample_weight
+        )
+        self.coef_ = np.asarray(ridge.coef_, dtype=np.float64) / scale
+        self.intercept_ = float(ridge.intercept_)
+        return self
+
+    def contributions(self, X: npt.ArrayLike) -> FloatArray:
+        """Each column's term of the start, (rows x columns); they add up to
+        ``predict(X) - intercept_``."""
+        check_is_fitted(self)
+        terms: FloatArray = (self._inputs(X) - self.center_) * self.coef_
+        return terms
+
+    def predict(self, X: npt.ArrayLike) -> FloatArray:
+        check_is_fitted(self)
+        start: FloatArray = (self._inputs(X) - self.center_) @ self.coef_ + self.intercept_
+        return start
