@@ -84,7 +84,7 @@ def make_prediction(
     >>> house = {"Neighborhood": "NAmes", "OverallQual": 5, "OverallCond": 6,
     ...          "YearBuilt": 1961, "YrSold": 2010, "GrLivArea": 896, "LotArea": 11622}
     >>> make_prediction([house]).predictions  # doctest: +SKIP
-    [122811.61]
+    [126033.69]
     """
     trained = model or default_model()
     columns = validate_inputs(houses)
