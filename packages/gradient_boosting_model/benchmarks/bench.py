@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import load_config
@@ -88,6 +89,8 @@ def main() -> int:
     metadata = load_metadata(config)
     model = default_model()
     print(f"model {config.artifacts.name} v{__version__}: {model.intervals.method}")
+    kernels = {info["internal_api"]: info.get("architecture") for info in threadpool_info()}
+    print(f"BLAS kernels: {kernels}")
 
     houses, prices = features_and_target(split_holdout(config).holdout, config)
     holdout = make_prediction(houses)
@@ -127,6 +130,9 @@ def main() -> int:
 
     plain_one = median_ms(lambda: make_prediction(rows[:1]), repeats=2000)
     plain_all = median_ms(lambda: make_prediction(rows), repeats=50)
+    # What make_prediction did before ranges and warnings: validate, then the pipeline.
+    bare_one = median_ms(lambda: model.pipeline.predict(validate_inputs(rows[:1])), repeats=2000)
+    bare_all = median_ms(lambda: model.pipeline.predict(validate_inputs(rows)), repeats=50)
     explain_one = median_ms(lambda: make_prediction(rows[:1], explain=True), repeats=2000)
     explain_all = median_ms(lambda: make_prediction(rows, explain=True), repeats=30)
     columns_one, columns_all = validate_inputs(rows[:1]), validate_inputs(rows)
@@ -135,14 +141,15 @@ def main() -> int:
 
     def explain(stages: Any) -> Any:
         assumed = np.column_stack([stages.assumed(name) for name in explainer.fields])
-        return explainer.explain(stages.matrix, stages.imputed, assumed)
+        return explainer.explain(stages.matrix, assumed)
 
     explanation_one = median_ms(lambda: explain(stages_one), repeats=2000)
     explanation_all = median_ms(lambda: explain(stages_all), repeats=30)
     records_all = median_ms(explained.records, repeats=10)
     print(
         f"\n{'in-process, median ms':<40}{'1 house':>10}{f'{len(rows)} houses':>14}\n"
-        f"{'make_prediction':<40}{plain_one:>10.3f}{plain_all:>14.2f}\n"
+        f"{'validate + pipeline.predict (0.1.0)':<40}{bare_one:>10.3f}{bare_all:>14.2f}\n"
+        f"{'make_prediction (+ ranges, warnings)':<40}{plain_one:>10.3f}{plain_all:>14.2f}\n"
         f"{'make_prediction(explain=True)':<40}{explain_one:>10.3f}{explain_all:>14.2f}\n"
         f"{'  the explanation alone':<40}{explanation_one:>10.3f}{explanation_all:>14.2f}\n"
         f"{'  as JSON-shaped dicts (records)':<40}{'':>10}{records_all:>14.2f}"
@@ -170,6 +177,15 @@ def main() -> int:
         Target("explanation: same top field as shap", agreement * 100, low=75, unit="%"),
         Target("make_prediction, 1 house", plain_one, high=1, unit=" ms"),
         Target(f"make_prediction, {len(rows)} houses", plain_all, high=50, unit=" ms"),
+        Target(
+            "  vs validate + pipeline.predict, 1 house", plain_one / bare_one, high=1.15, unit="x"
+        ),
+        Target(
+            f"  vs validate + pipeline.predict, {len(rows)} houses",
+            plain_all / bare_all,
+            high=1.15,
+            unit="x",
+        ),
     ]
     if WHEEL.is_file():
         targets.append(Target("wheel size", WHEEL.stat().st_size / 1e6, high=20, unit=" MB"))

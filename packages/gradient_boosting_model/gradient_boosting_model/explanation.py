@@ -26,8 +26,6 @@ import numpy.typing as npt
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.tree_paths import TreePaths
 
-Columns = Mapping[str, npt.NDArray[Any]]
-
 
 @dataclass(frozen=True)
 class FieldFactor:
@@ -103,8 +101,14 @@ class FieldExplainer:
     #: Model features made from one field: their positions, and their fields' positions.
     direct_features: npt.NDArray[np.intp]
     direct_fields: npt.NDArray[np.intp]
-    #: Derived totals: (feature position, ((part's field position, part's weight), ...)).
-    totals: tuple[tuple[int, tuple[tuple[int, float], ...]], ...]
+    #: Derived totals' parts, one entry per (total, part), grouped by total: the total's
+    #: feature position, the part's feature and field positions, its weight, and the total's
+    #: number of parts.
+    total_features: npt.NDArray[np.intp]
+    part_features: npt.NDArray[np.intp]
+    part_fields: npt.NDArray[np.intp]
+    part_weights: npt.NDArray[np.float64]
+    part_counts: npt.NDArray[np.float64]
 
     @classmethod
     def build(
@@ -114,69 +118,70 @@ class FieldExplainer:
         sums: Mapping[str, Mapping[str, float]],
     ) -> FieldExplainer:
         """The mapping for a model whose matrix has ``feature_names`` columns; ``sums`` are the
-        derived totals (``WeightedSums.sums``). Every other feature must be a house field."""
-        fields = tuple(name for name in HOUSE_FIELDS if name in feature_names)
+        derived totals (``WeightedSums.sums``), whose parts are columns too. Every other feature
+        must be a house field."""
+        names = list(feature_names)
+        fields = tuple(name for name in HOUSE_FIELDS if name in names)
         position = {name: index for index, name in enumerate(fields)}
-        direct, totals = [], []
-        for index, name in enumerate(feature_names):
+        direct: list[tuple[int, int]] = []
+        parts: list[tuple[int, int, int, float, int]] = []
+        for index, name in enumerate(names):
             if name in sums:
-                parts = tuple((position[part], float(w)) for part, w in sums[name].items())
-                totals.append((index, parts))
+                parts.extend(
+                    (index, names.index(part), position[part], float(weight), len(sums[name]))
+                    for part, weight in sums[name].items()
+                )
             elif name in position:
                 direct.append((index, position[name]))
             else:
                 raise ValueError(f"model feature {name!r} is neither a house field nor a total")
         pairs = np.array(direct, dtype=np.intp).reshape(-1, 2)
+        table = list(zip(*parts, strict=True)) if parts else [(), (), (), (), ()]
         return cls(
             paths=paths,
             fields=fields,
             direct_features=pairs[:, 0],
             direct_fields=pairs[:, 1],
-            totals=tuple(totals),
+            total_features=np.array(table[0], dtype=np.intp),
+            part_features=np.array(table[1], dtype=np.intp),
+            part_fields=np.array(table[2], dtype=np.intp),
+            part_weights=np.array(table[3], dtype=np.float64),
+            part_counts=np.array(table[4], dtype=np.float64),
         )
 
     def explain(
-        self,
-        matrix: npt.NDArray[np.float64],
-        imputed: Columns,
-        assumed: npt.NDArray[np.bool_],
+        self, matrix: npt.NDArray[np.float64], assumed: npt.NDArray[np.bool_]
     ) -> Explanations:
-        """Explain the rows of ``matrix`` (the model's input).
-
-        Parameters
-        ----------
-        matrix
-            The regressor's input, one row per house.
-        imputed
-            The fields' values as the totals were summed from them (after imputation).
-        assumed
-            (houses x ``fields``) whether each field's value was assumed.
-        """
+        """Explain the rows of ``matrix`` (the model's input); ``assumed`` (houses x
+        ``fields``) says whether each field's value was assumed."""
         return Explanations(
             base_log_price=self.paths.base_value,
             fields=self.fields,
-            log_factors=self.to_fields(self.paths.contributions(matrix), imputed),
+            log_factors=self.to_fields(self.paths.contributions(matrix), matrix),
             assumed=assumed,
         )
 
     def to_fields(
-        self, by_feature: npt.NDArray[np.float64], imputed: Columns
+        self, by_feature: npt.NDArray[np.float64], matrix: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.float64]:
         """Contributions per model feature (houses x features) as contributions per client
-        field (houses x ``fields``): derived totals split among their parts."""
+        field (houses x ``fields``): each derived total split among its parts in proportion to
+        what each put into it for that house (their values in ``matrix``, the model's input)."""
         by_field = np.zeros((by_feature.shape[0], len(self.fields)), dtype=np.float64)
         by_field[:, self.direct_fields] = by_feature[:, self.direct_features]
-        for feature, parts in self.totals:
-            put_in = np.column_stack(
-                [
-                    np.abs(np.asarray(imputed[self.fields[field]], dtype=np.float64) * weight)
-                    for field, weight in parts
-                ]
-            )
-            total = put_in.sum(axis=1, keepdims=True)
-            shares = np.divide(
-                put_in, total, out=np.full_like(put_in, 1 / len(parts)), where=total > 0
-            )
-            for slot, (field, _) in enumerate(parts):
-                by_field[:, field] += by_feature[:, feature] * shares[:, slot]
+        if self.part_features.size == 0:
+            return by_field
+        put_in = np.abs(matrix[:, self.part_features] * self.part_weights)
+        # Each part's total: the sum over the parts of the same total feature.
+        totals = np.zeros((matrix.shape[1], matrix.shape[0]), dtype=np.float64)
+        np.add.at(totals, self.total_features, put_in.T)  # by feature, then house
+        total = totals[self.total_features].T
+        shares = np.divide(
+            put_in,
+            total,
+            out=np.broadcast_to(1 / self.part_counts, put_in.shape).copy(),
+            where=total > 0,
+        )
+        transposed = by_field.T  # a view: adding to it adds to by_field
+        np.add.at(transposed, self.part_fields, (by_feature[:, self.total_features] * shares).T)
         return by_field

@@ -37,8 +37,6 @@ class Stages:
     raw: Columns
     #: Columns just before imputation: NaN where a typical value is about to be assumed.
     before_impute: Columns
-    #: Columns after imputation, before the derived totals.
-    imputed: Columns
     #: The model's features by name (imputed columns and derived totals).
     features: Columns
     matrix: npt.NDArray[np.float64]
@@ -69,15 +67,12 @@ def run_stages(pipeline: Pipeline, columns: Columns) -> Stages:
         if name == IMPUTE_STEP:
             kept["before_impute"] = data
         data = step.transform(data)
-        if name == IMPUTE_STEP:
-            kept["imputed"] = data
-        elif name == TOTALS_STEP:
+        if name == TOTALS_STEP:
             kept["features"] = data
     log_price = pipeline.steps[-1][1].regressor_.predict(data)
     return Stages(
         raw=columns,
         before_impute=kept["before_impute"],
-        imputed=kept["imputed"],
         features=kept["features"],
         matrix=data,
         log_price=np.asarray(log_price, dtype=np.float64),
@@ -110,7 +105,7 @@ class TrainedModel:
             assumed = np.isnan(
                 np.column_stack([before[name] for name in explainer.fields]).astype(np.float64)
             )
-            explanations = explainer.explain(stages.matrix, stages.imputed, assumed)
+            explanations = explainer.explain(stages.matrix, assumed)
         return Evidence(
             log_price=stages.log_price,
             log_lower=lower,

@@ -30,7 +30,7 @@ def shap_by_field(model: TrainedModel, houses: list[dict[str, Any]]) -> npt.NDAr
     values = shap.TreeExplainer(trees).shap_values(stages.matrix)
     if isinstance(regressor.init_, LinearStart):
         values = values + regressor.init_.contributions(stages.matrix.astype(np.float32))
-    return model.explainer.to_fields(np.asarray(values, dtype=np.float64), stages.imputed)
+    return model.explainer.to_fields(np.asarray(values, dtype=np.float64), stages.matrix)
 
 
 def same_top_field(model: TrainedModel, houses: list[dict[str, Any]]) -> float:

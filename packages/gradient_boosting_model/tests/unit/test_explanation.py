@@ -33,10 +33,9 @@ def _explain(
 ) -> tuple[np.ndarray, Explanations]:
     part_array = np.array(parts, dtype=np.float64)
     matrix = _matrix(part_array, np.array(quality))
-    imputed = {name: part_array[:, i] for i, name in enumerate(FEATURES[:3])}
     assumed = np.zeros((len(parts), len(explainer.fields)), dtype=bool)
     assumed[:, explainer.fields.index("2ndFlrSF")] = True  # as if it had been left out
-    return matrix, explainer.explain(matrix, imputed, assumed)
+    return matrix, explainer.explain(matrix, assumed)
 
 
 def test_one_factor_per_field_and_the_product_is_the_prediction(
