@@ -95,8 +95,9 @@ class FeatureRange:
                 [not _missing(code) and code not in self.seen for code in codes], dtype=bool
             )
         value = np.asarray(features[self.feature], dtype=np.float64)
-        given = ~np.all([assumed(field) for field in self.fields], axis=0)
-        outside: npt.NDArray[np.bool_] = given & ((value < self.low) | (value > self.high))
+        outside: npt.NDArray[np.bool_] = (value < self.low) | (value > self.high)
+        if outside.any():  # rare: only then is it worth asking what was assumed
+            outside &= ~np.all([assumed(field) for field in self.fields], axis=0)
         return outside
 
     def warning(self, house: int, raw: Columns, features: Columns) -> RangeWarning:
