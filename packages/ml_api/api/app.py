@@ -111,8 +111,10 @@ def create_app(config: Settings) -> FlaskApp:
         },
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_path="/ui",
-            # Operations open at a link (/ui/#/predictions/...), "Try it out" already on.
-            swagger_ui_config={"deepLinking": True, "tryItOutEnabled": True},
+            # Operations open at a link (/ui/#/predictions/...). "Try it out" is not on from the
+            # start: then Swagger UI fills the body from the schema (inventing a pool for a
+            # house whose example has none) instead of the chosen example.
+            swagger_ui_config={"deepLinking": True, "tryItOutEnabled": False},
         ),
     )
     # Inside the exception handlers, so that a 413 is a problem like any other.
