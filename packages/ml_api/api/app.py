@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from api.body_limit import BodySizeLimitMiddleware
 from api.body_validation import AllErrorsJSONBodyValidator, BodyLimits
 from api.config import MIB, Settings
 from api.errors import register_error_handlers
-from api.json_codec import OrjsonProvider
+from api.json_codec import OrjsonProvider, ResponseJson
 from api.logs import configure_logging
 from api.memory import ReleaseMemoryMiddleware
 from api.metrics import MODEL_INFO, STARTUP_SECONDS
@@ -90,8 +89,7 @@ def create_app(config: Settings) -> FlaskApp:
         warm_up=request_example(spec),
         limits=request_limits(config),
     )
-    # Compact JSON, and never a NaN or Infinity, which are not JSON.
-    jsonifier = Jsonifier(json, separators=(",", ":"), allow_nan=False)
+    jsonifier = Jsonifier(ResponseJson)
     app = FlaskApp(__name__, jsonifier=jsonifier)
     app.app.json = OrjsonProvider(app.app)
     limits = BodyLimits(
