@@ -6,6 +6,7 @@ over both workers: the multiprocess metrics add up.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -26,9 +27,15 @@ QUERY = 'sum(ml_api_http_requests_total{route="/v1/predictions",status="200"})'
 
 @pytest.fixture
 def prometheus_binary() -> str:
+    """Debian's prometheus. ``make test`` installs it where it can (root, apt-get); elsewhere
+    this test is skipped with how to enable it, except under CI, where it must run."""
     binary = shutil.which("prometheus")
-    assert binary, "Debian's prometheus is needed: `make test` installs it (apt-get install -y prometheus)"
-    return binary
+    if binary:
+        return binary
+    message = "needs Debian's prometheus: apt-get install -y prometheus (make test does, as root)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture
