@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,14 @@ from starlette.testclient import TestClient
 
 from api import config
 from api.app import create_app
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests expect the settings' own defaults: an ``ML_API_*`` variable the caller exported
+    (say ``ML_API_ENVIRONMENT=production``) must not change what they check. Tests that need
+    one set it themselves (monkeypatch, or a server's environment)."""
+    for name in [name for name in os.environ if name.startswith("ML_API_")]:
+        del os.environ[name]
 
 
 @functools.cache
