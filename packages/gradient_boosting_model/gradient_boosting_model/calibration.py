@@ -3,11 +3,16 @@
 The residuals come from houses each model did not see (out-of-fold predictions of K-fold
 cross-validation on the training rows). Split conformal takes one quantile of the absolute log
 residuals for every house; it under-covers the cheapest and dearest houses: the cheapest sales
-are mostly over-predicted and the dearest under-predicted (regression to the mean). Here the
-residuals are binned by *predicted* log price (Mondrian conformal), and each bin has its own
-lower and upper bound, each a quantile of the signed residuals at its own level: the extra
-width goes only where the errors are, the low side of cheap predictions and the high side of
-dear ones. Each quantile uses the finite-sample rank ``ceil((n + 1) * level)``.
+are mostly over-predicted and the dearest under-predicted (regression to the mean).
+
+So each bound is a *local* conformal quantile of the signed residuals: at a few knots of
+predicted log price, the residuals are weighted by a Gaussian kernel of their prediction's
+distance to the knot, and the weighted quantile is taken, counting the new house's own weight
+(Guan's localized conformal prediction). Between knots the bounds are interpolated, so two
+houses priced alike get ranges alike (binning them, as Mondrian conformal does, made the lower
+bound jump from 0.52 to 0.87 of the price across a bin edge). Each side has its own level,
+higher on the low side of cheap predictions and the high side of dear ones, where the errors
+are. Finally the bounds are widened, never narrowed, so that both rise with the price.
 """
 
 from __future__ import annotations
@@ -25,22 +30,20 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class ConformalIntervals:
-    """Per bin of predicted log price, how far below and above it the range reaches."""
+    """At knots of predicted log price, how far below and above the prediction the range
+    reaches (interpolated between knots, constant beyond the first and last)."""
 
     level: float
     method: str
-    #: Inner edges between bins, on predicted log price (one fewer than bins).
-    edges: tuple[float, ...]
-    #: Per bin, the log distance from the prediction to the lower and the upper bound.
+    knots: tuple[float, ...]
     below: tuple[float, ...]
     above: tuple[float, ...]
-    #: Residuals per bin that each quantile was taken from.
-    counts: tuple[int, ...]
 
     def bounds(self, log_price: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Lower and upper bounds, in log price, of each prediction's range."""
-        bins = np.searchsorted(np.asarray(self.edges), log_price, side="right")
-        below, above = np.asarray(self.below)[bins], np.asarray(self.above)[bins]
+        knots = np.asarray(self.knots)
+        below = np.interp(log_price, knots, np.asarray(self.below))
+        above = np.interp(log_price, knots, np.asarray(self.above))
         return log_price - below, log_price + above
 
     def covered(self, log_price: FloatArray, log_actual: FloatArray) -> npt.NDArray[np.bool_]:
@@ -49,30 +52,33 @@ class ConformalIntervals:
         return (lower <= log_actual) & (log_actual <= upper)
 
     def describe(self) -> dict[str, Any]:
-        """JSON-shaped, for the metadata and ``GET /v1/model`` (bins in dollars)."""
-        starts = [0.0, *(math.exp(edge) for edge in self.edges)]
-        ends: list[float | None] = [*starts[1:], None]
+        """JSON-shaped, for the metadata and ``GET /v1/model`` (knots in dollars)."""
         return {
             "method": self.method,
             "level": self.level,
-            "bins": [
+            "knots": [
                 {
-                    "predicted_from": round(starts[i], 2),
-                    "predicted_to": None if (end := ends[i]) is None else round(end, 2),
-                    "lower_factor": round(math.exp(-self.below[i]), 4),
-                    "upper_factor": round(math.exp(self.above[i]), 4),
-                    "calibration_houses": self.counts[i],
+                    "predicted": round(math.exp(knot), 2),
+                    "lower_factor": round(math.exp(-below), 4),
+                    "upper_factor": round(math.exp(above), 4),
                 }
-                for i in range(len(self.below))
+                for knot, below, above in zip(self.knots, self.below, self.above, strict=True)
             ],
         }
 
 
-def conformal_quantile(scores: FloatArray, level: float) -> float:
-    """The ``ceil((n + 1) * level)``-th smallest score (the largest if that exceeds n)."""
-    ordered = np.sort(np.asarray(scores, dtype=np.float64))
-    rank = min(math.ceil((ordered.size + 1) * level), ordered.size)
-    return float(ordered[rank - 1])
+def conformal_quantile(
+    scores: FloatArray, level: float, weights: FloatArray | None = None
+) -> float:
+    """The smallest score whose share of the total weight, the new house's weight (1) included,
+    reaches ``level``; the largest score if none does. Unweighted, that is the
+    ``ceil((n + 1) * level)``-th smallest."""
+    values = np.asarray(scores, dtype=np.float64)
+    mass = np.ones_like(values) if weights is None else np.asarray(weights, dtype=np.float64)
+    order = np.argsort(values, kind="stable")
+    shares = np.cumsum(mass[order]) / (mass.sum() + 1.0)
+    rank = int(np.searchsorted(shares, level - 1e-12, side="left"))
+    return float(values[order][min(rank, values.size - 1)])
 
 
 def fit_intervals(
@@ -80,11 +86,13 @@ def fit_intervals(
     log_actual: FloatArray,
     *,
     level: float,
-    bin_quantiles: Sequence[float],
+    knots: int,
+    bandwidth: float,
+    group_quantiles: Sequence[float],
     lower_levels: Sequence[float],
     upper_levels: Sequence[float],
 ) -> ConformalIntervals:
-    """Calibrate on out-of-fold predictions: per bin, a lower and an upper quantile.
+    """Calibrate on out-of-fold predictions: local weighted quantiles at ``knots`` knots.
 
     Parameters
     ----------
@@ -92,32 +100,43 @@ def fit_intervals(
         Out-of-fold predicted and actual log prices of the calibration houses.
     level
         The nominal coverage the ranges are meant to have, e.g. 0.9 (reported).
-    bin_quantiles
-        Where the bins split, as quantiles of ``log_predicted``; empty for one bin.
+    knots
+        How many knots, at evenly spaced quantiles (2% to 98%) of ``log_predicted``.
+    bandwidth
+        The kernel's standard deviation, as a share of that of ``log_predicted``.
+    group_quantiles
+        Where the cheap, middle and dear groups of predictions split (quantiles of
+        ``log_predicted``); ``lower_levels`` and ``upper_levels`` hold at each group's median
+        prediction and are interpolated between them.
     lower_levels, upper_levels
-        Per bin, the level of the quantile of how far actual prices fell below (rose above)
-        their prediction: the bounds each leave out about ``1 - level`` of that bin's prices.
+        Per group, the level of the quantile of how far actual prices fell below (rose above)
+        their prediction.
     """
     predicted = np.asarray(log_predicted, dtype=np.float64)
     residuals = np.asarray(log_actual, dtype=np.float64) - predicted
-    edges = tuple(float(edge) for edge in np.quantile(predicted, bin_quantiles))
-    bins = np.searchsorted(np.asarray(edges), predicted, side="right")
-    below, above, counts = [], [], []
-    for index in range(len(edges) + 1):
-        in_bin = residuals[bins == index]
+    at = np.quantile(predicted, np.linspace(0.02, 0.98, knots))
+    groups = np.searchsorted(np.quantile(predicted, group_quantiles), predicted, side="right")
+    centres = [float(np.median(predicted[groups == g])) for g in range(len(group_quantiles) + 1)]
+    low_levels = np.interp(at, centres, lower_levels)
+    high_levels = np.interp(at, centres, upper_levels)
+    width = bandwidth * float(predicted.std())
+    below, above = np.empty(knots), np.empty(knots)
+    for index, knot in enumerate(at):
+        weights = np.exp(-0.5 * ((predicted - knot) / width) ** 2)
         # Never a bound on the wrong side of the prediction, whatever the residuals.
-        below.append(max(conformal_quantile(-in_bin, lower_levels[index]), 0.0))
-        above.append(max(conformal_quantile(in_bin, upper_levels[index]), 0.0))
-        counts.append(int(in_bin.size))
+        below[index] = max(conformal_quantile(-residuals, low_levels[index], weights), 0.0)
+        above[index] = max(conformal_quantile(residuals, high_levels[index], weights), 0.0)
+    # Widen (never narrow) so that both bounds rise with the predicted price.
+    below = at - np.minimum.accumulate((at - below)[::-1])[::-1]
+    above = np.maximum.accumulate(at + above) - at
     return ConformalIntervals(
         level=level,
         method=(
-            f"Mondrian conformal on {len(counts)} bins of predicted price, with a lower and an "
-            "upper quantile of signed log residuals per bin; out-of-fold residuals of "
+            f"localized conformal: kernel-weighted quantiles of signed log residuals at {knots} "
+            "knots of predicted price, interpolated between them; out-of-fold residuals of "
             "K-fold cross-validation on the training split"
         ),
-        edges=edges,
-        below=tuple(below),
-        above=tuple(above),
-        counts=tuple(counts),
+        knots=tuple(float(knot) for knot in at),
+        below=tuple(float(b) for b in below),
+        above=tuple(float(a) for a in above),
     )

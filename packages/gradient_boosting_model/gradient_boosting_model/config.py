@@ -89,18 +89,20 @@ class LinearStartConfig(_Frozen):
 class CalibrationConfig(_Frozen):
     level: Share
     folds: int = Field(ge=2, le=20)
-    bin_quantiles: tuple[Share, ...]
+    knots: int = Field(ge=2, le=100)
+    bandwidth: float = Field(gt=0, le=5)
+    group_quantiles: tuple[Share, ...]
     lower_levels: tuple[Share, ...]
     upper_levels: tuple[Share, ...]
 
     @model_validator(mode="after")
-    def _bins(self) -> CalibrationConfig:
-        quantiles = self.bin_quantiles
+    def _groups(self) -> CalibrationConfig:
+        quantiles = self.group_quantiles
         if list(quantiles) != sorted(set(quantiles)):
-            raise ValueError("bin_quantiles must increase strictly")
-        bins = len(quantiles) + 1
-        if len(self.lower_levels) != bins or len(self.upper_levels) != bins:
-            raise ValueError(f"lower_levels and upper_levels need one level per bin ({bins})")
+            raise ValueError("group_quantiles must increase strictly")
+        groups = len(quantiles) + 1
+        if len(self.lower_levels) != groups or len(self.upper_levels) != groups:
+            raise ValueError(f"lower_levels and upper_levels need one level per group ({groups})")
         return self
 
 

@@ -104,7 +104,9 @@ def calibrate(
         log_predicted,
         log_actual,
         level=settings.level,
-        bin_quantiles=settings.bin_quantiles,
+        knots=settings.knots,
+        bandwidth=settings.bandwidth,
+        group_quantiles=settings.group_quantiles,
         lower_levels=settings.lower_levels,
         upper_levels=settings.upper_levels,
     )

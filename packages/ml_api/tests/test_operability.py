@@ -93,7 +93,8 @@ def test_the_model_card(client: TestClient) -> None:
     holdout = metadata["metrics"]["holdout"]
     assert card["holdout_metrics"] == {k: v for k, v in holdout.items() if k != "intervals"}
     intervals = card["intervals"]
-    assert intervals["method"].startswith("Mondrian conformal")
+    assert intervals["method"].startswith("localized conformal")
+    assert len(intervals["knots"]) == 9
     assert intervals["level"] == 0.9
     assert intervals["coverage"]["holdout"] == holdout["intervals"]
     cv_coverage = intervals["coverage"]["cross_validation"]["coverage"]
