@@ -20,10 +20,10 @@ from threadpoolctl import threadpool_info
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import load_config
-from gradient_boosting_model.data import features_and_target, read_dataset, split_holdout
-from gradient_boosting_model.evaluation import interval_metrics, regression_metrics
+from gradient_boosting_model.data import read_dataset, split_holdout
 from gradient_boosting_model.persistence import load_metadata
 from gradient_boosting_model.predict import default_model, make_prediction
+from gradient_boosting_model.train import holdout_metrics
 from gradient_boosting_model.validation import validate_inputs
 
 # The shap reference lives with the tests: shap is a test and benchmark dependency only.
@@ -92,16 +92,8 @@ def main() -> int:
     kernels = {info["internal_api"]: info.get("architecture") for info in threadpool_info()}
     print(f"BLAS kernels: {kernels}")
 
-    houses, prices = features_and_target(split_holdout(config).holdout, config)
-    holdout = make_prediction(houses)
-    accuracy = regression_metrics(prices, holdout.predictions)
-    calibrated = np.array([interval.calibrated for interval in holdout.intervals])
-    coverage = interval_metrics(
-        prices[calibrated],
-        np.array(holdout.predictions)[calibrated],
-        np.array([i.lower for i in holdout.intervals])[calibrated],
-        np.array([i.upper for i in holdout.intervals])[calibrated],
-    )
+    accuracy = holdout_metrics(model, split_holdout(config), config)
+    coverage = accuracy["intervals"]
     cv = metadata["metrics"]["cross_validation"]
     print(
         f"holdout ({accuracy['rows']} houses): RMSLE {accuracy['rmsle']:.4f}, "
@@ -140,8 +132,7 @@ def main() -> int:
     explainer = model.explainer
 
     def explain(stages: Any) -> Any:
-        assumed = np.column_stack([stages.assumed(name) for name in explainer.fields])
-        return explainer.explain(stages.matrix, assumed)
+        return explainer.explain(stages.matrix, stages.assumed_matrix(explainer.fields))
 
     explanation_one = median_ms(lambda: explain(stages_one), repeats=2000)
     explanation_all = median_ms(lambda: explain(stages_all), repeats=30)

@@ -46,11 +46,6 @@ class ConformalIntervals:
         above = np.interp(log_price, knots, np.asarray(self.above))
         return log_price - below, log_price + above
 
-    def covered(self, log_price: FloatArray, log_actual: FloatArray) -> npt.NDArray[np.bool_]:
-        """Whether each actual (log) price lies in its prediction's range."""
-        lower, upper = self.bounds(log_price)
-        return (lower <= log_actual) & (log_actual <= upper)
-
     def describe(self) -> dict[str, Any]:
         """JSON-shaped, for the metadata and ``GET /v1/model`` (knots in dollars)."""
         return {

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.schemas import HOUSE_FIELDS
+from gradient_boosting_model.transformers import is_missing
 
 Columns = Mapping[str, npt.NDArray[Any]]
 #: Where a field's value was not given (so a typical one was assumed), by field name.
@@ -92,7 +93,7 @@ class FeatureRange:
         if self.kind == "category":
             codes = raw[self.feature].tolist()
             return np.array(
-                [not _missing(code) and code not in self.seen for code in codes], dtype=bool
+                [not is_missing(code) and code not in self.seen for code in codes], dtype=bool
             )
         value = np.asarray(features[self.feature], dtype=np.float64)
         outside: npt.NDArray[np.bool_] = (value < self.low) | (value > self.high)
@@ -196,7 +197,7 @@ def fit_ranges(
         importance = float(importances[index])
         kind = _kind(name, sums, ages)
         if kind == "category":
-            seen = tuple(sorted({c for c in raw[name].tolist() if not _missing(c)}, key=str))
+            seen = tuple(sorted({c for c in raw[name].tolist() if not is_missing(c)}, key=str))
             ranges.append(FeatureRange(name, kind, importance, seen=seen))
             continue
         values = np.asarray(features[name], dtype=np.float64)
@@ -213,11 +214,6 @@ def fit_ranges(
             )
         )
     return InputRanges(tuple(ranges))
-
-
-def _missing(code: Any) -> bool:
-    """None, or NaN (a numeric code such as MSSubClass arrives as a float)."""
-    return code is None or code != code
 
 
 def _kind(name: str, sums: Mapping[str, Any], ages: Sequence[str]) -> Kind:

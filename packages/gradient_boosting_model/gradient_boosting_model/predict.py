@@ -93,8 +93,9 @@ def make_prediction(
     if not np.all(np.isfinite(prices) & (prices > 0)):  # pragma: no cover - a broken model
         raise ModelError("the model produced a price that is not a positive finite number")
     level = trained.intervals.level
-    lower = np.round(np.minimum(np.exp(evidence.log_lower), prices), 2).tolist()
-    upper = np.round(np.maximum(np.exp(evidence.log_upper), prices), 2).tolist()
+    # The calibration never puts a bound on the wrong side of the price (calibration.py).
+    lower = np.round(np.exp(evidence.log_lower), 2).tolist()
+    upper = np.round(np.exp(evidence.log_upper), 2).tolist()
     intervals = [
         PriceInterval(lower=low, upper=high, level=level, calibrated=not warned)
         for low, high, warned in zip(lower, upper, evidence.warnings, strict=True)

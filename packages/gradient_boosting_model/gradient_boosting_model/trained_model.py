@@ -9,6 +9,7 @@ the matrix, and the log price.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -45,6 +46,11 @@ class Stages:
     def assumed(self, name: str) -> npt.NDArray[np.bool_]:
         """Where field ``name``'s value was not given, so a typical one was used."""
         return np.isnan(np.asarray(self.before_impute[name], dtype=np.float64))
+
+    def assumed_matrix(self, names: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """``assumed`` for every field of ``names`` at once, (houses x names)."""
+        before = self.before_impute
+        return np.isnan(np.column_stack([before[name] for name in names]).astype(np.float64))
 
 
 @dataclass(frozen=True)
@@ -101,10 +107,7 @@ class TrainedModel:
         explanations = None
         if explain:
             explainer = self.explainer
-            before = stages.before_impute
-            assumed = np.isnan(
-                np.column_stack([before[name] for name in explainer.fields]).astype(np.float64)
-            )
+            assumed = stages.assumed_matrix(explainer.fields)
             explanations = explainer.explain(stages.matrix, assumed)
         return Evidence(
             log_price=stages.log_price,

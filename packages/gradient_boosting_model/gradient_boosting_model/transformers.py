@@ -154,7 +154,7 @@ class WeightedSums(_ColumnTransformer):
         return columns
 
 
-def _missing(code: Any) -> bool:
+def is_missing(code: Any) -> bool:
     """None, or NaN (a numeric code such as MSSubClass arrives as a float)."""
     return code is None or code != code
 
@@ -190,7 +190,7 @@ class TargetOrderedEncoder(_ColumnTransformer):
         self.categories_: dict[str, dict[Any, float]] = {}
         for name in self.variables:
             column = np.asarray(X[name], dtype=object)
-            present = [code for code in dict.fromkeys(column.tolist()) if not _missing(code)]
+            present = [code for code in dict.fromkeys(column.tolist()) if not is_missing(code)]
             means = {code: float(target[column == code].mean()) for code in present}
             ranked = sorted(present, key=lambda code: (means[code], str(code)))
             self.categories_[name] = {code: float(rank) for rank, code in enumerate(ranked)}

@@ -100,19 +100,21 @@ class TreePaths:
         depth = max(max(tree.max_depth for tree in trees), 1)
         slot_features = np.zeros((packed_value.size, depth), dtype=np.intp)
         slot_changes = np.zeros((packed_value.size, depth), dtype=np.float64)
-        cells: dict[tuple[int, int], float] = {}
         for node in range(packed_value.size):
             slot, child, up = 0, node, packed_parent[node]
             while up >= 0:
-                change = packed_value[child] - packed_value[up]
-                key = (node, int(packed_feature[up]))
-                cells[key] = cells.get(key, 0.0) + change
-                slot_features[node, slot], slot_changes[node, slot] = key[1], change
+                slot_features[node, slot] = packed_feature[up]
+                slot_changes[node, slot] = packed_value[child] - packed_value[up]
                 slot, child, up = slot + 1, up, packed_parent[up]
-        nodes, features = zip(*cells, strict=True) if cells else ((), ())
+        # The same as a sparse matrix: scipy adds up the slots of a feature split twice on a path.
         path_changes = scipy.sparse.csr_matrix(
-            (list(cells.values()), (nodes, features)), shape=(packed_value.size, n_features)
+            (
+                slot_changes.ravel(),
+                (np.repeat(np.arange(packed_value.size), depth), slot_features.ravel()),
+            ),
+            shape=(packed_value.size, n_features),
         )
+        path_changes.eliminate_zeros()  # the unused slots
 
         start = regressor.init_
         if isinstance(start, LinearStart):
@@ -127,7 +129,7 @@ class TreePaths:
             threshold=np.concatenate(threshold).astype(np.float64),
             left=np.concatenate(left).astype(np.intp),
             right=np.concatenate(right).astype(np.intp),
-            max_depth=max(tree.max_depth for tree in trees),
+            max_depth=depth,
             path_changes=path_changes,
             slot_features=slot_features,
             slot_changes=slot_changes,

@@ -67,7 +67,7 @@ def request_examples(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {name: example["value"] for name, example in examples.items()}
 
 
-def request_example(spec: dict[str, Any]) -> list[dict[str, Any]]:
+def example_houses(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Every house of the spec's request examples: what a worker prices before it serves."""
     return [house for houses in request_examples(spec).values() for house in houses]
 
@@ -86,7 +86,7 @@ def create_app(config: Settings) -> FlaskApp:
     state = load_model_state(
         artifact=config.model_artifact,
         api_version=spec["info"]["version"],
-        warm_up=request_example(spec),
+        warm_up=example_houses(spec),
         limits=request_limits(config),
     )
     jsonifier = Jsonifier(ResponseJson)

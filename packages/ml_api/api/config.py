@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * MIB, ge=1024)
     #: Houses in one request (the spec's ``maxItems``; 400). test.csv's 1459 rows fit.
     max_rows: int = Field(default=5000, ge=1)
-    #: Houses in one request with ``explain=true`` (400 past it): each explanation carries a
+    #: Houses in one request with ``explain=true`` (422 past it): each explanation carries a
     #: factor for every field, about 4 KB of JSON a house. test.csv's 1459 rows fit.
     max_explained_rows: int = Field(default=1500, ge=1)
     #: Characters in any string value (the spec's ``maxLength``; 400).

@@ -31,8 +31,12 @@ class ModelState:
     api_version: str
     #: What ``GET /v1/model`` answers.
     description: dict[str, Any]
-    #: Houses one request may ask to have explained.
-    max_explained_rows: int
+
+    @property
+    def max_explained_rows(self) -> int:
+        """Houses one request may ask to have explained (a limit the card reports)."""
+        limit: int = self.description["limits"]["max_explained_rows"]
+        return limit
 
 
 def describe_model(metadata: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
@@ -104,7 +108,6 @@ def load_model_state(
         model_version=metadata["model_version"],
         api_version=api_version,
         description=describe_model(metadata, limits),
-        max_explained_rows=limits["max_explained_rows"],
     )
 
 

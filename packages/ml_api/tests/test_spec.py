@@ -13,7 +13,7 @@ from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 from starlette.testclient import TestClient
 
 from api import config
-from api.app import read_spec, request_example, request_examples
+from api.app import example_houses, read_spec, request_examples
 
 SPEC = read_spec(config.TestingConfig())
 HOUSE = SPEC["components"]["schemas"]["HouseDetails"]
@@ -38,7 +38,7 @@ def test_served_spec_is_valid_openapi_3_0(client: TestClient) -> None:
 @pytest.mark.integration
 def test_the_request_example_is_accepted(client: TestClient) -> None:
     """Swagger UI's "Try it out" sends this example untouched."""
-    example = request_example(SPEC)
+    example = example_houses(SPEC)
     response = client.post("/v1/predictions", json=example)
     assert response.status_code == 200
     assert len(response.json()["predictions"]) == len(example)

@@ -43,6 +43,13 @@ def _heteroscedastic(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.n
     return predicted, actual
 
 
+def _covered(
+    intervals: ConformalIntervals, predicted: np.ndarray, actual: np.ndarray
+) -> np.ndarray:
+    lower, upper = intervals.bounds(predicted)
+    return (lower <= actual) & (actual <= upper)
+
+
 def _fitted(seed: int, **changes: Any) -> ConformalIntervals:
     rng = np.random.default_rng(seed)
     return fit_intervals(*_heteroscedastic(rng, 4000), **{**SETTINGS, **changes})
@@ -51,7 +58,7 @@ def _fitted(seed: int, **changes: Any) -> ConformalIntervals:
 def test_held_out_coverage_is_near_the_level_in_every_region() -> None:
     intervals = _fitted(0)
     predicted, actual = _heteroscedastic(np.random.default_rng(10), 20000)
-    covered = intervals.covered(predicted, actual)
+    covered = _covered(intervals, predicted, actual)
     assert 0.87 <= covered.mean() <= 0.95
     for rows in (predicted < 11.3, (predicted > 11.7) & (predicted < 12.5), predicted > 12.8):
         assert 0.85 <= covered[rows].mean() <= 0.97
@@ -61,7 +68,7 @@ def test_one_global_width_under_covers_where_errors_are_wide() -> None:
     """Why local quantiles: a kernel as wide as all the data is plain split conformal."""
     global_width = _fitted(1, bandwidth=1000.0)
     predicted, actual = _heteroscedastic(np.random.default_rng(11), 20000)
-    assert global_width.covered(predicted, actual)[predicted < 11.3].mean() < 0.8
+    assert _covered(global_width, predicted, actual)[predicted < 11.3].mean() < 0.8
 
 
 def test_the_cheap_end_reaches_further_down_than_up() -> None:
