@@ -16,15 +16,17 @@ from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
-from api.body_limit import BodySizeLimitMiddleware
+from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import AllErrorsJSONBodyValidator, BodyLimits
 from api.config import MIB, Settings
+from api.content_type import ContentTypeMiddleware
 from api.errors import register_error_handlers
 from api.json_codec import OrjsonProvider, ResponseJson
 from api.logs import configure_logging
 from api.memory import ReleaseMemoryMiddleware
 from api.metrics import MODEL_INFO, STARTUP_SECONDS
 from api.model_state import ModelState, load_model_state
+from api.paths import MergeSlashesMiddleware
 from api.request_context import RequestIdMiddleware
 from api.request_metrics import RequestMetricsMiddleware
 
@@ -115,14 +117,18 @@ def create_app(config: Settings) -> FlaskApp:
             swagger_ui_config={"deepLinking": True, "tryItOutEnabled": False},
         ),
     )
-    # Inside the exception handlers, so that a 413 is a problem like any other.
+    # Inside the exception handlers, so that a 413, 415, 503 or 408 is a problem like any other.
     app.add_middleware(
-        BodySizeLimitMiddleware,
+        BodyLimitsMiddleware,
         position=MiddlewarePosition.BEFORE_SWAGGER,
         max_bytes=config.max_body_bytes,
+        max_inflight_bytes=config.max_inflight_body_bytes,
+        read_timeout=config.body_timeout,
     )
+    app.add_middleware(ContentTypeMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     # Outside the exception handlers, outermost first: every response, errors included, carries
     # the request id, and is counted and logged under it.
+    app.add_middleware(MergeSlashesMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
         RequestMetricsMiddleware,

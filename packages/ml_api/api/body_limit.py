@@ -1,16 +1,27 @@
-"""Refuse request bodies over a size limit, before they are read whole or parsed.
+"""Bound what reading request bodies can cost a worker: size, bytes in flight, and time.
 
-Neither Connexion, Starlette nor uvicorn limit a body's size. A declared Content-Length over the
-limit is refused at once; a chunked body (no Content-Length) is read up to the limit and then
-handed on with its length declared, since Connexion's validator takes a body without a
-Content-Length for a missing one.
+Neither Connexion, Starlette nor uvicorn limit any of these:
+
+- **Size**: a declared Content-Length over ``max_bytes`` is refused at once (413); a chunked body
+  (no Content-Length) is read up to the limit and then handed on with its length declared,
+  since Connexion's validator takes a body without a Content-Length for a missing one.
+- **Bytes in flight**: a worker takes at most ``max_inflight_bytes`` of bodies at once. A
+  request that would pass that, while others are in flight, is refused before its body is read
+  (503 with ``Retry-After``): a 10 MB body becomes some hundred MB of Python objects while it is
+  priced, and 32 at once took one worker past 1.6 GB. One request alone is always taken.
+- **Time**: each part of a body must arrive within ``read_timeout`` seconds of the previous one
+  (408, and the connection closes), so a client cannot hold a request open by trickling.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from connexion.exceptions import ProblemException
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.problems import RETRY_AFTER_SECONDS
 
 
 class PayloadTooLargeProblem(ProblemException):  # type: ignore[misc]
@@ -22,12 +33,37 @@ class PayloadTooLargeProblem(ProblemException):  # type: ignore[misc]
         )
 
 
-class BodySizeLimitMiddleware:
-    """Raise ``PayloadTooLargeProblem`` (413) once a body is known to exceed ``max_bytes``."""
+class BusyProblem(ProblemException):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__(
+            status=503,
+            title="Service Unavailable",
+            detail="The server is reading as many request bodies as it can hold; retry shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+
+class BodyTimeoutProblem(ProblemException):  # type: ignore[misc]
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            status=408,
+            title="Request Timeout",
+            detail=f"The request body stopped arriving for {seconds:g} s.",
+            headers={"Connection": "close"},
+        )
+
+
+class BodyLimitsMiddleware:
+    """Raise the problems above (413, 503, 408) as soon as a body is known to break a limit."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, max_inflight_bytes: int, read_timeout: float
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_inflight_bytes = max_inflight_bytes
+        self.read_timeout = read_timeout
+        self.inflight_bytes = 0  # this worker's: one middleware per worker, one event loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,12 +74,45 @@ class BodySizeLimitMiddleware:
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:
                 raise PayloadTooLargeProblem(self.max_bytes)
-            await self.app(scope, receive, send)  # the server holds the body to its length
+            size = int(declared)
+            self._reserve(size)
+            try:
+                # The server holds the body to its declared length.
+                await self.app(scope, self._timed(receive), send)
+            finally:
+                self.inflight_bytes -= size
         elif headers.get("transfer-encoding", "").lower() == "chunked":
-            body = await self._read_bounded(receive)
-            await self.app(*_with_body(scope, body, receive), send)
+            body = await self._read_bounded(self._timed(receive))
+            self.inflight_bytes += len(body)  # taken already: counted, never refused
+            try:
+                await self.app(*_with_body(scope, body, receive), send)
+            finally:
+                self.inflight_bytes -= len(body)
         else:
             await self.app(scope, receive, send)
+
+    def _reserve(self, size: int) -> None:
+        if self.inflight_bytes and self.inflight_bytes + size > self.max_inflight_bytes:
+            raise BusyProblem()
+        self.inflight_bytes += size
+
+    def _timed(self, receive: Receive) -> Receive:
+        """``receive``, refusing a body whose next part is late. Once the body is whole the
+        app may wait as long as it likes (for a disconnect)."""
+        whole = False
+
+        async def timed() -> Message:
+            nonlocal whole
+            if whole:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.read_timeout)
+            except TimeoutError:
+                raise BodyTimeoutProblem(self.read_timeout) from None
+            whole = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        return timed
 
     async def _read_bounded(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -56,6 +125,8 @@ class BodySizeLimitMiddleware:
             size += len(chunk)
             if size > self.max_bytes:
                 raise PayloadTooLargeProblem(self.max_bytes)
+            if size > self.max_inflight_bytes - self.inflight_bytes and self.inflight_bytes:
+                raise BusyProblem()
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break

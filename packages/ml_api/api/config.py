@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     # Request limits. Each is refused with a problem+json 4xx that states it.
     #: Bytes of request body, checked from Content-Length and again while reading (413).
     max_body_bytes: int = Field(default=10 * MIB, ge=1024)
+    #: Bytes of request bodies a worker reads and prices at once; a request past it waits for
+    #: none but is refused with 503 and Retry-After. A 10 MiB body costs a worker about
+    #: 100 MB while it is priced: two at once keep a worker under 600 MB.
+    max_inflight_body_bytes: int = Field(default=20 * MIB, ge=1024)
+    #: Seconds each part of a request body may take to arrive (408 past it).
+    body_timeout: float = Field(default=10.0, gt=0, le=300)
     #: Houses in one request (the spec's ``maxItems``; 400). test.csv's 1459 rows fit.
     max_rows: int = Field(default=5000, ge=1)
     #: Houses in one request with ``explain=true`` (422 past it): each explanation carries a
@@ -89,7 +95,20 @@ class ServerSettings(BaseSettings):
     graceful_timeout: int = Field(default=30, ge=1)
     #: Seconds a worker goes on accepting after SIGTERM, so that no queued request is reset.
     drain_seconds: float = Field(default=1.0, ge=0, le=10)
+    #: Seconds an idle keep-alive connection is kept. A proxy in front must close its idle
+    #: upstream connections sooner (nginx.conf's upstream keepalive_timeout: 4 s).
     keepalive: int = Field(default=5, ge=0)
+
+    # Connection limits each worker keeps itself (api/connection_guard.py), for when no proxy
+    # stands in front of it.
+    #: Open connections (or requests in flight) past which a request gets 503 and Retry-After.
+    #: Both workers' caps together stay under a container's 4096 file descriptors.
+    max_connections: int = Field(default=1000, ge=1)
+    #: Seconds a request line and headers may take to arrive whole (408, or a quiet close).
+    header_timeout: float = Field(default=10.0, gt=0, le=300)
+    #: Bytes of a request's line and headers in all (431 past it), and of any one of them.
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096)
+    max_header_field_bytes: int = Field(default=16 * 1024, ge=1024)
     #: Requests after which a worker is replaced (0: never); jitter staggers the replacements.
     max_requests: int = Field(default=20_000, ge=0)
     max_requests_jitter: int = Field(default=2_000, ge=0)

@@ -29,6 +29,17 @@ def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
+#: Digits in an integer past which the standard library's message would name its own setting
+#: (``sys.set_int_max_str_digits``); orjson refuses any integer past 64 bits anyway.
+_MAX_INT_DIGITS = 4300
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits) > _MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(digits)} digits is too long to be a number here")
+    return int(digits)
+
+
 def loads(text: str | bytes) -> Any:
     """Parse strict JSON (no NaN or Infinity, no number that overflows to infinity).
 
@@ -42,7 +53,7 @@ def loads(text: str | bytes) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError as fast_error:
         try:
-            json.loads(text, parse_constant=_refuse_constant)
+            json.loads(text, parse_constant=_refuse_constant, parse_int=_bounded_int)
         except (ValueError, RecursionError) as error:
             raise ValueError(str(error)) from fast_error
         raise ValueError(str(fast_error)) from fast_error  # e.g. 1e400: infinity for json

@@ -8,6 +8,9 @@ from http import HTTPStatus
 
 from connexion.exceptions import ProblemException
 
+#: Seconds a client is asked to wait (``Retry-After``) when a worker refuses it for being busy.
+RETRY_AFTER_SECONDS = 1
+
 
 @dataclass(frozen=True, order=True)
 class FieldError:

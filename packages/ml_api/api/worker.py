@@ -1,4 +1,8 @@
-"""The gunicorn worker: uvicorn's, with a short drain before a graceful shutdown.
+"""The gunicorn worker: uvicorn's, with connection limits and a short drain before shutdown.
+
+Every connection is served by ``GuardedHttpToolsProtocol`` (api/connection_guard.py), which
+keeps the connection limits of ``ServerSettings`` and never closes an idle keep-alive connection
+under a client's feet when the worker is recycled.
 
 On SIGTERM gunicorn's master closes its copy of the listening socket and signals the workers;
 uvicorn then closes the worker's copy at once, and the kernel resets every connection still
@@ -18,6 +22,7 @@ from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
 from api.config import ServerSettings
+from api.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
 
 
 class DrainingServer(Server):
@@ -41,12 +46,21 @@ class DrainingServer(Server):
 
 
 class DrainingUvicornWorker(UvicornWorker):  # type: ignore[misc]
-    """``uvicorn_worker.UvicornWorker`` serving with ``DrainingServer``."""
+    """``uvicorn_worker.UvicornWorker`` serving with ``DrainingServer`` and guarded connections."""
 
     async def _serve(self) -> None:
+        settings = ServerSettings()
         self.config.app = self.wsgi
+        self.config.http = GuardedHttpToolsProtocol.with_limits(
+            ConnectionLimits(
+                max_connections=settings.max_connections,
+                header_timeout=settings.header_timeout,
+                max_header_bytes=settings.max_header_bytes,
+                max_header_field_bytes=settings.max_header_field_bytes,
+            )
+        )
         server = DrainingServer(config=self.config)
-        server.drain_seconds = ServerSettings().drain_seconds
+        server.drain_seconds = settings.drain_seconds
         self._install_sigquit_handler()
         await server.serve(sockets=self.sockets)
         if not server.started:

@@ -1,0 +1,206 @@
+"""uvicorn's HTTP protocol with the connection-level limits a server needs without a proxy.
+
+uvicorn (httptools) has none of these, so each is kept here, per worker, per connection:
+
+- **Request head deadline**: a request line and headers must arrive whole within
+  ``header_timeout`` of the connection opening or of the previous response. Slowloris clients
+  and connections that never speak are cut (408 if they sent part of a head), so they cannot
+  hold a worker's file descriptors for ever.
+- **Request head size**: over ``max_header_bytes`` in all, or ``max_header_field_bytes`` in one
+  field, is refused with 431 before it is parsed further. httptools has no limit and joins a
+  field's pieces by concatenation, which is quadratic in the field's length.
+- **Connection cap**: past ``max_connections`` open connections (or as many requests in flight),
+  a request is answered 503 with ``Retry-After`` and its connection closed: a client is told to
+  come back instead of getting an empty reply when descriptors run out.
+- **Graceful drain**: when the worker shuts down (recycling after ``max_requests``, or
+  SIGTERM), uvicorn closes idle keep-alive connections at once, racing any request the client
+  is sending on them. Here an idle connection stays open until its next response, which says
+  ``Connection: close``, or until its own timers cut it as on any other day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from api.problems import RETRY_AFTER_SECONDS
+
+_HEAD_END = b"\r\n\r\n"
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """One worker's connection limits (``api.config.ServerSettings`` holds their values)."""
+
+    max_connections: int
+    header_timeout: float
+    max_header_bytes: int
+    max_header_field_bytes: int
+
+
+def raw_problem(status: int, title: str, detail: str, *, retry_after: bool = False) -> bytes:
+    """A whole HTTP/1.1 problem+json response that closes its connection."""
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    head = [
+        f"HTTP/1.1 {status} {title}",
+        "content-type: application/problem+json",
+        f"content-length: {len(body)}",
+        "connection: close",
+    ]
+    if retry_after:
+        head.append(f"retry-after: {RETRY_AFTER_SECONDS}")
+    return ("\r\n".join(head) + "\r\n\r\n" + body).encode("ascii")
+
+
+async def _busy(scope: Any, receive: Any, send: Any) -> None:
+    """The answer past the connection cap: 503, come back shortly, and this connection closes."""
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "The server has too many open connections; retry shortly.",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with ``limits`` (see the module's docstring).
+
+    uvicorn builds one per connection from its config; ``with_limits`` makes the subclass that
+    carries a worker's limits.
+    """
+
+    limits: ConnectionLimits
+
+    @classmethod
+    def with_limits(cls, limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]:
+        return type(cls.__name__, (cls,), {"limits": limits})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_deadline: asyncio.TimerHandle | None = None
+        self._reading_head = True
+        self._head_bytes = 0
+        self._head_tail = b""  # the last bytes of the head so far: "\r\n\r\n" may be split
+        self._started_head = False
+        self._draining = False
+
+    # The request head: its deadline and its size.
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_deadline()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
+        self._started_head = False
+        self._cancel_head_deadline()
+        self._head_deadline = self.loop.call_later(self.limits.header_timeout, self._head_too_slow)
+
+    def _cancel_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self._head_deadline = None
+        if self.transport.is_closing():
+            return
+        if self._started_head:
+            self._refuse(
+                408,
+                "Request Timeout",
+                f"The request head did not arrive within {self.limits.header_timeout:g} s.",
+            )
+        else:  # nothing sent: close quietly, as an idle keep-alive connection is
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self._reading_head and data:
+            self._started_head = True
+            seen = self._head_tail + data
+            end = seen.find(_HEAD_END)
+            head_part = len(data) if end < 0 else end + len(_HEAD_END) - len(self._head_tail)
+            self._head_bytes += head_part
+            if self._head_bytes > self.limits.max_header_bytes:
+                self._refuse_large_head(f"{self.limits.max_header_bytes} bytes in all")
+                return
+            if end < 0:
+                self._head_tail = seen[-(len(_HEAD_END) - 1) :]
+            else:
+                self._reading_head = False
+        super().data_received(data)
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > self.limits.max_header_field_bytes:
+            self._refuse_large_head(f"{self.limits.max_header_field_bytes} bytes in its URL")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) + len(value) > self.limits.max_header_field_bytes:
+            self._refuse_large_head(f"{self.limits.max_header_field_bytes} bytes in one field")
+            return
+        super().on_header(name, value)
+
+    def _refuse_large_head(self, limit: str) -> None:
+        self._refuse(
+            431,
+            "Request Header Fields Too Large",
+            f"The request head is larger than the limit of {limit}.",
+        )
+
+    def _refuse(self, status: int, title: str, detail: str) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(raw_problem(status, title, detail))
+            self.transport.close()
+
+    # The connection cap, and the drain.
+
+    def on_headers_complete(self) -> None:
+        self._cancel_head_deadline()
+        self._reading_head = False
+        cap = self.limits.max_connections
+        if len(self.connections) > cap or len(self.tasks) >= cap:
+            app, self.app = self.app, _busy
+            try:
+                super().on_headers_complete()
+            finally:
+                self.app = app
+        else:
+            super().on_headers_complete()
+        if self._draining and self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._await_head()
+
+    def shutdown(self) -> None:
+        """Called when the worker shuts down: finish, but never close under a client's feet."""
+        self._draining = True
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False
+        # An idle connection stays: its next response closes it, or its timers do.

@@ -1,0 +1,47 @@
+"""Media types matched as HTTP defines them: without regard to case, and never guessed.
+
+Connexion looks a body's validator up by the Content-Type as sent, so ``APPLICATION/JSON`` found
+none and the body went unvalidated to the handler; with no Content-Type it assumed JSON for the
+validator but Flask did not for the handler. Here the Content-Type is lower-cased (no part of
+``application/json; charset=utf-8`` is case-sensitive), and a body without a Content-Type is
+refused with 415 naming the one the API takes.
+"""
+
+from __future__ import annotations
+
+from connexion.exceptions import ProblemException
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class MissingContentTypeProblem(ProblemException):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__(
+            status=415,
+            title="Unsupported Media Type",
+            detail="The request has a body but no Content-Type: send application/json.",
+        )
+
+
+def _has_body(headers: Headers) -> bool:
+    length = headers.get("content-length")
+    return (length is not None and length != "0") or "transfer-encoding" in headers
+
+
+class ContentTypeMiddleware:
+    """Lower-case the request's Content-Type; refuse a body that has none (415)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            content_type = headers.get("content-type")
+            if content_type is None:
+                if _has_body(headers):
+                    raise MissingContentTypeProblem()
+            elif content_type != content_type.lower():
+                scope = {**scope, "headers": list(scope["headers"])}
+                MutableHeaders(scope=scope)["content-type"] = content_type.lower()
+        await self.app(scope, receive, send)
