@@ -1,0 +1,155 @@
+"""Expensive bodies: many maximum-size requests at once, and bodies of escaped quotes.
+
+A maximum-size body is 5000 real houses (test.csv's rows, repeated): the most a client may
+send, and the most memory a worker spends on one request. Escaped quotes make a JSON body
+slow to decode for its size: it must be refused fast, without starving normal requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from functools import cache
+
+from gradient_boosting_model.data import read_dataset
+
+from tools.attacks.budget import Budget
+from tools.attacks.expectations import Expectations
+from tools.attacks.net import NoReplyError, Reply, exchange, request_bytes
+from tools.attacks.probe import ProbeStats, probe_until
+from tools.attacks.report import Outcome
+from tools.attacks.slow import probe_checks
+from tools.attacks.target import Target, sample_rss
+
+MIB = 1024 * 1024
+#: The service's defaults (api/config.py): bytes of body, houses in one request.
+MAX_BODY_BYTES = 10 * MIB
+MAX_ROWS = 5000
+
+
+@cache
+def maximum_body() -> bytes:
+    houses = read_dataset("test.csv")
+    body = json.dumps([houses[i % len(houses)] for i in range(MAX_ROWS)]).encode()
+    if len(body) >= MAX_BODY_BYTES:
+        raise ValueError(f"{MAX_ROWS} houses take {len(body)} bytes: over the body limit")
+    return body
+
+
+def escaped_bodies() -> dict[str, bytes]:
+    """Bodies just under the size limit, each one string of escapes, by name."""
+    room = MAX_BODY_BYTES - 64
+
+    def fill(escape: bytes) -> bytes:
+        return b'[{"MSZoning": "' + escape * (room // len(escape)) + b'"}]'
+
+    return {'\\"': fill(b'\\"'), "\\u0022": fill(b"\\u0022"), "\\\\": fill(b"\\\\")}
+
+
+def _tally(replies: list[Reply | NoReplyError]) -> Counter[str]:
+    return Counter(
+        str(reply.status) if isinstance(reply, Reply) else reply.kind for reply in replies
+    )
+
+
+async def _send(target: Target, raw: bytes, timeout: float) -> Reply | NoReplyError:
+    try:
+        return await exchange(target.endpoint, raw, timeout=timeout)
+    except NoReplyError as failure:
+        return failure
+
+
+def _latencies_ms(replies: list[Reply | NoReplyError]) -> tuple[float, float]:
+    seconds = sorted(reply.seconds for reply in replies if isinstance(reply, Reply))
+    if not seconds:
+        return float("nan"), float("nan")
+    return seconds[len(seconds) // 2] * 1000, seconds[-1] * 1000
+
+
+async def big_bodies(target: Target, expect: Expectations, budget: Budget) -> Outcome:
+    body = maximum_body()
+    raw = request_bytes("POST", "/v1/predictions", body=body)
+    workers_before = sorted(target.workers())
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(target, stop))
+    replies = await asyncio.gather(
+        *(_send(target, raw, timeout=180) for _ in range(budget.big_body_clients))
+    )
+    stop.set()
+    peaks = await sampler
+    workers_after = sorted(target.workers())
+    statuses = _tally(replies)
+    p50, worst = _latencies_ms(replies)
+    no_retry_after = sum(
+        1
+        for r in replies
+        if isinstance(r, Reply) and r.status == 503 and "retry-after" not in r.headers
+    )
+    changed = "unchanged" if workers_before == workers_after else "replaced"
+    outcome = Outcome(
+        "max bodies",
+        f"{budget.big_body_clients} x {len(body) / MIB:.1f} MiB ({MAX_ROWS} houses) at once: "
+        f"{' '.join(f'{s}x{n}' for s, n in sorted(statuses.items()))}, p50 {p50:.0f} ms, "
+        f"max {worst:.0f} ms; {peaks.summary()}; workers {changed}",
+    )
+    outcome.check(
+        f"every answer is one of {sorted(expect.big_body_statuses)}",
+        set(statuses) <= {str(s) for s in expect.big_body_statuses},
+    )
+    outcome.check("some answered 200", statuses["200"] > 0)
+    outcome.check("every 503 carries Retry-After", no_retry_after == 0, f"{no_retry_after} without")
+    outcome.check("no worker killed", workers_before == workers_after)
+    outcome.check(
+        f"each worker under {expect.worker_rss_max_mib:.0f} MiB",
+        peaks.worker_max < expect.worker_rss_max_mib,
+        f"{peaks.worker_max:.0f} MiB",
+    )
+    return outcome
+
+
+async def escaped_quotes(target: Target, expect: Expectations, budget: Budget) -> Outcome:
+    bodies = escaped_bodies()
+    alone: dict[str, Reply | NoReplyError] = {}
+    for name, body in bodies.items():
+        alone[name] = await _send(target, request_bytes("POST", "/v1/predictions", body=body), 60)
+    # Then several clients sending the first kind over and over, and a normal client meanwhile.
+    raw = request_bytes("POST", "/v1/predictions", body=next(iter(bodies.values())))
+    stop, probes = asyncio.Event(), ProbeStats()
+    prober = asyncio.create_task(probe_until(target.endpoint, stop, probes))
+    attack_replies: list[Reply | NoReplyError] = []
+    deadline = time.perf_counter() + budget.escaped_quote_seconds
+
+    async def client() -> None:
+        while time.perf_counter() < deadline:
+            attack_replies.append(await _send(target, raw, 60))
+
+    await asyncio.gather(*(client() for _ in range(budget.escaped_quote_clients)))
+    stop.set()
+    await prober
+
+    def said(reply: Reply | NoReplyError) -> str:
+        status = str(reply.status) if isinstance(reply, Reply) else reply.kind
+        return f"{status} in {reply.seconds * 1000:.0f} ms"
+
+    p50, worst = _latencies_ms(attack_replies)
+    tally = _tally(attack_replies)
+    outcome = Outcome(
+        "escaped quotes",
+        "10 MiB of "
+        + ", ".join(f"{name}: {said(reply)}" for name, reply in alone.items())
+        + f"; {budget.escaped_quote_clients} clients: "
+        f"{' '.join(f'{s}x{n}' for s, n in sorted(tally.items()))} p50 {p50:.0f} ms max "
+        f"{worst:.0f} ms; {probes.summary()}",
+    )
+    for name, reply in alone.items():
+        outcome.check(
+            f"{name} body refused 4xx within {expect.refusal_within_s:.0f} s",
+            isinstance(reply, Reply)
+            and 400 <= reply.status < 500
+            and reply.seconds <= expect.refusal_within_s,
+            said(reply),
+        )
+    probe_checks(outcome, probes, expect)
+    return outcome

@@ -1,0 +1,85 @@
+"""What each target must do under each attack, as data: read it, adjust it, in one place.
+
+Two targets: the app alone (gunicorn + uvicorn with the service's own limits) and the compose
+stack behind nginx. Times carry slack for a slow, noisy 2-core machine. ``None`` means "report,
+don't assert": no limit is promised there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Expectations:
+    #: slowloris: seconds by which every trickling request head is cut (header timeout + slack).
+    head_cut_within_s: float | None
+    #: slow body: seconds by which every stalled body is cut, and every trickling one (a byte
+    #: every 3 s: a timeout between reads never fires on it).
+    stalled_body_cut_within_s: float | None
+    trickled_body_cut_within_s: float | None
+    #: idle flood: seconds by which every silent connection is cut.
+    idle_cut_within_s: float | None
+    #: Normal requests during slowloris / slow body / escaped quotes: share answered 200, and
+    #: their latency.
+    probe_min_ok_share: float
+    probe_p50_max_ms: float
+    probe_max_ms: float
+    #: Idle flood: share of normal requests answered at all (200, or 503 with Retry-After);
+    #: none may get an empty reply or a reset.
+    flood_min_answered_share: float
+    #: Header attacks: accepted refusals, and how fast.
+    header_refusals: frozenset[int]
+    header_answer_within_s: float
+    #: 1 MB of unfinished header on each of several connections: summed worker RSS growth.
+    unfinished_header_growth_max_mib: float
+    #: Concurrent maximum-size bodies: per-worker RSS ceiling; the statuses allowed.
+    worker_rss_max_mib: float
+    big_body_statuses: frozenset[int]
+    #: Escaped-quote bodies: refused (4xx) within this many seconds.
+    refusal_within_s: float
+    #: A worker SIGKILLed under load: seconds until both workers serve again.
+    recovery_within_s: float
+    #: Worker recycling under keep-alive load: failed requests allowed.
+    recycle_failures_max: int
+
+
+APP = Expectations(
+    head_cut_within_s=10 + 8,  # ML_API_HEADER_TIMEOUT (10 s)
+    stalled_body_cut_within_s=None,  # no body timeout is planned for the app alone
+    trickled_body_cut_within_s=None,
+    idle_cut_within_s=10 + 8,  # an idle connection has not sent its head either
+    probe_min_ok_share=0.95,
+    probe_p50_max_ms=250,
+    probe_max_ms=3000,
+    flood_min_answered_share=0.9,
+    header_refusals=frozenset({431, 400}),
+    header_answer_within_s=2,
+    unfinished_header_growth_max_mib=64,
+    worker_rss_max_mib=600,
+    big_body_statuses=frozenset({200, 503}),
+    refusal_within_s=3,
+    recovery_within_s=5,
+    recycle_failures_max=0,
+)
+
+PROXY = Expectations(
+    head_cut_within_s=10 + 8,  # nginx client_header_timeout 10 s
+    stalled_body_cut_within_s=10 + 8,  # nginx client_body_timeout 10 s, between two reads
+    trickled_body_cut_within_s=None,  # ... so a trickle is bounded only by limit_conn
+    idle_cut_within_s=10 + 8,
+    probe_min_ok_share=0.95,
+    probe_p50_max_ms=250,
+    probe_max_ms=3000,
+    flood_min_answered_share=0.9,
+    header_refusals=frozenset({431, 400}),  # nginx's 494 is answered as 431
+    header_answer_within_s=2,
+    unfinished_header_growth_max_mib=64,
+    worker_rss_max_mib=600,
+    big_body_statuses=frozenset({200, 503}),
+    refusal_within_s=3,
+    recovery_within_s=5,
+    recycle_failures_max=0,
+)
+
+BY_TARGET = {"app": APP, "proxy": PROXY}

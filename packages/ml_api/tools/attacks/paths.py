@@ -1,0 +1,109 @@
+"""Odd requests: doubled slashes, encoded slashes and dots, a long path, a foreign Host, odd or
+missing Content-Type, a 100,000-digit number. None may cost a 5xx or an empty reply."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tools.attacks.budget import Budget
+from tools.attacks.expectations import Expectations
+from tools.attacks.net import NoReplyError, Reply, exchange, request_bytes
+from tools.attacks.probe import one_house_body
+from tools.attacks.report import Outcome
+from tools.attacks.target import Target
+
+FOREIGN_HOST = "attacker.example"
+
+
+def _no_foreign_location(reply: Reply) -> bool:
+    return FOREIGN_HOST not in reply.headers.get("location", "")
+
+
+def _ok(reply: Reply) -> bool:
+    return reply.status == 200
+
+
+def _clear_refusal(reply: Reply) -> bool:
+    """A 4xx that says what is wrong: not a 422 listing no errors."""
+    if not 400 <= reply.status < 500:
+        return False
+    try:
+        problem = json.loads(reply.body)
+    except ValueError:
+        return False
+    listed = problem.get("errors") if isinstance(problem, dict) else None
+    return bool(problem.get("detail")) and not (reply.status == 422 and not listed)
+
+
+def _no_int_digits_hint(reply: Reply) -> bool:
+    return 400 <= reply.status < 500 and b"set_int_max_str_digits" not in reply.body
+
+
+@dataclass(frozen=True)
+class OddRequest:
+    name: str
+    raw: bytes
+    must: str = ""  # what must hold beyond "no 5xx, a reply"
+    holds: Callable[[Reply], bool] = lambda reply: True
+
+
+def odd_requests() -> list[OddRequest]:
+    house = one_house_body()
+    return [
+        OddRequest("//health", request_bytes("GET", "//health")),
+        OddRequest("//metrics", request_bytes("GET", "//metrics")),
+        OddRequest("POST //v1/predictions", request_bytes("POST", "//v1/predictions", body=house)),
+        OddRequest("/%2Fhealth", request_bytes("GET", "/%2Fhealth")),
+        OddRequest("/%2e%2e/", request_bytes("GET", "/%2e%2e/")),
+        OddRequest("/%2e%2e/%2e%2e/etc/passwd", request_bytes("GET", "/%2e%2e/%2e%2e/etc/passwd")),
+        OddRequest("64 KB path", request_bytes("GET", "/" + "a" * 64 * 1024)),
+        OddRequest(
+            "/ui, foreign Host",
+            request_bytes("GET", "/ui", host=FOREIGN_HOST),
+            "no Location naming the foreign host",
+            _no_foreign_location,
+        ),
+        OddRequest(
+            "Content-Type APPLICATION/JSON",
+            request_bytes("POST", "/v1/predictions", body=house, content_type="APPLICATION/JSON"),
+            "200",
+            _ok,
+        ),
+        OddRequest(
+            "no Content-Type",
+            request_bytes("POST", "/v1/predictions", body=house, content_type=None),
+            "a 4xx problem saying what is wrong",
+            _clear_refusal,
+        ),
+        OddRequest(
+            "100k-digit number",
+            request_bytes(
+                "POST", "/v1/predictions", body=b'[{"LotArea": ' + b"9" * 100_000 + b"}]"
+            ),
+            "a 4xx not naming sys.set_int_max_str_digits",
+            _no_int_digits_hint,
+        ),
+    ]
+
+
+async def odd_paths(target: Target, expect: Expectations, budget: Budget) -> Outcome:
+    seen: list[str] = []
+    outcome = Outcome("odd paths")
+    for odd in odd_requests():
+        try:
+            reply = await exchange(target.endpoint, odd.raw, timeout=15)
+        except NoReplyError as failure:
+            seen.append(f"{odd.name} {failure.kind}")
+            outcome.check(f"{odd.name}: a reply", False, failure.kind)
+            continue
+        moved = f" -> {reply.headers['location']}" if "location" in reply.headers else ""
+        seen.append(f"{odd.name} {reply.status}{moved}")
+        outcome.check(f"{odd.name}: no 5xx", reply.status < 500, str(reply.status))
+        if odd.must:
+            outcome.check(
+                f"{odd.name}: {odd.must}", odd.holds(reply), f"{reply.status} {reply.body[:160]!r}"
+            )
+    outcome.figures = ", ".join(seen)
+    return outcome

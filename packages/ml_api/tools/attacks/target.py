@@ -1,0 +1,166 @@
+"""What an attack is aimed at: a URL on 127.0.0.1 plus the gunicorn master's process.
+
+The app alone runs from a package folder (this tree, or a worktree of an older commit for the
+'before' figures), started as ``make run`` starts it. Under compose the master is the api
+container's first process; rootful podman runs it as a host process, so its workers are found,
+measured and killed through the host's /proc exactly as for a local server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tools import server as real_server
+from tools.attacks.net import Endpoint
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server under attack: where it answers and which process is its gunicorn master."""
+
+    url: str
+    master_pid: int
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint.from_url(self.url)
+
+    def workers(self) -> list[int]:
+        """Live worker pids: the master's children that are not zombies."""
+        children = Path(f"/proc/{self.master_pid}/task/{self.master_pid}/children")
+        try:
+            pids = [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+        return [pid for pid in pids if alive(pid)]
+
+    def kill_worker(self, pid: int) -> None:
+        if pid not in self.workers():
+            raise ValueError(f"{pid} is not a worker of {self.master_pid}")
+        os.kill(pid, signal.SIGKILL)
+
+    def rss_mib(self) -> dict[int, float]:
+        """Each live worker's resident memory (VmRSS), in MiB."""
+        sizes = {pid: rss_mib(pid) for pid in self.workers()}
+        return {pid: size for pid, size in sizes.items() if size is not None}
+
+    def statuses_served(self) -> Counter[str]:
+        """Requests answered so far by status, from the service's own /metrics."""
+        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        counts: Counter[str] = Counter()
+        for line in text.splitlines():
+            if line.startswith("ml_api_http_requests_total{"):
+                labels, value = line.rsplit(" ", 1)
+                status = labels.split('status="', 1)[1].split('"', 1)[0]
+                counts[status] += int(float(value))
+        return counts
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def container_master_pid(container: str) -> int:
+    """The host pid of a container's first process (gunicorn's master in the api container)."""
+    pid = subprocess.run(
+        ["podman", "inspect", "--format", "{{.State.Pid}}", container],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return int(pid)
+
+
+@contextlib.contextmanager
+def local_app(
+    root: Path, log: Path, env: Mapping[str, str] | None = None, workers: int = 2
+) -> Iterator[Target]:
+    """The app alone, started from ``root`` as ``make run`` does, on a free loopback port."""
+    port = real_server.free_port()
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "ML_API_ENVIRONMENT": "production",
+        "ML_API_HOST": "127.0.0.1",
+        "ML_API_PORT": str(port),
+        "ML_API_WORKERS": str(workers),
+        **(env or {}),
+    }
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+            cwd=root,
+            env=environment,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = real_server.Server(process=process, url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        real_server.wait_ready(server, workers=workers, timeout=120)
+        yield Target(url=server.url, master_pid=process.pid)
+    finally:
+        real_server.stop(server)
+
+
+@dataclass
+class RssPeaks:
+    """Worker memory seen while sampling: the highest of each worker and of their sum (MiB)."""
+
+    start_sum: float = 0.0
+    per_worker: dict[int, float] = field(default_factory=dict)
+    sum_max: float = 0.0
+
+    @property
+    def worker_max(self) -> float:
+        return max(self.per_worker.values(), default=0.0)
+
+    @property
+    def growth(self) -> float:
+        return self.sum_max - self.start_sum
+
+    def summary(self) -> str:
+        return (
+            f"worker RSS peak {self.worker_max:.0f} MiB, sum peak {self.sum_max:.0f} MiB "
+            f"(+{self.growth:.0f} MiB)"
+        )
+
+
+async def sample_rss(target: Target, stop: asyncio.Event, *, every_s: float = 0.05) -> RssPeaks:
+    """Sample the workers' VmRSS every ``every_s`` until ``stop``."""
+    peaks = RssPeaks(start_sum=sum(target.rss_mib().values()))
+    while not stop.is_set():
+        sizes = target.rss_mib()
+        for pid, size in sizes.items():
+            peaks.per_worker[pid] = max(size, peaks.per_worker.get(pid, 0.0))
+        peaks.sum_max = max(peaks.sum_max, sum(sizes.values()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+    return peaks
