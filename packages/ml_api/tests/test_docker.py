@@ -40,11 +40,10 @@ def test_compose_and_image_run_the_makefile_serve_command() -> None:
     assert _dockerfile_cmd() == _makefile_serve_command()
 
 
-def test_compose_publishes_the_served_port() -> None:
-    port = ServerSettings().port
-    # the host's port defaults to the same, and may be moved (the container test does)
-    assert f"${{ML_API_PUBLISH:-{port}}}:{port}" in _compose_api()["ports"]
-    assert f"EXPOSE {port}" in DOCKERFILE
+def test_compose_publishes_no_port_of_the_api() -> None:
+    # reached only through the proxy (tests/test_proxy_config.py), on the served port
+    assert "ports" not in _compose_api()
+    assert f"EXPOSE {ServerSettings().port}" in DOCKERFILE
 
 
 def test_compose_builds_the_dockerfile_and_checks_health() -> None:

@@ -1,24 +1,40 @@
-"""Build the service's image and test it under compose, as a user starting it would.
+"""Build the service's images and test them under compose, as a user starting them would.
 
-    python -m tools.container base    # a Python 3.11 base image: pulled, else made by debootstrap
-    python -m tools.container image   # build docker/Dockerfile on it (docker, else podman)
+    python -m tools.container base    # the base images: pulled, else made by debootstrap
+    python -m tools.container image   # build the API's and the proxy's image (docker, else podman)
     python -m tools.container test    # compose up, check it from outside, compose down, clean up
 
-Docker Hub may be out of reach (it is on our machines): then the base image is made from
-Debian's own packages, and the image is built and run with podman and podman-compose. The test
-publishes the API on 127.0.0.1 only, and every wait is bounded.
+The stack is the API behind nginx (docker/nginx): only the proxy publishes a port. Docker Hub may
+be out of reach (it is on our machines): then the base images are made from Debian's own
+packages, and the images are built and run with podman and podman-compose. The test publishes
+the proxy on 127.0.0.1 only, and every wait is bounded.
+
+Other tools run against the same stack with ``compose_stack()``, a context manager yielding a
+``Stack``: the proxy's URL, ``exec_api`` to run a command in the api container, the logs::
+
+    from tools.container import compose_stack
+
+    with compose_stack() as stack:
+        httpx.get(f"{stack.url}/health")
+        stack.exec_api("kill", "-9", "-1")
+        print(stack.logs("proxy"))
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +42,13 @@ import httpx
 from gradient_boosting_model.data import read_dataset
 from gradient_boosting_model.predict import make_prediction
 
+from api.config import Settings
 from tools.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker" / "docker-compose.yml"
 IMAGE = "localhost/house-price-api:latest"
+PROXY_IMAGE = "localhost/house-price-proxy:latest"
 OFFICIAL_BASE = "docker.io/library/python:3.11-slim"
 LOCAL_BASE = "localhost/ml-api-python-base:bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -49,6 +67,64 @@ BASE_TRIMMINGS = (
     "usr/lib/x86_64-linux-gnu/gconv",
     "var/lib/dpkg/info/*.md5sums",
 )
+#: A base that still installs packages (the proxy's Dockerfile runs apt-get) keeps apt, dpkg's
+#: database and perl (debconf needs it): it loses only docs and caches.
+DEBIAN_BASE_TRIMMINGS = (
+    "var/cache/apt/archives/*.deb",
+    "var/lib/apt/lists/*",
+    "usr/share/doc/*",
+    "usr/share/man/*",
+    "usr/share/info/*",
+    "usr/share/locale/*",
+)
+#: The apt sources of the official Debian image: the release, its updates and security fixes.
+DEBIAN_SOURCES = (
+    "deb http://deb.debian.org/debian bookworm main\n"
+    "deb http://deb.debian.org/debian bookworm-updates main\n"
+    "deb http://deb.debian.org/debian-security bookworm-security main\n"
+)
+
+
+@dataclass(frozen=True)
+class Base:
+    """A base image: ``official`` when it can be pulled, else ``local``, made by debootstrap."""
+
+    official: str
+    local: str
+    include: tuple[str, ...] = ()
+    trimmings: tuple[str, ...] = ()
+    sources: str | None = None  # /etc/apt/sources.list of the made image, if not debootstrap's
+
+
+#: The API's base: Python 3.11 with venv.
+PYTHON_BASE = Base(
+    official=OFFICIAL_BASE,
+    local=LOCAL_BASE,
+    include=("python3-minimal", "python3-venv"),
+    trimmings=BASE_TRIMMINGS,
+)
+#: The proxy's base: plain Debian with apt, on which docker/nginx/Dockerfile installs nginx.
+DEBIAN_BASE = Base(
+    official="docker.io/library/debian:bookworm-slim",
+    local="localhost/ml-api-debian-base:bookworm",
+    trimmings=DEBIAN_BASE_TRIMMINGS,
+    sources=DEBIAN_SOURCES,
+)
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """An image of the stack: its name, base, Dockerfile and build context (under ROOT)."""
+
+    name: str
+    base: Base
+    dockerfile: str
+    context: str
+
+
+API_IMAGE_SPEC = ImageSpec(IMAGE, PYTHON_BASE, "docker/Dockerfile", ".")
+PROXY_IMAGE_SPEC = ImageSpec(PROXY_IMAGE, DEBIAN_BASE, "docker/nginx/Dockerfile", "docker/nginx")
+IMAGES = (API_IMAGE_SPEC, PROXY_IMAGE_SPEC)
 
 
 def run(*command: str, check: bool = True, capture: bool = False, **kwargs: Any) -> str:
@@ -77,45 +153,49 @@ def image_exists(tool: str, name: str) -> bool:
     )
 
 
-def base_image(tool: str) -> str:
-    """The official Python 3.11 image when it can be pulled, else one made by debootstrap."""
-    if image_exists(tool, OFFICIAL_BASE):
-        return OFFICIAL_BASE
+def base_image(tool: str, base: Base = PYTHON_BASE) -> str:
+    """``base``'s official image when it can be pulled, else one made by debootstrap."""
+    if image_exists(tool, base.official):
+        return base.official
     try:
-        if subprocess.run([tool, "pull", OFFICIAL_BASE], check=False, timeout=120).returncode == 0:
-            return OFFICIAL_BASE
+        if subprocess.run([tool, "pull", base.official], check=False, timeout=120).returncode == 0:
+            return base.official
     except subprocess.TimeoutExpired:  # a registry that hangs is as good as none
         pass
-    if image_exists(tool, LOCAL_BASE):
-        return LOCAL_BASE
+    if image_exists(tool, base.local):
+        return base.local
     if not shutil.which("debootstrap"):
         raise SystemExit(
-            f"cannot pull {OFFICIAL_BASE}, and no debootstrap: apt-get install -y debootstrap"
+            f"cannot pull {base.official}, and no debootstrap: apt-get install -y debootstrap"
         )
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as scratch:
         rootfs = Path(scratch) / "rootfs"
+        include = [f"--include={','.join(base.include)}"] if base.include else []
         run(
             "debootstrap",
             "--variant=minbase",
-            "--include=python3-minimal,python3-venv",
+            *include,
             "bookworm",
             str(rootfs),
             DEBIAN_MIRROR,
             stdout=subprocess.DEVNULL,
         )
-        for pattern in BASE_TRIMMINGS:
+        for pattern in base.trimmings:
             for path in rootfs.glob(pattern):
                 shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        if base.sources is not None:
+            (rootfs / "etc" / "apt" / "sources.list").write_text(base.sources, encoding="utf-8")
         archive = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        run(tool, "import", "-", LOCAL_BASE, stdin=archive.stdout, stdout=subprocess.DEVNULL)
+        run(tool, "import", "-", base.local, stdin=archive.stdout, stdout=subprocess.DEVNULL)
         archive.wait()
-    print(f"made {LOCAL_BASE} from Debian packages in {time.monotonic() - started:.0f} s")
-    return LOCAL_BASE
+    print(f"made {base.local} from Debian packages in {time.monotonic() - started:.0f} s")
+    return base.local
 
 
-def build_image(tool: str) -> None:
-    base = base_image(tool)
+def build_image(tool: str, spec: ImageSpec = API_IMAGE_SPEC) -> None:
+    """Build one image of the stack on its base (see ``base_image``)."""
+    base = base_image(tool, spec.base)
     started = time.monotonic()
     extra = ["--format", "docker"] if tool == "podman" else []  # OCI drops HEALTHCHECK
     run(
@@ -125,38 +205,206 @@ def build_image(tool: str) -> None:
         "--build-arg",
         f"BASE_IMAGE={base}",
         "-f",
-        "docker/Dockerfile",
+        spec.dockerfile,
         "-t",
-        IMAGE,
-        ".",
+        spec.name,
+        spec.context,
         cwd=ROOT,
     )
-    size = json.loads(run(tool, "image", "inspect", IMAGE, capture=True))[0]["Size"]
+    size = json.loads(run(tool, "image", "inspect", spec.name, capture=True))[0]["Size"]
     print(
-        f"image {IMAGE} on {base}: {size / 1e6:.0f} MB, built in {time.monotonic() - started:.0f} s"
+        f"image {spec.name} on {base}: {size / 1e6:.0f} MB, "
+        f"built in {time.monotonic() - started:.0f} s"
     )
 
 
-def compose(tool: str, *arguments: str, env: dict[str, str]) -> str:
+def build_images(tool: str) -> None:
+    """Build both images of the stack: the API's and the proxy's."""
+    for spec in IMAGES:
+        build_image(tool, spec)
+
+
+def compose(
+    tool: str, *arguments: str, env: Mapping[str, str], project: str = PROJECT, check: bool = True
+) -> str:
+    """Run ``docker compose`` (or podman-compose) on docker/docker-compose.yml; its stdout."""
     command = (
         ["docker", "compose"] if tool == "docker" else [sys.executable, "-m", "podman_compose"]
     )
-    return run(*command, "-p", PROJECT, "-f", str(COMPOSE_FILE), *arguments, env=env, capture=True)
+    return run(
+        *command,
+        "-p",
+        project,
+        "-f",
+        str(COMPOSE_FILE),
+        *arguments,
+        env=dict(env),
+        capture=True,
+        check=check,
+    )
 
 
-def wait_healthy(url: str, timeout: float) -> float:
+def wait_healthy(url: str, timeout: float, path: str = "/health") -> float:
+    """Seconds until ``url`` + ``path`` answers 200; TimeoutError after ``timeout``."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
                 return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
         time.sleep(0.2)
-    raise TimeoutError(f"no healthy /health at {url} after {timeout} s")
+    raise TimeoutError(f"no 200 from {url}{path} after {timeout} s")
 
 
-def container_checks(tool: str, url: str) -> None:
+@dataclass(frozen=True)
+class Stack:
+    """A running compose stack: the API reachable only through the nginx proxy.
+
+    Attributes
+    ----------
+    tool : str
+        ``docker`` or ``podman``.
+    project : str
+        The compose project name (containers, network and pod are named after it).
+    url : str
+        The proxy, published on 127.0.0.1 only: ``http://127.0.0.1:PORT``.
+    env : Mapping[str, str]
+        The environment compose ran with (``ML_API_PUBLISH`` and any overrides).
+    """
+
+    tool: str
+    project: str
+    url: str
+    env: Mapping[str, str] = field(repr=False)
+
+    @property
+    def port(self) -> int:
+        """The proxy's port on 127.0.0.1."""
+        return int(self.url.rsplit(":", 1)[1])
+
+    def container(self, service: str = "api") -> str:
+        """The id of ``service``'s container (labelled by docker compose and podman-compose)."""
+        ids = run(
+            self.tool,
+            "ps",
+            "-q",
+            "--filter",
+            f"label=com.docker.compose.project={self.project}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+            capture=True,
+        ).split()
+        if not ids:
+            raise LookupError(f"no running container of service {service!r} in {self.project}")
+        return ids[0]
+
+    def exec(
+        self, service: str, *command: str, check: bool = True, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` in ``service``'s container (``podman exec``), output captured."""
+        argv = [self.tool, "exec", self.container(service), *command]
+        print("+", " ".join(argv), flush=True)
+        return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=timeout)
+
+    def exec_api(
+        self, *command: str, check: bool = True, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` in the api container, e.g. ``stack.exec_api("kill", "-9", pid)``.
+
+        The image has python3 but no ps or curl: ``exec_api("python3", "-c", ...)``.
+        """
+        return self.exec("api", *command, check=check, timeout=timeout)
+
+    def logs(self, service: str = "api") -> str:
+        """Everything ``service``'s container wrote, stdout and stderr interleaved."""
+        done = subprocess.run(
+            [self.tool, "logs", self.container(service)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout + done.stderr
+
+    def published_ports(self, service: str) -> str:
+        """``podman port`` of ``service``'s container: empty when it publishes nothing."""
+        return run(self.tool, "port", self.container(service), capture=True).strip()
+
+
+@contextlib.contextmanager
+def compose_stack(
+    *,
+    tool: str | None = None,
+    project: str = PROJECT,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 90.0,
+) -> Iterator[Stack]:
+    """The api and proxy services up, the proxy ready on 127.0.0.1; all down after the block.
+
+    Parameters
+    ----------
+    tool : str, optional
+        ``docker`` or ``podman``; by default the one that works (``engine()``).
+    project : str
+        The compose project: use your own to run beside another stack.
+    env : Mapping[str, str], optional
+        Extra environment for compose's interpolation of docker-compose.yml.
+    timeout : float
+        Seconds to wait for ``/ready`` through the proxy.
+
+    Images are built when missing (``build_images``) and left in place: ``container_test``
+    removes them. On a failure inside the block the last lines of both services' logs are
+    printed before the stack goes down.
+    """
+    tool = tool or engine()
+    if not all(image_exists(tool, spec.name) for spec in IMAGES):
+        build_images(tool)
+    port = free_port()
+    environment = {**os.environ, **(env or {}), "ML_API_PUBLISH": f"127.0.0.1:{port}"}
+    stack = Stack(tool=tool, project=project, url=f"http://127.0.0.1:{port}", env=environment)
+    started = time.monotonic()
+    try:
+        compose(tool, "up", "-d", "--no-build", "api", "proxy", env=environment, project=project)
+        ready_after = wait_healthy(stack.url, timeout=timeout, path="/ready")
+        print(
+            f"compose up to a ready /ready through the proxy in "
+            f"{time.monotonic() - started:.1f} s ({ready_after:.1f} s of it waiting)"
+        )
+        yield stack
+    except BaseException:
+        for service in ("api", "proxy"):
+            with contextlib.suppress(Exception):
+                print(f"--- last lines of {service}'s log", *stack.logs(service).splitlines()[-30:])
+        raise
+    finally:
+        compose(tool, "down", env=environment, project=project, check=False)
+
+
+def _access_log_line(stack: Stack, request_id: str) -> dict[str, Any]:
+    """The proxy's JSON access log line of the request ``request_id`` (waits a little)."""
+    deadline = time.monotonic() + 5
+    while True:
+        for line in stack.logs("proxy").splitlines():
+            if line.startswith("{") and f'"request_id":"{request_id}"' in line:
+                entry: dict[str, Any] = json.loads(line)
+                return entry
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no access log line with request_id {request_id}")
+        time.sleep(0.2)
+
+
+def _raw_exchange(port: int, head: bytes, timeout: float = 10.0) -> bytes:
+    """Send ``head`` on a new connection to 127.0.0.1:``port``; what comes back until close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(head)
+        received = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := connection.recv(65536):
+                received += chunk
+    return received
+
+
+def container_checks(stack: Stack) -> None:
+    """The service through the proxy, as a client sees it, and what the stack publishes."""
+    url = stack.url
     rows = read_dataset("test.csv")[:25]
     health = httpx.get(f"{url}/health", timeout=5).json()
     assert health["status"] == "ok", health
@@ -166,37 +414,59 @@ def container_checks(tool: str, url: str) -> None:
     refused = httpx.post(f"{url}/v1/predictions", json=[{**rows[0], "GrLivArea": -1}], timeout=10)
     assert refused.status_code == 400, refused.text
     assert refused.headers["content-type"] == "application/problem+json"
-    container = run(
-        tool, "ps", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}", capture=True
-    ).split()
-    if not container:  # podman-compose labels its containers by project, the same key
-        container = run(tool, "ps", "-q", "--filter", f"name={PROJECT}", capture=True).split()
-    assert container, "no container of the compose project"
-    uid = run(
-        tool, "exec", container[0], "python3", "-c", "import os; print(os.getuid())", capture=True
-    ).strip()
+
+    # The request id: the client's comes back (and reaches the app), else nginx makes one.
+    sent = f"container-test-{os.getpid()}"
+    echoed = httpx.get(f"{url}/health", headers={"X-Request-ID": sent}, timeout=5)
+    assert echoed.headers["x-request-id"] == sent, echoed.headers
+    made = httpx.get(f"{url}/health", timeout=5).headers.get("x-request-id", "")
+    assert re.fullmatch(r"[0-9a-f]{32}", made), f"no request id made by nginx: {made!r}"
+    logged = _access_log_line(stack, made)
+    assert logged["status"] == 200 and logged["upstream_status"] == "200", logged
+
+    # A body over the API's limit is refused by nginx (no upstream in its log line) with 413.
+    limit = Settings().max_body_bytes
+    too_big = httpx.post(
+        f"{url}/v1/predictions",
+        content=b" " * (limit + 1),
+        headers={"Content-Type": "application/json", "X-Request-ID": f"{sent}-413"},
+        timeout=30,
+    )
+    assert too_big.status_code == 413, too_big.text
+    assert too_big.headers["content-type"] == "application/problem+json"
+    assert too_big.json()["status"] == 413, too_big.text
+    assert _access_log_line(stack, f"{sent}-413")["upstream_status"] == "", "413 from the app"
+
+    # A header field over 16 KB: 431 from nginx, problem+json.
+    head = (
+        f"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * 20_000}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    answer = _raw_exchange(stack.port, head)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"application/problem+json" in answer, answer[:400]
+
+    # Only the proxy is published; both run as non-root users.
+    assert stack.published_ports("api") == "", "the api container publishes a port"
+    assert stack.published_ports("proxy").endswith(f"127.0.0.1:{stack.port}")
+    uid = stack.exec_api("python3", "-c", "import os; print(os.getuid())").stdout.strip()
     assert uid not in ("", "0"), f"the service runs as uid {uid!r}"
-    print(f"checked: /health, {len(rows)} predictions as in-process, a 400, uid {uid}")
+    proxy_status = stack.exec("proxy", "cat", "/proc/1/status", "/proc/1/limits").stdout
+    proxy_uid = re.search(r"^Uid:\s+(\d+)", proxy_status, re.MULTILINE)
+    assert proxy_uid and proxy_uid.group(1) != "0", "nginx runs as root"
+    print(
+        f"checked through the proxy: /health, {len(rows)} predictions as in-process, a 400, "
+        f"X-Request-ID passed and made, 413 and 431 from nginx; api uid {uid}, "
+        f"nginx uid {proxy_uid.group(1)}, only the proxy published"
+    )
 
 
 def container_test(tool: str) -> None:
-    if not image_exists(tool, IMAGE):
-        build_image(tool)
-    port = free_port()
-    env = {**os.environ, "ML_API_PUBLISH": f"127.0.0.1:{port}"}  # loopback only
-    url = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
+    """Compose up the stack, check it through the proxy, take it down, remove the images."""
     try:
-        compose(tool, "up", "-d", "--no-build", "api", env=env)
-        healthy_after = wait_healthy(url, timeout=60)
-        print(
-            f"compose up to a healthy /health in {time.monotonic() - started:.1f} s "
-            f"({healthy_after:.1f} s of it waiting)"
-        )
-        container_checks(tool, url)
+        with compose_stack(tool=tool) as stack:
+            container_checks(stack)
     finally:
-        compose(tool, "down", env=env)
-        run(tool, "rmi", "--force", IMAGE, check=False)
+        run(tool, "rmi", "--force", IMAGE, PROXY_IMAGE, check=False)
         run(
             tool,
             "image",
@@ -214,9 +484,10 @@ def main() -> int:
     command = parser.parse_args().command
     tool = engine()
     if command == "base":
-        print(base_image(tool))
+        for base in (PYTHON_BASE, DEBIAN_BASE):
+            print(base_image(tool, base))
     elif command == "image":
-        build_image(tool)
+        build_images(tool)
     else:
         container_test(tool)
     return 0

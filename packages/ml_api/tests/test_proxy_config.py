@@ -1,0 +1,165 @@
+"""The nginx proxy's config agrees with the app's settings and with the compose file.
+
+The proxy and the app each enforce some of the same limits; these tests read
+docker/nginx/nginx.conf so that the two cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from api.config import ServerSettings, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX_DIR = ROOT / "docker" / "nginx"
+NGINX_CONF = (NGINX_DIR / "nginx.conf").read_text(encoding="utf-8")
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_TIME_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+# Lines that open or close a block, or continue a multi-line directive: not settings themselves.
+_NOT_A_SETTING = re.compile(r"^(\}|'|\"|[\w~^]+[^;]*\{$)")
+
+
+def nginx_values(directive: str, conf: str = NGINX_CONF) -> list[str]:
+    """The arguments of every ``directive`` in ``conf`` (comments left out), in order."""
+    code = "\n".join(line.split("#", 1)[0] for line in conf.splitlines())
+    return [
+        match.group(1).strip()
+        for match in re.finditer(rf"(?:^|[;{{\s]){directive}\s+([^;{{]+);", code, re.MULTILINE)
+    ]
+
+
+def nginx_value(directive: str, conf: str = NGINX_CONF) -> str:
+    """The arguments of the one ``directive`` in ``conf``."""
+    [value] = nginx_values(directive, conf)
+    return value
+
+
+def nginx_size(value: str) -> int:
+    """Bytes of an nginx size such as ``10m`` or ``16k``."""
+    match = re.fullmatch(r"(\d+)([kmg]?)", value.lower())
+    assert match, f"not an nginx size: {value!r}"
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+
+
+def nginx_seconds(value: str) -> float:
+    """Seconds of an nginx time such as ``4s`` or ``500ms`` (a bare number is seconds)."""
+    match = re.fullmatch(r"(\d+)(ms|s|m|h)?", value)
+    assert match, f"not a single-unit nginx time: {value!r}"
+    return int(match.group(1)) * _TIME_UNITS[match.group(2) or "s"]
+
+
+def _compose_services() -> dict[str, Any]:
+    compose = yaml.safe_load((ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8"))
+    services: dict[str, Any] = compose["services"]
+    return services
+
+
+def _upstream_server() -> tuple[str, int, list[str]]:
+    """Host, port and parameters of the upstream block's one server."""
+    block = re.search(r"upstream api \{(.*?)\n    \}", NGINX_CONF, re.DOTALL)
+    assert block, "nginx.conf has an `upstream api` block"
+    [server] = nginx_values("server", block.group(1))
+    address, *parameters = server.split()
+    host, port = address.rsplit(":", 1)
+    return host, int(port), parameters
+
+
+def test_proxy_body_limit_is_the_apps() -> None:
+    assert nginx_size(nginx_value("client_max_body_size")) == Settings().max_body_bytes
+    # and nginx's own 413 states the same number as the app's
+    assert f"limit of {Settings().max_body_bytes} bytes" in NGINX_CONF
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("10m", 10 * 1024**2), ("16k", 16384), ("1024", 1024), ("1G", 1024**3)]
+)
+def test_nginx_sizes_are_read_with_their_units(value: str, expected: int) -> None:
+    assert nginx_size(value) == expected
+
+
+def test_a_planted_body_limit_mismatch_is_caught() -> None:
+    planted = NGINX_CONF.replace("client_max_body_size 10m;", "client_max_body_size 20m;")
+    assert nginx_size(nginx_value("client_max_body_size", planted)) != Settings().max_body_bytes
+
+
+def test_upstream_is_the_api_service_on_the_apps_port_never_marked_down() -> None:
+    host, port, parameters = _upstream_server()
+    assert host == "api" and "api" in _compose_services()
+    assert port == ServerSettings().port
+    assert "max_fails=0" in parameters
+    # the entrypoint watches the same name, to reload nginx when its address changes
+    entrypoint = (NGINX_DIR / "entrypoint.sh").read_text(encoding="utf-8")
+    assert f'upstream_host="${{PROXY_UPSTREAM_HOST:-{host}}}"' in entrypoint
+
+
+def test_idle_upstream_connections_close_before_the_app_closes_them() -> None:
+    block = re.search(r"upstream api \{(.*?)\n    \}", NGINX_CONF, re.DOTALL)
+    assert block
+    assert nginx_seconds(nginx_value("keepalive_timeout", block.group(1))) < (
+        ServerSettings().keepalive
+    )
+    assert nginx_value("proxy_http_version") == "1.1"
+    assert nginx_value("proxy_set_header Connection") == '""'
+
+
+def test_proxy_waits_for_the_app_as_long_as_a_worker_may_run() -> None:
+    assert nginx_seconds(nginx_value("proxy_read_timeout")) == ServerSettings().timeout
+
+
+def test_slow_clients_are_cut_within_30_seconds() -> None:
+    assert nginx_seconds(nginx_value("client_header_timeout")) <= 30
+    assert nginx_seconds(nginx_value("client_body_timeout")) <= 30
+    assert nginx_value("proxy_request_buffering") == "on"
+    assert nginx_value("proxy_buffering") == "on"
+
+
+def test_compose_publishes_the_proxy_and_not_the_api() -> None:
+    services = _compose_services()
+    assert "ports" not in services["api"]
+    listen = nginx_value("listen")
+    assert int(listen) > 1024  # a non-root user can bind it
+    assert services["proxy"]["ports"] == [f"${{ML_API_PUBLISH:-5000}}:{listen}"]
+    assert "api" in services["proxy"]["depends_on"]
+    dockerfile = (NGINX_DIR / "Dockerfile").read_text(encoding="utf-8")
+    assert f"EXPOSE {listen}" in dockerfile
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}
+
+
+def test_the_proxy_may_open_as_many_files_as_nginx_asks_for() -> None:
+    nofile = _compose_services()["proxy"]["ulimits"]["nofile"]
+    wanted = int(nginx_value("worker_rlimit_nofile"))
+    assert nofile["soft"] >= wanted and nofile["hard"] >= wanted
+    assert wanted >= 2 * int(nginx_value("worker_connections"))
+
+
+def test_every_setting_is_written_down_with_its_reason() -> None:
+    """Each directive has a comment above it in its paragraph (a run of lines in one block)."""
+    lines = NGINX_CONF.splitlines()
+    in_map = False
+    unexplained = []
+    for number, raw in enumerate(lines):
+        line = raw.strip()
+        if line.startswith("map "):
+            in_map = True
+        if in_map:  # a map's entries are data, explained above the map
+            in_map = line != "}"
+            continue
+        if not line or line.startswith("#") or _NOT_A_SETTING.match(line):
+            continue
+        explained = False
+        for above in reversed(lines[:number]):
+            above = above.strip()
+            if above.startswith("#"):
+                explained = True
+                break
+            if not above or above.endswith("{"):
+                break
+        if not explained:
+            unexplained.append(f"{number + 1}: {line}")
+    assert not unexplained, "settings without a reason:\n" + "\n".join(unexplained)
