@@ -46,8 +46,8 @@ class Expectations:
 
 APP = Expectations(
     head_cut_within_s=10 + 8,  # ML_API_HEADER_TIMEOUT (10 s)
-    stalled_body_cut_within_s=None,  # no body timeout is planned for the app alone
-    trickled_body_cut_within_s=None,
+    stalled_body_cut_within_s=10 + 8,  # ML_API_BODY_TIMEOUT (10 s) for each part of a body
+    trickled_body_cut_within_s=None,  # ... so a trickle is bounded only by the connection cap
     idle_cut_within_s=10 + 8,  # an idle connection has not sent its head either
     probe_min_ok_share=0.95,
     probe_p50_max_ms=250,
