@@ -14,9 +14,9 @@ Other tools run against the same stack with ``compose_stack()``, a context manag
 
     from tools.container import compose_stack
 
-    with compose_stack() as stack:
+    with compose_stack(project="my_stack") as stack:
         httpx.get(f"{stack.url}/health")
-        stack.exec_api("kill", "-9", "-1")
+        stack.exec_api("python3", "-c", "import os, signal; os.kill(7, signal.SIGKILL)")
         print(stack.logs("proxy"))
 """
 
@@ -308,9 +308,10 @@ class Stack:
     def exec_api(
         self, *command: str, check: bool = True, timeout: float = 60.0
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``command`` in the api container, e.g. ``stack.exec_api("kill", "-9", pid)``.
+        """Run ``command`` in the api container (gunicorn's master is its pid 1).
 
-        The image has python3 but no ps or curl: ``exec_api("python3", "-c", ...)``.
+        The image has python3 but no shell tools such as ps, kill or curl: use
+        ``exec_api("python3", "-c", "import os, signal; os.kill(pid, signal.SIGKILL)")``.
         """
         return self.exec("api", *command, check=check, timeout=timeout)
 
@@ -372,7 +373,8 @@ def compose_stack(
     except BaseException:
         for service in ("api", "proxy"):
             with contextlib.suppress(Exception):
-                print(f"--- last lines of {service}'s log", *stack.logs(service).splitlines()[-30:])
+                tail = stack.logs(service).splitlines()[-30:]
+                print(f"--- last lines of {service}'s log", *tail, sep="\n")
         raise
     finally:
         compose(tool, "down", env=environment, project=project, check=False)
