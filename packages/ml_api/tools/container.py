@@ -463,12 +463,17 @@ def container_checks(stack: Stack) -> None:
 
 
 def container_test(tool: str) -> None:
-    """Compose up the stack, check it through the proxy, take it down, remove the images."""
+    """Compose up the stack, check it through the proxy, take it down, remove the images.
+
+    An image another stack still runs (say the attack suite's, another project) is left in
+    place: ``rmi --force`` would stop and remove that stack's containers.
+    """
     try:
         with compose_stack(tool=tool) as stack:
             container_checks(stack)
     finally:
-        run(tool, "rmi", "--force", IMAGE, PROXY_IMAGE, check=False)
+        for name in (IMAGE, PROXY_IMAGE):
+            run(tool, "rmi", name, check=False)
         run(
             tool,
             "image",
