@@ -14,8 +14,10 @@ uvicorn (httptools) has none of these, so each is kept here, per worker, per con
   come back instead of getting an empty reply when descriptors run out.
 - **Graceful drain**: when the worker shuts down (recycling after ``max_requests``, or
   SIGTERM), uvicorn closes idle keep-alive connections at once, racing any request the client
-  is sending on them. Here an idle connection stays open until its next response, which says
-  ``Connection: close``, or until its own timers cut it as on any other day.
+  is sending on them, and closes a connection whose response is under way right after it,
+  though that response has promised keep-alive. Here such connections stay open until their
+  next response, which says ``Connection: close``, or until their own timers cut them as on
+  any other day.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._head_tail = b""  # the last bytes of the head so far: "\r\n\r\n" may be split
         self._started_head = False
+        self._request_read = False
         self._draining = False
 
     # The request head: its deadline and its size.
@@ -181,6 +184,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._cancel_head_deadline()
         self._reading_head = False
+        self._request_read = False
         cap = self.limits.max_connections
         if len(self.connections) > cap or len(self.tasks) >= cap:
             app, self.app = self.app, _busy
@@ -193,14 +197,27 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._draining and self.cycle is not None:
             self.cycle.keep_alive = False
 
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._request_read = True
+        self._next_head_if_done()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
+        self._next_head_if_done()
+
+    def _next_head_if_done(self) -> None:
+        """Once a request is read whole and answered, the next head is awaited. Not before: a
+        response may go (413, 503) while the body it refused is still arriving."""
+        done = self._request_read and self.cycle is not None and self.cycle.response_complete
+        if done and not self.transport.is_closing():
             self._await_head()
 
     def shutdown(self) -> None:
         """Called when the worker shuts down: finish, but never close under a client's feet."""
         self._draining = True
-        if self.cycle is not None and not self.cycle.response_complete:
-            self.cycle.keep_alive = False
-        # An idle connection stays: its next response closes it, or its timers do.
+        if self.cycle is not None and not self.cycle.response_started:
+            self.cycle.keep_alive = False  # its response, still to come, says so
+        # A response under way has sent its headers without "Connection: close": closing after
+        # it would fail the client's next request, so that connection, like an idle one, stays
+        # until its next response (which says close) or its own timers.
