@@ -98,6 +98,7 @@ def create_app(config: Settings) -> FlaskApp:
         max_json_depth=config.max_json_depth,
         max_listed_errors=config.max_listed_errors,
         detail_errors=config.detail_errors,
+        max_string_length=config.max_string_length,
     )
     app.add_api(
         spec,  # rendered and parsed once, above

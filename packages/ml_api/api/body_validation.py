@@ -54,6 +54,7 @@ class BodyLimits:
     max_json_depth: int
     max_listed_errors: int
     detail_errors: int
+    max_string_length: int
 
 
 def json_schema(node: Any) -> Any:
@@ -120,6 +121,22 @@ def field_errors(error: jsonschema_rs.ValidationError) -> Iterable[FieldError]:
         yield FieldError(row, field, _short(error.message))
 
 
+def clip_strings(node: Any, limit: int) -> Any:
+    """``node`` with every string (key or value) over ``limit`` characters cut to ``limit + 1``.
+
+    Such a string breaks ``maxLength`` (and any enum) just the same, but the validator copies
+    each failing instance into its messages: a 10 MiB string of escaped quotes took a quarter
+    of a second to report. Nesting is bounded already (``max_json_depth``).
+    """
+    if isinstance(node, str):
+        return node[: limit + 1] if len(node) > limit else node
+    if isinstance(node, list):
+        return [clip_strings(item, limit) for item in node]
+    if isinstance(node, dict):
+        return {clip_strings(k, limit): clip_strings(v, limit) for k, v in node.items()}
+    return node
+
+
 class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Validate a JSON body against the operation's schema, reporting every error."""
 
@@ -163,7 +180,8 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         # One field may break several keywords (a long string fails enum too): keep its most
         # telling error, and stop once one more field than can be listed is known to be bad.
         best: dict[tuple[int | None, str | None], tuple[int, FieldError]] = {}
-        for error in self._validator.iter_errors(body):
+        clipped = clip_strings(body, self._limits.max_string_length)
+        for error in self._validator.iter_errors(clipped):
             rank = _TELLING.get(error.kind.name, len(_TELLING))
             for found in field_errors(error):
                 key = (found.row, found.field)

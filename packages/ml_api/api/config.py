@@ -29,10 +29,11 @@ class Settings(BaseSettings):
     # Request limits. Each is refused with a problem+json 4xx that states it.
     #: Bytes of request body, checked from Content-Length and again while reading (413).
     max_body_bytes: int = Field(default=10 * MIB, ge=1024)
-    #: Bytes of request bodies a worker reads and prices at once; a request past it waits for
-    #: none but is refused with 503 and Retry-After. A 10 MiB body costs a worker about
-    #: 100 MB while it is priced: two at once keep a worker under 600 MB.
-    max_inflight_body_bytes: int = Field(default=20 * MIB, ge=1024)
+    #: Bytes of request bodies a worker reads and prices at once; a request past it is refused
+    #: at once with 503 and Retry-After. A maximum body (5000 houses) costs a worker about
+    #: 100 MB while it is priced: two at once keep a worker near 350 MB, under 600 MB, and the
+    #: 4 MiB left over keep small requests flowing beside them.
+    max_inflight_body_bytes: int = Field(default=24 * MIB, ge=1024)
     #: Seconds each part of a request body may take to arrive (408 past it).
     body_timeout: float = Field(default=10.0, gt=0, le=300)
     #: Houses in one request (the spec's ``maxItems``; 400). test.csv's 1459 rows fit.

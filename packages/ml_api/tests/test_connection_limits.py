@@ -1,0 +1,171 @@
+"""Connection-level limits the app keeps without a proxy, against the real server on 127.0.0.1.
+
+The server runs with small limits (a 1 s head deadline, three connections a worker) so each is
+reached in a few sockets and seconds. The attack suite (``make attack-test``) reaches the
+default limits at scale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tools import server as real_server
+
+pytestmark = pytest.mark.integration
+
+LIMITS = {
+    "ML_API_HEADER_TIMEOUT": "1",
+    "ML_API_BODY_TIMEOUT": "1",
+    "ML_API_MAX_CONNECTIONS": "3",
+    "ML_API_MAX_HEADER_BYTES": "8192",
+    "ML_API_MAX_HEADER_FIELD_BYTES": "2048",
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[real_server.Server]:
+    log = tmp_path_factory.mktemp("limits") / "server.log"
+    with real_server.running(log, env=LIMITS, workers=1) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def connection(server: real_server.Server) -> Iterator[socket.socket]:
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        yield sock
+
+
+def answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """The status, headers and body of the response on ``sock`` (read to its close)."""
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), headers, body
+
+
+def problem(body: bytes, status: int) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(body)
+    assert parsed["status"] == status
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("head", "limit"),
+    [
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 3000 + b"\r\n\r\n", "one field"),
+        (b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "its URL"),
+        (
+            b"GET /health HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-%d: %s\r\n" % (i, b"b" * 100) for i in range(100))
+            + b"\r\n",
+            "in all",
+        ),
+        # Never finished: refused once past the limit, not held while it grows.
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000, "in all"),
+    ],
+)
+def test_a_large_request_head_is_refused_with_431(
+    server: real_server.Server, head: bytes, limit: str
+) -> None:
+    with connection(server) as sock:
+        with contextlib.suppress(OSError):  # the server may close before all is sent
+            sock.sendall(head)
+        status, headers, body = answer(sock)
+    assert status == 431
+    assert headers["content-type"] == "application/problem+json"
+    assert limit in problem(body, 431)["detail"]
+
+
+def test_a_head_within_the_limits_is_served(server: real_server.Server) -> None:
+    with connection(server) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Ok: " + b"a" * 1500 + b"\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        assert answer(sock)[0] == 200
+
+
+def test_a_slow_head_is_cut_with_408_at_its_deadline(server: real_server.Server) -> None:
+    with connection(server) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+        status, _, body = answer(sock)
+        waited = time.monotonic() - started
+    assert status == 408, body
+    assert "1 s" in problem(body, 408)["detail"]
+    assert 0.9 < waited < 5
+
+
+def test_a_connection_that_never_speaks_is_closed_at_the_deadline(
+    server: real_server.Server,
+) -> None:
+    with connection(server) as sock:
+        started = time.monotonic()
+        assert sock.recv(100) == b""
+        assert 0.9 < time.monotonic() - started < 5
+
+
+def test_a_stalled_body_is_cut_with_408(server: real_server.Server) -> None:
+    with connection(server) as sock:
+        sock.sendall(
+            b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n[{"
+        )
+        status, headers, body = answer(sock)
+    assert status == 408
+    assert headers["connection"] == "close"
+    assert "stopped arriving" in problem(body, 408)["detail"]
+
+
+def test_past_the_connection_cap_a_request_gets_503_and_retry_after(
+    server: real_server.Server,
+) -> None:
+    with contextlib.ExitStack() as held:
+        for _ in range(3):  # open and silent: the worker's cap of three is reached
+            held.enter_context(connection(server))
+        time.sleep(0.2)
+        refused = httpx.get(f"{server.url}/health", timeout=5)
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200  # once they go
+
+
+def test_recycling_under_keep_alive_load_fails_no_request(tmp_path: Path) -> None:
+    """Workers recycled every 60 or so requests while keep-alive clients post without pause."""
+    env = {"ML_API_MAX_REQUESTS": "60", "ML_API_MAX_REQUESTS_JITTER": "20"}
+    failures: list[str] = []
+    statuses: list[int] = []
+    with real_server.running(tmp_path / "server.log", env=env) as server:
+        first = set(server.workers())
+
+        def client() -> None:
+            with httpx.Client(timeout=10) as session:  # one keep-alive connection
+                for _ in range(150):
+                    try:
+                        statuses.append(session.get(f"{server.url}/health").status_code)
+                    except httpx.HTTPError as error:
+                        failures.append(type(error).__name__)
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        recycled = not first & set(server.workers())
+    assert failures == []
+    assert statuses == [200] * 600
+    assert recycled, "no worker was recycled: the test did not test recycling"

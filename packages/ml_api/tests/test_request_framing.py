@@ -1,0 +1,178 @@
+"""How a request is framed, apart from its houses: path, content type, size in flight, and the
+bodies built to cost a worker time (escaped quotes, endless integers)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from connexion.exceptions import ProblemException
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
+
+from api.body_limit import BodyLimitsMiddleware
+from api.body_validation import clip_strings
+from api.json_depth import json_depth
+
+pytestmark = pytest.mark.integration
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize("path", ["//health", "///health", "/%2Fhealth"])
+def test_repeated_slashes_are_one(client: TestClient, path: str) -> None:
+    response = client.get(f"http://testserver{path}")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ok"
+
+
+def test_a_repeated_slash_before_an_operation_reaches_it(
+    client: TestClient, house: dict[str, Any]
+) -> None:
+    response = client.post("http://testserver//v1/predictions", json=[house])
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["APPLICATION/JSON", "Application/Json; Charset=UTF-8", "application/json;charset=utf-8"],
+)
+def test_content_types_match_whatever_their_case(
+    client: TestClient, house: dict[str, Any], content_type: str
+) -> None:
+    response = client.post(
+        "/v1/predictions", content=json.dumps([house]), headers={"content-type": content_type}
+    )
+    assert response.status_code == 200, response.text
+    invalid = client.post(
+        "/v1/predictions",
+        content=json.dumps([{**house, "GrLivArea": -1}]),
+        headers={"content-type": content_type},
+    )
+    assert invalid.status_code == 400  # validated, not waved through
+    assert invalid.json()["errors"][0]["field"] == "GrLivArea"
+
+
+def test_a_body_without_a_content_type_is_refused_with_415(
+    client: TestClient, house: dict[str, Any]
+) -> None:
+    response = client.post("/v1/predictions", content=json.dumps([house]).encode())
+    assert response.status_code == 415
+    assert "no Content-Type" in response.json()["detail"]
+
+
+def test_an_endless_integer_is_a_400_that_names_no_interpreter_setting(
+    client: TestClient,
+) -> None:
+    response = client.post(
+        "/v1/predictions", content=b'[{"Id": ' + b"9" * 100_000 + b"}]", headers=JSON
+    )
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "100000 digits" in detail
+    assert "sys." not in detail
+
+
+@pytest.mark.parametrize("escape", [b'\\"', b"\\\\", b"\\u0022"])
+def test_a_long_escaped_string_is_refused_without_being_echoed(
+    client: TestClient, escape: bytes
+) -> None:
+    body = b'[{"MSZoning": "' + escape * 500_000 + b'"}]'
+    response = client.post("/v1/predictions", content=body, headers=JSON)
+    assert response.status_code == 400
+    assert len(response.content) < 5000
+    errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert errors["MSZoning"] == "is longer than 64 characters"
+
+
+def test_clipping_keeps_every_string_over_the_limit_over_it() -> None:
+    body = [{"a" * 100: "b" * 100, "c": ["d" * 10, 1.5, None]}]
+    assert clip_strings(body, 20) == [{"a" * 21: "b" * 21, "c": ["d" * 10, 1.5, None]}]
+
+
+def _depth(node: Any) -> int:
+    if isinstance(node, list):
+        return 1 + max(map(_depth, node), default=0)
+    if isinstance(node, dict):
+        return 1 + max(map(_depth, node.values()), default=0)
+    return 0
+
+
+_TRICKY_TEXT = st.text(alphabet='\\"[]{}ab', max_size=8)
+_JSON = st.recursive(
+    st.none() | st.integers() | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY_TEXT, inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@given(_JSON)
+def test_depth_counts_brackets_outside_strings_only(document: Any) -> None:
+    assert json_depth(json.dumps(document).encode()) == _depth(document)
+
+
+# The in-flight budget, on the middleware alone: requests held open until released.
+
+
+class _HeldApp:
+    """Answers 200 once ``release`` is set; records the requests that reached it."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.reached = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.reached += 1
+        await self.release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _scope(length: int) -> Scope:
+    return {"type": "http", "headers": [(b"content-length", str(length).encode())]}
+
+
+async def _receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _send(message: Message) -> None:
+    pass
+
+
+def test_bodies_past_the_budget_in_flight_are_refused_with_503_and_retry_after() -> None:
+    async def scenario() -> tuple[int, int, int]:
+        held = _HeldApp()
+        budget = BodyLimitsMiddleware(held, max_bytes=1000, max_inflight_bytes=2500, read_timeout=5)
+        first = asyncio.create_task(budget(_scope(1000), _receive, _send))
+        second = asyncio.create_task(budget(_scope(1000), _receive, _send))
+        await asyncio.sleep(0.01)
+        with pytest.raises(ProblemException) as refused:
+            await budget(_scope(1000), _receive, _send)  # 3000 > 2500
+        assert refused.value.status == 503
+        assert refused.value.headers == {"Retry-After": "1"}
+        small = asyncio.create_task(budget(_scope(400), _receive, _send))  # 2400 fits
+        await asyncio.sleep(0.01)
+        held.release.set()
+        await asyncio.gather(first, second, small)
+        await budget(_scope(1000), _receive, _send)  # all released: room again
+        return held.reached, budget.inflight_bytes, refused.value.status
+
+    reached, left, _ = asyncio.run(scenario())
+    assert reached == 4
+    assert left == 0
+
+
+def test_one_body_alone_is_always_taken() -> None:
+    async def scenario() -> int:
+        held = _HeldApp()
+        held.release.set()
+        budget = BodyLimitsMiddleware(held, max_bytes=1000, max_inflight_bytes=500, read_timeout=5)
+        await budget(_scope(1000), _receive, _send)
+        return held.reached
+
+    assert asyncio.run(scenario()) == 1
