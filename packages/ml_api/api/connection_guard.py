@@ -12,6 +12,11 @@ uvicorn (httptools) has none of these, so each is kept here, per worker, per con
 - **Connection cap**: past ``max_connections`` open connections (or as many requests in flight),
   a request is answered 503 with ``Retry-After`` and its connection closed: a client is told to
   come back instead of getting an empty reply when descriptors run out.
+- **Lingering close**: a connection closed while the client is still sending its request body
+  (a 503 or 413 answered before reading it, to a client that asked for ``Connection: close``)
+  would reach the client as a reset, and the kernel would drop the answer with it. Here the
+  answer goes, then the write side is shut, and the rest of the body is read and dropped until
+  it ends (or ``LINGER_SECONDS`` pass), as nginx's ``lingering_close`` does.
 - **Graceful drain**: when the worker shuts down (recycling after ``max_requests``, or
   SIGTERM), uvicorn closes idle keep-alive connections at once, racing any request the client
   is sending on them, and closes a connection whose response is under way right after it,
@@ -32,6 +37,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from api.problems import RETRY_AFTER_SECONDS
 
 _HEAD_END = b"\r\n\r\n"
+#: Seconds a closing connection goes on reading (and dropping) a request body it did not need.
+LINGER_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,35 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class _LingeringTransport:
+    """The connection's transport, whose ``close`` lingers while a request body is unread."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self.lingering = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        if self.lingering or self._transport.is_closing():
+            return
+        if self._protocol.reading_body():
+            self.lingering = True
+            self._transport.write_eof()  # the answer, then FIN: the client reads it whole
+            self._transport.resume_reading()
+            self._protocol.loop.call_later(LINGER_SECONDS, self._transport.close)
+        else:
+            self._transport.close()
+
+    def close_now(self) -> None:
+        self._transport.close()
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with ``limits`` (see the module's docstring).
 
@@ -110,7 +146,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._lingering = _LingeringTransport(transport, self)
+        self.transport = self._lingering  # type: ignore[assignment]
         self._await_head()
+
+    def reading_body(self) -> bool:
+        """Whether a request's head has come and the rest of its body is still to come."""
+        return not self._reading_head and not self._request_read
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_deadline()
@@ -141,6 +183,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering.lingering:  # answered and closing: the body is only counted out
+            super().data_received(data)
+            if self._request_read:
+                self._lingering.close_now()
+            return
         if self._reading_head and data:
             self._started_head = True
             seen = self._head_tail + data

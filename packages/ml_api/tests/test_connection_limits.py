@@ -93,8 +93,11 @@ def test_a_large_request_head_is_refused_with_431(
 
 def test_a_head_within_the_limits_is_served(server: real_server.Server) -> None:
     with connection(server) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Ok: " + b"a" * 1500 + b"\r\n\r\n")
-        sock.shutdown(socket.SHUT_WR)
+        sock.sendall(
+            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Ok: "
+            + b"a" * 1500
+            + b"\r\n\r\n"
+        )
         assert answer(sock)[0] == 200
 
 
@@ -128,6 +131,24 @@ def test_a_stalled_body_is_cut_with_408(server: real_server.Server) -> None:
     assert status == 408
     assert headers["connection"] == "close"
     assert "stopped arriving" in problem(body, 408)["detail"]
+
+
+def test_an_answer_before_the_body_reaches_a_client_that_asked_to_close(
+    server: real_server.Server,
+) -> None:
+    """413 is answered from the declared length, before the body is read. The client goes on
+    sending it: closing at once would reset the connection and drop the 413 with it."""
+    size = 11 * 1024 * 1024  # over the default 10 MiB
+    with connection(server) as sock:
+        sock.sendall(
+            b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % size
+        )
+        time.sleep(0.2)  # the 413 is on its way
+        sock.sendall(b" " * size)
+        status, _, body = answer(sock)
+    assert status == 413
+    assert "larger than the limit" in problem(body, 413)["detail"]
 
 
 def test_past_the_connection_cap_a_request_gets_503_and_retry_after(
