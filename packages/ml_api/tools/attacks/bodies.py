@@ -112,8 +112,12 @@ async def big_bodies(target: Target, expect: Expectations, budget: Budget) -> Ou
 async def escaped_quotes(target: Target, expect: Expectations, budget: Budget) -> Outcome:
     bodies = escaped_bodies()
     alone: dict[str, Reply | NoReplyError] = {}
+    worker_ms: dict[str, float] = {}  # the workers' CPU time for each: the target's measure
     for name, body in bodies.items():
+        cpu_before = target.cpu_seconds()
         alone[name] = await _send(target, request_bytes("POST", "/v1/predictions", body=body), 60)
+        await asyncio.sleep(0.2)  # /proc's tick counts settle
+        worker_ms[name] = (target.cpu_seconds() - cpu_before) * 1000
     # Then several clients sending the first kind over and over, and a normal client meanwhile.
     raw = request_bytes("POST", "/v1/predictions", body=next(iter(bodies.values())))
     stop, probes = asyncio.Event(), ProbeStats()
@@ -133,12 +137,15 @@ async def escaped_quotes(target: Target, expect: Expectations, budget: Budget) -
         status = str(reply.status) if isinstance(reply, Reply) else reply.kind
         return f"{status} in {reply.seconds * 1000:.0f} ms"
 
+    def said_alone(name: str) -> str:
+        return f"{said(alone[name])} ({worker_ms[name]:.0f} ms of worker CPU)"
+
     p50, worst = _latencies_ms(attack_replies)
     tally = _tally(attack_replies)
     outcome = Outcome(
         "escaped quotes",
         "10 MiB of "
-        + ", ".join(f"{name}: {said(reply)}" for name, reply in alone.items())
+        + ", ".join(f"{name}: {said_alone(name)}" for name in alone)
         + f"; {budget.escaped_quote_clients} clients: "
         f"{' '.join(f'{s}x{n}' for s, n in sorted(tally.items()))} p50 {p50:.0f} ms max "
         f"{worst:.0f} ms; {probes.summary()}",
@@ -150,6 +157,11 @@ async def escaped_quotes(target: Target, expect: Expectations, budget: Budget) -
             and 400 <= reply.status < 500
             and reply.seconds <= expect.refusal_within_s,
             said(reply),
+        )
+        outcome.check(
+            f"{name} body cost the workers at most {expect.refusal_worker_ms:.0f} ms of CPU",
+            worker_ms[name] <= expect.refusal_worker_ms,
+            f"{worker_ms[name]:.0f} ms",
         )
     probe_checks(outcome, probes, expect)
     return outcome

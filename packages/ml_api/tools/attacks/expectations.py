@@ -36,8 +36,10 @@ class Expectations:
     #: Concurrent maximum-size bodies: per-worker RSS ceiling; the statuses allowed.
     worker_rss_max_mib: float
     big_body_statuses: frozenset[int]
-    #: Escaped-quote bodies: refused (4xx) within this many seconds.
+    #: Escaped-quote bodies: refused (4xx) within this many seconds, sent alone, and at most
+    #: this much CPU time of the workers (the issue's "worker time").
     refusal_within_s: float
+    refusal_worker_ms: float
     #: A worker SIGKILLed under load: seconds until both workers serve again.
     recovery_within_s: float
     #: Worker recycling under keep-alive load: failed requests allowed.
@@ -50,15 +52,16 @@ APP = Expectations(
     trickled_body_cut_within_s=None,  # ... so a trickle is bounded only by the connection cap
     idle_cut_within_s=10 + 8,  # an idle connection has not sent its head either
     probe_min_ok_share=0.95,
-    probe_p50_max_ms=250,
+    probe_p50_max_ms=50,  # the target: a normal request under 50 ms
     probe_max_ms=3000,
     flood_min_answered_share=0.9,
     header_refusals=frozenset({431, 400}),
-    header_answer_within_s=2,
+    header_answer_within_s=0.01,  # the target: refused in under 10 ms
     unfinished_header_growth_max_mib=64,
     worker_rss_max_mib=600,
     big_body_statuses=frozenset({200, 503}),
     refusal_within_s=3,
+    refusal_worker_ms=100,
     recovery_within_s=5,
     recycle_failures_max=0,
 )
@@ -69,15 +72,16 @@ PROXY = Expectations(
     trickled_body_cut_within_s=None,  # ... so a trickle is bounded only by limit_conn
     idle_cut_within_s=10 + 8,
     probe_min_ok_share=0.95,
-    probe_p50_max_ms=250,
+    probe_p50_max_ms=50,  # the target: a normal request under 50 ms
     probe_max_ms=3000,
     flood_min_answered_share=0.9,
     header_refusals=frozenset({431, 400}),  # nginx's 494 is answered as 431
-    header_answer_within_s=2,
+    header_answer_within_s=0.01,  # the target: refused in under 10 ms
     unfinished_header_growth_max_mib=64,
     worker_rss_max_mib=600,
     big_body_statuses=frozenset({200, 503}),
     refusal_within_s=3,
+    refusal_worker_ms=100,
     recovery_within_s=5,
     recycle_failures_max=0,
 )

@@ -57,6 +57,10 @@ class Target:
         sizes = {pid: rss_mib(pid) for pid in self.workers()}
         return {pid: size for pid, size in sizes.items() if size is not None}
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the live workers have used so far, in seconds."""
+        return sum(cpu_seconds(pid) for pid in self.workers())
+
     def statuses_served(self) -> Counter[str]:
         """Requests answered so far by status, from the service's own /metrics."""
         text = httpx.get(f"{self.url}/metrics", timeout=10).text
@@ -75,6 +79,15 @@ def alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (utime + stime from /proc), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float | None:
