@@ -158,7 +158,11 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
             raise BadRequestProblem(
                 detail=f"Request body is not valid {self._encoding}: {error}"
             ) from error
-        depth = json_depth(raw)
+        # A body with no more opening brackets than the limit cannot nest past it: counting
+        # them runs at memchr speed, while the exact depth is a pass of numpy over every byte
+        # (a third of what a 10 MiB string of escaped quotes cost a worker).
+        opening = raw.count(b"[") + raw.count(b"{")
+        depth = json_depth(raw) if opening > self._limits.max_json_depth else 0
         if depth > self._limits.max_json_depth:
             raise BadRequestProblem(
                 detail=f"Request body nests {depth} deep, past the limit of "
