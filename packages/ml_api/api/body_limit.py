@@ -106,7 +106,8 @@ class BodyLimitsMiddleware:
             if whole:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.read_timeout)
+                async with asyncio.timeout(self.read_timeout):  # no task per part, as wait_for
+                    message = await receive()
             except TimeoutError:
                 raise BodyTimeoutProblem(self.read_timeout) from None
             whole = message["type"] != "http.request" or not message.get("more_body", False)
