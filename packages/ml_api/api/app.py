@@ -21,6 +21,7 @@ from api.body_validation import AllErrorsJSONBodyValidator, BodyLimits
 from api.config import MIB, Settings
 from api.content_type import ContentTypeMiddleware
 from api.errors import register_error_handlers
+from api.inflight import EXPLAINED_ROWS_KEY, explained_rows_budget
 from api.json_codec import OrjsonProvider, ResponseJson
 from api.logs import configure_logging
 from api.memory import ReleaseMemoryMiddleware
@@ -141,6 +142,7 @@ def create_app(config: Settings) -> FlaskApp:
         ReleaseMemoryMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, min_bytes=MIB
     )
     app.app.config[ModelState.CONFIG_KEY] = state
+    app.app.config[EXPLAINED_ROWS_KEY] = explained_rows_budget(config.max_inflight_explained_rows)
     register_error_handlers(
         app, listed_limit=config.max_listed_errors, detail_limit=config.detail_errors
     )

@@ -21,7 +21,7 @@ from connexion.exceptions import ProblemException
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import RETRY_AFTER_SECONDS
+from api.inflight import BusyProblem, InflightBudget
 
 
 class PayloadTooLargeProblem(ProblemException):  # type: ignore[misc]
@@ -30,16 +30,6 @@ class PayloadTooLargeProblem(ProblemException):  # type: ignore[misc]
             status=413,
             title="Payload Too Large",
             detail=f"Request body is larger than the limit of {limit} bytes.",
-        )
-
-
-class BusyProblem(ProblemException):  # type: ignore[misc]
-    def __init__(self) -> None:
-        super().__init__(
-            status=503,
-            title="Service Unavailable",
-            detail="The server is reading as many request bodies as it can hold; retry shortly.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
 
@@ -61,9 +51,9 @@ class BodyLimitsMiddleware:
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.max_inflight_bytes = max_inflight_bytes
         self.read_timeout = read_timeout
-        self.inflight_bytes = 0  # this worker's: one middleware per worker, one event loop
+        #: This worker's: one middleware per worker.
+        self.inflight = InflightBudget(max_inflight_bytes, doing="reading as many request bodies")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,27 +64,15 @@ class BodyLimitsMiddleware:
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:
                 raise PayloadTooLargeProblem(self.max_bytes)
-            size = int(declared)
-            self._reserve(size)
-            try:
+            with self.inflight.claim(int(declared)):
                 # The server holds the body to its declared length.
                 await self.app(scope, self._timed(receive), send)
-            finally:
-                self.inflight_bytes -= size
         elif headers.get("transfer-encoding", "").lower() == "chunked":
             body = await self._read_bounded(self._timed(receive))
-            self.inflight_bytes += len(body)  # taken already: counted, never refused
-            try:
+            with self.inflight.claim(len(body), refusable=False):  # read already: counted
                 await self.app(*_with_body(scope, body, receive), send)
-            finally:
-                self.inflight_bytes -= len(body)
         else:
             await self.app(scope, receive, send)
-
-    def _reserve(self, size: int) -> None:
-        if self.inflight_bytes and self.inflight_bytes + size > self.max_inflight_bytes:
-            raise BusyProblem()
-        self.inflight_bytes += size
 
     def _timed(self, receive: Receive) -> Receive:
         """``receive``, refusing a body whose next part is late. Once the body is whole the
@@ -126,8 +104,8 @@ class BodyLimitsMiddleware:
             size += len(chunk)
             if size > self.max_bytes:
                 raise PayloadTooLargeProblem(self.max_bytes)
-            if size > self.max_inflight_bytes - self.inflight_bytes and self.inflight_bytes:
-                raise BusyProblem()
+            if self.inflight.would_refuse(size):
+                raise BusyProblem(self.inflight.doing)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break

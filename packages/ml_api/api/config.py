@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     #: 100 MB while it is priced: two at once keep a worker near 350 MB, under 600 MB, and the
     #: 4 MiB left over keep small requests flowing beside them.
     max_inflight_body_bytes: int = Field(default=24 * MIB, ge=1024)
+    #: Houses a worker explains at once (``explain=true``); a request past it is refused at
+    #: once with 503 and Retry-After. An explained house holds about 40 KB while its answer is
+    #: built, 25 times its share of the body, which the byte budget above cannot see: 32
+    #: explained 1459-house requests at once took a worker past 850 MB.
+    max_inflight_explained_rows: int = Field(default=3000, ge=1)
     #: Seconds each part of a request body may take to arrive (408 past it).
     body_timeout: float = Field(default=10.0, gt=0, le=300)
     #: Houses in one request (the spec's ``maxItems``; 400). test.csv's 1459 rows fit.

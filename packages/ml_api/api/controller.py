@@ -12,8 +12,9 @@ from typing import Any
 from connexion.exceptions import ClientProblem
 from gradient_boosting_model.predict import make_prediction
 
+from api.inflight import explained_rows
 from api.metrics import PREDICTED_HOUSES, PREDICTED_PRICES, WARNED_HOUSES, exposition
-from api.model_state import current_state
+from api.model_state import ModelState, current_state
 from api.request_context import note_rows
 
 JSON = {"Content-Type": "application/json"}
@@ -34,8 +35,8 @@ def root() -> Reply:
 
 
 def ready() -> Reply:
-    """Readiness: a worker loads its model and prices the spec's example before it accepts a
-    connection, so any answer here means ready; no answer means not (yet)."""
+    """Readiness: the model is loaded and has priced the spec's examples before any worker
+    accepts a connection, so any answer here means ready; no answer means not (yet)."""
     return {"status": "ready", "model_version": current_state().model_version}, 200, JSON
 
 
@@ -52,6 +53,13 @@ def predict(body: list[dict[str, Any]], explain: bool = False) -> Reply:
             detail=f"explain=true takes at most {state.max_explained_rows} houses per request; "
             f"this one has {len(body)}. Send them in smaller requests, or without explain.",
         )
+    if explain:
+        with explained_rows().claim(len(body)):  # 503 if the worker explains enough already
+            return _priced(body, state, explain=True)
+    return _priced(body, state, explain=False)
+
+
+def _priced(body: list[dict[str, Any]], state: ModelState, *, explain: bool) -> Reply:
     result = make_prediction(body, model=state.model, explain=explain)
     PREDICTED_HOUSES.inc(len(result.predictions))
     for price in result.predictions:

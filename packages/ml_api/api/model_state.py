@@ -112,7 +112,7 @@ def load_model_state(
 
 
 def current_state() -> ModelState:
-    """This worker's model state. A worker loads its model before it accepts a connection, so
-    any request it answers finds the model loaded and checked."""
+    """This worker's model state. The model is loaded before any worker accepts a connection,
+    so any request finds it loaded and checked."""
     state: ModelState = current_app.config[ModelState.CONFIG_KEY]
     return state

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from connexion import FlaskApp
 from connexion.exceptions import ProblemException
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import clip_strings
+from api.inflight import EXPLAINED_ROWS_KEY
 from api.json_depth import json_depth
 
 pytestmark = pytest.mark.integration
@@ -160,7 +162,7 @@ def test_bodies_past_the_budget_in_flight_are_refused_with_503_and_retry_after()
         held.release.set()
         await asyncio.gather(first, second, small)
         await budget(_scope(1000), _receive, _send)  # all released: room again
-        return held.reached, budget.inflight_bytes, refused.value.status
+        return held.reached, budget.inflight.used, refused.value.status
 
     reached, left, _ = asyncio.run(scenario())
     assert reached == 4
@@ -176,3 +178,20 @@ def test_one_body_alone_is_always_taken() -> None:
         return held.reached
 
     assert asyncio.run(scenario()) == 1
+
+
+def test_explanations_past_the_worker_budget_are_refused_with_503(
+    app: FlaskApp, client: TestClient, house: dict[str, Any]
+) -> None:
+    budget = app.app.config[EXPLAINED_ROWS_KEY]
+    with budget.claim(budget.capacity - 1):  # another request explains all but one house
+        refused = client.post("/v1/predictions?explain=true", json=[house, house])
+        plain = client.post("/v1/predictions", json=[house, house])  # not explained: not held
+        one = client.post("/v1/predictions?explain=true", json=[house])  # fits
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert "explaining" in refused.json()["detail"]
+    assert plain.status_code == 200
+    assert one.status_code == 200
+    assert budget.used == 0
+    assert client.post("/v1/predictions?explain=true", json=[house, house]).status_code == 200

@@ -1,0 +1,74 @@
+"""Budgets of work a worker takes on at once, past which it answers 503 with Retry-After.
+
+A worker's memory grows with the work it holds at once, not with the requests it has served:
+32 maximum-size requests at once took one worker past 1.6 GB, 32 explained 1459-house requests
+past 850 MB. A budget refuses the request that would pass it, at once and before doing any of
+its work, so that the client retries shortly (elsewhere, behind a balancer) instead of the
+worker being killed for its memory with every request it holds. One claim alone is always
+taken, however large, so a request within the request limits is never refused on an idle worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from connexion.exceptions import ProblemException
+from flask import current_app
+
+from api.problems import RETRY_AFTER_SECONDS
+
+
+class BusyProblem(ProblemException):  # type: ignore[misc]
+    def __init__(self, doing: str) -> None:
+        super().__init__(
+            status=503,
+            title="Service Unavailable",
+            detail=f"The server is {doing} as it can hold at once; retry shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+class InflightBudget:
+    """At most ``capacity`` units (bytes, houses) claimed at once in this process.
+
+    ``doing`` words the refusal: "reading as many request bodies".
+    """
+
+    def __init__(self, capacity: int, *, doing: str) -> None:
+        self.capacity = capacity
+        self.doing = doing
+        self.used = 0
+        self._lock = threading.Lock()  # claimed from the event loop and from handler threads
+
+    def would_refuse(self, units: int) -> bool:
+        return bool(self.used) and self.used + units > self.capacity
+
+    @contextmanager
+    def claim(self, units: int, *, refusable: bool = True) -> Iterator[None]:
+        """Hold ``units`` for the ``with`` block; raise ``BusyProblem`` (503) if they do not
+        fit beside what is held, unless not ``refusable`` (work already done)."""
+        with self._lock:
+            if refusable and self.would_refuse(units):
+                raise BusyProblem(self.doing)
+            self.used += units
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.used -= units
+
+
+#: Where the app keeps this worker's budget of houses being explained (Flask's config).
+EXPLAINED_ROWS_KEY = "EXPLAINED_ROWS_BUDGET"
+
+
+def explained_rows_budget(capacity: int) -> InflightBudget:
+    return InflightBudget(capacity, doing="explaining as many houses")
+
+
+def explained_rows() -> InflightBudget:
+    """This worker's budget of houses being explained (``Settings.max_inflight_explained_rows``)."""
+    budget: InflightBudget = current_app.config[EXPLAINED_ROWS_KEY]
+    return budget
