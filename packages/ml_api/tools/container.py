@@ -53,14 +53,17 @@ OFFICIAL_BASE = "docker.io/library/python:3.11-slim"
 LOCAL_BASE = "localhost/ml-api-python-base:bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 PROJECT = "ml_api_container_test"
-#: What a runtime base needs no more once made: package management, perl, docs, caches.
-BASE_TRIMMINGS = (
+#: Docs and caches: no image needs them.
+DOCS_AND_CACHES = (
     "var/cache/apt/archives/*.deb",
     "var/lib/apt/lists/*",
     "usr/share/doc/*",
     "usr/share/man/*",
     "usr/share/info/*",
     "usr/share/locale/*",
+)
+#: What a runtime base needs no more once made: package management, perl, docs, caches.
+BASE_TRIMMINGS = DOCS_AND_CACHES + (
     "usr/bin/perl*",
     "usr/lib/x86_64-linux-gnu/perl*",
     "usr/share/perl5",
@@ -69,14 +72,7 @@ BASE_TRIMMINGS = (
 )
 #: A base that still installs packages (the proxy's Dockerfile runs apt-get) keeps apt, dpkg's
 #: database and perl (debconf needs it): it loses only docs and caches.
-DEBIAN_BASE_TRIMMINGS = (
-    "var/cache/apt/archives/*.deb",
-    "var/lib/apt/lists/*",
-    "usr/share/doc/*",
-    "usr/share/man/*",
-    "usr/share/info/*",
-    "usr/share/locale/*",
-)
+DEBIAN_BASE_TRIMMINGS = DOCS_AND_CACHES
 #: The apt sources of the official Debian image: the release, its updates and security fixes.
 DEBIAN_SOURCES = (
     "deb http://deb.debian.org/debian bookworm main\n"
