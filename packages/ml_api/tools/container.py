@@ -63,7 +63,8 @@ DOCS_AND_CACHES = (
     "usr/share/locale/*",
 )
 #: What a runtime base needs no more once made: package management, perl, docs, caches.
-BASE_TRIMMINGS = DOCS_AND_CACHES + (
+BASE_TRIMMINGS = (
+    *DOCS_AND_CACHES,
     "usr/bin/perl*",
     "usr/lib/x86_64-linux-gnu/perl*",
     "usr/share/perl5",
