@@ -75,6 +75,19 @@ def test_proxy_body_limit_is_the_apps() -> None:
     assert f"limit of {Settings().max_body_bytes} bytes" in NGINX_CONF
 
 
+def test_proxy_header_limits_are_the_apps() -> None:
+    """A head that the app alone would refuse (api/connection_guard.py), nginx refuses too, and
+    its 431 and 414 state the same numbers."""
+    count, size = nginx_value("large_client_header_buffers").split()
+    server = ServerSettings()
+    assert nginx_size(size) == server.max_header_field_bytes
+    assert int(count) * nginx_size(size) == server.max_header_bytes
+    field_limit = f"field is longer than {server.max_header_field_bytes} bytes"
+    assert field_limit in NGINX_CONF
+    assert f"over {server.max_header_bytes} bytes in all" in NGINX_CONF
+    assert f"request line is longer than {server.max_header_field_bytes} bytes" in NGINX_CONF
+
+
 @pytest.mark.parametrize(
     ("value", "expected"), [("10m", 10 * 1024**2), ("16k", 16384), ("1024", 1024), ("1G", 1024**3)]
 )

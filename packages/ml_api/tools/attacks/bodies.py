@@ -72,13 +72,16 @@ async def big_bodies(target: Target, expect: Expectations, budget: Budget) -> Ou
     body = maximum_body()
     raw = request_bytes("POST", "/v1/predictions", body=body)
     workers_before = sorted(target.workers())
-    stop = asyncio.Event()
+    stop, probes = asyncio.Event(), ProbeStats()
     sampler = asyncio.create_task(sample_rss(target, stop))
+    # A normal client meanwhile: reported (the CPU is the attackers'), and it must be answered.
+    prober = asyncio.create_task(probe_until(target.endpoint, stop, probes))
     replies = await asyncio.gather(
         *(_send(target, raw, timeout=180) for _ in range(budget.big_body_clients))
     )
     stop.set()
     peaks = await sampler
+    await prober
     workers_after = sorted(target.workers())
     statuses = _tally(replies)
     p50, worst = _latencies_ms(replies)
@@ -92,7 +95,12 @@ async def big_bodies(target: Target, expect: Expectations, budget: Budget) -> Ou
         "max bodies",
         f"{budget.big_body_clients} x {len(body) / MIB:.1f} MiB ({MAX_ROWS} houses) at once: "
         f"{' '.join(f'{s}x{n}' for s, n in sorted(statuses.items()))}, p50 {p50:.0f} ms, "
-        f"max {worst:.0f} ms; {peaks.summary()}; workers {changed}",
+        f"max {worst:.0f} ms; {peaks.summary()}; workers {changed}; {probes.summary()}",
+    )
+    outcome.check(
+        "every normal request answered (200, or 503 with Retry-After)",
+        probes.no_reply() == 0 and probes.retry_after_missing == 0,
+        f"{probes.no_reply()} unanswered, {probes.retry_after_missing} 503s without",
     )
     outcome.check(
         f"every answer is one of {sorted(expect.big_body_statuses)}",
