@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import time
 from collections import Counter
 from functools import cache
@@ -117,15 +118,29 @@ async def big_bodies(target: Target, expect: Expectations, budget: Budget) -> Ou
     return outcome
 
 
+#: Sends of each escaped-quote body alone, whose median CPU time is the figure.
+ALONE_REPEATS = 3
+
+
 async def escaped_quotes(target: Target, expect: Expectations, budget: Budget) -> Outcome:
     bodies = escaped_bodies()
     alone: dict[str, Reply | NoReplyError] = {}
     worker_ms: dict[str, float] = {}  # the workers' CPU time for each: the target's measure
+    # Once unmeasured, to both workers: a worker's first large body after its fork costs it
+    # twice as much (its copy-on-write pages, its heap growing), which is no attack's doing.
+    first = request_bytes("POST", "/v1/predictions", body=next(iter(bodies.values())))
+    await asyncio.gather(_send(target, first, 60), _send(target, first, 60))
     for name, body in bodies.items():
-        cpu_before = target.cpu_seconds()
-        alone[name] = await _send(target, request_bytes("POST", "/v1/predictions", body=body), 60)
-        await asyncio.sleep(0.2)  # /proc's tick counts settle
-        worker_ms[name] = (target.cpu_seconds() - cpu_before) * 1000
+        # The median of three, each alone: this machine's CPU accounting is noisy (ticks of
+        # 10 ms, a shared host), and a single send once read 310 ms where its repeats read 60.
+        spent = []
+        for _ in range(ALONE_REPEATS):
+            cpu_before = target.cpu_seconds()
+            request = request_bytes("POST", "/v1/predictions", body=body)
+            alone[name] = await _send(target, request, 60)
+            await asyncio.sleep(0.2)  # /proc's tick counts settle
+            spent.append((target.cpu_seconds() - cpu_before) * 1000)
+        worker_ms[name] = statistics.median(spent)
     # Then several clients sending the first kind over and over, and a normal client meanwhile.
     raw = request_bytes("POST", "/v1/predictions", body=next(iter(bodies.values())))
     stop, probes = asyncio.Event(), ProbeStats()
@@ -171,5 +186,5 @@ async def escaped_quotes(target: Target, expect: Expectations, budget: Budget) -
             worker_ms[name] <= expect.refusal_worker_ms,
             f"{worker_ms[name]:.0f} ms",
         )
-    probe_checks(outcome, probes, expect)
+    probe_checks(outcome, probes, expect, p50_max_ms=expect.flood_probe_p50_max_ms)
     return outcome
