@@ -51,30 +51,27 @@ class ConnectionLimits:
     max_header_field_bytes: int
 
 
-def raw_problem(status: int, title: str, detail: str, *, retry_after: bool = False) -> bytes:
+def _problem_json(status: int, title: str, detail: str) -> bytes:
+    return json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    ).encode("ascii")
+
+
+def raw_problem(status: int, title: str, detail: str) -> bytes:
     """A whole HTTP/1.1 problem+json response that closes its connection."""
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-    head = [
-        f"HTTP/1.1 {status} {title}",
-        "content-type: application/problem+json",
-        f"content-length: {len(body)}",
-        "connection: close",
-    ]
-    if retry_after:
-        head.append(f"retry-after: {RETRY_AFTER_SECONDS}")
-    return ("\r\n".join(head) + "\r\n\r\n" + body).encode("ascii")
+    body = _problem_json(status, title, detail)
+    head = (
+        f"HTTP/1.1 {status} {title}\r\ncontent-type: application/problem+json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
 
 
 async def _busy(scope: Any, receive: Any, send: Any) -> None:
     """The answer past the connection cap: 503, come back shortly, and this connection closes."""
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Service Unavailable",
-            "status": 503,
-            "detail": "The server has too many open connections; retry shortly.",
-        }
-    ).encode()
+    body = _problem_json(
+        503, "Service Unavailable", "The server has too many open connections; retry shortly."
+    )
     await send(
         {
             "type": "http.response.start",
@@ -138,7 +135,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = True
         self._head_bytes = 0
         self._head_tail = b""  # the last bytes of the head so far: "\r\n\r\n" may be split
-        self._started_head = False
         self._request_read = False
         self._draining = False
 
@@ -160,7 +156,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _await_head(self) -> None:
         self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
-        self._started_head = False
         self._cancel_head_deadline()
         self._head_deadline = self.loop.call_later(self.limits.header_timeout, self._head_too_slow)
 
@@ -173,7 +168,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_deadline = None
         if self.transport.is_closing():
             return
-        if self._started_head:
+        if self._head_bytes:  # part of a head came
             self._refuse(
                 408,
                 "Request Timeout",
@@ -189,7 +184,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self._lingering.close_now()
             return
         if self._reading_head and data:
-            self._started_head = True
             seen = self._head_tail + data
             end = seen.find(_HEAD_END)
             head_part = len(data) if end < 0 else end + len(_HEAD_END) - len(self._head_tail)
@@ -197,10 +191,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             if self._head_bytes > self.limits.max_header_bytes:
                 self._refuse_large_head(f"{self.limits.max_header_bytes} bytes in all")
                 return
-            if end < 0:
+            if end < 0:  # else the parser's on_headers_complete ends the head, in this feed
                 self._head_tail = seen[-(len(_HEAD_END) - 1) :]
-            else:
-                self._reading_head = False
         super().data_received(data)
 
     def on_url(self, url: bytes) -> None:

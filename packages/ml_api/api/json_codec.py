@@ -9,6 +9,7 @@ a large request takes.
 from __future__ import annotations
 
 import json
+import sys
 from contextvars import ContextVar
 from typing import Any, NoReturn
 
@@ -29,13 +30,12 @@ def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
-#: Digits in an integer past which the standard library's message would name its own setting
-#: (``sys.set_int_max_str_digits``); orjson refuses any integer past 64 bits anyway.
-_MAX_INT_DIGITS = 4300
-
-
 def _bounded_int(digits: str) -> int:
-    if len(digits) > _MAX_INT_DIGITS:
+    """``int``, refusing past the interpreter's own digit limit with a message that does not
+    tell a client to call ``sys.set_int_max_str_digits``. (orjson refuses any integer past
+    64 bits; only this fallback parse gets that far.)"""
+    limit = sys.get_int_max_str_digits()  # 0: no limit
+    if limit and len(digits.lstrip("-")) > limit:
         raise ValueError(f"an integer of {len(digits)} digits is too long to be a number here")
     return int(digits)
 

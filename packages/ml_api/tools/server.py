@@ -37,15 +37,20 @@ class Server:
 
     def workers(self) -> list[int]:
         """Pids of the master's live worker processes."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            pids = [int(pid) for pid in children.read_text().split()]
-        except OSError:
-            return []
-        return [pid for pid in pids if _alive(pid)]
+        return worker_pids(self.process.pid)
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """Pids of a gunicorn master's live workers: its children that are not zombies."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    try:
+        pids = [int(pid) for pid in children.read_text().split()]
+    except OSError:
+        return []
+    return [pid for pid in pids if _alive(pid)]
 
 
 def _alive(pid: int) -> bool:

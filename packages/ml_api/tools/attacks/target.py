@@ -40,12 +40,7 @@ class Target:
 
     def workers(self) -> list[int]:
         """Live worker pids: the master's children that are not zombies."""
-        children = Path(f"/proc/{self.master_pid}/task/{self.master_pid}/children")
-        try:
-            pids = [int(pid) for pid in children.read_text().split()]
-        except OSError:
-            return []
-        return [pid for pid in pids if alive(pid)]
+        return real_server.worker_pids(self.master_pid)
 
     def kill_worker(self, pid: int) -> None:
         if pid not in self.workers():
@@ -71,14 +66,6 @@ class Target:
                 status = labels.split('status="', 1)[1].split('"', 1)[0]
                 counts[status] += int(float(value))
         return counts
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def cpu_seconds(pid: int) -> float:
