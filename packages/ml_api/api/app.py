@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import time
-from pathlib import Path
-from typing import Any
 
-import jinja2
-import yaml
 from connexion import FlaskApp
 from connexion.datastructures import MediaTypeDict
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from starlette.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import AllErrorsJSONBodyValidator, BodyLimits
@@ -28,51 +26,12 @@ from api.memory import ReleaseMemoryMiddleware
 from api.metrics import MODEL_INFO, STARTUP_SECONDS
 from api.model_state import ModelState, load_model_state
 from api.paths import MergeSlashesMiddleware
-from api.request_context import RequestIdMiddleware
+from api.request_context import REQUEST_ID_HEADER, RequestIdMiddleware
 from api.request_metrics import RequestMetricsMiddleware
-
-SPEC_DIR = Path(__file__).parent / "spec"
-SPEC_FILE = "api.yaml"
+from api.spec_document import example_houses, read_spec, request_limits
+from api.spec_endpoint import SpecDocumentMiddleware
 
 logger = logging.getLogger(__name__)
-
-
-def request_limits(config: Settings) -> dict[str, int]:
-    """The limits a client must keep to, as ``GET /v1/model`` reports them."""
-    return {
-        "max_body_bytes": config.max_body_bytes,
-        "max_rows": config.max_rows,
-        "max_explained_rows": config.max_explained_rows,
-        "max_string_length": config.max_string_length,
-        "max_json_depth": config.max_json_depth,
-    }
-
-
-def spec_arguments(config: Settings) -> dict[str, Any]:
-    """The settings the spec's Jinja placeholders stand for: the request limits."""
-    return {**request_limits(config), "max_listed_errors": config.max_listed_errors}
-
-
-def read_spec(config: Settings) -> dict[str, Any]:
-    """The OpenAPI document as served with ``config``: rendered as Connexion renders it."""
-    template = (SPEC_DIR / SPEC_FILE).read_text(encoding="utf-8")
-    spec: dict[str, Any] = yaml.safe_load(
-        jinja2.Template(template).render(**spec_arguments(config))
-    )
-    return spec
-
-
-def request_examples(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The prediction request examples that Swagger UI offers, by name (the first is the one
-    "Try it out" starts with)."""
-    operation = spec["paths"]["/v1/predictions"]["post"]
-    examples = operation["requestBody"]["content"]["application/json"]["examples"]
-    return {name: example["value"] for name, example in examples.items()}
-
-
-def example_houses(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every house of the spec's request examples: what a worker prices before it serves."""
-    return [house for houses in request_examples(spec).values() for house in houses]
 
 
 def create_app(config: Settings) -> FlaskApp:
@@ -102,7 +61,7 @@ def create_app(config: Settings) -> FlaskApp:
         max_string_length=config.max_string_length,
     )
     app.add_api(
-        spec,  # rendered and parsed once, above
+        copy.deepcopy(spec),  # Connexion adds to the document it is given
         strict_validation=True,
         validate_responses=config.validate_responses,
         # A MediaTypeDict, as Connexion looks content types up by pattern in it.
@@ -117,7 +76,12 @@ def create_app(config: Settings) -> FlaskApp:
             # start: then Swagger UI fills the body from the schema (inventing a pool for a
             # house whose example has none) instead of the chosen example.
             swagger_ui_config={"deepLinking": True, "tryItOutEnabled": False},
+            # Served by SpecDocumentMiddleware, with its components named (see there).
+            serve_spec=False,
         ),
+    )
+    app.add_middleware(
+        SpecDocumentMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, document=spec
     )
     # Inside the exception handlers, so that a 413, 415, 503 or 408 is a problem like any other.
     app.add_middleware(
@@ -141,6 +105,17 @@ def create_app(config: Settings) -> FlaskApp:
     app.add_middleware(
         ReleaseMemoryMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, min_bytes=MIB
     )
+    if config.cors_origins:
+        # Answers a browser's preflight itself and marks the answers of allowed origins.
+        app.add_middleware(
+            CORSMiddleware,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+            max_age=600,
+        )
     app.app.config[ModelState.CONFIG_KEY] = state
     app.app.config[EXPLAINED_ROWS_KEY] = explained_rows_budget(config.max_inflight_explained_rows)
     register_error_handlers(

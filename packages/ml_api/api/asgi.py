@@ -1,10 +1,8 @@
-"""The ASGI entry point gunicorn serves: ``api.asgi:app``, settings from ``ML_API_ENVIRONMENT``."""
+"""The ASGI entry point gunicorn serves: ``api.asgi:app``, with the ``ML_API_*`` settings."""
 
 from __future__ import annotations
 
-import os
-
 from api.app import create_app
-from api.config import settings_for
+from api.config import Settings
 
-app = create_app(settings_for(os.environ.get("ML_API_ENVIRONMENT", "production")))
+app = create_app(Settings())

@@ -1,17 +1,31 @@
-"""Service settings from the environment (prefix ``ML_API_``), one class per deployment kind."""
+"""Service settings from the environment (prefix ``ML_API_``).
+
+One class per process: ``Settings`` for the application, ``ServerSettings`` for gunicorn. The
+deployment kind (``ML_API_ENVIRONMENT``) is one of its fields, and only changes the defaults of a
+few others (``ENVIRONMENT_DEFAULTS``); a variable set for any of them still wins.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["development", "testing", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 MIB = 1024 * 1024
+
+#: What each deployment kind changes from the defaults below. Development and tests check every
+#: response against the spec (cheap insurance there, a cost in production).
+ENVIRONMENT_DEFAULTS: Mapping[Environment, Mapping[str, Any]] = {
+    "development": {"validate_responses": True, "log_level": "DEBUG"},
+    "testing": {"validate_responses": True},
+    "production": {},
+}
 
 
 class Settings(BaseSettings):
@@ -20,7 +34,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ML_API_", frozen=True, extra="ignore")
 
     environment: Environment = "production"
-    #: Check every response against the spec: cheap insurance in tests, a cost in production.
+    #: Check every response against the spec (on in development and testing).
     validate_responses: bool = False
     log_level: LogLevel = "INFO"
     #: Serve this model file instead of the one packaged with gradient_boosting_model.
@@ -55,36 +69,26 @@ class Settings(BaseSettings):
     #: Invalid fields spelled out in a problem's one-line ``detail``.
     detail_errors: int = Field(default=10, ge=1)
 
+    #: Origins of the web pages whose scripts may call the API from a browser (CORS), as a
+    #: comma-separated list (``https://a.example,https://b.example``) or ``*`` for any. None by
+    #: default: browsers then keep other sites' pages from reading the answers.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
-class DevelopmentConfig(Settings):
-    environment: Environment = "development"
-    validate_responses: bool = True
-    log_level: LogLevel = "DEBUG"
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, values: Any) -> Any:
+        """The deployment kind's defaults, under anything given or set in the environment."""
+        if not isinstance(values, dict):
+            return values
+        environment = values.get("environment", "production")
+        return {**ENVIRONMENT_DEFAULTS.get(environment, {}), **values}
 
-
-class TestingConfig(Settings):
-    environment: Environment = "testing"
-    validate_responses: bool = True
-
-
-class ProductionConfig(Settings):
-    environment: Environment = "production"
-
-
-_BY_ENVIRONMENT: dict[str, type[Settings]] = {
-    "development": DevelopmentConfig,
-    "testing": TestingConfig,
-    "production": ProductionConfig,
-}
-
-
-def settings_for(environment: str) -> Settings:
-    """The settings class of ``environment``, with any ``ML_API_*`` overrides applied."""
-    try:
-        return _BY_ENVIRONMENT[environment]()
-    except KeyError:
-        known = ", ".join(_BY_ENVIRONMENT)
-        raise ValueError(f"unknown environment {environment!r}: expected one of {known}") from None
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
 
 
 class ServerSettings(BaseSettings):

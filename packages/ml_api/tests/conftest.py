@@ -27,7 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @functools.cache
 def session_app() -> FlaskApp:
     """The one app of the test session (schemathesis needs it when its module is imported)."""
-    return create_app(config.TestingConfig())
+    return create_app(config.Settings(environment="testing"))
 
 
 @pytest.fixture(scope="session")

@@ -5,37 +5,52 @@ from pathlib import Path
 
 import pytest
 
-from api import config
-from api.config import ServerSettings, settings_for
+from api.config import ServerSettings, Settings
 
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
 
 @pytest.mark.parametrize(
-    ("environment", "expected"),
-    [
-        ("development", config.DevelopmentConfig),
-        ("testing", config.TestingConfig),
-        ("production", config.ProductionConfig),
-    ],
+    ("environment", "validate_responses", "log_level"),
+    [("development", True, "DEBUG"), ("testing", True, "INFO"), ("production", False, "INFO")],
 )
-def test_each_environment_has_its_settings(environment: str, expected: type) -> None:
-    settings = settings_for(environment)
-    assert type(settings) is expected
+def test_each_environment_has_its_defaults(
+    monkeypatch: pytest.MonkeyPatch, environment: str, validate_responses: bool, log_level: str
+) -> None:
+    monkeypatch.setenv("ML_API_ENVIRONMENT", environment)
+    settings = Settings()
     assert settings.environment == environment
+    assert settings.validate_responses is validate_responses
+    assert settings.log_level == log_level
 
 
-def test_production_does_not_validate_responses_and_testing_does() -> None:
-    assert settings_for("production").validate_responses is False
-    assert settings_for("testing").validate_responses is True
+def test_production_is_the_default_environment() -> None:
+    assert Settings().environment == "production"
+    assert Settings().validate_responses is False
 
 
-def test_environment_overrides_are_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_given_is_the_one_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exported ML_API_ENVIRONMENT cannot contradict the environment a settings object
+    reports: the one given wins, and its defaults come with it."""
+    monkeypatch.setenv("ML_API_ENVIRONMENT", "production")
+    settings = Settings(environment="testing")
+    assert settings.environment == "testing"
+    assert settings.validate_responses is True
+
+
+def test_a_variable_beats_the_environment_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ML_API_ENVIRONMENT", "testing")
     monkeypatch.setenv("ML_API_VALIDATE_RESPONSES", "false")
     monkeypatch.setenv("ML_API_LOG_LEVEL", "WARNING")
-    settings = settings_for("testing")
+    settings = Settings()
     assert settings.validate_responses is False  # "false" is false, not a truthy string
     assert settings.log_level == "WARNING"
+
+
+def test_cors_origins_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().cors_origins == ()
+    monkeypatch.setenv("ML_API_CORS_ORIGINS", "https://a.example, https://b.example")
+    assert Settings().cors_origins == ("https://a.example", "https://b.example")
 
 
 def test_bad_overrides_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,9 +59,10 @@ def test_bad_overrides_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         ServerSettings()
 
 
-def test_unknown_environment_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown environment 'staging'"):
-        settings_for("staging")
+def test_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ML_API_ENVIRONMENT", "staging")
+    with pytest.raises(ValueError, match="environment"):
+        Settings()
 
 
 def test_gunicorn_serves_the_asgi_app_with_the_server_settings(

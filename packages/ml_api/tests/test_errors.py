@@ -45,7 +45,7 @@ def test_start_up_fails_naming_a_missing_or_corrupt_model(
     if content is not None:
         artifact.write_bytes(content)
     with pytest.raises(ModelArtifactError, match=re.escape(str(artifact))):
-        create_app(config.TestingConfig(model_artifact=artifact))
+        create_app(config.Settings(environment="testing", model_artifact=artifact))
 
 
 def test_a_configured_artifact_is_served(tmp_path: Path, house: dict[str, Any]) -> None:
@@ -53,7 +53,8 @@ def test_a_configured_artifact_is_served(tmp_path: Path, house: dict[str, Any]) 
     packaged = artifact_path(load_config())
     artifact.write_bytes(packaged.read_bytes())
     artifact.with_suffix(".json").write_bytes(packaged.with_suffix(".json").read_bytes())
-    with create_app(config.TestingConfig(model_artifact=artifact)).test_client() as client:
+    settings = config.Settings(environment="testing", model_artifact=artifact)
+    with create_app(settings).test_client() as client:
         response = client.post("/v1/predictions", json=[house])
     assert response.status_code == 200
     assert response.json()["predictions"] == make_prediction([house]).predictions

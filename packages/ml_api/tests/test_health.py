@@ -5,7 +5,7 @@ from gradient_boosting_model import __version__ as model_version
 from starlette.testclient import TestClient
 
 from api import config
-from api.app import read_spec
+from api.spec_document import read_spec
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ def test_health_reports_status_and_versions(client: TestClient, path: str) -> No
     assert response.json() == {
         "status": "ok",
         "model_version": model_version,
-        "api_version": read_spec(config.TestingConfig())["info"]["version"],
+        "api_version": read_spec(config.Settings(environment="testing"))["info"]["version"],
     }
 
 

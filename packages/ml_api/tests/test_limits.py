@@ -10,11 +10,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from api import config
-from api.app import create_app, read_spec
+from api.app import create_app
+from api.spec_document import read_spec
 
 pytestmark = pytest.mark.integration
 
-LIMITS = config.TestingConfig(
+LIMITS = config.Settings(
+    environment="testing",
     max_body_bytes=20_000,
     max_rows=3,
     max_string_length=16,
@@ -44,7 +46,7 @@ def _problem(response: Any, status: int) -> dict[str, Any]:
 
 
 def test_defaults_fit_the_whole_test_csv() -> None:
-    defaults = config.ProductionConfig()
+    defaults = config.Settings()
     assert defaults.max_rows >= 1459
     assert defaults.max_body_bytes >= 4 * 1024 * 1024  # test.csv is 2.3 MB of JSON
 

@@ -108,7 +108,7 @@ def test_the_model_card(client: TestClient) -> None:
     assert [field["name"] for field in card["input_fields"]] == list(HOUSE_FIELDS)
     required = [field["name"] for field in card["input_fields"] if field["required"]]
     assert required == list(REQUIRED_FIELDS)
-    testing = config.TestingConfig()
+    testing = config.Settings(environment="testing")
     assert card["limits"] == {
         "max_body_bytes": testing.max_body_bytes,
         "max_rows": testing.max_rows,

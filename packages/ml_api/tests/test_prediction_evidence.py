@@ -81,7 +81,7 @@ def test_fields_left_out_are_assumed(client: TestClient, house: dict[str, Any]) 
 def test_explain_is_refused_past_its_limit_with_the_limit_stated(
     client: TestClient, house: dict[str, Any]
 ) -> None:
-    limit = config.TestingConfig().max_explained_rows
+    limit = config.Settings(environment="testing").max_explained_rows
     response = client.post("/v1/predictions?explain=true", json=[house] * (limit + 1))
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"

@@ -12,10 +12,13 @@ from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 from starlette.testclient import TestClient
 
-from api import config
-from api.app import example_houses, read_spec, request_examples
+import yaml
 
-SPEC = read_spec(config.TestingConfig())
+from api import config
+from api.spec_document import SPEC_PATH, example_houses, read_spec, request_examples
+from tools import house_spec
+
+SPEC = read_spec(config.Settings(environment="testing"))
 HOUSE = SPEC["components"]["schemas"]["HouseDetails"]
 
 
@@ -33,6 +36,44 @@ def test_served_spec_is_valid_openapi_3_0(client: TestClient) -> None:
     spec = response.json()
     assert spec["openapi"].startswith("3.0")
     validate_openapi(spec, cls=OpenAPIV30SpecValidator)
+
+
+def test_the_spec_file_is_plain_openapi_3_0() -> None:
+    """No template: any OpenAPI tool reads the file as it is."""
+    text = SPEC_PATH.read_text(encoding="utf-8")
+    assert "{{" not in text
+    validate_openapi(yaml.safe_load(text), cls=OpenAPIV30SpecValidator)
+
+
+def test_the_spec_file_is_what_make_spec_writes() -> None:
+    """``HouseDetails`` is generated from the model package's schema: edit that, then run
+    ``make spec``."""
+    current = SPEC_PATH.read_text(encoding="utf-8")
+    assert house_spec.spec_text(current) == current, "api.yaml is out of date: run `make spec`"
+
+
+def test_make_spec_notices_a_hand_edit() -> None:
+    current = SPEC_PATH.read_text(encoding="utf-8")
+    edited = current.replace("Lot size in square feet.", "Lot size in acres.")
+    assert edited != current
+    assert house_spec.spec_text(edited) == current
+
+
+@pytest.mark.integration
+def test_served_spec_keeps_named_components_and_its_server(client: TestClient) -> None:
+    """A client generated from it gets ``HouseDetails`` and ``Problem``; Swagger UI's "Servers"
+    box shows this service."""
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/v1/predictions"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/PredictionRequest"}
+    assert spec["components"]["schemas"]["PredictionRequest"]["items"] == {
+        "$ref": "#/components/schemas/HouseDetails"
+    }
+    assert operation["responses"]["400"] == {"$ref": "#/components/responses/BadRequest"}
+    assert spec["servers"] == [{"url": "/", "description": "this service"}]
+    assert spec == SPEC
+    assert yaml.safe_load(client.get("/openapi.yaml").text) == SPEC
 
 
 @pytest.mark.integration

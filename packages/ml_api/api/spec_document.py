@@ -1,0 +1,59 @@
+"""The OpenAPI document a server serves: ``spec/api.yaml`` with this server's request limits.
+
+The file on disk is plain OpenAPI 3.0 (tools can read it), written with the default settings'
+limits; ``with_limits`` puts a server's own limits in the places the schema keeps them.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from api.config import Settings
+
+SPEC_PATH = Path(__file__).parent / "spec" / "api.yaml"
+
+
+def request_limits(config: Settings) -> dict[str, int]:
+    """The limits a client must keep to, as ``GET /v1/model`` reports them."""
+    return {
+        "max_body_bytes": config.max_body_bytes,
+        "max_rows": config.max_rows,
+        "max_explained_rows": config.max_explained_rows,
+        "max_string_length": config.max_string_length,
+        "max_json_depth": config.max_json_depth,
+    }
+
+
+def with_limits(spec: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
+    """A copy of ``spec`` whose schema keywords carry ``limits``: the houses a request may hold
+    (``maxItems``) and the characters of any text detail (``maxLength``)."""
+    served = copy.deepcopy(spec)
+    schemas = served["components"]["schemas"]
+    schemas["PredictionRequest"]["maxItems"] = limits["max_rows"]
+    for prop in schemas["HouseDetails"]["properties"].values():
+        if prop["type"] == "string":
+            prop["maxLength"] = limits["max_string_length"]
+    return served
+
+
+def read_spec(config: Settings) -> dict[str, Any]:
+    """The OpenAPI document as served with ``config``."""
+    spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    return with_limits(spec, request_limits(config))
+
+
+def request_examples(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The prediction request examples that Swagger UI offers, by name (the first is the one
+    "Try it out" starts with)."""
+    operation = spec["paths"]["/v1/predictions"]["post"]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    return {name: example["value"] for name, example in examples.items()}
+
+
+def example_houses(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every house of the spec's request examples: what a worker prices before it serves."""
+    return [house for houses in request_examples(spec).values() for house in houses]

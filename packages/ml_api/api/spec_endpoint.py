@@ -1,0 +1,38 @@
+"""``/openapi.json`` and ``/openapi.yaml``: the served document as written, components named.
+
+Connexion serves its copy with every ``$ref`` inlined, so a client generated from it names its
+classes after the operation (``ApiControllerPredictBodyItem``) instead of ``HouseDetails``, and it
+replaces ``servers`` with an empty base path, which Swagger UI shows as an empty "Servers" box.
+This middleware answers those two paths itself, from the document ``create_app`` served.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import yaml
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class SpecDocumentMiddleware:
+    """Answers ``GET`` (and ``HEAD``) of the document's two paths with bytes made once."""
+
+    def __init__(self, app: ASGIApp, document: dict[str, Any]) -> None:
+        self.app = app
+        self._documents = {
+            "/openapi.json": (orjson.dumps(document), "application/json"),
+            "/openapi.yaml": (
+                yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode(),
+                "text/yaml",
+            ),
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        served = self._documents.get(scope["path"]) if scope["type"] == "http" else None
+        if served is None or scope["method"] not in {"GET", "HEAD"}:
+            await self.app(scope, receive, send)
+            return
+        body, media_type = served
+        await Response(body, media_type=media_type)(scope, receive, send)

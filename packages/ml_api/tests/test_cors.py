@@ -1,0 +1,69 @@
+"""CORS: off unless ``ML_API_CORS_ORIGINS`` lists the origins whose pages may call the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from api import config
+from api.app import create_app
+
+pytestmark = pytest.mark.integration
+
+ALLOWED = "https://prices.example"
+OTHER = "https://elsewhere.example"
+
+
+@pytest.fixture(scope="module")
+def cors_client() -> Iterator[TestClient]:
+    settings = config.Settings(environment="testing", cors_origins=(ALLOWED,))
+    with create_app(settings).test_client() as client:
+        yield client
+
+
+def _preflight(client: TestClient, origin: str) -> Any:
+    return client.options(
+        "/v1/predictions",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+
+
+def test_no_origin_is_allowed_by_default(client: TestClient, house: dict[str, Any]) -> None:
+    response = client.post("/v1/predictions", json=[house], headers={"Origin": ALLOWED})
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+    assert "access-control-allow-origin" not in _preflight(client, ALLOWED).headers
+
+
+def test_a_listed_origin_may_post_from_a_browser(
+    cors_client: TestClient, house: dict[str, Any]
+) -> None:
+    preflight = _preflight(cors_client, ALLOWED)
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == ALLOWED
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert "content-type" in preflight.headers["access-control-allow-headers"].lower()
+    response = cors_client.post("/v1/predictions", json=[house], headers={"Origin": ALLOWED})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ALLOWED
+    assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
+
+
+def test_an_unlisted_origin_is_not_allowed(cors_client: TestClient, house: dict[str, Any]) -> None:
+    assert _preflight(cors_client, OTHER).status_code == 400
+    response = cors_client.post("/v1/predictions", json=[house], headers={"Origin": OTHER})
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_errors_carry_the_cors_headers_too(cors_client: TestClient) -> None:
+    """A browser page can read why its request was refused."""
+    response = cors_client.post("/v1/predictions", json=[{}], headers={"Origin": ALLOWED})
+    assert response.status_code == 400
+    assert response.headers["access-control-allow-origin"] == ALLOWED

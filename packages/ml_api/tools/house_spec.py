@@ -1,0 +1,191 @@
+"""The end of ``api/spec/api.yaml``, generated: ``PredictionRequest`` and ``HouseDetails``.
+
+The model package's schema (``gradient_boosting_model.schemas``) is the one declaration of the
+house fields: their types, ranges, codes, descriptions and house rules. This module turns it into
+OpenAPI, with an example of each field read from test.csv (its first known value), and writes it
+below the marker line of ``api.yaml``. ``make spec`` runs it; ``tests/test_spec.py`` fails when
+the file differs from what it makes. The request limits come from the settings' defaults here;
+a server serves its own (``api.spec_document.with_limits``).
+
+    python -m tools.house_spec [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from gradient_boosting_model.data import read_dataset
+from gradient_boosting_model.fields import JsonNumber, WholeNumber
+from gradient_boosting_model.schemas import (
+    HOUSE_FIELDS,
+    HOUSE_RULES,
+    ID_FIELD,
+    ID_SCHEMA_FIELD,
+    HouseRule,
+)
+from marshmallow import fields, validate
+
+from api.config import Settings
+from api.spec_document import SPEC_PATH, request_limits, with_limits
+
+MARKER = (
+    "    # Below: made by `make spec` (tools/house_spec.py) from the model's schema. Do not edit.\n"
+)
+
+HOUSE_INTRO = (
+    "Details of one house, by the Ames data's column names (data_description.txt). Only the"
+    " required fields must be given; any other may be omitted or null."
+)
+
+
+def _number(value: Any) -> Any:
+    """A whole float as an int, so that the YAML reads 80, not 80.0."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _type(field: fields.Field[Any]) -> str:
+    if isinstance(field, WholeNumber):
+        return "integer"
+    if isinstance(field, JsonNumber):
+        return "number"
+    return "string"
+
+
+def _description(field: fields.Field[Any]) -> str:
+    text = str(field.metadata["description"]).rstrip(".") + "."
+    if field.required:
+        return text
+    if field.metadata.get("absent_means_none"):
+        return f"{text} Null means the house has none."
+    return f"{text} Null if unknown."
+
+
+def field_property(field: fields.Field[Any], example: Any) -> dict[str, Any]:
+    """One house field as an OpenAPI 3.0 property: type, description, range or codes, example."""
+    prop: dict[str, Any] = {"type": _type(field), "description": _description(field)}
+    for validator in field.validators:
+        if isinstance(validator, validate.Range):
+            prop["minimum"] = _number(validator.min)
+            prop["maximum"] = _number(validator.max)
+        if isinstance(validator, validate.OneOf):
+            # OpenAPI 3.0.3: a nullable enum lists null among its values.
+            prop["enum"] = [*validator.choices, *([] if field.required else [None])]
+    if not field.required:
+        prop["nullable"] = True
+    prop["example"] = _number(example)
+    return prop
+
+
+def rule_statement(rule: HouseRule) -> str:
+    slack = f" + {rule.slack:g}" if rule.slack else ""
+    return f"{rule.field} at most {rule.at_most}{slack}"
+
+
+def house_details_schema(examples: dict[str, Any]) -> dict[str, Any]:
+    """``HouseDetails``: every field of the model's schema, then ``Id``, with the house rules."""
+    rules = "; ".join(rule_statement(rule) for rule in HOUSE_RULES)
+    return {
+        "type": "object",
+        "description": (
+            f"{HOUSE_INTRO} Beyond each field's type, range and codes, a house must be consistent"
+            f" where both details are known, or it is refused with 422: {rules}."
+        ),
+        "required": [name for name, field in HOUSE_FIELDS.items() if field.required],
+        "additionalProperties": False,
+        "properties": {
+            ID_FIELD: field_property(ID_SCHEMA_FIELD, examples[ID_FIELD]),
+            **{name: field_property(field, examples[name]) for name, field in HOUSE_FIELDS.items()},
+        },
+    }
+
+
+def first_known_values() -> dict[str, Any]:
+    """Each field's first known (not null) value in the model package's test.csv."""
+    examples: dict[str, Any] = {}
+    for row in read_dataset("test.csv"):
+        for name, value in row.items():
+            if value is not None and name not in examples:
+                examples[name] = value
+    return examples
+
+
+def generated_schemas() -> dict[str, Any]:
+    """The two schemas, with the default settings' limits, as they are written to the file."""
+    schemas = {
+        "PredictionRequest": {
+            "type": "array",
+            "description": "The houses to price, in the order their prices are returned.",
+            "minItems": 1,
+            "items": {"$ref": "#/components/schemas/HouseDetails"},
+        },
+        "HouseDetails": house_details_schema(first_known_values()),
+    }
+    document = with_limits({"components": {"schemas": schemas}}, request_limits(Settings()))
+    generated: dict[str, Any] = document["components"]["schemas"]
+    return generated
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, but lists of scalars on one line (enums read as they do in the Ames docs)."""
+
+    def represent_list(self, data: Any) -> yaml.Node:  # type: ignore[override]
+        flow = all(not isinstance(item, dict | list) for item in data)
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+    def represent_text(self, data: str) -> yaml.Node:
+        """Prose folded over lines, as a person writes it in YAML; short strings plain."""
+        style = ">" if len(data) > 80 else None
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(list, _Dumper.represent_list)
+_Dumper.add_representer(str, _Dumper.represent_text)
+
+
+def generated_text() -> str:
+    """The YAML below the marker: the schemas, indented as entries of ``components.schemas``."""
+    text = yaml.dump(
+        generated_schemas(),
+        Dumper=_Dumper,
+        sort_keys=False,
+        width=84,  # the lines are indented by 4 more below
+        allow_unicode=True,
+        default_flow_style=False,
+    )
+    return "".join(f"    {line}" if line.strip() else line for line in text.splitlines(True))
+
+
+def spec_text(current: str) -> str:
+    """``current`` (the file's text) with everything below the marker made anew."""
+    head, marker, _ = current.partition(MARKER)
+    if not marker:
+        raise ValueError(f"the marker line is missing from {SPEC_PATH}: {MARKER.strip()}")
+    return head + MARKER + generated_text()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    args = parser.parse_args(argv)
+    current = SPEC_PATH.read_text(encoding="utf-8")
+    wanted = spec_text(current)
+    if args.check:
+        if wanted != current:
+            print(f"{SPEC_PATH} is out of date: run `make spec`", file=sys.stderr)
+            return 1
+        return 0
+    if wanted != current:
+        Path(SPEC_PATH).write_text(wanted, encoding="utf-8")
+        print(f"wrote {SPEC_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
