@@ -3,12 +3,21 @@
 They replace Connexion's defaults, which log some errors twice and others not at all. Clients
 get the problem and the ``X-Request-ID`` to quote; the server log gets the same id, and a stack
 trace only for a 500, which never reaches the client.
+
+Nothing a client sent reaches the log: a problem's detail quotes values (``-5 is less than the
+minimum of 0``, a whole house sent as an object, a query value) and stays in the answer. The
+log line names the route, the status, and for invalid houses each bad field's row and name;
+a name the schema does not know is logged as ``_unknown`` (a client can put anything in a
+name), as in the metrics. A 500 logs the stack and the exceptions' types, not their messages.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
+from collections.abc import Iterable
 from http import HTTPStatus
+from typing import Any
 
 from connexion import FlaskApp
 from connexion.exceptions import InternalServerError, ProblemException
@@ -17,14 +26,86 @@ from connexion.problem import problem
 from gradient_boosting_model.errors import InvalidInputError
 from starlette.exceptions import HTTPException
 
+from api.body_limit import BodyTimeoutProblem, PayloadTooLargeProblem
+from api.content_type import MissingContentTypeProblem
+from api.inflight import BusyProblem
 from api.metrics import REFUSED_FIELDS, field_label
 from api.problems import InvalidHousesProblem, from_row_errors
+from api.request_context import request_facts
 
 logger = logging.getLogger(__name__)
 
+#: Problems whose detail is made of settings and counts only: logged as they are.
+_CONTENT_FREE = (PayloadTooLargeProblem, BodyTimeoutProblem, BusyProblem, MissingContentTypeProblem)
 
-def _refused(request: ConnexionRequest, status: int, detail: object) -> None:
-    logger.info("refused %s %s: %s %s", request.method, request.url.path, status, detail)
+
+def _route() -> str:
+    """The spec's route of the current request, or ``unmatched`` (never the path as sent)."""
+    facts = request_facts.get()
+    return facts.route if facts is not None and facts.route is not None else "unmatched"
+
+
+def _refused(
+    request: ConnexionRequest,
+    status: int,
+    reason: str,
+    fields: Iterable[dict[str, Any]] = (),
+) -> None:
+    """One line for a refused request: its route, status and reason, and for invalid houses
+    each bad field's row and schema name. ``reason`` must carry nothing the client sent."""
+    labelled = [{"row": f["row"], "field": field_label(f["field"], f["row"])} for f in fields]
+    where = ", ".join(
+        f"row {f['row']} {f['field']}" if f["row"] is not None else f["field"] for f in labelled
+    )
+    route = _route()
+    logger.info(
+        "refused %s %s: %s %s%s",
+        request.method,
+        route,
+        status,
+        reason,
+        f": {where}" if where else "",
+        extra={"route": route, "status": status, "fields": labelled},
+    )
+
+
+def _reason(error: ProblemException | HTTPException, status: int) -> str:
+    """What to log for a problem without field errors: its detail only where that is known
+    to hold no request content, else its title (and what failed to parse, if that was it)."""
+    if isinstance(error, _CONTENT_FREE):
+        return str(error.detail)
+    if isinstance(error.__cause__, UnicodeDecodeError):
+        return "Bad Request: the body is not valid text"
+    if isinstance(error.__cause__, ValueError):  # the JSON parser's, which may quote the body
+        return "Bad Request: the body is not valid JSON"
+    return HTTPStatus(status).phrase
+
+
+def _type_name(error: BaseException) -> str:
+    kind = type(error)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+
+
+def _stack(error: BaseException) -> str:
+    """Where ``error``, and each error it came from, was raised: a traceback with the
+    exceptions' types but not their messages, which can quote the request."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return "\nwhich led to:\n".join(
+        "Traceback (most recent call last):\n"
+        + "".join(traceback.format_tb(raised.__traceback__))
+        + _type_name(raised)
+        for raised in reversed(chain)
+    )
 
 
 def register_error_handlers(app: FlaskApp, *, listed_limit: int, detail_limit: int) -> None:
@@ -36,15 +117,21 @@ def register_error_handlers(app: FlaskApp, *, listed_limit: int, detail_limit: i
 
     def known_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, ProblemException)
-        _refused(request, error.status, error.detail)
+        fields = (error.ext or {}).get("errors") or []
+        if fields:
+            plural = "s" if len(fields) != 1 else ""
+            reason = f"{HTTPStatus(error.status).phrase}, {len(fields)} invalid field{plural}"
+        else:
+            reason = _reason(error, error.status)
+        _refused(request, error.status, reason, fields)
         if error.status in (400, 413, 422):  # a request refused for what it carries
-            for field in (error.ext or {}).get("errors") or [{"row": None, "field": None}]:
+            for field in fields or [{"row": None, "field": None}]:
                 REFUSED_FIELDS.labels(field_label(field["field"], field["row"])).inc()
         return error.to_problem()
 
     def http_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, HTTPException)
-        _refused(request, error.status_code, error.detail)
+        _refused(request, error.status_code, _reason(error, error.status_code))
         return problem(
             status=error.status_code,
             title=HTTPStatus(error.status_code).phrase,
@@ -65,7 +152,13 @@ def register_error_handlers(app: FlaskApp, *, listed_limit: int, detail_limit: i
         return known_problem(request, found)
 
     def unexpected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-        logger.error("failed %s %s", request.method, request.url.path, exc_info=error)
+        logger.error(
+            "failed %s %s: %s",
+            request.method,
+            _route(),
+            _type_name(error),
+            extra={"route": _route(), "status": 500, "stack": _stack(error)},
+        )
         return InternalServerError(detail="The server could not complete the request.").to_problem()
 
     app.add_error_handler(ProblemException, known_problem)

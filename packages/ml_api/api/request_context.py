@@ -25,6 +25,8 @@ class RequestFacts:
     """What the handler learns about a request that the access log reports."""
 
     rows: int | None = None
+    #: The spec's route template (or ``unmatched``): what the log names, never the path as sent.
+    route: str | None = None
 
 
 request_facts: ContextVar[RequestFacts | None] = ContextVar("request_facts", default=None)

@@ -36,7 +36,7 @@ class RequestMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        facts = RequestFacts()
+        facts = RequestFacts(route=self.route(scope["path"]))
         token = request_facts.set(facts)
         started = time.perf_counter()
         status = 500  # unless a response starts
@@ -51,7 +51,7 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_and_note)
         finally:
             duration = time.perf_counter() - started
-            method, route = scope["method"], self.route(scope["path"])
+            method, route = scope["method"], facts.route
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_LATENCY.labels(method, route).observe(duration)
             logger.info(
