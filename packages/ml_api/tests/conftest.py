@@ -1,19 +1,29 @@
-"""Fixtures: one app per session, from ``create_app`` with testing settings, and its client."""
+"""Fixtures: one app per session, from ``create_app`` with testing settings, and its client.
+
+The markers mean what they say, and this file holds them to it: a test that loads the trained
+model (through ``create_app``, or the ``app`` and ``client`` fixtures) must be marked
+``integration``, one that starts a real server must be marked ``server`` too, so that
+``pytest -m "not integration"`` runs without a trained model.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterator
-from typing import Any
+from contextlib import ExitStack
+from typing import Any, NoReturn
+from unittest import mock
 
 import pytest
 from connexion import FlaskApp
 from gradient_boosting_model.data import read_dataset
 from starlette.testclient import TestClient
 
-from api import config
+from api import config, model_state
 from api.app import create_app
+from tools import server as real_server
+
+MODEL_FIXTURES = frozenset({"app", "client"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,15 +34,46 @@ def pytest_configure(config: pytest.Config) -> None:
         del os.environ[name]
 
 
-@functools.cache
-def session_app() -> FlaskApp:
-    """The one app of the test session (schemathesis needs it when its module is imported)."""
-    return create_app(config.Settings(environment="testing"))
+def _refuse(what: str, marker: str) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> NoReturn:
+        pytest.fail(f"this test {what}: mark it {marker}", pytrace=False)
+
+    return refuse
+
+
+def _held_to_its_markers(item: pytest.Item) -> ExitStack:
+    """Patches that fail an unmarked test the moment it loads the model or starts a server."""
+    marks = {mark.name for mark in item.iter_markers()}
+    stack = ExitStack()
+    if "integration" not in marks:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            pytest.fail(f"{item.nodeid} uses the trained model: mark it integration", False)
+        for loader in ("default_model", "load_model"):
+            stack.enter_context(
+                mock.patch.object(model_state, loader, _refuse("loads the model", "integration"))
+            )
+    if "server" not in marks:
+        stack.enter_context(
+            mock.patch.object(real_server, "start", _refuse("starts a server", "server"))
+        )
+    return stack
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with _held_to_its_markers(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with _held_to_its_markers(item):
+        return (yield)
 
 
 @pytest.fixture(scope="session")
 def app() -> FlaskApp:
-    return session_app()
+    return create_app(config.Settings(environment="testing"))
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,6 @@ from api import config
 from api.app import create_app
 from api.spec_document import read_spec
 
-pytestmark = pytest.mark.integration
-
 LIMITS = config.Settings(
     environment="testing",
     max_body_bytes=20_000,
@@ -51,11 +49,13 @@ def test_defaults_fit_the_whole_test_csv() -> None:
     assert defaults.max_body_bytes >= 4 * 1024 * 1024  # test.csv is 2.3 MB of JSON
 
 
+@pytest.mark.integration
 def test_a_declared_oversize_body_is_refused_before_reading(limited: TestClient) -> None:
     problem = _problem(_post(limited, b"[" + b" " * 30_000 + b"]"), 413)
     assert "limit of 20000 bytes" in problem["detail"]
 
 
+@pytest.mark.integration
 def test_a_streamed_oversize_body_is_refused_while_reading(limited: TestClient) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
         yield b"["
@@ -67,6 +67,7 @@ def test_a_streamed_oversize_body_is_refused_while_reading(limited: TestClient) 
     assert "limit of 20000 bytes" in problem["detail"]
 
 
+@pytest.mark.integration
 def test_a_chunked_body_within_the_limit_is_served(
     limited: TestClient, house: dict[str, Any]
 ) -> None:
@@ -79,11 +80,13 @@ def test_a_chunked_body_within_the_limit_is_served(
     assert len(response.json()["predictions"]) == 1
 
 
+@pytest.mark.integration
 def test_too_many_rows(limited: TestClient, house: dict[str, Any]) -> None:
     problem = _problem(_post(limited, json.dumps([house] * 4).encode()), 400)
     assert "more than the limit of 3 items" in problem["detail"]
 
 
+@pytest.mark.integration
 def test_a_long_string_is_refused_without_being_echoed(
     limited: TestClient, house: dict[str, Any]
 ) -> None:
@@ -95,16 +98,19 @@ def test_a_long_string_is_refused_without_being_echoed(
     assert "N" * 100 not in json.dumps(problem)
 
 
+@pytest.mark.integration
 def test_deep_nesting_is_refused_before_parsing(limited: TestClient) -> None:
     problem = _problem(_post(limited, b"[" * 5 + b"]" * 5), 400)
     assert "nests 5 deep, past the limit of 4" in problem["detail"]
 
 
+@pytest.mark.integration
 def test_nesting_beyond_the_parser_is_a_400_not_a_500(client: TestClient) -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     _problem(_post(client, deep), 400)
 
 
+@pytest.mark.integration
 def test_listed_errors_are_capped_and_the_cut_is_said(
     limited: TestClient, house: dict[str, Any]
 ) -> None:
@@ -114,6 +120,7 @@ def test_listed_errors_are_capped_and_the_cut_is_said(
     assert problem["detail"].startswith("more than 5 invalid fields")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
 def test_non_finite_numbers_are_refused(client: TestClient, literal: bytes) -> None:
     body = b'[{"GrLivArea": ' + literal + b"}]"
@@ -121,6 +128,7 @@ def test_non_finite_numbers_are_refused(client: TestClient, literal: bytes) -> N
     assert "not a JSON number" in problem["detail"] or "infinity" in problem["detail"]
 
 
+@pytest.mark.integration
 def test_limits_are_in_the_served_spec(limited: TestClient) -> None:
     spec = limited.get("/openapi.json").json()
     request = spec["components"]["schemas"]["PredictionRequest"]
@@ -139,6 +147,7 @@ def test_the_request_schema_converts_for_jsonschema_rs() -> None:
     assert "components" not in json_schema(cyclic)
 
 
+@pytest.mark.integration
 def test_the_cut_is_said_when_fields_break_several_keywords(
     limited: TestClient, house: dict[str, Any]
 ) -> None:

@@ -159,6 +159,7 @@ def test_an_unexpected_error_logs_its_stack_but_not_its_message(
     assert "ValueError" in stack and "RuntimeError" in stack and "explode" in stack
 
 
+@pytest.mark.server
 def test_the_real_server_logs_no_value_from_a_request_body(
     tmp_path: Path, house: dict[str, Any]
 ) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from tools import server as real_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.server, pytest.mark.external]
 
 PREDICTIONS = 12
 QUERY = 'sum(ml_api_http_requests_total{route="/v1/predictions",status="200"})'

@@ -20,11 +20,10 @@ from api.body_validation import clip_strings
 from api.inflight import EXPLAINED_ROWS_KEY
 from api.json_depth import json_depth
 
-pytestmark = pytest.mark.integration
-
 JSON = {"content-type": "application/json"}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", ["//health", "///health", "/%2Fhealth"])
 def test_repeated_slashes_are_one(client: TestClient, path: str) -> None:
     response = client.get(f"http://testserver{path}")
@@ -32,6 +31,7 @@ def test_repeated_slashes_are_one(client: TestClient, path: str) -> None:
     assert response.json()["status"] == "ok"
 
 
+@pytest.mark.integration
 def test_a_repeated_slash_before_an_operation_reaches_it(
     client: TestClient, house: dict[str, Any]
 ) -> None:
@@ -39,6 +39,7 @@ def test_a_repeated_slash_before_an_operation_reaches_it(
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "content_type",
     ["APPLICATION/JSON", "Application/Json; Charset=UTF-8", "application/json;charset=utf-8"],
@@ -59,6 +60,7 @@ def test_content_types_match_whatever_their_case(
     assert invalid.json()["errors"][0]["field"] == "GrLivArea"
 
 
+@pytest.mark.integration
 def test_a_body_without_a_content_type_is_refused_with_415(
     client: TestClient, house: dict[str, Any]
 ) -> None:
@@ -67,6 +69,7 @@ def test_a_body_without_a_content_type_is_refused_with_415(
     assert "no Content-Type" in response.json()["detail"]
 
 
+@pytest.mark.integration
 def test_an_endless_integer_is_a_400_that_names_no_interpreter_setting(
     client: TestClient,
 ) -> None:
@@ -79,6 +82,7 @@ def test_an_endless_integer_is_a_400_that_names_no_interpreter_setting(
     assert "sys." not in detail
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("escape", [b'\\"', b"\\\\", b"\\u0022"])
 def test_a_long_escaped_string_is_refused_without_being_echoed(
     client: TestClient, escape: bytes
@@ -180,6 +184,7 @@ def test_one_body_alone_is_always_taken() -> None:
     assert asyncio.run(scenario()) == 1
 
 
+@pytest.mark.integration
 def test_explanations_past_the_worker_budget_are_refused_with_503(
     app: FlaskApp, client: TestClient, house: dict[str, Any]
 ) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from gradient_boosting_model.fields import JsonNumber, WholeNumber
 from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIELDS
 from marshmallow import validate
 from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 from starlette.testclient import TestClient
-
-import yaml
 
 from api import config
 from api.spec_document import SPEC_PATH, example_houses, read_spec, request_examples
