@@ -21,7 +21,7 @@ import pytest
 
 from tools import server as real_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 LIMITS = {
     "ML_API_HEADER_TIMEOUT": "1",

@@ -22,7 +22,7 @@ import pytest
 
 from tools import server as real_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 CLOSE = {"Connection": "close"}  # a fresh connection each time: no stale keep-alive sockets
 
