@@ -101,6 +101,23 @@ def test_the_response_examples_are_what_the_service_answers(client: TestClient) 
     assert actual == explained
 
 
+@pytest.mark.integration
+def test_the_problem_examples_are_what_the_service_answers(client: TestClient) -> None:
+    """Each refusal's example is the answer to the request described beside it."""
+    house = request_examples(SPEC)["ordinary"][0]
+    json_body = {"content-type": "application/json"}
+    requests: dict[str, dict[str, Any]] = {
+        "BadRequest": {"json": [{**house, "GrLivArea": -5, "Neighborhood": "Atlantis"}]},
+        "UnprocessableHouses": {"json": [{**house, "YearBuilt": 2015}]},
+        "UnsupportedMediaType": {"content": b"x", "headers": {"content-type": "text/plain"}},
+        "PayloadTooLarge": {"content": b"[" + b" " * 10 * 2**20 + b"]", "headers": json_body},
+    }
+    for name, request in requests.items():
+        response = SPEC["components"]["responses"][name]["content"]["application/problem+json"]
+        answer = client.post("/v1/predictions", **request)
+        assert answer.json() == response["example"], name
+
+
 def test_every_house_field_is_documented_with_an_example() -> None:
     for name, prop in HOUSE["properties"].items():
         assert prop.get("description"), name
