@@ -321,7 +321,9 @@ HOUSE_FIELDS: dict[str, fields.Field[Any]] = {
 
 #: Accepted beside the house details and ignored by the model (test.csv carries it).
 ID_FIELD = "Id"
-ID_SCHEMA_FIELD = WholeNumber(allow_none=True, metadata={"description": "Your own row id: accepted and ignored"})
+ID_SCHEMA_FIELD = WholeNumber(
+    allow_none=True, metadata={"description": "Your own row id: accepted and ignored"}
+)
 
 #: The small set of details a prediction cannot do without: every Ames sale record has them.
 REQUIRED_FIELDS = tuple(name for name, field in HOUSE_FIELDS.items() if field.required)
