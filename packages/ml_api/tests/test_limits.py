@@ -99,7 +99,7 @@ def test_a_long_string_is_refused_without_being_echoed(
 
 
 @pytest.mark.integration
-def test_deep_nesting_is_refused_before_parsing(limited: TestClient) -> None:
+def test_deep_nesting_is_said_before_other_faults(limited: TestClient) -> None:
     problem = _problem(_post(limited, b"[" * 5 + b"]" * 5), 400)
     assert "nests 5 deep, past the limit of 4" in problem["detail"]
 
