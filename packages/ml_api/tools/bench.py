@@ -7,7 +7,9 @@ Starts gunicorn with production settings and 2 workers on 127.0.0.1, then measur
 connections for 10 s (throughput, p99, errors); the 1459-row batch over HTTP, without and with
 ``explain=true``; each worker's resident memory. Every HTTP figure is also given as a ratio to
 its in-process floor. Figures are medians of repeats within this run; compare ratios, not
-absolute times across machines. Each target is printed with a verdict; any miss exits 1.
+absolute times across machines. The run ends with one line per target, ``ok`` or ``MISSED``;
+only a failed request under load exits 1: timings, throughput and memory vary with the machine's
+load, so their misses are reported and do not fail it.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from gradient_boosting_model.data import read_dataset
@@ -30,6 +33,31 @@ from tools.loadtest import run_wrk
 
 SEQUENTIAL_REQUESTS = 1000
 BATCH_REPEATS = 20
+
+
+@dataclass(frozen=True)
+class Target:
+    """One figure against its bound; a miss fails the run only for a target that ``gates``."""
+
+    name: str
+    figure: float
+    bound: Literal["<=", ">="]
+    limit: float
+    unit: str = ""
+    gates: bool = False
+
+    @property
+    def met(self) -> bool:
+        return self.figure <= self.limit if self.bound == "<=" else self.figure >= self.limit
+
+    def line(self) -> str:
+        verdict = "ok" if self.met else "MISSED"
+        figure = f"{self.figure:.4g}{self.unit}"
+        gate = "   (fails the run)" if self.gates else ""
+        return (
+            f"  {verdict:<8}{self.name:<40}{figure:>12}   target {self.bound} "
+            f"{self.limit:g}{self.unit}{gate}"
+        )
 
 
 def _timings(action: Callable[[], Any], repeats: int) -> list[float]:
@@ -108,16 +136,17 @@ def main() -> int:
     for name, value, ratio in table:
         print(f"{name:<{width}}  {value:>18}  {ratio:>13}")
     targets = [
-        ("HTTP 1 row p50 <= 3 ms", p50 <= 3),
-        (">= 1000 req/s at 16 connections", load["rps"] >= 1000),
-        ("0 errors at 16 connections", load["errors"] == 0),
-        ("HTTP 1459 rows <= 60 ms", http_batch <= 60),
-        ("<= 200 MB per worker", max(memory) <= 200),
+        Target("HTTP 1 row, sequential p50", p50, "<=", 3, " ms"),
+        Target("HTTP 1 row, 16 connections", load["rps"], ">=", 1000, " req/s"),
+        Target("failed requests at 16 connections", load["errors"], "<=", 0, gates=True),
+        Target("HTTP 1459 rows, one request", http_batch, "<=", 45, " ms"),
+        Target("resident memory, largest worker", max(memory), "<=", 200, " MB"),
     ]
-    print("\ntargets")
-    for name, met in targets:
-        print(f"  {'met ' if met else 'MISS'}  {name}")
-    return 0 if all(met for _, met in targets) else 1
+    met = sum(target.met for target in targets)
+    print(f"\nservice targets: {met} of {len(targets)} met")
+    for target in targets:
+        print(target.line())
+    return 1 if any(target.gates and not target.met for target in targets) else 0
 
 
 if __name__ == "__main__":
