@@ -1,0 +1,346 @@
+"""The Kubernetes manifests (deploy/kubernetes) agree with the settings, the image and nginx.conf.
+
+Each value a manifest restates is checked against its one declaration: the settings
+(api/config.py, read with the ConfigMap's variables set), the Dockerfile, the spec's paths, and
+the compose proxy's docker/nginx/nginx.conf for the edge limits the Ingress carries. Every limit
+in nginx.conf must be carried to the Ingress or to the controller's ConfigMap, or be listed in
+``NOT_CARRIED`` with the reason. Reads files only: no cluster, no podman (``make kube-test``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from api.config import ServerSettings, Settings
+from tests.test_proxy_config import NGINX_CONF, nginx_seconds, nginx_size, nginx_value
+from tools.kube import container_of, cpu_cores, find, memory_bytes, probe_budget
+from tools.kustomize import UnsupportedKustomizationError, load_manifests, render, split_image
+
+ROOT = Path(__file__).resolve().parent.parent
+KUBE_DIR = ROOT / "deploy" / "kubernetes"
+BASE = render(KUBE_DIR / "base")
+CONFIG_MAP = find(BASE, "ConfigMap")
+DEPLOYMENT = find(BASE, "Deployment")
+CONTAINER = container_of(DEPLOYMENT)
+POD = DEPLOYMENT["spec"]["template"]["spec"]
+INGRESS = find(BASE, "Ingress")
+CONTROLLER = load_manifests(KUBE_DIR / "ingress-nginx" / "controller-configmap.yaml")[0]["data"]
+ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
+ANNOTATIONS = {
+    key.removeprefix(ANNOTATION_PREFIX): value
+    for key, value in INGRESS["metadata"]["annotations"].items()
+}
+UPSTREAM = re.search(r"upstream api \{(.*?)\n    \}", NGINX_CONF, re.DOTALL)
+assert UPSTREAM, "nginx.conf has an `upstream api` block"
+#: nginx.conf without its upstream block: the http, server and location levels.
+EDGE_CONF = NGINX_CONF.replace(UPSTREAM.group(0), "")
+
+
+def _same_seconds(nginx: str, kube: str) -> bool:
+    return nginx_seconds(nginx) == nginx_seconds(kube)
+
+
+def _same_size(nginx: str, kube: str) -> bool:
+    return nginx_size(nginx) == nginx_size(kube)
+
+
+def _same_text(nginx: str, kube: str) -> bool:
+    return nginx == kube
+
+
+def _same_limit(nginx: str, kube: str) -> bool:  # "per_client 64": the zone's limit
+    return nginx.split()[-1] == kube
+
+
+Compare = Callable[[str, str], bool]
+#: nginx.conf's limits, as (block, directive), and where ingress-nginx takes each:
+#: (the Ingress's annotations or the controller's ConfigMap, its key, how values compare).
+CARRIED: dict[tuple[str, str], tuple[dict[str, str], str, Compare]] = {
+    ("http", "client_max_body_size"): (ANNOTATIONS, "proxy-body-size", _same_size),
+    ("http", "client_body_buffer_size"): (ANNOTATIONS, "client-body-buffer-size", _same_size),
+    ("http", "proxy_request_buffering"): (ANNOTATIONS, "proxy-request-buffering", _same_text),
+    ("http", "proxy_buffering"): (ANNOTATIONS, "proxy-buffering", _same_text),
+    ("http", "proxy_http_version"): (ANNOTATIONS, "proxy-http-version", _same_text),
+    ("http", "proxy_connect_timeout"): (ANNOTATIONS, "proxy-connect-timeout", _same_seconds),
+    ("http", "proxy_read_timeout"): (ANNOTATIONS, "proxy-read-timeout", _same_seconds),
+    ("http", "proxy_send_timeout"): (ANNOTATIONS, "proxy-send-timeout", _same_seconds),
+    ("http", "proxy_next_upstream"): (ANNOTATIONS, "proxy-next-upstream", _same_text),
+    ("http", "proxy_next_upstream_tries"): (ANNOTATIONS, "proxy-next-upstream-tries", _same_text),
+    ("http", "limit_conn"): (ANNOTATIONS, "limit-connections", _same_limit),
+    ("http", "client_header_timeout"): (CONTROLLER, "client-header-timeout", _same_seconds),
+    ("http", "client_body_timeout"): (CONTROLLER, "client-body-timeout", _same_seconds),
+    ("http", "client_header_buffer_size"): (CONTROLLER, "client-header-buffer-size", _same_size),
+    ("http", "large_client_header_buffers"): (
+        CONTROLLER,
+        "large-client-header-buffers",
+        _same_text,
+    ),
+    ("http", "keepalive_timeout"): (CONTROLLER, "keep-alive", _same_seconds),
+    ("http", "limit_conn_status"): (CONTROLLER, "limit-conn-status-code", _same_text),
+    ("http", "limit_req_status"): (CONTROLLER, "limit-req-status-code", _same_text),
+    ("upstream", "keepalive_timeout"): (CONTROLLER, "upstream-keepalive-timeout", _same_seconds),
+    ("upstream", "keepalive_time"): (CONTROLLER, "upstream-keepalive-time", _same_seconds),
+}
+#: nginx.conf's limits that ingress-nginx cannot take, and why each is left out.
+NOT_CARRIED = {
+    ("http", "limit_req"): (
+        "2 requests a second (burst 4) per address for bodies of 1 MB or more: keyed on "
+        "Content-Length, which ingress-nginx's limit-rps cannot do (it would count every "
+        "request); only a configuration snippet could, and snippets are off by default as a "
+        "security risk. In the cluster the app's ML_API_MAX_INFLIGHT_BODY_BYTES (503 with "
+        "Retry-After) bounds what large bodies cost each worker."
+    ),
+    ("http", "send_timeout"): (
+        "no ingress-nginx key: the controller keeps nginx's 60 s for a client that stops "
+        "reading; the response is buffered there, so the pod is never held by it."
+    ),
+    ("upstream", "keepalive"): (
+        "the controller's upstream-keepalive-connections is per nginx worker and shared by every "
+        "Ingress: 16, sized for the compose proxy's one upstream, would starve the others. Its "
+        "default (320) holds more idle connections to the pods, closed after 4 s all the same."
+    ),
+}
+#: What counts as an edge limit in nginx.conf: timeouts, sizes, buffers, connection and request
+#: limits, keep-alive, retries, buffering.
+EDGE_LIMIT = re.compile(
+    r"timeout|_size$|_buffers$|^limit_(conn|req)(_status)?$|^keepalive|next_upstream|"
+    r"buffering$|_http_version$|_time$"
+)
+
+
+def _directives(conf: str) -> Iterator[str]:
+    """The name of each directive in ``conf``, outside ``map`` blocks (their lines are data)."""
+    in_map = False
+    for raw in conf.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("map "):
+            in_map = True
+        if in_map:
+            in_map = line != "}"
+            continue
+        if line and line[0].isalpha():
+            yield line.split()[0]
+
+
+def _edge_limits() -> set[tuple[str, str]]:
+    assert UPSTREAM
+    limits = {("http", name) for name in _directives(EDGE_CONF) if EDGE_LIMIT.search(name)}
+    upstream = _directives(UPSTREAM.group(1))
+    return limits | {("upstream", name) for name in upstream if EDGE_LIMIT.search(name)}
+
+
+def _nginx(block: str, directive: str) -> str:
+    assert UPSTREAM
+    return nginx_value(directive, UPSTREAM.group(1) if block == "upstream" else EDGE_CONF)
+
+
+@pytest.fixture
+def kube_settings(monkeypatch: pytest.MonkeyPatch) -> tuple[Settings, ServerSettings]:
+    """The settings a pod runs with: the ConfigMap's variables over the defaults."""
+    for name, value in CONFIG_MAP["data"].items():
+        monkeypatch.setenv(name, value)
+    return Settings(), ServerSettings()
+
+
+# --- Edge limits: the Ingress and the controller's ConfigMap against nginx.conf ---------------
+
+
+def test_every_limit_of_nginx_conf_is_carried_or_said_not_to_be() -> None:
+    limits = _edge_limits()
+    assert limits, "no limits found in nginx.conf"
+    unclassified = limits - CARRIED.keys() - NOT_CARRIED.keys()
+    assert not unclassified, f"nginx.conf limits neither carried nor in NOT_CARRIED: {unclassified}"
+    gone = (CARRIED.keys() | NOT_CARRIED.keys()) - limits
+    assert not gone, f"listed here but no longer in nginx.conf: {gone}"
+    assert not CARRIED.keys() & NOT_CARRIED.keys()
+
+
+@pytest.mark.parametrize(("block", "directive"), sorted(CARRIED))
+def test_carried_limit_equals_nginx_conf(block: str, directive: str) -> None:
+    values, key, same = CARRIED[(block, directive)]
+    assert key in values, f"{key} missing for nginx.conf's {directive}"
+    nginx = _nginx(block, directive)
+    assert same(nginx, values[key]), f"{key}: {values[key]!r}, nginx.conf {directive}: {nginx!r}"
+
+
+def test_no_annotation_or_key_is_left_unchecked() -> None:
+    """Every value in the two files is one of nginx.conf's limits (or server_tokens)."""
+    carried_annotations = {key for values, key, _ in CARRIED.values() if values is ANNOTATIONS}
+    assert set(ANNOTATIONS) == carried_annotations
+    carried_keys = {key for values, key, _ in CARRIED.values() if values is CONTROLLER}
+    assert set(CONTROLLER) == carried_keys | {"server-tokens"}
+    assert nginx_value("server_tokens") == "off" and CONTROLLER["server-tokens"] == "false"
+    assert all(key.startswith(ANNOTATION_PREFIX) for key in INGRESS["metadata"]["annotations"])
+
+
+def test_a_planted_annotation_mismatch_is_caught() -> None:
+    _, key, same = CARRIED[("http", "client_max_body_size")]
+    assert not same(_nginx("http", "client_max_body_size"), "20m")
+    assert key == "proxy-body-size"
+
+
+def test_edge_limits_follow_the_pods_settings(
+    kube_settings: tuple[Settings, ServerSettings],
+) -> None:
+    """Where an edge limit restates a setting, it follows the settings the pod runs with."""
+    settings, server = kube_settings
+    assert nginx_size(ANNOTATIONS["proxy-body-size"]) == settings.max_body_bytes
+    assert int(ANNOTATIONS["proxy-read-timeout"]) == server.timeout
+    assert int(ANNOTATIONS["proxy-send-timeout"]) == server.timeout
+    count, size = CONTROLLER["large-client-header-buffers"].split()
+    assert nginx_size(size) == server.max_header_field_bytes
+    assert int(count) * nginx_size(size) == server.max_header_bytes
+    assert int(CONTROLLER["upstream-keepalive-timeout"]) < server.keepalive
+
+
+def test_ingress_routes_everything_to_the_service() -> None:
+    service = find(BASE, "Service")
+    [rule] = INGRESS["spec"]["rules"]
+    [path] = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/", "Prefix")
+    backend = path["backend"]["service"]
+    assert backend["name"] == service["metadata"]["name"]
+    assert backend["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+    assert INGRESS["spec"]["ingressClassName"] == "nginx"
+
+
+# --- The Deployment against the settings and the image ---------------------------------------
+
+
+def test_every_configmap_variable_is_a_setting() -> None:
+    """A misspelt name would be ignored by the settings (extra="ignore"): none is."""
+    fields = {f"ML_API_{name.upper()}" for name in Settings.model_fields} | {
+        f"ML_API_{name.upper()}" for name in ServerSettings.model_fields
+    }
+    assert set(CONFIG_MAP["data"]) <= fields
+    assert CONTAINER["envFrom"] == [{"configMapRef": {"name": CONFIG_MAP["metadata"]["name"]}}]
+
+
+def test_workers_match_the_cpu_limit(kube_settings: tuple[Settings, ServerSettings]) -> None:
+    _, server = kube_settings
+    resources = CONTAINER["resources"]
+    assert server.workers == cpu_cores(resources["limits"]["cpu"])
+    # Guaranteed QoS: requests equal limits, so the pod is the last to be evicted.
+    assert resources["requests"] == resources["limits"]
+    assert memory_bytes(resources["limits"]["memory"]) > 0
+
+
+def test_the_container_port_and_probes_are_the_apps(
+    kube_settings: tuple[Settings, ServerSettings],
+) -> None:
+    _, server = kube_settings
+    [port] = CONTAINER["ports"]
+    assert port["containerPort"] == server.port
+    spec = yaml.safe_load((ROOT / "api" / "spec" / "api.yaml").read_text(encoding="utf-8"))
+    probes = {name: CONTAINER[name]["httpGet"] for name in CONTAINER if name.endswith("Probe")}
+    assert {name: probe["path"] for name, probe in probes.items()} == {
+        "startupProbe": "/ready",
+        "readinessProbe": "/ready",
+        "livenessProbe": "/health",
+    }
+    for probe in probes.values():
+        assert probe["path"] in spec["paths"] and probe["port"] == port["name"]
+    service = find(BASE, "Service")
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == [port["name"]]
+
+
+def test_liveness_gives_gunicorn_its_own_worker_timeout_first(
+    kube_settings: tuple[Settings, ServerSettings],
+) -> None:
+    """gunicorn replaces a stuck worker after ML_API_TIMEOUT; the kubelet restarts the whole pod
+    only after /health has failed for at least as long."""
+    _, server = kube_settings
+    liveness = CONTAINER["livenessProbe"]
+    assert liveness["periodSeconds"] * liveness["failureThreshold"] >= server.timeout
+    assert liveness["timeoutSeconds"] < liveness["periodSeconds"]
+    assert probe_budget(CONTAINER["startupProbe"]) > 0
+
+
+def test_termination_grace_outlasts_the_drain_and_the_graceful_timeout(
+    kube_settings: tuple[Settings, ServerSettings],
+) -> None:
+    _, server = kube_settings
+    assert POD["terminationGracePeriodSeconds"] > server.drain_seconds + server.graceful_timeout
+
+
+def test_the_pod_runs_as_the_images_user_locked_down() -> None:
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
+    context = POD["securityContext"]
+    assert context["runAsNonRoot"] is True
+    assert str(context["runAsUser"]) == users[-1]
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert CONTAINER["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert POD["automountServiceAccountToken"] is False
+
+
+def test_what_the_server_writes_is_on_writable_volumes() -> None:
+    """The root filesystem is read-only: the metrics folder (gunicorn.conf.py) and the temp
+    folder (gunicorn's worker heartbeat files: no worker_tmp_dir is set) are emptyDirs."""
+    env = {entry["name"]: entry["value"] for entry in CONTAINER["env"]}
+    empty_dirs = {volume["name"] for volume in POD["volumes"] if "emptyDir" in volume}
+    mounted = {m["mountPath"] for m in CONTAINER["volumeMounts"] if m["name"] in empty_dirs}
+    assert env["PROMETHEUS_MULTIPROC_DIR"] in mounted
+    assert "PROMETHEUS_MULTIPROC_DIR" in (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
+    assert "worker_tmp_dir" not in (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
+    assert "/tmp" in mounted
+
+
+def test_the_autoscaler_and_the_disruption_budget_keep_a_pod_serving() -> None:
+    hpa = find(BASE, "HorizontalPodAutoscaler")
+    pdb = find(BASE, "PodDisruptionBudget")
+    service = find(BASE, "Service")
+    labels = DEPLOYMENT["spec"]["template"]["metadata"]["labels"]
+    assert "replicas" not in DEPLOYMENT["spec"], "the HorizontalPodAutoscaler owns the count"
+    target = hpa["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", DEPLOYMENT["metadata"]["name"])
+    assert hpa["spec"]["minReplicas"] >= 2
+    assert pdb["spec"]["maxUnavailable"] < hpa["spec"]["minReplicas"]
+    [metric] = hpa["spec"]["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    for selector in (pdb["spec"]["selector"]["matchLabels"], service["spec"]["selector"]):
+        assert selector.items() <= labels.items()
+    assert DEPLOYMENT["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+# --- The kustomizations and their renderer (tools/kustomize.py) -------------------------------
+
+
+def test_the_local_overlay_changes_only_the_image() -> None:
+    local = render(KUBE_DIR / "overlays" / "local")
+    assert [m["kind"] for m in local] == [m["kind"] for m in BASE]
+    assert container_of(find(local, "Deployment"))["image"] == "localhost/house-price-api:latest"
+    container_of(find(local, "Deployment"))["image"] = CONTAINER["image"]
+    assert local == BASE
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("house-price-api", ("house-price-api", None)),
+        ("localhost/house-price-api:latest", ("localhost/house-price-api", "latest")),
+        ("registry:5000/api", ("registry:5000/api", None)),
+        ("registry:5000/api:1.2", ("registry:5000/api", "1.2")),
+    ],
+)
+def test_image_references_are_split_as_kustomize_does(
+    image: str, expected: tuple[str, str | None]
+) -> None:
+    assert split_image(image) == expected
+
+
+def test_a_kustomize_field_the_renderer_lacks_is_refused(tmp_path: Path) -> None:
+    kustomization: dict[str, Any] = {"resources": [], "patches": [{"path": "x.yaml"}]}
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    with pytest.raises(UnsupportedKustomizationError, match="patches"):
+        render(tmp_path)

@@ -1,0 +1,389 @@
+"""Check the Kubernetes manifests (deploy/kubernetes) offline, then run them under podman.
+
+    python -m tools.kube validate    # every manifest against the Kubernetes schemas
+    python -m tools.kube test        # validate, then play: make kube-test
+
+(tools/kube_measure.py measures, with the same plays, the figures behind the Deployment's
+probes and resources.)
+
+No cluster runs here. ``kubernetes-validate --strict`` checks each file, and what ``kubectl
+apply -k`` would apply (tools/kustomize.py renders it), against the schemas of the newest
+Kubernetes release the package knows; a planted mistake in a scratch copy must fail it, every
+run. Then ``podman kube play`` runs the Deployment with its ConfigMap, the image
+localhost/house-price-api:latest (tools/container.py builds it): 2 replicas with no published
+port, each checked from inside with ``podman exec`` (podman ignores readiness probes), then 1
+replica published on 127.0.0.1 only, checked from here. Everything it made is taken down and
+removed on the way out, on failure too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import functools
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import kubernetes_validate  # type: ignore[import-untyped]
+import yaml
+from gradient_boosting_model.data import read_dataset
+from gradient_boosting_model.predict import make_prediction
+
+from tools.container import API_IMAGE_SPEC, IMAGE, build_image, image_exists, run
+from tools.kustomize import Manifest, compare_with_kubectl, render
+from tools.server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+KUBE_DIR = ROOT / "deploy" / "kubernetes"
+BASE = KUBE_DIR / "base"
+LOCAL_OVERLAY = KUBE_DIR / "overlays" / "local"
+#: The Kubernetes release whose schemas the manifests must pass: the newest the package has.
+KUBERNETES_VERSION = kubernetes_validate.latest_version()
+#: Volumes in a play file are named after the manifest's, with this prefix: podman makes each
+#: emptyDir a named volume, which must not meet another one of the same name on the machine.
+VOLUME_PREFIX = "house-price-api-kube-test-"
+_MEMORY_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+#: What the container reads of its own cgroup, v2 or v1: memory limit, CPU quota and period.
+_CGROUP_PROBE = """
+from pathlib import Path
+v2 = Path("/sys/fs/cgroup/memory.max")
+if v2.exists():
+    quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+    print(v2.read_text().strip(), quota, period)
+else:
+    read = lambda p: Path("/sys/fs/cgroup", p).read_text().strip()
+    print(read("memory/memory.limit_in_bytes"), read("cpu/cpu.cfs_quota_us"),
+          read("cpu/cpu.cfs_period_us"))
+"""
+
+
+def memory_bytes(quantity: str) -> int:
+    """Bytes of a Kubernetes memory quantity such as ``1Gi`` or ``512M``."""
+    match = re.fullmatch(r"(\d+)([KMG]i?)?", quantity)
+    assert match, f"not a memory quantity: {quantity!r}"
+    return int(match.group(1)) * _MEMORY_UNITS[match.group(2) or ""]
+
+
+def cpu_cores(quantity: str) -> float:
+    """Cores of a Kubernetes CPU quantity such as ``2`` or ``1500m``."""
+    if quantity.endswith("m"):
+        return int(quantity[:-1]) / 1000
+    return float(quantity)
+
+
+def find(manifests: list[Manifest], kind: str) -> Manifest:
+    """The one object of ``kind``."""
+    [found] = [manifest for manifest in manifests if manifest["kind"] == kind]
+    return found
+
+
+def container_of(deployment: Manifest) -> dict[str, Any]:
+    """The Deployment's one container."""
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    return container  # type: ignore[no-any-return]
+
+
+def probe_budget(probe: dict[str, Any]) -> float:
+    """Seconds a probe gives a container before it gives up on it."""
+    return float(
+        probe.get("initialDelaySeconds", 0)
+        + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
+    )
+
+
+# --- Validation -------------------------------------------------------------------------------
+
+
+def _kubernetes_validate(*files: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet"]
+    return subprocess.run(
+        [*command, "-k", KUBERNETES_VERSION, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _unknown_field(deployment: Manifest) -> None:
+    container_of(deployment)["readinessProbe"]["periodSecs"] = 5
+
+
+def _wrong_type(deployment: Manifest) -> None:
+    container_of(deployment)["ports"][0]["containerPort"] = "5000"
+
+
+#: Mistakes planted in a copy of the Deployment, and what the validator must say of each.
+PLANTED: tuple[tuple[str, Callable[[Manifest], None], str], ...] = (
+    ("an unknown field", _unknown_field, "'periodSecs' was unexpected"),
+    ("a wrong type", _wrong_type, "'5000' is not of type 'integer'"),
+)
+
+
+def validate(scratch: Path) -> None:
+    """Each manifest file and each rendered kustomization valid under ``--strict``; each planted
+    mistake caught. AssertionError otherwise."""
+    started = time.monotonic()
+    files = sorted(p for p in KUBE_DIR.rglob("*.yaml") if p.name != "kustomization.yaml")
+    rendered = []
+    for directory in (BASE, *sorted((KUBE_DIR / "overlays").iterdir())):
+        print(f"{directory.relative_to(ROOT)}: {compare_with_kubectl(directory)}")
+        path = scratch / f"{directory.name}.rendered.yaml"
+        path.write_text(yaml.safe_dump_all(render(directory), sort_keys=False), encoding="utf-8")
+        rendered.append(path)
+    done = _kubernetes_validate(*files, *rendered)
+    assert done.returncode == 0, f"invalid manifests:\n{done.stdout}{done.stderr}"
+    print(
+        f"valid under --strict for Kubernetes {KUBERNETES_VERSION}: {len(files)} files, "
+        f"{len(rendered)} rendered kustomizations"
+    )
+    for what, plant, expected in PLANTED:
+        manifests = render(LOCAL_OVERLAY)
+        plant(find(manifests, "Deployment"))
+        path = scratch / "planted.yaml"
+        path.write_text(yaml.safe_dump_all(manifests, sort_keys=False), encoding="utf-8")
+        done = _kubernetes_validate(path)
+        assert done.returncode != 0 and expected in done.stdout, (
+            f"{what} planted in the Deployment passed the validator:\n{done.stdout}{done.stderr}"
+        )
+        print(f"planted {what}: refused ({expected})")
+    print(f"validation in {time.monotonic() - started:.1f} s")
+
+
+# --- podman kube play -------------------------------------------------------------------------
+
+
+def play_manifests(*, replicas: int, host_port: int | None) -> list[Manifest]:
+    """What ``podman kube play`` gets: the local overlay's ConfigMap and Deployment, with
+    ``replicas``, and the container's port published on 127.0.0.1:``host_port``, or no port at
+    all (podman would publish a bare containerPort on every address). Volumes renamed."""
+    manifests = render(LOCAL_OVERLAY)
+    deployment = copy.deepcopy(find(manifests, "Deployment"))
+    deployment["spec"]["replicas"] = replicas
+    pod = deployment["spec"]["template"]["spec"]
+    container = container_of(deployment)
+    if host_port is None:
+        del container["ports"]
+    else:
+        [port] = container["ports"]
+        port.update(hostPort=host_port, hostIP="127.0.0.1")
+    for volume in pod["volumes"]:
+        volume["name"] = VOLUME_PREFIX + volume["name"]
+    for mount in container["volumeMounts"]:
+        mount["name"] = VOLUME_PREFIX + mount["name"]
+    return [find(manifests, "ConfigMap"), deployment]
+
+
+@dataclass(frozen=True)
+class Played:
+    """Pods of a played Deployment: their containers' names, and the URL of a published one."""
+
+    containers: list[str]
+    url: str | None
+
+    def exec(self, container: str, code: str) -> str:
+        """Run python ``code`` in ``container``; its stdout."""
+        return _podman("exec", container, "python3", "-c", code)
+
+    def ready(self, container: str) -> bool:
+        """``/ready`` answers 200 inside ``container``."""
+        code = (
+            "import urllib.request as u\n"
+            "print(u.urlopen('http://127.0.0.1:5000/ready', timeout=1).status)"
+        )
+        done = subprocess.run(
+            ["podman", "exec", container, "python3", "-c", code],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.returncode == 0 and done.stdout.strip() == "200"
+
+
+def _podman(*arguments: str) -> str:
+    """podman's stdout, quietly (for commands run often, or polled)."""
+    command = ["podman", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _leftovers() -> list[str]:
+    pods = _podman("pod", "ps", "-q", "--filter", "name=house-price-api-pod")
+    volumes = _podman("volume", "ls", "-q", "--filter", f"name={VOLUME_PREFIX}")
+    return pods.split() + volumes.split()
+
+
+@contextlib.contextmanager
+def played(scratch: Path, *, replicas: int, publish: bool) -> Iterator[Played]:
+    """The Deployment played by podman for the ``with`` block; down and removed after it."""
+    assert not _leftovers(), f"pods or volumes of an earlier play are left: {_leftovers()}"
+    port = free_port() if publish else None
+    path = scratch / f"play-{replicas}.yaml"
+    manifests = play_manifests(replicas=replicas, host_port=port)
+    path.write_text(yaml.safe_dump_all(manifests, sort_keys=False), encoding="utf-8")
+    name = find(manifests, "Deployment")["metadata"]["name"]
+    container = container_of(find(manifests, "Deployment"))["name"]
+    try:
+        run("podman", "kube", "play", str(path), capture=True)
+        containers = [f"{name}-pod-{index}-{container}" for index in range(replicas)]
+        yield Played(containers, f"http://127.0.0.1:{port}" if port else None)
+    except BaseException:
+        for each in run("podman", "ps", "-a", "--format", "{{.Names}}", capture=True).split():
+            if each.startswith(f"{name}-pod-"):
+                logs = subprocess.run(["podman", "logs", each], capture_output=True, text=True)
+                print(f"--- last lines of {each}", *logs.stderr.splitlines()[-20:], sep="\n")
+        raise
+    finally:
+        started = time.monotonic()
+        run("podman", "kube", "down", str(path), check=False, capture=True)
+        for left in _leftovers():  # kube down removes the volumes it made; in case it did not
+            run("podman", "pod", "rm", "--force", left, check=False, capture=True)
+            run("podman", "volume", "rm", "--force", left, check=False, capture=True)
+        print(f"podman kube down in {time.monotonic() - started:.1f} s")
+
+
+def wait(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Seconds until ``condition()``; TimeoutError after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with contextlib.suppress(httpx.HTTPError):
+            if condition():
+                return time.monotonic() - started
+        time.sleep(0.1)
+    raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+
+
+def http_ok(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code == 200
+
+
+def smoke_checks(pod: Played, deployment: Manifest) -> int:
+    """The published pod as a client sees it, and what podman applied to it; requests sent."""
+    assert pod.url is not None
+    [container] = pod.containers
+    rows = read_dataset("test.csv")[:25]
+    health = httpx.get(f"{pod.url}/health", timeout=5)
+    assert health.status_code == 200 and health.json()["status"] == "ok", health.text
+    served = httpx.post(f"{pod.url}/v1/predictions", json=rows, timeout=10)
+    assert served.status_code == 200, served.text
+    expected = make_prediction(rows).predictions
+    assert served.json()["predictions"] == expected, "the pod's prices differ from in-process"
+    wrong = [{**rows[0], "GrLivArea": -1}]
+    refused = httpx.post(f"{pod.url}/v1/predictions", json=wrong, timeout=10)
+    assert refused.status_code == 400, refused.text
+    assert refused.headers["content-type"] == "application/problem+json", refused.headers
+
+    spec = container_of(deployment)
+    limits = spec["resources"]["limits"]
+    memory, quota, period = pod.exec(container, _CGROUP_PROBE).split()
+    assert int(memory) == memory_bytes(limits["memory"]), f"memory limit {memory}"
+    assert int(quota) / int(period) == cpu_cores(limits["cpu"]), f"CPU quota {quota}/{period}"
+    status = pod.exec(container, "print(open('/proc/1/status').read())")
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    user = deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
+    assert fields["Uid"].split() == [str(user)] * 4, f"main process uid {fields['Uid']}"
+    assert fields["NoNewPrivs"].strip() == "1", "privilege escalation allowed"
+    assert int(fields["CapEff"], 16) == 0, f"capabilities {fields['CapEff'].strip()}"
+    metrics_dir = {e["name"]: e["value"] for e in spec["env"]}["PROMETHEUS_MULTIPROC_DIR"]
+    writes = pod.exec(
+        container,
+        "import os\n"
+        "try:\n    open('/app/written', 'w')\nexcept OSError as e:\n    print(e.errno)\n"
+        f"print(len([n for n in os.listdir({metrics_dir!r}) if n.endswith('.db')]))",
+    ).split()
+    assert writes[0] == "30", f"the root filesystem is writable: {writes}"  # EROFS
+    assert int(writes[1]) > 0, "no metrics files in the metrics folder"
+    print(
+        f"checked on {pod.url}: /health, {len(rows)} predictions as in-process, a 400 "
+        f"problem+json; memory limit {int(memory)} B, CPU quota {int(quota) / int(period):g}, "
+        f"uid {user}, no new privileges, no capabilities, read-only root, "
+        f"{writes[1]} metrics files in {metrics_dir}"
+    )
+    return 3
+
+
+def inspect_field(container: str, template: str) -> str:
+    """``podman inspect`` of one field."""
+    return _podman("inspect", container, "--format", template)
+
+
+def restart_check(pod: Played) -> float:
+    """SIGKILL the container's main process (gunicorn's master) from the host; seconds until
+    the pod's restarted container answers /health again."""
+    assert pod.url is not None
+    [container] = pod.containers
+    pid, restarts = inspect_field(container, "{{.State.Pid}} {{.RestartCount}}").split()
+    os.kill(int(pid), signal.SIGKILL)
+    started = time.monotonic()
+
+    def restarted() -> bool:
+        count = inspect_field(container, "{{.RestartCount}}")
+        return int(count) > int(restarts) and http_ok(f"{pod.url}/health")
+
+    seconds = wait(restarted, 60, "the killed container restarted and answering")
+    print(
+        f"main process (pid {pid} on the host) killed: restarted and answering in {seconds:.1f} s"
+    )
+    return time.monotonic() - started
+
+
+def kube_test() -> None:
+    """Validate, then 2 replicas ready, then 1 published replica checked and restarted."""
+    started = time.monotonic()
+    if not image_exists("podman", IMAGE):
+        build_image("podman", API_IMAGE_SPEC)
+        prune = ["--force", "--filter", "label=house-price-api.stage=build"]
+        run("podman", "image", "prune", *prune, check=False)  # the build stage
+        started = time.monotonic()  # the target: under 60 s on top of a built image
+    deployment = find(render(LOCAL_OVERLAY), "Deployment")
+    budget = probe_budget(container_of(deployment)["startupProbe"])
+    requests = 0
+    with tempfile.TemporaryDirectory(prefix="kube_test_") as name:
+        scratch = Path(name)
+        validate(scratch)
+
+        play_started = time.monotonic()
+        with played(scratch, replicas=2, publish=False) as pods:
+            for container in pods.containers:
+                wait(functools.partial(pods.ready, container), budget, f"{container} ready")
+                print(
+                    f"{container}: /ready answered {time.monotonic() - play_started:.1f} s "
+                    f"after kube play (startup probe's budget {budget:.0f} s)"
+                )
+
+        play_started = time.monotonic()
+        with played(scratch, replicas=1, publish=True) as pod:
+            assert pod.url is not None
+            seconds = wait(lambda: http_ok(f"{pod.url}/ready"), budget, "published pod ready")
+            print(f"published pod ready {seconds:.1f} s after kube play, on {pod.url} only")
+            requests += smoke_checks(pod, deployment)
+            restart_check(pod)
+            requests += 1
+    print(
+        f"kube-test passed in {time.monotonic() - started:.1f} s: {requests} requests checked, "
+        f"0 failed"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["validate", "test"])
+    if parser.parse_args().command == "validate":
+        with tempfile.TemporaryDirectory(prefix="kube_validate_") as name:
+            validate(Path(name))
+    else:
+        kube_test()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
