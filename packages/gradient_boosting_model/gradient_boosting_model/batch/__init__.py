@@ -1,0 +1,13 @@
+"""Batch scoring: files of houses priced in chunks on a Dask cluster (``score-houses``).
+
+Needs the ``batch`` extra (``pip install 'gradient-boosting-model[batch]'``). The modules, in the
+order a job uses them:
+
+- ``sources``: finds the input files, checks their columns and plans their chunks (client side);
+- ``reading``: reads one chunk's rows as JSON-shaped houses (on a worker);
+- ``scoring``: prices a chunk with ``make_prediction``, rejecting its invalid rows (on a worker);
+- ``running``: runs the chunks in this process or on a cluster, handing results back in order;
+- ``cluster``: starts a local cluster or connects to one;
+- ``writing``: writes prices and rejects (client side);
+- ``job``: the whole job and its counts; ``cli``: the ``score-houses`` command.
+"""

@@ -1,0 +1,197 @@
+"""``score-houses``: price files of houses on a Dask cluster; see ``score-houses --help``.
+
+Exit status: 0 when every file was scored and the rejected share is within the limit; 1 when the
+job failed (its message says why, and the summary line gives the counts when scoring had
+started); 2 for a wrong command line; 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from gradient_boosting_model.batch.cluster import (
+    CONNECT_TIMEOUT,
+    local_cluster,
+    machine_workers,
+    prepare_workers,
+    remote_cluster,
+)
+from gradient_boosting_model.batch.errors import BatchError
+from gradient_boosting_model.batch.job import (
+    BATCH_ROWS,
+    MAX_REJECTED,
+    JobReport,
+    JobSettings,
+    default_rejects,
+    plan_job,
+    run_job,
+)
+from gradient_boosting_model.batch.running import InProcess, OnCluster, Runner
+
+PROGRAM = "score-houses"
+DESCRIPTION = """\
+Price every house in CSV or Parquet files with the packaged model, in chunks, on a Dask cluster:
+a local one sized to this machine, or the one at --scheduler (whose workers must see INPUT at the
+same path and have this package installed). Writes each house's Id, price, 90%% range and
+warnings to OUTPUT, in input order; invalid rows go to the rejects file with their file, row,
+field and message, as the API words them.
+"""
+
+
+def _share(text: str) -> float:
+    """``0.01`` or ``1%``."""
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a share: {text!r} (say 0.01 or 1%)") from None
+    if not 0 <= share <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1 (0% and 100%)")
+    return share
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROGRAM, description=DESCRIPTION)
+    parser.add_argument(
+        "input", metavar="INPUT", help="a .csv or .parquet file, a folder of them, or a glob"
+    )
+    parser.add_argument(
+        "output", metavar="OUTPUT", type=Path, help="prices: a .parquet file, or .csv"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler, such as tcp://10.0.0.5:8786 (default: start a local cluster)",
+    )
+    where.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="worker processes of the local cluster "
+        f"(default: one a core, here {machine_workers()})",
+    )
+    where.add_argument(
+        "--in-process", action="store_true", help="score in this process, without Dask"
+    )
+    parser.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="FILE",
+        help="invalid rows: a .csv or .parquet file (default: OUTPUT's name + .rejects.csv)",
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=_positive,
+        default=BATCH_ROWS,
+        metavar="N",
+        help=f"houses a task prices in one call (default: {BATCH_ROWS})",
+    )
+    parser.add_argument(
+        "--max-rejected",
+        type=_share,
+        default=MAX_REJECTED,
+        metavar="SHARE",
+        help="fail the job when more than this share of houses is rejected, as 0.05 or 5%% "
+        f"(default: {MAX_REJECTED:.0%}); the rejects are written, the prices not",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up on a scheduler, or on its first worker, after this long "
+        f"(default: {CONNECT_TIMEOUT:g})",
+    )
+    return parser
+
+
+@contextmanager
+def _runner(args: argparse.Namespace) -> Iterator[Runner]:
+    if args.in_process:
+        yield InProcess()
+        return
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # its retries are not news here
+    start = time.perf_counter()
+    with ExitStack() as stack:
+        if args.scheduler:
+            client = stack.enter_context(
+                remote_cluster(args.scheduler, timeout=args.connect_timeout)
+            )
+            where = f"at {args.scheduler}"
+        else:
+            client = stack.enter_context(local_cluster(args.workers or machine_workers()))
+            where = "on a local cluster"
+        prepare_workers(client)
+        runner = OnCluster(client)
+        runner.description = (
+            f"{runner.description} {where} (ready in {time.perf_counter() - start:.1f} s)"
+        )
+        yield runner
+
+
+def _progress(total: int) -> Any:
+    """A tqdm bar on stderr when it is a terminal (tqdm is untyped)."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit=" rows",
+        unit_scale=True,
+        desc=PROGRAM,
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    )
+
+
+def _print_report(report: JobReport | None) -> None:
+    if report is not None:
+        print(f"{PROGRAM}: {report.summary()}")
+        if any(worker != "in-process" for worker in report.rows_by_worker):
+            print(f"{PROGRAM}: rows by worker: {report.workers()}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = JobSettings(
+        input=args.input,
+        output=args.output,
+        rejects=args.rejects or default_rejects(args.output),
+        batch_rows=args.chunk_rows,
+        max_rejected=args.max_rejected,
+    )
+    try:
+        plan = plan_job(settings)
+        with _runner(args) as runner, _progress(plan.rows) as progress:
+            report = run_job(settings, plan, runner, on_chunk=progress.update)
+    except BatchError as error:
+        _print_report(error.report)
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROGRAM}: interrupted: nothing written", file=sys.stderr)
+        return 130
+    _print_report(report)
+    print(f"{PROGRAM}: prices in {report.output}, rejects in {report.rejects}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The Dask cluster a job runs on: a local one sized to the machine, or one at an address.
+
+Workers run one thread each (the model's code holds the GIL most of the time) with
+``OMP_NUM_THREADS=1``, which Dask's nanny sets in every worker by default. Each worker loads the
+model before the job starts, which also checks that it has this package at this version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from gradient_boosting_model import __version__
+from gradient_boosting_model.batch.errors import ClusterError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+#: How long to wait for a scheduler, and for its first worker, before giving up.
+CONNECT_TIMEOUT = 5.0
+
+
+def machine_workers() -> int:
+    """One worker a core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def load_model() -> str:
+    """Run on each worker: load the packaged model now, so that the first chunk does not wait
+    for it; returns the package's version."""
+    from gradient_boosting_model.predict import default_model
+
+    default_model()
+    return __version__
+
+
+def prepare_workers(client: Client) -> None:
+    """Load the model on every worker; refuse workers with another version of this package."""
+    try:
+        versions = client.run(load_model)
+    except Exception as error:  # raised on a worker: any type
+        raise ClusterError(
+            f"the workers cannot load the model ({type(error).__name__}: {error}); install "
+            f"gradient-boosting-model[batch]=={__version__} on every worker"
+        ) from error
+    others = {worker: version for worker, version in versions.items() if version != __version__}
+    if others:
+        raise ClusterError(
+            f"workers with another model version than this client's {__version__}: {others}"
+        )
+
+
+@contextmanager
+def local_cluster(workers: int) -> Iterator[Client]:
+    """A cluster of ``workers`` processes on 127.0.0.1, closed on exit."""
+    from distributed import Client, LocalCluster
+
+    try:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    except (OSError, TimeoutError) as error:
+        raise ClusterError(f"could not start a local cluster: {error}") from error
+    try:
+        with Client(cluster, set_as_default=False) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+@contextmanager
+def remote_cluster(address: str, *, timeout: float = CONNECT_TIMEOUT) -> Iterator[Client]:
+    """A client of the scheduler at ``address``; fails within ``timeout`` seconds when it cannot
+    be reached or has no worker."""
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ClusterError(
+            f"cannot reach a Dask scheduler at {address} within {timeout:g} s ({error})"
+        ) from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError:
+            raise ClusterError(f"the Dask scheduler at {address} has no worker") from None
+        yield client
+    finally:
+        client.close()

@@ -1,0 +1,199 @@
+"""A whole job: its inputs planned, its chunks run, prices and rejects written, counts checked.
+
+Every row of every input is accounted for: each chunk's priced, rejected and blank rows must add
+up to the rows planned for it, each row number once, or the job stops (that would be a bug
+here, not bad data). The rejected share is checked at the end: above the limit, the rejects
+file is kept (it says why) and the prices are not written.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gradient_boosting_model import __version__
+from gradient_boosting_model.batch.errors import (
+    BatchError,
+    ChunkError,
+    OutputFileError,
+    TooManyRejectsError,
+)
+from gradient_boosting_model.batch.running import Runner
+from gradient_boosting_model.batch.scoring import ChunkResult
+from gradient_boosting_model.batch.sources import Chunk, find_inputs, plan_chunks
+from gradient_boosting_model.batch.writing import (
+    PRICES,
+    REJECTS,
+    TableWriter,
+    output_format,
+    price_columns,
+    reject_columns,
+)
+
+#: Houses priced per call of ``make_prediction``: large enough that its fixed costs vanish.
+BATCH_ROWS = 10_000
+#: The rejected share above which a job fails, by default.
+MAX_REJECTED = 0.01
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What to score, where to write it, and how strict to be."""
+
+    input: str
+    output: Path
+    rejects: Path
+    batch_rows: int = BATCH_ROWS
+    max_rejected: float = MAX_REJECTED
+
+
+def default_rejects(output: Path) -> Path:
+    """``prices.parquet`` -> ``prices.rejects.csv``."""
+    return output.with_name(f"{output.stem}.rejects.csv")
+
+
+@dataclass
+class JobReport:
+    """The counts of a job, so far or in all."""
+
+    files: int
+    runner: str
+    output: Path
+    rejects: Path
+    scored: int = 0
+    rejected: int = 0
+    blank: int = 0
+    seconds: float = 0.0
+    rows_by_worker: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return self.scored + self.rejected
+
+    @property
+    def rejected_share(self) -> float:
+        return self.rejected / self.total if self.total else 0.0
+
+    def summary(self) -> str:
+        rate = f", {self.total / self.seconds:,.0f} houses/s" if self.seconds > 0 else ""
+        blank = f", {self.blank} blank lines skipped" if self.blank else ""
+        return (
+            f"scored {self.scored}, rejected {self.rejected}, total {self.total} houses "
+            f"({self.rejected_share:.2%} rejected) from {self.files} "
+            f"file{'s' * (self.files != 1)} in {self.seconds:.1f} s{rate}, {self.runner}{blank}"
+        )
+
+    def workers(self) -> str:
+        return ", ".join(f"{worker} {rows}" for worker, rows in sorted(self.rows_by_worker.items()))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The input files and their chunks."""
+
+    files: list[Path]
+    chunks: list[Chunk]
+
+    @property
+    def rows(self) -> int:
+        return sum(chunk.span.rows for chunk in self.chunks)
+
+
+def plan_job(settings: JobSettings) -> Plan:
+    """Check the outputs and plan the inputs, before any cluster starts."""
+    for path, what in ((settings.output, "prices"), (settings.rejects, "rejects")):
+        output_format(path, what)
+    if settings.output.resolve() == settings.rejects.resolve():
+        raise OutputFileError(f"{settings.output}: the prices and the rejects need two files")
+    files = find_inputs(settings.input)
+    written = {settings.output.resolve(), settings.rejects.resolve()}
+    for file in files:
+        if file.resolve() in written:
+            raise OutputFileError(f"{file}: an input cannot be an output too")
+    return Plan(files=files, chunks=plan_chunks(files, settings.batch_rows))
+
+
+def check_result(chunk: Chunk, result: ChunkResult) -> None:
+    """Each of the chunk's rows once: priced, rejected or blank."""
+    span = chunk.span
+    rows = result.prices.rows
+    rows_in_span = all(span.first_row <= row < span.first_row + span.rows for row in rows)
+    rejected_rows = {reject.row for reject in result.rejects}
+    counted = result.scored + result.rejected + result.blank
+    if (
+        result.index != chunk.index
+        or counted != span.rows
+        or len(rejected_rows) != result.rejected
+        or any(a >= b for a, b in itertools.pairwise(rows))
+        or not rows_in_span
+        or not rejected_rows.isdisjoint(rows)
+    ):
+        raise ChunkError(
+            f"{chunk.source}, rows {span.first_row}-{span.first_row + span.rows - 1}: "
+            f"{span.rows} rows planned, {result.scored} priced, {result.rejected} rejected, "
+            f"{result.blank} blank: rows lost or repeated (a bug in score-houses)"
+        )
+    if result.model_version != __version__:
+        raise ChunkError(
+            f"{chunk.source}: worker {result.worker} has model version {result.model_version}, "
+            f"this client {__version__}"
+        )
+
+
+def run_job(
+    settings: JobSettings,
+    plan: Plan,
+    runner: Runner,
+    *,
+    on_chunk: Callable[[int], object] = lambda rows: None,
+) -> JobReport:
+    """Score the plan's chunks with ``runner`` and write both outputs; ``on_chunk`` gets each
+    chunk's row count as it is written (a progress bar). Raises ``TooManyRejectsError`` above the
+    rejected share, with the rejects written; any ``BatchError`` carries the report so far."""
+    report = JobReport(
+        files=len(plan.files),
+        runner=runner.description,
+        output=settings.output,
+        rejects=settings.rejects,
+    )
+    start = time.perf_counter()
+    with (
+        TableWriter(settings.output, PRICES, what="prices") as prices,
+        TableWriter(settings.rejects, REJECTS, what="rejects") as rejects,
+    ):
+        try:
+            # Closed on any exit, so that a cluster cancels the chunks still in flight.
+            with closing(runner.results(plan.chunks, batch_rows=settings.batch_rows)) as results:
+                for chunk, result in zip(plan.chunks, results, strict=True):
+                    check_result(chunk, result)
+                    if result.scored:
+                        prices.write(price_columns(chunk.source, result.prices))
+                    if result.rejects:
+                        rejects.write(reject_columns(chunk.source, result.rejects))
+                    report.scored += result.scored
+                    report.rejected += result.rejected
+                    report.blank += result.blank
+                    report.rows_by_worker[result.worker] += result.scored + result.rejected
+                    on_chunk(chunk.span.rows)
+        except BatchError as error:
+            report.seconds = time.perf_counter() - start
+            error.report = report
+            raise
+        report.seconds = time.perf_counter() - start
+        rejects.commit()
+        if report.rejected_share > settings.max_rejected:
+            prices.discard()
+            too_many = TooManyRejectsError(
+                f"{report.rejected_share:.2%} of the houses were rejected, more than the "
+                f"{settings.max_rejected:.2%} allowed (--max-rejected): see {settings.rejects}; "
+                f"no prices written to {settings.output}"
+            )
+            too_many.report = report
+            raise too_many
+        prices.commit()
+    return report

@@ -1,0 +1,95 @@
+"""Chunks run in this process or on a Dask cluster, their results handed back in chunk order.
+
+On a cluster a window of chunks is in flight at a time (a few per worker thread), so that the
+workers never wait for the client while the client holds only the window's results, however
+large the job. Results come back in order: the first chunk's is waited for while the others go
+on, and the output is written in input order as it arrives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from gradient_boosting_model.batch.errors import ChunkError
+from gradient_boosting_model.batch.scoring import ChunkResult, score_chunk
+from gradient_boosting_model.batch.sources import Chunk
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+Results = Generator[ChunkResult, None, None]
+
+#: Chunks in flight per worker thread.
+CHUNKS_PER_THREAD = 3
+
+
+class Runner(Protocol):
+    """Runs chunks somewhere and yields their results in chunk order."""
+
+    #: Where, for the summary: "in this process", "2 workers".
+    description: str
+
+    def results(self, chunks: Sequence[Chunk], *, batch_rows: int) -> Results: ...
+
+
+def _failed(chunk: Chunk, error: BaseException) -> ChunkError:
+    last = chunk.span.first_row + chunk.span.rows - 1
+    return ChunkError(
+        f"{chunk.source}, rows {chunk.span.first_row}-{last}: the chunk failed "
+        f"({type(error).__name__}: {error})"
+    )
+
+
+class InProcess:
+    """Every chunk scored here, one after the other: no Dask at all."""
+
+    description = "in this process"
+
+    def results(self, chunks: Sequence[Chunk], *, batch_rows: int) -> Results:
+        for chunk in chunks:
+            try:
+                result = score_chunk(chunk, batch_rows=batch_rows)
+            except (OSError, ValueError) as error:  # a file gone or changed (pyarrow errors too)
+                raise _failed(chunk, error) from error
+            yield result
+
+
+class OnCluster:
+    """Chunks scored by a Dask cluster's workers, through ``client``."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        threads = sum(client.nthreads().values())
+        workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        self.window = max(2, CHUNKS_PER_THREAD * threads)
+        self.description = f"{workers} worker{'s' * (workers != 1)}, {threads} threads"
+
+    def results(self, chunks: Sequence[Chunk], *, batch_rows: int) -> Results:
+        job = uuid.uuid4().hex[:8]
+        waiting = enumerate(chunks)
+        running: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
+
+        def submit_next() -> None:
+            position, chunk = next(waiting, (-1, None))
+            if chunk is not None:
+                key = f"score-houses-{job}-{position}"  # unique in the job, whatever the chunk
+                future = self.client.submit(score_chunk, chunk, batch_rows=batch_rows, key=key)
+                running.append((chunk, future))
+
+        for _ in range(self.window):
+            submit_next()
+        try:
+            while running:
+                chunk, future = running.popleft()
+                try:
+                    result = future.result()
+                except Exception as error:  # raised on a worker: any type, re-raised here
+                    raise _failed(chunk, error) from error
+                submit_next()
+                yield result
+        finally:  # stopped early: the job failed or was interrupted
+            if running and self.client.status == "running":
+                self.client.cancel([future for _, future in running])

@@ -1,0 +1,141 @@
+"""A chunk priced with ``make_prediction``, its invalid rows rejected instead of failing it.
+
+``make_prediction`` refuses a whole batch when any row is invalid (``InvalidInputError``, whose
+``errors`` name every bad row and field with the API's messages). Here such a batch is priced
+again without the rows it named, so that one bad row costs its own price only; the refused rows
+become rejects, one per field and message.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradient_boosting_model import __version__
+from gradient_boosting_model.batch.reading import ChunkRows, Reject, read_chunk, row_id
+from gradient_boosting_model.batch.sources import Chunk
+from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.predict import PredictionResult, make_prediction
+from gradient_boosting_model.schemas import ID_FIELD
+
+Predict = Callable[[Sequence[Mapping[str, Any]]], PredictionResult]
+RowErrors = dict[int, dict[str, list[str]]]
+
+
+@dataclass
+class Prices:
+    """The priced houses of a chunk, column by column, in row order."""
+
+    rows: list[int] = field(default_factory=list)
+    ids: list[int | None] = field(default_factory=list)
+    prices: list[float] = field(default_factory=list)
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    level: list[float] = field(default_factory=list)
+    calibrated: list[bool] = field(default_factory=list)
+    #: Per house, its warnings as (field, message).
+    warnings: list[list[tuple[str, str]]] = field(default_factory=list)
+
+    def add(self, rows: Sequence[int], ids: Sequence[int | None], result: PredictionResult) -> None:
+        self.rows.extend(rows)
+        self.ids.extend(ids)
+        self.prices.extend(result.predictions)
+        self.lower.extend(interval.lower for interval in result.intervals)
+        self.upper.extend(interval.upper for interval in result.intervals)
+        self.level.extend(interval.level for interval in result.intervals)
+        self.calibrated.extend(interval.calibrated for interval in result.intervals)
+        self.warnings.extend(
+            [(warning.field, warning.message) for warning in warnings]
+            for warnings in result.warnings
+        )
+
+
+@dataclass
+class ChunkResult:
+    """What a worker hands back for a chunk: its prices, its rejects and their counts."""
+
+    index: int
+    prices: Prices
+    #: One per refused field and message, in row order.
+    rejects: list[Reject]
+    #: Rows rejected (a row may have several rejects).
+    rejected: int
+    blank: int
+    #: The worker that scored it (its address), or ``in-process``.
+    worker: str
+    model_version: str
+
+    @property
+    def scored(self) -> int:
+        return len(self.prices.rows)
+
+
+def price_valid(
+    houses: Sequence[Mapping[str, Any]], predict: Predict
+) -> tuple[list[int], PredictionResult | None, RowErrors]:
+    """Price every valid house: positions priced, their result, and the refused positions'
+    errors. A batch refused for some rows is priced again without them."""
+    valid = list(range(len(houses)))
+    refused: RowErrors = {}
+    while valid:
+        try:
+            return valid, predict([houses[i] for i in valid]), refused
+        except InvalidInputError as error:
+            named = {valid[i]: fields for i, fields in error.errors.items() if 0 <= i < len(valid)}
+            if not named or len(named) != len(error.errors):
+                raise  # a refusal naming no row of the batch: not a bad row, a bug
+            refused.update(named)
+            valid = [i for i in valid if i not in named]
+    return [], None, refused
+
+
+def score_rows(
+    read: ChunkRows, *, predict: Predict, batch_rows: int
+) -> tuple[Prices, list[Reject]]:
+    """Price a chunk's houses in calls of at most ``batch_rows``; reject the invalid ones."""
+    prices = Prices()
+    rejects = list(read.rejects)
+    for start in range(0, len(read.houses), batch_rows):
+        houses = read.houses[start : start + batch_rows]
+        rows = read.rows[start : start + batch_rows]
+        priced, result, refused = price_valid(houses, predict)
+        if result is not None:
+            prices.add(
+                [rows[i] for i in priced], [row_id(houses[i].get(ID_FIELD)) for i in priced], result
+            )
+        rejects.extend(
+            Reject(rows[i], row_id(houses[i].get(ID_FIELD)), name, message)
+            for i, fields in refused.items()
+            for name, messages in fields.items()
+            for message in messages
+        )
+    rejects.sort(key=lambda reject: reject.row)  # stable: a row's fields keep their order
+    return prices, rejects
+
+
+def _worker_address() -> str:
+    if "distributed" in sys.modules:  # not imported by an in-process job
+        from distributed import get_worker
+
+        try:
+            return str(get_worker().address)
+        except ValueError:  # not running on a worker
+            pass
+    return "in-process"
+
+
+def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
+    """Read a chunk and price it: the task a worker runs."""
+    read = read_chunk(chunk)
+    prices, rejects = score_rows(read, predict=make_prediction, batch_rows=batch_rows)
+    return ChunkResult(
+        index=chunk.index,
+        prices=prices,
+        rejects=rejects,
+        rejected=len({reject.row for reject in rejects}),
+        blank=read.blank,
+        worker=_worker_address(),
+        model_version=__version__,
+    )

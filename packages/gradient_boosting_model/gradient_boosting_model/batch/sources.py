@@ -1,0 +1,226 @@
+"""The input files of a batch job: found, checked to hold house details, and cut into chunks.
+
+This runs on the client and reads little: a CSV's header and its line ends (a scan for newline
+bytes, about 1 s per GB), a Parquet file's footer. Workers read the chunks themselves
+(``reading``), so the rows never pass through the client; every worker must therefore see the
+input at the same path (one machine, or a shared file system).
+
+A CSV holds one house a line: its chunks are runs of lines, cut at newlines. Rows are numbered
+from 1 in each file (in a CSV, row ``n`` is line ``n + 1``, after the header).
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+
+from gradient_boosting_model.batch.errors import InputFileError
+from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD
+
+Format = Literal["csv", "parquet"]
+INPUT_SUFFIXES: dict[str, Format] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+#: A header line longer than this is not a header of house details (a binary file, say).
+MAX_HEADER_BYTES = 1 << 20
+_SCAN_BYTES = 1 << 24
+_NEWLINE = ord("\n")
+
+
+@dataclass(frozen=True)
+class Span:
+    """Consecutive rows of one file: where they are and how they are numbered."""
+
+    #: CSV: the byte offset of the first line; Parquet: the first row group.
+    start: int
+    #: CSV: the byte offset after the last line; Parquet: the row group after the last.
+    stop: int
+    #: The number of the first row in its file, from 1.
+    first_row: int
+    #: Rows in the span (CSV: lines, blank ones included).
+    rows: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One task of a job: a span of one file, and what a worker needs to read it."""
+
+    #: Position in the job: results are written in this order.
+    index: int
+    #: The file as the output and the rejects name it (as found from the command's INPUT).
+    source: str
+    #: The absolute path a worker opens.
+    path: str
+    format: Format
+    #: The file's columns, in its order (a CSV's header).
+    columns: tuple[str, ...]
+    span: Span
+
+
+def find_inputs(pattern: str) -> list[Path]:
+    """The files INPUT names: a file, a folder's CSV and Parquet files, or a glob's matches."""
+    path = Path(pattern)
+    if path.is_dir():
+        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in INPUT_SUFFIXES)
+        if not found:
+            raise InputFileError(f"{pattern}: no .csv or .parquet file in this folder")
+        return found
+    if path.is_file():
+        found = [path]
+    elif glob.has_magic(pattern):
+        found = sorted(Path(match) for match in glob.glob(pattern) if Path(match).is_file())
+        if not found:
+            raise InputFileError(f"{pattern}: no file matches")
+    else:
+        raise InputFileError(f"{pattern}: no such file or folder")
+    for file in found:
+        if file.suffix not in INPUT_SUFFIXES:
+            raise InputFileError(
+                f"{file}: not a CSV or Parquet file (the name must end in "
+                f"{', '.join(INPUT_SUFFIXES)})"
+            )
+    return found
+
+
+def check_columns(columns: Sequence[str], source: str) -> None:
+    """Refuse a file whose columns are not house details: each known, the required ones there."""
+    counts = Counter(columns)
+    repeated = sorted(name for name, count in counts.items() if count > 1)
+    missing = [n for n, field in HOUSE_FIELDS.items() if field.required and n not in counts]
+    unknown = [name for name in columns if name not in HOUSE_FIELDS and name != ID_FIELD]
+    problems = []
+    if missing:
+        problems.append(f"required column{'s' * (len(missing) > 1)} missing: {_names(missing)}")
+    if unknown:
+        problems.append(f"unknown column{'s' * (len(unknown) > 1)}: {_names(unknown)}")
+    if repeated:
+        problems.append(f"repeated column{'s' * (len(repeated) > 1)}: {_names(repeated)}")
+    if problems:
+        raise InputFileError(
+            f"{source}: not house details ({'; '.join(problems)}). Columns must be "
+            "house details named as in the Ames data (data_description.txt), and Id"
+        )
+
+
+def _names(names: Sequence[str], shown: int = 6) -> str:
+    listed = ", ".join(repr(name) for name in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def read_csv_header(handle: BinaryIO, source: str) -> tuple[tuple[str, ...], int]:
+    """A CSV's column names and the byte offset of its first data line."""
+    line = handle.readline(MAX_HEADER_BYTES + 1)
+    if len(line) > MAX_HEADER_BYTES:
+        raise InputFileError(f"{source}: not a CSV file of house details (no header line)")
+    try:
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError(f"{source}: not a CSV file (its header is not UTF-8 text)") from None
+    try:
+        columns = next(csv.reader([text.rstrip("\r\n")], strict=True), [])
+    except csv.Error as error:
+        raise InputFileError(f"{source}: not a CSV file (its header: {error})") from None
+    if not any(columns):
+        raise InputFileError(f"{source}: empty file or header: a CSV needs a header line")
+    return tuple(columns), len(line)
+
+
+def plan_lines(handle: BinaryIO, data_start: int, chunk_rows: int) -> list[Span]:
+    """Cut a file's lines from ``data_start`` into spans of ``chunk_rows`` lines (the last may
+    be shorter); a last line without a newline counts."""
+    handle.seek(data_start)
+    cuts = [data_start]  # byte offsets where spans start
+    since_cut = 0  # lines since the last cut
+    offset = last_end = data_start
+    lines = 0
+    while block := handle.read(_SCAN_BYTES):
+        ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == _NEWLINE) + offset + 1
+        cuts.extend(ends[chunk_rows - since_cut - 1 :: chunk_rows].tolist())
+        since_cut = (since_cut + len(ends)) % chunk_rows
+        lines += len(ends)
+        last_end = int(ends[-1]) if len(ends) else last_end
+        offset += len(block)
+    if offset > last_end:
+        lines += 1  # a last line with no newline
+    if cuts[-1] < offset:
+        cuts.append(offset)
+    return [
+        Span(
+            start=start,
+            stop=stop,
+            first_row=1 + i * chunk_rows,
+            rows=min(chunk_rows, lines - i * chunk_rows),
+        )
+        for i, (start, stop) in enumerate(itertools.pairwise(cuts))
+    ]
+
+
+def plan_row_groups(sizes: Iterable[int], chunk_rows: int) -> list[Span]:
+    """Group a Parquet file's consecutive row groups into spans of at least ``chunk_rows`` rows
+    (or the file's rest); a row group is never split here: a worker scores a large one in
+    calls of ``chunk_rows``."""
+    spans = []
+    start = before = rows = 0  # the span's first group, rows before it, rows in it
+    stop = 0
+    for stop, size in enumerate(sizes, start=1):
+        rows += size
+        if rows >= chunk_rows:
+            spans.append(Span(start=start, stop=stop, first_row=before + 1, rows=rows))
+            start, before, rows = stop, before + rows, 0
+    if rows:
+        spans.append(Span(start=start, stop=stop, first_row=before + 1, rows=rows))
+    return spans
+
+
+def _csv_chunks(path: Path, chunk_rows: int) -> tuple[tuple[str, ...], list[Span]]:
+    with path.open("rb") as handle:
+        columns, data_start = read_csv_header(handle, str(path))
+        check_columns(columns, str(path))
+        return columns, plan_lines(handle, data_start, chunk_rows)
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> tuple[tuple[str, ...], list[Span]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as error:
+        raise InputFileError(f"{path}: not a Parquet file ({error})") from None
+    columns = tuple(metadata.schema.to_arrow_schema().names)
+    check_columns(columns, str(path))
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    return columns, plan_row_groups(sizes, chunk_rows)
+
+
+def plan_chunks(files: Sequence[Path], chunk_rows: int) -> list[Chunk]:
+    """Every file's chunks, in file order then row order; raises ``InputFileError`` on the first
+    file that cannot be read or does not hold house details."""
+    chunks: list[Chunk] = []
+    for path in files:
+        kind = INPUT_SUFFIXES[path.suffix]
+        try:
+            plan = _csv_chunks if kind == "csv" else _parquet_chunks
+            columns, spans = plan(path, chunk_rows)
+        except OSError as error:
+            raise InputFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+        first = len(chunks)
+        chunks.extend(
+            Chunk(
+                index=first + i,
+                source=str(path),
+                path=str(path.resolve()),
+                format=kind,
+                columns=columns,
+                span=span,
+            )
+            for i, span in enumerate(spans)
+        )
+    return chunks

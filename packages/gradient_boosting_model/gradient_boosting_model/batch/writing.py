@@ -1,0 +1,141 @@
+"""The job's two outputs, written by the client as chunks come back, in input order.
+
+- prices: ``source``, ``row``, ``Id``, ``price``, ``lower``, ``upper`` (the range meant to hold
+  the sale price with probability ``level``), ``level``, ``calibrated``, ``warnings``; Parquet, or
+  CSV (warnings as a JSON list) when the name ends in ``.csv``;
+- rejects: ``source``, ``row``, ``Id``, ``field``, ``message``, one line per refused field and
+  message; CSV, or Parquet by name.
+
+Each is written to a hidden temporary file beside it and renamed into place by ``commit``, so
+that a file under the chosen name is always whole; ``discard`` removes the temporary file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from gradient_boosting_model.batch.errors import OutputFileError
+from gradient_boosting_model.batch.reading import Reject
+from gradient_boosting_model.batch.scoring import Prices
+
+OutputFormat = Literal["csv", "parquet"]
+OUTPUT_SUFFIXES: dict[str, OutputFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+WARNING = pa.struct([("field", pa.string()), ("message", pa.string())])
+PRICES = pa.schema(
+    [
+        ("source", pa.string()),
+        ("row", pa.int64()),
+        ("Id", pa.int64()),
+        ("price", pa.float64()),
+        ("lower", pa.float64()),
+        ("upper", pa.float64()),
+        ("level", pa.float64()),
+        ("calibrated", pa.bool_()),
+        ("warnings", pa.list_(WARNING)),
+    ]
+)
+REJECTS = pa.schema(
+    [
+        ("source", pa.string()),
+        ("row", pa.int64()),
+        ("Id", pa.int64()),
+        ("field", pa.string()),
+        ("message", pa.string()),
+    ]
+)
+
+
+def output_format(path: Path, what: str) -> OutputFormat:
+    """The format a path's extension asks for; refuses others and a missing folder."""
+    kind = OUTPUT_SUFFIXES.get(path.suffix)
+    if kind is None:
+        raise OutputFileError(f"{path}: the {what} file's name must end in .parquet or .csv")
+    if not path.parent.is_dir():
+        raise OutputFileError(f"{path}: no folder {path.parent} to write the {what} file in")
+    return kind
+
+
+class TableWriter:
+    """Appends tables of one schema to a Parquet or CSV file, through a temporary file."""
+
+    def __init__(self, path: Path, schema: pa.Schema, *, what: str) -> None:
+        self.path = path
+        self.format = output_format(path, what)
+        self.schema = schema
+        if self.format == "csv":  # CSV has no lists: warnings as JSON text
+            fields = [pa.field(f.name, pa.string()) if f.name == "warnings" else f for f in schema]
+            self.file_schema = pa.schema(fields)
+        else:
+            self.file_schema = schema
+        self.partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self._writer: Any = (
+            pa_csv.CSVWriter(self.partial, self.file_schema)
+            if self.format == "csv"
+            else pq.ParquetWriter(self.partial, self.file_schema)
+        )
+
+    def write(self, columns: dict[str, list[Any]]) -> None:
+        if self.format == "csv" and "warnings" in columns:
+            columns = {**columns, "warnings": [_json(found) for found in columns["warnings"]]}
+        self._writer.write_table(pa.table(columns, schema=self.file_schema))
+
+    def commit(self) -> None:
+        """Close the file and give it its name."""
+        self._writer.close()
+        os.replace(self.partial, self.path)
+
+    def discard(self) -> None:
+        self._writer.close()
+        self.partial.unlink(missing_ok=True)
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.partial.exists():  # neither committed nor discarded: the job stopped
+            self.discard()
+
+
+def _json(warnings: list[dict[str, str]]) -> str:
+    return json.dumps(warnings, ensure_ascii=False)
+
+
+def price_columns(source: str, prices: Prices) -> dict[str, list[Any]]:
+    return {
+        "source": [source] * len(prices.rows),
+        "row": prices.rows,
+        "Id": prices.ids,
+        "price": prices.prices,
+        "lower": prices.lower,
+        "upper": prices.upper,
+        "level": prices.level,
+        "calibrated": prices.calibrated,
+        "warnings": [
+            [{"field": name, "message": message} for name, message in found]
+            for found in prices.warnings
+        ],
+    }
+
+
+def reject_columns(source: str, rejects: list[Reject]) -> dict[str, list[Any]]:
+    return {
+        "source": [source] * len(rejects),
+        "row": [reject.row for reject in rejects],
+        "Id": [reject.id for reject in rejects],
+        "field": [reject.field for reject in rejects],
+        "message": [reject.message for reject in rejects],
+    }

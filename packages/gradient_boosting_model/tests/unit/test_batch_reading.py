@@ -1,0 +1,95 @@
+"""CSV lines read as the houses a client would send: in memory, no model."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from gradient_boosting_model.batch.reading import (
+    ROW_FIELD,
+    Reject,
+    parse_csv_lines,
+    parse_number,
+    row_id,
+)
+
+COLUMNS = ("Id", "MSZoning", "LotFrontage", "MasVnrType", "GrLivArea")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1961", 1961),
+        ("65.0", 65),
+        ("0.5", 0.5),
+        ("1e3", 1000),
+        ("-7", -7),
+        ("NA", None),
+        ("", None),
+        ("abc", "abc"),
+        ("12 feet", "12 feet"),
+    ],
+)
+def test_numbers_are_read_as_json_would_carry_them(text: str, value: Any) -> None:
+    parsed = parse_number(text)
+    assert parsed == value and type(parsed) is type(value)
+
+
+def test_a_nan_text_stays_a_nan_for_the_schema_to_refuse() -> None:
+    assert math.isnan(parse_number("nan"))
+
+
+def test_rows_become_json_shaped_houses_numbered_from_their_first_row() -> None:
+    data = b"1461,RH,80,None,896\n1462,NA,,BrkFace,1329.5\r\n"
+    read = parse_csv_lines(data, COLUMNS, first_row=41)
+    assert read.rows == [41, 42]
+    assert read.houses == [
+        {"Id": 1461, "MSZoning": "RH", "LotFrontage": 80, "MasVnrType": "None", "GrLivArea": 896},
+        {"Id": 1462, "MSZoning": None, "LotFrontage": None, "MasVnrType": "BrkFace",
+         "GrLivArea": 1329.5},
+    ]  # fmt: skip
+    assert read.rejects == [] and read.blank == 0
+
+
+def test_text_in_a_number_field_is_passed_on_for_the_schema() -> None:
+    read = parse_csv_lines(b"1,RL,abc,None,896\n", COLUMNS, first_row=1)
+    assert read.houses[0]["LotFrontage"] == "abc"
+
+
+def test_quoted_values_are_read() -> None:
+    read = parse_csv_lines(b'1,"C (all)",60,"None",1000\n', COLUMNS, first_row=1)
+    assert read.houses[0]["MSZoning"] == "C (all)"
+
+
+def test_lines_that_are_no_rows_are_rejected_and_the_others_kept() -> None:
+    data = (
+        b"1,RL,60,None,1000\n"
+        b"2,RL,60\n"  # too few values
+        b"\n"  # blank: skipped
+        b'3,"RL,60,None,1000\n'  # an open quote
+        b"4,RL,60,None,\xff\n"  # not UTF-8
+        b"5,RL,60,None,1000,extra\n"
+        b"6,RL,60,None,1000"  # the file's last line, no newline
+    )
+    read = parse_csv_lines(data, COLUMNS, first_row=100)
+    assert read.rows == [100, 106]
+    assert [house["Id"] for house in read.houses] == [1, 6]
+    assert read.blank == 1
+    assert [(r.row, r.id, r.field) for r in read.rejects] == [
+        (101, 2, ROW_FIELD),
+        (103, None, ROW_FIELD),
+        (104, None, ROW_FIELD),
+        (105, 5, ROW_FIELD),
+    ]
+    assert read.rejects[0] == Reject(101, 2, ROW_FIELD, "The line has 3 values; the header has 5.")
+    assert "not UTF-8" in read.rejects[2].message
+    assert "not a CSV row" in read.rejects[1].message
+
+
+@pytest.mark.parametrize(
+    ("value", "found"), [(5, 5), (5.0, 5), ("7", 7), (2.5, None), ("x", None), (True, None)]
+)
+def test_a_reject_keeps_the_rows_id_when_it_is_whole(value: Any, found: int | None) -> None:
+    assert row_id(value) == found
