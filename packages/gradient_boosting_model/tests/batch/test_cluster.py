@@ -1,0 +1,174 @@
+"""score-houses on a real Dask cluster: a scheduler and two workers started with the ``dask``
+command as separate processes on 127.0.0.1, torn down whatever happens.
+
+Over 40,000 houses in five files (CSV and Parquet) sampled from test.csv, with invalid rows
+planted: every valid house is priced once, at exactly the in-process price; the planted rows are
+in the rejects file with their fields and the API's messages; the counts add up; and both
+workers priced some (the scheduler's task stream says which worker ran each chunk).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from distributed import Client
+
+from batch.houses import RAGGED, BatchInput, Files, MakeInput, read_table
+from gradient_boosting_model.predict import make_prediction
+
+pytestmark = [pytest.mark.integration, pytest.mark.batch]
+
+BIN = Path(sys.executable).parent
+FILES: Files = {
+    "a.csv": (14_000, [(10, {"GrLivArea": -5}), (7777, {"Neighborhood": "Atlantis"})]),
+    "b.csv": (
+        12_000,
+        [(1, {"LotArea": "abc"}), (500, {RAGGED: True}), (12_000, {"OverallQual": 11})],
+    ),
+    "c.parquet": (9_000, [(42, {"OverallQual": 0, "GrLivArea": -1})]),
+    "d.parquet": (6_000, [(6_000, {"MSSubClass": 25})]),  # one row group: 4 calls of 1500
+    "e.csv": (4_000, [(2, {"YearBuilt": 2015, "YearRemodAdd": 2015, "YrSold": 2008})]),
+}
+CHUNK_ROWS = "2500"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    address: str
+    workers: frozenset[str]
+    logs: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process's group (a worker's nanny and its worker), SIGKILL after 10 s."""
+    for sent, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sent)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    logs = tmp_path_factory.mktemp("dask-logs")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    processes = []
+    try:
+        port = address.rsplit(":", 1)[1]
+        processes.append(
+            start(
+                [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", port,
+                 "--no-dashboard"],
+                logs / "scheduler.log",
+            )
+        )  # fmt: skip
+        for name in ("worker-1", "worker-2"):
+            processes.append(
+                start(
+                    [str(BIN / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
+                     "--host", "127.0.0.1", "--no-dashboard", "--name", name],
+                    logs / f"{name}.log",
+                )
+            )  # fmt: skip
+        with Client(address, timeout=30, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=60)
+            workers = frozenset(client.scheduler_info(n_workers=-1)["workers"])
+        yield Cluster(address, workers, logs)
+    finally:
+        for process in reversed(processes):
+            stop(process)
+
+
+@pytest.fixture(scope="module")
+def batch_input(make_input: MakeInput, tmp_path_factory: pytest.TempPathFactory) -> BatchInput:
+    return make_input(tmp_path_factory.mktemp("houses"), FILES)
+
+
+def test_a_job_on_two_workers_prices_each_valid_house_once_as_in_process(
+    cluster: Cluster, batch_input: BatchInput, tmp_path: Path
+) -> None:
+    assert batch_input.total >= 40_000 and len(cluster.workers) == 2
+    output = tmp_path / "prices.parquet"
+    with Client(cluster.address, timeout=30, set_as_default=False) as client:
+        client.get_task_stream()  # starts the scheduler's record of who ran what
+        started = time.time()
+        job = subprocess.run(
+            [str(BIN / "score-houses"), str(batch_input.folder), str(output),
+             "--scheduler", cluster.address, "--chunk-rows", CHUNK_ROWS],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        stream = client.get_task_stream(start=started)
+    assert job.returncode == 0, job.stderr
+    assert "Traceback" not in job.stderr
+    print(job.stdout)
+
+    # Every valid house once, in input order, at the in-process price, range and warnings.
+    table = read_table(output)
+    assert [line["source"] for line in table] == sorted(line["source"] for line in table)
+    for source in batch_input.rows:
+        valid = batch_input.valid(source)
+        expected = make_prediction([house for _, house in valid])
+        got = [line for line in table if line["source"] == source]
+        assert [line["row"] for line in got] == [row for row, _ in valid], source
+        assert [line["Id"] for line in got] == [house["Id"] for _, house in valid]
+        assert [line["price"] for line in got] == expected.predictions, source
+        assert [(line["lower"], line["upper"], line["calibrated"]) for line in got] == [
+            (i.lower, i.upper, i.calibrated) for i in expected.intervals
+        ]
+        assert [[(w["field"], w["message"]) for w in line["warnings"]] for line in got] == [
+            [(w.field, w.message) for w in found] for found in expected.warnings
+        ]
+
+    # The planted rows, and only they, in the rejects file, with their fields and messages.
+    found: dict[tuple[str, int], dict[str, list[str]]] = {}
+    for line in read_table(tmp_path / "prices.rejects.csv"):
+        found.setdefault((line["source"], line["row"]), {}).setdefault(line["field"], [])
+        found[line["source"], line["row"]][line["field"]].append(line["message"])
+    assert found == batch_input.rejects
+    assert {field for fields in found.values() for field in fields} >= {
+        "GrLivArea", "Neighborhood", "LotArea", "_schema", "OverallQual", "MSSubClass", "YearBuilt"
+    }  # fmt: skip
+
+    # The counts add up, in the summary line too.
+    scored, rejected = len(table), len(batch_input.rejects)
+    assert scored + rejected == batch_input.total
+    summary = f"scored {scored}, rejected {rejected}, total {batch_input.total} houses"
+    assert summary in job.stdout
+
+    # Both workers priced chunks: by the scheduler's record, and by the job's own count.
+    ran = {t["worker"] for t in stream if str(t["key"]).startswith("('score-houses-")}
+    ran |= {t["worker"] for t in stream if str(t["key"]).startswith("score-houses-")}
+    assert ran == cluster.workers, stream[:3]
+    by_worker = re.search(r"rows by worker: (.*)", job.stdout)
+    assert by_worker is not None
+    counts = dict(re.findall(r"(tcp://\S+) (\d+)", by_worker.group(1)))
+    assert set(counts) == cluster.workers
+    assert sum(map(int, counts.values())) == batch_input.total

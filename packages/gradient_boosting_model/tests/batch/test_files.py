@@ -1,0 +1,150 @@
+"""score-houses in this process (no Dask) on small files: prices, rejects, counts and the
+errors a person gets instead of a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from batch.houses import RAGGED, BatchInput, Files, MakeInput, read_table
+from gradient_boosting_model.batch.cli import main
+from gradient_boosting_model.config import DATASET_DIR
+from gradient_boosting_model.predict import make_prediction
+
+pytestmark = pytest.mark.integration
+
+FILES: Files = {
+    "a.csv": (1200, [(3, {"GrLivArea": -5}), (700, {"Neighborhood": "Atlantis"})]),
+    "b.csv": (900, [(1, {"LotArea": "abc"}), (2, {RAGGED: True}), (900, {"OverallQual": 11})]),
+    "c.parquet": (800, [(42, {"OverallQual": 0, "GrLivArea": -1})]),
+}
+
+
+@pytest.fixture(scope="module")
+def batch_input(make_input: MakeInput, tmp_path_factory: pytest.TempPathFactory) -> BatchInput:
+    return make_input(tmp_path_factory.mktemp("houses"), FILES)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main([*args, "--in-process"])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_every_house_is_priced_or_rejected_once(
+    batch_input: BatchInput, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "prices.parquet"
+    status, out, err = run(capsys, str(batch_input.folder), str(output), "--chunk-rows", "250")
+    assert status == 0, err
+    table = read_table(output)
+    for source in batch_input.rows:
+        valid = batch_input.valid(source)
+        expected = make_prediction([house for _, house in valid])
+        got = [line for line in table if line["source"] == source]
+        assert [line["row"] for line in got] == [row for row, _ in valid]
+        assert [line["Id"] for line in got] == [house["Id"] for _, house in valid]
+        assert [line["price"] for line in got] == expected.predictions
+        assert [line["lower"] for line in got] == [i.lower for i in expected.intervals]
+        assert [line["upper"] for line in got] == [i.upper for i in expected.intervals]
+        assert [line["calibrated"] for line in got] == [i.calibrated for i in expected.intervals]
+        assert [[(w["field"], w["message"]) for w in line["warnings"]] for line in got] == [
+            [(w.field, w.message) for w in found] for found in expected.warnings
+        ]
+    assert [line["source"] for line in table] == sorted(line["source"] for line in table)
+
+    rejects = read_table(tmp_path / "prices.rejects.csv")
+    found: dict[tuple[str, int], dict[str, list[str]]] = {}
+    for line in rejects:
+        found.setdefault((line["source"], line["row"]), {}).setdefault(line["field"], [])
+        found[line["source"], line["row"]][line["field"]].append(line["message"])
+    assert found == batch_input.rejects
+    scored, rejected = len(table), len(batch_input.rejects)
+    assert f"scored {scored}, rejected {rejected}, total {batch_input.total} houses" in out
+    assert scored + rejected == batch_input.total
+
+
+def test_csv_output_holds_the_same_prices_with_warnings_as_json(
+    batch_input: BatchInput, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, str(batch_input.folder), str(tmp_path / "p.parquet"))[0] == 0
+    assert run(capsys, f"{batch_input.folder}/*.csv", str(tmp_path / "p.csv"))[0] == 0
+    from_parquet = [line for line in read_table(tmp_path / "p.parquet") if ".csv" in line["source"]]
+    from_csv = read_table(tmp_path / "p.csv")
+    assert [line["price"] for line in from_csv] == [line["price"] for line in from_parquet]
+    assert [json.loads(line["warnings"]) for line in from_csv] == [
+        line["warnings"] for line in from_parquet
+    ]
+
+
+def test_too_many_rejects_fail_the_job_and_keep_only_the_rejects(
+    batch_input: BatchInput, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "prices.parquet"
+    status, out, err = run(capsys, str(batch_input.folder), str(output), "--max-rejected", "0.05%")
+    assert status == 1
+    assert "scored 2894, rejected 6, total 2900 houses" in out
+    assert "0.21% of the houses were rejected, more than the 0.05% allowed" in err
+    assert "Traceback" not in err
+    assert not output.exists() and (tmp_path / "prices.rejects.csv").exists()
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda d, o: ["nowhere/houses.csv", o], "nowhere/houses.csv: no such file or folder"),
+        (lambda d, o: [f"{d}/*.json", o], "no file matches"),
+        (lambda d, o: [str(DATASET_DIR / "data_description.txt"), o], "not a CSV or Parquet"),
+        (lambda d, o: [str(DATASET_DIR / "houseprice.csv"), o], "unknown column: 'SalePrice'"),
+        (lambda d, o: [f"{d}/fake.parquet", o], "fake.parquet: not a Parquet file"),
+        (lambda d, o: [f"{d}/tabs.csv", o], "tabs.csv: not house details"),
+        (lambda d, o: [f"{d}/a.csv", f"{d}/out.json"], "must end in .parquet or .csv"),
+        (lambda d, o: [f"{d}/a.csv", "nowhere/out.csv"], "no folder nowhere"),
+        (lambda d, o: [f"{d}/a.csv", f"{d}/a.csv"], "an input cannot be an output too"),
+    ],
+)
+def test_a_wrong_input_or_output_is_named_without_a_traceback(
+    batch_input: BatchInput,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make_args: object,
+    message: str,
+) -> None:
+    folder = tmp_path / "in"
+    shutil.copytree(batch_input.folder, folder)
+    (folder / "fake.parquet").write_text("Id,GrLivArea\n1,2\n")
+    (folder / "tabs.csv").write_text((DATASET_DIR / "test.csv").read_text().replace(",", "\t"))
+    args = make_args(folder, str(tmp_path / "out.parquet"))  # type: ignore[operator]
+    status, out, err = run(capsys, *args)
+    assert status == 1
+    assert err.startswith("score-houses: error: ") and message in err, err
+    assert "Traceback" not in err and out == ""
+
+
+def test_an_unreachable_scheduler_is_named_within_the_connect_timeout(
+    batch_input: BatchInput, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    start = time.perf_counter()
+    status = main(
+        [str(batch_input.folder), str(tmp_path / "o.parquet"), "--scheduler", address,
+         "--connect-timeout", "1"]
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"score-houses: error: cannot reach a Dask scheduler at {address} within 1 s" in err
+    assert "Traceback" not in err
+    assert elapsed < 5
