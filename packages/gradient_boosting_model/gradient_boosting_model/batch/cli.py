@@ -3,6 +3,10 @@
 Exit status: 0 when every file was scored and the rejected share is within the limit; 1 when the
 job failed (its message says why, and the summary line gives the counts when scoring had
 started); 2 for a wrong command line; 130 when interrupted.
+
+Worker processes that a local cluster spawns import this module again (as the command's main
+module): it imports the model's code only when it scores in this process, so that they start in
+about a second and load the model in ``prepare_workers``, all at once.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gradient_boosting_model.batch.cluster import (
     CONNECT_TIMEOUT,
@@ -33,7 +37,9 @@ from gradient_boosting_model.batch.job import (
     plan_job,
     run_job,
 )
-from gradient_boosting_model.batch.running import InProcess, OnCluster, Runner
+
+if TYPE_CHECKING:
+    from gradient_boosting_model.batch.running import Runner
 
 PROGRAM = "score-houses"
 DESCRIPTION = """\
@@ -124,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def _runner(args: argparse.Namespace) -> Iterator[Runner]:
+    from gradient_boosting_model.batch.running import InProcess, OnCluster
+
     if args.in_process:
         yield InProcess()
         return

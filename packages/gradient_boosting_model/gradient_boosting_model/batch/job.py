@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.batch.errors import (
@@ -23,8 +24,6 @@ from gradient_boosting_model.batch.errors import (
     OutputFileError,
     TooManyRejectsError,
 )
-from gradient_boosting_model.batch.running import Runner
-from gradient_boosting_model.batch.scoring import ChunkResult
 from gradient_boosting_model.batch.sources import Chunk, find_inputs, plan_chunks
 from gradient_boosting_model.batch.writing import (
     PRICES,
@@ -34,6 +33,10 @@ from gradient_boosting_model.batch.writing import (
     price_columns,
     reject_columns,
 )
+
+if TYPE_CHECKING:  # the model's code, which the client does not need
+    from gradient_boosting_model.batch.running import Runner
+    from gradient_boosting_model.batch.scoring import ChunkResult
 
 #: Houses priced per call of ``make_prediction``: large enough that its fixed costs vanish.
 BATCH_ROWS = 10_000

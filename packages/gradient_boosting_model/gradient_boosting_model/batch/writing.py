@@ -16,15 +16,17 @@ import json
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from gradient_boosting_model.batch.errors import OutputFileError
-from gradient_boosting_model.batch.reading import Reject
-from gradient_boosting_model.batch.scoring import Prices
+
+if TYPE_CHECKING:  # scoring imports the model's code, which the client does not need
+    from gradient_boosting_model.batch.reading import Reject
+    from gradient_boosting_model.batch.scoring import Prices
 
 OutputFormat = Literal["csv", "parquet"]
 OUTPUT_SUFFIXES: dict[str, OutputFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
