@@ -9,6 +9,7 @@ The last one, ``ColumnStacker``, makes the 2-D float matrix that scikit-learn's 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -95,9 +96,7 @@ class GradeScorer(_ColumnTransformer):
         columns = self._checked(X)
         scores = self.scores or {}
         for name in self.variables:
-            columns[name] = np.array(
-                [scores.get(code, np.nan) for code in columns[name]], dtype=np.float64
-            )
+            columns[name] = _looked_up(scores, columns[name])
         return columns
 
 
@@ -154,6 +153,14 @@ class WeightedSums(_ColumnTransformer):
         return columns
 
 
+def _looked_up(table: Mapping[Any, float], codes: Any) -> npt.NDArray[np.float64]:
+    """Each code's number in ``table`` (NaN for a code it lacks), looked up in C: a list
+    comprehension here was a fifth of the time of pricing a thousand houses."""
+    return np.fromiter(
+        map(table.get, codes, itertools.repeat(np.nan)), dtype=np.float64, count=len(codes)
+    )
+
+
 def is_missing(code: Any) -> bool:
     """None, or NaN (a numeric code such as MSSubClass arrives as a float)."""
     return code is None or code != code
@@ -199,9 +206,7 @@ class TargetOrderedEncoder(_ColumnTransformer):
     def transform(self, X: Mapping[str, Any]) -> Columns:
         columns = self._checked(X)
         for name, ranks in self.categories_.items():
-            columns[name] = np.array(
-                [ranks.get(code, np.nan) for code in columns[name].tolist()], dtype=np.float64
-            )
+            columns[name] = _looked_up(ranks, columns[name])
         return columns
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
@@ -40,6 +41,7 @@ Columns = dict[str, npt.NDArray[Any]]
 Rows = Sequence[Mapping[str, Any]]
 
 _NUMBER_TYPES = frozenset({int, float, type(None)})
+_FLOAT_MAX = sys.float_info.max
 _ROW_MESSAGE = "Each house must be a JSON object of house details."
 
 
@@ -114,28 +116,97 @@ def batch_rules() -> BatchRules:
     )
 
 
+def _is_plain_number(value: Any) -> bool:
+    """A JSON number a float holds (or null): not a string, bool, NaN or endless integer."""
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)
+    return value is None or (kind is int and -_FLOAT_MAX <= value <= _FLOAT_MAX)
+
+
+@dataclass(frozen=True)
+class RowValues:
+    """The values of a batch's known fields, read off each row once."""
+
+    #: Each row's numeric values, in ``NumberRules.names`` order (``None`` where missing).
+    numbers: list[tuple[Any, ...]]
+    #: Each text field's values, a column.
+    texts: dict[str, tuple[Any, ...]]
+    #: Rows with a field the schema does not know.
+    unknown: set[int]
+
+
+def _read_rows(rows: Rows, rules: BatchRules) -> RowValues:
+    """Read each row's known fields. A dict that has all of them (as test.csv's rows do) is read
+    by one call in C a kind; another row field by field (a client may leave details out)."""
+    number_names, text_names = rules.numbers.names, tuple(rules.texts.allowed)
+    take_numbers, take_texts = itemgetter(*number_names), itemgetter(*text_names)
+    known, n_known = rules.known_fields, len(rules.known_fields)
+    numbers: list[tuple[Any, ...]] = []
+    texts: list[tuple[Any, ...]] = []
+    unknown: set[int] = set()
+    for i, row in enumerate(rows):
+        try:
+            if type(row) is not dict:  # another Mapping's [] may not be a plain lookup
+                raise KeyError
+            row_numbers, row_texts = take_numbers(row), take_texts(row)
+        except KeyError:
+            row_numbers = tuple(map(row.get, number_names))
+            row_texts = tuple(map(row.get, text_names))
+            if not known.issuperset(row):
+                unknown.add(i)
+        else:  # every known field is there: any other is unknown
+            if len(row) != n_known:
+                unknown.add(i)
+        numbers.append(row_numbers)
+        texts.append(row_texts)
+    columns = zip(*texts, strict=True)  # every row has a value of every text field
+    return RowValues(numbers, dict(zip(text_names, columns, strict=True)), unknown)
+
+
 def _number_matrix(
-    rows: Rows, names: tuple[str, ...]
-) -> tuple[list[list[Any]], npt.NDArray[np.float64] | None]:
-    """The numeric fields as a matrix, or ``None`` if any value is not a plain number."""
-    values = [[row.get(name) for name in names] for row in rows]
-    if not _NUMBER_TYPES.issuperset(map(type, chain.from_iterable(values))):
-        return values, None
+    values: list[tuple[Any, ...]], n_names: int
+) -> tuple[npt.NDArray[np.float64], set[int]]:
+    """The numeric values as a matrix, and the rows with a value that is not a plain number.
+
+    Those rows are NaN in the matrix: the schema looks at them. A row of other types (a string,
+    a bool) is found by its types; a NaN literal or an endless integer, rarer, by a second look
+    at each value, made only when the matrix says there is one.
+    """
+    odd = {i for i, row in enumerate(values) if not _NUMBER_TYPES.issuperset(map(type, row))}
+    matrix = _matrix(values, n_names, odd)
+    if matrix is None or np.count_nonzero(np.isnan(matrix)) != _nones(values, odd):
+        odd |= {i for i, row in enumerate(values) if not all(map(_is_plain_number, row))}
+        matrix = _matrix(values, n_names, odd)
+    assert matrix is not None  # every value left is a plain number
+    return matrix, odd
+
+
+def _matrix(
+    values: list[tuple[Any, ...]], n_names: int, blank_rows: set[int]
+) -> npt.NDArray[np.float64] | None:
+    """``values`` as floats (None as NaN), ``blank_rows`` all NaN; ``None`` if an int is too
+    large for a float."""
+    blank = (math.nan,) * n_names
+    rows = (
+        [blank if i in blank_rows else row for i, row in enumerate(values)]
+        if blank_rows
+        else values
+    )
     try:
-        matrix = np.array(values, dtype=np.float64).reshape(len(rows), len(names))
-    except OverflowError:  # an int too large for a float: the schema names it
-        return values, None
-    missing = sum(value is None for value in chain.from_iterable(values))
-    if np.count_nonzero(np.isnan(matrix)) != missing:  # a NaN literal, not a missing value
-        return values, None
-    return values, matrix
+        return np.array(rows, dtype=np.float64).reshape(len(values), n_names)
+    except OverflowError:
+        return None
 
 
-def _suspect_number_rows(
-    matrix: npt.NDArray[np.float64] | None, rules: NumberRules, n_rows: int
-) -> set[int]:
-    if matrix is None:  # wrong types somewhere: let the schema look at every row
-        return set(range(n_rows))
+def _nones(values: list[tuple[Any, ...]], blank_rows: set[int]) -> int:
+    """How many values are None, a blank row counting all of its values."""
+    n_names = len(values[0]) if values else 0
+    kept = chain.from_iterable(row for i, row in enumerate(values) if i not in blank_rows)
+    return list(kept).count(None) + len(blank_rows) * n_names
+
+
+def _suspect_number_rows(matrix: npt.NDArray[np.float64], rules: NumberRules) -> set[int]:
     with np.errstate(invalid="ignore"):
         bad = (matrix < rules.minimum) | (matrix > rules.maximum)
         bad |= rules.whole & (matrix != np.trunc(matrix)) & ~np.isnan(matrix)
@@ -150,12 +221,7 @@ def _suspect_number_rows(
     return set(np.flatnonzero(suspect).tolist())
 
 
-def _text_columns(rows: Rows, rules: TextRules) -> dict[str, list[Any]]:
-    """Each text field's values, read off the rows once for checking and for the columns."""
-    return {name: [row.get(name) for row in rows] for name in rules.allowed}
-
-
-def _suspect_text_rows(texts: Mapping[str, list[Any]], rules: TextRules) -> set[int]:
+def _suspect_text_rows(texts: Mapping[str, Sequence[Any]], rules: TextRules) -> set[int]:
     suspects: set[int] = set()
     for name, allowed in rules.allowed.items():
         column = texts[name]
@@ -190,7 +256,7 @@ def _flatten(messages: Any) -> dict[str, list[str]]:
 
 
 def _columns(
-    matrix: npt.NDArray[np.float64], texts: Mapping[str, list[Any]], rules: BatchRules
+    matrix: npt.NDArray[np.float64], texts: Mapping[str, Sequence[Any]], rules: BatchRules
 ) -> Columns:
     columns: Columns = {
         name: matrix[:, j] for j, name in enumerate(rules.numbers.names) if name != ID_FIELD
@@ -239,17 +305,14 @@ def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
     if not_objects:
         raise InvalidInputError({i: {"_schema": [_ROW_MESSAGE]} for i in not_objects})
     rules = batch_rules()
-    values, matrix = _number_matrix(rows, rules.numbers.names)
-    suspects = _suspect_number_rows(matrix, rules.numbers, len(rows))
-    texts = _text_columns(rows, rules.texts)
-    suspects |= _suspect_text_rows(texts, rules.texts)
-    suspects.update(i for i, row in enumerate(rows) if not rules.known_fields.issuperset(row))
+    read = _read_rows(rows, rules)
+    matrix, odd_rows = _number_matrix(read.numbers, len(rules.numbers.names))
+    suspects = odd_rows | read.unknown | _suspect_number_rows(matrix, rules.numbers)
+    suspects |= _suspect_text_rows(read.texts, rules.texts)
     if suspects:
         errors = _schema_errors(rows, suspects)
         if errors:
             raise InvalidInputError(errors)
-    if matrix is None:  # numbers of other types (numpy scalars) that the schema accepted
-        matrix = np.array(
-            [[np.nan if v is None else float(v) for v in row] for row in values], dtype=np.float64
-        ).reshape(len(rows), len(rules.numbers.names))
-    return _columns(matrix, texts, rules)
+    for i in odd_rows:  # numbers of other types (numpy scalars) that the schema accepted
+        matrix[i] = [np.nan if v is None else float(v) for v in read.numbers[i]]
+    return _columns(matrix, read.texts, rules)

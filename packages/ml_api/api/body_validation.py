@@ -5,16 +5,26 @@ the time of a 1459-house request), turns invalid UTF-8 into a 500, and accepts `
 ``Infinity``, which are not JSON. This one validates with jsonschema-rs, lists every error (up
 to a limit) with the row and field it concerns, and refuses those bodies with a 400.
 
-Each body is read through once for its rules. A body the schema accepts nests no deeper than the
-schema lets it (two levels for a list of houses), so the nesting limit is checked, with a pass
-over every byte, only for a body that is refused anyway, and is the first reason given: the
-answers are those of checking it first. The parser stops at 1024 levels by itself.
+Each body is checked once for its rules:
+
+- A list of objects (the houses) is checked here for its own shape only (a list, how many
+  items, each an object). Each house is checked by the model package (``make_prediction``),
+  against the very rules of the spec's ``HouseDetails``, which is generated from the model's
+  schema; only when the model refuses a house does the handler call ``check_deferred_items``,
+  which checks the body against the spec as this validator would have, for the 400 and its
+  messages. A body the spec accepts but the model refuses breaks a house rule: the model's 422.
+- A body the schema accepts nests no deeper than the schema lets it (two levels for a list of
+  houses), so the nesting limit is checked, with a pass over every byte, only for a body that
+  is refused anyway, and is the first reason given: the answers are those of checking it
+  first. The parser stops at 1024 levels by itself.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +68,22 @@ class CompiledSchema:
 
     validator: jsonschema_rs.Draft7Validator
     nesting: float
+    #: For a list of objects: the list's own keywords, its items only required to be objects.
+    shape: jsonschema_rs.Draft7Validator | None
+
+
+#: The current request's item check, left to its handler (see the module's docstring). The
+#: handler's thread gets a copy of the request's context, so it sees the one set here.
+_deferred_items: ContextVar[Callable[[], None] | None] = ContextVar("deferred_items", default=None)
+
+
+def check_deferred_items() -> None:
+    """Refuse the current body with the spec's 400 if its items break the schema (at most once a
+    request; nothing if this validator checked them already)."""
+    check = _deferred_items.get()
+    if check is not None:
+        _deferred_items.set(None)
+        check()
 
 
 #: Compiled schemas by schema: Connexion makes a body validator per request.
@@ -138,10 +164,21 @@ def _compiled(schema: dict[str, Any]) -> CompiledSchema:
     if cached is None or cached[0] is not schema:
         converted = json_schema(schema)
         compiled = CompiledSchema(
-            validator=jsonschema_rs.Draft7Validator(converted), nesting=nesting_bound(converted)
+            validator=jsonschema_rs.Draft7Validator(converted),
+            nesting=nesting_bound(converted),
+            shape=_list_shape(converted),
         )
         cached = _COMPILED[id(schema)] = (schema, compiled)
     return cached[1]
+
+
+def _list_shape(schema: dict[str, Any]) -> jsonschema_rs.Draft7Validator | None:
+    """A validator of a list schema's own keywords, if its items are objects; else ``None``."""
+    items = schema.get("items")
+    of_objects = isinstance(items, dict) and items.get("type") == "object"
+    if schema.get("type") != "array" or not of_objects:
+        return None
+    return jsonschema_rs.Draft7Validator({**schema, "items": {"type": "object"}})
 
 
 def _short(message: str) -> str:
@@ -235,9 +272,23 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
     def _validate(self, body: Any) -> None:
         if body is None and not self._nullable:
             raise BadRequestProblem(detail="Request body must not be empty")
-        validator = self._compiled.validator
-        if validator.is_valid(body):
+        compiled = self._compiled
+        _deferred_items.set(None)
+        if compiled.shape is not None and compiled.shape.is_valid(body):
+            # Its items are the handler's to have checked (see the module's docstring).
+            _deferred_items.set(functools.partial(self._refuse_if_invalid, body))
+            return
+        if compiled.validator.is_valid(body):
             return  # it nests no deeper than the schema allows: checked in _parse if too deep
+        self._refuse_invalid(body)
+
+    def _refuse_if_invalid(self, body: Any) -> None:
+        if not self._compiled.validator.is_valid(body):
+            self._refuse_invalid(body)
+
+    def _refuse_invalid(self, body: Any) -> None:
+        """Refuse a body the schema does not accept, with every error it finds in it."""
+        validator = self._compiled.validator
         self._refuse_deep()  # bounds the work below too: the clipping and the error paths
         limit = self._limits.max_listed_errors
         # One field may break several keywords (a long string fails enum too): keep its most

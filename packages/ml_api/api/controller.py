@@ -1,8 +1,10 @@
 """Request handlers named by ``operationId`` in ``spec/api.yaml``: HTTP in, model package out.
 
-The spec has already checked each body's shape, types, ranges and codes; ``make_prediction``
-checks the houses again (it is the model's own contract, with house-level rules the spec cannot
-express) and raises ``InvalidInputError``, which ``api.errors`` turns into a 422 problem.
+The spec has checked the request's shape (a list of 1 to ``max_rows`` objects); each house is
+checked once, by ``make_prediction``, against the rules the spec's ``HouseDetails`` is generated
+from. When it refuses one, the body is checked against the spec for the 400 and its messages
+(``check_deferred_items``); a body the spec accepts breaks a house-level rule, and the model's
+``InvalidInputError`` becomes a 422 problem (``api.errors``).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from connexion.exceptions import ClientProblem
+from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.predict import make_prediction
 
+from api.body_validation import check_deferred_items
 from api.inflight import explained_rows
 from api.metrics import PREDICTED_HOUSES, PREDICTED_PRICES, WARNED_HOUSES, exposition
 from api.model_state import ModelState, current_state
@@ -45,6 +49,8 @@ def predict(body: list[dict[str, Any]], explain: bool = False) -> Reply:
     with ``explain`` the factors behind its price."""
     state = current_state()
     note_rows(len(body))
+    if explain:  # invalid houses are said before the limits of explaining
+        check_deferred_items()
     if explain and len(body) > state.max_explained_rows:
         # 422: the houses are valid; this many explanations is more than one answer carries.
         raise ClientProblem(
@@ -60,7 +66,11 @@ def predict(body: list[dict[str, Any]], explain: bool = False) -> Reply:
 
 
 def _priced(body: list[dict[str, Any]], state: ModelState, *, explain: bool) -> Reply:
-    result = make_prediction(body, model=state.model, explain=explain)
+    try:
+        result = make_prediction(body, model=state.model, explain=explain)
+    except InvalidInputError:
+        check_deferred_items()  # the spec's 400, if the houses break it
+        raise
     PREDICTED_HOUSES.inc(len(result.predictions))
     for price in result.predictions:
         PREDICTED_PRICES.observe(price)
