@@ -45,7 +45,7 @@ PROGRAM = "score-houses"
 DESCRIPTION = """\
 Price every house in CSV or Parquet files with the packaged model, in chunks, on a Dask cluster:
 a local one sized to this machine, or the one at --scheduler (whose workers must see INPUT at the
-same path and have this package installed). Writes each house's Id, price, 90%% range and
+same path and have this package installed). Writes each house's Id, price, 90% range and
 warnings to OUTPUT, in input order; invalid rows go to the rejects file with their file, row,
 field and message, as the API words them.
 """
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=MAX_REJECTED,
         metavar="SHARE",
         help="fail the job when more than this share of houses is rejected, as 0.05 or 5%% "
-        f"(default: {MAX_REJECTED:.0%}); the rejects are written, the prices not",
+        f"(default: {MAX_REJECTED:.0%}%); the rejects are written, the prices not",
     )
     parser.add_argument(
         "--connect-timeout",

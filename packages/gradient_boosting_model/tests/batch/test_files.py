@@ -95,6 +95,14 @@ def test_too_many_rejects_fail_the_job_and_keep_only_the_rejects(
     assert not list(tmp_path.glob(".*partial"))
 
 
+def test_help_says_how_to_run_it(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exited.value.code == 0
+    assert "--scheduler ADDRESS" in out and "90% range" in out and "(default: 1%)" in out
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
