@@ -1,0 +1,15 @@
+# How both packages write their locks (included by each Makefile, which defines BIN first and may
+# set UV_SOURCES): uv, pinned in each requirements-dev.txt, compiles pyproject.toml's ranges.
+# Pins already in a lock are kept while they fit the ranges; to take new releases:
+# make lock LOCK_FLAGS=--upgrade (or --upgrade-package NAME). Needs PyPI.
+LOCK_FLAGS ?=
+UV_COMPILE = $(BIN)/uv pip compile --quiet --python-version 3.11 --annotation-style line \
+	$(UV_SOURCES) --custom-compile-command "make lock" $(LOCK_FLAGS)
+
+# $(call compile-lock,LOCK,ARGS): uv writes LOCK.new from ARGS, starting from LOCK's pins; LOCK is
+# replaced only when that changed it, so an unchanged lock remakes no venv (nor the model).
+define compile-lock
+cp $(1) $(1).new
+$(UV_COMPILE) $(2) -o $(1).new || { rm -f $(1).new; exit 1; }
+cmp -s $(1).new $(1) && rm $(1).new || mv $(1).new $(1)
+endef
