@@ -53,6 +53,10 @@ KUBERNETES_VERSION = kubernetes_validate.latest_version()
 #: Volumes in a play file are named after the manifest's, with this prefix: podman makes each
 #: emptyDir a named volume, which must not meet another one of the same name on the machine.
 VOLUME_PREFIX = "house-price-api-kube-test-"
+#: The network podman kube play puts pods on (it makes it when missing).
+KUBE_NETWORK = "podman-default-kube-network"
+#: podman's settings for these machines (runc, explicit ulimits), as the Makefile exports them.
+CONTAINERS_CONF = ROOT / "docker" / "podman" / "containers.conf"
 _MEMORY_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 #: What the container reads of its own cgroup, v2 or v1: memory limit, CPU quota and period.
 _CGROUP_PROBE = """
@@ -216,16 +220,19 @@ def _podman(*arguments: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def _leftovers() -> list[str]:
+def _leftovers() -> tuple[list[str], list[str]]:
+    """Pods and volumes a play of ours made and left."""
     pods = _podman("pod", "ps", "-q", "--filter", "name=house-price-api-pod")
     volumes = _podman("volume", "ls", "-q", "--filter", f"name={VOLUME_PREFIX}")
-    return pods.split() + volumes.split()
+    return pods.split(), volumes.split()
 
 
 @contextlib.contextmanager
 def played(scratch: Path, *, replicas: int, publish: bool) -> Iterator[Played]:
-    """The Deployment played by podman for the ``with`` block; down and removed after it."""
-    assert not _leftovers(), f"pods or volumes of an earlier play are left: {_leftovers()}"
+    """The Deployment played by podman for the ``with`` block; down and removed after it, with
+    the network podman made for it if there was none."""
+    assert _leftovers() == ([], []), f"pods or volumes of an earlier play are left: {_leftovers()}"
+    had_network = _podman("network", "ls", "-q", "--filter", f"name=^{KUBE_NETWORK}$") != ""
     port = free_port() if publish else None
     path = scratch / f"play-{replicas}.yaml"
     manifests = play_manifests(replicas=replicas, host_port=port)
@@ -233,11 +240,14 @@ def played(scratch: Path, *, replicas: int, publish: bool) -> Iterator[Played]:
     name = find(manifests, "Deployment")["metadata"]["name"]
     container = container_of(find(manifests, "Deployment"))["name"]
     try:
-        run("podman", "kube", "play", str(path), capture=True)
+        print(f"+ podman kube play {path}", flush=True)
+        done = subprocess.run(["podman", "kube", "play", str(path)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"podman kube play failed:\n{done.stdout}{done.stderr}")
         containers = [f"{name}-pod-{index}-{container}" for index in range(replicas)]
         yield Played(containers, f"http://127.0.0.1:{port}" if port else None)
     except BaseException:
-        for each in run("podman", "ps", "-a", "--format", "{{.Names}}", capture=True).split():
+        for each in _podman("ps", "-a", "--format", "{{.Names}}").split():
             if each.startswith(f"{name}-pod-"):
                 logs = subprocess.run(["podman", "logs", each], capture_output=True, text=True)
                 print(f"--- last lines of {each}", *logs.stderr.splitlines()[-20:], sep="\n")
@@ -245,9 +255,13 @@ def played(scratch: Path, *, replicas: int, publish: bool) -> Iterator[Played]:
     finally:
         started = time.monotonic()
         run("podman", "kube", "down", str(path), check=False, capture=True)
-        for left in _leftovers():  # kube down removes the volumes it made; in case it did not
-            run("podman", "pod", "rm", "--force", left, check=False, capture=True)
-            run("podman", "volume", "rm", "--force", left, check=False, capture=True)
+        pods, volumes = _leftovers()  # kube down removes the volumes it made; in case not
+        for pod in pods:
+            run("podman", "pod", "rm", "--force", pod, check=False, capture=True)
+        for volume in volumes:
+            run("podman", "volume", "rm", "--force", volume, check=False, capture=True)
+        if not had_network:
+            run("podman", "network", "rm", KUBE_NETWORK, check=False, capture=True)
         print(f"podman kube down in {time.monotonic() - started:.1f} s")
 
 
@@ -377,6 +391,7 @@ def kube_test() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["validate", "test"])
+    os.environ.setdefault("CONTAINERS_CONF", str(CONTAINERS_CONF))
     if parser.parse_args().command == "validate":
         with tempfile.TemporaryDirectory(prefix="kube_validate_") as name:
             validate(Path(name))

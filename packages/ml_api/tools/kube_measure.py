@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 from gradient_boosting_model.data import read_dataset
 
-from tools.kube import http_ok, inspect_field, played, wait
+from tools.kube import CONTAINERS_CONF, http_ok, inspect_field, played, wait
 
 
 def _started_at(container: str) -> float:
@@ -47,8 +49,9 @@ def measure_startup(runs: int) -> list[float]:
 
 
 def measure_memory(repeats: int) -> None:
-    """The container's memory (cgroup) and each process's resident size: idle, then after
-    1459-house requests, then after as many with explain=true."""
+    """The container's memory (cgroup) and each process's resident size: idle, after
+    1459-house requests one at a time (without, then with explain=true), then after as many
+    large requests at once as the app's in-flight limits take."""
     rows = read_dataset("test.csv")
     probe = (
         "import os, pathlib\n"
@@ -79,18 +82,28 @@ def measure_memory(repeats: int) -> None:
                 f" MiB, anonymous {int(anon) / 2**20:.0f} MiB; RSS by pid (KiB) {rss}"
             )
 
+        def post(body: bytes, explain: bool) -> int:
+            url = f"{pod.url}/v1/predictions?explain={str(explain).lower()}"
+            headers = {"Content-Type": "application/json"}
+            return httpx.post(url, content=body, headers=headers, timeout=120).status_code
+
+        batch = json.dumps(rows).encode()
         report("idle")
-        with httpx.Client(timeout=60) as client:
-            for explain in (False, True):
-                for _ in range(repeats):
-                    url = f"{pod.url}/v1/predictions?explain={str(explain).lower()}"
-                    response = client.post(
-                        url,
-                        content=json.dumps(rows).encode(),
-                        headers={"Content-Type": "application/json"},
-                    )
-                    assert response.status_code == 200, response.text[:300]
-                report(f"after {repeats} x {len(rows)} houses, explain={explain}")
+        for explain in (False, True):
+            for _ in range(repeats):
+                assert post(batch, explain) == 200
+            report(f"after {repeats} x {len(rows)} houses one at a time, explain={explain}")
+        # The most the app's in-flight limits let in at once: bodies up to
+        # ML_API_MAX_INFLIGHT_BODY_BYTES per worker, explained houses up to
+        # ML_API_MAX_INFLIGHT_EXPLAINED_ROWS per worker; more is refused with 503.
+        largest = json.dumps((rows * 4)[:5000]).encode()
+        for body, explain, count in ((largest, False, 8), (batch, True, 6)):
+            with ThreadPoolExecutor(count) as pool:
+                statuses = list(pool.map(post, [body] * count, [explain] * count))
+            report(
+                f"after {count} at once of {len(body) / 1e6:.1f} MB, explain={explain} "
+                f"(statuses {sorted(statuses)})"
+            )
 
 
 def main() -> int:
@@ -98,6 +111,7 @@ def main() -> int:
     parser.add_argument("command", choices=["startup", "memory"])
     parser.add_argument("--runs", type=int, default=5, help="starts, or requests of each kind")
     arguments = parser.parse_args()
+    os.environ.setdefault("CONTAINERS_CONF", str(CONTAINERS_CONF))
     if arguments.command == "startup":
         measure_startup(arguments.runs)
     else:
