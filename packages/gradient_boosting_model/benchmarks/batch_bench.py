@@ -4,13 +4,16 @@ Run with ``make batch-bench`` (``make bench`` runs it last). The houses are test
 drawn at random (fixed seed) into 4 CSV files of 250,000 in a temporary folder; both runs write
 Parquet there. Throughput is houses per second of the job itself (planning, scoring, writing),
 with the model already loaded; the cluster's start and its workers' model loading are timed
-apart. Each target is printed with its figure and ``ok`` or ``MISSED``; only wrong output fails
-the run (exit 1), as timings move with the machine's load.
+apart. The machine may be shared: the load average and the CPU time each run got are printed
+beside its figures (houses per CPU second move less with the load than houses per second).
+Each target is printed with its figure and ``ok`` or ``MISSED``; only wrong output fails the
+run (exit 1), as timings move with the machine's load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -71,12 +74,23 @@ def write_sample(folder: Path, rows: int, files: int) -> npt.NDArray[np.int64]:
     return drawn
 
 
-def score(folder: Path, output: Path, runner: Runner) -> tuple[JobReport, float]:
-    """The job as ``score-houses`` runs it; returns its report and its wall time."""
+def score(folder: Path, output: Path, runner: Runner) -> tuple[JobReport, float, float]:
+    """The job as ``score-houses`` runs it; returns its report, its wall time and the CPU time
+    this process spent on it."""
     settings = JobSettings(input=str(folder), output=output, rejects=output.with_suffix(".rej.csv"))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = run_job(settings, plan_job(settings), runner)
-    return report, time.perf_counter() - start
+    return report, time.perf_counter() - start, time.process_time() - cpu
+
+
+def cpu_seconds() -> float:
+    """Run on each worker: its process's CPU time so far."""
+    return time.process_time()
+
+
+def load() -> str:
+    """The machine's load averages: how much else was running (this machine is shared)."""
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def differences(output: Path, expected: dict[str, npt.NDArray[np.float64]]) -> int:
@@ -114,21 +128,34 @@ def main() -> int:
         print(f"{args.rows:,} houses drawn from test.csv into {FILES} CSV files")
 
         default_model()  # loaded, as the workers' model is before their job starts
-        plain, plain_seconds = score(folder, Path(temporary) / "plain.parquet", InProcess())
+        print(f"before: {load()}")
+        plain, plain_seconds, plain_cpu = score(
+            folder, Path(temporary) / "plain.parquet", InProcess()
+        )
         plain_rate = plain.total / plain_seconds
-        print(f"one process:         {plain_seconds:6.1f} s, {plain_rate:9,.0f} houses/s")
+        print(
+            f"one process:     {plain_seconds:6.1f} s, {plain_rate:9,.0f} houses/s "
+            f"({plain_cpu:.1f} CPU s: {plain.total / plain_cpu:,.0f} houses a CPU second); {load()}"
+        )
 
         start = time.perf_counter()
         with local_cluster(WORKERS) as client:
             cluster_up = time.perf_counter() - start
             prepare_workers(client)
             ready = time.perf_counter() - start
-            dask, dask_seconds = score(folder, Path(temporary) / "dask.parquet", OnCluster(client))
+            before = client.run(cpu_seconds)
+            dask, dask_seconds, client_cpu = score(
+                folder, Path(temporary) / "dask.parquet", OnCluster(client)
+            )
+            after = client.run(cpu_seconds)
+        worker_cpu = sum(after[worker] - before[worker] for worker in after)
         dask_rate = dask.total / dask_seconds
         print(
-            f"Dask, {WORKERS} workers:     {dask_seconds:6.1f} s, {dask_rate:9,.0f} houses/s "
-            f"(cluster up in {cluster_up:.2f} s, model loaded on every worker at {ready:.2f} s; "
-            f"houses by worker: {dask.workers()})"
+            f"Dask, {WORKERS} workers: {dask_seconds:6.1f} s, {dask_rate:9,.0f} houses/s "
+            f"({worker_cpu:.1f} CPU s in the workers, {client_cpu:.1f} in the client: "
+            f"{dask.total / (worker_cpu + client_cpu):,.0f} houses a CPU second); {load()}\n"
+            f"  cluster up in {cluster_up:.2f} s, model loaded on every worker at {ready:.2f} s; "
+            f"houses by worker: {dask.workers()}"
         )
         wrong = differences(Path(temporary) / "plain.parquet", expected) + differences(
             Path(temporary) / "dask.parquet", expected
