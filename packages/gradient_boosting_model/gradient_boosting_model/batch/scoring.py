@@ -46,8 +46,8 @@ class Prices:
         self.upper.extend(interval.upper for interval in result.intervals)
         self.level.extend(interval.level for interval in result.intervals)
         self.calibrated.extend(interval.calibrated for interval in result.intervals)
-        self.warnings.extend(
-            [(warning.field, warning.message) for warning in warnings]
+        self.warnings.extend(  # most houses have none: no inner loop for them
+            [(warning.field, warning.message) for warning in warnings] if warnings else []
             for warnings in result.warnings
         )
 

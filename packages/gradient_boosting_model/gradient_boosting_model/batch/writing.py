@@ -127,7 +127,7 @@ def price_columns(source: str, prices: Prices) -> dict[str, list[Any]]:
         "level": prices.level,
         "calibrated": prices.calibrated,
         "warnings": [
-            [{"field": name, "message": message} for name, message in found]
+            [{"field": name, "message": message} for name, message in found] if found else []
             for found in prices.warnings
         ],
     }
