@@ -55,6 +55,8 @@ KUBERNETES_VERSION = kubernetes_validate.latest_version()
 VOLUME_PREFIX = "house-price-api-kube-test-"
 #: The network podman kube play puts pods on (it makes it when missing).
 KUBE_NETWORK = "podman-default-kube-network"
+#: The image of a pod's infra container, which podman builds when it first makes a pod.
+PAUSE_IMAGE = "localhost/podman-pause"
 #: podman's settings for these machines (runc, explicit ulimits), as the Makefile exports them.
 CONTAINERS_CONF = ROOT / "docker" / "podman" / "containers.conf"
 _MEMORY_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
@@ -228,11 +230,25 @@ def _leftovers() -> tuple[list[str], list[str]]:
 
 
 @contextlib.contextmanager
-def played(scratch: Path, *, replicas: int, publish: bool) -> Iterator[Played]:
-    """The Deployment played by podman for the ``with`` block; down and removed after it, with
-    the network podman made for it if there was none."""
-    assert _leftovers() == ([], []), f"pods or volumes of an earlier play are left: {_leftovers()}"
+def podman_made() -> Iterator[None]:
+    """Around plays: after them, the network and the pods' infra image that podman made for them
+    (when there were none before) are removed too."""
     had_network = _podman("network", "ls", "-q", "--filter", f"name=^{KUBE_NETWORK}$") != ""
+    had_pause = _podman("images", "-q", PAUSE_IMAGE) != ""
+    try:
+        yield
+    finally:
+        if not had_network:
+            run("podman", "network", "rm", KUBE_NETWORK, check=False, capture=True)
+        # By id (its tag is podman's version); not --force: someone's pod may use it by now.
+        for image in [] if had_pause else _podman("images", "-q", PAUSE_IMAGE).split():
+            run("podman", "rmi", image, check=False, capture=True)
+
+
+@contextlib.contextmanager
+def played(scratch: Path, *, replicas: int, publish: bool) -> Iterator[Played]:
+    """The Deployment played by podman for the ``with`` block; down and removed after it."""
+    assert _leftovers() == ([], []), f"pods or volumes of an earlier play are left: {_leftovers()}"
     port = free_port() if publish else None
     path = scratch / f"play-{replicas}.yaml"
     manifests = play_manifests(replicas=replicas, host_port=port)
@@ -260,8 +276,6 @@ def played(scratch: Path, *, replicas: int, publish: bool) -> Iterator[Played]:
             run("podman", "pod", "rm", "--force", pod, check=False, capture=True)
         for volume in volumes:
             run("podman", "volume", "rm", "--force", volume, check=False, capture=True)
-        if not had_network:
-            run("podman", "network", "rm", KUBE_NETWORK, check=False, capture=True)
         print(f"podman kube down in {time.monotonic() - started:.1f} s")
 
 
@@ -362,7 +376,7 @@ def kube_test() -> None:
     deployment = find(render(LOCAL_OVERLAY), "Deployment")
     budget = probe_budget(container_of(deployment)["startupProbe"])
     requests = 0
-    with tempfile.TemporaryDirectory(prefix="kube_test_") as name:
+    with tempfile.TemporaryDirectory(prefix="kube_test_") as name, podman_made():
         scratch = Path(name)
         validate(scratch)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 from gradient_boosting_model.data import read_dataset
 
-from tools.kube import CONTAINERS_CONF, http_ok, inspect_field, played, wait
+from tools.kube import CONTAINERS_CONF, http_ok, inspect_field, played, podman_made, wait
 
 
 def _started_at(container: str) -> float:
@@ -33,7 +33,7 @@ def _started_at(container: str) -> float:
 def measure_startup(runs: int) -> list[float]:
     """Seconds from each run's container start (podman's StartedAt) to its first /ready 200."""
     figures = []
-    with tempfile.TemporaryDirectory(prefix="kube_startup_") as name:
+    with tempfile.TemporaryDirectory(prefix="kube_startup_") as name, podman_made():
         for _ in range(runs):
             with played(Path(name), replicas=1, publish=True) as pod:
                 assert pod.url is not None
@@ -69,6 +69,7 @@ def measure_memory(repeats: int) -> None:
     )
     with (
         tempfile.TemporaryDirectory(prefix="kube_memory_") as name,
+        podman_made(),
         played(Path(name), replicas=1, publish=True) as pod,
     ):
         assert pod.url is not None
