@@ -107,6 +107,8 @@ def differences(output: Path, expected: dict[str, npt.NDArray[np.float64]]) -> i
 def main() -> int:
     # Imported here, not above: the cluster's workers import this module again when they start
     # (as score-houses' own module), and the model's code would slow their start by a second.
+    from distributed import get_task_stream
+
     from gradient_boosting_model.batch.running import InProcess, OnCluster
     from gradient_boosting_model.data import read_dataset
     from gradient_boosting_model.predict import default_model, make_prediction
@@ -144,17 +146,25 @@ def main() -> int:
             prepare_workers(client)
             ready = time.perf_counter() - start
             before = client.run(cpu_seconds)
-            dask, dask_seconds, client_cpu = score(
-                folder, Path(temporary) / "dask.parquet", OnCluster(client)
-            )
+            with get_task_stream(client) as stream:
+                dask, dask_seconds, client_cpu = score(
+                    folder, Path(temporary) / "dask.parquet", OnCluster(client)
+                )
             after = client.run(cpu_seconds)
         worker_cpu = sum(after[worker] - before[worker] for worker in after)
+        computing = sum(
+            part["stop"] - part["start"]
+            for task in stream.data
+            for part in task["startstops"]
+            if part["action"] == "compute"
+        )
         dask_rate = dask.total / dask_seconds
         print(
             f"Dask, {WORKERS} workers: {dask_seconds:6.1f} s, {dask_rate:9,.0f} houses/s "
             f"({worker_cpu:.1f} CPU s in the workers, {client_cpu:.1f} in the client: "
             f"{dask.total / (worker_cpu + client_cpu):,.0f} houses a CPU second); {load()}\n"
-            f"  cluster up in {cluster_up:.2f} s, model loaded on every worker at {ready:.2f} s; "
+            f"  the workers computed {computing / (WORKERS * dask_seconds):.0%} of the time; "
+            f"cluster up in {cluster_up:.2f} s, model loaded on every worker at {ready:.2f} s; "
             f"houses by worker: {dask.workers()}"
         )
         wrong = differences(Path(temporary) / "plain.parquet", expected) + differences(
