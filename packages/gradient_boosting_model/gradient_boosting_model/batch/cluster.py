@@ -64,7 +64,10 @@ def local_cluster(workers: int) -> Iterator[Client]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            # Each process also serves HTTP (health, metrics): on loopback, on a free port. With
+            # no address, the scheduler would take 8787 on every interface.
+            dashboard_address="127.0.0.1:0",
+            worker_dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         )
     except (OSError, TimeoutError) as error:

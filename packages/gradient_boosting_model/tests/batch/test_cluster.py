@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,6 +41,9 @@ FILES: Files = {
     "e.csv": (4_000, [(2, {"YearBuilt": 2015, "YearRemodAdd": 2015, "YrSold": 2008})]),
 }
 CHUNK_ROWS = "2500"
+#: Where each process serves its HTTP routes (health, metrics), dashboard or not: a free port on
+#: loopback (the scheduler's default is 8787 on every interface).
+LOOPBACK_HTTP = "127.0.0.1:0"
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def assert_loopback_only(processes: list[subprocess.Popen[bytes]]) -> None:
+    """No process of the cluster listens beyond 127.0.0.1 (read from ``ss``, when present)."""
+    if shutil.which("ss") is None:
+        return
+    listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True)
+    pids = {str(p.pid) for p in processes} | {
+        child for p in processes for child in _children(p.pid)
+    }
+    ours = [
+        line for line in listening.stdout.splitlines() if any(f"pid={pid}," in line for pid in pids)
+    ]
+    assert ours and all(line.split()[3].startswith("127.0.0.1:") for line in ours), ours
+
+
+def _children(pid: int) -> set[str]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return {child for line in found.stdout.split() for child in (line, *_children(int(line)))}
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     logs = tmp_path_factory.mktemp("dask-logs")
@@ -86,7 +109,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         processes.append(
             start(
                 [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", port,
-                 "--no-dashboard"],
+                 "--no-dashboard", "--dashboard-address", LOOPBACK_HTTP],
                 logs / "scheduler.log",
             )
         )  # fmt: skip
@@ -94,7 +117,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             processes.append(
                 start(
                     [str(BIN / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
-                     "--host", "127.0.0.1", "--no-dashboard", "--name", name],
+                     "--host", "127.0.0.1", "--no-dashboard", "--dashboard-address",
+                     LOOPBACK_HTTP, "--name", name],
                     logs / f"{name}.log",
                 )
             )  # fmt: skip
@@ -102,6 +126,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             client.wait_for_workers(2, timeout=60)
             workers = frozenset(client.scheduler_info(n_workers=-1)["workers"])
         yield Cluster(address, workers, logs)
+        assert_loopback_only(processes)
     finally:
         for process in reversed(processes):
             stop(process)
