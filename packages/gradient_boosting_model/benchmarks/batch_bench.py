@@ -18,13 +18,13 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow.parquet as pq
+from verdicts import Target, report  # beside this script, on sys.path when it runs
 
 from gradient_boosting_model.batch.cluster import local_cluster, prepare_workers
 from gradient_boosting_model.batch.job import JobReport, JobSettings, plan_job, run_job
@@ -36,29 +36,6 @@ if TYPE_CHECKING:
 ROWS = 1_000_000
 FILES = 4
 WORKERS = 2
-
-
-@dataclass(frozen=True)
-class Target:
-    """One figure against its bound; a miss fails the run only for a target that ``gates``."""
-
-    name: str
-    figure: float
-    low: float
-    high: float = float("inf")
-    unit: str = ""
-    gates: bool = False
-
-    @property
-    def met(self) -> bool:
-        return self.low <= self.figure <= self.high
-
-    def line(self) -> str:
-        bound = f"<= {self.high:g}" if np.isfinite(self.high) else f">= {self.low:g}"
-        verdict = "ok" if self.met else "MISSED"
-        gate = "   (fails the run)" if self.gates else ""
-        figure = f"{self.figure:,.6g}{self.unit}"
-        return f"  {verdict:<8}{self.name:<44}{figure:>14}   target {bound}{self.unit}{gate}"
 
 
 def write_sample(folder: Path, rows: int, files: int) -> npt.NDArray[np.int64]:
@@ -179,11 +156,7 @@ def main() -> int:
         Target("houses priced unlike make_prediction", wrong, low=0, high=0, gates=True),
         Target("houses lost or rejected", 0 if counted else 1, low=0, high=0, gates=True),
     ]
-    met = sum(target.met for target in targets)
-    print(f"\nbatch targets: {met} of {len(targets)} met")
-    for target in targets:
-        print(target.line())
-    return 1 if any(target.gates and not target.met for target in targets) else 0
+    return report("batch", targets)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from gradient_boosting_model.validation import validate_inputs
 # The shap reference lives with the tests: shap is a test and benchmark dependency only.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from shap_reference import same_top_field
+from verdicts import Target, report  # beside this script, on sys.path when it runs
 
 WHEEL = (
     Path(__file__).resolve().parent.parent
@@ -39,35 +39,6 @@ WHEEL = (
 )
 #: test.csv's house far larger than any in training.
 LARGEST_HOUSE_ID = 2550
-
-
-@dataclass(frozen=True)
-class Target:
-    """One figure against its bound; a miss fails the run only for a target that ``gates``."""
-
-    name: str
-    figure: float
-    low: float = -np.inf
-    high: float = np.inf
-    unit: str = ""
-    gates: bool = False
-
-    @property
-    def met(self) -> bool:
-        return bool(self.low <= self.figure <= self.high)
-
-    def line(self) -> str:
-        bound = (
-            f"{self.low:g} to {self.high:g}"
-            if np.isfinite(self.low) and np.isfinite(self.high)
-            else f">= {self.low:g}"
-            if np.isfinite(self.low)
-            else f"<= {self.high:g}"
-        )
-        figure = f"{self.figure:.4g}{self.unit}"
-        verdict = "ok" if self.met else "MISSED"
-        gate = "   (fails the run)" if self.gates else ""
-        return f"  {verdict:<8}{self.name:<58}{figure:>12}   target {bound}{gate}"
 
 
 def median_ms(action: Callable[[], Any], *, repeats: int) -> float:
@@ -186,11 +157,7 @@ def main() -> int:
     ]
     if WHEEL.is_file():
         targets.append(Target("wheel size", WHEEL.stat().st_size / 1e6, high=20, unit=" MB"))
-    met = sum(target.met for target in targets)
-    print(f"\nmodel targets: {met} of {len(targets)} met")
-    for target in targets:
-        print(target.line())
-    return 1 if any(target.gates and not target.met for target in targets) else 0
+    return report("model", targets)
 
 
 if __name__ == "__main__":
