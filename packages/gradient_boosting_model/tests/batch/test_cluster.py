@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 from distributed import Client
 
@@ -81,22 +81,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def assert_loopback_only(processes: list[subprocess.Popen[bytes]]) -> None:
-    """No process of the cluster listens beyond 127.0.0.1 (read from ``ss``, when present)."""
-    if shutil.which("ss") is None:
-        return
-    listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True)
-    pids = {str(p.pid) for p in processes} | {
-        child for p in processes for child in _children(p.pid)
-    }
-    ours = [
-        line for line in listening.stdout.splitlines() if any(f"pid={pid}," in line for pid in pids)
+    """No process of the cluster (nor any child, such as a worker's nanny's worker) listens
+    beyond 127.0.0.1. Read with psutil: no system tool needed."""
+    ours = [psutil.Process(p.pid) for p in processes]
+    ours += [child for process in list(ours) for child in process.children(recursive=True)]
+    listening = [
+        connection.laddr
+        for process in ours
+        for connection in process.net_connections(kind="inet")
+        if connection.status == psutil.CONN_LISTEN
     ]
-    assert ours and all(line.split()[3].startswith("127.0.0.1:") for line in ours), ours
-
-
-def _children(pid: int) -> set[str]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
-    return {child for line in found.stdout.split() for child in (line, *_children(int(line)))}
+    assert listening and all(address.ip == "127.0.0.1" for address in listening), listening
 
 
 @pytest.fixture(scope="module")
