@@ -32,6 +32,7 @@ from api.body_validation import (
 )
 from api.json_depth import json_depth
 from api.spec_document import read_spec
+from tests.houses import DROP, changed
 
 SETTINGS = config.Settings(
     environment="testing",
@@ -91,19 +92,6 @@ def _assert_same(clients: tuple[TestClient, TestClient], body: bytes, query: str
     assert now == before, body[:300]
 
 
-def _house(request_rows: list[dict[str, Any]], index: int = 0, **changes: Any) -> dict[str, Any]:
-    house = dict(request_rows[index])
-    for field, value in changes.items():
-        if value is _DROP:
-            del house[field]
-        else:
-            house[field] = value
-    return house
-
-
-_DROP = object()
-
-
 def _nested(depth: int, leaf: Any = 1) -> Any:
     for _ in range(depth):
         leaf = [leaf]
@@ -126,7 +114,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "unknown-grade": {"KitchenQual": "Superb"},
     "code-not-string": {"Neighborhood": 7},
     "numeric-code-unknown": {"MSSubClass": 21},
-    "missing-required": {"OverallQual": _DROP},
+    "missing-required": {"OverallQual": DROP},
     "null-required": {"OverallQual": None, "Neighborhood": None},
     "null-optional": {"PoolQC": None, "LotFrontage": None},
     "unknown-field": {"LotAreaa": 8000},
@@ -169,16 +157,16 @@ RAW_BODIES: dict[str, bytes] = {
 
 
 def _bodies(request_rows: list[dict[str, Any]]) -> dict[str, bytes]:
-    good = request_rows[1]
+    first, good = request_rows[0], request_rows[1]
     bodies = {
-        name: json.dumps([good, _house(request_rows, **changes)]).encode()
+        name: json.dumps([good, changed(first, **changes)]).encode()
         for name, changes in CHANGES.items()
     }
     bodies["two-bad-rows"] = json.dumps(
-        [_house(request_rows, GrLivArea=-1), good, _house(request_rows, 2, MSZoning="Downtown")]
+        [changed(first, GrLivArea=-1), good, changed(request_rows[2], MSZoning="Downtown")]
     ).encode()
     bodies["a-400-row-and-a-422-row"] = json.dumps(
-        [_house(request_rows, YearBuilt=2010, YrSold=2006), _house(request_rows, GrLivArea="x")]
+        [changed(first, YearBuilt=2010, YrSold=2006), changed(first, GrLivArea="x")]
     ).encode()
     bodies["too-many-valid-rows"] = json.dumps(request_rows[:5]).encode()
     bodies["deep-row-in-many"] = json.dumps([good] * 3 + [_nested(4, good)]).encode()

@@ -8,22 +8,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tests.houses import DROP, changed
+
 pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
 
-
-def _house(request_rows: list[dict[str, Any]], **changes: Any) -> dict[str, Any]:
-    house = dict(request_rows[0])
-    for field, value in changes.items():
-        if value is _DROP:
-            del house[field]
-        else:
-            house[field] = value
-    return house
-
-
-_DROP = object()
 
 BAD_FIELDS = [
     pytest.param({"GrLivArea": "big"}, "GrLivArea", "is not of type", id="string-for-number"),
@@ -36,7 +26,7 @@ BAD_FIELDS = [
     pytest.param({"FullBath": 2.5}, "FullBath", '"integer"', id="half-a-bath"),
     pytest.param({"Neighborhood": "Atlantis"}, "Neighborhood", "is not one of", id="unknown-code"),
     pytest.param({"KitchenQual": "Superb"}, "KitchenQual", "is not one of", id="unknown-grade"),
-    pytest.param({"OverallQual": _DROP}, "OverallQual", "is required", id="missing-required"),
+    pytest.param({"OverallQual": DROP}, "OverallQual", "is required", id="missing-required"),
     pytest.param({"OverallQual": None}, "OverallQual", "null is not of type", id="null-required"),
     pytest.param({"LotAreaa": 8000}, "LotAreaa", "not a known house detail", id="unknown-field"),
     pytest.param({"LotArea": 10**30}, "LotArea", "greater than the maximum", id="huge-number"),
@@ -64,7 +54,7 @@ def test_prediction_validation(
 ) -> None:
     good = dict(request_rows[1])
     body = _assert_problem(
-        client.post("/v1/predictions", json=[good, good, _house(request_rows, **changes)]), 400
+        client.post("/v1/predictions", json=[good, good, changed(request_rows[0], **changes)]), 400
     )
     errors = body["errors"]
     assert [(error["row"], error["field"]) for error in errors] == [(2, field)]

@@ -1,6 +1,7 @@
 """Write the OpenAPI document the service serves at ``/openapi.json`` to a file, for the linters.
 
-No server: the app's test client asks for it, with the testing settings and their limits.
+It is ``read_spec`` with the settings' limits, which ``SpecDocumentMiddleware`` serves as it is
+(``tests/test_spec.py`` checks that the two are equal): no app, no model, no server.
 Usage: ``python -m tools.served_spec OUTPUT``.
 """
 
@@ -10,17 +11,13 @@ import argparse
 import json
 from pathlib import Path
 
-from api.app import create_app
 from api.config import Settings
+from api.spec_document import read_spec
 
 
 def served_spec() -> str:
     """The document ``GET /openapi.json`` answers, indented for readable line numbers."""
-    app = create_app(Settings(environment="testing", log_level="WARNING"))
-    with app.test_client() as client:
-        response = client.get("/openapi.json")
-    response.raise_for_status()
-    return json.dumps(response.json(), indent=2) + "\n"
+    return json.dumps(read_spec(Settings(environment="testing")), indent=2) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
