@@ -19,11 +19,18 @@ import yaml
 
 from api.config import ServerSettings, Settings
 from tests.test_proxy_config import NGINX_CONF, nginx_seconds, nginx_size, nginx_value
-from tools.kube import container_of, cpu_cores, find, memory_bytes, probe_budget
+from tools.kube import (
+    KUBE_DIR,
+    LOCAL_OVERLAY,
+    ROOT,
+    container_of,
+    cpu_cores,
+    find,
+    memory_bytes,
+    probe_budget,
+)
 from tools.kustomize import UnsupportedKustomizationError, load_manifests, render, split_image
 
-ROOT = Path(__file__).resolve().parent.parent
-KUBE_DIR = ROOT / "deploy" / "kubernetes"
 BASE = render(KUBE_DIR / "base")
 CONFIG_MAP = find(BASE, "ConfigMap")
 DEPLOYMENT = find(BASE, "Deployment")
@@ -38,6 +45,8 @@ ANNOTATIONS = {
 }
 UPSTREAM = re.search(r"upstream api \{(.*?)\n    \}", NGINX_CONF, re.DOTALL)
 assert UPSTREAM, "nginx.conf has an `upstream api` block"
+#: The upstream block's body.
+UPSTREAM_CONF = UPSTREAM.group(1)
 #: nginx.conf without its upstream block: the http, server and location levels.
 EDGE_CONF = NGINX_CONF.replace(UPSTREAM.group(0), "")
 
@@ -129,15 +138,13 @@ def _directives(conf: str) -> Iterator[str]:
 
 
 def _edge_limits() -> set[tuple[str, str]]:
-    assert UPSTREAM
     limits = {("http", name) for name in _directives(EDGE_CONF) if EDGE_LIMIT.search(name)}
-    upstream = _directives(UPSTREAM.group(1))
+    upstream = _directives(UPSTREAM_CONF)
     return limits | {("upstream", name) for name in upstream if EDGE_LIMIT.search(name)}
 
 
 def _nginx(block: str, directive: str) -> str:
-    assert UPSTREAM
-    return nginx_value(directive, UPSTREAM.group(1) if block == "upstream" else EDGE_CONF)
+    return nginx_value(directive, UPSTREAM_CONF if block == "upstream" else EDGE_CONF)
 
 
 @pytest.fixture
@@ -215,9 +222,8 @@ def test_ingress_routes_everything_to_the_service() -> None:
 
 def test_every_configmap_variable_is_a_setting() -> None:
     """A misspelt name would be ignored by the settings (extra="ignore"): none is."""
-    fields = {f"ML_API_{name.upper()}" for name in Settings.model_fields} | {
-        f"ML_API_{name.upper()}" for name in ServerSettings.model_fields
-    }
+    names = [*Settings.model_fields, *ServerSettings.model_fields]
+    fields = {f"ML_API_{name.upper()}" for name in names}
     assert set(CONFIG_MAP["data"]) <= fields
     assert CONTAINER["envFrom"] == [{"configMapRef": {"name": CONFIG_MAP["metadata"]["name"]}}]
 
@@ -290,9 +296,10 @@ def test_what_the_server_writes_is_on_writable_volumes() -> None:
     env = {entry["name"]: entry["value"] for entry in CONTAINER["env"]}
     empty_dirs = {volume["name"] for volume in POD["volumes"] if "emptyDir" in volume}
     mounted = {m["mountPath"] for m in CONTAINER["volumeMounts"] if m["name"] in empty_dirs}
+    gunicorn_conf = (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
     assert env["PROMETHEUS_MULTIPROC_DIR"] in mounted
-    assert "PROMETHEUS_MULTIPROC_DIR" in (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
-    assert "worker_tmp_dir" not in (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
+    assert "PROMETHEUS_MULTIPROC_DIR" in gunicorn_conf
+    assert "worker_tmp_dir" not in gunicorn_conf
     assert "/tmp" in mounted
 
 
@@ -317,7 +324,7 @@ def test_the_autoscaler_and_the_disruption_budget_keep_a_pod_serving() -> None:
 
 
 def test_the_local_overlay_changes_only_the_image() -> None:
-    local = render(KUBE_DIR / "overlays" / "local")
+    local = render(LOCAL_OVERLAY)
     assert [m["kind"] for m in local] == [m["kind"] for m in BASE]
     assert container_of(find(local, "Deployment"))["image"] == "localhost/house-price-api:latest"
     container_of(find(local, "Deployment"))["image"] = CONTAINER["image"]

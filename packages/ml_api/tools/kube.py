@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import functools
 import os
 import re
@@ -36,12 +35,11 @@ from typing import Any
 
 import httpx
 import kubernetes_validate  # type: ignore[import-untyped]
-import yaml
 from gradient_boosting_model.data import read_dataset
 from gradient_boosting_model.predict import make_prediction
 
 from tools.container import API_IMAGE_SPEC, IMAGE, build_image, image_exists, run
-from tools.kustomize import Manifest, compare_with_kubectl, render
+from tools.kustomize import Manifest, compare_with_kubectl, render, write_manifests
 from tools.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,7 +143,7 @@ def validate(scratch: Path) -> None:
     for directory in (BASE, *sorted((KUBE_DIR / "overlays").iterdir())):
         print(f"{directory.relative_to(ROOT)}: {compare_with_kubectl(directory)}")
         path = scratch / f"{directory.name}.rendered.yaml"
-        path.write_text(yaml.safe_dump_all(render(directory), sort_keys=False), encoding="utf-8")
+        write_manifests(path, render(directory))
         rendered.append(path)
     done = _kubernetes_validate(*files, *rendered)
     assert done.returncode == 0, f"invalid manifests:\n{done.stdout}{done.stderr}"
@@ -157,7 +155,7 @@ def validate(scratch: Path) -> None:
         manifests = render(LOCAL_OVERLAY)
         plant(find(manifests, "Deployment"))
         path = scratch / "planted.yaml"
-        path.write_text(yaml.safe_dump_all(manifests, sort_keys=False), encoding="utf-8")
+        write_manifests(path, manifests)
         done = _kubernetes_validate(path)
         assert done.returncode != 0 and expected in done.stdout, (
             f"{what} planted in the Deployment passed the validator:\n{done.stdout}{done.stderr}"
@@ -174,7 +172,7 @@ def play_manifests(*, replicas: int, host_port: int | None) -> list[Manifest]:
     ``replicas``, and the container's port published on 127.0.0.1:``host_port``, or no port at
     all (podman would publish a bare containerPort on every address). Volumes renamed."""
     manifests = render(LOCAL_OVERLAY)
-    deployment = copy.deepcopy(find(manifests, "Deployment"))
+    deployment = find(manifests, "Deployment")
     deployment["spec"]["replicas"] = replicas
     pod = deployment["spec"]["template"]["spec"]
     container = container_of(deployment)
@@ -207,13 +205,10 @@ class Played:
             "import urllib.request as u\n"
             "print(u.urlopen('http://127.0.0.1:5000/ready', timeout=1).status)"
         )
-        done = subprocess.run(
-            ["podman", "exec", container, "python3", "-c", code],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.returncode == 0 and done.stdout.strip() == "200"
+        try:
+            return self.exec(container, code) == "200"
+        except subprocess.CalledProcessError:
+            return False
 
 
 def _podman(*arguments: str) -> str:
@@ -240,9 +235,10 @@ def podman_made() -> Iterator[None]:
     finally:
         if not had_network:
             run("podman", "network", "rm", KUBE_NETWORK, check=False, capture=True)
-        # By id (its tag is podman's version); not --force: someone's pod may use it by now.
-        for image in [] if had_pause else _podman("images", "-q", PAUSE_IMAGE).split():
-            run("podman", "rmi", image, check=False, capture=True)
+        if not had_pause:
+            # By id (its tag is podman's version); not --force: someone's pod may use it by now.
+            for image in _podman("images", "-q", PAUSE_IMAGE).split():
+                run("podman", "rmi", image, check=False, capture=True)
 
 
 @contextlib.contextmanager
@@ -252,9 +248,9 @@ def played(scratch: Path, *, replicas: int, publish: bool) -> Iterator[Played]:
     port = free_port() if publish else None
     path = scratch / f"play-{replicas}.yaml"
     manifests = play_manifests(replicas=replicas, host_port=port)
-    path.write_text(yaml.safe_dump_all(manifests, sort_keys=False), encoding="utf-8")
-    name = find(manifests, "Deployment")["metadata"]["name"]
-    container = container_of(find(manifests, "Deployment"))["name"]
+    write_manifests(path, manifests)
+    deployment = find(manifests, "Deployment")
+    name, container = deployment["metadata"]["name"], container_of(deployment)["name"]
     try:
         print(f"+ podman kube play {path}", flush=True)
         done = subprocess.run(["podman", "kube", "play", str(path)], capture_output=True, text=True)
@@ -352,7 +348,6 @@ def restart_check(pod: Played) -> float:
     [container] = pod.containers
     pid, restarts = inspect_field(container, "{{.State.Pid}} {{.RestartCount}}").split()
     os.kill(int(pid), signal.SIGKILL)
-    started = time.monotonic()
 
     def restarted() -> bool:
         count = inspect_field(container, "{{.RestartCount}}")
@@ -362,7 +357,7 @@ def restart_check(pod: Played) -> float:
     print(
         f"main process (pid {pid} on the host) killed: restarted and answering in {seconds:.1f} s"
     )
-    return time.monotonic() - started
+    return seconds
 
 
 def kube_test() -> None:

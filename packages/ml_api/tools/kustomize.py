@@ -12,7 +12,6 @@ also renders with ``kubectl kustomize`` and requires the same objects (``compare
 
 from __future__ import annotations
 
-import copy
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,11 @@ class UnsupportedKustomizationError(ValueError):
 def load_manifests(path: Path) -> list[Manifest]:
     """The objects of a YAML file of one or more documents (empty documents left out)."""
     return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def write_manifests(path: Path, manifests: list[Manifest]) -> None:
+    """Write ``manifests`` to ``path`` as one YAML document each, keys in their order."""
+    path.write_text(yaml.safe_dump_all(manifests, sort_keys=False), encoding="utf-8")
 
 
 def split_image(image: str) -> tuple[str, str | None]:
@@ -65,7 +69,6 @@ def render(directory: Path) -> list[Manifest]:
     for entry in kustomization.get("resources", []):
         path = (directory / entry).resolve()
         manifests += render(path) if path.is_dir() else load_manifests(path)
-    manifests = copy.deepcopy(manifests)
     for image in kustomization.get("images", []):
         unknown = set(image) - SUPPORTED_IMAGE_FIELDS
         if unknown:
