@@ -74,7 +74,7 @@ def differences(output: Path, expected: dict[str, npt.NDArray[np.float64]]) -> i
     """Houses whose price, lower or upper bound differ from the in-process ones."""
     table = pq.read_table(output, columns=list(expected))
     if table.num_rows != len(expected["price"]):
-        return abs(table.num_rows - len(expected["price"])) or 1
+        return abs(int(table.num_rows) - len(expected["price"]))
     wrong = np.zeros(table.num_rows, dtype=bool)
     for name, values in expected.items():
         wrong |= table.column(name).to_numpy() != values

@@ -111,10 +111,10 @@ def plan_job(settings: JobSettings) -> Plan:
     """Check the outputs and plan the inputs, before any cluster starts."""
     for path, what in ((settings.output, "prices"), (settings.rejects, "rejects")):
         output_format(path, what)
-    if settings.output.resolve() == settings.rejects.resolve():
+    written = {settings.output.resolve(), settings.rejects.resolve()}
+    if len(written) == 1:
         raise OutputFileError(f"{settings.output}: the prices and the rejects need two files")
     files = find_inputs(settings.input)
-    written = {settings.output.resolve(), settings.rejects.resolve()}
     for file in files:
         if file.resolve() in written:
             raise OutputFileError(f"{file}: an input cannot be an output too")
@@ -127,11 +127,10 @@ def check_result(chunk: Chunk, result: ChunkResult) -> None:
     rows = result.prices.rows
     rows_in_span = all(span.first_row <= row < span.first_row + span.rows for row in rows)
     rejected_rows = {reject.row for reject in result.rejects}
-    counted = result.scored + result.rejected + result.blank
+    counted = result.scored + len(rejected_rows) + result.blank
     if (
         result.index != chunk.index
         or counted != span.rows
-        or len(rejected_rows) != result.rejected
         or any(a >= b for a, b in itertools.pairwise(rows))
         or not rows_in_span
         or not rejected_rows.isdisjoint(rows)
@@ -178,10 +177,11 @@ def run_job(
                         prices.write(price_columns(chunk.source, result.prices))
                     if result.rejects:
                         rejects.write(reject_columns(chunk.source, result.rejects))
+                    rejected = result.rejected
                     report.scored += result.scored
-                    report.rejected += result.rejected
+                    report.rejected += rejected
                     report.blank += result.blank
-                    report.rows_by_worker[result.worker] += result.scored + result.rejected
+                    report.rows_by_worker[result.worker] += result.scored + rejected
                     on_chunk(chunk.span.rows)
         except BatchError as error:
             report.seconds = time.perf_counter() - start

@@ -60,8 +60,6 @@ class ChunkResult:
     prices: Prices
     #: One per refused field and message, in row order.
     rejects: list[Reject]
-    #: Rows rejected (a row may have several rejects).
-    rejected: int
     blank: int
     #: The worker that scored it (its address), or ``in-process``.
     worker: str
@@ -70,6 +68,11 @@ class ChunkResult:
     @property
     def scored(self) -> int:
         return len(self.prices.rows)
+
+    @property
+    def rejected(self) -> int:
+        """Rows rejected (a row may have several rejects)."""
+        return len({reject.row for reject in self.rejects})
 
 
 def price_valid(
@@ -126,16 +129,20 @@ def _worker_address() -> str:
     return "in-process"
 
 
-def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
-    """Read a chunk and price it: the task a worker runs."""
-    read = read_chunk(chunk)
-    prices, rejects = score_rows(read, predict=make_prediction, batch_rows=batch_rows)
+def score_read(index: int, read: ChunkRows, *, predict: Predict, batch_rows: int) -> ChunkResult:
+    """Price chunk ``index``'s rows, once read, with ``predict``."""
+    prices, rejects = score_rows(read, predict=predict, batch_rows=batch_rows)
     return ChunkResult(
-        index=chunk.index,
+        index=index,
         prices=prices,
         rejects=rejects,
-        rejected=len({reject.row for reject in rejects}),
         blank=read.blank,
         worker=_worker_address(),
         model_version=__version__,
     )
+
+
+def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
+    """Read a chunk and price it: the task a worker runs."""
+    read = read_chunk(chunk)
+    return score_read(chunk.index, read, predict=make_prediction, batch_rows=batch_rows)

@@ -23,7 +23,7 @@ from typing import BinaryIO, Literal
 import numpy as np
 
 from gradient_boosting_model.batch.errors import InputFileError
-from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD
+from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIELDS
 
 Format = Literal["csv", "parquet"]
 INPUT_SUFFIXES: dict[str, Format] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -93,7 +93,7 @@ def check_columns(columns: Sequence[str], source: str) -> None:
     """Refuse a file whose columns are not house details: each known, the required ones there."""
     counts = Counter(columns)
     repeated = sorted(name for name, count in counts.items() if count > 1)
-    missing = [n for n, field in HOUSE_FIELDS.items() if field.required and n not in counts]
+    missing = [name for name in REQUIRED_FIELDS if name not in counts]
     unknown = [name for name in columns if name not in HOUSE_FIELDS and name != ID_FIELD]
     problems = []
     if missing:

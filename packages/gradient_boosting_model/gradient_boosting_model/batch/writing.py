@@ -72,7 +72,6 @@ class TableWriter:
     def __init__(self, path: Path, schema: pa.Schema, *, what: str) -> None:
         self.path = path
         self.format = output_format(path, what)
-        self.schema = schema
         if self.format == "csv":  # CSV has no lists: warnings as JSON text
             fields = [pa.field(f.name, pa.string()) if f.name == "warnings" else f for f in schema]
             self.file_schema = pa.schema(fields)

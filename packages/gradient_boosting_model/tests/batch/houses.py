@@ -104,3 +104,12 @@ def read_table(path: Path) -> list[dict[str, Any]]:
 
         return list(pa_csv.read_csv(path).to_pylist())
     return list(pq.read_table(path).to_pylist())
+
+
+def read_rejects(path: Path) -> dict[tuple[str, int], dict[str, list[str]]]:
+    """A rejects file as ``BatchInput.rejects``: (file, row) -> field -> messages."""
+    found: dict[tuple[str, int], dict[str, list[str]]] = {}
+    for line in read_table(path):
+        found.setdefault((line["source"], line["row"]), {}).setdefault(line["field"], [])
+        found[line["source"], line["row"]][line["field"]].append(line["message"])
+    return found

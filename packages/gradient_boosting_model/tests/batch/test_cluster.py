@@ -24,7 +24,7 @@ import psutil
 import pytest
 from distributed import Client
 
-from batch.houses import RAGGED, BatchInput, Files, MakeInput, read_table
+from batch.houses import RAGGED, BatchInput, Files, MakeInput, read_rejects, read_table
 from gradient_boosting_model.predict import make_prediction
 
 pytestmark = [pytest.mark.integration, pytest.mark.batch]
@@ -168,10 +168,7 @@ def test_a_job_on_two_workers_prices_each_valid_house_once_as_in_process(
         ]
 
     # The planted rows, and only they, in the rejects file, with their fields and messages.
-    found: dict[tuple[str, int], dict[str, list[str]]] = {}
-    for line in read_table(tmp_path / "prices.rejects.csv"):
-        found.setdefault((line["source"], line["row"]), {}).setdefault(line["field"], [])
-        found[line["source"], line["row"]][line["field"]].append(line["message"])
+    found = read_rejects(tmp_path / "prices.rejects.csv")
     assert found == batch_input.rejects
     assert {field for fields in found.values() for field in fields} >= {
         "GrLivArea", "Neighborhood", "LotArea", "_schema", "OverallQual", "MSSubClass", "YearBuilt"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from batch.houses import RAGGED, BatchInput, Files, MakeInput, read_table
+from batch.houses import RAGGED, BatchInput, Files, MakeInput, read_rejects, read_table
 from gradient_boosting_model.batch.cli import main
 from gradient_boosting_model.config import DATASET_DIR
 from gradient_boosting_model.predict import make_prediction
@@ -58,12 +58,7 @@ def test_every_house_is_priced_or_rejected_once(
         ]
     assert [line["source"] for line in table] == sorted(line["source"] for line in table)
 
-    rejects = read_table(tmp_path / "prices.rejects.csv")
-    found: dict[tuple[str, int], dict[str, list[str]]] = {}
-    for line in rejects:
-        found.setdefault((line["source"], line["row"]), {}).setdefault(line["field"], [])
-        found[line["source"], line["row"]][line["field"]].append(line["message"])
-    assert found == batch_input.rejects
+    assert read_rejects(tmp_path / "prices.rejects.csv") == batch_input.rejects
     scored, rejected = len(table), len(batch_input.rejects)
     assert f"scored {scored}, rejected {rejected}, total {batch_input.total} houses" in out
     assert scored + rejected == batch_input.total

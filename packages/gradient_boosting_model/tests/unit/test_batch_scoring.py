@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from gradient_boosting_model import __version__
 from gradient_boosting_model.batch.errors import ChunkError
 from gradient_boosting_model.batch.job import check_result
 from gradient_boosting_model.batch.reading import ChunkRows, Reject
-from gradient_boosting_model.batch.scoring import ChunkResult, price_valid, score_rows
+from gradient_boosting_model.batch.scoring import ChunkResult, price_valid, score_read, score_rows
 from gradient_boosting_model.batch.sources import Chunk, Span
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.input_ranges import RangeWarning
@@ -116,16 +115,7 @@ def test_a_row_with_several_bad_fields_gives_a_reject_each() -> None:
 
 
 def result_of(chunk: Chunk, read: ChunkRows) -> ChunkResult:
-    prices, rejects = score_rows(read, predict=StandInModel(), batch_rows=10)
-    return ChunkResult(
-        index=chunk.index,
-        prices=prices,
-        rejects=rejects,
-        rejected=len({r.row for r in rejects}),
-        blank=read.blank,
-        worker="in-process",
-        model_version=__version__,
-    )
+    return score_read(chunk.index, read, predict=StandInModel(), batch_rows=10)
 
 
 CHUNK = Chunk(3, "f.csv", "/f.csv", "csv", ("Id", "GrLivArea"), Span(0, 99, 11, 4))
