@@ -37,6 +37,7 @@ import httpx
 import kubernetes_validate  # type: ignore[import-untyped]
 from gradient_boosting_model.data import read_dataset
 from gradient_boosting_model.predict import make_prediction
+from gradient_boosting_model.tolerances import json_differences
 
 from tools.container import API_IMAGE_SPEC, IMAGE, build_image, image_exists, run
 from tools.kustomize import Manifest, compare_with_kubectl, render, write_manifests
@@ -300,8 +301,9 @@ def smoke_checks(pod: Played, deployment: Manifest) -> int:
     assert health.status_code == 200 and health.json()["status"] == "ok", health.text
     served = httpx.post(f"{pod.url}/v1/predictions", json=rows, timeout=10)
     assert served.status_code == 200, served.text
-    expected = make_prediction(rows).predictions
-    assert served.json()["predictions"] == expected, "the pod's prices differ from in-process"
+    expected = {"predictions": make_prediction(rows).predictions}
+    differ = json_differences(expected, {"predictions": served.json()["predictions"]})
+    assert not differ, f"the pod's prices differ from in-process: {differ}"
     wrong = [{**rows[0], "GrLivArea": -1}]
     refused = httpx.post(f"{pod.url}/v1/predictions", json=wrong, timeout=10)
     assert refused.status_code == 400, refused.text

@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from gradient_boosting_model.errors import InvalidInputError
-from gradient_boosting_model.predict import make_prediction
+from gradient_boosting_model.predict import PredictionResult, make_prediction
+from gradient_boosting_model.tolerances import json_differences
 
 House = dict[str, Any]
 #: A planted fault: the row to change (from 1) and what to change in it.
@@ -113,3 +114,27 @@ def read_rejects(path: Path) -> dict[tuple[str, int], dict[str, list[str]]]:
         found.setdefault((line["source"], line["row"]), {}).setdefault(line["field"], [])
         found[line["source"], line["row"]][line["field"]].append(line["message"])
     return found
+
+
+def assert_priced_as(lines: list[dict[str, Any]], valid: list[tuple[int, House]]) -> None:
+    """``lines`` of score-houses' output are the ``valid`` houses (row, house), in order, each
+    at ``make_prediction``'s price, range and warnings. Prices and bounds are compared to the
+    cent (``tolerances``): a worker's floating point may round a half cent the other way."""
+    expected: PredictionResult = make_prediction([house for _, house in valid])
+    assert [line["row"] for line in lines] == [row for row, _ in valid]
+    assert [line["Id"] for line in lines] == [house["Id"] for _, house in valid]
+    got = {
+        "price": [line["price"] for line in lines],
+        "lower": [line["lower"] for line in lines],
+        "upper": [line["upper"] for line in lines],
+    }
+    want = {
+        "price": expected.predictions,
+        "lower": [interval.lower for interval in expected.intervals],
+        "upper": [interval.upper for interval in expected.intervals],
+    }
+    assert json_differences(want, got) == []
+    assert [line["calibrated"] for line in lines] == [i.calibrated for i in expected.intervals]
+    assert [[(w["field"], w["message"]) for w in line["warnings"]] for line in lines] == [
+        [(w.field, w.message) for w in found] for found in expected.warnings
+    ]

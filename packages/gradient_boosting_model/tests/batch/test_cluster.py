@@ -24,8 +24,15 @@ import psutil
 import pytest
 from distributed import Client
 
-from batch.houses import RAGGED, BatchInput, Files, MakeInput, read_rejects, read_table
-from gradient_boosting_model.predict import make_prediction
+from batch.houses import (
+    RAGGED,
+    BatchInput,
+    Files,
+    MakeInput,
+    assert_priced_as,
+    read_rejects,
+    read_table,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.batch]
 
@@ -154,18 +161,8 @@ def test_a_job_on_two_workers_prices_each_valid_house_once_as_in_process(
     table = read_table(output)
     assert [line["source"] for line in table] == sorted(line["source"] for line in table)
     for source in batch_input.rows:
-        valid = batch_input.valid(source)
-        expected = make_prediction([house for _, house in valid])
         got = [line for line in table if line["source"] == source]
-        assert [line["row"] for line in got] == [row for row, _ in valid], source
-        assert [line["Id"] for line in got] == [house["Id"] for _, house in valid]
-        assert [line["price"] for line in got] == expected.predictions, source
-        assert [(line["lower"], line["upper"], line["calibrated"]) for line in got] == [
-            (i.lower, i.upper, i.calibrated) for i in expected.intervals
-        ]
-        assert [[(w["field"], w["message"]) for w in line["warnings"]] for line in got] == [
-            [(w.field, w.message) for w in found] for found in expected.warnings
-        ]
+        assert_priced_as(got, batch_input.valid(source))
 
     # The planted rows, and only they, in the rejects file, with their fields and messages.
     found = read_rejects(tmp_path / "prices.rejects.csv")

@@ -11,10 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from batch.houses import RAGGED, BatchInput, Files, MakeInput, read_rejects, read_table
+from batch.houses import (
+    RAGGED,
+    BatchInput,
+    Files,
+    MakeInput,
+    assert_priced_as,
+    read_rejects,
+    read_table,
+)
 from gradient_boosting_model.batch.cli import main
 from gradient_boosting_model.config import DATASET_DIR
-from gradient_boosting_model.predict import make_prediction
 
 pytestmark = pytest.mark.integration
 
@@ -44,18 +51,8 @@ def test_every_house_is_priced_or_rejected_once(
     assert status == 0, err
     table = read_table(output)
     for source in batch_input.rows:
-        valid = batch_input.valid(source)
-        expected = make_prediction([house for _, house in valid])
         got = [line for line in table if line["source"] == source]
-        assert [line["row"] for line in got] == [row for row, _ in valid]
-        assert [line["Id"] for line in got] == [house["Id"] for _, house in valid]
-        assert [line["price"] for line in got] == expected.predictions
-        assert [line["lower"] for line in got] == [i.lower for i in expected.intervals]
-        assert [line["upper"] for line in got] == [i.upper for i in expected.intervals]
-        assert [line["calibrated"] for line in got] == [i.calibrated for i in expected.intervals]
-        assert [[(w["field"], w["message"]) for w in line["warnings"]] for line in got] == [
-            [(w.field, w.message) for w in found] for found in expected.warnings
-        ]
+        assert_priced_as(got, batch_input.valid(source))
     assert [line["source"] for line in table] == sorted(line["source"] for line in table)
 
     assert read_rejects(tmp_path / "prices.rejects.csv") == batch_input.rejects
