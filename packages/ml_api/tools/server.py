@@ -61,8 +61,11 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def start(log: Path, env: Mapping[str, str] | None = None, workers: int = 2) -> Server:
-    """Start gunicorn with the service's own config; return at once (see ``wait_ready``)."""
+def start(
+    log: Path, env: Mapping[str, str] | None = None, workers: int = 2, *, root: Path = ROOT
+) -> Server:
+    """Start gunicorn with the service's own config, from the package folder ``root`` (this
+    tree, or a worktree of an older commit); return at once (see ``wait_ready``)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -74,7 +77,7 @@ def start(log: Path, env: Mapping[str, str] | None = None, workers: int = 2) -> 
     handle = log.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
-        cwd=ROOT,
+        cwd=root,
         env=environment,
         stdout=handle,
         stderr=subprocess.STDOUT,
@@ -115,11 +118,18 @@ def stop(server: Server, *, timeout: float = 30.0) -> int:
 
 
 @contextlib.contextmanager
-def running(log: Path, env: Mapping[str, str] | None = None, workers: int = 2) -> Iterator[Server]:
-    """A ready server for the ``with`` block, stopped after it."""
-    server = start(log, env, workers)
+def running(
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    workers: int = 2,
+    *,
+    root: Path = ROOT,
+    timeout: float = 60.0,
+) -> Iterator[Server]:
+    """A ready server for the ``with`` block (``start``, ``wait_ready``), stopped after it."""
+    server = start(log, env, workers, root=root)
     try:
-        wait_ready(server, workers=workers)
+        wait_ready(server, timeout=timeout, workers=workers)
         yield server
     finally:
         stop(server)

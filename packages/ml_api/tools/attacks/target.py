@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -102,32 +101,11 @@ def container_master_pid(container: str) -> int:
 def local_app(
     root: Path, log: Path, env: Mapping[str, str] | None = None, workers: int = 2
 ) -> Iterator[Target]:
-    """The app alone, started from ``root`` as ``make run`` does, on a free loopback port."""
-    port = real_server.free_port()
-    environment = {
-        **os.environ,
-        "PYTHONPATH": str(root),
-        "ML_API_ENVIRONMENT": "production",
-        "ML_API_HOST": "127.0.0.1",
-        "ML_API_PORT": str(port),
-        "ML_API_WORKERS": str(workers),
-        **(env or {}),
-    }
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
-            cwd=root,
-            env=environment,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = real_server.Server(process=process, url=f"http://127.0.0.1:{port}", log=log)
-    try:
-        real_server.wait_ready(server, workers=workers, timeout=120)
-        yield Target(url=server.url, master_pid=process.pid)
-    finally:
-        real_server.stop(server)
+    """The app alone, started from ``root`` as ``make run`` does (``tools.server.running``), with
+    production settings, on a free loopback port."""
+    environment = {"PYTHONPATH": str(root), "ML_API_ENVIRONMENT": "production", **(env or {})}
+    with real_server.running(log, environment, workers, root=root, timeout=120) as server:
+        yield Target(url=server.url, master_pid=server.process.pid)
 
 
 @dataclass
