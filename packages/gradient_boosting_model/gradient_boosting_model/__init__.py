@@ -1,10 +1,78 @@
-"""Gradient boosting model of Ames house prices: validated inputs, a versioned trained pipeline."""
+"""Gradient boosting model of Ames house prices: validated inputs, a versioned trained pipeline.
 
+The public surface, for the service and any other program (``score-houses`` included); the
+modules behind it are the package's own business::
+
+    from gradient_boosting_model import load_model, load_card, make_prediction
+
+    model = load_model()            # the packaged model, checked (or load_model(path))
+    card = load_card()              # what the model says about itself (GET /v1/model)
+    result = make_prediction(houses, model=model, explain=True)
+
+- ``load_model(path=None)``: the packaged model, loaded once a process, or another version's
+  artifact; refuses one trained with another scikit-learn release (``ModelArtifactError``).
+- ``load_card(path=None)``: its card: versions, accuracy, the ranges' calibration and coverage,
+  the inputs' training ranges and the inputs.
+- ``make_prediction(houses, *, model=None, explain=False)``: a ``PredictionResult``.
+- ``KNOWN_FIELDS``: every field name a house may carry; ``REQUIRED_FIELDS``: those it must.
+- Errors: ``ModelError`` (the base), ``ModelArtifactError``, ``InvalidInputError``.
+
+These are imported on first use, so that importing the package (as a batch worker does before
+its job) costs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
 import logging
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 __version__ = resources.files(__name__).joinpath("VERSION").read_text(encoding="utf-8").strip()
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError, ModelError
+    from gradient_boosting_model.loading import load_card, load_model
+    from gradient_boosting_model.predict import PredictionResult, make_prediction
+    from gradient_boosting_model.schemas import KNOWN_FIELDS, REQUIRED_FIELDS
+    from gradient_boosting_model.trained_model import TrainedModel
+
+#: Each public name, and the module that defines it.
+_PUBLIC = {
+    "InvalidInputError": "errors",
+    "ModelArtifactError": "errors",
+    "ModelError": "errors",
+    "load_card": "loading",
+    "load_model": "loading",
+    "PredictionResult": "predict",
+    "make_prediction": "predict",
+    "KNOWN_FIELDS": "schemas",
+    "REQUIRED_FIELDS": "schemas",
+    "TrainedModel": "trained_model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "KNOWN_FIELDS",
+    "REQUIRED_FIELDS",
+    "InvalidInputError",
+    "ModelArtifactError",
+    "ModelError",
+    "PredictionResult",
+    "TrainedModel",
+    "__version__",
+    "load_card",
+    "load_model",
+    "make_prediction",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,14 @@ def save_model(model: TrainedModel, metadata: dict[str, Any], config: Config) ->
 
 
 def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
-    """Load the trained model of this package version.
+    """Load the trained model of this package version, or the artifact at ``path``.
 
     Raises
     ------
     ModelArtifactError
         If the file is missing, unreadable, corrupt, or holds something other than a trained
-        model; the message names the file.
+        model, or its metadata JSON (beside it) is unreadable or says it was trained with
+        another scikit-learn release; the message names the file.
     """
     path = path or artifact_path(config)
     if not path.is_file():
@@ -66,6 +68,12 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
     if not isinstance(model, TrainedModel):
         raise ModelArtifactError(
             f"model artifact holds {type(model).__name__}, not a TrainedModel: {path}"
+        )
+    trained_with = load_metadata(config, path=path.with_suffix(".json"))["library_versions"]
+    if trained_with["scikit-learn"] != version("scikit-learn"):  # a pickle is only good there
+        raise ModelArtifactError(
+            f"model {path} was trained with scikit-learn {trained_with['scikit-learn']}, "
+            f"this is {version('scikit-learn')}"
         )
     return model
 

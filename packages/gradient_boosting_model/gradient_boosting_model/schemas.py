@@ -30,6 +30,14 @@ from gradient_boosting_model.fields import (
 #: records. It is a real request, so this bound admits it; the model clips it like any year.
 GARAGE_LATEST_YEAR = 2210
 
+#: Codes shared by two columns each (first and second condition, finish, exterior).
+PROXIMITY_CODES = ("Artery", "Feedr", "Norm", "RRNn", "RRAn", "PosN", "PosA", "RRNe", "RRAe")
+BASEMENT_FINISH_CODES = ("GLQ", "ALQ", "BLQ", "Rec", "LwQ", "Unf")
+EXTERIOR_CODES = (
+    "AsbShng", "AsphShn", "BrkComm", "BrkFace", "CBlock", "CemntBd", "HdBoard", "ImStucc",
+    "MetalSd", "Other", "Plywood", "PreCast", "Stone", "Stucco", "VinylSd", "Wd Sdng", "WdShing",
+)  # fmt: skip
+
 #: Every house detail, by its Kaggle column name.
 HOUSE_FIELDS: dict[str, fields.Field[Any]] = {
     "MSSubClass": dwelling_code(
@@ -90,31 +98,11 @@ HOUSE_FIELDS: dict[str, fields.Field[Any]] = {
     ),
     "Condition1": category(
         "Proximity to various conditions",
-        choices=(
-            "Artery",
-            "Feedr",
-            "Norm",
-            "RRNn",
-            "RRAn",
-            "PosN",
-            "PosA",
-            "RRNe",
-            "RRAe",
-        ),
+        choices=PROXIMITY_CODES,
     ),
     "Condition2": category(
         "Proximity to various conditions (if more than one is present)",
-        choices=(
-            "Artery",
-            "Feedr",
-            "Norm",
-            "RRNn",
-            "RRAn",
-            "PosN",
-            "PosA",
-            "RRNe",
-            "RRAe",
-        ),
+        choices=PROXIMITY_CODES,
     ),
     "BldgType": category(
         "Type of dwelling", choices=("1Fam", "2fmCon", "Duplex", "TwnhsE", "Twnhs")
@@ -152,48 +140,15 @@ HOUSE_FIELDS: dict[str, fields.Field[Any]] = {
             "WdShngl",
         ),
     ),
-    "Exterior1st": category(
-        "Exterior covering on house",
-        choices=(
-            "AsbShng",
-            "AsphShn",
-            "BrkComm",
-            "BrkFace",
-            "CBlock",
-            "CemntBd",
-            "HdBoard",
-            "ImStucc",
-            "MetalSd",
-            "Other",
-            "Plywood",
-            "PreCast",
-            "Stone",
-            "Stucco",
-            "VinylSd",
-            "Wd Sdng",
-            "WdShing",
-        ),
-    ),
+    "Exterior1st": category("Exterior covering on house", choices=EXTERIOR_CODES),
     "Exterior2nd": category(
         "Exterior covering on house (if more than one material)",
-        choices=(
-            "AsbShng",
-            "AsphShn",
-            "Brk Cmn",
-            "BrkFace",
-            "CBlock",
-            "CmentBd",
-            "HdBoard",
-            "ImStucc",
-            "MetalSd",
-            "Other",
-            "Plywood",
-            "PreCast",
-            "Stone",
-            "Stucco",
-            "VinylSd",
-            "Wd Sdng",
-            "Wd Shng",
+        # The county's records spell three materials otherwise in the second column.
+        choices=tuple(
+            sorted(
+                {*EXTERIOR_CODES} - {"BrkComm", "CemntBd", "WdShing"}
+                | {"Brk Cmn", "CmentBd", "Wd Shng"}
+            )
         ),
     ),
     "MasVnrType": category(
@@ -215,13 +170,13 @@ HOUSE_FIELDS: dict[str, fields.Field[Any]] = {
     ),
     "BsmtFinType1": category(
         "Rating of basement finished area",
-        choices=("GLQ", "ALQ", "BLQ", "Rec", "LwQ", "Unf"),
+        choices=BASEMENT_FINISH_CODES,
         absent_means_none=True,
     ),
     "BsmtFinSF1": area("Type 1 finished square feet", maximum=100_000),
     "BsmtFinType2": category(
         "Rating of basement finished area (if multiple types)",
-        choices=("GLQ", "ALQ", "BLQ", "Rec", "LwQ", "Unf"),
+        choices=BASEMENT_FINISH_CODES,
         absent_means_none=True,
     ),
     "BsmtFinSF2": area("Type 2 finished square feet", maximum=100_000),
@@ -327,6 +282,8 @@ ID_SCHEMA_FIELD = WholeNumber(
 
 #: The small set of details a prediction cannot do without: every Ames sale record has them.
 REQUIRED_FIELDS = tuple(name for name, field in HOUSE_FIELDS.items() if field.required)
+#: Every field a house may carry: its details and its id.
+KNOWN_FIELDS = frozenset(HOUSE_FIELDS) | {ID_FIELD}
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from gradient_boosting_model.schemas import (
     HOUSE_RULES,
     ID_FIELD,
     ID_SCHEMA_FIELD,
+    KNOWN_FIELDS,
     HouseDetailsSchema,
 )
 
@@ -112,7 +113,7 @@ def batch_rules() -> BatchRules:
             choices=number_choices,
         ),
         texts=TextRules(allowed=allowed),
-        known_fields=frozenset(HOUSE_FIELDS) | {ID_FIELD},
+        known_fields=KNOWN_FIELDS,
     )
 
 

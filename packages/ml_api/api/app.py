@@ -1,4 +1,5 @@
-"""The application factory: the spec with its limits, validators, handlers, and the model."""
+"""The application factory: the spec with its limits, the prediction service, the handlers over
+it, the validators and the middlewares."""
 
 from __future__ import annotations
 
@@ -12,30 +13,33 @@ from connexion.datastructures import MediaTypeDict
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
 from starlette.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodyLimitsMiddleware
-from api.body_validation import AllErrorsJSONBodyValidator, BodyLimits
+from api.body_validation import AllErrorsJSONBodyValidator, BodyCheck, BodyLimits
 from api.config import MIB, Settings
 from api.content_type import ContentTypeMiddleware
+from api.controller import Handlers
 from api.errors import register_error_handlers
-from api.inflight import EXPLAINED_ROWS_KEY, explained_rows_budget
+from api.inflight import InflightBudget
 from api.json_codec import OrjsonProvider, ResponseJson
 from api.logs import configure_logging
 from api.memory import ReleaseMemoryMiddleware
-from api.metrics import MODEL_INFO, STARTUP_SECONDS
-from api.model_state import ModelState, load_model_state
+from api.metrics import MODEL_INFO, STARTUP_SECONDS, observe_prices
 from api.paths import MergeSlashesMiddleware
-from api.request_context import REQUEST_ID_HEADER, RequestIdMiddleware
-from api.request_metrics import RequestMetricsMiddleware
-from api.spec_document import example_houses, read_spec, request_limits
+from api.request_context import REQUEST_ID_HEADER
+from api.request_metrics import RequestContextMiddleware
+from api.service import PredictionService, ServiceLimits
+from api.spec_document import example_houses, prediction_request_schema, read_spec, request_limits
 from api.spec_endpoint import SpecDocumentMiddleware
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(config: Settings) -> FlaskApp:
-    """Build the service. The model is loaded, and priced the spec's example, before it serves.
+def create_app(config: Settings, *, service: PredictionService | None = None) -> FlaskApp:
+    """Build the service over ``service`` (by default one started with ``config``: its model
+    loaded, and priced the spec's examples, before it serves).
 
     Raises
     ------
@@ -45,29 +49,24 @@ def create_app(config: Settings) -> FlaskApp:
     started = time.perf_counter()
     configure_logging(config.log_level)
     spec = read_spec(config)
-    state = load_model_state(
-        artifact=config.model_artifact,
-        api_version=spec["info"]["version"],
-        warm_up=example_houses(spec),
-        limits=request_limits(config),
-    )
+    if service is None:
+        service = start_service(config)
     jsonifier = Jsonifier(ResponseJson)
     app = FlaskApp(__name__, jsonifier=jsonifier)
     app.app.json = OrjsonProvider(app.app)
-    limits = BodyLimits(
-        max_json_depth=config.max_json_depth,
-        max_listed_errors=config.max_listed_errors,
-        detail_errors=config.detail_errors,
-        max_string_length=config.max_string_length,
-    )
     app.add_api(
         copy.deepcopy(spec),  # Connexion adds to the document it is given
+        resolver=Resolver(function_resolver=Handlers(service).resolve),
         strict_validation=True,
         validate_responses=config.validate_responses,
         # A MediaTypeDict, as Connexion looks content types up by pattern in it.
         validator_map={
             "body": MediaTypeDict(
-                {"*/*json": functools.partial(AllErrorsJSONBodyValidator, limits=limits)}
+                {
+                    "*/*json": functools.partial(
+                        AllErrorsJSONBodyValidator, limits=body_limits(config)
+                    )
+                }
             )
         },
         swagger_ui_options=SwaggerUIOptions(
@@ -88,16 +87,15 @@ def create_app(config: Settings) -> FlaskApp:
         BodyLimitsMiddleware,
         position=MiddlewarePosition.BEFORE_SWAGGER,
         max_bytes=config.max_body_bytes,
-        max_inflight_bytes=config.max_inflight_body_bytes,
+        inflight=service.body_bytes,
         read_timeout=config.body_timeout,
     )
     app.add_middleware(ContentTypeMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     # Outside the exception handlers, outermost first: every response, errors included, carries
     # the request id, and is counted and logged under it.
     app.add_middleware(MergeSlashesMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
-        RequestMetricsMiddleware,
+        RequestContextMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         routes=spec["paths"],
     )
@@ -116,19 +114,48 @@ def create_app(config: Settings) -> FlaskApp:
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
             max_age=600,
         )
-    app.app.config[ModelState.CONFIG_KEY] = state
-    app.app.config[EXPLAINED_ROWS_KEY] = explained_rows_budget(config.max_inflight_explained_rows)
-    register_error_handlers(
-        app, listed_limit=config.max_listed_errors, detail_limit=config.detail_errors
-    )
+    register_error_handlers(app)
     startup = time.perf_counter() - started
-    MODEL_INFO.labels(state.model_version, state.api_version).set(1)
+    MODEL_INFO.labels(service.model_version, service.api_version).set(1)
     STARTUP_SECONDS.set(startup)
     logger.info(
         "ready: model %s, API %s, %s settings, in %.2f s",
-        state.model_version,
-        state.api_version,
+        service.model_version,
+        service.api_version,
         config.environment,
         startup,
     )
     return app
+
+
+def body_limits(config: Settings) -> BodyLimits:
+    return BodyLimits(
+        max_json_depth=config.max_json_depth,
+        max_listed_errors=config.max_listed_errors,
+        detail_errors=config.detail_errors,
+        max_string_length=config.max_string_length,
+    )
+
+
+def start_service(config: Settings) -> PredictionService:
+    """The worker's prediction service, its model loaded and checked on the spec's examples."""
+    spec = read_spec(config)
+    return PredictionService.start(
+        artifact=config.model_artifact,
+        warm_up=example_houses(spec),
+        api_version=spec["info"]["version"],
+        limits=ServiceLimits(
+            max_explained_rows=config.max_explained_rows,
+            max_listed_errors=config.max_listed_errors,
+            detail_errors=config.detail_errors,
+            reported=request_limits(config),
+        ),
+        house_check=BodyCheck(prediction_request_schema(spec), body_limits(config)),
+        explained_rows=InflightBudget(
+            config.max_inflight_explained_rows, doing="explaining as many houses"
+        ),
+        body_bytes=InflightBudget(
+            config.max_inflight_body_bytes, doing="reading as many request bodies"
+        ),
+        observers=[observe_prices],
+    )

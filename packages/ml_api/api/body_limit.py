@@ -17,43 +17,24 @@ from __future__ import annotations
 
 import asyncio
 
-from connexion.exceptions import ProblemException
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.inflight import BusyProblem, InflightBudget
-
-
-class PayloadTooLargeProblem(ProblemException):  # type: ignore[misc]
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            status=413,
-            title="Payload Too Large",
-            detail=f"Request body is larger than the limit of {limit} bytes.",
-        )
-
-
-class BodyTimeoutProblem(ProblemException):  # type: ignore[misc]
-    def __init__(self, seconds: float) -> None:
-        super().__init__(
-            status=408,
-            title="Request Timeout",
-            detail=f"The request body stopped arriving for {seconds:g} s.",
-            headers={"Connection": "close"},
-        )
+from api.inflight import InflightBudget
+from api.problems import BodyTimeoutProblem, BusyProblem, PayloadTooLargeProblem
 
 
 class BodyLimitsMiddleware:
     """Raise the problems above (413, 503, 408) as soon as a body is known to break a limit."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, max_inflight_bytes: int, read_timeout: float
+        self, app: ASGIApp, *, max_bytes: int, inflight: InflightBudget, read_timeout: float
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout = read_timeout
-        #: This worker's: one middleware per worker.
-        self.inflight = InflightBudget(max_inflight_bytes, doing="reading as many request bodies")
+        #: This worker's bytes of bodies being read and priced (the prediction service's).
+        self.inflight = inflight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -1,18 +1,21 @@
-"""A JSON body validator for Connexion that enforces the request limits and reports every error.
+"""The spec's check of JSON request bodies: the request limits, and every error listed.
 
 Connexion's own validator stops at the first jsonschema error, validates in pure Python (most of
 the time of a 1459-house request), turns invalid UTF-8 into a 500, and accepts ``NaN`` and
-``Infinity``, which are not JSON. This one validates with jsonschema-rs, lists every error (up
-to a limit) with the row and field it concerns, and refuses those bodies with a 400.
+``Infinity``, which are not JSON. ``AllErrorsJSONBodyValidator`` (Connexion's validator interface:
+``_parse`` and ``_validate``, called by its ``wrap_receive``) validates with jsonschema-rs, lists
+every error (up to a limit) with the row and field it concerns, and refuses those bodies with a
+400. ``BodyCheck`` is that check on its own, for whoever checks a body later.
 
 Each body is checked once for its rules:
 
-- A list of objects (the houses) is checked here for its own shape only (a list, how many
-  items, each an object). Each house is checked by the model package (``make_prediction``),
-  against the very rules of the spec's ``HouseDetails``, which is generated from the model's
-  schema; only when the model refuses a house does the handler call ``check_deferred_items``,
-  which checks the body against the spec as this validator would have, for the 400 and its
-  messages. A body the spec accepts but the model refuses breaks a house rule: the model's 422.
+- A list schema marked ``x-items-checked-by-model: true`` in the spec (the houses of
+  ``POST /v1/predictions``) is checked here for its own shape only (a list, how many items,
+  each an object). Each house is then checked by the model package against the very rules of
+  the spec's ``HouseDetails``, which is generated from the model's schema; only when the model
+  refuses a house does the prediction service (api/service.py) check the body against the spec
+  with ``BodyCheck``, for the 400 and its messages. Any other schema, a new endpoint's
+  included, is checked whole here: nothing is skipped unless the spec says who checks it.
 - A body the schema accepts nests no deeper than the schema lets it (two levels for a list of
   houses), so the nesting limit is checked, with a pass over every byte, only for a body that
   is refused anyway, and is the first reason given: the answers are those of checking it
@@ -21,10 +24,8 @@ Each body is checked once for its rules:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import AsyncGenerator, Callable, Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +35,15 @@ from connexion.validators import JSONRequestBodyValidator
 from starlette.types import Scope
 
 from api import json_codec
-from api.json_depth import json_depth
-from api.problems import FieldError, InvalidHousesProblem
+from api.json_depth import json_depth, value_depth
+from api.problems import (
+    BodyNotJsonProblem,
+    BodyNotTextProblem,
+    BodyTooDeepProblem,
+    FieldError,
+    InvalidHousesProblem,
+)
+from api.request_context import current_request
 
 Kind = jsonschema_rs.ValidationErrorKind
 
@@ -58,36 +66,12 @@ _OPENAPI_ONLY = {
     "components",
 }
 
+#: The spec's mark on a list schema whose items are checked by the model, not here (see the
+#: module's docstring).
+CHECKED_BY_MODEL = "x-items-checked-by-model"
+
 #: Keywords whose error says most about a value, best first (a long string also fails enum).
 _TELLING = {"type": 0, "maxLength": 1}
-
-
-@dataclass(frozen=True)
-class CompiledSchema:
-    """A body schema ready to check bodies: its validator, and how deep a valid body nests."""
-
-    validator: jsonschema_rs.Draft7Validator
-    nesting: float
-    #: For a list of objects: the list's own keywords, its items only required to be objects.
-    shape: jsonschema_rs.Draft7Validator | None
-
-
-#: The current request's item check, left to its handler (see the module's docstring). The
-#: handler's thread gets a copy of the request's context, so it sees the one set here.
-_deferred_items: ContextVar[Callable[[], None] | None] = ContextVar("deferred_items", default=None)
-
-
-def check_deferred_items() -> None:
-    """Refuse the current body with the spec's 400 if its items break the schema (at most once a
-    request; nothing if this validator checked them already)."""
-    check = _deferred_items.get()
-    if check is not None:
-        _deferred_items.set(None)
-        check()
-
-
-#: Compiled schemas by schema: Connexion makes a body validator per request.
-_COMPILED: dict[int, tuple[dict[str, Any], CompiledSchema]] = {}
 
 
 @dataclass(frozen=True)
@@ -114,6 +98,7 @@ def json_schema(node: Any) -> Any:
         for key, value in node.items()
         if key not in _OPENAPI_ONLY and key != "properties"
     }
+    converted = {key: value for key, value in converted.items() if not key.startswith("x-")}
     if isinstance(node.get("properties"), dict):  # names, not keywords: any name goes
         converted["properties"] = {
             name: json_schema(subschema) for name, subschema in node["properties"].items()
@@ -159,16 +144,63 @@ def nesting_bound(schema: Any) -> float:
     return deepest
 
 
-def _compiled(schema: dict[str, Any]) -> CompiledSchema:
-    cached = _COMPILED.get(id(schema))
-    if cached is None or cached[0] is not schema:
+class BodyCheck:
+    """The spec's check of a JSON body against one schema: every error listed, with the row and
+    field it concerns (``InvalidHousesProblem``, 400), or a body nesting past the limit first."""
+
+    def __init__(self, schema: dict[str, Any], limits: BodyLimits) -> None:
+        """``schema``: an OpenAPI 3.0 schema object, its references resolved."""
         converted = json_schema(schema)
-        compiled = CompiledSchema(
-            validator=jsonschema_rs.Draft7Validator(converted),
-            nesting=nesting_bound(converted),
-            shape=_list_shape(converted),
-        )
-        cached = _COMPILED[id(schema)] = (schema, compiled)
+        self.limits = limits
+        self.validator = jsonschema_rs.Draft7Validator(converted)
+        #: How deep a valid body nests (``inf`` where the schema leaves it open).
+        self.nesting = nesting_bound(converted)
+        #: For a list whose items the model checks (``CHECKED_BY_MODEL``): the list's own
+        #: keywords, its items only required to be objects. Else ``None``: check it whole.
+        self.shape = _list_shape(converted) if schema.get(CHECKED_BY_MODEL) is True else None
+
+    def is_valid(self, body: Any) -> bool:
+        return bool(self.validator.is_valid(body))
+
+    def refuse_if_invalid(self, body: Any, *, depth: Callable[[], int] | None = None) -> None:
+        """Refuse ``body`` if the schema does not accept it. ``depth`` tells how deep the body
+        nests, when that is cheaper to know from its text than from its value."""
+        if not self.validator.is_valid(body):
+            self.refuse(body, depth=depth or (lambda: value_depth(body)))
+
+    def refuse(self, body: Any, *, depth: Callable[[], int]) -> None:
+        """Refuse a body the schema does not accept, with every error it finds in it."""
+        found_depth, limit = depth(), self.limits.max_json_depth
+        if found_depth > limit:  # bounds the work below too: the clipping and the error paths
+            raise BodyTooDeepProblem(found_depth, limit)
+        listed = self.limits.max_listed_errors
+        # One field may break several keywords (a long string fails enum too): keep its most
+        # telling error, and stop once one more field than can be listed is known to be bad.
+        best: dict[tuple[int | None, str | None], tuple[int, FieldError]] = {}
+        clipped = clip_strings(body, self.limits.max_string_length)
+        for error in self.validator.iter_errors(clipped):
+            rank = _TELLING.get(error.kind.name, len(_TELLING))
+            for found in field_errors(error):
+                key = (found.row, found.field)
+                if key not in best or rank < best[key][0]:
+                    best[key] = (rank, found)
+            if len(best) > listed:
+                break
+        errors = [found for _, found in best.values()]
+        if errors:
+            raise InvalidHousesProblem(
+                errors, listed_limit=listed, detail_limit=self.limits.detail_errors
+            )
+
+
+#: Checks by schema: Connexion makes a body validator per request.
+_CHECKS: dict[tuple[int, BodyLimits], tuple[dict[str, Any], BodyCheck]] = {}
+
+
+def _check_for(schema: dict[str, Any], limits: BodyLimits) -> BodyCheck:
+    cached = _CHECKS.get((id(schema), limits))
+    if cached is None or cached[0] is not schema:
+        cached = _CHECKS[id(schema), limits] = (schema, BodyCheck(schema, limits))
     return cached[1]
 
 
@@ -227,33 +259,33 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         super().__init__(**kwargs)
         self._limits = limits
         self._raw = b""
-        self._nesting_checked = False
+        self._depth: int | None = None
 
     @property
-    def _compiled(self) -> CompiledSchema:
-        return _compiled(self._schema)
+    def _check(self) -> BodyCheck:
+        return _check_for(self._schema, self._limits)
+
+    def _raw_depth(self) -> int:
+        """How deep the body's text nests (at most one pass over it a body)."""
+        if self._depth is None:
+            raw, limit = self._raw, self._limits.max_json_depth
+            # A body with no more opening brackets than the limit cannot nest past it: counting
+            # them runs at memchr speed, while the exact depth is a pass of numpy over every byte.
+            opening = raw.count(b"[") + raw.count(b"{")
+            self._depth = json_depth(raw) if opening > limit else 0
+        return self._depth
 
     def _refuse_deep(self) -> None:
-        """Refuse the body if it nests past the limit (at most once a body)."""
-        if self._nesting_checked:
-            return
-        self._nesting_checked = True
-        raw, limit = self._raw, self._limits.max_json_depth
-        # A body with no more opening brackets than the limit cannot nest past it: counting
-        # them runs at memchr speed, while the exact depth is a pass of numpy over every byte.
-        opening = raw.count(b"[") + raw.count(b"{")
-        depth = json_depth(raw) if opening > limit else 0
+        depth, limit = self._raw_depth(), self._limits.max_json_depth
         if depth > limit:
-            raise BadRequestProblem(
-                detail=f"Request body nests {depth} deep, past the limit of {limit}."
-            )
+            raise BodyTooDeepProblem(depth, limit)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
         if not raw:
             return None
         self._raw = raw
-        if self._compiled.nesting > self._limits.max_json_depth:
+        if self._check.nesting > self._limits.max_json_depth:
             self._refuse_deep()  # the schema does not bound it: check every body, first
         try:
             body = json_codec.loads(raw)  # the bytes: orjson checks their UTF-8 as it parses
@@ -262,49 +294,20 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
             try:  # which is wrong, the encoding or the JSON? (decoded only now: 7 ms a 10 MiB)
                 raw.decode(self._encoding)
             except UnicodeDecodeError as bad_text:
-                raise BadRequestProblem(
-                    detail=f"Request body is not valid {self._encoding}: {bad_text}"
+                raise BodyNotTextProblem(
+                    f"Request body is not valid {self._encoding}: {bad_text}"
                 ) from bad_text
-            raise BadRequestProblem(detail=f"Request body is not valid JSON: {error}") from error
-        json_codec.remember(raw, body)
+            raise BodyNotJsonProblem(f"Request body is not valid JSON: {error}") from error
+        request = current_request()
+        if request is not None:  # the handler's own parse reuses this one (json_codec)
+            request.body = (raw, body)
         return body
 
     def _validate(self, body: Any) -> None:
         if body is None and not self._nullable:
             raise BadRequestProblem(detail="Request body must not be empty")
-        compiled = self._compiled
-        _deferred_items.set(None)
-        if compiled.shape is not None and compiled.shape.is_valid(body):
-            # Its items are the handler's to have checked (see the module's docstring).
-            _deferred_items.set(functools.partial(self._refuse_if_invalid, body))
-            return
-        if compiled.validator.is_valid(body):
-            return  # it nests no deeper than the schema allows: checked in _parse if too deep
-        self._refuse_invalid(body)
-
-    def _refuse_if_invalid(self, body: Any) -> None:
-        if not self._compiled.validator.is_valid(body):
-            self._refuse_invalid(body)
-
-    def _refuse_invalid(self, body: Any) -> None:
-        """Refuse a body the schema does not accept, with every error it finds in it."""
-        validator = self._compiled.validator
-        self._refuse_deep()  # bounds the work below too: the clipping and the error paths
-        limit = self._limits.max_listed_errors
-        # One field may break several keywords (a long string fails enum too): keep its most
-        # telling error, and stop once one more field than can be listed is known to be bad.
-        best: dict[tuple[int | None, str | None], tuple[int, FieldError]] = {}
-        clipped = clip_strings(body, self._limits.max_string_length)
-        for error in validator.iter_errors(clipped):
-            rank = _TELLING.get(error.kind.name, len(_TELLING))
-            for found in field_errors(error):
-                key = (found.row, found.field)
-                if key not in best or rank < best[key][0]:
-                    best[key] = (rank, found)
-            if len(best) > limit:
-                break
-        errors = [found for _, found in best.values()]
-        if errors:
-            raise InvalidHousesProblem(
-                errors, listed_limit=limit, detail_limit=self._limits.detail_errors
-            )
+        check = self._check
+        if check.shape is not None and check.shape.is_valid(body):
+            return  # its items are the model's to check, then the service's (see above)
+        if not check.is_valid(body):  # it nests no deeper than the schema allows, if valid
+            check.refuse(body, depth=self._raw_depth)

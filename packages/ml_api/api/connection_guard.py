@@ -34,7 +34,12 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from api.problems import RETRY_AFTER_SECONDS
+from api.problems import (
+    ApiProblem,
+    HeadTimeoutProblem,
+    HeadTooLargeProblem,
+    TooManyConnectionsProblem,
+)
 
 _HEAD_END = b"\r\n\r\n"
 #: Seconds a closing connection goes on reading (and dropping) a request body it did not need.
@@ -51,35 +56,19 @@ class ConnectionLimits:
     max_header_field_bytes: int
 
 
-def _problem_json(status: int, title: str, detail: str) -> bytes:
-    return json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    ).encode("ascii")
-
-
-def raw_problem(status: int, title: str, detail: str) -> bytes:
-    """A whole HTTP/1.1 problem+json response that closes its connection."""
-    body = _problem_json(status, title, detail)
-    head = (
-        f"HTTP/1.1 {status} {title}\r\ncontent-type: application/problem+json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    )
-    return head.encode("ascii") + body
-
-
 async def _busy(scope: Any, receive: Any, send: Any) -> None:
     """The answer past the connection cap: 503, come back shortly, and this connection closes."""
-    body = _problem_json(
-        503, "Service Unavailable", "The server has too many open connections; retry shortly."
-    )
+    problem = TooManyConnectionsProblem()
+    body = json.dumps(problem.body()).encode("ascii")
+    headers = [(name.lower().encode(), value.encode()) for name, value in problem.headers.items()]
     await send(
         {
             "type": "http.response.start",
-            "status": 503,
+            "status": problem.status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                *headers,
                 (b"connection", b"close"),
             ],
         }
@@ -169,11 +158,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         if self._head_bytes:  # part of a head came
-            self._refuse(
-                408,
-                "Request Timeout",
-                f"The request head did not arrive within {self.limits.header_timeout:g} s.",
-            )
+            self._refuse(HeadTimeoutProblem(self.limits.header_timeout))
         else:  # nothing sent: close quietly, as an idle keep-alive connection is
             self.transport.close()
 
@@ -207,15 +192,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def _refuse_large_head(self, limit: str) -> None:
-        self._refuse(
-            431,
-            "Request Header Fields Too Large",
-            f"The request head is larger than the limit of {limit}.",
-        )
+        self._refuse(HeadTooLargeProblem(limit))
 
-    def _refuse(self, status: int, title: str, detail: str) -> None:
+    def _refuse(self, problem: ApiProblem) -> None:
         if not self.transport.is_closing():
-            self.transport.write(raw_problem(status, title, detail))
+            self.transport.write(problem.http_response())
             self.transport.close()
 
     # The connection cap, and the drain.

@@ -9,18 +9,10 @@ refused with 415 naming the one the API takes.
 
 from __future__ import annotations
 
-from connexion.exceptions import ProblemException
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-
-class MissingContentTypeProblem(ProblemException):  # type: ignore[misc]
-    def __init__(self) -> None:
-        super().__init__(
-            status=415,
-            title="Unsupported Media Type",
-            detail="The request has a body but no Content-Type: send application/json.",
-        )
+from api.problems import MissingContentTypeProblem
 
 
 def _has_body(headers: Headers) -> bool:

@@ -23,26 +23,19 @@ from connexion import FlaskApp
 from connexion.exceptions import InternalServerError, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
-from gradient_boosting_model.errors import InvalidInputError
 from starlette.exceptions import HTTPException
 
-from api.body_limit import BodyTimeoutProblem, PayloadTooLargeProblem
-from api.content_type import MissingContentTypeProblem
-from api.inflight import BusyProblem
 from api.metrics import REFUSED_FIELDS, field_label
-from api.problems import InvalidHousesProblem, from_row_errors
-from api.request_context import request_facts
+from api.problems import ApiProblem
+from api.request_context import current_request
 
 logger = logging.getLogger(__name__)
-
-#: Problems whose detail is made of settings and counts only: logged as they are.
-_CONTENT_FREE = (PayloadTooLargeProblem, BodyTimeoutProblem, BusyProblem, MissingContentTypeProblem)
 
 
 def _route() -> str:
     """The spec's route of the current request, or ``unmatched`` (never the path as sent)."""
-    facts = request_facts.get()
-    return facts.route if facts is not None and facts.route is not None else "unmatched"
+    request = current_request()
+    return request.route if request is not None else "unmatched"
 
 
 def _refused(
@@ -70,14 +63,10 @@ def _refused(
 
 
 def _reason(error: ProblemException | HTTPException, status: int) -> str:
-    """What to log for a problem without field errors: its detail only where that is known
-    to hold no request content, else its title (and what failed to parse, if that was it)."""
-    if isinstance(error, _CONTENT_FREE):
-        return str(error.detail)
-    if isinstance(error.__cause__, UnicodeDecodeError):
-        return "Bad Request: the body is not valid text"
-    if isinstance(error.__cause__, ValueError):  # the JSON parser's, which may quote the body
-        return "Bad Request: the body is not valid JSON"
+    """What to log for a refusal: this API's problems say (``ApiProblem.log_reason``); of
+    Connexion's and Starlette's, whose details may quote the request, only the status."""
+    if isinstance(error, ApiProblem):
+        return error.log_reason()
     return HTTPStatus(status).phrase
 
 
@@ -108,22 +97,14 @@ def _stack(error: BaseException) -> str:
     )
 
 
-def register_error_handlers(app: FlaskApp, *, listed_limit: int, detail_limit: int) -> None:
-    """Map every exception to a problem; unexpected ones to a bare 500.
-
-    The spec's checks run first (400); what still fails the model's own schema is a house that
-    matches the spec but breaks a house-level rule: 422.
-    """
+def register_error_handlers(app: FlaskApp) -> None:
+    """Map every exception to a problem (api/problems.py, Connexion's, Starlette's); unexpected
+    ones to a bare 500."""
 
     def known_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, ProblemException)
         fields = (error.ext or {}).get("errors") or []
-        if fields:
-            plural = "s" if len(fields) != 1 else ""
-            reason = f"{HTTPStatus(error.status).phrase}, {len(fields)} invalid field{plural}"
-        else:
-            reason = _reason(error, error.status)
-        _refused(request, error.status, reason, fields)
+        _refused(request, error.status, _reason(error, error.status), fields)
         if error.status in (400, 413, 422):  # a request refused for what it carries
             for field in fields or [{"row": None, "field": None}]:
                 REFUSED_FIELDS.labels(field_label(field["field"], field["row"])).inc()
@@ -139,18 +120,6 @@ def register_error_handlers(app: FlaskApp, *, listed_limit: int, detail_limit: i
             headers=error.headers,
         )
 
-    def invalid_input(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-        assert isinstance(error, InvalidInputError)
-        found = InvalidHousesProblem(
-            from_row_errors(error.errors),
-            listed_limit=listed_limit,
-            detail_limit=detail_limit,
-            status=422,
-        )
-        if not error.errors:  # a batch-level refusal (empty, not a list)
-            found.detail = str(error)
-        return known_problem(request, found)
-
     def unexpected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         logger.error(
             "failed %s %s: %s",
@@ -163,5 +132,4 @@ def register_error_handlers(app: FlaskApp, *, listed_limit: int, detail_limit: i
 
     app.add_error_handler(ProblemException, known_problem)
     app.add_error_handler(HTTPException, http_error)
-    app.add_error_handler(InvalidInputError, invalid_input)
     app.add_error_handler(Exception, unexpected)

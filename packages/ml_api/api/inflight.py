@@ -14,20 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from connexion.exceptions import ProblemException
-from flask import current_app
-
-from api.problems import RETRY_AFTER_SECONDS
-
-
-class BusyProblem(ProblemException):  # type: ignore[misc]
-    def __init__(self, doing: str) -> None:
-        super().__init__(
-            status=503,
-            title="Service Unavailable",
-            detail=f"The server is {doing} as it can hold at once; retry shortly.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+from api.problems import BusyProblem
 
 
 class InflightBudget:
@@ -58,17 +45,3 @@ class InflightBudget:
         finally:
             with self._lock:
                 self.used -= units
-
-
-#: Where the app keeps this worker's budget of houses being explained (Flask's config).
-EXPLAINED_ROWS_KEY = "EXPLAINED_ROWS_BUDGET"
-
-
-def explained_rows_budget(capacity: int) -> InflightBudget:
-    return InflightBudget(capacity, doing="explaining as many houses")
-
-
-def explained_rows() -> InflightBudget:
-    """This worker's budget of houses being explained (``Settings.max_inflight_explained_rows``)."""
-    budget: InflightBudget = current_app.config[EXPLAINED_ROWS_KEY]
-    return budget

@@ -29,3 +29,19 @@ def json_depth(text: bytes) -> int:
     brackets = brackets[np.searchsorted(quotes, brackets) % 2 == 0]  # outside strings
     steps = np.where(opens[brackets], 1, -1)
     return int(np.cumsum(steps).max(initial=0))
+
+
+def value_depth(value: object) -> int:
+    """How deeply a parsed JSON value nests lists and dicts (0 for a scalar): the depth its
+    text has. A walk over every container, for a body being refused anyway."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            depth += 1
+            deepest = max(deepest, depth)
+            pending.extend((item, depth) for item in node if isinstance(item, list | dict))
+    return deepest

@@ -12,7 +12,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-from api.request_context import request_id
+from api.request_context import current_request
 
 FIELDS = "{asctime}{levelname}{name}{message}{request_id}"
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
@@ -31,7 +31,7 @@ class ServiceJsonFormatter(JsonFormatter):
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
     ) -> None:
         if not hasattr(record, "request_id"):
-            record.request_id = request_id.get()
+            record.request_id = _current_id()
         super().add_fields(log_data, record, message_dict)
         log_data.pop("color_message", None)  # uvicorn's copy of the message with terminal colours
 
@@ -41,8 +41,13 @@ _base_factory = logging.getLogRecordFactory()
 
 def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
     record = _base_factory(*args, **kwargs)
-    record.request_id = request_id.get()
+    record.request_id = _current_id()
     return record
+
+
+def _current_id() -> str:
+    context = current_request()
+    return context.id if context is not None else "-"
 
 
 def configure_logging(level: str) -> None:

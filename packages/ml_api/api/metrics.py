@@ -8,8 +8,10 @@ without it (tests, one process) the default registry is used.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Any
 
-from gradient_boosting_model.validation import batch_rules
+from gradient_boosting_model import KNOWN_FIELDS, PredictionResult
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -66,7 +68,18 @@ def field_label(field: str | None, row: int | None) -> str:
     """A bounded label for a refused field: clients can send any name at all."""
     if field is None:
         return "_request" if row is None else "_house"
-    return field if field in batch_rules().known_fields else "_unknown"
+    return field if field in KNOWN_FIELDS else "_unknown"
+
+
+def observe_prices(houses: Sequence[dict[str, Any]], result: PredictionResult) -> None:
+    """Count the houses priced, their prices, and the fields their warnings name (a prediction
+    service's observer)."""
+    PREDICTED_HOUSES.inc(len(result.predictions))
+    for price in result.predictions:
+        PREDICTED_PRICES.observe(price)
+    for warnings in result.warnings:
+        for field in {warning.field for warning in warnings}:
+            WARNED_HOUSES.labels(field).inc()
 
 
 def exposition() -> bytes:

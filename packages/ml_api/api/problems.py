@@ -1,15 +1,81 @@
-"""Problem details (RFC 7807) for invalid houses, from the spec's and the model's checks alike."""
+"""Every error the API answers with, as RFC 7807 problem details: one module, one base class.
+
+Each problem carries its status, its title (the status's phrase) and whether its ``detail`` may
+be logged: a detail made only of settings and counts may; one that quotes what the client sent
+(a value, a field name, the JSON parser's view of the body) may not, and the log gets
+``log_reason()`` instead. ``api.errors`` maps them (and Connexion's and Starlette's own) to
+``application/problem+json`` in one place; the connection guard, which answers before any
+application runs, writes the same bodies itself with ``http_response``.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
+from typing import Any, ClassVar
 
 from connexion.exceptions import ProblemException
 
 #: Seconds a client is asked to wait (``Retry-After``) when a worker refuses it for being busy.
 RETRY_AFTER_SECONDS = 1
+
+
+class ApiProblem(ProblemException):  # type: ignore[misc]
+    """A refusal of this API: a status, its phrase as the title, and a detail."""
+
+    status: int
+    #: The status, when a subclass has only one.
+    STATUS: ClassVar[int] = 400
+    #: The title, where it is not the status's phrase in Python's ``http.HTTPStatus``.
+    TITLE: ClassVar[str | None] = None
+    #: Whether ``detail`` holds only settings and counts, never anything a client sent.
+    DETAIL_IS_LOGGABLE: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        ext: dict[str, Any] | None = None,
+    ) -> None:
+        status = status or self.STATUS
+        super().__init__(
+            status=status,
+            title=self.TITLE or HTTPStatus(status).phrase,
+            detail=detail,
+            headers=dict(headers) if headers else None,
+            ext=ext,
+        )
+
+    def log_reason(self) -> str:
+        """What the log says of this refusal: nothing the client sent."""
+        return str(self.detail) if self.DETAIL_IS_LOGGABLE else str(self.title)
+
+    def body(self) -> dict[str, Any]:
+        """The problem document, as ``api.errors`` sends it."""
+        return {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+    def http_response(self) -> bytes:
+        """A whole HTTP/1.1 response carrying this problem, closing its connection: for the
+        connection guard, which answers before the application."""
+        body = json.dumps(self.body()).encode("ascii")
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (self.headers or {}).items())
+        head = (
+            f"HTTP/1.1 {self.status} {self.title}\r\ncontent-type: application/problem+json\r\n"
+            f"content-length: {len(body)}\r\n{extra}connection: close\r\n\r\n"
+        )
+        return head.encode("ascii") + body
+
+
+# Refusals of what a request carries (400, 422): their details quote it.
 
 
 @dataclass(frozen=True, order=True)
@@ -21,7 +87,7 @@ class FieldError:
     message: str
 
 
-class InvalidHousesProblem(ProblemException):  # type: ignore[misc]
+class InvalidHousesProblem(ApiProblem):
     """The request's houses are invalid; ``errors`` lists every bad field and its row.
 
     400 when they break the spec's schema; 422 when they match it but break a house-level rule
@@ -41,10 +107,121 @@ class InvalidHousesProblem(ProblemException):  # type: ignore[misc]
         cut = len(unique) > listed_limit
         listed = unique[:listed_limit]
         super().__init__(
+            describe(listed, limit=detail_limit, cut=cut),
             status=status,
-            title=HTTPStatus(status).phrase,
-            detail=describe(listed, limit=detail_limit, cut=cut),
             ext={"errors": [asdict(error) for error in listed]},
+        )
+
+    def log_reason(self) -> str:
+        count = len(self.ext["errors"])
+        return f"{self.title}, {count} invalid field{'s' if count != 1 else ''}"
+
+
+class BodyNotJsonProblem(ApiProblem):
+    """The body does not parse as JSON (the parser's message quotes it)."""
+
+    def log_reason(self) -> str:
+        return "Bad Request: the body is not valid JSON"
+
+
+class BodyNotTextProblem(ApiProblem):
+    """The body is not text in its declared encoding (the decoder's message quotes it)."""
+
+    def log_reason(self) -> str:
+        return "Bad Request: the body is not valid text"
+
+
+class BodyTooDeepProblem(ApiProblem):
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, depth: int, limit: int) -> None:
+        super().__init__(f"Request body nests {depth} deep, past the limit of {limit}.")
+
+
+class ExplainLimitProblem(ApiProblem):
+    """422: the houses are valid; this many explanations is more than one answer carries."""
+
+    STATUS = 422
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, limit: int, houses: int) -> None:
+        super().__init__(
+            f"explain=true takes at most {limit} houses per request; this one has {houses}. "
+            "Send them in smaller requests, or without explain."
+        )
+
+
+# Limits of a request's size, pace and the worker's capacity: their details are settings.
+
+
+class PayloadTooLargeProblem(ApiProblem):
+    STATUS = 413
+    TITLE = "Payload Too Large"  # RFC 9110's name; Python's phrase is the older one
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request body is larger than the limit of {limit} bytes.")
+
+
+class BodyTimeoutProblem(ApiProblem):
+    STATUS = 408
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The request body stopped arriving for {seconds:g} s.",
+            headers={"Connection": "close"},
+        )
+
+
+class MissingContentTypeProblem(ApiProblem):
+    STATUS = 415
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self) -> None:
+        super().__init__("The request has a body but no Content-Type: send application/json.")
+
+
+class BusyProblem(ApiProblem):
+    """The worker holds as much of some work as it can: come back shortly."""
+
+    STATUS = 503
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, doing: str) -> None:
+        super().__init__(
+            f"The server is {doing} as it can hold at once; retry shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+# Answered by the connection guard (api/connection_guard.py) before any application runs.
+
+
+class HeadTimeoutProblem(ApiProblem):
+    STATUS = 408
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"The request head did not arrive within {seconds:g} s.")
+
+
+class HeadTooLargeProblem(ApiProblem):
+    STATUS = 431
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, limit: str) -> None:
+        super().__init__(f"The request head is larger than the limit of {limit}.")
+
+
+class TooManyConnectionsProblem(ApiProblem):
+    STATUS = 503
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server has too many open connections; retry shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
 

@@ -1,64 +1,52 @@
-"""Per-request context: the request id (sent back as X-Request-ID) and facts for the log line.
+"""The one place a request's facts travel: a ``RequestContext`` in one context variable.
 
-Both live in context variables; Connexion runs Flask handlers in threads with a copy of the
-request's context, so a handler sees (and can fill in) the same ``RequestFacts``.
+``RequestContextMiddleware`` (api/request_metrics.py) opens it for every HTTP request; what
+learns something about the request writes it there, in a declared field, and what needs it
+reads it there:
+
+- ``id``: sent back as ``X-Request-ID``, and stamped on every log line (api/logs.py);
+- ``route``: the spec's route template (or ``unmatched``), what logs and metrics name, never
+  the path as sent;
+- ``rows``: how many houses the request carried (the service notes it), for the access log;
+- ``body``: the body as read and as parsed by the validator (api/body_validation.py), so that
+  the handler's JSON parse reuses it instead of parsing 2.3 MB again.
+
+Connexion runs Flask handlers in threads with a copy of the request's context: the copy refers
+to the same ``RequestContext``, so the handler's thread and the middleware share it.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
-
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 
 @dataclass
-class RequestFacts:
-    """What the handler learns about a request that the access log reports."""
+class RequestContext:
+    """What is known about the current request."""
 
+    id: str
+    route: str
     rows: int | None = None
-    #: The spec's route template (or ``unmatched``): what the log names, never the path as sent.
-    route: str | None = None
+    #: The body as read (bytes) and as parsed, once the validator has parsed it.
+    body: tuple[bytes, Any] | None = None
 
 
-request_facts: ContextVar[RequestFacts | None] = ContextVar("request_facts", default=None)
+_current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)
 
 
-def note_rows(rows: int) -> None:
-    """Record how many houses the current request carried."""
-    facts = request_facts.get()
-    if facts is not None:
-        facts.rows = rows
+def current_request() -> RequestContext | None:
+    """The request being served, or ``None`` outside one (start-up, a background task)."""
+    return _current.get()
 
 
-class RequestIdMiddleware:
-    """Give every HTTP request an id, visible to logging, and send it back on every response."""
+def open_request(context: RequestContext) -> Token[RequestContext | None]:
+    """Make ``context`` the current request's; returns the token ``close_request`` takes."""
+    return _current.set(context)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
-        current = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
-        token = request_id.set(current)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = current
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id.reset(token)
+def close_request(token: Token[RequestContext | None]) -> None:
+    _current.reset(token)

@@ -1,25 +1,33 @@
-"""One place that sees every request: counts it, times it, and logs one line for it.
+"""One place that sees every request: gives it an id, counts it, times it, logs one line for it.
 
 It sits outside Connexion's exception handling, so refused requests (400, 404, 413 ...) are
-counted and logged like the others. Routes are label-safe: a path of the spec or ``unmatched``.
+counted and logged like the others, and every response, errors included, carries the request's
+id (the client's, if it sent a sane one). Routes are label-safe: a path of the spec, ``/ui/``
+or ``unmatched``. It opens the request's ``RequestContext`` (api/request_context.py).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 from collections.abc import Iterable
 
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from api.request_context import RequestFacts, request_facts
+from api.request_context import REQUEST_ID_HEADER, RequestContext, close_request, open_request
 
 logger = logging.getLogger("api.access")
 
+_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
-class RequestMetricsMiddleware:
-    """Record each HTTP request's count and latency by route and status; log it once."""
+
+class RequestContextMiddleware:
+    """Open each HTTP request's context; record its count and latency by route and status;
+    send its id back; log it once."""
 
     def __init__(self, app: ASGIApp, *, routes: Iterable[str]) -> None:
         self.app = app
@@ -36,8 +44,12 @@ class RequestMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        facts = RequestFacts(route=self.route(scope["path"]))
-        token = request_facts.set(facts)
+        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        context = RequestContext(
+            id=incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex,
+            route=self.route(scope["path"]),
+        )
+        token = open_request(context)
         started = time.perf_counter()
         status = 500  # unless a response starts
 
@@ -45,13 +57,14 @@ class RequestMetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = context.id
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
             duration = time.perf_counter() - started
-            method, route = scope["method"], facts.route
+            method, route = scope["method"], context.route
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_LATENCY.labels(method, route).observe(duration)
             logger.info(
@@ -63,8 +76,8 @@ class RequestMetricsMiddleware:
                     "route": route,
                     "method": method,
                     "status": status,
-                    "rows": facts.rows,
+                    "rows": context.rows,
                     "duration_ms": round(duration * 1000, 3),
                 },
             )
-            request_facts.reset(token)
+            close_request(token)

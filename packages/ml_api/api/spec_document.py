@@ -57,3 +57,24 @@ def request_examples(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 def example_houses(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Every house of the spec's request examples: what a worker prices before it serves."""
     return [house for houses in request_examples(spec).values() for house in houses]
+
+
+def prediction_request_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    """The schema of ``POST /v1/predictions``' body, its references resolved (as Connexion
+    resolves them for its validator)."""
+    operation = spec["paths"]["/v1/predictions"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    return _resolved(schema, spec)  # type: ignore[no-any-return]
+
+
+def _resolved(node: Any, spec: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_resolved(item, spec) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:  # local references only: '#/components/schemas/Name'
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        return _resolved(target, spec)
+    return {key: _resolved(value, spec) for key, value in node.items()}

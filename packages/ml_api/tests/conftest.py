@@ -19,11 +19,13 @@ from connexion import FlaskApp
 from gradient_boosting_model.data import read_dataset
 from starlette.testclient import TestClient
 
-from api import config, model_state
-from api.app import create_app
+from api import config
+from api import service as service_module
+from api.app import create_app, start_service
+from api.service import PredictionService
 from tools import server as real_server
 
-MODEL_FIXTURES = frozenset({"app", "client"})
+MODEL_FIXTURES = frozenset({"app", "client", "service"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,10 +50,11 @@ def _held_to_its_markers(item: pytest.Item) -> ExitStack:
     if "integration" not in marks:
         if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             pytest.fail(f"{item.nodeid} uses the trained model: mark it integration", False)
-        for loader in ("default_model", "load_model"):
-            stack.enter_context(
-                mock.patch.object(model_state, loader, _refuse("loads the model", "integration"))
+        stack.enter_context(
+            mock.patch.object(
+                service_module, "load_model", _refuse("loads the model", "integration")
             )
+        )
     if "server" not in marks:
         stack.enter_context(
             mock.patch.object(real_server, "start", _refuse("starts a server", "server"))
@@ -72,8 +75,14 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def app() -> FlaskApp:
-    return create_app(config.Settings(environment="testing"))
+def service() -> PredictionService:
+    """The prediction service the session's app serves."""
+    return start_service(config.Settings(environment="testing"))
+
+
+@pytest.fixture(scope="session")
+def app(service: PredictionService) -> FlaskApp:
+    return create_app(config.Settings(environment="testing"), service=service)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from gradient_boosting_model.persistence import artifact_path
 from gradient_boosting_model.predict import make_prediction
 from starlette.testclient import TestClient
 
-import api.controller
+import api.service
 from api import config
 from api.app import create_app
 
@@ -25,7 +25,7 @@ def test_an_unexpected_error_is_a_bare_500_problem(
     def explode(houses: Any) -> Any:
         raise RuntimeError("secret internals at /srv/model.py line 42")
 
-    monkeypatch.setattr(api.controller, "make_prediction", explode)
+    monkeypatch.setattr(api.service, "make_prediction", explode)
     with TestClient(app.middleware, raise_server_exceptions=False) as client:
         response = client.post("/v1/predictions", json=[house])
     assert response.status_code == 500

@@ -20,7 +20,7 @@ import pytest
 from connexion import FlaskApp
 from starlette.testclient import TestClient
 
-import api.controller
+import api.service
 from api.logs import ServiceJsonFormatter
 from tools import server as real_server
 
@@ -143,7 +143,7 @@ def test_an_unexpected_error_logs_its_stack_but_not_its_message(
             raise RuntimeError(f"pricing failed on {houses[0]['LotArea']}") from error
         return None
 
-    monkeypatch.setattr(api.controller, "make_prediction", explode)
+    monkeypatch.setattr(api.service, "make_prediction", explode)
     with (
         caplog.at_level(logging.DEBUG),
         TestClient(app.middleware, raise_server_exceptions=False) as client,

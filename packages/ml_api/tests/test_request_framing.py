@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from connexion import FlaskApp
 from connexion.exceptions import ProblemException
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,8 +16,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import clip_strings
-from api.inflight import EXPLAINED_ROWS_KEY
+from api.inflight import InflightBudget
 from api.json_depth import json_depth
+from api.service import PredictionService
 
 JSON = {"content-type": "application/json"}
 
@@ -153,7 +153,9 @@ async def _send(message: Message) -> None:
 def test_bodies_past_the_budget_in_flight_are_refused_with_503_and_retry_after() -> None:
     async def scenario() -> tuple[int, int, int]:
         held = _HeldApp()
-        budget = BodyLimitsMiddleware(held, max_bytes=1000, max_inflight_bytes=2500, read_timeout=5)
+        budget = BodyLimitsMiddleware(
+            held, max_bytes=1000, inflight=InflightBudget(2500, doing="reading"), read_timeout=5
+        )
         first = asyncio.create_task(budget(_scope(1000), _receive, _send))
         second = asyncio.create_task(budget(_scope(1000), _receive, _send))
         await asyncio.sleep(0.01)
@@ -177,7 +179,9 @@ def test_one_body_alone_is_always_taken() -> None:
     async def scenario() -> int:
         held = _HeldApp()
         held.release.set()
-        budget = BodyLimitsMiddleware(held, max_bytes=1000, max_inflight_bytes=500, read_timeout=5)
+        budget = BodyLimitsMiddleware(
+            held, max_bytes=1000, inflight=InflightBudget(500, doing="reading"), read_timeout=5
+        )
         await budget(_scope(1000), _receive, _send)
         return held.reached
 
@@ -186,9 +190,9 @@ def test_one_body_alone_is_always_taken() -> None:
 
 @pytest.mark.integration
 def test_explanations_past_the_worker_budget_are_refused_with_503(
-    app: FlaskApp, client: TestClient, house: dict[str, Any]
+    service: PredictionService, client: TestClient, house: dict[str, Any]
 ) -> None:
-    budget = app.app.config[EXPLAINED_ROWS_KEY]
+    budget = service.explained_rows
     with budget.claim(budget.capacity - 1):  # another request explains all but one house
         refused = client.post("/v1/predictions?explain=true", json=[house, house])
         plain = client.post("/v1/predictions", json=[house, house])  # not explained: not held

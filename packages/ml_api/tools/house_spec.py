@@ -30,6 +30,7 @@ from gradient_boosting_model.schemas import (
 )
 from marshmallow import fields, validate
 
+from api.body_validation import CHECKED_BY_MODEL
 from api.config import Settings
 from api.spec_document import SPEC_PATH, request_limits, with_limits
 
@@ -124,6 +125,9 @@ def generated_schemas() -> dict[str, Any]:
             "description": "The houses to price, in the order their prices are returned.",
             "minItems": 1,
             "items": {"$ref": "#/components/schemas/HouseDetails"},
+            # The service has the model check each house, with the same rules: the request
+            # validator checks this list's shape only (api/body_validation.py).
+            CHECKED_BY_MODEL: True,
         },
         "HouseDetails": house_details_schema(first_known_values()),
     }

@@ -31,12 +31,12 @@ from gradient_boosting_model.batch.errors import BatchError
 from gradient_boosting_model.batch.job import (
     BATCH_ROWS,
     MAX_REJECTED,
-    JobReport,
     JobSettings,
     default_rejects,
     plan_job,
     run_job,
 )
+from gradient_boosting_model.batch.report import JobReport
 
 if TYPE_CHECKING:
     from gradient_boosting_model.batch.running import Runner

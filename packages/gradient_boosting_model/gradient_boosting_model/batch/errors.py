@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from gradient_boosting_model.batch.report import JobReport
 from gradient_boosting_model.errors import ModelError
-
-if TYPE_CHECKING:
-    from gradient_boosting_model.batch.job import JobReport
 
 
 class BatchError(ModelError):

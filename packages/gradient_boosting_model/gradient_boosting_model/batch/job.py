@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from gradient_boosting_model.batch.errors import (
     OutputFileError,
     TooManyRejectsError,
 )
+from gradient_boosting_model.batch.report import JobReport
 from gradient_boosting_model.batch.sources import Chunk, find_inputs, plan_chunks
 from gradient_boosting_model.batch.writing import (
     PRICES,
@@ -58,41 +58,6 @@ class JobSettings:
 def default_rejects(output: Path) -> Path:
     """``prices.parquet`` -> ``prices.rejects.csv``."""
     return output.with_name(f"{output.stem}.rejects.csv")
-
-
-@dataclass
-class JobReport:
-    """The counts of a job, so far or in all."""
-
-    files: int
-    runner: str
-    output: Path
-    rejects: Path
-    scored: int = 0
-    rejected: int = 0
-    blank: int = 0
-    seconds: float = 0.0
-    rows_by_worker: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def total(self) -> int:
-        return self.scored + self.rejected
-
-    @property
-    def rejected_share(self) -> float:
-        return self.rejected / self.total if self.total else 0.0
-
-    def summary(self) -> str:
-        rate = f", {self.total / self.seconds:,.0f} houses/s" if self.seconds > 0 else ""
-        blank = f", {self.blank} blank lines skipped" if self.blank else ""
-        return (
-            f"scored {self.scored}, rejected {self.rejected}, total {self.total} houses "
-            f"({self.rejected_share:.2%} rejected) from {self.files} "
-            f"file{'s' * (self.files != 1)} in {self.seconds:.1f} s{rate}, {self.runner}{blank}"
-        )
-
-    def workers(self) -> str:
-        return ", ".join(f"{worker} {rows}" for worker, rows in sorted(self.rows_by_worker.items()))
 
 
 @dataclass(frozen=True)

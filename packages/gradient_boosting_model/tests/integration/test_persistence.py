@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,21 @@ def test_an_artifact_of_the_wrong_kind_is_refused(config: Config, tmp_path: Path
     joblib.dump({"not": "a model"}, wrong)
     with pytest.raises(ModelArtifactError, match="holds dict, not a TrainedModel"):
         load_model(config, path=wrong)
+
+
+def test_a_model_trained_with_another_scikit_learn_is_refused(
+    config: Config, tmp_path: Path
+) -> None:
+    """A pickle is only good for the scikit-learn release that wrote it: every loader (the
+    service, score-houses) gets this check from ``load_model``."""
+    copy = tmp_path / "other.joblib"
+    copy.write_bytes(artifact_path(config).read_bytes())
+    metadata = json.loads(artifact_path(config).with_suffix(".json").read_text(encoding="utf-8"))
+    metadata["library_versions"]["scikit-learn"] = "1.0.2"
+    copy.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    refusal = r"other\.joblib was trained with scikit-learn 1\.0\.2"
+    with pytest.raises(ModelArtifactError, match=refusal):
+        load_model(config, path=copy)
+    copy.with_suffix(".json").unlink()
+    with pytest.raises(ModelArtifactError, match=r"metadata unreadable: .*other\.json"):
+        load_model(config, path=copy)

@@ -1,0 +1,47 @@
+"""The model's card: what a trained model says about itself, from its metadata JSON.
+
+The metadata JSON is written at training time (``train.training_metadata``); its layout is this
+package's business. The card is what a client is shown (the service's ``GET /v1/model``):
+versions, training date, holdout and cross-validated accuracy, the price ranges' method and
+measured coverage, the inputs' training ranges and the inputs themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gradient_boosting_model.schemas import HOUSE_FIELDS
+
+
+def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The card of the model whose training ``metadata`` this is (JSON-shaped)."""
+    metrics = metadata["metrics"]
+    return {
+        "name": metadata["model_name"],
+        "version": metadata["model_version"],
+        "trained_at": metadata["trained_at"],
+        "python_version": metadata["python_version"],
+        "library_versions": metadata["library_versions"],
+        "holdout_metrics": _without_intervals(metrics["holdout"]),
+        "cross_validation_metrics": _without_intervals(metrics["cross_validation"]),
+        "intervals": {
+            **metadata["intervals"],
+            "coverage": {
+                "holdout": metrics["holdout"]["intervals"],
+                "cross_validation": metrics["cross_validation"]["intervals"],
+            },
+        },
+        "input_ranges": metadata["input_ranges"],
+        "input_fields": [
+            {
+                "name": name,
+                "required": field.required,
+                "description": field.metadata["description"],
+            }
+            for name, field in HOUSE_FIELDS.items()
+        ],
+    }
+
+
+def _without_intervals(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in metrics.items() if name != "intervals"}

@@ -1,0 +1,89 @@
+"""How a request goes down: HTTP handlers, the prediction service, the model package's public
+surface; and which bodies are checked where."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import gradient_boosting_model
+import pytest
+
+from api import config
+from api.body_validation import CHECKED_BY_MODEL, BodyCheck, BodyLimits
+from api.controller import Handlers
+from api.spec_document import prediction_request_schema, read_spec
+
+API = Path(__file__).parent.parent / "api"
+SPEC = read_spec(config.Settings(environment="testing"))
+LIMITS = BodyLimits(max_json_depth=8, max_listed_errors=10, detail_errors=3, max_string_length=64)
+OBJECTS = {"type": "array", "items": {"type": "object", "required": ["a"]}, "maxItems": 3}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("module", sorted(API.glob("*.py")), ids=lambda path: path.name)
+def test_the_api_uses_only_the_model_packages_public_surface(module: Path) -> None:
+    deeper = {name for name in _imports(module) if name.startswith("gradient_boosting_model.")}
+    assert not deeper, f"{module.name} imports {sorted(deeper)}: use the package's top level"
+
+
+def test_what_the_api_takes_from_the_model_package_is_public() -> None:
+    taken = {
+        alias.name
+        for module in API.glob("*.py")
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == "gradient_boosting_model"
+        for alias in node.names
+    }
+    assert taken and taken <= set(gradient_boosting_model.__all__)
+
+
+def test_a_list_of_objects_is_checked_whole_unless_the_spec_says_who_checks_its_items() -> None:
+    """A new endpoint taking a list cannot skip the spec's item rules by forgetting a call."""
+    whole = BodyCheck(OBJECTS, LIMITS)
+    assert whole.shape is None
+    assert not whole.is_valid([{"b": 1}])
+    marked = BodyCheck({**OBJECTS, CHECKED_BY_MODEL: True}, LIMITS)
+    assert marked.shape is not None and marked.shape.is_valid([{"b": 1}])
+    assert not marked.is_valid([{"b": 1}])  # the service's own check still knows the items
+
+
+def _bodies_checked_by_the_model() -> set[str]:
+    marked: set[str] = set()
+    for path, operations in SPEC["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            schema = body and body["schema"]
+            if schema and "$ref" in schema:
+                schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+            if schema and schema.get(CHECKED_BY_MODEL):
+                marked.add(f"{method} {path} -> {operation['operationId']}")
+    return marked
+
+
+def test_only_the_prediction_service_is_trusted_to_check_its_houses() -> None:
+    """Each operation whose houses the validator leaves to the model must be one whose handler
+    goes through ``PredictionService.predict``, which checks them with the spec when the model
+    refuses one. Marking another body means giving its handler that check too."""
+    assert _bodies_checked_by_the_model() == {"post /v1/predictions -> predict"}
+    assert prediction_request_schema(SPEC)[CHECKED_BY_MODEL] is True
+
+
+def test_every_operation_resolves_to_a_handler_and_nothing_else_does() -> None:
+    handlers = Handlers(service=None)  # type: ignore[arg-type]
+    for operations in SPEC["paths"].values():
+        for operation in operations.values():
+            controller = operation["x-openapi-router-controller"]
+            assert callable(handlers.resolve(f"{controller}.{operation['operationId']}"))
+    for name in ("api.controller.resolve", "api.controller.service", "os.system", "predict"):
+        with pytest.raises(ImportError):
+            handlers.resolve(name)
