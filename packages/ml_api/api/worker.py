@@ -9,15 +9,25 @@ uvicorn then closes the worker's copy at once, and the kernel resets every conne
 waiting in the accept queue: requests the client has already sent, lost. Here a worker goes on
 accepting for ``ML_API_DRAIN_SECONDS`` first, then shuts down as uvicorn does, finishing every
 request it has.
+
+Only public hooks are used: uvicorn-worker's ``CONFIG_KWARGS`` (keyword arguments for uvicorn's
+``Config``, whose ``http`` takes a protocol class), gunicorn's ``Worker.run`` (a worker's main
+loop, there to be overridden) and uvicorn's ``Server``, whose signal handlers call its
+``handle_exit``. ``run`` does what ``UvicornWorker.run`` does, with ``DrainingServer``;
+tests/test_upstream_fingerprints.py fails when the upstream code it copies or relies on changes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 from gunicorn.arbiter import Arbiter
+from uvicorn.config import Config
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
@@ -26,13 +36,15 @@ from api.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
 
 
 class DrainingServer(Server):
-    """A uvicorn server that keeps accepting for a while after SIGTERM or SIGINT.
+    """A uvicorn server that keeps accepting for ``drain_seconds`` after SIGTERM or SIGINT.
 
     uvicorn routes those two signals here; a second one during the drain shuts down at once.
     """
 
-    drain_seconds: float = 1.0
-    _drain: threading.Timer | None = None
+    def __init__(self, config: Config, *, drain_seconds: float) -> None:
+        super().__init__(config)
+        self.drain_seconds = drain_seconds
+        self._drain: threading.Timer | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._drain is not None or self.drain_seconds <= 0:
@@ -48,20 +60,34 @@ class DrainingServer(Server):
 class DrainingUvicornWorker(UvicornWorker):  # type: ignore[misc]
     """``uvicorn_worker.UvicornWorker`` serving with ``DrainingServer`` and guarded connections."""
 
-    async def _serve(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         settings = ServerSettings()
-        self.config.app = self.wsgi
-        self.config.http = GuardedHttpToolsProtocol.with_limits(
-            ConnectionLimits(
-                max_connections=settings.max_connections,
-                header_timeout=settings.header_timeout,
-                max_header_bytes=settings.max_header_bytes,
-                max_header_field_bytes=settings.max_header_field_bytes,
-            )
+        self.drain_seconds = settings.drain_seconds
+        limits = ConnectionLimits(
+            max_connections=settings.max_connections,
+            header_timeout=settings.header_timeout,
+            max_header_bytes=settings.max_header_bytes,
+            max_header_field_bytes=settings.max_header_field_bytes,
         )
-        server = DrainingServer(config=self.config)
-        server.drain_seconds = settings.drain_seconds
-        self._install_sigquit_handler()
+        # UvicornWorker.__init__ hands these to uvicorn's Config, after its own settings.
+        self.CONFIG_KWARGS = {
+            **UvicornWorker.CONFIG_KWARGS,
+            "http": GuardedHttpToolsProtocol.with_limits(limits),
+        }
+        super().__init__(*args, **kwargs)
+
+    def run(self) -> None:
+        """Serve until shutdown, in an event loop of the configured kind."""
+        with asyncio.Runner(loop_factory=self.config.get_loop_factory()) as runner:
+            runner.run(self.serve())
+
+    async def serve(self) -> None:
+        """``UvicornWorker``'s serving, with ``DrainingServer``."""
+        self.config.app = self.wsgi
+        server = DrainingServer(self.config, drain_seconds=self.drain_seconds)
+        # SIGQUIT, gunicorn's quick shutdown, goes to gunicorn's handler (uvicorn#1116).
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGQUIT, self.handle_exit, signal.SIGQUIT, None)
         await server.serve(sockets=self.sockets)
         if not server.started:
             sys.exit(Arbiter.WORKER_BOOT_ERROR)

@@ -1,0 +1,267 @@
+"""Fingerprints of the framework code our modules override or rely on beyond its public API.
+
+Where no public mechanism does the job (uvicorn has no hook for connection limits, Connexion's
+body validators are extended through their ``_parse`` and ``_validate``), our code subclasses
+the framework's own classes and leans on how they work inside. Each record below hashes the
+upstream source concerned, as last checked; an upgrade that changes it fails here, naming our
+module, the upstream object, the version it was checked at, and what to re-check. Once
+re-checked (and our code adjusted), record the new hash and version in the record.
+
+A second test keeps the table complete: an underscore method of the frameworks overridden by a
+class of ours must be one the table accounts for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import inspect
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import api
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The packages whose internals the table covers (import names).
+UPSTREAM = ("uvicorn", "uvicorn_worker", "gunicorn", "connexion", "a2wsgi", "starlette", "flask")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Upstream code that ``ours`` overrides or relies on, as it was when last checked."""
+
+    #: ``module:qualname`` of the upstream class or function whose source is hashed.
+    upstream: str
+    #: The distribution that ships it, and its version when the hash was recorded.
+    distribution: str
+    checked_at: str
+    sha256: str
+    #: Our files that depend on it (paths under packages/ml_api).
+    ours: tuple[str, ...]
+    #: What to re-check in them when it changes.
+    recheck: str
+
+
+FINGERPRINTS: tuple[Fingerprint, ...] = (
+    Fingerprint(
+        upstream="uvicorn_worker:UvicornWorker",
+        distribution="uvicorn-worker",
+        checked_at="0.4.0",
+        sha256="32ed327fe4494f82da8698b109d57e232958b5dc1612766fd48213a4b999c9c1",
+        ours=("api/worker.py",),
+        recheck=(
+            "DrainingUvicornWorker.run and .serve replace UvicornWorker.run and _serve: carry "
+            "over anything they now do (the event loop, the SIGQUIT handler, the boot-error "
+            "exit); check that __init__ still hands CONFIG_KWARGS to uvicorn's Config after its "
+            "own settings (the guarded http protocol rides there) and that init_signals still "
+            "leaves SIGTERM and SIGINT to uvicorn's Server"
+        ),
+    ),
+    Fingerprint(
+        upstream="uvicorn.server:Server.serve",
+        distribution="uvicorn",
+        checked_at="0.54.0",
+        sha256="112ef41af52167e35ebf82b8570d4aec9e64bdc952ed3905abb562fad5320ee5",
+        ours=("api/worker.py",),
+        recheck=(
+            "DrainingServer: serve must still capture SIGTERM and SIGINT (capture_signals) for "
+            "the whole of serving, so that they reach its handle_exit"
+        ),
+    ),
+    Fingerprint(
+        upstream="uvicorn.server:Server.capture_signals",
+        distribution="uvicorn",
+        checked_at="0.54.0",
+        sha256="e1bbcd4770d1c8877454c17466d7bb229ec2cb9776e12703830ff64fc024758f",
+        ours=("api/worker.py",),
+        recheck=(
+            "DrainingServer.handle_exit: SIGTERM and SIGINT must still go to handle_exit, and "
+            "the signal it records be raised again once serving ends (the worker's exit)"
+        ),
+    ),
+    Fingerprint(
+        upstream="uvicorn.server:Server.handle_exit",
+        distribution="uvicorn",
+        checked_at="0.54.0",
+        sha256="553276efa26e09ea84b4626425f1d03647f1b043084f5a42994f3ae7e0d1aa1e",
+        ours=("api/worker.py",),
+        recheck=(
+            "DrainingServer.handle_exit calls it after the drain, from a timer thread: it must "
+            "still only record the signal and set the flags (should_exit, force_exit) that the "
+            "server's main loop polls"
+        ),
+    ),
+    Fingerprint(
+        upstream="uvicorn.server:Server.shutdown",
+        distribution="uvicorn",
+        checked_at="0.54.0",
+        sha256="9b33c50562992b1e3cef2a9611408ece6c01d46ee17eaae2091b6091bf826eab",
+        ours=("api/worker.py", "api/connection_guard.py"),
+        recheck=(
+            "it closes the listening sockets at once (why DrainingServer drains first), then "
+            "calls each connection's shutdown (GuardedHttpToolsProtocol.shutdown keeps idle "
+            "keep-alive connections open until their next response) and waits for the "
+            "connections to close"
+        ),
+    ),
+    Fingerprint(
+        upstream="uvicorn.protocols.http.httptools_impl:HttpToolsProtocol",
+        distribution="uvicorn",
+        checked_at="0.54.0",
+        sha256="18fdf324b11bf160e38739eed01a48516b460be9e88f1e20e4546e7363fd9232",
+        ours=("api/connection_guard.py",),
+        recheck=(
+            "GuardedHttpToolsProtocol's overrides of connection_made (which puts a lingering "
+            "wrapper in place of transport), connection_lost, data_received, on_url, on_header, "
+            "on_headers_complete, on_message_complete, on_response_complete and shutdown, and "
+            "its use of url, app, loop, cycle, tasks, connections and transport"
+        ),
+    ),
+    Fingerprint(
+        upstream="uvicorn.protocols.http.httptools_impl:RequestResponseCycle",
+        distribution="uvicorn",
+        checked_at="0.54.0",
+        sha256="e67d470d435dcc1ce6de9773841524a4439a06afd3a7243e458dc7f7c952b310",
+        ours=("api/connection_guard.py",),
+        recheck=(
+            "GuardedHttpToolsProtocol's use of cycle.keep_alive (set to False so that the "
+            "response says Connection: close), cycle.response_started and "
+            "cycle.response_complete, and that a cycle writes and closes through the "
+            "protocol's transport (the lingering wrapper)"
+        ),
+    ),
+    Fingerprint(
+        upstream="connexion.validators.abstract:AbstractRequestBodyValidator",
+        distribution="connexion",
+        checked_at="3.3.0",
+        sha256="bd67e82656ee483186af4e898804f30671a2ef9261e3aeb0adab779b65fa4f38",
+        ours=("api/body_validation.py",),
+        recheck=(
+            "AllErrorsJSONBodyValidator's _parse and _validate: wrap_receive must still call "
+            "_parse(stream, scope=scope) with the whole body's stream, then _validate(body) "
+            "unless the body is None and nullable, and __init__ still set _schema, _nullable "
+            "and _encoding, which they read"
+        ),
+    ),
+    Fingerprint(
+        upstream="connexion.validators.json:JSONRequestBodyValidator",
+        distribution="connexion",
+        checked_at="3.3.0",
+        sha256="05450b89d022b09805f40e4478c39e11f20807b418691098c02a9d0b82c4bbf2",
+        ours=("api/body_validation.py",),
+        recheck=(
+            "AllErrorsJSONBodyValidator replaces its _parse and _validate whole: carry over any "
+            "change made there (decoding, empty and null bodies, the problems raised)"
+        ),
+    ),
+    Fingerprint(
+        upstream="connexion.frameworks.flask:FlaskJSONProvider",
+        distribution="connexion",
+        checked_at="3.3.0",
+        sha256="e5dedbf6eafcedf3efa115f3bbeb8418b11e6232191faab25fc9f28c4c33b493",
+        ours=("api/json_codec.py",),
+        recheck=(
+            "OrjsonProvider subclasses it and overrides loads only: what it adds must still "
+            "come from its other methods (dumps, default)"
+        ),
+    ),
+    Fingerprint(
+        upstream="connexion.apps.flask:FlaskASGIApp.__init__",
+        distribution="connexion",
+        checked_at="3.3.0",
+        sha256="cc0d31503b250f26d9374daa29a98738a27c1eb9c2f94cd9fc37264e1e734d0e",
+        ours=("api/app.py", "api/json_codec.py"),
+        recheck=(
+            "create_app replaces the Flask app's JSON provider (app.app.json) with "
+            "OrjsonProvider, a FlaskJSONProvider: Connexion must still install a "
+            "FlaskJSONProvider there, and nothing else of the provider's"
+        ),
+    ),
+)
+
+#: Underscore methods of the frameworks that classes of ours override, by class. Each must be
+#: covered by a fingerprint above, of the class that calls it.
+PRIVATE_OVERRIDES: dict[str, frozenset[str]] = {
+    "api.body_validation.AllErrorsJSONBodyValidator": frozenset({"_parse", "_validate"}),
+}
+
+
+def upstream_source(upstream: str) -> str:
+    """The source text of ``module:qualname`` (of the function a decorator wraps, if any)."""
+    module_name, _, qualname = upstream.partition(":")
+    found: Any = importlib.import_module(module_name)
+    for name in qualname.split("."):
+        found = getattr(found, name)
+    return inspect.getsource(inspect.unwrap(found))
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("fingerprint", FINGERPRINTS, ids=lambda f: f.upstream)
+def test_upstream_code_is_as_last_checked(fingerprint: Fingerprint) -> None:
+    digest = sha256(upstream_source(fingerprint.upstream))
+    if digest != fingerprint.sha256:
+        installed = importlib.metadata.version(fingerprint.distribution)
+        pytest.fail(
+            f"{fingerprint.upstream} ({fingerprint.distribution}, checked at "
+            f"{fingerprint.checked_at}, installed {installed}) changed: re-check "
+            f"{' and '.join(fingerprint.ours)}: {fingerprint.recheck}. Then record sha256 "
+            f'"{digest}" and checked_at "{installed}" in {Path(__file__).name}.',
+            pytrace=False,
+        )
+
+
+def test_every_fingerprint_names_files_of_ours() -> None:
+    missing = [path for f in FINGERPRINTS for path in f.ours if not (ROOT / path).is_file()]
+    assert not missing
+    assert len({f.upstream for f in FINGERPRINTS}) == len(FINGERPRINTS)
+
+
+def _our_classes() -> list[type]:
+    """Every class defined in the ``api`` package (``api.asgi`` builds the app: not imported)."""
+    classes: list[type] = []
+    for module_info in pkgutil.iter_modules(api.__path__, "api."):
+        if module_info.name == "api.asgi":
+            continue
+        module = importlib.import_module(module_info.name)
+        classes += [
+            member
+            for member in vars(module).values()
+            if inspect.isclass(member) and member.__module__ == module.__name__
+        ]
+    return classes
+
+
+def _private_overrides(cls: type) -> frozenset[str]:
+    """Underscore (not dunder) names that ``cls`` defines and an upstream base defines too."""
+    upstream_bases = [
+        base for base in cls.__mro__[1:] if base.__module__.partition(".")[0] in UPSTREAM
+    ]
+    return frozenset(
+        name
+        for name in vars(cls)
+        if name.startswith("_")
+        and not name.startswith("__")
+        and any(name in vars(base) for base in upstream_bases)
+    )
+
+
+def test_every_private_override_is_fingerprinted() -> None:
+    found = {
+        f"{cls.__module__}.{cls.__qualname__}": overrides
+        for cls in _our_classes()
+        if (overrides := _private_overrides(cls))
+    }
+    assert found == PRIVATE_OVERRIDES, (
+        "a class of ours overrides underscore methods of a framework other than those listed in "
+        "PRIVATE_OVERRIDES: use a public mechanism, or fingerprint the upstream code that calls "
+        "them and list them"
+    )
