@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from gradient_boosting_model import __version__
+from gradient_boosting_model import __version__, input_drift
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import read_dataset, split_holdout
 from gradient_boosting_model.persistence import load_metadata
@@ -39,6 +39,8 @@ WHEEL = (
 )
 #: test.csv's house far larger than any in training.
 LARGEST_HOUSE_ID = 2550
+#: The houses a drift check is timed on (test.csv's, repeated).
+DRIFT_HOUSES = 100_000
 
 
 def median_ms(action: Callable[[], Any], *, repeats: int) -> float:
@@ -113,13 +115,17 @@ def main() -> int:
     explanation_one = median_ms(lambda: explain(stages_one), repeats=2000)
     explanation_all = median_ms(lambda: explain(stages_all), repeats=30)
     records_all = median_ms(explained.records, repeats=10)
+    drifted = max(field.psi for field in input_drift(model, rows).values())
+    window = [dict(rows[i % len(rows)]) for i in range(DRIFT_HOUSES)]  # a dict each, as served
+    drift_window = median_ms(lambda: input_drift(model, window), repeats=5)
     print(
         f"\n{'in-process, median ms':<40}{'1 house':>10}{f'{len(rows)} houses':>14}\n"
         f"{'validate + pipeline.predict (0.1.0)':<40}{bare_one:>10.3f}{bare_all:>14.2f}\n"
         f"{'make_prediction (+ ranges, warnings)':<40}{plain_one:>10.3f}{plain_all:>14.2f}\n"
         f"{'make_prediction(explain=True)':<40}{explain_one:>10.3f}{explain_all:>14.2f}\n"
         f"{'  the explanation alone':<40}{explanation_one:>10.3f}{explanation_all:>14.2f}\n"
-        f"{'  as JSON-shaped dicts (records)':<40}{'':>10}{records_all:>14.2f}"
+        f"{'  as JSON-shaped dicts (records)':<40}{'':>10}{records_all:>14.2f}\n"
+        f"{f'input_drift, {DRIFT_HOUSES:,} houses':<40}{'':>10}{drift_window:>14.2f}"
     )
 
     targets = [
@@ -154,6 +160,8 @@ def main() -> int:
             high=1.15,
             unit="x",
         ),
+        Target("input_drift: largest PSI of a field, test.csv", drifted, high=0.1),
+        Target(f"input_drift, {DRIFT_HOUSES:,} houses", drift_window, high=500, unit=" ms"),
     ]
     if WHEEL.is_file():
         targets.append(Target("wheel size", WHEEL.stat().st_size / 1e6, high=20, unit=" MB"))

@@ -3,17 +3,21 @@
 The public surface, for the service and any other program (``score-houses`` included); the
 modules behind it are the package's own business::
 
-    from gradient_boosting_model import load_model, load_card, make_prediction
+    from gradient_boosting_model import input_drift, load_model, load_card, make_prediction
 
     model = load_model()            # the packaged model, checked (or load_model(path))
     card = load_card()              # what the model says about itself (GET /v1/model)
     result = make_prediction(houses, model=model, explain=True)
+    drift = input_drift(model, last_houses)  # per monitored field: PSI, houses, status
 
 - ``load_model(path=None)``: the packaged model, loaded once a process, or another version's
   artifact; refuses one trained with another scikit-learn release (``ModelArtifactError``).
 - ``load_card(path=None)``: its card: versions, accuracy, the ranges' calibration and coverage,
   the inputs' training ranges and the inputs.
 - ``make_prediction(houses, *, model=None, explain=False)``: a ``PredictionResult``.
+- ``input_drift(model, houses)``: per monitored input, a ``FieldDrift``: the population
+  stability index of ``houses`` against the training houses, how many, and ``ok``, ``watch``
+  or ``alert``.
 - ``KNOWN_FIELDS``: every field name a house may carry; ``REQUIRED_FIELDS``: those it must.
 - Errors: ``ModelError`` (the base), ``ModelArtifactError``, ``InvalidInputError``.
 
@@ -33,6 +37,7 @@ __version__ = resources.files(__name__).joinpath("VERSION").read_text(encoding="
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
+    from gradient_boosting_model.drift import FieldDrift, input_drift
     from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError, ModelError
     from gradient_boosting_model.loading import load_card, load_model
     from gradient_boosting_model.predict import PredictionResult, make_prediction
@@ -41,6 +46,8 @@ if TYPE_CHECKING:
 
 #: Each public name, and the module that defines it.
 _PUBLIC = {
+    "FieldDrift": "drift",
+    "input_drift": "drift",
     "InvalidInputError": "errors",
     "ModelArtifactError": "errors",
     "ModelError": "errors",
@@ -66,12 +73,14 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "KNOWN_FIELDS",
     "REQUIRED_FIELDS",
+    "FieldDrift",
     "InvalidInputError",
     "ModelArtifactError",
     "ModelError",
     "PredictionResult",
     "TrainedModel",
     "__version__",
+    "input_drift",
     "load_card",
     "load_model",
     "make_prediction",

@@ -110,6 +110,23 @@ class WarningsConfig(_Frozen):
     top_features: int = Field(ge=1)
 
 
+class DriftConfig(_Frozen):
+    extra_fields: tuple[HouseField, ...]
+    bins: int = Field(ge=2, le=100)
+    floor: float = Field(gt=0, le=0.01)
+    watch: float = Field(gt=0)
+    alert: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _fields_and_levels(self) -> DriftConfig:
+        unknown = _unknown(list(self.extra_fields))
+        if unknown:
+            raise ValueError(f"extra_fields are not house fields: {unknown}")
+        if self.alert <= self.watch:
+            raise ValueError("alert must be above watch")
+        return self
+
+
 class ArtifactsConfig(_Frozen):
     directory: str = Field(min_length=1)
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
@@ -122,6 +139,7 @@ class Config(_Frozen):
     linear_start: LinearStartConfig
     calibration: CalibrationConfig
     warnings: WarningsConfig
+    drift: DriftConfig
     artifacts: ArtifactsConfig
 
     @model_validator(mode="after")

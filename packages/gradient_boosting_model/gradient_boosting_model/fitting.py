@@ -18,10 +18,12 @@ from tqdm import tqdm
 
 from gradient_boosting_model.calibration import ConformalIntervals, fit_intervals
 from gradient_boosting_model.config import Config
+from gradient_boosting_model.drift import InputDistributions, fit_distributions
 from gradient_boosting_model.evaluation import interval_metrics
 from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline
+from gradient_boosting_model.schemas import REQUIRED_FIELDS
 from gradient_boosting_model.trained_model import Columns, run_stages
 from gradient_boosting_model.tree_paths import TreePaths
 
@@ -92,6 +94,24 @@ def training_ranges(pipeline: Pipeline, columns: Columns, config: Config) -> Inp
             **config.features.grade_scores,
             config.features.absent_label: config.features.absent_grade_score,
         },
+    )
+
+
+def training_distributions(
+    columns: Columns, ranges: InputRanges, config: Config
+) -> InputDistributions:
+    """The distributions over the training ``columns`` of the inputs drift is measured on: the
+    required fields, the fields of the features ``ranges`` warns about, and
+    ``config.drift.extra_fields``; each once, in that order."""
+    warned = [name for feature_range in ranges.ranges for name in feature_range.fields]
+    settings = config.drift
+    return fit_distributions(
+        columns,
+        fields=list(dict.fromkeys([*REQUIRED_FIELDS, *warned, *settings.extra_fields])),
+        bins=settings.bins,
+        floor=settings.floor,
+        watch=settings.watch,
+        alert=settings.alert,
     )
 
 

@@ -24,6 +24,7 @@ from gradient_boosting_model.fitting import (
     cross_validated_metrics,
     fit_pipeline,
     out_of_fold,
+    training_distributions,
     training_ranges,
 )
 from gradient_boosting_model.persistence import save_model
@@ -39,7 +40,8 @@ _LIBRARIES = ("scikit-learn", "numpy", "scipy", "marshmallow", "joblib")
 
 def train_model(split: LabelledSplit, config: Config, *, progress: bool = False) -> TrainedModel:
     """Fit on ``split.train``; calibrate the ranges on its out-of-fold residuals; store the
-    training ranges of the most important inputs. The holdout is not touched."""
+    training ranges of the most important inputs and the distributions of the monitored ones.
+    The holdout is not touched."""
     houses, prices = features_and_target(split.train, config)
     columns = validate_inputs(houses)
     big_houses, big_prices = features_and_target(split.excluded, config)
@@ -47,10 +49,12 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
     out = out_of_fold(columns, prices, config, excluded=excluded, progress=progress)
     calibrating = out.calibration
     pipeline = fit_pipeline(columns, prices, config, progress=progress)
+    ranges = training_ranges(pipeline, columns, config)
     return TrainedModel(
         pipeline=pipeline,
         intervals=calibrate(out.log_predicted[calibrating], out.log_actual[calibrating], config),
-        ranges=training_ranges(pipeline, columns, config),
+        ranges=ranges,
+        distributions=training_distributions(columns, ranges, config),
         summary={"cross_validation": cross_validated_metrics(out, config)},
     )
 
@@ -76,7 +80,7 @@ def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -
 
 def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:
     """Metrics on both splits and in cross-validation, the price ranges' calibration, the
-    inputs' training ranges, library versions, and the model's inputs."""
+    inputs' training ranges and distributions, library versions, and the model's inputs."""
     houses, prices = features_and_target(split.train, config)
     train = regression_metrics(prices, model.pipeline.predict(validate_inputs(houses)))
     return {
@@ -92,6 +96,7 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
         },
         "intervals": model.intervals.describe(),
         "input_ranges": model.ranges.describe(),
+        "input_distributions": model.distributions.describe(),
         "input_fields": list(HOUSE_FIELDS),
         "required_fields": list(REQUIRED_FIELDS),
         "model_params": config.model.model_dump(),

@@ -1,7 +1,8 @@
 """The persisted model: the fitted pipeline with what it knows about itself.
 
-Besides the pipeline, the artifact holds the conformal calibration of its price ranges and the
-training ranges of its most important inputs, both computed once at training time. Running the
+Besides the pipeline, the artifact holds the conformal calibration of its price ranges, the
+training ranges of its most important inputs and the training distributions of the monitored
+ones (``drift``), all computed once at training time. Running the
 pipeline step by step (instead of ``pipeline.predict``) keeps the stages a price range, a warning
 and an explanation need: the columns before imputation (what was assumed), the features by name,
 the matrix, and the log price.
@@ -19,6 +20,7 @@ import numpy.typing as npt
 from sklearn.pipeline import Pipeline
 
 from gradient_boosting_model.calibration import ConformalIntervals
+from gradient_boosting_model.drift import InputDistributions
 from gradient_boosting_model.explanation import Explanations, FieldExplainer
 from gradient_boosting_model.input_ranges import InputRanges, RangeWarning
 from gradient_boosting_model.tree_paths import TreePaths
@@ -87,11 +89,14 @@ def run_stages(pipeline: Pipeline, columns: Columns) -> Stages:
 
 @dataclass
 class TrainedModel:
-    """A fitted pipeline with its calibrated price ranges and its inputs' training ranges."""
+    """A fitted pipeline with its calibrated price ranges, its inputs' training ranges and
+    the training distributions of the inputs drift is measured on."""
 
     pipeline: Pipeline
     intervals: ConformalIntervals
     ranges: InputRanges
+    #: The training distributions of the monitored inputs, to measure drift against.
+    distributions: InputDistributions
     #: What the pipeline was trained with and measured at (metrics, coverage), for the card.
     summary: dict[str, Any] = field(default_factory=dict)
 

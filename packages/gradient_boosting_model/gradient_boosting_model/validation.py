@@ -43,7 +43,8 @@ Rows = Sequence[Mapping[str, Any]]
 
 _NUMBER_TYPES = frozenset({int, float, type(None)})
 _FLOAT_MAX = sys.float_info.max
-_ROW_MESSAGE = "Each house must be a JSON object of house details."
+#: The message of a house that is not a JSON object.
+ROW_MESSAGE = "Each house must be a JSON object of house details."
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,7 @@ def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
         raise InvalidInputError({}, "no houses given: send at least one")
     not_objects = {i for i, row in enumerate(rows) if not isinstance(row, Mapping)}
     if not_objects:
-        raise InvalidInputError({i: {"_schema": [_ROW_MESSAGE]} for i in not_objects})
+        raise InvalidInputError({i: {"_schema": [ROW_MESSAGE]} for i in not_objects})
     rules = batch_rules()
     read = _read_rows(rows, rules)
     matrix, odd_rows = _number_matrix(read.numbers, len(rules.numbers.names))

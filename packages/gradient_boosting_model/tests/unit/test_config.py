@@ -69,3 +69,19 @@ def test_unparsable_file_names_the_file(tmp_path: Path) -> None:
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nowhere\.yml"):
         load_config(tmp_path / "nowhere.yml")
+
+
+def test_drift_fields_must_be_house_fields(
+    tmp_path: Path, raw: dict[str, dict[str, object]]
+) -> None:
+    raw["drift"]["extra_fields"] = ["SalePrice"]
+    with pytest.raises(ConfigError, match=r"drift: .*not house fields: \['SalePrice'\]"):
+        load_config(_write(tmp_path, raw))
+
+
+def test_the_drift_alert_level_is_above_the_watch_level(
+    tmp_path: Path, raw: dict[str, dict[str, object]]
+) -> None:
+    raw["drift"]["alert"] = 0.05
+    with pytest.raises(ConfigError, match="alert must be above watch"):
+        load_config(_write(tmp_path, raw))

@@ -1,0 +1,77 @@
+"""The packaged model's input drift: test.csv's houses against the training houses."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from gradient_boosting_model import input_drift, load_model
+from gradient_boosting_model.config import Config
+from gradient_boosting_model.persistence import load_metadata
+from gradient_boosting_model.schemas import REQUIRED_FIELDS
+
+pytestmark = pytest.mark.integration
+
+#: The shift the drift must see: every living area 30% larger, every lot twice as large.
+SHIFTED = {"GrLivArea": 1.3, "LotArea": 2.0}
+
+
+def test_the_monitored_fields_are_the_required_and_the_warned_ones(config: Config) -> None:
+    model = load_model()
+    warned = [name for feature_range in model.ranges.ranges for name in feature_range.fields]
+    expected = dict.fromkeys([*REQUIRED_FIELDS, *warned, *config.drift.extra_fields])
+    assert model.distributions.names == tuple(expected)
+    assert {"GrLivArea", "LotArea", "TotalBsmtSF", "KitchenQual"} <= set(expected)
+
+
+def test_the_metadata_holds_the_distributions(config: Config) -> None:
+    described = load_model().distributions.describe()
+    assert load_metadata(config)["input_distributions"] == described
+    assert (described["floor"], described["watch"], described["alert"]) == (
+        config.drift.floor,
+        config.drift.watch,
+        config.drift.alert,
+    )
+    area = described["fields"]["GrLivArea"]
+    assert area["kind"] == "number" and len(area["edges"]) == config.drift.bins - 1
+    assert described["fields"]["Neighborhood"]["kind"] == "code"
+
+
+def test_test_csv_has_not_drifted_from_training(request_rows: list[dict[str, Any]]) -> None:
+    drift = input_drift(load_model(), request_rows)
+    assert {name: field.status for name, field in drift.items()} == dict.fromkeys(drift, "ok")
+    assert all(0 <= field.psi < 0.1 for field in drift.values()), drift
+    assert {field.houses for field in drift.values()} == {len(request_rows)}
+
+
+def test_larger_living_areas_and_lots_alert(request_rows: list[dict[str, Any]]) -> None:
+    model = load_model()
+    shifted = [
+        {**house, **{name: house[name] * factor for name, factor in SHIFTED.items()}}
+        for house in request_rows
+    ]
+    before, after = input_drift(model, request_rows), input_drift(model, shifted)
+    for name in SHIFTED:
+        assert after[name].psi > 0.25 and after[name].status == "alert", after[name]
+    unchanged = set(after) - set(SHIFTED)
+    assert {name: after[name] for name in unchanged} == {name: before[name] for name in unchanged}
+
+
+def test_drift_of_100k_houses_takes_under_half_a_second(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    """Houses as a service holds them: a dict each, some without their optional details.
+    The process's CPU time, best of three: the machine's other load is not ours."""
+    model = load_model()
+    houses = [dict(request_rows[i % len(request_rows)]) for i in range(100_000)]
+    for house in houses[::100]:
+        del house["GarageCars"]
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        drift = input_drift(model, houses)
+        best = min(best, time.process_time() - start)
+    assert drift["GrLivArea"].houses == 100_000
+    assert best < 0.5

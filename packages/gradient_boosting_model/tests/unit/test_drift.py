@@ -1,0 +1,232 @@
+"""The inputs' training distributions and the population stability index, on tiny columns."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradient_boosting_model.drift import (
+    CodeDistribution,
+    InputDistributions,
+    NumberDistribution,
+    fit_distributions,
+    input_drift,
+    population_stability_index,
+)
+from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError
+
+FLOOR = 1e-4
+HOUSES = 1000
+
+
+def _training() -> dict[str, np.ndarray]:
+    """Validated columns as training makes them: numbers as floats (NaN where missing), codes
+    as objects (None where missing)."""
+    rng = np.random.default_rng(0)
+    area = rng.lognormal(7.2, 0.3, HOUSES).round()
+    area[:50] = np.nan  # 5% missing
+    basement = np.where(rng.random(HOUSES) < 0.3, 0.0, rng.uniform(100, 1500, HOUSES).round())
+    neighborhood = np.array(rng.choice(["NAmes", "OldTown", "Edwards"], HOUSES), dtype=object)
+    dwelling = rng.choice([20.0, 60.0], HOUSES)  # a numeric code, as validation makes it
+    return {
+        "GrLivArea": area,
+        "BsmtFinSF1": basement,
+        "OverallQual": rng.integers(3, 9, HOUSES).astype(np.float64),
+        "Neighborhood": neighborhood,
+        "MSSubClass": dwelling,
+    }
+
+
+FIELDS = ("GrLivArea", "BsmtFinSF1", "OverallQual", "Neighborhood", "MSSubClass")
+
+
+def _fitted(columns: dict[str, np.ndarray] | None = None) -> InputDistributions:
+    return fit_distributions(
+        columns or _training(), fields=FIELDS, bins=10, floor=FLOOR, watch=0.1, alert=0.25
+    )
+
+
+def _houses(columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """The columns as JSON-shaped houses, as the service receives them (None for missing)."""
+    values = {name: column.tolist() for name, column in columns.items()}
+    size = len(next(iter(values.values())))
+    return [
+        {name: None if column[i] != column[i] else column[i] for name, column in values.items()}
+        for i in range(size)
+    ]
+
+
+def _psi(reference: list[float], live: list[float]) -> float:
+    """The index by hand: sum of (live - ref) * ln(live / ref), shares floored."""
+    total = 0.0
+    for ref, now in zip(reference, live, strict=True):
+        ref, now = max(ref, FLOOR), max(now, FLOOR)
+        total += (now - ref) * math.log(now / ref)
+    return total
+
+
+def test_the_same_houses_score_zero() -> None:
+    columns = _training()
+    drift = _fitted(columns).drift(_houses(columns))
+    assert set(drift) == set(FIELDS)
+    for field in drift.values():
+        assert field.psi == pytest.approx(0, abs=1e-12)
+        assert field.houses == HOUSES
+        assert field.status == "ok"
+
+
+def test_another_sample_of_the_same_distribution_stays_below_the_watch_level() -> None:
+    rng = np.random.default_rng(1)
+    area = rng.lognormal(7.2, 0.3, 5000).round()
+    houses: list[dict[str, float | None]] = [{"GrLivArea": float(value)} for value in area]
+    for house in houses[:250]:
+        house["GrLivArea"] = None  # the training sample's 5% missing
+    psi = _fitted().drift(houses)["GrLivArea"].psi
+    assert 0 < psi < 0.03
+
+
+def test_a_shifted_number_alerts() -> None:
+    columns = _training()
+    shifted = {**columns, "GrLivArea": columns["GrLivArea"] * 1.3}
+    drift = _fitted(columns).drift(_houses(shifted))
+    assert drift["GrLivArea"].psi > 0.25
+    assert drift["GrLivArea"].status == "alert"
+    assert drift["BsmtFinSF1"].psi == pytest.approx(0, abs=1e-12)
+
+
+def test_the_index_is_the_formula_over_the_buckets() -> None:
+    distributions = _fitted()
+    [area] = [d for d in distributions.fields if d.field == "GrLivArea"]
+    assert isinstance(area, NumberDistribution)
+    # A few values, some in the outer open bins, one missing.
+    values = [1.0, 1e9, area.edges[3], area.edges[3] + 0.5, None, 1e9, 1e9, 2.0]
+    live = [0.0] * (len(area.shares) + 1)
+    live[0], live[-2], live[3], live[4], live[-1] = 2 / 8, 3 / 8, 1 / 8, 1 / 8, 1 / 8
+    expected = _psi([*area.shares, area.missing], live)
+    psi = distributions.drift([{"GrLivArea": v} for v in values])["GrLivArea"].psi
+    assert psi == pytest.approx(expected, rel=1e-12)
+    assert psi > 0.25
+
+
+def test_bins_are_training_deciles_with_equal_edges_merged_and_open_ends() -> None:
+    distributions = _fitted()
+    by_field = {d.field: d for d in distributions.fields}
+    area, basement, quality = by_field["GrLivArea"], by_field["BsmtFinSF1"], by_field["OverallQual"]
+    assert isinstance(area, NumberDistribution)
+    assert len(area.edges) == 9 and list(area.edges) == sorted(set(area.edges))
+    assert area.missing == pytest.approx(0.05)
+    assert sum(area.shares) + area.missing == pytest.approx(1)
+    assert all(share == pytest.approx(0.095, abs=0.01) for share in area.shares)
+    # A third of the basements are 0: the three lowest deciles are one edge, and one bin.
+    assert isinstance(basement, NumberDistribution)
+    assert basement.edges[0] == 0 and len(basement.edges) < 9
+    assert basement.shares[0] == pytest.approx(0.3, abs=0.04)
+    # A rating of six grades: one bin per grade below the top edge, each edge a grade seen.
+    assert isinstance(quality, NumberDistribution)
+    assert set(quality.edges) <= {3.0, 4.0, 5.0, 6.0, 7.0, 8.0}
+    # Bins are (lower, upper]: an edge's own value falls in the bin it closes.
+    edge = area.edges[2]
+    assert area.buckets([edge, edge + 0.5, -1e9, 1e12]).tolist() == [2, 3, 0, 9]
+
+
+def test_a_missing_only_sample_puts_everything_in_the_missing_bucket() -> None:
+    distributions = _fitted()
+    [area] = [d for d in distributions.fields if d.field == "GrLivArea"]
+    assert isinstance(area, NumberDistribution)
+    expected = _psi([*area.shares, area.missing], [0.0] * len(area.shares) + [1.0])
+    with_nulls = distributions.drift([{"GrLivArea": None}] * 20)
+    without_keys: list[dict[str, Any]] = [{}] * 20  # optional details left out
+    absent = distributions.drift(without_keys)
+    for drift in (with_nulls, absent):
+        assert drift["GrLivArea"].psi == pytest.approx(expected, rel=1e-12)
+        assert drift["GrLivArea"].houses == 20
+        assert drift["GrLivArea"].status == "alert"
+    assert absent["Neighborhood"].psi == pytest.approx(with_nulls["Neighborhood"].psi)
+
+
+def test_codes_unseen_in_training_go_to_the_other_bucket() -> None:
+    reference = {"Neighborhood": np.array(["NAmes", "OldTown"] * 50, dtype=object)}
+    distributions = fit_distributions(
+        reference, fields=["Neighborhood"], bins=10, floor=FLOOR, watch=0.1, alert=0.25
+    )
+    [codes] = distributions.fields
+    assert isinstance(codes, CodeDistribution)
+    assert codes.codes == ("NAmes", "OldTown") and codes.shares == (0.5, 0.5)
+    live = ["NAmes"] * 50 + ["OldTown"] * 40 + ["Timber"] * 6 + ["Veenker"] * 4
+    drift = distributions.drift([{"Neighborhood": code} for code in live])["Neighborhood"]
+    # NAmes, OldTown, other (empty in training), missing.
+    assert drift.psi == pytest.approx(_psi([0.5, 0.5, 0, 0], [0.5, 0.4, 0.1, 0]), rel=1e-12)
+    assert drift.status == "alert"  # 10% of houses with codes the model never saw
+
+
+def test_numeric_codes_match_however_they_are_sent_and_nan_is_missing() -> None:
+    distributions = _fitted()
+    [dwelling] = [d for d in distributions.fields if d.field == "MSSubClass"]
+    assert isinstance(dwelling, CodeDistribution)
+    assert dwelling.codes == (20, 60)  # as a client sends them, not 20.0
+    assert dwelling.buckets([20, 20.0, 60, 75, None, math.nan]).tolist() == [0, 0, 1, 2, 3, 3]
+
+
+def test_the_floor_keeps_an_empty_bucket_finite() -> None:
+    reference, live = np.array([0.5, 0.5, 0.0]), np.array([0.5, 0.45, 0.05])
+    psi = population_stability_index(reference, live, floor=FLOOR)
+    assert math.isfinite(psi)
+    assert psi == pytest.approx(_psi([0.5, 0.5, 0.0], [0.5, 0.45, 0.05]), rel=1e-12)
+    # The floor's documented bound: a new bucket with 5 houses in 100 alerts on its own.
+    assert 0.25 < (0.05 - FLOOR) * math.log(0.05 / FLOOR) < psi
+    assert population_stability_index(live, reference, floor=FLOOR) == pytest.approx(psi)
+    assert population_stability_index(live, live, floor=FLOOR) == 0
+
+
+def test_status_follows_the_levels() -> None:
+    distributions = _fitted()
+    assert [distributions.status(psi) for psi in (0, 0.0999, 0.1, 0.2499, 0.25, 3)] == [
+        "ok",
+        "ok",
+        "watch",
+        "watch",
+        "alert",
+        "alert",
+    ]
+
+
+def test_the_description_is_json_with_kind_edges_shares_and_missing() -> None:
+    described = json.loads(json.dumps(_fitted().describe()))
+    assert described["houses"] == HOUSES
+    assert (described["floor"], described["watch"], described["alert"]) == (FLOOR, 0.1, 0.25)
+    assert list(described["fields"]) == list(FIELDS)
+    area = described["fields"]["GrLivArea"]
+    assert area["kind"] == "number" and set(area) == {"kind", "edges", "shares", "missing"}
+    assert len(area["shares"]) == len(area["edges"]) + 1
+    neighborhood = described["fields"]["Neighborhood"]
+    assert neighborhood["kind"] == "code"
+    assert neighborhood["codes"] == ["Edwards", "NAmes", "OldTown"]
+    assert sum(neighborhood["shares"]) + neighborhood["missing"] == pytest.approx(1)
+
+
+@pytest.mark.parametrize(
+    ("houses", "message"),
+    [
+        ([], "no houses given"),
+        ({"GrLivArea": 1}, "must be a list"),
+        ([{"GrLivArea": 1}, "a house"], "1 invalid row"),
+        ([{"GrLivArea": "big"}], "1 invalid row"),
+        ([{"Neighborhood": ["NAmes"]}], "1 invalid row"),
+    ],
+    ids=["empty", "one house", "not an object", "text for a number", "list for a code"],
+)
+def test_what_is_not_a_batch_of_houses_is_refused(houses: Any, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        _fitted().drift(houses)
+
+
+def test_a_model_without_distributions_is_named() -> None:
+    class OldModel:  # an artifact pickled before the distributions were stored
+        pass
+
+    with pytest.raises(ModelArtifactError, match="no input distributions"):
+        input_drift(OldModel(), [{"GrLivArea": 1}])  # type: ignore[arg-type]
