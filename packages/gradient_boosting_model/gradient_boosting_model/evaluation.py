@@ -15,7 +15,8 @@ def rmsle(prices: npt.ArrayLike, predicted: npt.ArrayLike) -> float:
 
 
 def regression_metrics(prices: npt.ArrayLike, predicted: npt.ArrayLike) -> dict[str, float]:
-    """RMSLE, R^2 of log prices and of dollars, mean absolute error in dollars."""
+    """RMSLE, R^2 of log prices and of dollars, mean absolute error in dollars, and the median
+    absolute percentage error (what the service's live monitoring compares with)."""
     actual = np.asarray(prices, dtype=np.float64)
     guess = np.asarray(predicted, dtype=np.float64)
     return {
@@ -23,6 +24,7 @@ def regression_metrics(prices: npt.ArrayLike, predicted: npt.ArrayLike) -> dict[
         "r2_log": float(r2_score(np.log(actual), np.log(guess))),
         "r2": float(r2_score(actual, guess)),
         "mae_dollars": float(mean_absolute_error(actual, guess)),
+        "median_ape": float(np.median(np.abs(guess - actual) / actual)),
         "rows": int(actual.size),
     }
 

@@ -3,10 +3,14 @@ it, the validators and the middlewares."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import functools
 import logging
 import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from connexion import FlaskApp
 from connexion.datastructures import MediaTypeDict
@@ -14,6 +18,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
+from gradient_boosting_model import TrainedModel, input_drift
 from starlette.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodyLimitsMiddleware
@@ -22,17 +27,22 @@ from api.config import MIB, Settings
 from api.content_type import ContentTypeMiddleware
 from api.controller import Handlers
 from api.errors import register_error_handlers
+from api.feedback_auth import STATE_KEY, FeedbackTokens
 from api.inflight import InflightBudget
 from api.json_codec import OrjsonProvider, ResponseJson
 from api.logs import configure_logging
 from api.memory import ReleaseMemoryMiddleware
 from api.metrics import MODEL_INFO, STARTUP_SECONDS, observe_prices
+from api.monitor import LiveMonitor
 from api.paths import MergeSlashesMiddleware
 from api.request_context import REQUEST_ID_HEADER
 from api.request_metrics import RequestContextMiddleware
 from api.service import PredictionService, ServiceLimits
 from api.spec_document import example_houses, prediction_request_schema, read_spec, request_limits
 from api.spec_endpoint import SpecDocumentMiddleware
+from api.store.database import Store, make_engine
+from api.store.monitoring import Thresholds, Window
+from api.store.recorder import Recorder
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +62,7 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     if service is None:
         service = start_service(config)
     jsonifier = Jsonifier(ResponseJson)
-    app = FlaskApp(__name__, jsonifier=jsonifier)
+    app = FlaskApp(__name__, jsonifier=jsonifier, lifespan=_lifespan(service))
     app.app.json = OrjsonProvider(app.app)
     app.add_api(
         copy.deepcopy(spec),  # Connexion adds to the document it is given
@@ -128,6 +138,22 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     return app
 
 
+def _lifespan(service: PredictionService) -> Any:
+    """Each worker's start and stop: the store's writer and monitor run in the worker (the
+    app is built before the server forks its workers), and each request's state carries who
+    may post sale prices (api/feedback_auth.py)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
+        service.start_background()
+        try:
+            yield {STATE_KEY: service.feedback}
+        finally:
+            await asyncio.to_thread(service.stop_background)
+
+    return lifespan
+
+
 def body_limits(config: Settings) -> BodyLimits:
     return BodyLimits(
         max_json_depth=config.max_json_depth,
@@ -140,6 +166,7 @@ def body_limits(config: Settings) -> BodyLimits:
 def start_service(config: Settings) -> PredictionService:
     """The worker's prediction service, its model loaded and checked on the spec's examples."""
     spec = read_spec(config)
+    store = Store(config.store_url) if config.recording else None
     return PredictionService.start(
         artifact=config.model_artifact,
         warm_up=example_houses(spec),
@@ -158,4 +185,54 @@ def start_service(config: Settings) -> PredictionService:
             config.max_inflight_body_bytes, doing="reading as many request bodies"
         ),
         observers=[observe_prices],
+        store=store,
+        recorder=Recorder(
+            lambda: make_engine(store.url),
+            buffer_houses=config.record_buffer_houses,
+            batch_houses=config.record_batch_houses,
+        )
+        if store is not None
+        else None,
+        monitor=(lambda model, card: live_monitor(config, store, model, card)) if store else None,
+        feedback=FeedbackTokens(config.feedback_tokens),
+    )
+
+
+def live_monitor(
+    config: Settings, store: Store, model: TrainedModel, card: dict[str, Any]
+) -> LiveMonitor:
+    """The worker's monitor of the store, against the figures on the model's card and the
+    training distributions of its inputs."""
+
+    def drift(houses: Sequence[dict[str, Any]]) -> dict[str, tuple[float, str]]:
+        return {
+            name: (found.psi, found.status) for name, found in input_drift(model, houses).items()
+        }
+
+    holdout = card["holdout_metrics"]
+    folds = card["cross_validation_metrics"]
+    training = {
+        "rmsle": holdout["rmsle"],
+        "median_ape": holdout.get("median_ape"),
+        "coverage": card["intervals"]["coverage"]["holdout"]["coverage"],
+        "warned_share": folds["warned_houses"] / folds["houses"],
+    }
+    return LiveMonitor(
+        store,
+        window=Window(config.monitoring_predictions, config.monitoring_sales),
+        largest=Window(config.max_monitoring_predictions, config.max_monitoring_sales),
+        every_seconds=config.monitoring_seconds,
+        retention_days=config.retention_days,
+        training={name: value for name, value in training.items() if value is not None},
+        thresholds=Thresholds(
+            min_sales=config.monitoring_min_sales,
+            error_ratio_watch=config.error_ratio_watch,
+            error_ratio_alert=config.error_ratio_alert,
+            coverage_watch=config.coverage_watch,
+            coverage_alert=config.coverage_alert,
+            warned_ratio_watch=config.warned_ratio_watch,
+            warned_ratio_alert=config.warned_ratio_alert,
+            min_drift_houses=config.monitoring_min_drift_houses,
+        ),
+        drift=drift,
     )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["development", "testing", "production"]
@@ -69,6 +69,50 @@ class Settings(BaseSettings):
     #: Invalid fields spelled out in a problem's one-line ``detail``.
     detail_errors: int = Field(default=10, ge=1)
 
+    # The prediction store: every priced house remembered, sale prices joined back.
+    #: Where the service keeps its own files: the default store, a SQLite file, is here.
+    state_dir: Path = Path("state")
+    #: The store's SQLAlchemy URL (``postgresql+psycopg://user:password@host/db``); by default
+    #: ``sqlite:///<state_dir>/predictions.db``. Secret: it may carry a password.
+    database_url: SecretStr | None = None
+    #: Record every priced house (off the request path, in batches). Off: nothing is stored.
+    recording: bool = True
+    #: Houses a worker holds for the store while it is slow or down; past it, houses are
+    #: counted as unrecorded (``ml_api_unrecorded_houses_total``). A queued house holds about
+    #: 5 KB (its parsed details): 20,000 are about 100 MB at most, during an outage only.
+    record_buffer_houses: int = Field(default=20_000, ge=1)
+    #: Houses written in one batch (one transaction).
+    record_batch_houses: int = Field(default=2_000, ge=1)
+    #: Days a priced house (and its sale) is kept; older ones are pruned by the service.
+    retention_days: int = Field(default=365, ge=1)
+    #: Bearer tokens allowed to post sale prices (``POST /v1/sales``), comma-separated. None:
+    #: feedback is not enabled (403).
+    feedback_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+
+    # Live monitoring (``GET /v1/monitoring`` and the ``ml_api_live_*`` gauges).
+    #: The default window: the last this many priced houses, and the last this many sales.
+    monitoring_predictions: int = Field(default=10_000, ge=10)
+    monitoring_sales: int = Field(default=2_000, ge=10)
+    #: The largest windows a client may ask for (computed on demand, one at a time a worker).
+    max_monitoring_predictions: int = Field(default=100_000, ge=10)
+    max_monitoring_sales: int = Field(default=20_000, ge=10)
+    #: Seconds between refreshes of the default window's figures (and the gauges).
+    monitoring_seconds: float = Field(default=30.0, gt=0)
+    #: Sales below which accuracy and coverage get no verdict (``not_enough_sales``).
+    monitoring_min_sales: int = Field(default=30, ge=1)
+    #: Verdicts: live RMSLE and median error relative to training's (watch, alert above).
+    error_ratio_watch: float = Field(default=1.25, gt=1)
+    error_ratio_alert: float = Field(default=1.5, gt=1)
+    #: Verdicts: live coverage of the 90% ranges (watch, alert below).
+    coverage_watch: float = Field(default=0.85, gt=0, lt=1)
+    coverage_alert: float = Field(default=0.80, gt=0, lt=1)
+    #: Verdicts: the share of houses warned, as a multiple of training's (watch, alert above).
+    warned_ratio_watch: float = Field(default=2.0, gt=1)
+    warned_ratio_alert: float = Field(default=4.0, gt=1)
+    #: Houses below which input drift gets no verdict: a small window scores high by chance
+    #: (the model package's drift.py measured it; its config.yml declares watch and alert).
+    monitoring_min_drift_houses: int = Field(default=1000, ge=1)
+
     #: Origins of the web pages whose scripts may call the API from a browser (CORS), as a
     #: comma-separated list (``https://a.example,https://b.example``) or ``*`` for any. None by
     #: default: browsers then keep other sites' pages from reading the answers.
@@ -83,12 +127,19 @@ class Settings(BaseSettings):
         environment = values.get("environment", "production")
         return {**ENVIRONMENT_DEFAULTS.get(environment, {}), **values}
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "feedback_tokens", mode="before")
     @classmethod
-    def _split_origins(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+            return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
+
+    @property
+    def store_url(self) -> str:
+        """The prediction store's URL: the setting, or the SQLite file in ``state_dir``."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.state_dir / 'predictions.db'}"
 
 
 class ServerSettings(BaseSettings):

@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gradient_boosting_model import PredictionResult
-
 from api.metrics import exposition
 from api.request_context import current_request
-from api.service import PredictionService
+from api.service import PredictionService, PricedHouses
 
 JSON = {"Content-Type": "application/json"}
 
@@ -65,8 +63,21 @@ class Handlers:
         request = current_request()
         if request is not None:
             request.rows = len(body)
-        result = self.service.predict(body, explain=explain)
-        return prediction_body(result, model_version=self.service.model_version), 200, JSON
+        priced = self.service.predict(
+            body, explain=explain, request_id=request.id if request is not None else "-"
+        )
+        return prediction_body(priced, model_version=self.service.model_version), 200, JSON
+
+    def record_sales(self, body: list[dict[str, Any]]) -> Reply:
+        """Write the sale prices of priced houses, all of them or none."""
+        request = current_request()
+        if request is not None:
+            request.rows = len(body)
+        return {"recorded": self.service.record_sales(body)}, 200, JSON
+
+    def monitoring(self, predictions: int | None = None, sales: int | None = None) -> Reply:
+        """Live accuracy, coverage, warnings and drift, beside training's."""
+        return self.service.monitoring(predictions=predictions, sales=sales), 200, JSON
 
     def model(self) -> Reply:
         """The model's card: versions, training date, holdout accuracy, inputs, request limits."""
@@ -78,9 +89,10 @@ class Handlers:
         return exposition(), 200, {"Content-Type": "text/plain"}
 
 
-def prediction_body(result: PredictionResult, *, model_version: str) -> dict[str, Any]:
+def prediction_body(priced: PricedHouses, *, model_version: str) -> dict[str, Any]:
     """The JSON answer to a prediction request (the spec's ``PredictionResponse``), priced by
     the model of ``model_version`` (its card's: an artifact may be another version's)."""
+    result = priced.result
     reply: dict[str, Any] = {
         "predictions": result.predictions,
         "intervals": [
@@ -97,6 +109,7 @@ def prediction_body(result: PredictionResult, *, model_version: str) -> dict[str
             for house in result.warnings
         ],
         "model_version": model_version,
+        "prediction_ids": priced.prediction_ids,
     }
     if result.explanations is not None:
         reply["explanations"] = result.explanations.records()

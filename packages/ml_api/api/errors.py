@@ -108,6 +108,8 @@ def register_error_handlers(app: FlaskApp) -> None:
         if error.status in (400, 413, 422):  # a request refused for what it carries
             for field in fields or [{"row": None, "field": None}]:
                 REFUSED_FIELDS.labels(field_label(field["field"], field["row"])).inc()
+        if error.status == 401:  # RFC 9110: a 401 says how to authenticate
+            error.headers = {**(error.headers or {}), "WWW-Authenticate": 'Bearer realm="feedback"'}
         return error.to_problem()
 
     def http_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:

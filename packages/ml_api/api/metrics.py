@@ -63,6 +63,77 @@ STARTUP_SECONDS = Gauge(
     multiprocess_mode="max",
 )
 
+# The prediction store (api/store/recorder.py).
+RECORDED_HOUSES = Counter(
+    "ml_api_recorded_houses_total", "Priced houses written to the prediction store."
+)
+UNRECORDED_HOUSES = Counter(
+    "ml_api_unrecorded_houses_total",
+    "Priced houses the store could not keep: the worker's buffer was full while the database "
+    "was slow or down. Recorded + unrecorded = priced, with recording on.",
+)
+RECORD_QUEUE = Gauge(
+    "ml_api_record_queue_houses",
+    "Priced houses waiting to be written to the store.",
+    multiprocess_mode="livesum",
+)
+DATABASE_UP = Gauge(
+    "ml_api_database_up",
+    "Whether the prediction store answered the worker's last write or check (1 or 0).",
+    multiprocess_mode="livemin",
+)
+STORE_ROWS = Gauge(
+    "ml_api_store_rows",
+    "Rows in the prediction store, by table (counted at each monitoring refresh).",
+    ["table"],
+    multiprocess_mode="mostrecent",
+)
+STORE_BYTES = Gauge(
+    "ml_api_store_bytes",
+    "Bytes the prediction store takes on disk (SQLite file, or PostgreSQL's table sizes).",
+    multiprocess_mode="mostrecent",
+)
+
+# Live monitoring (api/store/monitoring.py), refreshed on a timer, not per scrape.
+LIVE = {
+    name: Gauge(f"ml_api_live_{name}", help, multiprocess_mode="mostrecent")
+    for name, help in {
+        "rmsle": "RMSLE of the prices whose sales came back, over the monitoring window.",
+        "median_ape": "Median absolute percentage error over the window's sales.",
+        "interval_coverage": "Share of the window's sale prices inside their 90% range.",
+        "warned_share": "Share of the window's priced houses with a warning.",
+        "sales": "Sales in the window that the live figures rest on.",
+        "houses": "Priced houses in the window.",
+    }.items()
+}
+TRAINING = {
+    name: Gauge(f"ml_api_training_{name}", help, multiprocess_mode="mostrecent")
+    for name, help in {
+        "rmsle": "RMSLE measured on the holdout at training.",
+        "median_ape": "Median absolute percentage error on the holdout at training.",
+        "interval_coverage": "Coverage of the 90% ranges on the holdout at training.",
+        "warned_share": "Share of holdout houses warned at training.",
+    }.items()
+}
+MONITORING_LEVEL = Gauge(
+    "ml_api_monitoring_level",
+    "The service's verdict on a live check: 0 ok, 1 watch, 2 alert (thresholds in settings).",
+    ["check"],
+    multiprocess_mode="mostrecent",
+)
+DRIFT_PSI = Gauge(
+    "ml_api_input_drift_psi",
+    "Population stability index of an input over the window's houses against training.",
+    ["field"],
+    multiprocess_mode="mostrecent",
+)
+DRIFT_LEVEL = Gauge(
+    "ml_api_input_drift_level",
+    "Drift verdict of an input: 0 ok, 1 watch, 2 alert (thresholds in settings).",
+    ["field"],
+    multiprocess_mode="mostrecent",
+)
+
 
 def field_label(field: str | None, row: int | None) -> str:
     """A bounded label for a refused field: clients can send any name at all."""

@@ -151,6 +151,35 @@ class ExplainLimitProblem(ApiProblem):
         )
 
 
+class FeedbackDisabledProblem(ApiProblem):
+    STATUS = 403
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self) -> None:
+        super().__init__("Posting sale prices is not enabled on this server.")
+
+
+class StoreUnavailableProblem(ApiProblem):
+    """The prediction store cannot be reached: nothing was written; come back shortly."""
+
+    STATUS = 503
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The prediction store cannot be reached; nothing was written. Retry shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+class StoreOffProblem(ApiProblem):
+    STATUS = 503
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self) -> None:
+        super().__init__("This server keeps no prediction store (ML_API_RECORDING is off).")
+
+
 # Limits of a request's size, pace and the worker's capacity: their details are settings.
 
 

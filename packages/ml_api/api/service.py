@@ -12,6 +12,8 @@ so each worker starts with its own copy, model loaded and checked on the spec's 
 from __future__ import annotations
 
 import logging
+import secrets
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +27,48 @@ from gradient_boosting_model import (
     load_model,
     make_prediction,
 )
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from api.body_validation import BodyCheck
+from api.feedback_auth import NO_FEEDBACK, FeedbackTokens
 from api.inflight import InflightBudget
-from api.problems import ExplainLimitProblem, InvalidHousesProblem, from_row_errors
+from api.monitor import LiveMonitor
+from api.problems import (
+    ExplainLimitProblem,
+    FieldError,
+    InvalidHousesProblem,
+    StoreOffProblem,
+    StoreUnavailableProblem,
+    from_row_errors,
+)
+from api.store.database import Store
+from api.store.monitoring import Window
+from api.store.recorder import PricedRequest, Recorder, priced_now
+from api.store.sales import SalesRefusedError, write_sales
 
 logger = logging.getLogger(__name__)
+
+_LIFESPANS_LOCK = threading.Lock()
 
 House = dict[str, Any]
 #: Called with the houses and their result after every successful pricing.
 PriceObserver = Callable[[Sequence[House], PredictionResult], None]
+
+
+@dataclass(frozen=True)
+class PricedHouses:
+    """A request's answer: the model's result, and the id of each house's record (the id a
+    sale price is posted back with), in order."""
+
+    result: PredictionResult
+    prediction_ids: list[str]
+
+
+def prediction_ids(count: int) -> list[str]:
+    """Ids for ``count`` houses of one request: a random token (64 bits) and each house's
+    place, ``<token>-<index>``; unique without asking the database."""
+    token = secrets.token_hex(8)
+    return [f"{token}-{index}" for index in range(count)]
 
 
 @dataclass(frozen=True)
@@ -64,6 +98,14 @@ class PredictionService:
     #: Bytes of request bodies read and priced at once (503 past it; api/body_limit.py).
     body_bytes: InflightBudget
     observers: list[PriceObserver] = field(default_factory=list)
+    #: The prediction store, its writer and its monitor (``None``: recording is off).
+    store: Store | None = None
+    recorder: Recorder | None = None
+    monitor: LiveMonitor | None = None
+    #: Who may post sale prices back.
+    feedback: FeedbackTokens = NO_FEEDBACK
+    #: Apps serving this service whose lifespan is running.
+    _lifespans: int = field(default=0, init=False, repr=False)
 
     @classmethod
     def start(
@@ -77,6 +119,10 @@ class PredictionService:
         explained_rows: InflightBudget,
         body_bytes: InflightBudget,
         observers: Sequence[PriceObserver] = (),
+        store: Store | None = None,
+        recorder: Recorder | None = None,
+        monitor: Callable[[TrainedModel, dict[str, Any]], LiveMonitor] | None = None,
+        feedback: FeedbackTokens = NO_FEEDBACK,
     ) -> PredictionService:
         """Load the packaged model (or ``artifact``) and price ``warm_up`` with it, explained
         too, so that the explainer is built before the first request.
@@ -86,7 +132,11 @@ class PredictionService:
         gradient_boosting_model.ModelError
             If the model or its card is missing or corrupt, was trained with another
             scikit-learn release, or cannot price the houses; the message names the file.
+        api.store.database.StoreError
+            If the store cannot be reached, or its database is behind the code's migrations.
         """
+        if store is not None:
+            store.check()
         model = load_model(artifact)
         card = load_card(artifact)
         prices = make_prediction(list(warm_up), model=model, explain=True).predictions
@@ -100,7 +150,38 @@ class PredictionService:
             explained_rows=explained_rows,
             body_bytes=body_bytes,
             observers=list(observers),
+            store=store,
+            recorder=recorder,
+            monitor=monitor(model, card) if monitor is not None else None,
+            feedback=feedback,
         )
+
+    def start_background(self) -> None:
+        """Start the store's writer and monitor (in the worker: threads do not survive the
+        fork, so the app's lifespan calls this in each worker). Counted: the service runs them
+        while any app serving it is up (a test may serve one service from several apps)."""
+        with _LIFESPANS_LOCK:
+            self._lifespans += 1
+            if self._lifespans > 1:
+                return
+        if self.recorder is not None:
+            self.recorder.start()
+        if self.monitor is not None:
+            self.monitor.start()
+
+    def stop_background(self) -> None:
+        """Once the last app serving it stops: write what is queued, stop the monitor, close
+        the store's connections."""
+        with _LIFESPANS_LOCK:
+            self._lifespans -= 1
+            if self._lifespans > 0:
+                return
+        if self.monitor is not None:
+            self.monitor.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
+        if self.store is not None:
+            self.store.close()
 
     @property
     def model_version(self) -> str:
@@ -110,9 +191,9 @@ class PredictionService:
         """The model's card, with the request limits a client must keep to."""
         return {**self.card, "limits": self.limits.reported}
 
-    def predict(self, houses: list[House], *, explain: bool) -> PredictionResult:
+    def predict(self, houses: list[House], *, explain: bool, request_id: str) -> PricedHouses:
         """Price every house, in order, with its range and warnings, and with ``explain`` the
-        factors behind its price.
+        factors behind its price; record each (the request's ``request_id`` with it).
 
         Raises
         ------
@@ -125,12 +206,79 @@ class PredictionService:
             503 if the worker explains as many houses as it can already.
         """
         if not explain:
-            return self._priced(houses, explain=False)
-        self.house_check.refuse_if_invalid(houses)  # invalid houses are said first
-        if len(houses) > self.limits.max_explained_rows:
-            raise ExplainLimitProblem(self.limits.max_explained_rows, len(houses))
-        with self.explained_rows.claim(len(houses)):
-            return self._priced(houses, explain=True)
+            result = self._priced(houses, explain=False)
+        else:
+            self.house_check.refuse_if_invalid(houses)  # invalid houses are said first
+            if len(houses) > self.limits.max_explained_rows:
+                raise ExplainLimitProblem(self.limits.max_explained_rows, len(houses))
+            with self.explained_rows.claim(len(houses)):
+                result = self._priced(houses, explain=True)
+        ids = prediction_ids(len(houses))
+        if self.recorder is not None:
+            self.recorder.record(self._to_record(houses, result, ids, request_id))
+        return PricedHouses(result=result, prediction_ids=ids)
+
+    def record_sales(self, sales: list[dict[str, Any]]) -> int:
+        """Write sale prices of priced houses, all or none; the sales written.
+
+        Raises
+        ------
+        InvalidHousesProblem
+            422 if a date is not a real day, an id is there twice, names no priced house or
+            one already sold (the spec's 400s come before).
+        StoreUnavailableProblem, StoreOffProblem
+            503 if the store cannot be reached, or there is none.
+        """
+        if self.store is None:
+            raise StoreOffProblem()
+        try:
+            return write_sales(self.store.engine, sales)
+        except SalesRefusedError as refused:
+            raise self._invalid(refused.errors, refused.status) from None
+        except IntegrityError:  # another batch wrote one of these sales meanwhile
+            raise self._invalid(
+                [FieldError(None, "prediction_id", "a sale of this batch was posted meanwhile")],
+                422,
+            ) from None
+        except SQLAlchemyError as error:
+            raise StoreUnavailableProblem() from error
+
+    def monitoring(self, *, predictions: int | None, sales: int | None) -> dict[str, Any]:
+        """The live figures: the default window's (kept by the timer), or the one asked for."""
+        if self.monitor is None:
+            raise StoreOffProblem()
+        if predictions is None and sales is None:
+            return self.monitor.current()
+        window = self.monitor.window
+        asked = Window(predictions or window.predictions, sales or window.sales)
+        try:
+            return self.monitor.on_demand(asked)
+        except SQLAlchemyError as error:
+            raise StoreUnavailableProblem() from error
+
+    def _invalid(self, errors: list[FieldError], status: int) -> InvalidHousesProblem:
+        return InvalidHousesProblem(
+            errors,
+            listed_limit=self.limits.max_listed_errors,
+            detail_limit=self.limits.detail_errors,
+            status=status,
+        )
+
+    def _to_record(
+        self, houses: list[House], result: PredictionResult, ids: list[str], request_id: str
+    ) -> PricedRequest:
+        return PricedRequest(
+            ids=ids,
+            request_id=request_id,
+            model_version=self.model_version,
+            houses=houses,
+            prices=result.predictions,
+            lowers=[interval.lower for interval in result.intervals],
+            uppers=[interval.upper for interval in result.intervals],
+            calibrated=[interval.calibrated for interval in result.intervals],
+            warned_fields=[sorted({w.field for w in found}) for found in result.warnings],
+            priced_at=priced_now(),
+        )
 
     def _priced(self, houses: list[House], *, explain: bool) -> PredictionResult:
         try:

@@ -25,15 +25,23 @@ def request_limits(config: Settings) -> dict[str, int]:
         "max_explained_rows": config.max_explained_rows,
         "max_string_length": config.max_string_length,
         "max_json_depth": config.max_json_depth,
+        "max_monitoring_predictions": config.max_monitoring_predictions,
+        "max_monitoring_sales": config.max_monitoring_sales,
     }
 
 
 def with_limits(spec: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
-    """A copy of ``spec`` whose schema keywords carry ``limits``: the houses a request may hold
-    (``maxItems``) and the characters of any text detail (``maxLength``)."""
+    """A copy of ``spec`` whose schema keywords carry ``limits``: the houses (and sales) a
+    request may hold (``maxItems``), the characters of any text detail (``maxLength``), the
+    largest monitoring windows (``maximum``)."""
     served = copy.deepcopy(spec)
     schemas = served["components"]["schemas"]
-    schemas["PredictionRequest"]["maxItems"] = limits["max_rows"]
+    for name in ("PredictionRequest", "SalesRequest"):
+        if name in schemas:  # (``make spec`` writes the first alone)
+            schemas[name]["maxItems"] = limits["max_rows"]
+    monitoring = served.get("paths", {}).get("/v1/monitoring", {}).get("get", {})
+    for parameter in monitoring.get("parameters", []):
+        parameter["schema"]["maximum"] = limits[f"max_monitoring_{parameter['name']}"]
     for prop in schemas["HouseDetails"]["properties"].values():
         if prop["type"] == "string":
             prop["maxLength"] = limits["max_string_length"]

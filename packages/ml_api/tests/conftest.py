@@ -9,23 +9,32 @@ model (through ``create_app``, or the ``app`` and ``client`` fixtures) must be m
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, NoReturn
 from unittest import mock
 
 import pytest
 from connexion import FlaskApp
 from gradient_boosting_model.data import read_dataset
+from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
 from api import config
+from api import config as config_module
 from api import service as service_module
 from api.app import create_app, start_service
 from api.service import PredictionService
+from api.store.database import downgrade, make_engine, migrate
+from tests.stores import KINDS, postgres_or_skip
+from tools import postgres
 from tools import server as real_server
 
 MODEL_FIXTURES = frozenset({"app", "client", "service"})
+#: The bearer token the session's app takes for posting sale prices back.
+FEEDBACK_TOKEN = "feedback-token-for-tests"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,6 +43,13 @@ def pytest_configure(config: pytest.Config) -> None:
     one set it themselves (monkeypatch, or a server's environment)."""
     for name in [name for name in os.environ if name.startswith("ML_API_")]:
         del os.environ[name]
+    # The session's own prediction store (SQLite, migrated), which every app and server the
+    # tests start uses, instead of one in the working folder.
+    state = Path(tempfile.mkdtemp(prefix="ml_api_test_state_"))
+    os.environ["ML_API_STATE_DIR"] = str(state)
+    engine = make_engine(config_module.Settings().store_url)
+    migrate(engine)
+    engine.dispose()
 
 
 def _refuse(what: str, marker: str) -> Any:
@@ -77,7 +93,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def service() -> PredictionService:
     """The prediction service the session's app serves."""
-    return start_service(config.Settings(environment="testing"))
+    return start_service(config.Settings(environment="testing", feedback_tokens=FEEDBACK_TOKEN))
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +116,37 @@ def request_rows() -> list[dict[str, Any]]:
 @pytest.fixture
 def house(request_rows: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(request_rows[0])
+
+
+# The prediction stores tests run against (tests/stores.py).
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.Postgres]:
+    postgres_or_skip()
+    with postgres.running() as server:
+        yield server
+
+
+@pytest.fixture(params=KINDS)
+def store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An empty database of each kind (no migration applied)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('store')}/predictions.db"
+        return
+    server: postgres.Postgres = request.getfixturevalue("postgres_server")
+    yield server.url
+    engine = make_engine(server.url)  # empty again for the next test
+    downgrade(engine, "base")
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    made = make_engine(store_url)
+    yield made
+    made.dispose()

@@ -115,6 +115,8 @@ def test_the_model_card(client: TestClient) -> None:
         "max_explained_rows": testing.max_explained_rows,
         "max_string_length": testing.max_string_length,
         "max_json_depth": testing.max_json_depth,
+        "max_monitoring_predictions": testing.max_monitoring_predictions,
+        "max_monitoring_sales": testing.max_monitoring_sales,
     }
 
 

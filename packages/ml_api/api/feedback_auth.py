@@ -1,0 +1,45 @@
+"""Who may post sale prices back: a bearer token among ``ML_API_FEEDBACK_TOKENS``.
+
+The spec declares the scheme (``feedbackToken``) and names ``token_info`` as its check, which
+Connexion calls with the token and the request. The tokens come from the worker's
+``FeedbackTokens``, which the app's lifespan puts in each request's state (no global). A token
+is compared with each configured one in constant time (``hmac.compare_digest``), all of them
+every time. With no token configured, feedback is not enabled: 403. A missing or wrong token:
+401, with ``WWW-Authenticate`` (api/errors.py adds it to every 401).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+from api.problems import FeedbackDisabledProblem
+
+#: The key of ``FeedbackTokens`` in the lifespan's state.
+STATE_KEY = "feedback_tokens"
+
+
+@dataclass(frozen=True)
+class FeedbackTokens:
+    tokens: Sequence[SecretStr]
+
+    def accepts(self, token: str) -> bool:
+        given = token.encode()
+        matches = [hmac.compare_digest(given, t.get_secret_value().encode()) for t in self.tokens]
+        return any(matches)
+
+
+def token_info(token: str, request: Any) -> dict[str, Any] | None:
+    """Connexion's ``x-bearerInfoFunc``: who the token is, or ``None`` (401) if no one."""
+    tokens: FeedbackTokens = getattr(request.state, STATE_KEY)
+    if not tokens.tokens:
+        raise FeedbackDisabledProblem()
+    return {"sub": "feedback"} if tokens.accepts(token) else None
+
+
+#: Feedback not enabled: no token.
+NO_FEEDBACK = FeedbackTokens(())

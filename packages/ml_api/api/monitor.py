@@ -1,0 +1,174 @@
+"""One worker's live monitor: the default window's figures refreshed on a timer (and the gauges
+with them), a window asked for computed on demand, one at a time, and the store pruned.
+
+``GET /v1/monitoring`` is answered from the figures the timer keeps, so scraping or polling it
+costs the database nothing; a window asked for by query parameters is bounded (settings) and a
+worker computes one at a time (503 with ``Retry-After`` past that).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.engine import make_url
+
+from api.metrics import (
+    DATABASE_UP,
+    DRIFT_LEVEL,
+    DRIFT_PSI,
+    LIVE,
+    MONITORING_LEVEL,
+    STORE_BYTES,
+    STORE_ROWS,
+    TRAINING,
+)
+from api.problems import BusyProblem
+from api.store.database import Store
+from api.store.monitoring import NOT_ENOUGH, VERDICTS, Thresholds, Window, measure
+from api.store.tables import predictions, sales
+
+logger = logging.getLogger(__name__)
+
+Drift = Callable[[Sequence[dict[str, Any]]], Mapping[str, tuple[float, str]]]
+
+
+class LiveMonitor:
+    """See the module's docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        window: Window,
+        largest: Window,
+        every_seconds: float,
+        retention_days: int,
+        training: Mapping[str, float],
+        thresholds: Thresholds,
+        drift: Drift | None,
+    ) -> None:
+        self.store = store
+        self.window = window
+        self.largest = largest
+        self.every_seconds = every_seconds
+        self.retention = timedelta(days=retention_days)
+        self.training = dict(training)
+        self.thresholds = thresholds
+        self.drift = drift
+        self._latest: dict[str, Any] | None = None
+        self._asked = threading.Semaphore(1)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        for name, value in self.training.items():
+            if name in TRAINING:
+                TRAINING[name].set(value)
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="monitor", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._stop.wait(self.every_seconds)
+
+    def current(self) -> dict[str, Any]:
+        """The default window's figures, as last refreshed (refreshed now if never)."""
+        if self._latest is None:
+            self.refresh()
+        if self._latest is None:
+            raise BusyProblem("unable to reach the prediction store")
+        return self._latest
+
+    def on_demand(self, window: Window) -> dict[str, Any]:
+        """The figures of ``window`` (within ``largest``), computed now; one at a time."""
+        if not self._asked.acquire(blocking=False):
+            raise BusyProblem("computing as many monitoring windows")
+        try:
+            return self._measure(window)
+        finally:
+            self._asked.release()
+
+    def refresh(self) -> None:
+        """Measure the default window, set the gauges, prune what is past retention."""
+        try:
+            figures = self._measure(self.window)
+            self._prune()
+            self._count()
+        except Exception as error:  # any driver's error: the figures stay as they were
+            DATABASE_UP.set(0)
+            logger.warning("monitoring: the store could not be read (%s)", type(error).__name__)
+            return
+        DATABASE_UP.set(1)
+        self._latest = figures
+        self._set_gauges(figures)
+
+    def _measure(self, window: Window) -> dict[str, Any]:
+        return measure(
+            self.store.engine,
+            window,
+            training=self.training,
+            thresholds=self.thresholds,
+            drift=self.drift,
+        )
+
+    def _set_gauges(self, figures: dict[str, Any]) -> None:
+        LIVE["sales"].set(figures["sales"])
+        LIVE["houses"].set(figures["priced_houses"])
+        names = {"coverage": "interval_coverage"}
+        for check, found in figures["checks"].items():
+            if found["live"] is not None:
+                LIVE[names.get(check, check)].set(found["live"])
+            MONITORING_LEVEL.labels(check).set(_level(found["verdict"]))
+        for field, found in figures["drift"].items():
+            DRIFT_PSI.labels(field).set(found["psi"])
+            DRIFT_LEVEL.labels(field).set(_level(found["verdict"]))
+
+    def _prune(self) -> None:
+        """Delete priced houses (their sales with them) older than the retention."""
+        cutoff = datetime.now(UTC) - self.retention
+        with self.store.engine.begin() as connection:
+            connection.execute(
+                delete(sales).where(
+                    sales.c.prediction_id.in_(
+                        select(predictions.c.id).where(predictions.c.created_at < cutoff)
+                    )
+                )
+            )
+            connection.execute(delete(predictions).where(predictions.c.created_at < cutoff))
+
+    def _count(self) -> None:
+        engine = self.store.engine
+        with engine.connect() as connection:
+            for table in (predictions, sales):
+                rows = connection.scalar(select(func.count()).select_from(table))
+                STORE_ROWS.labels(table.name).set(rows or 0)
+            if engine.dialect.name == "postgresql":
+                size = connection.scalar(
+                    text(
+                        "SELECT pg_total_relation_size('predictions') "
+                        "+ pg_total_relation_size('sales')"
+                    )
+                )
+                STORE_BYTES.set(size or 0)
+        database = make_url(self.store.url).database
+        if engine.dialect.name == "sqlite" and database:
+            files = [Path(database), Path(f"{database}-wal")]
+            STORE_BYTES.set(sum(path.stat().st_size for path in files if path.exists()))
+
+
+def _level(verdict: str) -> int:
+    return VERDICTS.index(verdict) if verdict != NOT_ENOUGH else 0

@@ -1,0 +1,174 @@
+"""The store's database: an engine for its URL, and whether its migrations are applied.
+
+``make migrate`` (``python -m api.store.database``) brings a database to the code's revision;
+the service checks it at start-up and stops, saying so, when the database is behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import orjson
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+logger = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The prediction store cannot be used as it is; the message says what to do."""
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the store at ``url``; a SQLite file's folder is made if missing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, json_serializer=_json, connect_args={"timeout": 5})
+        event.listen(engine, "connect", _sqlite_settings)
+        return engine
+    return create_engine(
+        url,
+        json_serializer=_json,
+        pool_size=2,
+        max_overflow=2,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 3},
+    )
+
+
+def _sqlite_settings(connection: object, record: object) -> None:
+    """WAL: writers do not block the readers of the monitoring queries; foreign keys on."""
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    """The revision the code needs."""
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (``None``: no migration applied)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database to ``revision`` (the code's, by default)."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Downgrade the database to ``revision`` (``base``: nothing of the store left)."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def check_migrated(engine: Engine) -> None:
+    """Raise ``StoreError`` unless the database is at the code's revision."""
+    try:
+        current = current_revision(engine)
+    except Exception as error:  # any driver's error: say which store, not its password
+        raise StoreError(
+            f"the prediction store at {engine.url!r} cannot be reached: {type(error).__name__}"
+        ) from error
+    head = head_revision()
+    if current != head:
+        raise StoreError(
+            f"the prediction store at {engine.url!r} is at revision {current or 'none'}, the "
+            f"service needs {head}: run `make migrate` (python -m api.store.database)"
+        )
+
+
+def main() -> int:
+    """``make migrate``: bring the configured store to the code's revision."""
+    from api.config import Settings
+
+    engine = make_engine(Settings().store_url)
+    migrate(engine)
+    print(f"prediction store at {engine.url!r}: revision {current_revision(engine)}")
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def _fresh_sqlite(url: str) -> bool:
+    parsed = make_url(url)
+    database = parsed.database
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and database not in (None, "", ":memory:")
+        and not Path(str(database)).exists()
+    )
+
+
+class Store:
+    """The store as a process uses it: one engine, made on first use in that process (an
+    engine's connections must not cross a fork: the server forks its workers after start-up)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._pid = 0
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None or self._pid != os.getpid():
+            self._engine = make_engine(self.url)
+            self._pid = os.getpid()
+        return self._engine
+
+    def check(self) -> None:
+        """Raise ``StoreError`` unless the database is reachable and migrated (start-up).
+
+        A SQLite file that does not exist yet (the embedded default, on a first start) is
+        made, at the code's revision: there is nothing in it to be behind. An existing one, or
+        any other database, must have been migrated (``make migrate``)."""
+        engine = make_engine(self.url)
+        try:
+            if _fresh_sqlite(self.url):
+                migrate(engine)
+                logger.info("prediction store made at %r", engine.url)
+            check_migrated(engine)
+        finally:
+            engine.dispose()
+
+    def close(self) -> None:
+        if self._engine is not None and self._pid == os.getpid():
+            self._engine.dispose()
+        self._engine = None

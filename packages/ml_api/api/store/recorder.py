@@ -1,0 +1,280 @@
+"""Every priced house written to the store, off the request path, none lost silently.
+
+A request only appends a reference to its priced houses to the worker's queue (no copy, no
+I/O); a writer thread takes them in batches of up to ``batch_houses`` and writes each batch in
+one transaction (SQLAlchemy's ``executemany``). A slow or stopped database never fails or slows
+a prediction:
+
+- houses wait in the queue, up to ``buffer_houses`` (a setting: its memory is bounded); a
+  request whose houses do not fit is counted as unrecorded (``ml_api_unrecorded_houses_total``)
+  and the outage is logged once, when it starts and when it ends;
+- a failed batch stays at the head of the queue and is tried again, after a pause that grows
+  to ``MAX_RETRY_SECONDS``; recording resumes by itself when the database is back;
+- ``stop`` (a graceful stop, a worker recycled) writes what is queued, for up to its timeout,
+  and counts what it could not write as unrecorded.
+
+So recorded + unrecorded = priced, exactly, at any moment the queue is empty.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, String, bindparam, insert
+
+from api.metrics import DATABASE_UP, RECORD_QUEUE, RECORDED_HOUSES, UNRECORDED_HOUSES
+from api.store.tables import predictions
+
+logger = logging.getLogger(__name__)
+
+#: The longest pause between two tries of a failed batch, in seconds.
+MAX_RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class PricedRequest:
+    """One request's priced houses, as the prediction service hands them over."""
+
+    ids: Sequence[str]
+    request_id: str
+    model_version: str
+    houses: Sequence[dict[str, Any]]
+    prices: Sequence[float]
+    lowers: Sequence[float]
+    uppers: Sequence[float]
+    calibrated: Sequence[bool]
+    #: Per house, the fields its warnings name.
+    warned_fields: Sequence[Sequence[str]]
+    priced_at: datetime
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows(self, start: int, stop: int) -> list[tuple[Any, ...]]:
+        """Houses ``start`` to ``stop`` as rows of ``predictions``, its ``COLUMNS`` in order,
+        the documents as JSON text."""
+        return [
+            (
+                self.ids[i],
+                self.request_id,
+                self.priced_at,
+                self.model_version,
+                orjson.dumps(self.houses[i]).decode(),
+                self.prices[i],
+                math.log(self.prices[i]),
+                self.lowers[i],
+                self.uppers[i],
+                self.calibrated[i],
+                orjson.dumps(self.warned_fields[i]).decode(),
+            )
+            for i in range(start, stop)
+        ]
+
+
+class Recorder:
+    """One worker's writer of priced houses (see the module's docstring)."""
+
+    def __init__(
+        self,
+        engine_factory: Callable[[], Engine],
+        *,
+        buffer_houses: int,
+        batch_houses: int,
+    ) -> None:
+        self._engine_factory = engine_factory
+        self.buffer_houses = buffer_houses
+        self.batch_houses = batch_houses
+        self._queue: deque[PricedRequest] = deque()
+        #: Houses of the head request already written (a batch may split a request).
+        self._head_done = 0
+        self._queued = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._engine: Engine | None = None
+        self._outage_since: float | None = None
+        self._lost_in_outage = 0
+
+    # The request path.
+
+    def record(self, priced: PricedRequest) -> None:
+        """Queue ``priced`` for the store, or count it as unrecorded if it does not fit."""
+        count = len(priced)
+        with self._lock:
+            fits = self._queued + count <= self.buffer_houses and not self._stopping.is_set()
+            if fits:
+                self._queue.append(priced)
+                self._queued += count
+            else:
+                self._lost_in_outage += count
+        if fits:
+            RECORD_QUEUE.inc(count)
+            self._wake.set()
+        else:
+            UNRECORDED_HOUSES.inc(count)
+            if self._lost_in_outage == count:  # the first loss of this outage
+                logger.error(
+                    "prediction store: the buffer of %d houses is full; priced houses are not "
+                    "recorded until the database catches up (counted in "
+                    "ml_api_unrecorded_houses_total)",
+                    self.buffer_houses,
+                )
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    # The writer.
+
+    def start(self) -> None:
+        """Start the writer thread (in the worker process: threads do not survive a fork);
+        again after a stop."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued (for up to ``timeout`` seconds), then stop; what is left is
+        counted as unrecorded."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with self._lock:
+            left, self._queued = self._queued, 0
+            self._queue.clear()
+            self._head_done = 0
+        if left:
+            RECORD_QUEUE.dec(left)
+            UNRECORDED_HOUSES.inc(left)
+            logger.error("prediction store: %d queued houses not written before the stop", left)
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until the queue is empty (tests, benchmarks); whether it is."""
+        deadline = time.monotonic() + timeout
+        self._wake.set()
+        while self._queued and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self._queued == 0
+
+    def _run(self) -> None:
+        pause = 0.0
+        while True:
+            self._wake.wait(timeout=1.0 if pause == 0 else pause)
+            self._wake.clear()
+            while self._queued:
+                try:
+                    written = self._write_batch()
+                except Exception as error:  # any driver's error: the database is unusable
+                    self._note_outage(error)
+                    pause = min(MAX_RETRY_SECONDS, max(0.25, pause * 2))
+                    break
+                self._note_written(written)
+                pause = 0.0
+            if self._stopping.is_set() and (not self._queued or pause):
+                return
+            if pause:
+                time.sleep(pause)
+
+    def _write_batch(self) -> int:
+        """Write the next batch in one transaction; the houses it wrote."""
+        with self._lock:
+            heads = list(self._queue)
+            done = self._head_done
+        rows: list[tuple[Any, ...]] = []
+        for priced in heads:
+            take = min(len(priced) - done, self.batch_houses - len(rows))
+            rows.extend(priced.rows(done, done + take))
+            done = 0
+            if len(rows) >= self.batch_houses:
+                break
+        if self._engine is None:
+            self._engine = self._engine_factory()
+        with self._engine.begin() as connection:
+            write_rows(connection, rows)
+        self._dequeue(len(rows))
+        return len(rows)
+
+    def _dequeue(self, count: int) -> None:
+        with self._lock:
+            self._queued -= count
+            left = count
+            while left:
+                head = self._queue[0]
+                remaining = len(head) - self._head_done
+                if remaining <= left:
+                    self._queue.popleft()
+                    self._head_done = 0
+                    left -= remaining
+                else:
+                    self._head_done += left
+                    left = 0
+        RECORD_QUEUE.dec(count)
+
+    def _note_written(self, count: int) -> None:
+        RECORDED_HOUSES.inc(count)
+        DATABASE_UP.set(1)
+        if self._outage_since is not None or self._lost_in_outage:
+            since = self._outage_since or time.monotonic()
+            logger.warning(
+                "prediction store: writing again after %.1f s; %d houses went unrecorded",
+                time.monotonic() - since,
+                self._lost_in_outage,
+            )
+            self._outage_since = None
+            with self._lock:
+                self._lost_in_outage = 0
+
+    def _note_outage(self, error: Exception) -> None:
+        DATABASE_UP.set(0)
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            logger.error(
+                "prediction store: a write failed (%s); houses wait in the buffer (%d of %d)",
+                type(error).__name__,
+                self._queued,
+                self.buffer_houses,
+            )
+
+
+#: The columns of ``predictions`` in the order ``PricedRequest.rows`` gives them.
+COLUMNS = (
+    "id", "request_id", "created_at", "model_version", "house", "price", "log_price", "lower",
+    "upper", "calibrated", "warned_fields",
+)  # fmt: skip
+_COPY = f"COPY predictions ({', '.join(COLUMNS)}) FROM STDIN"
+#: The JSON documents, which the rows carry as text.
+_DOCUMENTS = frozenset({"house", "warned_fields"})
+
+
+def write_rows(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (``COLUMNS`` in order): with ``COPY`` on PostgreSQL (a few microseconds a
+    row, in C), else one ``executemany``."""
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(_COPY) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+    statement = insert(predictions).values(
+        {name: bindparam(name, type_=String() if name in _DOCUMENTS else None) for name in COLUMNS}
+    )
+    connection.execute(statement, [dict(zip(COLUMNS, row, strict=True)) for row in rows])
+
+
+def priced_now() -> datetime:
+    return datetime.now(UTC)

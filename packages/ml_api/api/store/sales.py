@@ -1,0 +1,99 @@
+"""Sale prices posted back for priced houses: a batch written whole or not at all.
+
+The spec has checked each row's shape (a prediction id's form, a positive price, a date's form,
+no other key, at most ``max_rows`` rows: 400 otherwise). Here, the rules it cannot express
+(422): the date is a real day, no id twice in the batch, every id names a priced house, none
+has a sale already. Any fault refuses the batch, naming every bad row and field; nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from api.problems import FieldError
+from api.store.tables import predictions, sales
+
+#: Ids asked about in one query (SQLite's limit on parameters is 32766; PostgreSQL's 65535).
+_IDS_PER_QUERY = 1000
+
+
+class SalesRefusedError(Exception):
+    """The batch was refused; ``errors`` name every bad row and field. ``status`` is 422: each
+    row matched the schema but breaks a rule it cannot express (as for houses)."""
+
+    def __init__(self, errors: list[FieldError], status: int) -> None:
+        super().__init__(f"{len(errors)} invalid fields")
+        self.errors = errors
+        self.status = status
+
+
+def _malformed(rows: Sequence[dict[str, Any]]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    first_row: dict[str, int] = {}
+    for row, sale in enumerate(rows):
+        try:
+            date.fromisoformat(sale["sold_on"])
+        except ValueError:
+            errors.append(FieldError(row, "sold_on", f"{sale['sold_on']!r} is not a date"))
+        earlier = first_row.setdefault(sale["prediction_id"], row)
+        if earlier != row:
+            errors.append(FieldError(row, "prediction_id", f"is in row {earlier} too"))
+    return errors
+
+
+def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
+    """Write the batch in one transaction; the sales written (all of them).
+
+    Raises
+    ------
+    SalesRefusedError
+        If a date is not a real day, an id is in the batch twice, or names no priced house or
+        one already sold (422).
+    """
+    malformed = _malformed(rows)
+    if malformed:
+        raise SalesRefusedError(malformed, 422)
+    ids = [sale["prediction_id"] for sale in rows]
+    received = datetime.now(UTC)
+    with engine.begin() as connection:
+        known: set[str] = set()
+        sold: set[str] = set()
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            part = ids[start : start + _IDS_PER_QUERY]
+            known.update(
+                connection.scalars(select(predictions.c.id).where(predictions.c.id.in_(part)))
+            )
+            sold.update(
+                connection.scalars(
+                    select(sales.c.prediction_id).where(sales.c.prediction_id.in_(part))
+                )
+            )
+        errors = [
+            FieldError(row, "prediction_id", "names no priced house")
+            if sale["prediction_id"] not in known
+            else FieldError(row, "prediction_id", "has a sale price already")
+            for row, sale in enumerate(rows)
+            if sale["prediction_id"] not in known or sale["prediction_id"] in sold
+        ]
+        if errors:
+            raise SalesRefusedError(errors, 422)
+        connection.execute(
+            insert(sales),
+            [
+                {
+                    "prediction_id": sale["prediction_id"],
+                    "sale_price": float(sale["sale_price"]),
+                    "log_sale_price": math.log(sale["sale_price"]),
+                    "sold_on": date.fromisoformat(sale["sold_on"]),
+                    "received_at": received,
+                }
+                for sale in rows
+            ],
+        )
+    return len(rows)

@@ -1,0 +1,62 @@
+"""The store's tables. Migrations (``migrations/versions``) create them; this is what the code
+reads and writes, and a test checks that the two agree."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+#: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+#: One row a priced house.
+predictions = Table(
+    "predictions",
+    metadata,
+    #: The request's random token and the house's place in it: ``<token>-<index>``.
+    Column("id", String(40), primary_key=True),
+    Column("request_id", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    #: The house as the client sent it.
+    Column("house", Document, nullable=False),
+    Column("price", Float, nullable=False),
+    Column("log_price", Float, nullable=False),
+    Column("lower", Float, nullable=False),
+    Column("upper", Float, nullable=False),
+    Column("calibrated", Boolean, nullable=False),
+    #: The fields its warnings name (empty: none).
+    Column("warned_fields", Document, nullable=False),
+    Index("ix_predictions_created_at", "created_at"),
+)
+
+#: One row a sale price posted back for a priced house.
+sales = Table(
+    "sales",
+    metadata,
+    Column(
+        "prediction_id",
+        String(40),
+        ForeignKey("predictions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("sale_price", Float, nullable=False),
+    Column("log_sale_price", Float, nullable=False),
+    Column("sold_on", Date, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_sales_received_at", "received_at"),
+)

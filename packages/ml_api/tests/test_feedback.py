@@ -1,0 +1,178 @@
+"""Every price remembered, sale prices posted back, and the live figures they give.
+
+The session's app records into the session's SQLite store (conftest.py); its writer runs in
+the app's lifespan, as in a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from connexion import FlaskApp
+from gradient_boosting_model.config import load_config
+from gradient_boosting_model.data import features_and_target, split_holdout
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from api import config
+from api.app import create_app, start_service
+from api.feedback_auth import NO_FEEDBACK
+from api.service import PredictionService
+from api.store.tables import predictions, sales
+from tests.conftest import FEEDBACK_TOKEN
+
+pytestmark = pytest.mark.integration
+
+AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
+
+
+def _price(client: TestClient, service: PredictionService, houses: list[dict[str, Any]]) -> Any:
+    answer = client.post("/v1/predictions", json=houses)
+    assert answer.status_code == 200
+    assert service.recorder is not None and service.recorder.flush(20)
+    return answer.json()
+
+
+def _count(service: PredictionService, table: Any, where: Any = None) -> int:
+    assert service.store is not None
+    query = select(func.count()).select_from(table)
+    with service.store.engine.connect() as connection:
+        return int(connection.scalar(query if where is None else query.where(where)) or 0)
+
+
+def test_each_priced_house_is_recorded_as_sent_under_its_id(
+    client: TestClient, service: PredictionService, request_rows: list[dict[str, Any]]
+) -> None:
+    houses = request_rows[:3]
+    answer = _price(client, service, houses)
+    ids = answer["prediction_ids"]
+    assert service.store is not None
+    with service.store.engine.connect() as connection:
+        rows = {
+            row.id: row
+            for row in connection.execute(select(predictions).where(predictions.c.id.in_(ids)))
+        }
+    assert [rows[i].house for i in ids] == houses
+    assert [rows[i].price for i in ids] == answer["predictions"]
+    assert [rows[i].lower for i in ids] == [i["lower"] for i in answer["intervals"]]
+    assert all(rows[i].model_version == answer["model_version"] for i in ids)
+
+
+def test_sale_prices_come_back_whole_or_not_at_all(
+    client: TestClient, service: PredictionService, request_rows: list[dict[str, Any]]
+) -> None:
+    ids = _price(client, service, request_rows[3:6])["prediction_ids"]
+    good = [{"prediction_id": i, "sale_price": 150_000, "sold_on": "2026-11-02"} for i in ids]
+    before = _count(service, sales)
+    bad_price = [*good[:2], {**good[2], "sale_price": -1}]
+    refused = client.post("/v1/sales", json=bad_price, headers=AUTH)
+    assert refused.status_code == 400
+    assert [(e["row"], e["field"]) for e in refused.json()["errors"]] == [(2, "sale_price")]
+    unknown = [*good[:2], {**good[2], "prediction_id": "ffffffffffffffff-0"}]
+    refused = client.post("/v1/sales", json=unknown, headers=AUTH)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {"row": 2, "field": "prediction_id", "message": "names no priced house"}
+    ]
+    assert _count(service, sales) == before  # nothing of either batch
+    accepted = client.post("/v1/sales", json=good, headers=AUTH)
+    assert accepted.status_code == 200 and accepted.json() == {"recorded": 3}
+    assert _count(service, sales) == before + 3
+
+
+def test_posting_sales_needs_a_feedback_token(client: TestClient) -> None:
+    sale = [{"prediction_id": "0000000000000000-0", "sale_price": 1, "sold_on": "2026-11-02"}]
+    for headers in ({}, {"Authorization": "Bearer wrong-token"}):
+        refused = client.post("/v1/sales", json=sale, headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"] == 'Bearer realm="feedback"'
+        assert refused.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def without_feedback(service: PredictionService) -> FlaskApp:
+    settings = config.Settings(environment="testing")
+    # Its own service (no store: not the session's, which its lifespan would stop).
+    alone = dataclasses.replace(
+        service, feedback=NO_FEEDBACK, store=None, recorder=None, monitor=None
+    )
+    return create_app(settings, service=alone)
+
+
+def test_with_no_token_configured_feedback_is_not_enabled(without_feedback: FlaskApp) -> None:
+    sale = [{"prediction_id": "0000000000000000-0", "sale_price": 1, "sold_on": "2026-11-02"}]
+    with without_feedback.test_client() as client:
+        refused = client.post("/v1/sales", json=sale, headers=AUTH)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Posting sale prices is not enabled on this server."
+
+
+def test_the_holdout_priced_and_sold_live_scores_as_at_training(
+    client: TestClient, service: PredictionService
+) -> None:
+    """The benchmark, live: the package's labelled holdout priced through the service, its
+    sale prices posted back; ``/v1/monitoring`` gives the holdout's figures recorded at
+    training (prices are rounded to the cent: to 1e-6)."""
+    settings = load_config()
+    houses, prices = features_and_target(split_holdout(settings).holdout, settings)
+    ids = _price(client, service, houses)["prediction_ids"]
+    sold = [
+        {"prediction_id": i, "sale_price": float(price), "sold_on": "2010-06-30"}
+        for i, price in zip(ids, prices, strict=True)
+    ]
+    assert client.post("/v1/sales", json=sold, headers=AUTH).status_code == 200
+    window = {"predictions": len(houses), "sales": len(houses)}
+    live = client.get("/v1/monitoring", params=window)
+    assert live.status_code == 200
+    figures = live.json()
+    assert figures["sales"] == len(houses) and figures["priced_houses"] == len(houses)
+    checks = figures["checks"]
+    holdout = service.card["holdout_metrics"]
+    assert checks["rmsle"]["live"] == pytest.approx(holdout["rmsle"], abs=1e-6)
+    assert checks["median_ape"]["live"] == pytest.approx(holdout["median_ape"], abs=1e-6)
+    coverage = service.card["intervals"]["coverage"]["holdout"]["coverage"]
+    assert checks["coverage"]["live"] == pytest.approx(coverage, abs=1e-6)
+    assert checks["rmsle"]["training"] == holdout["rmsle"]
+    assert {check["verdict"] for check in checks.values()} == {"ok"}
+    tenths = figures["coverage_by_tenth_of_price"]
+    assert [tenth["tenth"] for tenth in tenths] == list(range(1, 11))
+    assert sum(tenth["sales"] for tenth in tenths) == len(houses)
+
+
+def test_a_window_past_the_limit_is_refused(client: TestClient) -> None:
+    limit = config.Settings(environment="testing").max_monitoring_sales
+    assert client.get("/v1/monitoring", params={"sales": limit + 1}).status_code == 400
+    assert client.get("/v1/monitoring", params={"sales": 9}).status_code == 400
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Any]]:
+    """An app of its own, with an empty store: its window holds only what a test prices."""
+    settings = config.Settings(
+        environment="testing", state_dir=tmp_path_factory.mktemp("drift_state")
+    )
+    alone = start_service(settings)
+    with create_app(settings, service=alone).test_client() as own:
+        yield own, alone
+
+
+def test_houses_like_the_training_ones_do_not_drift_and_changed_ones_do(
+    fresh: tuple[TestClient, PredictionService], request_rows: list[dict[str, Any]]
+) -> None:
+    client, service = fresh
+    window = {"predictions": len(request_rows), "sales": 10}
+    _price(client, service, request_rows)
+    as_usual = client.get("/v1/monitoring", params=window).json()["drift"]
+    assert as_usual and all(found["psi"] < 0.1 for found in as_usual.values()), as_usual
+    assert {found["verdict"] for found in as_usual.values()} == {"ok"}
+    shifted = [
+        {**house, "GrLivArea": round(house["GrLivArea"] * 1.3), "LotArea": house["LotArea"] * 2}
+        for house in request_rows
+    ]
+    _price(client, service, shifted)
+    drifted = client.get("/v1/monitoring", params=window).json()["drift"]
+    alerts = {name for name, found in drifted.items() if found["verdict"] == "alert"}
+    assert alerts == {"GrLivArea", "LotArea"}, drifted

@@ -1,0 +1,221 @@
+"""The prediction store, on SQLite and on a real PostgreSQL: migrations up and down, the writer
+that loses nothing silently, and sale prices taken back whole or not at all."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine, func, inspect, select
+
+from api.store.database import (
+    Store,
+    StoreError,
+    current_revision,
+    downgrade,
+    head_revision,
+    make_engine,
+    migrate,
+)
+from api.store.recorder import PricedRequest, Recorder, write_rows
+from api.store.sales import SalesRefusedError, write_sales
+from api.store.tables import metadata, predictions, sales
+
+pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
+
+
+def _priced(count: int, token: str = "00000000000000aa") -> PricedRequest:
+    return PricedRequest(
+        ids=[f"{token}-{i}" for i in range(count)],
+        request_id="test",
+        model_version="0.2.0",
+        houses=[{"GrLivArea": 1000 + i, "Neighborhood": "NAmes"} for i in range(count)],
+        prices=[100_000.0 + i for i in range(count)],
+        lowers=[90_000.0] * count,
+        uppers=[110_000.0] * count,
+        calibrated=[True] * count,
+        warned_fields=[[] for _ in range(count)],
+        priced_at=datetime.now(UTC),
+    )
+
+
+def _rows(engine: Engine, table: object = predictions) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(table)) or 0)  # type: ignore[arg-type]
+
+
+def _counter(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+def test_migrations_go_up_and_down(engine: Engine) -> None:
+    assert current_revision(engine) is None
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    assert {"predictions", "sales"} <= set(inspect(engine).get_table_names())
+    downgrade(engine, "base")
+    assert current_revision(engine) is None
+    assert not {"predictions", "sales"} & set(inspect(engine).get_table_names())
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_the_code_declares_the_tables_the_migrations_make(engine: Engine) -> None:
+    migrate(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert differences == []
+
+
+def test_a_store_behind_its_migrations_stops_the_service(store_url: str) -> None:
+    if store_url.startswith("sqlite"):  # an existing file, never migrated
+        Path(store_url.removeprefix("sqlite:///")).touch()
+    with pytest.raises(StoreError, match=r"revision none, the service needs .*make migrate"):
+        Store(store_url).check()
+    engine = make_engine(store_url)
+    migrate(engine)
+    engine.dispose()
+    Store(store_url).check()
+
+
+def test_the_embedded_store_is_made_on_a_first_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/state/predictions.db"
+    Store(url).check()
+    engine = make_engine(url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_an_unreachable_store_stops_the_service_without_its_password() -> None:
+    url = "postgresql+psycopg://user:secret-password@127.0.0.1:1/none"
+    with pytest.raises(StoreError, match="cannot be reached") as refused:
+        Store(url).check()
+    assert "secret-password" not in str(refused.value)
+
+
+@pytest.fixture
+def migrated(engine: Engine) -> Engine:
+    migrate(engine)
+    return engine
+
+
+def test_every_priced_house_is_written_in_batches(migrated: Engine) -> None:
+    recorder = Recorder(lambda: make_engine(str(migrated.url.render_as_string(False))),
+                        buffer_houses=100, batch_houses=4)  # fmt: skip
+    before = _counter("ml_api_recorded_houses_total")
+    recorder.start()
+    for token in ("0000000000000001", "0000000000000002", "0000000000000003"):
+        recorder.record(_priced(5, token))
+    assert recorder.flush(10)
+    recorder.stop()
+    assert _rows(migrated) == 15
+    assert _counter("ml_api_recorded_houses_total") - before == 15
+    with migrated.connect() as connection:
+        row = connection.execute(
+            select(predictions).where(predictions.c.id == "0000000000000002-3")
+        ).one()
+    assert row.house == {"GrLivArea": 1003, "Neighborhood": "NAmes"}
+    assert row.price == 100_003.0 and row.calibrated and row.warned_fields == []
+
+
+class Outage:
+    """An engine factory whose database is down until ``end`` is called."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.up = threading.Event()
+
+    def __call__(self) -> Engine:
+        if not self.up.is_set():
+            raise ConnectionError("the database is down")
+        return make_engine(self.url)
+
+    def end(self) -> None:
+        self.up.set()
+
+
+def test_a_database_outage_fails_no_prediction_and_loses_none_silently(migrated: Engine) -> None:
+    """The buffer holds what fits; the rest is counted unrecorded; writing resumes by itself
+    when the database is back; recorded + unrecorded = priced."""
+    outage = Outage(migrated.url.render_as_string(hide_password=False))
+    recorder = Recorder(outage, buffer_houses=10, batch_houses=100)
+    recorded, unrecorded = (
+        _counter("ml_api_recorded_houses_total"),
+        _counter("ml_api_unrecorded_houses_total"),
+    )
+    recorder.start()
+    for token in ("0000000000000011", "0000000000000012", "0000000000000013"):
+        recorder.record(_priced(5, token))  # never raises, never waits
+    assert not recorder.flush(0.5)  # down: nothing written
+    assert _rows(migrated) == 0
+    outage.end()
+    assert recorder.flush(15)
+    recorder.stop()
+    written = _counter("ml_api_recorded_houses_total") - recorded
+    lost = _counter("ml_api_unrecorded_houses_total") - unrecorded
+    assert (written, lost) == (10, 5)
+    assert _rows(migrated) == 10
+
+
+def test_a_stop_writes_what_is_queued(migrated: Engine) -> None:
+    recorder = Recorder(lambda: make_engine(migrated.url.render_as_string(hide_password=False)),
+                        buffer_houses=1000, batch_houses=7)  # fmt: skip
+    for token in ("0000000000000021", "0000000000000022"):
+        recorder.record(_priced(20, token))  # before the writer runs
+    recorder.start()
+    recorder.stop()
+    assert _rows(migrated) == 40
+
+
+@pytest.fixture
+def sold_store(migrated: Engine) -> Iterator[Callable[[list[dict[str, object]]], int]]:
+    with migrated.begin() as connection:
+        write_rows(connection, _priced(3, "00000000000000bb").rows(0, 3))
+    yield lambda rows: write_sales(migrated, rows)
+
+
+def _sale(index: int, **changes: object) -> dict[str, object]:
+    return {"prediction_id": f"00000000000000bb-{index}", "sale_price": 101_000.0,
+            "sold_on": "2026-11-20", **changes}  # fmt: skip
+
+
+def test_sales_are_written_whole(
+    sold_store: Callable[[list[dict[str, object]]], int], migrated: Engine
+) -> None:
+    assert sold_store([_sale(0), _sale(1)]) == 2
+    assert _rows(migrated, sales) == 2
+
+
+@pytest.mark.parametrize(
+    ("rows", "errors"),
+    [
+        ([_sale(0), _sale(9)], [(1, "prediction_id", "names no priced house")]),
+        ([_sale(0), _sale(0)], [(1, "prediction_id", "is in row 0 too")]),
+        ([_sale(0, sold_on="2026-02-30")], [(0, "sold_on", "'2026-02-30' is not a date")]),
+    ],
+    ids=["unknown id", "duplicate", "not a day"],
+)
+def test_a_bad_row_refuses_the_whole_batch_naming_it(
+    sold_store: Callable[[list[dict[str, object]]], int],
+    migrated: Engine,
+    rows: list[dict[str, object]],
+    errors: list[tuple[int, str, str]],
+) -> None:
+    with pytest.raises(SalesRefusedError) as refused:
+        sold_store(rows)
+    assert refused.value.status == 422
+    assert [(e.row, e.field, e.message) for e in refused.value.errors] == errors
+    assert _rows(migrated, sales) == 0
+
+
+def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]) -> None:
+    sold_store([_sale(2)])
+    with pytest.raises(SalesRefusedError) as refused:
+        sold_store([_sale(1), _sale(2)])
+    assert [(e.row, e.message) for e in refused.value.errors] == [(1, "has a sale price already")]

@@ -1,0 +1,233 @@
+"""Benchmark of the prediction store: what recording costs a prediction, and what it loses.
+
+    python -m tools.store_bench [--seconds 60]        (make store-bench; make bench runs it)
+
+On 127.0.0.1 only, with a throwaway PostgreSQL (tools/postgres.py) and a SQLite file:
+
+1. wrk, 16 connections of one-house requests, ``--seconds`` each, the server with recording
+   off then on (PostgreSQL, then SQLite): throughput and p50 as ratios to recording off in
+   the same run, unrecorded houses, worker memory;
+2. 1459-house requests back to back for ``--seconds`` on PostgreSQL: unrecorded houses;
+3. the fault: PostgreSQL stopped for 20 s in the middle of a one-house load: failed requests,
+   p50 against recording off, recorded + unrecorded = priced, and recording resumed after;
+4. ``GET /v1/monitoring`` on PostgreSQL holding 1M priced houses and 100k sales: p50.
+
+Ends with one line per target, ok or MISSED; a failed request or a house neither recorded nor
+counted fails the run (exit 1); timings are reported (machines are noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from gradient_boosting_model.data import read_dataset
+from sqlalchemy import insert
+
+from api.store.database import make_engine, migrate
+from api.store.tables import predictions, sales
+from tools import postgres
+from tools import server as real_server
+from tools.bench import Target, _rss_mb
+from tools.loadtest import run_wrk
+
+OUTAGE_SECONDS = 20
+
+
+def _metric(text: str, name: str) -> float:
+    found = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+@contextlib.contextmanager
+def _serving(env: Mapping[str, str]) -> Iterator[real_server.Server]:
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = {"ML_API_ENVIRONMENT": "production", "ML_API_STATE_DIR": scratch, **env}
+        if "ML_API_DATABASE_URL" not in env:  # the SQLite default: migrate it first
+            engine = make_engine(f"sqlite:///{scratch}/predictions.db")
+            migrate(engine)
+            engine.dispose()
+        with real_server.running(Path(scratch) / "server.log", settings, workers=2) as server:
+            yield server
+
+
+def _counts(server: real_server.Server, flush_seconds: float = 30) -> dict[str, float]:
+    """Priced, recorded and unrecorded houses, once every queue is empty (or time is up)."""
+    deadline = time.monotonic() + flush_seconds
+    while True:
+        text = httpx.get(f"{server.url}/metrics", timeout=10).text
+        queued = _metric(text, "ml_api_record_queue_houses")
+        if queued == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    return {
+        name: _metric(text, f"ml_api_{name}_houses_total")
+        for name in ("predicted", "recorded", "unrecorded")
+    } | {"queued": queued}
+
+
+def _load(
+    server: real_server.Server, body: bytes, seconds: int, connections: int = 16
+) -> dict[str, Any]:
+    url = f"{server.url}/v1/predictions"
+    run = run_wrk(url, body, seconds=seconds, connections=connections, threads=min(2, connections))
+    run["memory"] = max(_rss_mb(pid) for pid in server.workers())
+    return run
+
+
+def _fill(url: str, houses: list[dict[str, Any]], count: int, sold: int) -> None:
+    """``count`` priced houses and ``sold`` sales, written straight into the store."""
+    engine = make_engine(url)
+    start = datetime.now(UTC) - timedelta(days=30)
+    for first in range(0, count, 20_000):
+        rows = [
+            {
+                "id": f"{index:016x}-0",
+                "request_id": "bench",
+                "created_at": start + timedelta(seconds=index),
+                "model_version": "0.2.0",
+                "house": houses[index % len(houses)],
+                "price": 150_000.0 + index % 1000,
+                "log_price": math.log(150_000.0 + index % 1000),
+                "lower": 120_000.0,
+                "upper": 190_000.0,
+                "calibrated": True,
+                "warned_fields": [],
+            }
+            for index in range(first, min(count, first + 20_000))
+        ]
+        with engine.begin() as connection:
+            connection.execute(insert(predictions), rows)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(sales),
+            [
+                {
+                    "prediction_id": f"{index * (count // sold):016x}-0",
+                    "sale_price": 160_000.0,
+                    "log_sale_price": math.log(160_000.0),
+                    "sold_on": datetime(2026, 1, 1).date(),
+                    "received_at": start + timedelta(seconds=index),
+                }
+                for index in range(sold)
+            ],
+        )
+    engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=60, help="of each load (at most 60)")
+    parser.add_argument("--stored", type=int, default=1_000_000, help="priced houses for step 4")
+    args = parser.parse_args()
+    seconds = min(args.seconds, 60)
+    houses = read_dataset("test.csv")
+    one, batch = orjson.dumps(houses[:1]), orjson.dumps(houses)
+    runs: dict[str, dict[str, Any]] = {}
+    counts: dict[str, dict[str, float]] = {}
+    with postgres.running() as database:
+        engine = make_engine(database.url)
+        migrate(engine)
+        engine.dispose()
+        stores = {"off": {"ML_API_RECORDING": "false"}, "postgresql": {
+            "ML_API_DATABASE_URL": database.url}, "sqlite": {}}  # fmt: skip
+        for name, env in stores.items():
+            with _serving(env) as server:
+                runs[name] = _load(server, one, seconds)
+                counts[name] = _counts(server)
+            print(f"{name}: {runs[name]['rps']:.0f} req/s, p50 {runs[name]['p50_us'] / 1000:.2f}"
+                  f" ms, {counts[name]}", flush=True)  # fmt: skip
+        with _serving(stores["postgresql"]) as server:
+            runs["batch"] = _load(server, batch, seconds, connections=2)  # back to back
+            counts["batch"] = _counts(server)
+        print(f"1459-house requests: {runs['batch']['requests']}, {counts['batch']}", flush=True)
+        with _serving(stores["postgresql"]) as server:
+            stopper = threading.Timer(seconds / 3, database.stop)
+            restart = threading.Timer(seconds / 3 + OUTAGE_SECONDS, database.start)
+            stopper.start()
+            restart.start()
+            runs["fault"] = _load(server, one, max(seconds, OUTAGE_SECONDS + 20))
+            restart.join()
+            counts["fault"] = _counts(server, flush_seconds=60)
+            json_body = {"content-type": "application/json"}
+            url = f"{server.url}/v1/predictions"
+            after = httpx.post(url, content=one, headers=json_body, timeout=10)
+            resumed = _counts(server, flush_seconds=30)
+        print(f"fault: {runs['fault']['requests']} requests, {counts['fault']}; after: {resumed}")
+        _fill(database.url, houses, args.stored, args.stored // 10)
+        with _serving(stores["postgresql"]) as server, httpx.Client(timeout=60) as client:
+            window = {"predictions": 10_000, "sales": 2_000}
+            timings = []
+            for _ in range(11):
+                started = time.perf_counter()
+                client.get(f"{server.url}/v1/monitoring", params=window).raise_for_status()
+                timings.append((time.perf_counter() - started) * 1000)
+            monitoring = statistics.median(timings[1:])
+    off = runs["off"]
+    targets = [
+        Target(
+            "failed requests, every load",
+            sum(r["errors"] for r in runs.values()),
+            "<=",
+            0,
+            gates=True,
+        ),
+    ]
+    for name in ("postgresql", "sqlite"):
+        run, count = runs[name], counts[name]
+        targets += [
+            Target(f"{name}: throughput / recording off", run["rps"] / off["rps"], ">=", 0.9),
+            Target(f"{name}: p50 / recording off", run["p50_us"] / off["p50_us"], "<=", 1.1),
+            Target(f"{name}: unrecorded houses", count["unrecorded"], "<=", 0),
+            Target(
+                f"{name}: houses neither recorded nor counted",
+                count["predicted"] - count["recorded"] - count["unrecorded"],
+                "<=",
+                0,
+                gates=True,
+            ),
+            Target(
+                f"{name}: worker memory / recording off", run["memory"] / off["memory"], "<=", 1.1
+            ),
+        ]
+    fault, lost = counts["fault"], counts["fault"]["predicted"] - counts["fault"]["recorded"]
+    targets += [
+        Target(
+            "PostgreSQL, 1459-house requests: unrecorded", counts["batch"]["unrecorded"], "<=", 0
+        ),
+        Target("fault: p50 / recording off", runs["fault"]["p50_us"] / off["p50_us"], "<=", 1.1),
+        Target(
+            "fault: recorded + unrecorded - priced", lost - fault["unrecorded"], "<=", 0, gates=True
+        ),
+        Target(
+            "fault: recording resumed (houses recorded after)",
+            resumed["recorded"] - fault["recorded"],
+            ">=",
+            1 if after.is_success else 0,
+            gates=True,
+        ),
+        Target(f"monitoring p50, {args.stored:,} stored", monitoring, "<=", 300, " ms"),
+    ]
+    for name, run in runs.items():
+        print(f"{name}: {run['requests']} requests, {run['errors']} failed")
+    print(f"\nstore targets: {sum(t.met for t in targets)} of {len(targets)} met")
+    for target in targets:
+        print(target.line())
+    return 1 if any(target.gates and not target.met for target in targets) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
