@@ -100,30 +100,34 @@ async def run_attacks(
 def target_of(
     kind: str, args: argparse.Namespace, scratch: Path, recycle: bool
 ) -> Iterator[Target]:
-    """The server to attack: the app alone (started here, with small max_requests for the
-    recycling attack), or the compose stack's proxy (given, or brought up here)."""
+    """The server to attack: the app alone, or the compose stack's proxy (given, or brought up
+    here); for the recycling attack, one started with small max_requests (a given stack must
+    have been started so: the budget's ``recycle_max_requests``)."""
+    env = recycling_settings(args.budget) if recycle else {}
     if kind == "proxy" and args.url:
         yield Target(
             url=args.url, master_pid=args.master_pid or container_master_pid(args.container)
         )
     elif kind == "proxy":
-        # tools/container.py's helper: the api and proxy services up, the proxy on 127.0.0.1.
-        # The stack runs with its own settings, recycling included (max_requests 20000).
+        # tools/container.py's helper: the api and proxy services up, the proxy on 127.0.0.1,
+        # the api with its image's settings but those of the recycling attack.
         compose_stack = getattr(container, "compose_stack", None)
         if compose_stack is None:
             raise SystemExit("tools.container has no compose_stack: give --url and --container")
-        with compose_stack(project="ml_api_attack") as stack:
+        with compose_stack(project="ml_api_attack", api_environment=env) as stack:
             yield Target(url=stack.url, master_pid=container_master_pid(stack.container("api")))
-    elif recycle:
-        env = {
-            "ML_API_MAX_REQUESTS": str(args.budget.recycle_max_requests),
-            "ML_API_MAX_REQUESTS_JITTER": str(args.budget.recycle_jitter),
-        }
-        with local_app(args.root, scratch / "recycle.log", env) as target:
-            yield target
     else:
-        with local_app(args.root, scratch / "server.log") as target:
+        log = scratch / ("recycle.log" if recycle else "server.log")
+        with local_app(args.root, log, env) as target:
             yield target
+
+
+def recycling_settings(budget: Budget) -> dict[str, str]:
+    """The server's settings for the recycling attack: max_requests from the budget."""
+    return {
+        "ML_API_MAX_REQUESTS": str(budget.recycle_max_requests),
+        "ML_API_MAX_REQUESTS_JITTER": str(budget.recycle_jitter),
+    }
 
 
 def parse_arguments() -> argparse.Namespace:

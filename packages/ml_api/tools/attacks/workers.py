@@ -136,9 +136,12 @@ def _seconds(value: float | None) -> str:
 
 
 async def recycling(target: Target, expect: Expectations, budget: Budget) -> Outcome:
-    """Keep-alive load on a server that replaces its workers every few hundred requests."""
-    seen = set(target.workers())
-    first = set(seen)
+    """Keep-alive load on a server that replaces its workers every few hundred requests
+    (``budget.recycle_max_requests``): the workers started during the load are counted (the
+    master's children, read every 50 ms; a worker lives a second or more), and each of the
+    first ones must be gone by the end."""
+    first = set(target.workers())
+    seen = set(first)
     load = asyncio.create_task(
         asyncio.to_thread(_wrk_load, target, budget.recycle_s, budget.load_connections)
     )
@@ -147,15 +150,24 @@ async def recycling(target: Target, expect: Expectations, budget: Budget) -> Out
         await asyncio.sleep(0.05)
     report = load.result()
     recycled = len(seen - first)
+    first_left = first & set(target.workers())
+    per_request = report["requests"] / recycled if recycled else float("inf")
     outcome = Outcome(
         "recycling",
-        f"{budget.load_connections} keep-alive connections for {budget.recycle_s} s: "
-        f"{_wrk_summary(report)}; {recycled} workers replaced",
+        f"{budget.load_connections} keep-alive connections for {budget.recycle_s} s, "
+        f"max_requests {budget.recycle_max_requests} (+{budget.recycle_jitter}): "
+        f"{_wrk_summary(report)}; {recycled} workers replaced (one per {per_request:.0f} "
+        f"requests), {len(first) - len(first_left)} of the first {len(first)} among them",
     )
     outcome.check(
         f"failed requests at most {expect.recycle_failures_max}",
         report["errors"] <= expect.recycle_failures_max,
         str(report["errors"]),
     )
-    outcome.check("workers were replaced", recycled > 0, str(recycled))
+    outcome.check(
+        f"at least {expect.recycles_min} workers replaced",
+        recycled >= expect.recycles_min,
+        str(recycled),
+    )
+    outcome.check("every first worker replaced", not first_left, f"left: {sorted(first_left)}")
     return outcome
