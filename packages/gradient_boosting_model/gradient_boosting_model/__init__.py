@@ -37,7 +37,7 @@ __version__ = resources.files(__name__).joinpath("VERSION").read_text(encoding="
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
-    from gradient_boosting_model.drift import FieldDrift, input_drift
+    from gradient_boosting_model.drift import FieldDrift, input_drift, monitored_fields
     from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError, ModelError
     from gradient_boosting_model.loading import load_card, load_model
     from gradient_boosting_model.predict import PredictionResult, make_prediction
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 _PUBLIC = {
     "FieldDrift": "drift",
     "input_drift": "drift",
+    "monitored_fields": "drift",
     "InvalidInputError": "errors",
     "ModelArtifactError": "errors",
     "ModelError": "errors",
@@ -84,4 +85,5 @@ __all__ = [
     "load_card",
     "load_model",
     "make_prediction",
+    "monitored_fields",
 ]

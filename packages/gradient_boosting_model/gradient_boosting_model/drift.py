@@ -259,6 +259,14 @@ def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
     return distributions.drift(houses)
 
 
+def monitored_fields(model: TrainedModel) -> tuple[str, ...]:
+    """The fields ``input_drift`` measures: a caller may send it only these of each house."""
+    distributions: InputDistributions | None = getattr(model, "distributions", None)
+    if distributions is None:
+        raise ModelArtifactError("the model holds no input distributions: retrain it")
+    return distributions.names
+
+
 def fit_distributions(
     columns: Mapping[str, npt.NDArray[Any]],
     *,

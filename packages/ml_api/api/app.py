@@ -18,7 +18,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from gradient_boosting_model import TrainedModel, input_drift
+from gradient_boosting_model import TrainedModel, input_drift, monitored_fields
 from starlette.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodyLimitsMiddleware
@@ -235,4 +235,5 @@ def live_monitor(
             min_drift_houses=config.monitoring_min_drift_houses,
         ),
         drift=drift,
+        drift_fields=monitored_fields(model),
     )

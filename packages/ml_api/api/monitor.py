@@ -52,6 +52,7 @@ class LiveMonitor:
         training: Mapping[str, float],
         thresholds: Thresholds,
         drift: Drift | None,
+        drift_fields: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.window = window
@@ -61,6 +62,7 @@ class LiveMonitor:
         self.training = dict(training)
         self.thresholds = thresholds
         self.drift = drift
+        self.drift_fields = tuple(drift_fields)
         self._latest: dict[str, Any] | None = None
         self._asked = threading.Semaphore(1)
         self._stop = threading.Event()
@@ -123,6 +125,7 @@ class LiveMonitor:
             training=self.training,
             thresholds=self.thresholds,
             drift=self.drift,
+            drift_fields=self.drift_fields,
         )
 
     def _set_gauges(self, figures: dict[str, Any]) -> None:

@@ -38,7 +38,8 @@ from gradient_boosting_model.data import read_dataset
 from sqlalchemy import insert
 
 from api.store.database import make_engine, migrate
-from api.store.tables import predictions, sales
+from api.store.recorder import write_rows
+from api.store.tables import sales
 from tools import postgres
 from tools import server as real_server
 from tools.bench import Target, _rss_mb
@@ -89,28 +90,19 @@ def _load(
 
 
 def _fill(url: str, houses: list[dict[str, Any]], count: int, sold: int) -> None:
-    """``count`` priced houses and ``sold`` sales, written straight into the store."""
+    """``count`` priced houses and ``sold`` sales, written straight into the store (COPY)."""
     engine = make_engine(url)
     start = datetime.now(UTC) - timedelta(days=30)
-    for first in range(0, count, 20_000):
+    documents = [orjson.dumps(house).decode() for house in houses]
+    for first in range(0, count, 50_000):
         rows = [
-            {
-                "id": f"{index:016x}-0",
-                "request_id": "bench",
-                "created_at": start + timedelta(seconds=index),
-                "model_version": "0.2.0",
-                "house": houses[index % len(houses)],
-                "price": 150_000.0 + index % 1000,
-                "log_price": math.log(150_000.0 + index % 1000),
-                "lower": 120_000.0,
-                "upper": 190_000.0,
-                "calibrated": True,
-                "warned_fields": [],
-            }
-            for index in range(first, min(count, first + 20_000))
-        ]
+            (f"{index:016x}-0", "bench", start + timedelta(seconds=index), "0.2.0",
+             documents[index % len(houses)], 150_000.0 + index % 1000,
+             math.log(150_000.0 + index % 1000), 120_000.0, 190_000.0, True, "[]")
+            for index in range(first, min(count, first + 50_000))
+        ]  # fmt: skip
         with engine.begin() as connection:
-            connection.execute(insert(predictions), rows)
+            write_rows(connection, rows)
     with engine.begin() as connection:
         connection.execute(
             insert(sales),

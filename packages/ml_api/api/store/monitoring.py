@@ -90,8 +90,10 @@ def measure(
     training: Mapping[str, float],
     thresholds: Thresholds,
     drift: Callable[[Sequence[dict[str, Any]]], Mapping[str, tuple[float, str]]] | None = None,
+    drift_fields: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The live figures over ``window``, each beside ``training``'s, with verdicts."""
+    """The live figures over ``window``, each beside ``training``'s, with verdicts; ``drift``
+    judges the window's houses, of which only ``drift_fields`` are read back."""
     houses = _recent_predictions(window)
     sold = _recent_sales(window)
     inside = case(
@@ -119,7 +121,7 @@ def measure(
             dtype=np.float64,
         )
         tenths = _coverage_by_tenth(connection, sold, inside)
-        recent = list(connection.scalars(select(houses.c.house))) if drift else []
+        recent = _recent_fields(connection, houses, drift_fields) if drift else []
     drifted = drift(recent) if drift and recent else {}
     enough = count >= thresholds.min_sales
     figures = {
@@ -151,6 +153,14 @@ def measure(
             for field, (psi, verdict) in drifted.items()
         },
     }
+
+
+def _recent_fields(connection: Any, houses: Any, fields: Sequence[str]) -> list[dict[str, Any]]:
+    """The window's houses, with only ``fields`` read out of each stored document (in the
+    database: a whole house is about 80 values)."""
+    names = list(fields)
+    rows = connection.execute(select(*(houses.c.house[name] for name in names)))
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _verdict(

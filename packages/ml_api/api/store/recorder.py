@@ -5,6 +5,8 @@ I/O); a writer thread takes them in batches of up to ``batch_houses`` and writes
 one transaction (SQLAlchemy's ``executemany``). A slow or stopped database never fails or slows
 a prediction:
 
+- a batch is written once ``batch_houses`` are queued, or ``LINGER_SECONDS`` after the last
+  write, whichever comes first: one-house requests share a transaction;
 - houses wait in the queue, up to ``buffer_houses`` (a setting: its memory is bounded); a
   request whose houses do not fit is counted as unrecorded (``ml_api_unrecorded_houses_total``)
   and the outage is logged once, when it starts and when it ends;
@@ -38,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 #: The longest pause between two tries of a failed batch, in seconds.
 MAX_RETRY_SECONDS = 5.0
+#: Seconds a priced house may wait before its batch is written, unless a whole batch is
+#: queued sooner: one transaction per request of one house would cost more than the house.
+LINGER_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,8 @@ class Recorder:
                 self._lost_in_outage += count
         if fits:
             RECORD_QUEUE.inc(count)
-            self._wake.set()
+            if self._queued >= self.batch_houses:
+                self._wake.set()
         else:
             UNRECORDED_HOUSES.inc(count)
             if self._lost_in_outage == count:  # the first loss of this outage
@@ -174,7 +180,7 @@ class Recorder:
     def _run(self) -> None:
         pause = 0.0
         while True:
-            self._wake.wait(timeout=1.0 if pause == 0 else pause)
+            self._wake.wait(timeout=LINGER_SECONDS if pause == 0 else pause)
             self._wake.clear()
             while self._queued:
                 try:
