@@ -75,8 +75,8 @@ APP = Expectations(
     refusal_worker_ms=100,
     recovery_within_s=5,
     recycle_failures_max=0,
-    # Budget's minute at max_requests 250 replaces about 25 (measured: 120 requests a second
-    # under this load); a third of that still proves many recycles, each under load.
+    # Budget's minute at max_requests 250 replaces 20 to 25 (measured); 8 still proves each
+    # worker slot recycled several times under load, with slack for a slower machine.
     recycles_min=8,
 )
 
