@@ -64,6 +64,8 @@ class LiveMonitor:
         self.drift = drift
         self.drift_fields = tuple(drift_fields)
         self._latest: dict[str, Any] | None = None
+        #: The newest priced house and sale when ``_latest`` was measured.
+        self._seen: tuple[Any, ...] = ()
         self._asked = threading.Semaphore(1)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,8 +107,14 @@ class LiveMonitor:
             self._asked.release()
 
     def refresh(self) -> None:
-        """Measure the default window, set the gauges, prune what is past retention."""
+        """Measure the default window, set the gauges, prune what is past retention: when
+        the store has changed since the last time (its newest priced house and sale, two index
+        lookups), so that an idle service spends nothing on it."""
         try:
+            seen = self._newest()
+            if seen == self._seen and self._latest is not None:
+                DATABASE_UP.set(1)
+                return
             figures = self._measure(self.window)
             self._prune()
             self._count()
@@ -115,8 +123,16 @@ class LiveMonitor:
             logger.warning("monitoring: the store could not be read (%s)", type(error).__name__)
             return
         DATABASE_UP.set(1)
+        self._seen = seen
         self._latest = figures
         self._set_gauges(figures)
+
+    def _newest(self) -> tuple[Any, ...]:
+        with self.store.engine.connect() as connection:
+            return (
+                connection.scalar(select(func.max(predictions.c.created_at))),
+                connection.scalar(select(func.max(sales.c.received_at))),
+            )
 
     def _measure(self, window: Window) -> dict[str, Any]:
         return measure(
