@@ -60,7 +60,7 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     configure_logging(config.log_level)
     spec = read_spec(config)
     if service is None:
-        service = start_service(config)
+        service = start_service(config, spec)
     jsonifier = Jsonifier(ResponseJson)
     app = FlaskApp(__name__, jsonifier=jsonifier, lifespan=_lifespan(service))
     app.app.json = OrjsonProvider(app.app)
@@ -163,9 +163,10 @@ def body_limits(config: Settings) -> BodyLimits:
     )
 
 
-def start_service(config: Settings) -> PredictionService:
-    """The worker's prediction service, its model loaded and checked on the spec's examples."""
-    spec = read_spec(config)
+def start_service(config: Settings, spec: dict[str, Any] | None = None) -> PredictionService:
+    """The worker's prediction service, its model loaded and checked on the examples of the
+    spec (``spec``, the document served with ``config``: read if not given)."""
+    spec = spec if spec is not None else read_spec(config)
     store = Store(config.store_url) if config.recording else None
     return PredictionService.start(
         artifact=config.model_artifact,
@@ -173,8 +174,6 @@ def start_service(config: Settings) -> PredictionService:
         api_version=spec["info"]["version"],
         limits=ServiceLimits(
             max_explained_rows=config.max_explained_rows,
-            max_listed_errors=config.max_listed_errors,
-            detail_errors=config.detail_errors,
             reported=request_limits(config),
         ),
         house_check=BodyCheck(prediction_request_schema(spec), body_limits(config)),
@@ -220,7 +219,6 @@ def live_monitor(
     return LiveMonitor(
         store,
         window=Window(config.monitoring_predictions, config.monitoring_sales),
-        largest=Window(config.max_monitoring_predictions, config.max_monitoring_sales),
         every_seconds=config.monitoring_seconds,
         retention_days=config.retention_days,
         training={name: value for name, value in training.items() if value is not None},

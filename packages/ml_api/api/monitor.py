@@ -46,7 +46,6 @@ class LiveMonitor:
         store: Store,
         *,
         window: Window,
-        largest: Window,
         every_seconds: float,
         retention_days: int,
         training: Mapping[str, float],
@@ -56,7 +55,6 @@ class LiveMonitor:
     ) -> None:
         self.store = store
         self.window = window
-        self.largest = largest
         self.every_seconds = every_seconds
         self.retention = timedelta(days=retention_days)
         self.training = dict(training)
@@ -98,7 +96,8 @@ class LiveMonitor:
         return self._latest
 
     def on_demand(self, window: Window) -> dict[str, Any]:
-        """The figures of ``window`` (within ``largest``), computed now; one at a time."""
+        """The figures of ``window`` (the spec bounds it by the settings), computed now; one
+        at a time."""
         if not self._asked.acquire(blocking=False):
             raise BusyProblem("computing as many monitoring windows")
         try:

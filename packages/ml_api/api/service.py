@@ -76,8 +76,6 @@ class ServiceLimits:
     """The limits the service keeps itself (``api.config.Settings`` holds their values)."""
 
     max_explained_rows: int
-    max_listed_errors: int
-    detail_errors: int
     #: What ``GET /v1/model`` reports as the request limits.
     reported: dict[str, int]
 
@@ -257,10 +255,12 @@ class PredictionService:
             raise StoreUnavailableProblem() from error
 
     def _invalid(self, errors: list[FieldError], status: int) -> InvalidHousesProblem:
+        """A refusal listing ``errors`` within the limits the spec's check lists them in."""
+        limits = self.house_check.limits
         return InvalidHousesProblem(
             errors,
-            listed_limit=self.limits.max_listed_errors,
-            detail_limit=self.limits.detail_errors,
+            listed_limit=limits.max_listed_errors,
+            detail_limit=limits.detail_errors,
             status=status,
         )
 
@@ -273,10 +273,8 @@ class PredictionService:
             model_version=self.model_version,
             houses=houses,
             prices=result.predictions,
-            lowers=[interval.lower for interval in result.intervals],
-            uppers=[interval.upper for interval in result.intervals],
-            calibrated=[interval.calibrated for interval in result.intervals],
-            warned_fields=[sorted({w.field for w in found}) for found in result.warnings],
+            intervals=result.intervals,
+            warnings=result.warnings,
             priced_at=priced_now(),
         )
 
@@ -288,12 +286,7 @@ class PredictionService:
             # rules, found a bad house. The spec's 400 if the houses break it, else the model's
             # house-level rules: 422.
             self.house_check.refuse_if_invalid(houses)
-            problem = InvalidHousesProblem(
-                from_row_errors(refused.errors),
-                listed_limit=self.limits.max_listed_errors,
-                detail_limit=self.limits.detail_errors,
-                status=422,
-            )
+            problem = self._invalid(from_row_errors(refused.errors), 422)
             if not refused.errors:  # a batch-level refusal (empty, not a list)
                 problem.detail = str(refused)
             raise problem from refused

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -37,10 +38,8 @@ def _priced(count: int, token: str = "00000000000000aa") -> PricedRequest:
         model_version="0.2.0",
         houses=[{"GrLivArea": 1000 + i, "Neighborhood": "NAmes"} for i in range(count)],
         prices=[100_000.0 + i for i in range(count)],
-        lowers=[90_000.0] * count,
-        uppers=[110_000.0] * count,
-        calibrated=[True] * count,
-        warned_fields=[[] for _ in range(count)],
+        intervals=[SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=True)] * count,
+        warnings=[[] for _ in range(count)],
         priced_at=datetime.now(UTC),
     )
 

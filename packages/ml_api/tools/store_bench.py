@@ -42,7 +42,7 @@ from api.store.recorder import write_rows
 from api.store.tables import sales
 from tools import postgres
 from tools import server as real_server
-from tools.bench import Target, _rss_mb
+from tools.bench import Target, _rss_mb, report
 from tools.loadtest import run_wrk
 
 OUTAGE_SECONDS = 20
@@ -215,10 +215,7 @@ def main() -> int:
     ]
     for name, run in runs.items():
         print(f"{name}: {run['requests']} requests, {run['errors']} failed")
-    print(f"\nstore targets: {sum(t.met for t in targets)} of {len(targets)} met")
-    for target in targets:
-        print(target.line())
-    return 1 if any(target.gates and not target.met for target in targets) else 0
+    return report("store", targets)
 
 
 if __name__ == "__main__":

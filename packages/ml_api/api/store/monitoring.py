@@ -59,7 +59,7 @@ def _below(value: float, watch: float, alert: float) -> str:
 
 def _recent_predictions(window: Window) -> Any:
     return (
-        select(predictions.c.price, predictions.c.calibrated, predictions.c.house)
+        select(predictions.c.calibrated, predictions.c.house)
         .order_by(predictions.c.created_at.desc())
         .limit(window.predictions)
         .subquery()

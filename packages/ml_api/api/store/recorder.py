@@ -54,11 +54,10 @@ class PricedRequest:
     model_version: str
     houses: Sequence[dict[str, Any]]
     prices: Sequence[float]
-    lowers: Sequence[float]
-    uppers: Sequence[float]
-    calibrated: Sequence[bool]
-    #: Per house, the fields its warnings name.
-    warned_fields: Sequence[Sequence[str]]
+    #: Per house, its range (``lower``, ``upper``, ``calibrated``) and its warnings (each
+    #: naming a ``field``), as ``make_prediction`` gave them: read in the writer's thread.
+    intervals: Sequence[Any]
+    warnings: Sequence[Sequence[Any]]
     priced_at: datetime
 
     def __len__(self) -> int:
@@ -76,10 +75,10 @@ class PricedRequest:
                 orjson.dumps(self.houses[i]).decode(),
                 self.prices[i],
                 math.log(self.prices[i]),
-                self.lowers[i],
-                self.uppers[i],
-                self.calibrated[i],
-                orjson.dumps(self.warned_fields[i]).decode(),
+                self.intervals[i].lower,
+                self.intervals[i].upper,
+                self.intervals[i].calibrated,
+                orjson.dumps(sorted({warning.field for warning in self.warnings[i]})).decode(),
             )
             for i in range(start, stop)
         ]
