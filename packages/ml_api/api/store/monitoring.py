@@ -16,16 +16,20 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, case, func, select
+import numpy.typing as npt
+from sqlalchemy import JSON, Engine, case, func, select
 
 from api.store.tables import predictions, sales
 
 #: Verdicts, mildest first; ``not_enough_data`` below the settings' minimum of sales.
 VERDICTS = ("ok", "watch", "alert")
 NOT_ENOUGH = "not_enough_data"
+
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -79,8 +83,56 @@ def _recent_sales(window: Window) -> Any:
         .join(predictions, predictions.c.id == sales.c.prediction_id)
         .order_by(sales.c.received_at.desc())
         .limit(window.sales)
-        .subquery()
     )
+
+
+@dataclass(frozen=True)
+class SoldWindow:
+    """The window's sales, a column each: read in one query (the window is bounded by the
+    settings) and measured in numpy; three aggregate queries over the same join would repeat
+    its lookups three times."""
+
+    price: FloatArray
+    log_price: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    sale_price: FloatArray
+    log_sale_price: FloatArray
+
+    @classmethod
+    def read(cls, connection: Any, window: Window) -> SoldWindow:
+        rows = connection.execute(_recent_sales(window)).all()
+        values = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=6 * len(rows))
+        return cls(*values.reshape(len(rows), 6).T)
+
+    def __len__(self) -> int:
+        return len(self.price)
+
+    @property
+    def inside(self) -> npt.NDArray[np.bool_]:
+        """Whether each sale price is inside its house's 90% range."""
+        return (self.lower <= self.sale_price) & (self.sale_price <= self.upper)
+
+    def figures(self) -> dict[str, float | None]:
+        if not len(self):
+            return {"rmsle": None, "median_ape": None, "coverage": None}
+        return {
+            "rmsle": float(np.sqrt(np.mean((self.log_price - self.log_sale_price) ** 2))),
+            "median_ape": float(np.median(np.abs(self.price - self.sale_price) / self.sale_price)),
+            "coverage": float(np.mean(self.inside)),
+        }
+
+    def coverage_by_tenth(self) -> list[dict[str, Any]]:
+        """Coverage in each tenth of predicted price, cheapest first, split as SQL's
+        ``NTILE(10)`` splits (the first tenths take one more sale when they cannot be equal)."""
+        if not len(self):
+            return []
+        inside = self.inside[np.argsort(self.price, kind="stable")]
+        tenths = np.array_split(inside, min(10, len(self)))
+        return [
+            {"tenth": number, "sales": len(tenth), "coverage": float(np.mean(tenth))}
+            for number, tenth in enumerate(tenths, start=1)
+        ]
 
 
 def measure(
@@ -95,41 +147,15 @@ def measure(
     """The live figures over ``window``, each beside ``training``'s, with verdicts; ``drift``
     judges the window's houses, of which only ``drift_fields`` are read back."""
     houses = _recent_predictions(window)
-    sold = _recent_sales(window)
-    inside = case(
-        (and_(sold.c.lower <= sold.c.sale_price, sold.c.sale_price <= sold.c.upper), 1.0),
-        else_=0.0,
-    )
     with engine.connect() as connection:
         priced, warned = connection.execute(
             select(func.count(), func.avg(case((houses.c.calibrated, 0.0), else_=1.0)))
         ).one()
-        count, squared, covered = connection.execute(
-            select(
-                func.count(),
-                func.avg(
-                    (sold.c.log_price - sold.c.log_sale_price)
-                    * (sold.c.log_price - sold.c.log_sale_price)
-                ),
-                func.avg(inside),
-            )
-        ).one()
-        errors = np.fromiter(
-            connection.scalars(
-                select(func.abs(sold.c.price - sold.c.sale_price) / sold.c.sale_price)
-            ),
-            dtype=np.float64,
-        )
-        tenths = _coverage_by_tenth(connection, sold, inside)
+        sold = SoldWindow.read(connection, window)
         recent = _recent_fields(connection, houses, drift_fields) if drift else []
     drifted = drift(recent) if drift and recent else {}
-    enough = count >= thresholds.min_sales
-    figures = {
-        "rmsle": math.sqrt(squared) if count else None,
-        "median_ape": float(np.median(errors)) if count else None,
-        "coverage": float(covered) if count else None,
-        "warned_share": float(warned) if priced else None,
-    }
+    enough = len(sold) >= thresholds.min_sales
+    figures = {**sold.figures(), "warned_share": float(warned) if priced else None}
     checks = {
         name: {
             "live": value,
@@ -142,9 +168,9 @@ def measure(
         "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "window": {"predictions": window.predictions, "sales": window.sales},
         "priced_houses": int(priced),
-        "sales": int(count),
+        "sales": len(sold),
         "checks": checks,
-        "coverage_by_tenth_of_price": tenths,
+        "coverage_by_tenth_of_price": sold.coverage_by_tenth(),
         "drift": {
             field: {
                 "psi": psi,
@@ -156,9 +182,19 @@ def measure(
 
 
 def _recent_fields(connection: Any, houses: Any, fields: Sequence[str]) -> list[dict[str, Any]]:
-    """The window's houses, with only ``fields`` read out of each stored document (in the
-    database: a whole house is about 80 values)."""
+    """The window's houses, with only ``fields`` read out of each stored document (a whole
+    house is about 80 values). On PostgreSQL each field comes back as one JSON array: a row a
+    house takes three times as long, psycopg decoding each of its values on its own."""
     names = list(fields)
+    if not names:
+        return []
+    if connection.dialect.name == "postgresql":
+        arrays = connection.execute(
+            select(*(func.json_agg(houses.c.house[name], type_=JSON) for name in names))
+        ).one()
+        if arrays[0] is None:  # no houses
+            return []
+        return [dict(zip(names, values, strict=True)) for values in zip(*arrays, strict=True)]
     rows = connection.execute(select(*(houses.c.house[name] for name in names)))
     return [dict(zip(names, row, strict=True)) for row in rows]
 
@@ -176,18 +212,3 @@ def _verdict(
     if name == "coverage":
         return _below(live, limits.coverage_watch, limits.coverage_alert)
     return _above(live / training, limits.error_ratio_watch, limits.error_ratio_alert)
-
-
-def _coverage_by_tenth(connection: Any, sold: Any, inside: Any) -> list[dict[str, Any]]:
-    ranked = select(
-        func.ntile(10).over(order_by=sold.c.price).label("tenth"), inside.label("inside")
-    ).subquery()
-    rows = connection.execute(
-        select(ranked.c.tenth, func.count(), func.avg(ranked.c.inside))
-        .group_by(ranked.c.tenth)
-        .order_by(ranked.c.tenth)
-    )
-    return [
-        {"tenth": int(tenth), "sales": int(count), "coverage": float(share)}
-        for tenth, count, share in rows
-    ]
