@@ -100,3 +100,89 @@ def test_container_settings_for_podman_are_kept_in_the_repo() -> None:
     assert 'runtime = "runc"' in conf
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "CONTAINERS_CONF ?= $(CURDIR)/docker/podman/containers.conf" in makefile
+
+
+# --- The prediction store's PostgreSQL (docker/postgres) ---------------------------------------
+
+#: ``${NAME:-default}`` in the compose file: the variable and its default.
+_VARIABLE = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+
+def _compose() -> dict[str, Any]:
+    compose: dict[str, Any] = yaml.safe_load(
+        (ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8")
+    )
+    return compose
+
+
+def _defaults(text: str) -> str:
+    """``text`` as compose reads it with no variable set (each ``${NAME:-default}`` its
+    default)."""
+    return _VARIABLE.sub(lambda match: match.group(2), text)
+
+
+def test_the_api_stores_in_the_db_service_with_its_user_password_and_database() -> None:
+    from sqlalchemy.engine import make_url
+
+    services = _compose()["services"]
+    db, api = services["db"], services["api"]
+    url_text = api["environment"]["ML_API_DATABASE_URL"]
+    url = make_url(_defaults(url_text))
+    postgres = db["environment"]
+    assert url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg"
+    assert (url.host, url.port) == ("db", 5432)
+    assert url.username == postgres["POSTGRES_USER"]
+    assert url.database == postgres["POSTGRES_DB"]
+    # The one password: the same variable with the same default, in the URL and for db.
+    [password] = _VARIABLE.findall(postgres["POSTGRES_PASSWORD"])
+    assert _VARIABLE.findall(url_text) == [password]
+    assert url.password == password[1]
+    assert api["depends_on"]["db"] == {"condition": "service_healthy"}
+    assert "ports" not in db, "only the proxy publishes a port"
+
+
+def test_the_api_migrates_the_store_before_it_serves_the_makefile_command() -> None:
+    """The entrypoint runs `make migrate`'s module, then execs the command (the serve command,
+    declared once), so gunicorn stays pid 1."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    migrate = re.search(r"^migrate:.*\n\t\$\(BIN\)/(python -m \S+)$", makefile, re.MULTILINE)
+    assert migrate, "Makefile has a migrate target running a module"
+    entrypoint = _compose_api()["entrypoint"]
+    assert entrypoint[:2] == ["sh", "-c"] and len(entrypoint) == 4
+    script = entrypoint[2].replace("$$", "$")  # compose's escape of a literal $
+    assert f"{migrate.group(1)} 2>" in script
+    assert 'exec "$@"' in script
+    assert _compose_api()["command"] == _makefile_serve_command()
+
+
+def test_the_db_image_reads_the_official_images_variables_and_keeps_no_password() -> None:
+    db = _compose()["services"]["db"]
+    dockerfile_path = ROOT / "docker" / db["build"]["context"] / db["build"]["dockerfile"]
+    dockerfile = dockerfile_path.read_text(encoding="utf-8")
+    entrypoint = (dockerfile_path.parent / "entrypoint.sh").read_text(encoding="utf-8")
+    assert set(db["environment"]) == {"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"}
+    for name in db["environment"]:
+        assert name in entrypoint
+    assert "PASSWORD" not in re.sub(r"(?m)^#.*\n", "", dockerfile), "a password in the image"
+    # Its data on the named volume, where the image keeps PGDATA (the official image's too).
+    pgdata = re.search(r"PGDATA=(\S+)", dockerfile)
+    assert pgdata and db["volumes"] == [f"db-data:{pgdata.group(1)}"]
+    assert "db-data" in _compose()["volumes"]
+    # Its own user, never root; ready when pg_isready says so, in the image and in compose.
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}
+    assert re.search(r"^HEALTHCHECK .*pg_isready", dockerfile, re.MULTILINE | re.DOTALL)
+    assert db["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    assert db["restart"] == "on-failure"
+
+
+def test_every_image_the_stack_builds_is_linted_and_built_by_make_image() -> None:
+    from tools.container import IMAGES
+
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    hadolint = re.search(r"^\t\$\(BIN\)/hadolint (.+)$", makefile, re.MULTILINE)
+    assert hadolint, "make lint runs hadolint"
+    assert sorted(hadolint.group(1).split()) == sorted(spec.dockerfile for spec in IMAGES)
+    built = {spec.name for spec in IMAGES}
+    services = _compose()["services"]
+    assert {services[name]["image"] for name in ("api", "proxy", "db")} == built

@@ -1,15 +1,15 @@
 """Build the service's images and test them under compose, as a user starting them would.
 
     python -m tools.container base    # the base images: pulled, else made from Debian packages
-    python -m tools.container image   # build the API's and the proxy's image (docker, else podman)
+    python -m tools.container image   # build the API's, the proxy's and the database's images
     python -m tools.container test    # compose up, check it from outside, compose down
     python -m tools.container clean   # remove the images and the API's build stage
 
-The stack is the API behind nginx (docker/nginx): only the proxy publishes a port. Docker Hub may
-be out of reach (it is on our machines): then the base images are made from Debian's own
+The stack is the API behind nginx (docker/nginx), its prediction store in PostgreSQL
+(docker/postgres, migrated by the api before it serves): only the proxy publishes a port. Docker
+Hub may be out of reach (it is on our machines): then the base images are made from Debian's own
 packages (mmdebstrap, else debootstrap), and the images are built and run with podman and
-podman-compose. The test publishes
-the proxy on 127.0.0.1 only, and every wait is bounded.
+podman-compose. The test publishes the proxy on 127.0.0.1 only, and every wait is bounded.
 
 The images are kept after a test, with the API's build stage (tagged as its cache), so that a
 build of an unchanged tree takes seconds: the engine's layer cache knows what changed (a file
@@ -17,7 +17,8 @@ copied, a wheel). ``make image`` before each test that runs them is then cheap, 
 still runs the tree it is given. ``clean`` removes them.
 
 Other tools run against the same stack with ``compose_stack()``, a context manager yielding a
-``Stack``: the proxy's URL, ``exec_api`` to run a command in the api container, the logs::
+``Stack``: the proxy's URL, ``exec_api`` to run a command in the api container, ``psql`` to query
+the store, the logs::
 
     from tools.container import compose_stack
 
@@ -46,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from gradient_boosting_model.data import read_dataset
 from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.tolerances import json_differences
@@ -57,6 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker" / "docker-compose.yml"
 IMAGE = "localhost/house-price-api:latest"
 PROXY_IMAGE = "localhost/house-price-proxy:latest"
+DB_IMAGE = "localhost/house-price-db:latest"
 OFFICIAL_BASE = "docker.io/library/python:3.11-slim"
 LOCAL_BASE = "localhost/ml-api-python-base:bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -65,6 +68,8 @@ DEBIAN_MIRROR = "http://deb.debian.org/debian"
 #: debootstrap's is, and the same packages are installed.
 MMDEBSTRAP_HOOK = "/usr/share/mmdebstrap/hooks/merged-usr"
 PROJECT = "ml_api_container_test"
+#: The services a test stack runs, in the order they start.
+STACK_SERVICES = ("db", "api", "proxy")
 #: Docs and caches: no image needs them.
 DOCS_AND_CACHES = (
     "var/cache/apt/archives/*.deb",
@@ -113,7 +118,8 @@ PYTHON_BASE = Base(
     include=("python3-minimal", "python3-venv"),
     trimmings=BASE_TRIMMINGS,
 )
-#: The proxy's base: plain Debian with apt, on which docker/nginx/Dockerfile installs nginx.
+#: The proxy's and the database's base: plain Debian with apt, on which docker/nginx/Dockerfile
+#: installs nginx and docker/postgres/Dockerfile PostgreSQL.
 DEBIAN_BASE = Base(
     official="docker.io/library/debian:bookworm-slim",
     local="localhost/ml-api-debian-base:bookworm",
@@ -142,7 +148,8 @@ class ImageSpec:
 
 API_IMAGE_SPEC = ImageSpec(IMAGE, PYTHON_BASE, "docker/Dockerfile", ".", build_stage="build")
 PROXY_IMAGE_SPEC = ImageSpec(PROXY_IMAGE, DEBIAN_BASE, "docker/nginx/Dockerfile", "docker/nginx")
-IMAGES = (API_IMAGE_SPEC, PROXY_IMAGE_SPEC)
+DB_IMAGE_SPEC = ImageSpec(DB_IMAGE, DEBIAN_BASE, "docker/postgres/Dockerfile", "docker/postgres")
+IMAGES = (API_IMAGE_SPEC, PROXY_IMAGE_SPEC, DB_IMAGE_SPEC)
 #: docker/Dockerfile's label of its build stage.
 BUILD_STAGE_LABEL = "label=house-price-api.stage=build"
 
@@ -253,7 +260,7 @@ def build_image(tool: str, spec: ImageSpec = API_IMAGE_SPEC) -> None:
 
 
 def build_images(tool: str) -> None:
-    """Build both images of the stack: the API's and the proxy's."""
+    """Build the stack's images: the API's, the proxy's and the database's."""
     for spec in IMAGES:
         build_image(tool, spec)
 
@@ -296,6 +303,14 @@ def compose(
     )
 
 
+def store_database() -> tuple[str, str]:
+    """The prediction store's user and database: the compose file's db service's
+    ``POSTGRES_USER`` and ``POSTGRES_DB``."""
+    services = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]
+    environment = services["db"]["environment"]
+    return environment["POSTGRES_USER"], environment["POSTGRES_DB"]
+
+
 def wait_healthy(url: str, timeout: float, path: str = "/health") -> float:
     """Seconds until ``url`` + ``path`` answers 200; TimeoutError after ``timeout``."""
     started = time.monotonic()
@@ -321,23 +336,34 @@ class Stack:
         The proxy, published on 127.0.0.1 only: ``http://127.0.0.1:PORT``.
     env : Mapping[str, str]
         The environment compose ran with (``ML_API_PUBLISH`` and any overrides).
+    override : Path, optional
+        The file merged over docker-compose.yml (``compose_stack``'s ``api_environment``).
     """
 
     tool: str
     project: str
     url: str
     env: Mapping[str, str] = field(repr=False)
+    override: Path | None = field(default=None, repr=False)
 
     @property
     def port(self) -> int:
         """The proxy's port on 127.0.0.1."""
         return int(self.url.rsplit(":", 1)[1])
 
-    def container(self, service: str = "api") -> str:
-        """The id of ``service``'s container (labelled by docker compose and podman-compose)."""
+    def compose(self, *arguments: str) -> str:
+        """Run compose on this stack (``compose("restart", "api")``); its stdout."""
+        return compose(
+            self.tool, *arguments, env=self.env, project=self.project, override=self.override
+        )
+
+    def container(self, service: str = "api", *, stopped: bool = False) -> str:
+        """The id of ``service``'s container (labelled by docker compose and podman-compose);
+        ``stopped``: an exited one too (for its logs)."""
         ids = run(
             self.tool,
             "ps",
+            *(["--all"] if stopped else []),
             "-q",
             "--filter",
             f"label=com.docker.compose.project={self.project}",
@@ -367,10 +393,17 @@ class Stack:
         """
         return self.exec("api", *command, check=check, timeout=timeout)
 
+    def psql(self, sql: str) -> str:
+        """``sql`` run by psql in the db container, as the store's user on its database (on
+        the container's own socket); the rows, unaligned (``|`` between values), one a line."""
+        user, database = store_database()
+        command = ("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", user)
+        return self.exec("db", *command, "-d", database, "-c", sql).stdout.strip()
+
     def logs(self, service: str = "api") -> str:
         """Everything ``service``'s container wrote, stdout and stderr interleaved."""
         done = subprocess.run(
-            [self.tool, "logs", self.container(service)],
+            [self.tool, "logs", self.container(service, stopped=True)],
             capture_output=True,
             text=True,
             check=False,
@@ -391,7 +424,8 @@ def compose_stack(
     api_environment: Mapping[str, str] | None = None,
     timeout: float = 90.0,
 ) -> Iterator[Stack]:
-    """The api and proxy services up, the proxy ready on 127.0.0.1; all down after the block.
+    """The stack up (db, api, proxy), the proxy ready on 127.0.0.1; all down after the block,
+    the database's volume with it.
 
     Parameters
     ----------
@@ -408,24 +442,25 @@ def compose_stack(
         Seconds to wait for ``/ready`` through the proxy.
 
     Images are built when missing (``build_images``) and left in place. On a failure inside the
-    block the last lines of both services' logs are printed before the stack goes down.
+    block the last lines of each service's log are printed before the stack goes down.
     """
     tool = tool or engine()
     if not all(image_exists(tool, spec.name) for spec in IMAGES):
         build_images(tool)
     port = free_port()
     environment = {**os.environ, **(env or {}), "ML_API_PUBLISH": f"127.0.0.1:{port}"}
-    stack = Stack(tool=tool, project=project, url=f"http://127.0.0.1:{port}", env=environment)
     with tempfile.TemporaryDirectory(prefix="ml_api_compose_") as scratch:
         override = None
         if api_environment:
             override = Path(scratch) / "api-environment.yml"
             services = {"services": {"api": {"environment": dict(api_environment)}}}
             override.write_text(json.dumps(services), encoding="utf-8")  # JSON is YAML
+        url = f"http://127.0.0.1:{port}"
+        stack = Stack(tool=tool, project=project, url=url, env=environment, override=override)
         started = time.monotonic()
         try:
-            up = ("up", "-d", "--no-build", "api", "proxy")
-            compose(tool, *up, env=environment, project=project, override=override)
+            # Not prometheus and grafana: their images are pulled from Docker Hub.
+            stack.compose("up", "-d", "--no-build", *STACK_SERVICES)
             ready_after = wait_healthy(stack.url, timeout=timeout, path="/ready")
             print(
                 f"compose up to a ready /ready through the proxy in "
@@ -433,13 +468,14 @@ def compose_stack(
             )
             yield stack
         except BaseException:
-            for service in ("api", "proxy"):
+            for service in STACK_SERVICES:
                 with contextlib.suppress(Exception):
                     tail = stack.logs(service).splitlines()[-30:]
                     print(f"--- last lines of {service}'s log", *tail, sep="\n")
             raise
         finally:
-            compose(tool, "down", env=environment, project=project, check=False, override=override)
+            down = ("down", "--volumes")  # the test's database goes with it
+            compose(tool, *down, env=environment, project=project, check=False, override=override)
 
 
 def _access_log_line(stack: Stack, request_id: str) -> dict[str, Any]:
@@ -526,10 +562,67 @@ def container_checks(stack: Stack) -> None:
     )
 
 
+#: A prediction id as the service makes them (api/service.py): a random token, a house's place.
+PREDICTION_ID = re.compile(r"[0-9a-f]{16}-\d+")
+
+
+def _recorded(stack: Stack, ids: list[str]) -> dict[str, float]:
+    """The price recorded for each of ``ids`` in the stack's PostgreSQL that has a record."""
+    assert all(PREDICTION_ID.fullmatch(each) for each in ids), ids  # safe in an SQL literal
+    listed = ", ".join(f"'{each}'" for each in ids)
+    rows = stack.psql(f"SELECT id, price FROM predictions WHERE id IN ({listed})")
+    return {key: float(price) for key, price in (row.split("|") for row in rows.splitlines())}
+
+
+def _wait_recorded(stack: Stack, ids: list[str], timeout: float = 10.0) -> dict[str, float]:
+    """``_recorded`` once every one of ``ids`` is (the service writes within about 0.25 s)."""
+    deadline = time.monotonic() + timeout
+    while len(found := _recorded(stack, ids)) < len(ids):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(found)} of {len(ids)} houses recorded after {timeout} s")
+        time.sleep(0.2)
+    return found
+
+
+def store_checks(stack: Stack) -> None:
+    """Prices given through the proxy are in the stack's PostgreSQL, by their prediction ids,
+    and still there after ``compose restart api``, which answers again and goes on recording."""
+    rows = read_dataset("test.csv")[:3]
+    served = httpx.post(f"{stack.url}/v1/predictions", json=rows, timeout=10)
+    assert served.status_code == 200, served.text
+    ids, prices = served.json()["prediction_ids"], served.json()["predictions"]
+    assert len(ids) == len(rows), ids
+    started = time.monotonic()
+    recorded = _wait_recorded(stack, ids)
+    assert recorded == dict(zip(ids, prices, strict=True)), (recorded, prices)
+    print(f"{len(ids)} houses in PostgreSQL {time.monotonic() - started:.1f} s after their prices")
+
+    started = time.monotonic()
+    stack.compose("restart", "api")
+    ready = wait_healthy(stack.url, timeout=90, path="/ready")
+    assert _recorded(stack, ids) == recorded, "records lost in a restart of the api"
+    again = httpx.post(f"{stack.url}/v1/predictions", json=rows[:1], timeout=10)
+    assert again.status_code == 200, again.text
+    _wait_recorded(stack, again.json()["prediction_ids"])
+    print(
+        f"compose restart api: ready through the proxy again in {time.monotonic() - started:.1f} s "
+        f"({ready:.1f} s of it waiting), the {len(ids)} records kept, a new price recorded"
+    )
+
+    # The database publishes no port and runs as its own user, not root.
+    assert stack.published_ports("db") == "", "the db container publishes a port"
+    status = stack.exec("db", "cat", "/proc/1/status").stdout
+    uid = re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE)
+    assert uid and uid.group(1) != "0", "PostgreSQL runs as root"
+    print(f"PostgreSQL: uid {uid.group(1)}, no port published")
+
+
 def container_test(tool: str) -> None:
-    """Compose up the stack, check it through the proxy, take it down; the images are kept."""
+    """Compose up the stack, check it through the proxy and its store, take it down; the images
+    are kept."""
     with compose_stack(tool=tool) as stack:
         container_checks(stack)
+        store_checks(stack)
 
 
 def main() -> int:
