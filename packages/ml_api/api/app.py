@@ -23,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import AllErrorsJSONBodyValidator, BodyCheck, BodyLimits
+from api.challenger import Challenger
 from api.config import MIB, Settings
 from api.content_type import ContentTypeMiddleware
 from api.controller import Handlers
@@ -40,6 +41,7 @@ from api.request_metrics import RequestContextMiddleware
 from api.service import PredictionService, ServiceLimits
 from api.spec_document import example_houses, prediction_request_schema, read_spec, request_limits
 from api.spec_endpoint import SpecDocumentMiddleware
+from api.store.comparison import Versions
 from api.store.database import Store, make_engine
 from api.store.monitoring import Thresholds, Window
 from api.store.recorder import Recorder
@@ -127,6 +129,8 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     register_error_handlers(app)
     startup = time.perf_counter() - started
     MODEL_INFO.labels(service.model_version, service.api_version).set(1)
+    if service.challenger is not None:
+        service.challenger.publish()
     STARTUP_SECONDS.set(startup)
     logger.info(
         "ready: model %s, API %s, %s settings, in %.2f s",
@@ -168,6 +172,11 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
     spec (``spec``, the document served with ``config``: read if not given)."""
     spec = spec if spec is not None else read_spec(config)
     store = Store(config.store_url) if config.recording else None
+    challenger = (
+        Challenger.load(config.challenger_artifact, example_houses(spec))
+        if config.challenger_artifact is not None
+        else None
+    )
     return PredictionService.start(
         artifact=config.model_artifact,
         warm_up=example_houses(spec),
@@ -189,19 +198,29 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
             lambda: make_engine(store.url),
             buffer_houses=config.record_buffer_houses,
             batch_houses=config.record_batch_houses,
+            challenger=challenger,
         )
         if store is not None
         else None,
-        monitor=(lambda model, card: live_monitor(config, store, model, card)) if store else None,
+        monitor=(
+            (lambda model, card: live_monitor(config, store, model, card, challenger))
+            if store
+            else None
+        ),
+        challenger=challenger,
         feedback=FeedbackTokens(config.feedback_tokens),
     )
 
 
 def live_monitor(
-    config: Settings, store: Store, model: TrainedModel, card: dict[str, Any]
+    config: Settings,
+    store: Store,
+    model: TrainedModel,
+    card: dict[str, Any],
+    challenger: Challenger | None = None,
 ) -> LiveMonitor:
     """The worker's monitor of the store, against the figures on the model's card and the
-    training distributions of its inputs."""
+    training distributions of its inputs; with ``challenger``, comparing it with the model."""
 
     def drift(houses: Sequence[dict[str, Any]]) -> dict[str, tuple[float, str]]:
         return {
@@ -234,4 +253,5 @@ def live_monitor(
         ),
         drift=drift,
         drift_fields=monitored_fields(model),
+        versions=Versions(str(card["version"]), challenger.version) if challenger else None,
     )

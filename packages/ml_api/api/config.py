@@ -37,8 +37,13 @@ class Settings(BaseSettings):
     #: Check every response against the spec (on in development and testing).
     validate_responses: bool = False
     log_level: LogLevel = "INFO"
-    #: Serve this model file instead of the one packaged with gradient_boosting_model.
+    #: Serve this model file instead of the one packaged with gradient_boosting_model (another
+    #: version's ``.joblib``, its metadata ``.json`` beside it): how a challenger is promoted.
     model_artifact: Path | None = None
+    #: A second model's file, priced in the shadow of the one served: each recorded house is
+    #: priced by it too, off the request path, and stored beside (``/v1/monitoring`` compares
+    #: the two). Needs ``recording``.
+    challenger_artifact: Path | None = None
 
     # Request limits. Each is refused with a problem+json 4xx that states it.
     #: Bytes of request body, checked from Content-Length and again while reading (413).
@@ -126,6 +131,15 @@ class Settings(BaseSettings):
             return values
         environment = values.get("environment", "production")
         return {**ENVIRONMENT_DEFAULTS.get(environment, {}), **values}
+
+    @model_validator(mode="after")
+    def _challenger_is_recorded(self) -> Settings:
+        if self.challenger_artifact is not None and not self.recording:
+            raise ValueError(
+                "ML_API_CHALLENGER_ARTIFACT is set but ML_API_RECORDING is off: a challenger's "
+                "prices are only kept in the prediction store"
+            )
+        return self
 
     @field_validator("cors_origins", "feedback_tokens", mode="before")
     @classmethod

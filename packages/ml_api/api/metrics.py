@@ -135,6 +135,50 @@ DRIFT_LEVEL = Gauge(
 )
 
 
+# A challenger priced in the shadow (api/challenger.py), and its comparison with the serving
+# model on the monitoring window (api/store/comparison.py).
+CHALLENGER_INFO = Gauge(
+    "ml_api_challenger_info",
+    "The challenger model each worker prices in the shadow (value 1).",
+    ["model_version"],
+    multiprocess_mode="max",
+)
+CHALLENGER_PRICED = Counter(
+    "ml_api_challenger_priced_houses_total", "Houses the challenger priced in the shadow."
+)
+CHALLENGER_FAILED = Counter(
+    "ml_api_challenger_failed_houses_total",
+    "Houses the challenger failed to price (the serving model's prices were unaffected).",
+)
+COMPARED = {
+    name: Gauge(f"ml_api_challenger_{name}", help, ["model"], multiprocess_mode="mostrecent")
+    for name, help in {
+        "rmsle": "RMSLE of each model (champion, challenger) on the window's sales both priced.",
+        "interval_coverage": "Coverage of each model's 90% ranges on the same sales.",
+    }.items()
+}
+PRICE_MOVES = Gauge(
+    "ml_api_challenger_price_move_share",
+    "Share of the window's houses whose challenger price is more than `beyond` (a fraction) "
+    "away from the serving model's.",
+    ["beyond"],
+    multiprocess_mode="mostrecent",
+)
+RMSLE_DIFFERENCE = Gauge(
+    "ml_api_challenger_rmsle_difference",
+    "Challenger's RMSLE minus the serving model's on the same sales: the estimate and the "
+    "bounds of its paired bootstrap interval.",
+    ["bound"],
+    multiprocess_mode="mostrecent",
+)
+CHALLENGER_VERDICT = Gauge(
+    "ml_api_challenger_verdict",
+    "1: the challenger is more accurate, -1: less, 0: not yet known (its interval holds 0, or "
+    "too few sales).",
+    multiprocess_mode="mostrecent",
+)
+
+
 def field_label(field: str | None, row: int | None) -> str:
     """A bounded label for a refused field: clients can send any name at all."""
     if field is None:

@@ -19,19 +19,24 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import make_url
 
 from api.metrics import (
+    CHALLENGER_VERDICT,
+    COMPARED,
     DATABASE_UP,
     DRIFT_LEVEL,
     DRIFT_PSI,
     LIVE,
     MONITORING_LEVEL,
+    PRICE_MOVES,
+    RMSLE_DIFFERENCE,
     STORE_BYTES,
     STORE_ROWS,
     TRAINING,
 )
 from api.problems import BusyProblem
+from api.store.comparison import Versions
 from api.store.database import Store
 from api.store.monitoring import NOT_ENOUGH, VERDICTS, Thresholds, Window, measure
-from api.store.tables import predictions, sales
+from api.store.tables import challenger_prices, predictions, sales
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +57,10 @@ class LiveMonitor:
         thresholds: Thresholds,
         drift: Drift | None,
         drift_fields: Sequence[str] = (),
+        versions: Versions | None = None,
     ) -> None:
         self.store = store
+        self.versions = versions
         self.window = window
         self.every_seconds = every_seconds
         self.retention = timedelta(days=retention_days)
@@ -141,6 +148,7 @@ class LiveMonitor:
             thresholds=self.thresholds,
             drift=self.drift,
             drift_fields=self.drift_fields,
+            versions=self.versions,
         )
 
     def _set_gauges(self, figures: dict[str, Any]) -> None:
@@ -154,31 +162,31 @@ class LiveMonitor:
         for field, found in figures["drift"].items():
             DRIFT_PSI.labels(field).set(found["psi"])
             DRIFT_LEVEL.labels(field).set(_level(found["verdict"]))
+        if figures["challenger"] is not None:
+            _set_challenger_gauges(figures["challenger"])
 
     def _prune(self) -> None:
-        """Delete priced houses (their sales with them) older than the retention."""
+        """Delete priced houses (their sales and challenger prices with them) older than the
+        retention."""
         cutoff = datetime.now(UTC) - self.retention
+        expired = select(predictions.c.id).where(predictions.c.created_at < cutoff)
         with self.store.engine.begin() as connection:
-            connection.execute(
-                delete(sales).where(
-                    sales.c.prediction_id.in_(
-                        select(predictions.c.id).where(predictions.c.created_at < cutoff)
-                    )
-                )
-            )
+            for table in (sales, challenger_prices):
+                connection.execute(delete(table).where(table.c.prediction_id.in_(expired)))
             connection.execute(delete(predictions).where(predictions.c.created_at < cutoff))
 
     def _count(self) -> None:
         engine = self.store.engine
         with engine.connect() as connection:
-            for table in (predictions, sales):
+            for table in (predictions, sales, challenger_prices):
                 rows = connection.scalar(select(func.count()).select_from(table))
                 STORE_ROWS.labels(table.name).set(rows or 0)
             if engine.dialect.name == "postgresql":
                 size = connection.scalar(
                     text(
                         "SELECT pg_total_relation_size('predictions') "
-                        "+ pg_total_relation_size('sales')"
+                        "+ pg_total_relation_size('sales') "
+                        "+ pg_total_relation_size('challenger_prices')"
                     )
                 )
                 STORE_BYTES.set(size or 0)
@@ -186,6 +194,22 @@ class LiveMonitor:
         if engine.dialect.name == "sqlite" and database:
             files = [Path(database), Path(f"{database}-wal")]
             STORE_BYTES.set(sum(path.stat().st_size for path in files if path.exists()))
+
+
+def _set_challenger_gauges(compared: dict[str, Any]) -> None:
+    for beyond, share in compared["price_moves"]["beyond"].items():
+        if share is not None:
+            PRICE_MOVES.labels(beyond).set(share)
+    for model in ("champion", "challenger"):
+        if compared[model] is not None:
+            COMPARED["rmsle"].labels(model).set(compared[model]["rmsle"])
+            COMPARED["interval_coverage"].labels(model).set(compared[model]["coverage"])
+    difference = compared["rmsle_difference"]
+    if difference is not None:
+        RMSLE_DIFFERENCE.labels("estimate").set(difference["estimate"])
+        RMSLE_DIFFERENCE.labels("lower").set(difference["interval"][0])
+        RMSLE_DIFFERENCE.labels("upper").set(difference["interval"][1])
+    CHALLENGER_VERDICT.set({"better": 1, "worse": -1}.get(compared["verdict"], 0))
 
 
 def _level(verdict: str) -> int:

@@ -30,6 +30,7 @@ from gradient_boosting_model import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from api.body_validation import BodyCheck
+from api.challenger import Challenger
 from api.feedback_auth import NO_FEEDBACK, FeedbackTokens
 from api.inflight import InflightBudget
 from api.monitor import LiveMonitor
@@ -102,6 +103,8 @@ class PredictionService:
     monitor: LiveMonitor | None = None
     #: Who may post sale prices back.
     feedback: FeedbackTokens = NO_FEEDBACK
+    #: A second model priced in the shadow by the recorder (``None``: none).
+    challenger: Challenger | None = None
     #: Apps serving this service whose lifespan is running.
     _lifespans: int = field(default=0, init=False, repr=False)
 
@@ -121,6 +124,7 @@ class PredictionService:
         recorder: Recorder | None = None,
         monitor: Callable[[TrainedModel, dict[str, Any]], LiveMonitor] | None = None,
         feedback: FeedbackTokens = NO_FEEDBACK,
+        challenger: Challenger | None = None,
     ) -> PredictionService:
         """Load the packaged model (or ``artifact``) and price ``warm_up`` with it, explained
         too, so that the explainer is built before the first request.
@@ -152,6 +156,7 @@ class PredictionService:
             recorder=recorder,
             monitor=monitor(model, card) if monitor is not None else None,
             feedback=feedback,
+            challenger=challenger,
         )
 
     def start_background(self) -> None:
@@ -186,8 +191,12 @@ class PredictionService:
         return str(self.card["version"])
 
     def describe(self) -> dict[str, Any]:
-        """The model's card, with the request limits a client must keep to."""
-        return {**self.card, "limits": self.limits.reported}
+        """The model's card, with the request limits a client must keep to, and the version
+        priced in the shadow if any."""
+        described = {**self.card, "limits": self.limits.reported}
+        if self.challenger is not None:
+            described["challenger_version"] = self.challenger.version
+        return described
 
     def predict(self, houses: list[House], *, explain: bool, request_id: str) -> PricedHouses:
         """Price every house, in order, with its range and warnings, and with ``explain`` the

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import JSON, Engine, case, func, select
 
+from api.store.comparison import Versions, compare
 from api.store.tables import predictions, sales
 
 #: Verdicts, mildest first; ``not_enough_data`` below the settings' minimum of sales.
@@ -143,9 +144,11 @@ def measure(
     thresholds: Thresholds,
     drift: Callable[[Sequence[dict[str, Any]]], Mapping[str, tuple[float, str]]] | None = None,
     drift_fields: Sequence[str] = (),
+    versions: Versions | None = None,
 ) -> dict[str, Any]:
     """The live figures over ``window``, each beside ``training``'s, with verdicts; ``drift``
-    judges the window's houses, of which only ``drift_fields`` are read back."""
+    judges the window's houses, of which only ``drift_fields`` are read back; with
+    ``versions``, a challenger beside the champion (``comparison.compare``)."""
     houses = _recent_predictions(window)
     with engine.connect() as connection:
         priced, warned = connection.execute(
@@ -153,6 +156,17 @@ def measure(
         ).one()
         sold = SoldWindow.read(connection, window)
         recent = _recent_fields(connection, houses, drift_fields) if drift else []
+        challenger = (
+            compare(
+                connection,
+                versions,
+                houses=window.predictions,
+                window_sales=window.sales,
+                min_sales=thresholds.min_sales,
+            )
+            if versions is not None
+            else None
+        )
     drifted = drift(recent) if drift and recent else {}
     enough = len(sold) >= thresholds.min_sales
     figures = {**sold.figures(), "warned_share": float(warned) if priced else None}
@@ -178,6 +192,7 @@ def measure(
             }
             for field, (psi, verdict) in drifted.items()
         },
+        "challenger": challenger,
     }
 
 

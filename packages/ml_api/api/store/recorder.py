@@ -16,6 +16,10 @@ a prediction:
   and counts what it could not write as unrecorded.
 
 So recorded + unrecorded = priced, exactly, at any moment the queue is empty.
+
+With a challenger (``api.challenger``), the writer also prices each request's houses with it
+when a batch first takes one of them, and writes its prices in the same transaction: the
+request path never waits for it.
 """
 
 from __future__ import annotations
@@ -26,15 +30,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, String, bindparam, insert
+from gradient_boosting_model import PredictionResult
+from sqlalchemy import Connection, Engine, String, Table, bindparam, insert
 
+from api.challenger import Challenger
 from api.metrics import DATABASE_UP, RECORD_QUEUE, RECORDED_HOUSES, UNRECORDED_HOUSES
-from api.store.tables import predictions
+from api.store.tables import challenger_prices, predictions
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +65,16 @@ class PricedRequest:
     intervals: Sequence[Any]
     warnings: Sequence[Sequence[Any]]
     priced_at: datetime
+    #: The challenger's result for these houses once the writer has asked for it (``None``
+    #: inside: it failed); asked once, though a batch may split the request.
+    shadow: list[PredictionResult | None] = field(default_factory=list, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def rows(self, start: int, stop: int) -> list[tuple[Any, ...]]:
-        """Houses ``start`` to ``stop`` as rows of ``predictions``, its ``COLUMNS`` in order,
-        the documents as JSON text."""
+        """Houses ``start`` to ``stop`` as rows of ``predictions``, its columns in order, the
+        documents as JSON text."""
         return [
             (
                 self.ids[i],
@@ -73,15 +82,42 @@ class PricedRequest:
                 self.priced_at,
                 self.model_version,
                 orjson.dumps(self.houses[i]).decode(),
-                self.prices[i],
-                math.log(self.prices[i]),
-                self.intervals[i].lower,
-                self.intervals[i].upper,
-                self.intervals[i].calibrated,
-                orjson.dumps(sorted({warning.field for warning in self.warnings[i]})).decode(),
+                *_answer(self.prices[i], self.intervals[i], self.warnings[i]),
             )
             for i in range(start, stop)
         ]
+
+    def challenger_rows(
+        self, challenger: Challenger, start: int, stop: int
+    ) -> list[tuple[Any, ...]]:
+        """Houses ``start`` to ``stop`` as rows of ``challenger_prices``, priced by
+        ``challenger`` (the whole request, the first time); none if it failed."""
+        if not self.shadow:
+            self.shadow.append(challenger.price(self.houses))
+        result = self.shadow[0]
+        if result is None:
+            return []
+        return [
+            (
+                self.ids[i],
+                challenger.version,
+                *_answer(result.predictions[i], result.intervals[i], result.warnings[i]),
+            )
+            for i in range(start, stop)
+        ]
+
+
+def _answer(price: float, interval: Any, warnings: Sequence[Any]) -> tuple[Any, ...]:
+    """``tables.answer_columns``' values for one house: its price, its log, its range, whether
+    calibrated, the fields warned about (JSON text)."""
+    return (
+        price,
+        math.log(price),
+        interval.lower,
+        interval.upper,
+        interval.calibrated,
+        orjson.dumps(sorted({warning.field for warning in warnings})).decode(),
+    )
 
 
 class Recorder:
@@ -93,8 +129,10 @@ class Recorder:
         *,
         buffer_houses: int,
         batch_houses: int,
+        challenger: Challenger | None = None,
     ) -> None:
         self._engine_factory = engine_factory
+        self.challenger = challenger
         self.buffer_houses = buffer_houses
         self.batch_houses = batch_houses
         self._queue: deque[PricedRequest] = deque()
@@ -201,9 +239,12 @@ class Recorder:
             heads = list(self._queue)
             done = self._head_done
         rows: list[tuple[Any, ...]] = []
+        shadow_rows: list[tuple[Any, ...]] = []
         for priced in heads:
             take = min(len(priced) - done, self.batch_houses - len(rows))
             rows.extend(priced.rows(done, done + take))
+            if self.challenger is not None:
+                shadow_rows.extend(priced.challenger_rows(self.challenger, done, done + take))
             done = 0
             if len(rows) >= self.batch_houses:
                 break
@@ -211,6 +252,8 @@ class Recorder:
             self._engine = self._engine_factory()
         with self._engine.begin() as connection:
             write_rows(connection, rows)
+            if shadow_rows:
+                write_rows(connection, shadow_rows, challenger_prices)
         self._dequeue(len(rows))
         return len(rows)
 
@@ -256,29 +299,27 @@ class Recorder:
             )
 
 
-#: The columns of ``predictions`` in the order ``PricedRequest.rows`` gives them.
-COLUMNS = (
-    "id", "request_id", "created_at", "model_version", "house", "price", "log_price", "lower",
-    "upper", "calibrated", "warned_fields",
-)  # fmt: skip
-_COPY = f"COPY predictions ({', '.join(COLUMNS)}) FROM STDIN"
 #: The JSON documents, which the rows carry as text.
 _DOCUMENTS = frozenset({"house", "warned_fields"})
 
 
-def write_rows(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` (``COLUMNS`` in order): with ``COPY`` on PostgreSQL (a few microseconds a
-    row, in C), else one ``executemany``."""
+def write_rows(
+    connection: Connection, rows: list[tuple[Any, ...]], table: Table = predictions
+) -> None:
+    """Insert ``rows`` (``table``'s columns in order) into ``table``: with ``COPY`` on
+    PostgreSQL (a few microseconds a row, in C), else one ``executemany``."""
+    columns = [column.name for column in table.columns]
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(_COPY) as copy:  # type: ignore[union-attr]
+        copy_rows = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(copy_rows) as copy:  # type: ignore[union-attr]
             for row in rows:
                 copy.write_row(row)
         return
-    statement = insert(predictions).values(
-        {name: bindparam(name, type_=String() if name in _DOCUMENTS else None) for name in COLUMNS}
+    statement = insert(table).values(
+        {name: bindparam(name, type_=String() if name in _DOCUMENTS else None) for name in columns}
     )
-    connection.execute(statement, [dict(zip(COLUMNS, row, strict=True)) for row in rows])
+    connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def priced_now() -> datetime:

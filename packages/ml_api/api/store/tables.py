@@ -23,6 +23,21 @@ metadata = MetaData()
 #: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 Document = JSON().with_variant(JSONB(), "postgresql")
 
+
+def answer_columns() -> list[Column[object]]:
+    """A model's answer for one house, as ``predictions`` and ``challenger_prices`` both keep
+    it: its price (and the price's log, which accuracy is measured on), its 90% range, whether
+    the range was calibrated, and the fields its warnings name (empty: none)."""
+    return [
+        Column("price", Float, nullable=False),
+        Column("log_price", Float, nullable=False),
+        Column("lower", Float, nullable=False),
+        Column("upper", Float, nullable=False),
+        Column("calibrated", Boolean, nullable=False),
+        Column("warned_fields", Document, nullable=False),
+    ]
+
+
 #: One row a priced house.
 predictions = Table(
     "predictions",
@@ -34,13 +49,7 @@ predictions = Table(
     Column("model_version", String(32), nullable=False),
     #: The house as the client sent it.
     Column("house", Document, nullable=False),
-    Column("price", Float, nullable=False),
-    Column("log_price", Float, nullable=False),
-    Column("lower", Float, nullable=False),
-    Column("upper", Float, nullable=False),
-    Column("calibrated", Boolean, nullable=False),
-    #: The fields its warnings name (empty: none).
-    Column("warned_fields", Document, nullable=False),
+    *answer_columns(),
     Index("ix_predictions_created_at", "created_at"),
 )
 
@@ -59,4 +68,19 @@ sales = Table(
     Column("sold_on", Date, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Index("ix_sales_received_at", "received_at"),
+)
+
+#: One row a house a challenger model priced in the shadow of the one serving (``predictions``:
+#: the same request and house); what the challenger said, never sent to a client.
+challenger_prices = Table(
+    "challenger_prices",
+    metadata,
+    Column(
+        "prediction_id",
+        String(40),
+        ForeignKey("predictions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("model_version", String(32), nullable=False),
+    *answer_columns(),
 )

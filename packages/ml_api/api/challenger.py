@@ -1,0 +1,82 @@
+"""A challenger: a second model, priced in the shadow of the one serving.
+
+``ML_API_CHALLENGER_ARTIFACT`` names its artifact (another version's file, beside the one the
+package installs); it is loaded at start-up and checked as the serving model is, on the spec's
+example houses. The recorder's writer thread then prices each request's recorded houses with it,
+off the request path, and writes its prices beside the serving model's (``challenger_prices``:
+the same request and house). A response, its latency and its errors never depend on it: when it
+cannot price a request's houses, they are counted (``ml_api_challenger_failed_houses_total``)
+and the failure is logged once until it prices again, naming no value of the houses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gradient_boosting_model import PredictionResult, TrainedModel, load_card, load_model
+from gradient_boosting_model import make_prediction as price_houses
+
+from api.metrics import CHALLENGER_FAILED, CHALLENGER_INFO, CHALLENGER_PRICED
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Challenger:
+    """A model priced in the shadow (see the module's docstring)."""
+
+    model: TrainedModel
+    card: dict[str, Any]
+    #: Whether its last pricing failed (a run of failures is logged once).
+    _failing: bool = field(default=False, init=False, repr=False)
+
+    @classmethod
+    def load(cls, artifact: Path, warm_up: Sequence[dict[str, Any]]) -> Challenger:
+        """The model at ``artifact``, checked by pricing ``warm_up``.
+
+        Raises
+        ------
+        gradient_boosting_model.ModelError
+            If the artifact or its card is missing or corrupt, was trained with another
+            scikit-learn release, or cannot price the houses; the message names the file.
+        """
+        model = load_model(artifact)
+        card = load_card(artifact)
+        prices = price_houses(list(warm_up), model=model).predictions
+        logger.info("challenger %s loaded; warm-up prices %s", card["version"], prices)
+        return cls(model=model, card=card)
+
+    @property
+    def version(self) -> str:
+        return str(self.card["version"])
+
+    def publish(self) -> None:
+        """``ml_api_challenger_info``: which version a worker prices in the shadow."""
+        CHALLENGER_INFO.labels(self.version).set(1)
+
+    def price(self, houses: Sequence[dict[str, Any]]) -> PredictionResult | None:
+        """The challenger's prices of ``houses`` (the writer's thread), or ``None`` if it
+        failed: any exception, counted and logged, never raised."""
+        try:
+            result = price_houses(list(houses), model=self.model)
+        except Exception as error:  # whatever it is, no client may see it
+            CHALLENGER_FAILED.inc(len(houses))
+            if not self._failing:
+                logger.error(
+                    "challenger %s could not price %d houses (%s); their champion's prices are "
+                    "recorded without the challenger's until it prices again",
+                    self.version,
+                    len(houses),
+                    type(error).__name__,
+                )
+            self._failing = True
+            return None
+        if self._failing:
+            logger.warning("challenger %s prices again", self.version)
+            self._failing = False
+        CHALLENGER_PRICED.inc(len(houses))
+        return result

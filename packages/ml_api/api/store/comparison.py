@@ -1,0 +1,163 @@
+"""The challenger beside the serving model (the champion), over the monitoring window.
+
+On all traffic: how far the challenger's prices are from the champion's (the share of houses
+beyond 2, 5 and 10%, the median and largest move). On the sales that came back for houses both
+priced: each model's RMSLE and range coverage, and the difference of RMSLEs (challenger minus
+champion) with a paired bootstrap interval: the sales are resampled together, so what the two
+models share (a hard house, a slow month) cancels out. The verdict is ``better`` when the whole
+interval is below zero, ``worse`` when above, else ``not_yet_known``, and it names the sales it
+rests on.
+
+Rows are compared only between the two versions being served now: after a promotion, the
+previous pair's rows leave the window as new ones come in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+
+from api.store.tables import challenger_prices, predictions, sales
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Price moves reported: the share of houses whose challenger price is further than each.
+MOVES = (0.02, 0.05, 0.10)
+#: Resamples of the paired bootstrap, and its interval's confidence. A fixed seed: the same
+#: sales give the same interval at every refresh and in every worker.
+RESAMPLES = 1000
+CONFIDENCE = 0.90
+SEED = 20261203
+#: Sales resampled at once (memory: RESAMPLE_CHUNK x sales indices).
+RESAMPLE_CHUNK = 50
+
+
+@dataclass(frozen=True)
+class Versions:
+    champion: str
+    challenger: str
+
+
+def _columns(rows: list[Any], width: int) -> FloatArray:
+    values = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=width * len(rows))
+    return values.reshape(len(rows), width).T
+
+
+def price_moves(connection: Any, versions: Versions, houses: int) -> dict[str, Any]:
+    """How far the challenger's prices are from the champion's over the last ``houses``
+    houses the champion priced (those the challenger priced too)."""
+    recent = (
+        select(predictions.c.id, predictions.c.price)
+        .where(predictions.c.model_version == versions.champion)
+        .order_by(predictions.c.created_at.desc())
+        .limit(houses)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(recent.c.price, challenger_prices.c.price)
+        .join(challenger_prices, challenger_prices.c.prediction_id == recent.c.id)
+        .where(challenger_prices.c.model_version == versions.challenger)
+    ).all()
+    champion, challenger = _columns(rows, 2)
+    moves = np.abs(challenger / champion - 1.0)
+    return {
+        "houses": len(rows),
+        "median": float(np.median(moves)) if len(rows) else None,
+        "largest": float(np.max(moves)) if len(rows) else None,
+        "beyond": {f"{move:.2f}": float(np.mean(moves > move)) if len(rows) else None
+                   for move in MOVES},
+    }  # fmt: skip
+
+
+def paired_bootstrap(
+    champion_squared: FloatArray, challenger_squared: FloatArray
+) -> tuple[float, float]:
+    """The ``CONFIDENCE`` interval of RMSLE(challenger) - RMSLE(champion), by resampling the
+    sales (each sale's two squared log errors together) ``RESAMPLES`` times."""
+    count = len(champion_squared)
+    generator = np.random.default_rng(SEED)
+    differences = []
+    for _ in range(0, RESAMPLES, RESAMPLE_CHUNK):
+        picks = generator.integers(0, count, size=(RESAMPLE_CHUNK, count))
+        differences.append(
+            np.sqrt(challenger_squared[picks].mean(axis=1))
+            - np.sqrt(champion_squared[picks].mean(axis=1))
+        )
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(np.concatenate(differences), [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def on_sales(
+    connection: Any, versions: Versions, window_sales: int, min_sales: int
+) -> dict[str, Any]:
+    """Each model on the window's sales whose houses both priced, and the verdict."""
+    champion, challenger = predictions, challenger_prices
+    rows = connection.execute(
+        select(
+            champion.c.log_price, champion.c.lower, champion.c.upper,
+            challenger.c.log_price, challenger.c.lower, challenger.c.upper,
+            sales.c.sale_price, sales.c.log_sale_price,
+        )
+        .join(champion, champion.c.id == sales.c.prediction_id)
+        .join(challenger, challenger.c.prediction_id == sales.c.prediction_id)
+        .where(champion.c.model_version == versions.champion)
+        .where(challenger.c.model_version == versions.challenger)
+        .order_by(sales.c.received_at.desc())
+        .limit(window_sales)
+    ).all()  # fmt: skip
+    log_a, lower_a, upper_a, log_b, lower_b, upper_b, sale, log_sale = _columns(rows, 8)
+    count = len(rows)
+    figures: dict[str, Any] = {"sales": count, "champion": None, "challenger": None}
+    if count:
+        squared_a, squared_b = (log_a - log_sale) ** 2, (log_b - log_sale) ** 2
+        figures["champion"] = _model_figures(squared_a, lower_a, upper_a, sale)
+        figures["challenger"] = _model_figures(squared_b, lower_b, upper_b, sale)
+        difference = figures["challenger"]["rmsle"] - figures["champion"]["rmsle"]
+    if count < max(min_sales, 2):
+        figures["rmsle_difference"] = None
+        figures["verdict"] = "not_yet_known"
+        figures["summary"] = (
+            f"{count} sales of houses both models priced: a verdict needs {max(min_sales, 2)}"
+        )
+        return figures
+    low, high = paired_bootstrap(squared_a, squared_b)
+    verdict = "better" if high < 0 else "worse" if low > 0 else "not_yet_known"
+    figures["rmsle_difference"] = {
+        "estimate": difference,
+        "interval": [low, high],
+        "confidence": CONFIDENCE,
+    }
+    figures["verdict"] = verdict
+    figures["summary"] = (
+        f"challenger {versions.challenger}'s RMSLE minus champion {versions.champion}'s on "
+        f"{count} sales: {difference:+.4f} ({CONFIDENCE:.0%} interval {low:+.4f} to {high:+.4f})"
+        f": {verdict.replace('_', ' ')}"
+    )
+    return figures
+
+
+def _model_figures(
+    squared: FloatArray, lower: FloatArray, upper: FloatArray, sale: FloatArray
+) -> dict[str, float]:
+    return {
+        "rmsle": float(np.sqrt(squared.mean())),
+        "coverage": float(np.mean((lower <= sale) & (sale <= upper))),
+    }
+
+
+def compare(
+    connection: Any, versions: Versions, *, houses: int, window_sales: int, min_sales: int
+) -> dict[str, Any]:
+    """``/v1/monitoring``'s ``challenger``: the versions, the price moves, the sales."""
+    return {
+        "model_version": versions.challenger,
+        "champion_version": versions.champion,
+        "price_moves": price_moves(connection, versions, houses),
+        **on_sales(connection, versions, window_sales, min_sales),
+    }

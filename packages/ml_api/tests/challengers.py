@@ -1,0 +1,33 @@
+"""A challenger model for tests: another version's artifact file, made in seconds.
+
+The packaged model with its trees' learning rate scaled (scikit-learn's boosting reads it when
+it predicts): another model, whose prices move a few percent, saved as another version's
+``.joblib`` with its metadata JSON beside it, as a real release's file would reach a server.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import joblib  # type: ignore[import-untyped]
+from gradient_boosting_model import load_model
+from gradient_boosting_model.config import load_config
+from gradient_boosting_model.persistence import load_metadata
+
+CHALLENGER_VERSION = "0.2.0+challenger"
+
+
+def write_challenger(
+    folder: Path, *, version: str = CHALLENGER_VERSION, learning_rate_scale: float = 0.8
+) -> Path:
+    """The challenger's artifact in ``folder``; its path."""
+    model = copy.deepcopy(load_model())
+    boosting = model.pipeline[-1].regressor_
+    boosting.learning_rate *= learning_rate_scale
+    path = folder / f"gradient_boosting_model_v{version}.joblib"
+    joblib.dump(model, path, compress=3)
+    metadata = {**load_metadata(load_config()), "model_version": version}
+    path.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    return path

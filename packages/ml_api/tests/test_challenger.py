@@ -1,0 +1,174 @@
+"""A challenger priced in the shadow: recorded beside the served model, compared on the sales
+that come back, and never seen by a client, even when it fails."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from gradient_boosting_model import load_model, make_prediction
+from gradient_boosting_model.config import load_config
+from gradient_boosting_model.data import features_and_target, split_holdout
+from gradient_boosting_model.tolerances import json_differences
+from prometheus_client import REGISTRY
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from api import config
+from api.app import create_app, start_service
+from api.service import PredictionService
+from api.store.comparison import paired_bootstrap
+from api.store.tables import challenger_prices
+from tests.challengers import CHALLENGER_VERSION, write_challenger
+from tests.conftest import FEEDBACK_TOKEN
+
+AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
+
+
+def test_a_challenger_needs_recording(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="ML_API_RECORDING is off"):
+        config.Settings(challenger_artifact=tmp_path / "x.joblib", recording=False)
+
+
+def test_the_paired_bootstrap_sees_a_small_steady_gain_that_unpaired_would_not() -> None:
+    """Errors that both models share cancel out when the sales are resampled together: a
+    challenger 5% better on every one of 60 hard and easy houses is ``better``; resampling the
+    two models' sales apart would give an interval across zero."""
+    generator = np.random.default_rng(1)
+    champion = generator.lognormal(-5, 1.5, size=60)  # squared log errors, very unequal
+    _, high = paired_bootstrap(champion, champion * 0.95)
+    assert high < 0
+    same_low, same_high = paired_bootstrap(champion, champion)
+    assert same_low == same_high == 0.0
+    # The planted fault: the challenger's sales resampled apart from the champion's.
+    apart_low, apart_high = paired_bootstrap(champion, generator.permutation(champion) * 0.95)
+    assert apart_low < 0 < apart_high
+
+
+@pytest.fixture(scope="module")
+def shadowed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, PredictionService]]:
+    """An app with a challenger and an empty store of its own."""
+    folder = tmp_path_factory.mktemp("challenger")
+    settings = config.Settings(
+        environment="testing",
+        state_dir=folder,
+        challenger_artifact=write_challenger(folder),
+        feedback_tokens=FEEDBACK_TOKEN,
+    )
+    service = start_service(settings)
+    with create_app(settings, service=service).test_client() as client:
+        yield client, service
+
+
+def _shadow_rows(service: PredictionService, ids: list[str]) -> dict[str, Any]:
+    assert service.store is not None
+    with service.store.engine.connect() as connection:
+        query = select(challenger_prices).where(challenger_prices.c.prediction_id.in_(ids))
+        return {row.prediction_id: row for row in connection.execute(query)}
+
+
+@pytest.mark.integration
+def test_the_challenger_prices_each_house_in_the_shadow_and_is_compared_on_its_sales(
+    shadowed: tuple[TestClient, PredictionService],
+) -> None:
+    client, service = shadowed
+    settings = load_config()
+    houses, sale_prices = features_and_target(split_holdout(settings).holdout, settings)
+    answer = client.post("/v1/predictions", json=houses)
+    assert answer.status_code == 200
+    body = answer.json()
+    # The client sees the served model only, exactly as without a challenger.
+    served = make_prediction(houses, model=service.model)
+    assert not json_differences(served.predictions, body["predictions"])
+    assert body["model_version"] == service.model_version != CHALLENGER_VERSION
+    assert client.get("/v1/model").json()["challenger_version"] == CHALLENGER_VERSION
+
+    assert service.recorder is not None and service.recorder.flush(30)
+    ids = body["prediction_ids"]
+    rows = _shadow_rows(service, ids)
+    assert service.challenger is not None
+    expected = make_prediction(houses, model=service.challenger.model)
+    assert [rows[i].model_version for i in ids] == [CHALLENGER_VERSION] * len(ids)
+    assert not json_differences(expected.predictions, [rows[i].price for i in ids])
+    assert not json_differences([i.upper for i in expected.intervals], [rows[i].upper for i in ids])
+
+    sold = [
+        {"prediction_id": i, "sale_price": float(price), "sold_on": "2010-06-30"}
+        for i, price in zip(ids, sale_prices, strict=True)
+    ]
+    assert client.post("/v1/sales", json=sold, headers=AUTH).status_code == 200
+    window = {"predictions": len(houses), "sales": len(houses)}
+    compared = client.get("/v1/monitoring", params=window).json()["challenger"]
+    assert compared["model_version"] == CHALLENGER_VERSION
+    assert compared["champion_version"] == service.model_version
+    assert compared["sales"] == len(houses)
+    truth = np.log(np.asarray(sale_prices, dtype=float))
+
+    def rmsle(prices: list[float]) -> float:
+        return float(np.sqrt(np.mean((np.log(prices) - truth) ** 2)))
+
+    assert compared["champion"]["rmsle"] == pytest.approx(rmsle(served.predictions), abs=1e-6)
+    assert compared["challenger"]["rmsle"] == pytest.approx(rmsle(expected.predictions), abs=1e-6)
+    moves = np.abs(np.array(expected.predictions) / np.array(served.predictions) - 1)
+    assert compared["price_moves"]["houses"] == len(houses)
+    assert compared["price_moves"]["beyond"]["0.02"] == pytest.approx(np.mean(moves > 0.02))
+    assert compared["price_moves"]["largest"] == pytest.approx(moves.max(), rel=1e-6)
+    low, high = compared["rmsle_difference"]["interval"]
+    assert low <= compared["rmsle_difference"]["estimate"] <= high
+    verdict = "better" if high < 0 else "worse" if low > 0 else "not_yet_known"
+    assert compared["verdict"] == verdict
+    assert f"on {len(houses)} sales" in compared["summary"]
+    exposed = REGISTRY.get_sample_value(
+        "ml_api_challenger_info", {"model_version": CHALLENGER_VERSION}
+    )
+    assert exposed == 1
+
+
+class _Broken:
+    """A challenger's model that cannot price: any call fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("the challenger broke")
+
+
+@pytest.mark.integration
+def test_a_failing_challenger_changes_nothing_a_client_sees(
+    shadowed: tuple[TestClient, PredictionService],
+    request_rows: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client, service = shadowed
+    assert service.challenger is not None and service.recorder is not None
+    working = service.challenger.model
+    failed_before = REGISTRY.get_sample_value("ml_api_challenger_failed_houses_total") or 0
+    houses = request_rows[:40]
+    service.challenger.model = _Broken()  # type: ignore[assignment]
+    try:
+        with caplog.at_level(logging.ERROR, logger="api.challenger"):
+            answers = [
+                client.post("/v1/predictions", json=houses[i : i + 8]) for i in range(0, 40, 8)
+            ]
+            assert service.recorder.flush(30)
+    finally:
+        service.challenger.model = working
+    assert [answer.status_code for answer in answers] == [200] * 5
+    served = make_prediction(houses, model=load_model())
+    prices = [price for answer in answers for price in answer.json()["predictions"]]
+    assert not json_differences(served.predictions, prices)
+    ids = [i for answer in answers for i in answer.json()["prediction_ids"]]
+    assert _shadow_rows(service, ids) == {}  # the champion's rows are there, none of its
+    failed = REGISTRY.get_sample_value("ml_api_challenger_failed_houses_total") or 0
+    assert failed - failed_before == len(houses)
+    logged = [record for record in caplog.records if record.name == "api.challenger"]
+    assert len(logged) == 1 and "RuntimeError" in logged[0].getMessage()
+    # It prices again once it can.
+    again = client.post("/v1/predictions", json=houses[:2]).json()["prediction_ids"]
+    assert service.recorder.flush(30)
+    assert set(_shadow_rows(service, again)) == set(again)
