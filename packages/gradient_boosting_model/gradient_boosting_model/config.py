@@ -127,6 +127,23 @@ class DriftConfig(_Frozen):
         return self
 
 
+class NewVersionConfig(_Frozen):
+    """How far a new version may move the released version's answers for the houses of the
+    requests file (``release.diff``); a move is ``price / released price - 1``, either way."""
+
+    max_median_move: Share
+    #: A move -> the largest share of houses that may move by more than it.
+    max_share_moving_more_than: dict[Share, Share] = Field(min_length=1)
+    max_largest_move: float = Field(gt=0)
+    max_share_warnings_changed: float = Field(ge=0, le=1)
+    #: How far the ranges' median width (after / before) may move from 1, either way.
+    max_median_width_change: Share
+
+
+class ReleaseConfig(_Frozen):
+    new_version: NewVersionConfig
+
+
 class ArtifactsConfig(_Frozen):
     directory: str = Field(min_length=1)
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
@@ -140,6 +157,7 @@ class Config(_Frozen):
     calibration: CalibrationConfig
     warnings: WarningsConfig
     drift: DriftConfig
+    release: ReleaseConfig
     artifacts: ArtifactsConfig
 
     @model_validator(mode="after")

@@ -13,12 +13,17 @@ instruction set. So a stored figure is compared with a fresh one by what it is:
   ``RELATIVE_TOLERANCE``: the last bits are 1e-16, and a real change of the model (another
   learning rate, one tree more) moves them by 1e-4 or more;
 - everything else (counts, codes, warnings, booleans) is equal.
+
+On one machine, training is reproducible to the last bit (every random choice is seeded and no
+sum depends on timing). ``floating_point_fingerprint`` says what "one machine" means; training
+records it in the artifact's metadata.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from importlib.metadata import version
 from typing import Any
 
 #: Dollars two prices rounded to the cent may differ by: one cent (and its float error).
@@ -37,6 +42,33 @@ def prices_agree(first: float, second: float) -> bool:
 def floats_agree(first: float, second: float) -> bool:
     """Whether two floats of a trained model agree up to the machine's last bits."""
     return math.isclose(first, second, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-300)
+
+
+def floating_point_fingerprint() -> dict[str, Any]:
+    """What sets the last bits of a trained model's floats here, JSON-shaped: runs with equal
+    fingerprints agree to the last bit, others within the tolerances above.
+
+    The processor architecture, the C library (numpy's ``exp`` and ``log`` are its own only on
+    some instruction sets), the instruction sets numpy dispatches to, each BLAS with its kernel
+    and thread count (the ridge solve's sums), and the numeric libraries' versions; no paths.
+    """
+    import platform
+
+    import numpy as np
+    import sklearn.linear_model  # noqa: F401  (loads scipy's BLAS beside numpy's)
+    from threadpoolctl import threadpool_info
+
+    simd = np.show_config(mode="dicts")["SIMD Extensions"]
+    kept = ("user_api", "internal_api", "version", "architecture", "threading_layer", "num_threads")
+    blas = [{key: info.get(key) for key in kept} for info in threadpool_info()]
+    return {
+        "machine": platform.machine(),
+        "libc": " ".join(platform.libc_ver()).strip(),
+        "python": platform.python_version(),
+        "simd": {"baseline": simd["baseline"], "found": simd["found"]},
+        "blas": sorted(blas, key=lambda info: sorted(map(str, info.values()))),
+        "libraries": {name: version(name) for name in ("numpy", "scipy", "scikit-learn")},
+    }
 
 
 def json_differences(expected: Any, actual: Any, *, where: str = "$") -> list[str]:

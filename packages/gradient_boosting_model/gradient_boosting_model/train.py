@@ -29,6 +29,7 @@ from gradient_boosting_model.fitting import (
 )
 from gradient_boosting_model.persistence import save_model
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
+from gradient_boosting_model.tolerances import floating_point_fingerprint
 from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.validation import validate_inputs
 
@@ -89,6 +90,9 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python_version": platform.python_version(),
         "library_versions": {name: version(name) for name in _LIBRARIES},
+        # Where its floats' last bits came from: retraining with the same fingerprint gives
+        # the same bits (tolerances.py).
+        "machine": floating_point_fingerprint(),
         "metrics": {
             "train": train,
             "holdout": holdout_metrics(model, split, config),

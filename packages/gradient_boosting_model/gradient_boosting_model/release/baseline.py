@@ -1,0 +1,86 @@
+"""The released version's answers, committed beside the package: which version, and its file.
+
+A directory (``baseline/`` beside the package) holds ``VERSION``, the one declaration of which
+released version the model being built is compared with, and that version's snapshot,
+``<version>.json.gz``. Writing a new baseline replaces both and removes the previous version's
+file (git keeps it). The file is gzip-compressed JSON without a timestamp, so the same answers
+give the same bytes and an unchanged baseline shows no change in git.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from gradient_boosting_model.errors import ModelError
+from gradient_boosting_model.release.snapshot import Snapshot
+
+#: The file, inside the baseline directory, that names the released version.
+DECLARATION = "VERSION"
+
+
+class BaselineError(ModelError):
+    """The baseline directory has no declared version, or its file is missing or unreadable."""
+
+
+def baseline_file(directory: Path, version: str) -> Path:
+    """Where the baseline of ``version`` lives in ``directory``."""
+    return directory / f"{version}.json.gz"
+
+
+def declared_version(directory: Path) -> str:
+    """The version ``directory/VERSION`` declares as the baseline.
+
+    Raises
+    ------
+    BaselineError
+        If the declaration is missing or empty.
+    """
+    path = directory / DECLARATION
+    try:
+        version = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise BaselineError(f"no baseline declared: {path}: {error}") from error
+    if not version:
+        raise BaselineError(f"no baseline declared: {path} is empty")
+    return version
+
+
+def read_baseline(directory: Path) -> Snapshot:
+    """The snapshot of the declared version.
+
+    Raises
+    ------
+    BaselineError
+        If nothing is declared, the file is missing or unreadable, or it holds another
+        version's answers; the message names the file.
+    """
+    version = declared_version(directory)
+    path = baseline_file(directory, version)
+    try:
+        snapshot = Snapshot.from_json(json.loads(gzip.decompress(path.read_bytes())))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise BaselineError(f"baseline unreadable: {path}: {error!r}") from error
+    if snapshot.model_version != version:
+        raise BaselineError(f"{path} holds version {snapshot.model_version}'s answers")
+    return snapshot
+
+
+def write_baseline(directory: Path, snapshot: Snapshot) -> Path:
+    """Make ``snapshot`` the baseline: write its file, declare its version, and remove the
+    files of other versions. Each file is written beside its place and renamed into it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = baseline_file(directory, snapshot.model_version)
+    text = json.dumps(snapshot.to_json(), separators=(",", ":")) + "\n"
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+    partial.replace(path)
+    declaration = directory / DECLARATION
+    partial_declaration = declaration.with_name(DECLARATION + ".partial")
+    partial_declaration.write_text(snapshot.model_version + "\n", encoding="utf-8")
+    partial_declaration.replace(declaration)
+    for old in directory.glob("*.json.gz"):
+        if old != path:
+            old.unlink()
+    return path

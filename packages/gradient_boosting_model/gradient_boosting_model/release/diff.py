@@ -1,0 +1,47 @@
+"""The differential test: a model prices every house of ``test.csv``; its answers are compared
+with the baseline's, judged by the kind of release, and reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gradient_boosting_model.config import Config
+from gradient_boosting_model.data import read_dataset
+from gradient_boosting_model.release.comparison import Comparison, compare
+from gradient_boosting_model.release.gate import judge
+from gradient_boosting_model.release.report import format_report
+from gradient_boosting_model.release.snapshot import Snapshot, take_snapshot
+from gradient_boosting_model.trained_model import TrainedModel
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """The comparison, why it failed (empty when it passed), and the report."""
+
+    comparison: Comparison
+    failures: list[str]
+    report: str
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def price_requests(model: TrainedModel, *, model_version: str, config: Config) -> Snapshot:
+    """``model``'s answers for every house of the config's requests file (``test.csv``)."""
+    return take_snapshot(
+        model, read_dataset(config.data.requests_file), model_version=model_version
+    )
+
+
+def diff_test(
+    model: TrainedModel, *, model_version: str, baseline: Snapshot, config: Config
+) -> DiffResult:
+    """Price every house with ``model`` (of ``model_version``) and judge its moves from
+    ``baseline`` by ``config.release``'s tolerances."""
+    current = price_requests(model, model_version=model_version, config=config)
+    comparison = compare(baseline, current)
+    tolerances = config.release.new_version
+    failures = judge(comparison, tolerances)
+    report = format_report(comparison, failures, tolerances, houses_file=config.data.requests_file)
+    return DiffResult(comparison=comparison, failures=failures, report=report)

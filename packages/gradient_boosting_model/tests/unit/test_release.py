@@ -1,0 +1,166 @@
+"""The differential test's comparison, verdict and report, on a few made-up houses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from gradient_boosting_model.config import NewVersionConfig
+from gradient_boosting_model.release.comparison import compare
+from gradient_boosting_model.release.gate import judge
+from gradient_boosting_model.release.report import format_report
+from gradient_boosting_model.release.snapshot import Snapshot
+
+BASE = 100_000.0
+FIELDS = ("GrLivArea", "OverallQual", "Neighborhood")
+TOLERANCES = NewVersionConfig(
+    max_median_move=0.012,
+    max_share_moving_more_than={0.02: 0.20, 0.05: 0.02, 0.10: 0.005},
+    max_largest_move=0.25,
+    max_share_warnings_changed=0.01,
+    max_median_width_change=0.10,
+)
+WARNING = ("GrLivArea", "GrLivArea 6000 is outside the training range 334 to 3627")
+
+
+def _snapshot(
+    version: str,
+    prices: npt.ArrayLike,
+    *,
+    quality: npt.ArrayLike | None = None,
+    warned: Sequence[int] = (),
+    width: float = 0.3,
+) -> Snapshot:
+    """Houses Id 1, 2 ...: each price is the base price times its living area's factor and
+    its quality's (1 unless given); the neighbourhood's factor is 1."""
+    price = np.asarray(prices, dtype=np.float64).round(2)
+    quality_factor = np.ones_like(price) if quality is None else np.asarray(quality, np.float64)
+    area_factor = price / BASE / quality_factor
+    return Snapshot(
+        model_version=version,
+        ids=np.arange(1, price.size + 1, dtype=np.int64),
+        prices=price,
+        lower=np.round(price * (1 - width / 2), 2),
+        upper=np.round(price * (1 + width / 2), 2),
+        warnings=tuple((WARNING,) if house in warned else () for house in range(price.size)),
+        base_price=BASE,
+        fields=FIELDS,
+        factors=np.column_stack([area_factor, quality_factor, np.ones_like(price)]),
+    )
+
+
+PRICES = np.linspace(100_000, 300_000, 200)
+
+
+def test_the_same_answers_pass_to_the_last_bit() -> None:
+    comparison = compare(_snapshot("0.2.0", PRICES), _snapshot("0.2.0", PRICES))
+    assert comparison.same_version and comparison.bit_identical
+    assert comparison.median_move == 0 and comparison.movers[0].move == 0
+    assert judge(comparison, TOLERANCES) == []
+
+
+def test_a_retraining_may_round_a_price_a_cent_the_other_way() -> None:
+    """Another machine's last bits: within the rule, not to the last bit."""
+    baseline = _snapshot("0.2.0", PRICES)
+    moved = baseline.prices.copy()
+    moved[3] += 0.01
+    comparison = compare(baseline, replace(baseline, prices=moved))
+    assert judge(comparison, TOLERANCES) == []
+    assert not comparison.bit_identical and comparison.unequal_values > 0
+    report = format_report(comparison, [], TOLERANCES, houses_file="test.csv")
+    assert "identical by the rule (cent, 1e-9): yes" in report
+    assert "identical to the last bit: no" in report
+
+
+def test_a_retraining_that_moves_a_price_two_cents_fails_naming_the_house() -> None:
+    moved = PRICES.copy()
+    moved[41] += 0.02
+    comparison = compare(_snapshot("0.2.0", PRICES), _snapshot("0.2.0", moved))
+    (failure,) = judge(comparison, TOLERANCES)
+    assert "version 0.2.0 retrained does not answer as its baseline did" in failure
+    assert "Id 42.price:" in failure
+    assert "a changed model needs a new version" in failure
+
+
+def test_a_retraining_that_changes_a_warning_fails() -> None:
+    comparison = compare(_snapshot("0.2.0", PRICES), _snapshot("0.2.0", PRICES, warned=[7]))
+    assert comparison.gained_warning.tolist() == [8]
+    assert comparison.lost_warning.size == 0
+    (failure,) = judge(comparison, TOLERANCES)
+    assert "Id 8.warnings" in failure
+
+
+def test_a_new_version_may_move_prices_a_little() -> None:
+    moved = PRICES * np.where(np.arange(PRICES.size) % 2, 1.005, 0.995)
+    comparison = compare(_snapshot("0.2.0", PRICES), _snapshot("0.3.0", moved))
+    assert not comparison.same_version
+    assert comparison.median_move == pytest.approx(0.005, abs=1e-4)
+    assert comparison.share_moving_more_than(0.02) == 0
+    assert judge(comparison, TOLERANCES) == []
+
+
+def test_the_movers_and_the_factors_that_moved_them_are_named() -> None:
+    quality = np.ones_like(PRICES)
+    quality[[10, 20]] = [1.3, 0.8]  # the quality's effect changed for two houses
+    moved = PRICES * quality
+    comparison = compare(_snapshot("0.2.0", PRICES), _snapshot("0.3.0", moved, quality=quality))
+    first, second = comparison.movers[:2]
+    assert (first.id, second.id) == (11, 21)
+    assert first.move == pytest.approx(0.3, abs=1e-6)
+    assert first.changes[0].field == "OverallQual"
+    assert first.changes[0].before == 1.0
+    assert first.changes[0].after == pytest.approx(1.3)
+    largest: Any = comparison.largest_move
+    assert largest == (11, pytest.approx(0.3, abs=1e-6))
+    failures = judge(comparison, TOLERANCES)
+    assert any("1 houses move by more than 25%: Id 11 (+30.0%)" in f for f in failures)
+    assert any(
+        "move by more than 10%, at most 0.5% may: Id 11 (+30.0%), Id 21" in f for f in failures
+    )
+    report = format_report(comparison, failures, TOLERANCES, houses_file="test.csv")
+    assert "Id 11 " in report and "OverallQual 1.000->1.300" in report
+    assert "FAILED:" in report
+
+
+def test_a_new_version_moving_many_houses_fails_on_each_tolerance() -> None:
+    moved = PRICES * np.where(np.arange(PRICES.size) % 4 == 0, 1.06, 1.005)
+    comparison = compare(_snapshot("0.2.0", PRICES), _snapshot("0.3.0", moved))
+    failures = judge(comparison, TOLERANCES)
+    assert len(failures) == 2
+    assert failures[0].startswith("50 houses (25.0%) move by more than 2%, at most 20.0% may")
+    assert failures[1].startswith("50 houses (25.0%) move by more than 5%, at most 2.0% may")
+    assert failures[1].count("(+6.0%)") == 10 and failures[1].endswith(" and 40 more")
+    steady = PRICES * 1.015
+    median = judge(compare(_snapshot("0.2.0", PRICES), _snapshot("0.3.0", steady)), TOLERANCES)
+    assert [failure.split(";")[0] for failure in median] == [
+        "the median move is 1.50%, at most 1.20% may be"
+    ]
+
+
+def test_a_new_version_changing_warnings_or_ranges_fails() -> None:
+    warned = _snapshot("0.3.0", PRICES, warned=[1, 2, 4])
+    (failure,) = judge(compare(_snapshot("0.2.0", PRICES, warned=[3]), warned), TOLERANCES)
+    assert failure == (
+        "4 houses (2.0%) gain or lose a warning, at most 1.0% may: "
+        "gained Id 2, Id 3, Id 5; lost Id 4"
+    )
+    wider = _snapshot("0.3.0", PRICES, width=0.36)
+    (failure,) = judge(compare(_snapshot("0.2.0", PRICES), wider), TOLERANCES)
+    assert failure.startswith("the ranges' median width moves by x1.200, at most 10%")
+
+
+def test_snapshots_of_other_houses_are_not_compared() -> None:
+    with pytest.raises(ValueError, match=r"missing now \[200\], new \[\]"):
+        compare(_snapshot("0.2.0", PRICES), _snapshot("0.2.0", PRICES[:-1]))
+
+
+def test_a_snapshot_survives_its_json_form() -> None:
+    snapshot = _snapshot("0.2.0", PRICES, warned=[5])
+    back = Snapshot.from_json(snapshot.to_json())
+    assert compare(snapshot, back).bit_identical
+    assert back.warned_fields(5) == {"GrLivArea"}
