@@ -24,8 +24,8 @@ from api.app import create_app, start_service
 from api.service import PredictionService
 from api.store.comparison import paired_bootstrap
 from api.store.tables import challenger_prices
-from tests.challengers import CHALLENGER_VERSION, write_challenger
 from tests.conftest import FEEDBACK_TOKEN
+from tools.challengers import CHALLENGER_VERSION, write_challenger
 
 AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
 

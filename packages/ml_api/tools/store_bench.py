@@ -4,9 +4,10 @@
 
 On 127.0.0.1 only, with a throwaway PostgreSQL (tools/postgres.py) and a SQLite file:
 
-1. wrk, 16 connections of one-house requests, ``--seconds`` in all on each of three servers
-   (recording off, on PostgreSQL, on SQLite), loaded in turn in four rounds: throughput and
-   p50 as ratios to recording off, unrecorded houses, worker memory;
+1. wrk, 16 connections of one-house requests, ``--seconds`` in all on each of four servers
+   (recording off, on PostgreSQL, on SQLite, on PostgreSQL with a challenger priced in the
+   shadow), loaded in turn in four rounds: throughput and p50 as ratios to recording off (the
+   challenger's to PostgreSQL without one), unrecorded houses, worker memory;
 2. 1459-house requests back to back for ``--seconds`` on PostgreSQL: unrecorded houses;
 3. the fault: PostgreSQL stopped for 20 s in the middle of a one-house load: failed requests,
    p50 against recording off loaded just before and after, recorded + unrecorded = priced,
@@ -44,6 +45,7 @@ from api.store.tables import sales
 from tools import postgres
 from tools import server as real_server
 from tools.bench import Target, _rss_mb, report
+from tools.challengers import write_challenger
 from tools.loadtest import run_wrk
 
 OUTAGE_SECONDS = 20
@@ -79,7 +81,13 @@ def _counts(server: real_server.Server, flush_seconds: float = 30) -> dict[str, 
         time.sleep(0.2)
     return {
         name: _metric(text, f"ml_api_{name}_houses_total")
-        for name in ("predicted", "recorded", "unrecorded")
+        for name in (
+            "predicted",
+            "recorded",
+            "unrecorded",
+            "challenger_priced",
+            "challenger_failed",
+        )
     } | {"queued": queued}
 
 
@@ -158,12 +166,15 @@ def main() -> int:
     one, batch = orjson.dumps(houses[:1]), orjson.dumps(houses)
     runs: dict[str, dict[str, Any]] = {}
     counts: dict[str, dict[str, float]] = {}
-    with postgres.running() as database:
+    with postgres.running() as database, tempfile.TemporaryDirectory() as scratch:
         engine = make_engine(database.url)
         migrate(engine)
         engine.dispose()
+        challenger = write_challenger(Path(scratch))
         stores = {"off": {"ML_API_RECORDING": "false"}, "postgresql": {
-            "ML_API_DATABASE_URL": database.url}, "sqlite": {}}  # fmt: skip
+            "ML_API_DATABASE_URL": database.url}, "sqlite": {}, "challenger": {
+            "ML_API_DATABASE_URL": database.url,
+            "ML_API_CHALLENGER_ARTIFACT": str(challenger)}}  # fmt: skip
         with contextlib.ExitStack() as serving:
             servers = {name: serving.enter_context(_serving(env)) for name, env in stores.items()}
             runs = _interleaved(servers, one, seconds)
@@ -228,6 +239,25 @@ def main() -> int:
                 f"{name}: worker memory / recording off", run["memory"] / off["memory"], "<=", 1.1
             ),
         ]
+    alone, shadowed = runs["postgresql"], runs["challenger"]
+    targets += [
+        Target(
+            "challenger: p50 / PostgreSQL without", shadowed["p50_us"] / alone["p50_us"], "<=", 1.1
+        ),
+        Target(
+            "challenger: throughput / PostgreSQL without",
+            shadowed["rps"] / alone["rps"],
+            ">=",
+            0.9,
+        ),
+        Target(
+            "challenger: houses it failed to price",
+            counts["challenger"]["challenger_failed"],
+            "<=",
+            0,
+            gates=True,
+        ),
+    ]
     fault, lost = counts["fault"], counts["fault"]["predicted"] - counts["fault"]["recorded"]
     targets += [
         Target(

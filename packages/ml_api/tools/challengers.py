@@ -1,4 +1,4 @@
-"""A challenger model for tests: another version's artifact file, made in seconds.
+"""A challenger model for tests and benchmarks: another version's artifact file, made in seconds.
 
 The packaged model with its trees' learning rate scaled (scikit-learn's boosting reads it when
 it predicts): another model, whose prices move a few percent, saved as another version's
