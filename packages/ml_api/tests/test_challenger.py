@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gradient_boosting_model import load_model, make_prediction
+from gradient_boosting_model import load_card, load_model, make_prediction
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
+from gradient_boosting_model.persistence import artifact_path
 from gradient_boosting_model.tolerances import json_differences
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
@@ -23,7 +24,7 @@ from api import config
 from api.app import create_app, start_service
 from api.service import PredictionService
 from api.store.comparison import paired_bootstrap
-from api.store.tables import challenger_prices
+from api.store.tables import challenger_prices, predictions
 from tests.conftest import FEEDBACK_TOKEN
 from tools.challengers import CHALLENGER_VERSION, write_challenger
 
@@ -172,3 +173,43 @@ def test_a_failing_challenger_changes_nothing_a_client_sees(
     again = client.post("/v1/predictions", json=houses[:2]).json()["prediction_ids"]
     assert service.recorder.flush(30)
     assert set(_shadow_rows(service, again)) == set(again)
+
+
+@pytest.mark.integration
+def test_a_challenger_is_promoted_and_rolled_back_by_settings_alone(
+    tmp_path: Path, request_rows: list[dict[str, Any]]
+) -> None:
+    """Promotion: the challenger's file served (``ML_API_MODEL_ARTIFACT``), the old version
+    kept in the shadow; rollback: the setting removed. The version served is in every answer,
+    ``/health``, the store and ``ml_api_model_info``."""
+    packaged = artifact_path(load_config())
+    challenger = write_challenger(tmp_path)
+    promoted = config.Settings(
+        environment="testing",
+        state_dir=tmp_path / "promoted",
+        model_artifact=challenger,
+        challenger_artifact=packaged,
+    )
+    rolled_back = config.Settings(environment="testing", state_dir=tmp_path / "rolled_back")
+    served = {}
+    for name, settings in {"promoted": promoted, "rolled back": rolled_back}.items():
+        service = start_service(settings)
+        with create_app(settings, service=service).test_client() as client:
+            answer = client.post("/v1/predictions", json=request_rows[:3]).json()
+            health = client.get("/health").json()
+            assert service.recorder is not None and service.recorder.flush(30)
+            assert service.store is not None
+            with service.store.engine.connect() as connection:
+                stored = set(connection.scalars(select(predictions.c.model_version)))
+            info = REGISTRY.get_sample_value(
+                "ml_api_model_info",
+                {"model_version": answer["model_version"], "api_version": service.api_version},
+            )
+        assert answer["model_version"] == health["model_version"] == service.model_version
+        assert stored == {answer["model_version"]} and info == 1
+        served[name] = answer
+    assert served["promoted"]["model_version"] == CHALLENGER_VERSION
+    assert served["rolled back"]["model_version"] == load_card()["version"]
+    expected = make_prediction(request_rows[:3], model=load_model(challenger)).predictions
+    assert not json_differences(expected, served["promoted"]["predictions"])
+    assert json_differences(expected, served["rolled back"]["predictions"])
