@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.schemas import ID_FIELD
 from gradient_boosting_model.trained_model import TrainedModel
@@ -117,7 +118,8 @@ def take_snapshot(
         raise ValueError(f"every house needs its own whole-number {ID_FIELD!r}")
     result = make_prediction(houses, model=model, explain=True)
     explanations = result.explanations
-    assert explanations is not None  # asked for
+    if explanations is None:  # pragma: no cover - asked for
+        raise ModelError("make_prediction gave no explanations")
     return Snapshot(
         model_version=model_version,
         ids=np.array(ids, dtype=np.int64),
