@@ -4,18 +4,22 @@ Each value a manifest restates is checked against its one declaration: the setti
 (api/config.py, read with the ConfigMap's variables set), the Dockerfile, the spec's paths, and
 the compose proxy's docker/nginx/nginx.conf for the edge limits the Ingress carries. Every limit
 in nginx.conf must be carried to the Ingress or to the controller's ConfigMap, or be listed in
-``NOT_CARRIED`` with the reason. Reads files only: no cluster, no podman (``make kube-test``).
+``NOT_CARRIED`` with the reason. The prediction store's PostgreSQL (a StatefulSet and its
+Service) and the API's URL of it (from a Secret, never a ConfigMap) agree with each other and
+with docker/postgres. Reads files only: no cluster, no podman (``make kube-test``).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from api.config import ServerSettings, Settings
 from tests.test_proxy_config import NGINX_CONF, nginx_seconds, nginx_size, nginx_value
@@ -27,7 +31,9 @@ from tools.kube import (
     cpu_cores,
     find,
     memory_bytes,
+    pod_containers,
     probe_budget,
+    secret_values,
 )
 from tools.kustomize import UnsupportedKustomizationError, load_manifests, render, split_image
 
@@ -37,6 +43,12 @@ DEPLOYMENT = find(BASE, "Deployment")
 CONTAINER = container_of(DEPLOYMENT)
 POD = DEPLOYMENT["spec"]["template"]["spec"]
 INGRESS = find(BASE, "Ingress")
+SERVICE = find(BASE, "Service", DEPLOYMENT["metadata"]["name"])
+LOCAL = render(LOCAL_OVERLAY)
+STATEFUL_SET = find(BASE, "StatefulSet")
+DB_POD = STATEFUL_SET["spec"]["template"]["spec"]
+[DB_CONTAINER] = DB_POD["containers"]
+DB_SERVICE = find(BASE, "Service", STATEFUL_SET["spec"]["serviceName"])
 CONTROLLER = load_manifests(KUBE_DIR / "ingress-nginx" / "controller-configmap.yaml")[0]["data"]
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
 ANNOTATIONS = {
@@ -207,7 +219,7 @@ def test_edge_limits_follow_the_pods_settings(
 
 
 def test_ingress_routes_everything_to_the_service() -> None:
-    service = find(BASE, "Service")
+    service = SERVICE
     [rule] = INGRESS["spec"]["rules"]
     [path] = rule["http"]["paths"]
     assert (path["path"], path["pathType"]) == ("/", "Prefix")
@@ -252,8 +264,7 @@ def test_the_container_port_and_probes_are_the_apps(
     }
     for probe in probes.values():
         assert probe["path"] in spec["paths"] and probe["port"] == port["name"]
-    service = find(BASE, "Service")
-    assert [p["targetPort"] for p in service["spec"]["ports"]] == [port["name"]]
+    assert [p["targetPort"] for p in SERVICE["spec"]["ports"]] == [port["name"]]
 
 
 def test_liveness_gives_gunicorn_its_own_worker_timeout_first(
@@ -293,7 +304,7 @@ def test_the_pod_runs_as_the_images_user_locked_down() -> None:
 def test_what_the_server_writes_is_on_writable_volumes() -> None:
     """The root filesystem is read-only: the metrics folder (gunicorn.conf.py) and the temp
     folder (gunicorn's worker heartbeat files: no worker_tmp_dir is set) are emptyDirs."""
-    env = {entry["name"]: entry["value"] for entry in CONTAINER["env"]}
+    env = {entry["name"]: entry.get("value") for entry in CONTAINER["env"]}
     empty_dirs = {volume["name"] for volume in POD["volumes"] if "emptyDir" in volume}
     mounted = {m["mountPath"] for m in CONTAINER["volumeMounts"] if m["name"] in empty_dirs}
     gunicorn_conf = (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
@@ -306,7 +317,7 @@ def test_what_the_server_writes_is_on_writable_volumes() -> None:
 def test_the_autoscaler_and_the_disruption_budget_keep_a_pod_serving() -> None:
     hpa = find(BASE, "HorizontalPodAutoscaler")
     pdb = find(BASE, "PodDisruptionBudget")
-    service = find(BASE, "Service")
+    service = SERVICE
     labels = DEPLOYMENT["spec"]["template"]["metadata"]["labels"]
     assert "replicas" not in DEPLOYMENT["spec"], "the HorizontalPodAutoscaler owns the count"
     target = hpa["spec"]["scaleTargetRef"]
@@ -323,11 +334,19 @@ def test_the_autoscaler_and_the_disruption_budget_keep_a_pod_serving() -> None:
 # --- The kustomizations and their renderer (tools/kustomize.py) -------------------------------
 
 
-def test_the_local_overlay_changes_only_the_image() -> None:
+def test_the_local_overlay_changes_only_the_images_and_adds_the_stores_secret() -> None:
     local = render(LOCAL_OVERLAY)
+    secret = find(local, "Secret")
+    local.remove(secret)
     assert [m["kind"] for m in local] == [m["kind"] for m in BASE]
-    assert container_of(find(local, "Deployment"))["image"] == "localhost/house-price-api:latest"
-    container_of(find(local, "Deployment"))["image"] = CONTAINER["image"]
+    deployment, statefulset = find(local, "Deployment"), find(local, "StatefulSet")
+    containers = pod_containers(deployment["spec"]["template"]["spec"])
+    assert {c["image"] for c in containers} == {"localhost/house-price-api:latest"}
+    [db] = statefulset["spec"]["template"]["spec"]["containers"]
+    assert db["image"] == "localhost/house-price-db:latest"
+    for container in containers:
+        container["image"] = CONTAINER["image"]
+    db["image"] = DB_CONTAINER["image"]
     assert local == BASE
 
 
@@ -351,3 +370,96 @@ def test_a_kustomize_field_the_renderer_lacks_is_refused(tmp_path: Path) -> None
     (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     with pytest.raises(UnsupportedKustomizationError, match="patches"):
         render(tmp_path)
+
+
+# --- The prediction store: PostgreSQL's StatefulSet, its Service, the API's URL from a Secret ---
+
+DB_DOCKERFILE = (ROOT / "docker" / "postgres" / "Dockerfile").read_text(encoding="utf-8")
+URL_VARIABLE = "ML_API_DATABASE_URL"
+
+
+def _env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry["name"]: entry for entry in container.get("env", [])}
+
+
+def test_the_stores_url_comes_from_a_secret_and_no_configmap_holds_one() -> None:
+    for container in pod_containers(POD):
+        reference = _env(container)[URL_VARIABLE]["valueFrom"]["secretKeyRef"]
+        assert reference == {"name": DB_SERVICE["metadata"]["name"], "key": "database-url"}
+    password = _env(DB_CONTAINER)["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert password["name"] == reference["name"]
+    for manifests in (BASE, LOCAL):
+        for config_map in (m for m in manifests if m["kind"] == "ConfigMap"):
+            assert URL_VARIABLE not in config_map["data"]
+            assert not any("postgresql" in str(v) for v in config_map["data"].values())
+    assert not any(m["kind"] == "Secret" for m in BASE), "the base ships no credentials"
+
+
+def test_the_local_secrets_url_names_the_db_service_user_database_and_password() -> None:
+    values = secret_values(LOCAL)
+    name = DB_SERVICE["metadata"]["name"]
+    url = make_url(values[(name, "database-url")])
+    env = _env(DB_CONTAINER)
+    assert (url.get_backend_name(), url.get_driver_name()) == ("postgresql", "psycopg")
+    assert url.host == name
+    [port] = DB_SERVICE["spec"]["ports"]
+    [container_port] = DB_CONTAINER["ports"]
+    assert url.port == port["port"] == container_port["containerPort"]
+    assert port["targetPort"] == container_port["name"]
+    assert url.username == env["POSTGRES_USER"]["value"]
+    assert url.database == env["POSTGRES_DB"]["value"]
+    assert url.password == values[(name, "password")]
+    assert "dev" in url.password, "the local overlay's password says what it is for"
+
+
+def test_the_init_container_runs_make_migrate_on_the_apis_image() -> None:
+    [init] = POD["initContainers"]
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    migrate = re.search(r"^migrate:.*\n\t\$\(BIN\)/(python -m \S+)$", makefile, re.MULTILINE)
+    assert migrate and init["command"] == shlex.split(migrate.group(1))
+    assert init["image"] == CONTAINER["image"]
+    assert init["securityContext"] == CONTAINER["securityContext"]
+    assert init["resources"]["requests"].keys() == init["resources"]["limits"].keys()
+
+
+def test_the_api_pod_keeps_no_embedded_store() -> None:
+    """The store is PostgreSQL: no volume for the SQLite default's folder (ML_API_STATE_DIR)."""
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    state_dir = re.search(r"ML_API_STATE_DIR=(\S+)", dockerfile)
+    assert state_dir
+    assert state_dir.group(1) not in {m["mountPath"] for m in CONTAINER["volumeMounts"]}
+
+
+def test_the_database_runs_as_the_images_user_on_its_claimed_volume() -> None:
+    assert DB_CONTAINER["image"] == "house-price-db:latest"  # the overlay's `images:` name
+    assert STATEFUL_SET["spec"]["replicas"] == 1
+    labels = STATEFUL_SET["spec"]["template"]["metadata"]["labels"]
+    assert STATEFUL_SET["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert DB_SERVICE["spec"]["selector"].items() <= labels.items()
+    assert DB_SERVICE["spec"]["clusterIP"] == "None"  # headless: the StatefulSet's serviceName
+    users = re.findall(r"^USER (\S+)$", DB_DOCKERFILE, re.MULTILINE)
+    context = DB_POD["securityContext"]
+    assert str(context["runAsUser"]) == users[-1] == str(context["fsGroup"])
+    assert context["runAsNonRoot"] is True
+    # PGDATA in a folder of the claimed volume (its root may hold lost+found).
+    [claim] = STATEFUL_SET["spec"]["volumeClaimTemplates"]
+    mounts = {m["name"]: m["mountPath"] for m in DB_CONTAINER["volumeMounts"]}
+    pgdata = _env(DB_CONTAINER)["PGDATA"]["value"]
+    assert pgdata.startswith(mounts[claim["metadata"]["name"]] + "/")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    # The root is read-only: the socket folder (the image's) and /tmp are emptyDirs.
+    empty_dirs = {volume["name"] for volume in DB_POD["volumes"] if "emptyDir" in volume}
+    writable = {path for name, path in mounts.items() if name in empty_dirs}
+    assert DB_CONTAINER["securityContext"]["readOnlyRootFilesystem"] is True
+    assert writable == {"/run/postgresql", "/tmp"}
+    assert "/var/run/postgresql" in DB_DOCKERFILE  # /var/run links to /run in Debian
+
+
+def test_the_database_is_ready_when_pg_isready_says_so() -> None:
+    probes = {name: DB_CONTAINER[name] for name in DB_CONTAINER if name.endswith("Probe")}
+    assert probes.keys() == {"startupProbe", "readinessProbe", "livenessProbe"}
+    healthcheck = re.search(r"^\s+CMD (\[.+\])$", DB_DOCKERFILE, re.MULTILINE)
+    assert healthcheck, "docker/postgres/Dockerfile has an exec-form HEALTHCHECK"
+    for probe in probes.values():
+        assert probe["exec"]["command"] == yaml.safe_load(healthcheck.group(1))
+    assert probe_budget(probes["livenessProbe"]) >= 60

@@ -13,13 +13,28 @@ run. Then ``podman kube play`` runs the Deployment with its ConfigMap, the image
 localhost/house-price-api:latest (tools/container.py builds it): 2 replicas with no published
 port, each checked from inside with ``podman exec`` (podman ignores readiness probes), then 1
 replica published on 127.0.0.1 only, checked from here. Everything it played is taken down and
-removed on the way out, on failure too; the image is kept, as ``make image`` keeps it.
+removed on the way out, on failure too; the images are kept, as ``make image`` keeps them.
+
+The prediction store is played too, with what podman 4.3 can play. It ignores a StatefulSet
+(and Services): the StatefulSet's pod template is played as a Pod named after its headless
+Service (podman's DNS resolves a pod's name on the kube network, as the cluster's DNS resolves
+the Service), the volumeClaimTemplate an emptyDir (a podman volume), with the image
+localhost/house-price-db:latest. It stores a Secret, but reads the Secret of a ``secretKeyRef``
+back as JSON, which it did not write (``not valid JSON``): each ``secretKeyRef`` is played as
+the local overlay's Secret's value, and no Secret is played. The Deployment's initContainer (the
+migrations) is run by ``podman run`` before each play, on the same network, image, command and
+environment (podman 4.3 restarts init containers by the pod's policy and then fails the play:
+``run_init_containers``). The published pod's price is then looked up in the store by its id.
+The rest (the StatefulSet itself, its claim, the Secret, the init container in the pod) is
+checked offline only: the schemas here, the values in tests/test_kube_manifests.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import copy
 import functools
 import os
 import re
@@ -39,7 +54,7 @@ from gradient_boosting_model.data import read_dataset
 from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.tolerances import json_differences
 
-from tools.container import API_IMAGE_SPEC, build_image, run
+from tools.container import API_IMAGE_SPEC, DB_IMAGE_SPEC, PREDICTION_ID, build_image, run
 from tools.kustomize import Manifest, compare_with_kubectl, render, write_manifests
 from tools.server import free_port
 
@@ -52,6 +67,8 @@ KUBERNETES_VERSION = kubernetes_validate.latest_version()
 #: Volumes in a play file are named after the manifest's, with this prefix: podman makes each
 #: emptyDir a named volume, which must not meet another one of the same name on the machine.
 VOLUME_PREFIX = "house-price-api-kube-test-"
+#: The same for the prediction store's pod, whose volumes outlive the API's plays.
+STORE_VOLUME_PREFIX = "house-price-db-kube-test-"
 #: The network podman kube play puts pods on (it makes it when missing).
 KUBE_NETWORK = "podman-default-kube-network"
 #: The image of a pod's infra container, which podman builds when it first makes a pod.
@@ -87,10 +104,42 @@ def cpu_cores(quantity: str) -> float:
     return float(quantity)
 
 
-def find(manifests: list[Manifest], kind: str) -> Manifest:
-    """The one object of ``kind``."""
-    [found] = [manifest for manifest in manifests if manifest["kind"] == kind]
+def find(manifests: list[Manifest], kind: str, name: str | None = None) -> Manifest:
+    """The one object of ``kind`` (named ``name``, when there are several)."""
+    [found] = [
+        manifest
+        for manifest in manifests
+        if manifest["kind"] == kind and name in (None, manifest["metadata"]["name"])
+    ]
     return found
+
+
+def pod_containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """A pod spec's init containers and containers."""
+    return [*pod.get("initContainers", []), *pod["containers"]]
+
+
+def secret_values(manifests: list[Manifest]) -> dict[tuple[str, str], str]:
+    """Each Secret's values by (its name, the key): ``data`` decoded, ``stringData`` over it."""
+    values = {}
+    for secret in (manifest for manifest in manifests if manifest["kind"] == "Secret"):
+        name = secret["metadata"]["name"]
+        for key, value in secret.get("data", {}).items():
+            values[(name, key)] = base64.b64decode(value).decode()
+        for key, value in secret.get("stringData", {}).items():
+            values[(name, key)] = value
+    return values
+
+
+def inline_secrets(pod: dict[str, Any], values: dict[tuple[str, str], str]) -> None:
+    """Each ``secretKeyRef`` of the pod spec ``pod``'s containers replaced by its value (podman
+    4.3 cannot read a Secret it has stored: see the module's docstring)."""
+    for container in pod_containers(pod):
+        for entry in container.get("env", []):
+            reference = entry.get("valueFrom", {}).get("secretKeyRef")
+            if reference is not None:
+                del entry["valueFrom"]
+                entry["value"] = values[(reference["name"], reference["key"])]
 
 
 def container_of(deployment: Manifest) -> dict[str, Any]:
@@ -171,9 +220,12 @@ def validate(scratch: Path) -> None:
 def play_manifests(*, replicas: int, host_port: int | None) -> list[Manifest]:
     """What ``podman kube play`` gets: the local overlay's ConfigMap and Deployment, with
     ``replicas``, and the container's port published on 127.0.0.1:``host_port``, or no port at
-    all (podman would publish a bare containerPort on every address). Volumes renamed."""
+    all (podman would publish a bare containerPort on every address). Volumes renamed, the
+    Secret's values inlined. The init containers stay in it: ``played`` runs them before the
+    play and leaves them out of what podman gets (see ``run_init_containers``)."""
     manifests = render(LOCAL_OVERLAY)
     deployment = find(manifests, "Deployment")
+    inline_secrets(deployment["spec"]["template"]["spec"], secret_values(manifests))
     deployment["spec"]["replicas"] = replicas
     pod = deployment["spec"]["template"]["spec"]
     container = container_of(deployment)
@@ -187,6 +239,40 @@ def play_manifests(*, replicas: int, host_port: int | None) -> list[Manifest]:
     for mount in container["volumeMounts"]:
         mount["name"] = VOLUME_PREFIX + mount["name"]
     return [find(manifests, "ConfigMap"), deployment]
+
+
+def run_init_containers(deployment: Manifest) -> Manifest:
+    """Run the Deployment's init containers as podman containers on the kube network, one after
+    the other, each to a zero exit (its image, command, environment, read-only root and no
+    capabilities as declared); the Deployment without them, for ``podman kube play``.
+
+    podman 4.3's kube play gives init containers the pod's restart policy (a Deployment's is
+    Always): the migrations, once done, start again, and the play fails removing the init
+    container it finds running ("cannot remove container ... as it is running"). Here they run
+    once for the play, not once for each replica as in a cluster."""
+    played = copy.deepcopy(deployment)
+    pod = played["spec"]["template"]["spec"]
+    for container in pod.pop("initContainers", []):
+        security = container.get("securityContext", {})
+        options = ["--rm", "--network", KUBE_NETWORK, "--name", f"{VOLUME_PREFIX}init"]
+        if security.get("readOnlyRootFilesystem"):
+            options.append("--read-only")
+        if security.get("capabilities", {}).get("drop") == ["ALL"]:
+            options += ["--cap-drop", "all"]
+        if security.get("allowPrivilegeEscalation") is False:
+            options += ["--security-opt", "no-new-privileges"]
+        for entry in container.get("env", []):
+            options += ["--env", f"{entry['name']}={entry['value']}"]  # secrets inlined
+        started = time.monotonic()
+        command = ["podman", "run", *options, container["image"], *container["command"]]
+        print(f"+ podman run ... {container['image']} {' '.join(container['command'])}")
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+        assert done.returncode == 0, f"init container {container['name']}:\n{done.stderr}"
+        print(
+            f"init container {container['name']}: done in {time.monotonic() - started:.1f} s: "
+            f"{done.stdout.strip()}"
+        )
+    return played
 
 
 @dataclass(frozen=True)
@@ -242,13 +328,109 @@ def podman_made() -> Iterator[None]:
                 run("podman", "rmi", image, check=False, capture=True)
 
 
+def store_manifests() -> list[Manifest]:
+    """What ``podman kube play`` gets for the prediction store: the local overlay's StatefulSet's
+    pod, as a Pod named after its Service, its claim an emptyDir, no port published, volumes
+    renamed, the Secret's values inlined (see the module's docstring)."""
+    manifests = render(LOCAL_OVERLAY)
+    statefulset = find(manifests, "StatefulSet")
+    service = find(manifests, "Service", statefulset["spec"]["serviceName"])
+    template = copy.deepcopy(statefulset["spec"]["template"])
+    pod = template["spec"]
+    claims = [claim["metadata"]["name"] for claim in statefulset["spec"]["volumeClaimTemplates"]]
+    pod["volumes"] = [*({"name": name, "emptyDir": {}} for name in claims), *pod["volumes"]]
+    for volume in pod["volumes"]:
+        volume["name"] = STORE_VOLUME_PREFIX + volume["name"]
+    for container in pod_containers(pod):
+        container.pop("ports", None)
+        for mount in container.get("volumeMounts", []):
+            mount["name"] = STORE_VOLUME_PREFIX + mount["name"]
+    inline_secrets(pod, secret_values(manifests))
+    metadata = {"name": service["metadata"]["name"], "labels": template["metadata"]["labels"]}
+    return [{"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod}]
+
+
+@dataclass(frozen=True)
+class PlayedStore:
+    """The prediction store's pod: its container, and the database's owner and name."""
+
+    container: str
+    user: str
+    database: str
+
+    def psql(self, sql: str) -> str:
+        """``sql`` run by psql in the container (on its own socket): rows, ``|`` between values."""
+        command = ("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user)
+        return _podman("exec", self.container, *command, "-d", self.database, "-c", sql)
+
+
+def _store_leftovers() -> tuple[list[str], list[str]]:
+    """The store's pod and volumes, of an earlier play of ours."""
+    [pod] = store_manifests()
+    pods = _podman("pod", "ps", "-q", "--filter", f"name=^{pod['metadata']['name']}$")
+    volumes = _podman("volume", "ls", "-q", "--filter", f"name={STORE_VOLUME_PREFIX}")
+    return pods.split(), volumes.split()
+
+
 @contextlib.contextmanager
-def played(scratch: Path, *, replicas: int, publish: bool) -> Iterator[Played]:
-    """The Deployment played by podman for the ``with`` block; down and removed after it."""
+def store_played(scratch: Path) -> Iterator[PlayedStore]:
+    """The prediction store played by podman and accepting connections (its readiness probe's
+    command, run with ``podman exec``) for the ``with`` block; down and removed after it."""
+    left = _store_leftovers()
+    assert left == ([], []), f"the store's pod or volumes of an earlier play are left: {left}"
+    path = scratch / "play-store.yaml"
+    manifests = store_manifests()
+    write_manifests(path, manifests)
+    [pod] = manifests
+    [container] = pod["spec"]["containers"]
+    env = {entry["name"]: entry.get("value") for entry in container["env"]}
+    name = f"{pod['metadata']['name']}-{container['name']}"
+    store = PlayedStore(name, env["POSTGRES_USER"], env["POSTGRES_DB"])
+    started = time.monotonic()
+    try:
+        print(f"+ podman kube play {path}", flush=True)
+        done = subprocess.run(["podman", "kube", "play", str(path)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"podman kube play failed:\n{done.stdout}{done.stderr}")
+        probe = ["podman", "exec", name, *container["readinessProbe"]["exec"]["command"]]
+
+        def accepting() -> bool:
+            return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+        wait(accepting, probe_budget(container["startupProbe"]), f"{name} accepting connections")
+        print(f"{name}: accepting connections {time.monotonic() - started:.1f} s after kube play")
+        yield store
+    except BaseException:
+        logs = subprocess.run(["podman", "logs", name], capture_output=True, text=True)
+        print(f"--- last lines of {name}", *logs.stderr.splitlines()[-20:], sep="\n")
+        raise
+    finally:
+        run("podman", "kube", "down", str(path), check=False, capture=True)
+        pods, volumes = _store_leftovers()
+        for each in pods:
+            run("podman", "pod", "rm", "--force", each, check=False, capture=True)
+        for volume in volumes:
+            run("podman", "volume", "rm", "--force", volume, check=False, capture=True)
+
+
+@contextlib.contextmanager
+def played(
+    scratch: Path, *, replicas: int, publish: bool, store: PlayedStore | None = None
+) -> Iterator[Played]:
+    """The Deployment played by podman for the ``with`` block; down and removed after it. Its
+    prediction store is ``store``, else one played for the block (``store_played``)."""
+    if store is None:
+        with (
+            store_played(scratch) as own,
+            played(scratch, replicas=replicas, publish=publish, store=own) as played_pods,
+        ):
+            yield played_pods
+        return
     assert _leftovers() == ([], []), f"pods or volumes of an earlier play are left: {_leftovers()}"
     port = free_port() if publish else None
     path = scratch / f"play-{replicas}.yaml"
     manifests = play_manifests(replicas=replicas, host_port=port)
+    manifests = [run_init_containers(m) if m["kind"] == "Deployment" else m for m in manifests]
     write_manifests(path, manifests)
     deployment = find(manifests, "Deployment")
     name, container = deployment["metadata"]["name"], container_of(deployment)["name"]
@@ -320,7 +502,7 @@ def smoke_checks(pod: Played, deployment: Manifest) -> int:
     assert fields["Uid"].split() == [str(user)] * 4, f"main process uid {fields['Uid']}"
     assert fields["NoNewPrivs"].strip() == "1", "privilege escalation allowed"
     assert int(fields["CapEff"], 16) == 0, f"capabilities {fields['CapEff'].strip()}"
-    metrics_dir = {e["name"]: e["value"] for e in spec["env"]}["PROMETHEUS_MULTIPROC_DIR"]
+    metrics_dir = {e["name"]: e.get("value") for e in spec["env"]}["PROMETHEUS_MULTIPROC_DIR"]
     writes = pod.exec(
         container,
         "import os\n"
@@ -336,6 +518,22 @@ def smoke_checks(pod: Played, deployment: Manifest) -> int:
         f"{writes[1]} metrics files in {metrics_dir}"
     )
     return 3
+
+
+def store_check(pod: Played, store: PlayedStore) -> int:
+    """A price from the published pod is in the store's PostgreSQL, by its prediction id: the
+    URL from the Secret, the initContainer's migrations, the pod's writer. Requests made."""
+    assert pod.url is not None
+    served = httpx.post(f"{pod.url}/v1/predictions", json=read_dataset("test.csv")[:1], timeout=10)
+    assert served.status_code == 200, served.text
+    [prediction_id] = served.json()["prediction_ids"]
+    [price] = served.json()["predictions"]
+    assert PREDICTION_ID.fullmatch(prediction_id), prediction_id  # safe in an SQL literal
+    query = f"SELECT price FROM predictions WHERE id = '{prediction_id}'"
+    seconds = wait(lambda: store.psql(query) != "", 10, f"house {prediction_id} recorded")
+    assert float(store.psql(query)) == price, (store.psql(query), price)
+    print(f"house {prediction_id} in the store's PostgreSQL {seconds:.1f} s after its price")
+    return 1
 
 
 def inspect_field(container: str, template: str) -> str:
@@ -363,8 +561,10 @@ def restart_check(pod: Played) -> float:
 
 
 def kube_test() -> None:
-    """Validate, then 2 replicas ready, then 1 published replica checked and restarted."""
-    build_image("podman", API_IMAGE_SPEC)  # from the layer cache where nothing changed
+    """Validate, then the store, then 2 replicas ready, then 1 published replica checked (its
+    prices recorded in the store) and restarted."""
+    for spec in (API_IMAGE_SPEC, DB_IMAGE_SPEC):
+        build_image("podman", spec)  # from the layer cache where nothing changed
     started = time.monotonic()  # the target: under 60 s on top of a built image
     deployment = find(render(LOCAL_OVERLAY), "Deployment")
     budget = probe_budget(container_of(deployment)["startupProbe"])
@@ -373,22 +573,25 @@ def kube_test() -> None:
         scratch = Path(name)
         validate(scratch)
 
-        play_started = time.monotonic()
-        with played(scratch, replicas=2, publish=False) as pods:
-            for container in pods.containers:
-                wait(functools.partial(pods.ready, container), budget, f"{container} ready")
-                print(
-                    f"{container}: /ready answered {time.monotonic() - play_started:.1f} s "
-                    f"after kube play (startup probe's budget {budget:.0f} s)"
-                )
+        # One store for both plays (the second's initContainer finds it migrated).
+        with store_played(scratch) as store:
+            play_started = time.monotonic()
+            with played(scratch, replicas=2, publish=False, store=store) as pods:
+                for container in pods.containers:
+                    wait(functools.partial(pods.ready, container), budget, f"{container} ready")
+                    print(
+                        f"{container}: /ready answered {time.monotonic() - play_started:.1f} s "
+                        f"after kube play (startup probe's budget {budget:.0f} s)"
+                    )
 
-        with played(scratch, replicas=1, publish=True) as pod:
-            assert pod.url is not None
-            seconds = wait(lambda: http_ok(f"{pod.url}/ready"), budget, "published pod ready")
-            print(f"published pod ready {seconds:.1f} s after kube play, on {pod.url} only")
-            requests += smoke_checks(pod, deployment)
-            restart_check(pod)
-            requests += 1  # /health after the restart
+            with played(scratch, replicas=1, publish=True, store=store) as pod:
+                assert pod.url is not None
+                seconds = wait(lambda: http_ok(f"{pod.url}/ready"), budget, "published pod ready")
+                print(f"published pod ready {seconds:.1f} s after kube play, on {pod.url} only")
+                requests += smoke_checks(pod, deployment)
+                requests += store_check(pod, store)
+                restart_check(pod)
+                requests += 1  # /health after the restart
     print(
         f"kube-test passed in {time.monotonic() - started:.1f} s (an image build not counted): "
         f"{requests} smoke-check requests, 0 failed"
