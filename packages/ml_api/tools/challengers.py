@@ -12,11 +12,12 @@ import json
 from pathlib import Path
 
 import joblib  # type: ignore[import-untyped]
-from gradient_boosting_model import load_model
+from gradient_boosting_model import __version__, load_model
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.persistence import load_metadata
 
-CHALLENGER_VERSION = "0.2.0+challenger"
+#: The packaged version, marked: another version, whatever the packaged one is.
+CHALLENGER_VERSION = f"{__version__}+challenger"
 
 
 def write_challenger(
