@@ -1,0 +1,81 @@
+"""A release's last check: the holdout replayed through the service, the new model as the
+challenger of the one served, and ``/v1/monitoring``'s side-by-side verdict.
+
+    python -m tools.replay --challenger NEW.joblib [--champion OLD.joblib]
+
+A real server (gunicorn, 127.0.0.1 only, its own SQLite store) serves ``--champion`` (by
+default the packaged model) with ``--challenger`` priced in the shadow; the package's labelled
+holdout is priced through it, its sale prices posted back, and the comparison printed as JSON.
+The holdout is the one set neither model trained on, so this is read once per release.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from gradient_boosting_model.config import load_config
+from gradient_boosting_model.data import features_and_target, split_holdout
+
+from tools import server as real_server
+
+TOKEN = "replay-token"
+
+
+def replay(challenger: Path, champion: Path | None = None) -> dict[str, Any]:
+    """The holdout priced by ``champion`` with ``challenger`` in the shadow, sold back; the
+    ``challenger`` part of ``/v1/monitoring``."""
+    config = load_config()
+    houses, prices = features_and_target(split_holdout(config).holdout, config)
+    with tempfile.TemporaryDirectory(prefix="ml_api_replay_") as scratch:
+        env = {
+            "ML_API_STATE_DIR": scratch,
+            "ML_API_CHALLENGER_ARTIFACT": str(challenger.resolve()),
+            "ML_API_FEEDBACK_TOKENS": TOKEN,
+            **({"ML_API_MODEL_ARTIFACT": str(champion.resolve())} if champion else {}),
+        }
+        with real_server.running(Path(scratch) / "server.log", env) as server:
+            priced = httpx.post(f"{server.url}/v1/predictions", json=houses, timeout=60)
+            priced.raise_for_status()
+            sold = [
+                {"prediction_id": i, "sale_price": float(price), "sold_on": "2010-06-30"}
+                for i, price in zip(priced.json()["prediction_ids"], prices, strict=True)
+            ]
+            window = {"predictions": len(houses), "sales": len(houses)}
+            deadline = time.monotonic() + 30
+            while True:  # the houses are written within a second or so: then they can sell
+                posted = httpx.post(
+                    f"{server.url}/v1/sales",
+                    json=sold,
+                    headers={"Authorization": f"Bearer {TOKEN}"},
+                    timeout=30,
+                )
+                if posted.status_code != 422 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            posted.raise_for_status()
+            figures = httpx.get(f"{server.url}/v1/monitoring", params=window, timeout=60)
+            figures.raise_for_status()
+            compared: dict[str, Any] = figures.json()["challenger"]
+            return compared
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--challenger", type=Path, required=True, help="the new model's file")
+    parser.add_argument("--champion", type=Path, help="the served model's file (packaged)")
+    args = parser.parse_args()
+    compared = replay(args.challenger, args.champion)
+    print(json.dumps(compared, indent=2))
+    print(compared["summary"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
