@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from api.config import ServerSettings
+from api.config import ServerSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
@@ -186,3 +189,59 @@ def test_every_image_the_stack_builds_is_linted_and_built_by_make_image() -> Non
     built = {spec.name for spec in IMAGES}
     services = _compose()["services"]
     assert {services[name]["image"] for name in ("api", "proxy", "db")} == built
+
+
+# --- Model versions: the models folder, mounted read-only, and the artifact settings ----------
+
+MODEL_SETTINGS = ("ML_API_MODEL_ARTIFACT", "ML_API_CHALLENGER_ARTIFACT")
+
+
+def test_the_models_folder_is_mounted_read_only_where_the_settings_look() -> None:
+    from tools.model_versions import MODELS_DIR, MODELS_MOUNT
+
+    [volume] = _compose_api()["volumes"]
+    source, target, mode = volume.rsplit(":", 2)
+    assert source == f"${{{MODELS_DIR}:-./models}}"
+    assert (target, mode) == (MODELS_MOUNT, "ro")
+    default = ROOT / "docker" / "models"
+    assert (default / "README.md").is_file(), "the default models folder is in git"
+    # Artifacts are never committed: only the folder's own files are.
+    ignore = (default / ".gitignore").read_text(encoding="utf-8").splitlines()
+    rules = [line for line in ignore if line and not line.startswith("#")]
+    assert rules == ["*", "!.gitignore", "!README.md", "!Dockerfile"]
+    assert "docker/models" in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_artifact_settings_pass_through_empty_by_default() -> None:
+    environment = _compose_api()["environment"]
+    names = {f"ML_API_{name.upper()}" for name in Settings.model_fields}
+    for name in MODEL_SETTINGS:
+        assert name in names
+        assert environment[name] == f"${{{name}:-}}"
+
+
+def test_an_empty_artifact_setting_is_unset_before_the_server_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """compose passes an unset variable as an empty one, which the settings would read as the
+    path "." (a folder, not a model: the server would not start). The entrypoint unsets it
+    first: run here with ``env`` as the command."""
+    monkeypatch.setenv(MODEL_SETTINGS[0], "")
+    assert Settings().model_artifact == Path(".")  # why the entrypoint unsets it
+    script = _compose_api()["entrypoint"][2].replace("$$", "$")
+    before_migrations, _, _ = script.partition("for try")
+    for name in MODEL_SETTINGS:
+        assert f"unset {name};" in before_migrations
+    for values in (("", "/models/b.joblib"), ("/models/a.joblib", "")):
+        done = subprocess.run(
+            ["sh", "-c", before_migrations + 'exec "$@"', "entrypoint", "env"],
+            env={"PATH": os.environ["PATH"], **dict(zip(MODEL_SETTINGS, values, strict=True))},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        passed = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+        expected = {
+            name: value for name, value in zip(MODEL_SETTINGS, values, strict=True) if value
+        }
+        assert {name: passed[name] for name in MODEL_SETTINGS if name in passed} == expected

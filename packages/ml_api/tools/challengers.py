@@ -3,12 +3,19 @@
 The packaged model with its trees' learning rate scaled (scikit-learn's boosting reads it when
 it predicts): another model, whose prices move a few percent, saved as another version's
 ``.joblib`` with its metadata JSON beside it, as a real release's file would reach a server.
+
+    python -m tools.challengers docker/models             # version 0.2.0+challenger
+    python -m tools.challengers docker/models 0.2.1       # another version's name
+
+writes one where the compose stack mounts its models (docker/models/README.md).
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
+import sys
 from pathlib import Path
 
 import joblib  # type: ignore[import-untyped]
@@ -32,3 +39,16 @@ def write_challenger(
     metadata = {**load_metadata(load_config()), "model_version": version}
     path.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
     return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("version", nargs="?", default=CHALLENGER_VERSION)
+    arguments = parser.parse_args()
+    print(write_challenger(arguments.folder, version=arguments.version))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,7 @@
     python -m tools.container base    # the base images: pulled, else made from Debian packages
     python -m tools.container image   # build the API's, the proxy's and the database's images
     python -m tools.container test    # compose up, check it from outside, compose down
+                                      # (and a second model version: tools/model_versions.py)
     python -m tools.container clean   # remove the images and the API's build stage
 
 The stack is the API behind nginx (docker/nginx), its prediction store in PostgreSQL
@@ -618,11 +619,18 @@ def store_checks(stack: Stack) -> None:
 
 
 def container_test(tool: str) -> None:
-    """Compose up the stack, check it through the proxy and its store, take it down; the images
-    are kept."""
-    with compose_stack(tool=tool) as stack:
+    """Compose up the stack, check it through the proxy and its store, then a second model
+    version mounted beside the packaged one: in the shadow, promoted, rolled back
+    (tools/model_versions.py); take it down. The images are kept."""
+    # Here, not at the top: tools.model_versions imports this module.
+    from tools.model_versions import SHADOW, models_folder, version_checks
+
+    started = time.monotonic()
+    with models_folder() as models, compose_stack(tool=tool, env=models.settings(SHADOW)) as stack:
         container_checks(stack)
         store_checks(stack)
+        version_checks(stack, models)
+    print(f"container checks done in {time.monotonic() - started:.1f} s, compose down included")
 
 
 def main() -> int:
