@@ -35,7 +35,15 @@ from tools.kube import (
     probe_budget,
     secret_values,
 )
-from tools.kustomize import UnsupportedKustomizationError, load_manifests, render, split_image
+from tools.kustomize import (
+    UnsupportedKustomizationError,
+    load_manifests,
+    merge_patch,
+    patch_files,
+    render,
+    split_image,
+)
+from tools.model_versions import CHALLENGER, MODEL, MODELS_MOUNT, packaged_in_image
 
 BASE = render(KUBE_DIR / "base")
 CONFIG_MAP = find(BASE, "ConfigMap")
@@ -366,9 +374,50 @@ def test_image_references_are_split_as_kustomize_does(
 
 
 def test_a_kustomize_field_the_renderer_lacks_is_refused(tmp_path: Path) -> None:
-    kustomization: dict[str, Any] = {"resources": [], "patches": [{"path": "x.yaml"}]}
+    kustomization: dict[str, Any] = {"resources": [], "namePrefix": "x-"}
     (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
-    with pytest.raises(UnsupportedKustomizationError, match="patches"):
+    with pytest.raises(UnsupportedKustomizationError, match="namePrefix"):
+        render(tmp_path)
+
+
+def test_a_strategic_merge_patch_orders_merged_lists_as_kubectl_kustomize() -> None:
+    """Items by their key (env by name, mounts by path), the patch's first, as kustomize v5.5
+    prints them (checked against ``kubectl kustomize`` by hand, and by make kube-test's
+    compare_with_kubectl on every overlay); other lists replaced whole."""
+    env = [{"name": name, "value": name.lower()} for name in "ABC"]
+    target = {"env": env, "args": ["x", "y"], "volumeMounts": [{"mountPath": "/a", "name": "a"}]}
+    patch = {
+        "env": [{"name": "C", "value": "9"}, {"name": "D", "value": "d"}],
+        "args": ["z"],
+        "volumeMounts": [{"mountPath": "/a", "readOnly": True}],
+    }
+    assert merge_patch(target, patch) == {
+        "env": [{"name": "C", "value": "9"}, {"name": "D", "value": "d"}, *env[:2]],
+        "args": ["z"],
+        "volumeMounts": [{"mountPath": "/a", "name": "a", "readOnly": True}],
+    }
+    assert target["env"] == env, "the target is not changed in place"
+
+
+@pytest.mark.parametrize(
+    ("entry", "patch", "refused"),
+    [
+        ({"path": "p.yaml", "target": {"kind": "Deployment"}}, {}, "target"),
+        ({"patch": "[]"}, {}, "patch"),
+        ({"path": "p.yaml"}, {"spec": {"template": {"$patch": "replace"}}}, r"\$patch"),
+        ({"path": "p.yaml"}, {"spec": {"replicas": None}}, "null"),
+        ({"path": "p.yaml"}, {"metadata": {"name": "elsewhere"}}, "0 objects"),
+    ],
+)
+def test_a_patch_the_renderer_lacks_is_refused(
+    tmp_path: Path, entry: dict[str, Any], patch: dict[str, Any], refused: str
+) -> None:
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}}
+    (tmp_path / "d.yaml").write_text(yaml.safe_dump(deployment))
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({**deployment, **patch}))
+    kustomization = {"resources": ["d.yaml"], "patches": [entry]}
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    with pytest.raises(UnsupportedKustomizationError, match=refused):
         render(tmp_path)
 
 
@@ -463,3 +512,103 @@ def test_the_database_is_ready_when_pg_isready_says_so() -> None:
     for probe in probes.values():
         assert probe["exec"]["command"] == yaml.safe_load(healthcheck.group(1))
     assert probe_budget(probes["livenessProbe"]) >= 60
+
+
+# --- A second model version: overlays/challenger (in the shadow), overlays/promoted ------------
+
+CHALLENGER_OVERLAY = KUBE_DIR / "overlays" / "challenger"
+PROMOTED_OVERLAY = KUBE_DIR / "overlays" / "promoted"
+MODEL_SETTINGS = (MODEL, CHALLENGER)
+MODELS_DOCKERFILE = (ROOT / "docker" / "models" / "Dockerfile").read_text(encoding="utf-8")
+
+
+def _model_settings(overlay: Path) -> dict[str, str]:
+    """The artifact settings of the overlay's API container."""
+    env = _env(container_of(find(render(overlay), "Deployment")))
+    return {name: env[name]["value"] for name in MODEL_SETTINGS if name in env}
+
+
+def _without_models(deployment: dict[str, Any]) -> dict[str, Any]:
+    """``deployment`` without what overlays/challenger adds: the copy, the volume, its mount in
+    the API container and the artifact settings."""
+    pod = deployment["spec"]["template"]["spec"]
+    pod["initContainers"] = [c for c in pod["initContainers"] if c["name"] != "copy-models"]
+    pod["volumes"] = [volume for volume in pod["volumes"] if volume["name"] != "models"]
+    container = container_of(deployment)
+    container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] != "models"]
+    container["env"] = [e for e in container["env"] if e["name"] not in MODEL_SETTINGS]
+    return deployment
+
+
+def test_the_challenger_overlays_add_only_the_models_and_their_settings_to_the_local_one() -> None:
+    local = render(LOCAL_OVERLAY)
+    for overlay in (CHALLENGER_OVERLAY, PROMOTED_OVERLAY):
+        rendered = render(overlay)
+        assert [m for m in rendered if m["kind"] != "Deployment"] == [
+            m for m in local if m["kind"] != "Deployment"
+        ]
+        assert _without_models(find(rendered, "Deployment")) == find(local, "Deployment")
+
+
+@pytest.mark.parametrize("overlay", [CHALLENGER_OVERLAY, PROMOTED_OVERLAY], ids=lambda p: p.name)
+def test_the_models_volume_is_filled_from_the_models_image_and_mounted_read_only(
+    overlay: Path,
+) -> None:
+    deployment = find(render(overlay), "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    [volume] = [volume for volume in pod["volumes"] if volume["name"] == "models"]
+    assert set(volume) == {"name", "emptyDir"} and volume["emptyDir"]["sizeLimit"]
+    [mount] = [m for m in container_of(deployment)["volumeMounts"] if m["name"] == "models"]
+    assert mount == {"name": "models", "mountPath": MODELS_MOUNT, "readOnly": True}
+    # The copy: the models image's files into the volume, before the server starts.
+    [copy] = [c for c in pod["initContainers"] if c["name"] == "copy-models"]
+    [target] = [m["mountPath"] for m in copy["volumeMounts"] if m["name"] == "models"]
+    copied = re.search(r"^COPY \S+ \S+ (\S+)/$", MODELS_DOCKERFILE, re.MULTILINE)
+    assert copied, "docker/models/Dockerfile copies the artifacts into a folder"
+    assert copy["command"] == ["cp", "-R", f"{copied.group(1)}/.", f"{target}/"]
+    assert copy["image"] == "localhost/house-price-models:latest"
+    assert copy["securityContext"] == container_of(deployment)["securityContext"]
+    assert copy["resources"]["requests"].keys() == copy["resources"]["limits"].keys()
+    assert "FROM ${BASE_IMAGE}" in MODELS_DOCKERFILE
+
+
+@pytest.mark.parametrize("overlay", [CHALLENGER_OVERLAY, PROMOTED_OVERLAY], ids=lambda p: p.name)
+def test_the_artifact_settings_are_settings_naming_files_the_pod_has(
+    overlay: Path, kube_settings: tuple[Settings, ServerSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _model_settings(overlay)
+    names = {f"ML_API_{name.upper()}" for name in Settings.model_fields}
+    assert settings and set(settings) <= names
+    for value in settings.values():
+        assert value.startswith(f"{MODELS_MOUNT}/") or value == packaged_in_image(), value
+        assert value.endswith(".joblib")
+    # The settings the pod runs with load (a challenger needs recording, on by default).
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    loaded = Settings()
+    assert loaded.recording
+    assert str(loaded.challenger_artifact) == settings[CHALLENGER]
+
+
+def test_promotion_serves_the_challengers_file_and_shadows_the_packaged_one() -> None:
+    """In the shadow: the packaged model served (no ML_API_MODEL_ARTIFACT), a file of the
+    models' volume priced beside it. Promoted: that file served, the packaged file (where the
+    API's image installs it: container-test asks the image) in the shadow; nothing else
+    changes. Rollback is overlays/challenger applied again."""
+    shadow, promoted = _model_settings(CHALLENGER_OVERLAY), _model_settings(PROMOTED_OVERLAY)
+    assert shadow == {CHALLENGER: shadow[CHALLENGER]}
+    assert promoted == {MODEL: shadow[CHALLENGER], CHALLENGER: packaged_in_image()}
+    rendered = [find(render(o), "Deployment") for o in (CHALLENGER_OVERLAY, PROMOTED_OVERLAY)]
+    for deployment in rendered:
+        container = container_of(deployment)
+        container["env"] = [e for e in container["env"] if e["name"] not in MODEL_SETTINGS]
+    assert rendered[0] == rendered[1]
+
+
+def test_patches_are_left_out_of_the_validation_of_whole_files() -> None:
+    """A patch is a partial object (a Deployment with no selector): make kube-test validates
+    it merged, in the rendered overlay, and each other manifest file alone."""
+    assert patch_files(KUBE_DIR) == {
+        (CHALLENGER_OVERLAY / "models.yaml").resolve(),
+        (PROMOTED_OVERLAY / "promote.yaml").resolve(),
+    }

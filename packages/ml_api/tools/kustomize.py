@@ -4,10 +4,13 @@
 
 A fresh machine has no kubectl (Debian packages none, and no registry we reach ships it), yet
 ``make kube-test`` must validate what ``kubectl apply -k`` would apply. The base and overlays use
-two Kustomize fields only, ``resources`` (files and folders) and ``images`` (a new name and tag
-for an image), which take a few lines to render; any other field is refused here, so the
-renderer cannot silently disagree with Kustomize. Where kubectl is installed, ``make kube-test``
-also renders with ``kubectl kustomize`` and requires the same objects (``compare_with_kubectl``).
+three Kustomize fields only, which take a few lines to render: ``resources`` (files and
+folders), ``patches`` given as files of strategic-merge patches (``- path: FILE``: an object's
+kind and name, and what to merge into it), and ``images`` (a new name and tag for an image).
+Any other field, and any other form of patch (a JSON 6902 patch, an inline one, a ``target``,
+a ``$patch`` directive), is refused here, so the renderer cannot silently disagree with
+Kustomize. Where kubectl is installed, ``make kube-test`` also renders with ``kubectl kustomize``
+and requires the same objects (``compare_with_kubectl``).
 """
 
 from __future__ import annotations
@@ -24,8 +27,18 @@ import yaml
 Manifest = dict[str, Any]
 
 #: The kustomization fields this renderer implements.
-SUPPORTED_FIELDS = frozenset({"apiVersion", "kind", "resources", "images"})
+SUPPORTED_FIELDS = frozenset({"apiVersion", "kind", "resources", "patches", "images"})
 SUPPORTED_IMAGE_FIELDS = frozenset({"name", "newName", "newTag"})
+SUPPORTED_PATCH_FIELDS = frozenset({"path"})
+#: The lists of a pod spec that a strategic-merge patch merges item by item, and the key that
+#: identifies an item (Kubernetes' ``patchMergeKey``); any other list is replaced whole.
+MERGE_KEYS = {
+    "initContainers": "name",
+    "containers": "name",
+    "volumes": "name",
+    "env": "name",
+    "volumeMounts": "mountPath",
+}
 
 
 class UnsupportedKustomizationError(ValueError):
@@ -56,6 +69,48 @@ def _containers(manifest: Manifest) -> Iterator[dict[str, Any]]:
         yield from pod.get(key, [])
 
 
+def merge_patch(target: Any, patch: Any, *, key: str | None = None) -> Any:
+    """``patch`` merged into ``target`` as a strategic-merge patch does, for what our patches
+    use: maps merged key by key, the lists of ``MERGE_KEYS`` item by item (an item of the patch
+    merged into the target's item of the same key, or appended), any other value replaced.
+
+    Raises
+    ------
+    UnsupportedKustomizationError
+        On a ``$patch`` (or other ``$``) directive, or a ``null`` (a deletion).
+    """
+    if isinstance(patch, dict):
+        directives = [name for name in patch if str(name).startswith("$")]
+        if directives:
+            raise UnsupportedKustomizationError(f"patch directives {directives} not supported")
+        merged = dict(target) if isinstance(target, dict) else {}
+        for name, value in patch.items():
+            merged[name] = merge_patch(merged.get(name), value, key=name)
+        return merged
+    if patch is None:
+        raise UnsupportedKustomizationError(f"a null in a patch (a deletion of {key!r})")
+    if isinstance(patch, list) and key in MERGE_KEYS and isinstance(target, list):
+        # As kubectl kustomize (v5.5) orders them: the patch's items first, in its order, each
+        # merged into the target's item of the same key if any; then the target's other items.
+        merge_key = MERGE_KEYS[key]
+        originals = {item[merge_key]: item for item in target}
+        patched = [merge_patch(originals.get(item[merge_key]), item) for item in patch]
+        named = {item[merge_key] for item in patch}
+        return patched + [item for item in target if item[merge_key] not in named]
+    return patch
+
+
+def _apply_patch(manifests: list[Manifest], path: Path) -> None:
+    """Merge the strategic-merge patch in ``path`` into the object of its kind and name."""
+    [patch] = load_manifests(path)
+    wanted = (patch["kind"], patch["metadata"]["name"])
+    targets = [index for index, manifest in enumerate(manifests) if _key(manifest) == wanted]
+    if len(targets) != 1:
+        raise UnsupportedKustomizationError(f"{path}: {len(targets)} objects {wanted}, not one")
+    [index] = targets
+    manifests[index] = merge_patch(manifests[index], patch)
+
+
 def render(directory: Path) -> list[Manifest]:
     """The objects ``kubectl kustomize directory`` prints, in the order of ``resources``."""
     kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text(encoding="utf-8"))
@@ -69,6 +124,15 @@ def render(directory: Path) -> list[Manifest]:
     for entry in kustomization.get("resources", []):
         path = (directory / entry).resolve()
         manifests += render(path) if path.is_dir() else load_manifests(path)
+    # Kustomize's order: the patches, then the images (of the patched containers too).
+    for entry in kustomization.get("patches", []):
+        unknown = set(entry) - SUPPORTED_PATCH_FIELDS
+        if unknown or "path" not in entry:
+            raise UnsupportedKustomizationError(
+                f"patches entry {entry} uses {sorted(unknown) or 'no path'}: only files of "
+                "strategic-merge patches (- path: FILE) are rendered here"
+            )
+        _apply_patch(manifests, directory / entry["path"])
     for image in kustomization.get("images", []):
         unknown = set(image) - SUPPORTED_IMAGE_FIELDS
         if unknown:
@@ -81,6 +145,18 @@ def render(directory: Path) -> list[Manifest]:
                     new_name = image.get("newName", name)
                     container["image"] = f"{new_name}:{tag}" if tag else new_name
     return manifests
+
+
+def patch_files(root: Path) -> set[Path]:
+    """The files the kustomizations under ``root`` name as patches: partial objects, valid only
+    once merged (check them in what ``render`` makes)."""
+    found = set()
+    for path in root.rglob("kustomization.yaml"):
+        kustomization = yaml.safe_load(path.read_text(encoding="utf-8"))
+        found |= {
+            (path.parent / entry["path"]).resolve() for entry in kustomization.get("patches", [])
+        }
+    return found
 
 
 def _key(manifest: Manifest) -> tuple[str, str]:
