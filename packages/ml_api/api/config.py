@@ -132,6 +132,13 @@ class Settings(BaseSettings):
         environment = values.get("environment", "production")
         return {**ENVIRONMENT_DEFAULTS.get(environment, {}), **values}
 
+    @field_validator("model_artifact", "challenger_artifact", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        """An empty value is no file (compose and Kubernetes pass an unset variable as ""),
+        not the path "."."""
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _challenger_is_recorded(self) -> Settings:
         if self.challenger_artifact is not None and not self.recording:

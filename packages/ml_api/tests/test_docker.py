@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -220,28 +218,10 @@ def test_the_artifact_settings_pass_through_empty_by_default() -> None:
         assert environment[name] == f"${{{name}:-}}"
 
 
-def test_an_empty_artifact_setting_is_unset_before_the_server_starts(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """compose passes an unset variable as an empty one, which the settings would read as the
-    path "." (a folder, not a model: the server would not start). The entrypoint unsets it
-    first: run here with ``env`` as the command."""
-    monkeypatch.setenv(MODEL_SETTINGS[0], "")
-    assert Settings().model_artifact == Path(".")  # why the entrypoint unsets it
-    script = _compose_api()["entrypoint"][2].replace("$$", "$")
-    before_migrations, _, _ = script.partition("for try")
+def test_an_empty_artifact_setting_is_no_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose passes an unset variable as an empty one: the settings read it as no file (the
+    packaged model, no challenger), not as the path "."."""
     for name in MODEL_SETTINGS:
-        assert f"unset {name};" in before_migrations
-    for values in (("", "/models/b.joblib"), ("/models/a.joblib", "")):
-        done = subprocess.run(
-            ["sh", "-c", before_migrations + 'exec "$@"', "entrypoint", "env"],
-            env={"PATH": os.environ["PATH"], **dict(zip(MODEL_SETTINGS, values, strict=True))},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        passed = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
-        expected = {
-            name: value for name, value in zip(MODEL_SETTINGS, values, strict=True) if value
-        }
-        assert {name: passed[name] for name in MODEL_SETTINGS if name in passed} == expected
+        monkeypatch.setenv(name, "")
+    settings = Settings()
+    assert settings.model_artifact is None and settings.challenger_artifact is None
