@@ -12,7 +12,7 @@ and the failure is logged once until it prices again, naming no value of the hou
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,28 @@ from gradient_boosting_model import make_prediction as price_houses
 from api.metrics import CHALLENGER_FAILED, CHALLENGER_INFO, CHALLENGER_PRICED
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShadowPrices:
+    """The challenger's answer for one request's houses, in order."""
+
+    predictions: Sequence[float]
+    intervals: Sequence[Any]
+    warnings: Sequence[Sequence[Any]]
+
+    @classmethod
+    def split(cls, result: PredictionResult, sizes: Sequence[int]) -> Iterator[ShadowPrices]:
+        """``result`` of requests of ``sizes`` houses priced together, a request each."""
+        start = 0
+        for size in sizes:
+            stop = start + size
+            yield cls(
+                result.predictions[start:stop],
+                result.intervals[start:stop],
+                result.warnings[start:stop],
+            )
+            start = stop
 
 
 @dataclass
@@ -58,9 +80,26 @@ class Challenger:
         """``ml_api_challenger_info``: which version a worker prices in the shadow."""
         CHALLENGER_INFO.labels(self.version).set(1)
 
-    def price(self, houses: Sequence[dict[str, Any]]) -> PredictionResult | None:
-        """The challenger's prices of ``houses`` (the writer's thread), or ``None`` if it
-        failed: any exception, counted and logged, never raised."""
+    def price_requests(
+        self, requests: Sequence[Sequence[dict[str, Any]]]
+    ) -> list[ShadowPrices | None]:
+        """Each request's houses priced (the writer's thread), ``None`` for a request it failed
+        on. All in one call: one-house requests come by the hundred a batch, and a call costs
+        more than a house. If that call fails, each request alone, so that a house it cannot
+        price loses only its own request's prices."""
+        houses = [house for request in requests for house in request]
+        if len(requests) > 1:
+            try:
+                result = price_houses(houses, model=self.model)
+            except Exception:  # whatever it is: found out, and counted, request by request
+                return [self.price(request) for request in requests]
+            self._priced(len(houses))
+            return list(ShadowPrices.split(result, [len(request) for request in requests]))
+        return [self.price(request) for request in requests]
+
+    def price(self, houses: Sequence[dict[str, Any]]) -> ShadowPrices | None:
+        """The challenger's prices of ``houses``, or ``None`` if it failed: any exception,
+        counted and logged, never raised."""
         try:
             result = price_houses(list(houses), model=self.model)
         except Exception as error:  # whatever it is, no client may see it
@@ -75,8 +114,11 @@ class Challenger:
                 )
             self._failing = True
             return None
+        self._priced(len(houses))
+        return ShadowPrices(result.predictions, result.intervals, result.warnings)
+
+    def _priced(self, count: int) -> None:
         if self._failing:
             logger.warning("challenger %s prices again", self.version)
             self._failing = False
-        CHALLENGER_PRICED.inc(len(houses))
-        return result
+        CHALLENGER_PRICED.inc(count)

@@ -213,3 +213,26 @@ def test_a_challenger_is_promoted_and_rolled_back_by_settings_alone(
     expected = make_prediction(request_rows[:3], model=load_model(challenger)).predictions
     assert not json_differences(expected, served["promoted"]["predictions"])
     assert json_differences(expected, served["rolled back"]["predictions"])
+
+
+@pytest.mark.integration
+def test_requests_are_priced_together_and_a_bad_one_loses_only_its_own(
+    shadowed: tuple[TestClient, PredictionService], request_rows: list[dict[str, Any]]
+) -> None:
+    """The writer prices a batch's requests in one call; a request the challenger refuses (a
+    house without a required field, say, which a newer model may require) costs only its own
+    prices, counted as failed."""
+    _, service = shadowed
+    assert service.challenger is not None
+    failed_before = REGISTRY.get_sample_value("ml_api_challenger_failed_houses_total") or 0
+    refused = {key: value for key, value in request_rows[3].items() if key != "GrLivArea"}
+    requests = [request_rows[:1], request_rows[1:3], [refused], request_rows[4:5]]
+    answers = service.challenger.price_requests(requests)
+    assert answers[2] is None
+    expected = make_prediction(
+        [*request_rows[:3], request_rows[4]], model=service.challenger.model
+    ).predictions
+    priced = [price for answer in answers if answer for price in answer.predictions]
+    assert not json_differences(expected, priced)
+    failed = REGISTRY.get_sample_value("ml_api_challenger_failed_houses_total") or 0
+    assert failed - failed_before == 1

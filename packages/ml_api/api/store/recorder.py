@@ -35,10 +35,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from gradient_boosting_model import PredictionResult
 from sqlalchemy import Connection, Engine, String, Table, bindparam, insert
 
-from api.challenger import Challenger
+from api.challenger import Challenger, ShadowPrices
 from api.metrics import DATABASE_UP, RECORD_QUEUE, RECORDED_HOUSES, UNRECORDED_HOUSES
 from api.store.tables import challenger_prices, predictions
 
@@ -65,9 +64,9 @@ class PricedRequest:
     intervals: Sequence[Any]
     warnings: Sequence[Sequence[Any]]
     priced_at: datetime
-    #: The challenger's result for these houses once the writer has asked for it (``None``
+    #: The challenger's prices of these houses once the writer has asked for them (``None``
     #: inside: it failed); asked once, though a batch may split the request.
-    shadow: list[PredictionResult | None] = field(default_factory=list, compare=False)
+    shadow: list[ShadowPrices | None] = field(default_factory=list, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -87,24 +86,29 @@ class PricedRequest:
             for i in range(start, stop)
         ]
 
-    def challenger_rows(
-        self, challenger: Challenger, start: int, stop: int
-    ) -> list[tuple[Any, ...]]:
-        """Houses ``start`` to ``stop`` as rows of ``challenger_prices``, priced by
-        ``challenger`` (the whole request, the first time); none if it failed."""
-        if not self.shadow:
-            self.shadow.append(challenger.price(self.houses))
+    def challenger_rows(self, version: str, start: int, stop: int) -> list[tuple[Any, ...]]:
+        """Houses ``start`` to ``stop`` as rows of ``challenger_prices``, from the challenger's
+        prices (``shadow``, asked for before: ``_shadow_price``); none if it failed."""
         result = self.shadow[0]
         if result is None:
             return []
         return [
             (
                 self.ids[i],
-                challenger.version,
+                version,
                 *_answer(result.predictions[i], result.intervals[i], result.warnings[i]),
             )
             for i in range(start, stop)
         ]
+
+
+def _shadow_price(challenger: Challenger, requests: list[PricedRequest]) -> None:
+    """The challenger's prices of those of ``requests`` it has not priced yet, together."""
+    pending = [priced for priced in requests if not priced.shadow]
+    if pending:
+        answers = challenger.price_requests([priced.houses for priced in pending])
+        for priced, shadow in zip(pending, answers, strict=True):
+            priced.shadow.append(shadow)
 
 
 def _answer(price: float, interval: Any, warnings: Sequence[Any]) -> tuple[Any, ...]:
@@ -238,16 +242,22 @@ class Recorder:
         with self._lock:
             heads = list(self._queue)
             done = self._head_done
-        rows: list[tuple[Any, ...]] = []
-        shadow_rows: list[tuple[Any, ...]] = []
+        segments: list[tuple[PricedRequest, int, int]] = []
+        taken = 0
         for priced in heads:
-            take = min(len(priced) - done, self.batch_houses - len(rows))
-            rows.extend(priced.rows(done, done + take))
-            if self.challenger is not None:
-                shadow_rows.extend(priced.challenger_rows(self.challenger, done, done + take))
+            take = min(len(priced) - done, self.batch_houses - taken)
+            segments.append((priced, done, done + take))
+            taken += take
             done = 0
-            if len(rows) >= self.batch_houses:
+            if taken >= self.batch_houses:
                 break
+        rows = [row for priced, start, stop in segments for row in priced.rows(start, stop)]
+        shadow_rows: list[tuple[Any, ...]] = []
+        if self.challenger is not None:
+            _shadow_price(self.challenger, [priced for priced, _, _ in segments])
+            version = self.challenger.version
+            for priced, start, stop in segments:
+                shadow_rows.extend(priced.challenger_rows(version, start, stop))
         if self._engine is None:
             self._engine = self._engine_factory()
         with self._engine.begin() as connection:
