@@ -86,6 +86,19 @@ class LinearStartConfig(_Frozen):
     log_features: tuple[HouseField, ...]
 
 
+class SaleGroupsConfig(_Frozen):
+    field: HouseField
+    min_houses: int = Field(ge=2)
+    groups: dict[str, tuple[str, ...]]
+
+    @model_validator(mode="after")
+    def _each_value_once(self) -> SaleGroupsConfig:
+        values = [value for group in self.groups.values() for value in group]
+        if len(values) != len(set(values)):
+            raise ValueError("a sale condition is in two groups")
+        return self
+
+
 class CalibrationConfig(_Frozen):
     level: Share
     folds: int = Field(ge=2, le=20)
@@ -94,6 +107,7 @@ class CalibrationConfig(_Frozen):
     group_quantiles: tuple[Share, ...]
     lower_levels: tuple[Share, ...]
     upper_levels: tuple[Share, ...]
+    sale_groups: SaleGroupsConfig
 
     @model_validator(mode="after")
     def _groups(self) -> CalibrationConfig:

@@ -16,7 +16,12 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
-from gradient_boosting_model.calibration import ConformalIntervals, fit_intervals
+from gradient_boosting_model.calibration import (
+    ALL_SALES,
+    ConformalIntervals,
+    fit_intervals,
+    fit_sale_groups,
+)
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.drift import InputDistributions, fit_distributions
 from gradient_boosting_model.evaluation import interval_metrics
@@ -116,11 +121,15 @@ def training_distributions(
 
 
 def calibrate(
-    log_predicted: FloatArray, log_actual: FloatArray, config: Config
+    log_predicted: FloatArray,
+    log_actual: FloatArray,
+    sale_conditions: npt.NDArray[np.object_],
+    config: Config,
 ) -> ConformalIntervals:
-    """The price ranges of ``config.calibration``, calibrated on out-of-fold predictions."""
+    """The price ranges of ``config.calibration``, calibrated on out-of-fold predictions (and
+    the houses' ``sale_conditions``, for the groups' scales)."""
     settings = config.calibration
-    return fit_intervals(
+    shape = fit_intervals(
         log_predicted,
         log_actual,
         level=settings.level,
@@ -129,6 +138,16 @@ def calibrate(
         group_quantiles=settings.group_quantiles,
         lower_levels=settings.lower_levels,
         upper_levels=settings.upper_levels,
+    )
+    groups = settings.sale_groups
+    return fit_sale_groups(
+        shape,
+        log_predicted,
+        log_actual,
+        sale_conditions,
+        field=groups.field,
+        groups={name: list(values) for name, values in groups.groups.items()},
+        min_houses=groups.min_houses,
     )
 
 
@@ -143,6 +162,8 @@ class OutOfFold:
     warned: npt.NDArray[np.bool_]
     #: Houses that no model trains on (priced, but left out of the calibration).
     excluded: npt.NDArray[np.bool_]
+    #: Each house's sale condition as sent (``None``: not given): its range's group.
+    sale_conditions: npt.NDArray[np.object_]
 
     @property
     def calibration(self) -> npt.NDArray[np.bool_]:
@@ -190,6 +211,7 @@ def out_of_fold(
         fold=fold,
         warned=warned,
         excluded=np.arange(size) >= prices.size,
+        sale_conditions=np.asarray(everything[config.calibration.sale_groups.field], dtype=object),
     )
 
 
@@ -202,8 +224,15 @@ def cross_validated_metrics(out: OutOfFold, config: Config) -> dict[str, Any]:
     for index in np.unique(out.fold).tolist():
         held = out.fold == index
         calibrating = ~held & out.calibration
-        intervals = calibrate(out.log_predicted[calibrating], out.log_actual[calibrating], config)
-        lower[held], upper[held] = intervals.bounds(out.log_predicted[held])
+        intervals = calibrate(
+            out.log_predicted[calibrating],
+            out.log_actual[calibrating],
+            out.sale_conditions[calibrating],
+            config,
+        )
+        lower[held], upper[held] = intervals.bounds(
+            out.log_predicted[held], out.sale_conditions[held]
+        )
     covered_rows = out.calibration & ~out.warned  # the houses the ranges claim to cover
     residuals = out.log_actual - out.log_predicted
 
@@ -223,5 +252,16 @@ def cross_validated_metrics(out: OutOfFold, config: Config) -> dict[str, Any]:
             predicted[covered_rows],
             np.exp(lower[covered_rows]),
             np.exp(upper[covered_rows]),
+            groups=interval_groups(out.sale_conditions[covered_rows], config),
         ),
     }
+
+
+def interval_groups(sale_conditions: npt.NDArray[np.object_], config: Config) -> list[str]:
+    """The ranges' group of each house (config's ``sale_groups``; unnamed: all sales)."""
+    named = {
+        value: group
+        for group, values in config.calibration.sale_groups.groups.items()
+        for value in values
+    }
+    return [named.get(value, ALL_SALES) for value in sale_conditions]

@@ -107,7 +107,10 @@ class TrainedModel:
     def evidence(self, columns: Columns, *, explain: bool = False) -> Evidence:
         """Log prices, their ranges and warnings, and with ``explain`` their explanations."""
         stages = self.stages(columns)
-        lower, upper = self.intervals.bounds(stages.log_price)
+        groups = self.intervals.groups
+        lower, upper = self.intervals.bounds(
+            stages.log_price, stages.raw.get(groups.field) if groups is not None else None
+        )
         warnings = self.ranges.check(stages.raw, stages.features, stages.assumed)
         explanations = None
         if explain:
