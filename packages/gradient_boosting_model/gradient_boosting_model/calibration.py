@@ -27,7 +27,7 @@ config declares them); a house whose sale condition is not given gets the scale 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -224,7 +224,7 @@ def fit_sale_groups(
     sale_conditions: Sequence[Any] | npt.NDArray[Any],
     *,
     field: str,
-    groups: dict[str, Sequence[str]],
+    groups: Mapping[str, Sequence[str]],
     min_houses: int,
 ) -> ConformalIntervals:
     """``intervals`` with a Mondrian scale per group of sale conditions, each the conformal
