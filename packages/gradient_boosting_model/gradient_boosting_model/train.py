@@ -117,6 +117,9 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
         "input_fields": list(HOUSE_FIELDS),
         "required_fields": list(REQUIRED_FIELDS),
         "model_params": config.model.model_dump(),
+        # Since 0.3.0 the boosted model is blended with a Lasso (blend.py): its share, and the
+        # Lasso's settings.
+        "blend_params": config.blend.model_dump(),
     }
 
 
