@@ -88,6 +88,19 @@ def test_its_terms_add_up_to_its_compiled_prediction(
     np.testing.assert_allclose(total, lasso.predict(X), rtol=0, atol=1e-12)
 
 
+def test_its_compiled_terms_are_the_standardised_basis_terms(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = data
+    lasso = _lasso().fit(X, y)
+    beyond = X[:5] * [2.0, 1.0, 1.0, 0.5]  # clipped, and a code never seen
+    beyond[0, 1] = 42.0
+    for rows in (X, beyond):
+        np.testing.assert_allclose(
+            lasso.contributions(rows), lasso.basis_contributions(rows), rtol=0, atol=1e-12
+        )
+
+
 def test_the_lasso_never_extrapolates_beyond_the_training_range(
     data: tuple[np.ndarray, np.ndarray],
 ) -> None:
