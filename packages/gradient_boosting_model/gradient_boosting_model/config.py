@@ -86,6 +86,42 @@ class LinearStartConfig(_Frozen):
     log_features: tuple[HouseField, ...]
 
 
+class LassoConfig(_Frozen):
+    alpha: float = Field(gt=0)
+    max_iter: int = Field(ge=1)
+    tol: float = Field(gt=0)
+    one_hot_features: tuple[HouseField, ...]
+    min_count: int = Field(ge=1)
+    indicator_shares: tuple[Share, Share]
+    spline_features: tuple[HouseField, ...]
+    spline_knots: int = Field(ge=2, le=50)
+    spline_degree: int = Field(ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _ordered_shares(self) -> LassoConfig:
+        if self.indicator_shares[0] > self.indicator_shares[1]:
+            raise ValueError("indicator_shares must be (low, high)")
+        return self
+
+
+class BlendConfig(_Frozen):
+    weight: float = Field(gt=0, le=1)
+    lasso: LassoConfig
+
+
+class SaleGroupsConfig(_Frozen):
+    field: HouseField
+    min_houses: int = Field(ge=2)
+    groups: dict[str, tuple[str, ...]]
+
+    @model_validator(mode="after")
+    def _each_value_once(self) -> SaleGroupsConfig:
+        values = [value for group in self.groups.values() for value in group]
+        if len(values) != len(set(values)):
+            raise ValueError("a sale condition is in two groups")
+        return self
+
+
 class CalibrationConfig(_Frozen):
     level: Share
     folds: int = Field(ge=2, le=20)
@@ -94,6 +130,7 @@ class CalibrationConfig(_Frozen):
     group_quantiles: tuple[Share, ...]
     lower_levels: tuple[Share, ...]
     upper_levels: tuple[Share, ...]
+    sale_groups: SaleGroupsConfig
 
     @model_validator(mode="after")
     def _groups(self) -> CalibrationConfig:
@@ -154,6 +191,7 @@ class Config(_Frozen):
     features: FeaturesConfig
     model: ModelConfig
     linear_start: LinearStartConfig
+    blend: BlendConfig
     calibration: CalibrationConfig
     warnings: WarningsConfig
     drift: DriftConfig
@@ -166,6 +204,12 @@ class Config(_Frozen):
         unknown = [name for name in self.linear_start.log_features if name not in known]
         if unknown:
             raise ValueError(f"linear_start.log_features are not features: {unknown}")
+        lasso = self.blend.lasso
+        unknown = [
+            name for name in (*lasso.one_hot_features, *lasso.spline_features) if name not in known
+        ]
+        if unknown:
+            raise ValueError(f"blend.lasso's features are not features: {unknown}")
         return self
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,9 +35,12 @@ def interval_metrics(
     predicted: npt.ArrayLike,
     lower: npt.ArrayLike,
     upper: npt.ArrayLike,
+    *,
+    groups: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """How often the ranges hold the actual price, overall and by decile of actual price
-    (cheapest first), and their median width as a share of the predicted price."""
+    (cheapest first), and their median width as a share of the predicted price; with
+    ``groups`` (each house's), also per group."""
     actual = np.asarray(prices, dtype=np.float64)
     low, high = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
     covered = (low <= actual) & (actual <= high)
@@ -51,4 +55,16 @@ def interval_metrics(
             np.median((high - low) / np.asarray(predicted, dtype=np.float64))
         ),
         "rows": int(actual.size),
+        **({"by_sale_condition": _by_group(covered, groups)} if groups is not None else {}),
+    }
+
+
+def _by_group(covered: npt.NDArray[np.bool_], groups: Sequence[str]) -> dict[str, Any]:
+    named = np.asarray(groups, dtype=object)
+    return {
+        str(group): {
+            "coverage": float(covered[named == group].mean()),
+            "rows": int((named == group).sum()),
+        }
+        for group in dict.fromkeys(groups)
     }

@@ -1,8 +1,9 @@
 """Why a house got its price: a base price and one multiplicative factor per client field.
 
-The model predicts log(price) as a sum, so the trees' contributions (``tree_paths``) per model
-feature add up exactly to log(price) - log(base price); exponentiated, they multiply. Model
-features are mapped back to the fields a client sends:
+The model predicts log(price) as a sum, so its contributions per model feature (the trees' path
+contributions, ``tree_paths``, with their linear start's terms, and in a blend the Lasso's
+per-column terms, ``blend``) add up exactly to log(price) - log(base price); exponentiated, they
+multiply. Model features are mapped back to the fields a client sends:
 
 - a feature made from one field (an area, a grade's score, a category's rank, a year turned
   into an age at sale) is credited to that field;
@@ -23,8 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.blend import AdditiveTerms
 from gradient_boosting_model.schemas import HOUSE_FIELDS
-from gradient_boosting_model.tree_paths import TreePaths
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,10 @@ class Explanations:
 
 @dataclass(frozen=True)
 class FieldExplainer:
-    """Maps the trees' contributions per model feature onto the client's fields."""
+    """Maps the model's contributions per model feature onto the client's fields."""
 
-    paths: TreePaths
+    #: The model's exact terms: the trees' (``TreePaths``) or the blend's (``BlendTerms``).
+    paths: AdditiveTerms
     #: Client fields, in the order of the explanation's columns.
     fields: tuple[str, ...]
     #: Model features made from one field: their positions, and their fields' positions.
@@ -113,7 +115,7 @@ class FieldExplainer:
     @classmethod
     def build(
         cls,
-        paths: TreePaths,
+        paths: AdditiveTerms,
         feature_names: Sequence[str],
         sums: Mapping[str, Mapping[str, float]],
     ) -> FieldExplainer:

@@ -16,13 +16,19 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
-from gradient_boosting_model.calibration import ConformalIntervals, fit_intervals
+from gradient_boosting_model.blend import boosted_part
+from gradient_boosting_model.calibration import (
+    ALL_SALES,
+    ConformalIntervals,
+    fit_intervals,
+    fit_sale_groups,
+)
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.drift import InputDistributions, fit_distributions
 from gradient_boosting_model.evaluation import interval_metrics
 from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
 from gradient_boosting_model.linear_start import LinearStart
-from gradient_boosting_model.pipeline import build_pipeline
+from gradient_boosting_model.pipeline import build_pipeline, fields_of_kind
 from gradient_boosting_model.schemas import REQUIRED_FIELDS
 from gradient_boosting_model.trained_model import Columns, run_stages
 from gradient_boosting_model.tree_paths import TreePaths
@@ -40,18 +46,26 @@ def fit_pipeline(
 ) -> Pipeline:
     """Fit a fresh pipeline on validated ``columns``, optionally showing boosting stages.
 
-    The preprocessing is fitted first: the linear start needs to know which of the matrix's
-    columns are areas, and the matrix's columns are known only once it is made.
+    The preprocessing is fitted first: the linear start and the blend's Lasso need to know
+    which of the matrix's columns are areas (and codes, and curves), and the matrix's columns
+    are known only once it is made.
     """
     pipeline = build_pipeline(config)
     matrix = pipeline[:-1].fit_transform(columns, prices)
     names = pipeline.named_steps["matrix"].feature_names_in_.tolist()
-    start = LinearStart(
-        alpha=config.linear_start.alpha,
-        log_columns=tuple(names.index(name) for name in config.linear_start.log_features),
-    )
+    log_columns = tuple(names.index(name) for name in config.linear_start.log_features)
+    start = LinearStart(alpha=config.linear_start.alpha, log_columns=log_columns)
+    lasso = config.blend.lasso
+    one_hot = [*fields_of_kind("category"), *fields_of_kind("grade"), *lasso.one_hot_features]
     regressor = pipeline.steps[-1][1]
-    regressor.set_params(regressor__init=start)
+    regressor.set_params(
+        regressor__boosted__init=start,
+        regressor__linear__log_columns=log_columns,
+        regressor__linear__one_hot_columns=tuple(names.index(n) for n in one_hot if n in names),
+        regressor__linear__spline_columns=tuple(
+            names.index(n) for n in lasso.spline_features if n in names
+        ),
+    )
     with tqdm(
         total=config.model.n_estimators, desc="boosting", unit="tree", disable=not progress
     ) as bar:
@@ -65,14 +79,19 @@ def fit_pipeline(
 
 
 def feature_importances(pipeline: Pipeline, matrix: FloatArray) -> FloatArray:
-    """Each feature's share of the model's mean absolute contribution to log price over the
-    rows of ``matrix`` (the linear start's terms and the trees' together).
+    """Each feature's share of the boosted model's mean absolute contribution to log price
+    over the rows of ``matrix`` (the linear start's terms and the trees' together).
 
     The trees' impurity importances would miss what the linear start does: with it, the trees
-    lean on what the line leaves over, not on quality and size.
+    lean on what the line leaves over, not on quality and size. In a blend only the boosted
+    half counts: the warnings are about houses outside the training range of the features the
+    trees lean on, where trees cannot extrapolate; the Lasso clips every input to its training
+    range, so it cannot either, and it leans on the same sizes, quality and ages. Keeping the
+    boosted model's importances keeps the warnings model 0.2.0 gave (its boosted model is
+    trained the same way), which the 0.3.0 study scored every candidate on.
     """
-    regressor = pipeline.named_steps["regressor"].regressor_
-    sizes = np.abs(TreePaths.from_regressor(regressor).contributions(matrix)).mean(axis=0)
+    boosted = boosted_part(pipeline.named_steps["regressor"].regressor_)
+    sizes = np.abs(TreePaths.from_regressor(boosted).contributions(matrix)).mean(axis=0)
     shares: FloatArray = sizes / sizes.sum()
     return shares
 
@@ -116,11 +135,15 @@ def training_distributions(
 
 
 def calibrate(
-    log_predicted: FloatArray, log_actual: FloatArray, config: Config
+    log_predicted: FloatArray,
+    log_actual: FloatArray,
+    sale_conditions: npt.NDArray[np.object_],
+    config: Config,
 ) -> ConformalIntervals:
-    """The price ranges of ``config.calibration``, calibrated on out-of-fold predictions."""
+    """The price ranges of ``config.calibration``, calibrated on out-of-fold predictions (and
+    the houses' ``sale_conditions``, for the groups' scales)."""
     settings = config.calibration
-    return fit_intervals(
+    shape = fit_intervals(
         log_predicted,
         log_actual,
         level=settings.level,
@@ -129,6 +152,16 @@ def calibrate(
         group_quantiles=settings.group_quantiles,
         lower_levels=settings.lower_levels,
         upper_levels=settings.upper_levels,
+    )
+    groups = settings.sale_groups
+    return fit_sale_groups(
+        shape,
+        log_predicted,
+        log_actual,
+        sale_conditions,
+        field=groups.field,
+        groups={name: list(values) for name, values in groups.groups.items()},
+        min_houses=groups.min_houses,
     )
 
 
@@ -143,6 +176,8 @@ class OutOfFold:
     warned: npt.NDArray[np.bool_]
     #: Houses that no model trains on (priced, but left out of the calibration).
     excluded: npt.NDArray[np.bool_]
+    #: Each house's sale condition as sent (``None``: not given): its range's group.
+    sale_conditions: npt.NDArray[np.object_]
 
     @property
     def calibration(self) -> npt.NDArray[np.bool_]:
@@ -190,6 +225,7 @@ def out_of_fold(
         fold=fold,
         warned=warned,
         excluded=np.arange(size) >= prices.size,
+        sale_conditions=np.asarray(everything[config.calibration.sale_groups.field], dtype=object),
     )
 
 
@@ -202,8 +238,15 @@ def cross_validated_metrics(out: OutOfFold, config: Config) -> dict[str, Any]:
     for index in np.unique(out.fold).tolist():
         held = out.fold == index
         calibrating = ~held & out.calibration
-        intervals = calibrate(out.log_predicted[calibrating], out.log_actual[calibrating], config)
-        lower[held], upper[held] = intervals.bounds(out.log_predicted[held])
+        intervals = calibrate(
+            out.log_predicted[calibrating],
+            out.log_actual[calibrating],
+            out.sale_conditions[calibrating],
+            config,
+        )
+        lower[held], upper[held] = intervals.bounds(
+            out.log_predicted[held], out.sale_conditions[held]
+        )
     covered_rows = out.calibration & ~out.warned  # the houses the ranges claim to cover
     residuals = out.log_actual - out.log_predicted
 
@@ -223,5 +266,16 @@ def cross_validated_metrics(out: OutOfFold, config: Config) -> dict[str, Any]:
             predicted[covered_rows],
             np.exp(lower[covered_rows]),
             np.exp(upper[covered_rows]),
+            groups=interval_groups(out.sale_conditions[covered_rows], config),
         ),
     }
+
+
+def interval_groups(sale_conditions: npt.NDArray[np.object_], config: Config) -> list[str]:
+    """The ranges' group of each house (config's ``sale_groups``; unnamed: all sales)."""
+    named = {
+        value: group
+        for group, values in config.calibration.sale_groups.groups.items()
+        for value in values
+    }
+    return [named.get(value, ALL_SALES) for value in sale_conditions]

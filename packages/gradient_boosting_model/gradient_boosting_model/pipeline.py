@@ -7,6 +7,8 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
+from gradient_boosting_model.basis_lasso import BasisLasso
+from gradient_boosting_model.blend import BlendedRegressor
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.transformers import (
@@ -20,7 +22,7 @@ from gradient_boosting_model.transformers import (
 )
 
 
-def _fields_of_kind(kind: str) -> tuple[str, ...]:
+def fields_of_kind(kind: str) -> tuple[str, ...]:
     return tuple(name for name, f in HOUSE_FIELDS.items() if f.metadata["kind"] == kind)
 
 
@@ -29,12 +31,28 @@ def _absent_means_none() -> tuple[str, ...]:
 
 
 def build_pipeline(config: Config) -> Pipeline:
-    """Preprocessing steps, then gradient boosting on log(SalePrice), predicting dollars.
+    """Preprocessing steps, then gradient boosting blended with a Lasso on log(SalePrice),
+    predicting dollars.
 
     The steps work on columns (see ``transformers``) until ``ColumnStacker`` makes a matrix.
+    Which of the matrix's columns the linear parts log, one-hot or spline is set once the
+    matrix's columns are known (``fitting.fit_pipeline``).
     """
     features = config.features
-    regressor = GradientBoostingRegressor(**config.model.model_dump())
+    lasso = config.blend.lasso
+    regressor = BlendedRegressor(
+        boosted=GradientBoostingRegressor(**config.model.model_dump()),
+        linear=BasisLasso(
+            alpha=lasso.alpha,
+            max_iter=lasso.max_iter,
+            tol=lasso.tol,
+            min_count=lasso.min_count,
+            indicator_shares=lasso.indicator_shares,
+            spline_knots=lasso.spline_knots,
+            spline_degree=lasso.spline_degree,
+        ),
+        weight=config.blend.weight,
+    )
     return Pipeline(
         [
             (
@@ -46,7 +64,7 @@ def build_pipeline(config: Config) -> Pipeline:
             (
                 "grades",
                 GradeScorer(
-                    variables=_fields_of_kind("grade"),
+                    variables=fields_of_kind("grade"),
                     scores={
                         **features.grade_scores,
                         features.absent_label: features.absent_grade_score,
@@ -60,7 +78,7 @@ def build_pipeline(config: Config) -> Pipeline:
                     reference=features.elapsed_years.reference,
                 ),
             ),
-            ("categories", TargetOrderedEncoder(variables=_fields_of_kind("category"))),
+            ("categories", TargetOrderedEncoder(variables=fields_of_kind("category"))),
             # An unknown value is taken as typical: trained trees never saw most columns missing.
             ("impute", MissingValueImputer(strategy=features.impute_strategy)),
             ("totals", WeightedSums(sums=features.sums)),

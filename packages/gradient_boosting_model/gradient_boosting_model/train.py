@@ -23,6 +23,7 @@ from gradient_boosting_model.fitting import (
     calibrate,
     cross_validated_metrics,
     fit_pipeline,
+    interval_groups,
     out_of_fold,
     training_distributions,
     training_ranges,
@@ -53,7 +54,12 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
     ranges = training_ranges(pipeline, columns, config)
     return TrainedModel(
         pipeline=pipeline,
-        intervals=calibrate(out.log_predicted[calibrating], out.log_actual[calibrating], config),
+        intervals=calibrate(
+            out.log_predicted[calibrating],
+            out.log_actual[calibrating],
+            out.sale_conditions[calibrating],
+            config,
+        ),
         ranges=ranges,
         distributions=training_distributions(columns, ranges, config),
         summary={"cross_validation": cross_validated_metrics(out, config)},
@@ -75,6 +81,13 @@ def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -
             predicted[~warned],
             np.exp(evidence.log_lower[~warned]),
             np.exp(evidence.log_upper[~warned]),
+            groups=interval_groups(
+                np.asarray(
+                    [house.get(config.calibration.sale_groups.field) for house in houses],
+                    dtype=object,
+                )[~warned],
+                config,
+            ),
         ),
     }
 
@@ -104,6 +117,9 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
         "input_fields": list(HOUSE_FIELDS),
         "required_fields": list(REQUIRED_FIELDS),
         "model_params": config.model.model_dump(),
+        # Since 0.3.0 the boosted model is blended with a Lasso (blend.py): its share, and the
+        # Lasso's settings.
+        "blend_params": config.blend.model_dump(),
     }
 
 

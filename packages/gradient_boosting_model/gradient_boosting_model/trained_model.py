@@ -19,11 +19,11 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.pipeline import Pipeline
 
+from gradient_boosting_model.blend import additive_terms
 from gradient_boosting_model.calibration import ConformalIntervals
 from gradient_boosting_model.drift import InputDistributions
 from gradient_boosting_model.explanation import Explanations, FieldExplainer
 from gradient_boosting_model.input_ranges import InputRanges, RangeWarning
-from gradient_boosting_model.tree_paths import TreePaths
 
 Columns = dict[str, npt.NDArray[Any]]
 
@@ -107,7 +107,10 @@ class TrainedModel:
     def evidence(self, columns: Columns, *, explain: bool = False) -> Evidence:
         """Log prices, their ranges and warnings, and with ``explain`` their explanations."""
         stages = self.stages(columns)
-        lower, upper = self.intervals.bounds(stages.log_price)
+        groups = self.intervals.groups
+        lower, upper = self.intervals.bounds(
+            stages.log_price, stages.raw.get(groups.field) if groups is not None else None
+        )
         warnings = self.ranges.check(stages.raw, stages.features, stages.assumed)
         explanations = None
         if explain:
@@ -124,10 +127,11 @@ class TrainedModel:
 
     @cached_property
     def explainer(self) -> FieldExplainer:
-        """Built from the trees on first use (about 0.1 s), never stored in the artifact."""
+        """Built from the trees (and the blend's Lasso) on first use (about 0.1 s), never
+        stored in the artifact."""
         steps = self.pipeline.named_steps
         return FieldExplainer.build(
-            TreePaths.from_regressor(steps["regressor"].regressor_),
+            additive_terms(steps["regressor"].regressor_),
             feature_names=steps["matrix"].feature_names_in_.tolist(),
             sums=steps[TOTALS_STEP].sums or {},
         )

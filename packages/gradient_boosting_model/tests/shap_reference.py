@@ -2,7 +2,9 @@
 
 shap explains the trees only (it refuses an ensemble whose start is not a constant), so the
 linear start's terms, which are its exact Shapley values (a linear model's, centred on the
-training means), are added to shap's values of the trees.
+training means), are added to shap's values of the trees. In a blend (model 0.3.0) the Lasso's
+per-column terms are likewise its exact Shapley values (each a function of one column, centred
+on the training means), weighted as the blend weighs it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.dummy import DummyRegressor
 
+from gradient_boosting_model.blend import BlendedRegressor, boosted_part
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.validation import validate_inputs
@@ -25,11 +28,15 @@ def shap_by_field(model: TrainedModel, houses: list[dict[str, Any]]) -> npt.NDAr
 
     stages = model.stages(validate_inputs(houses))
     regressor = model.pipeline.named_steps["regressor"].regressor_
-    trees = copy.copy(regressor)
+    boosted = boosted_part(regressor)
+    trees = copy.copy(boosted)
     trees.init_ = DummyRegressor(strategy="constant", constant=0.0).fit([[0.0]], [0.0])
     values = shap.TreeExplainer(trees).shap_values(stages.matrix)
-    if isinstance(regressor.init_, LinearStart):
-        values = values + regressor.init_.contributions(stages.matrix.astype(np.float32))
+    if isinstance(boosted.init_, LinearStart):
+        values = values + boosted.init_.contributions(stages.matrix.astype(np.float32))
+    if isinstance(regressor, BlendedRegressor):
+        weight = regressor.weight
+        values = weight * values + (1 - weight) * regressor.linear_.contributions(stages.matrix)
     return model.explainer.to_fields(np.asarray(values, dtype=np.float64), stages.matrix)
 
 

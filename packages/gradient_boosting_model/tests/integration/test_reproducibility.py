@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from gradient_boosting_model import __version__
+from gradient_boosting_model.blend import boosted_part
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.persistence import load_metadata
 from gradient_boosting_model.release.comparison import compare
@@ -79,8 +80,14 @@ def test_retraining_on_the_training_machine_is_identical_to_the_last_bit(
     np.testing.assert_array_equal(  # before the prices are rounded to the cent
         packaged_model.stages(columns).log_price, retrained.stages(columns).log_price
     )
-    before = packaged_model.pipeline.named_steps["regressor"].regressor_
-    after = retrained.pipeline.named_steps["regressor"].regressor_
+    blends = (
+        packaged_model.pipeline.named_steps["regressor"].regressor_,
+        retrained.pipeline.named_steps["regressor"].regressor_,
+    )
+    lassos = [blend.linear_ for blend in blends]
+    np.testing.assert_array_equal(lassos[0].basis_coef_, lassos[1].basis_coef_)
+    assert lassos[0].intercept_ == lassos[1].intercept_
+    before, after = (boosted_part(blend) for blend in blends)
     np.testing.assert_array_equal(before.init_.coef_, after.init_.coef_)
     assert before.init_.intercept_ == after.init_.intercept_
     for old, new in zip(before.estimators_[:, 0], after.estimators_[:, 0], strict=True):

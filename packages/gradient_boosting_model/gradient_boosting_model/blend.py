@@ -1,0 +1,121 @@
+"""The boosted trees blended with the basis Lasso in log price, and the blend's exact terms.
+
+``log price = weight * boosted(matrix) + (1 - weight) * lasso(matrix)``. Both halves are a
+constant plus one term per matrix column (the trees' path contributions and their linear start's
+terms; the Lasso's per-column terms), so the blend is too: its base is the weighted sum of the
+halves' bases and each column's contribution the weighted sum of its contributions.
+
+Model 0.2.0 is the boosted regressor alone (its pipeline ends in a ``GradientBoostingRegressor``
+with no blend); the helpers here take either, so a 0.2.0 artifact loads and explains as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.utils.validation import check_is_fitted
+
+from gradient_boosting_model.basis_lasso import BasisLasso
+from gradient_boosting_model.tree_paths import TreePaths
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class BlendedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """A weighted sum, in the target's units, of a gradient boosting model and a ``BasisLasso``.
+
+    Parameters
+    ----------
+    boosted : GradientBoostingRegressor
+    linear : BasisLasso
+    weight : float
+        The boosted model's share; the Lasso has ``1 - weight``.
+
+    Attributes
+    ----------
+    boosted_, linear_ : the fitted clones of ``boosted`` and ``linear``.
+    """
+
+    def __init__(
+        self,
+        *,
+        boosted: GradientBoostingRegressor | None = None,
+        linear: BasisLasso | None = None,
+        weight: float = 0.5,
+    ) -> None:
+        self.boosted = boosted
+        self.linear = linear
+        self.weight = weight
+
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike, **fit_params: Any) -> BlendedRegressor:
+        """Fit both halves on the same rows; ``fit_params`` (e.g. ``monitor``) go to the
+        boosted model."""
+        if self.boosted is None or self.linear is None:
+            raise ValueError("BlendedRegressor needs both a boosted and a linear model")
+        values = np.asarray(X, dtype=np.float64)
+        self.n_features_in_ = values.shape[1]
+        self.boosted_ = clone(self.boosted).fit(values, y, **fit_params)
+        self.linear_ = clone(self.linear).fit(values, y)
+        return self
+
+    def predict(self, X: npt.ArrayLike) -> FloatArray:
+        check_is_fitted(self)
+        values = np.asarray(X, dtype=np.float64)
+        boosted = np.asarray(self.boosted_.predict(values), dtype=np.float64)
+        blended: FloatArray = self.weight * boosted + (1 - self.weight) * self.linear_.predict(
+            values
+        )
+        return blended
+
+
+class AdditiveTerms(Protocol):
+    """A model's prediction as ``base_value + contributions(X).sum(axis=1)``."""
+
+    @property
+    def base_value(self) -> float: ...
+
+    def contributions(self, X: npt.NDArray[np.float64]) -> FloatArray: ...
+
+
+@dataclass(frozen=True)
+class BlendTerms:
+    """A ``BlendedRegressor``'s terms: the trees' (``TreePaths``) and the Lasso's, weighted."""
+
+    trees: TreePaths
+    linear: BasisLasso
+    weight: float
+
+    @property
+    def base_value(self) -> float:
+        return self.weight * self.trees.base_value + (1 - self.weight) * self.linear.intercept_
+
+    def contributions(self, X: npt.NDArray[np.float64]) -> FloatArray:
+        """Each matrix column's contribution to each row's blended log price."""
+        by_column: FloatArray = self.weight * self.trees.contributions(X) + (
+            1 - self.weight
+        ) * self.linear.contributions(X)
+        return by_column
+
+
+def boosted_part(regressor: Any) -> GradientBoostingRegressor:
+    """The fitted gradient boosting model of a fitted pipeline's regressor: the blend's boosted
+    half, or the regressor itself (model 0.2.0)."""
+    if isinstance(regressor, BlendedRegressor):
+        boosted: GradientBoostingRegressor = regressor.boosted_
+        return boosted
+    if isinstance(regressor, GradientBoostingRegressor):
+        return regressor
+    raise TypeError(f"no gradient boosting model in {type(regressor).__name__}")
+
+
+def additive_terms(regressor: Any) -> AdditiveTerms:
+    """The exact per-column terms of a fitted regressor (blend or boosted model alone)."""
+    trees = TreePaths.from_regressor(boosted_part(regressor))
+    if isinstance(regressor, BlendedRegressor):
+        return BlendTerms(trees=trees, linear=regressor.linear_, weight=regressor.weight)
+    return trees
