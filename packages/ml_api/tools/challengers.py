@@ -4,7 +4,7 @@ The packaged model with its trees' learning rate scaled (scikit-learn's boosting
 it predicts): another model, whose prices move a few percent, saved as another version's
 ``.joblib`` with its metadata JSON beside it, as a real release's file would reach a server.
 
-    python -m tools.challengers docker/models             # version 0.2.0+challenger
+    python -m tools.challengers docker/models             # version <packaged>+challenger
     python -m tools.challengers docker/models 0.2.1       # another version's name
 
 writes one where the compose stack mounts its models (docker/models/README.md).
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import joblib  # type: ignore[import-untyped]
 from gradient_boosting_model import __version__, load_model
+from gradient_boosting_model.blend import boosted_part
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.persistence import load_metadata
 
@@ -32,7 +33,7 @@ def write_challenger(
 ) -> Path:
     """The challenger's artifact in ``folder``; its path."""
     model = copy.deepcopy(load_model())
-    boosting = model.pipeline[-1].regressor_
+    boosting = boosted_part(model.pipeline[-1].regressor_)  # the blend's trees (0.3.0 on)
     boosting.learning_rate *= learning_rate_scale
     path = folder / f"gradient_boosting_model_v{version}.joblib"
     joblib.dump(model, path, compress=3)
