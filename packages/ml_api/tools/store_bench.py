@@ -12,7 +12,8 @@ On 127.0.0.1 only, with a throwaway PostgreSQL (tools/postgres.py) and a SQLite 
 3. the fault: PostgreSQL stopped for 20 s in the middle of a one-house load: failed requests,
    p50 against recording off loaded just before and after, recorded + unrecorded = priced,
    and recording resumed after;
-4. ``GET /v1/monitoring`` on PostgreSQL holding 1M priced houses and 100k sales: p50.
+4. ``GET /v1/monitoring`` on PostgreSQL holding 1M priced houses and 100k sales: p50 of the
+   default window (kept by the service's timer) and of a window asked for (computed on demand).
 
 Ends with one line per target, ok or MISSED; a failed request or a house neither recorded nor
 counted fails the run (exit 1); timings are reported (machines are noisy).
@@ -98,6 +99,16 @@ def _load(
     run = run_wrk(url, body, seconds=seconds, connections=connections, threads=min(2, connections))
     run["memory"] = max(_rss_mb(pid) for pid in server.workers())
     return run
+
+
+def _monitoring_p50(client: httpx.Client, url: str, params: dict[str, int]) -> float:
+    """The median time of ten answers of ``url``, after a first one, in milliseconds."""
+    timings = []
+    for _ in range(11):
+        started = time.perf_counter()
+        client.get(url, params=params).raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings[1:])
 
 
 def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -205,13 +216,11 @@ def main() -> int:
         print(f"fault: {runs['fault']['requests']} requests, {counts['fault']}; after: {resumed}")
         _fill(database.url, houses, args.stored, args.stored // 10)
         with _serving(stores["postgresql"]) as server, httpx.Client(timeout=60) as client:
+            # As a client polls it (the timer's figures: the first answer waits for them), and
+            # a window asked for, computed on demand each time (the default window's size).
+            monitoring = _monitoring_p50(client, f"{server.url}/v1/monitoring", {})
             window = {"predictions": 10_000, "sales": 2_000}
-            timings = []
-            for _ in range(11):
-                started = time.perf_counter()
-                client.get(f"{server.url}/v1/monitoring", params=window).raise_for_status()
-                timings.append((time.perf_counter() - started) * 1000)
-            monitoring = statistics.median(timings[1:])
+            on_demand = _monitoring_p50(client, f"{server.url}/v1/monitoring", window)
     off = runs["off"]
     targets = [
         Target(
@@ -279,7 +288,15 @@ def main() -> int:
             1 if after.is_success else 0,
             gates=True,
         ),
-        Target(f"monitoring p50, {args.stored:,} stored", monitoring, "<=", 300, " ms"),
+        Target(f"GET /v1/monitoring p50, {args.stored:,} stored", monitoring, "<=", 300, " ms"),
+        Target(
+            f"GET /v1/monitoring?predictions=10000&sales=2000 (on demand) p50, {args.stored:,}"
+            " stored",
+            on_demand,
+            "<=",
+            300,
+            " ms",
+        ),
     ]
     for name, run in runs.items():
         print(f"{name}: {run['requests']} requests, {run['errors']} failed")
