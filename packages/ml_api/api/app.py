@@ -171,15 +171,16 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
     """The worker's prediction service, its model loaded and checked on the examples of the
     spec (``spec``, the document served with ``config``: read if not given)."""
     spec = spec if spec is not None else read_spec(config)
+    warm_up = example_houses(spec)
     store = Store(config.store_url) if config.recording else None
     challenger = (
-        Challenger.load(config.challenger_artifact, example_houses(spec))
+        Challenger.load(config.challenger_artifact, warm_up)
         if config.challenger_artifact is not None
         else None
     )
     return PredictionService.start(
         artifact=config.model_artifact,
-        warm_up=example_houses(spec),
+        warm_up=warm_up,
         api_version=spec["info"]["version"],
         limits=ServiceLimits(
             max_explained_rows=config.max_explained_rows,

@@ -15,16 +15,13 @@ previous pair's rows leave the window as new ones come in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy import select
 
+from api.store.rows import FloatArray, float_columns
 from api.store.tables import challenger_prices, predictions, sales
-
-FloatArray = npt.NDArray[np.float64]
 
 #: Price moves reported: the share of houses whose challenger price is further than each.
 MOVES = (0.02, 0.05, 0.10)
@@ -43,11 +40,6 @@ class Versions:
     challenger: str
 
 
-def _columns(rows: list[Any], width: int) -> FloatArray:
-    values = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=width * len(rows))
-    return values.reshape(len(rows), width).T
-
-
 def price_moves(connection: Any, versions: Versions, houses: int) -> dict[str, Any]:
     """How far the challenger's prices are from the champion's over the last ``houses``
     houses the champion priced (those the challenger priced too)."""
@@ -63,7 +55,7 @@ def price_moves(connection: Any, versions: Versions, houses: int) -> dict[str, A
         .join(challenger_prices, challenger_prices.c.prediction_id == recent.c.id)
         .where(challenger_prices.c.model_version == versions.challenger)
     ).all()
-    champion, challenger = _columns(rows, 2)
+    champion, challenger = float_columns(rows, 2)
     moves = np.abs(challenger / champion - 1.0)
     return {
         "houses": len(rows),
@@ -111,7 +103,7 @@ def on_sales(
         .order_by(sales.c.received_at.desc())
         .limit(window_sales)
     ).all()  # fmt: skip
-    log_a, lower_a, upper_a, log_b, lower_b, upper_b, sale, log_sale = _columns(rows, 8)
+    log_a, lower_a, upper_a, log_b, lower_b, upper_b, sale, log_sale = float_columns(rows, 8)
     count = len(rows)
     figures: dict[str, Any] = {"sales": count, "champion": None, "challenger": None}
     if count:

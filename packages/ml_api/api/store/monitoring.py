@@ -16,7 +16,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -24,13 +23,12 @@ import numpy.typing as npt
 from sqlalchemy import JSON, Engine, case, func, select
 
 from api.store.comparison import Versions, compare
+from api.store.rows import FloatArray, float_columns
 from api.store.tables import predictions, sales
 
 #: Verdicts, mildest first; ``not_enough_data`` below the settings' minimum of sales.
 VERDICTS = ("ok", "watch", "alert")
 NOT_ENOUGH = "not_enough_data"
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -102,9 +100,7 @@ class SoldWindow:
 
     @classmethod
     def read(cls, connection: Any, window: Window) -> SoldWindow:
-        rows = connection.execute(_recent_sales(window)).all()
-        values = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=6 * len(rows))
-        return cls(*values.reshape(len(rows), 6).T)
+        return cls(*float_columns(connection.execute(_recent_sales(window)).all(), 6))
 
     def __len__(self) -> int:
         return len(self.price)
