@@ -42,15 +42,8 @@ def build_pipeline(config: Config) -> Pipeline:
     lasso = config.blend.lasso
     regressor = BlendedRegressor(
         boosted=GradientBoostingRegressor(**config.model.model_dump()),
-        linear=BasisLasso(
-            alpha=lasso.alpha,
-            max_iter=lasso.max_iter,
-            tol=lasso.tol,
-            min_count=lasso.min_count,
-            indicator_shares=lasso.indicator_shares,
-            spline_knots=lasso.spline_knots,
-            spline_degree=lasso.spline_degree,
-        ),
+        # The fields to one-hot and spline become matrix columns once the matrix is known.
+        linear=BasisLasso(**lasso.model_dump(exclude={"one_hot_features", "spline_features"})),
         weight=config.blend.weight,
     )
     return Pipeline(

@@ -111,7 +111,7 @@ def test_the_blends_boosted_half_is_the_previous_model(
     trees (to float rounding, should the artifact have been trained on another machine)."""
     columns = validate_inputs(request_rows)
     old, new = previous.stages(columns), packaged_model.stages(columns)
-    np.testing.assert_array_equal(old.matrix, new.matrix)
+    np.testing.assert_allclose(old.matrix, new.matrix, rtol=1e-9, atol=0)
     blend = packaged_model.pipeline.named_steps["regressor"].regressor_
     np.testing.assert_allclose(
         boosted_part(blend).predict(new.matrix), old.log_price, rtol=0, atol=1e-9
