@@ -19,11 +19,12 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.pipeline import Pipeline
 
-from gradient_boosting_model.blend import additive_terms
+from gradient_boosting_model.blend import additive_terms, log_price_predictor
 from gradient_boosting_model.calibration import ConformalIntervals
 from gradient_boosting_model.drift import InputDistributions
 from gradient_boosting_model.explanation import Explanations, FieldExplainer
 from gradient_boosting_model.input_ranges import InputRanges, RangeWarning
+from gradient_boosting_model.tree_arrays import Predict
 
 Columns = dict[str, npt.NDArray[Any]]
 
@@ -66,9 +67,15 @@ class Evidence:
     explanations: Explanations | None
 
 
-def run_stages(pipeline: Pipeline, columns: Columns) -> Stages:
+def run_stages(
+    pipeline: Pipeline,
+    columns: Columns,
+    *,
+    predict_log_price: Predict | None = None,
+) -> Stages:
     """Run a fitted pipeline (``pipeline.build_pipeline``) on validated ``columns``, keeping
-    the stages."""
+    the stages; ``predict_log_price`` stands in for its regressor's ``predict`` (the same
+    numbers, faster: ``tree_arrays``)."""
     data: Any = columns
     kept: dict[str, Any] = {}
     for name, step in pipeline.steps[:-1]:
@@ -77,7 +84,8 @@ def run_stages(pipeline: Pipeline, columns: Columns) -> Stages:
         data = step.transform(data)
         if name == TOTALS_STEP:
             kept["features"] = data
-    log_price = pipeline.steps[-1][1].regressor_.predict(data)
+    predict = predict_log_price or pipeline.steps[-1][1].regressor_.predict
+    log_price = predict(data)
     return Stages(
         raw=columns,
         before_impute=kept["before_impute"],
@@ -102,7 +110,7 @@ class TrainedModel:
 
     def stages(self, columns: Columns) -> Stages:
         """Run the pipeline on validated ``columns``, keeping the stages."""
-        return run_stages(self.pipeline, columns)
+        return run_stages(self.pipeline, columns, predict_log_price=self.log_price_predictor)
 
     def evidence(self, columns: Columns, *, explain: bool = False) -> Evidence:
         """Log prices, their ranges and warnings, and with ``explain`` their explanations."""
@@ -136,7 +144,16 @@ class TrainedModel:
             sums=steps[TOTALS_STEP].sums or {},
         )
 
+    @cached_property
+    def log_price_predictor(self) -> Predict:
+        """The regressor's ``predict`` in log space, its trees (the blend's boosted half, or
+        model 0.2.0's regressor) evaluated as ``tree_arrays`` packs them: the same numbers to the
+        last bit. Built from them on first use (about 20 ms), never stored in the artifact."""
+        return log_price_predictor(self.pipeline.named_steps["regressor"].regressor_)
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("explainer", None)  # derived from the trees: rebuilt after loading
+        # Derived from the trees: rebuilt after loading.
+        state.pop("explainer", None)
+        state.pop("log_price_predictor", None)
         return state

@@ -29,6 +29,7 @@ from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline
 from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.trained_model import Columns, TrainedModel
+from gradient_boosting_model.tree_arrays import TreeArrays
 from gradient_boosting_model.tree_paths import TreePaths
 from gradient_boosting_model.validation import validate_inputs
 
@@ -84,9 +85,11 @@ def test_a_previous_model_prices_with_its_own_regressor(
     columns = validate_inputs(request_rows)
     regressor = previous.pipeline.named_steps["regressor"]
     assert isinstance(regressor.regressor_, GradientBoostingRegressor)
-    np.testing.assert_array_equal(
-        previous.stages(columns).log_price, np.log(previous.pipeline.predict(columns))
-    )
+    # Its trees in arrays (tree_arrays), to scikit-learn's last bit.
+    assert isinstance(getattr(previous.log_price_predictor, "__self__", None), TreeArrays)
+    stages = previous.stages(columns)
+    np.testing.assert_array_equal(stages.log_price, regressor.regressor_.predict(stages.matrix))
+    np.testing.assert_array_equal(stages.log_price, np.log(previous.pipeline.predict(columns)))
     result = make_prediction(request_rows, model=previous)
     np.testing.assert_allclose(
         result.predictions, previous.pipeline.predict(columns), rtol=1e-12, atol=0.005

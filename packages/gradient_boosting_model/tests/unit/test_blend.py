@@ -8,16 +8,20 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.exceptions import NotFittedError
 
 from gradient_boosting_model.basis_lasso import BasisLasso
 from gradient_boosting_model.blend import (
     BlendedRegressor,
+    BlendPredictor,
     BlendTerms,
     additive_terms,
     boosted_part,
+    log_price_predictor,
 )
 from gradient_boosting_model.explanation import FieldExplainer
 from gradient_boosting_model.linear_start import LinearStart
+from gradient_boosting_model.tree_arrays import BLOCK_ROWS, MAX_DEPTH, TreeArrays
 from gradient_boosting_model.tree_paths import TreePaths
 
 #: area, quality (a rating, one-hot), second floor (an area, often 0), lot (an area, splined)
@@ -56,11 +60,24 @@ def _lasso(**changes: Any) -> BasisLasso:
     return BasisLasso(**settings)
 
 
-def _blend(weight: float = 0.6) -> BlendedRegressor:
+def _blend(weight: float = 0.6, max_depth: int = 3) -> BlendedRegressor:
     boosted = GradientBoostingRegressor(
-        n_estimators=40, max_depth=3, init=LinearStart(alpha=10.0, log_columns=(0,)), random_state=0
+        n_estimators=40,
+        max_depth=max_depth,
+        init=LinearStart(alpha=10.0, log_columns=(0,)),
+        random_state=0,
     )
     return BlendedRegressor(boosted=boosted, linear=_lasso(), weight=weight)
+
+
+#: Batches priced in one call: one house, a few, and around ``tree_arrays``'s blocks.
+BATCHES = (1, 2, 3, BLOCK_ROWS - 1, BLOCK_ROWS, BLOCK_ROWS + 1, 400)
+
+
+def _assert_priced_as_predict(predict: Any, regressor: Any, X: np.ndarray) -> None:
+    """``predict`` gives ``regressor.predict``'s numbers to the last bit, batch by batch."""
+    for rows in BATCHES:
+        np.testing.assert_array_equal(predict(X[:rows]), regressor.predict(X[:rows]))
 
 
 def test_the_lasso_fits_log_areas_codes_and_curves(data: tuple[np.ndarray, np.ndarray]) -> None:
@@ -141,6 +158,49 @@ def test_a_boosted_model_alone_is_explained_by_its_trees(
     boosted = GradientBoostingRegressor(n_estimators=20, random_state=0).fit(X, y)
     assert boosted_part(boosted) is boosted
     assert isinstance(additive_terms(boosted), TreePaths)
+
+
+def test_the_blend_prices_its_trees_in_arrays_and_its_lasso_as_it_is(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = data
+    blend = _blend().fit(X, y)
+    predict = log_price_predictor(blend)
+    kept = getattr(predict, "__self__", None)
+    assert isinstance(kept, BlendPredictor) and kept.blend is blend
+    assert isinstance(getattr(kept.trees, "__self__", None), TreeArrays)
+    beyond = X * [1.5, 1.0, 1.0, 2.0]  # the Lasso's clipping, the trees' outer leaves
+    beyond[:5, 1] = 42.0  # a code the Lasso never saw
+    for rows in (X, beyond):
+        _assert_priced_as_predict(predict, blend, rows)
+
+
+def test_a_boosted_model_alone_prices_its_trees_in_arrays(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Model 0.2.0's regressor: its trees in arrays, nothing blended in."""
+    X, y = data
+    boosted = GradientBoostingRegressor(
+        n_estimators=40, max_depth=3, init=LinearStart(alpha=10.0, log_columns=(0,)), random_state=0
+    ).fit(X, y)
+    predict = log_price_predictor(boosted)
+    assert isinstance(getattr(predict, "__self__", None), TreeArrays)
+    _assert_priced_as_predict(predict, boosted, X)
+
+
+def test_a_blend_of_deep_trees_keeps_their_own_predict(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = data
+    blend = _blend(max_depth=MAX_DEPTH + 1).fit(X, y)
+    kept = getattr(log_price_predictor(blend), "__self__", None)
+    assert isinstance(kept, BlendPredictor) and kept.trees == blend.boosted_.predict
+    _assert_priced_as_predict(log_price_predictor(blend), blend, X)
+
+
+def test_an_unfitted_blend_has_no_predictor() -> None:
+    with pytest.raises(NotFittedError):
+        log_price_predictor(_blend())
 
 
 def test_the_boosted_half_gets_the_fit_parameters(data: tuple[np.ndarray, np.ndarray]) -> None:
