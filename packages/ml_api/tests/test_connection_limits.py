@@ -174,7 +174,9 @@ def test_recycling_under_keep_alive_load_fails_no_request(tmp_path: Path) -> Non
         first = set(server.workers())
 
         def client() -> None:
-            with httpx.Client(timeout=10) as session:  # one keep-alive connection
+            # One keep-alive connection. A request may wait for a worker booting (the model
+            # loaded) while both recycle: generous for a loaded machine, as no request may fail.
+            with httpx.Client(timeout=30) as session:
                 for _ in range(150):
                     try:
                         statuses.append(session.get(f"{server.url}/health").status_code)
