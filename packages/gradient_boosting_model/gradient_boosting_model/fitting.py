@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from joblib import Parallel, delayed
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
@@ -207,18 +208,29 @@ def out_of_fold(
     log_predicted, fold = np.zeros(size), np.zeros(size, dtype=np.intp)
     warned = np.zeros(size, dtype=bool)
     splits = list(folds.split(prices))
-    for index, (fit_rows, test_rows) in enumerate(tqdm(splits, desc="folds", disable=not progress)):
-        extra = prices.size + np.arange(index, extra_prices.size, len(splits))
-        priced = np.concatenate([test_rows, extra])
-        fitted = take(columns, fit_rows)
-        pipeline = fit_pipeline(fitted, prices[fit_rows], config)
-        stages = run_stages(pipeline, take(everything, priced))
-        checks = training_ranges(pipeline, fitted, config).check(
-            stages.raw, stages.features, stages.assumed
+    priced_by_fold = [
+        np.concatenate([test_rows, prices.size + np.arange(index, extra_prices.size, len(splits))])
+        for index, (_, test_rows) in enumerate(splits)
+    ]
+    # The folds are fitted side by side, one process a core (each fit is single-threaded
+    # Python and Cython): the same numbers as one after another, in about half the time here.
+    answers = Parallel(n_jobs=-1, return_as="generator")(
+        delayed(_fold_answer)(
+            take(columns, fit_rows), prices[fit_rows], take(everything, priced), config
         )
-        log_predicted[priced] = stages.log_price
+        for (fit_rows, _), priced in zip(splits, priced_by_fold, strict=True)
+    )
+    for index, (priced, (log_price, warned_here)) in enumerate(
+        tqdm(
+            zip(priced_by_fold, answers, strict=True),
+            total=len(splits),
+            desc="folds",
+            disable=not progress,
+        )
+    ):
+        log_predicted[priced] = log_price
         fold[priced] = index
-        warned[priced] = [bool(found) for found in checks]
+        warned[priced] = warned_here
     return OutOfFold(
         log_predicted=log_predicted,
         log_actual=np.log(np.concatenate([prices, extra_prices])),
@@ -227,6 +239,19 @@ def out_of_fold(
         excluded=np.arange(size) >= prices.size,
         sale_conditions=np.asarray(everything[config.calibration.sale_groups.field], dtype=object),
     )
+
+
+def _fold_answer(
+    fitted: Columns, fitted_prices: FloatArray, priced: Columns, config: Config
+) -> tuple[FloatArray, list[bool]]:
+    """One fold: the pipeline fitted on ``fitted``, then ``priced``'s log prices and whether its
+    training ranges warn about each."""
+    pipeline = fit_pipeline(fitted, fitted_prices, config)
+    stages = run_stages(pipeline, priced)
+    checks = training_ranges(pipeline, fitted, config).check(
+        stages.raw, stages.features, stages.assumed
+    )
+    return stages.log_price, [bool(found) for found in checks]
 
 
 def cross_validated_metrics(out: OutOfFold, config: Config) -> dict[str, Any]:
