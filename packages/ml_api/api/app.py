@@ -45,6 +45,7 @@ from api.store.comparison import Versions
 from api.store.database import Store, make_engine
 from api.store.monitoring import Thresholds, Window
 from api.store.recorder import Recorder
+from api.store.shadow import ShadowWriter
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +179,24 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
         if config.challenger_artifact is not None
         else None
     )
+    recorder = None
+    if store is not None:
+        shadow = (
+            ShadowWriter(
+                lambda: make_engine(store.url),
+                challenger,
+                buffer_houses=config.record_buffer_houses,
+                batch_houses=config.record_batch_houses,
+            )
+            if challenger is not None
+            else None
+        )
+        recorder = Recorder(
+            lambda: make_engine(store.url),
+            buffer_houses=config.record_buffer_houses,
+            batch_houses=config.record_batch_houses,
+            shadow=shadow,
+        )
     return PredictionService.start(
         artifact=config.model_artifact,
         warm_up=warm_up,
@@ -195,14 +214,7 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
         ),
         observers=[observe_prices],
         store=store,
-        recorder=Recorder(
-            lambda: make_engine(store.url),
-            buffer_houses=config.record_buffer_houses,
-            batch_houses=config.record_batch_houses,
-            challenger=challenger,
-        )
-        if store is not None
-        else None,
+        recorder=recorder,
         monitor=(
             (lambda model, card: live_monitor(config, store, model, card, challenger))
             if store

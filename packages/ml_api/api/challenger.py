@@ -2,11 +2,12 @@
 
 ``ML_API_CHALLENGER_ARTIFACT`` names its artifact (another version's file, beside the one the
 package installs); it is loaded at start-up and checked as the serving model is, on the spec's
-example houses. The recorder's writer thread then prices each request's recorded houses with it,
-off the request path, and writes its prices beside the serving model's (``challenger_prices``:
-the same request and house). A response, its latency and its errors never depend on it: when it
-cannot price a request's houses, they are counted (``ml_api_challenger_failed_houses_total``)
-and the failure is logged once until it prices again, naming no value of the houses.
+example houses. Once the recorder has written a request's houses, a thread of the worker's
+(api/store/shadow.py) prices them with it, a second's requests in one call, off the request
+path, and writes its prices beside the serving model's (``challenger_prices``: the same request
+and house). A response, its latency and its errors never depend on it: when it cannot price a
+request's houses, they are counted (``ml_api_challenger_failed_houses_total``) and the failure
+is logged once until it prices again, naming no value of the houses.
 """
 
 from __future__ import annotations
@@ -83,10 +84,10 @@ class Challenger:
     def price_requests(
         self, requests: Sequence[Sequence[dict[str, Any]]]
     ) -> list[ShadowPrices | None]:
-        """Each request's houses priced (the writer's thread), ``None`` for a request it failed
-        on. All in one call: one-house requests come by the hundred a batch, and a call costs
-        more than a house. If that call fails, each request alone, so that a house it cannot
-        price loses only its own request's prices."""
+        """Each request's houses priced (the shadow writer's thread), ``None`` for a request it
+        failed on. All in one call: one-house requests come by the hundred a batch, and a call
+        costs more than a house. If that call fails, each request alone, so that a house it
+        cannot price loses only its own request's prices."""
         houses = [house for request in requests for house in request]
         if len(requests) > 1:
             try:

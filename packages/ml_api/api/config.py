@@ -85,8 +85,11 @@ class Settings(BaseSettings):
     #: Houses a worker holds for the store while it is slow or down; past it, houses are
     #: counted as unrecorded (``ml_api_unrecorded_houses_total``). A queued house holds about
     #: 5 KB (its parsed details): 20,000 are about 100 MB at most, during an outage only.
+    #: With a challenger, as many written houses may wait for its prices (api/store/shadow.py);
+    #: past it they go without them, counted as its failures.
     record_buffer_houses: int = Field(default=20_000, ge=1)
-    #: Houses written in one batch (one transaction).
+    #: Houses written in one batch (one transaction); a challenger prices at most as many in
+    #: one call (more only for a larger request).
     record_batch_houses: int = Field(default=2_000, ge=1)
     #: Days a priced house (and its sale) is kept; older ones are pruned by the service.
     retention_days: int = Field(default=365, ge=1)

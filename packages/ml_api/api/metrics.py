@@ -148,7 +148,13 @@ CHALLENGER_PRICED = Counter(
 )
 CHALLENGER_FAILED = Counter(
     "ml_api_challenger_failed_houses_total",
-    "Houses the challenger failed to price (the serving model's prices were unaffected).",
+    "Recorded houses the challenger did not price: it failed, or fell a buffer behind, or the "
+    "worker stopped first (the serving model's prices were unaffected).",
+)
+CHALLENGER_QUEUE = Gauge(
+    "ml_api_challenger_queue_houses",
+    "Recorded houses waiting for the challenger's prices to be written.",
+    multiprocess_mode="livesum",
 )
 COMPARED = {
     name: Gauge(f"ml_api_challenger_{name}", help, ["model"], multiprocess_mode="mostrecent")

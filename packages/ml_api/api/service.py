@@ -103,7 +103,7 @@ class PredictionService:
     monitor: LiveMonitor | None = None
     #: Who may post sale prices back.
     feedback: FeedbackTokens = NO_FEEDBACK
-    #: A second model priced in the shadow by the recorder (``None``: none).
+    #: A second model priced in the shadow of the recorded houses (``None``: none).
     challenger: Challenger | None = None
     #: Apps serving this service whose lifespan is running.
     _lifespans: int = field(default=0, init=False, repr=False)

@@ -150,3 +150,10 @@ def engine(store_url: str) -> Iterator[Engine]:
     made = make_engine(store_url)
     yield made
     made.dispose()
+
+
+@pytest.fixture
+def migrated(engine: Engine) -> Engine:
+    """``engine``'s database at the code's revision."""
+    migrate(engine)
+    return engine

@@ -4,9 +4,16 @@ session starts and stops itself (Debian's ``postgresql``, installed by ``make te
 from __future__ import annotations
 
 import os
+import threading
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import Engine, func, select
 
+from api.store.database import make_engine
+from api.store.recorder import PricedRequest
+from api.store.tables import predictions
 from tools import postgres
 
 KINDS = ["sqlite", "postgresql"]
@@ -20,3 +27,39 @@ def postgres_or_skip() -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def priced_request(count: int, token: str = "00000000000000aa") -> PricedRequest:
+    """A request of ``count`` houses as the service hands it to the recorder: ids
+    ``<token>-<index>``, house ``i`` of ``GrLivArea`` 1000 + i priced 100,000 + i."""
+    return PricedRequest(
+        ids=[f"{token}-{i}" for i in range(count)],
+        request_id="test",
+        model_version="0.2.0",
+        houses=[{"GrLivArea": 1000 + i, "Neighborhood": "NAmes"} for i in range(count)],
+        prices=[100_000.0 + i for i in range(count)],
+        intervals=[SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=True)] * count,
+        warnings=[[] for _ in range(count)],
+        priced_at=datetime.now(UTC),
+    )
+
+
+def count_rows(engine: Engine, table: object = predictions) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(table)) or 0)  # type: ignore[arg-type]
+
+
+class Outage:
+    """An engine factory whose database is down until ``end`` is called."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.up = threading.Event()
+
+    def __call__(self) -> Engine:
+        if not self.up.is_set():
+            raise ConnectionError("the database is down")
+        return make_engine(self.url)
+
+    def end(self) -> None:
+        self.up.set()

@@ -219,9 +219,9 @@ def test_a_challenger_is_promoted_and_rolled_back_by_settings_alone(
 def test_requests_are_priced_together_and_a_bad_one_loses_only_its_own(
     shadowed: tuple[TestClient, PredictionService], request_rows: list[dict[str, Any]]
 ) -> None:
-    """The writer prices a batch's requests in one call; a request the challenger refuses (a
-    house without a required field, say, which a newer model may require) costs only its own
-    prices, counted as failed."""
+    """The shadow writer prices its batch's requests in one call; a request the challenger
+    refuses (a house without a required field, say, which a newer model may require) costs
+    only its own prices, counted as failed."""
     _, service = shadowed
     assert service.challenger is not None
     failed_before = REGISTRY.get_sample_value("ml_api_challenger_failed_houses_total") or 0

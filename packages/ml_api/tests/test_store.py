@@ -3,18 +3,18 @@ that loses nothing silently, and sale prices taken back whole or not at all."""
 
 from __future__ import annotations
 
-import threading
+import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from prometheus_client import REGISTRY
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select
 
+from api.store import recorder as recorder_module
 from api.store.database import (
     Store,
     StoreError,
@@ -24,29 +24,12 @@ from api.store.database import (
     make_engine,
     migrate,
 )
-from api.store.recorder import PricedRequest, Recorder, write_rows
+from api.store.recorder import Recorder, write_rows
 from api.store.sales import SalesRefusedError, write_sales
 from api.store.tables import metadata, predictions, sales
+from tests.stores import Outage, count_rows, priced_request
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
-
-
-def _priced(count: int, token: str = "00000000000000aa") -> PricedRequest:
-    return PricedRequest(
-        ids=[f"{token}-{i}" for i in range(count)],
-        request_id="test",
-        model_version="0.2.0",
-        houses=[{"GrLivArea": 1000 + i, "Neighborhood": "NAmes"} for i in range(count)],
-        prices=[100_000.0 + i for i in range(count)],
-        intervals=[SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=True)] * count,
-        warnings=[[] for _ in range(count)],
-        priced_at=datetime.now(UTC),
-    )
-
-
-def _rows(engine: Engine, table: object = predictions) -> int:
-    with engine.connect() as connection:
-        return int(connection.scalar(select(func.count()).select_from(table)) or 0)  # type: ignore[arg-type]
 
 
 def _counter(name: str) -> float:
@@ -98,22 +81,16 @@ def test_an_unreachable_store_stops_the_service_without_its_password() -> None:
     assert "secret-password" not in str(refused.value)
 
 
-@pytest.fixture
-def migrated(engine: Engine) -> Engine:
-    migrate(engine)
-    return engine
-
-
 def test_every_priced_house_is_written_in_batches(migrated: Engine) -> None:
     recorder = Recorder(lambda: make_engine(str(migrated.url.render_as_string(False))),
                         buffer_houses=100, batch_houses=4)  # fmt: skip
     before = _counter("ml_api_recorded_houses_total")
     recorder.start()
     for token in ("0000000000000001", "0000000000000002", "0000000000000003"):
-        recorder.record(_priced(5, token))
+        recorder.record(priced_request(5, token))
     assert recorder.flush(10)
     recorder.stop()
-    assert _rows(migrated) == 15
+    assert count_rows(migrated) == 15
     assert _counter("ml_api_recorded_houses_total") - before == 15
     with migrated.connect() as connection:
         row = connection.execute(
@@ -123,20 +100,34 @@ def test_every_priced_house_is_written_in_batches(migrated: Engine) -> None:
     assert row.price == 100_003.0 and row.calibrated and row.warned_fields == []
 
 
-class Outage:
-    """An engine factory whose database is down until ``end`` is called."""
+def test_houses_priced_during_a_write_linger_for_the_next_batch(
+    migrated: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One-house requests coming all the time while each write takes 50 ms share a write
+    every ``LINGER_SECONDS``: the writer does not write again at once the few that came during
+    a write (which made a transaction every five requests under load, and a writer that never
+    paused)."""
+    batches: list[int] = []
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.up = threading.Event()
+    def slow_write(connection: Connection, rows: list[tuple[Any, ...]], *args: Any) -> None:
+        time.sleep(0.05)
+        batches.append(len(rows))
+        write_rows(connection, rows, *args)
 
-    def __call__(self) -> Engine:
-        if not self.up.is_set():
-            raise ConnectionError("the database is down")
-        return make_engine(self.url)
-
-    def end(self) -> None:
-        self.up.set()
+    monkeypatch.setattr(recorder_module, "write_rows", slow_write)
+    recorder = Recorder(lambda: make_engine(migrated.url.render_as_string(hide_password=False)),
+                        buffer_houses=10_000, batch_houses=1000)  # fmt: skip
+    recorder.start()
+    started = time.monotonic()
+    for index in range(200):
+        recorder.record(priced_request(1, f"{index:016x}"))
+        time.sleep(0.005)
+    elapsed = time.monotonic() - started
+    assert recorder.flush(10)
+    recorder.stop()
+    assert sum(batches) == count_rows(migrated) == 200
+    # Back to back, writes of 50 ms would have been about elapsed / 0.05 (20 or more).
+    assert len(batches) <= elapsed / recorder_module.LINGER_SECONDS + 2, batches
 
 
 def test_a_database_outage_fails_no_prediction_and_loses_none_silently(migrated: Engine) -> None:
@@ -150,32 +141,32 @@ def test_a_database_outage_fails_no_prediction_and_loses_none_silently(migrated:
     )
     recorder.start()
     for token in ("0000000000000011", "0000000000000012", "0000000000000013"):
-        recorder.record(_priced(5, token))  # never raises, never waits
+        recorder.record(priced_request(5, token))  # never raises, never waits
     assert not recorder.flush(0.5)  # down: nothing written
-    assert _rows(migrated) == 0
+    assert count_rows(migrated) == 0
     outage.end()
     assert recorder.flush(15)
     recorder.stop()
     written = _counter("ml_api_recorded_houses_total") - recorded
     lost = _counter("ml_api_unrecorded_houses_total") - unrecorded
     assert (written, lost) == (10, 5)
-    assert _rows(migrated) == 10
+    assert count_rows(migrated) == 10
 
 
 def test_a_stop_writes_what_is_queued(migrated: Engine) -> None:
     recorder = Recorder(lambda: make_engine(migrated.url.render_as_string(hide_password=False)),
                         buffer_houses=1000, batch_houses=7)  # fmt: skip
     for token in ("0000000000000021", "0000000000000022"):
-        recorder.record(_priced(20, token))  # before the writer runs
+        recorder.record(priced_request(20, token))  # before the writer runs
     recorder.start()
     recorder.stop()
-    assert _rows(migrated) == 40
+    assert count_rows(migrated) == 40
 
 
 @pytest.fixture
 def sold_store(migrated: Engine) -> Iterator[Callable[[list[dict[str, object]]], int]]:
     with migrated.begin() as connection:
-        write_rows(connection, _priced(3, "00000000000000bb").rows(0, 3))
+        write_rows(connection, priced_request(3, "00000000000000bb").rows(0, 3))
     yield lambda rows: write_sales(migrated, rows)
 
 
@@ -188,7 +179,7 @@ def test_sales_are_written_whole(
     sold_store: Callable[[list[dict[str, object]]], int], migrated: Engine
 ) -> None:
     assert sold_store([_sale(0), _sale(1)]) == 2
-    assert _rows(migrated, sales) == 2
+    assert count_rows(migrated, sales) == 2
 
 
 @pytest.mark.parametrize(
@@ -210,7 +201,7 @@ def test_a_bad_row_refuses_the_whole_batch_naming_it(
         sold_store(rows)
     assert refused.value.status == 422
     assert [(e.row, e.field, e.message) for e in refused.value.errors] == errors
-    assert _rows(migrated, sales) == 0
+    assert count_rows(migrated, sales) == 0
 
 
 def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]) -> None:

@@ -60,10 +60,14 @@ def replay(challenger: Path, champion: Path | None = None) -> dict[str, Any]:
                     break
                 time.sleep(0.5)
             posted.raise_for_status()
-            figures = httpx.get(f"{server.url}/v1/monitoring", params=window, timeout=60)
-            figures.raise_for_status()
-            compared: dict[str, Any] = figures.json()["challenger"]
-            return compared
+            deadline = time.monotonic() + 30
+            while True:  # the challenger's prices are written apart, within a second or so
+                figures = httpx.get(f"{server.url}/v1/monitoring", params=window, timeout=60)
+                figures.raise_for_status()
+                compared: dict[str, Any] = figures.json()["challenger"]
+                if compared["sales"] >= len(houses) or time.monotonic() > deadline:
+                    return compared
+                time.sleep(0.5)
 
 
 def main() -> int:

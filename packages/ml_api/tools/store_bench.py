@@ -72,11 +72,14 @@ def _serving(env: Mapping[str, str]) -> Iterator[real_server.Server]:
 
 
 def _counts(server: real_server.Server, flush_seconds: float = 30) -> dict[str, float]:
-    """Priced, recorded and unrecorded houses, once every queue is empty (or time is up)."""
+    """Priced, recorded and unrecorded houses, once every queue is empty (or time is up): the
+    store's, and the challenger's (its prices are written after the houses)."""
     deadline = time.monotonic() + flush_seconds
     while True:
         text = httpx.get(f"{server.url}/metrics", timeout=10).text
-        queued = _metric(text, "ml_api_record_queue_houses")
+        queued = _metric(text, "ml_api_record_queue_houses") + _metric(
+            text, "ml_api_challenger_queue_houses"
+        )
         if queued == 0 or time.monotonic() > deadline:
             break
         time.sleep(0.2)

@@ -6,7 +6,9 @@ one transaction (SQLAlchemy's ``executemany``). A slow or stopped database never
 a prediction:
 
 - a batch is written once ``batch_houses`` are queued, or ``LINGER_SECONDS`` after the last
-  write, whichever comes first: one-house requests share a transaction;
+  write, whichever comes first: one-house requests share a transaction (the writer does not
+  write again at once what came in during a write, unless a whole batch did: under load that
+  would be a transaction every few requests, and a writer that never pauses);
 - houses wait in the queue, up to ``buffer_houses`` (a setting: its memory is bounded); a
   request whose houses do not fit is counted as unrecorded (``ml_api_unrecorded_houses_total``)
   and the outage is logged once, when it starts and when it ends;
@@ -17,9 +19,10 @@ a prediction:
 
 So recorded + unrecorded = priced, exactly, at any moment the queue is empty.
 
-With a challenger (``api.challenger``), the writer also prices each request's houses with it
-when a batch first takes one of them, and writes its prices in the same transaction: the
-request path never waits for it.
+With a challenger (``api.challenger``), the writer hands each request over to its
+``ShadowWriter`` (api/store/shadow.py) once all its houses are written; the challenger's prices
+are made and written there, apart: neither the request path nor the champion's rows wait for
+them.
 """
 
 from __future__ import annotations
@@ -30,16 +33,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Connection, Engine, String, Table, bindparam, insert
 
-from api.challenger import Challenger, ShadowPrices
 from api.metrics import DATABASE_UP, RECORD_QUEUE, RECORDED_HOUSES, UNRECORDED_HOUSES
-from api.store.tables import challenger_prices, predictions
+from api.store.tables import predictions
+
+if TYPE_CHECKING:  # shadow.py imports this module
+    from api.store.shadow import ShadowWriter
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +69,6 @@ class PricedRequest:
     intervals: Sequence[Any]
     warnings: Sequence[Sequence[Any]]
     priced_at: datetime
-    #: The challenger's prices of these houses once the writer has asked for them (``None``
-    #: inside: it failed); asked once, though a batch may split the request.
-    shadow: list[ShadowPrices | None] = field(default_factory=list, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -81,39 +83,16 @@ class PricedRequest:
                 self.priced_at,
                 self.model_version,
                 orjson.dumps(self.houses[i]).decode(),
-                *_answer(self.prices[i], self.intervals[i], self.warnings[i]),
-            )
-            for i in range(start, stop)
-        ]
-
-    def challenger_rows(self, version: str, start: int, stop: int) -> list[tuple[Any, ...]]:
-        """Houses ``start`` to ``stop`` as rows of ``challenger_prices``, from the challenger's
-        prices (``shadow``, asked for before: ``_shadow_price``); none if it failed."""
-        result = self.shadow[0]
-        if result is None:
-            return []
-        return [
-            (
-                self.ids[i],
-                version,
-                *_answer(result.predictions[i], result.intervals[i], result.warnings[i]),
+                *answer_values(self.prices[i], self.intervals[i], self.warnings[i]),
             )
             for i in range(start, stop)
         ]
 
 
-def _shadow_price(challenger: Challenger, requests: list[PricedRequest]) -> None:
-    """The challenger's prices of those of ``requests`` it has not priced yet, together."""
-    pending = [priced for priced in requests if not priced.shadow]
-    if pending:
-        answers = challenger.price_requests([priced.houses for priced in pending])
-        for priced, shadow in zip(pending, answers, strict=True):
-            priced.shadow.append(shadow)
-
-
-def _answer(price: float, interval: Any, warnings: Sequence[Any]) -> tuple[Any, ...]:
-    """``tables.answer_columns``' values for one house: its price, its log, its range, whether
-    calibrated, the fields warned about (JSON text)."""
+def answer_values(price: float, interval: Any, warnings: Sequence[Any]) -> tuple[Any, ...]:
+    """``tables.answer_columns``' values for one house (a row of ``predictions`` ends with them,
+    as one of ``challenger_prices`` does): its price, its log, its range, whether calibrated,
+    the fields warned about (JSON text)."""
     return (
         price,
         math.log(price),
@@ -133,10 +112,11 @@ class Recorder:
         *,
         buffer_houses: int,
         batch_houses: int,
-        challenger: Challenger | None = None,
+        shadow: ShadowWriter | None = None,
     ) -> None:
         self._engine_factory = engine_factory
-        self.challenger = challenger
+        #: Where written requests go to be priced by a challenger (``None``: no challenger).
+        self.shadow = shadow
         self.buffer_houses = buffer_houses
         self.batch_houses = batch_houses
         self._queue: deque[PricedRequest] = deque()
@@ -184,16 +164,19 @@ class Recorder:
     # The writer.
 
     def start(self) -> None:
-        """Start the writer thread (in the worker process: threads do not survive a fork);
-        again after a stop."""
+        """Start the writer thread, and the shadow's (in the worker process: threads do not
+        survive a fork); again after a stop."""
+        if self.shadow is not None:
+            self.shadow.start()
         if self._thread is None or not self._thread.is_alive():
             self._stopping.clear()
             self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued (for up to ``timeout`` seconds), then stop; what is left is
-        counted as unrecorded."""
+        """Write what is queued, then the challenger's prices of it (for up to ``timeout``
+        seconds in all), then stop; what is left is counted as unrecorded (and unpriced)."""
+        deadline = time.monotonic() + timeout
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
@@ -209,13 +192,18 @@ class Recorder:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        if self.shadow is not None:
+            self.shadow.stop(deadline - time.monotonic())
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until the queue is empty (tests, benchmarks); whether it is."""
+        """Wait until the queue is empty, and the challenger's prices of it written (tests,
+        benchmarks); whether they are."""
         deadline = time.monotonic() + timeout
         self._wake.set()
         while self._queued and time.monotonic() < deadline:
             time.sleep(0.01)
+        if self.shadow is not None:
+            return self.shadow.flush(deadline - time.monotonic()) and self._queued == 0
         return self._queued == 0
 
     def _run(self) -> None:
@@ -232,6 +220,8 @@ class Recorder:
                     break
                 self._note_written(written)
                 pause = 0.0
+                if self._queued < self.batch_houses and not self._stopping.is_set():
+                    break  # the rest lingers: written with what comes next
             if self._stopping.is_set() and (not self._queued or pause):
                 return
             if pause:
@@ -252,35 +242,34 @@ class Recorder:
             if taken >= self.batch_houses:
                 break
         rows = [row for priced, start, stop in segments for row in priced.rows(start, stop)]
-        shadow_rows: list[tuple[Any, ...]] = []
-        if self.challenger is not None:
-            _shadow_price(self.challenger, [priced for priced, _, _ in segments])
-            version = self.challenger.version
-            for priced, start, stop in segments:
-                shadow_rows.extend(priced.challenger_rows(version, start, stop))
         if self._engine is None:
             self._engine = self._engine_factory()
         with self._engine.begin() as connection:
             write_rows(connection, rows)
-            if shadow_rows:
-                write_rows(connection, shadow_rows, challenger_prices)
         self._dequeue(len(rows))
         return len(rows)
 
     def _dequeue(self, count: int) -> None:
+        """Take ``count`` written houses off the queue, and hand the requests now written whole
+        to the shadow before they leave the count (``flush`` waits for the one, then the
+        other)."""
+        whole: list[PricedRequest] = []
         with self._lock:
-            self._queued -= count
             left = count
             while left:
                 head = self._queue[0]
                 remaining = len(head) - self._head_done
                 if remaining <= left:
-                    self._queue.popleft()
+                    whole.append(self._queue.popleft())
                     self._head_done = 0
                     left -= remaining
                 else:
                     self._head_done += left
                     left = 0
+        if self.shadow is not None and whole:
+            self.shadow.hand_over(whole)
+        with self._lock:
+            self._queued -= count
         RECORD_QUEUE.dec(count)
 
     def _note_written(self, count: int) -> None:
