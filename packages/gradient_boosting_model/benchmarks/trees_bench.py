@@ -46,9 +46,9 @@ from gradient_boosting_model.blend import BlendedRegressor, boosted_part
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import read_dataset
 from gradient_boosting_model.predict import default_model, make_prediction
-from gradient_boosting_model.trained_model import TrainedModel
+from gradient_boosting_model.trained_model import Stages, TrainedModel
 from gradient_boosting_model.tree_arrays import MAX_DEPTH, TreeArrays
-from gradient_boosting_model.validation import validate_inputs
+from gradient_boosting_model.validation import validate_batch, validate_inputs
 
 FloatArray = npt.NDArray[np.float64]
 Predict = Callable[[FloatArray], FloatArray]
@@ -210,11 +210,9 @@ def whole_log_price_target(model: TrainedModel, sets: dict[str, FloatArray]) -> 
 
 
 def one_house_stages(model: TrainedModel, row: dict[str, Any], repeats: int) -> dict[str, float]:
-    """make_prediction's stages for one house, run in its order with a clock read between them
-    (the ranges' check on stages made beforehand): each stage's median ms."""
-    stages = model.stages(validate_inputs([row]))
+    """make_prediction's stages for one house, run in its order with a clock read between them:
+    each stage's median ms."""
     groups = model.intervals.groups
-    sale_conditions = stages.raw.get(groups.field) if groups is not None else None
     taken: dict[str, list[float]] = defaultdict(list)
     for _ in range(repeats):
         clock = time.perf_counter()
@@ -225,14 +223,16 @@ def one_house_stages(model: TrainedModel, row: dict[str, Any], repeats: int) -> 
             taken[name].append(now - clock)
             clock = now
 
-        data: Any = validate_inputs([row])
-        lap("validate_inputs")
-        for name, step in model.pipeline.steps[:-1]:
-            data = step.transform(data)
-            lap(f"pipeline: {name}")
-        log_price = model.log_price_predictor(data)
+        batch = validate_batch([row])
+        lap("validate_batch")
+        compiled = model.compiled_pipeline.run(batch)
+        lap("preprocessing (compiled_pipeline)")
+        log_price = model.log_price_predictor(compiled.matrix)
         lap("log price (TreeArrays, start, Lasso)")
-        model.intervals.bounds(log_price, sale_conditions)
+        stages = Stages(
+            batch, compiled.before_impute, compiled.features, compiled.matrix, log_price
+        )
+        model.intervals.bounds(log_price, batch.get(groups.field) if groups is not None else None)
         lap("price ranges (intervals.bounds)")
         model.ranges.check(stages.raw, stages.features, stages.assumed)
         lap("warnings (ranges.check)")
@@ -243,7 +243,7 @@ def where_one_house_goes(model: TrainedModel, row: dict[str, Any], total: float)
     taken = one_house_stages(model, row, 2000)
     regressor = model.pipeline.named_steps["regressor"].regressor_
     boosted = boosted_part(regressor)
-    matrix = model.stages(validate_inputs([row])).matrix
+    matrix = model.compiled_stages(validate_batch([row])).matrix
     values = np.asarray(matrix, dtype=np.float32)
     parts: dict[str, Callable[[], Any]] = {
         "  of which the trees (TreeArrays.predict)": partial(
@@ -261,9 +261,7 @@ def where_one_house_goes(model: TrainedModel, row: dict[str, Any], total: float)
             for part, part_taken in part_ms.items():
                 print(f"  {part:<46}{part_taken:>8.3f}")
     rest = total - sum(taken.values())
-    print(
-        f"  {'the rest (stages kept, prices, lists, results)':<46}{rest:>8.3f}{rest / total:>8.0%}"
-    )
+    print(f"  {'the rest (prices, lists, results)':<46}{rest:>8.3f}{rest / total:>8.0%}")
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(2000):

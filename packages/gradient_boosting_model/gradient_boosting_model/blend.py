@@ -70,14 +70,17 @@ class BlendedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self)
         return self.blend_with(self.boosted_.predict, X)
 
-    def blend_with(self, boosted_predict: Predict, X: npt.ArrayLike) -> FloatArray:
-        """``predict``, the boosted half priced by ``boosted_predict``: ``boosted_.predict``
-        or an exact equal of it (``tree_arrays``), so that one formula gives both."""
+    def blend_with(
+        self, boosted_predict: Predict, X: npt.ArrayLike, linear_predict: Predict | None = None
+    ) -> FloatArray:
+        """``predict``, the boosted half priced by ``boosted_predict`` (``boosted_.predict`` or
+        an exact equal of it, ``tree_arrays``) and the Lasso by ``linear_predict``
+        (``linear_.predict`` by default, or itself checked once, ``fitted_predict``), so that
+        one formula gives both."""
         values = np.asarray(X, dtype=np.float64)
         boosted = np.asarray(boosted_predict(values), dtype=np.float64)
-        blended: FloatArray = self.weight * boosted + (1 - self.weight) * self.linear_.predict(
-            values
-        )
+        linear = (linear_predict or self.linear_.predict)(values)
+        blended: FloatArray = self.weight * boosted + (1 - self.weight) * linear
         return blended
 
 
@@ -124,13 +127,15 @@ def boosted_part(regressor: Any) -> GradientBoostingRegressor:
 @dataclass(frozen=True, eq=False)
 class BlendPredictor:
     """A fitted ``BlendedRegressor``'s ``predict`` with its boosted half priced by ``trees``
-    (``tree_arrays.raw_predictor``) and its Lasso half as it is."""
+    (``tree_arrays.raw_predictor``) and its Lasso half as it is (``linear``: its ``predict``,
+    fitted state checked once)."""
 
     blend: BlendedRegressor
     trees: Predict
+    linear: Predict
 
     def predict(self, X: npt.ArrayLike) -> FloatArray:
-        return self.blend.blend_with(self.trees, X)
+        return self.blend.blend_with(self.trees, X, self.linear)
 
 
 def log_price_predictor(regressor: Any) -> Predict:
@@ -143,7 +148,11 @@ def log_price_predictor(regressor: Any) -> Predict:
     """
     if isinstance(regressor, BlendedRegressor):
         check_is_fitted(regressor)
-        return BlendPredictor(blend=regressor, trees=raw_predictor(regressor.boosted_)).predict
+        return BlendPredictor(
+            blend=regressor,
+            trees=raw_predictor(regressor.boosted_),
+            linear=regressor.linear_.fitted_predict(),
+        ).predict
     return raw_predictor(regressor)
 
 

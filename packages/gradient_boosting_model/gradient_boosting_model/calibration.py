@@ -56,12 +56,16 @@ class SaleGroups:
 
     def group_of(self, values: Sequence[Any] | npt.NDArray[Any]) -> npt.NDArray[np.object_]:
         """The group of each value (``ALL_SALES`` for one not given or not named)."""
-        members = dict(self.members)
-        return np.array([members.get(value, ALL_SALES) for value in values], dtype=object)
+        return np.array(self._groups(values), dtype=object)
 
     def scale_of(self, values: Sequence[Any] | npt.NDArray[Any]) -> FloatArray:
+        """The scale of each value's group."""
         scales = dict(self.scales)
-        return np.array([scales[group] for group in self.group_of(values)], dtype=np.float64)
+        return np.array([scales[group] for group in self._groups(values)], dtype=np.float64)
+
+    def _groups(self, values: Sequence[Any] | npt.NDArray[Any]) -> list[str]:
+        members = dict(self.members)
+        return [members.get(value, ALL_SALES) for value in values]
 
 
 @dataclass(frozen=True)

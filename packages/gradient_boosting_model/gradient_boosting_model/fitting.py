@@ -27,11 +27,12 @@ from gradient_boosting_model.calibration import (
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.drift import InputDistributions, fit_distributions
 from gradient_boosting_model.evaluation import interval_metrics
+from gradient_boosting_model.house_batch import Columns
 from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline, fields_of_kind
 from gradient_boosting_model.schemas import REQUIRED_FIELDS
-from gradient_boosting_model.trained_model import Columns, run_stages
+from gradient_boosting_model.trained_model import run_stages
 from gradient_boosting_model.tree_paths import TreePaths
 
 FloatArray = npt.NDArray[np.float64]

@@ -14,7 +14,7 @@ the trees' contributions, so explanations stay exact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -83,5 +83,15 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     def predict(self, X: npt.ArrayLike) -> FloatArray:
         check_is_fitted(self)
+        return self._start(X)
+
+    def fitted_predict(self) -> Callable[[npt.ArrayLike], FloatArray]:
+        """``predict``, its fitted state checked once, here, instead of on every call (the
+        check is a sixth of one house's start): for a predictor built once and called per
+        house (``tree_arrays``)."""
+        check_is_fitted(self)
+        return self._start
+
+    def _start(self, X: npt.ArrayLike) -> FloatArray:
         start: FloatArray = (self._inputs(X) - self.center_) @ self.coef_ + self.intercept_
         return start

@@ -17,7 +17,7 @@ from gradient_boosting_model.explanation import Explanations
 from gradient_boosting_model.input_ranges import RangeWarning
 from gradient_boosting_model.persistence import load_model
 from gradient_boosting_model.trained_model import TrainedModel
-from gradient_boosting_model.validation import validate_inputs
+from gradient_boosting_model.validation import validate_batch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,21 +87,23 @@ def make_prediction(
     [126033.69]
     """
     trained = model or default_model()
-    columns = validate_inputs(houses)
-    evidence = trained.evidence(columns, explain=explain)
-    prices = np.exp(evidence.log_price)
-    if not np.all(np.isfinite(prices) & (prices > 0)):  # pragma: no cover - a broken model
+    stages = trained.compiled_stages(validate_batch(houses))
+    evidence = trained.evidence(stages, explain=explain)
+    # Prices and their bounds in dollars, to the cent: one array, so one exp, one rounding and
+    # one conversion to lists (each elementwise: the numbers of three arrays done apart).
+    dollars = np.exp(np.stack([evidence.log_price, evidence.log_lower, evidence.log_upper]))
+    prices_ok = np.isfinite(dollars[0]).all() and (dollars[0] > 0).all()
+    if not prices_ok:  # pragma: no cover - a broken model
         raise ModelError("the model produced a price that is not a positive finite number")
+    prices, lower, upper = np.round(dollars, 2).tolist()
     level = trained.intervals.level
     # The calibration never puts a bound on the wrong side of the price (calibration.py).
-    lower = np.round(np.exp(evidence.log_lower), 2).tolist()
-    upper = np.round(np.exp(evidence.log_upper), 2).tolist()
     intervals = [
         PriceInterval(lower=low, upper=high, level=level, calibrated=not warned)
         for low, high, warned in zip(lower, upper, evidence.warnings, strict=True)
     ]
     return PredictionResult(
-        predictions=np.round(prices, 2).tolist(),
+        predictions=prices,
         intervals=intervals,
         warnings=evidence.warnings,
         explanations=evidence.explanations,

@@ -304,11 +304,14 @@ class HouseRule:
         """True where the rule holds or either value is unknown (None or NaN)."""
         if value is None or bound is None:
             return True
-        with np.errstate(invalid="ignore"):
-            return ~(
-                np.asarray(value, dtype=np.float64)
-                > np.asarray(bound, dtype=np.float64) + self.slack
-            )
+        return ~rules_broken(value, bound, self.slack)
+
+
+def rules_broken(values: Any, bounds: Any, slacks: Any) -> Any:
+    """Where a value exceeds its bound plus the slack: a rule's test, for one value and bound, or
+    for several rules at once, as (houses x rules) values and bounds with a slack per rule.
+    False where either is NaN (a comparison with NaN is false, and numpy warns of none)."""
+    return np.asarray(values, dtype=np.float64) > np.asarray(bounds, dtype=np.float64) + slacks
 
 
 #: House-level rules, beyond each field's own type and range.

@@ -32,7 +32,7 @@ from gradient_boosting_model.persistence import save_model
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import floating_point_fingerprint
 from gradient_boosting_model.trained_model import TrainedModel
-from gradient_boosting_model.validation import validate_inputs
+from gradient_boosting_model.validation import validate_batch, validate_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -
     """Accuracy, warnings and range coverage (of the ranges marked calibrated: houses with no
     warning) on the holdout, which training never saw."""
     houses, prices = features_and_target(split.holdout, config)
-    evidence = model.evidence(validate_inputs(houses))
+    evidence = model.evidence(model.compiled_stages(validate_batch(houses)))
     predicted = np.exp(evidence.log_price)
     warned = np.array([bool(found) for found in evidence.warnings])
     return {

@@ -5,12 +5,14 @@ training ranges of its most important inputs and the training distributions of t
 ones (``drift``), all computed once at training time. Running the
 pipeline step by step (instead of ``pipeline.predict``) keeps the stages a price range, a warning
 and an explanation need: the columns before imputation (what was assumed), the features by name,
-the matrix, and the log price.
+the matrix, and the log price. ``stages`` runs the fitted steps themselves (the reference, and
+what training uses); ``compiled_stages``, what ``make_prediction`` uses, makes the same stages to
+the last bit from a validated batch through the steps compiled (``compiled_pipeline``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -19,14 +21,19 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.pipeline import Pipeline
 
+from gradient_boosting_model.batch_rules import batch_layout
 from gradient_boosting_model.blend import additive_terms, log_price_predictor
 from gradient_boosting_model.calibration import ConformalIntervals
+from gradient_boosting_model.compiled_pipeline import CompiledPipeline
 from gradient_boosting_model.drift import InputDistributions
 from gradient_boosting_model.explanation import Explanations, FieldExplainer
+from gradient_boosting_model.house_batch import Columns, HouseBatch
 from gradient_boosting_model.input_ranges import InputRanges, RangeWarning
+from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.tree_arrays import Predict
 
-Columns = dict[str, npt.NDArray[Any]]
+#: Columns by name, read only: a dict of them, or views of a matrix or a batch.
+ColumnMapping = Mapping[str, npt.NDArray[Any]]
 
 #: The pipeline's steps (``pipeline.build_pipeline``) whose output the evidence needs.
 IMPUTE_STEP = "impute"
@@ -38,11 +45,11 @@ class Stages:
     """What one batch looked like at each stage of the pipeline."""
 
     #: Validated columns, as sent.
-    raw: Columns
+    raw: ColumnMapping
     #: Columns just before imputation: NaN where a typical value is about to be assumed.
-    before_impute: Columns
+    before_impute: ColumnMapping
     #: The model's features by name (imputed columns and derived totals).
-    features: Columns
+    features: ColumnMapping
     matrix: npt.NDArray[np.float64]
     log_price: npt.NDArray[np.float64]
 
@@ -52,8 +59,8 @@ class Stages:
 
     def assumed_matrix(self, names: Sequence[str]) -> npt.NDArray[np.bool_]:
         """``assumed`` for every field of ``names`` at once, (houses x names)."""
-        before = self.before_impute
-        return np.isnan(np.column_stack([before[name] for name in names]).astype(np.float64))
+        assumed: npt.NDArray[np.bool_] = np.isnan(stacked(self.before_impute, names))
+        return assumed
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ class Evidence:
 
 def run_stages(
     pipeline: Pipeline,
-    columns: Columns,
+    columns: ColumnMapping,
     *,
     predict_log_price: Predict | None = None,
 ) -> Stages:
@@ -109,12 +116,22 @@ class TrainedModel:
     summary: dict[str, Any] = field(default_factory=dict)
 
     def stages(self, columns: Columns) -> Stages:
-        """Run the pipeline on validated ``columns``, keeping the stages."""
+        """Run the pipeline's fitted steps on validated ``columns``, keeping the stages."""
         return run_stages(self.pipeline, columns, predict_log_price=self.log_price_predictor)
 
-    def evidence(self, columns: Columns, *, explain: bool = False) -> Evidence:
+    def compiled_stages(self, batch: HouseBatch) -> Stages:
+        """``stages`` of a validated batch, to the last bit, through the compiled steps."""
+        compiled = self.compiled_pipeline.run(batch)
+        return Stages(
+            raw=batch,
+            before_impute=compiled.before_impute,
+            features=compiled.features,
+            matrix=compiled.matrix,
+            log_price=np.asarray(self.log_price_predictor(compiled.matrix), dtype=np.float64),
+        )
+
+    def evidence(self, stages: Stages, *, explain: bool = False) -> Evidence:
         """Log prices, their ranges and warnings, and with ``explain`` their explanations."""
-        stages = self.stages(columns)
         groups = self.intervals.groups
         lower, upper = self.intervals.bounds(
             stages.log_price, stages.raw.get(groups.field) if groups is not None else None
@@ -145,6 +162,12 @@ class TrainedModel:
         )
 
     @cached_property
+    def compiled_pipeline(self) -> CompiledPipeline:
+        """The pipeline's fitted steps compiled for validated batches (``compiled_pipeline``),
+        on first use (about a millisecond), never stored in the artifact."""
+        return CompiledPipeline.from_pipeline(self.pipeline, layout=batch_layout())
+
+    @cached_property
     def log_price_predictor(self) -> Predict:
         """The regressor's ``predict`` in log space, its trees (the blend's boosted half, or
         model 0.2.0's regressor) evaluated as ``tree_arrays`` packs them: the same numbers to the
@@ -153,7 +176,8 @@ class TrainedModel:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        # Derived from the trees: rebuilt after loading.
+        # Derived from the pipeline: rebuilt after loading.
         state.pop("explainer", None)
         state.pop("log_price_predictor", None)
+        state.pop("compiled_pipeline", None)
         return state

@@ -67,6 +67,14 @@ DEEPEST = 8
 BLOCK_ROWS = 128
 
 
+def _fitted_predict(estimator: Any) -> Predict:
+    """A fitted estimator's ``predict``, checked once rather than per call where the estimator
+    offers that (``LinearStart.fitted_predict``)."""
+    fitted = getattr(estimator, "fitted_predict", None)
+    predict: Predict = fitted() if fitted is not None else estimator.predict
+    return predict
+
+
 def _floor_float32(thresholds: FloatArray) -> npt.NDArray[np.float32]:
     """The largest float32 at or below each threshold: for every float32 ``x``,
     ``x <= threshold`` exactly when ``x <= _floor_float32(threshold)``."""
@@ -100,6 +108,8 @@ class TreeArrays:
     depth: int
     #: The ensemble's fitted start (``init_``); None for a start of zero.
     start: Any
+    #: The start's ``predict`` (without its per-call checks where it offers that).
+    start_predict: Predict | None
     #: The ensemble's distinct splits: feature and float32 threshold (a column, for blocks).
     split_features: npt.NDArray[np.intp]
     split_thresholds: npt.NDArray[np.float32]
@@ -148,12 +158,14 @@ class TreeArrays:
             [feature[heap_nodes].astype(np.float64), _floor_float32(threshold[heap_nodes])]
         )
         splits, node_splits = np.unique(split_pairs, axis=0, return_inverse=True)
-        start = regressor.init_
+        init = regressor.init_
+        start = None if isinstance(init, str) and init == "zero" else init
         return cls(
             n_features=int(regressor.n_features_in_),
             n_trees=len(trees),
             depth=depth,
-            start=None if isinstance(start, str) and start == "zero" else start,
+            start=start,
+            start_predict=None if start is None else _fitted_predict(start),
             split_features=splits[:, 0].astype(np.intp),
             split_thresholds=splits[:, 1].astype(_TREE_DTYPE)[:, None],
             node_splits=np.asarray(node_splits, dtype=np.intp).ravel(),
@@ -181,8 +193,8 @@ class TreeArrays:
         rows = values.shape[0]
         start = (
             np.zeros(rows)
-            if self.start is None
-            else np.asarray(self.start.predict(values), dtype=np.float64).reshape(rows)
+            if self.start_predict is None
+            else np.asarray(self.start_predict(values), dtype=np.float64).reshape(rows)
         )
         scratch = _Scratch(self, min(rows, BLOCK_ROWS))
         if rows <= BLOCK_ROWS:

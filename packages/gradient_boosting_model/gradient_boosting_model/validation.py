@@ -5,6 +5,12 @@ itself. So the batch is first checked column by column with rules read off the s
 (their types, ``Range`` and ``OneOf`` validators, and ``required``); only the rows that fail are
 handed to the schema, whose messages are the ones reported. A batch with any invalid row is
 refused whole (``InvalidInputError``): rows are never dropped.
+
+The rules come off the schema once (``batch_rules``). A text value is checked by looking up its
+code (its position among its field's allowed values), so the check also codes the batch's texts.
+``validate_batch`` returns the batch as it was read (``HouseBatch``: a matrix of the numbers, the
+texts as sent and their codes), which ``make_prediction`` prices; ``validate_inputs`` the same as
+a dict of columns, which the fitted pipeline takes.
 """
 
 from __future__ import annotations
@@ -13,31 +19,21 @@ import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from itertools import chain
+from itertools import chain, cycle, repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError
 
+from gradient_boosting_model.batch_rules import BatchRules, NumberRules, TextRules, batch_rules
 from gradient_boosting_model.errors import InvalidInputError
-from gradient_boosting_model.fields import JsonNumber, WholeNumber
-from gradient_boosting_model.schemas import (
-    HOUSE_FIELDS,
-    HOUSE_RULES,
-    ID_FIELD,
-    ID_SCHEMA_FIELD,
-    KNOWN_FIELDS,
-    HouseDetailsSchema,
-)
+from gradient_boosting_model.house_batch import Columns, HouseBatch
+from gradient_boosting_model.schemas import HouseDetailsSchema, rules_broken
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: Columns of a validated batch: numbers as float64 (NaN where missing), codes as objects (None).
-Columns = dict[str, npt.NDArray[Any]]
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -45,77 +41,6 @@ _NUMBER_TYPES = frozenset({int, float, type(None)})
 _FLOAT_MAX = sys.float_info.max
 #: The message of a house that is not a JSON object.
 ROW_MESSAGE = "Each house must be a JSON object of house details."
-
-
-@dataclass(frozen=True)
-class NumberRules:
-    """Vectorised bounds of the numeric fields, in ``names`` order."""
-
-    names: tuple[str, ...]
-    minimum: npt.NDArray[np.float64]
-    maximum: npt.NDArray[np.float64]
-    whole: npt.NDArray[np.bool_]
-    required: npt.NDArray[np.bool_]
-    #: Allowed values of numeric codes (such as MSSubClass), by column position.
-    choices: Mapping[int, frozenset[float]]
-
-
-@dataclass(frozen=True)
-class TextRules:
-    """Allowed values of each text field, ``None`` included where it may be missing."""
-
-    allowed: Mapping[str, frozenset[str | None]]
-
-
-@dataclass(frozen=True)
-class BatchRules:
-    numbers: NumberRules
-    texts: TextRules
-    known_fields: frozenset[str]
-
-
-def _validator(field: fields.Field[Any], kind: type[Any]) -> Any | None:
-    return next((v for v in field.validators if isinstance(v, kind)), None)
-
-
-@cache
-def batch_rules() -> BatchRules:
-    """Read the column rules off ``HOUSE_FIELDS`` and the ``Id`` field, once."""
-    number_names: list[str] = []
-    minimum: list[float] = []
-    maximum: list[float] = []
-    whole: list[bool] = []
-    required: list[bool] = []
-    number_choices: dict[int, frozenset[float]] = {}
-    allowed: dict[str, frozenset[str | None]] = {}
-    for name, field in {**HOUSE_FIELDS, ID_FIELD: ID_SCHEMA_FIELD}.items():
-        one_of = _validator(field, validate.OneOf)
-        if isinstance(field, JsonNumber):
-            bounds = _validator(field, validate.Range)
-            if one_of is not None:
-                number_choices[len(number_names)] = frozenset(float(c) for c in one_of.choices)
-            number_names.append(name)
-            minimum.append(-math.inf if bounds is None or bounds.min is None else bounds.min)
-            maximum.append(math.inf if bounds is None or bounds.max is None else bounds.max)
-            whole.append(isinstance(field, WholeNumber))
-            required.append(field.required)
-        elif isinstance(field, fields.String) and one_of is not None:
-            missing: set[str | None] = set() if field.required else {None}
-            allowed[name] = frozenset(one_of.choices) | missing
-        else:  # pragma: no cover - guards the schema against a kind this module cannot check
-            raise TypeError(f"no column rule for field {name!r} ({type(field).__name__})")
-    return BatchRules(
-        numbers=NumberRules(
-            names=tuple(number_names),
-            minimum=np.array(minimum),
-            maximum=np.array(maximum),
-            whole=np.array(whole),
-            required=np.array(required),
-            choices=number_choices,
-        ),
-        texts=TextRules(allowed=allowed),
-        known_fields=KNOWN_FIELDS,
-    )
 
 
 def _is_plain_number(value: Any) -> bool:
@@ -132,38 +57,38 @@ class RowValues:
 
     #: Each row's numeric values, in ``NumberRules.names`` order (``None`` where missing).
     numbers: list[tuple[Any, ...]]
-    #: Each text field's values, a column.
-    texts: dict[str, tuple[Any, ...]]
+    #: Each row's text values, in ``TextRules.allowed``'s order.
+    texts: list[tuple[Any, ...]]
     #: Rows with a field the schema does not know.
     unknown: set[int]
 
 
-def _read_rows(rows: Rows, rules: BatchRules) -> RowValues:
-    """Read each row's known fields. A dict that has all of them (as test.csv's rows do) is read
-    by one call in C a kind; another row field by field (a client may leave details out)."""
-    number_names, text_names = rules.numbers.names, tuple(rules.texts.allowed)
+def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues:
+    """Read each row's known fields. A batch of dicts (``plain_dicts``) that have all of them
+    (as test.csv's rows do) is read by one call in C a row and kind; otherwise row by row, field
+    by field (a client may leave details out)."""
+    number_names, text_names = rules.numbers.names, rules.layout.text_names
     take_numbers, take_texts = itemgetter(*number_names), itemgetter(*text_names)
     known, n_known = rules.known_fields, len(rules.known_fields)
-    numbers: list[tuple[Any, ...]] = []
-    texts: list[tuple[Any, ...]] = []
-    unknown: set[int] = set()
-    for i, row in enumerate(rows):
-        try:
-            if type(row) is not dict:  # another Mapping's [] may not be a plain lookup
-                raise KeyError
-            row_numbers, row_texts = take_numbers(row), take_texts(row)
-        except KeyError:
-            row_numbers = tuple(map(row.get, number_names))
-            row_texts = tuple(map(row.get, text_names))
+    try:
+        if not plain_dicts:  # another Mapping's [] may not be a plain lookup
+            raise KeyError
+        numbers: list[tuple[Any, ...]] = list(map(take_numbers, rows))
+        texts: list[tuple[Any, ...]] = list(map(take_texts, rows))
+    except KeyError:
+        numbers, texts, unknown = [], [], set()
+        for i, row in enumerate(rows):
+            numbers.append(tuple(map(row.get, number_names)))
+            texts.append(tuple(map(row.get, text_names)))
             if not known.issuperset(row):
                 unknown.add(i)
-        else:  # every known field is there: any other is unknown
-            if len(row) != n_known:
-                unknown.add(i)
-        numbers.append(row_numbers)
-        texts.append(row_texts)
-    columns = zip(*texts, strict=True)  # every row has a value of every text field
-    return RowValues(numbers, dict(zip(text_names, columns, strict=True)), unknown)
+    else:  # every known field is in every row: any other is unknown
+        unknown = {i for i, size in enumerate(map(len, rows)) if size != n_known}
+    return RowValues(numbers, texts, unknown)
+
+
+def _all_plain_dicts(rows: Rows) -> bool:
+    return set(map(type, rows)) == {dict}
 
 
 def _number_matrix(
@@ -172,10 +97,13 @@ def _number_matrix(
     """The numeric values as a matrix, and the rows with a value that is not a plain number.
 
     Those rows are NaN in the matrix: the schema looks at them. A row of other types (a string,
-    a bool) is found by its types; a NaN literal or an endless integer, rarer, by a second look
-    at each value, made only when the matrix says there is one.
+    a bool) is found by its types (looked at row by row only when the batch holds any); a NaN
+    literal or an endless integer, rarer, by a second look at each value, made only when the
+    matrix says there is one.
     """
-    odd = {i for i, row in enumerate(values) if not _NUMBER_TYPES.issuperset(map(type, row))}
+    odd: set[int] = set()
+    if not _NUMBER_TYPES.issuperset(map(type, chain.from_iterable(values))):
+        odd = {i for i, row in enumerate(values) if not _NUMBER_TYPES.issuperset(map(type, row))}
     matrix = _matrix(values, n_names, odd)
     if matrix is None or np.count_nonzero(np.isnan(matrix)) != _nones(values, odd):
         odd |= {i for i, row in enumerate(values) if not all(map(_is_plain_number, row))}
@@ -204,29 +132,45 @@ def _matrix(
 def _nones(values: list[tuple[Any, ...]], blank_rows: set[int]) -> int:
     """How many values are None, a blank row counting all of its values."""
     n_names = len(values[0]) if values else 0
-    kept = chain.from_iterable(row for i, row in enumerate(values) if i not in blank_rows)
-    return list(kept).count(None) + len(blank_rows) * n_names
+    kept = (row for i, row in enumerate(values) if i not in blank_rows) if blank_rows else values
+    return sum(map(tuple.count, kept, repeat(None))) + len(blank_rows) * n_names
 
 
 def _suspect_number_rows(matrix: npt.NDArray[np.float64], rules: NumberRules) -> set[int]:
-    with np.errstate(invalid="ignore"):
-        bad = (matrix < rules.minimum) | (matrix > rules.maximum)
-        bad |= rules.whole & (matrix != np.trunc(matrix)) & ~np.isnan(matrix)
-    bad |= rules.required & np.isnan(matrix)
+    """Rows with a number out of its range, not whole, not one of its codes, or missing where
+    it is required, or breaking a house rule: a few operations on the whole matrix."""
+    # A comparison with NaN is false (numpy warns of none): a missing value breaks no bound.
+    bad = (matrix < rules.minimum) | (matrix > rules.maximum)
+    bad |= rules.whole & (matrix != np.trunc(matrix))
+    bad = np.where(np.isnan(matrix), rules.required, bad)
     for position, choices in rules.choices.items():
         column = matrix[:, position]
-        bad[:, position] |= ~np.isnan(column) & ~np.isin(column, list(choices))
+        bad[:, position] |= ~np.isnan(column) & (column[:, None] != choices).all(axis=1)
     suspect = bad.any(axis=1)
-    where = {name: j for j, name in enumerate(rules.names)}
-    for rule in HOUSE_RULES:
-        suspect |= ~rule.holds(matrix[:, where[rule.field]], matrix[:, where[rule.at_most]])
+    fields, bounds = matrix.take(rules.rule_fields, axis=1), matrix.take(rules.rule_bounds, axis=1)
+    suspect |= rules_broken(fields, bounds, rules.rule_slacks).any(axis=1)
     return set(np.flatnonzero(suspect).tolist())
 
 
-def _suspect_text_rows(texts: Mapping[str, Sequence[Any]], rules: TextRules) -> set[int]:
+def _text_codes(texts: list[tuple[Any, ...]], rules: TextRules) -> npt.NDArray[np.intp] | None:
+    """Each text value's code (``TextRules.codes``), (rows x text fields), all looked up in one
+    pass in C; ``None`` if a value has none (it is not allowed, or not even hashable)."""
+    try:
+        codes = np.fromiter(
+            map(dict.__getitem__, cycle(rules.codes), chain.from_iterable(texts)),
+            dtype=np.intp,
+            count=len(texts) * len(rules.codes),
+        )
+    except (KeyError, TypeError):
+        return None
+    return codes.reshape(len(texts), len(rules.codes))
+
+
+def _suspect_text_rows(texts: list[tuple[Any, ...]], rules: TextRules) -> set[int]:
+    """Rows with a value not among its field's allowed ones, in a column that has any."""
     suspects: set[int] = set()
-    for name, allowed in rules.allowed.items():
-        column = texts[name]
+    columns = zip(*texts, strict=True)  # every row has a value of every text field
+    for column, allowed in zip(columns, rules.allowed.values(), strict=True):
         try:
             if allowed.issuperset(column):
                 continue
@@ -238,6 +182,20 @@ def _suspect_text_rows(texts: Mapping[str, Sequence[Any]], rules: TextRules) -> 
 
 def _is_allowed(value: Any, allowed: frozenset[str | None]) -> bool:
     return (value is None or isinstance(value, str)) and value in allowed
+
+
+def _coded_beyond(texts: list[tuple[Any, ...]], rules: TextRules) -> npt.NDArray[np.intp]:
+    """The codes of a batch the schema accepted with a text value that has none (bytes, which
+    marshmallow decodes; the model takes them as sent: codes it never saw): -1 for such a
+    value."""
+    codes = np.empty((len(texts), len(rules.codes)), dtype=np.intp)
+    for i, row in enumerate(texts):
+        for field, value in enumerate(row):
+            try:
+                codes[i, field] = rules.codes[field].get(value, -1)
+            except TypeError:  # pragma: no cover - the schema accepts no unhashable text
+                codes[i, field] = -1
+    return codes
 
 
 def _schema_errors(rows: Rows, suspects: Iterable[int]) -> dict[int, dict[str, list[str]]]:
@@ -257,19 +215,6 @@ def _flatten(messages: Any) -> dict[str, list[str]]:
     return {"_schema": list(messages) if isinstance(messages, list) else [str(messages)]}
 
 
-def _columns(
-    matrix: npt.NDArray[np.float64], texts: Mapping[str, Sequence[Any]], rules: BatchRules
-) -> Columns:
-    columns: Columns = {
-        name: matrix[:, j] for j, name in enumerate(rules.numbers.names) if name != ID_FIELD
-    }
-    for name, values in texts.items():
-        column = np.empty(len(values), dtype=object)
-        column[:] = values
-        columns[name] = column
-    return columns
-
-
 def _is_frame(houses: object) -> TypeGuard[pd.DataFrame]:
     """A DataFrame, without importing pandas (40 MB a process) for callers that send lists."""
     pandas = sys.modules.get("pandas")
@@ -283,7 +228,14 @@ def _frame_rows(frame: pd.DataFrame) -> Rows:
 
 
 def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
-    """Check a batch of house details; return it as columns ready for the pipeline.
+    """Check a batch of house details (``validate_batch``); return it as columns ready for the
+    fitted pipeline."""
+    return validate_batch(houses).columns()
+
+
+def validate_batch(houses: Rows | pd.DataFrame) -> HouseBatch:
+    """Check a batch of house details; return it as read: a matrix of the numbers, the texts as
+    sent and their codes.
 
     Parameters
     ----------
@@ -303,18 +255,25 @@ def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
         raise InvalidInputError({}, "houses must be a list of house-detail objects")
     if len(rows) == 0:
         raise InvalidInputError({}, "no houses given: send at least one")
-    not_objects = {i for i, row in enumerate(rows) if not isinstance(row, Mapping)}
-    if not_objects:
-        raise InvalidInputError({i: {"_schema": [ROW_MESSAGE]} for i in not_objects})
+    plain_dicts = _all_plain_dicts(rows)
+    if not plain_dicts:
+        not_objects = {i for i, row in enumerate(rows) if not isinstance(row, Mapping)}
+        if not_objects:
+            raise InvalidInputError({i: {"_schema": [ROW_MESSAGE]} for i in not_objects})
     rules = batch_rules()
-    read = _read_rows(rows, rules)
+    read = _read_rows(rows, rules, plain_dicts=plain_dicts)
     matrix, odd_rows = _number_matrix(read.numbers, len(rules.numbers.names))
     suspects = odd_rows | read.unknown | _suspect_number_rows(matrix, rules.numbers)
-    suspects |= _suspect_text_rows(read.texts, rules.texts)
+    codes = _text_codes(read.texts, rules.texts)
+    if codes is None:
+        suspects |= _suspect_text_rows(read.texts, rules.texts)
     if suspects:
         errors = _schema_errors(rows, suspects)
         if errors:
             raise InvalidInputError(errors)
     for i in odd_rows:  # numbers of other types (numpy scalars) that the schema accepted
         matrix[i] = [np.nan if v is None else float(v) for v in read.numbers[i]]
-    return _columns(matrix, read.texts, rules)
+    if codes is None:
+        codes = _coded_beyond(read.texts, rules.texts)
+        return HouseBatch(rules.layout, matrix, read.texts, codes, uncoded=True)
+    return HouseBatch(rules.layout, matrix, read.texts, codes)

@@ -10,8 +10,9 @@ import pytest
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.data import features_and_target, split_holdout
 from gradient_boosting_model.fitting import fit_pipeline, training_distributions, training_ranges
+from gradient_boosting_model.house_batch import Columns
 from gradient_boosting_model.persistence import load_model
-from gradient_boosting_model.trained_model import Columns, TrainedModel
+from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.validation import validate_inputs
 from integration.retraining import Refit
 

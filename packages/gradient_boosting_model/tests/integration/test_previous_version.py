@@ -25,13 +25,14 @@ from sklearn.pipeline import Pipeline
 from gradient_boosting_model.blend import boosted_part
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.fitting import training_distributions, training_ranges
+from gradient_boosting_model.house_batch import Columns
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline
 from gradient_boosting_model.predict import make_prediction
-from gradient_boosting_model.trained_model import Columns, TrainedModel
+from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.tree_arrays import TreeArrays
 from gradient_boosting_model.tree_paths import TreePaths
-from gradient_boosting_model.validation import validate_inputs
+from gradient_boosting_model.validation import validate_batch, validate_inputs
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +101,9 @@ def test_a_previous_model_is_explained_exactly_by_its_trees(
     previous: TrainedModel, request_rows: list[dict[str, Any]]
 ) -> None:
     assert isinstance(previous.explainer.paths, TreePaths)
-    evidence = previous.evidence(validate_inputs(request_rows), explain=True)
+    evidence = previous.evidence(
+        previous.compiled_stages(validate_batch(request_rows)), explain=True
+    )
     assert evidence.explanations is not None
     explained = evidence.explanations
     total = explained.base_log_price + explained.log_factors.sum(axis=1)

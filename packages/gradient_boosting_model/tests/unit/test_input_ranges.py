@@ -135,3 +135,37 @@ def test_an_assumed_value_is_never_warned() -> None:
     raw, features = _house(GrLivArea=9000.0)
     [found] = _ranges().check(raw, features, lambda name: np.array([name == "GrLivArea"]))
     assert found == []
+
+
+def test_a_number_below_the_range_is_named_with_its_value_and_the_range() -> None:
+    assert _messages(GrLivArea=500.0) == [
+        ("GrLivArea", "GrLivArea 500 is below the smallest seen in training, 800")
+    ]
+
+
+def test_a_batch_gets_each_houses_warnings_as_every_range_would_give_them() -> None:
+    """``check`` looks at every range of numbers at once first, and skips the ranges no house
+    is outside: the same warnings, in the same order, as asking every range of every house."""
+    houses: list[dict[str, object]] = [
+        {},
+        {"GrLivArea": 3500.0},
+        {"GrLivArea": 500.0, "KitchenQual": "Po"},
+        {"1stFlrSF": 100.0, "GrLivArea": 100.0, "TotalBsmtSF": 0.0},
+        {"YearBuilt": 2009.0, "Neighborhood": "Blueste"},
+        {"YearBuilt": 1850.0, "TotalBsmtSF": 4000.0, "KitchenQual": "Fa"},
+    ]
+    parts = [_house(**changes) for changes in houses]
+    raw = {name: np.concatenate([one[name] for one, _ in parts]) for name in parts[0][0]}
+    features = {name: np.concatenate([one[name] for _, one in parts]) for name in parts[0][1]}
+
+    def assumed(name: str) -> np.ndarray:
+        return np.zeros(len(houses), dtype=bool)
+
+    ranges = _ranges()
+    expected: list[list[object]] = [[] for _ in houses]
+    for feature_range in ranges.ranges:
+        for house in np.flatnonzero(feature_range.outside(raw, features, assumed)).tolist():
+            expected[house].append(feature_range.warning(house, raw, features))
+    found = ranges.check(raw, features, assumed)
+    assert found == expected
+    assert [len(warnings) for warnings in found] == [0, 1, 2, 2, 2, 3]

@@ -6,10 +6,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from marshmallow import fields
 
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS, HouseDetailsSchema
-from gradient_boosting_model.validation import validate_inputs
+from gradient_boosting_model.validation import validate_batch, validate_inputs
 
 BAD_VALUES = [
     pytest.param("GrLivArea", "1710", "Not a valid number", id="number-as-string"),
@@ -153,3 +154,23 @@ def test_numpy_numbers_from_python_callers_are_accepted(house: dict[str, Any]) -
     house["LotArea"] = np.float64(house["LotArea"])
     columns = validate_inputs([house])
     assert columns["GrLivArea"][0] == float(house["GrLivArea"])
+
+
+def test_the_columns_hold_every_value_as_sent(request_rows: list[dict[str, Any]]) -> None:
+    """Every field's column is the rows' values, in order (numbers as floats, NaN where
+    missing; texts the very objects sent: training keeps some, such as the categories' codes,
+    and the artifact's bytes would change with their identity)."""
+    rows = [dict(row) for row in request_rows[:200]]
+    for row in rows[::7]:
+        del row["Alley"], row["LotFrontage"]  # left out: missing, as null is
+    columns = validate_inputs(rows)
+    batch = validate_batch(rows)
+    for name, field in HOUSE_FIELDS.items():
+        sent = [row.get(name) for row in rows]
+        np.testing.assert_array_equal(batch[name], columns[name], err_msg=name)
+        if isinstance(field, fields.String):
+            assert columns[name].dtype == object and columns[name].tolist() == sent, name
+            assert all(kept is value for kept, value in zip(columns[name], sent, strict=True))
+        else:
+            expected = np.array([np.nan if v is None else v for v in sent], dtype=np.float64)
+            np.testing.assert_array_equal(columns[name], expected, err_msg=name)

@@ -1,0 +1,131 @@
+"""The house schema's rules as whole-column checks, read once off its fields (``validation``).
+
+Each numeric field's bounds, wholeness, codes and presence become vectors over the columns of a
+batch's number matrix; each text field's allowed codes become a table numbering them, so that a
+batch's texts are checked and coded (``HouseBatch.text_codes``) in the same pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from marshmallow import fields, validate
+
+from gradient_boosting_model.fields import JsonNumber, WholeNumber
+from gradient_boosting_model.house_batch import BatchLayout
+from gradient_boosting_model.schemas import (
+    HOUSE_FIELDS,
+    HOUSE_RULES,
+    ID_FIELD,
+    ID_SCHEMA_FIELD,
+    KNOWN_FIELDS,
+)
+
+
+@dataclass(frozen=True)
+class NumberRules:
+    """Vectorised bounds of the numeric fields, in ``names`` order."""
+
+    names: tuple[str, ...]
+    minimum: npt.NDArray[np.float64]
+    maximum: npt.NDArray[np.float64]
+    whole: npt.NDArray[np.bool_]
+    required: npt.NDArray[np.bool_]
+    #: Allowed values of numeric codes (such as MSSubClass), by column position.
+    choices: Mapping[int, npt.NDArray[np.float64]]
+    #: The house rules (``HOUSE_RULES``): the positions of each one's field and bound, and its
+    #: slack.
+    rule_fields: npt.NDArray[np.intp]
+    rule_bounds: npt.NDArray[np.intp]
+    rule_slacks: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """Allowed values of each text field, ``None`` included where it may be missing."""
+
+    allowed: Mapping[str, frozenset[str | None]]
+    #: Per text field, in ``allowed``'s order, each allowed value's code: its position in the
+    #: field's ``BatchLayout.text_choices``.
+    codes: tuple[dict[str | None, int], ...]
+
+
+@dataclass(frozen=True)
+class BatchRules:
+    numbers: NumberRules
+    texts: TextRules
+    known_fields: frozenset[str]
+    #: Where a validated batch keeps each field.
+    layout: BatchLayout
+
+
+def _validator(field: fields.Field[Any], kind: type[Any]) -> Any | None:
+    return next((v for v in field.validators if isinstance(v, kind)), None)
+
+
+@cache
+def batch_rules() -> BatchRules:
+    """Read the column rules off ``HOUSE_FIELDS`` and the ``Id`` field, once."""
+    number_names: list[str] = []
+    minimum: list[float] = []
+    maximum: list[float] = []
+    whole: list[bool] = []
+    required: list[bool] = []
+    number_choices: dict[int, npt.NDArray[np.float64]] = {}
+    text_choices: dict[str, tuple[str | None, ...]] = {}
+    for name, field in {**HOUSE_FIELDS, ID_FIELD: ID_SCHEMA_FIELD}.items():
+        one_of = _validator(field, validate.OneOf)
+        if isinstance(field, JsonNumber):
+            bounds = _validator(field, validate.Range)
+            if one_of is not None:
+                number_choices[len(number_names)] = np.array(sorted(map(float, one_of.choices)))
+            number_names.append(name)
+            minimum.append(-math.inf if bounds is None or bounds.min is None else bounds.min)
+            maximum.append(math.inf if bounds is None or bounds.max is None else bounds.max)
+            whole.append(isinstance(field, WholeNumber))
+            required.append(field.required)
+        elif isinstance(field, fields.String) and one_of is not None:
+            missing: tuple[None, ...] = () if field.required else (None,)
+            text_choices[name] = (*missing, *one_of.choices)
+        else:  # pragma: no cover - guards the schema against a kind this module cannot check
+            raise TypeError(f"no column rule for field {name!r} ({type(field).__name__})")
+    where = {name: j for j, name in enumerate(number_names)}
+    return BatchRules(
+        numbers=NumberRules(
+            names=tuple(number_names),
+            minimum=np.array(minimum),
+            maximum=np.array(maximum),
+            whole=np.array(whole),
+            required=np.array(required),
+            choices=number_choices,
+            rule_fields=np.array([where[rule.field] for rule in HOUSE_RULES], dtype=np.intp),
+            rule_bounds=np.array([where[rule.at_most] for rule in HOUSE_RULES], dtype=np.intp),
+            rule_slacks=np.array([rule.slack for rule in HOUSE_RULES], dtype=np.float64),
+        ),
+        texts=TextRules(
+            allowed={name: frozenset(choices) for name, choices in text_choices.items()},
+            codes=tuple(
+                {value: code for code, value in enumerate(choices)}
+                for choices in text_choices.values()
+            ),
+        ),
+        known_fields=KNOWN_FIELDS,
+        layout=BatchLayout(
+            number_names=tuple(number_names),
+            number_positions={name: j for name, j in where.items() if name != ID_FIELD},
+            text_names=tuple(text_choices),
+            text_positions={name: j for j, name in enumerate(text_choices)},
+            text_choices=tuple(text_choices.values()),
+        ),
+    )
+
+
+def batch_layout() -> BatchLayout:
+    """Where the batches ``validate_batch`` returns keep each field (the same for every one)."""
+    return batch_rules().layout
