@@ -181,9 +181,12 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
     )
     recorder = None
     if store is not None:
+        # One engine (one connection pool) a worker for both writer threads: made on first use,
+        # in the worker (an engine does not survive a fork); SQLAlchemy engines are thread-safe.
+        engine = functools.cache(functools.partial(make_engine, store.url))
         shadow = (
             ShadowWriter(
-                lambda: make_engine(store.url),
+                engine,
                 challenger,
                 buffer_houses=config.record_buffer_houses,
                 batch_houses=config.record_batch_houses,
@@ -192,7 +195,7 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
             else None
         )
         recorder = Recorder(
-            lambda: make_engine(store.url),
+            engine,
             buffer_houses=config.record_buffer_houses,
             batch_houses=config.record_batch_houses,
             shadow=shadow,
