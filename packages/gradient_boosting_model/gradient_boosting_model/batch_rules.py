@@ -25,6 +25,7 @@ from gradient_boosting_model.schemas import (
     ID_FIELD,
     ID_SCHEMA_FIELD,
     KNOWN_FIELDS,
+    rules_broken,
 )
 
 
@@ -44,6 +45,24 @@ class NumberRules:
     rule_fields: npt.NDArray[np.intp]
     rule_bounds: npt.NDArray[np.intp]
     rule_slacks: npt.NDArray[np.float64]
+
+    def suspect_rows(self, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Where a row of ``matrix`` (houses x ``names``, NaN where missing) has a number out
+        of its range, not whole, not one of its codes, or missing where it is required, or
+        breaks a house rule: a few operations on the whole matrix. The schema says which and
+        why; a row not flagged here passes it."""
+        # A comparison with NaN is false (numpy warns of none): a missing value breaks no bound.
+        bad = (matrix < self.minimum) | (matrix > self.maximum)
+        bad |= self.whole & (matrix != np.trunc(matrix))
+        bad = np.where(np.isnan(matrix), self.required, bad)
+        for position, choices in self.choices.items():
+            column = matrix[:, position]
+            bad[:, position] |= ~np.isnan(column) & (column[:, None] != choices).all(axis=1)
+        fields = matrix.take(self.rule_fields, axis=1)
+        bounds = matrix.take(self.rule_bounds, axis=1)
+        broken = rules_broken(fields, bounds, self.rule_slacks)
+        suspect: npt.NDArray[np.bool_] = np.any(bad, axis=1) | np.any(broken, axis=1)
+        return suspect
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from gradient_boosting_model import __version__
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.explanation import Explanations
+from gradient_boosting_model.house_batch import HouseBatch
 from gradient_boosting_model.input_ranges import RangeWarning
 from gradient_boosting_model.persistence import load_model
 from gradient_boosting_model.trained_model import TrainedModel
@@ -86,8 +87,16 @@ def make_prediction(
     >>> make_prediction([house]).predictions  # doctest: +SKIP
     [126033.69]
     """
+    return price_batch(validate_batch(houses), model=model, explain=explain)
+
+
+def price_batch(
+    batch: HouseBatch, *, model: TrainedModel | None = None, explain: bool = False
+) -> PredictionResult:
+    """``make_prediction`` of a batch already validated (``validate_batch``, or score-houses'
+    Arrow columns checked by the same rules): every house is priced, none refused."""
     trained = model or default_model()
-    stages = trained.compiled_stages(validate_batch(houses))
+    stages = trained.compiled_stages(batch)
     evidence = trained.evidence(stages, explain=explain)
     # Prices and their bounds in dollars, to the cent: one array, so one exp, one rounding and
     # one conversion to lists (each elementwise: the numbers of three arrays done apart).

@@ -30,7 +30,7 @@ from marshmallow import ValidationError
 from gradient_boosting_model.batch_rules import BatchRules, NumberRules, TextRules, batch_rules
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.house_batch import Columns, HouseBatch
-from gradient_boosting_model.schemas import HouseDetailsSchema, rules_broken
+from gradient_boosting_model.schemas import HouseDetailsSchema
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,18 +138,8 @@ def _nones(values: list[tuple[Any, ...]], blank_rows: set[int]) -> int:
 
 def _suspect_number_rows(matrix: npt.NDArray[np.float64], rules: NumberRules) -> set[int]:
     """Rows with a number out of its range, not whole, not one of its codes, or missing where
-    it is required, or breaking a house rule: a few operations on the whole matrix."""
-    # A comparison with NaN is false (numpy warns of none): a missing value breaks no bound.
-    bad = (matrix < rules.minimum) | (matrix > rules.maximum)
-    bad |= rules.whole & (matrix != np.trunc(matrix))
-    bad = np.where(np.isnan(matrix), rules.required, bad)
-    for position, choices in rules.choices.items():
-        column = matrix[:, position]
-        bad[:, position] |= ~np.isnan(column) & (column[:, None] != choices).all(axis=1)
-    suspect = bad.any(axis=1)
-    fields, bounds = matrix.take(rules.rule_fields, axis=1), matrix.take(rules.rule_bounds, axis=1)
-    suspect |= rules_broken(fields, bounds, rules.rule_slacks).any(axis=1)
-    return set(np.flatnonzero(suspect).tolist())
+    it is required, or breaking a house rule (``NumberRules.suspect_rows``)."""
+    return set(np.flatnonzero(rules.suspect_rows(matrix)).tolist())
 
 
 def _text_codes(texts: list[tuple[Any, ...]], rules: TextRules) -> npt.NDArray[np.intp] | None:

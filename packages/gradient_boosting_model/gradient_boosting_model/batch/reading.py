@@ -1,4 +1,6 @@
-"""One chunk's rows read as JSON-shaped houses, as a client would send them to the API.
+"""One chunk's rows read as an Arrow table (``ChunkTable``), which ``columns`` checks and codes
+whole; the few rows it cannot vouch for are read as JSON-shaped houses (``houses_of``), as a
+client would send them to the API, for the API's schema to say what is wrong with them.
 
 Runs on a worker. CSV values are text: ``NA`` and the empty string are missing, as in the Ames
 files; a number field's text becomes an int when whole and a float otherwise, and text that is
@@ -7,10 +9,11 @@ A line that is no row of its file (too few or too many values, broken quoting, n
 rejected here. Parquet values keep their types, but a NaN is missing and a whole float is an int
 (pandas stores an integer column with gaps as floats).
 
-This runs for every row of a job, so a CSV chunk is first parsed by Arrow's C++ reader, whole
+This runs for every row of a job, so a CSV chunk is parsed by Arrow's C++ reader, whole
 columns at a time (three times as fast as Python's csv module here); only a chunk that Arrow
 cannot vouch for line by line (a blank line, a line with too few values, bad quoting or UTF-8)
-is read again here, one line at a time, so that each such line is rejected with its number.
+is read again here, one line at a time, so that each such line is rejected with its number; its
+other lines become a table of texts (a number as text is read as ``parse_number`` reads it).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from gradient_boosting_model.batch.sources import Chunk
 from gradient_boosting_model.fields import JsonNumber
@@ -44,8 +50,29 @@ class Reject:
 
 
 @dataclass
+class ChunkTable:
+    """A chunk's rows as an Arrow table with their row numbers, and the lines that are no rows."""
+
+    #: A ``pyarrow.Table`` of the file's columns (None: no row); a CSV's missing text is null.
+    table: Any
+    #: Each table row's number in its file.
+    rows: npt.NDArray[np.int64]
+    #: Whether a NaN number is a missing value (Parquet, as pandas writes gaps) or a value the
+    #: API refuses (a CSV's ``nan`` text).
+    nan_is_missing: bool
+    rejects: list[Reject] = field(default_factory=list)
+    #: Blank lines, skipped: no house, no reject.
+    blank: int = 0
+
+    @property
+    def houses(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
 class ChunkRows:
-    """A chunk's houses with their row numbers, and the rows that could not be read."""
+    """A chunk's houses as JSON-shaped dicts with their row numbers, and the rows that could not
+    be read: what score-houses priced before it read columns (``rows_of``)."""
 
     houses: list[House] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
@@ -72,13 +99,6 @@ def parse_number(text: str) -> Any:
     except ValueError:
         return text
     return int(value) if value.is_integer() else value
-
-
-def _number_texts(texts: Sequence[str]) -> list[Any]:
-    try:
-        return list(map(int, texts))  # the common case: every value a whole number
-    except ValueError:
-        return [parse_number(text) for text in texts]
 
 
 def _code_texts(texts: Sequence[str]) -> list[Any]:
@@ -114,42 +134,44 @@ def _lines(data: bytes) -> list[str | None]:
     return lines
 
 
-def parse_csv_lines(data: bytes, columns: Sequence[str], first_row: int) -> ChunkRows:
-    """Houses from CSV lines (no header), the first of them row ``first_row`` of its file."""
-    read = ChunkRows()
+def split_csv_lines(data: bytes, columns: Sequence[str], first_row: int) -> ChunkTable:
+    """CSV lines (no header), the first of them row ``first_row``, read one at a time: the rows
+    as a table of texts (null where missing), and a reject for each line that is no row."""
+    import pyarrow as pa
+
+    rejects: list[Reject] = []
+    blank = 0
+    rows: list[int] = []
     id_at = columns.index(ID_FIELD) if ID_FIELD in columns else None
     values_of_rows: list[list[str]] = []
     for row, line in enumerate(_lines(data), start=first_row):
         if line is None:
-            read.rejects.append(Reject(row, None, ROW_FIELD, "The line is not UTF-8 text."))
+            rejects.append(Reject(row, None, ROW_FIELD, "The line is not UTF-8 text."))
             continue
         line = line.removesuffix("\r")
         if not line.strip():
-            read.blank += 1
+            blank += 1
             continue
         try:
             values = _split(line)
         except csv.Error as error:
-            message = f"The line is not a CSV row: {error}."
-            read.rejects.append(Reject(row, None, ROW_FIELD, message))
+            rejects.append(Reject(row, None, ROW_FIELD, f"The line is not a CSV row: {error}."))
             continue
         if len(values) != len(columns):
             found = row_id(values[id_at]) if id_at is not None and id_at < len(values) else None
             message = f"The line has {len(values)} values; the header has {len(columns)}."
-            read.rejects.append(Reject(row, found, ROW_FIELD, message))
+            rejects.append(Reject(row, found, ROW_FIELD, message))
             continue
         values_of_rows.append(values)
-        read.rows.append(row)
-    if values_of_rows:
-        by_column = zip(*values_of_rows, strict=True)
-        converted = [
-            _number_texts(texts) if is_number_field(name) else _code_texts(texts)
+        rows.append(row)
+    by_column = zip(*values_of_rows, strict=True) if values_of_rows else [()] * len(columns)
+    table = pa.table(
+        {
+            name: pa.array(_code_texts(texts), type=pa.string())
             for name, texts in zip(columns, by_column, strict=True)
-        ]
-        read.houses = [
-            dict(zip(columns, values, strict=True)) for values in zip(*converted, strict=True)
-        ]
-    return read
+        }
+    )
+    return ChunkTable(table, np.array(rows, dtype=np.int64), False, rejects, blank)
 
 
 def _arrow_numbers(values: Any) -> list[Any]:
@@ -165,10 +187,9 @@ def _arrow_numbers(values: Any) -> list[Any]:
     return numbers
 
 
-def read_csv_columns(
-    data: bytes, columns: Sequence[str], first_row: int, lines: int
-) -> ChunkRows | None:
-    """Houses from CSV lines parsed by Arrow, or ``None`` if it did not find one row a line."""
+def read_csv_table(data: bytes, columns: Sequence[str], lines: int) -> Any:
+    """CSV lines parsed by Arrow into a table (text fields as text, number fields typed by
+    Arrow), or ``None`` if it did not find one row a line."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
@@ -189,24 +210,17 @@ def read_csv_columns(
         return None
     if table.num_rows != lines:  # blank lines, skipped by Arrow: the rows would be misnumbered
         return None
-    converted = [
-        _arrow_numbers(table.column(name))
-        if is_number_field(name)
-        else table.column(name).to_pylist()
-        for name in columns
-    ]
-    return ChunkRows(
-        houses=[dict(zip(columns, values, strict=True)) for values in zip(*converted, strict=True)],
-        rows=list(range(first_row, first_row + lines)),
-    )
+    return table
 
 
-def parse_csv(data: bytes, columns: Sequence[str], first_row: int, lines: int) -> ChunkRows:
-    """Houses from ``lines`` CSV lines (no header), the first of them row ``first_row``."""
-    if not data:
-        return ChunkRows()
-    read = read_csv_columns(data, columns, first_row, lines)
-    return read if read is not None else parse_csv_lines(data, columns, first_row)
+def parse_csv_table(data: bytes, columns: Sequence[str], first_row: int, lines: int) -> ChunkTable:
+    """``lines`` CSV lines (no header), the first of them row ``first_row``: by Arrow, or line
+    by line when Arrow cannot vouch for every line."""
+    table = read_csv_table(data, columns, lines) if data else None
+    if table is None:
+        return split_csv_lines(data, columns, first_row)
+    rows = np.arange(first_row, first_row + lines, dtype=np.int64)
+    return ChunkTable(table, rows, nan_is_missing=False)
 
 
 def _parquet_number(value: Any) -> Any:
@@ -215,27 +229,58 @@ def _parquet_number(value: Any) -> Any:
     return parse_number(value) if isinstance(value, str) else value
 
 
-def read_chunk(chunk: Chunk) -> ChunkRows:
-    """Read a chunk's rows from its file."""
+def houses_of(read: ChunkTable, positions: Sequence[int] | None = None) -> list[House]:
+    """The table's rows at ``positions`` (all by default) as JSON-shaped houses, as a client
+    would send them: a number whole as an int, a text that is no number as the text, a missing
+    value as ``None`` (a Parquet NaN too; a CSV ``nan`` stays NaN, which the API refuses)."""
+    import pyarrow as pa
+
+    table = read.table
+    if table is None or read.houses == 0:
+        return []
+    if positions is not None:
+        table = table.take(pa.array(positions, type=pa.int64()))
+    columns: dict[str, list[Any]] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if not is_number_field(name):
+            columns[name] = column.to_pylist()
+        elif not read.nan_is_missing:
+            columns[name] = _arrow_numbers(column)
+        elif pa.types.is_integer(column.type):
+            columns[name] = column.to_pylist()
+        else:
+            columns[name] = [_parquet_number(value) for value in column.to_pylist()]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def rows_of(read: ChunkTable) -> ChunkRows:
+    """Every row of a chunk as a JSON-shaped house (``houses_of``), with its rejects."""
+    return ChunkRows(houses_of(read), read.rows.tolist(), list(read.rejects), read.blank)
+
+
+def parse_csv_lines(data: bytes, columns: Sequence[str], first_row: int) -> ChunkRows:
+    """Houses from CSV lines (no header) read one at a time, the first row ``first_row``."""
+    return rows_of(split_csv_lines(data, columns, first_row))
+
+
+def parse_csv(data: bytes, columns: Sequence[str], first_row: int, lines: int) -> ChunkRows:
+    """Houses from ``lines`` CSV lines (no header), the first of them row ``first_row``."""
+    return rows_of(parse_csv_table(data, columns, first_row, lines))
+
+
+def read_chunk(chunk: Chunk) -> ChunkTable:
+    """Read a chunk's rows from its file, as a table."""
     span = chunk.span
     if chunk.format == "csv":
         with open(chunk.path, "rb") as handle:
             handle.seek(span.start)
             data = handle.read(span.stop - span.start)
-        return parse_csv(data, chunk.columns, span.first_row, span.rows)
+        return parse_csv_table(data, chunk.columns, span.first_row, span.rows)
 
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.ParquetFile(chunk.path).read_row_groups(range(span.start, span.stop))
-    columns: dict[str, list[Any]] = {}
-    for name in table.column_names:
-        values = table.column(name).to_pylist()
-        if is_number_field(name) and not pa.types.is_integer(table.schema.field(name).type):
-            values = [_parquet_number(value) for value in values]
-        columns[name] = values
-    names = list(columns)
-    return ChunkRows(
-        houses=[dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)],
-        rows=list(range(span.first_row, span.first_row + table.num_rows)),
-    )
+    rows = np.arange(span.first_row, span.first_row + table.num_rows, dtype=np.int64)
+    return ChunkTable(table, rows, nan_is_missing=True)

@@ -1,9 +1,14 @@
-"""A chunk priced with ``make_prediction``, its invalid rows rejected instead of failing it.
+"""A chunk priced, its invalid rows rejected instead of failing it.
 
-``make_prediction`` refuses a whole batch when any row is invalid (``InvalidInputError``, whose
-``errors`` name every bad row and field with the API's messages). Here such a batch is priced
-again without the rows it named, so that one bad row costs its own price only; the refused rows
-become rejects, one per field and message.
+A chunk is read as an Arrow table and checked column by column (``columns.check_table``, the
+API's rules): the rows that pass are priced as one validated batch (``price_batch``), with no
+Python object a value. The few suspect rows are read as JSON houses and priced as the API prices
+them (``make_prediction``), which refuses a whole batch when any row is invalid
+(``InvalidInputError``, whose ``errors`` name every bad row and field with the API's messages):
+such a batch is priced again without the rows it named, so that one bad row costs its own price
+only; the refused rows become rejects, one per field and message. ``score_rows`` is that JSON
+path alone, for every row: how score-houses priced before it read columns (``batch-bench``
+measures both).
 """
 
 from __future__ import annotations
@@ -13,15 +18,31 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from gradient_boosting_model import __version__
-from gradient_boosting_model.batch.reading import ChunkRows, Reject, read_chunk, row_id
+from gradient_boosting_model.batch.columns import check_table
+from gradient_boosting_model.batch.reading import (
+    ChunkRows,
+    ChunkTable,
+    Reject,
+    houses_of,
+    read_chunk,
+    row_id,
+    rows_of,
+)
 from gradient_boosting_model.batch.sources import Chunk
 from gradient_boosting_model.errors import InvalidInputError
-from gradient_boosting_model.predict import PredictionResult, make_prediction
+from gradient_boosting_model.predict import PredictionResult, make_prediction, price_batch
 from gradient_boosting_model.schemas import ID_FIELD
 
 Predict = Callable[[Sequence[Mapping[str, Any]]], PredictionResult]
 RowErrors = dict[int, dict[str, list[str]]]
+
+
+#: The columns of ``Prices``.
+_COLUMNS = ("rows", "ids", "prices", "lower", "upper", "level", "calibrated", "warnings")
 
 
 @dataclass
@@ -50,6 +71,24 @@ class Prices:
             [(warning.field, warning.message) for warning in warnings] if warnings else []
             for warnings in result.warnings
         )
+
+    def extend(self, other: Prices) -> None:
+        """Add ``other``'s houses after these (their rows come after)."""
+        for name in _COLUMNS:
+            getattr(self, name).extend(getattr(other, name))
+
+    def merged(self, other: Prices) -> Prices:
+        """Both chunks' priced houses, in row order (each list in order already)."""
+        if not other.rows:
+            return self
+        if not self.rows:
+            return other
+        order = np.argsort(np.array(self.rows + other.rows), kind="stable").tolist()
+        merged = Prices()
+        for name in _COLUMNS:
+            both = getattr(self, name) + getattr(other, name)
+            setattr(merged, name, [both[i] for i in order])
+        return merged
 
 
 @dataclass
@@ -118,6 +157,46 @@ def score_rows(
     return prices, rejects
 
 
+def _ids(table: pa.Table, positions: np.ndarray[Any, Any]) -> list[int | None]:
+    """The ``Id`` of the rows at ``positions``, as a reject or a price lists it."""
+    if ID_FIELD not in table.column_names:
+        return [None] * len(positions)
+    column = table.column(ID_FIELD).take(pa.array(positions, type=pa.int64()))
+    if pa.types.is_integer(column.type):
+        ids: list[int | None] = column.to_pylist()
+        return ids
+    return [row_id(value) for value in column.to_pylist()]
+
+
+def score_table(read: ChunkTable, *, batch_rows: int) -> tuple[Prices, list[Reject]]:
+    """Price a chunk's table in parts of at most ``batch_rows`` rows: the rows that pass the
+    column check as one batch, the suspect ones as JSON houses (see the module)."""
+    prices = Prices()
+    rejects = list(read.rejects)
+    for start in range(0, read.houses, batch_rows):
+        part = ChunkTable(
+            read.table.slice(start, batch_rows),
+            read.rows[start : start + batch_rows],
+            read.nan_is_missing,
+        )
+        checked = check_table(part.table, nan_is_missing=part.nan_is_missing)
+        passed = Prices()
+        if checked.batch is not None:
+            rows = part.rows[checked.passed].tolist()
+            passed.add(rows, _ids(part.table, checked.passed), price_batch(checked.batch))
+        if checked.suspect.size:
+            suspect = ChunkRows(
+                houses=houses_of(part, checked.suspect.tolist()),
+                rows=part.rows[checked.suspect].tolist(),
+            )
+            priced, refused = score_rows(suspect, predict=make_prediction, batch_rows=batch_rows)
+            passed = passed.merged(priced)
+            rejects.extend(refused)
+        prices.extend(passed)
+    rejects.sort(key=lambda reject: reject.row)  # stable: a row's fields keep their order
+    return prices, rejects
+
+
 def _worker_address() -> str:
     if "distributed" in sys.modules:  # not imported by an in-process job
         from distributed import get_worker
@@ -143,6 +222,21 @@ def score_read(index: int, read: ChunkRows, *, predict: Predict, batch_rows: int
 
 
 def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
-    """Read a chunk and price it: the task a worker runs."""
+    """Read a chunk as a table and price it: the task a worker runs."""
     read = read_chunk(chunk)
+    prices, rejects = score_table(read, batch_rows=batch_rows)
+    return ChunkResult(
+        index=chunk.index,
+        prices=prices,
+        rejects=rejects,
+        blank=read.blank,
+        worker=_worker_address(),
+        model_version=__version__,
+    )
+
+
+def score_chunk_as_houses(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
+    """``score_chunk`` with every row read as a JSON house and priced by ``make_prediction``:
+    the path before columns, kept as the reference the column path is measured against."""
+    read = rows_of(read_chunk(chunk))
     return score_read(chunk.index, read, predict=make_prediction, batch_rows=batch_rows)

@@ -13,7 +13,7 @@ from gradient_boosting_model.batch.reading import (
     parse_csv,
     parse_csv_lines,
     parse_number,
-    read_csv_columns,
+    read_csv_table,
     row_id,
 )
 
@@ -117,4 +117,4 @@ def test_arrow_reads_a_chunk_as_the_line_reader_does(data: bytes, lines: int) ->
         assert list(got) == list(expected)
         for name in got:  # NaN != NaN: compare by repr, which shows the type too
             assert repr(got[name]) == repr(expected[name]), name
-    assert (read_csv_columns(data, COLUMNS, 7, lines) is not None) == (data == CLEAN)
+    assert (read_csv_table(data, COLUMNS, lines) is not None) == (data == CLEAN)
