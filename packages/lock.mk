@@ -16,9 +16,13 @@ endef
 
 # $(call install-deps,ARGS): a venv's pinned dependencies (ARGS: -r FILE and any --find-links),
 # installed by uv, itself pinned in requirements-dev.txt and put in the venv by pip first: on a
-# fresh machine uv took 7 s where pip took 72 s for the service's venv.
+# fresh machine uv took 7 s where pip took 72 s for the service's venv. --compile-bytecode, as
+# pip does by default: where PYTHONDONTWRITEBYTECODE is set (our build machines), nothing else
+# writes the .pyc files, and every process compiled scipy, scikit-learn and pandas again on import
+# (importing sklearn.base took 7.5 s on a loaded machine, 2.1 s compiled; a score-houses worker
+# starts with it).
 UV_PIN = $(shell grep -m1 '^uv==' requirements-dev.txt | cut -d' ' -f1)
 define install-deps
 $(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV_PIN)
-$(BIN)/uv pip install --quiet --python $(BIN)/python $(1)
+$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $(1)
 endef

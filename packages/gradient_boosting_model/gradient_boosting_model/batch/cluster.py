@@ -2,7 +2,9 @@
 
 Workers run one thread each (the model's code holds the GIL most of the time) with
 ``OMP_NUM_THREADS=1``, which Dask's nanny sets in every worker by default. Each worker loads the
-model before the job starts, which also checks that it has this package at this version.
+model before the job starts, and prices a house with it (``scoring.warm_up``), so that what is
+built on first use (the compiled pipeline, the packed trees, Arrow's readers) is built before the
+first chunk, not in it; this also checks that it has this package at this version.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ def machine_workers() -> int:
 
 
 def load_model() -> str:
-    """Run on each worker: load the packaged model now, so that the first chunk does not wait
-    for it; returns the package's version."""
-    from gradient_boosting_model.predict import default_model
+    """Run on each worker: load the packaged model and price a house with it now, so that the
+    first chunk does not wait for either; returns the package's version."""
+    from gradient_boosting_model.batch.scoring import warm_up
 
-    default_model()
+    warm_up()
     return __version__
 
 

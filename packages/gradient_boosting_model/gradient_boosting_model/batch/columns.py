@@ -38,7 +38,7 @@ IntArray = npt.NDArray[np.intp]
 #: Texts in a number field read here: a plain decimal, which Arrow's cast and Python's ``int``
 #: or ``float`` (what the API's JSON parser gives) turn into the same float. Any other text
 #: (``1e3``, `` 5``, ``1_000``) is read by ``reading.parse_number`` on the JSON path.
-PLAIN_DECIMAL = r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"
+PLAIN_DECIMAL = r"^-?[0-9]{1,15}(\.[0-9]+)?$"
 
 
 @dataclass(frozen=True, eq=False)

@@ -33,7 +33,7 @@ from gradient_boosting_model.batch.reading import (
     rows_of,
 )
 from gradient_boosting_model.batch.sources import Chunk
-from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.errors import InvalidInputError, ModelError
 from gradient_boosting_model.predict import PredictionResult, make_prediction, price_batch
 from gradient_boosting_model.schemas import ID_FIELD
 
@@ -219,6 +219,20 @@ def score_read(index: int, read: ChunkRows, *, predict: Predict, batch_rows: int
         worker=_worker_address(),
         model_version=__version__,
     )
+
+
+def warm_up() -> None:
+    """Load the packaged model and price test.csv's first house through the column path: what
+    is built on first use is built now (a worker does this before its first chunk)."""
+    from gradient_boosting_model.batch.reading import parse_csv_table
+    from gradient_boosting_model.config import DATASET_DIR, load_config
+
+    with (DATASET_DIR / load_config().data.requests_file).open("rb") as handle:
+        header, line = handle.readline(), handle.readline()
+    columns = header.decode("utf-8-sig").strip().split(",")
+    prices, rejects = score_table(parse_csv_table(line, columns, 1, 1), batch_rows=1)
+    if len(prices.rows) != 1 or rejects:  # pragma: no cover - a broken package
+        raise ModelError(f"the packaged model cannot price test.csv's first house: {rejects}")
 
 
 def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:

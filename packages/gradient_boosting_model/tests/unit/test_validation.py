@@ -174,3 +174,15 @@ def test_the_columns_hold_every_value_as_sent(request_rows: list[dict[str, Any]]
         else:
             expected = np.array([np.nan if v is None else v for v in sent], dtype=np.float64)
             np.testing.assert_array_equal(columns[name], expected, err_msg=name)
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf])
+def test_an_infinite_id_is_refused_as_the_schema_refuses_it(
+    house: dict[str, Any], value: float
+) -> None:
+    """The id has no bounds for the column check to catch an infinity by: refused all the same."""
+    house["Id"] = value
+    with pytest.raises(InvalidInputError) as refused:
+        validate_batch([house])
+    assert refused.value.errors == {0: HouseDetailsSchema().validate(house)}
+    assert "Id" in refused.value.errors[0]
