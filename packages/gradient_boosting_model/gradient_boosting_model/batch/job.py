@@ -8,13 +8,14 @@ file is kept (it says why) and the prices are not written.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.batch.errors import (
@@ -30,8 +31,8 @@ from gradient_boosting_model.batch.writing import (
     REJECTS,
     TableWriter,
     output_format,
-    price_columns,
     reject_columns,
+    with_source,
 )
 
 if TYPE_CHECKING:  # the model's code, which the client does not need
@@ -89,16 +90,16 @@ def plan_job(settings: JobSettings) -> Plan:
 def check_result(chunk: Chunk, result: ChunkResult) -> None:
     """Each of the chunk's rows once: priced, rejected or blank."""
     span = chunk.span
-    rows = result.prices.rows
-    rows_in_span = all(span.first_row <= row < span.first_row + span.rows for row in rows)
+    rows = result.prices.column("row").to_numpy()
+    rows_in_span = ((span.first_row <= rows) & (rows < span.first_row + span.rows)).all()
     rejected_rows = {reject.row for reject in result.rejects}
     counted = result.scored + len(rejected_rows) + result.blank
     if (
         result.index != chunk.index
         or counted != span.rows
-        or any(a >= b for a, b in itertools.pairwise(rows))
+        or not (np.diff(rows) > 0).all()
         or not rows_in_span
-        or not rejected_rows.isdisjoint(rows)
+        or np.isin(list(rejected_rows), rows).any()
     ):
         raise ChunkError(
             f"{chunk.source}, rows {span.first_row}-{span.first_row + span.rows - 1}: "
@@ -139,7 +140,7 @@ def run_job(
                 for chunk, result in zip(plan.chunks, results, strict=True):
                     check_result(chunk, result)
                     if result.scored:
-                        prices.write(price_columns(chunk.source, result.prices))
+                        prices.write_table(with_source(chunk.source, result.prices))
                     if result.rejects:
                         rejects.write(reject_columns(chunk.source, result.rejects))
                     rejected = result.rejected

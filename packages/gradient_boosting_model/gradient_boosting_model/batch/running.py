@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from gradient_boosting_model.batch.errors import ChunkError
@@ -43,15 +43,22 @@ def _failed(chunk: Chunk, error: BaseException) -> ChunkError:
     )
 
 
+Score = Callable[..., ChunkResult]
+
+
 class InProcess:
-    """Every chunk scored here, one after the other: no Dask at all."""
+    """Every chunk scored here, one after the other, by ``score`` (``score_chunk``, or the
+    JSON path ``score_chunk_as_houses`` that batch-bench compares it with): no Dask at all."""
 
     description = "in this process"
+
+    def __init__(self, score: Score = score_chunk) -> None:
+        self.score = score
 
     def results(self, chunks: Sequence[Chunk], *, batch_rows: int) -> Results:
         for chunk in chunks:
             try:
-                result = score_chunk(chunk, batch_rows=batch_rows)
+                result = self.score(chunk, batch_rows=batch_rows)
             except (OSError, ValueError) as error:  # a file gone or changed (pyarrow errors too)
                 raise _failed(chunk, error) from error
             yield result

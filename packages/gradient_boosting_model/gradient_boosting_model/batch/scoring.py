@@ -33,6 +33,7 @@ from gradient_boosting_model.batch.reading import (
     rows_of,
 )
 from gradient_boosting_model.batch.sources import Chunk
+from gradient_boosting_model.batch.writing import PRICED
 from gradient_boosting_model.errors import InvalidInputError, ModelError
 from gradient_boosting_model.predict import PredictionResult, make_prediction, price_batch
 from gradient_boosting_model.schemas import ID_FIELD
@@ -90,13 +91,33 @@ class Prices:
             setattr(merged, name, [both[i] for i in order])
         return merged
 
+    def table(self) -> pa.Table:
+        """The priced houses as the prices file's columns but the file's (``writing.PRICED``):
+        made by the worker, so that the client only writes them."""
+        warnings = [
+            [{"field": name, "message": message} for name, message in found] if found else []
+            for found in self.warnings
+        ]
+        columns = {
+            "row": self.rows,
+            "Id": self.ids,
+            "price": self.prices,
+            "lower": self.lower,
+            "upper": self.upper,
+            "level": self.level,
+            "calibrated": self.calibrated,
+            "warnings": warnings,
+        }
+        return pa.table(columns, schema=PRICED)
+
 
 @dataclass
 class ChunkResult:
     """What a worker hands back for a chunk: its prices, its rejects and their counts."""
 
     index: int
-    prices: Prices
+    #: The priced houses, in row order: a ``pyarrow.Table`` of ``writing.PRICED``'s columns.
+    prices: Any
     #: One per refused field and message, in row order.
     rejects: list[Reject]
     blank: int
@@ -106,7 +127,7 @@ class ChunkResult:
 
     @property
     def scored(self) -> int:
-        return len(self.prices.rows)
+        return int(self.prices.num_rows)
 
     @property
     def rejected(self) -> int:
@@ -213,7 +234,7 @@ def score_read(index: int, read: ChunkRows, *, predict: Predict, batch_rows: int
     prices, rejects = score_rows(read, predict=predict, batch_rows=batch_rows)
     return ChunkResult(
         index=index,
-        prices=prices,
+        prices=prices.table(),
         rejects=rejects,
         blank=read.blank,
         worker=_worker_address(),
@@ -241,7 +262,7 @@ def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
     prices, rejects = score_table(read, batch_rows=batch_rows)
     return ChunkResult(
         index=chunk.index,
-        prices=prices,
+        prices=prices.table(),
         rejects=rejects,
         blank=read.blank,
         worker=_worker_address(),

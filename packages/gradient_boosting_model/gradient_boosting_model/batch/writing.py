@@ -24,9 +24,8 @@ import pyarrow.parquet as pq
 
 from gradient_boosting_model.batch.errors import OutputFileError
 
-if TYPE_CHECKING:  # scoring imports the model's code, which the client does not need
+if TYPE_CHECKING:  # reading imports the model's schema, which the client does not need
     from gradient_boosting_model.batch.reading import Reject
-    from gradient_boosting_model.batch.scoring import Prices
 
 OutputFormat = Literal["csv", "parquet"]
 OUTPUT_SUFFIXES: dict[str, OutputFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -45,6 +44,8 @@ PRICES = pa.schema(
         ("warnings", pa.list_(WARNING)),
     ]
 )
+#: A chunk's prices as a worker hands them back: every column but the file's (``with_source``).
+PRICED = pa.schema([column for column in PRICES if column.name != "source"])
 REJECTS = pa.schema(
     [
         ("source", pa.string()),
@@ -71,6 +72,7 @@ class TableWriter:
 
     def __init__(self, path: Path, schema: pa.Schema, *, what: str) -> None:
         self.path = path
+        self.schema = schema
         self.format = output_format(path, what)
         if self.format == "csv":  # CSV has no lists: warnings as JSON text
             fields = [pa.field(f.name, pa.string()) if f.name == "warnings" else f for f in schema]
@@ -85,9 +87,15 @@ class TableWriter:
         )
 
     def write(self, columns: dict[str, list[Any]]) -> None:
-        if self.format == "csv" and "warnings" in columns:
-            columns = {**columns, "warnings": [_json(found) for found in columns["warnings"]]}
-        self._writer.write_table(pa.table(columns, schema=self.file_schema))
+        self.write_table(pa.table(columns, schema=self.schema))
+
+    def write_table(self, table: pa.Table) -> None:
+        """Append ``table`` (of the writer's schema)."""
+        if self.format == "csv" and "warnings" in table.column_names:
+            where = table.column_names.index("warnings")
+            texts = [_json(found) for found in table.column(where).to_pylist()]
+            table = table.set_column(where, "warnings", pa.array(texts, type=pa.string()))
+        self._writer.write_table(table)
 
     def commit(self) -> None:
         """Close the file and give it its name."""
@@ -115,21 +123,9 @@ def _json(warnings: list[dict[str, str]]) -> str:
     return json.dumps(warnings, ensure_ascii=False)
 
 
-def price_columns(source: str, prices: Prices) -> dict[str, list[Any]]:
-    return {
-        "source": [source] * len(prices.rows),
-        "row": prices.rows,
-        "Id": prices.ids,
-        "price": prices.prices,
-        "lower": prices.lower,
-        "upper": prices.upper,
-        "level": prices.level,
-        "calibrated": prices.calibrated,
-        "warnings": [
-            [{"field": name, "message": message} for name, message in found] if found else []
-            for found in prices.warnings
-        ],
-    }
+def with_source(source: str, priced: pa.Table) -> pa.Table:
+    """A chunk's prices (``PRICED``) as the prices file's rows: ``source`` first."""
+    return priced.add_column(0, "source", pa.array([source] * priced.num_rows, type=pa.string()))
 
 
 def reject_columns(source: str, rejects: list[Reject]) -> dict[str, list[Any]]:
