@@ -140,28 +140,27 @@ def _choices(layout: BatchLayout) -> tuple[_Choices, ...]:
     return tuple(found)
 
 
-def _codes(column: Any, rows: int, choices: _Choices) -> tuple[IntArray, BoolArray]:
-    """A text field's codes (positions in its ``BatchLayout.text_choices``) and where a value
+def _codes(column: Any, rows: int, choices: _Choices) -> IntArray:
+    """A text field's codes (positions in its ``BatchLayout.text_choices``), -1 where a value
     has none: not among the allowed ones, missing where required, or no text."""
     if column is None or pa.types.is_null(column.type):
-        return np.full(rows, choices.missing, dtype=np.intp), np.full(rows, choices.missing < 0)
+        return np.full(rows, choices.missing, dtype=np.intp)
     if pa.types.is_dictionary(column.type):
         column = pc.cast(column, column.type.value_type)
     if pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
         column = pc.cast(column, pa.string())
     if not pa.types.is_string(column.type):
-        present = _present(column)
-        codes = np.where(present, -1, choices.missing).astype(np.intp)
-        return codes, codes < 0
+        return np.where(_present(column), -1, choices.missing).astype(np.intp)
     found = pc.index_in(column, value_set=choices.allowed)
     if found.null_count == 0:
-        return found.to_numpy().astype(np.intp) + choices.offset, np.zeros(rows, dtype=bool)
+        codes: IntArray = found.to_numpy().astype(np.intp) + choices.offset
+        return codes
     codes = found.fill_null(-1 - choices.offset).to_numpy().astype(np.intp) + choices.offset
     if found.null_count == column.null_count:  # every value found: the others are missing
         codes[codes < 0] = choices.missing
     else:
         codes[~_present(column)] = choices.missing
-    return codes, codes < 0
+    return codes
 
 
 def check_table(table: Any, *, nan_is_missing: bool) -> CheckedTable:
@@ -189,7 +188,7 @@ def check_table(table: Any, *, nan_is_missing: bool) -> CheckedTable:
     codes_by_field = np.empty((len(layout.text_names), rows), dtype=np.intp)
     for j, (name, choices) in enumerate(zip(layout.text_names, _choices(layout), strict=True)):
         column = table.column(name) if name in names else None
-        codes_by_field[j] = _codes(column, rows, choices)[0]
+        codes_by_field[j] = _codes(column, rows, choices)
     numbers, codes = np.ascontiguousarray(by_field.T), np.ascontiguousarray(codes_by_field.T)
     suspect = odd.any(axis=0) | (codes < 0).any(axis=1) | rules.numbers.suspect_rows(numbers)
     passed = np.flatnonzero(~suspect)
