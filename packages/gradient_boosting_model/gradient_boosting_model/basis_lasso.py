@@ -15,6 +15,9 @@ RMSLE; alone it is a little worse than the trees.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from math import factorial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +29,63 @@ from sklearn.utils.validation import check_is_fitted
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True, eq=False)
+class SplineCurves:
+    """The Lasso's B-spline curves (``BasisLasso.curves_``) as polynomial pieces, evaluated for
+    every splined column in a dozen whole-array operations, where scipy's ``BSpline`` is a call
+    per column (a third of one house's Lasso). Each piece is the curve's Taylor polynomial at
+    the piece's left knot (the curve's derivatives there, from the right, as ``BSpline`` takes
+    a value on a knot), so a value is the curve's to rounding (about 1e-15); beyond the outer
+    knots the end pieces go on, as ``BSpline`` extrapolates."""
+
+    #: The matrix column of each curve.
+    columns: IntArray
+    #: (curves x pieces - 1): the knots between pieces; a value at or above a knot is in the
+    #: piece after it.
+    inner_knots: FloatArray
+    #: (curves x pieces): each piece's left knot.
+    left_knots: FloatArray
+    #: (degree + 1 x curves x pieces): the pieces' Taylor coefficients, the highest power first.
+    coefficients: FloatArray
+
+    @classmethod
+    def from_splines(cls, curves: Sequence[tuple[int, BSpline]]) -> SplineCurves:
+        """From curves of one degree and as many knots (those of one ``SplineTransformer``)."""
+        degree = curves[0][1].k
+        lefts, coefficients = [], []
+        for _, curve in curves:
+            if curve.k != degree or curve.t.size != curves[0][1].t.size:
+                raise ValueError("the curves differ in degree or in number of knots")
+            # The base interval's knots: t[k] to t[n], n = the number of coefficients.
+            left = curve.t[degree : curve.c.size]
+            lefts.append(left)
+            coefficients.append(
+                [curve(left, nu=power) / factorial(power) for power in range(degree, -1, -1)]
+            )
+        columns = [column for column, _ in curves]
+        if len(set(columns)) != len(columns):
+            raise ValueError("two curves of one column: its terms would be added once")
+        left_knots = np.array(lefts, dtype=np.float64)
+        return cls(
+            columns=np.array(columns, dtype=np.intp),
+            inner_knots=np.ascontiguousarray(left_knots[:, 1:]),
+            left_knots=left_knots,
+            coefficients=np.ascontiguousarray(np.array(coefficients).transpose(1, 0, 2)),
+        )
+
+    def values(self, clipped: FloatArray) -> FloatArray:
+        """Each curve at its column's value, (rows x curves)."""
+        x = clipped[:, self.columns]
+        piece = (x[:, :, None] >= self.inner_knots).sum(axis=2)
+        curve = np.arange(self.columns.size)
+        dx = x - self.left_knots[curve, piece]
+        coefficients = self.coefficients[:, curve, piece]
+        value: FloatArray = coefficients[0]
+        for coefficient in coefficients[1:]:
+            value = value * dx + coefficient
+        return value
 
 
 class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
@@ -200,8 +260,9 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         indicator_columns, indicator_coef = self.indicator_kept_
         if indicator_coef.size:
             terms += ((values[:, indicator_columns] > 0) * indicator_coef) @ self.indicator_owner_
-        for column, curve in self.curves_:
-            terms[:, column] += curve(clipped[:, column])
+        curves = self._spline_curves()
+        if curves is not None:
+            terms[:, curves.columns] += curves.values(clipped)
         return terms
 
     def basis_contributions(self, X: npt.ArrayLike) -> FloatArray:
@@ -236,6 +297,23 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         indicator_columns, indicator_coef = self.indicator_kept_
         if indicator_coef.size:
             prediction += (values[:, indicator_columns] > 0) @ indicator_coef
-        for column, curve in self.curves_:
-            prediction += curve(clipped[:, column])
+        curves = self._spline_curves()
+        if curves is not None:
+            prediction += curves.values(clipped).sum(axis=1)
         return prediction
+
+    def _spline_curves(self) -> SplineCurves | None:
+        """``curves_`` as ``SplineCurves``, made on first use and never pickled (an artifact
+        stays as it was trained)."""
+        if not self.curves_:
+            return None
+        curves: SplineCurves | None = self.__dict__.get("_piecewise_curves")
+        if curves is None:
+            curves = SplineCurves.from_splines(self.curves_)
+            self.__dict__["_piecewise_curves"] = curves
+        return curves
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()
+        state.pop("_piecewise_curves", None)
+        return state

@@ -51,10 +51,12 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.alpha = alpha
         self.log_columns = log_columns
 
-    def _inputs(self, X: npt.ArrayLike) -> FloatArray:
+    def _inputs(self, X: npt.ArrayLike, logged: npt.NDArray[np.intp] | None = None) -> FloatArray:
+        """``X`` clipped to the training range, its ``log_columns`` (or ``logged``, the same
+        as an index array) as log(1 + value)."""
         values = np.clip(np.asarray(X, dtype=np.float64), self.low_, self.high_)
-        logged = list(self.log_columns)
-        values[:, logged] = np.log1p(np.maximum(values[:, logged], 0.0))
+        columns = np.asarray(list(self.log_columns), dtype=np.intp) if logged is None else logged
+        values[:, columns] = np.log1p(np.maximum(values[:, columns], 0.0))
         return values
 
     def fit(
@@ -90,8 +92,14 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         check is a sixth of one house's start): for a predictor built once and called per
         house (``tree_arrays``)."""
         check_is_fitted(self)
-        return self._start
+        logged = np.asarray(list(self.log_columns), dtype=np.intp)
 
-    def _start(self, X: npt.ArrayLike) -> FloatArray:
-        start: FloatArray = (self._inputs(X) - self.center_) @ self.coef_ + self.intercept_
+        def start(X: npt.ArrayLike) -> FloatArray:
+            return self._start(X, logged)
+
+        return start
+
+    def _start(self, X: npt.ArrayLike, logged: npt.NDArray[np.intp] | None = None) -> FloatArray:
+        inputs = self._inputs(X, logged)
+        start: FloatArray = (inputs - self.center_) @ self.coef_ + self.intercept_
         return start

@@ -19,7 +19,7 @@ import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, cycle, repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -143,17 +143,28 @@ def _suspect_number_rows(matrix: npt.NDArray[np.float64], rules: NumberRules) ->
 
 
 def _text_codes(texts: list[tuple[Any, ...]], rules: TextRules) -> npt.NDArray[np.intp] | None:
-    """Each text value's code (``TextRules.codes``), (rows x text fields), all looked up in one
-    pass in C; ``None`` if a value has none (it is not allowed, or not even hashable)."""
+    """Each text value's code (``TextRules.codes``), (rows x text fields), looked up in C;
+    ``None`` if a value has none (it is not allowed, or not even hashable).
+
+    One house's values are looked up in one pass; a batch's column by column, each column by
+    one ``itemgetter`` call on its field's codes (half the time of a call per value).
+    """
+    rows, fields = len(texts), len(rules.codes)
     try:
-        codes = np.fromiter(
-            map(dict.__getitem__, cycle(rules.codes), chain.from_iterable(texts)),
-            dtype=np.intp,
-            count=len(texts) * len(rules.codes),
-        )
+        if rows == 1:
+            found: Iterable[int] = map(dict.__getitem__, rules.codes, texts[0])
+        else:  # an itemgetter of one key gives a value, not a tuple: rows >= 2 here
+            columns = zip(*texts, strict=True)
+            found = chain.from_iterable(
+                itemgetter(*column)(codes)
+                for codes, column in zip(rules.codes, columns, strict=True)
+            )
+        codes = np.fromiter(found, dtype=np.intp, count=rows * fields)
     except (KeyError, TypeError):
         return None
-    return codes.reshape(len(texts), len(rules.codes))
+    if rows == 1:
+        return codes.reshape(1, fields)
+    return np.ascontiguousarray(codes.reshape(fields, rows).T)
 
 
 def _suspect_text_rows(texts: list[tuple[Any, ...]], rules: TextRules) -> set[int]:

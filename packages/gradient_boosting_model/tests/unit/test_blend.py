@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ from sklearn.base import clone
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.exceptions import NotFittedError
 
-from gradient_boosting_model.basis_lasso import BasisLasso
+from gradient_boosting_model.basis_lasso import BasisLasso, SplineCurves
 from gradient_boosting_model.blend import (
     BlendedRegressor,
     BlendPredictor,
@@ -116,6 +117,37 @@ def test_its_compiled_terms_are_the_standardised_basis_terms(
         np.testing.assert_allclose(
             lasso.contributions(rows), lasso.basis_contributions(rows), rtol=0, atol=1e-12
         )
+
+
+def test_its_spline_pieces_are_scipys_curves_on_knots_between_and_beyond(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = data
+    lasso = _lasso().fit(X, y)
+    curves = SplineCurves.from_splines(lasso.curves_)
+    assert curves.columns.tolist() == [column for column, _ in lasso.curves_]
+    for k, (column, curve) in enumerate(lasso.curves_):
+        # The curves take transformed values (log areas here): every knot, just either side
+        # of it, midway between knots, and beyond the outer ones.
+        knots = np.unique(curve.t)
+        between = (knots[:-1] + knots[1:]) / 2
+        edges = np.nextafter(knots, np.inf), np.nextafter(knots, -np.inf)
+        points = np.concatenate([knots, between, *edges, [knots[0] - 0.5, knots[-1] + 0.5]])
+        values = np.tile(lasso._clipped(X[:1]), (points.size, 1))
+        values[:, column] = points
+        found = curves.values(values)[:, k]
+        np.testing.assert_allclose(found, curve(points), rtol=0, atol=1e-12)
+
+
+def test_its_spline_pieces_are_made_on_first_use_and_never_pickled(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = data
+    lasso = _lasso().fit(X, y)
+    fresh = pickle.dumps(lasso)
+    lasso.predict(X[:1])
+    assert "_piecewise_curves" in vars(lasso)
+    assert pickle.dumps(lasso) == fresh
 
 
 def test_the_lasso_never_extrapolates_beyond_the_training_range(

@@ -12,6 +12,7 @@ from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegr
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.tree_arrays import (
     BLOCK_ROWS,
+    CODED_DEPTH,
     DEEPEST,
     MAX_DEPTH,
     TreeArrays,
@@ -59,6 +60,12 @@ def assert_same_as_scikit_learn(regressor: GradientBoostingRegressor, X: FloatAr
 @pytest.mark.parametrize("depth", [1, 2, 3, 4, MAX_DEPTH, DEEPEST])
 def test_every_depth_gives_scikit_learns_predictions_to_the_bit(depth: int) -> None:
     assert_same_as_scikit_learn(fitted(max_depth=depth), houses(600, seed=2))
+
+
+def test_one_house_is_priced_by_pattern_codes_up_to_their_depth() -> None:
+    for depth in (1, 2, CODED_DEPTH):
+        assert TreeArrays.from_regressor(fitted(max_depth=depth)).one_house is not None
+    assert TreeArrays.from_regressor(fitted(max_depth=CODED_DEPTH + 1)).one_house is None
 
 
 @pytest.mark.parametrize("loss", ["squared_error", "absolute_error", "huber", "quantile"])
