@@ -335,15 +335,22 @@ def write_rows(
         connection.execute(generic, [dict(zip(columns, row, strict=True)) for row in rows])
         return
     statement, processors = _insert_statement(dialect, table)
-    if any(processors):
-        rows = [
-            tuple(
-                value if process is None or value is None else process(value)
-                for process, value in zip(processors, row, strict=True)
-            )
-            for row in rows
-        ]
+    converted = [(index, process) for index, process in enumerate(processors) if process]
+    if converted:
+        rows = [_processed(row, converted) for row in rows]
     connection.exec_driver_sql(statement, rows)
+
+
+def _processed(
+    row: tuple[Any, ...], converted: list[tuple[int, Callable[[Any], Any]]]
+) -> tuple[Any, ...]:
+    """``row`` with each value of the ``converted`` columns through its bind processor (a row's
+    columns mostly need none: a tuple per row is cheaper than a call per value)."""
+    values = list(row)
+    for index, process in converted:
+        if values[index] is not None:
+            values[index] = process(values[index])
+    return tuple(values)
 
 
 @functools.cache
