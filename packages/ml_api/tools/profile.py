@@ -12,7 +12,8 @@ pausing the worker 250 times a second cut its throughput by a third here and lef
 threads all but absent from the samples (the model's share fell from 17% to under 1%).
 Prints the share of samples under each part of the request path (``PARTS``: a sample counts
 under the first part one of its frames matches, innermost first, so the model's samples are
-not the handler's), then the functions with most samples of their own. ``--raw`` keeps py-spy's collapsed stacks.
+not the handler's), then the functions with most samples of their own. ``--raw`` keeps
+py-spy's collapsed stacks.
 """
 
 from __future__ import annotations
