@@ -8,24 +8,91 @@ line carries its route, status, row count and duration.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
+import orjson
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from api.request_context import current_request
 
 FIELDS = "{asctime}{levelname}{name}{message}{request_id}"
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+#: What a record carries that is not an ``extra`` field (python-json-logger's rule: its
+#: reserved attributes, the fields above, and names starting with ``_``).
+_NOT_EXTRA = frozenset(RESERVED_ATTRS) | {"request_id", "color_message"}
 
 
-class ServiceJsonFormatter(JsonFormatter):
-    """python-json-logger's formatter, with the current request id on every record."""
+class ServiceJsonFormatter(OrjsonFormatter):
+    """python-json-logger's formatter (its orjson one), with the current request id on every
+    record, and a short way for the plain records that make most of the lines.
+
+    A record with no exception, no stack and a text message (every access line, one a
+    request) is written here directly: the same fields, in the same order, as the library's
+    ``format`` writes them, which spent about 20 us a line (its field walk, its renames, a
+    ``strftime`` for each line) of the 45 us a request's ``logger.info`` took.
+    tests/test_log_privacy.py checks both ways give the same object, key for key.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("fmt", FIELDS)
         kwargs.setdefault("style", "{")
         kwargs.setdefault("rename_fields", RENAMED)
         super().__init__(*args, **kwargs)
+        #: The last second formatted (``time.strftime``), and its text.
+        self._second: tuple[int, str] = (-1, "")
+        # The short way writes these fields only: anything else configured goes the long way.
+        self._short = (
+            kwargs["fmt"] == FIELDS
+            and kwargs["rename_fields"] == RENAMED
+            and not self.defaults
+            and not self.static_fields
+            and not self.timestamp
+            and not self.prefix
+            and not self.rename_fields_keep_missing
+            and self.datefmt is None
+            and self.default_msec_format == "%s,%03d"
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        if (
+            not self._short
+            or record.exc_info
+            or record.exc_text
+            or record.stack_info
+            or isinstance(record.msg, dict)
+        ):
+            return super().format(record)
+        record.message = message = record.getMessage()
+        request_id = record.__dict__.get("request_id")
+        if request_id is None:
+            request_id = record.request_id = _current_id()
+        log_data: dict[str, Any] = {
+            "time": self._time(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+            "request_id": request_id,
+        }
+        for key, value in record.__dict__.items():
+            if key not in _NOT_EXTRA and not (isinstance(key, str) and key.startswith("_")):
+                log_data[key] = value
+        return orjson.dumps(
+            log_data, default=self.json_default, option=orjson.OPT_NON_STR_KEYS
+        ).decode()
+
+    def _time(self, record: logging.LogRecord) -> str:
+        """``formatTime``'s text (``2026-12-03 22:49:27,123``), its seconds made once a second."""
+        second = int(record.created)
+        cached = self._second
+        if cached[0] != second:
+            cached = self._second = (
+                second,
+                time.strftime(self.default_time_format, self.converter(record.created)),
+            )
+        record.asctime = text = f"{cached[1]},{int(record.msecs):03d}"  # formatTime's "%s,%03d"
+        return text
 
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]

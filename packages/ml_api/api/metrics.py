@@ -7,10 +7,12 @@ without it (tests, one process) the default registry is used.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from gradient_boosting_model import KNOWN_FIELDS, PredictionResult
 from prometheus_client import (
     REGISTRY,
@@ -192,12 +194,38 @@ def field_label(field: str | None, row: int | None) -> str:
     return field if field in KNOWN_FIELDS else "_unknown"
 
 
+#: Up to this many values, ``observe_all`` observes them one by one (numpy's set-up costs more).
+_ONE_BY_ONE = 8
+
+
+def observe_all(histogram: Histogram, values: Sequence[float]) -> None:
+    """``histogram.observe`` of each value, with one write a bucket rather than two a value.
+
+    In multiprocess mode each write takes a lock and checks the process id (about 6 us here):
+    the 1459 prices of test.csv took 9% of a worker's samples one by one. prometheus-client has
+    no public way to observe many values, so this adds to the histogram's own ``_sum`` and
+    ``_buckets`` what ``observe`` would have added (each value in the first bucket whose upper
+    bound is at least it); tests/test_upstream_fingerprints.py holds ``Histogram``'s source as
+    checked, and tests/test_metrics.py the figures, against ``observe``'s.
+    """
+    if len(values) <= _ONE_BY_ONE:
+        for value in values:
+            histogram.observe(value)
+        return
+    histogram._raise_if_not_observable()  # type: ignore[no-untyped-call]
+    bounds = histogram._upper_bounds
+    counts = np.bincount(np.searchsorted(bounds, values, side="left"), minlength=len(bounds))
+    histogram._sum.inc(math.fsum(values))
+    for bucket, count in zip(histogram._buckets, counts.tolist(), strict=False):  # NaN: none
+        if count:
+            bucket.inc(count)
+
+
 def observe_prices(houses: Sequence[dict[str, Any]], result: PredictionResult) -> None:
     """Count the houses priced, their prices, and the fields their warnings name (a prediction
     service's observer)."""
     PREDICTED_HOUSES.inc(len(result.predictions))
-    for price in result.predictions:
-        PREDICTED_PRICES.observe(price)
+    observe_all(PREDICTED_PRICES, result.predictions)
     for warnings in result.warnings:
         for field in {warning.field for warning in warnings}:
             WARNED_HOUSES.labels(field).inc()

@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +24,7 @@ from api.request_context import REQUEST_ID_HEADER, RequestContext, close_request
 logger = logging.getLogger("api.access")
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_MAX_SERIES = 1000
 
 
 class RequestContextMiddleware:
@@ -32,6 +34,23 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, routes: Iterable[str]) -> None:
         self.app = app
         self.routes = frozenset(routes)
+        #: The labelled counter and histogram of each (method, route, status) seen: looked up
+        #: once, not on every request (``labels`` validates and locks each time).
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _count(self, method: str, route: str, status: int, duration: float) -> None:
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = (
+                HTTP_REQUESTS.labels(method, route, str(status)),
+                HTTP_LATENCY.labels(method, route),
+            )
+            # Bounded: routes are the spec's, statuses HTTP's; methods are any token a client
+            # sends, so past _MAX_SERIES (never reached by real traffic) none is kept here.
+            if len(self._series) < _MAX_SERIES:
+                self._series[method, route, status] = series
+        series[0].inc()
+        series[1].observe(duration)
 
     def route(self, path: str) -> str:
         if path in self.routes:
@@ -65,8 +84,7 @@ class RequestContextMiddleware:
         finally:
             duration = time.perf_counter() - started
             method, route = scope["method"], context.route
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(duration)
+            self._count(method, route, status, duration)
             logger.info(
                 "%s %s %s",
                 method,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from prometheus_client import REGISTRY
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, String, bindparam, insert, inspect, select
 
 from api.store import recorder as recorder_module
 from api.store.database import (
@@ -24,7 +25,7 @@ from api.store.database import (
     make_engine,
     migrate,
 )
-from api.store.recorder import Recorder, write_rows
+from api.store.recorder import PricedRequest, Recorder, write_rows
 from api.store.sales import SalesRefusedError, write_sales
 from api.store.tables import metadata, predictions, sales
 from tests.stores import Outage, count_rows, priced_request
@@ -209,3 +210,37 @@ def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]
     with pytest.raises(SalesRefusedError) as refused:
         sold_store([_sale(1), _sale(2)])
     assert [(e.row, e.message) for e in refused.value.errors] == [(1, "has a sale price already")]
+
+
+def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path) -> None:
+    """``write_rows`` hands SQLite's driver processed tuples itself (for speed): the bytes stored
+    must be those of SQLAlchemy's own insert (dates, booleans, documents), as read raw."""
+    request = priced_request(3)
+    request = PricedRequest(
+        **{**vars(request), "warnings": [[], [SimpleNamespace(field="LotArea")], []]}
+    )
+    rows = request.rows(0, 3)
+    stored = {}
+    for name in ("fast", "sqlalchemy"):
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        migrate(engine)
+        with engine.begin() as connection:
+            if name == "fast":
+                write_rows(connection, rows)
+            else:
+                columns = [column.name for column in predictions.columns]
+                documents = {"house", "warned_fields"}
+                connection.execute(
+                    insert(predictions).values(
+                        {
+                            c: bindparam(c, type_=String() if c in documents else None)
+                            for c in columns
+                        }
+                    ),
+                    [dict(zip(columns, row, strict=True)) for row in rows],
+                )
+        with engine.connect() as connection:
+            stored[name] = connection.exec_driver_sql("SELECT * FROM predictions ORDER BY id").all()
+        engine.dispose()
+    assert stored["fast"] == stored["sqlalchemy"]
+    assert len(stored["fast"]) == 3

@@ -1,8 +1,9 @@
 """Fingerprints of the framework code our modules override or rely on beyond its public API.
 
 Where no public mechanism does the job (uvicorn has no hook for connection limits, Connexion's
-body validators are extended through their ``_parse`` and ``_validate``), our code subclasses
-the framework's own classes and leans on how they work inside. Each record below hashes the
+body validators are extended through their ``_parse`` and ``_validate``, prometheus-client
+observes one value at a time), our code subclasses the framework's own classes or leans on
+how they work inside. Each record below hashes the
 upstream source concerned, as last checked; an upgrade that changes it fails here, naming our
 module, the upstream object, the version it was checked at, and what to re-check. Once
 re-checked (and our code adjusted), record the new hash and version in the record.
@@ -29,7 +30,16 @@ import api
 ROOT = Path(__file__).resolve().parent.parent
 
 #: The packages whose internals the table covers (import names).
-UPSTREAM = ("uvicorn", "uvicorn_worker", "gunicorn", "connexion", "a2wsgi", "starlette", "flask")
+UPSTREAM = (
+    "uvicorn",
+    "uvicorn_worker",
+    "gunicorn",
+    "connexion",
+    "a2wsgi",
+    "starlette",
+    "flask",
+    "prometheus_client",
+)
 
 
 @dataclass(frozen=True)
@@ -181,6 +191,19 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
             "create_app replaces the Flask app's JSON provider (app.app.json) with "
             "OrjsonProvider, a FlaskJSONProvider: Connexion must still install a "
             "FlaskJSONProvider there, and nothing else of the provider's"
+        ),
+    ),
+    Fingerprint(
+        upstream="prometheus_client.metrics:Histogram",
+        distribution="prometheus-client",
+        checked_at="0.26.0",
+        sha256="652bd566f605bb420c1aadbea0fe2802db7c69b80d7705dd5fdb99d9a386d18a",
+        ours=("api/metrics.py",),
+        recheck=(
+            "observe_all adds to _sum and _buckets what observe adds for each value: observe "
+            "must still call _raise_if_not_observable, add the amount to _sum and 1 to the "
+            "first of _buckets whose bound in _upper_bounds is at least the amount (no other "
+            "state, such as a count of its own); tests/test_metrics.py compares the two"
         ),
     ),
 )

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,10 +62,16 @@ def _alive(pid: int) -> bool:
 
 
 def start(
-    log: Path, env: Mapping[str, str] | None = None, workers: int = 2, *, root: Path = ROOT
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    workers: int = 2,
+    *,
+    root: Path = ROOT,
+    gunicorn_args: Sequence[str] = (),
 ) -> Server:
     """Start gunicorn with the service's own config, from the package folder ``root`` (this
-    tree, or a worktree of an older commit); return at once (see ``wait_ready``)."""
+    tree, or a worktree of an older commit); return at once (see ``wait_ready``).
+    ``gunicorn_args`` come after the config, and override it (another app: tools/floor.py)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -76,7 +82,7 @@ def start(
     }
     handle = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", *gunicorn_args],
         cwd=root,
         env=environment,
         stdout=handle,
@@ -125,9 +131,10 @@ def running(
     *,
     root: Path = ROOT,
     timeout: float = 60.0,
+    gunicorn_args: Sequence[str] = (),
 ) -> Iterator[Server]:
     """A ready server for the ``with`` block (``start``, ``wait_ready``), stopped after it."""
-    server = start(log, env, workers, root=root)
+    server = start(log, env, workers, root=root, gunicorn_args=gunicorn_args)
     try:
         wait_ready(server, timeout=timeout, workers=workers)
         yield server

@@ -1,0 +1,76 @@
+"""The log formatter (api/logs.py): its short way for plain records writes, byte for byte, what
+python-json-logger's own ``format`` writes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pythonjsonlogger.core import BaseJsonFormatter
+
+from api.logs import ServiceJsonFormatter
+from api.request_context import RequestContext, close_request, open_request
+
+
+def _record(msg: Any, *args: Any, **extra: Any) -> logging.LogRecord:
+    return logging.getLogger("api.access").makeRecord(
+        "api.access", logging.INFO, __file__, 1, msg, args, None, extra=extra or None
+    )
+
+
+RECORDS = {
+    "access line": lambda: _record(
+        "%s %s %s",
+        "POST",
+        "/v1/predictions",
+        200,
+        route="/v1/predictions",
+        method="POST",
+        status=200,
+        rows=1,
+        duration_ms=1.234,
+    ),
+    "plain": lambda: _record("model loaded"),
+    "odd extras": lambda: _record(
+        "x %d",
+        3,
+        path=Path("/tmp/a"),
+        fields=[{"row": 0, "field": "LotArea"}],
+        _hidden=1,
+        time="an extra named as a renamed field",
+    ),
+    "unicode": lambda: _record("prix \u00e9lev\u00e9 %s", "\u20ac"),
+}
+
+
+@pytest.mark.parametrize("make", RECORDS.values(), ids=RECORDS.keys())
+@pytest.mark.parametrize("stamped", [False, True], ids=["id from the context", "id stamped"])
+def test_the_short_way_writes_what_the_library_writes(make: Any, stamped: bool) -> None:
+    """With the record factory of ``configure_logging`` a record carries its id; without it
+    (a test's records), the formatter reads the request's."""
+    formatter = ServiceJsonFormatter()
+    token = open_request(RequestContext(id="abc-1", route="/v1/predictions"))
+    try:
+        record = make()
+        if stamped:
+            record.request_id = "abc-1"
+        short = formatter.format(record)
+        del record.message, record.asctime
+        if not stamped:
+            del record.request_id
+        library = BaseJsonFormatter.format(formatter, record)
+    finally:
+        close_request(token)
+    assert short == library
+    assert json.loads(short)["request_id"] == "abc-1"
+
+
+def test_the_time_is_formatted_as_format_time_does() -> None:
+    formatter = ServiceJsonFormatter()
+    for created in (1_700_000_000.0, 1_700_000_000.999, 1_700_000_001.5, 1_700_000_000.25):
+        record = _record("tick")
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        assert json.loads(formatter.format(record))["time"] == formatter.formatTime(record)

@@ -1,0 +1,43 @@
+"""``api.metrics.observe_all`` leaves a histogram as ``observe``, value by value, leaves it."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from prometheus_client import CollectorRegistry, Histogram
+
+from api.metrics import PREDICTED_PRICES, observe_all
+
+BOUNDS = PREDICTED_PRICES._upper_bounds
+
+
+def _samples(registry: CollectorRegistry) -> dict[tuple[str, str], float]:
+    return {
+        (sample.name, sample.labels.get("le", "")): sample.value
+        for metric in registry.collect()
+        for sample in metric.samples
+        if not sample.name.endswith("_created")
+    }
+
+
+def _histogram(registry: CollectorRegistry) -> Histogram:
+    return Histogram("prices", "prices", buckets=BOUNDS[:-1], registry=registry)
+
+
+@pytest.mark.parametrize("count", [1, 8, 9, 1459])
+def test_observe_all_counts_as_observe_does(count: int) -> None:
+    """Values on the bounds themselves included: each belongs to the bucket it equals."""
+    rng = random.Random(count)
+    finite = [bound for bound in BOUNDS if bound != float("inf")]
+    values = [rng.choice([rng.uniform(1e4, 1e6), rng.choice(finite)]) for _ in range(count)]
+    one_by_one, at_once = CollectorRegistry(), CollectorRegistry()
+    histogram = _histogram(one_by_one)
+    for value in values:
+        histogram.observe(value)
+    observe_all(_histogram(at_once), values)
+    expected, found = _samples(one_by_one), _samples(at_once)
+    assert found.keys() == expected.keys()
+    for key, value in expected.items():
+        assert found[key] == pytest.approx(value, rel=1e-12), key
+    assert found[("prices_count", "")] == count
