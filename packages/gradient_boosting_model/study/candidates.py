@@ -18,8 +18,11 @@ import numpy.typing as npt
 from scipy.interpolate import BSpline
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import GradientBoostingRegressor
-from sklearn.linear_model import Lasso, LassoCV, Ridge, RidgeCV
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.linear_model import ElasticNetCV, Lasso, LassoCV, Ridge, RidgeCV
+from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import SplineTransformer
+from sklearn.svm import SVR
 
 from gradient_boosting_model.linear_start import LinearStart
 
@@ -28,6 +31,9 @@ FloatArray = npt.NDArray[np.float64]
 #: Penalties scanned by the linear models' own cross-validation (on standardised inputs).
 RIDGE_ALPHAS = tuple(np.logspace(-1, 3.5, 19).tolist())
 LASSO_ALPHAS = tuple(np.logspace(-4, -1.5, 21).tolist())
+#: Round 2: ElasticNet's mixes and penalties (alpha x l1_ratio is the Lasso's part).
+ENET_RATIOS = (0.2, 0.5)
+ENET_ALPHAS = tuple(np.logspace(-3.5, -1, 11).tolist())
 
 
 class FieldBasis:
@@ -108,7 +114,15 @@ class FieldBasis:
         pair_means = clipped[:, self.pairs_].mean(axis=0) if self.pairs_.size else None
         self.pair_means_ = pair_means
         owners += [-1 - k for k in range(len(self.pairs_))]  # split between the pair's columns
-        self.spline_idx_ = np.array([self.names.index(n) for n in self.splines], dtype=np.intp)
+        # Only columns whose knots (training quantiles) are distinct: a column that is 0 for
+        # most houses has no quantile curve (round 2 splines every number that has one).
+        splined = [
+            self.names.index(n)
+            for n in self.splines
+            if np.unique(np.quantile(clipped[:, self.names.index(n)], np.linspace(0, 1, 5))).size
+            == 5
+        ]
+        self.spline_idx_ = np.array(splined, dtype=np.intp)
         self.spline_ = None
         if self.spline_idx_.size:
             self.spline_ = SplineTransformer(n_knots=5, degree=3, knots="quantile")
@@ -208,7 +222,18 @@ class BasisLinear(LinearStart):
         ).fit(values)
         design = self.basis_.transform(values)
         target = np.asarray(y, dtype=np.float64)
-        if self.penalty == "ridge":
+        if self.penalty == "enet":
+            alphas = ENET_ALPHAS if self.alpha is None else (self.alpha,)
+            model = ElasticNetCV(
+                l1_ratio=list(ENET_RATIOS),
+                alphas=alphas,
+                cv=5,
+                max_iter=50_000,
+                tol=1e-4,
+                n_jobs=1,
+            ).fit(design, target, sample_weight=sample_weight)
+            self.l1_ratio_ = float(model.l1_ratio_)
+        elif self.penalty == "ridge":
             alphas = RIDGE_ALPHAS if self.alpha is None else (self.alpha,)
             model: Any = RidgeCV(alphas=alphas).fit(design, target, sample_weight=sample_weight)
         else:
@@ -315,3 +340,69 @@ class StartedLGBM(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         values = np.asarray(X, dtype=np.float64)
         trees = np.asarray(self.booster_.predict(values), dtype=np.float64)
         return trees if self.start_ is None else trees + self.start_.predict(values)
+
+
+class KernelOnBasis(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """Round 2: a kernel learner (kernel ridge with a degree-2 polynomial kernel, or an RBF
+    SVR) on a ``FieldBasis`` scaled by 1/sqrt(number of functions), so that a dot product is
+    of order 1; its settings chosen by ``GridSearchCV`` (5-fold) on the training rows only.
+
+    Neither is a sum of per-column terms: the degree-2 kernel holds every product of two
+    columns, the RBF kernel all orders. They would break the exact explanation.
+    """
+
+    def __init__(self, *, basis: dict[str, Any], kind: str = "krr") -> None:
+        self.basis = basis
+        self.kind = kind
+
+    def _design(self, X: npt.ArrayLike) -> FloatArray:
+        design: FloatArray = self.basis_.transform(X) / np.sqrt(self.basis_.mean_.size)
+        return design
+
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> KernelOnBasis:
+        values = np.asarray(X, dtype=np.float64)
+        self.basis_ = FieldBasis(**self.basis).fit(values)
+        target = np.asarray(y, dtype=np.float64)
+        self.offset_ = float(target.mean())
+        if self.kind == "krr":
+            model: Any = KernelRidge(kernel="polynomial", degree=2, gamma=1.0)
+            grid = {"alpha": np.logspace(-2, 1.5, 8).tolist(), "coef0": [1.0, 2.0, 4.0]}
+        else:
+            model = SVR(kernel="rbf")
+            grid = {
+                "C": [0.3, 1.0, 3.0, 10.0],
+                "epsilon": [0.005, 0.02],
+                "gamma": [0.01, 0.03, 0.1],
+            }
+        search = GridSearchCV(model, grid, cv=5, scoring="neg_mean_squared_error", n_jobs=1)
+        search.fit(self._design(values), target - self.offset_)
+        self.best_params_ = search.best_params_
+        self.model_ = search.best_estimator_
+        return self
+
+    def predict(self, X: npt.ArrayLike) -> FloatArray:
+        prediction: FloatArray = self.model_.predict(self._design(X)) + self.offset_
+        return prediction
+
+
+class CatBoostLog(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """Round 2: CatBoost (symmetric trees) on the matrix and log price, from a constant start.
+
+    catboost is imported only here: it is no dependency of the package. Its trees split on one
+    column at a time, so exact per-column terms exist (its ``ShapValues`` add up to the
+    prediction), but the package's ``TreePaths`` does not walk them: it would need new code.
+    """
+
+    def __init__(self, *, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> CatBoostLog:
+        import catboost
+
+        self.model_ = catboost.CatBoostRegressor(**self.params).fit(
+            np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        )
+        return self
+
+    def predict(self, X: npt.ArrayLike) -> FloatArray:
+        return np.asarray(self.model_.predict(np.asarray(X, dtype=np.float64)), dtype=np.float64)
