@@ -165,6 +165,38 @@ def _ratio(numerators: list[float], denominators: list[float]) -> float:
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
 
+def _ratio_target(
+    name: str,
+    figures: list[float],
+    bases: list[float],
+    bound: Literal["<=", ">="],
+    limit: float,
+    *,
+    shown: str,
+) -> Target:
+    """``figures`` against ``bases``, round by round (``_ratio``), printed with both medians
+    (``shown``: a format of the two)."""
+    median = statistics.median
+    return Target(
+        name,
+        _ratio(figures, bases),
+        bound,
+        limit,
+        "x",
+        against=shown.format(median(figures), median(bases)),
+    )
+
+
+def _service(stack: ExitStack, folder: Path, stem: str, name: str, **settings: str) -> Served:
+    """The service as deployed (production settings), its store in its own folder, with
+    ``settings`` on top; stopped when ``stack`` closes."""
+    state = folder / stem
+    state.mkdir()
+    environment = {"ML_API_ENVIRONMENT": "production", "ML_API_STATE_DIR": str(state), **settings}
+    server = stack.enter_context(real_server.running(folder / f"{stem}.log", environment))
+    return Served(name, server, True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS)
@@ -173,35 +205,13 @@ def main() -> int:
     one, batch = rows[:1], rows
     in_one = statistics.median(_timings(lambda: make_prediction(one), 2000))
     one_body, batch_body = json.dumps(one).encode(), json.dumps(batch).encode()
-    production = {"ML_API_ENVIRONMENT": "production"}
 
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
         folder = Path(scratch)
-        for name in ("on", "off"):
-            (folder / name).mkdir()
         floor = Served("floor", stack.enter_context(running_floor(folder / "floor.log")), False)
-        recording = Served(
-            "service, recording on (default)",
-            stack.enter_context(
-                real_server.running(
-                    folder / "on.log", {**production, "ML_API_STATE_DIR": str(folder / "on")}
-                )
-            ),
-            True,
-        )
-        unrecorded = Served(
-            "service, recording off",
-            stack.enter_context(
-                real_server.running(
-                    folder / "off.log",
-                    {
-                        **production,
-                        "ML_API_STATE_DIR": str(folder / "off"),
-                        "ML_API_RECORDING": "false",
-                    },
-                )
-            ),
-            True,
+        recording = _service(stack, folder, "on", "service, recording on (default)")
+        unrecorded = _service(
+            stack, folder, "off", "service, recording off", ML_API_RECORDING="false"
         )
         servers = [floor, recording, unrecorded]
         for served in servers:  # a first request of each kind, not counted
@@ -231,32 +241,29 @@ def main() -> int:
     targets: list[Target] = []
     for served, label in ((recording, "recording on"), (unrecorded, "recording off")):
         targets += [
-            Target(
+            _ratio_target(
                 f"one-house p50 / floor's ({label})",
-                _ratio(served.p50_ms, floor.p50_ms),
+                served.p50_ms,
+                floor.p50_ms,
                 "<=",
                 P50_TO_FLOOR,
-                "x",
-                against=f"{median(served.p50_ms):.2f} ms vs floor {median(floor.p50_ms):.2f} ms",
+                shown="{:.2f} ms vs floor {:.2f} ms",
             ),
-            Target(
+            _ratio_target(
                 f"req/s at 16 connections / floor's ({label})",
-                _ratio(served.rps, floor.rps),
+                served.rps,
+                floor.rps,
                 ">=",
                 THROUGHPUT_TO_FLOOR,
-                "x",
-                against=f"{median(served.rps):.0f} vs floor {median(floor.rps):.0f} req/s",
+                shown="{:.0f} vs floor {:.0f} req/s",
             ),
-            Target(
+            _ratio_target(
                 f"1459 houses over HTTP / in process ({label})",
-                _ratio(served.batch_ms, served.in_process_ms),
+                served.batch_ms,
+                served.in_process_ms,
                 "<=",
                 BATCH_TO_IN_PROCESS,
-                "x",
-                against=(
-                    f"{median(served.batch_ms):.1f} ms vs in process "
-                    f"{median(served.in_process_ms):.1f} ms"
-                ),
+                shown="{:.1f} ms vs in process {:.1f} ms",
             ),
         ]
     targets += [
