@@ -29,12 +29,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def _without(state: Mapping[str, Any], cached: str) -> dict[str, Any]:
+    """An instance's state to pickle: its fields, not what it derived from them (an artifact
+    holds what was trained, nothing made since)."""
+    return {name: value for name, value in state.items() if name != cached}
 
 
 #: The group of a house whose sale condition is not given, or not one the config names.
@@ -60,8 +67,17 @@ class SaleGroups:
 
     def scale_of(self, values: Sequence[Any] | npt.NDArray[Any]) -> FloatArray:
         """The scale of each value's group."""
+        by_value, default = self._scale_by_value
+        return np.array([by_value.get(value, default) for value in values], dtype=np.float64)
+
+    @cached_property
+    def _scale_by_value(self) -> tuple[dict[str, float], float]:
+        """Each named value's scale, and the scale of any other: read per house, made once."""
         scales = dict(self.scales)
-        return np.array([scales[group] for group in self._groups(values)], dtype=np.float64)
+        return {value: scales[group] for value, group in self.members}, scales[ALL_SALES]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _without(self.__dict__, "_scale_by_value")
 
     def _groups(self, values: Sequence[Any] | npt.NDArray[Any]) -> list[str]:
         members = dict(self.members)
@@ -99,10 +115,16 @@ class ConformalIntervals:
 
     def half_widths(self, log_price: FloatArray) -> tuple[FloatArray, FloatArray]:
         """How far below and above each prediction the shared shape reaches, before groups."""
-        knots = np.asarray(self.knots)
-        below = np.interp(log_price, knots, np.asarray(self.below))
-        above = np.interp(log_price, knots, np.asarray(self.above))
-        return below, above
+        knots, below, above = self._curve
+        return np.interp(log_price, knots, below), np.interp(log_price, knots, above)
+
+    @cached_property
+    def _curve(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """``knots``, ``below`` and ``above`` as arrays, made once rather than per batch."""
+        return np.asarray(self.knots), np.asarray(self.below), np.asarray(self.above)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _without(self.__dict__, "_curve")
 
     def describe(self) -> dict[str, Any]:
         """JSON-shaped, for the metadata and ``GET /v1/model`` (knots in dollars)."""

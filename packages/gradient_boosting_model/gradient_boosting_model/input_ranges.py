@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -176,14 +177,24 @@ class InputRanges:
         """Per feature with a range of values, whether any house's value lies outside it: the
         first test of ``FeatureRange.outside``, for every feature in a few operations (most
         batches have no house outside any)."""
-        bounded = [r for r in self.ranges if r.kind != "category"]
-        if not bounded:
+        names, low, high = self._bounds
+        if not names:
             return {}
-        values = stacked(features, [r.feature for r in bounded])
+        values = stacked(features, names)
+        outside: list[bool] = np.asarray(((values < low) | (values > high)).any(axis=0)).tolist()
+        return dict(zip(names, outside, strict=True))
+
+    @cached_property
+    def _bounds(self) -> tuple[list[str], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The features with a range of values, and their lows and highs: made once."""
+        bounded = [r for r in self.ranges if r.kind != "category"]
         low = np.array([r.low for r in bounded], dtype=np.float64)
         high = np.array([r.high for r in bounded], dtype=np.float64)
-        outside = np.asarray(((values < low) | (values > high)).any(axis=0)).tolist()
-        return {r.feature: found for r, found in zip(bounded, outside, strict=True)}
+        return [r.feature for r in bounded], low, high
+
+    def __getstate__(self) -> dict[str, Any]:
+        # An artifact holds the ranges, not what was made from them.
+        return {name: value for name, value in self.__dict__.items() if name != "_bounds"}
 
     def describe(self) -> list[dict[str, Any]]:
         """JSON-shaped, for the metadata and ``GET /v1/model``."""

@@ -117,16 +117,17 @@ def _sum_in_order(terms: FloatArray) -> FloatArray:
 @dataclass(frozen=True, eq=False)
 class CodedTrees:
     """Trees at most ``CODED_DEPTH`` deep, for one house: each tree's comparisons as one byte
-    code, and per tree a table of its leaf value for every code."""
+    code, which names the leaf it leads to in one table shared by every tree."""
 
     #: Per tree, eight split indices (``TreeArrays.split_features``' numbering): its nodes in
     #: heap order, then ``padding``, the index of a comparison that is always false.
     node_bytes: npt.NDArray[np.intp]
     padding: int
-    #: (trees x 256), flat: the leaf value (learning rate applied) each code leads to.
-    leaf_by_code: FloatArray
-    #: Each tree's first entry in ``leaf_by_code``.
-    tree_codes: npt.NDArray[np.intp]
+    #: For each of the 256 codes, the leaf (its number within its tree) the choices lead to:
+    #: the same for every tree, as every tree is complete and of one depth.
+    leaf_of_code: npt.NDArray[np.intp]
+    #: Each tree's first leaf in ``TreeArrays.leaf_values``.
+    tree_leaves: npt.NDArray[np.intp]
 
     @staticmethod
     def code(choices: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
@@ -137,9 +138,9 @@ class CodedTrees:
 
     @classmethod
     def from_levels(
-        cls, node_splits: npt.NDArray[np.intp], leaf_values: FloatArray, *, depth: int, splits: int
+        cls, node_splits: npt.NDArray[np.intp], *, depth: int, splits: int
     ) -> CodedTrees:
-        """From ``TreeArrays``' nodes (by heap position, then tree) and leaves (by tree)."""
+        """From ``TreeArrays``' nodes (by heap position, then tree)."""
         nodes = 2**depth - 1
         trees = node_splits.size // nodes
         node_bytes = np.full((trees, 8), splits, dtype=np.intp)
@@ -155,13 +156,13 @@ class CodedTrees:
         codes = cls.code(choices).astype(np.intp)
         if np.unique(codes).size != patterns.size:  # pragma: no cover - a wrong _GATHER_BITS
             raise AssertionError("two patterns of choices share a code")
-        leaf_by_code = np.zeros((trees, _CODES), dtype=np.float64)
-        leaf_by_code[:, codes] = leaf_values.reshape(trees, 2**depth)[:, node - nodes]
+        leaf_of_code = np.zeros(_CODES, dtype=np.intp)
+        leaf_of_code[codes] = node - nodes
         return cls(
             node_bytes=node_bytes.ravel(),
             padding=splits,
-            leaf_by_code=leaf_by_code.ravel(),
-            tree_codes=np.arange(trees, dtype=np.intp) * _CODES,
+            leaf_of_code=leaf_of_code,
+            tree_leaves=np.arange(trees, dtype=np.intp) * 2**depth,
         )
 
     def add_trees(
@@ -176,11 +177,11 @@ class CodedTrees:
             out=goes_right[: self.padding],
         )
         codes = self.code(goes_right.view(np.uint8).take(self.node_bytes).reshape(-1, 8))
-        leaves = codes.astype(np.intp)
-        leaves += self.tree_codes
+        leaves = self.leaf_of_code.take(codes.view(np.intp))  # a code is under 256
+        leaves += self.tree_leaves
         terms = np.empty(leaves.size + 1, dtype=np.float64)
         terms[0] = start
-        self.leaf_by_code.take(leaves, out=terms[1:])
+        trees.leaf_values.take(leaves, out=terms[1:])
         return _sum_in_order(terms[:, None])
 
 
@@ -256,7 +257,7 @@ class TreeArrays:
         node_splits = np.asarray(node_splits, dtype=np.intp).ravel()
         leaf_values = np.ascontiguousarray(value[level].ravel(), dtype=np.float64)
         one_house = (
-            CodedTrees.from_levels(node_splits, leaf_values, depth=depth, splits=len(splits))
+            CodedTrees.from_levels(node_splits, depth=depth, splits=len(splits))
             if depth <= CODED_DEPTH
             else None
         )

@@ -139,6 +139,8 @@ def _nones(values: list[tuple[Any, ...]], blank_rows: set[int]) -> int:
 def _suspect_number_rows(matrix: npt.NDArray[np.float64], rules: NumberRules) -> set[int]:
     """Rows with a number out of its range, not whole, not one of its codes, or missing where
     it is required, or breaking a house rule (``NumberRules.suspect_rows``)."""
+    if len(matrix) == 1:
+        return {0} if rules.suspect_row(matrix[0].tolist()) else set()
     return set(np.flatnonzero(rules.suspect_rows(matrix)).tolist())
 
 
