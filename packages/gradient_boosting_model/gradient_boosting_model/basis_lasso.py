@@ -49,6 +49,9 @@ class SplineCurves:
     left_knots: FloatArray
     #: (degree + 1 x curves x pieces): the pieces' Taylor coefficients, the highest power first.
     coefficients: FloatArray
+    #: Each curve's first piece in the curves' pieces one after another (``left_knots`` and
+    #: ``coefficients`` flattened so), which ``values`` takes from in one gather.
+    first_piece: IntArray
 
     @classmethod
     def from_splines(cls, curves: Sequence[tuple[int, BSpline]]) -> SplineCurves:
@@ -73,15 +76,17 @@ class SplineCurves:
             inner_knots=np.ascontiguousarray(left_knots[:, 1:]),
             left_knots=left_knots,
             coefficients=np.ascontiguousarray(np.array(coefficients).transpose(1, 0, 2)),
+            first_piece=np.arange(len(curves), dtype=np.intp) * left_knots.shape[1],
         )
 
     def values(self, clipped: FloatArray) -> FloatArray:
         """Each curve at its column's value, (rows x curves)."""
-        x = clipped[:, self.columns]
-        piece = (x[:, :, None] >= self.inner_knots).sum(axis=2)
-        curve = np.arange(self.columns.size)
-        dx = x - self.left_knots[curve, piece]
-        coefficients = self.coefficients[:, curve, piece]
+        x = clipped.take(self.columns, axis=1)
+        piece: IntArray = np.add.reduce(x[:, :, None] >= self.inner_knots, axis=2, dtype=np.intp)
+        piece += self.first_piece
+        dx = x - self.left_knots.take(piece)
+        pieces = self.coefficients.shape[0], -1
+        coefficients: FloatArray = self.coefficients.reshape(pieces).take(piece, axis=1)
         value: FloatArray = coefficients[0]
         for coefficient in coefficients[1:]:
             value = value * dx + coefficient
@@ -201,7 +206,7 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def _clipped(self, values: FloatArray) -> FloatArray:
-        clipped = np.clip(values, self.low_, self.high_)
+        clipped: FloatArray = np.minimum(np.maximum(values, self.low_), self.high_)  # np.clip
         clipped[:, self.log_idx_] = np.log1p(np.maximum(clipped[:, self.log_idx_], 0.0))
         return clipped
 

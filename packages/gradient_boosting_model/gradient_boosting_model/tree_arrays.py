@@ -128,6 +128,8 @@ class CodedTrees:
     leaf_of_code: npt.NDArray[np.intp]
     #: Each tree's first leaf in ``TreeArrays.leaf_values``.
     tree_leaves: npt.NDArray[np.intp]
+    #: ``TreeArrays.split_thresholds`` as one row.
+    thresholds: npt.NDArray[np.float32]
 
     @staticmethod
     def code(choices: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
@@ -138,9 +140,10 @@ class CodedTrees:
 
     @classmethod
     def from_levels(
-        cls, node_splits: npt.NDArray[np.intp], *, depth: int, splits: int
+        cls, node_splits: npt.NDArray[np.intp], thresholds: npt.NDArray[np.float32], *, depth: int
     ) -> CodedTrees:
-        """From ``TreeArrays``' nodes (by heap position, then tree)."""
+        """From ``TreeArrays``' nodes (by heap position, then tree) and split thresholds."""
+        splits = thresholds.size
         nodes = 2**depth - 1
         trees = node_splits.size // nodes
         node_bytes = np.full((trees, 8), splits, dtype=np.intp)
@@ -163,6 +166,7 @@ class CodedTrees:
             padding=splits,
             leaf_of_code=leaf_of_code,
             tree_leaves=np.arange(trees, dtype=np.intp) * 2**depth,
+            thresholds=np.ascontiguousarray(thresholds.ravel()),
         )
 
     def add_trees(
@@ -170,19 +174,20 @@ class CodedTrees:
     ) -> FloatArray:
         """``start`` plus every tree's value for one house (its features, float32), summed in
         scikit-learn's order."""
-        goes_right = np.zeros(self.padding + 1, dtype=np.bool_)
+        goes_right = np.zeros(self.padding + 1, dtype=np.uint8)
         np.greater(
-            house.take(trees.split_features),
-            trees.split_thresholds[:, 0],
-            out=goes_right[: self.padding],
+            house.take(trees.split_features), self.thresholds, out=goes_right[: self.padding]
         )
-        codes = self.code(goes_right.view(np.uint8).take(self.node_bytes).reshape(-1, 8))
+        words = goes_right.take(self.node_bytes).view(np.uint64)  # eight bytes a tree
+        codes = (words * _GATHER_BITS) >> _TOP_BYTE  # ``code``, on bytes taken contiguous
         leaves = self.leaf_of_code.take(codes.view(np.intp))  # a code is under 256
         leaves += self.tree_leaves
         terms = np.empty(leaves.size + 1, dtype=np.float64)
         terms[0] = start
         trees.leaf_values.take(leaves, out=terms[1:])
-        return _sum_in_order(terms[:, None])
+        # In order, as ``_sum_in_order`` adds one house (np.cumsum is this, behind a wrapper).
+        total: FloatArray = np.add.accumulate(terms)[-1:]
+        return total
 
 
 @dataclass(frozen=True, eq=False)
@@ -255,9 +260,10 @@ class TreeArrays:
         init = regressor.init_
         start = None if isinstance(init, str) and init == "zero" else init
         node_splits = np.asarray(node_splits, dtype=np.intp).ravel()
+        thresholds = splits[:, 1].astype(_TREE_DTYPE)
         leaf_values = np.ascontiguousarray(value[level].ravel(), dtype=np.float64)
         one_house = (
-            CodedTrees.from_levels(node_splits, depth=depth, splits=len(splits))
+            CodedTrees.from_levels(node_splits, thresholds, depth=depth)
             if depth <= CODED_DEPTH
             else None
         )
@@ -268,7 +274,7 @@ class TreeArrays:
             start=start,
             start_predict=None if start is None else _fitted_predict(start),
             split_features=splits[:, 0].astype(np.intp),
-            split_thresholds=splits[:, 1].astype(_TREE_DTYPE)[:, None],
+            split_thresholds=thresholds[:, None],
             node_splits=node_splits,
             leaf_values=leaf_values,
             tree_leaves=(np.arange(len(trees), dtype=np.intp) * 2**depth)[:, None],
@@ -290,7 +296,9 @@ class TreeArrays:
             raise ValueError(
                 f"X has shape {values.shape}, but the trees take {self.n_features} features"
             )
-        if not np.isfinite(values).all():
+        # Finite float32s add up to a finite float64 (their count would have to pass 1e269 to
+        # overflow), and any NaN or infinity makes the sum NaN or infinite: one operation.
+        if not math.isfinite(values.sum(dtype=np.float64)):
             raise ValueError("Input X contains NaN or infinity (or a value too large for float32)")
         rows = values.shape[0]
         start = (
