@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import repeat
 from typing import Any
 
@@ -247,6 +248,21 @@ class CompiledPipeline:
     positions: Mapping[str, int]
     field_positions: Mapping[str, int]
 
+    @cached_property
+    def order(self) -> IntArray:
+        """Where each matrix column is among the columns ``run`` makes side by side: the
+        numbers, the ages, the texts, the numeric codes, then the totals."""
+        made = [
+            self.number_to,
+            self.age_to,
+            self.text_to,
+            _indices([position for position, _, _ in self.number_codes]),
+            self.total_to,
+        ]
+        order = np.empty(len(self.positions), dtype=np.intp)
+        order[np.concatenate(made)] = np.arange(len(self.positions))
+        return order
+
     @classmethod
     def from_pipeline(cls, pipeline: Pipeline, *, layout: BatchLayout) -> CompiledPipeline:
         """Compile the fitted preprocessing of ``pipeline`` (its steps but the regressor) for
@@ -305,17 +321,29 @@ class CompiledPipeline:
         if batch.layout is not self.layout:
             raise ValueError("the batch is not laid out as the plan was compiled for")
         houses, numbers = batch.houses, batch.numbers
-        matrix = np.empty((houses, len(self.positions)), dtype=np.float64)
-        matrix[:, self.number_to] = numbers.take(self.number_from, axis=1)
         elapsed = numbers.take(self.age_reference, axis=1) - numbers.take(self.age_year, axis=1)
-        matrix[:, self.age_to] = np.maximum(elapsed, 0.0)  # NaN stays NaN where a year is missing
-        matrix[:, self.text_to] = self._text_numbers(batch)
-        for position, column, table in self.number_codes:
-            looked_up = map(table.get, numbers[:, column].tolist(), repeat(math.nan))
-            matrix[:, position] = np.fromiter(looked_up, dtype=np.float64, count=houses)
-        matrix[:, self.total_to] = 0.0  # not summed yet: nothing to impute there
-        before = matrix.copy()
-        np.copyto(matrix, self.fills, where=np.isnan(before))
+        codes = [
+            np.fromiter(
+                map(table.get, numbers[:, column].tolist(), repeat(math.nan)),
+                dtype=np.float64,
+                count=houses,
+            )[:, None]
+            for _, column, table in self.number_codes
+        ]
+        # Every column made apart, side by side, then put in the matrix's order in one gather:
+        # for one house the calls, not the numbers, are the cost.
+        made = np.concatenate(
+            [
+                numbers.take(self.number_from, axis=1),
+                np.maximum(elapsed, 0.0),  # NaN stays NaN where a year is missing
+                self._text_numbers(batch),
+                *codes,
+                np.zeros((houses, self.total_to.size)),  # not summed yet: nothing to impute
+            ],
+            axis=1,
+        )
+        before = made.take(self.order, axis=1)
+        matrix = np.where(np.isnan(before), self.fills, before)
         matrix[:, self.total_to] = self._totals(matrix)
         return CompiledStages(
             matrix=matrix,
@@ -340,9 +368,10 @@ class CompiledPipeline:
         changes no sum: the running sum is never -0 (it starts as 0 + the first part, +0 when
         that part is a zero)."""
         products = matrix.take(self.part_columns, axis=1) * self.part_weights
-        total = np.zeros(products.shape[:2], dtype=np.float64)
-        for part in range(products.shape[2]):
-            total += products[:, :, part]
+        # Running sums part by part, in order, from the first part: the same sums as from 0
+        # but for the sign of a zero, which the last + 0.0 makes +0 as a sum from 0 ends.
+        running = np.add.accumulate(products, axis=2)
+        total: FloatArray = running[:, :, -1] + 0.0
         return total
 
 

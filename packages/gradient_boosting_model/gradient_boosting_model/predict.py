@@ -3,6 +3,7 @@ request, explanations out."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -100,11 +101,12 @@ def price_batch(
     evidence = trained.evidence(stages, explain=explain)
     # Prices and their bounds in dollars, to the cent: one array, so one exp, one rounding and
     # one conversion to lists (each elementwise: the numbers of three arrays done apart).
-    dollars = np.exp(np.stack([evidence.log_price, evidence.log_lower, evidence.log_upper]))
-    prices_ok = np.isfinite(dollars[0]).all() and (dollars[0] > 0).all()
-    if not prices_ok:  # pragma: no cover - a broken model
+    logs = np.concatenate([evidence.log_price, evidence.log_lower, evidence.log_upper])
+    dollars = np.exp(logs).reshape(3, -1)
+    cheapest, dearest = dollars[0].min(), dollars[0].max()  # NaN if any is
+    if not 0 < cheapest <= dearest < math.inf:  # pragma: no cover - a broken model
         raise ModelError("the model produced a price that is not a positive finite number")
-    prices, lower, upper = np.round(dollars, 2).tolist()
+    prices, lower, upper = dollars.round(2).tolist()
     level = trained.intervals.level
     # The calibration never puts a bound on the wrong side of the price (calibration.py).
     intervals = [
