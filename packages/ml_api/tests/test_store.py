@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -219,7 +220,21 @@ def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path)
     request = PricedRequest(
         **{**vars(request), "warnings": [[], [SimpleNamespace(field="LotArea")], []]}
     )
-    rows = request.rows(0, 3)
+    # A second request in the same write, priced at another time, its ranges not all
+    # calibrated: values repeated from row to row, then changing (write_rows processes a
+    # repeated value once).
+    later = priced_request(3, "00000000000000bb")
+    later = PricedRequest(
+        **{
+            **vars(later),
+            "priced_at": request.priced_at + timedelta(seconds=1.5),
+            "intervals": [
+                SimpleNamespace(lower=1.0, upper=2.0, calibrated=calibrated)
+                for calibrated in (True, False, False)
+            ],
+        }
+    )
+    rows = request.rows(0, 3) + later.rows(0, 3)
     stored = {}
     for name in ("fast", "sqlalchemy"):
         engine = make_engine(f"sqlite:///{tmp_path / name}.db")
@@ -243,4 +258,6 @@ def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path)
             stored[name] = connection.exec_driver_sql("SELECT * FROM predictions ORDER BY id").all()
         engine.dispose()
     assert stored["fast"] == stored["sqlalchemy"]
-    assert len(stored["fast"]) == 3
+    assert len(stored["fast"]) == 6
+    assert len({row.created_at for row in stored["fast"]}) == 2
+    assert [row.calibrated for row in stored["fast"]] == [1, 1, 1, 1, 0, 0]

@@ -100,8 +100,15 @@ def answer_values(price: float, interval: Any, warnings: Sequence[Any]) -> tuple
         interval.lower,
         interval.upper,
         interval.calibrated,
-        orjson.dumps(sorted({warning.field for warning in warnings})).decode(),
+        _warned_fields(warnings),
     )
+
+
+def _warned_fields(warnings: Sequence[Any]) -> str:
+    """The fields a house's warnings name, sorted, as JSON text (most houses have none)."""
+    if not warnings:
+        return "[]"
+    return orjson.dumps(sorted({warning.field for warning in warnings})).decode()
 
 
 class Recorder:
@@ -335,15 +342,36 @@ def write_rows(
         connection.execute(generic, [dict(zip(columns, row, strict=True)) for row in rows])
         return
     statement, processors = _insert_statement(dialect, table)
-    converted = [(index, process) for index, process in enumerate(processors) if process]
+    converted = [(index, _Repeated(process)) for index, process in enumerate(processors) if process]
     if converted:
         rows = [_processed(row, converted) for row in rows]
     connection.exec_driver_sql(statement, rows)
 
 
-def _processed(
-    row: tuple[Any, ...], converted: list[tuple[int, Callable[[Any], Any]]]
-) -> tuple[Any, ...]:
+class _Repeated:
+    """A bind processor that processes a value once while the rows repeat it: a request's
+    houses share their time of pricing (SQLite's date processor formats it in Python, about
+    9 us a row, in the writer's thread that shares the interpreter with the requests), and most
+    share whether their range is calibrated. Processors are pure: the same value, the same
+    result. The same object, not an equal one (``True == 1``, and an aware and a naive time
+    are never equal but may print alike): the last one is held, so its identity is not reused."""
+
+    __slots__ = ("_last", "_process")
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        self._process = process
+        self._last: tuple[Any, Any] | None = None
+
+    def __call__(self, value: Any) -> Any:
+        last = self._last
+        if last is not None and last[0] is value:
+            return last[1]
+        processed = self._process(value)
+        self._last = (value, processed)
+        return processed
+
+
+def _processed(row: tuple[Any, ...], converted: list[tuple[int, _Repeated]]) -> tuple[Any, ...]:
     """``row`` with each value of the ``converted`` columns through its bind processor (a row's
     columns mostly need none: a tuple per row is cheaper than a call per value)."""
     values = list(row)
