@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from prometheus_client import REGISTRY
-from sqlalchemy import Connection, Engine, String, bindparam, insert, inspect, select
+from sqlalchemy import Connection, Engine, String, bindparam, event, insert, inspect, select
 
 from api.store import recorder as recorder_module
 from api.store.database import (
@@ -26,7 +26,13 @@ from api.store.database import (
     make_engine,
     migrate,
 )
-from api.store.recorder import PricedRequest, Recorder, write_rows
+from api.store.recorder import (
+    ROWS_PER_INSERT,
+    PricedRequest,
+    Recorder,
+    insert_sizes,
+    write_rows,
+)
 from api.store.sales import SalesRefusedError, write_sales
 from api.store.tables import metadata, predictions, sales
 from tests.stores import Outage, count_rows, priced_request
@@ -211,6 +217,40 @@ def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]
     with pytest.raises(SalesRefusedError) as refused:
         sold_store([_sale(1), _sale(2)])
     assert [(e.row, e.message) for e in refused.value.errors] == [(1, "has a sale price already")]
+
+
+@pytest.mark.parametrize("count", [1, 255, 300, 1459])
+def test_sqlite_writes_every_row_in_a_few_statements(tmp_path: Path, count: int) -> None:
+    """``write_rows`` inserts many rows a statement on SQLite (the driver gives the
+    interpreter's lock back once a statement, not once a row): every row stored, once, in
+    order of the ``insert_sizes`` statements."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate(engine)
+    statements: list[str] = []
+    event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append(args[2]), named=False
+    )
+    request = priced_request(count)
+    with engine.begin() as connection:
+        write_rows(connection, request.rows(0, count))
+    with engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT id, price FROM predictions").all()
+    engine.dispose()
+    assert sorted(stored) == sorted(zip(request.ids, request.prices, strict=True))
+    inserts = [text for text in statements if text.startswith("INSERT")]
+    assert len(inserts) == len(insert_sizes(count)) <= 10
+    assert sum(text.count("(?") for text in inserts) == count
+
+
+def test_insert_sizes_cover_the_rows_in_few_sizes() -> None:
+    for rows in range(0, 3 * ROWS_PER_INSERT):
+        sizes = insert_sizes(rows)
+        assert sum(sizes) == rows
+        full = rows // ROWS_PER_INSERT
+        assert sizes[:full] == [ROWS_PER_INSERT] * full
+        rest = sizes[full:]  # distinct powers of two, largest first: at most 8 statements
+        assert rest == sorted(set(rest), reverse=True)
+        assert all(size < ROWS_PER_INSERT and size & (size - 1) == 0 for size in rest)
 
 
 def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path) -> None:
