@@ -23,7 +23,6 @@ from collections.abc import Callable
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-
 #: ``mallopt``'s parameter for the most arenas (glibc's malloc.h).
 M_ARENA_MAX = -8
 
