@@ -8,8 +8,11 @@ from typing import Any
 
 from api.config import ServerSettings
 from api.logs import GUNICORN_LOGCONFIG
+from api.memory import limit_malloc_arenas
 
 _server = ServerSettings()
+# Before the app is loaded and any thread starts; the workers are forks of this process.
+limit_malloc_arenas(_server.malloc_arenas)
 
 wsgi_app = "api.asgi:app"
 # The master loads the model and builds the app once; each worker is a fork of it. A worker that

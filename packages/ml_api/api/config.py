@@ -194,6 +194,9 @@ class ServerSettings(BaseSettings):
     #: Bytes of a request's line and headers in all (431 past it), and of any one of them.
     max_header_bytes: int = Field(default=64 * 1024, ge=4096)
     max_header_field_bytes: int = Field(default=16 * 1024, ge=1024)
+    #: malloc arenas a worker's threads share (glibc only; 0: glibc's default, 8 per core).
+    #: Each arena keeps the memory its threads freed: fewer, a smaller worker (api/memory.py).
+    malloc_arenas: int = Field(default=2, ge=0)
     #: Requests after which a worker is replaced (0: never); jitter staggers the replacements.
     max_requests: int = Field(default=20_000, ge=0)
     max_requests_jitter: int = Field(default=2_000, ge=0)

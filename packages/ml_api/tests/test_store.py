@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from prometheus_client import REGISTRY
-from sqlalchemy import Connection, Engine, String, bindparam, insert, inspect, select
+from sqlalchemy import Connection, Engine, String, bindparam, event, insert, inspect, select
 
 from api.store import recorder as recorder_module
 from api.store.database import (
@@ -25,7 +26,13 @@ from api.store.database import (
     make_engine,
     migrate,
 )
-from api.store.recorder import PricedRequest, Recorder, write_rows
+from api.store.recorder import (
+    ROWS_PER_INSERT,
+    PricedRequest,
+    Recorder,
+    insert_sizes,
+    write_rows,
+)
 from api.store.sales import SalesRefusedError, write_sales
 from api.store.tables import metadata, predictions, sales
 from tests.stores import Outage, count_rows, priced_request
@@ -212,6 +219,40 @@ def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]
     assert [(e.row, e.message) for e in refused.value.errors] == [(1, "has a sale price already")]
 
 
+@pytest.mark.parametrize("count", [1, 255, 300, 1459])
+def test_sqlite_writes_every_row_in_a_few_statements(tmp_path: Path, count: int) -> None:
+    """``write_rows`` inserts many rows a statement on SQLite (the driver gives the
+    interpreter's lock back once a statement, not once a row): every row stored, once, in
+    order of the ``insert_sizes`` statements."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate(engine)
+    statements: list[str] = []
+    event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append(args[2]), named=False
+    )
+    request = priced_request(count)
+    with engine.begin() as connection:
+        write_rows(connection, request.rows(0, count))
+    with engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT id, price FROM predictions").all()
+    engine.dispose()
+    assert sorted(stored) == sorted(zip(request.ids, request.prices, strict=True))
+    inserts = [text for text in statements if text.startswith("INSERT")]
+    assert len(inserts) == len(insert_sizes(count)) <= 10
+    assert sum(text.count("(?") for text in inserts) == count
+
+
+def test_insert_sizes_cover_the_rows_in_few_sizes() -> None:
+    for rows in range(0, 3 * ROWS_PER_INSERT):
+        sizes = insert_sizes(rows)
+        assert sum(sizes) == rows
+        full = rows // ROWS_PER_INSERT
+        assert sizes[:full] == [ROWS_PER_INSERT] * full
+        rest = sizes[full:]  # distinct powers of two, largest first: at most 8 statements
+        assert rest == sorted(set(rest), reverse=True)
+        assert all(size < ROWS_PER_INSERT and size & (size - 1) == 0 for size in rest)
+
+
 def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path) -> None:
     """``write_rows`` hands SQLite's driver processed tuples itself (for speed): the bytes stored
     must be those of SQLAlchemy's own insert (dates, booleans, documents), as read raw."""
@@ -219,7 +260,21 @@ def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path)
     request = PricedRequest(
         **{**vars(request), "warnings": [[], [SimpleNamespace(field="LotArea")], []]}
     )
-    rows = request.rows(0, 3)
+    # A second request in the same write, priced at another time, its ranges not all
+    # calibrated: values repeated from row to row, then changing (write_rows processes a
+    # repeated value once).
+    later = priced_request(3, "00000000000000bb")
+    later = PricedRequest(
+        **{
+            **vars(later),
+            "priced_at": request.priced_at + timedelta(seconds=1.5),
+            "intervals": [
+                SimpleNamespace(lower=1.0, upper=2.0, calibrated=calibrated)
+                for calibrated in (True, False, False)
+            ],
+        }
+    )
+    rows = request.rows(0, 3) + later.rows(0, 3)
     stored = {}
     for name in ("fast", "sqlalchemy"):
         engine = make_engine(f"sqlite:///{tmp_path / name}.db")
@@ -243,4 +298,6 @@ def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path)
             stored[name] = connection.exec_driver_sql("SELECT * FROM predictions ORDER BY id").all()
         engine.dispose()
     assert stored["fast"] == stored["sqlalchemy"]
-    assert len(stored["fast"]) == 3
+    assert len(stored["fast"]) == 6
+    assert len({row.created_at for row in stored["fast"]}) == 2
+    assert [row.calibrated for row in stored["fast"]] == [1, 1, 1, 1, 0, 0]

@@ -1,0 +1,84 @@
+"""api/memory.py: the arena limit a worker starts with, checked on the C library itself."""
+
+from __future__ import annotations
+
+import ctypes.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api import memory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Threads allocating at once, then the arenas glibc's malloc_info lists (one <heap> each).
+_COUNT_ARENAS = """
+import ctypes, ctypes.util, sys, tempfile, threading
+from api.memory import limit_malloc_arenas
+arenas = int(sys.argv[1])
+assert limit_malloc_arenas(arenas) == (arenas > 0)
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.fopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+barrier = threading.Barrier(8)
+def allocate():
+    barrier.wait()
+    blocks = [libc.malloc(1000) for _ in range(1000)]
+    barrier.wait()
+    for block in blocks:
+        libc.free(block)
+threads = [threading.Thread(target=allocate) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+with tempfile.NamedTemporaryFile(suffix=".xml") as report:
+    handle = libc.fopen(report.name.encode(), b"w")
+    libc.malloc_info(0, handle)
+    libc.fclose(handle)
+    print(open(report.name).read().count("<heap nr="))
+"""
+
+
+def _arenas(limit: int) -> int:
+    run = subprocess.run(
+        [sys.executable, "-c", _COUNT_ARENAS, str(limit)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return int(run.stdout)
+
+
+glibc_only = pytest.mark.skipif(
+    memory._glibc("malloc_info") is None or ctypes.util.find_library("c") is None,
+    reason="the arena limit is glibc's",
+)
+
+
+@glibc_only
+def test_threads_share_at_most_the_arenas_allowed() -> None:
+    assert _arenas(2) <= 2
+    assert _arenas(1) == 1
+
+
+@glibc_only
+def test_zero_leaves_glibc_default() -> None:
+    """Eight threads allocating at once get arenas of their own by default (the count the
+    limit cuts; if this fails, the test above proves nothing)."""
+    assert _arenas(0) > 2
+
+
+def test_the_server_config_limits_arenas_before_loading_the_app() -> None:
+    """gunicorn.conf.py sets the limit at its top (before the app, preloaded, starts any
+    thread), from the server's settings."""
+    text = (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
+    assert "limit_malloc_arenas(_server.malloc_arenas)" in text
+    assert text.index("limit_malloc_arenas(_server") < text.index("wsgi_app =")
