@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -24,3 +25,16 @@ def test_workers_keep_glibcs_adaptive_mmap_threshold_and_one_thread() -> None:
     with local_cluster(1) as client:
         (found,) = client.run(environment).values()
     assert found == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}
+
+
+def callbacks(dask_worker: Any) -> dict[str, float]:
+    """A worker's periodic callbacks: each one's interval in ms (``client.run`` passes the
+    worker)."""
+    return {name: pc.callback_time for name, pc in dask_worker.periodic_callbacks.items()}
+
+
+def test_workers_run_no_profiler_and_tick_once_a_second() -> None:
+    with local_cluster(1) as client:
+        (found,) = client.run(callbacks).values()
+    assert "heartbeat" in found and "profile" not in found
+    assert found["tick"] == 1000
