@@ -26,6 +26,7 @@ from gradient_boosting_model.batch.errors import (
     TooManyRejectsError,
 )
 from gradient_boosting_model.batch.report import JobReport
+from gradient_boosting_model.batch.results import ChunkResult
 from gradient_boosting_model.batch.sources import Chunk, find_inputs, plan_chunks
 from gradient_boosting_model.batch.writing import (
     PRICES,
@@ -36,9 +37,8 @@ from gradient_boosting_model.batch.writing import (
     with_source,
 )
 
-if TYPE_CHECKING:  # the model's code, which the client does not need
+if TYPE_CHECKING:
     from gradient_boosting_model.batch.running import Runner
-    from gradient_boosting_model.batch.scoring import ChunkResult
 
 #: Houses priced per call of ``make_prediction``: large enough that its fixed costs vanish.
 BATCH_ROWS = 10_000

@@ -35,6 +35,7 @@ from gradient_boosting_model.batch.reading import (
     row_id,
     rows_of,
 )
+from gradient_boosting_model.batch.results import ChunkResult
 from gradient_boosting_model.batch.sources import Chunk
 from gradient_boosting_model.batch.writing import PRICED
 from gradient_boosting_model.errors import InvalidInputError, ModelError
@@ -90,30 +91,6 @@ class Prices:
             "warnings": warnings,
         }
         return pa.table(columns, schema=PRICED)
-
-
-@dataclass
-class ChunkResult:
-    """What a worker hands back for a chunk: its prices, its rejects and their counts."""
-
-    index: int
-    #: The priced houses, in row order: a ``pyarrow.Table`` of ``writing.PRICED``'s columns.
-    prices: Any
-    #: One per refused field and message, in row order.
-    rejects: list[Reject]
-    blank: int
-    #: The worker that scored it (its address), or ``in-process``.
-    worker: str
-    model_version: str
-
-    @property
-    def scored(self) -> int:
-        return int(self.prices.num_rows)
-
-    @property
-    def rejected(self) -> int:
-        """Rows rejected (a row may have several rejects)."""
-        return len({reject.row for reject in self.rejects})
 
 
 def price_valid(

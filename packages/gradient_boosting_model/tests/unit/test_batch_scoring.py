@@ -13,7 +13,8 @@ import pytest
 from gradient_boosting_model.batch.errors import ChunkError
 from gradient_boosting_model.batch.job import any_priced, check_result
 from gradient_boosting_model.batch.reading import ChunkRows, Reject
-from gradient_boosting_model.batch.scoring import ChunkResult, price_valid, score_read, score_rows
+from gradient_boosting_model.batch.results import ChunkResult
+from gradient_boosting_model.batch.scoring import price_valid, score_read, score_rows
 from gradient_boosting_model.batch.sources import Chunk, Span
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.input_ranges import RangeWarning
