@@ -1,8 +1,9 @@
-"""The local cluster score-houses starts by default: its workers' environment."""
+"""The local cluster score-houses starts by default: its workers' environment and origin."""
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -38,3 +39,16 @@ def test_workers_run_no_profiler_and_tick_once_a_second() -> None:
         (found,) = client.run(callbacks).values()
     assert "heartbeat" in found and "profile" not in found
     assert found["tick"] == 1000
+
+
+def origin() -> tuple[int, bool]:
+    """A worker's parent process, and whether it has scikit-learn already."""
+    return os.getppid(), "sklearn" in sys.modules
+
+
+def test_workers_are_forked_by_one_process_that_imported_the_models_code() -> None:
+    with local_cluster(2) as client:
+        found = list(client.run(origin).values())
+    (parent, imported), (other_parent, _) = found
+    assert parent == other_parent != os.getpid()
+    assert imported  # before any task or prepare_workers
