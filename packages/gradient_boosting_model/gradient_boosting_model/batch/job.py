@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.batch.errors import (
@@ -25,6 +26,7 @@ from gradient_boosting_model.batch.errors import (
     TooManyRejectsError,
 )
 from gradient_boosting_model.batch.report import JobReport
+from gradient_boosting_model.batch.results import ChunkResult
 from gradient_boosting_model.batch.sources import Chunk, find_inputs, plan_chunks
 from gradient_boosting_model.batch.writing import (
     PRICES,
@@ -35,9 +37,8 @@ from gradient_boosting_model.batch.writing import (
     with_source,
 )
 
-if TYPE_CHECKING:  # the model's code, which the client does not need
+if TYPE_CHECKING:
     from gradient_boosting_model.batch.running import Runner
-    from gradient_boosting_model.batch.scoring import ChunkResult
 
 #: Houses priced per call of ``make_prediction``: large enough that its fixed costs vanish.
 BATCH_ROWS = 10_000
@@ -87,6 +88,16 @@ def plan_job(settings: JobSettings) -> Plan:
     return Plan(files=files, chunks=plan_chunks(files, settings.batch_rows))
 
 
+def any_priced(rows: npt.NDArray[np.int64], rejected: set[int]) -> bool:
+    """Whether any ``rejected`` row is among the priced ``rows`` (ascending): a binary search of
+    each rejected row, where ``np.isin`` sorted the chunk's rows (2 ms a chunk, most with none)."""
+    if not rejected or not len(rows):
+        return False
+    wanted = np.fromiter(rejected, dtype=np.int64, count=len(rejected))
+    at = np.searchsorted(rows, wanted).clip(max=len(rows) - 1)
+    return bool((rows[at] == wanted).any())
+
+
 def check_result(chunk: Chunk, result: ChunkResult) -> None:
     """Each of the chunk's rows once: priced, rejected or blank."""
     span = chunk.span
@@ -99,7 +110,7 @@ def check_result(chunk: Chunk, result: ChunkResult) -> None:
         or counted != span.rows
         or not (np.diff(rows) > 0).all()
         or not rows_in_span
-        or np.isin(list(rejected_rows), rows).any()
+        or any_priced(rows, rejected_rows)  # rows ascending: checked above
     ):
         raise ChunkError(
             f"{chunk.source}, rows {span.first_row}-{span.first_row + span.rows - 1}: "

@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from gradient_boosting_model.batch.errors import ChunkError
-from gradient_boosting_model.batch.scoring import ChunkResult, score_chunk
+from gradient_boosting_model.batch.results import ChunkResult
 from gradient_boosting_model.batch.sources import Chunk
 
 if TYPE_CHECKING:
@@ -33,6 +33,14 @@ class Runner(Protocol):
     description: str
 
     def results(self, chunks: Sequence[Chunk], *, batch_rows: int) -> Results: ...
+
+
+def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
+    """``scoring.score_chunk``, the task a worker runs, imported where it runs: the client that
+    submits it by name (and unpickles its ``ChunkResult``) never imports the model's code."""
+    from gradient_boosting_model.batch.scoring import score_chunk as score
+
+    return score(chunk, batch_rows=batch_rows)
 
 
 def _failed(chunk: Chunk, error: BaseException) -> ChunkError:

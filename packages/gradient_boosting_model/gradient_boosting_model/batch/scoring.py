@@ -1,9 +1,10 @@
 """A chunk priced, its invalid rows rejected instead of failing it.
 
 A chunk is read as an Arrow table and checked column by column (``columns.check_table``, the
-API's rules): the rows that pass are priced as one validated batch (``price_batch``), with no
-Python object a value. The few suspect rows are read as JSON houses and priced as the API prices
-them (``make_prediction``), which refuses a whole batch when any row is invalid
+API's rules): the rows that pass are priced as one validated batch, with no Python object a
+value, into the prices table's columns (``pricing.priced_table``: ``price_batch``'s numbers).
+The few suspect rows are read as JSON houses and priced as the API prices them
+(``make_prediction``), which refuses a whole batch when any row is invalid
 (``InvalidInputError``, whose ``errors`` name every bad row and field with the API's messages):
 such a batch is priced again without the rows it named, so that one bad row costs its own price
 only; the refused rows become rejects, one per field and message. ``score_rows`` is that JSON
@@ -19,10 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.batch.columns import check_table
+from gradient_boosting_model.batch.pricing import priced_table
 from gradient_boosting_model.batch.reading import (
     ChunkRows,
     ChunkTable,
@@ -32,18 +35,15 @@ from gradient_boosting_model.batch.reading import (
     row_id,
     rows_of,
 )
+from gradient_boosting_model.batch.results import ChunkResult
 from gradient_boosting_model.batch.sources import Chunk
 from gradient_boosting_model.batch.writing import PRICED
 from gradient_boosting_model.errors import InvalidInputError, ModelError
-from gradient_boosting_model.predict import PredictionResult, make_prediction, price_batch
+from gradient_boosting_model.predict import PredictionResult, make_prediction
 from gradient_boosting_model.schemas import ID_FIELD
 
 Predict = Callable[[Sequence[Mapping[str, Any]]], PredictionResult]
 RowErrors = dict[int, dict[str, list[str]]]
-
-
-#: The columns of ``Prices``.
-_COLUMNS = ("rows", "ids", "prices", "lower", "upper", "level", "calibrated", "warnings")
 
 
 @dataclass
@@ -73,24 +73,6 @@ class Prices:
             for warnings in result.warnings
         )
 
-    def extend(self, other: Prices) -> None:
-        """Add ``other``'s houses after these (their rows come after)."""
-        for name in _COLUMNS:
-            getattr(self, name).extend(getattr(other, name))
-
-    def merged(self, other: Prices) -> Prices:
-        """Both chunks' priced houses, in row order (each list in order already)."""
-        if not other.rows:
-            return self
-        if not self.rows:
-            return other
-        order = np.argsort(np.array(self.rows + other.rows), kind="stable").tolist()
-        merged = Prices()
-        for name in _COLUMNS:
-            both = getattr(self, name) + getattr(other, name)
-            setattr(merged, name, [both[i] for i in order])
-        return merged
-
     def table(self) -> pa.Table:
         """The priced houses as the prices file's columns but the file's (``writing.PRICED``):
         made by the worker, so that the client only writes them."""
@@ -109,30 +91,6 @@ class Prices:
             "warnings": warnings,
         }
         return pa.table(columns, schema=PRICED)
-
-
-@dataclass
-class ChunkResult:
-    """What a worker hands back for a chunk: its prices, its rejects and their counts."""
-
-    index: int
-    #: The priced houses, in row order: a ``pyarrow.Table`` of ``writing.PRICED``'s columns.
-    prices: Any
-    #: One per refused field and message, in row order.
-    rejects: list[Reject]
-    blank: int
-    #: The worker that scored it (its address), or ``in-process``.
-    worker: str
-    model_version: str
-
-    @property
-    def scored(self) -> int:
-        return int(self.prices.num_rows)
-
-    @property
-    def rejected(self) -> int:
-        """Rows rejected (a row may have several rejects)."""
-        return len({reject.row for reject in self.rejects})
 
 
 def price_valid(
@@ -178,21 +136,29 @@ def score_rows(
     return prices, rejects
 
 
-def _ids(table: pa.Table, positions: np.ndarray[Any, Any]) -> list[int | None]:
-    """The ``Id`` of the rows at ``positions``, as a reject or a price lists it."""
+def _ids(table: pa.Table, positions: npt.NDArray[np.intp]) -> pa.Array | pa.ChunkedArray:
+    """The ``Id`` of the rows at ``positions`` (int64, null where a row has none), as a reject
+    or a price lists it."""
     if ID_FIELD not in table.column_names:
-        return [None] * len(positions)
-    column = table.column(ID_FIELD).take(pa.array(positions, type=pa.int64()))
+        return pa.nulls(len(positions), type=pa.int64())
+    column = table.column(ID_FIELD)
+    if len(positions) < table.num_rows:
+        column = column.take(pa.array(positions, type=pa.int64()))
     if pa.types.is_integer(column.type):
-        ids: list[int | None] = column.to_pylist()
-        return ids
-    return [row_id(value) for value in column.to_pylist()]
+        return column.cast(pa.int64())
+    return pa.array([row_id(value) for value in column.to_pylist()], type=pa.int64())
 
 
-def score_table(read: ChunkTable, *, batch_rows: int) -> tuple[Prices, list[Reject]]:
+def _in_row_order(first: pa.Table, second: pa.Table) -> pa.Table:
+    """Two tables of priced houses as one, in row order (each is in order already)."""
+    return pa.concat_tables([first, second]).sort_by("row")
+
+
+def score_table(read: ChunkTable, *, batch_rows: int) -> tuple[pa.Table, list[Reject]]:
     """Price a chunk's table in parts of at most ``batch_rows`` rows: the rows that pass the
-    column check as one batch, the suspect ones as JSON houses (see the module)."""
-    prices = Prices()
+    column check as one batch, the suspect ones as JSON houses (see the module). Returns the
+    priced houses as a table of ``writing.PRICED``'s columns, in row order, and the rejects."""
+    parts: list[pa.Table] = []
     rejects = list(read.rejects)
     for start in range(0, read.houses, batch_rows):
         part = ChunkTable(
@@ -201,21 +167,26 @@ def score_table(read: ChunkTable, *, batch_rows: int) -> tuple[Prices, list[Reje
             read.nan_is_missing,
         )
         checked = check_table(part.table, nan_is_missing=part.nan_is_missing)
-        passed = Prices()
+        passed = None
         if checked.batch is not None:
-            rows = part.rows[checked.passed].tolist()
-            passed.add(rows, _ids(part.table, checked.passed), price_batch(checked.batch))
+            ids = _ids(part.table, checked.passed)
+            passed = priced_table(checked.batch, rows=part.rows[checked.passed], ids=ids)
         if checked.suspect.size:
             suspect = ChunkRows(
                 houses=houses_of(part, checked.suspect.tolist()),
                 rows=part.rows[checked.suspect].tolist(),
             )
             priced, refused = score_rows(suspect, predict=make_prediction, batch_rows=batch_rows)
-            passed = passed.merged(priced)
+            if priced.rows:  # the suspect rows among the others, in row order
+                table = priced.table()
+                passed = table if passed is None else _in_row_order(passed, table)
             rejects.extend(refused)
-        prices.extend(passed)
+        if passed is not None:
+            parts.append(passed)
     rejects.sort(key=lambda reject: reject.row)  # stable: a row's fields keep their order
-    return prices, rejects
+    if not parts:
+        return PRICED.empty_table(), rejects
+    return pa.concat_tables(parts).combine_chunks(), rejects
 
 
 def _worker_address() -> str:
@@ -252,7 +223,7 @@ def warm_up() -> None:
         header, line = handle.readline(), handle.readline()
     columns = header.decode("utf-8-sig").strip().split(",")
     prices, rejects = score_table(parse_csv_table(line, columns, 1, 1), batch_rows=1)
-    if len(prices.rows) != 1 or rejects:  # pragma: no cover - a broken package
+    if prices.num_rows != 1 or rejects:  # pragma: no cover - a broken package
         raise ModelError(f"the packaged model cannot price test.csv's first house: {rejects}")
 
 
@@ -262,7 +233,7 @@ def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
     prices, rejects = score_table(read, batch_rows=batch_rows)
     return ChunkResult(
         index=chunk.index,
-        prices=prices.table(),
+        prices=prices,
         rejects=rejects,
         blank=read.blank,
         worker=_worker_address(),

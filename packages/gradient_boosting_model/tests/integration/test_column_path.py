@@ -29,6 +29,7 @@ from gradient_boosting_model.batch.reading import (
 )
 from gradient_boosting_model.batch.scoring import Prices, score_rows, score_table
 from gradient_boosting_model.batch.sources import plan_chunks
+from gradient_boosting_model.batch.writing import PRICED
 from gradient_boosting_model.config import DATASET_DIR, Config
 from gradient_boosting_model.house_batch import HouseBatch
 from gradient_boosting_model.predict import make_prediction, price_batch
@@ -89,6 +90,24 @@ def planted_houses(request_rows: list[House]) -> list[House]:
         for i in draw.sample(range(SAMPLED), 3):
             houses[i][name] = value
     return houses
+
+
+def scored(read: ChunkTable, *, batch_rows: int) -> tuple[Prices, list[Any]]:
+    """``score_table``'s prices table read back into ``score_rows``' lists, to compare."""
+    table, rejects = score_table(read, batch_rows=batch_rows)
+    assert table.schema == PRICED
+    columns = table.to_pydict()
+    prices = Prices(
+        rows=columns["row"],
+        ids=columns["Id"],
+        prices=columns["price"],
+        lower=columns["lower"],
+        upper=columns["upper"],
+        level=columns["level"],
+        calibrated=columns["calibrated"],
+        warnings=[[(w["field"], w["message"]) for w in found] for found in columns["warnings"]],
+    )
+    return prices, rejects
 
 
 def reference(read: ChunkTable) -> tuple[Prices, list[Any]]:
@@ -162,7 +181,7 @@ def planted_parquet(planted_csv: ChunkTable) -> ChunkTable:
 def test_test_csv_is_priced_as_make_prediction_prices_its_houses(
     test_csv: ChunkTable, request_rows: list[House]
 ) -> None:
-    prices, rejects = score_table(test_csv, batch_rows=500)
+    prices, rejects = scored(test_csv, batch_rows=500)
     expected = make_prediction(request_rows)
     assert rejects == []
     assert prices.rows == list(range(1, len(request_rows) + 1))
@@ -205,7 +224,7 @@ def test_sampled_houses_with_planted_values_answer_as_make_prediction(
     source: str, request: pytest.FixtureRequest
 ) -> None:
     read: ChunkTable = request.getfixturevalue(source)
-    got = score_table(read, batch_rows=1000)
+    got = scored(read, batch_rows=1000)
     want = reference(read)
     assert_same(got, want)
     prices, rejects = got
@@ -229,8 +248,8 @@ def test_rows_that_pass_the_column_check_make_validate_batchs_batch(
 def test_a_parquet_nan_is_missing_and_a_csv_nan_is_refused(
     planted_csv: ChunkTable, planted_parquet: ChunkTable
 ) -> None:
-    from_csv = {r.row: r.field for r in score_table(planted_csv, batch_rows=1000)[1]}
-    from_parquet = {r.row: r.field for r in score_table(planted_parquet, batch_rows=1000)[1]}
+    from_csv = {r.row: r.field for r in scored(planted_csv, batch_rows=1000)[1]}
+    from_parquet = {r.row: r.field for r in scored(planted_parquet, batch_rows=1000)[1]}
     nan_rows = {row for row, field in from_csv.items() if field == "LotFrontage"}
     assert len(nan_rows) == 3
     assert not any(field == "LotFrontage" for field in from_parquet.values())
@@ -243,8 +262,8 @@ def test_parquet_and_csv_of_the_same_houses_answer_alike(
     path = tmp_path / "h.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path)
     (chunk,) = plan_chunks([path], 100)
-    from_parquet = score_table(read_chunk(chunk), batch_rows=100)
+    from_parquet = scored(read_chunk(chunk), batch_rows=100)
     columns = list(rows[0])
     data = "\n".join(",".join(as_text(h[c]) for c in columns) for h in rows).encode() + b"\n"
-    from_csv = score_table(parse_csv_table(data, columns, 1, len(rows)), batch_rows=100)
+    from_csv = scored(parse_csv_table(data, columns, 1, len(rows)), batch_rows=100)
     assert from_parquet[0].prices == from_csv[0].prices and from_parquet[1] == from_csv[1] == []

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from gradient_boosting_model.batch.errors import ChunkError
-from gradient_boosting_model.batch.job import check_result
+from gradient_boosting_model.batch.job import any_priced, check_result
 from gradient_boosting_model.batch.reading import ChunkRows, Reject
-from gradient_boosting_model.batch.scoring import ChunkResult, price_valid, score_read, score_rows
+from gradient_boosting_model.batch.results import ChunkResult
+from gradient_boosting_model.batch.scoring import price_valid, score_read, score_rows
 from gradient_boosting_model.batch.sources import Chunk, Span
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.input_ranges import RangeWarning
@@ -155,3 +157,21 @@ def test_a_chunk_whose_rows_do_not_add_up_stops_the_job(fault: str) -> None:
     assert result.prices.column("row").to_pylist() == rows
     with pytest.raises(ChunkError, match="rows lost or repeated"):
         check_result(CHUNK, result)
+
+
+@pytest.mark.parametrize(
+    ("rows", "rejected", "found"),
+    [
+        ([], {3}, False),
+        ([11, 13, 14], set(), False),
+        ([11, 13, 14], {10, 12, 15}, False),  # before, between and after the priced rows
+        ([11, 13, 14], {12, 14}, True),
+        ([11, 13, 14], {11}, True),
+    ],
+)
+def test_a_rejected_row_is_found_among_the_priced_as_isin_finds_it(
+    rows: list[int], rejected: set[int], found: bool
+) -> None:
+    priced = np.array(rows, dtype=np.int64)
+    assert any_priced(priced, rejected) is found
+    assert bool(np.isin(list(rejected), priced).any()) is found

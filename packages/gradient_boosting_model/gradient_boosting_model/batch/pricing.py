@@ -1,0 +1,73 @@
+"""A checked batch priced straight into the prices table's Arrow columns (``writing.PRICED``).
+
+``predict.price_batch`` answers the API: a Python float, a ``PriceInterval`` and a list of
+warnings per house, which score-houses then turned back into columns. Here the same stages
+(``TrainedModel.compiled_stages`` and ``evidence``) give the same numbers, kept as arrays from
+the log prices to the table: the dollars are ``price_batch``'s to the bit (one exp, one rounding
+to the cent of the same arrays), a house is calibrated when it has no warning, and only the few
+houses with warnings are visited one by one. That per-house Python was a third of a worker's
+time. ``tests/integration/test_column_path.py`` holds it to ``price_batch`` house by house.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from gradient_boosting_model.batch.writing import PRICED, WARNING
+from gradient_boosting_model.errors import ModelError
+from gradient_boosting_model.house_batch import HouseBatch
+from gradient_boosting_model.input_ranges import RangeWarning
+from gradient_boosting_model.predict import default_model
+from gradient_boosting_model.trained_model import TrainedModel
+
+
+def warnings_column(warnings: Sequence[list[RangeWarning]]) -> pa.Array:
+    """Each house's warnings as a ``list<WARNING>`` array (an empty list for most houses)."""
+    counts = np.fromiter(map(len, warnings), dtype=np.int32, count=len(warnings))
+    offsets = np.zeros(len(warnings) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    found = [warning for house in np.flatnonzero(counts).tolist() for warning in warnings[house]]
+    items = pa.StructArray.from_arrays(
+        [
+            pa.array([warning.field for warning in found], type=pa.string()),
+            pa.array([warning.message for warning in found], type=pa.string()),
+        ],
+        fields=list(WARNING),
+    )
+    return pa.ListArray.from_arrays(pa.array(offsets), items, type=pa.list_(WARNING))
+
+
+def priced_table(
+    batch: HouseBatch,
+    *,
+    rows: npt.NDArray[np.int64],
+    ids: pa.Array | pa.ChunkedArray,
+    model: TrainedModel | None = None,
+) -> pa.Table:
+    """``price_batch(batch)`` as the prices table's columns, ``rows`` and ``ids`` (int64, null
+    where a row has none) naming each house."""
+    trained = model or default_model()
+    evidence = trained.evidence(trained.compiled_stages(batch))
+    # As price_batch: one exp of the three arrays, checked, then rounded to the cent.
+    dollars = np.exp(np.stack([evidence.log_price, evidence.log_lower, evidence.log_upper]))
+    if not (np.isfinite(dollars[0]).all() and (dollars[0] > 0).all()):  # pragma: no cover
+        raise ModelError("the model produced a price that is not a positive finite number")
+    prices, lower, upper = np.round(dollars, 2)
+    warnings = warnings_column(evidence.warnings)
+    columns: dict[str, Any] = {
+        "row": rows,
+        "Id": ids,
+        "price": prices,
+        "lower": lower,
+        "upper": upper,
+        "level": np.full(batch.houses, trained.intervals.level),
+        # A house with a warning has an uncalibrated range (``predict.PriceInterval``).
+        "calibrated": np.diff(warnings.offsets.to_numpy()) == 0,
+        "warnings": warnings,
+    }
+    return pa.table(columns, schema=PRICED)

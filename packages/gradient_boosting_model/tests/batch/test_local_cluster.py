@@ -1,0 +1,54 @@
+"""The local cluster score-houses starts by default: its workers' environment and origin."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import pytest
+
+from gradient_boosting_model.batch.cluster import local_cluster
+
+pytestmark = [pytest.mark.integration, pytest.mark.batch]
+
+WATCHED = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")
+
+
+def environment() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in WATCHED}
+
+
+@pytest.mark.skipif(
+    "MALLOC_TRIM_THRESHOLD_" in os.environ, reason="set here, so the workers inherit it"
+)
+def test_workers_keep_glibcs_adaptive_mmap_threshold_and_one_thread() -> None:
+    with local_cluster(1) as client:
+        (found,) = client.run(environment).values()
+    assert found == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}
+
+
+def callbacks(dask_worker: Any) -> dict[str, float]:
+    """A worker's periodic callbacks: each one's interval in ms (``client.run`` passes the
+    worker)."""
+    return {name: pc.callback_time for name, pc in dask_worker.periodic_callbacks.items()}
+
+
+def test_workers_run_no_profiler_and_tick_once_a_second() -> None:
+    with local_cluster(1) as client:
+        (found,) = client.run(callbacks).values()
+    assert "heartbeat" in found and "profile" not in found
+    assert found["tick"] == 1000
+
+
+def origin() -> tuple[int, bool]:
+    """A worker's parent process, and whether it has scikit-learn already."""
+    return os.getppid(), "sklearn" in sys.modules
+
+
+def test_workers_are_forked_by_one_process_that_imported_the_models_code() -> None:
+    with local_cluster(2) as client:
+        found = list(client.run(origin).values())
+    (parent, imported), (other_parent, _) = found
+    assert parent == other_parent != os.getpid()
+    assert imported  # before any task or prepare_workers
