@@ -10,6 +10,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import load_config
@@ -18,7 +19,7 @@ from gradient_boosting_model.explanation import Explanations
 from gradient_boosting_model.house_batch import HouseBatch
 from gradient_boosting_model.input_ranges import RangeWarning
 from gradient_boosting_model.persistence import load_model
-from gradient_boosting_model.trained_model import TrainedModel
+from gradient_boosting_model.trained_model import Evidence, TrainedModel
 from gradient_boosting_model.validation import validate_batch
 
 if TYPE_CHECKING:
@@ -91,6 +92,25 @@ def make_prediction(
     return price_batch(validate_batch(houses), model=model, explain=explain)
 
 
+def rounded_dollars(evidence: Evidence) -> npt.NDArray[np.float64]:
+    """Prices, lower and upper bounds in dollars, to the cent, as (3 x houses): one array, so
+    one exp and one rounding (each elementwise: the numbers of three arrays done apart); what
+    ``price_batch`` answers and score-houses writes.
+
+    Raises
+    ------
+    ModelError
+        If a price is not a positive finite number (a broken model).
+    """
+    logs = np.concatenate([evidence.log_price, evidence.log_lower, evidence.log_upper])
+    dollars = np.exp(logs).reshape(3, -1)
+    cheapest, dearest = dollars[0].min(), dollars[0].max()  # NaN if any is
+    if not 0 < cheapest <= dearest < math.inf:  # pragma: no cover - a broken model
+        raise ModelError("the model produced a price that is not a positive finite number")
+    rounded: npt.NDArray[np.float64] = dollars.round(2)
+    return rounded
+
+
 def price_batch(
     batch: HouseBatch, *, model: TrainedModel | None = None, explain: bool = False
 ) -> PredictionResult:
@@ -99,14 +119,7 @@ def price_batch(
     trained = model or default_model()
     stages = trained.compiled_stages(batch)
     evidence = trained.evidence(stages, explain=explain)
-    # Prices and their bounds in dollars, to the cent: one array, so one exp, one rounding and
-    # one conversion to lists (each elementwise: the numbers of three arrays done apart).
-    logs = np.concatenate([evidence.log_price, evidence.log_lower, evidence.log_upper])
-    dollars = np.exp(logs).reshape(3, -1)
-    cheapest, dearest = dollars[0].min(), dollars[0].max()  # NaN if any is
-    if not 0 < cheapest <= dearest < math.inf:  # pragma: no cover - a broken model
-        raise ModelError("the model produced a price that is not a positive finite number")
-    prices, lower, upper = dollars.round(2).tolist()
+    prices, lower, upper = rounded_dollars(evidence).tolist()
     level = trained.intervals.level
     # The calibration never puts a bound on the wrong side of the price (calibration.py).
     intervals = [

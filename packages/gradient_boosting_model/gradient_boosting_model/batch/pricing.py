@@ -3,9 +3,9 @@
 ``predict.price_batch`` answers the API: a Python float, a ``PriceInterval`` and a list of
 warnings per house, which score-houses then turned back into columns. Here the same stages
 (``TrainedModel.compiled_stages`` and ``evidence``) give the same numbers, kept as arrays from
-the log prices to the table: the dollars are ``price_batch``'s to the bit (one exp, one rounding
-to the cent of the same arrays), a house is calibrated when it has no warning, and only the few
-houses with warnings are visited one by one. That per-house Python was a third of a worker's
+the log prices to the table: the dollars are ``price_batch``'s (``predict.rounded_dollars``,
+the same function), a house is calibrated when it has no warning, and only the few houses with
+warnings are visited one by one. That per-house Python was a third of a worker's
 time. ``tests/integration/test_column_path.py`` holds it to ``price_batch`` house by house.
 """
 
@@ -19,10 +19,9 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from gradient_boosting_model.batch.writing import PRICED, WARNING
-from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.house_batch import HouseBatch
 from gradient_boosting_model.input_ranges import RangeWarning
-from gradient_boosting_model.predict import default_model
+from gradient_boosting_model.predict import default_model, rounded_dollars
 from gradient_boosting_model.trained_model import TrainedModel
 
 
@@ -53,11 +52,7 @@ def priced_table(
     where a row has none) naming each house."""
     trained = model or default_model()
     evidence = trained.evidence(trained.compiled_stages(batch))
-    # As price_batch: one exp of the three arrays, checked, then rounded to the cent.
-    dollars = np.exp(np.stack([evidence.log_price, evidence.log_lower, evidence.log_upper]))
-    if not (np.isfinite(dollars[0]).all() and (dollars[0] > 0).all()):  # pragma: no cover
-        raise ModelError("the model produced a price that is not a positive finite number")
-    prices, lower, upper = np.round(dollars, 2)
+    prices, lower, upper = rounded_dollars(evidence)  # as price_batch's
     warnings = warnings_column(evidence.warnings)
     columns: dict[str, Any] = {
         "row": rows,
