@@ -174,6 +174,17 @@ class CodedTrees:
     ) -> FloatArray:
         """``start`` plus every tree's value for one house (its features, float32), summed in
         scikit-learn's order."""
+        leaves = self.leaves(house, trees)
+        terms = np.empty(leaves.size + 1, dtype=np.float64)
+        terms[0] = start
+        trees.leaf_values.take(leaves, out=terms[1:])
+        # In order, as ``_sum_in_order`` adds one house (np.cumsum is this, behind a wrapper).
+        total: FloatArray = np.add.accumulate(terms)[-1:]
+        return total
+
+    def leaves(self, house: npt.NDArray[np.float32], trees: TreeArrays) -> npt.NDArray[np.intp]:
+        """The leaf one house (its features, float32) reaches in each tree, as its number in
+        ``trees.leaf_values``."""
         goes_right = np.zeros(self.padding + 1, dtype=np.uint8)
         np.greater(
             house.take(trees.split_features), self.thresholds, out=goes_right[: self.padding]
@@ -182,12 +193,7 @@ class CodedTrees:
         codes = (words * _GATHER_BITS) >> _TOP_BYTE  # ``code``, on bytes taken contiguous
         leaves = self.leaf_of_code.take(codes.view(np.intp))  # a code is under 256
         leaves += self.tree_leaves
-        terms = np.empty(leaves.size + 1, dtype=np.float64)
-        terms[0] = start
-        trees.leaf_values.take(leaves, out=terms[1:])
-        # In order, as ``_sum_in_order`` adds one house (np.cumsum is this, behind a wrapper).
-        total: FloatArray = np.add.accumulate(terms)[-1:]
-        return total
+        return leaves
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,6 +222,9 @@ class TreeArrays:
     leaf_values: FloatArray
     #: (trees x 1): the number of each tree's first leaf in ``leaf_values``.
     tree_leaves: npt.NDArray[np.intp]
+    #: Per leaf of every padded tree, the fitted node it copies, numbered across the trees as
+    #: ``tree_paths.TreePaths`` numbers them (each tree's nodes after the previous tree's).
+    leaf_nodes: npt.NDArray[np.intp]
     #: The trees coded for one house, when they are at most ``CODED_DEPTH`` deep.
     one_house: CodedTrees | None = None
 
@@ -278,8 +287,18 @@ class TreeArrays:
             node_splits=node_splits,
             leaf_values=leaf_values,
             tree_leaves=(np.arange(len(trees), dtype=np.intp) * 2**depth)[:, None],
+            leaf_nodes=np.ascontiguousarray(level.ravel(), dtype=np.intp),
             one_house=one_house,
         )
+
+    def one_house_nodes(self, house: npt.NDArray[np.float32]) -> npt.NDArray[np.intp] | None:
+        """The fitted node (``leaf_nodes``' numbering) one house reaches in each tree, by its
+        pattern codes; ``None`` when the trees are too deep to be coded or a feature is not a
+        finite float32 (which the walks of ``tree_paths`` take as they come)."""
+        if self.one_house is None or not math.isfinite(house.sum(dtype=np.float64)):
+            return None
+        nodes: npt.NDArray[np.intp] = self.leaf_nodes.take(self.one_house.leaves(house, self))
+        return nodes
 
     def predict(self, X: npt.ArrayLike) -> FloatArray:
         """The ensemble's raw prediction of each row of ``X`` (houses x features), as

@@ -45,6 +45,38 @@ def test_both_ways_of_finding_leaves_agree(
     )
 
 
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_one_house_leaves_by_pattern_codes_are_the_walks(depth: int) -> None:
+    rng = np.random.default_rng(depth)
+    X = rng.normal(size=(300, 5))
+    regressor = GradientBoostingRegressor(n_estimators=40, max_depth=depth, random_state=0)
+    paths = TreePaths.from_regressor(regressor.fit(X, X[:, 0] * X[:, 1] + X[:, 2]))
+    assert paths.packed is not None
+    houses = rng.normal(size=(100, 5))
+    # On, and a float32 step either side of, every threshold of the first trees.
+    for tree in regressor.estimators_[:5, 0]:
+        for feature, threshold in zip(tree.tree_.feature, tree.tree_.threshold, strict=True):
+            if feature >= 0:
+                for value in (threshold, *np.nextafter(np.float32(threshold), [-np.inf, np.inf])):
+                    house = houses[:1].copy()
+                    house[0, feature] = value
+                    houses = np.vstack([houses, house])
+    for house in houses:
+        coded = paths.leaves(house[None, :])
+        np.testing.assert_array_equal(coded, paths.walked_leaves(house[None, :]))
+        np.testing.assert_array_equal(coded, paths.compiled_leaves(house[None, :]))
+
+
+def test_one_house_that_is_not_finite_is_walked(
+    fitted: tuple[GradientBoostingRegressor, np.ndarray],
+) -> None:
+    regressor, X = fitted
+    paths = TreePaths.from_regressor(regressor)
+    house = X[:1].copy()
+    house[0, 0] = np.nan
+    np.testing.assert_array_equal(paths.leaves(house), paths.walked_leaves(house))
+
+
 def test_the_features_that_matter_get_the_credit(
     fitted: tuple[GradientBoostingRegressor, np.ndarray],
 ) -> None:
