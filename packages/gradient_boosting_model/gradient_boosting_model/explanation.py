@@ -111,6 +111,11 @@ class FieldExplainer:
     part_fields: npt.NDArray[np.intp]
     part_weights: npt.NDArray[np.float64]
     part_counts: npt.NDArray[np.float64]
+    #: (parts x parts): 1 where two parts belong to one total; (parts x fields): 1 at each
+    #: part's field. Sums over them are two matrix products, where ``np.add.at`` took a
+    #: tenth of one house's explanation.
+    same_total: npt.NDArray[np.float64]
+    part_to_field: npt.NDArray[np.float64]
 
     @classmethod
     def build(
@@ -139,6 +144,8 @@ class FieldExplainer:
                 raise ValueError(f"model feature {name!r} is neither a house field nor a total")
         pairs = np.array(direct, dtype=np.intp).reshape(-1, 2)
         table = list(zip(*parts, strict=True)) if parts else [(), (), (), (), ()]
+        totals_of_parts = np.array(table[0], dtype=np.intp)
+        fields_of_parts = np.array(table[2], dtype=np.intp)
         return cls(
             paths=paths,
             fields=fields,
@@ -149,6 +156,8 @@ class FieldExplainer:
             part_fields=np.array(table[2], dtype=np.intp),
             part_weights=np.array(table[3], dtype=np.float64),
             part_counts=np.array(table[4], dtype=np.float64),
+            same_total=(totals_of_parts[:, None] == totals_of_parts).astype(np.float64),
+            part_to_field=(fields_of_parts[:, None] == np.arange(len(fields))).astype(np.float64),
         )
 
     def explain(
@@ -173,17 +182,14 @@ class FieldExplainer:
         by_field[:, self.direct_fields] = by_feature[:, self.direct_features]
         if self.part_features.size == 0:
             return by_field
-        put_in = np.abs(matrix[:, self.part_features] * self.part_weights)
+        put_in = np.abs(matrix.take(self.part_features, axis=1) * self.part_weights)
         # Each part's total: the sum over the parts of the same total feature.
-        totals = np.zeros((matrix.shape[1], matrix.shape[0]), dtype=np.float64)
-        np.add.at(totals, self.total_features, put_in.T)  # by feature, then house
-        total = totals[self.total_features].T
+        total = put_in @ self.same_total
         shares = np.divide(
             put_in,
             total,
             out=np.broadcast_to(1 / self.part_counts, put_in.shape).copy(),
             where=total > 0,
         )
-        transposed = by_field.T  # a view: adding to it adds to by_field
-        np.add.at(transposed, self.part_fields, (by_feature[:, self.total_features] * shares).T)
+        by_field += (by_feature.take(self.total_features, axis=1) * shares) @ self.part_to_field
         return by_field
