@@ -31,6 +31,7 @@ preload, pandas, imports pyarrow too).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -70,6 +71,10 @@ def load_model() -> str:
     from gradient_boosting_model.batch.scoring import warm_up
 
     warm_up()
+    # What is loaded now (the model, Dask, the libraries) lives as long as the worker: out of
+    # the collector's sight, so that the ten thousand lists of a chunk's warnings no longer set
+    # off full collections that walk all of it.
+    gc.freeze()
     return __version__
 
 

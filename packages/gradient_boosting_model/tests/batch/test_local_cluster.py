@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gradient_boosting_model.batch.cluster import local_cluster
+from gradient_boosting_model.batch.cluster import local_cluster, prepare_workers
 
 pytestmark = [pytest.mark.integration, pytest.mark.batch]
 
@@ -52,3 +52,18 @@ def test_workers_are_forked_by_one_process_that_imported_the_models_code() -> No
     (parent, imported), (other_parent, _) = found
     assert parent == other_parent != os.getpid()
     assert imported  # before any task or prepare_workers
+
+
+def frozen() -> int:
+    """How many objects a worker's garbage collector no longer looks at."""
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_prepared_workers_keep_what_they_loaded_out_of_the_collectors_sight() -> None:
+    with local_cluster(1) as client:
+        (before,) = client.run(frozen).values()
+        prepare_workers(client)
+        (after,) = client.run(frozen).values()
+    assert before == 0 and after > 100_000  # the model's, Dask's and the libraries' objects
