@@ -23,7 +23,7 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.utils.validation import check_is_fitted
 
 from gradient_boosting_model.basis_lasso import BasisLasso
-from gradient_boosting_model.tree_arrays import Predict, raw_predictor
+from gradient_boosting_model.tree_arrays import Predict, TreeArrays, raw_predictor
 from gradient_boosting_model.tree_paths import TreePaths
 
 FloatArray = npt.NDArray[np.float64]
@@ -138,10 +138,11 @@ class BlendPredictor:
         return self.blend.blend_with(self.trees, X, self.linear)
 
 
-def log_price_predictor(regressor: Any) -> Predict:
+def log_price_predictor(regressor: Any, packed: TreeArrays | None = None) -> Predict:
     """A fitted pipeline regressor's ``predict``, its trees evaluated as fast as they can be
-    exactly (``tree_arrays``): the blend's boosted half beside its Lasso, or the regressor
-    itself (model 0.2.0, or any other: ``raw_predictor`` keeps what it cannot speed up).
+    exactly (``tree_arrays``; ``packed``: its boosted trees packed already): the blend's boosted
+    half beside its Lasso, or the regressor itself (model 0.2.0, or any other:
+    ``raw_predictor`` keeps what it cannot speed up).
 
     Built from the trees as they are now: a change to them afterwards (the learning rate, say)
     is not seen, so build it again.
@@ -150,15 +151,16 @@ def log_price_predictor(regressor: Any) -> Predict:
         check_is_fitted(regressor)
         return BlendPredictor(
             blend=regressor,
-            trees=raw_predictor(regressor.boosted_),
+            trees=raw_predictor(regressor.boosted_, packed),
             linear=regressor.linear_.fitted_predict(),
         ).predict
-    return raw_predictor(regressor)
+    return raw_predictor(regressor, packed)
 
 
-def additive_terms(regressor: Any) -> AdditiveTerms:
-    """The exact per-column terms of a fitted regressor (blend or boosted model alone)."""
-    trees = TreePaths.from_regressor(boosted_part(regressor))
+def additive_terms(regressor: Any, packed: TreeArrays | None = None) -> AdditiveTerms:
+    """The exact per-column terms of a fitted regressor (blend or boosted model alone);
+    ``packed``, its boosted trees packed, finds one house's leaves by pattern codes."""
+    trees = TreePaths.from_regressor(boosted_part(regressor), packed=packed)
     if isinstance(regressor, BlendedRegressor):
         return BlendTerms(trees=trees, linear=regressor.linear_, weight=regressor.weight)
     return trees

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from sklearn.pipeline import Pipeline
 
 from gradient_boosting_model.batch_rules import batch_layout
-from gradient_boosting_model.blend import additive_terms, log_price_predictor
+from gradient_boosting_model.blend import additive_terms, boosted_part, log_price_predictor
 from gradient_boosting_model.calibration import ConformalIntervals
 from gradient_boosting_model.compiled_pipeline import CompiledPipeline
 from gradient_boosting_model.drift import InputDistributions
@@ -30,7 +30,7 @@ from gradient_boosting_model.explanation import Explanations, FieldExplainer
 from gradient_boosting_model.house_batch import Columns, HouseBatch
 from gradient_boosting_model.input_ranges import InputRanges, RangeWarning
 from gradient_boosting_model.matrix_columns import stacked
-from gradient_boosting_model.tree_arrays import Predict
+from gradient_boosting_model.tree_arrays import Predict, TreeArrays, pack_trees
 
 #: Columns by name, read only: a dict of them, or views of a matrix or a batch.
 ColumnMapping = Mapping[str, npt.NDArray[Any]]
@@ -156,7 +156,7 @@ class TrainedModel:
         stored in the artifact."""
         steps = self.pipeline.named_steps
         return FieldExplainer.build(
-            additive_terms(steps["regressor"].regressor_),
+            additive_terms(steps["regressor"].regressor_, self.packed_trees),
             feature_names=steps["matrix"].feature_names_in_.tolist(),
             sums=steps[TOTALS_STEP].sums or {},
         )
@@ -172,7 +172,15 @@ class TrainedModel:
         """The regressor's ``predict`` in log space, its trees (the blend's boosted half, or
         model 0.2.0's regressor) evaluated as ``tree_arrays`` packs them: the same numbers to the
         last bit. Built from them on first use (about 20 ms), never stored in the artifact."""
-        return log_price_predictor(self.pipeline.named_steps["regressor"].regressor_)
+        return log_price_predictor(
+            self.pipeline.named_steps["regressor"].regressor_, self.packed_trees
+        )
+
+    @cached_property
+    def packed_trees(self) -> TreeArrays | None:
+        """The boosted trees packed once (``tree_arrays.pack_trees``), for the prices and the
+        explanations alike; never stored in the artifact."""
+        return pack_trees(boosted_part(self.pipeline.named_steps["regressor"].regressor_))
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -180,4 +188,5 @@ class TrainedModel:
         state.pop("explainer", None)
         state.pop("log_price_predictor", None)
         state.pop("compiled_pipeline", None)
+        state.pop("packed_trees", None)
         return state

@@ -395,15 +395,25 @@ def _shaped(buffer: npt.NDArray[Any], *shape: int) -> npt.NDArray[Any]:
     return buffer[: math.prod(shape)].reshape(shape)
 
 
-def raw_predictor(regressor: Any) -> Predict:
-    """The fastest exact raw predictor of a fitted regressor: ``TreeArrays`` for a
-    single-output ``GradientBoostingRegressor`` of depth at most ``MAX_DEPTH``, the
-    regressor's own ``predict`` otherwise."""
+def pack_trees(regressor: Any) -> TreeArrays | None:
+    """A fitted regressor's trees as ``TreeArrays``, if it is a single-output
+    ``GradientBoostingRegressor`` at most ``MAX_DEPTH`` deep; ``None`` otherwise (its own
+    ``predict`` is then the fastest)."""
     if (
         isinstance(regressor, GradientBoostingRegressor)
         and regressor.estimators_.shape[1] == 1
         and max(tree.tree_.max_depth for tree in regressor.estimators_[:, 0]) <= MAX_DEPTH
     ):
-        return TreeArrays.from_regressor(regressor).predict
+        return TreeArrays.from_regressor(regressor)
+    return None
+
+
+def raw_predictor(regressor: Any, packed: TreeArrays | None = None) -> Predict:
+    """The fastest exact raw predictor of a fitted regressor: its ``TreeArrays`` (``packed``,
+    the trees ``pack_trees`` made of it already, or made now), its own ``predict`` where
+    ``pack_trees`` makes none."""
+    trees = packed if packed is not None else pack_trees(regressor)
+    if trees is not None:
+        return trees.predict
     predict: Predict = regressor.predict
     return predict

@@ -31,7 +31,7 @@ import scipy.sparse
 from sklearn.ensemble import GradientBoostingRegressor
 
 from gradient_boosting_model.linear_start import LinearStart
-from gradient_boosting_model.tree_arrays import CODED_DEPTH, TreeArrays
+from gradient_boosting_model.tree_arrays import TreeArrays
 
 #: scikit-learn's trees compare features as float32 (``sklearn.tree._tree.DTYPE``).
 _TREE_DTYPE = np.float32
@@ -71,13 +71,17 @@ class TreePaths:
     #: The ensemble's start, when it is linear (a sum of one term per feature) rather than a
     #: constant: its terms are added to the features' contributions.
     linear_start: LinearStart | None = None
-    #: The same trees packed by ``tree_arrays``, whose pattern codes find one house's leaves in
-    #: a few operations where the walk takes some twenty (trees at most 3 deep).
+    #: The same trees packed by ``tree_arrays`` (the ones the prices use), whose pattern codes
+    #: find one house's leaves in a few operations where the walk takes some twenty (trees at
+    #: most 3 deep); without them, every house is walked.
     packed: TreeArrays | None = None
 
     @classmethod
-    def from_regressor(cls, regressor: GradientBoostingRegressor) -> TreePaths:
-        """Pack the fitted trees of ``regressor`` (single output)."""
+    def from_regressor(
+        cls, regressor: GradientBoostingRegressor, *, packed: TreeArrays | None = None
+    ) -> TreePaths:
+        """Pack the fitted trees of ``regressor`` (single output); ``packed``: the same trees
+        as ``TreeArrays`` (``tree_arrays.pack_trees``), kept for one house's leaves."""
         trees = tuple(estimator.tree_ for estimator in regressor.estimators_[:, 0])
         sizes = np.array([tree.node_count for tree in trees])
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
@@ -140,7 +144,7 @@ class TreePaths:
             base_value=initial + float(packed_value[offsets].sum()),
             n_features=n_features,
             linear_start=linear,
-            packed=TreeArrays.from_regressor(regressor) if depth <= CODED_DEPTH else None,
+            packed=packed,
         )
 
     def leaves(self, X: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:

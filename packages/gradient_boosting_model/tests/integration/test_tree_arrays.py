@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from gradient_boosting_model.blend import BlendedRegressor, BlendPredictor, boosted_part
+from gradient_boosting_model.blend import BlendedRegressor, BlendPredictor, BlendTerms, boosted_part
 from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.tree_arrays import TreeArrays
@@ -137,3 +137,17 @@ def test_sampled_houses_and_threshold_edges_are_priced_as_before(
     # With the Lasso half, chunk by chunk as the blend's predict is given them.
     for X in chunks[::10] + chunks[-1:]:
         np.testing.assert_array_equal(packaged_model.log_price_predictor(X), blend.predict(X))
+
+
+def test_prices_and_explanations_share_one_packing_of_the_trees(
+    packaged_model: TrainedModel, request_rows: list[dict[str, Any]]
+) -> None:
+    packed = packaged_model.packed_trees
+    assert packed is not None
+    assert kept_predictor(packaged_model).trees == packed.predict
+    terms = packaged_model.explainer.paths
+    assert isinstance(terms, BlendTerms)
+    assert terms.trees.packed is packed
+    # One house's explanation finds its leaves by those trees' codes, as the walk finds them.
+    matrix = packaged_model.stages(validate_inputs(request_rows[:1])).matrix
+    np.testing.assert_array_equal(terms.trees.leaves(matrix), terms.trees.walked_leaves(matrix))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingRegressor
 
+from gradient_boosting_model.tree_arrays import TreeArrays
 from gradient_boosting_model.tree_paths import TreePaths
 
 
@@ -50,8 +51,8 @@ def test_one_house_leaves_by_pattern_codes_are_the_walks(depth: int) -> None:
     rng = np.random.default_rng(depth)
     X = rng.normal(size=(300, 5))
     regressor = GradientBoostingRegressor(n_estimators=40, max_depth=depth, random_state=0)
-    paths = TreePaths.from_regressor(regressor.fit(X, X[:, 0] * X[:, 1] + X[:, 2]))
-    assert paths.packed is not None
+    regressor.fit(X, X[:, 0] * X[:, 1] + X[:, 2])
+    paths = TreePaths.from_regressor(regressor, packed=TreeArrays.from_regressor(regressor))
     houses = rng.normal(size=(100, 5))
     # On, and a float32 step either side of, every threshold of the first trees.
     for tree in regressor.estimators_[:5, 0]:
@@ -71,7 +72,7 @@ def test_one_house_that_is_not_finite_is_walked(
     fitted: tuple[GradientBoostingRegressor, np.ndarray],
 ) -> None:
     regressor, X = fitted
-    paths = TreePaths.from_regressor(regressor)
+    paths = TreePaths.from_regressor(regressor, packed=TreeArrays.from_regressor(regressor))
     house = X[:1].copy()
     house[0, 0] = np.nan
     np.testing.assert_array_equal(paths.leaves(house), paths.walked_leaves(house))
