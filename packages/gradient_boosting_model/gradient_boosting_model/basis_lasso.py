@@ -27,6 +27,8 @@ from sklearn.linear_model import Lasso
 from sklearn.preprocessing import SplineTransformer
 from sklearn.utils.validation import check_is_fitted
 
+from gradient_boosting_model.derived_state import trained
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
@@ -319,6 +321,4 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return curves
 
     def __getstate__(self) -> dict[str, Any]:
-        state: dict[str, Any] = super().__getstate__()
-        state.pop("_piecewise_curves", None)
-        return state
+        return trained(super().__getstate__(), "_piecewise_curves")

@@ -35,13 +35,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.derived_state import trained
+
 FloatArray = npt.NDArray[np.float64]
-
-
-def _without(state: Mapping[str, Any], cached: str) -> dict[str, Any]:
-    """An instance's state to pickle: its fields, not what it derived from them (an artifact
-    holds what was trained, nothing made since)."""
-    return {name: value for name, value in state.items() if name != cached}
 
 
 #: The group of a house whose sale condition is not given, or not one the config names.
@@ -77,7 +73,7 @@ class SaleGroups:
         return {value: scales[group] for value, group in self.members}, scales[ALL_SALES]
 
     def __getstate__(self) -> dict[str, Any]:
-        return _without(self.__dict__, "_scale_by_value")
+        return trained(self.__dict__, "_scale_by_value")
 
     def _groups(self, values: Sequence[Any] | npt.NDArray[Any]) -> list[str]:
         members = dict(self.members)
@@ -124,7 +120,7 @@ class ConformalIntervals:
         return np.asarray(self.knots), np.asarray(self.below), np.asarray(self.above)
 
     def __getstate__(self) -> dict[str, Any]:
-        return _without(self.__dict__, "_curve")
+        return trained(self.__dict__, "_curve")
 
     def describe(self) -> dict[str, Any]:
         """JSON-shaped, for the metadata and ``GET /v1/model`` (knots in dollars)."""

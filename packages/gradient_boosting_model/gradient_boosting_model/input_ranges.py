@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.transformers import is_missing
@@ -193,8 +194,7 @@ class InputRanges:
         return [r.feature for r in bounded], low, high
 
     def __getstate__(self) -> dict[str, Any]:
-        # An artifact holds the ranges, not what was made from them.
-        return {name: value for name, value in self.__dict__.items() if name != "_bounds"}
+        return trained(self.__dict__, "_bounds")
 
     def describe(self) -> list[dict[str, Any]]:
         """JSON-shaped, for the metadata and ``GET /v1/model``."""

@@ -25,6 +25,7 @@ from gradient_boosting_model.batch_rules import batch_layout
 from gradient_boosting_model.blend import additive_terms, boosted_part, log_price_predictor
 from gradient_boosting_model.calibration import ConformalIntervals
 from gradient_boosting_model.compiled_pipeline import CompiledPipeline
+from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.drift import InputDistributions
 from gradient_boosting_model.explanation import Explanations, FieldExplainer
 from gradient_boosting_model.house_batch import Columns, HouseBatch
@@ -183,10 +184,7 @@ class TrainedModel:
         return pack_trees(boosted_part(self.pipeline.named_steps["regressor"].regressor_))
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
         # Derived from the pipeline: rebuilt after loading.
-        state.pop("explainer", None)
-        state.pop("log_price_predictor", None)
-        state.pop("compiled_pipeline", None)
-        state.pop("packed_trees", None)
-        return state
+        return trained(
+            self.__dict__, "explainer", "log_price_predictor", "compiled_pipeline", "packed_trees"
+        )
