@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.batch.columns import check_table
-from gradient_boosting_model.batch.pricing import priced_table
+from gradient_boosting_model.batch.pricing import priced_table, warnings_column
 from gradient_boosting_model.batch.reading import (
     ChunkRows,
     ChunkTable,
@@ -39,6 +39,7 @@ from gradient_boosting_model.batch.results import ChunkResult
 from gradient_boosting_model.batch.sources import Chunk
 from gradient_boosting_model.batch.writing import PRICED
 from gradient_boosting_model.errors import InvalidInputError, ModelError
+from gradient_boosting_model.input_ranges import RangeWarning
 from gradient_boosting_model.predict import PredictionResult, make_prediction
 from gradient_boosting_model.schemas import ID_FIELD
 
@@ -57,8 +58,8 @@ class Prices:
     upper: list[float] = field(default_factory=list)
     level: list[float] = field(default_factory=list)
     calibrated: list[bool] = field(default_factory=list)
-    #: Per house, its warnings as (field, message).
-    warnings: list[list[tuple[str, str]]] = field(default_factory=list)
+    #: Per house, its warnings.
+    warnings: list[list[RangeWarning]] = field(default_factory=list)
 
     def add(self, rows: Sequence[int], ids: Sequence[int | None], result: PredictionResult) -> None:
         self.rows.extend(rows)
@@ -68,18 +69,11 @@ class Prices:
         self.upper.extend(interval.upper for interval in result.intervals)
         self.level.extend(interval.level for interval in result.intervals)
         self.calibrated.extend(interval.calibrated for interval in result.intervals)
-        self.warnings.extend(  # most houses have none: no inner loop for them
-            [(warning.field, warning.message) for warning in warnings] if warnings else []
-            for warnings in result.warnings
-        )
+        self.warnings.extend(result.warnings)
 
     def table(self) -> pa.Table:
         """The priced houses as the prices file's columns but the file's (``writing.PRICED``):
         made by the worker, so that the client only writes them."""
-        warnings = [
-            [{"field": name, "message": message} for name, message in found] if found else []
-            for found in self.warnings
-        ]
         columns = {
             "row": self.rows,
             "Id": self.ids,
@@ -88,7 +82,7 @@ class Prices:
             "upper": self.upper,
             "level": self.level,
             "calibrated": self.calibrated,
-            "warnings": warnings,
+            "warnings": warnings_column(self.warnings),
         }
         return pa.table(columns, schema=PRICED)
 

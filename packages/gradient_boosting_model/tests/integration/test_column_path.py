@@ -32,6 +32,7 @@ from gradient_boosting_model.batch.sources import plan_chunks
 from gradient_boosting_model.batch.writing import PRICED
 from gradient_boosting_model.config import DATASET_DIR, Config
 from gradient_boosting_model.house_batch import HouseBatch
+from gradient_boosting_model.input_ranges import RangeWarning
 from gradient_boosting_model.predict import make_prediction, price_batch
 from gradient_boosting_model.tolerances import floats_agree
 from gradient_boosting_model.validation import validate_batch
@@ -105,7 +106,9 @@ def scored(read: ChunkTable, *, batch_rows: int) -> tuple[Prices, list[Any]]:
         upper=columns["upper"],
         level=columns["level"],
         calibrated=columns["calibrated"],
-        warnings=[[(w["field"], w["message"]) for w in found] for found in columns["warnings"]],
+        warnings=[
+            [RangeWarning(w["field"], w["message"]) for w in found] for found in columns["warnings"]
+        ],
     )
     return prices, rejects
 
@@ -190,7 +193,7 @@ def test_test_csv_is_priced_as_make_prediction_prices_its_houses(
     assert prices.lower == [interval.lower for interval in expected.intervals]
     assert prices.upper == [interval.upper for interval in expected.intervals]
     assert prices.calibrated == [interval.calibrated for interval in expected.intervals]
-    assert prices.warnings == [[(w.field, w.message) for w in ws] for ws in expected.warnings]
+    assert prices.warnings == expected.warnings
     assert sum(map(len, prices.warnings)) > 0  # the comparison saw warnings, not only []
 
 

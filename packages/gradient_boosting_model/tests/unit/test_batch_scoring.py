@@ -96,7 +96,7 @@ def test_a_chunk_is_priced_in_calls_of_batch_rows_with_its_row_numbers() -> None
     assert prices.ids == [500, 502, 503, 504, 506]
     assert prices.prices == [100.0, 200.0, 300.0, 1e6, 400.0]
     assert prices.calibrated == [True, True, True, False, True]
-    assert prices.warnings == [[], [], [], [("GrLivArea", "big")], []]
+    assert prices.warnings == [[], [], [], [RangeWarning("GrLivArea", "big")], []]
     assert [(r.row, r.id, r.field) for r in rejects] == [
         (22, 501, "GrLivArea"),
         (26, 505, "GrLivArea"),
