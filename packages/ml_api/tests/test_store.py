@@ -26,6 +26,7 @@ from api.store.database import (
     make_engine,
     migrate,
 )
+from api.store.monitoring import Thresholds, Window, measure
 from api.store.recorder import (
     ROWS_PER_INSERT,
     PricedRequest,
@@ -301,3 +302,41 @@ def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path)
     assert len(stored["fast"]) == 6
     assert len({row.created_at for row in stored["fast"]}) == 2
     assert [row.calibrated for row in stored["fast"]] == [1, 1, 1, 1, 0, 0]
+
+
+def test_drift_reads_back_the_window_fields_as_sent(migrated: Engine) -> None:
+    """Monitoring's drift reads only some fields of the stored houses (on PostgreSQL through
+    ``json_to_record``): each as the client sent it (numbers, codes, a name that starts with a
+    digit), a field a house lacks as ``None``, and only the window's newest houses."""
+    older = priced_request(2, "00000000000000a1")
+    newer = priced_request(3, "00000000000000b2")
+    houses = [
+        {"GrLivArea": 1500, "1stFlrSF": 812.5, "Neighborhood": "NAmes"},
+        {"GrLivArea": 0, "Neighborhood": "Edwards"},
+        {"GrLivArea": 2710, "1stFlrSF": 0, "Neighborhood": "StoneBr", "Alley": None},
+    ]
+    newer = PricedRequest(
+        **{**vars(newer), "houses": houses, "priced_at": older.priced_at + timedelta(seconds=1)}
+    )
+    with migrated.begin() as connection:
+        write_rows(connection, older.rows(0, 2) + newer.rows(0, 3))
+    seen: list[list[dict[str, Any]]] = []
+
+    def drift(recent: Any) -> dict[str, tuple[float, str]]:
+        seen.append(sorted(recent, key=lambda house: house["GrLivArea"]))
+        return {}
+
+    thresholds = Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
+                            coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
+                            warned_ratio_alert=2.0, min_drift_houses=1)  # fmt: skip
+    figures = measure(migrated, Window(predictions=3, sales=10), training={},
+                      thresholds=thresholds, drift=drift,
+                      drift_fields=["GrLivArea", "1stFlrSF", "Neighborhood", "Alley"])  # fmt: skip
+    assert figures["priced_houses"] == 3
+    assert seen == [
+        [
+            {"GrLivArea": 0, "1stFlrSF": None, "Neighborhood": "Edwards", "Alley": None},
+            {"GrLivArea": 1500, "1stFlrSF": 812.5, "Neighborhood": "NAmes", "Alley": None},
+            {"GrLivArea": 2710, "1stFlrSF": 0, "Neighborhood": "StoneBr", "Alley": None},
+        ]
+    ]

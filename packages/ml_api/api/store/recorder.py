@@ -2,8 +2,8 @@
 
 A request only appends a reference to its priced houses to the worker's queue (no copy, no
 I/O); a writer thread takes them in batches of up to ``batch_houses`` and writes each batch in
-one transaction (SQLAlchemy's ``executemany``). A slow or stopped database never fails or slows
-a prediction:
+one transaction (``write_rows``: COPY on PostgreSQL). A slow or stopped database never fails or
+slows a prediction:
 
 - a batch is written once ``batch_houses`` are queued, or ``LINGER_SECONDS`` after the last
   write, whichever comes first: one-house requests share a transaction (the writer does not
