@@ -24,7 +24,7 @@ from starlette.middleware.cors import CORSMiddleware
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import AllErrorsJSONBodyValidator, BodyCheck, BodyLimits
 from api.challenger import Challenger
-from api.config import MIB, Settings
+from api.config import Settings
 from api.content_type import ContentTypeMiddleware
 from api.controller import Handlers
 from api.errors import register_error_handlers
@@ -113,9 +113,7 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
         routes=spec["paths"],
     )
     # After the response has gone: large requests leave much freed heap behind.
-    app.add_middleware(
-        ReleaseMemoryMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, min_bytes=MIB
-    )
+    app.add_middleware(ReleaseMemoryMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     if config.cors_origins:
         # Answers a browser's preflight itself and marks the answers of allowed origins.
         app.add_middleware(

@@ -1,11 +1,14 @@
-"""api/memory.py: the arena limit a worker starts with, checked on the C library itself."""
+"""api/memory.py: the arena limit a worker starts with, checked on the C library itself, and
+freed heap handed back after large requests."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes.util
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +85,33 @@ def test_the_server_config_limits_arenas_before_loading_the_app() -> None:
     text = (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
     assert "limit_malloc_arenas(_server.malloc_arenas)" in text
     assert text.index("limit_malloc_arenas(_server") < text.index("wsgi_app =")
+
+
+@pytest.mark.parametrize(
+    ("headers", "released"),
+    [
+        ([(b"content-length", str(memory.RELEASE_AFTER_BYTES).encode())], 1),
+        ([(b"content-length", str(memory.RELEASE_AFTER_BYTES - 1).encode())], 0),
+        ([(b"transfer-encoding", b"chunked")], 1),  # of unknown size
+        ([], 0),
+    ],
+)
+def test_freed_heap_is_released_after_a_large_request_only(
+    monkeypatch: pytest.MonkeyPatch, headers: list[tuple[bytes, bytes]], released: int
+) -> None:
+    calls: list[int] = []
+
+    def trim(pad: int) -> int:
+        calls.append(pad)
+        return 1
+
+    monkeypatch.setattr(memory, "_malloc_trim", trim)
+    answered: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        answered.append(scope["path"])
+
+    scope = {"type": "http", "path": "/v1/predictions", "headers": headers}
+    asyncio.run(memory.ReleaseMemoryMiddleware(app)(scope, None, None))  # type: ignore[arg-type]
+    assert answered == ["/v1/predictions"]
+    assert len(calls) == released

@@ -15,7 +15,10 @@ slows a prediction:
 - a failed batch stays at the head of the queue and is tried again, after a pause that grows
   to ``MAX_RETRY_SECONDS``; recording resumes by itself when the database is back;
 - ``stop`` (a graceful stop, a worker recycled) writes what is queued, for up to its timeout,
-  and counts what it could not write as unrecorded.
+  and counts what it could not write as unrecorded;
+- once the documents written since the last time reach ``memory.RELEASE_AFTER_BYTES``, the
+  writer hands the heap freed back to the system (``api.memory``): a large request's houses
+  outlive its answer, and the answer's own release, until they are written.
 
 So recorded + unrecorded = priced, exactly, at any moment the queue is empty.
 
@@ -41,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import Connection, Dialect, Engine, String, Table, bindparam, insert
 
+from api.memory import RELEASE_AFTER_BYTES, release_freed_memory
 from api.metrics import DATABASE_UP, RECORD_QUEUE, RECORDED_HOUSES, UNRECORDED_HOUSES
 from api.store.tables import predictions
 
@@ -138,6 +142,8 @@ class Recorder:
         self._engine: Engine | None = None
         self._outage_since: float | None = None
         self._lost_in_outage = 0
+        #: Bytes of documents written since the freed heap was last handed back.
+        self._written_bytes = 0
 
     # The request path.
 
@@ -230,6 +236,9 @@ class Recorder:
                 pause = 0.0
                 if self._queued < self.batch_houses and not self._stopping.is_set():
                     break  # the rest lingers: written with what comes next
+            if self._written_bytes >= RELEASE_AFTER_BYTES:
+                release_freed_memory()
+                self._written_bytes = 0
             if self._stopping.is_set() and (not self._queued or pause):
                 return
             if pause:
@@ -254,6 +263,7 @@ class Recorder:
             self._engine = self._engine_factory()
         with self._engine.begin() as connection:
             write_rows(connection, rows)
+        self._written_bytes += sum(len(row[_HOUSE]) for row in rows)
         self._dequeue(len(rows))
         return len(rows)
 
@@ -308,6 +318,8 @@ class Recorder:
 
 #: The JSON documents, which the rows carry as text.
 _DOCUMENTS = frozenset({"house", "warned_fields"})
+#: Where a row of ``predictions`` has its house.
+_HOUSE = predictions.columns.keys().index("house")
 
 
 def write_rows(
