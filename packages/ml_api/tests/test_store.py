@@ -346,19 +346,20 @@ def test_the_writer_releases_freed_heap_once_it_wrote_enough(
     migrated: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A request's houses are freed when written, after its answer's own release: the writer
-    releases once the documents it wrote since the last time reach the threshold."""
+    releases after a batch whose documents reach the threshold, not after smaller ones."""
     released: list[None] = []
     monkeypatch.setattr(recorder_module, "release_freed_memory", lambda: released.append(None))
     house_bytes = len(priced_request(1).rows(0, 1)[0][4])
     monkeypatch.setattr(recorder_module, "RELEASE_AFTER_BYTES", 10 * house_bytes)
     recorder = Recorder(lambda: make_engine(migrated.url.render_as_string(hide_password=False)),
-                        buffer_houses=100, batch_houses=4)  # fmt: skip
+                        buffer_houses=100, batch_houses=20)  # fmt: skip
     recorder.start()
-    recorder.record(priced_request(9, "00000000000000c1"))
-    assert recorder.flush(10)
+    for token in ("00000000000000c1", "00000000000000c2", "00000000000000c3"):
+        recorder.record(priced_request(9, token))  # a batch of 9 houses each
+        assert recorder.flush(10)
     time.sleep(recorder_module.LINGER_SECONDS * 2)
-    assert released == []  # 9 houses' documents: under the threshold
-    recorder.record(priced_request(3, "00000000000000c2"))
+    assert released == []  # each batch's documents under the threshold, 27 houses' over
+    recorder.record(priced_request(12, "00000000000000c4"))
     assert recorder.flush(10)
     recorder.stop()
     assert len(released) == 1

@@ -16,9 +16,10 @@ slows a prediction:
   to ``MAX_RETRY_SECONDS``; recording resumes by itself when the database is back;
 - ``stop`` (a graceful stop, a worker recycled) writes what is queued, for up to its timeout,
   and counts what it could not write as unrecorded;
-- once the documents written since the last time reach ``memory.RELEASE_AFTER_BYTES``, the
-  writer hands the heap freed back to the system (``api.memory``): a large request's houses
-  outlive its answer, and the answer's own release, until they are written.
+- after a batch whose documents reach ``memory.RELEASE_AFTER_BYTES``, the writer hands the
+  heap freed back to the system (``api.memory``): a large request's houses outlive its answer,
+  and the answer's own release, until they are written. Not after the small batches of
+  one-house requests, which free little, as the middleware does not trim after them.
 
 So recorded + unrecorded = priced, exactly, at any moment the queue is empty.
 
@@ -142,8 +143,8 @@ class Recorder:
         self._engine: Engine | None = None
         self._outage_since: float | None = None
         self._lost_in_outage = 0
-        #: Bytes of documents written since the freed heap was last handed back.
-        self._written_bytes = 0
+        #: Whether the last batch written was large enough to hand its heap back.
+        self._wrote_large_batch = False
 
     # The request path.
 
@@ -236,9 +237,9 @@ class Recorder:
                 pause = 0.0
                 if self._queued < self.batch_houses and not self._stopping.is_set():
                     break  # the rest lingers: written with what comes next
-            if self._written_bytes >= RELEASE_AFTER_BYTES:
+            if self._wrote_large_batch:
                 release_freed_memory()
-                self._written_bytes = 0
+                self._wrote_large_batch = False
             if self._stopping.is_set() and (not self._queued or pause):
                 return
             if pause:
@@ -263,7 +264,7 @@ class Recorder:
             self._engine = self._engine_factory()
         with self._engine.begin() as connection:
             write_rows(connection, rows)
-        self._written_bytes += sum(len(row[_HOUSE]) for row in rows)
+        self._wrote_large_batch |= sum(len(row[_HOUSE]) for row in rows) >= RELEASE_AFTER_BYTES
         self._dequeue(len(rows))
         return len(rows)
 
