@@ -1,6 +1,5 @@
 """gunicorn settings for the service, from ``ML_API_*`` environment variables (api.config)."""
 
-import gc
 import os
 import shutil
 import tempfile
@@ -67,14 +66,3 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
-
-
-def when_ready(server: Any) -> None:
-    """The app is loaded (preload_app) and no worker is forked yet: what it loaded (the model,
-    the libraries, the app) lives as long as the process, so out of the collector's sight
-    (``gc.freeze``, which Python's documentation advises before a fork). The collector's full
-    passes walked all of it, set off by the tens of thousands of objects a 1459-house request
-    makes; and its walks wrote to the pages a worker shares with the master. In turns, 2
-    workers each, recording on: 1459-house p50 113 -> 98 ms, one house p50 2.80 -> 2.57 ms,
-    680 -> 710 requests/s at 16 connections."""
-    gc.freeze()

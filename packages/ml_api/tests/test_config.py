@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import gc
 import runpy
 from pathlib import Path
 
 import pytest
-from gunicorn.config import KNOWN_SETTINGS
 
 from api.config import ServerSettings, Settings
 
@@ -80,21 +78,3 @@ def test_gunicorn_serves_the_asgi_app_with_the_server_settings(
     assert conf["workers"] == 3
     assert conf["control_socket_disable"] is True
     assert conf["accesslog"] is None  # the app logs one JSON line per request itself
-
-
-def test_the_server_freezes_what_the_master_loaded_before_forking(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """gunicorn.conf.py's ``when_ready`` (a hook gunicorn knows, called in the master once the
-    preloaded app is loaded, before the first fork) moves every object alive out of the
-    collector's generations."""
-    assert "when_ready" in {setting.name for setting in KNOWN_SETTINGS}
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
-    conf = runpy.run_path(str(GUNICORN_CONF))
-    gc.unfreeze()
-    try:
-        conf["when_ready"](None)
-        assert gc.get_freeze_count() > 1000
-        assert sum(gc.get_count()) == 0
-    finally:
-        gc.unfreeze()
