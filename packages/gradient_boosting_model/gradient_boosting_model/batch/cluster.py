@@ -94,23 +94,10 @@ def prepare_workers(client: Client) -> None:
         )
 
 
-def _start_forkserver() -> None:
-    """Start the process that forks the workers now, importing ``FORKSERVER_PRELOAD``, before
-    this process imports Dask: its imports (Dask, then the model's code, about 3 CPU seconds)
-    run beside this one's (Dask's, about 1), on another core, rather than after it. A cluster
-    of 2 workers was up 0.8-0.9 s sooner so, in turns on 100k houses."""
-    import multiprocessing
-    from multiprocessing import forkserver
-
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
-    forkserver.ensure_running()
-
-
 def _preload_model_code() -> None:
     """Workers forked from one process that imported the model's code (see the module). Dask
     sets its own preload the first time it asks for the forkserver context, and never again:
-    this replaces it, should the server started first (``_start_forkserver``) have to be
-    started again."""
+    this replaces it, before any process starts."""
     from distributed.utils import get_mp_context
 
     get_mp_context().set_forkserver_preload(list(FORKSERVER_PRELOAD))
@@ -119,7 +106,6 @@ def _preload_model_code() -> None:
 @contextmanager
 def local_cluster(workers: int) -> Iterator[Client]:
     """A cluster of ``workers`` processes on 127.0.0.1, closed on exit."""
-    _start_forkserver()
     import dask
     from distributed import Client, LocalCluster
 

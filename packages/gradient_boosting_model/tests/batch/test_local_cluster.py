@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,51 +67,3 @@ def test_prepared_workers_keep_what_they_loaded_out_of_the_collectors_sight() ->
         prepare_workers(client)
         (after,) = client.run(frozen).values()
     assert before == 0 and after > 100_000  # the model's, Dask's and the libraries' objects
-
-
-#: Run alone: whether the process that forks the workers runs already when the client first
-#: imports Dask (its children's command lines then, read from /proc, at that import).
-_FORKSERVER_FIRST = """
-import sys
-from pathlib import Path
-from gradient_boosting_model.batch.cluster import local_cluster
-
-def children():
-    me = Path("/proc/self/task")
-    pids = [p for task in me.iterdir() for p in (task / "children").read_text().split()]
-    return [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\\0", b" ") for pid in pids]
-
-class Watch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "distributed" and not seen:
-            seen.append(children())
-        return None
-
-seen = []
-sys.meta_path.insert(0, Watch())
-if __name__ == "__main__":
-    with local_cluster(1):
-        pass
-    print(any(b"forkserver" in line for line in seen[0]))
-"""
-
-
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads Linux's /proc")
-def test_the_workers_forking_process_starts_before_dask_is_imported(tmp_path: Any) -> None:
-    """Its imports (Dask, the model's code) then run beside the client's own import of Dask."""
-    import subprocess
-
-    import gradient_boosting_model
-
-    script = tmp_path / "forkserver_first.py"
-    script.write_text(_FORKSERVER_FIRST)
-    tested = str(Path(gradient_boosting_model.__file__).parents[1])  # this package, not another
-    run = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        env={**os.environ, "PYTHONPATH": tested},
-    )
-    assert run.stdout.split()[-1] == "True", run.stderr
