@@ -28,6 +28,23 @@ def test_workers_keep_glibcs_adaptive_mmap_threshold_and_one_thread() -> None:
     assert found == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}
 
 
+def thread_pools() -> dict[str, int]:
+    """The threads each native pool of a worker (OpenBLAS, OpenMP) runs, by its library."""
+    from threadpoolctl import threadpool_info
+
+    return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()}
+
+
+def test_workers_native_pools_run_one_thread() -> None:
+    """A worker runs one task at a time on one core: numpy's BLAS and OpenMP take one thread,
+    as they read it when the process that forks the workers imported them (Dask sets
+    OMP_NUM_THREADS and its siblings just before it spawns one). Not the variables the worker
+    sees after its fork, which Dask sets again there."""
+    with local_cluster(1) as client:
+        (found,) = client.run(thread_pools).values()
+    assert found and set(found.values()) == {1}, found
+
+
 def callbacks(dask_worker: Any) -> dict[str, float]:
     """A worker's periodic callbacks: each one's interval in ms (``client.run`` passes the
     worker)."""
