@@ -4,9 +4,9 @@ A 1459-house request allocates tens of MB for a moment (the body, its parsed row
 columns). glibc keeps what was freed, so a worker's resident size ratchets up by 40-60 MB.
 Asking glibc to trim after each large request returns it; a fixed trim threshold would too, but
 it also moves large allocations to mmap and slowed the 1459-house request by a third here. The
-store's writer trims too, once it has let go of as much (a recorded request's houses outlive
+store's writer trims too, after writing a batch as large (a recorded request's houses outlive
 its answer until they are written: 1459-house requests in turns, recording on, left a worker at
-206-212 MB, 187 with recording off).
+206-212 MB without it, 196-203 with it, 187 with recording off).
 
 glibc also gives each thread that allocates its own arena, up to 8 per core: a request's body
 is parsed on the event loop's thread, priced on one of the handler pool's threads, and written
@@ -45,7 +45,7 @@ def _glibc(function: str) -> Callable[..., int] | None:
 
 
 #: Freed at once, this much is worth handing back to the system (a trim takes about 1.5 ms):
-#: a request body, or the documents the store's writer has written since its last trim.
+#: a request's body, or a batch of documents the store's writer has written.
 RELEASE_AFTER_BYTES = MIB
 
 _malloc_trim = _glibc("malloc_trim")
