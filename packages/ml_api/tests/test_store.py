@@ -349,7 +349,7 @@ def test_the_writer_releases_freed_heap_once_it_wrote_enough(
     releases after a batch whose documents reach the threshold, not after smaller ones."""
     released: list[None] = []
     monkeypatch.setattr(recorder_module, "release_freed_memory", lambda: released.append(None))
-    house_bytes = len(priced_request(1).rows(0, 1)[0][4])
+    house_bytes = len(priced_request(1).rows(0, 1)[0][recorder_module.HOUSE_COLUMN])
     monkeypatch.setattr(recorder_module, "RELEASE_AFTER_BYTES", 10 * house_bytes)
     recorder = Recorder(lambda: make_engine(migrated.url.render_as_string(hide_password=False)),
                         buffer_houses=100, batch_houses=20)  # fmt: skip

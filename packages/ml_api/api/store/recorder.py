@@ -143,8 +143,6 @@ class Recorder:
         self._engine: Engine | None = None
         self._outage_since: float | None = None
         self._lost_in_outage = 0
-        #: Whether the last batch written was large enough to hand its heap back.
-        self._wrote_large_batch = False
 
     # The request path.
 
@@ -237,16 +235,23 @@ class Recorder:
                 pause = 0.0
                 if self._queued < self.batch_houses and not self._stopping.is_set():
                     break  # the rest lingers: written with what comes next
-            if self._wrote_large_batch:
-                release_freed_memory()
-                self._wrote_large_batch = False
             if self._stopping.is_set() and (not self._queued or pause):
                 return
             if pause:
                 time.sleep(pause)
 
     def _write_batch(self) -> int:
-        """Write the next batch in one transaction; the houses it wrote."""
+        """Write the next batch in one transaction and take it off the queue; the houses it
+        wrote. A large batch's heap, its rows' and its houses', is handed back once they are
+        gone (see the module)."""
+        written, document_bytes = self._write(self._next_segments())
+        self._dequeue(written)
+        if document_bytes >= RELEASE_AFTER_BYTES:
+            release_freed_memory()
+        return written
+
+    def _next_segments(self) -> list[tuple[PricedRequest, int, int]]:
+        """The next batch: each queued request in it, with the span of its houses in it."""
         with self._lock:
             heads = list(self._queue)
             done = self._head_done
@@ -259,14 +264,17 @@ class Recorder:
             done = 0
             if taken >= self.batch_houses:
                 break
+        return segments
+
+    def _write(self, segments: list[tuple[PricedRequest, int, int]]) -> tuple[int, int]:
+        """Write ``segments``' houses in one transaction; how many, and their documents'
+        bytes."""
         rows = [row for priced, start, stop in segments for row in priced.rows(start, stop)]
         if self._engine is None:
             self._engine = self._engine_factory()
         with self._engine.begin() as connection:
             write_rows(connection, rows)
-        self._wrote_large_batch |= sum(len(row[_HOUSE]) for row in rows) >= RELEASE_AFTER_BYTES
-        self._dequeue(len(rows))
-        return len(rows)
+        return len(rows), sum(len(row[HOUSE_COLUMN]) for row in rows)
 
     def _dequeue(self, count: int) -> None:
         """Take ``count`` written houses off the queue, and hand the requests now written whole
@@ -319,8 +327,8 @@ class Recorder:
 
 #: The JSON documents, which the rows carry as text.
 _DOCUMENTS = frozenset({"house", "warned_fields"})
-#: Where a row of ``predictions`` has its house.
-_HOUSE = predictions.columns.keys().index("house")
+#: Where a row of ``predictions`` (``PricedRequest.rows``) has its house.
+HOUSE_COLUMN = predictions.columns.keys().index("house")
 
 
 def write_rows(

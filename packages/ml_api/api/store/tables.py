@@ -19,8 +19,8 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-#: JSON documents, kept as the text they came in (PostgreSQL's ``json``, checked on the way
-#: in, not ``jsonb``): every priced house is written, and read back only for drift, a window
+#: JSON documents, kept as JSON text (PostgreSQL's ``json``, checked on the way in, not
+#: ``jsonb``): every priced house is written, and read back only for drift, a window
 #: at a time. COPY of 1459 houses into ``jsonb`` took PostgreSQL about 75 ms, into ``json``
 #: about 25 (``jsonb`` turns each of a house's ~80 numbers into a ``numeric``); reading the
 #: drift fields of 10,000 houses out of ``json`` (``json_to_record``: each parsed once) about
