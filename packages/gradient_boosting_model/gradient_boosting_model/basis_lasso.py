@@ -15,9 +15,6 @@ RMSLE; alone it is a little worse than the trees.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from math import factorial
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,72 +24,10 @@ from sklearn.linear_model import Lasso
 from sklearn.preprocessing import SplineTransformer
 from sklearn.utils.validation import check_is_fitted
 
-from gradient_boosting_model.derived_state import trained
+from gradient_boosting_model.linear_terms import LassoTerms, SplineCurves, clipped_inputs
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
-
-
-@dataclass(frozen=True, eq=False)
-class SplineCurves:
-    """The Lasso's B-spline curves (``BasisLasso.curves_``) as polynomial pieces, evaluated for
-    every splined column in a dozen whole-array operations, where scipy's ``BSpline`` is a call
-    per column (a third of one house's Lasso). Each piece is the curve's Taylor polynomial at
-    the piece's left knot (the curve's derivatives there, from the right, as ``BSpline`` takes
-    a value on a knot), so a value is the curve's to rounding (about 1e-15); beyond the outer
-    knots the end pieces go on, as ``BSpline`` extrapolates."""
-
-    #: The matrix column of each curve.
-    columns: IntArray
-    #: (curves x pieces - 1): the knots between pieces; a value at or above a knot is in the
-    #: piece after it.
-    inner_knots: FloatArray
-    #: (curves x pieces): each piece's left knot.
-    left_knots: FloatArray
-    #: (degree + 1 x curves x pieces): the pieces' Taylor coefficients, the highest power first.
-    coefficients: FloatArray
-    #: Each curve's first piece in the curves' pieces one after another (``left_knots`` and
-    #: ``coefficients`` flattened so), which ``values`` takes from in one gather.
-    first_piece: IntArray
-
-    @classmethod
-    def from_splines(cls, curves: Sequence[tuple[int, BSpline]]) -> SplineCurves:
-        """From curves of one degree and as many knots (those of one ``SplineTransformer``)."""
-        degree = curves[0][1].k
-        lefts, coefficients = [], []
-        for _, curve in curves:
-            if curve.k != degree or curve.t.size != curves[0][1].t.size:
-                raise ValueError("the curves differ in degree or in number of knots")
-            # The base interval's knots: t[k] to t[n], n = the number of coefficients.
-            left = curve.t[degree : curve.c.size]
-            lefts.append(left)
-            coefficients.append(
-                [curve(left, nu=power) / factorial(power) for power in range(degree, -1, -1)]
-            )
-        columns = [column for column, _ in curves]
-        if len(set(columns)) != len(columns):
-            raise ValueError("two curves of one column: its terms would be added once")
-        left_knots = np.array(lefts, dtype=np.float64)
-        return cls(
-            columns=np.array(columns, dtype=np.intp),
-            inner_knots=np.ascontiguousarray(left_knots[:, 1:]),
-            left_knots=left_knots,
-            coefficients=np.ascontiguousarray(np.array(coefficients).transpose(1, 0, 2)),
-            first_piece=np.arange(len(curves), dtype=np.intp) * left_knots.shape[1],
-        )
-
-    def values(self, clipped: FloatArray) -> FloatArray:
-        """Each curve at its column's value, (rows x curves)."""
-        x = clipped.take(self.columns, axis=1)
-        piece: IntArray = np.add.reduce(x[:, :, None] >= self.inner_knots, axis=2, dtype=np.intp)
-        piece += self.first_piece
-        dx = x - self.left_knots.take(piece)
-        pieces = self.coefficients.shape[0], -1
-        coefficients: FloatArray = self.coefficients.reshape(pieces).take(piece, axis=1)
-        value: FloatArray = coefficients[0]
-        for coefficient in coefficients[1:]:
-            value = value * dx + coefficient
-        return value
 
 
 class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
@@ -135,6 +70,10 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         The Lasso's slopes on the standardised basis.
     intercept_ : float
         The log price of a house whose every basis function is at its training mean.
+    curves_ : list of (int, scipy BSpline)
+        Each splined column's combined curve (its functions' slopes applied).
+    terms_ : LassoTerms
+        What ``predict`` and ``contributions`` compute, in the matrix's units.
     """
 
     def __init__(
@@ -208,9 +147,7 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def _clipped(self, values: FloatArray) -> FloatArray:
-        clipped: FloatArray = np.minimum(np.maximum(values, self.low_), self.high_)  # np.clip
-        clipped[:, self.log_idx_] = np.log1p(np.maximum(clipped[:, self.log_idx_], 0.0))
-        return clipped
+        return clipped_inputs(values, self.low_, self.high_, self.log_idx_)
 
     def _raw(self, values: FloatArray) -> FloatArray:
         clipped = self._clipped(values)
@@ -224,25 +161,22 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return np.hstack(parts)
 
     def _compile(self) -> None:
-        """What ``predict`` needs, in the matrix's units: the standardisation folded into the
-        slopes, only the functions with a nonzero slope, one spline per splined column."""
+        """What ``predict`` needs, in the matrix's units (``terms_``): the standardisation
+        folded into the slopes, only the functions with a nonzero slope, one spline per splined
+        column (``curves_``, scipy's; ``terms_`` has them as polynomial pieces)."""
         coef = self.basis_coef_ / self.scale_
-        self.offset_ = self.intercept_ - float(coef @ self.mean_)
         ends = np.cumsum(
             [self.n_features_in_, self.hot_columns_.size, self.indicator_columns_.size]
         )
-        self.number_coef_ = coef[: ends[0]]
         hot, indicator = coef[ends[0] : ends[1]], coef[ends[1] : ends[2]]
-        self.hot_kept_ = (self.hot_columns_[hot != 0], self.hot_values_[hot != 0], hot[hot != 0])
-        self.indicator_kept_ = (self.indicator_columns_[indicator != 0], indicator[indicator != 0])
+        hot_columns = self.hot_columns_[hot != 0]
+        indicator_columns = self.indicator_columns_[indicator != 0]
         # Each column's term at the training means (its functions' slope x mean), so that
         # ``contributions`` are centred like the standardised basis's, around ``intercept_``;
         # and which column each kept one-hot and indicator function belongs to.
-        self.centre_ = np.zeros(self.n_features_in_, dtype=np.float64)
-        np.add.at(self.centre_, self.owners_, coef * self.mean_)
+        centre = np.zeros(self.n_features_in_, dtype=np.float64)
+        np.add.at(centre, self.owners_, coef * self.mean_)
         columns = np.arange(self.n_features_in_)
-        self.hot_owner_ = (self.hot_kept_[0][:, None] == columns).astype(np.float64)
-        self.indicator_owner_ = (self.indicator_kept_[0][:, None] == columns).astype(np.float64)
         self.curves_: list[tuple[int, BSpline]] = []
         if self.spline_ is not None:
             per = self.spline_.n_features_out_ // self.spline_idx_.size
@@ -253,24 +187,29 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                 combined = spline.c @ slopes[k * per : (k + 1) * per]
                 if np.any(combined != 0):
                     self.curves_.append((column, BSpline(spline.t, combined, spline.k)))
+        self.terms_ = LassoTerms(
+            low=self.low_,
+            high=self.high_,
+            logged=self.log_idx_,
+            number_coef=coef[: ends[0]],
+            offset=self.intercept_ - float(coef @ self.mean_),
+            intercept=self.intercept_,
+            centre=centre,
+            hot_columns=hot_columns,
+            hot_values=self.hot_values_[hot != 0],
+            hot_coef=hot[hot != 0],
+            hot_owner=(hot_columns[:, None] == columns).astype(np.float64),
+            indicator_columns=indicator_columns,
+            indicator_coef=indicator[indicator != 0],
+            indicator_owner=(indicator_columns[:, None] == columns).astype(np.float64),
+            curves=SplineCurves.from_splines(self.curves_) if self.curves_ else None,
+        )
 
     def contributions(self, X: npt.ArrayLike) -> FloatArray:
         """Each matrix column's term, (rows x columns), from the compiled terms; they add up
         to ``predict(X) - intercept_`` (to float rounding)."""
         check_is_fitted(self)
-        values = np.asarray(X, dtype=np.float64)
-        clipped = self._clipped(values)
-        terms: FloatArray = clipped * self.number_coef_ - self.centre_
-        hot_columns, hot_values, hot_coef = self.hot_kept_
-        if hot_coef.size:
-            terms += ((values[:, hot_columns] == hot_values) * hot_coef) @ self.hot_owner_
-        indicator_columns, indicator_coef = self.indicator_kept_
-        if indicator_coef.size:
-            terms += ((values[:, indicator_columns] > 0) * indicator_coef) @ self.indicator_owner_
-        curves = self._spline_curves()
-        if curves is not None:
-            terms[:, curves.columns] += curves.values(clipped)
-        return terms
+        return self.terms_.contributions(X)
 
     def basis_contributions(self, X: npt.ArrayLike) -> FloatArray:
         """``contributions`` from the whole standardised basis, function by function: the
@@ -285,40 +224,11 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def predict(self, X: npt.ArrayLike) -> FloatArray:
         """Log price, from the compiled terms (the same sum as the standardised basis)."""
         check_is_fitted(self)
-        return self._log_price(X)
+        return self.terms_.log_price(X)
 
     def fitted_predict(self) -> Callable[[npt.ArrayLike], FloatArray]:
         """``predict``, its fitted state checked once, here, instead of on every call (the
         check is a tenth of one house's Lasso): for a predictor built once and called per
         house (``blend.log_price_predictor``)."""
         check_is_fitted(self)
-        return self._log_price
-
-    def _log_price(self, X: npt.ArrayLike) -> FloatArray:
-        values = np.asarray(X, dtype=np.float64)
-        clipped = self._clipped(values)
-        prediction: FloatArray = clipped @ self.number_coef_ + self.offset_
-        hot_columns, hot_values, hot_coef = self.hot_kept_
-        if hot_coef.size:
-            prediction += (values[:, hot_columns] == hot_values) @ hot_coef
-        indicator_columns, indicator_coef = self.indicator_kept_
-        if indicator_coef.size:
-            prediction += (values[:, indicator_columns] > 0) @ indicator_coef
-        curves = self._spline_curves()
-        if curves is not None:
-            prediction += curves.values(clipped).sum(axis=1)
-        return prediction
-
-    def _spline_curves(self) -> SplineCurves | None:
-        """``curves_`` as ``SplineCurves``, made on first use and never pickled (an artifact
-        stays as it was trained)."""
-        if not self.curves_:
-            return None
-        curves: SplineCurves | None = self.__dict__.get("_piecewise_curves")
-        if curves is None:
-            curves = SplineCurves.from_splines(self.curves_)
-            self.__dict__["_piecewise_curves"] = curves
-        return curves
-
-    def __getstate__(self) -> dict[str, Any]:
-        return trained(super().__getstate__(), "_piecewise_curves")
+        return self.terms_.log_price

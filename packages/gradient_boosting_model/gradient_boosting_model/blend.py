@@ -8,13 +8,13 @@ halves' bases and each column's contribution the weighted sum of its contributio
 Model 0.2.0 is the boosted regressor alone (its pipeline ends in a ``GradientBoostingRegressor``
 with no blend); the helpers here take either, so a 0.2.0 artifact loads, prices and explains as
 before. ``log_price_predictor`` prices either with its trees evaluated by ``tree_arrays`` (the
-same numbers as ``predict``, to the last bit, faster).
+same numbers as ``predict``, to the last bit, faster). What these build prices and explains
+without scikit-learn (``blend_terms``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,7 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.utils.validation import check_is_fitted
 
 from gradient_boosting_model.basis_lasso import BasisLasso
+from gradient_boosting_model.blend_terms import AdditiveTerms, BlendPredictor, BlendTerms, blended
 from gradient_boosting_model.tree_arrays import Predict, TreeArrays, raw_predictor
 from gradient_boosting_model.tree_paths import TreePaths
 
@@ -78,39 +79,8 @@ class BlendedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         (``linear_.predict`` by default, or itself checked once, ``fitted_predict``), so that
         one formula gives both."""
         values = np.asarray(X, dtype=np.float64)
-        boosted = np.asarray(boosted_predict(values), dtype=np.float64)
         linear = (linear_predict or self.linear_.predict)(values)
-        blended: FloatArray = self.weight * boosted + (1 - self.weight) * linear
-        return blended
-
-
-class AdditiveTerms(Protocol):
-    """A model's prediction as ``base_value + contributions(X).sum(axis=1)``."""
-
-    @property
-    def base_value(self) -> float: ...
-
-    def contributions(self, X: npt.NDArray[np.float64]) -> FloatArray: ...
-
-
-@dataclass(frozen=True)
-class BlendTerms:
-    """A ``BlendedRegressor``'s terms: the trees' (``TreePaths``) and the Lasso's, weighted."""
-
-    trees: TreePaths
-    linear: BasisLasso
-    weight: float
-
-    @property
-    def base_value(self) -> float:
-        return self.weight * self.trees.base_value + (1 - self.weight) * self.linear.intercept_
-
-    def contributions(self, X: npt.NDArray[np.float64]) -> FloatArray:
-        """Each matrix column's contribution to each row's blended log price."""
-        by_column: FloatArray = self.weight * self.trees.contributions(X) + (
-            1 - self.weight
-        ) * self.linear.contributions(X)
-        return by_column
+        return blended(self.weight, boosted_predict(values), linear)
 
 
 def boosted_part(regressor: Any) -> GradientBoostingRegressor:
@@ -122,20 +92,6 @@ def boosted_part(regressor: Any) -> GradientBoostingRegressor:
     if isinstance(regressor, GradientBoostingRegressor):
         return regressor
     raise TypeError(f"no gradient boosting model in {type(regressor).__name__}")
-
-
-@dataclass(frozen=True, eq=False)
-class BlendPredictor:
-    """A fitted ``BlendedRegressor``'s ``predict`` with its boosted half priced by ``trees``
-    (``tree_arrays.raw_predictor``) and its Lasso half as it is (``linear``: its ``predict``,
-    fitted state checked once)."""
-
-    blend: BlendedRegressor
-    trees: Predict
-    linear: Predict
-
-    def predict(self, X: npt.ArrayLike) -> FloatArray:
-        return self.blend.blend_with(self.trees, X, self.linear)
 
 
 def log_price_predictor(regressor: Any, packed: TreeArrays | None = None) -> Predict:
@@ -150,7 +106,7 @@ def log_price_predictor(regressor: Any, packed: TreeArrays | None = None) -> Pre
     if isinstance(regressor, BlendedRegressor):
         check_is_fitted(regressor)
         return BlendPredictor(
-            blend=regressor,
+            weight=regressor.weight,
             trees=raw_predictor(regressor.boosted_, packed),
             linear=regressor.linear_.fitted_predict(),
         ).predict
@@ -162,5 +118,5 @@ def additive_terms(regressor: Any, packed: TreeArrays | None = None) -> Additive
     ``packed``, its boosted trees packed, finds one house's leaves by pattern codes."""
     trees = TreePaths.from_regressor(boosted_part(regressor), packed=packed)
     if isinstance(regressor, BlendedRegressor):
-        return BlendTerms(trees=trees, linear=regressor.linear_, weight=regressor.weight)
+        return BlendTerms(trees=trees, linear=regressor.linear_.terms_, weight=regressor.weight)
     return trees

@@ -23,8 +23,9 @@ Every number is computed as the steps compute it: the same float64 operation on 
 sums in the same order. So the matrix, and the columns kept for the evidence (before imputation,
 and the features by name), are the pipeline's to the last bit; tests hold them equal on
 test.csv and on sampled and edge-case houses (missing values, unseen codes, values beyond the
-training ranges). The plan is built on first use and never stored in the artifact (as
-``tree_arrays``' trees are not). It knows this package's steps, in the order ``build_pipeline``
+training ranges). The plan is built when the model is trained and kept in the artifact with
+the model's other priced forms (``pricing``): it is arrays and tables, and runs without
+scikit-learn. It knows this package's steps, in the order ``build_pipeline``
 puts them (imputation, then totals, then the matrix); a pipeline it cannot compile is refused
 with a ``TypeError`` naming the step.
 """
@@ -36,24 +37,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
+from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch
 from gradient_boosting_model.matrix_columns import MatrixColumns
-from gradient_boosting_model.transformers import (
-    AbsentCategoryFiller,
-    ColumnStacker,
-    GradeScorer,
-    MissingValueImputer,
-    TargetOrderedEncoder,
-    WeightedSums,
-    YearsElapsed,
-)
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -131,30 +125,41 @@ class _Plan:
     names: tuple[str, ...]
 
 
-#: The steps compiled here (``transformers``), in an order ``_read_steps`` checks.
-_COMPILED = (
-    AbsentCategoryFiller,
-    GradeScorer,
-    YearsElapsed,
-    TargetOrderedEncoder,
-    MissingValueImputer,
-    WeightedSums,
-    ColumnStacker,
-)
-
-
 def _read_steps(
     steps: Sequence[Any], number_positions: Mapping[str, int], text_names: Sequence[str]
 ) -> _Plan:
     """Follow each fitted step's effect on every column, from the validated fields to the
     stacked matrix; refuse a step or an order this module cannot compile."""
+    # Compiling reads fitted steps, so scikit-learn is loaded already; the plan needs neither.
+    from sklearn.utils.validation import check_is_fitted
+
+    from gradient_boosting_model.transformers import (
+        AbsentCategoryFiller,
+        ColumnStacker,
+        GradeScorer,
+        MissingValueImputer,
+        TargetOrderedEncoder,
+        WeightedSums,
+        YearsElapsed,
+    )
+
+    # The steps compiled here, in an order checked below.
+    compiled = (
+        AbsentCategoryFiller,
+        GradeScorer,
+        YearsElapsed,
+        TargetOrderedEncoder,
+        MissingValueImputer,
+        WeightedSums,
+        ColumnStacker,
+    )
     recipes: dict[str, _Recipe] = {name: _Number(j) for name, j in number_positions.items()}
     recipes |= {name: _Code(name, {}, looked_up=False) for name in text_names}
     fills: dict[str, float] | None = None
     totals: dict[str, _Total] | None = None
     for step in steps:
         kind = type(step)
-        if kind not in _COMPILED:
+        if kind not in compiled:
             raise TypeError(f"cannot compile {kind.__name__}: not one of the package's steps")
         check_is_fitted(step)
         if fills is not None and kind not in (WeightedSums, ColumnStacker):
@@ -315,6 +320,9 @@ class CompiledPipeline:
                 if not isinstance(plan.recipes[name], _Total)
             },
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return trained(self.__dict__, "order")  # made again on first use
 
     def run(self, batch: HouseBatch) -> CompiledStages:
         """The model's matrix of ``batch``, as the pipeline's steps make it, with the stages."""

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.model_selection import train_test_split
 
 from gradient_boosting_model.config import DATASET_DIR, Config
 from gradient_boosting_model.fields import JsonNumber
@@ -69,6 +68,8 @@ def split_holdout(config: Config) -> LabelledSplit:
 
     Houses above ``max_living_area`` are left out of both, as the data's author advises.
     """
+    from sklearn.model_selection import train_test_split  # reading rows needs no scikit-learn
+
     data = config.data
     rows = read_dataset(data.training_file)
     kept = [row for row in rows if row["GrLivArea"] <= data.max_living_area]

@@ -42,8 +42,8 @@ import numpy.typing as npt
 
 from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError
 from gradient_boosting_model.house_values import Houses, as_numbers, read_values, refused_codes
+from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
-from gradient_boosting_model.transformers import is_missing
 
 if TYPE_CHECKING:
     from gradient_boosting_model.trained_model import TrainedModel

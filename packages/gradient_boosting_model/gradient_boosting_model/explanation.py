@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gradient_boosting_model.blend import AdditiveTerms
+from gradient_boosting_model.blend_terms import AdditiveTerms
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 
 

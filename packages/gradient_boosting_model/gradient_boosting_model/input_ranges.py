@@ -28,8 +28,8 @@ import numpy.typing as npt
 
 from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.matrix_columns import stacked
+from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
-from gradient_boosting_model.transformers import is_missing
 
 Columns = Mapping[str, npt.NDArray[Any]]
 #: Where a field's value was not given (so a typical one was assumed), by field name.

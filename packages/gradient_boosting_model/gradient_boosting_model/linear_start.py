@@ -22,6 +22,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
 
+from gradient_boosting_model.linear_terms import ClippedLine, clipped_inputs
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -51,24 +53,13 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.alpha = alpha
         self.log_columns = log_columns
 
-    def _inputs(self, X: npt.ArrayLike, logged: npt.NDArray[np.intp] | None = None) -> FloatArray:
-        """``X`` clipped to the training range, its ``log_columns`` (or ``logged``, the same
-        as an index array) as log(1 + value)."""
-        # np.clip's values, NaN kept, by the two ufuncs it wraps (a third of its time a call).
-        values: FloatArray = np.minimum(
-            np.maximum(np.asarray(X, dtype=np.float64), self.low_), self.high_
-        )
-        columns = np.asarray(list(self.log_columns), dtype=np.intp) if logged is None else logged
-        values[:, columns] = np.log1p(np.maximum(values[:, columns], 0.0))
-        return values
-
     def fit(
         self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
     ) -> LinearStart:
         values = np.asarray(X, dtype=np.float64)
         self.n_features_in_ = values.shape[1]
         self.low_, self.high_ = values.min(axis=0), values.max(axis=0)
-        inputs = self._inputs(values)
+        inputs = clipped_inputs(values, self.low_, self.high_, self._logged())
         self.center_ = inputs.mean(axis=0)
         spread = inputs.std(axis=0)
         scale = np.where(spread > 0, spread, 1.0)
@@ -79,30 +70,32 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.intercept_ = float(ridge.intercept_)
         return self
 
+    def line(self) -> ClippedLine:
+        """The fitted start as ``ClippedLine``: what ``predict`` and ``contributions`` compute,
+        which the artifact's pricing keeps (``tree_arrays``, ``tree_paths``)."""
+        check_is_fitted(self)
+        return ClippedLine(
+            low=self.low_,
+            high=self.high_,
+            logged=self._logged(),
+            center=self.center_,
+            coef=self.coef_,
+            intercept=self.intercept_,
+        )
+
     def contributions(self, X: npt.ArrayLike) -> FloatArray:
         """Each column's term of the start, (rows x columns); they add up to
         ``predict(X) - intercept_``."""
-        check_is_fitted(self)
-        terms: FloatArray = (self._inputs(X) - self.center_) * self.coef_
-        return terms
+        return self.line().contributions(X)
 
     def predict(self, X: npt.ArrayLike) -> FloatArray:
-        check_is_fitted(self)
-        return self._start(X)
+        return self.line().predict(X)
 
     def fitted_predict(self) -> Callable[[npt.ArrayLike], FloatArray]:
         """``predict``, its fitted state checked once, here, instead of on every call (the
         check is a sixth of one house's start): for a predictor built once and called per
-        house (``tree_arrays``)."""
-        check_is_fitted(self)
-        logged = np.asarray(list(self.log_columns), dtype=np.intp)
+        house."""
+        return self.line().predict
 
-        def start(X: npt.ArrayLike) -> FloatArray:
-            return self._start(X, logged)
-
-        return start
-
-    def _start(self, X: npt.ArrayLike, logged: npt.NDArray[np.intp] | None = None) -> FloatArray:
-        inputs = self._inputs(X, logged)
-        start: FloatArray = (inputs - self.center_) @ self.coef_ + self.intercept_
-        return start
+    def _logged(self) -> npt.NDArray[np.intp]:
+        return np.asarray(list(self.log_columns), dtype=np.intp)

@@ -8,21 +8,27 @@ and an explanation need: the columns before imputation (what was assumed), the f
 the matrix, and the log price. ``stages`` runs the fitted steps themselves (the reference, and
 what training uses); ``compiled_stages``, what ``make_prediction`` uses, makes the same stages to
 the last bit from a validated batch through the steps compiled (``compiled_pipeline``).
+
+What prices and explains is ``Pricing``: the compiled steps, the trees packed in arrays
+(``tree_arrays``, ``tree_paths``) and the linear parts' terms (``linear_terms``), built from the
+pipeline once and kept in the artifact beside it. The pipeline itself is kept as a pickle within
+the pickle and loaded on first use, so a process that loads the model to price with it (every
+service worker, every score-houses worker) never imports scikit-learn or scipy: about 2 s and
+100 MB a process (``tests/integration/test_pricing_imports.py``).
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.pipeline import Pipeline
 
 from gradient_boosting_model.batch_rules import batch_layout
-from gradient_boosting_model.blend import additive_terms, boosted_part, log_price_predictor
 from gradient_boosting_model.calibration import ConformalIntervals
 from gradient_boosting_model.compiled_pipeline import CompiledPipeline
 from gradient_boosting_model.derived_state import trained
@@ -33,12 +39,17 @@ from gradient_boosting_model.input_ranges import InputRanges, RangeWarning
 from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.tree_arrays import Predict, TreeArrays, pack_trees
 
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
 #: Columns by name, read only: a dict of them, or views of a matrix or a batch.
 ColumnMapping = Mapping[str, npt.NDArray[Any]]
 
 #: The pipeline's steps (``pipeline.build_pipeline``) whose output the evidence needs.
 IMPUTE_STEP = "impute"
 TOTALS_STEP = "totals"
+#: Where a loaded model keeps its pipeline's pickle until the pipeline is first asked for.
+_PICKLED_PIPELINE = "_pickled_pipeline"
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,62 @@ def run_stages(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class Pricing:
+    """A fitted pipeline in the forms that price and explain it: arrays, tables and numpy
+    arithmetic, which load and run without scikit-learn (see the module).
+
+    Built from the pipeline as it is: a change to it afterwards (the trees' learning rate, say)
+    is not seen, so build it again (a new ``TrainedModel`` of the changed pipeline). A regressor
+    whose trees ``tree_arrays`` does not pack keeps its own ``predict``, and scikit-learn with it.
+    """
+
+    #: The preprocessing, for validated batches (``compiled_pipeline``).
+    compiled_pipeline: CompiledPipeline
+    #: The regressor's ``predict`` in log space, its trees evaluated as ``tree_arrays`` packs
+    #: them (the blend's boosted half, or model 0.2.0's regressor): the same numbers to the last
+    #: bit.
+    log_price: Predict
+    #: The boosted trees packed (``tree_arrays.pack_trees``), for the prices and the
+    #: explanations alike.
+    packed_trees: TreeArrays | None
+    explainer: FieldExplainer
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Pipeline) -> Pricing:
+        """Build every form from a fitted pipeline (``pipeline.build_pipeline``); about 0.1 s."""
+        # Reading fitted estimators, whose modules have loaded scikit-learn already.
+        from gradient_boosting_model.blend import (
+            additive_terms,
+            boosted_part,
+            log_price_predictor,
+        )
+
+        steps = pipeline.named_steps
+        regressor = steps["regressor"].regressor_
+        packed = pack_trees(boosted_part(regressor))
+        return cls(
+            compiled_pipeline=CompiledPipeline.from_pipeline(pipeline, layout=batch_layout()),
+            log_price=log_price_predictor(regressor, packed),
+            packed_trees=packed,
+            explainer=FieldExplainer.build(
+                additive_terms(regressor, packed),
+                feature_names=steps["matrix"].feature_names_in_.tolist(),
+                sums=steps[TOTALS_STEP].sums or {},
+            ),
+        )
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Batches are checked against the plan's layout by identity (``CompiledPipeline.run``):
+        # the unpickled plan takes this process's layout, if the two are equal.
+        compiled: CompiledPipeline = state["compiled_pipeline"]
+        layout = batch_layout()
+        if vars(compiled.layout) != vars(layout):  # a BatchLayout is equal only to itself
+            raise ValueError("the model was compiled for other house fields than this package's")
+        state["compiled_pipeline"] = replace(compiled, layout=layout)
+        self.__dict__.update(state)
+
+
 @dataclass
 class TrainedModel:
     """A fitted pipeline with its calibrated price ranges, its inputs' training ranges and
@@ -152,39 +219,62 @@ class TrainedModel:
         )
 
     @cached_property
+    def pricing(self) -> Pricing:
+        """The pipeline's pricing forms: built on first use, kept in the artifact."""
+        return Pricing.from_pipeline(self.pipeline)
+
+    @cached_property
     def explainer(self) -> FieldExplainer:
-        """Built from the trees (and the blend's Lasso) on first use (about 0.1 s), never
-        stored in the artifact."""
-        steps = self.pipeline.named_steps
-        return FieldExplainer.build(
-            additive_terms(steps["regressor"].regressor_, self.packed_trees),
-            feature_names=steps["matrix"].feature_names_in_.tolist(),
-            sums=steps[TOTALS_STEP].sums or {},
-        )
+        return self.pricing.explainer
 
     @cached_property
     def compiled_pipeline(self) -> CompiledPipeline:
-        """The pipeline's fitted steps compiled for validated batches (``compiled_pipeline``),
-        on first use (about a millisecond), never stored in the artifact."""
-        return CompiledPipeline.from_pipeline(self.pipeline, layout=batch_layout())
+        return self.pricing.compiled_pipeline
 
     @cached_property
     def log_price_predictor(self) -> Predict:
-        """The regressor's ``predict`` in log space, its trees (the blend's boosted half, or
-        model 0.2.0's regressor) evaluated as ``tree_arrays`` packs them: the same numbers to the
-        last bit. Built from them on first use (about 20 ms), never stored in the artifact."""
-        return log_price_predictor(
-            self.pipeline.named_steps["regressor"].regressor_, self.packed_trees
-        )
+        return self.pricing.log_price
 
     @cached_property
     def packed_trees(self) -> TreeArrays | None:
-        """The boosted trees packed once (``tree_arrays.pack_trees``), for the prices and the
-        explanations alike; never stored in the artifact."""
-        return pack_trees(boosted_part(self.pipeline.named_steps["regressor"].regressor_))
+        return self.pricing.packed_trees
 
     def __getstate__(self) -> dict[str, Any]:
-        # Derived from the pipeline: rebuilt after loading.
-        return trained(
-            self.__dict__, "explainer", "log_price_predictor", "compiled_pipeline", "packed_trees"
+        # The pricing forms are stored, built if they are not yet; the shortcuts to them are
+        # not. The pipeline goes in as its own pickle (the one it was loaded from while it was
+        # never asked for), which unpickling the model leaves as bytes.
+        state = trained(
+            self.__dict__,
+            "explainer",
+            "log_price_predictor",
+            "compiled_pipeline",
+            "packed_trees",
+            _PICKLED_PIPELINE,
         )
+        state["pricing"] = self.pricing
+        pipeline = self.__dict__.get("pipeline")
+        state["pipeline"] = (
+            self.__dict__[_PICKLED_PIPELINE]
+            if pipeline is None
+            else pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
+        )
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        pipeline = state.pop("pipeline")
+        self.__dict__.update(state)
+        if isinstance(pipeline, bytes):
+            self.__dict__[_PICKLED_PIPELINE] = pipeline
+        else:  # an artifact saved before the pricing was stored: its pricing is built anew
+            self.__dict__["pipeline"] = pipeline
+
+    if not TYPE_CHECKING:  # to type checkers ``pipeline`` is the field it is
+
+        def __getattr__(self, name: str) -> Any:
+            """``pipeline``, unpickled on first use (which imports scikit-learn)."""
+            pickled = self.__dict__.get(_PICKLED_PIPELINE)
+            if name != "pipeline" or pickled is None:
+                raise AttributeError(name)
+            pipeline = pickle.loads(pickled)
+            self.__dict__["pipeline"] = pipeline
+            return pipeline

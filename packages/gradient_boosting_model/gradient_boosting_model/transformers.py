@@ -18,6 +18,8 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from gradient_boosting_model.missing import is_missing
+
 Columns = dict[str, npt.NDArray[Any]]
 
 
@@ -159,11 +161,6 @@ def _looked_up(table: Mapping[Any, float], codes: Any) -> npt.NDArray[np.float64
     return np.fromiter(
         map(table.get, codes, itertools.repeat(np.nan)), dtype=np.float64, count=len(codes)
     )
-
-
-def is_missing(code: Any) -> bool:
-    """None, or NaN (a numeric code such as MSSubClass arrives as a float)."""
-    return code is None or code != code
 
 
 class TargetOrderedEncoder(_ColumnTransformer):

@@ -48,11 +48,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.ensemble import GradientBoostingRegressor
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import GradientBoostingRegressor
 
 FloatArray = npt.NDArray[np.float64]
 #: Raw predictions (log prices) of a feature matrix's rows.
@@ -209,9 +211,9 @@ class TreeArrays:
     n_trees: int
     #: Depth of every padded tree (at least 1).
     depth: int
-    #: The ensemble's fitted start (``init_``); None for a start of zero.
-    start: Any
-    #: The start's ``predict`` (without its per-call checks where it offers that).
+    #: The ensemble's fitted start's (``init_``) ``predict`` (without its per-call checks
+    #: where it offers that: ``LinearStart``'s is its ``ClippedLine``'s); None for a start of
+    #: zero.
     start_predict: Predict | None
     #: The ensemble's distinct splits: feature and float32 threshold (a column, for blocks).
     split_features: npt.NDArray[np.intp]
@@ -280,7 +282,6 @@ class TreeArrays:
             n_features=int(regressor.n_features_in_),
             n_trees=len(trees),
             depth=depth,
-            start=start,
             start_predict=None if start is None else _fitted_predict(start),
             split_features=splits[:, 0].astype(np.intp),
             split_thresholds=thresholds[:, None],
@@ -337,10 +338,34 @@ class TreeArrays:
             raw[block] = self._add_trees(columns, start[block], scratch)
         return raw
 
+    def fitted_leaves(self, X: npt.NDArray[np.float32]) -> npt.NDArray[np.intp]:
+        """The fitted node (``leaf_nodes``' numbering) each row of ``X`` (finite float32s,
+        houses x features) reaches in each tree, (houses x trees): block by block, as
+        ``predict`` finds them."""
+        rows = X.shape[0]
+        scratch = _Scratch(self, min(rows, BLOCK_ROWS))
+        nodes = np.empty((rows, self.n_trees), dtype=np.intp)
+        for first in range(0, rows, BLOCK_ROWS):
+            block = slice(first, first + BLOCK_ROWS)
+            found = self._found_leaves(np.ascontiguousarray(X[block].T), scratch)
+            nodes[block] = self.leaf_nodes.take(found).T
+        return nodes
+
     def _add_trees(
         self, columns: npt.NDArray[np.float32], start: FloatArray, scratch: _Scratch
     ) -> FloatArray:
         """``start`` plus every tree's value, for a block given as (features x houses)."""
+        found = self._found_leaves(columns, scratch)
+        terms = _shaped(scratch.terms, self.n_trees + 1, columns.shape[1])
+        terms[0] = start
+        np.take(self.leaf_values, found, out=terms[1:], mode="clip")
+        return _sum_in_order(terms)
+
+    def _found_leaves(
+        self, columns: npt.NDArray[np.float32], scratch: _Scratch
+    ) -> npt.NDArray[np.intp]:
+        """(trees x houses): each house's leaf in each tree, as its number in ``leaf_values``,
+        for a block given as (features x houses); a view of ``scratch``."""
         rows, depth, trees = columns.shape[1], self.depth, self.n_trees
         splits = self.split_features.size
         # np.take copies whole rows; indexing with [] is several times slower for few houses.
@@ -369,10 +394,7 @@ class TreeArrays:
             leaf = np.add(step, on_left, out=chosen)
         found = _shaped(scratch.found, trees, rows)
         np.add(self.tree_leaves, leaf.reshape(trees, rows), out=found)
-        terms = _shaped(scratch.terms, trees + 1, rows)
-        terms[0] = start
-        np.take(self.leaf_values, found, out=terms[1:], mode="clip")
-        return _sum_in_order(terms)
+        return found
 
 
 class _Scratch:
@@ -399,6 +421,8 @@ def pack_trees(regressor: Any) -> TreeArrays | None:
     """A fitted regressor's trees as ``TreeArrays``, if it is a single-output
     ``GradientBoostingRegressor`` at most ``MAX_DEPTH`` deep; ``None`` otherwise (its own
     ``predict`` is then the fastest)."""
+    from sklearn.ensemble import GradientBoostingRegressor  # to pack a fitted model only
+
     if (
         isinstance(regressor, GradientBoostingRegressor)
         and regressor.estimators_.shape[1] == 1

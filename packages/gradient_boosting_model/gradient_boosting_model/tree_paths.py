@@ -3,10 +3,9 @@
 scikit-learn finds a row's leaf one tree at a time (``apply`` loops over the trees in Python),
 which costs milliseconds for a thousand trees. Packing the trees' nodes into one set of arrays
 lets numpy move every (row, tree) pair one level down per step, so a row's path through all the
-trees takes ``max_depth`` steps of array operations.
-
-For large batches scikit-learn's own per-tree ``apply`` (compiled, about 7 ms of per-tree
-overhead in all) wins, so both ways are kept and chosen by the number of rows.
+trees takes ``max_depth`` steps of array operations; the same trees packed by ``tree_arrays``
+(the ones the prices use) find the leaves faster still, in blocks of houses or, for one house,
+by pattern codes, and are used where they are given.
 
 The contribution of a split (Saabas' method) is the change in node value from a node to the
 child the row goes to, credited to the feature the node splits on. Along one path the changes
@@ -15,30 +14,33 @@ initial estimate and every root's value) equal the ensemble's raw prediction exa
 the ensemble starts from a ``LinearStart`` rather than a constant, the start's own term per
 feature is added to that feature's contribution, and its intercept to the base.) Each
 leaf's path is fixed, so its changes per feature are computed once, when the trees are packed,
-into a sparse (nodes x features) matrix; a large batch's contributions are then one sparse
-product of its (rows x nodes) leaf indicator with that matrix, and a small batch's one bincount
-of its leaves' (feature, change) slots.
+as ``max_depth`` slots of (feature, change) per node; a batch's contributions are one bincount
+of its leaves' slots, block by block. Packed, the paths need numpy alone: the artifact keeps
+them (``pricing``), and explaining a price imports neither scikit-learn nor scipy.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse
-from sklearn.ensemble import GradientBoostingRegressor
 
-from gradient_boosting_model.linear_start import LinearStart
+from gradient_boosting_model.linear_terms import ClippedLine
 from gradient_boosting_model.tree_arrays import TreeArrays
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import GradientBoostingRegressor
 
 #: scikit-learn's trees compare features as float32 (``sklearn.tree._tree.DTYPE``).
 _TREE_DTYPE = np.float32
 
-#: From this many rows on, scikit-learn's compiled per-tree ``apply`` finds leaves faster than
-#: walking every tree at once in numpy (measured: crossover near 60 rows for 1000 trees).
-_COMPILED_FROM_ROWS = 64
+#: Rows whose contributions are added up at a time: bounds the (rows x trees x depth) slots
+#: a bincount reads (256 rows of 1000 trees of depth 3: 6 MB of each). Measured on 1459
+#: houses: 37 ms in blocks of 128, 29 of 512.
+_BLOCK_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,6 @@ class TreePaths:
     ``max_depth`` steps leaves every row at its leaf whatever the depth of each tree.
     """
 
-    #: The fitted trees' ``tree_`` objects, for their compiled ``apply``.
-    trees: tuple[Any, ...]
     #: Global node number of each tree's root.
     roots: npt.NDArray[np.intp]
     feature: npt.NDArray[np.intp]
@@ -58,11 +58,9 @@ class TreePaths:
     left: npt.NDArray[np.intp]
     right: npt.NDArray[np.intp]
     max_depth: int
-    #: (nodes x features): per node, the change in scaled value that each feature's splits
-    #: brought along the path from its tree's root to that node.
-    path_changes: scipy.sparse.csr_matrix
-    #: The same per node as ``max_depth`` slots of (feature, change), for small batches, where
-    #: numpy's bincount beats building a sparse matrix.
+    #: Per node, ``max_depth`` slots of (feature, change): the change in scaled value that
+    #: each split along the path from its tree's root to that node brought, and its feature
+    #: (unused slots: feature 0, change 0).
     slot_features: npt.NDArray[np.intp]
     slot_changes: npt.NDArray[np.float64]
     #: The raw prediction of a row before any split: initial estimate plus every root's value.
@@ -70,10 +68,10 @@ class TreePaths:
     n_features: int
     #: The ensemble's start, when it is linear (a sum of one term per feature) rather than a
     #: constant: its terms are added to the features' contributions.
-    linear_start: LinearStart | None = None
-    #: The same trees packed by ``tree_arrays`` (the ones the prices use), whose pattern codes
-    #: find one house's leaves in a few operations where the walk takes some twenty (trees at
-    #: most 3 deep); without them, every house is walked.
+    linear_start: ClippedLine | None = None
+    #: The same trees packed by ``tree_arrays`` (the ones the prices use), which find a block's
+    #: leaves in a few whole-level operations, and one house's by pattern codes (trees at most
+    #: 3 deep); without them, every house is walked.
     packed: TreeArrays | None = None
 
     @classmethod
@@ -81,7 +79,9 @@ class TreePaths:
         cls, regressor: GradientBoostingRegressor, *, packed: TreeArrays | None = None
     ) -> TreePaths:
         """Pack the fitted trees of ``regressor`` (single output); ``packed``: the same trees
-        as ``TreeArrays`` (``tree_arrays.pack_trees``), kept for one house's leaves."""
+        as ``TreeArrays`` (``tree_arrays.pack_trees``), kept to find leaves with."""
+        from gradient_boosting_model.linear_start import LinearStart  # to pack a fitted model
+
         trees = tuple(estimator.tree_ for estimator in regressor.estimators_[:, 0])
         sizes = np.array([tree.node_count for tree in trees])
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
@@ -114,31 +114,19 @@ class TreePaths:
                 slot_features[node, slot] = packed_feature[up]
                 slot_changes[node, slot] = packed_value[child] - packed_value[up]
                 slot, child, up = slot + 1, up, packed_parent[up]
-        # The same as a sparse matrix: scipy adds up the slots of a feature split twice on a path.
-        path_changes = scipy.sparse.csr_matrix(
-            (
-                slot_changes.ravel(),
-                (np.repeat(np.arange(packed_value.size), depth), slot_features.ravel()),
-            ),
-            shape=(packed_value.size, n_features),
-        )
-        path_changes.eliminate_zeros()  # the unused slots
-
         start = regressor.init_
         if isinstance(start, LinearStart):
-            initial, linear = start.intercept_, start
+            initial, linear = start.intercept_, start.line()
         else:  # a constant (scikit-learn's default DummyRegressor)
             initial = float(regressor._raw_predict_init(np.zeros((1, n_features)))[0, 0])
             linear = None
         return cls(
-            trees=trees,
             roots=offsets,
             feature=packed_feature,
             threshold=np.concatenate(threshold).astype(np.float64),
             left=np.concatenate(left).astype(np.intp),
             right=np.concatenate(right).astype(np.intp),
             max_depth=depth,
-            path_changes=path_changes,
             slot_features=slot_features,
             slot_changes=slot_changes,
             base_value=initial + float(packed_value[offsets].sum()),
@@ -150,16 +138,17 @@ class TreePaths:
     def leaves(self, X: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
         """The global leaf number each row reaches in each tree, shape (rows, trees)."""
         values = np.ascontiguousarray(X, dtype=_TREE_DTYPE)
-        if values.shape[0] >= _COMPILED_FROM_ROWS:
-            return self.compiled_leaves(values)
-        if values.shape[0] == 1 and self.packed is not None:
+        # The packed trees take finite features (as the prices do); the walk takes any.
+        if self.packed is None or not math.isfinite(values.sum(dtype=np.float64)):
+            return self.walked_leaves(values)
+        if values.shape[0] == 1:
             nodes = self.packed.one_house_nodes(values[0])
             if nodes is not None:
                 return nodes[None, :]
-        return self.walked_leaves(values)
+        return self.packed.fitted_leaves(values)
 
     def walked_leaves(self, X: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
-        """``leaves`` by walking every tree at once, one level a step (fast for few rows)."""
+        """``leaves`` by walking every tree at once, one level a step."""
         values = np.asarray(X, dtype=_TREE_DTYPE)
         nodes = np.broadcast_to(self.roots, (values.shape[0], self.roots.size))
         for _ in range(self.max_depth):
@@ -169,40 +158,30 @@ class TreePaths:
             nodes = np.where(goes_left, self.left[nodes], self.right[nodes])
         return np.asarray(nodes, dtype=np.intp)
 
-    def compiled_leaves(self, X: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
-        """``leaves`` by scikit-learn's compiled ``apply``, one tree at a time (fast for many).
-
-        The trees' own ``tree_.apply`` takes float32 in C order, checked here once: the
-        estimators' ``apply`` checks its input again for every tree, which doubles the time.
-        """
-        values = np.ascontiguousarray(X, dtype=_TREE_DTYPE)
-        found = np.column_stack([tree.apply(values) for tree in self.trees])
-        return np.asarray(found + self.roots, dtype=np.intp)
-
     def contributions(self, X: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Each feature's contribution to each row's raw prediction, shape (rows, features).
 
         ``base_value + contributions(X).sum(axis=1)`` is the ensemble's raw prediction.
         """
-        by_trees = self._tree_contributions(X)
+        leaves = self.leaves(X)
+        by_trees = np.empty((leaves.shape[0], self.n_features), dtype=np.float64)
+        for first in range(0, leaves.shape[0], _BLOCK_ROWS):
+            block = slice(first, first + _BLOCK_ROWS)
+            by_trees[block] = self._tree_contributions(leaves[block])
         if self.linear_start is None:
             return by_trees
         # The ensemble hands its start float32 inputs, as it hands its trees: so do we.
         return by_trees + self.linear_start.contributions(np.asarray(X, dtype=_TREE_DTYPE))
 
-    def _tree_contributions(self, X: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        leaves = self.leaves(X)
-        rows, trees = leaves.shape
-        if rows < _COMPILED_FROM_ROWS:
-            cells = (
-                np.arange(rows)[:, None, None] * self.n_features + self.slot_features[leaves]
-            ).ravel()
-            totals = np.bincount(
-                cells, weights=self.slot_changes[leaves].ravel(), minlength=rows * self.n_features
-            )
-            return np.asarray(totals, dtype=np.float64).reshape(rows, self.n_features)
-        reached = scipy.sparse.csr_matrix(
-            (np.ones(leaves.size), leaves.ravel(), np.arange(0, rows * trees + 1, trees)),
-            shape=(rows, self.path_changes.shape[0]),
+    def _tree_contributions(self, leaves: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        """(rows x features): the slots of the rows' leaves added up by feature."""
+        rows = leaves.shape[0]
+        # np.take, not [] indexing: half the time on (rows x trees x depth) gathers.
+        cells = self.slot_features.take(leaves, axis=0)
+        cells += (np.arange(rows) * self.n_features)[:, None, None]
+        totals = np.bincount(
+            cells.reshape(-1),
+            weights=self.slot_changes.take(leaves, axis=0).reshape(-1),
+            minlength=rows * self.n_features,
         )
-        return np.asarray((reached @ self.path_changes).toarray(), dtype=np.float64)
+        return np.asarray(totals, dtype=np.float64).reshape(rows, self.n_features)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -32,9 +33,12 @@ def write_challenger(
     folder: Path, *, version: str = CHALLENGER_VERSION, learning_rate_scale: float = 0.8
 ) -> Path:
     """The challenger's artifact in ``folder``; its path."""
-    model = copy.deepcopy(load_model())
-    boosting = boosted_part(model.pipeline[-1].regressor_)  # the blend's trees (0.3.0 on)
+    packaged = load_model()
+    pipeline = copy.deepcopy(packaged.pipeline)
+    boosting = boosted_part(pipeline[-1].regressor_)  # the blend's trees (0.3.0 on)
     boosting.learning_rate *= learning_rate_scale
+    # A new model of the changed pipeline: its pricing forms are built from the changed trees.
+    model = dataclasses.replace(packaged, pipeline=pipeline)
     path = folder / f"gradient_boosting_model_v{version}.joblib"
     joblib.dump(model, path, compress=3)
     metadata = {**load_metadata(load_config()), "model_version": version}

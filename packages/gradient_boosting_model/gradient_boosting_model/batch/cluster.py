@@ -24,7 +24,8 @@ And its workers are forked by one server process (Dask's ``forkserver`` method) 
 Dask and the model's code first (``FORKSERVER_PRELOAD``), once for all of them: each spawned
 worker imported them itself (scikit-learn, scipy and pandas most of it, 1.5 to 3 CPU seconds a
 worker), which was most of the command's start. A worker still loads the model and warms it up
-in ``prepare_workers``, and checks its version. The server is single-threaded but for pyarrow's
+in ``prepare_workers``, and checks its version; loading it imports neither scikit-learn nor
+scipy (the artifact's pricing forms, ``trained_model.Pricing``). The server is single-threaded but for pyarrow's
 jemalloc background thread, which jemalloc restores in a forked child (Dask's own forkserver
 preload, pandas, imports pyarrow too).
 """

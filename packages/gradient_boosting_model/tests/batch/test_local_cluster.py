@@ -59,16 +59,26 @@ def test_workers_run_no_profiler_and_tick_once_a_second() -> None:
 
 
 def origin() -> tuple[int, bool]:
-    """A worker's parent process, and whether it has scikit-learn already."""
-    return os.getppid(), "sklearn" in sys.modules
+    """A worker's parent process, and whether it has the scorer's code already."""
+    return os.getppid(), "gradient_boosting_model.batch.scoring" in sys.modules
+
+
+def heavy_libraries() -> list[str]:
+    """Which of scikit-learn and scipy a worker has imported (pandas it has: pyarrow's
+    ``to_numpy`` imports it)."""
+    return sorted({name.split(".")[0] for name in sys.modules} & {"sklearn", "scipy"})
 
 
 def test_workers_are_forked_by_one_process_that_imported_the_models_code() -> None:
     with local_cluster(2) as client:
         found = list(client.run(origin).values())
-    (parent, imported), (other_parent, _) = found
-    assert parent == other_parent != os.getpid()
-    assert imported  # before any task or prepare_workers
+        (parent, imported), (other_parent, _) = found
+        assert parent == other_parent != os.getpid()
+        assert imported  # before any task or prepare_workers
+        # Loaded and warmed up, the model prices without scikit-learn or scipy (the artifact's
+        # pricing forms, ``trained_model.Pricing``): neither is imported by a worker.
+        prepare_workers(client)
+        assert all(found == [] for found in client.run(heavy_libraries).values())
 
 
 def frozen() -> int:

@@ -134,7 +134,7 @@ def test_a_value_the_schema_decodes_is_priced_as_the_pipeline_prices_it(
     assert batch["Street"].tolist() == ["Pave", b"Pave"]
 
 
-def test_the_compiled_pipeline_is_never_stored_with_the_model(
+def test_pricing_changes_nothing_the_model_stores(
     packaged_model: TrainedModel, request_rows: list[dict[str, Any]]
 ) -> None:
     fresh = dataclasses.replace(packaged_model)  # nothing built yet

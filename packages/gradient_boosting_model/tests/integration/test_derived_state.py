@@ -1,4 +1,5 @@
-"""An artifact holds what was trained: what the model makes of it on first use is not pickled."""
+"""An artifact holds what was trained and the pricing forms built from it when it was trained
+(``trained_model.Pricing``): what the model makes of them on first use is not pickled."""
 
 from __future__ import annotations
 
@@ -10,21 +11,21 @@ from gradient_boosting_model.trained_model import TrainedModel
 
 #: Made on first use (``functools.cached_property`` and the like), per object of the model.
 DERIVED = {
-    "model": ("explainer", "log_price_predictor", "compiled_pipeline", "packed_trees"),
+    "model": ("explainer", "log_price_predictor", "compiled_pipeline"),
+    "plan": ("order",),
     "intervals": ("_curve",),
     "groups": ("_scale_by_value",),
     "ranges": ("_bounds",),
-    "lasso": ("_piecewise_curves",),
 }
 
 
 def parts(model: TrainedModel) -> dict[str, Any]:
     return {
         "model": model,
+        "plan": model.pricing.compiled_pipeline,
         "intervals": model.intervals,
         "groups": model.intervals.groups,
         "ranges": model.ranges,
-        "lasso": model.pipeline.named_steps["regressor"].regressor_.linear_,
     }
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from gradient_boosting_model.blend import BlendedRegressor, BlendPredictor, BlendTerms, boosted_part
+from gradient_boosting_model.blend import BlendedRegressor, boosted_part
+from gradient_boosting_model.blend_terms import BlendPredictor, BlendTerms
 from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.tree_arrays import TreeArrays
@@ -56,11 +57,11 @@ def test_the_blend_prices_its_trees_in_arrays(packaged_model: TrainedModel) -> N
     blend = regressor_of(packaged_model)
     assert isinstance(blend, BlendedRegressor)
     kept = kept_predictor(packaged_model)
-    assert kept.blend is blend
+    assert kept.weight == blend.weight
     assert isinstance(getattr(kept.trees, "__self__", None), TreeArrays)
 
 
-def test_the_predictor_is_never_stored_with_the_model(
+def test_pricing_stores_no_shortcut_to_the_predictor(
     packaged_model: TrainedModel, request_rows: list[dict[str, Any]]
 ) -> None:
     fresh = dataclasses.replace(packaged_model)  # nothing built yet

@@ -11,17 +11,17 @@ from sklearn.base import clone
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.exceptions import NotFittedError
 
-from gradient_boosting_model.basis_lasso import BasisLasso, SplineCurves
+from gradient_boosting_model.basis_lasso import BasisLasso
 from gradient_boosting_model.blend import (
     BlendedRegressor,
-    BlendPredictor,
-    BlendTerms,
     additive_terms,
     boosted_part,
     log_price_predictor,
 )
+from gradient_boosting_model.blend_terms import BlendPredictor, BlendTerms
 from gradient_boosting_model.explanation import FieldExplainer
 from gradient_boosting_model.linear_start import LinearStart
+from gradient_boosting_model.linear_terms import SplineCurves
 from gradient_boosting_model.tree_arrays import BLOCK_ROWS, MAX_DEPTH, TreeArrays
 from gradient_boosting_model.tree_paths import TreePaths
 
@@ -139,15 +139,15 @@ def test_its_spline_pieces_are_scipys_curves_on_knots_between_and_beyond(
         np.testing.assert_allclose(found, curve(points), rtol=0, atol=1e-12)
 
 
-def test_its_spline_pieces_are_made_on_first_use_and_never_pickled(
+def test_its_terms_are_made_when_it_is_fitted_and_pickled_with_it(
     data: tuple[np.ndarray, np.ndarray],
 ) -> None:
     X, y = data
     lasso = _lasso().fit(X, y)
-    fresh = pickle.dumps(lasso)
-    lasso.predict(X[:1])
-    assert "_piecewise_curves" in vars(lasso)
-    assert pickle.dumps(lasso) == fresh
+    loaded = pickle.loads(pickle.dumps(lasso))
+    assert loaded.terms_.curves is not None  # the spline pieces, with no scipy at run time
+    np.testing.assert_array_equal(loaded.predict(X), lasso.predict(X))
+    np.testing.assert_array_equal(loaded.contributions(X), lasso.contributions(X))
 
 
 def test_the_lasso_never_extrapolates_beyond_the_training_range(
@@ -199,7 +199,8 @@ def test_the_blend_prices_its_trees_in_arrays_and_its_lasso_as_it_is(
     blend = _blend().fit(X, y)
     predict = log_price_predictor(blend)
     kept = getattr(predict, "__self__", None)
-    assert isinstance(kept, BlendPredictor) and kept.blend is blend
+    assert isinstance(kept, BlendPredictor) and kept.weight == blend.weight
+    assert getattr(kept.linear, "__self__", None) is blend.linear_.terms_
     assert isinstance(getattr(kept.trees, "__self__", None), TreeArrays)
     beyond = X * [1.5, 1.0, 1.0, 2.0]  # the Lasso's clipping, the trees' outer leaves
     beyond[:5, 1] = 42.0  # a code the Lasso never saw

@@ -10,6 +10,15 @@ from gradient_boosting_model.tree_arrays import TreeArrays
 from gradient_boosting_model.tree_paths import TreePaths
 
 
+def scikit_learns_leaves(
+    regressor: GradientBoostingRegressor, paths: TreePaths, X: np.ndarray
+) -> np.ndarray:
+    """The leaf each row reaches in each tree by scikit-learn's ``apply``, in ``paths``'
+    numbering (each tree's nodes after the previous tree's)."""
+    found = regressor.apply(X.astype(np.float32)).reshape(X.shape[0], -1)
+    return np.asarray(found + paths.roots, dtype=np.intp)
+
+
 @pytest.fixture(scope="module")
 def fitted() -> tuple[GradientBoostingRegressor, np.ndarray]:
     rng = np.random.default_rng(0)
@@ -26,24 +35,28 @@ def test_contributions_add_up_to_the_prediction(
 ) -> None:
     regressor, X = fitted
     paths = TreePaths.from_regressor(regressor)
-    for rows in (X[:1], X[:10], X):  # the walked and the compiled leaves
-        total = paths.base_value + paths.contributions(rows).sum(axis=1)
-        np.testing.assert_allclose(total, regressor.predict(rows), rtol=0, atol=1e-12)
+    packed = TreePaths.from_regressor(regressor, packed=TreeArrays.from_regressor(regressor))
+    # Walked; then found by the packed trees (one house by codes, more in blocks, 200 rows
+    # in two blocks of the sums).
+    for found_by in (paths, packed):
+        for rows in (X[:1], X[:10], X):
+            total = found_by.base_value + found_by.contributions(rows).sum(axis=1)
+            np.testing.assert_allclose(total, regressor.predict(rows), rtol=0, atol=1e-12)
 
 
-def test_both_ways_of_finding_leaves_agree(
+def test_every_way_of_finding_leaves_is_scikit_learns(
     fitted: tuple[GradientBoostingRegressor, np.ndarray],
 ) -> None:
     regressor, X = fitted
-    paths = TreePaths.from_regressor(regressor)
-    np.testing.assert_array_equal(paths.walked_leaves(X), paths.compiled_leaves(X))
+    paths = TreePaths.from_regressor(regressor, packed=TreeArrays.from_regressor(regressor))
     # A value on a threshold goes left, compared as float32 as scikit-learn does.
     on_threshold = X[:1].copy()
     root = regressor.estimators_[0, 0].tree_
     on_threshold[0, root.feature[0]] = root.threshold[0]
-    np.testing.assert_array_equal(
-        paths.walked_leaves(on_threshold), paths.compiled_leaves(on_threshold)
-    )
+    for rows in (X, on_threshold, np.vstack([X, on_threshold])):
+        expected = scikit_learns_leaves(regressor, paths, rows)
+        np.testing.assert_array_equal(paths.walked_leaves(rows), expected)
+        np.testing.assert_array_equal(paths.leaves(rows), expected)  # the packed trees' blocks
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
@@ -65,7 +78,7 @@ def test_one_house_leaves_by_pattern_codes_are_the_walks(depth: int) -> None:
     for house in houses:
         coded = paths.leaves(house[None, :])
         np.testing.assert_array_equal(coded, paths.walked_leaves(house[None, :]))
-        np.testing.assert_array_equal(coded, paths.compiled_leaves(house[None, :]))
+        np.testing.assert_array_equal(coded, scikit_learns_leaves(regressor, paths, house[None, :]))
 
 
 def test_one_house_that_is_not_finite_is_walked(
