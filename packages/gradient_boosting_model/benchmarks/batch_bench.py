@@ -38,8 +38,9 @@ import pyarrow.parquet as pq
 from verdicts import Target, report  # beside this script, on sys.path when it runs
 
 from gradient_boosting_model.batch.cluster import local_cluster, prepare_workers
-from gradient_boosting_model.batch.job import JobSettings, plan_job, run_job
+from gradient_boosting_model.batch.job import plan_job, run_job
 from gradient_boosting_model.batch.report import JobReport
+from gradient_boosting_model.batch.settings import JobSettings
 from gradient_boosting_model.config import DATASET_DIR, load_config
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ RMSLE; alone it is a little worse than the trees.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -159,6 +160,11 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         if self.spline_ is not None:
             parts.append(self.spline_.transform(clipped[:, self.spline_idx_]))
         return np.hstack(parts)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "basis_coef_" in state and "terms_" not in state:  # saved before ``terms_`` was
+            self._compile()
 
     def _compile(self) -> None:
         """What ``predict`` needs, in the matrix's units (``terms_``): the standardisation

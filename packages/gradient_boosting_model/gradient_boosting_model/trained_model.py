@@ -173,7 +173,10 @@ class Pricing:
 @dataclass
 class TrainedModel:
     """A fitted pipeline with its calibrated price ranges, its inputs' training ranges and
-    the training distributions of the inputs drift is measured on."""
+    the training distributions of the inputs drift is measured on.
+
+    Its ``pricing`` is built from the pipeline once: to price with a changed pipeline, make a
+    new model of it (``dataclasses.replace(model, pipeline=changed)``)."""
 
     pipeline: Pipeline
     intervals: ConformalIntervals
@@ -274,7 +277,8 @@ class TrainedModel:
             """``pipeline``, unpickled on first use (which imports scikit-learn)."""
             pickled = self.__dict__.get(_PICKLED_PIPELINE)
             if name != "pipeline" or pickled is None:
-                raise AttributeError(name)
-            pipeline = pickle.loads(pickled)
-            self.__dict__["pipeline"] = pipeline
-            return pipeline
+                # Python calls this too when a property raises AttributeError: look again,
+                # so that the property's own error is the one raised.
+                return object.__getattribute__(self, name)
+            # Two threads may both unpickle it: each gets the one kept first.
+            return self.__dict__.setdefault("pipeline", pickle.loads(pickled))

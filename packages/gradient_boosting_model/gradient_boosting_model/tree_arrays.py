@@ -342,6 +342,10 @@ class TreeArrays:
         """The fitted node (``leaf_nodes``' numbering) each row of ``X`` (finite float32s,
         houses x features) reaches in each tree, (houses x trees): block by block, as
         ``predict`` finds them."""
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X has shape {X.shape}, but the trees take {self.n_features} features"
+            )
         rows = X.shape[0]
         scratch = _Scratch(self, min(rows, BLOCK_ROWS))
         nodes = np.empty((rows, self.n_trees), dtype=np.intp)

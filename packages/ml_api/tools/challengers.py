@@ -1,7 +1,8 @@
 """A challenger model for tests and benchmarks: another version's artifact file, made in seconds.
 
-The packaged model with its trees' learning rate scaled (scikit-learn's boosting reads it when
-it predicts): another model, whose prices move a few percent, saved as another version's
+The packaged model with its trees' learning rate scaled (a new model of the changed pipeline,
+whose pricing forms are built from the changed trees): another model, whose prices move a few
+percent, saved as another version's
 ``.joblib`` with its metadata JSON beside it, as a real release's file would reach a server.
 
     python -m tools.challengers docker/models             # version <packaged>+challenger

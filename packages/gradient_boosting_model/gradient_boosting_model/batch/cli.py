@@ -26,19 +26,18 @@ from gradient_boosting_model.batch.cluster import (
     machine_workers,
     prepare_workers,
     remote_cluster,
+    start_worker_server,
 )
 from gradient_boosting_model.batch.errors import BatchError
-from gradient_boosting_model.batch.job import (
+from gradient_boosting_model.batch.settings import (
     BATCH_ROWS,
     MAX_REJECTED,
     JobSettings,
     default_rejects,
-    plan_job,
-    run_job,
 )
-from gradient_boosting_model.batch.report import JobReport
 
 if TYPE_CHECKING:
+    from gradient_boosting_model.batch.report import JobReport
     from gradient_boosting_model.batch.running import Runner
 
 PROGRAM = "score-houses"
@@ -178,6 +177,12 @@ def _print_report(report: JobReport | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not (args.in_process or args.scheduler):
+        # First: the process that forks the local cluster's workers imports their code while
+        # this one imports its own (numpy, Arrow, Dask).
+        start_worker_server()
+    from gradient_boosting_model.batch.job import plan_job, run_job
+
     settings = JobSettings(
         input=args.input,
         output=args.output,

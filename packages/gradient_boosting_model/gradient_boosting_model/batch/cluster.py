@@ -3,8 +3,8 @@
 Workers run one thread each (the model's code holds the GIL most of the time) with
 ``OMP_NUM_THREADS=1``, which Dask's nanny sets in every worker by default. Each worker loads the
 model before the job starts, and prices a house with it (``scoring.warm_up``), so that what is
-built on first use (the compiled pipeline, the packed trees, Arrow's readers) is built before the
-first chunk, not in it; this also checks that it has this package at this version.
+made on first use (the compiled plan's gather order, Arrow's readers) is made before the first
+chunk, not in it; this also checks that it has this package at this version.
 
 A local cluster's workers start without the ``MALLOC_TRIM_THRESHOLD_`` that Dask's nanny sets by
 default (``distributed.nanny.pre-spawn-environ``), to hand freed memory back to the system sooner:
@@ -24,7 +24,7 @@ And its workers are forked by one server process (Dask's ``forkserver`` method) 
 Dask and the model's code first (``FORKSERVER_PRELOAD``), once for all of them: each spawned
 worker imported them itself (scikit-learn, scipy and pandas most of it, 1.5 to 3 CPU seconds a
 worker), which was most of the command's start. The server starts first, before this process
-imports Dask, so that both import at once (``_start_worker_server``). A worker still loads the
+imports Dask, so that both import at once (``start_worker_server``). A worker still loads the
 model and warms it up in ``prepare_workers``, and checks its version; loading it imports neither
 scikit-learn nor scipy (the artifact's pricing forms, ``trained_model.Pricing``). The server is
 single-threaded but for pyarrow's jemalloc background thread, which jemalloc restores in a forked
@@ -53,7 +53,7 @@ CONNECT_TIMEOUT = 5.0
 LOCAL_SETTINGS = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     # Dask's own values, declared here too: the process that forks the workers starts with
-    # them, before this process has imported Dask (``_start_worker_server``).
+    # them, before this process has imported Dask (``start_worker_server``).
     "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
     "distributed.nanny.pre-spawn-environ.MKL_NUM_THREADS": 1,
     "distributed.nanny.pre-spawn-environ.OPENBLAS_NUM_THREADS": 1,
@@ -105,7 +105,7 @@ def prepare_workers(client: Client) -> None:
 _WORKER_ENVIRONMENT = "distributed.nanny.pre-spawn-environ."
 
 
-def _start_worker_server() -> None:
+def start_worker_server() -> None:
     """Start the process that forks the workers (see the module) now, before this process
     imports Dask, so that its imports (``FORKSERVER_PRELOAD``, 0.8 s) run beside this process's
     (Dask, 0.4 s) and the scheduler's start: the cluster is up 0.6 s sooner.
@@ -116,50 +116,36 @@ def _start_worker_server() -> None:
     2 cores, half the throughput). This process's environment is put back at once. Does
     nothing when the server is running already.
     """
-    from multiprocessing import forkserver
+    from multiprocessing import forkserver  # the server Dask's forkserver context uses
 
-    worker = {
-        key.removeprefix(_WORKER_ENVIRONMENT): None if value is None else str(value)
+    # As the nanny does, a variable already set keeps its value, and None sets nothing.
+    added = {
+        name: str(value)
         for key, value in LOCAL_SETTINGS.items()
         if key.startswith(_WORKER_ENVIRONMENT)
+        and value is not None
+        and (name := key.removeprefix(_WORKER_ENVIRONMENT)) not in os.environ
     }
-    saved = {name: os.environ.get(name) for name in worker}
+    os.environ.update(added)
     try:
-        _set_environment(worker)
+        # Dask sets its own preload when it first asks for this context: after the server has
+        # started, which keeps this one.
         forkserver.set_forkserver_preload(list(FORKSERVER_PRELOAD))
         forkserver.ensure_running()
     finally:
-        _set_environment(saved)
-
-
-def _set_environment(values: dict[str, str | None]) -> None:
-    """Set each variable of ``values``; unset those whose value is None."""
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-def _preload_model_code() -> None:
-    """Workers forked from one process that imported the model's code (see the module). Dask
-    sets its own preload the first time it asks for the forkserver context, and never again:
-    this replaces it, before any process starts."""
-    from distributed.utils import get_mp_context
-
-    get_mp_context().set_forkserver_preload(list(FORKSERVER_PRELOAD))
+        for name in added:
+            del os.environ[name]
 
 
 @contextmanager
 def local_cluster(workers: int) -> Iterator[Client]:
     """A cluster of ``workers`` processes on 127.0.0.1, closed on exit."""
-    _start_worker_server()
+    start_worker_server()
     import dask
     from distributed import Client, LocalCluster
 
     try:
         with dask.config.set(LOCAL_SETTINGS):
-            _preload_model_code()
             cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,

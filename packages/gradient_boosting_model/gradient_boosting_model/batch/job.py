@@ -27,6 +27,7 @@ from gradient_boosting_model.batch.errors import (
 )
 from gradient_boosting_model.batch.report import JobReport
 from gradient_boosting_model.batch.results import ChunkResult
+from gradient_boosting_model.batch.settings import JobSettings
 from gradient_boosting_model.batch.sources import Chunk, find_inputs, plan_chunks
 from gradient_boosting_model.batch.writing import (
     PRICES,
@@ -39,27 +40,6 @@ from gradient_boosting_model.batch.writing import (
 
 if TYPE_CHECKING:
     from gradient_boosting_model.batch.running import Runner
-
-#: Houses priced per call of ``make_prediction``: large enough that its fixed costs vanish.
-BATCH_ROWS = 10_000
-#: The rejected share above which a job fails, by default.
-MAX_REJECTED = 0.01
-
-
-@dataclass(frozen=True)
-class JobSettings:
-    """What to score, where to write it, and how strict to be."""
-
-    input: str
-    output: Path
-    rejects: Path
-    batch_rows: int = BATCH_ROWS
-    max_rejected: float = MAX_REJECTED
-
-
-def default_rejects(output: Path) -> Path:
-    """``prices.parquet`` -> ``prices.rejects.csv``."""
-    return output.with_name(f"{output.stem}.rejects.csv")
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,20 @@ def test_its_terms_are_made_when_it_is_fitted_and_pickled_with_it(
     np.testing.assert_array_equal(loaded.contributions(X), lasso.contributions(X))
 
 
+def test_a_lasso_saved_before_its_terms_were_kept_makes_them_when_loaded(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """As a BasisLasso pickled before ``terms_`` (model 0.3.0's first artifacts) loads."""
+    X, y = data
+    lasso = _lasso().fit(X, y)
+    state = dict(vars(lasso))  # what pickling it would save, in a dict of its own
+    del state["terms_"]
+    loaded = BasisLasso.__new__(BasisLasso)
+    loaded.__setstate__(state)
+    np.testing.assert_array_equal(loaded.predict(X), lasso.predict(X))
+    np.testing.assert_array_equal(loaded.contributions(X), lasso.contributions(X))
+
+
 def test_the_lasso_never_extrapolates_beyond_the_training_range(
     data: tuple[np.ndarray, np.ndarray],
 ) -> None:

@@ -36,8 +36,7 @@ def test_contributions_add_up_to_the_prediction(
     regressor, X = fitted
     paths = TreePaths.from_regressor(regressor)
     packed = TreePaths.from_regressor(regressor, packed=TreeArrays.from_regressor(regressor))
-    # Walked; then found by the packed trees (one house by codes, more in blocks, 200 rows
-    # in two blocks of the sums).
+    # Walked; then found by the packed trees (one house by codes, more in blocks of houses).
     for found_by in (paths, packed):
         for rows in (X[:1], X[:10], X):
             total = found_by.base_value + found_by.contributions(rows).sum(axis=1)
@@ -89,6 +88,13 @@ def test_one_house_that_is_not_finite_is_walked(
     house = X[:1].copy()
     house[0, 0] = np.nan
     np.testing.assert_array_equal(paths.leaves(house), paths.walked_leaves(house))
+    # In a batch too: the packed trees take finite features only.
+    houses = X.copy()
+    houses[5, 1] = np.nan
+    np.testing.assert_array_equal(paths.leaves(houses), paths.walked_leaves(houses))
+    np.testing.assert_array_equal(
+        paths.leaves(houses[6:]), scikit_learns_leaves(regressor, paths, houses[6:])
+    )
 
 
 def test_the_features_that_matter_get_the_credit(

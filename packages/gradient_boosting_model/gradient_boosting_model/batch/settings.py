@@ -1,0 +1,28 @@
+"""A job's settings: what to score, where to write it, how strict to be (no heavy imports: the
+command reads them before it starts anything)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Houses priced per call of ``make_prediction``: large enough that its fixed costs vanish.
+BATCH_ROWS = 10_000
+#: The rejected share above which a job fails, by default.
+MAX_REJECTED = 0.01
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What to score, where to write it, and how strict to be."""
+
+    input: str
+    output: Path
+    rejects: Path
+    batch_rows: int = BATCH_ROWS
+    max_rejected: float = MAX_REJECTED
+
+
+def default_rejects(output: Path) -> Path:
+    """``prices.parquet`` -> ``prices.rejects.csv``."""
+    return output.with_name(f"{output.stem}.rejects.csv")
