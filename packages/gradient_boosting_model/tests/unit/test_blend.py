@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -139,27 +140,27 @@ def test_its_spline_pieces_are_scipys_curves_on_knots_between_and_beyond(
         np.testing.assert_allclose(found, curve(points), rtol=0, atol=1e-12)
 
 
-def test_its_terms_are_made_when_it_is_fitted_and_pickled_with_it(
-    data: tuple[np.ndarray, np.ndarray],
-) -> None:
-    X, y = data
-    lasso = _lasso().fit(X, y)
-    loaded = pickle.loads(pickle.dumps(lasso))
-    assert loaded.terms_.curves is not None  # the spline pieces, with no scipy at run time
-    np.testing.assert_array_equal(loaded.predict(X), lasso.predict(X))
-    np.testing.assert_array_equal(loaded.contributions(X), lasso.contributions(X))
+def _unpickled(lasso: BasisLasso) -> BasisLasso:
+    return pickle.loads(pickle.dumps(lasso))  # type: ignore[no-any-return]
 
 
-def test_a_lasso_saved_before_its_terms_were_kept_makes_them_when_loaded(
-    data: tuple[np.ndarray, np.ndarray],
-) -> None:
-    """As a BasisLasso pickled before ``terms_`` (model 0.3.0's first artifacts) loads."""
-    X, y = data
-    lasso = _lasso().fit(X, y)
+def _saved_before_its_terms(lasso: BasisLasso) -> BasisLasso:
+    """As a BasisLasso pickled before ``terms_`` was kept (model 0.3.0's first artifacts)."""
     state = dict(vars(lasso))  # what pickling it would save, in a dict of its own
     del state["terms_"]
     loaded = BasisLasso.__new__(BasisLasso)
     loaded.__setstate__(state)
+    return loaded
+
+
+@pytest.mark.parametrize("load", [_unpickled, _saved_before_its_terms])
+def test_a_loaded_lasso_has_its_terms_and_prices_as_fitted(
+    data: tuple[np.ndarray, np.ndarray], load: Callable[[BasisLasso], BasisLasso]
+) -> None:
+    X, y = data
+    lasso = _lasso().fit(X, y)
+    loaded = load(lasso)
+    assert loaded.terms_.curves is not None  # the spline pieces, with no scipy at run time
     np.testing.assert_array_equal(loaded.predict(X), lasso.predict(X))
     np.testing.assert_array_equal(loaded.contributions(X), lasso.contributions(X))
 
