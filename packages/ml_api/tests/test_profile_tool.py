@@ -1,11 +1,16 @@
 """tools/profile.py's reading of py-spy's collapsed stacks: each sample under the part of the
-request path its innermost matching frame belongs to."""
+request path its innermost matching frame belongs to; and how the tools tell which workers
+worked (the profile records the busiest; the bench runs again a load that left one idle)."""
 
 from __future__ import annotations
+
+import os
+import time
 
 import pytest
 
 from tools.profile import OTHER, own_samples, parse_collapsed, shares
+from tools.server import cpu_seconds, spread
 
 STACKS = """\
 thread (1);Runner.run (asyncio/runners.py:118);RequestContextMiddleware.__call__ (api/request_metrics.py:70);Logger.info (logging/__init__.py:1489) 3
@@ -34,3 +39,19 @@ def test_own_samples_name_the_innermost_function() -> None:
         "Logger.info (logging/__init__.py)",
     ]
     assert [share for _, share in top] == pytest.approx([0.5, 0.3])
+
+
+def test_spread_is_the_least_busy_workers_share_of_the_busiest() -> None:
+    # CPU seconds of workers 1 and 2 before and after a load; a worker gone since is left out.
+    assert spread({1: 10.0, 2: 5.0}, {1: 12.0, 2: 6.0}) == pytest.approx(0.5)
+    assert spread({1: 10.0, 2: 5.0}, {1: 12.0, 2: 5.0}) == 0
+    assert spread({1: 10.0, 2: 5.0, 3: 1.0}, {1: 11.0, 2: 6.0}) == 1
+    assert spread({1: 10.0}, {1: 10.0}) == 1  # no work: nothing uneven
+
+
+def test_cpu_seconds_counts_this_process_work() -> None:
+    before = cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        pass
+    assert cpu_seconds(os.getpid()) - before >= 0.1

@@ -5,8 +5,11 @@
 
 Starts the real server (production settings, 2 workers, on 127.0.0.1; recording to a SQLite
 file in a scratch folder unless ``--recording off``), loads it with wrk (16 connections of
-``--houses`` houses a request, one connection for more than one house) and records one worker
-with ``py-spy record --gil --nonblocking`` (only samples where a thread holds the interpreter's
+``--houses`` houses a request, one connection for more than one house) and records the worker
+that used most CPU in the second before (the workers race to accept connections: the one
+connection of a large request reaches one of them, and the 16 of a load sometimes all reach
+one; the first worker listed was idle in such runs, and its profile empty) with
+``py-spy record --gil --nonblocking`` (only samples where a thread holds the interpreter's
 lock: the work that competes for a worker's one core) for ``--seconds``. Non-blocking: py-spy
 pausing the worker 250 times a second cut its throughput by a third here and left the handler's
 threads all but absent from the samples (the model's share fell from 17% to under 1%).
@@ -132,15 +135,21 @@ def main() -> int:
                 )
             )
             loading.start()
+            before = server.worker_cpu()
             time.sleep(1)
-            record(server.workers()[0], seconds, raw)
+            after = server.worker_cpu()
+            used = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+            busiest = max(used, key=used.__getitem__)
+            record(busiest, seconds, raw)
             loading.join()
         stacks = parse_collapsed(raw.read_text())
     samples = sum(count for _, count in stacks)
+    shares_text = ", ".join(f"{cpu:.2f}" for cpu in sorted(used.values(), reverse=True))
     print(
         f"{args.houses} house(s) a request, {connections} connection(s), recording "
-        f"{args.recording}: {load['rps']:.0f} req/s, {load['errors']} errors; one worker, "
-        f"{samples} samples holding the GIL in {seconds} s"
+        f"{args.recording}: {load['rps']:.0f} req/s, {load['errors']} errors; the busiest "
+        f"worker (CPU seconds in the second before: {shares_text}), {samples} samples "
+        f"holding the GIL in {seconds} s"
     )
     for name, share in shares(stacks).items():
         print(f"  {share:6.1%}  {name}")

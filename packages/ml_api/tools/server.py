@@ -42,6 +42,24 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def worker_cpu(self) -> dict[int, float]:
+        """Each live worker's CPU seconds so far, by pid (``cpu_seconds``)."""
+        return {pid: cpu_seconds(pid) for pid in self.workers()}
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU seconds (user and system) process ``pid`` has used: /proc's utime and stime."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def spread(before: Mapping[int, float], after: Mapping[int, float]) -> float:
+    """How evenly the workers worked between two ``Server.worker_cpu`` readings: the least
+    busy one's CPU seconds over the busiest one's (1: even; 0: one worker did all the work)."""
+    used = [after[pid] - before[pid] for pid in after if pid in before]
+    busiest = max(used, default=0.0)
+    return min(used) / busiest if busiest > 0 else 1.0
+
 
 def worker_pids(master_pid: int) -> list[int]:
     """Pids of a gunicorn master's live workers: its children that are not zombies."""
