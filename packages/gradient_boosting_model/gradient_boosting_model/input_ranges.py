@@ -171,7 +171,10 @@ class InputRanges:
         assumed
             Per client field, where its value was assumed (not given).
         """
-        houses = len(next(iter(raw.values()))) if raw else 0
+        if isinstance(raw, HouseBatch):
+            houses = raw.houses
+        else:
+            houses = len(next(iter(raw.values()))) if raw else 0
         warnings: list[list[RangeWarning]] = [[] for _ in range(houses)]
         beyond = self._beyond_any(features)
         for feature_range in self.ranges:
