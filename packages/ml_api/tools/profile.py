@@ -137,18 +137,17 @@ def main() -> int:
             loading.start()
             before = server.worker_cpu()
             time.sleep(1)
-            after = server.worker_cpu()
-            used = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+            used = real_server.cpu_used(before, server.worker_cpu())
             busiest = max(used, key=used.__getitem__)
             record(busiest, seconds, raw)
             loading.join()
         stacks = parse_collapsed(raw.read_text())
     samples = sum(count for _, count in stacks)
-    shares_text = ", ".join(f"{cpu:.2f}" for cpu in sorted(used.values(), reverse=True))
+    cpu_text = ", ".join(f"{cpu:.2f}" for cpu in sorted(used.values(), reverse=True))
     print(
         f"{args.houses} house(s) a request, {connections} connection(s), recording "
         f"{args.recording}: {load['rps']:.0f} req/s, {load['errors']} errors; the busiest "
-        f"worker (CPU seconds in the second before: {shares_text}), {samples} samples "
+        f"worker (CPU seconds in the second before: {cpu_text}), {samples} samples "
         f"holding the GIL in {seconds} s"
     )
     for name, share in shares(stacks).items():

@@ -43,8 +43,13 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def worker_cpu(self) -> dict[int, float]:
-        """Each live worker's CPU seconds so far, by pid (``cpu_seconds``)."""
-        return {pid: cpu_seconds(pid) for pid in self.workers()}
+        """Each live worker's CPU seconds so far, by pid (``cpu_seconds``); a worker that
+        exits meanwhile (recycled) is left out."""
+        readings = {}
+        for pid in self.workers():
+            with contextlib.suppress(OSError):
+                readings[pid] = cpu_seconds(pid)
+        return readings
 
 
 def cpu_seconds(pid: int) -> float:
@@ -53,10 +58,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_used(before: Mapping[int, float], after: Mapping[int, float]) -> dict[int, float]:
+    """Each worker's CPU seconds between two ``Server.worker_cpu`` readings (all of a worker's
+    own for one that started in between, replacing a recycled one)."""
+    return {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
+
+
 def spread(before: Mapping[int, float], after: Mapping[int, float]) -> float:
     """How evenly the workers worked between two ``Server.worker_cpu`` readings: the least
     busy one's CPU seconds over the busiest one's (1: even; 0: one worker did all the work)."""
-    used = [after[pid] - before[pid] for pid in after if pid in before]
+    used = cpu_used(before, after).values()
     busiest = max(used, default=0.0)
     return min(used) / busiest if busiest > 0 else 1.0
 
@@ -73,7 +84,7 @@ def worker_pids(master_pid: int) -> list[int]:
 
 def _alive(pid: int) -> bool:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
     except (OSError, IndexError):
         return False
     return state != "Z"
