@@ -45,6 +45,7 @@ from verdicts import Target, report  # beside this script, on sys.path when it r
 from gradient_boosting_model.blend import BlendedRegressor, boosted_part
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import read_dataset
+from gradient_boosting_model.house_batch import text_column
 from gradient_boosting_model.predict import default_model, make_prediction
 from gradient_boosting_model.trained_model import Stages, TrainedModel
 from gradient_boosting_model.tree_arrays import MAX_DEPTH, TreeArrays
@@ -232,7 +233,9 @@ def one_house_stages(model: TrainedModel, row: dict[str, Any], repeats: int) -> 
         stages = Stages(
             batch, compiled.before_impute, compiled.features, compiled.matrix, log_price
         )
-        model.intervals.bounds(log_price, batch.get(groups.field) if groups is not None else None)
+        model.intervals.bounds(
+            log_price, text_column(batch, groups.field) if groups is not None else None
+        )
         lap("price ranges (intervals.bounds)")
         model.ranges.check(stages.raw, stages.features, stages.assumed)
         lap("warnings (ranges.check)")

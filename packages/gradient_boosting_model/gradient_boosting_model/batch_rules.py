@@ -124,7 +124,8 @@ class TextRules:
     codes: tuple[dict[str | None, int], ...]
 
     #: ``codes`` with each code as one byte, which a batch's codes are joined from
-    #: (``validation._text_codes``): no field has 256 allowed values (checked as they are read).
+    #: (``validation._text_codes``): a field has at most ``MAX_CHOICES`` allowed values
+    #: (checked in ``batch_rules``).
     code_bytes: tuple[dict[str | None, bytes], ...]
 
 

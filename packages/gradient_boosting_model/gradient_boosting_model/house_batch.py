@@ -6,16 +6,17 @@ allowed ones).
 pipeline takes. ``make_prediction`` keeps the batch as it is: its compiled preprocessing
 (``compiled_pipeline``) reads the number and code matrices whole, and the few columns a warning
 or a price range needs by name are made on demand (the batch is a read-only mapping of field
-name to column). Making every column up front was a fifth of validating one house; and a text
-value is checked and coded by one dict lookup (``validation``), where it was checked by one and
-looked up again by each step that maps it.
+name to column), a text field's as codes where what is made of it can be made once per allowed
+value (``text_column``). Making every column up front was a fifth of validating one house; and
+a text value is checked and coded by one dict lookup (``validation``), where it was checked by
+one and looked up again by each step that maps it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,8 @@ def object_column(values: Sequence[Any]) -> ObjectArray:
     return column
 
 
-class CodedColumn(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class CodedColumn:
     """A text field's column as codes: house ``i``'s value is ``choices[codes[i]]``."""
 
     choices: tuple[str | None, ...]
@@ -100,8 +102,8 @@ class HouseBatch(Mapping[str, npt.NDArray[Any]]):
         return object_column([house[field] for house in self.texts])
 
     def coded(self, name: str) -> CodedColumn | None:
-        """Text field ``name``'s column as codes; ``None`` for a number field, or when a value
-        has no code (``uncoded``)."""
+        """Text field ``name``'s column as codes; ``None`` for a name that is not a text field,
+        or when a value has no code (``uncoded``)."""
         layout = self.layout
         position = layout.text_positions.get(name)
         if position is None or self.uncoded:
@@ -128,3 +130,12 @@ class HouseBatch(Mapping[str, npt.NDArray[Any]]):
             for name, values in zip(layout.text_names, texts, strict=True)
         }
         return columns
+
+
+def text_column(
+    columns: Mapping[str, npt.NDArray[Any]], name: str
+) -> CodedColumn | npt.NDArray[Any] | None:
+    """Column ``name`` of ``columns``: as codes where ``columns`` is a validated batch that has
+    them (``HouseBatch.coded``), else as it is (``None`` where there is none)."""
+    coded = columns.coded(name) if isinstance(columns, HouseBatch) else None
+    return columns.get(name) if coded is None else coded

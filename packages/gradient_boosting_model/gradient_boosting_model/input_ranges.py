@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.derived_state import trained
-from gradient_boosting_model.house_batch import HouseBatch
+from gradient_boosting_model.house_batch import CodedColumn, HouseBatch, text_column
 from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
@@ -95,9 +95,9 @@ class FeatureRange:
     def outside(self, raw: Columns, features: Columns, assumed: Assumed) -> npt.NDArray[np.bool_]:
         """Which houses are outside the range (never one whose value was all assumed)."""
         if self.kind == "category":
-            coded = raw.coded(self.feature) if isinstance(raw, HouseBatch) else None
-            if coded is not None:
-                return coded.mapped(self._unseen)
+            column = text_column(raw, self.feature)
+            if isinstance(column, CodedColumn):
+                return column.mapped(self._unseen)
             return self._unseen(raw[self.feature].tolist())
         value = np.asarray(features[self.feature], dtype=np.float64)
         outside: npt.NDArray[np.bool_] = (value < self.low) | (value > self.high)

@@ -34,7 +34,7 @@ from gradient_boosting_model.compiled_pipeline import CompiledPipeline
 from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.drift import InputDistributions
 from gradient_boosting_model.explanation import Explanations, FieldExplainer
-from gradient_boosting_model.house_batch import Columns, HouseBatch
+from gradient_boosting_model.house_batch import Columns, HouseBatch, text_column
 from gradient_boosting_model.input_ranges import InputRanges, RangeWarning
 from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.tree_arrays import Predict, TreeArrays, pack_trees
@@ -204,12 +204,9 @@ class TrainedModel:
     def evidence(self, stages: Stages, *, explain: bool = False) -> Evidence:
         """Log prices, their ranges and warnings, and with ``explain`` their explanations."""
         groups, raw = self.intervals.groups, stages.raw
-        conditions = None
-        if groups is not None:
-            coded = raw.coded(groups.field) if isinstance(raw, HouseBatch) else None
-            conditions = raw.get(groups.field) if coded is None else coded
+        conditions = text_column(raw, groups.field) if groups is not None else None
         lower, upper = self.intervals.bounds(stages.log_price, conditions)
-        warnings = self.ranges.check(stages.raw, stages.features, stages.assumed)
+        warnings = self.ranges.check(raw, stages.features, stages.assumed)
         explanations = None
         if explain:
             explainer = self.explainer

@@ -162,8 +162,8 @@ def _text_codes(texts: list[tuple[Any, ...]], rules: TextRules) -> npt.NDArray[n
 
     One house's values are looked up in one pass. A batch's are looked up column by column,
     each column by one ``itemgetter`` call on its field's codes as bytes (``code_bytes``),
-    joined into one buffer that numpy reads as it is: a tenth of validating 1459 houses less
-    than making each code an int.
+    joined into one buffer that numpy reads as it is: validating 1459 houses takes a tenth less
+    time than with each code made an int.
     """
     rows, fields = len(texts), len(rules.codes)
     try:

@@ -3,6 +3,7 @@ is the same worked out once per allowed value and read off the codes."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ def test_a_coded_column_maps_as_its_values_do(request_rows: list[dict[str, Any]]
         values = list(batch["Neighborhood"])
         assert [coded.choices[code] for code in coded.codes.tolist()] == values
         calls: list[int] = []
-        mapped = coded.mapped(lambda column: _lengths(column, calls))
+        mapped = coded.mapped(partial(_lengths, calls=calls))
         assert mapped.tolist() == _lengths(values, []).tolist()
         # Many houses: once per allowed value; few: once per house.
         assert calls == [min(len(coded.choices), len(rows))]
