@@ -24,7 +24,8 @@ metadata = MetaData()
 #: at a time. COPY of 1459 houses into ``jsonb`` took PostgreSQL about 75 ms, into ``json``
 #: about 25 (``jsonb`` turns each of a house's ~80 numbers into a ``numeric``); reading the
 #: drift fields of 10,000 houses out of ``json`` (``json_to_record``: each parsed once) about
-#: 200 ms against 150 (migration 0003).
+#: 200 ms against 150 (migration 0003). They are now read as text and parsed by orjson
+#: (``monitoring._recent_fields``).
 Document = JSON()
 
 
