@@ -134,8 +134,8 @@ class HouseBatch(Mapping[str, npt.NDArray[Any]]):
 
 def text_column(
     columns: Mapping[str, npt.NDArray[Any]], name: str
-) -> CodedColumn | npt.NDArray[Any] | None:
+) -> CodedColumn | npt.NDArray[Any]:
     """Column ``name`` of ``columns``: as codes where ``columns`` is a validated batch that has
-    them (``HouseBatch.coded``), else as it is (``None`` where there is none)."""
+    them (``HouseBatch.coded``), else as it is."""
     coded = columns.coded(name) if isinstance(columns, HouseBatch) else None
-    return columns.get(name) if coded is None else coded
+    return columns[name] if coded is None else coded

@@ -98,7 +98,7 @@ class FeatureRange:
             column = text_column(raw, self.feature)
             if isinstance(column, CodedColumn):
                 return column.mapped(self._unseen)
-            return self._unseen(raw[self.feature].tolist())
+            return self._unseen(column.tolist())
         value = np.asarray(features[self.feature], dtype=np.float64)
         outside: npt.NDArray[np.bool_] = (value < self.low) | (value > self.high)
         if outside.any():  # rare: only then is it worth asking what was assumed

@@ -204,7 +204,9 @@ class TrainedModel:
     def evidence(self, stages: Stages, *, explain: bool = False) -> Evidence:
         """Log prices, their ranges and warnings, and with ``explain`` their explanations."""
         groups, raw = self.intervals.groups, stages.raw
-        conditions = text_column(raw, groups.field) if groups is not None else None
+        conditions = None  # a field not given at all: the scale of all sales
+        if groups is not None and groups.field in raw:
+            conditions = text_column(raw, groups.field)
         lower, upper = self.intervals.bounds(stages.log_price, conditions)
         warnings = self.ranges.check(raw, stages.features, stages.assumed)
         explanations = None

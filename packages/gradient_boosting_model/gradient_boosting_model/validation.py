@@ -269,9 +269,7 @@ def validate_batch(houses: Rows | pd.DataFrame) -> HouseBatch:
         map every bad row index to every bad field and the schema's messages.
     """
     rows = _frame_rows(houses) if _is_frame(houses) else houses
-    if type(rows) is not list and (
-        isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence)
-    ):
+    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence):
         raise InvalidInputError({}, "houses must be a list of house-detail objects")
     if len(rows) == 0:
         raise InvalidInputError({}, "no houses given: send at least one")

@@ -195,31 +195,19 @@ def measure(
 
 def _recent_fields(connection: Any, houses: Any, fields: Sequence[str]) -> list[dict[str, Any]]:
     """The window's houses, with only ``fields`` read out of each stored document (a whole
-    house is about 80 values), each document parsed once.
-
-    On PostgreSQL the documents come as text, a thousand at a time (a server-side cursor, so
-    that no more than those are held at once), and orjson parses each: 10,000 houses 240 ->
-    160-180 ms, where ``json_to_record`` and ``json_agg`` took PostgreSQL itself 214 ms (a
-    ``->`` a field parsed each document again for each). On SQLite one ``json_extract`` of
-    every path gives a document's values as one JSON array: 295 -> 125 ms, where SQLAlchemy's
-    JSON index parsed it once a field and quoted and decoded each value apart.
-    """
+    house is about 80 values): the documents come as text, a thousand at a time (a server-side
+    cursor where the database has one, so that no more than those are held at once), and
+    orjson parses each once. 10,000 houses: PostgreSQL 240 -> 160-180 ms, where
+    ``json_to_record`` and ``json_agg`` took the server itself 214 ms; SQLite 295 -> 140 ms,
+    where SQLAlchemy's JSON index parsed each document once a field and quoted and decoded each
+    value apart (one ``json_extract`` of every path, 120 ms, is not worth a second way)."""
     names = list(fields)
     if not names:
         return []
-    if connection.dialect.name == "postgresql":
-        documents = connection.execute(
-            select(cast(houses.c.house, Text)), execution_options={"yield_per": 1000}
-        ).scalars()
-        return [
-            dict(zip(names, map(orjson.loads(text).get, names), strict=True)) for text in documents
-        ]
-    if connection.dialect.name == "sqlite" and len(names) > 1:
-        paths = [f'$."{name}"' for name in names]
-        arrays = connection.execute(select(func.json_extract(houses.c.house, *paths))).scalars()
-        return [dict(zip(names, orjson.loads(array), strict=True)) for array in arrays]
-    rows = connection.execute(select(*(houses.c.house[name] for name in names)))
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    documents = connection.execute(
+        select(cast(houses.c.house, Text)), execution_options={"yield_per": 1000}
+    ).scalars()
+    return [dict(zip(names, map(orjson.loads(text).get, names), strict=True)) for text in documents]
 
 
 def _verdict(
