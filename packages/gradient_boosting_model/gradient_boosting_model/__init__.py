@@ -17,7 +17,8 @@ modules behind it are the package's own business::
 - ``make_prediction(houses, *, model=None, explain=False)``: a ``PredictionResult``.
 - ``input_drift(model, houses)``: per monitored input, a ``FieldDrift``: the population
   stability index of ``houses`` against the training houses, how many, and ``ok``, ``watch``
-  or ``alert``.
+  or ``alert``. ``drift_tally(model)``: the same over houses added a batch at a time
+  (``DriftTally.add``, then ``.drift()``), holding counts, not houses.
 - ``KNOWN_FIELDS``: every field name a house may carry; ``REQUIRED_FIELDS``: those it must.
 - Errors: ``ModelError`` (the base), ``ModelArtifactError``, ``InvalidInputError``.
 
@@ -37,7 +38,13 @@ __version__ = resources.files(__name__).joinpath("VERSION").read_text(encoding="
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
-    from gradient_boosting_model.drift import FieldDrift, input_drift, monitored_fields
+    from gradient_boosting_model.drift import (
+        DriftTally,
+        FieldDrift,
+        drift_tally,
+        input_drift,
+        monitored_fields,
+    )
     from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError, ModelError
     from gradient_boosting_model.loading import load_card, load_model
     from gradient_boosting_model.predict import PredictionResult, make_prediction
@@ -46,7 +53,9 @@ if TYPE_CHECKING:
 
 #: Each public name, and the module that defines it.
 _PUBLIC = {
+    "DriftTally": "drift",
     "FieldDrift": "drift",
+    "drift_tally": "drift",
     "input_drift": "drift",
     "monitored_fields": "drift",
     "InvalidInputError": "errors",
@@ -74,6 +83,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "KNOWN_FIELDS",
     "REQUIRED_FIELDS",
+    "DriftTally",
     "FieldDrift",
     "InvalidInputError",
     "ModelArtifactError",
@@ -81,6 +91,7 @@ __all__ = [
     "PredictionResult",
     "TrainedModel",
     "__version__",
+    "drift_tally",
     "input_drift",
     "load_card",
     "load_model",

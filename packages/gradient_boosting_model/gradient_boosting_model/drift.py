@@ -13,7 +13,8 @@ training range is warned about (``input_ranges``), and any others ``config.yml``
 - Both: the share missing (null or absent) is one more bucket.
 
 Live, ``input_drift`` compares a batch of houses (the last ones priced) with each by the
-population stability index over those buckets,
+population stability index over those buckets (``drift_tally`` the same over houses added a
+batch at a time, keeping only the counts of each bucket),
 ``PSI = sum((live - ref) * ln(live / ref))``, a symmetrised Kullback-Leibler divergence: 0 for
 the same shares, below 0.1 stable, 0.1 to 0.25 worth watching, above 0.25 a real change (the
 levels are ``drift.watch`` and ``drift.alert``).
@@ -197,18 +198,9 @@ class InputDistributions:
 
     def drift(self, houses: Houses) -> dict[str, FieldDrift]:
         """Each monitored field's index over ``houses`` (``input_drift``)."""
-        if isinstance(houses, str | bytes | Mapping) or not isinstance(houses, Sequence):
-            raise InvalidInputError({}, "houses must be a list of house-detail objects")
-        if len(houses) == 0:
-            raise InvalidInputError({}, "no houses given: drift needs at least one")
-        values = read_values(houses, self.names)
-        drifts = {}
-        for distribution, column in zip(self.fields, values, strict=True):
-            reference = distribution.reference
-            live = _shares(distribution.buckets(column), reference.size)
-            psi = population_stability_index(reference, live, floor=self.floor)
-            drifts[distribution.field] = FieldDrift(psi, len(houses), self.status(psi))
-        return drifts
+        tally = DriftTally(self)
+        tally.add(houses)
+        return tally.drift()
 
     def describe(self) -> dict[str, Any]:
         """JSON-shaped, for the metadata."""
@@ -220,6 +212,69 @@ class InputDistributions:
             "alert": self.alert,
             "fields": {d.field: d.describe() for d in self.fields},
         }
+
+
+class DriftTally:
+    """Drift over houses added a batch at a time (``drift_tally``): only each monitored
+    field's count of houses in each bucket is kept, so a window of any size is measured in
+    the memory of one batch. The same indexes as ``input_drift`` on all the houses at once
+    (whole counts, divided once)."""
+
+    def __init__(self, distributions: InputDistributions) -> None:
+        self.distributions = distributions
+        #: Per monitored field, in ``fields`` order: the houses in each of its buckets.
+        self.counts = [
+            np.zeros(field.reference.size, dtype=np.int64) for field in distributions.fields
+        ]
+        #: The houses added.
+        self.houses = 0
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields counted: a caller may send only these of each house."""
+        return self.distributions.names
+
+    def add(self, houses: Houses) -> None:
+        """Count ``houses`` (JSON-shaped, as ``input_drift`` takes them; none is fine).
+
+        Raises
+        ------
+        InvalidInputError
+            If ``houses`` is not a list of houses, or a value is not of its field's type.
+        """
+        if isinstance(houses, str | bytes | Mapping) or not isinstance(houses, Sequence):
+            raise InvalidInputError({}, "houses must be a list of house-detail objects")
+        if len(houses) == 0:
+            return
+        values = read_values(houses, self.fields)
+        counted = [
+            np.bincount(distribution.buckets(column), minlength=counts.size)
+            for distribution, column, counts in zip(
+                self.distributions.fields, values, self.counts, strict=True
+            )
+        ]
+        # Added only once every field is read: a refused batch leaves the tally as it was.
+        for counts, more in zip(self.counts, counted, strict=True):
+            counts += more
+        self.houses += len(houses)
+
+    def drift(self) -> dict[str, FieldDrift]:
+        """Each monitored field's index over the houses added.
+
+        Raises
+        ------
+        InvalidInputError
+            If no house was added.
+        """
+        if self.houses == 0:
+            raise InvalidInputError({}, "no houses given: drift needs at least one")
+        found = self.distributions
+        drifts = {}
+        for distribution, counts in zip(found.fields, self.counts, strict=True):
+            live = counts.astype(np.float64) / self.houses
+            psi = population_stability_index(distribution.reference, live, floor=found.floor)
+            drifts[distribution.field] = FieldDrift(psi, self.houses, found.status(psi))
+        return drifts
 
 
 def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
@@ -253,18 +308,40 @@ def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
     >>> drift["GrLivArea"]  # doctest: +SKIP
     FieldDrift(psi=0.0254, houses=1459, status='ok')
     """
-    distributions: InputDistributions | None = getattr(model, "distributions", None)
-    if distributions is None:
-        raise ModelArtifactError("the model holds no input distributions: retrain it")
-    return distributions.drift(houses)
+    return _distributions(model).drift(houses)
+
+
+def drift_tally(model: TrainedModel) -> DriftTally:
+    """An empty ``DriftTally`` of ``model``'s monitored inputs: ``input_drift`` over houses
+    added a batch at a time (a stored window read a thousand houses at a time, say), holding
+    only counts.
+
+    Raises
+    ------
+    ModelArtifactError
+        If the model was trained without its inputs' distributions.
+
+    Examples
+    --------
+    >>> tally = drift_tally(load_model())  # doctest: +SKIP
+    >>> for batch in batches_of_houses:  # doctest: +SKIP
+    ...     tally.add(batch)
+    >>> tally.drift()["GrLivArea"]  # doctest: +SKIP
+    FieldDrift(psi=0.0254, houses=10000, status='ok')
+    """
+    return DriftTally(_distributions(model))
 
 
 def monitored_fields(model: TrainedModel) -> tuple[str, ...]:
     """The fields ``input_drift`` measures: a caller may send it only these of each house."""
+    return _distributions(model).names
+
+
+def _distributions(model: TrainedModel) -> InputDistributions:
     distributions: InputDistributions | None = getattr(model, "distributions", None)
     if distributions is None:
         raise ModelArtifactError("the model holds no input distributions: retrain it")
-    return distributions.names
+    return distributions
 
 
 def fit_distributions(

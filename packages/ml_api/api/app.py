@@ -9,7 +9,7 @@ import copy
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 from connexion import FlaskApp
@@ -18,7 +18,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from gradient_boosting_model import TrainedModel, input_drift, monitored_fields
+from gradient_boosting_model import TrainedModel, drift_tally
 from starlette.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodyLimitsMiddleware
@@ -236,11 +236,6 @@ def live_monitor(
     """The worker's monitor of the store, against the figures on the model's card and the
     training distributions of its inputs; with ``challenger``, comparing it with the model."""
 
-    def drift(houses: Sequence[dict[str, Any]]) -> dict[str, tuple[float, str]]:
-        return {
-            name: (found.psi, found.status) for name, found in input_drift(model, houses).items()
-        }
-
     holdout = card["holdout_metrics"]
     folds = card["cross_validation_metrics"]
     training = {
@@ -265,7 +260,6 @@ def live_monitor(
             warned_ratio_alert=config.warned_ratio_alert,
             min_drift_houses=config.monitoring_min_drift_houses,
         ),
-        drift=drift,
-        drift_fields=monitored_fields(model),
+        drift=functools.partial(drift_tally, model),
         versions=Versions(str(card["version"]), challenger.version) if challenger else None,
     )

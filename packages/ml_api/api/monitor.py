@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,13 @@ from api.metrics import (
 from api.problems import BusyProblem
 from api.store.comparison import Versions
 from api.store.database import Store
-from api.store.monitoring import NOT_ENOUGH, VERDICTS, Thresholds, Window, measure
+from api.store.monitoring import NOT_ENOUGH, VERDICTS, DriftTally, Thresholds, Window, measure
 from api.store.tables import challenger_prices, predictions, sales
 
 logger = logging.getLogger(__name__)
 
-Drift = Callable[[Sequence[dict[str, Any]]], Mapping[str, tuple[float, str]]]
+#: Makes an empty drift tally for each window measured.
+Drift = Callable[[], DriftTally]
 
 
 class LiveMonitor:
@@ -56,7 +57,6 @@ class LiveMonitor:
         training: Mapping[str, float],
         thresholds: Thresholds,
         drift: Drift | None,
-        drift_fields: Sequence[str] = (),
         versions: Versions | None = None,
     ) -> None:
         self.store = store
@@ -67,7 +67,6 @@ class LiveMonitor:
         self.training = dict(training)
         self.thresholds = thresholds
         self.drift = drift
-        self.drift_fields = tuple(drift_fields)
         self._latest: dict[str, Any] | None = None
         #: The newest priced house and sale when ``_latest`` was measured.
         self._seen: tuple[Any, ...] = ()
@@ -147,7 +146,6 @@ class LiveMonitor:
             training=self.training,
             thresholds=self.thresholds,
             drift=self.drift,
-            drift_fields=self.drift_fields,
             versions=self.versions,
         )
 

@@ -4,7 +4,7 @@ that loses nothing silently, and sale prices taken back whole or not at all."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from prometheus_client import REGISTRY
 from sqlalchemy import Connection, Engine, String, bindparam, event, insert, inspect, select
 
+from api.store import monitoring
 from api.store import recorder as recorder_module
 from api.store.database import (
     Store,
@@ -304,10 +305,30 @@ def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path)
     assert [row.calibrated for row in stored["fast"]] == [1, 1, 1, 1, 0, 0]
 
 
-def test_drift_reads_back_the_window_fields_as_sent(migrated: Engine) -> None:
-    """Monitoring's drift reads only some fields of the stored houses (on PostgreSQL through
-    ``json_to_record``): each as the client sent it (numbers, codes, a name that starts with a
-    digit), a field a house lacks as ``None``, and only the window's newest houses."""
+class _RecordingTally:
+    """A drift tally that keeps the batches it is given, and judges nothing."""
+
+    fields = ("GrLivArea", "1stFlrSF", "Neighborhood", "Alley")
+
+    def __init__(self) -> None:
+        self.houses = 0
+        self.batches: list[list[dict[str, Any]]] = []
+
+    def add(self, houses: Sequence[dict[str, Any]]) -> None:
+        self.batches.append(list(houses))
+        self.houses += len(houses)
+
+    def drift(self) -> dict[str, Any]:
+        return {}
+
+
+def test_drift_reads_back_the_window_fields_as_sent(
+    migrated: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monitoring's drift reads only the tally's fields of the stored houses: each as the
+    client sent it (numbers, codes, a name that starts with a digit), a field a house lacks as
+    ``None``, and only the window's newest houses, ``DRIFT_BATCH`` at a time (the window's
+    houses are never all held at once)."""
     older = priced_request(2, "00000000000000a1")
     newer = priced_request(3, "00000000000000b2")
     houses = [
@@ -320,26 +341,28 @@ def test_drift_reads_back_the_window_fields_as_sent(migrated: Engine) -> None:
     )
     with migrated.begin() as connection:
         write_rows(connection, older.rows(0, 2) + newer.rows(0, 3))
-    seen: list[list[dict[str, Any]]] = []
+    tallies: list[_RecordingTally] = []
 
-    def drift(recent: Any) -> dict[str, tuple[float, str]]:
-        seen.append(sorted(recent, key=lambda house: house["GrLivArea"]))
-        return {}
+    def new_tally() -> _RecordingTally:
+        tallies.append(_RecordingTally())
+        return tallies[-1]
 
+    monkeypatch.setattr(monitoring, "DRIFT_BATCH", 2)
     thresholds = Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
                             coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
                             warned_ratio_alert=2.0, min_drift_houses=1)  # fmt: skip
     figures = measure(migrated, Window(predictions=3, sales=10), training={},
-                      thresholds=thresholds, drift=drift,
-                      drift_fields=["GrLivArea", "1stFlrSF", "Neighborhood", "Alley"])  # fmt: skip
+                      thresholds=thresholds, drift=new_tally)  # fmt: skip
     assert figures["priced_houses"] == 3
-    assert seen == [
-        [
-            {"GrLivArea": 0, "1stFlrSF": None, "Neighborhood": "Edwards", "Alley": None},
-            {"GrLivArea": 1500, "1stFlrSF": 812.5, "Neighborhood": "NAmes", "Alley": None},
-            {"GrLivArea": 2710, "1stFlrSF": 0, "Neighborhood": "StoneBr", "Alley": None},
-        ]
+    [tally] = tallies
+    assert [len(batch) for batch in tally.batches] == [2, 1]
+    read = [house for batch in tally.batches for house in batch]
+    assert sorted(read, key=lambda house: house["GrLivArea"]) == [
+        {"GrLivArea": 0, "1stFlrSF": None, "Neighborhood": "Edwards", "Alley": None},
+        {"GrLivArea": 1500, "1stFlrSF": 812.5, "Neighborhood": "NAmes", "Alley": None},
+        {"GrLivArea": 2710, "1stFlrSF": 0, "Neighborhood": "StoneBr", "Alley": None},
     ]
+    assert figures["drift"] == {}
 
 
 def test_the_writer_releases_freed_heap_once_it_wrote_enough(

@@ -11,8 +11,10 @@ import pytest
 
 from gradient_boosting_model.drift import (
     CodeDistribution,
+    DriftTally,
     InputDistributions,
     NumberDistribution,
+    drift_tally,
     fit_distributions,
     input_drift,
     population_stability_index,
@@ -230,3 +232,44 @@ def test_a_model_without_distributions_is_named() -> None:
 
     with pytest.raises(ModelArtifactError, match="no input distributions"):
         input_drift(OldModel(), [{"GrLivArea": 1}])  # type: ignore[arg-type]
+    with pytest.raises(ModelArtifactError, match="no input distributions"):
+        drift_tally(OldModel())  # type: ignore[arg-type]
+
+
+def test_a_tally_of_batches_gives_the_indexes_of_all_the_houses_at_once() -> None:
+    """Whole counts added batch by batch, divided once: the very floats of one batch of all
+    the houses, in batches of any size, empty ones included."""
+    columns = _training()
+    shifted = {**columns, "GrLivArea": columns["GrLivArea"] * 1.3}
+    houses = _houses(columns)[:600] + _houses(shifted)[600:]
+    houses[7] = {}  # every field left out: missing in each
+    distributions = _fitted(columns)
+    at_once = distributions.drift(houses)
+    assert at_once["GrLivArea"].status != "ok"  # a window with something to measure
+    for size in (1, 7, 250, 1000):
+        tally = DriftTally(distributions)
+        assert tally.fields == FIELDS
+        tally.add([])
+        for start in range(0, len(houses), size):
+            tally.add(houses[start : start + size])
+        assert tally.houses == HOUSES
+        assert tally.drift() == at_once
+
+
+def test_a_refused_batch_leaves_the_tally_as_it_was() -> None:
+    distributions = _fitted()
+    tally = DriftTally(distributions)
+    tally.add([{"GrLivArea": 1500.0, "Neighborhood": "NAmes"}])
+    before = [counts.copy() for counts in tally.counts]
+    # The first fields read fine; a later one (Neighborhood, a list) is refused.
+    with pytest.raises(InvalidInputError, match="1 invalid row"):
+        tally.add([{"GrLivArea": 1600.0, "Neighborhood": ["NAmes"]}])
+    assert tally.houses == 1
+    assert all((b == a).all() for b, a in zip(before, tally.counts, strict=True))
+    with pytest.raises(InvalidInputError, match="must be a list"):
+        tally.add({"GrLivArea": 1})  # type: ignore[arg-type]
+
+
+def test_a_tally_of_no_houses_has_no_drift() -> None:
+    with pytest.raises(InvalidInputError, match="no houses given"):
+        DriftTally(_fitted()).drift()

@@ -5,9 +5,10 @@ verdict.
 Windows: the last ``predictions`` priced houses, and the last ``sales`` sales received (each
 joined to its priced house). Counts, means and the coverage by tenth of predicted price are
 SQL aggregates over the window; the median error takes the window's errors (one float a sale),
-and drift the window's houses, which the model package compares with its training
-distributions and judges by the levels its config declares (``gradient_boosting_model.
-input_drift``).
+and drift the window's houses, a few hundred at a time (``DRIFT_BATCH``), which the model
+package counts against its training distributions and judges by the levels its config declares
+(``gradient_boosting_model.drift_tally``): a worker holds a batch of houses at a time, whatever
+the window (10,000 by default, 100,000 at most).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,9 @@ from sqlalchemy import Engine, Text, case, cast, func, select
 from api.store.comparison import Versions, compare
 from api.store.rows import FloatArray, float_columns
 from api.store.tables import predictions, sales
+
+if TYPE_CHECKING:
+    from gradient_boosting_model import FieldDrift
 
 #: Verdicts, mildest first; ``not_enough_data`` below the settings' minimum of sales.
 VERDICTS = ("ok", "watch", "alert")
@@ -51,6 +55,31 @@ class Thresholds:
     warned_ratio_alert: float
     #: Houses below which drift gets no verdict.
     min_drift_houses: int
+
+
+#: Stored houses read, parsed and counted for drift at a time. The window's houses were read
+#: whole (10,000 by default, 100,000 at most): a window of 100,000 took a worker 97 MB more
+#: for the moment, now 4 (1000 at a time: 6), in the same time. A worker under four 10-s loads
+#: of one-house requests, the monitor refreshing every 5 s, held 19 MB more with recording on
+#: than off (what the allocators kept of the refreshes, mostly), now 8 (1000: 11; 4000: 22).
+DRIFT_BATCH = 250
+
+
+class DriftTally(Protocol):
+    """Drift counted over houses added a batch at a time (``gradient_boosting_model.
+    DriftTally``)."""
+
+    #: The houses added so far.
+    houses: int
+
+    @property
+    def fields(self) -> Sequence[str]:
+        """The fields counted: the only ones read out of each stored house."""
+        ...
+
+    def add(self, houses: Sequence[dict[str, Any]]) -> None: ...
+
+    def drift(self) -> Mapping[str, FieldDrift]: ...
 
 
 def _above(value: float, watch: float, alert: float) -> str:
@@ -139,20 +168,21 @@ def measure(
     *,
     training: Mapping[str, float],
     thresholds: Thresholds,
-    drift: Callable[[Sequence[dict[str, Any]]], Mapping[str, tuple[float, str]]] | None = None,
-    drift_fields: Sequence[str] = (),
+    drift: Callable[[], DriftTally] | None = None,
     versions: Versions | None = None,
 ) -> dict[str, Any]:
-    """The live figures over ``window``, each beside ``training``'s, with verdicts; ``drift``
-    judges the window's houses, of which only ``drift_fields`` are read back; with
+    """The live figures over ``window``, each beside ``training``'s, with verdicts; the
+    window's houses are counted in a new ``drift()`` tally, which judges them; with
     ``versions``, a challenger beside the champion (``comparison.compare``)."""
     houses = _recent_predictions(window)
+    tally = drift() if drift is not None else None
     with engine.connect() as connection:
         priced, warned = connection.execute(
             select(func.count(), func.avg(case((houses.c.calibrated, 0.0), else_=1.0)))
         ).one()
         sold = SoldWindow.read(connection, window)
-        recent = _recent_fields(connection, houses, drift_fields) if drift else []
+        if tally is not None:
+            _count_drift(connection, houses, tally)
         challenger = (
             compare(
                 connection,
@@ -164,7 +194,7 @@ def measure(
             if versions is not None
             else None
         )
-    drifted = drift(recent) if drift and recent else {}
+    drifted = tally.drift() if tally is not None and tally.houses else {}
     enough = len(sold) >= thresholds.min_sales
     figures = {**sold.figures(), "warned_share": float(warned) if priced else None}
     checks = {
@@ -184,30 +214,33 @@ def measure(
         "coverage_by_tenth_of_price": sold.coverage_by_tenth(),
         "drift": {
             field: {
-                "psi": psi,
-                "verdict": verdict if priced >= thresholds.min_drift_houses else NOT_ENOUGH,
+                "psi": found.psi,
+                "verdict": found.status if priced >= thresholds.min_drift_houses else NOT_ENOUGH,
             }
-            for field, (psi, verdict) in drifted.items()
+            for field, found in drifted.items()
         },
         "challenger": challenger,
     }
 
 
-def _recent_fields(connection: Any, houses: Any, fields: Sequence[str]) -> list[dict[str, Any]]:
-    """The window's houses, with only ``fields`` read out of each stored document (a whole
-    house is about 80 values): the documents come as text, a thousand at a time (a server-side
-    cursor where the database has one, so that no more than those are held at once), and
-    orjson parses each once. 10,000 houses: PostgreSQL 240 -> 160-180 ms, where
+def _count_drift(connection: Any, houses: Any, tally: DriftTally) -> None:
+    """Add the window's houses to ``tally``, ``DRIFT_BATCH`` at a time, with only its fields
+    read out of each stored document (a whole house is about 80 values): the documents come as
+    text (a server-side cursor where the database has one, so that no more are held at once),
+    and orjson parses each once. 10,000 houses: PostgreSQL 240 -> 160-180 ms, where
     ``json_to_record`` and ``json_agg`` took the server itself 214 ms; SQLite 295 -> 140 ms,
     where SQLAlchemy's JSON index parsed each document once a field and quoted and decoded each
     value apart (one ``json_extract`` of every path, 120 ms, is not worth a second way)."""
-    names = list(fields)
+    names = list(tally.fields)
     if not names:
-        return []
+        return
     documents = connection.execute(
-        select(cast(houses.c.house, Text)), execution_options={"yield_per": 1000}
+        select(cast(houses.c.house, Text)), execution_options={"yield_per": DRIFT_BATCH}
     ).scalars()
-    return [dict(zip(names, map(orjson.loads(text).get, names), strict=True)) for text in documents]
+    for texts in documents.partitions():
+        tally.add(
+            [dict(zip(names, map(orjson.loads(text).get, names), strict=True)) for text in texts]
+        )
 
 
 def _verdict(

@@ -25,7 +25,7 @@ metadata = MetaData()
 #: about 25 (``jsonb`` turns each of a house's ~80 numbers into a ``numeric``); reading the
 #: drift fields of 10,000 houses out of ``json`` (``json_to_record``: each parsed once) about
 #: 200 ms against 150 (migration 0003). They are now read as text and parsed by orjson
-#: (``monitoring._recent_fields``).
+#: (``monitoring._count_drift``).
 Document = JSON()
 
 
