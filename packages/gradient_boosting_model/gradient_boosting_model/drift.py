@@ -58,8 +58,14 @@ _SHARE_DIGITS = 6
 
 
 def _shares(buckets: IntArray, size: int) -> FloatArray:
-    counts = np.bincount(buckets, minlength=size).astype(np.float64)
-    shares: FloatArray = counts / max(buckets.size, 1)
+    """The share of ``buckets`` in each of ``size`` buckets."""
+    return _divided(np.bincount(buckets, minlength=size), buckets.size)
+
+
+def _divided(counts: IntArray, houses: int) -> FloatArray:
+    """Counts of houses per bucket as shares of ``houses``: the training shares and the live
+    ones are divided so alike, so that the training houses themselves score exactly 0."""
+    shares: FloatArray = counts.astype(np.float64) / max(houses, 1)
     return shares
 
 
@@ -218,7 +224,7 @@ class DriftTally:
     """Drift over houses added a batch at a time (``drift_tally``): only each monitored
     field's count of houses in each bucket is kept, so a window of any size is measured in
     the memory of one batch. The same indexes as ``input_drift`` on all the houses at once
-    (whole counts, divided once)."""
+    (whole counts, divided once). One tally a window, added to by one thread."""
 
     def __init__(self, distributions: InputDistributions) -> None:
         self.distributions = distributions
@@ -240,7 +246,8 @@ class DriftTally:
         Raises
         ------
         InvalidInputError
-            If ``houses`` is not a list of houses, or a value is not of its field's type.
+            If ``houses`` is not a list of houses, or a value is not of its field's type
+            (rows numbered within ``houses``); the batch is not counted, the tally goes on.
         """
         if isinstance(houses, str | bytes | Mapping) or not isinstance(houses, Sequence):
             raise InvalidInputError({}, "houses must be a list of house-detail objects")
@@ -271,7 +278,7 @@ class DriftTally:
         found = self.distributions
         drifts = {}
         for distribution, counts in zip(found.fields, self.counts, strict=True):
-            live = counts.astype(np.float64) / self.houses
+            live = _divided(counts, self.houses)
             psi = population_stability_index(distribution.reference, live, floor=found.floor)
             drifts[distribution.field] = FieldDrift(psi, self.houses, found.status(psi))
         return drifts
@@ -313,8 +320,8 @@ def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
 
 def drift_tally(model: TrainedModel) -> DriftTally:
     """An empty ``DriftTally`` of ``model``'s monitored inputs: ``input_drift`` over houses
-    added a batch at a time (a stored window read a thousand houses at a time, say), holding
-    only counts.
+    added a batch at a time (a stored window read a few hundred houses at a time, say),
+    holding only counts.
 
     Raises
     ------

@@ -59,14 +59,21 @@ def as_numbers(values: Sequence[Any] | npt.NDArray[Any], field: str) -> npt.NDAr
         If a value is not a number or ``None``; it names each such row.
     """
     try:
-        return np.asarray(values, dtype=np.float64)
+        numbers = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        bad = {
-            row: {field: ["Not a valid number."]}
-            for row, value in enumerate(values)
-            if not (value is None or isinstance(value, int | float)) or isinstance(value, bool)
-        }
-        raise InvalidInputError(bad) from error
+        raise _refused_numbers(values, field) from error
+    if numbers.ndim != 1:  # every value a list of numbers, which numpy reads as rows
+        raise _refused_numbers(values, field)
+    return numbers
+
+
+def _refused_numbers(values: Sequence[Any] | npt.NDArray[Any], field: str) -> InvalidInputError:
+    bad = {
+        row: {field: ["Not a valid number."]}
+        for row, value in enumerate(values)
+        if not (value is None or isinstance(value, int | float)) or isinstance(value, bool)
+    }
+    return InvalidInputError(bad)
 
 
 def refused_codes(values: Sequence[Any], field: str) -> InvalidInputError:

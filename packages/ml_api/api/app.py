@@ -236,6 +236,7 @@ def live_monitor(
     """The worker's monitor of the store, against the figures on the model's card and the
     training distributions of its inputs; with ``challenger``, comparing it with the model."""
 
+    drift_tally(model)  # a model without its inputs' distributions fails now, not each refresh
     holdout = card["holdout_metrics"]
     folds = card["cross_validation_metrics"]
     training = {
@@ -260,6 +261,6 @@ def live_monitor(
             warned_ratio_alert=config.warned_ratio_alert,
             min_drift_houses=config.monitoring_min_drift_houses,
         ),
-        drift=functools.partial(drift_tally, model),
+        new_tally=functools.partial(drift_tally, model),
         versions=Versions(str(card["version"]), challenger.version) if challenger else None,
     )

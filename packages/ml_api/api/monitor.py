@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,13 +35,10 @@ from api.metrics import (
 from api.problems import BusyProblem
 from api.store.comparison import Versions
 from api.store.database import Store
-from api.store.monitoring import NOT_ENOUGH, VERDICTS, DriftTally, Thresholds, Window, measure
+from api.store.monitoring import NOT_ENOUGH, VERDICTS, NewTally, Thresholds, Window, measure
 from api.store.tables import challenger_prices, predictions, sales
 
 logger = logging.getLogger(__name__)
-
-#: Makes an empty drift tally for each window measured.
-Drift = Callable[[], DriftTally]
 
 
 class LiveMonitor:
@@ -56,7 +53,7 @@ class LiveMonitor:
         retention_days: int,
         training: Mapping[str, float],
         thresholds: Thresholds,
-        drift: Drift | None,
+        new_tally: NewTally | None,
         versions: Versions | None = None,
     ) -> None:
         self.store = store
@@ -66,7 +63,7 @@ class LiveMonitor:
         self.retention = timedelta(days=retention_days)
         self.training = dict(training)
         self.thresholds = thresholds
-        self.drift = drift
+        self.new_tally = new_tally
         self._latest: dict[str, Any] | None = None
         #: The newest priced house and sale when ``_latest`` was measured.
         self._seen: tuple[Any, ...] = ()
@@ -145,7 +142,7 @@ class LiveMonitor:
             window,
             training=self.training,
             thresholds=self.thresholds,
-            drift=self.drift,
+            new_tally=self.new_tally,
             versions=self.versions,
         )
 

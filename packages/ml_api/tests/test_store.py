@@ -3,6 +3,7 @@ that loses nothing silently, and sale prices taken back whole or not at all."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
@@ -10,11 +11,25 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from gradient_boosting_model import drift_tally, input_drift, load_model
+from gradient_boosting_model.data import read_dataset
 from prometheus_client import REGISTRY
-from sqlalchemy import Connection, Engine, String, bindparam, event, insert, inspect, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Text,
+    bindparam,
+    cast,
+    event,
+    insert,
+    inspect,
+    select,
+)
 
 from api.store import monitoring
 from api.store import recorder as recorder_module
@@ -352,7 +367,7 @@ def test_drift_reads_back_the_window_fields_as_sent(
                             coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
                             warned_ratio_alert=2.0, min_drift_houses=1)  # fmt: skip
     figures = measure(migrated, Window(predictions=3, sales=10), training={},
-                      thresholds=thresholds, drift=new_tally)  # fmt: skip
+                      thresholds=thresholds, new_tally=new_tally)  # fmt: skip
     assert figures["priced_houses"] == 3
     [tally] = tallies
     assert [len(batch) for batch in tally.batches] == [2, 1]
@@ -363,6 +378,44 @@ def test_drift_reads_back_the_window_fields_as_sent(
         {"GrLivArea": 2710, "1stFlrSF": 0, "Neighborhood": "StoneBr", "Alley": None},
     ]
     assert figures["drift"] == {}
+
+
+def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(
+    migrated: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model's own tally, fed the window 7 houses at a time, judges it as ``input_drift``
+    judges all its houses at once, measure after measure; an empty store has no drift."""
+    model = load_model()
+    thresholds = Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
+                            coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
+                            warned_ratio_alert=2.0, min_drift_houses=20)  # fmt: skip
+    new_tally = functools.partial(drift_tally, model)
+    window = Window(predictions=30, sales=10)
+    empty = measure(migrated, window, training={}, thresholds=thresholds, new_tally=new_tally)
+    assert (empty["priced_houses"], empty["drift"]) == (0, {})
+    houses = read_dataset("test.csv")[:40]
+    priced = PricedRequest(**{**vars(priced_request(40)), "houses": houses})
+    with migrated.begin() as connection:
+        write_rows(connection, priced.rows(0, 40))
+    monkeypatch.setattr(monitoring, "DRIFT_BATCH", 7)
+    figures = [
+        measure(migrated, window, training={}, thresholds=thresholds, new_tally=new_tally)
+        for _ in range(2)
+    ]
+    # The window: the 30 newest of one request's houses, all priced at once (any 30 of them).
+    with migrated.connect() as connection:
+        stored = [
+            orjson.loads(text)
+            for text in connection.execute(
+                select(cast(monitoring._recent_predictions(window).c.house, Text))
+            ).scalars()
+        ]
+    expected = {
+        name: {"psi": found.psi, "verdict": found.status}
+        for name, found in input_drift(model, stored).items()
+    }
+    assert len(stored) == 30 and expected
+    assert figures[0]["drift"] == figures[1]["drift"] == expected
 
 
 def test_the_writer_releases_freed_heap_once_it_wrote_enough(

@@ -237,23 +237,36 @@ def test_a_model_without_distributions_is_named() -> None:
 
 
 def test_a_tally_of_batches_gives_the_indexes_of_all_the_houses_at_once() -> None:
-    """Whole counts added batch by batch, divided once: the very floats of one batch of all
-    the houses, in batches of any size, empty ones included."""
+    """Whole counts added batch by batch, divided once: to the bit, the index of each field's
+    shares over all the houses (counted here apart, from the buckets), in batches of any size,
+    empty ones included."""
     columns = _training()
     shifted = {**columns, "GrLivArea": columns["GrLivArea"] * 1.3}
-    houses = _houses(columns)[:600] + _houses(shifted)[600:]
+    # 999 houses: shares that a multiplication by 1/999 would round otherwise.
+    houses = _houses(columns)[:600] + _houses(shifted)[600:999]
     houses[7] = {}  # every field left out: missing in each
+    houses[8] = {**houses[8], "Neighborhood": "Timber"}  # a code training never saw
     distributions = _fitted(columns)
-    at_once = distributions.drift(houses)
-    assert at_once["GrLivArea"].status != "ok"  # a window with something to measure
-    for size in (1, 7, 250, 1000):
+    expected = {}
+    for distribution in distributions.fields:
+        column = [house.get(distribution.field) for house in houses]
+        size = distribution.reference.size
+        live = np.bincount(distribution.buckets(column), minlength=size) / len(houses)
+        expected[distribution.field] = population_stability_index(
+            distribution.reference, live, floor=FLOOR
+        )
+    assert distributions.drift(houses)["GrLivArea"].status != "ok"  # something to measure
+    for size in (1, 7, 333, 1000):
         tally = DriftTally(distributions)
         assert tally.fields == FIELDS
         tally.add([])
         for start in range(0, len(houses), size):
             tally.add(houses[start : start + size])
-        assert tally.houses == HOUSES
-        assert tally.drift() == at_once
+        assert tally.houses == len(houses)
+        drift = tally.drift()
+        assert {name: found.psi for name, found in drift.items()} == expected
+        assert {found.houses for found in drift.values()} == {len(houses)}
+        assert drift == distributions.drift(houses)
 
 
 def test_a_refused_batch_leaves_the_tally_as_it_was() -> None:
@@ -268,6 +281,10 @@ def test_a_refused_batch_leaves_the_tally_as_it_was() -> None:
     assert all((b == a).all() for b, a in zip(before, tally.counts, strict=True))
     with pytest.raises(InvalidInputError, match="must be a list"):
         tally.add({"GrLivArea": 1})  # type: ignore[arg-type]
+    # A batch whose every value of a number is a list (numpy would read them as rows).
+    with pytest.raises(InvalidInputError, match="1 invalid row"):
+        tally.add([{"GrLivArea": [1600.0]}])
+    assert tally.houses == 1
 
 
 def test_a_tally_of_no_houses_has_no_drift() -> None:

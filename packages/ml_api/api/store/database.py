@@ -47,7 +47,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(
         url,
         json_serializer=_json,
-        json_deserializer=orjson.loads,  # 10,000 houses read for drift: a third of json's time
+        json_deserializer=orjson.loads,  # JSON columns read back (drift reads text itself)
         pool_size=2,
         max_overflow=2,
         pool_pre_ping=True,
