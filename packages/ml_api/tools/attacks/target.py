@@ -52,8 +52,12 @@ class Target:
         return {pid: size for pid, size in sizes.items() if size is not None}
 
     def cpu_seconds(self) -> float:
-        """CPU time (user and system) the live workers have used so far, in seconds."""
-        return sum(cpu_seconds(pid) for pid in self.workers())
+        """CPU time the live workers have used so far, in seconds (``server.cpu_seconds``)."""
+        total = 0.0
+        for pid in self.workers():
+            with contextlib.suppress(OSError):  # a worker gone meanwhile
+                total += real_server.cpu_seconds(pid)
+        return total
 
     def statuses_served(self) -> Counter[str]:
         """Requests answered so far by status, from the service's own /metrics."""
@@ -65,15 +69,6 @@ class Target:
                 status = labels.split('status="', 1)[1].split('"', 1)[0]
                 counts[status] += int(float(value))
         return counts
-
-
-def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far (utime + stime from /proc), 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float | None:
