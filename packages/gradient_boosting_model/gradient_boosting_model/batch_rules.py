@@ -123,10 +123,14 @@ class TextRules:
     #: field's ``BatchLayout.text_choices``.
     codes: tuple[dict[str | None, int], ...]
 
-    #: ``codes`` with each code as one byte, which a batch's codes are joined from
-    #: (``validation._text_codes``): a field has at most ``MAX_CHOICES`` allowed values
-    #: (checked in ``batch_rules``).
-    code_bytes: tuple[dict[str | None, bytes], ...]
+    @cached_property
+    def code_bytes(self) -> tuple[dict[str | None, bytes], ...]:
+        """``codes`` with each code as one byte, which a batch's codes are joined from
+        (``validation._text_codes``): a field has at most ``MAX_CHOICES`` allowed values
+        (checked in ``batch_rules``)."""
+        return tuple(
+            {value: bytes([code]) for value, code in table.items()} for table in self.codes
+        )
 
 
 @dataclass(frozen=True)
@@ -137,10 +141,15 @@ class BatchRules:
     #: Where a validated batch keeps each field.
     layout: BatchLayout
 
-    #: A row's values of ``numbers.names`` and of ``layout.text_names``, as tuples, each read
-    #: by one call in C.
-    read_numbers: Callable[[Mapping[str, Any]], tuple[Any, ...]]
-    read_texts: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    @cached_property
+    def read_numbers(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        """A row's values of ``numbers.names``, as a tuple, read by one call in C."""
+        return itemgetter(*self.numbers.names)
+
+    @cached_property
+    def read_texts(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        """A row's values of ``layout.text_names``, as a tuple, read by one call in C."""
+        return itemgetter(*self.layout.text_names)
 
 
 def _validator(field: fields.Field[Any], kind: type[Any]) -> Any | None:
@@ -174,7 +183,6 @@ def batch_rules() -> BatchRules:
         else:  # pragma: no cover - guards the schema against a kind this module cannot check
             raise TypeError(f"no column rule for field {name!r} ({type(field).__name__})")
     where = {name: j for j, name in enumerate(number_names)}
-    codes = [{value: code for code, value in enumerate(c)} for c in text_choices.values()]
     crowded = [name for name, choices in text_choices.items() if len(choices) > MAX_CHOICES]
     if crowded:  # pragma: no cover - guards the schema against a field this module cannot code
         raise TypeError(f"fields with more than {MAX_CHOICES} allowed values: {crowded}")
@@ -192,14 +200,12 @@ def batch_rules() -> BatchRules:
         ),
         texts=TextRules(
             allowed={name: frozenset(choices) for name, choices in text_choices.items()},
-            codes=tuple(codes),
-            code_bytes=tuple(
-                {value: bytes([code]) for value, code in table.items()} for table in codes
+            codes=tuple(
+                {value: code for code, value in enumerate(choices)}
+                for choices in text_choices.values()
             ),
         ),
         known_fields=KNOWN_FIELDS,
-        read_numbers=itemgetter(*number_names),
-        read_texts=itemgetter(*text_choices),
         layout=BatchLayout(
             number_names=tuple(number_names),
             number_positions={name: j for name, j in where.items() if name != ID_FIELD},

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.derived_state import trained
-from gradient_boosting_model.house_batch import CodedColumn
+from gradient_boosting_model.house_batch import CodedColumn, per_house
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -64,9 +64,7 @@ class SaleGroups:
 
     def scale_of(self, values: Sequence[Any] | npt.NDArray[Any] | CodedColumn) -> FloatArray:
         """The scale of each value's group."""
-        if isinstance(values, CodedColumn):
-            return values.mapped(self._scales)
-        return self._scales(values)
+        return per_house(values, self._scales)
 
     def _scales(self, values: Sequence[Any] | npt.NDArray[Any]) -> FloatArray:
         by_value, default = self._scale_by_value

@@ -139,3 +139,22 @@ def text_column(
     them (``HouseBatch.coded``), else as it is."""
     coded = columns.coded(name) if isinstance(columns, HouseBatch) else None
     return columns[name] if coded is None else coded
+
+
+def per_house(
+    column: CodedColumn | Sequence[Any] | npt.NDArray[Any],
+    per_value: Callable[[Sequence[Any]], npt.NDArray[Any]],
+) -> npt.NDArray[Any]:
+    """``per_value`` of each house's value in ``column``: for codes, worked out once per
+    allowed value where that is cheaper (``CodedColumn.mapped``); an array's values as a list
+    (iterated faster than the array)."""
+    if isinstance(column, CodedColumn):
+        return column.mapped(per_value)
+    return per_value(column.tolist() if isinstance(column, np.ndarray) else column)
+
+
+def house_count(columns: Mapping[str, npt.NDArray[Any]]) -> int:
+    """The houses in ``columns``: a validated batch knows; else its first column's length."""
+    if isinstance(columns, HouseBatch):
+        return columns.houses
+    return len(next(iter(columns.values()))) if columns else 0

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.derived_state import trained
-from gradient_boosting_model.house_batch import CodedColumn, HouseBatch, text_column
+from gradient_boosting_model.house_batch import house_count, per_house, text_column
 from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
@@ -95,10 +95,7 @@ class FeatureRange:
     def outside(self, raw: Columns, features: Columns, assumed: Assumed) -> npt.NDArray[np.bool_]:
         """Which houses are outside the range (never one whose value was all assumed)."""
         if self.kind == "category":
-            column = text_column(raw, self.feature)
-            if isinstance(column, CodedColumn):
-                return column.mapped(self._unseen)
-            return self._unseen(column.tolist())
+            return per_house(text_column(raw, self.feature), self._unseen)
         value = np.asarray(features[self.feature], dtype=np.float64)
         outside: npt.NDArray[np.bool_] = (value < self.low) | (value > self.high)
         if outside.any():  # rare: only then is it worth asking what was assumed
@@ -171,10 +168,7 @@ class InputRanges:
         assumed
             Per client field, where its value was assumed (not given).
         """
-        if isinstance(raw, HouseBatch):
-            houses = raw.houses
-        else:
-            houses = len(next(iter(raw.values()))) if raw else 0
+        houses = house_count(raw)
         warnings: list[list[RangeWarning]] = [[] for _ in range(houses)]
         beyond = self._beyond_any(features)
         for feature_range in self.ranges:

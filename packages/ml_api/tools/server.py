@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,13 +43,18 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def worker_cpu(self) -> dict[int, float]:
-        """Each live worker's CPU seconds so far, by pid (``cpu_seconds``); a worker that
-        exits meanwhile (recycled) is left out."""
-        readings = {}
-        for pid in self.workers():
-            with contextlib.suppress(OSError):
-                readings[pid] = cpu_seconds(pid)
-        return readings
+        """Each live worker's CPU seconds so far, by pid (``processes_cpu``)."""
+        return processes_cpu(self.workers())
+
+
+def processes_cpu(pids: Iterable[int]) -> dict[int, float]:
+    """Each process's CPU seconds so far, by pid (``cpu_seconds``); one that exits meanwhile (a
+    worker recycled) is left out."""
+    readings = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            readings[pid] = cpu_seconds(pid)
+    return readings
 
 
 def cpu_seconds(pid: int) -> float:

@@ -240,9 +240,9 @@ def _count_drift(connection: Any, houses: Any, tally: Tally) -> None:
     text (a server-side cursor where the database has one, so that no more are held at once),
     and orjson parses each once. 10,000 houses' fields, read 1000 at a time: PostgreSQL 240 ->
     160-180 ms, where ``json_to_record`` and ``json_agg`` took the server itself 214 ms; SQLite
-    295 -> 140 ms,
-    where SQLAlchemy's JSON index parsed each document once a field and quoted and decoded each
-    value apart (one ``json_extract`` of every path, 120 ms, is not worth a second way)."""
+    295 -> 140 ms, where SQLAlchemy's JSON index parsed each document once a field and quoted
+    and decoded each value apart (one ``json_extract`` of every path, 120 ms, is not worth a
+    second way)."""
     names = list(tally.fields)
     if not names:
         return

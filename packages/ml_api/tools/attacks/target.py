@@ -53,11 +53,7 @@ class Target:
 
     def cpu_seconds(self) -> float:
         """CPU time the live workers have used so far, in seconds (``server.cpu_seconds``)."""
-        total = 0.0
-        for pid in self.workers():
-            with contextlib.suppress(OSError):  # a worker gone meanwhile
-                total += real_server.cpu_seconds(pid)
-        return total
+        return sum(real_server.processes_cpu(self.workers()).values())
 
     def statuses_served(self) -> Counter[str]:
         """Requests answered so far by status, from the service's own /metrics."""
