@@ -7,10 +7,10 @@
         version_checks(stack, models)
 
 ``models_folder`` writes a challenger (tools/challengers.py: the packaged model with its learning
-rate scaled, saved as version 0.2.0+challenger) into a temporary folder, which compose mounts
+rate scaled, saved as version <packaged>+challenger) into a temporary folder, which compose mounts
 read-only at /models in place of docker/models (``ML_API_MODELS_DIR``); the stack starts with
 ``ML_API_CHALLENGER_ARTIFACT`` naming the file as the container sees it and
-``ML_API_MODEL_ARTIFACT`` empty, which the compose file's entrypoint unsets (the packaged model
+``ML_API_MODEL_ARTIFACT`` empty, which the settings read as no file (the packaged model
 served). ``version_checks`` then checks, through the proxy and in PostgreSQL, three settings of
 the same stack, each applied as a user would (``compose up -d api``, which recreates the api
 alone):
