@@ -24,14 +24,20 @@ class InvalidInputError(ModelError):
     """A batch of house details was refused; ``errors`` lists every bad row and field.
 
     A batch with any invalid row is refused whole, so that no row is ever dropped in silence.
+    ``complete`` is false when the listing stopped at a caller's bound (``max_error_rows``):
+    then ``errors`` holds the first invalid rows, and later rows were not all looked at.
     """
 
-    def __init__(self, errors: RowErrors, message: str | None = None) -> None:
+    def __init__(
+        self, errors: RowErrors, message: str | None = None, *, complete: bool = True
+    ) -> None:
         self.errors: dict[int, dict[str, list[str]]] = {
             row: {field: list(messages) for field, messages in fields.items()}
             for row, fields in sorted(errors.items())
         }
+        self.complete = complete
         if message is None:
             count = len(self.errors)
-            message = f"{count} invalid row{'s' if count != 1 else ''} in the batch"
+            rows = f"{count} invalid row{'s' if count != 1 else ''}"
+            message = f"{rows} in the batch" if complete else f"{rows} listed, the first ones"
         super().__init__(message)

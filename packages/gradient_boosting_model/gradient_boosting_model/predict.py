@@ -63,6 +63,7 @@ def make_prediction(
     *,
     model: TrainedModel | None = None,
     explain: bool = False,
+    max_error_rows: int | None = None,
 ) -> PredictionResult:
     """Predict the sale price of each house, with a calibrated range and any warnings.
 
@@ -75,12 +76,15 @@ def make_prediction(
         A trained model; the packaged one by default.
     explain
         Also explain each price: a base price and one factor per field (see ``explanation``).
+    max_error_rows
+        When the batch is refused, describe at most this many invalid rows, the first ones
+        (``validate_batch``); ``None``: every one.
 
     Raises
     ------
     InvalidInputError
         If any row is invalid: the whole batch is refused and ``errors`` names every bad row
-        and field.
+        and field (up to ``max_error_rows`` rows).
 
     Examples
     --------
@@ -89,7 +93,8 @@ def make_prediction(
     >>> make_prediction([house]).predictions  # doctest: +SKIP
     [126033.69]
     """
-    return price_batch(validate_batch(houses), model=model, explain=explain)
+    batch = validate_batch(houses, max_error_rows=max_error_rows)
+    return price_batch(batch, model=model, explain=explain)
 
 
 def rounded_dollars(evidence: Evidence) -> npt.NDArray[np.float64]:

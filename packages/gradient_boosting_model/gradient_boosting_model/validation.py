@@ -216,15 +216,22 @@ def _coded_beyond(texts: list[tuple[Any, ...]], rules: TextRules) -> npt.NDArray
     return codes
 
 
-def _schema_errors(rows: Rows, suspects: Iterable[int]) -> dict[int, dict[str, list[str]]]:
+def _schema_errors(
+    rows: Rows, suspects: Iterable[int], max_rows: int | None = None
+) -> tuple[dict[int, dict[str, list[str]]], bool]:
+    """The schema's errors of the ``suspects`` rows, first row first, stopping once
+    ``max_rows`` rows have errors; and whether every suspect was looked at. (The schema takes
+    about 0.2 ms a row, 0.7 ms one with every field wrong: 3.4 s for 5000 such rows.)"""
     schema = HouseDetailsSchema()
     errors: dict[int, dict[str, list[str]]] = {}
     for index in sorted(suspects):
+        if max_rows is not None and len(errors) >= max_rows:
+            return errors, False
         try:
             schema.load(rows[index])
         except ValidationError as error:
             errors[index] = _flatten(error.messages)
-    return errors
+    return errors, True
 
 
 def _flatten(messages: Any) -> dict[str, list[str]]:
@@ -251,7 +258,7 @@ def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
     return validate_batch(houses).columns()
 
 
-def validate_batch(houses: Rows | pd.DataFrame) -> HouseBatch:
+def validate_batch(houses: Rows | pd.DataFrame, *, max_error_rows: int | None = None) -> HouseBatch:
     """Check a batch of house details; return it as read: a matrix of the numbers, the texts as
     sent and their codes.
 
@@ -260,13 +267,17 @@ def validate_batch(houses: Rows | pd.DataFrame) -> HouseBatch:
     houses
         A list of dicts keyed by Kaggle column name (``None`` for missing), or a DataFrame
         with those columns (NaN for missing). ``Id`` is accepted and ignored.
+    max_error_rows
+        At most this many invalid rows are described (the first ones), for a caller that lists
+        only so many: describing a row costs far more than checking it. ``None``: every one.
 
     Raises
     ------
     InvalidInputError
         If the batch is empty, or any row has an unknown field, a value of the wrong type,
         out of range, not one of the allowed codes, or lacks a required field. Its ``errors``
-        map every bad row index to every bad field and the schema's messages.
+        map every bad row index (up to ``max_error_rows``: then ``complete`` is false) to every
+        bad field and the schema's messages.
     """
     rows = _frame_rows(houses) if _is_frame(houses) else houses
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence):
@@ -286,9 +297,9 @@ def validate_batch(houses: Rows | pd.DataFrame) -> HouseBatch:
     if codes is None:
         suspects |= _suspect_text_rows(read.texts, rules.texts)
     if suspects:
-        errors = _schema_errors(rows, suspects)
+        errors, complete = _schema_errors(rows, suspects, max_error_rows)
         if errors:
-            raise InvalidInputError(errors)
+            raise InvalidInputError(errors, complete=complete)
     for i in odd_rows:  # numbers of other types (numpy scalars) that the schema accepted
         matrix[i] = [np.nan if v is None else float(v) for v in read.numbers[i]]
     if codes is None:

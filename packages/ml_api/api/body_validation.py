@@ -25,7 +25,7 @@ Each body is checked once for its rules:
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,18 +158,34 @@ class BodyCheck:
         #: For a list whose items the model checks (``CHECKED_BY_MODEL``): the list's own
         #: keywords, its items only required to be objects. Else ``None``: check it whole.
         self.shape = _list_shape(converted) if schema.get(CHECKED_BY_MODEL) is True else None
+        #: For a list schema with one schema for its items: the list's own keywords alone, and
+        #: the items' schema, so that a refused list is checked row by row (``_errors``).
+        self.rows = _RowChecks.of(converted)
+        #: The fields the schema names, of a row (a list's item) or of the body.
+        self.fields = frozenset(_properties(converted["items"] if self.rows else converted))
 
     def is_valid(self, body: Any) -> bool:
         return bool(self.validator.is_valid(body))
 
-    def refuse_if_invalid(self, body: Any, *, depth: Callable[[], int] | None = None) -> None:
+    def refuse_if_invalid(
+        self,
+        body: Any,
+        *,
+        depth: Callable[[], int] | None = None,
+        also: Iterable[FieldError] = (),
+    ) -> None:
         """Refuse ``body`` if the schema does not accept it. ``depth`` tells how deep the body
-        nests, when that is cheaper to know from its text than from its value."""
+        nests, when that is cheaper to know from its text than from its value; ``also``, what
+        else is known to be wrong in it (see ``refuse``)."""
         if not self.validator.is_valid(body):
-            self.refuse(body, depth=depth or (lambda: value_depth(body)))
+            self.refuse(body, depth=depth or (lambda: value_depth(body)), also=also)
 
-    def refuse(self, body: Any, *, depth: Callable[[], int]) -> None:
-        """Refuse a body the schema does not accept, with every error it finds in it."""
+    def refuse(
+        self, body: Any, *, depth: Callable[[], int], also: Iterable[FieldError] = ()
+    ) -> None:
+        """Refuse a body the schema does not accept, with every error it finds in it, and
+        ``also`` those of its fields the schema did not find wrong (a rule between fields that
+        only the model knows), row by row."""
         found_depth, limit = depth(), self.limits.max_json_depth
         if found_depth > limit:  # bounds the work below too: the clipping and the error paths
             raise BodyTooDeepProblem(found_depth, limit)
@@ -177,20 +193,103 @@ class BodyCheck:
         # One field may break several keywords (a long string fails enum too): keep its most
         # telling error, and stop once one more field than can be listed is known to be bad.
         best: dict[tuple[int | None, str | None], tuple[int, FieldError]] = {}
-        clipped = clip_strings(body, self.limits.max_string_length)
-        for error in self.validator.iter_errors(clipped):
-            rank = _TELLING.get(error.kind.name, len(_TELLING))
-            for found in field_errors(error):
-                key = (found.row, found.field)
-                if key not in best or rank < best[key][0]:
-                    best[key] = (rank, found)
+        for rank, found in self._errors(body):
+            key = (found.row, found.field)
+            if key not in best or rank < best[key][0]:
+                best[key] = (rank, found)
             if len(best) > listed:
                 break
         errors = [found for _, found in best.values()]
         if errors:
+            errors += self._beside(also, best, cut=len(best) > listed)
+            errors.sort(key=lambda found: -1 if found.row is None else found.row)
             raise InvalidHousesProblem(
                 errors, listed_limit=listed, detail_limit=self.limits.detail_errors
             )
+
+    def _beside(
+        self,
+        also: Iterable[FieldError],
+        found: Mapping[tuple[int | None, str | None], object],
+        *,
+        cut: bool,
+    ) -> list[FieldError]:
+        """Of ``also``, the errors of fields the schema knows (or of a whole row) that it did
+        not find wrong; when its listing was ``cut``, only in the rows before its last, which
+        it looked at whole."""
+        last = max((row for row, _ in found if row is not None), default=-1)
+        return [
+            error
+            for error in also
+            if (error.field is None or error.field in self.fields)
+            and (error.row, error.field) not in found
+            and not (cut and (error.row is None or error.row >= last))
+        ]
+
+    def _errors(self, body: Any) -> Iterator[tuple[int, FieldError]]:
+        """The body's invalid fields, each with its error's rank (``_TELLING``), as they are
+        found: the caller stops once it has more than it can list.
+
+        jsonschema-rs makes every error of an instance before it gives the first: a list is
+        checked by its own keywords first (too many items is the one error then: a 10 MiB list
+        of ``{}`` would make seven errors of each of its 3.5 million items), then row by row,
+        each row's strings clipped as it comes, so that the work stops with the listing.
+        """
+        limit = self.limits.max_string_length
+        rows = self.rows
+        if rows is None or not isinstance(body, list):
+            errors = self.validator.iter_errors(clip_strings(body, limit))
+            yield from ((_rank(error), found) for error in errors for found in field_errors(error))
+            return
+        if rows.too_many(body):  # said before the validator reads the list (see _validate)
+            yield len(_TELLING), FieldError(None, None, _too_many(rows.max_items))
+            return
+        outer = list(rows.outer.iter_errors(body))
+        if outer:
+            yield from ((_rank(error), found) for error in outer for found in field_errors(error))
+            return
+        for row, item in enumerate(body):
+            for error in rows.item.iter_errors(clip_strings(item, limit)):
+                for found in field_errors(error, row=row):
+                    yield _rank(error), found
+
+
+@dataclass(frozen=True)
+class _RowChecks:
+    """A list schema's own keywords (its items left out) and its items' schema, apart."""
+
+    outer: jsonschema_rs.Draft7Validator
+    item: jsonschema_rs.Draft7Validator
+    max_items: int | None
+
+    def too_many(self, body: Any) -> bool:
+        """Whether ``body`` is a list longer than the schema allows."""
+        return self.max_items is not None and isinstance(body, list) and len(body) > self.max_items
+
+    @classmethod
+    def of(cls, schema: Any) -> _RowChecks | None:
+        """For a draft 7 schema of a list with one schema for every item; else ``None``."""
+        if not isinstance(schema, dict) or schema.get("type") != "array":
+            return None
+        items = schema.get("items")
+        if not isinstance(items, dict) or "additionalItems" in schema or "contains" in schema:
+            return None
+        outer = {key: value for key, value in schema.items() if key != "items"}
+        max_items = schema.get("maxItems")
+        return cls(
+            jsonschema_rs.Draft7Validator(outer),
+            jsonschema_rs.Draft7Validator(items),
+            max_items if isinstance(max_items, int) else None,
+        )
+
+
+def _properties(schema: Any) -> Iterable[str]:
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return properties if isinstance(properties, dict) else ()
+
+
+def _rank(error: jsonschema_rs.ValidationError) -> int:
+    return _TELLING.get(error.kind.name, len(_TELLING))
 
 
 #: Checks by schema: Connexion makes a body validator per request.
@@ -213,15 +312,24 @@ def _list_shape(schema: dict[str, Any]) -> jsonschema_rs.Draft7Validator | None:
     return jsonschema_rs.Draft7Validator({**schema, "items": {"type": "object"}})
 
 
+def _too_many(limit: int | None) -> str:
+    return f"has more than the limit of {limit} items"
+
+
 def _short(message: str) -> str:
     return message if len(message) <= _MAX_MESSAGE else f"{message[:_MAX_MESSAGE]}..."
 
 
-def field_errors(error: jsonschema_rs.ValidationError) -> Iterable[FieldError]:
-    """The invalid fields behind one schema error, with their row and field."""
+def field_errors(
+    error: jsonschema_rs.ValidationError, *, row: int | None = None
+) -> Iterable[FieldError]:
+    """The invalid fields behind one schema error, with their row and field: ``row``, for
+    an error of one row checked on its own, else the first step of the error's path."""
     path = list(error.instance_path)
-    row = path[0] if path and isinstance(path[0], int) else None
-    field = str(path[1]) if len(path) > 1 else None
+    if row is None:
+        row = path[0] if path and isinstance(path[0], int) else None
+        path = path[1:]
+    field = str(path[0]) if path else None
     kind = error.kind
     if isinstance(kind, Kind.Required):
         yield FieldError(row, str(kind.property), "is required")
@@ -231,7 +339,7 @@ def field_errors(error: jsonschema_rs.ValidationError) -> Iterable[FieldError]:
     elif isinstance(kind, Kind.MaxLength):
         yield FieldError(row, field, f"is longer than {kind.limit} characters")
     elif isinstance(kind, Kind.MaxItems):
-        yield FieldError(row, field, f"has more than the limit of {kind.limit} items")
+        yield FieldError(row, field, _too_many(kind.limit))
     else:
         yield FieldError(row, field, _short(error.message))
 
@@ -307,6 +415,10 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         if body is None and not self._nullable:
             raise BadRequestProblem(detail="Request body must not be empty")
         check = self._check
+        if check.rows is not None and check.rows.too_many(body):
+            # Before the validator reads it: jsonschema-rs copies a list whole into its own
+            # values first (a 10 MiB list of 3.5 million ``{}``: 500 MB more, for a second).
+            check.refuse(body, depth=self._raw_depth)
         if check.shape is not None and check.shape.is_valid(body):
             return  # its items are the model's to check, then the service's (see above)
         if not check.is_valid(body):  # it nests no deeper than the schema allows, if valid

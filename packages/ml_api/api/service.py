@@ -215,7 +215,8 @@ class PredictionService:
         if not explain:
             result = self._priced(houses, explain=False)
         else:
-            self.house_check.refuse_if_invalid(houses)  # invalid houses are said first
+            if not self.house_check.is_valid(houses):  # invalid houses are said first
+                self._refuse_invalid(houses)
             if len(houses) > self.limits.max_explained_rows:
                 raise ExplainLimitProblem(self.limits.max_explained_rows, len(houses))
             with self.explained_rows.claim(len(houses)):
@@ -263,6 +264,22 @@ class PredictionService:
         except SQLAlchemyError as error:
             raise StoreUnavailableProblem() from error
 
+    @property
+    def _described(self) -> int:
+        """The invalid houses the model describes: as many as a problem lists, and one more to
+        say that the list is cut short (describing one costs far more than checking it)."""
+        return self.house_check.limits.max_listed_errors + 1
+
+    def _refuse_invalid(self, houses: list[House]) -> None:
+        """The spec's 400 for houses it does not accept, with the rules between fields that
+        the model finds broken beside its errors (``_priced`` does the same on its way)."""
+        found: list[FieldError] = []
+        try:
+            make_prediction(houses, model=self.model, max_error_rows=self._described)
+        except InvalidInputError as refused:
+            found = from_row_errors(refused.errors)
+        self.house_check.refuse_if_invalid(houses, also=found)
+
     def _invalid(self, errors: list[FieldError], status: int) -> InvalidHousesProblem:
         """A refusal listing ``errors`` within the limits the spec's check lists them in."""
         limits = self.house_check.limits
@@ -289,13 +306,17 @@ class PredictionService:
 
     def _priced(self, houses: list[House], *, explain: bool) -> PredictionResult:
         try:
-            result = make_prediction(houses, model=self.model, explain=explain)
+            result = make_prediction(
+                houses, model=self.model, explain=explain, max_error_rows=self._described
+            )
         except InvalidInputError as refused:
             # The spec's schema was checked for the list only: the model, which knows the same
-            # rules, found a bad house. The spec's 400 if the houses break it, else the model's
+            # rules, found a bad house. The spec's 400 if the houses break it (listing beside
+            # its errors the house-level rules the model found broken), else the model's
             # house-level rules: 422.
-            self.house_check.refuse_if_invalid(houses)
-            problem = self._invalid(from_row_errors(refused.errors), 422)
+            found = from_row_errors(refused.errors)
+            self.house_check.refuse_if_invalid(houses, also=found)
+            problem = self._invalid(found, 422)
             if not refused.errors:  # a batch-level refusal (empty, not a list)
                 problem.detail = str(refused)
             raise problem from refused

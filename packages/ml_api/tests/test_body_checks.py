@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from connexion.exceptions import BadRequestProblem
+from gradient_boosting_model import InvalidInputError, make_prediction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
@@ -26,6 +27,7 @@ from api import app as app_module
 from api import config
 from api.body_validation import AllErrorsJSONBodyValidator, json_schema, nesting_bound
 from api.json_depth import json_depth
+from api.problems import FieldError, from_row_errors
 from api.spec_document import prediction_request_schema, read_spec
 from tests.houses import DROP, changed, without_ids
 
@@ -42,11 +44,18 @@ JSON = {"content-type": "application/json"}
 
 class CheckEverythingFirstValidator(AllErrorsJSONBodyValidator):
     """The validator before: every body's nesting checked before it is parsed, and every house
-    checked against the spec before the handler runs."""
+    checked against the spec (with the model's rules between fields) before the handler runs."""
 
     def _validate(self, body: Any) -> None:
         super()._validate(body)
-        self._check.refuse_if_invalid(body)
+        also: list[FieldError] = []
+        try:  # the model's view of every house, its rules between fields included
+            make_prediction(body)
+        except InvalidInputError as refused:
+            also = from_row_errors(refused.errors)
+        except Exception:  # whatever the model makes of a body that is not a list of houses
+            pass
+        self._check.refuse_if_invalid(body, also=also)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         chunks = [chunk async for chunk in stream]

@@ -4,14 +4,18 @@ surface; and which bodies are checked where."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradient_boosting_model
+import jsonschema_rs
 import pytest
 
 from api import config
 from api.body_validation import CHECKED_BY_MODEL, BodyCheck, BodyLimits
 from api.controller import Handlers
+from api.problems import InvalidHousesProblem
 from api.spec_document import prediction_request_schema, read_spec
 
 API = Path(__file__).parent.parent / "api"
@@ -87,3 +91,62 @@ def test_every_operation_resolves_to_a_handler_and_nothing_else_does() -> None:
     for name in ("api.controller.resolve", "api.controller.service", "os.system", "predict"):
         with pytest.raises(ImportError):
             handlers.resolve(name)
+
+
+def _refused_errors(check: BodyCheck, body: object) -> list[dict[str, object]]:
+    with pytest.raises(InvalidHousesProblem) as refused:
+        check.refuse(body, depth=lambda: 1)
+    errors: list[dict[str, object]] = refused.value.ext["errors"]
+    return errors
+
+
+def test_a_list_past_its_item_limit_is_refused_for_that_alone() -> None:
+    """Its items are not checked: a 10 MiB list of ``{}`` took a worker past 8 GB, its
+    validator making seven errors for each of 3.5 million items before the first was read."""
+    check = BodyCheck(OBJECTS, LIMITS)
+    assert _refused_errors(check, [{}] * 5) == [
+        {"row": None, "field": None, "message": "has more than the limit of 3 items"}
+    ]
+
+
+@dataclass
+class _CountingValidator:
+    """A validator that counts the instances it was asked for the errors of."""
+
+    validator: jsonschema_rs.Draft7Validator
+    instances: int = 0
+
+    def iter_errors(self, instance: object) -> Iterator[jsonschema_rs.ValidationError]:
+        self.instances += 1
+        return iter(self.validator.iter_errors(instance))
+
+
+def test_rows_are_checked_only_until_the_listing_is_full() -> None:
+    many = {**OBJECTS, "maxItems": 5000}
+    check = BodyCheck(many, LIMITS)
+    assert check.rows is not None
+    counting = _CountingValidator(check.rows.item)
+    object.__setattr__(check.rows, "item", counting)
+    errors = _refused_errors(check, [{"b": 1}] * 4000)
+    listed = LIMITS.max_listed_errors
+    assert errors == [{"row": row, "field": "a", "message": "is required"} for row in range(listed)]
+    # one more than can be listed is found, to say that the list is cut short: then it stops
+    assert counting.instances == listed + 1
+
+
+def test_rows_checked_apart_give_the_errors_of_the_list_checked_whole() -> None:
+    schema = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "s": {"type": "string", "maxLength": 3}},
+            "required": ["a"],
+            "additionalProperties": False,
+        },
+    }
+    check = BodyCheck(schema, LIMITS)
+    body = [{"a": 1}, {"a": "x", "s": "long"}, {"s": "ok"}, {"a": 2, "z": 0}, "not an object"]
+    by_rows = _refused_errors(check, body)
+    object.__setattr__(check, "rows", None)  # the whole list at once, as before
+    assert _refused_errors(check, body) == by_rows
+    assert [error["row"] for error in by_rows] == [1, 1, 2, 3, 4]

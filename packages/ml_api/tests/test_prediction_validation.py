@@ -131,3 +131,19 @@ def test_unknown_routes_and_methods_are_problems(
     client: TestClient, method: str, path: str, status: int
 ) -> None:
     _assert_problem(client.request(method, path), status)
+
+
+def test_a_400_also_names_the_house_rules_broken_in_other_fields(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    """A client fixing the 400's fields must not meet a 422 for what was wrong all along."""
+    rows = [dict(row) for row in request_rows[:3]]
+    rows[0].update(YearBuilt=2010, YearRemodAdd=2010, YrSold=2006)  # a house rule
+    rows[2]["LotArea"] = -1  # the spec's schema
+    body = _assert_problem(client.post("/v1/predictions", json=rows), 400)
+    assert [(error["row"], error["field"]) for error in body["errors"]] == [
+        (0, "YearBuilt"),
+        (2, "LotArea"),
+    ]
+    assert body["errors"][0]["message"] == "is more than a year after the sale (YrSold)."
+    assert body["errors"][1]["message"] == "-1 is less than the minimum of 0"
