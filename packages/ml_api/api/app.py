@@ -35,6 +35,7 @@ from api.logs import configure_logging
 from api.memory import ReleaseMemoryMiddleware
 from api.metrics import MODEL_INFO, STARTUP_SECONDS, observe_prices
 from api.monitor import LiveMonitor
+from api.parameter_validation import NamedParameterValidator
 from api.paths import MergeSlashesMiddleware
 from api.request_context import REQUEST_ID_HEADER
 from api.request_metrics import RequestContextMiddleware
@@ -74,13 +75,14 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
         validate_responses=config.validate_responses,
         # A MediaTypeDict, as Connexion looks content types up by pattern in it.
         validator_map={
+            "parameter": NamedParameterValidator,
             "body": MediaTypeDict(
                 {
                     "*/*json": functools.partial(
                         AllErrorsJSONBodyValidator, limits=body_limits(config)
                     )
                 }
-            )
+            ),
         },
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_path="/ui",

@@ -11,6 +11,9 @@ Neither Connexion, Starlette nor uvicorn limit any of these:
   priced, and 32 at once took one worker past 1.6 GB. One request alone is always taken.
 - **Time**: each part of a body must arrive within ``read_timeout`` seconds of the previous one
   (408, and the connection closes), so a client cannot hold a request open by trickling.
+
+A body framed by any other transfer coding than ``chunked`` alone (``gzip, chunked``, which the
+HTTP parser frames as chunked all the same) is refused (501): it went past every limit above.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.inflight import InflightBudget
-from api.problems import BodyTimeoutProblem, BusyProblem, PayloadTooLargeProblem
+from api.problems import (
+    BodyTimeoutProblem,
+    BusyProblem,
+    PayloadTooLargeProblem,
+    TransferCodingProblem,
+)
 
 
 class BodyLimitsMiddleware:
@@ -48,7 +56,9 @@ class BodyLimitsMiddleware:
             with self.inflight.claim(int(declared)):
                 # The server holds the body to its declared length.
                 await self.app(scope, self._timed(receive), send)
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
+        elif codings := headers.getlist("transfer-encoding"):
+            if [coding.strip().lower() for coding in codings] != ["chunked"]:
+                raise TransferCodingProblem()
             body = await self._read_bounded(self._timed(receive))
             with self.inflight.claim(len(body), refusable=False):  # read already: counted
                 await self.app(*_with_body(scope, body, receive), send)

@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     #: Days a priced house (and its sale) is kept; older ones are pruned by the service.
     retention_days: int = Field(default=365, ge=1)
     #: Bearer tokens allowed to post sale prices (``POST /v1/sales``), comma-separated. None:
-    #: feedback is not enabled (403).
+    #: feedback is not enabled (403 to a request with a token; 401 to one without).
     feedback_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
 
     # Live monitoring (``GET /v1/monitoring`` and the ``ml_api_live_*`` gauges).

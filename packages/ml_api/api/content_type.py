@@ -4,7 +4,10 @@ Connexion looks a body's validator up by the Content-Type as sent, so ``APPLICAT
 none and the body went unvalidated to the handler; with no Content-Type it assumed JSON for the
 validator but Flask did not for the handler. Here the Content-Type is lower-cased (no part of
 ``application/json; charset=utf-8`` is case-sensitive), and a body without a Content-Type is
-refused with 415 naming the one the API takes.
+refused with 415 naming the one the API takes. So is one with two Content-Types (this
+middleware and Connexion's validator read the first, Flask joined both, and Connexion's check of
+the handler's body failed on that: a 500), and one with a Content-Encoding (a gzip body was
+refused as bad UTF-8, and a plain one labelled gzip taken as if it were not).
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ from __future__ import annotations
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.problems import MissingContentTypeProblem
+from api.problems import (
+    ContentCodingProblem,
+    MissingContentTypeProblem,
+    RepeatedContentTypeProblem,
+)
 
 
 def _has_body(headers: Headers) -> bool:
@@ -29,7 +36,13 @@ class ContentTypeMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = Headers(scope=scope)
-            content_type = headers.get("content-type")
+            content_types = headers.getlist("content-type")
+            if len(content_types) > 1:
+                raise RepeatedContentTypeProblem(len(content_types))
+            coding = headers.get("content-encoding", "identity").strip().lower()
+            if coding != "identity" and _has_body(headers):
+                raise ContentCodingProblem()
+            content_type = content_types[0] if content_types else None
             if content_type is None:
                 if _has_body(headers):
                     raise MissingContentTypeProblem()

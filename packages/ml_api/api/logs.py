@@ -121,6 +121,7 @@ def configure_logging(level: str) -> None:
     """JSON lines on stderr for the whole process, every record stamped with the request id;
     calling it again changes only the level."""
     logging.setLogRecordFactory(_record_with_request_id)
+    logging.captureWarnings(True)  # a library's warning is a JSON line too, not raw text
     root = logging.getLogger()
     root.setLevel(level)
     if not any(isinstance(h.formatter, ServiceJsonFormatter) for h in root.handlers):

@@ -24,6 +24,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from api.spec_document import request_field_names
+
 HTTP_REQUESTS = Counter(
     "ml_api_http_requests_total",
     "HTTP requests answered, by route template and status.",
@@ -43,8 +45,8 @@ PREDICTED_PRICES = Histogram(
 )
 REFUSED_FIELDS = Counter(
     "ml_api_refused_fields_total",
-    "Invalid values refused, by house field (_request: the request as a whole; _house: a "
-    "whole house; _unknown: a field the API does not know).",
+    "Invalid values refused, by field of a house or a sale (_request: the request as a whole; "
+    "_house: a whole house or sale; _unknown: a field the API does not know).",
     ["field"],
 )
 WARNED_HOUSES = Counter(
@@ -188,10 +190,11 @@ CHALLENGER_VERDICT = Gauge(
 
 
 def field_label(field: str | None, row: int | None) -> str:
-    """A bounded label for a refused field: clients can send any name at all."""
+    """A bounded label for a refused field: clients can send any name at all. A name the spec
+    declares in a request (a house detail, a sale's field) is its own label."""
     if field is None:
         return "_request" if row is None else "_house"
-    return field if field in KNOWN_FIELDS else "_unknown"
+    return field if field in KNOWN_FIELDS or field in request_field_names() else "_unknown"
 
 
 #: Up to this many values, ``observe_all`` observes them one by one (numpy's set-up costs more).

@@ -211,6 +211,44 @@ class MissingContentTypeProblem(ApiProblem):
         super().__init__("The request has a body but no Content-Type: send application/json.")
 
 
+class RepeatedContentTypeProblem(ApiProblem):
+    """More than one Content-Type: the parts of the stack would each read another one."""
+
+    STATUS = 415
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            f"The request has {count} Content-Type headers: send one, application/json."
+        )
+
+
+class ContentCodingProblem(ApiProblem):
+    """A compressed (or otherwise coded) body: not taken, rather than read as if it were not."""
+
+    STATUS = 415
+    DETAIL_IS_LOGGABLE = True  # the coding is not quoted
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The request has a Content-Encoding: send the body as it is, uncompressed, without one."
+        )
+
+
+class TransferCodingProblem(ApiProblem):
+    """A transfer coding other than ``chunked`` (RFC 9112: 501), which would have let a body
+    past the limits that read it (api/body_limit.py)."""
+
+    STATUS = 501
+    DETAIL_IS_LOGGABLE = True  # the coding is not quoted
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The request's Transfer-Encoding is not supported: send the body with a "
+            "Content-Length, or chunked alone."
+        )
+
+
 class BusyProblem(ApiProblem):
     """The worker holds as much of some work as it can: come back shortly."""
 

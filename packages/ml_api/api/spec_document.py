@@ -7,6 +7,7 @@ limits; ``with_limits`` puts a server's own limits in the places the schema keep
 from __future__ import annotations
 
 import copy
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,23 @@ def prediction_request_schema(spec: dict[str, Any]) -> dict[str, Any]:
     operation = spec["paths"]["/v1/predictions"]["post"]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     return _resolved(schema, spec)  # type: ignore[no-any-return]
+
+
+@cache
+def request_field_names() -> frozenset[str]:
+    """Every field name a request body (or each item of a list body) declares, in any
+    operation of ``spec/api.yaml``: the houses' details and the sales' fields."""
+    spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                schema = _resolved(body["schema"], spec)
+                names.update(schema.get("items", schema).get("properties", {}))
+    return frozenset(names)
 
 
 def _resolved(node: Any, spec: dict[str, Any]) -> Any:

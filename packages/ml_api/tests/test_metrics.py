@@ -7,7 +7,7 @@ import random
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
-from api.metrics import PREDICTED_PRICES, observe_all
+from api.metrics import PREDICTED_PRICES, field_label, observe_all
 
 BOUNDS = PREDICTED_PRICES._upper_bounds
 
@@ -41,3 +41,15 @@ def test_observe_all_counts_as_observe_does(count: int) -> None:
     for key, value in expected.items():
         assert found[key] == pytest.approx(value, rel=1e-12), key
     assert found[("prices_count", "")] == count
+
+
+def test_a_refused_field_is_labelled_by_its_name_when_the_spec_declares_it() -> None:
+    """A sale's fields were all ``_unknown`` in the log and the metric: only a house's were
+    known."""
+    assert [field_label(name, 0) for name in ("sale_price", "sold_on", "GrLivArea")] == [
+        "sale_price",
+        "sold_on",
+        "GrLivArea",
+    ]
+    assert field_label("anything a client names", 0) == "_unknown"
+    assert (field_label(None, 0), field_label(None, None)) == ("_house", "_request")

@@ -70,6 +70,59 @@ def test_a_body_without_a_content_type_is_refused_with_415(
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("path", ["/v1/predictions", "/v1/predictions?explain=true"])
+def test_two_content_types_are_refused_with_415_not_a_500(
+    client: TestClient, house: dict[str, Any], path: str
+) -> None:
+    """Connexion's validator read the first, Flask joined both for the handler: a 500."""
+    response = client.post(
+        path,
+        content=json.dumps([house]).encode(),
+        headers=[("content-type", "application/json"), ("content-type", "application/json")],
+    )
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "2 Content-Type headers" in response.json()["detail"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("coding", ["gzip", "br", "GZIP, identity"])
+def test_a_coded_body_is_refused_with_415(
+    client: TestClient, house: dict[str, Any], coding: str
+) -> None:
+    """A gzip body was refused as bad UTF-8, and a plain one labelled gzip priced as if not."""
+    response = client.post(
+        "/v1/predictions",
+        content=json.dumps([house]).encode(),
+        headers={**JSON, "content-encoding": coding},
+    )
+    assert response.status_code == 415, response.text
+    assert "Content-Encoding" in response.json()["detail"]
+    plain = client.post(
+        "/v1/predictions",
+        content=json.dumps([house]).encode(),
+        headers={**JSON, "content-encoding": "identity"},
+    )
+    assert plain.status_code == 200, plain.text
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("coding", ["gzip, chunked", "chunked, chunked", "identity"])
+def test_a_transfer_coding_other_than_chunked_is_refused_with_501(
+    client: TestClient, house: dict[str, Any], coding: str
+) -> None:
+    """Only ``chunked`` went through the body limits; any other went past them unread."""
+    response = client.post(
+        "/v1/predictions",
+        content=json.dumps([house]).encode(),
+        headers={**JSON, "transfer-encoding": coding},
+    )
+    assert response.status_code == 501, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Transfer-Encoding" in response.json()["detail"]
+
+
+@pytest.mark.integration
 def test_an_endless_integer_is_a_400_that_names_no_interpreter_setting(
     client: TestClient,
 ) -> None:

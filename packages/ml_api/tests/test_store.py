@@ -213,8 +213,9 @@ def test_sales_are_written_whole(
         ([_sale(0), _sale(9)], [(1, "prediction_id", "names no priced house")]),
         ([_sale(0), _sale(0)], [(1, "prediction_id", "is in row 0 too")]),
         ([_sale(0, sold_on="2026-02-30")], [(0, "sold_on", "'2026-02-30' is not a date")]),
+        ([_sale(0, sold_on="9999-12-31")], [(0, "sold_on", "'9999-12-31' is in the future")]),
     ],
-    ids=["unknown id", "duplicate", "not a day"],
+    ids=["unknown id", "duplicate", "not a day", "in the future"],
 )
 def test_a_bad_row_refuses_the_whole_batch_naming_it(
     sold_store: Callable[[list[dict[str, object]]], int],

@@ -171,6 +171,20 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
         ),
     ),
     Fingerprint(
+        upstream="connexion.validators.parameter:ParameterValidator",
+        distribution="connexion",
+        checked_at="3.3.0",
+        sha256="d338ed9bea35a31ceabefe293b07658d7cfc62d0a5a177df61331e7d5b80b57b",
+        ours=("api/parameter_validation.py",),
+        recheck=(
+            "NamedParameterValidator overrides validate_parameter (a static method): the "
+            "validate_*_parameter methods must still call self.validate_parameter(type, value, "
+            "param) and raise its message as the detail of a BadRequestProblem; carry over any "
+            "change to how it validates (Draft4Validator, its format checker, null and missing "
+            "values)"
+        ),
+    ),
+    Fingerprint(
         upstream="connexion.frameworks.flask:FlaskJSONProvider",
         distribution="connexion",
         checked_at="3.3.0",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
@@ -36,11 +36,16 @@ class SalesRefusedError(Exception):
 def _malformed(rows: Sequence[dict[str, Any]]) -> list[FieldError]:
     errors: list[FieldError] = []
     first_row: dict[str, int] = {}
+    # A day ahead of the server's: the seller's day may be ahead of UTC's.
+    latest = datetime.now(UTC).date() + timedelta(days=1)
     for row, sale in enumerate(rows):
         try:
-            date.fromisoformat(sale["sold_on"])
+            day = date.fromisoformat(sale["sold_on"])
         except ValueError:
             errors.append(FieldError(row, "sold_on", f"{sale['sold_on']!r} is not a date"))
+        else:
+            if day > latest:
+                errors.append(FieldError(row, "sold_on", f"{sale['sold_on']!r} is in the future"))
         earlier = first_row.setdefault(sale["prediction_id"], row)
         if earlier != row:
             errors.append(FieldError(row, "prediction_id", f"is in row {earlier} too"))
@@ -53,8 +58,8 @@ def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     Raises
     ------
     SalesRefusedError
-        If a date is not a real day, an id is in the batch twice, or names no priced house or
-        one already sold (422).
+        If a date is not a real day or is in the future, an id is in the batch twice, or names
+        no priced house or one already sold (422).
     """
     malformed = _malformed(rows)
     if malformed:
