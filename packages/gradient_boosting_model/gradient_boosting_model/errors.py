@@ -24,7 +24,7 @@ class InvalidInputError(ModelError):
     """A batch of house details was refused; ``errors`` lists every bad row and field.
 
     A batch with any invalid row is refused whole, so that no row is ever dropped in silence.
-    ``complete`` is false when the listing stopped at a caller's bound (``max_error_rows``):
+    ``complete`` is false when the listing stopped at a caller's bound (``max_errors``):
     then ``errors`` holds the first invalid rows, and later rows were not all looked at.
     """
 

@@ -63,7 +63,7 @@ def make_prediction(
     *,
     model: TrainedModel | None = None,
     explain: bool = False,
-    max_error_rows: int | None = None,
+    max_errors: int | None = None,
 ) -> PredictionResult:
     """Predict the sale price of each house, with a calibrated range and any warnings.
 
@@ -76,15 +76,15 @@ def make_prediction(
         A trained model; the packaged one by default.
     explain
         Also explain each price: a base price and one factor per field (see ``explanation``).
-    max_error_rows
-        When the batch is refused, describe at most this many invalid rows, the first ones
-        (``validate_batch``); ``None``: every one.
+    max_errors
+        When the batch is refused, describe invalid rows (the first ones first) only until they
+        hold this many invalid fields (``validate_batch``); ``None``: every one.
 
     Raises
     ------
     InvalidInputError
         If any row is invalid: the whole batch is refused and ``errors`` names every bad row
-        and field (up to ``max_error_rows`` rows).
+        and field (of the rows described, with ``max_errors``).
 
     Examples
     --------
@@ -93,7 +93,7 @@ def make_prediction(
     >>> make_prediction([house]).predictions  # doctest: +SKIP
     [126033.69]
     """
-    batch = validate_batch(houses, max_error_rows=max_error_rows)
+    batch = validate_batch(houses, max_errors=max_errors)
     return price_batch(batch, model=model, explain=explain)
 
 

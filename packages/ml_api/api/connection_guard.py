@@ -38,6 +38,7 @@ from api.problems import (
     ApiProblem,
     HeadTimeoutProblem,
     HeadTooLargeProblem,
+    MalformedRequestProblem,
     TooManyConnectionsProblem,
 )
 
@@ -193,6 +194,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse_large_head(self, limit: str) -> None:
         self._refuse(HeadTooLargeProblem(limit))
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request its parser refused (plain text, "Invalid HTTP request
+        received."), as problem+json."""
+        self._refuse(MalformedRequestProblem())
 
     def _refuse(self, problem: ApiProblem) -> None:
         if not self.transport.is_closing():

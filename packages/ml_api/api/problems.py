@@ -273,6 +273,19 @@ class HeadTimeoutProblem(ApiProblem):
         super().__init__(f"The request head did not arrive within {seconds:g} s.")
 
 
+class MalformedRequestProblem(ApiProblem):
+    """A request the HTTP parser cannot read (its request line, a header, or its framing):
+    answered by the connection guard, as problem+json like every other refusal."""
+
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The request is not valid HTTP/1.1: its request line, a header or the framing of "
+            "its body could not be read."
+        )
+
+
 class HeadTooLargeProblem(ApiProblem):
     STATUS = 431
     DETAIL_IS_LOGGABLE = True

@@ -266,8 +266,9 @@ class PredictionService:
 
     @property
     def _described(self) -> int:
-        """The invalid houses the model describes: as many as a problem lists, and one more to
-        say that the list is cut short (describing one costs far more than checking it)."""
+        """The invalid fields the model describes houses until it finds: as many as a problem
+        lists, and one more to say that the list is cut short (describing a house costs far
+        more than checking it)."""
         return self.house_check.limits.max_listed_errors + 1
 
     def _refuse_invalid(self, houses: list[House]) -> None:
@@ -275,7 +276,7 @@ class PredictionService:
         the model finds broken beside its errors (``_priced`` does the same on its way)."""
         found: list[FieldError] = []
         try:
-            make_prediction(houses, model=self.model, max_error_rows=self._described)
+            make_prediction(houses, model=self.model, max_errors=self._described)
         except InvalidInputError as refused:
             found = from_row_errors(refused.errors)
         self.house_check.refuse_if_invalid(houses, also=found)
@@ -307,7 +308,7 @@ class PredictionService:
     def _priced(self, houses: list[House], *, explain: bool) -> PredictionResult:
         try:
             result = make_prediction(
-                houses, model=self.model, explain=explain, max_error_rows=self._described
+                houses, model=self.model, explain=explain, max_errors=self._described
             )
         except InvalidInputError as refused:
             # The spec's schema was checked for the list only: the model, which knows the same

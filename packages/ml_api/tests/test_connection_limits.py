@@ -91,6 +91,29 @@ def test_a_large_request_head_is_refused_with_431(
     assert limit in problem(body, 431)["detail"]
 
 
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"FOO /health HTTP/1.1\r\nHost: x\r\n\r\n",  # an unknown method
+        b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n[]",  # two framings: a smuggling attempt
+        b"GET /health HTTP/1.1\r\nHost: x\r\nX-Nul: a\x00b\r\n\r\n",
+    ],
+    ids=["unknown method", "negative length", "length and chunked", "NUL in a header"],
+)
+def test_a_request_the_parser_refuses_gets_a_problem(
+    server: real_server.Server, request_bytes: bytes
+) -> None:
+    """uvicorn answered these in plain text ("Invalid HTTP request received.")."""
+    with connection(server) as sock:
+        sock.sendall(request_bytes)
+        status, headers, body = answer(sock)
+    assert status == 400
+    assert headers["content-type"] == "application/problem+json"
+    assert "not valid HTTP/1.1" in problem(body, 400)["detail"]
+
+
 def test_a_head_within_the_limits_is_served(server: real_server.Server) -> None:
     with connection(server) as sock:
         sock.sendall(

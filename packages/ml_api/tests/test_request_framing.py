@@ -17,7 +17,7 @@ from starlette.types import Message, Receive, Scope, Send
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import clip_strings
 from api.inflight import InflightBudget
-from api.json_depth import json_depth
+from api.json_depth import json_depth, value_depth, walked_depth
 from api.service import PredictionService
 
 JSON = {"content-type": "application/json"}
@@ -172,6 +172,18 @@ _JSON = st.recursive(
 @given(_JSON)
 def test_depth_counts_brackets_outside_strings_only(document: Any) -> None:
     assert json_depth(json.dumps(document).encode()) == _depth(document)
+
+
+@given(_JSON)
+def test_a_values_depth_is_its_texts(document: Any) -> None:
+    assert value_depth(document) == walked_depth(document) == _depth(document)
+
+
+def test_a_value_past_what_orjson_writes_is_walked() -> None:
+    deep: Any = 1
+    for _ in range(300):  # orjson writes 254 levels at most
+        deep = [deep]
+    assert value_depth(deep) == 300
 
 
 # The in-flight budget, on the middleware alone: requests held open until released.

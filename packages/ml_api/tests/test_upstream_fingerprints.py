@@ -129,7 +129,8 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
         recheck=(
             "GuardedHttpToolsProtocol's overrides of connection_made (which puts a lingering "
             "wrapper in place of transport), connection_lost, data_received, on_url, on_header, "
-            "on_headers_complete, on_message_complete, on_response_complete and shutdown, and "
+            "on_headers_complete, on_message_complete, on_response_complete, shutdown and "
+            "send_400_response (still uvicorn's one answer to a request its parser refuses), and "
             "its use of url, app, loop, cycle, tasks, connections and transport"
         ),
     ),

@@ -111,7 +111,7 @@ def test_a_batch_with_bad_rows_is_refused_whole_with_every_rows_errors(
     assert "2 invalid rows" in str(refused.value)
 
 
-def test_a_bound_on_the_rows_described_gives_the_first_ones(
+def test_a_bound_on_the_errors_described_gives_the_first_rows(
     request_rows: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A caller that lists a few errors (the service) does not pay for describing every row:
@@ -120,7 +120,7 @@ def test_a_bound_on_the_rows_described_gives_the_first_ones(
     bad = [4, 9, 17, 30, 55]
     for index in bad:
         rows[index]["GrLivArea"] = -5
-    rows[17]["YearBuilt"] = rows[17]["YrSold"] + 5  # a house rule too
+    rows[17]["OverallQual"] = 11  # a second field of one row
     with pytest.raises(InvalidInputError) as every:
         validate_batch(rows)
     assert sorted(every.value.errors) == bad and every.value.complete
@@ -133,13 +133,14 @@ def test_a_bound_on_the_rows_described_gives_the_first_ones(
         return load(self, row, **kwargs)
 
     monkeypatch.setattr(HouseDetailsSchema, "load", counted_load)
+    assert sorted(map(len, every.value.errors.values())) == [1, 1, 1, 1, 2]  # 6 fields
     with pytest.raises(InvalidInputError) as first:
-        validate_batch(rows, max_error_rows=3)
+        validate_batch(rows, max_errors=3)  # rows 4 and 9 hold 2 fields, with row 17 4
     assert first.value.errors == {index: every.value.errors[index] for index in bad[:3]}
     assert not first.value.complete and "3 invalid rows listed" in str(first.value)
     assert len(described) == 3  # the rows after the third were not described
     with pytest.raises(InvalidInputError) as enough:
-        validate_batch(rows, max_error_rows=len(bad))
+        validate_batch(rows, max_errors=6)
     assert enough.value.errors == every.value.errors and enough.value.complete
 
 
