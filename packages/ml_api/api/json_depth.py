@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import orjson
 
 _QUOTE = ord('"')
 _OPEN_ARRAY, _OPEN_OBJECT = ord("["), ord("{")
@@ -32,19 +31,18 @@ def json_depth(text: bytes) -> int:
     return int(np.cumsum(steps).max(initial=0))
 
 
+def text_depth(text: bytes, limit: int) -> int:
+    """``json_depth``, or 0 for a text with no more opening brackets than ``limit`` (which
+    cannot nest past it): counting them runs at memchr speed, while the exact depth is a pass
+    of numpy over every byte."""
+    opening = text.count(b"[") + text.count(b"{")
+    return json_depth(text) if opening > limit else 0
+
+
 def value_depth(value: object) -> int:
     """How deeply a parsed JSON value nests lists and dicts (0 for a scalar): the depth its
-    text has, found in that text, written again (orjson) for the purpose: a walk over every
-    container in Python took a 6 MB body of 400,000 lists 0.3 s, the text about a tenth of
-    that. A value orjson cannot write (nesting past its limit) is walked."""
-    try:
-        return json_depth(orjson.dumps(value))
-    except orjson.JSONEncodeError:
-        return walked_depth(value)
-
-
-def walked_depth(value: object) -> int:
-    """``value_depth`` by a walk over every container."""
+    text has. A walk over every container (a second for a million of them: where the text is
+    at hand, ``text_depth`` of it is the faster)."""
     deepest = 0
     pending: list[tuple[object, int]] = [(value, 0)]
     while pending:

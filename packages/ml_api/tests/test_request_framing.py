@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
+from api import body_validation
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import clip_strings
 from api.inflight import InflightBudget
-from api.json_depth import json_depth, value_depth, walked_depth
+from api.json_depth import json_depth, text_depth, value_depth
 from api.service import PredictionService
 
 JSON = {"content-type": "application/json"}
@@ -153,6 +154,32 @@ def test_clipping_keeps_every_string_over_the_limit_over_it() -> None:
     assert clip_strings(body, 20) == [{"a" * 21: "b" * 21, "c": ["d" * 10, 1.5, None]}]
 
 
+def test_clipping_cuts_short_the_containers_where_the_schema_takes_none() -> None:
+    rows = [{f"k{i}": i for i in range(10)}, {"a": [[1]] * 10, "b": {str(i): i for i in range(9)}}]
+    assert clip_strings(rows, 20, nesting=2) == [
+        {f"k{i}": i for i in range(10)},  # a row is whole: its every field is checked
+        {"a": [[1]] * 4, "b": {str(i): i for i in range(4)}},
+    ]
+
+
+@pytest.mark.integration
+def test_a_field_holding_a_million_lists_is_refused_without_walking_them(
+    client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its depth is read from the request's text, its lists are cut short before the schema's
+    message quotes them: a 10 MiB body of them took 7 s."""
+
+    def walked(value: object) -> int:
+        raise AssertionError("the body was walked")
+
+    monkeypatch.setattr(body_validation, "value_depth", walked)
+    body = json.dumps([{**house, "LotArea": [[]] * 1_000_000}]).encode()
+    response = client.post("/v1/predictions", content=body, headers=JSON)
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "LotArea" and error["message"].startswith("[[],[],[],[]] is not")
+
+
 def _depth(node: Any) -> int:
     if isinstance(node, list):
         return 1 + max(map(_depth, node), default=0)
@@ -174,16 +201,12 @@ def test_depth_counts_brackets_outside_strings_only(document: Any) -> None:
     assert json_depth(json.dumps(document).encode()) == _depth(document)
 
 
-@given(_JSON)
-def test_a_values_depth_is_its_texts(document: Any) -> None:
-    assert value_depth(document) == walked_depth(document) == _depth(document)
-
-
-def test_a_value_past_what_orjson_writes_is_walked() -> None:
-    deep: Any = 1
-    for _ in range(300):  # orjson writes 254 levels at most
-        deep = [deep]
-    assert value_depth(deep) == 300
+@given(_JSON, st.integers(min_value=0, max_value=6))
+def test_a_values_depth_is_its_texts(document: Any, limit: int) -> None:
+    depth = _depth(document)
+    assert value_depth(document) == depth
+    found = text_depth(json.dumps(document).encode(), limit)  # exact, or 0 within the limit
+    assert found == depth or (found == 0 and depth <= limit)
 
 
 # The in-flight budget, on the middleware alone: requests held open until released.
