@@ -138,6 +138,19 @@ class BodyTooDeepProblem(ApiProblem):
         super().__init__(f"Request body nests {depth} deep, past the limit of {limit}.")
 
 
+class BodyTooWideProblem(ApiProblem):
+    """More arrays and objects than any body the schema accepts holds: refused before it is
+    parsed (3.5 million empty lists in 10 MiB became 280 MB of Python objects)."""
+
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, found: int, limit: float) -> None:
+        super().__init__(
+            f"Request body holds {found} arrays and objects, far past the {limit:.0f} that "
+            "any body this operation takes can hold."
+        )
+
+
 class ExplainLimitProblem(ApiProblem):
     """422: the houses are valid; this many explanations is more than one answer carries."""
 

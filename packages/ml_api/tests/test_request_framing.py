@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 
 import pytest
@@ -14,11 +15,11 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
-from api import body_validation
+from api import body_validation, json_codec
 from api.body_limit import BodyLimitsMiddleware
-from api.body_validation import clip_strings
+from api.body_validation import WIDTH_SLACK, clip_strings, container_bound
 from api.inflight import InflightBudget
-from api.json_depth import json_depth, text_depth, value_depth
+from api.json_depth import json_depth, json_shape, text_depth, value_depth
 from api.service import PredictionService
 
 JSON = {"content-type": "application/json"}
@@ -162,18 +163,60 @@ def test_clipping_cuts_short_the_containers_where_the_schema_takes_none() -> Non
     ]
 
 
+def test_a_schema_bounds_the_arrays_and_objects_of_a_valid_body() -> None:
+    house = {
+        "type": "object",
+        "properties": {"a": {"type": "number"}},
+        "additionalProperties": False,
+    }
+    assert container_bound({"type": "array", "items": house, "maxItems": 5}) == 6
+    assert container_bound({"type": "array", "items": {"type": "number"}}) == 1
+    assert container_bound({"type": "array", "items": house}) == math.inf
+    pair = {"type": "object", "properties": {"x": house, "y": house}, "additionalProperties": False}
+    assert container_bound(pair) == 3
+    assert container_bound({"type": "object"}) == math.inf  # open: anything may be in it
+
+
 @pytest.mark.integration
-def test_a_field_holding_a_million_lists_is_refused_without_walking_them(
+def test_a_body_of_more_containers_than_any_valid_one_is_refused_before_its_parse(
+    client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """3.5 million empty lists in 10 MiB took a worker's parse 280 MB of Python objects."""
+    parsed = []
+    monkeypatch.setattr(json_codec, "loads", lambda raw: parsed.append(raw))
+    wide = b"[" + b",".join([b"[]"] * (5001 + WIDTH_SLACK)) + b"]"
+    response = client.post("/v1/predictions", content=wide, headers=JSON)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == (
+        f"Request body holds {5002 + WIDTH_SLACK} arrays and objects, far past the 5001 that "
+        "any body this operation takes can hold."
+    )
+    assert not parsed
+    monkeypatch.undo()
+    within = b"[" + b",".join([b"[]"] * (5000 + WIDTH_SLACK)) + b"]"  # parsed: too many items
+    detail = client.post("/v1/predictions", content=within, headers=JSON).json()["detail"]
+    assert "more than the limit of 5000 items" in detail
+    # Brackets in strings do not count, and nesting past the limit is said first.
+    texts = json.dumps([{**house, "Neighborhood": "[" * 60}] * 3000).encode()  # 180,000 "["
+    assert client.post("/v1/predictions", content=texts, headers=JSON).status_code == 400
+    deep = b"[" + b",".join([b"[[[[[[[[[1]]]]]]]]]"] + [b"[]"] * (6000 + WIDTH_SLACK)) + b"]"
+    too_deep = client.post("/v1/predictions", content=deep, headers=JSON).json()["detail"]
+    assert "nests 10 deep" in too_deep
+
+
+@pytest.mark.integration
+def test_a_field_holding_lists_is_refused_without_walking_them(
     client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its depth is read from the request's text, its lists are cut short before the schema's
-    message quotes them: a 10 MiB body of them took 7 s."""
+    message quotes them: a 10 MiB body of them took 7 s (it is now refused before it is
+    parsed, as more containers than any valid body holds: here, as many as a body may)."""
 
     def walked(value: object) -> int:
         raise AssertionError("the body was walked")
 
     monkeypatch.setattr(body_validation, "value_depth", walked)
-    body = json.dumps([{**house, "LotArea": [[]] * 1_000_000}]).encode()
+    body = json.dumps([{**house, "LotArea": [[]] * 4990}]).encode()
     response = client.post("/v1/predictions", content=body, headers=JSON)
     assert response.status_code == 400, response.text
     [error] = response.json()["errors"]
@@ -205,8 +248,18 @@ def test_depth_counts_brackets_outside_strings_only(document: Any) -> None:
 def test_a_values_depth_is_its_texts(document: Any, limit: int) -> None:
     depth = _depth(document)
     assert value_depth(document) == depth
-    found = text_depth(json.dumps(document).encode(), limit)  # exact, or 0 within the limit
+    text = json.dumps(document).encode()
+    found = text_depth(text, limit)  # exact, or 0 within the limit
     assert found == depth or (found == 0 and depth <= limit)
+    assert json_shape(text) == (depth, _containers(document))
+
+
+def _containers(node: Any) -> int:
+    if isinstance(node, list):
+        return 1 + sum(map(_containers, node))
+    if isinstance(node, dict):
+        return 1 + sum(map(_containers, node.values()))
+    return 0
 
 
 # The in-flight budget, on the middleware alone: requests held open until released.

@@ -42,6 +42,7 @@ ATTACKS: dict[str, Attack] = {
     "slowbody": slow.slow_body,
     "flood": slow.idle_flood,
     "quotes": bodies.escaped_quotes,
+    "wide": bodies.wide,
     "bodies": bodies.big_bodies,
     "kill": workers.worker_kill,
 }

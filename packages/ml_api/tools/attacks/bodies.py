@@ -1,4 +1,5 @@
-"""Expensive bodies: many maximum-size requests at once, and bodies of escaped quotes.
+"""Expensive bodies: many maximum-size requests at once, bodies of escaped quotes, and bodies
+of millions of empty lists and objects.
 
 A maximum-size body is 5000 real houses (test.csv's rows, repeated): the most a client may
 send, and the most memory a worker spends on one request. Escaped quotes make a JSON body
@@ -130,22 +131,25 @@ ALONE_REPEATS = 5
 ALONE_PAUSE_S = 0.5
 
 
-async def escaped_quotes(target: Target, expect: Expectations, budget: Budget) -> Outcome:
-    bodies = escaped_bodies()
+async def _each_alone(
+    target: Target, bodies: dict[str, bytes], repeats: int = ALONE_REPEATS
+) -> tuple[dict[str, Reply | NoReplyError], dict[str, float]]:
+    """Each body sent alone ``repeats`` times: its last reply, and the median of the workers'
+    CPU time (ms) it took, the target's measure."""
     alone: dict[str, Reply | NoReplyError] = {}
-    worker_ms: dict[str, float] = {}  # the workers' CPU time for each: the target's measure
+    worker_ms: dict[str, float] = {}
     # Once unmeasured, to both workers: a worker's first large body after its fork costs it
     # twice as much (its copy-on-write pages, its heap growing), which is no attack's doing.
     first = request_bytes("POST", "/v1/predictions", body=next(iter(bodies.values())))
     await asyncio.gather(_send(target, first, 60), _send(target, first, 60))
     await asyncio.sleep(2)  # the proxy's burst allowance for large bodies back
-    for name, body in {"blank": blank_body(), **bodies}.items():
+    for name, body in bodies.items():
         # The median of five, each alone, in nanoseconds of the workers' threads on a CPU: a
         # single send once read 310 ms where its repeats read 60 (a shared host), and /proc's
         # ticks of 10 ms read a blank body as 3 of them, so that a quoted one 3 times as dear
         # passed or failed by a tick (CI failed so twice while the machine trained a model).
         spent = []
-        for _ in range(ALONE_REPEATS):
+        for _ in range(repeats):
             cpu_before = target.cpu_seconds()
             request = request_bytes("POST", "/v1/predictions", body=body)
             alone[name] = await _send(target, request, 60)
@@ -155,6 +159,77 @@ async def escaped_quotes(target: Target, expect: Expectations, budget: Budget) -
             # these sends measure the app, not the proxy's rate limit.
             await asyncio.sleep(ALONE_PAUSE_S)
         worker_ms[name] = statistics.median(spent)
+    return alone, worker_ms
+
+
+def wide_bodies() -> dict[str, bytes]:
+    """Bodies just under the size limit made of millions of empty lists or objects, by name."""
+    room = MAX_BODY_BYTES - 200
+
+    def many(item: bytes, head: bytes = b"[", tail: bytes = b"]") -> bytes:
+        count = (room - len(head) - len(tail)) // (len(item) + 1)
+        return head + b",".join([item] * count) + tail
+
+    house = b'[{"Neighborhood": "NAmes", "OverallQual": 5, "GrLivArea": 896, "LotArea": ['
+    return {
+        "lists": many(b"[]"),
+        "objects": many(b"{}"),
+        "lists in a field": many(b"[]", head=house, tail=b"]}]"),
+    }
+
+
+async def wide(target: Target, expect: Expectations, budget: Budget) -> Outcome:
+    """Millions of containers in 10 MiB: a list of 3.5 million ``{}`` took a worker past 8 GB
+    and its timeout, one house's field of 3.5 million ``[]`` 7 s and a list of them 2.3 s (the
+    validator made every error of every item, walked and quoted every list, and the parse
+    collected garbage among them). Each must cost the workers at most a few times what a blank
+    body of the same size does."""
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(target, stop))
+    workers_before = sorted(target.workers())
+    bodies = {"blank": blank_body(), **wide_bodies()}
+    alone, worker_ms = await _each_alone(target, bodies, repeats=3)
+    stop.set()
+    peaks = await sampler
+    floor = worker_ms["blank"]
+
+    def said(name: str) -> str:
+        reply = alone[name]
+        status = str(reply.status) if isinstance(reply, Reply) else reply.kind
+        return f"{status} in {reply.seconds * 1000:.0f} ms ({worker_ms[name]:.0f} ms of CPU)"
+
+    outcome = Outcome(
+        "wide bodies",
+        "10 MiB of "
+        + ", ".join(f"{name}: {said(name)}" for name in alone)
+        + f"; {peaks.summary()}",
+    )
+    for name, reply in alone.items():
+        if name == "blank":
+            continue
+        outcome.check(
+            f"{name} refused 4xx",
+            isinstance(reply, Reply) and 400 <= reply.status < 500,
+            said(name),
+        )
+        outcome.check(
+            f"{name} cost the workers at most {expect.wide_blank_multiple:g} times a blank "
+            "body of the same size",
+            worker_ms[name] <= expect.wide_blank_multiple * floor,
+            f"{worker_ms[name]:.0f} ms, blank {floor:.0f} ms",
+        )
+    outcome.check("no worker killed", workers_before == sorted(target.workers()))
+    outcome.check(
+        f"each worker under {expect.worker_rss_max_mib:.0f} MiB",
+        peaks.worker_max < expect.worker_rss_max_mib,
+        f"{peaks.worker_max:.0f} MiB",
+    )
+    return outcome
+
+
+async def escaped_quotes(target: Target, expect: Expectations, budget: Budget) -> Outcome:
+    bodies = escaped_bodies()
+    alone, worker_ms = await _each_alone(target, {"blank": blank_body(), **bodies})
     # Then several clients sending the first kind over and over, and a normal client meanwhile.
     raw = request_bytes("POST", "/v1/predictions", body=next(iter(bodies.values())))
     stop, probes = asyncio.Event(), ProbeStats()

@@ -49,6 +49,10 @@ class Expectations:
     #: machine's speed of the day: the same code took 60 ms of CPU one day, 100 to 130 another.
     refusal_within_s: float
     refusal_blank_multiple: float
+    #: Bodies of millions of empty lists and objects (``wide``): each refused 4xx, and at most
+    #: this many times the workers' CPU time for a blank body of the same size, sent alone in
+    #: the same run.
+    wide_blank_multiple: float
     #: A worker SIGKILLed under load: seconds until both workers serve again.
     recovery_within_s: float
     #: Worker recycling under keep-alive load: failed requests allowed, and workers that must
@@ -78,6 +82,11 @@ APP = Expectations(
     # busy meanwhile); with the strings not clipped before the schema's messages quote them (a
     # planted fault) 7 to 13 (5 to 14 in nanoseconds).
     refusal_blank_multiple=3,
+    # Measured 2.9 to 3.2 (about 130 ms against 40: the count of brackets outside strings is a
+    # pass over every byte); with the bodies parsed (a planted fault: no bound on their
+    # containers) 10 to 16, a worker at 708 MiB, and before this attack's fixes 60 to 270 and
+    # a worker past 8 GB.
+    wide_blank_multiple=6,
     recovery_within_s=5,
     recycle_failures_max=0,
     # Budget's half minute at max_requests 250 replaces 10 to 12 (measured); 6 still proves
