@@ -14,7 +14,8 @@ modules behind it are the package's own business::
   artifact; refuses one trained with another scikit-learn release (``ModelArtifactError``).
 - ``load_card(path=None)``: its card: versions, accuracy, the ranges' calibration and coverage,
   the inputs' training ranges and the inputs.
-- ``make_prediction(houses, *, model=None, explain=False)``: a ``PredictionResult``.
+- ``make_prediction(houses, *, model=None, explain=False, max_errors=None)``: a
+  ``PredictionResult``.
 - ``input_drift(model, houses)``: per monitored input, a ``FieldDrift``: the population
   stability index of ``houses`` against the training houses, how many, and ``ok``, ``watch``
   or ``alert``. ``drift_tally(model)``: the same over houses added a batch at a time

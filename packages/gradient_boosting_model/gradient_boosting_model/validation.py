@@ -272,17 +272,21 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
         with those columns (NaN for missing). ``Id`` is accepted and ignored.
     max_errors
         Invalid rows are described (the first ones first) until they hold this many invalid
-        fields, for a caller that lists only so many: describing a row costs far more than
-        checking it. ``None``: every one.
+        fields (at least 1), for a caller that lists only so many: describing a row costs far
+        more than checking it. ``None``: every one.
 
     Raises
     ------
+    ValueError
+        If ``max_errors`` is under 1.
     InvalidInputError
         If the batch is empty, or any row has an unknown field, a value of the wrong type,
         out of range, not one of the allowed codes, or lacks a required field. Its ``errors``
         map every bad row index (those described, with ``max_errors``: then ``complete`` is
         false if the description stopped) to every bad field and the schema's messages.
     """
+    if max_errors is not None and max_errors < 1:  # else no row would be described: accepted
+        raise ValueError(f"max_errors must be at least 1, not {max_errors}")
     rows = _frame_rows(houses) if _is_frame(houses) else houses
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence):
         raise InvalidInputError({}, "houses must be a list of house-detail objects")

@@ -24,10 +24,8 @@ Each body is checked once for its rules:
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 import jsonschema_rs
@@ -46,27 +44,12 @@ from api.problems import (
     InvalidHousesProblem,
 )
 from api.request_context import current_request
+from api.schema_bounds import clip_strings, container_bound, json_schema, nesting_bound
 
 Kind = jsonschema_rs.ValidationErrorKind
 
 #: A message quotes the bad value; a huge value must not come back whole.
 _MAX_MESSAGE = 300
-
-#: OpenAPI 3.0 keywords that are not JSON Schema (or carry no rule).
-_OPENAPI_ONLY = {
-    "nullable",
-    "example",
-    "description",
-    "readOnly",
-    "writeOnly",
-    "deprecated",
-    "discriminator",
-    "xml",
-    "externalDocs",
-    # What Connexion attaches for resolving references: resolved already, and it refers back
-    # to the schema itself.
-    "components",
-}
 
 #: The spec's mark on a list schema whose items are checked by the model, not here (see the
 #: module's docstring).
@@ -87,86 +70,6 @@ class BodyLimits:
     max_listed_errors: int
     detail_errors: int
     max_string_length: int
-
-
-def json_schema(node: Any) -> Any:
-    """An OpenAPI 3.0 schema object as JSON Schema draft 7.
-
-    ``nullable: true`` adds ``"null"`` to the type, OpenAPI-only keywords go, and a boolean
-    ``exclusiveMinimum``/``exclusiveMaximum`` (draft 4 style) becomes draft 7's number form.
-    Under draft 7, ``2.0`` is an integer, as it is for the model package.
-    """
-    if isinstance(node, list):
-        return [json_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    converted = {
-        key: value if key in ("enum", "required") else json_schema(value)
-        for key, value in node.items()
-        if key not in _OPENAPI_ONLY and key != "properties"
-    }
-    converted = {key: value for key, value in converted.items() if not key.startswith("x-")}
-    if isinstance(node.get("properties"), dict):  # names, not keywords: any name goes
-        converted["properties"] = {
-            name: json_schema(subschema) for name, subschema in node["properties"].items()
-        }
-    if node.get("nullable") is True and isinstance(node.get("type"), str):
-        converted["type"] = [node["type"], "null"]
-    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        if isinstance(node.get(exclusive), bool):
-            if node[exclusive] and bound in node:
-                converted[exclusive] = converted.pop(bound)
-            else:
-                converted.pop(exclusive)
-    return converted
-
-
-def nesting_bound(schema: Any) -> float:
-    """How deep arrays and objects nest in any instance valid against a draft 7 ``schema``.
-
-    ``inf`` where the schema leaves it open: no ``type``, an object with properties beyond those
-    it names, an array without one schema for its items, a ``$ref``. Other keywords only narrow
-    what is valid, so they cannot make it deeper.
-    """
-    if not isinstance(schema, dict) or "$ref" in schema:
-        return math.inf
-    types = schema.get("type")
-    if isinstance(types, str):
-        types = [types]
-    if not isinstance(types, list):
-        return math.inf
-    deepest = 0.0
-    if "array" in types:
-        items = schema.get("items")
-        deepest = max(deepest, 1 + nesting_bound(items) if isinstance(items, dict) else math.inf)
-    if "object" in types:
-        closed = schema.get("additionalProperties") is False and "patternProperties" not in schema
-        properties = schema.get("properties", {}) if closed else None
-        inner = (
-            max((nesting_bound(prop) for prop in properties.values()), default=0.0)
-            if isinstance(properties, dict)
-            else math.inf
-        )
-        deepest = max(deepest, 1 + inner)
-    return deepest
-
-
-def container_bound(schema: Any) -> float:
-    """How many arrays and objects any instance valid against a draft 7 ``schema`` holds,
-    itself included: ``inf`` where ``nesting_bound`` finds the nesting open, or a list has no
-    ``maxItems``."""
-    if nesting_bound(schema) == math.inf:
-        return math.inf
-    types = schema.get("type")
-    types = [types] if isinstance(types, str) else types
-    most = 0.0
-    if "array" in types:
-        inner = container_bound(schema["items"])
-        most = max(most, 1 + (inner * schema.get("maxItems", math.inf) if inner else 0))
-    if "object" in types:
-        properties = schema.get("properties", {})
-        most = max(most, 1 + sum(container_bound(prop) for prop in properties.values()))
-    return most
 
 
 class BodyCheck:
@@ -280,10 +183,8 @@ class BodyCheck:
         if rows.too_many(body):  # said before the validator reads the list (see _validate)
             yield len(_TELLING), FieldError(None, None, _too_many(rows.max_items))
             return
-        outer = list(rows.outer.iter_errors(body))
-        if outer:
-            yield from ((_rank(error), found) for error in outer for found in field_errors(error))
-            return
+        for error in rows.outer.iter_errors(body):  # the list's own keywords but its length
+            yield from ((_rank(error), found) for found in field_errors(error))
         for row, item in enumerate(body):
             clipped = clip_strings(item, limit, nesting=rows.item_nesting)
             for error in rows.item.iter_errors(clipped):
@@ -382,39 +283,6 @@ def field_errors(
         yield FieldError(row, field, _too_many(kind.limit))
     else:
         yield FieldError(row, field, _short(error.message))
-
-
-#: Items kept of a list or object where the schema takes none: enough to quote its start.
-_KEPT_ITEMS = 4
-
-
-def clip_strings(node: Any, limit: int, *, nesting: float = math.inf) -> Any:
-    """``node`` with every string (key or value) over ``limit`` characters cut to ``limit + 1``,
-    and every list or object nested deeper than ``nesting`` (where the schema takes none) cut
-    to its first ``_KEPT_ITEMS`` items.
-
-    Such a string breaks ``maxLength`` (and any enum) just the same, and such a list its
-    ``type``, but the validator copies each failing instance into its messages: a 10 MiB string
-    of escaped quotes took a quarter of a second to report, a house's field holding 3.5
-    million empty lists seconds (and clipping them a walk over each). Nesting is bounded
-    already (``max_json_depth``).
-    """
-    return _clipped(node, limit, nesting, 0)
-
-
-def _clipped(node: Any, limit: int, nesting: float, depth: int) -> Any:
-    if isinstance(node, str):
-        return node[: limit + 1] if len(node) > limit else node
-    if isinstance(node, list):
-        items = node if depth < nesting else node[:_KEPT_ITEMS]
-        return [_clipped(item, limit, nesting, depth + 1) for item in items]
-    if isinstance(node, dict):
-        pairs = node.items() if depth < nesting else islice(node.items(), _KEPT_ITEMS)
-        return {
-            _clipped(key, limit, nesting, depth + 1): _clipped(value, limit, nesting, depth + 1)
-            for key, value in pairs
-        }
-    return node
 
 
 class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]

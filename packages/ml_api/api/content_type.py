@@ -39,8 +39,12 @@ class ContentTypeMiddleware:
             content_types = headers.getlist("content-type")
             if len(content_types) > 1:
                 raise RepeatedContentTypeProblem(len(content_types))
-            coding = headers.get("content-encoding", "identity").strip().lower()
-            if coding != "identity" and _has_body(headers):
+            codings = {
+                coding.strip().lower()
+                for header in headers.getlist("content-encoding")
+                for coding in header.split(",")
+            }
+            if codings - {"identity", ""} and _has_body(headers):
                 raise ContentCodingProblem()
             content_type = content_types[0] if content_types else None
             if content_type is None:

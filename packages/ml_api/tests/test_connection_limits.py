@@ -99,8 +99,16 @@ def test_a_large_request_head_is_refused_with_431(
         b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n[]",  # two framings: a smuggling attempt
         b"GET /health HTTP/1.1\r\nHost: x\r\nX-Nul: a\x00b\r\n\r\n",
+        b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: gzip\r\n\r\n[]",  # a coding it cannot frame
     ],
-    ids=["unknown method", "negative length", "length and chunked", "NUL in a header"],
+    ids=[
+        "unknown method",
+        "negative length",
+        "length and chunked",
+        "NUL in a header",
+        "gzip framing",
+    ],
 )
 def test_a_request_the_parser_refuses_gets_a_problem(
     server: real_server.Server, request_bytes: bytes

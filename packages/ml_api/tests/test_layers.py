@@ -150,3 +150,15 @@ def test_rows_checked_apart_give_the_errors_of_the_list_checked_whole() -> None:
     object.__setattr__(check, "rows", None)  # the whole list at once, as before
     assert _refused_errors(check, body) == by_rows
     assert [error["row"] for error in by_rows] == [1, 1, 2, 3, 4]
+    # The list's own keywords broken too (but its length, said alone): every error still.
+    at_least = BodyCheck({**schema, "minItems": 9, "uniqueItems": True}, LIMITS)
+    body = [{"a": "x"}, {"a": "x"}]
+    by_rows = _refused_errors(at_least, body)
+    object.__setattr__(at_least, "rows", None)
+    assert _refused_errors(at_least, body) == by_rows
+    # (one error a field: the list's two keywords are one, its most telling)
+    assert [(error["row"], error["field"]) for error in by_rows] == [
+        (None, None),
+        (0, "a"),
+        (1, "a"),
+    ]

@@ -139,7 +139,7 @@ def test_limits_are_in_the_served_spec(limited: TestClient) -> None:
 
 def test_the_request_schema_converts_for_jsonschema_rs() -> None:
     """Connexion hands validators the schema with ``components`` attached, which is cyclic."""
-    from api.body_validation import json_schema
+    from api.schema_bounds import json_schema
 
     spec = read_spec(LIMITS)
     cyclic = {**spec["components"]["schemas"]["HouseDetails"], "components": spec["components"]}
@@ -159,7 +159,7 @@ def test_the_cut_is_said_when_fields_break_several_keywords(
 
 
 def test_property_names_are_not_taken_for_keywords() -> None:
-    from api.body_validation import json_schema
+    from api.schema_bounds import json_schema
 
     schema = {"type": "object", "properties": {"description": {"type": "string"}}}
     assert json_schema(schema)["properties"] == {"description": {"type": "string"}}

@@ -17,9 +17,10 @@ from starlette.types import Message, Receive, Scope, Send
 
 from api import body_validation, json_codec
 from api.body_limit import BodyLimitsMiddleware
-from api.body_validation import WIDTH_SLACK, clip_strings, container_bound
+from api.body_validation import WIDTH_SLACK
 from api.inflight import InflightBudget
 from api.json_depth import json_depth, json_shape, text_depth, value_depth
+from api.schema_bounds import clip_strings, container_bound
 from api.service import PredictionService
 
 JSON = {"content-type": "application/json"}
@@ -88,15 +89,17 @@ def test_two_content_types_are_refused_with_415_not_a_500(
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("coding", ["gzip", "br", "GZIP, identity"])
+@pytest.mark.parametrize(
+    "codings", [["gzip"], ["br"], ["GZIP, identity"], ["identity", "gzip"]], ids=repr
+)
 def test_a_coded_body_is_refused_with_415(
-    client: TestClient, house: dict[str, Any], coding: str
+    client: TestClient, house: dict[str, Any], codings: list[str]
 ) -> None:
     """A gzip body was refused as bad UTF-8, and a plain one labelled gzip priced as if not."""
     response = client.post(
         "/v1/predictions",
         content=json.dumps([house]).encode(),
-        headers={**JSON, "content-encoding": coding},
+        headers=[*JSON.items(), *(("content-encoding", coding) for coding in codings)],
     )
     assert response.status_code == 415, response.text
     assert "Content-Encoding" in response.json()["detail"]
@@ -109,11 +112,13 @@ def test_a_coded_body_is_refused_with_415(
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("coding", ["gzip, chunked", "chunked, chunked", "identity"])
-def test_a_transfer_coding_other_than_chunked_is_refused_with_501(
+@pytest.mark.parametrize("coding", ["gzip, chunked", "br, chunked"])
+def test_a_transfer_coding_before_chunked_is_refused_with_501(
     client: TestClient, house: dict[str, Any], coding: str
 ) -> None:
-    """Only ``chunked`` went through the body limits; any other went past them unread."""
+    """Only ``chunked`` alone went through the body limits; a coding before it (which the HTTP
+    parser frames as chunked all the same) went past them unread. (One it cannot frame is its
+    400: tests/test_connection_limits.py.)"""
     response = client.post(
         "/v1/predictions",
         content=json.dumps([house]).encode(),

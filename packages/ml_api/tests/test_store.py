@@ -197,7 +197,7 @@ def sold_store(migrated: Engine) -> Iterator[Callable[[list[dict[str, object]]],
 
 def _sale(index: int, **changes: object) -> dict[str, object]:
     return {"prediction_id": f"00000000000000bb-{index}", "sale_price": 101_000.0,
-            "sold_on": "2026-11-20", **changes}  # fmt: skip
+            "sold_on": "2010-06-30", **changes}  # fmt: skip
 
 
 def test_sales_are_written_whole(

@@ -96,7 +96,8 @@ def house_details_schema(examples: dict[str, Any]) -> dict[str, Any]:
         "type": "object",
         "description": (
             f"{HOUSE_INTRO} Beyond each field's type, range and codes, a house must be consistent"
-            f" where both details are known, or it is refused with 422: {rules}."
+            f" where both details are known, or it is refused with 422 (named beside the errors"
+            f" of a 400 too): {rules}."
         ),
         "required": [name for name, field in HOUSE_FIELDS.items() if field.required],
         "additionalProperties": False,

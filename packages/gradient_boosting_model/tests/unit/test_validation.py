@@ -142,6 +142,9 @@ def test_a_bound_on_the_errors_described_gives_the_first_rows(
     with pytest.raises(InvalidInputError) as enough:
         validate_batch(rows, max_errors=6)
     assert enough.value.errors == every.value.errors and enough.value.complete
+    for nothing in (0, -1):  # no row described would mean the invalid ones accepted
+        with pytest.raises(ValueError, match="max_errors must be at least 1"):
+            validate_batch(rows, max_errors=nothing)
 
 
 @pytest.mark.parametrize("houses", [[], "not a list", {"GrLivArea": 1}], ids=repr)

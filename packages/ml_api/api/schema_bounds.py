@@ -1,0 +1,144 @@
+"""What a request schema (draft 7, as ``json_schema`` converts the spec's) lets a body hold, and
+a refused body cut down to what the schema's messages need.
+
+``nesting_bound`` and ``container_bound`` bound every body a schema accepts: how deep its arrays
+and objects nest, how many there are. A body past them is refused for that alone, from its
+text, before anything reads it whole (api/body_validation.py). ``clip_strings`` cuts a refused
+body's long strings, and the lists and objects where the schema takes none, before a validator
+quotes them in its messages.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import islice
+from typing import Any
+
+#: OpenAPI 3.0 keywords that are not JSON Schema (or carry no rule).
+_OPENAPI_ONLY = {
+    "nullable",
+    "example",
+    "description",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "discriminator",
+    "xml",
+    "externalDocs",
+    # What Connexion attaches for resolving references: resolved already, and it refers back
+    # to the schema itself.
+    "components",
+}
+
+
+def json_schema(node: Any) -> Any:
+    """An OpenAPI 3.0 schema object as JSON Schema draft 7.
+
+    ``nullable: true`` adds ``"null"`` to the type, OpenAPI-only keywords go, and a boolean
+    ``exclusiveMinimum``/``exclusiveMaximum`` (draft 4 style) becomes draft 7's number form.
+    Under draft 7, ``2.0`` is an integer, as it is for the model package.
+    """
+    if isinstance(node, list):
+        return [json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {
+        key: value if key in ("enum", "required") else json_schema(value)
+        for key, value in node.items()
+        if key not in _OPENAPI_ONLY and key != "properties"
+    }
+    converted = {key: value for key, value in converted.items() if not key.startswith("x-")}
+    if isinstance(node.get("properties"), dict):  # names, not keywords: any name goes
+        converted["properties"] = {
+            name: json_schema(subschema) for name, subschema in node["properties"].items()
+        }
+    if node.get("nullable") is True and isinstance(node.get("type"), str):
+        converted["type"] = [node["type"], "null"]
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(node.get(exclusive), bool):
+            if node[exclusive] and bound in node:
+                converted[exclusive] = converted.pop(bound)
+            else:
+                converted.pop(exclusive)
+    return converted
+
+
+def nesting_bound(schema: Any) -> float:
+    """How deep arrays and objects nest in any instance valid against a draft 7 ``schema``.
+
+    ``inf`` where the schema leaves it open: no ``type``, an object with properties beyond those
+    it names, an array without one schema for its items, a ``$ref``. Other keywords only narrow
+    what is valid, so they cannot make it deeper.
+    """
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return math.inf
+    types = schema.get("type")
+    if isinstance(types, str):
+        types = [types]
+    if not isinstance(types, list):
+        return math.inf
+    deepest = 0.0
+    if "array" in types:
+        items = schema.get("items")
+        deepest = max(deepest, 1 + nesting_bound(items) if isinstance(items, dict) else math.inf)
+    if "object" in types:
+        closed = schema.get("additionalProperties") is False and "patternProperties" not in schema
+        properties = schema.get("properties", {}) if closed else None
+        inner = (
+            max((nesting_bound(prop) for prop in properties.values()), default=0.0)
+            if isinstance(properties, dict)
+            else math.inf
+        )
+        deepest = max(deepest, 1 + inner)
+    return deepest
+
+
+def container_bound(schema: Any) -> float:
+    """How many arrays and objects any instance valid against a draft 7 ``schema`` holds,
+    itself included: ``inf`` where ``nesting_bound`` finds the nesting open, or a list has no
+    ``maxItems``."""
+    if nesting_bound(schema) == math.inf:
+        return math.inf
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else types
+    most = 0.0
+    if "array" in types:
+        inner, count = container_bound(schema["items"]), schema.get("maxItems", math.inf)
+        most = max(most, 1 + (inner * count if inner and count else 0))
+    if "object" in types:
+        properties = schema.get("properties", {})
+        most = max(most, 1 + sum(container_bound(prop) for prop in properties.values()))
+    return most
+
+
+#: Items kept of a list or object where the schema takes none: enough to quote its start.
+_KEPT_ITEMS = 4
+
+
+def clip_strings(node: Any, limit: int, *, nesting: float = math.inf) -> Any:
+    """``node`` with every string (key or value) over ``limit`` characters cut to ``limit + 1``,
+    and every list or object nested deeper than ``nesting`` (where the schema takes none) cut
+    to its first ``_KEPT_ITEMS`` items.
+
+    Such a string breaks ``maxLength`` (and any enum) just the same, and such a list its
+    ``type``, but the validator copies each failing instance into its messages: a 10 MiB string
+    of escaped quotes took a quarter of a second to report, a house's field holding 3.5
+    million empty lists seconds (and clipping them a walk over each). Nesting is bounded
+    already (``max_json_depth``).
+    """
+    return _clipped(node, limit, nesting, 0)
+
+
+def _clipped(node: Any, limit: int, nesting: float, depth: int) -> Any:
+    if isinstance(node, str):
+        return node[: limit + 1] if len(node) > limit else node
+    if isinstance(node, list):
+        items = node if depth < nesting else node[:_KEPT_ITEMS]
+        return [_clipped(item, limit, nesting, depth + 1) for item in items]
+    if isinstance(node, dict):
+        pairs = node.items() if depth < nesting else islice(node.items(), _KEPT_ITEMS)
+        return {
+            _clipped(key, limit, nesting, depth + 1): _clipped(value, limit, nesting, depth + 1)
+            for key, value in pairs
+        }
+    return node
