@@ -55,6 +55,9 @@ _MAX_MESSAGE = 300
 #: module's docstring).
 CHECKED_BY_MODEL = "x-items-checked-by-model"
 
+#: The spec's name for an item of a list body (``house``, ``sale``), as its messages say it.
+ROW_NOUN = "x-row-noun"
+
 #: Arrays and objects a body may hold past the most a valid one holds and still be parsed (and
 #: refused with the schema's own errors, such as too many houses): parsing 100,000 empty lists
 #: costs about 20 ms. Past it, a body is refused unparsed (``BodyTooWideProblem``).
@@ -88,6 +91,8 @@ class BodyCheck:
         #: For a list whose items the model checks (``CHECKED_BY_MODEL``): the list's own
         #: keywords, its items only required to be objects. Else ``None``: check it whole.
         self.shape = _list_shape(converted) if schema.get(CHECKED_BY_MODEL) is True else None
+        #: What the messages call a row of the body.
+        self.noun = str(schema.get(ROW_NOUN, "row"))
         #: For a list schema with one schema for its items: the list's own keywords alone, and
         #: the items' schema, so that a refused list is checked row by row (``_errors``).
         self.rows = _RowChecks.of(converted)
@@ -142,7 +147,7 @@ class BodyCheck:
             errors += self._beside(also, best, cut=len(best) > listed)
             errors.sort(key=lambda found: -1 if found.row is None else found.row)
             raise InvalidHousesProblem(
-                errors, listed_limit=listed, detail_limit=self.limits.detail_errors
+                errors, listed_limit=listed, detail_limit=self.limits.detail_errors, noun=self.noun
             )
 
     def _beside(
@@ -178,17 +183,21 @@ class BodyCheck:
         if rows is None or not isinstance(body, list):
             clipped = clip_strings(body, limit, nesting=self.nesting)
             errors = self.validator.iter_errors(clipped)
-            yield from ((_rank(error), found) for error in errors for found in field_errors(error))
+            yield from (
+                (_rank(error), found)
+                for error in errors
+                for found in field_errors(error, noun=self.noun)
+            )
             return
         if rows.too_many(body):  # said before the validator reads the list (see _validate)
             yield len(_TELLING), FieldError(None, None, _too_many(rows.max_items))
             return
         for error in rows.outer.iter_errors(body):  # the list's own keywords but its length
-            yield from ((_rank(error), found) for found in field_errors(error))
+            yield from ((_rank(error), found) for found in field_errors(error, noun=self.noun))
         for row, item in enumerate(body):
             clipped = clip_strings(item, limit, nesting=rows.item_nesting)
             for error in rows.item.iter_errors(clipped):
-                for found in field_errors(error, row=row):
+                for found in field_errors(error, row=row, noun=self.noun):
                     yield _rank(error), found
 
 
@@ -262,7 +271,7 @@ def _short(message: str) -> str:
 
 
 def field_errors(
-    error: jsonschema_rs.ValidationError, *, row: int | None = None
+    error: jsonschema_rs.ValidationError, *, row: int | None = None, noun: str = "house"
 ) -> Iterable[FieldError]:
     """The invalid fields behind one schema error, with their row and field: ``row``, for
     an error of one row checked on its own, else the first step of the error's path."""
@@ -276,7 +285,7 @@ def field_errors(
         yield FieldError(row, str(kind.property), "is required")
     elif isinstance(kind, Kind.AdditionalProperties):
         for name in kind.unexpected:
-            yield FieldError(row, _short(str(name)), "is not a known house detail")
+            yield FieldError(row, _short(str(name)), f"is not a known {noun} detail")
     elif isinstance(kind, Kind.MaxLength):
         yield FieldError(row, field, f"is longer than {kind.limit} characters")
     elif isinstance(kind, Kind.MaxItems):

@@ -102,12 +102,13 @@ class InvalidHousesProblem(ApiProblem):
         listed_limit: int,
         detail_limit: int,
         status: int = 400,
+        noun: str = "house",
     ) -> None:
         unique = _first_per_field(errors)
         cut = len(unique) > listed_limit
         listed = unique[:listed_limit]
         super().__init__(
-            describe(listed, limit=detail_limit, cut=cut),
+            describe(listed, limit=detail_limit, cut=cut, noun=noun),
             status=status,
             ext={"errors": [asdict(error) for error in listed]},
         )
@@ -327,8 +328,10 @@ def _first_per_field(errors: Iterable[FieldError]) -> list[FieldError]:
     return sorted(first.values(), key=lambda e: (e.row is not None, e.row or 0, e.field or ""))
 
 
-def describe(errors: list[FieldError], *, limit: int, cut: bool = False) -> str:
-    """A one-line summary naming the first ``limit`` errors."""
+def describe(
+    errors: list[FieldError], *, limit: int, cut: bool = False, noun: str = "house"
+) -> str:
+    """A one-line summary naming the first ``limit`` errors, each row a ``noun``."""
     rows = {error.row for error in errors if error.row is not None}
     parts = []
     for error in errors[:limit]:
@@ -342,8 +345,8 @@ def describe(errors: list[FieldError], *, limit: int, cut: bool = False) -> str:
     )
     if cut:
         more += f" (only the first {len(errors)} are listed)"
-    noun = "house" if len(rows) == 1 else "houses"
-    prefix = f"{count} in {len(rows)}{'+' if cut else ''} {noun}" if rows else count
+    nouns = noun if len(rows) == 1 else f"{noun}s"
+    prefix = f"{count} in {len(rows)}{'+' if cut else ''} {nouns}" if rows else count
     return f"{prefix}: {'; '.join(parts)}{more}"
 
 

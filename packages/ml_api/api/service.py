@@ -242,11 +242,12 @@ class PredictionService:
         try:
             return write_sales(self.store.engine, sales)
         except SalesRefusedError as refused:
-            raise self._invalid(refused.errors, refused.status) from None
+            raise self._invalid(refused.errors, refused.status, noun="sale") from None
         except IntegrityError:  # another batch wrote one of these sales meanwhile
             raise self._invalid(
                 [FieldError(None, "prediction_id", "a sale of this batch was posted meanwhile")],
                 422,
+                noun="sale",
             ) from None
         except SQLAlchemyError as error:
             raise StoreUnavailableProblem() from error
@@ -281,14 +282,18 @@ class PredictionService:
             found = from_row_errors(refused.errors)
         self.house_check.refuse_if_invalid(houses, also=found)
 
-    def _invalid(self, errors: list[FieldError], status: int) -> InvalidHousesProblem:
-        """A refusal listing ``errors`` within the limits the spec's check lists them in."""
+    def _invalid(
+        self, errors: list[FieldError], status: int, *, noun: str = "house"
+    ) -> InvalidHousesProblem:
+        """A refusal listing ``errors`` (of rows that are each a ``noun``) within the limits the
+        spec's check lists them in."""
         limits = self.house_check.limits
         return InvalidHousesProblem(
             errors,
             listed_limit=limits.max_listed_errors,
             detail_limit=limits.detail_errors,
             status=status,
+            noun=noun,
         )
 
     def _to_record(

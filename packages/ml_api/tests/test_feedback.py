@@ -78,6 +78,9 @@ def test_sale_prices_come_back_whole_or_not_at_all(
     assert refused.json()["errors"] == [
         {"row": 2, "field": "prediction_id", "message": "names no priced house"}
     ]
+    assert refused.json()["detail"].startswith("1 invalid field in 1 sale:")  # not "house"
+    extra = client.post("/v1/sales", json=[{**good[0], "price": 1}], headers=AUTH).json()
+    assert extra["detail"] == "1 invalid field in 1 sale: row 0, price: is not a known sale detail"
     assert _count(service, sales) == before  # nothing of either batch
     accepted = client.post("/v1/sales", json=good, headers=AUTH)
     assert accepted.status_code == 200 and accepted.json() == {"recorded": 3}
