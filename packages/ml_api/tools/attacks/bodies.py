@@ -138,10 +138,13 @@ async def _each_alone(
     CPU time (ms) it took, the target's measure."""
     alone: dict[str, Reply | NoReplyError] = {}
     worker_ms: dict[str, float] = {}
-    # Once unmeasured, to both workers: a worker's first large body after its fork costs it
-    # twice as much (its copy-on-write pages, its heap growing), which is no attack's doing.
-    first = request_bytes("POST", "/v1/predictions", body=next(iter(bodies.values())))
-    await asyncio.gather(_send(target, first, 60), _send(target, first, 60))
+    # Each once unmeasured, to both workers: a worker's first large body of a kind after its
+    # fork costs it up to twice as much (its copy-on-write pages, its heap growing), which is no
+    # attack's doing.
+    for body in bodies.values():
+        first = request_bytes("POST", "/v1/predictions", body=body)
+        await asyncio.gather(_send(target, first, 60), _send(target, first, 60))
+        await asyncio.sleep(ALONE_PAUSE_S)
     await asyncio.sleep(2)  # the proxy's burst allowance for large bodies back
     for name, body in bodies.items():
         # The median of five, each alone, in nanoseconds of the workers' threads on a CPU: a

@@ -82,10 +82,11 @@ APP = Expectations(
     # busy meanwhile); with the strings not clipped before the schema's messages quote them (a
     # planted fault) 7 to 13 (5 to 14 in nanoseconds).
     refusal_blank_multiple=3,
-    # Measured 2.9 to 3.2 (about 130 ms against 40: the count of brackets outside strings is a
-    # pass over every byte); with the bodies parsed (a planted fault: no bound on their
-    # containers) 10 to 16, a worker at 708 MiB, and before this attack's fixes 60 to 270 and
-    # a worker past 8 GB.
+    # Measured 2.2 to 3.3 (115 to 120 ms against 36 to 54: the count of brackets outside
+    # strings is a pass over every byte; 5.8 once in CI while that pass still made 100 MiB of
+    # arrays at once, now a quarter of a MiB at a time); with the bodies parsed (a planted
+    # fault: no bound on their containers) 10 to 16, a worker at 708 MiB, and before this
+    # attack's fixes 60 to 270 and a worker past 8 GB.
     wide_blank_multiple=6,
     recovery_within_s=5,
     recycle_failures_max=0,
