@@ -7,9 +7,10 @@ without it (tests, one process) the default registry is used.
 
 from __future__ import annotations
 
+import glob
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics_core import Metric
 
 from api.spec_document import request_field_names
 
@@ -234,11 +236,52 @@ def observe_prices(houses: Sequence[dict[str, Any]], result: PredictionResult) -
             WARNED_HOUSES.labels(field).inc()
 
 
+#: A worker's metrics file holds at least its 8-byte header once it is ready to be read.
+_FILE_HEADER_BYTES = 8
+
+
+class WorkersFilesCollector:
+    """prometheus-client's ``MultiProcessCollector.collect``, over the workers' files that are
+    ready to be read.
+
+    A worker creates its file and only then sizes it: read in between, the file is empty, and
+    the collector's merge raised on it (prometheus/client_python#1199, open), a 500 for the
+    whole of ``/metrics`` (the attack suite met it once, on the first scrape after start), and
+    for good if the worker died in between. A file removed meanwhile (a dead worker's live
+    gauges) is read again from a new listing.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self) -> Iterable[Metric]:
+        for _ in range(2):
+            try:
+                return self._merged()
+            except FileNotFoundError:
+                continue
+        return self._merged()
+
+    def _merged(self) -> Iterable[Metric]:
+        files = [path for path in glob.glob(os.path.join(self.path, "*.db")) if _ready(path)]
+        merge = multiprocess.MultiProcessCollector.merge
+        merged: Iterable[Metric] = merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+        return merged
+
+
+def _ready(path: str) -> bool:
+    try:
+        return os.path.getsize(path) >= _FILE_HEADER_BYTES
+    except FileNotFoundError:
+        return False
+
+
 def exposition() -> bytes:
     """The metrics in Prometheus' text format (served as plain text, which every Prometheus
     reads as format 0.0.4)."""
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry.register(WorkersFilesCollector(path))
         return generate_latest(registry)
     return generate_latest(REGISTRY)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+import struct
+from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Histogram, multiprocess
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
-from api.metrics import PREDICTED_PRICES, field_label, observe_all
+from api.metrics import PREDICTED_PRICES, exposition, field_label, observe_all
 
 BOUNDS = PREDICTED_PRICES._upper_bounds
 
@@ -53,3 +56,20 @@ def test_a_refused_field_is_labelled_by_its_name_when_the_spec_declares_it() -> 
     ]
     assert field_label("anything a client names", 0) == "_unknown"
     assert (field_label(None, 0), field_label(None, None)) == ("_house", "_request")
+
+
+def test_metrics_are_read_past_a_workers_file_not_yet_sized(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker creates its file, then sizes it: prometheus-client's own collector raised on
+    the empty file in between (a 500 for all of /metrics; prometheus/client_python#1199)."""
+    ready = MmapedDict(str(tmp_path / "counter_101.db"))  # type: ignore[no-untyped-call]
+    key = mmap_key("ml_api_demo_total", "ml_api_demo_total", [], [], "A demo.")
+    ready.write_value(key, 3.0, 0.0)  # type: ignore[no-untyped-call]
+    ready.close()  # type: ignore[no-untyped-call]
+    (tmp_path / "counter_102.db").touch()  # another worker's, created, not yet sized
+    merge = multiprocess.MultiProcessCollector.merge
+    with pytest.raises(struct.error):  # the library's collector (the fingerprint's reason)
+        list(merge(list(map(str, tmp_path.glob("*.db")))))  # type: ignore[no-untyped-call]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert b"ml_api_demo_total 3.0" in exposition()

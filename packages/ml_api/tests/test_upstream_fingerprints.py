@@ -209,6 +209,19 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
         ),
     ),
     Fingerprint(
+        upstream="prometheus_client.multiprocess:MultiProcessCollector.collect",
+        distribution="prometheus-client",
+        checked_at="0.26.0",
+        sha256="86fc50ce2593e7a24d4bacf165dbc7dc7b24e017c7a7d79b282a48bd03e851f3",
+        ours=("api/metrics.py",),
+        recheck=(
+            "WorkersFilesCollector does what collect does (every *.db file of the folder, "
+            "merged with accumulate=True), over the files past their 8-byte header: carry over "
+            "any change; once a release reads an empty file as no metrics "
+            "(prometheus/client_python#1199), the library's collector can serve again"
+        ),
+    ),
+    Fingerprint(
         upstream="prometheus_client.metrics:Histogram",
         distribution="prometheus-client",
         checked_at="0.26.0",
