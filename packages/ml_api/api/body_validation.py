@@ -34,7 +34,7 @@ from connexion.validators import JSONRequestBodyValidator
 from starlette.types import Scope
 
 from api import json_codec
-from api.json_depth import json_shape, text_depth, value_depth
+from api.json_depth import json_shape, opening_brackets, text_depth, value_depth
 from api.problems import (
     BodyNotJsonProblem,
     BodyNotTextProblem,
@@ -143,9 +143,8 @@ class BodyCheck:
             if len(best) > listed:
                 break
         errors = [found for _, found in best.values()]
-        if errors:
+        if errors:  # (the problem orders them by row)
             errors += self._beside(also, best, cut=len(best) > listed)
-            errors.sort(key=lambda found: -1 if found.row is None else found.row)
             raise InvalidHousesProblem(
                 errors, listed_limit=listed, detail_limit=self.limits.detail_errors, noun=self.noun
             )
@@ -301,6 +300,8 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         super().__init__(**kwargs)
         self._limits = limits
         self._raw = b""
+        #: Opening brackets in the body's text, strings' included: at most its containers.
+        self._opening = 0
         self._depth: int | None = None
 
     @property
@@ -310,7 +311,8 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
     def _raw_depth(self) -> int:
         """How deep the body's text nests (at most one pass over it a body)."""
         if self._depth is None:
-            self._depth = text_depth(self._raw, self._limits.max_json_depth)
+            limit = self._limits.max_json_depth
+            self._depth = text_depth(self._raw, limit, opening=self._opening)
         return self._depth
 
     def _refuse_deep(self) -> None:
@@ -323,10 +325,11 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         if not raw:
             return None
         self._raw = raw
+        self._opening = opening_brackets(raw)
         if self._check.nesting > self._limits.max_json_depth:
             self._refuse_deep()  # the schema does not bound it: check every body, first
         bound = self._check.containers
-        if raw.count(b"[") + raw.count(b"{") > bound + WIDTH_SLACK:  # memchr speed
+        if self._opening > bound + WIDTH_SLACK:
             self._depth, found = json_shape(raw)  # outside strings: the pass over every byte
             if found > bound + WIDTH_SLACK:  # never valid, costly to parse: refused unparsed
                 self._refuse_deep()  # nesting past the limit is said first, as everywhere

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from gradient_boosting_model import KNOWN_FIELDS, PredictionResult
+from gradient_boosting_model import PredictionResult
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -193,10 +193,11 @@ CHALLENGER_VERDICT = Gauge(
 
 def field_label(field: str | None, row: int | None) -> str:
     """A bounded label for a refused field: clients can send any name at all. A name the spec
-    declares in a request (a house detail, a sale's field) is its own label."""
+    declares in a request (a house detail, generated from the model's fields, or a sale's
+    field) is its own label."""
     if field is None:
         return "_request" if row is None else "_house"
-    return field if field in KNOWN_FIELDS or field in request_field_names() else "_unknown"
+    return field if field in request_field_names() else "_unknown"
 
 
 #: Up to this many values, ``observe_all`` observes them one by one (numpy's set-up costs more).
