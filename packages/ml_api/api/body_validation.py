@@ -34,7 +34,8 @@ from connexion.validators import JSONRequestBodyValidator
 from starlette.types import Scope
 
 from api import json_codec
-from api.json_depth import json_shape, opening_brackets, text_depth, value_depth
+from api.json_depth import byte_counts, json_shape, text_depth, value_depth
+from api.json_keys import may_repeat_keys, repeated_keys
 from api.problems import (
     BodyNotJsonProblem,
     BodyNotTextProblem,
@@ -144,9 +145,17 @@ class BodyCheck:
                 break
         errors = [found for _, found in best.values()]
         if errors:  # (the problem orders them by row)
-            errors += self._beside(also, best, cut=len(best) > listed)
+            self.refuse_listed(errors + self._beside(also, best, cut=len(best) > listed))
+
+    def refuse_listed(self, errors: list[FieldError]) -> None:
+        """Refuse the body for ``errors``, if any, found by a check of its text rather than
+        of its value (a key given twice, which the parse resolved)."""
+        if errors:
             raise InvalidHousesProblem(
-                errors, listed_limit=listed, detail_limit=self.limits.detail_errors, noun=self.noun
+                errors,
+                listed_limit=self.limits.max_listed_errors,
+                detail_limit=self.limits.detail_errors,
+                noun=self.noun,
             )
 
     def _beside(
@@ -325,7 +334,8 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         if not raw:
             return None
         self._raw = raw
-        self._opening = opening_brackets(raw)
+        brackets, braces, colons = byte_counts(raw, b"[", b"{", b":")
+        self._opening = brackets + braces
         if self._check.nesting > self._limits.max_json_depth:
             self._refuse_deep()  # the schema does not bound it: check every body, first
         bound = self._check.containers
@@ -345,6 +355,9 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
                     f"Request body is not valid {self._encoding}: {bad_text}"
                 ) from bad_text
             raise BodyNotJsonProblem(f"Request body is not valid JSON: {error}") from error
+        if may_repeat_keys(body, colons=colons, opening=self._opening):
+            self._refuse_deep()  # said first, as everywhere; and the second parse recurses
+            self._check.refuse_listed(repeated_keys(raw))
         request = current_request()
         if request is not None:  # the handler's own parse reuses this one (json_codec)
             request.body = (raw, body)

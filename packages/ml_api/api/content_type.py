@@ -6,8 +6,9 @@ validator but Flask did not for the handler. Here the Content-Type is lower-case
 ``application/json; charset=utf-8`` is case-sensitive), and a body without a Content-Type is
 refused with 415 naming the one the API takes. So is one with two Content-Types (this
 middleware and Connexion's validator read the first, Flask joined both, and Connexion's check of
-the handler's body failed on that: a 500), and one with a Content-Encoding (a gzip body was
-refused as bad UTF-8, and a plain one labelled gzip taken as if it were not).
+the handler's body failed on that: a 500), one with a Content-Encoding (a gzip body was
+refused as bad UTF-8, and a plain one labelled gzip taken as if it were not), and one declared
+in a charset other than UTF-8 (its bytes were read as UTF-8 all the same).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.problems import (
+    CharsetProblem,
     ContentCodingProblem,
     MissingContentTypeProblem,
     RepeatedContentTypeProblem,
@@ -25,6 +27,22 @@ from api.problems import (
 def _has_body(headers: Headers) -> bool:
     length = headers.get("content-length")
     return (length is not None and length != "0") or "transfer-encoding" in headers
+
+
+def _charset(content_type: str) -> str | None:
+    """The charset a Content-Type declares (lower-cased, unquoted), if any."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def _is_json_body(content_type: str, headers: Headers) -> bool:
+    """Whether the request has a body of a JSON media type (``application/json``, ``+json``);
+    of any other, the validator names the media type."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type.endswith(("/json", "+json")) and _has_body(headers)
 
 
 class ContentTypeMiddleware:
@@ -50,7 +68,11 @@ class ContentTypeMiddleware:
             if content_type is None:
                 if _has_body(headers):
                     raise MissingContentTypeProblem()
-            elif content_type != content_type.lower():
-                scope = {**scope, "headers": list(scope["headers"])}
-                MutableHeaders(scope=scope)["content-type"] = content_type.lower()
+            else:
+                charset = _charset(content_type) if ";" in content_type else None
+                if charset not in {None, "utf-8", "utf8"} and _is_json_body(content_type, headers):
+                    raise CharsetProblem(str(charset))
+                if content_type != content_type.lower():
+                    scope = {**scope, "headers": list(scope["headers"])}
+                    MutableHeaders(scope=scope)["content-type"] = content_type.lower()
         await self.app(scope, receive, send)

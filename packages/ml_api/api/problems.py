@@ -237,6 +237,20 @@ class RepeatedContentTypeProblem(ApiProblem):
         )
 
 
+class CharsetProblem(ApiProblem):
+    """A body declared in another charset than UTF-8, which JSON is (RFC 8259, section 8.1):
+    the parser would read its bytes as UTF-8 all the same."""
+
+    STATUS = 415
+
+    def __init__(self, charset: str) -> None:
+        shown = charset if len(charset) <= 40 else f"{charset[:40]}..."
+        super().__init__(
+            f"The body is declared as charset {shown!r}: JSON is UTF-8; send it as UTF-8, with "
+            "charset=utf-8 or no charset."
+        )
+
+
 class ContentCodingProblem(ApiProblem):
     """A compressed (or otherwise coded) body: not taken, rather than read as if it were not."""
 

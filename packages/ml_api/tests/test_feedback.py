@@ -157,6 +157,15 @@ def test_a_window_past_the_limit_is_refused(client: TestClient) -> None:
     [
         ("predictions=abc", "query parameter predictions: 'abc' is not of type 'integer'"),
         ("sales=5", "query parameter sales: 5 is less than the minimum of 10"),
+        # Integers as Python reads them and JSON does not: each was taken as 1000 or 100.
+        ("predictions=1_000", "query parameter predictions: '1_000' is not of type 'integer'"),
+        ("predictions=%2B100", "query parameter predictions: '+100' is not of type 'integer'"),
+        (
+            "predictions=%D9%A1%D9%A0%D9%A0",
+            "query parameter predictions: '\u0661\u0660\u0660' is not of type 'integer'",
+        ),
+        # The last of the two was taken, silently.
+        ("sales=100&sales=200", "query parameter sales: given 2 times; give it once"),
     ],
 )
 def test_a_bad_query_parameter_is_named_in_one_line(
@@ -169,6 +178,15 @@ def test_a_bad_query_parameter_is_named_in_one_line(
     assert refused.json()["detail"] == detail
     long = client.get("/v1/monitoring?predictions=" + "9" * 5000).json()["detail"]
     assert long.startswith("query parameter predictions: ") and len(long) < 300
+
+
+def test_a_query_parameter_given_twice_is_refused_wherever_it_is(
+    client: TestClient, house: dict[str, Any]
+) -> None:
+    refused = client.post("/v1/predictions?explain=false&explain=true", json=[house])
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == "query parameter explain: given 2 times; give it once"
+    assert client.post("/v1/predictions?explain=true", json=[house]).status_code == 200
 
 
 @pytest.fixture(scope="module")

@@ -112,6 +112,49 @@ def test_a_coded_body_is_refused_with_415(
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=latin-1",
+        "APPLICATION/JSON; CHARSET=UTF-16",
+        'application/json; charset=""',
+    ],
+)
+def test_a_body_in_a_charset_other_than_utf8_is_refused_with_415(
+    client: TestClient, house: dict[str, Any], content_type: str
+) -> None:
+    """Its bytes were read as UTF-8 all the same: priced if they happened to be ASCII, else
+    refused as bad JSON or bad UTF-8."""
+    response = client.post(
+        "/v1/predictions", content=json.dumps([house]), headers={"content-type": content_type}
+    )
+    assert response.status_code == 415, response.text
+    assert "JSON is UTF-8" in response.json()["detail"]
+    for utf8 in ("application/json; charset=UTF-8", 'application/json; charset="utf-8"'):
+        taken = client.post(
+            "/v1/predictions", content=json.dumps([house]), headers={"content-type": utf8}
+        )
+        assert taken.status_code == 200, taken.text
+
+
+@pytest.mark.integration
+def test_a_charset_is_not_read_where_no_json_body_is_sent(
+    client: TestClient, house: dict[str, Any]
+) -> None:
+    """Another media type is named as such (Connexion's 415), and a request without a body
+    is not refused for its header."""
+    other = client.post(
+        "/v1/predictions",
+        content=json.dumps([house]),
+        headers={"content-type": "text/plain; charset=latin-1"},
+    )
+    assert other.status_code == 415
+    assert "text/plain" in other.json()["detail"]
+    bodiless = client.get("/health", headers={"content-type": "application/json; charset=latin-1"})
+    assert bodiless.status_code == 200, bodiless.text
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize("coding", ["gzip, chunked", "br, chunked"])
 def test_a_transfer_coding_before_chunked_is_refused_with_501(
     client: TestClient, house: dict[str, Any], coding: str

@@ -182,7 +182,9 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
             "validate_*_parameter methods must still call self.validate_parameter(type, value, "
             "param) and raise its message as the detail of a BadRequestProblem; carry over any "
             "change to how it validates (Draft4Validator, its format checker, null and missing "
-            "values)"
+            "values). It overrides validate_query_parameter(param, request) too, reading the "
+            "query as sent from request.scope before calling it: the method must keep that "
+            "signature and still be called once per query parameter of the spec"
         ),
     ),
     Fingerprint(

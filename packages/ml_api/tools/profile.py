@@ -1,7 +1,7 @@
 """Where a worker's time goes under load: py-spy on one gunicorn worker while wrk loads it.
 
     python -m tools.profile [--seconds 10] [--houses 1] [--recording off] [--raw FILE]
-                                                                          (make profile)
+                            [--floor]                                     (make profile)
 
 Starts the real server (production settings, 2 workers, on 127.0.0.1; recording to a SQLite
 file in a scratch folder unless ``--recording off``), loads it with wrk (16 connections of
@@ -16,7 +16,8 @@ threads all but absent from the samples (the model's share fell from 17% to unde
 Prints the share of samples under each part of the request path (``PARTS``: a sample counts
 under the first part one of its frames matches, innermost first, so the model's samples are
 not the handler's), then the functions with most samples of their own. ``--raw`` keeps
-py-spy's collapsed stacks.
+py-spy's collapsed stacks. ``--floor`` profiles the framework's floor (tools/floor.py) under the
+same load instead: the parts the two share, side by side, are what the service adds to each.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 from gradient_boosting_model.data import read_dataset
 
 from tools import server as real_server
+from tools.floor import running_floor
 from tools.loadtest import run_wrk
 
 #: Parts of the request path, each a pattern of the frames (``function (file:line)``) it owns.
@@ -114,6 +116,7 @@ def main() -> int:
     parser.add_argument("--recording", choices=["on", "off"], default="on")
     parser.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks here")
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--floor", action="store_true", help="profile the framework's floor")
     args = parser.parse_args()
     seconds = min(args.seconds, 60)
     body = json.dumps(read_dataset("test.csv")[: args.houses]).encode()
@@ -125,7 +128,9 @@ def main() -> int:
             "ML_API_RECORDING": "true" if args.recording == "on" else "false",
         }
         raw = args.raw or Path(scratch) / "stacks.txt"
-        with real_server.running(Path(scratch) / "server.log", env) as server:
+        log = Path(scratch) / "server.log"
+        serving = running_floor(log) if args.floor else real_server.running(log, env)
+        with serving as server:
             url = f"{server.url}/v1/predictions"
             run_wrk(url, body, seconds=2, connections=connections, threads=1)  # warm up
             load: dict[str, Any] = {}
@@ -144,9 +149,10 @@ def main() -> int:
         stacks = parse_collapsed(raw.read_text())
     samples = sum(count for _, count in stacks)
     cpu_text = ", ".join(f"{cpu:.2f}" for cpu in sorted(used.values(), reverse=True))
+    served = "the floor" if args.floor else f"recording {args.recording}"
     print(
-        f"{args.houses} house(s) a request, {connections} connection(s), recording "
-        f"{args.recording}: {load['rps']:.0f} req/s, {load['errors']} errors; the busiest "
+        f"{served}: {args.houses} house(s) a request, {connections} connection(s): "
+        f"{load['rps']:.0f} req/s, {load['errors']} errors; the busiest "
         f"worker (CPU seconds in the second before: {cpu_text}), {samples} samples "
         f"holding the GIL in {seconds} s"
     )
