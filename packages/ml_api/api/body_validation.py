@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import jsonschema_rs
@@ -45,7 +46,13 @@ from api.problems import (
     InvalidHousesProblem,
 )
 from api.request_context import current_request
-from api.schema_bounds import clip_strings, container_bound, json_schema, nesting_bound
+from api.schema_bounds import (
+    clip_strings,
+    container_bound,
+    json_schema,
+    member_bound,
+    nesting_bound,
+)
 
 Kind = jsonschema_rs.ValidationErrorKind
 
@@ -59,9 +66,10 @@ CHECKED_BY_MODEL = "x-items-checked-by-model"
 #: The spec's name for an item of a list body (``house``, ``sale``), as its messages say it.
 ROW_NOUN = "x-row-noun"
 
-#: Arrays and objects a body may hold past the most a valid one holds and still be parsed (and
-#: refused with the schema's own errors, such as too many houses): parsing 100,000 empty lists
-#: costs about 20 ms. Past it, a body is refused unparsed (``BodyTooWideProblem``).
+#: Arrays and objects, or members of objects, a body may hold past the most a valid one holds
+#: and still be parsed (and refused with the schema's own errors, such as too many houses):
+#: parsing 100,000 empty lists costs about 20 ms. Past it, a body is refused unparsed
+#: (``BodyTooWideProblem``).
 WIDTH_SLACK = 100_000
 
 #: Keywords whose error says most about a value, best first (a long string also fails enum).
@@ -87,8 +95,10 @@ class BodyCheck:
         self.validator = jsonschema_rs.Draft7Validator(converted)
         #: How deep a valid body nests (``inf`` where the schema leaves it open).
         self.nesting = nesting_bound(converted)
-        #: How many arrays and objects a valid body holds at most (``inf``: open).
+        #: How many arrays and objects a valid body holds at most, and how many members of
+        #: objects (``inf``: open).
         self.containers = container_bound(converted)
+        self.members = member_bound(converted)
         #: For a list whose items the model checks (``CHECKED_BY_MODEL``): the list's own
         #: keywords, its items only required to be objects. Else ``None``: check it whole.
         self.shape = _list_shape(converted) if schema.get(CHECKED_BY_MODEL) is True else None
@@ -202,7 +212,10 @@ class BodyCheck:
             return
         for error in rows.outer.iter_errors(body):  # the list's own keywords but its length
             yield from ((_rank(error), found) for found in field_errors(error, noun=self.noun))
+        known, keep = self.fields, self.limits.max_listed_errors + 1
         for row, item in enumerate(body):
+            if isinstance(item, dict) and len(item) > len(known) + keep:
+                item = _fewer_unknown(item, known, keep)  # else listed whole, then cut
             clipped = clip_strings(item, limit, nesting=rows.item_nesting)
             for error in rows.item.iter_errors(clipped):
                 for found in field_errors(error, row=row, noun=self.noun):
@@ -239,6 +252,16 @@ class _RowChecks:
             max_items if isinstance(max_items, int) else None,
             nesting_bound(items),
         )
+
+
+def _fewer_unknown(row: dict[str, Any], known: frozenset[str], keep: int) -> dict[str, Any]:
+    """``row``'s ``known`` fields, and the first ``keep`` of its others: what the listing of
+    its errors can say (a house of 450,000 unknown fields took the validator and the clipping
+    5 s whole)."""
+    fewer = {field: value for field, value in row.items() if field in known}
+    unknown = ((field, value) for field, value in row.items() if field not in known)
+    fewer.update(islice(unknown, keep))
+    return fewer
 
 
 def _properties(schema: Any) -> Iterable[str]:
@@ -338,12 +361,18 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         self._opening = brackets + braces
         if self._check.nesting > self._limits.max_json_depth:
             self._refuse_deep()  # the schema does not bound it: check every body, first
-        bound = self._check.containers
-        if self._opening > bound + WIDTH_SLACK:
-            self._depth, found = json_shape(raw)  # outside strings: the pass over every byte
-            if found > bound + WIDTH_SLACK:  # never valid, costly to parse: refused unparsed
-                self._refuse_deep()  # nesting past the limit is said first, as everywhere
-                raise BodyTooWideProblem(found, bound)
+        check = self._check
+        if self._opening > check.containers + WIDTH_SLACK or colons > check.members + WIDTH_SLACK:
+            shape = json_shape(raw)  # outside strings: the pass over every byte
+            self._depth = shape.depth
+            # Never valid, and costly to parse and to list: refused unparsed (nesting past the
+            # limit said first, as everywhere).
+            if shape.containers > check.containers + WIDTH_SLACK:
+                self._refuse_deep()
+                raise BodyTooWideProblem(shape.containers, check.containers)
+            if shape.members > check.members + WIDTH_SLACK:
+                self._refuse_deep()
+                raise BodyTooWideProblem(shape.members, check.members, "members of objects")
         try:
             body = json_codec.loads(raw)  # the bytes: orjson checks their UTF-8 as it parses
         except ValueError as error:

@@ -1,6 +1,9 @@
-"""How deeply a JSON text nests arrays and objects, found without parsing it."""
+"""How deeply a JSON text nests arrays and objects, and how many it holds, found without parsing
+it."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -8,6 +11,7 @@ import numpy.typing as npt
 _QUOTE = ord('"')
 _OPEN_ARRAY, _OPEN_OBJECT = ord("["), ord("{")
 _CLOSE_ARRAY, _CLOSE_OBJECT = ord("]"), ord("}")
+_COLON = ord(":")
 
 
 #: Bytes taken at a time: the pass's arrays stay in the processor's cache, and a body's
@@ -15,10 +19,10 @@ _CLOSE_ARRAY, _CLOSE_OBJECT = ord("]"), ord("}")
 _CHUNK_BYTES = 1 << 18
 
 
-def _steps(chunk: npt.NDArray[np.uint8], inside: bool) -> npt.NDArray[np.int8]:
+def _steps(chunk: npt.NDArray[np.uint8], inside: bool) -> tuple[npt.NDArray[np.int8], int]:
     """Per byte of ``chunk`` (of a text with its escapes dropped): +1 where an array or object
-    opens, -1 where one closes, outside strings; 0 elsewhere. ``inside``: whether the chunk
-    starts inside a string."""
+    opens, -1 where one closes, outside strings; 0 elsewhere. And how many colons (an object's
+    members) it holds outside strings. ``inside``: whether the chunk starts inside a string."""
     opens = (chunk == _OPEN_ARRAY) | (chunk == _OPEN_OBJECT)
     closes = (chunk == _CLOSE_ARRAY) | (chunk == _CLOSE_OBJECT)
     steps: npt.NDArray[np.int8] = opens.view(np.int8) - closes.view(np.int8)
@@ -26,8 +30,12 @@ def _steps(chunk: npt.NDArray[np.uint8], inside: bool) -> npt.NDArray[np.int8]:
     strings = np.bitwise_xor.accumulate((chunk == _QUOTE).view(np.uint8))
     if inside:
         strings ^= 1
-    steps[strings.view(np.bool_)] = 0
-    return steps
+    inside_strings = strings.view(np.bool_)
+    steps[inside_strings] = 0
+    colons = int(np.count_nonzero(chunk == _COLON)) - int(
+        np.count_nonzero((chunk == _COLON) & inside_strings)
+    )
+    return steps, colons
 
 
 def json_depth(text: bytes) -> int:
@@ -36,30 +44,42 @@ def json_depth(text: bytes) -> int:
     Vectorised over the bytes, so even a 10 MiB body of escaped quotes costs tens of
     milliseconds; malformed JSON gives some number and is left for the parser to refuse.
     """
-    return json_shape(text)[0]
+    return json_shape(text).depth
 
 
-def json_shape(text: bytes) -> tuple[int, int]:
-    """``json_depth``, and how many arrays and objects the text opens outside strings, from
-    one pass, a quarter of a MiB at a time (a 10 MiB body of 3.5 million empty lists took
-    180 MiB and 178 ms with the brackets' positions as 8-byte indexes, 100 MiB and 93 ms as
-    one-byte arrays of the whole body)."""
+@dataclass(frozen=True)
+class JsonShape:
+    """What a JSON text holds outside its strings, read without parsing it."""
+
+    #: The deepest nesting of ``[`` and ``{`` (0 for a bare scalar).
+    depth: int
+    #: How many arrays and objects it opens.
+    containers: int
+    #: How many members its objects hold (its colons).
+    members: int
+
+
+def json_shape(text: bytes) -> JsonShape:
+    """The text's ``JsonShape``, from one pass, a quarter of a MiB at a time (a 10 MiB body of
+    3.5 million empty lists took 180 MiB and 178 ms with the brackets' positions as 8-byte
+    indexes, 100 MiB and 93 ms as one-byte arrays of the whole body)."""
     # In valid JSON a backslash only ever escapes the byte after it: dropping escaped backslashes,
     # then escaped quotes (each left to right, in C) leaves only the quotes that delimit strings,
     # and the brackets where they were. Linear in the body, unlike walking back over each run.
     unescaped = text.replace(b"\\\\", b"").replace(b'\\"', b"")
     data = np.frombuffer(unescaped, dtype=np.uint8)
-    depth = deepest = containers = 0
+    depth = deepest = containers = members = 0
     inside = False
     for start in range(0, data.size, _CHUNK_BYTES):
         chunk = data[start : start + _CHUNK_BYTES]
-        steps = _steps(chunk, inside)
+        steps, colons = _steps(chunk, inside)
         running = np.cumsum(steps, dtype=np.int32)
         deepest = max(deepest, depth + int(running.max()))
         depth += int(running[-1])
         containers += int(np.count_nonzero(steps == 1))
+        members += colons
         inside = bool(np.count_nonzero(chunk == _QUOTE) % 2) != inside
-    return deepest, containers
+    return JsonShape(deepest, containers, members)
 
 
 def opening_brackets(text: bytes) -> int:

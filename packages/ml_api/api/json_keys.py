@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from api.problems import FieldError
@@ -34,7 +35,7 @@ class _Members(dict[str, Any]):
     def of(cls, pairs: list[tuple[str, Any]]) -> _Members:
         members = cls(pairs)
         if len(members) < len(pairs):
-            counts = Counter(key for key, _ in pairs)
+            counts = Counter(map(itemgetter(0), pairs))  # counted in C
             members.repeated = [key for key, count in counts.items() if count > 1]
         return members
 

@@ -19,8 +19,8 @@ from api import body_validation, json_codec
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import WIDTH_SLACK
 from api.inflight import InflightBudget
-from api.json_depth import json_depth, json_shape, text_depth, value_depth
-from api.schema_bounds import clip_strings, container_bound
+from api.json_depth import JsonShape, json_depth, json_shape, text_depth, value_depth
+from api.schema_bounds import clip_strings, container_bound, member_bound
 from api.service import PredictionService
 
 JSON = {"content-type": "application/json"}
@@ -225,6 +225,69 @@ def test_a_schema_bounds_the_arrays_and_objects_of_a_valid_body() -> None:
     assert container_bound({"type": "object"}) == math.inf  # open: anything may be in it
 
 
+def test_a_schema_bounds_the_members_of_the_objects_of_a_valid_body() -> None:
+    house = {
+        "type": "object",
+        "properties": {"a": {"type": "number"}, "b": {"type": ["string", "null"]}},
+        "additionalProperties": False,
+    }
+    assert member_bound({"type": "array", "items": house, "maxItems": 5}) == 10
+    assert member_bound({"type": "array", "items": {"type": "number"}, "maxItems": 5}) == 0
+    assert member_bound({"type": "array", "items": house}) == math.inf
+    pair = {"type": "object", "properties": {"x": house, "y": house}, "additionalProperties": False}
+    assert member_bound(pair) == 6
+    assert member_bound({"type": "object", "properties": {"a": {"type": "number"}}}) == math.inf
+
+
+@pytest.mark.integration
+def test_a_body_of_more_members_than_any_valid_one_is_refused_before_its_parse(
+    client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """870,000 unknown keys in one house took a worker 16 s to list; 1.7 million of one key, a
+    second to parse twice (once to find the key given twice)."""
+    parsed = []
+    monkeypatch.setattr(json_codec, "loads", lambda raw: parsed.append(raw))
+    bound = 5000 * len(house)  # each house's fields: test.csv's rows have them all
+    keys = b",".join(b'"%d":0' % key for key in range(bound + WIDTH_SLACK + 1))
+    response = client.post("/v1/predictions", content=b"[{" + keys + b"}]", headers=JSON)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == (
+        f"Request body holds {bound + WIDTH_SLACK + 1} members of objects, far past the "
+        f"{bound} that any body this operation takes can hold."
+    )
+    assert not parsed
+    monkeypatch.undo()
+    # Colons in strings do not count.
+    texts = json.dumps([{**house, "Neighborhood": ":" * 200}] * 3000).encode()
+    assert len(texts) > (bound + WIDTH_SLACK) * 1.2
+    detail = client.post("/v1/predictions", content=texts, headers=JSON).json()["detail"]
+    assert "members" not in detail and "Neighborhood" in detail
+
+
+@pytest.mark.integration
+def test_a_house_of_many_unknown_fields_is_listed_from_its_first_ones(
+    client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The validator sees its known fields and one more unknown one than can be listed (a
+    house of 450,000 took 5 s, listed whole and then cut)."""
+    seen: list[int] = []
+    clip = clip_strings
+
+    def recorded(node: Any, limit: int, **kwargs: Any) -> Any:
+        seen.append(len(node))
+        return clip(node, limit, **kwargs)
+
+    monkeypatch.setattr(body_validation, "clip_strings", recorded)
+    extra = {f"extra{i}": i for i in range(20_000)}
+    response = client.post("/v1/predictions", json=[{**house, **extra}])
+    assert response.status_code == 400, response.text
+    listed = response.json()["errors"]
+    assert [error["field"] for error in listed[:3]] == ["extra0", "extra1", "extra10"]
+    limit = len(listed)
+    assert "more than" in response.json()["detail"] and limit < 20_000
+    assert seen == [len(house) + limit + 1]
+
+
 @pytest.mark.integration
 def test_a_body_of_more_containers_than_any_valid_one_is_refused_before_its_parse(
     client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
@@ -279,7 +342,7 @@ def _depth(node: Any) -> int:
     return 0
 
 
-_TRICKY_TEXT = st.text(alphabet='\\"[]{}ab', max_size=8)
+_TRICKY_TEXT = st.text(alphabet='\\"[]{}:ab', max_size=8)
 _JSON = st.recursive(
     st.none() | st.integers() | _TRICKY_TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY_TEXT, inner, max_size=3),
@@ -299,7 +362,7 @@ def test_a_values_depth_is_its_texts(document: Any, limit: int) -> None:
     text = json.dumps(document).encode()
     found = text_depth(text, limit)  # exact, or 0 within the limit
     assert found == depth or (found == 0 and depth <= limit)
-    assert json_shape(text) == (depth, _containers(document))
+    assert json_shape(text) == JsonShape(depth, _containers(document), _members(document))
 
 
 def _containers(node: Any) -> int:
@@ -307,6 +370,14 @@ def _containers(node: Any) -> int:
         return 1 + sum(map(_containers, node))
     if isinstance(node, dict):
         return 1 + sum(map(_containers, node.values()))
+    return 0
+
+
+def _members(node: Any) -> int:
+    if isinstance(node, list):
+        return sum(map(_members, node))
+    if isinstance(node, dict):
+        return len(node) + sum(map(_members, node.values()))
     return 0
 
 

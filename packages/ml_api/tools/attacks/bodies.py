@@ -166,7 +166,8 @@ async def _each_alone(
 
 
 def wide_bodies() -> dict[str, bytes]:
-    """Bodies just under the size limit made of millions of empty lists or objects, by name."""
+    """Bodies just under the size limit made of millions of empty lists or objects, or of keys in
+    one object (870,000 unknown fields in one house took a worker 16 s to list), by name."""
     room = MAX_BODY_BYTES - 200
 
     def many(item: bytes, head: bytes = b"[", tail: bytes = b"]") -> bytes:
@@ -174,19 +175,22 @@ def wide_bodies() -> dict[str, bytes]:
         return head + b",".join([item] * count) + tail
 
     house = b'[{"Neighborhood": "NAmes", "OverallQual": 5, "GrLivArea": 896, "LotArea": ['
+    keys = b",".join(b'"%d":0' % key for key in range(room // 11))  # 6 digits at most: 11 bytes
     return {
         "lists": many(b"[]"),
         "objects": many(b"{}"),
         "lists in a field": many(b"[]", head=house, tail=b"]}]"),
+        "keys in a house": b"[{" + keys + b"}]",
+        "one key again and again": many(b'"GrLivArea":0', head=b"[{", tail=b"}]"),
     }
 
 
 async def wide(target: Target, expect: Expectations, budget: Budget) -> Outcome:
-    """Millions of containers in 10 MiB: a list of 3.5 million ``{}`` took a worker past 8 GB
-    and its timeout, one house's field of 3.5 million ``[]`` 7 s and a list of them 2.3 s (the
-    validator made every error of every item, walked and quoted every list, and the parse
-    collected garbage among them). Each must cost the workers at most a few times what a blank
-    body of the same size does."""
+    """Millions of containers or keys in 10 MiB: a list of 3.5 million ``{}`` took a worker
+    past 8 GB and its timeout, one house's field of 3.5 million ``[]`` 7 s and a list of them
+    2.3 s (the validator made every error of every item, walked and quoted every list, and the
+    parse collected garbage among them), a house of 870,000 unknown keys 16 s. Each must cost
+    the workers at most a few times what a blank body of the same size does."""
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(target, stop))
     workers_before = sorted(target.workers())
