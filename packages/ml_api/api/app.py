@@ -36,7 +36,7 @@ from api.memory import ReleaseMemoryMiddleware
 from api.metrics import MODEL_INFO, STARTUP_SECONDS, observe_prices
 from api.monitor import LiveMonitor
 from api.parameter_validation import NamedParameterValidator
-from api.paths import MergeSlashesMiddleware
+from api.paths import MergeSlashesMiddleware, QueryLimitMiddleware
 from api.request_context import REQUEST_ID_HEADER
 from api.request_metrics import RequestContextMiddleware
 from api.service import PredictionService, ServiceLimits
@@ -106,6 +106,7 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
         read_timeout=config.body_timeout,
     )
     app.add_middleware(ContentTypeMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(QueryLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     # Outside the exception handlers, outermost first: every response, errors included, carries
     # the request id, and is counted and logged under it.
     app.add_middleware(MergeSlashesMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)

@@ -91,6 +91,8 @@ class BodyCheck:
     def __init__(self, schema: dict[str, Any], limits: BodyLimits) -> None:
         """``schema``: an OpenAPI 3.0 schema object, its references resolved."""
         converted = json_schema(schema)
+        #: The schema as JSON Schema draft 7.
+        self.schema = converted
         self.limits = limits
         self.validator = jsonschema_rs.Draft7Validator(converted)
         #: How deep a valid body nests (``inf`` where the schema leaves it open).
@@ -199,7 +201,7 @@ class BodyCheck:
         limit = self.limits.max_string_length
         rows = self.rows
         if rows is None or not isinstance(body, list):
-            clipped = clip_strings(body, limit, nesting=self.nesting)
+            clipped = clip_strings(body, limit, self.schema)
             errors = self.validator.iter_errors(clipped)
             yield from (
                 (_rank(error), found)
@@ -216,7 +218,7 @@ class BodyCheck:
         for row, item in enumerate(body):
             if isinstance(item, dict) and len(item) > len(known) + keep:
                 item = _fewer_unknown(item, known, keep)  # else listed whole, then cut
-            clipped = clip_strings(item, limit, nesting=rows.item_nesting)
+            clipped = clip_strings(item, limit, rows.item_schema)
             for error in rows.item.iter_errors(clipped):
                 for found in field_errors(error, row=row, noun=self.noun):
                     yield _rank(error), found
@@ -229,8 +231,8 @@ class _RowChecks:
     outer: jsonschema_rs.Draft7Validator
     item: jsonschema_rs.Draft7Validator
     max_items: int | None
-    #: How deep a valid item nests (``nesting_bound`` of the items' schema).
-    item_nesting: float
+    #: The items' schema (draft 7).
+    item_schema: dict[str, Any]
 
     def too_many(self, body: Any) -> bool:
         """Whether ``body`` is a list longer than the schema allows."""
@@ -250,7 +252,7 @@ class _RowChecks:
             jsonschema_rs.Draft7Validator(outer),
             jsonschema_rs.Draft7Validator(items),
             max_items if isinstance(max_items, int) else None,
-            nesting_bound(items),
+            items,
         )
 
 

@@ -54,6 +54,14 @@ class ApiProblem(ProblemException):  # type: ignore[misc]
         """What the log says of this refusal: nothing the client sent."""
         return str(self.detail) if self.DETAIL_IS_LOGGABLE else str(self.title)
 
+    def __str__(self) -> str:
+        # What a traceback says of it, wherever one is logged (a server's "Exception in ASGI
+        # application"): Starlette's would quote the detail, and with it what the client sent.
+        return f"{self.status}: {self.log_reason()}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self})"
+
     def body(self) -> dict[str, Any]:
         """The problem document, as ``api.errors`` sends it."""
         return {
@@ -275,6 +283,28 @@ class TransferCodingProblem(ApiProblem):
         super().__init__(
             "The request's Transfer-Encoding is not supported: send the body with a "
             "Content-Length, or chunked alone."
+        )
+
+
+class TooManyQueryParametersProblem(ApiProblem):
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The query has more than {limit} parameters: no operation of this API takes that many."
+        )
+
+
+class TooManyChunksProblem(ApiProblem):
+    """A chunked body in more chunks than the connection guard takes (api/connection_guard.py):
+    each costs the parser and the server's reading, whatever its size."""
+
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The request body came in more than {limit} chunks: send it in fewer, larger ones, "
+            "or with a Content-Length."
         )
 
 

@@ -91,6 +91,112 @@ def test_a_large_request_head_is_refused_with_431(
     assert limit in problem(body, 431)["detail"]
 
 
+def _access_lines(server: real_server.Server, marker: str) -> list[str]:
+    return [line for line in server.output().splitlines() if marker in line]
+
+
+@pytest.mark.parametrize(
+    "pipelined",
+    [b"", b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" * 5],
+    ids=["alone", "with requests pipelined behind it"],
+)
+def test_a_request_refused_for_its_head_is_not_run(
+    server: real_server.Server, pipelined: bytes
+) -> None:
+    """Its 431 was written, and the parser went on: the application ran the request (2.7 s on
+    9000 query parameters), and with requests pipelined behind it logged a traceback quoting
+    what the body held."""
+    marker = f"refused{time.monotonic_ns()}"
+    query = "&".join(f"{marker}{i}=1" for i in range(200)).encode()
+    body = json.dumps([{"MSZoning": f"SECRET-{marker}"}]).encode()
+    head = (
+        b"POST /v1/predictions?" + query + b" HTTP/1.1\r\nHost: x\r\n"
+        b"X-Request-ID: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        % (marker.encode(), len(body))
+    )
+    with connection(server) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(head + body + pipelined)
+        status, _, _ = answer(sock)
+    assert status == 431
+    time.sleep(0.5)  # what a worker would log of it, if it ran it
+    assert not _access_lines(server, marker)
+    assert "Traceback" not in server.output()
+
+
+def test_trailers_count_toward_the_head(server: real_server.Server) -> None:
+    """A chunked body's trailer fields had no limit (3 million of them: 577 MB and 2.4 s)."""
+    body = b"[]"
+    chunked = b"%x\r\n%s\r\n0\r\n" % (len(body), body)
+    head = (
+        b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    with connection(server) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(head + chunked + b"X-T: a\r\n" * 2000 + b"\r\n")
+        status, _, body_sent = answer(sock)
+    assert status == 431
+    assert "in all" in problem(body_sent, 431)["detail"]
+    with connection(server) as sock:  # a few trailers: counted, dropped, the request served
+        sock.sendall(head + chunked + b"X-T: a\r\n" * 10 + b"\r\n")
+        assert answer_once(sock)[0] == 400  # the empty list's own answer
+
+
+def test_a_head_pipelined_behind_another_is_counted(server: real_server.Server) -> None:
+    """Only the first head of a packet was counted: a second one of 2.4 MB took 5.5 s (and any
+    later head of a connection went uncounted until the first request was answered)."""
+    fields = b"".join(b"X-%d: %s\r\n" % (i, b"b" * 100) for i in range(100))
+    with connection(server) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(
+                b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                + b"GET /health HTTP/1.1\r\nHost: x\r\n"
+                + fields
+                + b"\r\n"
+            )
+        data = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                data += chunk
+    # Refused as it arrives: the connection ends there, before the first one's answer too.
+    assert data.startswith(b"HTTP/1.1 431") and b"in all" in data
+
+
+def test_a_body_in_too_many_chunks_is_refused(server: real_server.Server) -> None:
+    """A byte a chunk: 60 MB on the wire for a 10 MiB body, and seconds of a worker's time."""
+    from api.connection_guard import MAX_BODY_CHUNKS
+
+    head = (
+        b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    with connection(server) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(head + b"1\r\n \r\n" * (MAX_BODY_CHUNKS + 1) + b"0\r\n\r\n")
+        status, _, body = answer(sock)
+    assert status == 400
+    assert f"more than {MAX_BODY_CHUNKS} chunks" in problem(body, 400)["detail"]
+
+
+def answer_once(sock: socket.socket) -> tuple[int, bytes]:
+    """The status and body of one response on a kept-alive ``sock`` (by its Content-Length)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line.split(b":")[1]
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return int(head.split()[1]), body
+
+
 @pytest.mark.parametrize(
     "request_bytes",
     [

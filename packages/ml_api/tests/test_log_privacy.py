@@ -130,6 +130,25 @@ def test_the_answer_still_quotes_the_value_the_log_leaves_out(
     assert all(WORD not in record.getMessage() for record in caplog.records)
 
 
+def test_a_refusal_in_a_traceback_says_only_its_log_reason(house: dict[str, Any]) -> None:
+    """A refusal that escaped the app (a 431 whose request ran on) was logged by uvicorn with
+    its traceback, which quoted the house as Starlette's ``str`` of the problem does."""
+    from api.problems import FieldError, InvalidHousesProblem
+
+    problem = InvalidHousesProblem(
+        [FieldError(0, "Neighborhood", f"{WORD!r} is not one of the neighborhoods")],
+        listed_limit=10,
+        detail_limit=3,
+    )
+    assert WORD in problem.detail
+    for text in (
+        str(problem),
+        repr(problem),
+        logging.Formatter().formatException((type(problem), problem, None)),
+    ):
+        assert WORD not in text and "invalid field" in text
+
+
 def test_an_unexpected_error_logs_its_stack_but_not_its_message(
     app: FlaskApp,
     monkeypatch: pytest.MonkeyPatch,
