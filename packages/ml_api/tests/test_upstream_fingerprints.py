@@ -128,10 +128,13 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
         ours=("api/connection_guard.py",),
         recheck=(
             "GuardedHttpToolsProtocol's overrides of connection_made (which puts a lingering "
-            "wrapper in place of transport), connection_lost, data_received, on_url, on_header, "
-            "on_headers_complete, on_message_complete, on_response_complete, shutdown and "
-            "send_400_response (still uvicorn's one answer to a request its parser refuses), and "
-            "its use of url, app, loop, cycle, tasks, connections and transport"
+            "wrapper in place of transport), connection_lost, data_received, on_message_begin, "
+            "on_url, on_header (a field after on_headers_complete is a trailer, not passed on), "
+            "on_headers_complete, on_body, on_message_complete, on_response_complete, shutdown "
+            "and send_400_response (still uvicorn's one answer to a request its parser "
+            "refuses), the parser callback it adds (on_chunk_header: the parser must still call "
+            "the protocol's), and its use of url, app, loop, cycle, tasks, connections and "
+            "transport"
         ),
     ),
     Fingerprint(
