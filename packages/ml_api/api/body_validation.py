@@ -35,7 +35,7 @@ from connexion.validators import JSONRequestBodyValidator
 from starlette.types import Scope
 
 from api import json_codec
-from api.json_depth import byte_counts, json_shape, text_depth, value_depth
+from api.json_depth import JsonShape, byte_counts, json_shape, text_depth, value_depth
 from api.json_keys import may_repeat_keys, repeated_keys
 from api.problems import (
     BodyNotJsonProblem,
@@ -52,6 +52,7 @@ from api.schema_bounds import (
     json_schema,
     member_bound,
     nesting_bound,
+    value_bound,
 )
 
 Kind = jsonschema_rs.ValidationErrorKind
@@ -97,10 +98,11 @@ class BodyCheck:
         self.validator = jsonschema_rs.Draft7Validator(converted)
         #: How deep a valid body nests (``inf`` where the schema leaves it open).
         self.nesting = nesting_bound(converted)
-        #: How many arrays and objects a valid body holds at most, and how many members of
-        #: objects (``inf``: open).
+        #: How many arrays and objects a valid body holds at most, how many members of objects,
+        #: how many values in them in all (``inf``: open).
         self.containers = container_bound(converted)
         self.members = member_bound(converted)
+        self.values = value_bound(converted)
         #: For a list whose items the model checks (``CHECKED_BY_MODEL``): the list's own
         #: keywords, its items only required to be objects. Else ``None``: check it whole.
         self.shape = _list_shape(converted) if schema.get(CHECKED_BY_MODEL) is True else None
@@ -354,27 +356,38 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         if depth > limit:
             raise BodyTooDeepProblem(depth, limit)
 
+    def _refuse_wide(self, shape: JsonShape) -> None:
+        """Refuse a body holding far more than any valid one, before it is parsed: never valid,
+        and costly to parse and to list (nesting past the limit said first, as everywhere)."""
+        self._depth = shape.depth
+        check, slack = self._check, WIDTH_SLACK
+        found = [
+            (shape.containers, check.containers, "arrays and objects"),
+            (shape.members, check.members, "members of objects"),
+            # Each comma separates two values: one fewer than the values, per container.
+            (shape.commas, check.values, "values in arrays and objects"),
+        ]
+        for count, bound, what in found:
+            if count > bound + slack:
+                self._refuse_deep()
+                raise BodyTooWideProblem(count, bound, what)
+
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
         if not raw:
             return None
         self._raw = raw
-        brackets, braces, colons = byte_counts(raw, b"[", b"{", b":")
+        brackets, braces, colons, commas = byte_counts(raw, b"[", b"{", b":", b",")
         self._opening = brackets + braces
         if self._check.nesting > self._limits.max_json_depth:
             self._refuse_deep()  # the schema does not bound it: check every body, first
         check = self._check
-        if self._opening > check.containers + WIDTH_SLACK or colons > check.members + WIDTH_SLACK:
-            shape = json_shape(raw)  # outside strings: the pass over every byte
-            self._depth = shape.depth
-            # Never valid, and costly to parse and to list: refused unparsed (nesting past the
-            # limit said first, as everywhere).
-            if shape.containers > check.containers + WIDTH_SLACK:
-                self._refuse_deep()
-                raise BodyTooWideProblem(shape.containers, check.containers)
-            if shape.members > check.members + WIDTH_SLACK:
-                self._refuse_deep()
-                raise BodyTooWideProblem(shape.members, check.members, "members of objects")
+        if (
+            self._opening > check.containers + WIDTH_SLACK
+            or colons > check.members + WIDTH_SLACK
+            or commas > check.values + WIDTH_SLACK
+        ):
+            self._refuse_wide(json_shape(raw))  # outside strings: the pass over every byte
         try:
             body = json_codec.loads(raw)  # the bytes: orjson checks their UTF-8 as it parses
         except ValueError as error:

@@ -11,7 +11,7 @@ import numpy.typing as npt
 _QUOTE = ord('"')
 _OPEN_ARRAY, _OPEN_OBJECT = ord("["), ord("{")
 _CLOSE_ARRAY, _CLOSE_OBJECT = ord("]"), ord("}")
-_COLON = ord(":")
+_COLON, _COMMA = ord(":"), ord(",")
 
 
 #: Bytes taken at a time: the pass's arrays stay in the processor's cache, and a body's
@@ -19,10 +19,11 @@ _COLON = ord(":")
 _CHUNK_BYTES = 1 << 18
 
 
-def _steps(chunk: npt.NDArray[np.uint8], inside: bool) -> tuple[npt.NDArray[np.int8], int]:
+def _steps(chunk: npt.NDArray[np.uint8], inside: bool) -> tuple[npt.NDArray[np.int8], int, int]:
     """Per byte of ``chunk`` (of a text with its escapes dropped): +1 where an array or object
     opens, -1 where one closes, outside strings; 0 elsewhere. And how many colons (an object's
-    members) it holds outside strings. ``inside``: whether the chunk starts inside a string."""
+    members) and commas (between two values) it holds outside strings. ``inside``: whether the
+    chunk starts inside a string."""
     opens = (chunk == _OPEN_ARRAY) | (chunk == _OPEN_OBJECT)
     closes = (chunk == _CLOSE_ARRAY) | (chunk == _CLOSE_OBJECT)
     steps: npt.NDArray[np.int8] = opens.view(np.int8) - closes.view(np.int8)
@@ -32,10 +33,16 @@ def _steps(chunk: npt.NDArray[np.uint8], inside: bool) -> tuple[npt.NDArray[np.i
         strings ^= 1
     inside_strings = strings.view(np.bool_)
     steps[inside_strings] = 0
-    colons = int(np.count_nonzero(chunk == _COLON)) - int(
-        np.count_nonzero((chunk == _COLON) & inside_strings)
+    return (
+        steps,
+        _outside(chunk == _COLON, inside_strings),
+        _outside(chunk == _COMMA, inside_strings),
     )
-    return steps, colons
+
+
+def _outside(found: npt.NDArray[np.bool_], inside_strings: npt.NDArray[np.bool_]) -> int:
+    """How many of the bytes ``found`` are outside strings."""
+    return int(np.count_nonzero(found)) - int(np.count_nonzero(found & inside_strings))
 
 
 def json_depth(text: bytes) -> int:
@@ -57,6 +64,9 @@ class JsonShape:
     containers: int
     #: How many members its objects hold (its colons).
     members: int
+    #: How many commas separate its values: one fewer than the values of each array or object
+    #: that holds any.
+    commas: int
 
 
 def json_shape(text: bytes) -> JsonShape:
@@ -68,18 +78,19 @@ def json_shape(text: bytes) -> JsonShape:
     # and the brackets where they were. Linear in the body, unlike walking back over each run.
     unescaped = text.replace(b"\\\\", b"").replace(b'\\"', b"")
     data = np.frombuffer(unescaped, dtype=np.uint8)
-    depth = deepest = containers = members = 0
+    depth = deepest = containers = members = commas = 0
     inside = False
     for start in range(0, data.size, _CHUNK_BYTES):
         chunk = data[start : start + _CHUNK_BYTES]
-        steps, colons = _steps(chunk, inside)
+        steps, colons, separators = _steps(chunk, inside)
         running = np.cumsum(steps, dtype=np.int32)
         deepest = max(deepest, depth + int(running.max()))
         depth += int(running[-1])
         containers += int(np.count_nonzero(steps == 1))
         members += colons
+        commas += separators
         inside = bool(np.count_nonzero(chunk == _QUOTE) % 2) != inside
-    return JsonShape(deepest, containers, members)
+    return JsonShape(deepest, containers, members, commas)
 
 
 def opening_brackets(text: bytes) -> int:

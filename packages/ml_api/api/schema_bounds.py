@@ -1,8 +1,9 @@
 """What a request schema (draft 7, as ``json_schema`` converts the spec's) lets a body hold, and
 a refused body cut down to what the schema's messages need.
 
-``nesting_bound``, ``container_bound`` and ``member_bound`` bound every body a schema accepts:
-how deep its arrays and objects nest, how many there are, how many members its objects hold. A
+``nesting_bound``, ``container_bound``, ``member_bound`` and ``value_bound`` bound every body a
+schema accepts: how deep its arrays and objects nest, how many there are, how many members its
+objects hold, how many values they hold in all. A
 body past them is refused for that alone, from its text, before anything reads it whole
 (api/body_validation.py). ``clip_strings`` cuts a refused body's long strings, and the lists and
 objects where the schema takes none, before a validator quotes them in its messages.
@@ -98,31 +99,43 @@ def container_bound(schema: Any) -> float:
     """How many arrays and objects any instance valid against a draft 7 ``schema`` holds,
     itself included: ``inf`` where ``nesting_bound`` finds the nesting open, or a list has no
     ``maxItems``."""
-    return _bound(schema, lambda properties: 1)
+    return _bound(schema, lambda node, kind: 1)
 
 
 def member_bound(schema: Any) -> float:
     """How many members (key and value pairs) the objects of any instance valid against a draft
     7 ``schema`` hold in all: ``inf`` as for ``container_bound`` (an object open to other keys
     has open nesting)."""
-    return _bound(schema, lambda properties: 0 if properties is None else len(properties))
+    return _bound(schema, lambda node, kind: len(node.get("properties", {})) * (kind == "object"))
 
 
-def _bound(schema: Any, own: Callable[[dict[str, Any] | None], int]) -> float:
-    """The most of something any valid instance holds, where an array holds ``own(None)`` of it
-    and an object with ``properties`` holds ``own(properties)``, besides what their items and
-    properties hold."""
+def value_bound(schema: Any) -> float:
+    """How many values (the items of its arrays and the members of its objects) any instance
+    valid against a draft 7 ``schema`` holds in all: ``inf`` as for ``container_bound``."""
+    return _bound(
+        schema,
+        lambda node, kind: (
+            node.get("maxItems", math.inf) if kind == "array" else len(node.get("properties", {}))
+        ),
+    )
+
+
+def _bound(schema: Any, own: Callable[[dict[str, Any], str], float]) -> float:
+    """The most of something any valid instance holds, where an array or object node holds
+    ``own(node, "array" or "object")`` of it, besides what its items and properties hold."""
     if nesting_bound(schema) == math.inf:
         return math.inf
     types = schema.get("type")
     types = [types] if isinstance(types, str) else types
     most = 0.0
     if "array" in types:
-        inner, count = _bound(schema["items"], own), schema.get("maxItems", math.inf)
-        most = max(most, own(None) + (inner * count if inner and count else 0))
+        count = schema.get("maxItems", math.inf)
+        inner = _bound(schema["items"], own)
+        most = max(most, own(schema, "array") + (inner * count if inner and count else 0))
     if "object" in types:
         properties = schema.get("properties", {})
-        most = max(most, own(properties) + sum(_bound(prop, own) for prop in properties.values()))
+        inner = sum(_bound(prop, own) for prop in properties.values())
+        most = max(most, own(schema, "object") + inner)
     return most
 
 

@@ -20,7 +20,7 @@ from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import WIDTH_SLACK
 from api.inflight import InflightBudget
 from api.json_depth import JsonShape, json_depth, json_shape, text_depth, value_depth
-from api.schema_bounds import clip_strings, container_bound, member_bound
+from api.schema_bounds import clip_strings, container_bound, member_bound, value_bound
 from api.service import PredictionService
 
 JSON = {"content-type": "application/json"}
@@ -271,6 +271,35 @@ def test_a_schema_bounds_the_members_of_the_objects_of_a_valid_body() -> None:
     pair = {"type": "object", "properties": {"x": house, "y": house}, "additionalProperties": False}
     assert member_bound(pair) == 6
     assert member_bound({"type": "object", "properties": {"a": {"type": "number"}}}) == math.inf
+    assert value_bound({"type": "array", "items": house, "maxItems": 5}) == 15  # 5 + 5 * 2
+    assert value_bound({"type": "array", "items": {"type": "number"}, "maxItems": 5}) == 5
+    assert value_bound({"type": "array", "items": {"type": "number"}}) == math.inf
+    assert value_bound(pair) == 6
+
+
+@pytest.mark.integration
+def test_a_body_of_more_values_than_any_valid_one_is_refused_before_its_parse(
+    client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A house that was a list of 5 million numbers: 3 s, and a worker at 700 MB (415 MB once
+    it was clipped: the validator's copy of the list)."""
+    parsed = []
+    monkeypatch.setattr(json_codec, "loads", lambda raw: parsed.append(raw))
+    bound = 5000 + 5000 * len(house)  # the houses and their fields
+    numbers = b"[[" + b",".join([b"0"] * (bound + WIDTH_SLACK + 2)) + b"]]"
+    response = client.post("/v1/predictions", content=numbers, headers=JSON)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == (
+        f"Request body holds {bound + WIDTH_SLACK + 1} values in arrays and objects, far past "
+        f"the {bound} that any body this operation takes can hold."
+    )
+    assert not parsed
+    monkeypatch.undo()
+    # Commas in strings do not count.
+    texts = json.dumps([{**house, "Neighborhood": "," * 200}] * 3000).encode()
+    assert texts.count(b",") > (bound + WIDTH_SLACK) * 1.2
+    detail = client.post("/v1/predictions", content=texts, headers=JSON).json()["detail"]
+    assert "values" not in detail and "Neighborhood" in detail
 
 
 @pytest.mark.integration
@@ -396,7 +425,8 @@ def test_a_values_depth_is_its_texts(document: Any, limit: int) -> None:
     text = json.dumps(document).encode()
     found = text_depth(text, limit)  # exact, or 0 within the limit
     assert found == depth or (found == 0 and depth <= limit)
-    assert json_shape(text) == JsonShape(depth, _containers(document), _members(document))
+    shape = JsonShape(depth, _containers(document), _members(document), _commas(document))
+    assert json_shape(text) == shape
 
 
 def _containers(node: Any) -> int:
@@ -405,6 +435,13 @@ def _containers(node: Any) -> int:
     if isinstance(node, dict):
         return 1 + sum(map(_containers, node.values()))
     return 0
+
+
+def _commas(node: Any) -> int:
+    items = list(node.values()) if isinstance(node, dict) else node
+    if not isinstance(items, list):
+        return 0
+    return max(len(items) - 1, 0) + sum(map(_commas, items))
 
 
 def _members(node: Any) -> int:
