@@ -127,6 +127,8 @@ class Served:
     in_process_ms: list[float] = field(default_factory=list)
     requests: int = 0
     errors: int = 0
+    #: Each run's failed requests by kind (wrk's connect, read, write, status, timeout).
+    failures: list[str] = field(default_factory=list)
     #: 16-connection runs run again because a worker sat (nearly) idle, and runs kept so
     #: (the last of ``LOAD_TRIES``).
     reruns: int = 0
@@ -139,6 +141,9 @@ class Served:
     def note(self, run: dict[str, Any]) -> dict[str, Any]:
         self.requests += run["requests"]
         self.errors += run["errors"]
+        if run["errors"]:
+            kinds = ("connect", "read", "write", "status", "timeout")
+            self.failures.append(", ".join(f"{kind} {run[kind]}" for kind in kinds if run[kind]))
         return run
 
 
@@ -267,6 +272,9 @@ def main() -> int:
             f"{served.name:<34}{median(served.p50_ms):>7.2f}ms{median(served.p90_ms):>7.2f}ms"
             f"{median(served.p99_ms):>7.2f}ms{median(served.rps):>11.0f}{batch_text:>8}ms"
         )
+    for served in servers:
+        if served.failures:
+            print(f"failed requests, {served.name}: " + "; ".join(served.failures))
     print(
         "16-connection runs with a worker (nearly) idle, run again / kept after "
         f"{LOAD_TRIES} runs: "
