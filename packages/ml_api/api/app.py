@@ -40,7 +40,13 @@ from api.paths import MergeSlashesMiddleware, QueryLimitMiddleware
 from api.request_context import REQUEST_ID_HEADER
 from api.request_metrics import RequestContextMiddleware
 from api.service import PredictionService, ServiceLimits
-from api.spec_document import example_houses, prediction_request_schema, read_spec, request_limits
+from api.spec_document import (
+    example_houses,
+    prediction_request_schema,
+    read_spec,
+    request_limits,
+    request_schema,
+)
 from api.spec_endpoint import SpecDocumentMiddleware
 from api.store.comparison import Versions
 from api.store.database import Store, make_engine
@@ -210,6 +216,7 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
             reported=request_limits(config),
         ),
         house_check=BodyCheck(prediction_request_schema(spec), body_limits(config)),
+        sale_check=BodyCheck(request_schema(spec, "/v1/sales"), body_limits(config)),
         explained_rows=InflightBudget(
             config.max_inflight_explained_rows, doing="explaining as many houses"
         ),

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 import jsonschema_rs
@@ -113,6 +112,10 @@ class BodyCheck:
         self.rows = _RowChecks.of(converted)
         #: The fields the schema names, of a row (a list's item) or of the body.
         self.fields = frozenset(_properties(converted["items"] if self.rows else converted))
+        #: The invalid fields a refusal looks for: as many as it lists, and one more to say
+        #: that the list is cut short (whoever describes rows, the model included, stops there:
+        #: describing a row costs far more than checking it).
+        self.errors_sought = limits.max_listed_errors + 1
 
     def is_valid(self, body: Any) -> bool:
         return bool(self.validator.is_valid(body))
@@ -162,15 +165,22 @@ class BodyCheck:
             self.refuse_listed(errors + self._beside(also, best, cut=len(best) > listed))
 
     def refuse_listed(self, errors: list[FieldError]) -> None:
-        """Refuse the body for ``errors``, if any, found by a check of its text rather than
-        of its value (a key given twice, which the parse resolved)."""
+        """Refuse the body for ``errors``, if any (the schema's, or a check of its text: a key
+        given twice, which the parse resolved)."""
         if errors:
-            raise InvalidHousesProblem(
-                errors,
-                listed_limit=self.limits.max_listed_errors,
-                detail_limit=self.limits.detail_errors,
-                noun=self.noun,
-            )
+            raise self.problem(errors)
+
+    def problem(self, errors: Iterable[FieldError], status: int = 400) -> InvalidHousesProblem:
+        """A refusal of this schema's bodies listing ``errors`` (found by the schema, or by
+        whoever checks its rows further: the model, the store) within the limits, each row
+        called by the spec's name for it."""
+        return InvalidHousesProblem(
+            errors,
+            listed_limit=self.limits.max_listed_errors,
+            detail_limit=self.limits.detail_errors,
+            status=status,
+            noun=self.noun,
+        )
 
     def _beside(
         self,
@@ -200,10 +210,10 @@ class BodyCheck:
         of ``{}`` would make seven errors of each of its 3.5 million items), then row by row,
         each row's strings clipped as it comes, so that the work stops with the listing.
         """
-        limit = self.limits.max_string_length
+        limit, unknown_kept = self.limits.max_string_length, self.errors_sought
         rows = self.rows
         if rows is None or not isinstance(body, list):
-            clipped = clip_strings(body, limit, self.schema)
+            clipped = clip_strings(body, limit, self.schema, unknown_kept=unknown_kept)
             errors = self.validator.iter_errors(clipped)
             yield from (
                 (_rank(error), found)
@@ -216,11 +226,8 @@ class BodyCheck:
             return
         for error in rows.outer.iter_errors(body):  # the list's own keywords but its length
             yield from ((_rank(error), found) for found in field_errors(error, noun=self.noun))
-        known, keep = self.fields, self.limits.max_listed_errors + 1
         for row, item in enumerate(body):
-            if isinstance(item, dict) and len(item) > len(known) + keep:
-                item = _fewer_unknown(item, known, keep)  # else listed whole, then cut
-            clipped = clip_strings(item, limit, rows.item_schema)
+            clipped = clip_strings(item, limit, rows.item_schema, unknown_kept=unknown_kept)
             for error in rows.item.iter_errors(clipped):
                 for found in field_errors(error, row=row, noun=self.noun):
                     yield _rank(error), found
@@ -256,16 +263,6 @@ class _RowChecks:
             max_items if isinstance(max_items, int) else None,
             items,
         )
-
-
-def _fewer_unknown(row: dict[str, Any], known: frozenset[str], keep: int) -> dict[str, Any]:
-    """``row``'s ``known`` fields, and the first ``keep`` of its others: what the listing of
-    its errors can say (a house of 450,000 unknown fields took the validator and the clipping
-    5 s whole)."""
-    fewer = {field: value for field, value in row.items() if field in known}
-    unknown = ((field, value) for field, value in row.items() if field not in known)
-    fewer.update(islice(unknown, keep))
-    return fewer
 
 
 def _properties(schema: Any) -> Iterable[str]:
@@ -379,9 +376,9 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         self._raw = raw
         brackets, braces, colons, commas = byte_counts(raw, b"[", b"{", b":", b",")
         self._opening = brackets + braces
-        if self._check.nesting > self._limits.max_json_depth:
-            self._refuse_deep()  # the schema does not bound it: check every body, first
         check = self._check
+        if check.nesting > self._limits.max_json_depth:
+            self._refuse_deep()  # the schema does not bound it: check every body, first
         if (
             self._opening > check.containers + WIDTH_SLACK
             or colons > check.members + WIDTH_SLACK
@@ -401,7 +398,7 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
             raise BodyNotJsonProblem(f"Request body is not valid JSON: {error}") from error
         if may_repeat_keys(body, colons=colons, opening=self._opening):
             self._refuse_deep()  # said first, as everywhere; and the second parse recurses
-            self._check.refuse_listed(repeated_keys(raw))
+            check.refuse_listed(repeated_keys(raw))
         request = current_request()
         if request is not None:  # the handler's own parse reuses this one (json_codec)
             request.body = (raw, body)

@@ -167,9 +167,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _await_head(self) -> None:
-        self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
+        self._count_next_head()
         self._cancel_head_deadline()
         self._head_deadline = self.loop.call_later(self.limits.header_timeout, self._head_too_slow)
+
+    def _count_next_head(self) -> None:
+        """Count what arrives from now on as the next request's head."""
+        self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
 
     def _cancel_head_deadline(self) -> None:
         if self._head_deadline is not None:
@@ -291,7 +295,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._request_read = True
         # What comes next is the next request's head: counted as it arrives, as the first one
         # was, though its deadline starts only once this request is answered.
-        self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
+        self._count_next_head()
         self._next_head_if_done()
 
     def on_response_complete(self) -> None:

@@ -19,11 +19,13 @@ _COLON, _COMMA = ord(":"), ord(",")
 _CHUNK_BYTES = 1 << 18
 
 
-def _steps(chunk: npt.NDArray[np.uint8], inside: bool) -> tuple[npt.NDArray[np.int8], int, int]:
+def _steps(
+    chunk: npt.NDArray[np.uint8], inside: bool
+) -> tuple[npt.NDArray[np.int8], int, int, bool]:
     """Per byte of ``chunk`` (of a text with its escapes dropped): +1 where an array or object
     opens, -1 where one closes, outside strings; 0 elsewhere. And how many colons (an object's
-    members) and commas (between two values) it holds outside strings. ``inside``: whether the
-    chunk starts inside a string."""
+    members) and commas (between two values) it holds outside strings, and whether it ends
+    inside a string. ``inside``: whether it starts inside one."""
     opens = (chunk == _OPEN_ARRAY) | (chunk == _OPEN_OBJECT)
     closes = (chunk == _CLOSE_ARRAY) | (chunk == _CLOSE_OBJECT)
     steps: npt.NDArray[np.int8] = opens.view(np.int8) - closes.view(np.int8)
@@ -37,6 +39,7 @@ def _steps(chunk: npt.NDArray[np.uint8], inside: bool) -> tuple[npt.NDArray[np.i
         steps,
         _outside(chunk == _COLON, inside_strings),
         _outside(chunk == _COMMA, inside_strings),
+        bool(inside_strings[-1]),
     )
 
 
@@ -82,14 +85,13 @@ def json_shape(text: bytes) -> JsonShape:
     inside = False
     for start in range(0, data.size, _CHUNK_BYTES):
         chunk = data[start : start + _CHUNK_BYTES]
-        steps, colons, separators = _steps(chunk, inside)
+        steps, colons, separators, inside = _steps(chunk, inside)
         running = np.cumsum(steps, dtype=np.int32)
         deepest = max(deepest, depth + int(running.max()))
         depth += int(running[-1])
         containers += int(np.count_nonzero(steps == 1))
         members += colons
         commas += separators
-        inside = bool(np.count_nonzero(chunk == _QUOTE) % 2) != inside
     return JsonShape(deepest, containers, members, commas)
 
 

@@ -46,7 +46,7 @@ class _Members(dict[str, Any]):
 def may_repeat_keys(value: Any, *, colons: int, opening: int) -> bool:
     """Whether the JSON text of ``value`` may give a key twice in one object: it has more
     colons (``colons``) than ``value`` has members. ``opening``: its count of ``[`` and ``{``
-    (``json_depth.byte_counts`` counts all three in one pass)."""
+    (``json_depth.byte_counts`` counts them with the colons, in one pass)."""
     return colons != 0 and colons != _members(value, opening)
 
 

@@ -287,6 +287,9 @@ class TransferCodingProblem(ApiProblem):
 
 
 class TooManyQueryParametersProblem(ApiProblem):
+    """A query of more parameters than any operation takes, refused before it is read
+    (api/paths.py)."""
+
     DETAIL_IS_LOGGABLE = True
 
     def __init__(self, limit: int) -> None:

@@ -37,7 +37,6 @@ from api.monitor import LiveMonitor
 from api.problems import (
     ExplainLimitProblem,
     FieldError,
-    InvalidHousesProblem,
     StoreOffProblem,
     StoreUnavailableProblem,
     from_row_errors,
@@ -92,6 +91,8 @@ class PredictionService:
     limits: ServiceLimits
     #: The spec's check of a request's houses: the 400 when the model refuses one.
     house_check: BodyCheck
+    #: The spec's check of a request's sales: the refusals of the sales the store will not take.
+    sale_check: BodyCheck
     #: Houses being explained at once (503 past it).
     explained_rows: InflightBudget
     #: Bytes of request bodies read and priced at once (503 past it; api/body_limit.py).
@@ -117,6 +118,7 @@ class PredictionService:
         api_version: str,
         limits: ServiceLimits,
         house_check: BodyCheck,
+        sale_check: BodyCheck,
         explained_rows: InflightBudget,
         body_bytes: InflightBudget,
         observers: Sequence[PriceObserver] = (),
@@ -149,6 +151,7 @@ class PredictionService:
             api_version=api_version,
             limits=limits,
             house_check=house_check,
+            sale_check=sale_check,
             explained_rows=explained_rows,
             body_bytes=body_bytes,
             observers=list(observers),
@@ -242,12 +245,11 @@ class PredictionService:
         try:
             return write_sales(self.store.engine, sales)
         except SalesRefusedError as refused:
-            raise self._invalid(refused.errors, refused.status, noun="sale") from None
+            raise self.sale_check.problem(refused.errors, refused.status) from None
         except IntegrityError:  # another batch wrote one of these sales meanwhile
-            raise self._invalid(
+            raise self.sale_check.problem(
                 [FieldError(None, "prediction_id", "a sale of this batch was posted meanwhile")],
                 422,
-                noun="sale",
             ) from None
         except SQLAlchemyError as error:
             raise StoreUnavailableProblem() from error
@@ -265,36 +267,15 @@ class PredictionService:
         except SQLAlchemyError as error:
             raise StoreUnavailableProblem() from error
 
-    @property
-    def _described(self) -> int:
-        """The invalid fields the model describes houses until it finds: as many as a problem
-        lists, and one more to say that the list is cut short (describing a house costs far
-        more than checking it)."""
-        return self.house_check.limits.max_listed_errors + 1
-
     def _refuse_invalid(self, houses: list[House]) -> None:
         """The spec's 400 for houses it does not accept, with the rules between fields that
         the model finds broken beside its errors (``_priced`` does the same on its way)."""
         found: list[FieldError] = []
         try:
-            make_prediction(houses, model=self.model, max_errors=self._described)
+            make_prediction(houses, model=self.model, max_errors=self.house_check.errors_sought)
         except InvalidInputError as refused:
             found = from_row_errors(refused.errors)
         self.house_check.refuse_if_invalid(houses, also=found)
-
-    def _invalid(
-        self, errors: list[FieldError], status: int, *, noun: str = "house"
-    ) -> InvalidHousesProblem:
-        """A refusal listing ``errors`` (of rows that are each a ``noun``) within the limits the
-        spec's check lists them in."""
-        limits = self.house_check.limits
-        return InvalidHousesProblem(
-            errors,
-            listed_limit=limits.max_listed_errors,
-            detail_limit=limits.detail_errors,
-            status=status,
-            noun=noun,
-        )
 
     def _to_record(
         self, houses: list[House], result: PredictionResult, ids: list[str], request_id: str
@@ -313,7 +294,7 @@ class PredictionService:
     def _priced(self, houses: list[House], *, explain: bool) -> PredictionResult:
         try:
             result = make_prediction(
-                houses, model=self.model, explain=explain, max_errors=self._described
+                houses, model=self.model, explain=explain, max_errors=self.house_check.errors_sought
             )
         except InvalidInputError as refused:
             # The spec's schema was checked for the list only: the model, which knows the same
@@ -322,7 +303,7 @@ class PredictionService:
             # house-level rules: 422.
             found = from_row_errors(refused.errors)
             self.house_check.refuse_if_invalid(houses, also=found)
-            problem = self._invalid(found, 422)
+            problem = self.house_check.problem(found, 422)
             if not refused.errors:  # a batch-level refusal (empty, not a list)
                 problem.detail = str(refused)
             raise problem from refused

@@ -75,12 +75,17 @@ def example_houses(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [house for houses in request_examples(spec).values() for house in houses]
 
 
-def prediction_request_schema(spec: dict[str, Any]) -> dict[str, Any]:
-    """The schema of ``POST /v1/predictions``' body, its references resolved (as Connexion
-    resolves them for its validator)."""
-    operation = spec["paths"]["/v1/predictions"]["post"]
+def request_schema(spec: dict[str, Any], path: str) -> dict[str, Any]:
+    """The schema of ``POST path``'s JSON body, its references resolved (as Connexion resolves
+    them for its validator)."""
+    operation = spec["paths"][path]["post"]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     return _resolved(schema, spec)  # type: ignore[no-any-return]
+
+
+def prediction_request_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    """The schema of ``POST /v1/predictions``' body (``request_schema``)."""
+    return request_schema(spec, "/v1/predictions")
 
 
 @cache

@@ -277,6 +277,19 @@ def test_a_schema_bounds_the_members_of_the_objects_of_a_valid_body() -> None:
     assert value_bound(pair) == 6
 
 
+def _refused_unparsed(client: TestClient, monkeypatch: pytest.MonkeyPatch, body: bytes) -> str:
+    """The detail of the 400 that refuses ``body`` without parsing it (a parse is recorded,
+    and fails the test)."""
+    parsed: list[bytes] = []
+    with monkeypatch.context() as patched:
+        patched.setattr(json_codec, "loads", lambda raw: parsed.append(raw))
+        response = client.post("/v1/predictions", content=body, headers=JSON)
+    assert response.status_code == 400, response.text
+    assert not parsed
+    detail: str = response.json()["detail"]
+    return detail
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("what", ["members of objects", "values in arrays and objects"])
 def test_a_body_of_more_members_or_values_than_any_valid_one_is_refused_before_its_parse(
@@ -292,16 +305,10 @@ def test_a_body_of_more_members_or_values_than_any_valid_one_is_refused_before_i
         bound, separator = 5000 + members, b","
         found = bound + WIDTH_SLACK + 1
         body = b"[[" + b",".join([b"0"] * (found + 1)) + b"]]"
-    parsed = []
-    monkeypatch.setattr(json_codec, "loads", lambda raw: parsed.append(raw))
-    response = client.post("/v1/predictions", content=body, headers=JSON)
-    assert response.status_code == 400, response.text
-    assert response.json()["detail"] == (
+    assert _refused_unparsed(client, monkeypatch, body) == (
         f"Request body holds {found} {what}, far past the {bound} that any body this "
         "operation takes can hold."
     )
-    assert not parsed
-    monkeypatch.undo()
     # Colons and commas in strings do not count.
     texts = json.dumps([{**house, "Neighborhood": separator.decode() * 200}] * 3000).encode()
     assert texts.count(separator) > (bound + WIDTH_SLACK) * 1.2
@@ -318,9 +325,10 @@ def test_a_house_of_many_unknown_fields_is_listed_from_its_first_ones(
     seen: list[int] = []
     clip = clip_strings
 
-    def recorded(node: Any, limit: int, schema: Any) -> Any:
-        seen.append(len(node))
-        return clip(node, limit, schema)
+    def recorded(node: Any, limit: int, schema: Any, **options: Any) -> Any:
+        clipped = clip(node, limit, schema, **options)
+        seen.append(len(clipped))
+        return clipped
 
     monkeypatch.setattr(body_validation, "clip_strings", recorded)
     extra = {f"extra{i}": i for i in range(20_000)}
@@ -338,17 +346,11 @@ def test_a_body_of_more_containers_than_any_valid_one_is_refused_before_its_pars
     client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """3.5 million empty lists in 10 MiB took a worker's parse 280 MB of Python objects."""
-    parsed = []
-    monkeypatch.setattr(json_codec, "loads", lambda raw: parsed.append(raw))
     wide = b"[" + b",".join([b"[]"] * (5001 + WIDTH_SLACK)) + b"]"
-    response = client.post("/v1/predictions", content=wide, headers=JSON)
-    assert response.status_code == 400, response.text
-    assert response.json()["detail"] == (
+    assert _refused_unparsed(client, monkeypatch, wide) == (
         f"Request body holds {5002 + WIDTH_SLACK} arrays and objects, far past the 5001 that "
         "any body this operation takes can hold."
     )
-    assert not parsed
-    monkeypatch.undo()
     within = b"[" + b",".join([b"[]"] * (5000 + WIDTH_SLACK)) + b"]"  # parsed: too many items
     detail = client.post("/v1/predictions", content=within, headers=JSON).json()["detail"]
     assert "more than the limit of 5000 items" in detail
@@ -517,3 +519,15 @@ def test_explanations_past_the_worker_budget_are_refused_with_503(
     assert one.status_code == 200
     assert budget.used == 0
     assert client.post("/v1/predictions?explain=true", json=[house, house]).status_code == 200
+
+
+def test_a_string_across_the_pieces_of_the_pass_keeps_its_brackets_out() -> None:
+    """The pass reads a quarter of a MiB at a time: whether a piece starts inside a string is
+    carried from the piece before."""
+    document = [{"a": "[{:," * 100_000}, [[1, 2]], {"b": "x" * 300_000, "c": [{}], "d": "]"}]
+    text = json.dumps(document).encode()
+    assert len(text) > 2 * 2**18  # three pieces, the strings across two boundaries
+    shape = JsonShape(
+        _depth(document), _containers(document), _members(document), _commas(document)
+    )
+    assert json_shape(text) == shape
