@@ -110,6 +110,7 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
         max_bytes=config.max_body_bytes,
         inflight=service.body_bytes,
         read_timeout=config.body_timeout,
+        min_rate=config.min_body_rate,
     )
     app.add_middleware(ContentTypeMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(QueryLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)

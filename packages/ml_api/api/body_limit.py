@@ -5,12 +5,18 @@ Neither Connexion, Starlette nor uvicorn limit any of these:
 - **Size**: a declared Content-Length over ``max_bytes`` is refused at once (413); a chunked body
   (no Content-Length) is read up to the limit and then handed on with its length declared,
   since Connexion's validator takes a body without a Content-Length for a missing one.
-- **Bytes in flight**: a worker takes at most ``max_inflight_bytes`` of bodies at once. A
-  request that would pass that, while others are in flight, is refused before its body is read
-  (503 with ``Retry-After``): a 10 MB body becomes some hundred MB of Python objects while it is
-  priced, and 32 at once took one worker past 1.6 GB. One request alone is always taken.
-- **Time**: each part of a body must arrive within ``read_timeout`` seconds of the previous one
-  (408, and the connection closes), so a client cannot hold a request open by trickling.
+- **Bytes in flight**: a worker holds at most ``max_inflight_bytes`` of bodies at once. A
+  request whose declared length would pass that, while others are in flight, is refused before
+  its body is read (503 with ``Retry-After``): a 10 MB body becomes some hundred MB of Python
+  objects while it is priced, and 32 at once took one worker past 1.6 GB. One request alone is
+  always taken. A body is claimed as its bytes arrive, not from its declared length, so that a
+  client cannot hold the budget with heads alone (three heads declaring 10 MiB each, their
+  bodies never sent, would have held a worker's 24 MiB and refused every other body); one whose
+  bytes then do not fit is refused part way (503, and the connection closes).
+- **Time**: each part of a body must arrive within ``read_timeout`` seconds of the previous one,
+  and the body on average at ``min_rate`` bytes a second past its first ``read_timeout``
+  seconds (408, and the connection closes), so a client can hold neither a request nor the
+  bytes it has sent by trickling (a byte every 9 s met the first rule alone).
 
 A body framed by any other transfer coding than ``chunked`` alone (``gzip, chunked``, which the
 HTTP parser frames as chunked all the same) is refused (501): it went past every limit above.
@@ -23,11 +29,12 @@ import asyncio
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.inflight import InflightBudget
+from api.inflight import Claim, InflightBudget
 from api.problems import (
     BodyTimeoutProblem,
     BusyProblem,
     PayloadTooLargeProblem,
+    SlowBodyProblem,
     TransferCodingProblem,
 )
 
@@ -36,11 +43,19 @@ class BodyLimitsMiddleware:
     """Raise the problems above (413, 503, 408) as soon as a body is known to break a limit."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, inflight: InflightBudget, read_timeout: float
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        inflight: InflightBudget,
+        read_timeout: float,
+        min_rate: int = 0,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout = read_timeout
+        #: Bytes a second, on average past the first ``read_timeout`` seconds; 0: no minimum.
+        self.min_rate = min_rate
         #: This worker's bytes of bodies being read and priced (the prediction service's).
         self.inflight = inflight
 
@@ -53,54 +68,72 @@ class BodyLimitsMiddleware:
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:
                 raise PayloadTooLargeProblem(self.max_bytes)
-            with self.inflight.claim(int(declared)):
+            if self.inflight.would_refuse(int(declared)):  # known not to fit: before reading
+                raise BusyProblem(self.inflight.doing)
+            with self.inflight.claim() as held:
                 # The server holds the body to its declared length.
-                await self.app(scope, self._timed(receive), send)
+                await self.app(scope, self._paced(receive, held), send)
         elif codings := headers.getlist("transfer-encoding"):
             if [coding.strip().lower() for coding in codings] != ["chunked"]:
                 raise TransferCodingProblem()
-            body = await self._read_bounded(self._timed(receive))
-            with self.inflight.claim(len(body), refusable=False):  # read already: counted
+            with self.inflight.claim() as held:
+                body = await _read_whole(self._paced(receive, held))
                 await self.app(*_with_body(scope, body, receive), send)
         else:
             await self.app(scope, receive, send)
 
-    def _timed(self, receive: Receive) -> Receive:
-        """``receive``, refusing a body whose next part is late. Once the body is whole the
-        app may wait as long as it likes (for a disconnect)."""
+    def _paced(self, receive: Receive, held: Claim) -> Receive:
+        """``receive``, each part of the body claimed in ``held`` as it arrives, and refused
+        when it is late or the body too slow (408), too large (413: a chunked body's), or when
+        it does not fit beside the other bodies in flight (503). Only the time spent waiting
+        for the client counts: not the worker's own, between two reads. Once the body is whole
+        the app may wait as long as it likes (for a disconnect)."""
         whole = False
+        waited = 0.0
+        loop = asyncio.get_running_loop()
 
-        async def timed() -> Message:
-            nonlocal whole
+        async def paced() -> Message:
+            nonlocal whole, waited
             if whole:
                 return await receive()
+            limit, slow = self.read_timeout, False
+            if self.min_rate:
+                allowance = self.read_timeout + held.units / self.min_rate - waited
+                limit, slow = min(limit, allowance), allowance < limit
+            started = loop.time()
             try:
-                async with asyncio.timeout(self.read_timeout):  # no task per part, as wait_for
+                async with asyncio.timeout(limit):  # no task per part, as wait_for
                     message = await receive()
             except TimeoutError:
+                if slow:
+                    raise SlowBodyProblem(self.min_rate, self.read_timeout) from None
                 raise BodyTimeoutProblem(self.read_timeout) from None
-            whole = message["type"] != "http.request" or not message.get("more_body", False)
+            finally:
+                waited += loop.time() - started
+            if message["type"] != "http.request":  # the client went away
+                whole = True
+                return message
+            part = len(message.get("body", b""))
+            if held.units + part > self.max_bytes:
+                raise PayloadTooLargeProblem(self.max_bytes)
+            held.add(part, closing=True)
+            whole = not message.get("more_body", False)
             return message
 
-        return timed
+        return paced
 
-    async def _read_bounded(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise PayloadTooLargeProblem(self.max_bytes)
-            if self.inflight.would_refuse(size):
-                raise BusyProblem(self.inflight.doing)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
+
+async def _read_whole(receive: Receive) -> bytes:
+    """A body's parts joined (as far as they came, if the client went away)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 def _with_body(scope: Scope, body: bytes, receive: Receive) -> tuple[Scope, Receive]:

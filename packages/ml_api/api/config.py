@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     max_inflight_explained_rows: int = Field(default=3000, ge=1)
     #: Seconds each part of a request body may take to arrive (408 past it).
     body_timeout: float = Field(default=10.0, gt=0, le=300)
+    #: Bytes a second a request body must arrive at, on average, past its first
+    #: ``body_timeout`` seconds (408 below it): a body gets that long, and a second more for
+    #: each ``min_body_rate`` bytes it brings. 64 KiB/s lets a 10 MiB body take 170 s; a
+    #: trickle that meets ``body_timeout`` byte by byte is cut. 0: no minimum.
+    min_body_rate: int = Field(default=64 * 1024, ge=0)
     #: Houses in one request (the spec's ``maxItems``; 400). test.csv's 1459 rows fit.
     max_rows: int = Field(default=5000, ge=1)
     #: Houses in one request with ``explain=true`` (422 past it): each explanation carries a

@@ -29,19 +29,39 @@ class InflightBudget:
         self.used = 0
         self._lock = threading.Lock()  # claimed from the event loop and from handler threads
 
-    def would_refuse(self, units: int) -> bool:
-        return bool(self.used) and self.used + units > self.capacity
+    def would_refuse(self, units: int, *, held: int = 0) -> bool:
+        """Whether ``units`` more would pass the capacity while others hold some (``held``:
+        what the asker holds already)."""
+        return self.used > held and self.used + units > self.capacity
 
     @contextmanager
-    def claim(self, units: int, *, refusable: bool = True) -> Iterator[None]:
-        """Hold ``units`` for the ``with`` block; raise ``BusyProblem`` (503) if they do not
-        fit beside what is held, unless not ``refusable`` (work already done)."""
-        with self._lock:
-            if refusable and self.would_refuse(units):
-                raise BusyProblem(self.doing)
-            self.used += units
+    def claim(self, units: int = 0, *, refusable: bool = True) -> Iterator[Claim]:
+        """Hold ``units`` for the ``with`` block, and what is added to the claim in it; raise
+        ``BusyProblem`` (503) if they do not fit beside what others hold, unless not
+        ``refusable`` (work already done)."""
+        held = Claim(self)
         try:
-            yield
+            held.add(units, refusable=refusable)
+            yield held
         finally:
             with self._lock:
-                self.used -= units
+                self.used -= held.units
+
+
+class Claim:
+    """What one piece of work holds of a budget, which may grow as its work arrives (a body
+    claimed a part at a time: a client holds only what it has sent)."""
+
+    def __init__(self, budget: InflightBudget) -> None:
+        self.budget = budget
+        self.units = 0
+
+    def add(self, units: int, *, refusable: bool = True, closing: bool = False) -> None:
+        """Hold ``units`` more; raise ``BusyProblem`` (saying ``Connection: close`` if
+        ``closing``) if they do not fit beside what others hold, unless not ``refusable``."""
+        budget = self.budget
+        with budget._lock:
+            if refusable and budget.would_refuse(units, held=self.units):
+                raise BusyProblem(budget.doing, closing=closing)
+            budget.used += units
+            self.units += units

@@ -226,6 +226,21 @@ class BodyTimeoutProblem(ApiProblem):
         )
 
 
+class SlowBodyProblem(ApiProblem):
+    """A body arriving, on average, slower than the service takes: a trickle that holds a
+    connection and the bytes it has sent."""
+
+    STATUS = 408
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, bytes_per_second: int, grace: float) -> None:
+        super().__init__(
+            f"The request body arrived slower than {bytes_per_second} bytes a second after its "
+            f"first {grace:g} s.",
+            headers={"Connection": "close"},
+        )
+
+
 class MissingContentTypeProblem(ApiProblem):
     STATUS = 415
     DETAIL_IS_LOGGABLE = True
@@ -317,10 +332,13 @@ class BusyProblem(ApiProblem):
     STATUS = 503
     DETAIL_IS_LOGGABLE = True
 
-    def __init__(self, doing: str) -> None:
+    def __init__(self, doing: str, *, closing: bool = False) -> None:
+        """``closing``: refused part way through a body, whose rest is not read."""
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if closing:
+            headers["Connection"] = "close"
         super().__init__(
-            f"The server is {doing} as it can hold at once; retry shortly.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            f"The server is {doing} as it can hold at once; retry shortly.", headers=headers
         )
 
 

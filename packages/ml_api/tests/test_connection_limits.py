@@ -270,6 +270,33 @@ def test_a_stalled_body_is_cut_with_408(server: real_server.Server) -> None:
     assert "stopped arriving" in problem(body, 408)["detail"]
 
 
+def test_a_trickled_body_is_cut_with_408_at_the_minimum_rate(server: real_server.Server) -> None:
+    """A byte every 0.3 s meets the 1 s each part may take; the body's average rate, past its
+    first second, does not (ML_API_MIN_BODY_RATE, 64 KiB a second by default)."""
+    with connection(server) as sock:
+        started = time.monotonic()
+        sock.sendall(
+            b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n["
+        )
+        sock.settimeout(0.3)
+        received = b""
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            while time.monotonic() - started < 5 and not received:
+                sock.sendall(b" ")
+                with contextlib.suppress(TimeoutError):
+                    received = sock.recv(65536)
+        waited = time.monotonic() - started
+        sock.settimeout(5)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):  # the rest of the answer, to the close
+                received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), received
+    assert "slower than 65536 bytes a second" in problem(body, 408)["detail"]
+    assert 0.9 < waited < 3
+
+
 def test_an_answer_before_the_body_reaches_a_client_that_asked_to_close(
     server: real_server.Server,
 ) -> None:

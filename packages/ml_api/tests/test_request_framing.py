@@ -13,7 +13,7 @@ from connexion.exceptions import ProblemException
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import body_validation, json_codec
 from api.body_limit import BodyLimitsMiddleware
@@ -436,18 +436,30 @@ def _members(node: Any) -> int:
     return 0
 
 
-# The in-flight budget, on the middleware alone: requests held open until released.
+# The in-flight budget and the pace of a body, on the middleware alone: requests held open
+# until released, their bodies sent part by part through a channel each.
 
 
 class _HeldApp:
-    """Answers 200 once ``release`` is set; records the requests that reached it."""
+    """Reads each request's body, then answers 200 once ``release`` is set; records the
+    requests that reached it and the bodies it read whole."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, between_reads: float = 0.0) -> None:
         self.release = asyncio.Event()
         self.reached = 0
+        self.bodies: list[bytes] = []
+        self.between_reads = between_reads  # the worker's own time between two reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.reached += 1
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+            await asyncio.sleep(self.between_reads)
+        self.bodies.append(body)
         await self.release.wait()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
@@ -457,32 +469,55 @@ def _scope(length: int) -> Scope:
     return {"type": "http", "headers": [(b"content-length", str(length).encode())]}
 
 
-async def _receive() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
+def _whole(length: int) -> Receive:
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"x" * length, "more_body": False}
+
+    return receive
+
+
+def _channel(parts: asyncio.Queue[bytes | None]) -> Receive:
+    """A body's parts as a client sends them (``None``: the last part was sent)."""
+
+    async def receive() -> Message:
+        part = await parts.get()
+        if part is None:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": part, "more_body": True}
+
+    return receive
 
 
 async def _send(message: Message) -> None:
     pass
 
 
+def _limits(app: ASGIApp, capacity: int, **pace: Any) -> BodyLimitsMiddleware:
+    return BodyLimitsMiddleware(
+        app,
+        max_bytes=1000,
+        inflight=InflightBudget(capacity, doing="reading"),
+        read_timeout=pace.get("read_timeout", 5),
+        min_rate=pace.get("min_rate", 0),
+    )
+
+
 def test_bodies_past_the_budget_in_flight_are_refused_with_503_and_retry_after() -> None:
     async def scenario() -> tuple[int, int, int]:
         held = _HeldApp()
-        budget = BodyLimitsMiddleware(
-            held, max_bytes=1000, inflight=InflightBudget(2500, doing="reading"), read_timeout=5
-        )
-        first = asyncio.create_task(budget(_scope(1000), _receive, _send))
-        second = asyncio.create_task(budget(_scope(1000), _receive, _send))
+        budget = _limits(held, 2500)
+        first = asyncio.create_task(budget(_scope(1000), _whole(1000), _send))
+        second = asyncio.create_task(budget(_scope(1000), _whole(1000), _send))
         await asyncio.sleep(0.01)
         with pytest.raises(ProblemException) as refused:
-            await budget(_scope(1000), _receive, _send)  # 3000 > 2500
+            await budget(_scope(1000), _whole(1000), _send)  # 3000 > 2500
         assert refused.value.status == 503
-        assert refused.value.headers == {"Retry-After": "1"}
-        small = asyncio.create_task(budget(_scope(400), _receive, _send))  # 2400 fits
+        assert refused.value.headers == {"Retry-After": "1"}  # its body is not read: no close
+        small = asyncio.create_task(budget(_scope(400), _whole(400), _send))  # 2400 fits
         await asyncio.sleep(0.01)
         held.release.set()
         await asyncio.gather(first, second, small)
-        await budget(_scope(1000), _receive, _send)  # all released: room again
+        await budget(_scope(1000), _whole(1000), _send)  # all released: room again
         return held.reached, budget.inflight.used, refused.value.status
 
     reached, left, _ = asyncio.run(scenario())
@@ -491,16 +526,110 @@ def test_bodies_past_the_budget_in_flight_are_refused_with_503_and_retry_after()
 
 
 def test_one_body_alone_is_always_taken() -> None:
-    async def scenario() -> int:
+    async def scenario() -> list[bytes]:
         held = _HeldApp()
         held.release.set()
-        budget = BodyLimitsMiddleware(
-            held, max_bytes=1000, inflight=InflightBudget(500, doing="reading"), read_timeout=5
-        )
-        await budget(_scope(1000), _receive, _send)
-        return held.reached
+        await _limits(held, 500)(_scope(1000), _whole(1000), _send)
+        return held.bodies
 
-    assert asyncio.run(scenario()) == 1
+    assert asyncio.run(scenario()) == [b"x" * 1000]
+
+
+def test_heads_alone_hold_none_of_the_budget() -> None:
+    """Bodies are claimed as their bytes arrive: three heads declaring as much as the budget
+    holds, their bodies never sent, leave it free for a body that comes whole."""
+
+    async def scenario() -> tuple[int, list[bytes]]:
+        held = _HeldApp()
+        held.release.set()
+        budget = _limits(held, 2500)
+        never: asyncio.Queue[bytes | None] = asyncio.Queue()
+        heads = [
+            asyncio.create_task(budget(_scope(1000), _channel(never), _send)) for _ in range(3)
+        ]
+        await asyncio.sleep(0.01)
+        await budget(_scope(1000), _whole(1000), _send)
+        for head in heads:
+            head.cancel()
+        await asyncio.gather(*heads, return_exceptions=True)
+        return budget.inflight.used, held.bodies
+
+    left, bodies = asyncio.run(scenario())
+    assert bodies == [b"x" * 1000]
+    assert left == 0  # the cancelled heads gave back what they held
+
+
+def test_a_body_whose_bytes_do_not_fit_is_refused_part_way_and_closes() -> None:
+    """Admitted while the budget was free, a body meets one that arrived whole meanwhile."""
+
+    async def scenario() -> tuple[ProblemException, int, int]:
+        held = _HeldApp()
+        budget = _limits(held, 1500)
+        parts: asyncio.Queue[bytes | None] = asyncio.Queue()
+        slow = asyncio.create_task(budget(_scope(1000), _channel(parts), _send))
+        await parts.put(b"x" * 400)
+        await asyncio.sleep(0.01)
+        whole = asyncio.create_task(budget(_scope(1000), _whole(1000), _send))  # 1400: fits
+        await asyncio.sleep(0.01)
+        await parts.put(b"x" * 400)  # 1800 > 1500
+        with pytest.raises(ProblemException) as refused:
+            await slow
+        used = budget.inflight.used
+        held.release.set()
+        await whole
+        return refused.value, used, budget.inflight.used
+
+    refused, used_after_refusal, left = asyncio.run(scenario())
+    assert refused.status == 503
+    assert refused.headers == {"Retry-After": "1", "Connection": "close"}
+    assert used_after_refusal == 1000  # the refused body's 400 bytes given back
+    assert left == 0
+
+
+def _trickled(every: float, parts: int) -> Receive:
+    """A body a byte every ``every`` seconds, ``parts`` bytes in all."""
+    sent = 0
+
+    async def receive() -> Message:
+        nonlocal sent
+        await asyncio.sleep(every)
+        sent += 1
+        return {"type": "http.request", "body": b"1", "more_body": sent < parts}
+
+    return receive
+
+
+def test_a_body_trickled_below_the_minimum_rate_is_cut_with_408() -> None:
+    """Each byte well within the time a part may take (0.05 s of 0.3 s): only the average rate
+    (100 bytes a second past the first 0.3 s) cuts the trickle, after about 0.38 s."""
+
+    async def scenario(min_rate: int) -> list[bytes]:
+        held = _HeldApp()
+        held.release.set()
+        limits = _limits(held, 2500, read_timeout=0.3, min_rate=min_rate)
+        await limits(_scope(30), _trickled(0.05, 30), _send)  # 1.5 s in all
+        return held.bodies
+
+    with pytest.raises(ProblemException) as refused:
+        asyncio.run(scenario(100))
+    assert refused.value.status == 408
+    assert refused.value.headers == {"Connection": "close"}
+    assert "slower than 100 bytes a second" in str(refused.value.detail)
+    assert asyncio.run(scenario(0)) == [b"1" * 30]  # no minimum: the trickle is taken
+
+
+def test_a_body_at_the_minimum_rate_is_taken_whatever_the_worker_spends_between_reads() -> None:
+    """Only the client's time counts: a worker that takes 0.1 s between reads of a body that
+    is there at once does not cut it."""
+
+    async def scenario() -> list[bytes]:
+        held = _HeldApp(between_reads=0.1)
+        held.release.set()
+        limits = _limits(held, 2500, read_timeout=0.2, min_rate=100)
+        await limits(_scope(5), _trickled(0.0, 5), _send)  # 0.4 s of the worker's time
+        return held.bodies
+
+    assert asyncio.run(scenario()) == [b"1" * 5]
 
 
 @pytest.mark.integration

@@ -64,7 +64,9 @@ class Expectations:
 APP = Expectations(
     head_cut_within_s=10 + 8,  # ML_API_HEADER_TIMEOUT (10 s)
     stalled_body_cut_within_s=10 + 8,  # ML_API_BODY_TIMEOUT (10 s) for each part of a body
-    trickled_body_cut_within_s=None,  # ... so a trickle is bounded only by the connection cap
+    # ... and a body at ML_API_MIN_BODY_RATE (64 KiB a second) past its first 10 s: a byte
+    # every 3 s is cut at 10 s (before that rate, a trickle was bounded by the connection cap)
+    trickled_body_cut_within_s=10 + 8,
     idle_cut_within_s=10 + 8,  # an idle connection has not sent its head either
     probe_min_ok_share=0.95,
     probe_p50_max_ms=50,  # the target: a normal request under 50 ms
@@ -100,6 +102,7 @@ APP = Expectations(
 # trickle is bounded only by limit_conn), and its 494 for large headers answered as 431.
 # One difference, measured: a 10 MiB body relayed by nginx costs the app's worker 70 to 110 ms
 # of CPU (median of three), where the same body straight from a client costs it 60 ms.
-PROXY = replace(APP, refusal_blank_multiple=4)
+# nginx has no minimum rate: a trickle it buffers is bounded by limit_conn alone.
+PROXY = replace(APP, refusal_blank_multiple=4, trickled_body_cut_within_s=None)
 
 BY_TARGET = {"app": APP, "proxy": PROXY}
