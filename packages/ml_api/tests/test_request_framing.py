@@ -53,6 +53,35 @@ def test_repeated_slashes_are_one(client: TestClient, path: str) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize(
+    ("method", "path", "location"),
+    [
+        ("POST", "/v1/predictions/", "/v1/predictions"),
+        ("POST", "/v1/predictions/?explain=true", "/v1/predictions?explain=true"),
+        ("GET", "/ui", "/ui/"),
+    ],
+)
+def test_a_redirect_names_no_host_the_client_sent(
+    client: TestClient, method: str, path: str, location: str
+) -> None:
+    """Starlette's routers wrote the Host header into Location: a redirect to any site."""
+    response = client.request(
+        method, path, headers={"Host": "evil.example"}, follow_redirects=False
+    )
+    assert response.status_code in {307, 308}, response.text
+    assert response.headers["location"] == location
+
+
+def test_a_location_is_made_a_path_only_on_the_request_host() -> None:
+    from api.paths import _path_on
+
+    assert _path_on("Evil.Example", b"http://evil.example/v1/model?a=1") == b"/v1/model?a=1"
+    assert _path_on("api.example", b"https://elsewhere.example/x") == b"https://elsewhere.example/x"
+    assert _path_on("h", b"http://h//elsewhere.example/x") == b"http://h//elsewhere.example/x"
+    assert _path_on("h", b"/already/a/path") == b"/already/a/path"
+
+
+@pytest.mark.integration
 def test_a_repeated_slash_before_an_operation_reaches_it(
     client: TestClient, house: dict[str, Any]
 ) -> None:
