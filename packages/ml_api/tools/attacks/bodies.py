@@ -135,9 +135,10 @@ async def _each_alone(
     target: Target, bodies: dict[str, bytes], repeats: int = ALONE_REPEATS
 ) -> tuple[dict[str, Reply | NoReplyError], dict[str, float]]:
     """Each body sent alone ``repeats`` times: its last reply, and the median of the workers'
-    CPU time (ms) it took, the target's measure."""
+    CPU time (ms) it took, the target's measure. The first body, the others' yardstick, is sent
+    ``repeats`` times before them and as many after: its median is of both."""
     alone: dict[str, Reply | NoReplyError] = {}
-    worker_ms: dict[str, float] = {}
+    spent: dict[str, list[float]] = {name: [] for name in bodies}
     # Each once unmeasured, to both workers: a worker's first large body of a kind after its
     # fork costs it up to twice as much (its copy-on-write pages, its heap growing), which is no
     # attack's doing.
@@ -146,23 +147,24 @@ async def _each_alone(
         await asyncio.gather(_send(target, first, 60), _send(target, first, 60))
         await asyncio.sleep(ALONE_PAUSE_S)
     await asyncio.sleep(2)  # the proxy's burst allowance for large bodies back
-    for name, body in bodies.items():
+    # The yardstick on both sides of the others: once CI read a blank body at 10 ms of CPU in
+    # its three sends (27 ms in every other run), and the wide bodies failed at 6 times that.
+    yardstick = next(iter(bodies))
+    for name in [*bodies, yardstick]:
         # The median of five, each alone, in nanoseconds of the workers' threads on a CPU: a
         # single send once read 310 ms where its repeats read 60 (a shared host), and /proc's
         # ticks of 10 ms read a blank body as 3 of them, so that a quoted one 3 times as dear
         # passed or failed by a tick (CI failed so twice while the machine trained a model).
-        spent = []
         for _ in range(repeats):
             cpu_before = target.cpu_seconds()
-            request = request_bytes("POST", "/v1/predictions", body=body)
+            request = request_bytes("POST", "/v1/predictions", body=bodies[name])
             alone[name] = await _send(target, request, 60)
             await asyncio.sleep(0.2)  # /proc's tick counts settle
-            spent.append((target.cpu_seconds() - cpu_before) * 1000)
+            spent[name].append((target.cpu_seconds() - cpu_before) * 1000)
             # At the pace nginx allows one client's large bodies (2 a second, a burst of 4):
             # these sends measure the app, not the proxy's rate limit.
             await asyncio.sleep(ALONE_PAUSE_S)
-        worker_ms[name] = statistics.median(spent)
-    return alone, worker_ms
+    return alone, {name: statistics.median(readings) for name, readings in spent.items()}
 
 
 def wide_bodies() -> dict[str, bytes]:
