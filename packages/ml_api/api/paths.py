@@ -13,10 +13,11 @@ quadratic in their count (9000 parameters in a URL within the header limits took
 (400) before Connexion reads it.
 
 Starlette's router redirects a path with a trailing slash to the one without
-(``/v1/predictions/``), writing the URL with the request's Host header in it: ``Host: evil.example`` got ``Location: http://evil.example/v1/predictions``, a redirect to
-a site the client named and an entry to poison in any cache in front. A redirect to the host the
-request named is answered with the path alone, which the client resolves against the URL it used
-(RFC 9110, 10.2.2).
+(``/v1/predictions/``), writing the URL with the request's Host header in it:
+``Host: evil.example`` got ``Location: http://evil.example/v1/predictions``, a redirect to a
+site the client named and an entry to poison in any cache in front. A redirect to the host the
+request named is answered with the path alone, which the client resolves against the URL it
+used (RFC 9110, 10.2.2).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import runpy
 from pathlib import Path
 
@@ -78,3 +79,17 @@ def test_gunicorn_serves_the_asgi_app_with_the_server_settings(
     assert conf["workers"] == 3
     assert conf["control_socket_disable"] is True
     assert conf["accesslog"] is None  # the app logs one JSON line per request itself
+
+
+def test_the_master_s_objects_are_frozen_before_each_fork(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Out of the collector's reach: a worker's full collections would walk them all."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    gc.unfreeze()
+    try:
+        conf["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 1000  # this process's modules, at least
+    finally:
+        gc.unfreeze()
