@@ -36,7 +36,12 @@ from api.memory import ReleaseMemoryMiddleware
 from api.metrics import MODEL_INFO, STARTUP_SECONDS, observe_prices
 from api.monitor import LiveMonitor
 from api.parameter_validation import NamedParameterValidator
-from api.paths import MergeSlashesMiddleware, QueryLimitMiddleware, RelativeRedirectsMiddleware
+from api.paths import (
+    HostCheckMiddleware,
+    MergeSlashesMiddleware,
+    QueryLimitMiddleware,
+    RelativeRedirectsMiddleware,
+)
 from api.request_context import REQUEST_ID_HEADER
 from api.request_metrics import RequestContextMiddleware
 from api.service import PredictionService, ServiceLimits
@@ -114,6 +119,7 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     )
     app.add_middleware(ContentTypeMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(QueryLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(HostCheckMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(RelativeRedirectsMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     # Outside the exception handlers, outermost first: every response, errors included, carries
     # the request id, and is counted and logged under it.

@@ -14,9 +14,13 @@ Neither Connexion, Starlette nor uvicorn limit any of these:
   bodies never sent, would have held a worker's 24 MiB and refused every other body); one whose
   bytes then do not fit is refused part way (503, and the connection closes).
 - **Time**: each part of a body must arrive within ``read_timeout`` seconds of the previous one,
-  and the body on average at ``min_rate`` bytes a second past its first ``read_timeout``
-  seconds (408, and the connection closes), so a client can hold neither a request nor the
-  bytes it has sent by trickling (a byte every 9 s met the first rule alone).
+  and the body must keep up ``min_rate`` bytes a second, never more than ``read_timeout``
+  seconds behind: its first part buys ``read_timeout`` seconds, each byte ``1 / min_rate``
+  seconds more, and no more than ``read_timeout`` seconds can be bought ahead (408, and the
+  connection closes). So a client can hold neither a
+  request nor the bytes it has sent by trickling: a byte every 9 s met the first rule alone,
+  and 8 MiB sent at once, then a byte every 9 s, met a plain average for two minutes. To hold
+  a body's bytes a minute, a client sends ``min_rate`` bytes a second all that minute.
 
 A body framed by any other transfer coding than ``chunked`` alone (``gzip, chunked``, which the
 HTTP parser frames as chunked all the same) is refused (501): it went past every limit above.
@@ -25,6 +29,7 @@ HTTP parser frames as chunked all the same) is refused (501): it went past every
 from __future__ import annotations
 
 import asyncio
+import math
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -85,21 +90,25 @@ class BodyLimitsMiddleware:
     def _paced(self, receive: Receive, held: Claim) -> Receive:
         """``receive``, each part of the body claimed in ``held`` as it arrives, and refused
         when it is late or the body too slow (408), too large (413: a chunked body's), or when
-        it does not fit beside the other bodies in flight (503). Only the time spent waiting
-        for the client counts: not the worker's own, between two reads. Once the body is whole
-        the app may wait as long as it likes (for a disconnect)."""
+        it does not fit beside the other bodies in flight (503). Only the time spent waiting in
+        ``receive`` counts: not the worker's own between two reads (though the event loop's
+        time on other requests meanwhile does, a fraction of a second against these limits).
+        Once the body is whole the app may wait as long as it likes (for a disconnect)."""
         whole = False
         waited = 0.0
+        #: The waited time the body's bytes have bought at ``min_rate``: its first part buys
+        #: ``read_timeout`` seconds (until then, and with no minimum, the part's own limit).
+        paid_until = math.inf
         loop = asyncio.get_running_loop()
 
         async def paced() -> Message:
-            nonlocal whole, waited
+            nonlocal whole, waited, paid_until
             if whole:
                 return await receive()
-            limit, slow = self.read_timeout, False
-            if self.min_rate:
-                allowance = self.read_timeout + held.units / self.min_rate - waited
-                limit, slow = min(limit, allowance), allowance < limit
+            # Compared as the cap was set (waited + read_timeout), not by subtraction: a part
+            # just in, bought up to the cap, waits read_timeout whatever the rounding.
+            slow = paid_until < waited + self.read_timeout
+            limit = paid_until - waited if slow else self.read_timeout
             started = loop.time()
             try:
                 async with asyncio.timeout(limit):  # no task per part, as wait_for
@@ -117,6 +126,8 @@ class BodyLimitsMiddleware:
             if held.units + part > self.max_bytes:
                 raise PayloadTooLargeProblem(self.max_bytes)
             held.add(part, closing=True)
+            if self.min_rate:
+                paid_until = min(paid_until + part / self.min_rate, waited + self.read_timeout)
             whole = not message.get("more_body", False)
             return message
 

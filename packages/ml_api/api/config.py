@@ -60,10 +60,9 @@ class Settings(BaseSettings):
     max_inflight_explained_rows: int = Field(default=3000, ge=1)
     #: Seconds each part of a request body may take to arrive (408 past it).
     body_timeout: float = Field(default=10.0, gt=0, le=300)
-    #: Bytes a second a request body must arrive at, on average, past its first
-    #: ``body_timeout`` seconds (408 below it): a body gets that long, and a second more for
-    #: each ``min_body_rate`` bytes it brings. 64 KiB/s lets a 10 MiB body take 170 s; a
-    #: trickle that meets ``body_timeout`` byte by byte is cut. 0: no minimum.
+    #: Bytes a second a request body must keep up once its first part is in, falling never
+    #: more than ``body_timeout`` seconds behind (408 past it): 64 KiB/s lets a 10 MiB body
+    #: take 170 s, and cuts a trickle that meets ``body_timeout`` byte by byte. 0: no minimum.
     min_body_rate: int = Field(default=64 * 1024, ge=0)
     #: Houses in one request (the spec's ``maxItems``; 400). test.csv's 1459 rows fit.
     max_rows: int = Field(default=5000, ge=1)
@@ -153,6 +152,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ML_API_CHALLENGER_ARTIFACT is set but ML_API_RECORDING is off: a challenger's "
                 "prices are only kept in the prediction store"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _a_whole_body_fits_in_flight(self) -> Settings:
+        """A body is claimed as it arrives: one larger than the worker's budget would be refused
+        part way whenever another request held a byte."""
+        if self.max_inflight_body_bytes < self.max_body_bytes:
+            raise ValueError(
+                "ML_API_MAX_INFLIGHT_BODY_BYTES is below ML_API_MAX_BODY_BYTES: a body the "
+                "service takes would not fit in a worker's bytes in flight"
             )
         return self
 

@@ -1,6 +1,6 @@
 """The request target as the routers will read it: repeated slashes in its path collapsed into
-one, and a query of more parameters than any operation takes refused, before anything routes it;
-and the redirects they answer made paths.
+one, a query of more parameters than any operation takes refused, and the Host header checked,
+before anything routes it; and the redirects they answer made paths.
 
 Connexion's router found no route for ``//health`` (nor ``/%2Fhealth``, which decodes to it),
 while werkzeug's, behind it, routed it to the handler, which then failed for want of the
@@ -12,23 +12,24 @@ quadratic in their count (9000 parameters in a URL within the header limits took
 2.7 s). No operation takes more than ``MAX_QUERY_PARAMETERS``, so a query of more is refused
 (400) before Connexion reads it.
 
-Starlette's router redirects a path with a trailing slash to the one without
-(``/v1/predictions/``), writing the URL with the request's Host header in it:
-``Host: evil.example`` got ``Location: http://evil.example/v1/predictions``, a redirect to a
-site the client named and an entry to poison in any cache in front. A redirect to the host the
-request named is answered with the path alone, which the client resolves against the URL it
-used (RFC 9110, 10.2.2).
+A Host header is checked as RFC 9112 (3.2) has a server do (400 if an HTTP/1.1 request has
+none, or two, or one that is not a host and port): Starlette's router writes it into the
+redirects it answers (a path with a trailing slash, ``/v1/predictions/``, to the one without),
+where ``Host: evil.example/x`` would send the client to ``http://evil.example/x/v1/predictions``.
+Even a well-formed Host is the client's word: ``Host: evil.example`` got ``Location:
+http://evil.example/v1/predictions``, a redirect to a site the client named and an entry to
+poison in any cache in front. So a redirect to the request's own origin is answered with the
+path alone, which the client resolves against the URL it used (RFC 9110, 10.2.2).
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import TooManyQueryParametersProblem
+from api.problems import BadHostProblem, TooManyQueryParametersProblem
 
 _REPEATED_SLASHES = re.compile("/{2,}")
 
@@ -66,6 +67,30 @@ class QueryLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+#: RFC 9110's Host: RFC 3986's uri-host (an IP literal in brackets, or a reg-name or IPv4
+#: address: unreserved characters, percent-escapes and sub-delims), then an optional port.
+_HOST = re.compile(
+    rb"(?:\[[0-9A-Za-z:._~!$&'()*+,;=-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?"
+)
+
+
+class HostCheckMiddleware:
+    """An HTTP/1.1 request's one Host header, checked before anything routes it (400)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            hosts = [value for name, value in scope["headers"] if name == b"host"]
+            if len(hosts) != 1:
+                if hosts or scope.get("http_version") != "1.0":
+                    raise BadHostProblem(len(hosts))
+            elif not _HOST.fullmatch(hosts[0]):
+                raise BadHostProblem(1)
+        await self.app(scope, receive, send)
+
+
 class RelativeRedirectsMiddleware:
     """A redirect to the request's own host answered with its path alone: around the routers
     (Swagger UI's ``/ui`` to ``/ui/`` is a path already; tested too)."""
@@ -80,11 +105,11 @@ class RelativeRedirectsMiddleware:
 
         async def relative(message: Message) -> None:
             if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
-                host = Headers(scope=scope).get("host", "")
+                origin = f"{scope['scheme']}://{Headers(scope=scope).get('host', '')}"
                 message = {
                     **message,
                     "headers": [
-                        (name, _path_on(host, value) if name == b"location" else value)
+                        (name, _path_on(origin, value) if name == b"location" else value)
                         for name, value in message.get("headers", [])
                     ],
                 }
@@ -93,9 +118,13 @@ class RelativeRedirectsMiddleware:
         await self.app(scope, receive, relative)
 
 
-def _path_on(host: str, location: bytes) -> bytes:
-    """``location``'s path and query if it names ``host``; else ``location`` as it is."""
-    url = urlsplit(location.decode("latin-1"))
-    if not url.netloc or url.netloc.lower() != host.lower() or url.path.startswith("//"):
-        return location  # (a path of "//" would name a host itself)
-    return (url.path + (f"?{url.query}" if url.query else "")).encode("latin-1")
+def _path_on(origin: str, location: bytes) -> bytes:
+    """``location`` without ``origin`` (``scheme://host`` as the request named it) if it
+    starts with it and a path follows; else ``location`` as it is."""
+    text = location.decode("latin-1")
+    rest = text[len(origin) :]
+    if not text.lower().startswith(origin.lower()) or not rest.startswith("/"):
+        return location
+    if rest.startswith("//"):  # a path of "//" would name a host itself
+        return location
+    return rest.encode("latin-1")

@@ -233,10 +233,10 @@ class SlowBodyProblem(ApiProblem):
     STATUS = 408
     DETAIL_IS_LOGGABLE = True
 
-    def __init__(self, bytes_per_second: int, grace: float) -> None:
+    def __init__(self, bytes_per_second: int, behind: float) -> None:
         super().__init__(
-            f"The request body arrived slower than {bytes_per_second} bytes a second after its "
-            f"first {grace:g} s.",
+            f"The request body arrived slower than {bytes_per_second} bytes a second (more "
+            f"than {behind:g} s behind).",
             headers={"Connection": "close"},
         )
 
@@ -311,6 +311,25 @@ class TooManyQueryParametersProblem(ApiProblem):
         super().__init__(
             f"The query has more than {limit} parameters: no operation of this API takes that many."
         )
+
+
+class BadHostProblem(ApiProblem):
+    """A Host header missing from an HTTP/1.1 request, given twice, or not a host: RFC 9112
+    (3.2) has a server refuse each with 400 (api/paths.py)."""
+
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, count: int) -> None:
+        if count == 0:
+            detail = "The request has no Host header: HTTP/1.1 requires one."
+        elif count > 1:
+            detail = f"The request has {count} Host headers: send one."
+        else:
+            detail = (
+                "The Host header is not a host name or IP address with an optional port "
+                "(RFC 9110, 7.2)."
+            )
+        super().__init__(detail)
 
 
 class TooManyChunksProblem(ApiProblem):

@@ -66,6 +66,17 @@ def test_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
         Settings()
 
 
+def test_a_body_the_service_takes_must_fit_in_a_worker_s_bytes_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ML_API_MAX_BODY_BYTES", str(4 * 1024 * 1024))
+    monkeypatch.setenv("ML_API_MAX_INFLIGHT_BODY_BYTES", str(4 * 1024 * 1024))
+    assert Settings().max_inflight_body_bytes == 4 * 1024 * 1024  # equal: fits
+    monkeypatch.setenv("ML_API_MAX_INFLIGHT_BODY_BYTES", str(4 * 1024 * 1024 - 1))
+    with pytest.raises(ValueError, match="MAX_INFLIGHT_BODY_BYTES is below"):
+        Settings()
+
+
 def test_gunicorn_serves_the_asgi_app_with_the_server_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from typing import Any
 
 import pytest
@@ -72,13 +73,62 @@ def test_a_redirect_names_no_host_the_client_sent(
     assert response.headers["location"] == location
 
 
-def test_a_location_is_made_a_path_only_on_the_request_host() -> None:
+def test_a_location_is_made_a_path_only_on_the_request_origin() -> None:
     from api.paths import _path_on
 
-    assert _path_on("Evil.Example", b"http://evil.example/v1/model?a=1") == b"/v1/model?a=1"
-    assert _path_on("api.example", b"https://elsewhere.example/x") == b"https://elsewhere.example/x"
-    assert _path_on("h", b"http://h//elsewhere.example/x") == b"http://h//elsewhere.example/x"
-    assert _path_on("h", b"/already/a/path") == b"/already/a/path"
+    on = "http://Evil.Example"
+    assert _path_on(on, b"http://evil.example/v1/model?a=1") == b"/v1/model?a=1"
+    assert _path_on(on, b"https://evil.example/x") == b"https://evil.example/x"  # another scheme
+    assert _path_on(on, b"http://evil.example.org/x") == b"http://evil.example.org/x"
+    assert _path_on(on, b"http://evil.example//elsewhere/x") == b"http://evil.example//elsewhere/x"
+    assert _path_on(on, b"/already/a/path") == b"/already/a/path"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "host", ["evil.example/x", "evil.example?", "evil.example#", "user@evil.example", "a b"]
+)
+def test_a_host_header_that_is_not_a_host_is_refused(client: TestClient, host: str) -> None:
+    """Starlette wrote it into a redirect's Location: ``evil.example/x`` made the path's start."""
+    response = client.post(
+        "/v1/predictions/", headers={"Host": host}, json=[], follow_redirects=False
+    )
+    assert response.status_code == 400, response.text
+    assert "Host header" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "version", "refused"),
+    [
+        ([(b"host", b"api.example:5000")], "1.1", None),
+        ([(b"host", b"[::1]:5000")], "1.1", None),
+        ([(b"host", b"127.0.0.1")], "1.1", None),
+        ([], "1.0", None),  # HTTP/1.0 has no Host to require
+        ([], "1.1", "no Host header"),
+        ([(b"host", b"a"), (b"host", b"b")], "1.1", "2 Host headers"),
+        ([(b"host", b"a:80x")], "1.1", "not a host name"),
+    ],
+)
+def test_an_http_1_1_request_has_one_host_header(
+    headers: list[tuple[bytes, bytes]], version: str, refused: str | None
+) -> None:
+    from api.paths import HostCheckMiddleware
+
+    reached: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope)
+
+    scope = {"type": "http", "http_version": version, "headers": headers}
+    check = HostCheckMiddleware(app)
+    if refused is None:
+        asyncio.run(check(scope, _whole(0), _send))
+        assert reached == [scope]
+        return
+    with pytest.raises(ProblemException) as problem:
+        asyncio.run(check(scope, _whole(0), _send))
+    assert problem.value.status == 400
+    assert refused in str(problem.value.detail)
 
 
 @pytest.mark.integration
@@ -615,14 +665,17 @@ def test_a_body_whose_bytes_do_not_fit_is_refused_part_way_and_closes() -> None:
     assert left == 0
 
 
-def _trickled(every: float, parts: int) -> Receive:
-    """A body a byte every ``every`` seconds, ``parts`` bytes in all."""
+def _trickled(every: float, parts: int, *, burst: int = 0) -> Receive:
+    """A body a byte every ``every`` seconds, ``parts`` parts in all; its second part, if
+    ``burst``, that many bytes at once (the first part buys time by a rule of its own)."""
     sent = 0
 
     async def receive() -> Message:
         nonlocal sent
-        await asyncio.sleep(every)
         sent += 1
+        if sent == 2 and burst:
+            return {"type": "http.request", "body": b"1" * burst, "more_body": True}
+        await asyncio.sleep(every)
         return {"type": "http.request", "body": b"1", "more_body": sent < parts}
 
     return receive
@@ -645,6 +698,53 @@ def test_a_body_trickled_below_the_minimum_rate_is_cut_with_408() -> None:
     assert refused.value.headers == {"Connection": "close"}
     assert "slower than 100 bytes a second" in str(refused.value.detail)
     assert asyncio.run(scenario(0)) == [b"1" * 30]  # no minimum: the trickle is taken
+
+
+def test_a_body_that_stops_after_its_first_part_is_said_to_have_stopped() -> None:
+    """Not "too slow": its first part, however late or small, buys the whole time a part may
+    take (the message once depended on the first part's few microseconds of waiting)."""
+
+    async def first_then_nothing() -> Receive:
+        parts = 0
+
+        async def receive() -> Message:
+            nonlocal parts
+            parts += 1
+            if parts == 1:
+                await asyncio.sleep(0.05)
+                return {"type": "http.request", "body": b"[{", "more_body": True}
+            await asyncio.Event().wait()  # never
+            raise AssertionError
+
+        return receive
+
+    async def scenario() -> None:
+        limits = _limits(_HeldApp(), 2500, read_timeout=0.2, min_rate=100)
+        await limits(_scope(1000), await first_then_nothing(), _send)
+
+    with pytest.raises(ProblemException) as refused:
+        asyncio.run(scenario())
+    assert refused.value.status == 408
+    assert "stopped arriving" in str(refused.value.detail)
+
+
+def test_bytes_sent_at_once_buy_no_more_than_the_time_a_part_may_take() -> None:
+    """900 bytes at once, at 100 bytes a second, would pay for 9 s of trickle after them; only
+    0.3 s of it may be banked, so a byte every 0.2 s after the burst is cut within a second."""
+
+    async def scenario() -> list[bytes]:
+        held = _HeldApp()
+        held.release.set()
+        limits = _limits(held, 2500, read_timeout=0.3, min_rate=100)
+        await limits(_scope(920), _trickled(0.2, 21, burst=900), _send)  # 4 s of trickle
+        return held.bodies
+
+    started = time.monotonic()
+    with pytest.raises(ProblemException) as refused:
+        asyncio.run(scenario())
+    assert refused.value.status == 408
+    assert "slower than 100 bytes a second" in str(refused.value.detail)
+    assert time.monotonic() - started < 2
 
 
 def test_a_body_at_the_minimum_rate_is_taken_whatever_the_worker_spends_between_reads() -> None:
