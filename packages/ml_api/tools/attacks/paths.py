@@ -66,6 +66,18 @@ def odd_requests() -> list[OddRequest]:
             _no_foreign_location,
         ),
         OddRequest(
+            "POST /v1/predictions/, foreign Host",
+            request_bytes("POST", "/v1/predictions/", body=house, host=FOREIGN_HOST),
+            "no Location naming the foreign host",
+            _no_foreign_location,
+        ),
+        OddRequest(
+            "POST /v1/predictions/, Host with a path",
+            request_bytes("POST", "/v1/predictions/", body=house, host=f"{FOREIGN_HOST}/x"),
+            "a clear 4xx",
+            _clear_refusal,
+        ),
+        OddRequest(
             "Content-Type APPLICATION/JSON",
             request_bytes("POST", "/v1/predictions", body=house, content_type="APPLICATION/JSON"),
             "200",
