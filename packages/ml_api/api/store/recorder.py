@@ -365,14 +365,18 @@ def write_rows(
         return
     statement, processors = _insert_statement(dialect, table)
     converted = [(index, _Repeated(process)) for index, process in enumerate(processors) if process]
-    if converted:
-        rows = [_processed(row, converted) for row in rows]
     if dialect.name != "sqlite":
+        if converted:
+            rows = [_processed(row, converted) for row in rows]
         connection.exec_driver_sql(statement, rows)
         return
-    start = 0
+    width, start = len(columns), 0
     for count in insert_sizes(len(rows)):
         values = [value for row in rows[start : start + count] for value in row]
+        for index, process in converted:  # a column at a time, in the flat values: no row copied
+            values[index::width] = [
+                None if value is None else process(value) for value in values[index::width]
+            ]
         connection.exec_driver_sql(_multi_row_insert(statement, count), tuple(values))
         start += count
 
