@@ -294,7 +294,7 @@ def test_a_trickled_body_is_cut_with_408_at_the_minimum_rate(server: real_server
     head, _, body = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408"), received
     assert "slower than 65536 bytes a second" in problem(body, 408)["detail"]
-    assert 0.9 < waited < 3
+    assert 0.9 < waited < 4.5  # cut near 1 s; the bound leaves a loaded machine room
 
 
 def test_an_answer_before_the_body_reaches_a_client_that_asked_to_close(
