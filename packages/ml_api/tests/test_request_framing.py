@@ -665,6 +665,35 @@ def test_a_body_whose_bytes_do_not_fit_is_refused_part_way_and_closes() -> None:
     assert left == 0
 
 
+def test_a_chunked_body_is_claimed_as_it_arrives_and_given_back_when_refused() -> None:
+    """No Content-Length to refuse up front: the parts are claimed as they come, and a part
+    past the budget refuses the body part way, giving back what it held."""
+
+    async def scenario() -> tuple[ProblemException, int, int]:
+        held = _HeldApp()
+        budget = _limits(held, 1500)
+        whole = asyncio.create_task(budget(_scope(1000), _whole(1000), _send))
+        await asyncio.sleep(0.01)
+        parts: asyncio.Queue[bytes | None] = asyncio.Queue()
+        chunked = {"type": "http", "headers": [(b"transfer-encoding", b"chunked")]}
+        streamed = asyncio.create_task(budget(chunked, _channel(parts), _send))
+        await parts.put(b"x" * 300)
+        await asyncio.sleep(0.01)
+        used_while_streaming = budget.inflight.used
+        await parts.put(b"x" * 300)  # 1600 > 1500
+        with pytest.raises(ProblemException) as refused:
+            await streamed
+        held.release.set()
+        await whole
+        return refused.value, used_while_streaming, budget.inflight.used
+
+    refused, used_while_streaming, left = asyncio.run(scenario())
+    assert used_while_streaming == 1300  # the whole body's 1000 and the first part's 300
+    assert refused.status == 503
+    assert refused.headers == {"Retry-After": "1", "Connection": "close"}
+    assert left == 0
+
+
 def _trickled(every: float, parts: int, *, burst: int = 0) -> Receive:
     """A body a byte every ``every`` seconds, ``parts`` parts in all; its second part, if
     ``burst``, that many bytes at once (the first part buys time by a rule of its own)."""
