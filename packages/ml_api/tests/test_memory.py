@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import ctypes.util
+import gc
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api import memory
+from api.config import MIB
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,3 +118,37 @@ def test_freed_heap_is_released_after_a_large_request_only(
     asyncio.run(memory.ReleaseMemoryMiddleware(app)(scope, None, None))  # type: ignore[arg-type]
     assert answered == ["/v1/predictions"]
     assert len(calls) == released
+
+
+class _Cycle:
+    """An object in a reference cycle: only the garbage collector frees it."""
+
+    def __init__(self) -> None:
+        self.itself = self
+        self.body = bytearray(1024)
+
+
+@pytest.mark.parametrize(
+    ("status", "collected"), [(400, True), (422, True), (503, True), (200, False)]
+)
+def test_a_large_refused_request_leaves_no_garbage_in_cycles(status: int, collected: bool) -> None:
+    """A refused request's traceback holds the frames that read its body in cycles; a worker
+    that goes quiet would keep them until it next allocated enough to collect."""
+    left: list[weakref.ref[_Cycle]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        left.append(weakref.ref(_Cycle()))
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message: Any) -> None:
+        pass
+
+    scope = {"type": "http", "path": "/", "headers": [(b"content-length", b"%d" % MIB)]}
+    gc.disable()  # only the middleware's collection, if any, may free it
+    try:
+        asyncio.run(memory.ReleaseMemoryMiddleware(app)(scope, None, send))  # type: ignore[arg-type]
+        assert (left[0]() is None) is collected
+    finally:
+        gc.enable()
+        gc.collect()
