@@ -59,7 +59,7 @@ class BodyLimitsMiddleware:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout = read_timeout
-        #: Bytes a second, on average past the first ``read_timeout`` seconds; 0: no minimum.
+        #: Bytes a second a body keeps up, at most ``read_timeout`` seconds behind; 0: none.
         self.min_rate = min_rate
         #: This worker's bytes of bodies being read and priced (the prediction service's).
         self.inflight = inflight
@@ -71,9 +71,10 @@ class BodyLimitsMiddleware:
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
+            length = int(declared) if declared.isdigit() else self.max_bytes + 1
+            if length > self.max_bytes:
                 raise PayloadTooLargeProblem(self.max_bytes)
-            if self.inflight.would_refuse(int(declared)):  # known not to fit: before reading
+            if self.inflight.would_refuse(length):  # known not to fit: before reading
                 raise BusyProblem(self.inflight.doing)
             with self.inflight.claim() as held:
                 # The server holds the body to its declared length.

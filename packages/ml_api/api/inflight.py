@@ -35,13 +35,12 @@ class InflightBudget:
         return self.used > held and self.used + units > self.capacity
 
     @contextmanager
-    def claim(self, units: int = 0, *, refusable: bool = True) -> Iterator[Claim]:
+    def claim(self, units: int = 0) -> Iterator[Claim]:
         """Hold ``units`` for the ``with`` block, and what is added to the claim in it; raise
-        ``BusyProblem`` (503) if they do not fit beside what others hold, unless not
-        ``refusable`` (work already done)."""
+        ``BusyProblem`` (503) if they do not fit beside what others hold."""
         held = Claim(self)
         try:
-            held.add(units, refusable=refusable)
+            held.add(units)
             yield held
         finally:
             with self._lock:
@@ -56,12 +55,12 @@ class Claim:
         self.budget = budget
         self.units = 0
 
-    def add(self, units: int, *, refusable: bool = True, closing: bool = False) -> None:
+    def add(self, units: int, *, closing: bool = False) -> None:
         """Hold ``units`` more; raise ``BusyProblem`` (saying ``Connection: close`` if
-        ``closing``) if they do not fit beside what others hold, unless not ``refusable``."""
+        ``closing``) if they do not fit beside what others hold."""
         budget = self.budget
         with budget._lock:
-            if refusable and budget.would_refuse(units, held=self.units):
+            if budget.would_refuse(units, held=self.units):
                 raise BusyProblem(budget.doing, closing=closing)
             budget.used += units
             self.units += units
