@@ -4,13 +4,16 @@ surface; and which bodies are checked where."""
 from __future__ import annotations
 
 import ast
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradient_boosting_model
 import jsonschema_rs
 import pytest
+from connexion.utils import inspect_function_arguments
 
 from api import config
 from api.body_validation import CHECKED_BY_MODEL, BodyCheck, BodyLimits
@@ -91,6 +94,18 @@ def test_every_operation_resolves_to_a_handler_and_nothing_else_does() -> None:
     for name in ("api.controller.resolve", "api.controller.service", "os.system", "predict"):
         with pytest.raises(ImportError):
             handlers.resolve(name)
+
+
+def test_a_handler_carries_its_signature_computed_once() -> None:
+    """Connexion reads a handler's signature on every request: the resolved handler states
+    it (a bound method's is computed anew each time, 29 us against 5), and it is the method's,
+    so Connexion passes the same arguments."""
+    service = SimpleNamespace(model_version="1.2.3", api_version="4.5.6")
+    handlers = Handlers(service=service)  # type: ignore[arg-type]
+    handler = handlers.resolve("api.controller.predict")
+    assert inspect.signature(handler) is inspect.signature(handler)
+    assert inspect_function_arguments(handler) == (["body", "explain"], False)
+    assert handlers.resolve("api.controller.health")() == handlers.health()
 
 
 def _refused_errors(check: BodyCheck, body: object) -> list[dict[str, object]]:

@@ -2,11 +2,12 @@
 
     python -m tools.bench [--rounds 4]        (make bench)
 
-Starts three servers on 127.0.0.1, each gunicorn with the service's ``gunicorn.conf.py`` and 2
+Starts four servers on 127.0.0.1, each gunicorn with the service's ``gunicorn.conf.py`` and 2
 workers: the floor (tools/floor.py: a trivial Connexion 3 app, one POST returning a constant
-JSON), the service as deployed (production settings, every price recorded to its default
-store, a SQLite file), and the service with recording off. Then, in ``--rounds`` rounds, each
-server in turn (the order turning each round, so that no server always goes first):
+JSON), the floor with the model (the same app, its handler pricing with ``make_prediction``),
+the service as deployed (production settings, every price recorded to its default store, a
+SQLite file), and the service with recording off. Then, in ``--rounds`` rounds, each server in
+turn (the order turning each round, so that no server always goes first):
 
 - wrk, 1 connection, one house per request, ``SEQUENTIAL_SECONDS``: p50 (and p90, p99);
 - wrk, 16 connections, one house per request, ``LOAD_SECONDS``: requests per second, errors.
@@ -15,8 +16,9 @@ server in turn (the order turning each round, so that no server always goes firs
   which then serves them alone, at about half the throughput: a chance, not a cost of either
   server. A run in which the least busy worker used under ``EVEN_SPREAD`` of the busiest one's
   CPU is run again (at most ``LOAD_TRIES`` runs), and how many were is printed;
-- each service: wrk, 1 connection, the 1459 houses of test.csv per request: p50, right after
-  ``make_prediction`` on the same houses in this process (``BATCH_REPEATS`` times): median.
+- each server that prices: wrk, 1 connection, the 1459 houses of test.csv per request: p50,
+  right after ``make_prediction`` on the same houses in this process (``BATCH_REPEATS`` times):
+  median.
 
 wrk (C, keep-alive) adds microseconds to a request where a Python client adds hundreds, which
 would flatter every ratio. Each ratio is taken within a round (the two figures measured within
@@ -26,6 +28,9 @@ the figures. The run ends with one line per target, ``ok`` or ``MISSED``: the is
 floor's, the 1459-house request at most 1.5x its in-process time) for the service as deployed,
 recording on, and the same lines for recording off. Only a failed request exits 1: timings vary
 with the machine's load (other processes share its cores), so their misses are reported.
+
+Before them, the service against the floor with the model (no target: the split of the
+service's cost over the floor between the model, priced in a worker, and everything else).
 """
 
 from __future__ import annotations
@@ -117,8 +122,11 @@ class Served:
 
     name: str
     server: real_server.Server
-    #: Whether it is the service (it prices the 1459 houses) rather than the floor.
+    #: Whether it is the service rather than a floor.
     service: bool
+    #: Whether it prices houses (the 1459 houses are sent to it): the service, or the floor
+    #: with the model.
+    prices: bool = True
     p50_ms: list[float] = field(default_factory=list)
     p90_ms: list[float] = field(default_factory=list)
     p99_ms: list[float] = field(default_factory=list)
@@ -166,7 +174,7 @@ def measure_round(
         served.p99_ms.append(run["p99_us"] / 1000)
     for served in _turns(servers, round_):
         served.rps.append(_even_load(served, one))
-    for served in _turns([s for s in servers if s.service], round_):
+    for served in _turns([s for s in servers if s.prices], round_):
         in_process = _timings(lambda: make_prediction(batch), BATCH_REPEATS)
         served.in_process_ms.append(statistics.median(in_process))
         run = served.note(
@@ -242,12 +250,19 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
         folder = Path(scratch)
-        floor = Served("floor", stack.enter_context(running_floor(folder / "floor.log")), False)
+        floor = Served(
+            "floor", stack.enter_context(running_floor(folder / "floor.log")), False, False
+        )
+        model_floor = Served(
+            "floor with the model",
+            stack.enter_context(running_floor(folder / "model_floor.log", with_model=True)),
+            False,
+        )
         recording = _service(stack, folder, "on", "service, recording on (default)")
         unrecorded = _service(
             stack, folder, "off", "service, recording off", ML_API_RECORDING="false"
         )
-        servers = [floor, recording, unrecorded]
+        servers = [floor, model_floor, recording, unrecorded]
         for served in servers:  # a first request of each kind, not counted
             run_wrk(served.url, one_body, seconds=1, connections=LOAD_CONNECTIONS)
         for round_ in range(args.rounds):
@@ -267,7 +282,7 @@ def main() -> int:
     header = f"{'server':<34}{'p50':>9}{'p90':>9}{'p99':>9}{'req/s @16':>11}{'1459 p50':>10}"
     print(header)
     for served in servers:
-        batch_text = f"{median(served.batch_ms):.1f}" if served.service else "-"
+        batch_text = f"{median(served.batch_ms):.1f}" if served.prices else "-"
         print(
             f"{served.name:<34}{median(served.p50_ms):>7.2f}ms{median(served.p90_ms):>7.2f}ms"
             f"{median(served.p99_ms):>7.2f}ms{median(served.rps):>11.0f}{batch_text:>8}ms"
@@ -280,6 +295,7 @@ def main() -> int:
         f"{LOAD_TRIES} runs: "
         + ", ".join(f"{served.name} {served.reruns} / {served.kept_uneven}" for served in servers)
     )
+    print_model_floor_split(floor, model_floor, [recording, unrecorded])
     targets: list[Target] = []
     for served, label in ((recording, "recording on"), (unrecorded, "recording off")):
         targets += [
@@ -320,6 +336,33 @@ def main() -> int:
         Target("resident memory, largest service worker", max(memory), "<=", 200, " MB"),
     ]
     return report("service against the floor", targets)
+
+
+def print_model_floor_split(floor: Served, model_floor: Served, services: list[Served]) -> None:
+    """The service's cost over the floor, split: the floor with the model's over the floor (the
+    model, in a worker), and the service's over the floor with the model (everything else);
+    each the median of the rounds' differences (p50) or ratios (throughput, 1459 houses)."""
+
+    def difference(figures: list[float], bases: list[float]) -> float:
+        return statistics.median(f - b for f, b in zip(figures, bases, strict=True))
+
+    print(
+        "\nthe service's cost over the floor, split (no target): the model, in a worker, and the "
+        "rest"
+    )
+    print(
+        f"  floor with the model over the floor: p50 "
+        f"+{difference(model_floor.p50_ms, floor.p50_ms):.2f} ms, req/s at 16 connections "
+        f"{_ratio(model_floor.rps, floor.rps):.2f}x, 1459 houses over HTTP "
+        f"{_ratio(model_floor.batch_ms, model_floor.in_process_ms):.2f}x in process"
+    )
+    for served in services:
+        print(
+            f"  {served.name} over the floor with the model: p50 "
+            f"{difference(served.p50_ms, model_floor.p50_ms):+.2f} ms, req/s "
+            f"{_ratio(served.rps, model_floor.rps):.2f}x, 1459 houses "
+            f"{_ratio(served.batch_ms, model_floor.batch_ms):.2f}x"
+        )
 
 
 def report(name: str, targets: list[Target]) -> int:

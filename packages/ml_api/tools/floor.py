@@ -11,6 +11,12 @@ Whatever the service does beyond this app (its middlewares, its validator, its h
 model, the metrics, the access log, the store) is what ``tools.bench`` measures as its cost
 over the floor.
 
+The floor with the model (``create_model_floor_app``) is the same app whose handler prices the
+body with ``make_prediction`` and answers as the service does (``prediction_body``): what the
+service would cost with nothing of its own but the model. ``tools.bench`` measures the service
+against it too, which splits the service's cost over the floor into the model's (in a worker,
+between the framework's requests, it takes longer than in a loop of its own) and the rest.
+
     gunicorn --config gunicorn.conf.py --worker-class uvicorn_worker.UvicornWorker \
         'tools.floor:create_floor_app()'
 """
@@ -18,12 +24,17 @@ over the floor.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from connexion import FlaskApp
+from gradient_boosting_model import make_prediction
+from gradient_boosting_model.predict import default_model
 
+from api.controller import prediction_body
+from api.service import PricedHouses, prediction_ids
 from tools import server as real_server
 
 #: The floor's answer: the shape of a one-house prediction, made once.
@@ -62,8 +73,8 @@ SPEC: dict[str, Any] = {
     },
 }
 
-#: The gunicorn arguments that serve the floor with the service's config (see the docstring).
-GUNICORN_ARGS = ("--worker-class", "uvicorn_worker.UvicornWorker", "tools.floor:create_floor_app()")
+#: The worker class the floors are served with (see the docstring).
+WORKER_ARGS = ("--worker-class", "uvicorn_worker.UvicornWorker")
 
 
 def predict(body: list[dict[str, Any]]) -> dict[str, Any]:
@@ -71,15 +82,32 @@ def predict(body: list[dict[str, Any]]) -> dict[str, Any]:
     return ANSWER
 
 
+def predict_with_model(body: list[dict[str, Any]]) -> dict[str, Any]:
+    """The floor's handler with the model: the body priced, answered as the service answers."""
+    result = make_prediction(body)
+    priced = PricedHouses(result=result, prediction_ids=prediction_ids(len(body)))
+    return prediction_body(priced, model_version=result.model_version)
+
+
 def ready() -> dict[str, str]:
     return {"status": "ready"}
 
 
-def create_floor_app() -> FlaskApp:
-    """The floor's app (a factory: gunicorn calls it, nothing is built on import)."""
+def create_floor_app(operation: str = "tools.floor.predict") -> FlaskApp:
+    """The floor's app (a factory: gunicorn calls it, nothing is built on import), its POST
+    answered by ``operation``."""
+    spec = copy.deepcopy(SPEC)
+    spec["paths"]["/v1/predictions"]["post"]["operationId"] = operation
     app = FlaskApp(__name__)
-    app.add_api(SPEC)
+    app.add_api(spec)
     return app
+
+
+def create_model_floor_app() -> FlaskApp:
+    """The floor with the model (see the module's docstring), the model loaded before the
+    workers fork, as the service's is."""
+    default_model()
+    return create_floor_app("tools.floor.predict_with_model")
 
 
 #: The floor's workers are never recycled: uvicorn-worker as shipped closes its keep-alive
@@ -90,10 +118,17 @@ NOT_RECYCLED = {"ML_API_MAX_REQUESTS": "0"}
 
 
 @contextlib.contextmanager
-def running_floor(log: Path, workers: int = 2) -> Iterator[real_server.Server]:
-    """The floor served on a free loopback port for the ``with`` block, as
-    ``tools.server.running`` serves the service (but for recycling: ``NOT_RECYCLED``)."""
+def running_floor(
+    log: Path, workers: int = 2, *, with_model: bool = False
+) -> Iterator[real_server.Server]:
+    """The floor (``with_model``: the floor with the model) served on a free loopback port for
+    the ``with`` block, as ``tools.server.running`` serves the service (but for recycling:
+    ``NOT_RECYCLED``)."""
+    factory = "create_model_floor_app" if with_model else "create_floor_app"
     with real_server.running(
-        log, env=NOT_RECYCLED, workers=workers, gunicorn_args=GUNICORN_ARGS
+        log,
+        env=NOT_RECYCLED,
+        workers=workers,
+        gunicorn_args=(*WORKER_ARGS, f"tools.floor:{factory}()"),
     ) as server:
         yield server
