@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gradient_boosting_model.fields import (
     WholeNumber,
@@ -276,8 +276,14 @@ HOUSE_FIELDS: dict[str, fields.Field[Any]] = {
 
 #: Accepted beside the house details and ignored by the model (test.csv carries it).
 ID_FIELD = "Id"
+#: The largest whole number every JSON reader holds exactly (2^53 - 1, JavaScript's
+#: ``Number.MAX_SAFE_INTEGER``; a double's): a larger id would be kept, and given back, as
+#: another number (2^64 + 1 is read as 18446744073709551616.0).
+LARGEST_ID = 2**53 - 1
 ID_SCHEMA_FIELD = WholeNumber(
-    allow_none=True, metadata={"description": "Your own row id: accepted and ignored"}
+    allow_none=True,
+    validate=validate.Range(min=-LARGEST_ID, max=LARGEST_ID),
+    metadata={"description": "Your own row id: accepted and ignored"},
 )
 
 #: The small set of details a prediction cannot do without: every Ames sale record has them.

@@ -126,6 +126,8 @@ CHANGES: dict[str, dict[str, Any]] = {
     "huge-number": {"LotArea": 10**30},
     "endless-integer": {"LotArea": 10**400},
     "id-string": {"Id": "a"},
+    "id-beyond-exact": {"Id": 2**53},
+    "id-past-64-bits": {"Id": 2**64 + 1},
     "list-value": {"GrLivArea": [1710]},
     "object-value": {"Neighborhood": {"name": "NAmes"}},
     "nested-2": {"GrLivArea": _nested(2)},

@@ -818,3 +818,28 @@ def test_a_string_across_the_pieces_of_the_pass_keeps_its_brackets_out() -> None
         _depth(document), _containers(document), _members(document), _commas(document)
     )
     assert json_shape(text) == shape
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("raw_id", "status"),
+    [
+        (b"9007199254740991", 200),  # 2^53 - 1: every JSON reader holds it exactly
+        (b"-9007199254740991", 200),
+        (b"9007199254740992", 400),  # 2^53: a double holds it, not 2^53 + 1 beside it
+        (b"18446744073709551617", 400),  # 2^64 + 1: read as a float, another number
+    ],
+)
+def test_an_id_is_taken_only_where_it_is_kept_exactly(
+    client: TestClient, request_rows: list[dict[str, Any]], raw_id: bytes, status: int
+) -> None:
+    """A client's row id is stored with its house: one that would be stored as another number
+    is refused, naming the field and the range."""
+    house = json.dumps([{**request_rows[0], "Id": 0}]).encode()
+    body = house.replace(b'"Id": 0', b'"Id": ' + raw_id)
+    response = client.post("/v1/predictions", content=body, headers=JSON)
+    assert response.status_code == status, response.text
+    if status == 400:
+        [error] = response.json()["errors"]
+        assert error["row"] == 0 and error["field"] == "Id"
+        assert "9007199254740991" in error["message"]

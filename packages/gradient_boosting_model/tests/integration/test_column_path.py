@@ -62,6 +62,7 @@ PLANTED: list[tuple[str, Any]] = [
     ("BsmtFinSF2", " 12"),  # the same, with a space
     ("BsmtUnfSF", "1_000"),  # the same: its column is text, its plain decimals read as numbers
     ("Id", 2.5),  # an id that is not whole
+    ("Id", 2**53),  # an id no JSON reader holds exactly
     ("GarageCars", None),  # missing, allowed
     ("Alley", None),  # missing, allowed
     ("MiscVal", -0.0),  # -0: a zero

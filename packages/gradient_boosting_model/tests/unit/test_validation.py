@@ -34,6 +34,9 @@ BAD_VALUES = [
     pytest.param("LotAreaa", 5000, "Unknown field", id="unknown-field"),
     pytest.param("Id", "abc", "Not a valid number", id="id-not-a-number"),
     pytest.param("Id", 2.5, "Not a whole number", id="id-not-whole"),
+    pytest.param("Id", 2**53, "less than or equal to 9007199254740991", id="id-not-exact"),
+    pytest.param("Id", -(2**53), "greater than or equal to -9007", id="id-not-exact-below"),
+    pytest.param("Id", 2.0**64, "less than or equal to 9007199254740991", id="id-past-64-bits"),
 ]
 
 
