@@ -352,7 +352,7 @@ def print_model_floor_split(floor: Served, model_floor: Served, services: list[S
     )
     print(
         f"  floor with the model over the floor: p50 "
-        f"+{difference(model_floor.p50_ms, floor.p50_ms):.2f} ms, req/s at 16 connections "
+        f"{difference(model_floor.p50_ms, floor.p50_ms):+.2f} ms, req/s at 16 connections "
         f"{_ratio(model_floor.rps, floor.rps):.2f}x, 1459 houses over HTTP "
         f"{_ratio(model_floor.batch_ms, model_floor.in_process_ms):.2f}x in process"
     )
