@@ -343,7 +343,11 @@ class HouseDetailsSchema(
 ):
     """One house's details: each field's type, range and codes, then the house-level rules."""
 
-    @validates_schema
+    # Checked beside the fields' errors too (marshmallow skips a schema's checks when a field
+    # has one): a house refused for a field should name every rule it breaks, so that fixing
+    # what a refusal names does not end in another. ``data`` holds the valid fields only: a
+    # rule on a field in error is unknown, as on a missing one.
+    @validates_schema(skip_on_field_errors=False)
     def check_house_rules(self, data: dict[str, Any], **kwargs: Any) -> None:
         broken: dict[str, list[str]] = {}
         for rule in HOUSE_RULES:

@@ -147,3 +147,15 @@ def test_a_400_also_names_the_house_rules_broken_in_other_fields(
     ]
     assert body["errors"][0]["message"] == "is more than a year after the sale (YrSold)."
     assert body["errors"][1]["message"] == "-1 is less than the minimum of 0"
+
+
+def test_a_400_names_the_house_rules_a_house_breaks_beside_its_own_bad_fields(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    """The same, in one house: its bad field and the rule it breaks, together."""
+    house = dict(request_rows[0], YearBuilt=2010, YearRemodAdd=2010, YrSold=2006, OverallQual=11)
+    body = _assert_problem(client.post("/v1/predictions", json=[house]), 400)
+    assert sorted((error["field"], error["message"]) for error in body["errors"]) == [
+        ("OverallQual", "11 is greater than the maximum of 10"),
+        ("YearBuilt", "is more than a year after the sale (YrSold)."),
+    ]

@@ -83,6 +83,26 @@ def test_house_rules_name_the_field(
     assert message in refused.value.errors[1][field][0]
 
 
+@pytest.mark.parametrize(("changes", "field", "message"), BROKEN_RULES)
+@pytest.mark.parametrize("refuse", [validate_inputs, validate_batch])
+def test_a_broken_rule_is_named_beside_a_field_in_error(
+    house: dict[str, Any], changes: dict[str, Any], field: str, message: str, refuse: Any
+) -> None:
+    """Fixing what a refusal names must not end in another refusal for a rule it left out."""
+    with pytest.raises(InvalidInputError) as refused:
+        refuse([{**house, **changes, "OverallQual": 11, "Pool": 1}])
+    errors = refused.value.errors[0]
+    assert set(errors) == {"OverallQual", "Pool", field}
+    assert message in errors[field][0]
+
+
+def test_a_rule_on_a_field_in_error_is_not_judged(house: dict[str, Any]) -> None:
+    """A field in error is unknown to the rules, as a missing one is: only its error is said."""
+    with pytest.raises(InvalidInputError) as refused:
+        validate_inputs([{**house, "YearBuilt": "2015", "YrSold": 2006}])
+    assert refused.value.errors == {0: {"YearBuilt": ["Not a valid number."]}}
+
+
 def test_house_rules_allow_what_the_records_contain(house: dict[str, Any]) -> None:
     """test.csv has a house sold the year before it was finished, a partial sale."""
     validate_inputs([{**house, "YearBuilt": 2008, "YearRemodAdd": 2008, "YrSold": 2007}])
