@@ -47,9 +47,15 @@ class RangeWarning:
 
 
 def _number(value: float) -> str:
-    """A number as a person writes it: 3627, 0.5, 1250000."""
+    """A number as a person writes it: 3627, 0.5, 1250000, 12.35 (to two decimals), but
+    333.9999999 and 0.0001 as Python writes them (the shortest text that reads back as the
+    number): to two decimals they would read as the whole numbers they are not (334 below a
+    smallest of 334)."""
     number = float(value)
-    return str(int(number)) if number.is_integer() else f"{number:.2f}".rstrip("0")
+    if number.is_integer():
+        return str(int(number))
+    rounded = f"{number:.2f}".rstrip("0").rstrip(".")
+    return repr(number) if "." not in rounded else rounded
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
 
@@ -141,6 +142,23 @@ def test_a_number_below_the_range_is_named_with_its_value_and_the_range() -> Non
     assert _messages(GrLivArea=500.0) == [
         ("GrLivArea", "GrLivArea 500 is below the smallest seen in training, 800")
     ]
+
+
+@pytest.mark.parametrize(
+    ("area", "said"),
+    [
+        (799.9999999, "799.9999999"),  # to the cent, 800: below a smallest of 800?
+        (3000.0000001, "3000.0000001"),
+        (1e-7, "1e-07"),
+        (512.345, "512.35"),  # to the cent where that says how it differs
+        (799.5, "799.5"),
+    ],
+)
+def test_a_number_is_written_so_that_it_differs_from_the_bound_it_passes(
+    area: float, said: str
+) -> None:
+    [(_, message)] = _messages(GrLivArea=area)
+    assert message.startswith(f"GrLivArea {said} is ")
 
 
 def test_a_batch_gets_each_houses_warnings_as_every_range_would_give_them() -> None:
