@@ -3,7 +3,8 @@
 Connexion looks a body's validator up by the Content-Type as sent, so ``APPLICATION/JSON`` found
 none and the body went unvalidated to the handler; with no Content-Type it assumed JSON for the
 validator but Flask did not for the handler. Here the Content-Type is lower-cased (no part of
-``application/json; charset=utf-8`` is case-sensitive), and a body without a Content-Type is
+``application/json; charset=utf-8`` is case-sensitive) and spaced as Connexion reads it, and a
+body without a Content-Type is
 refused with 415 naming the one the API takes. So is one with two Content-Types (this
 middleware and Connexion's validator read the first, Flask joined both, and Connexion's check of
 the handler's body failed on that: a 500), one with a Content-Encoding (a gzip body was
@@ -45,8 +46,17 @@ def _is_json_body(content_type: str, headers: Headers) -> bool:
     return media_type.endswith(("/json", "+json")) and _has_body(headers)
 
 
+def _normalised(content_type: str) -> str:
+    """``content_type`` lower-cased, without the whitespace around its parameters' ``;`` that
+    HTTP allows (RFC 9110 5.6.6) and Connexion, comparing the media type as it comes, did not:
+    ``application/json ; charset=utf-8`` was refused as ``application/json ``."""
+    media_type, *parameters = content_type.lower().split(";")
+    return "; ".join([media_type.strip(), *filter(None, map(str.strip, parameters))])
+
+
 class ContentTypeMiddleware:
-    """Lower-case the request's Content-Type; refuse a body that has none (415)."""
+    """Normalise the request's Content-Type (``_normalised``); refuse a body that has none
+    (415)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,7 +82,8 @@ class ContentTypeMiddleware:
                 charset = _charset(content_type) if ";" in content_type else None
                 if charset not in {None, "utf-8", "utf8"} and _is_json_body(content_type, headers):
                     raise CharsetProblem(str(charset))
-                if content_type != content_type.lower():
+                normalised = _normalised(content_type)
+                if content_type != normalised:
                     scope = {**scope, "headers": list(scope["headers"])}
-                    MutableHeaders(scope=scope)["content-type"] = content_type.lower()
+                    MutableHeaders(scope=scope)["content-type"] = normalised
         await self.app(scope, receive, send)

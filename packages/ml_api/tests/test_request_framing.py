@@ -142,9 +142,18 @@ def test_a_repeated_slash_before_an_operation_reaches_it(
 @pytest.mark.integration
 @pytest.mark.parametrize(
     "content_type",
-    ["APPLICATION/JSON", "Application/Json; Charset=UTF-8", "application/json;charset=utf-8"],
+    [
+        "APPLICATION/JSON",
+        "Application/Json; Charset=UTF-8",
+        "application/json;charset=utf-8",
+        # RFC 9110 5.6.6: whitespace around a parameter's ";" (Connexion read "application/json ")
+        "application/json ; charset=utf-8",
+        "application/json\t;charset=utf-8",
+        "application/json;",
+        " application/json",
+    ],
 )
-def test_content_types_match_whatever_their_case(
+def test_content_types_match_whatever_their_case_and_spacing(
     client: TestClient, house: dict[str, Any], content_type: str
 ) -> None:
     response = client.post(
