@@ -52,6 +52,8 @@ from api.problems import (
     TooManyChunksProblem,
     TooManyConnectionsProblem,
 )
+from api.request_context import REQUEST_ID_HEADER, RequestContext, close_request, open_request
+from api.request_metrics import log_request, new_request_id
 
 _HEAD_END = b"\r\n\r\n"
 #: Seconds a closing connection goes on reading (and dropping) a request body it did not need.
@@ -73,10 +75,18 @@ class ConnectionLimits:
 
 
 async def _busy(scope: Any, receive: Any, send: Any) -> None:
-    """The answer past the connection cap: 503, come back shortly, and this connection closes."""
+    """The answer past the connection cap: 503, come back shortly, and this connection closes
+    (with an id, and its line in the access log, as every answer has)."""
     problem = TooManyConnectionsProblem()
     body = json.dumps(problem.body()).encode("ascii")
     headers = [(name.lower().encode(), value.encode()) for name, value in problem.headers.items()]
+    context = RequestContext(id=new_request_id(), route="unmatched")
+    headers.append((REQUEST_ID_HEADER.lower().encode(), context.id.encode()))
+    token = open_request(context)
+    try:
+        log_request(scope["method"], context.route, problem.status, 0.0)
+    finally:
+        close_request(token)
     await send(
         {
             "type": "http.response.start",
@@ -261,11 +271,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self, problem: ApiProblem) -> None:
         """Answer ``problem`` and close at once: nothing more of the connection is parsed, and
-        no request of it not yet started is run."""
+        no request of it not yet started is run. The answer has an id, as every answer has, and
+        its line in the access log (method and route unknown: ``-``, ``unmatched``)."""
         self._refused = True
         if not self.transport.is_closing():
-            self.transport.write(problem.http_response())
+            context = RequestContext(id=new_request_id(), route="unmatched")
+            self.transport.write(problem.http_response(context.id))
             self._lingering.close_now()
+            token = open_request(context)
+            try:
+                log_request("-", context.route, problem.status, 0.0)
+            finally:
+                close_request(token)
 
     # The connection cap, and the drain.
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 from connexion.exceptions import ProblemException
+
+from api.request_context import REQUEST_ID_HEADER
 
 #: Seconds a client is asked to wait (``Retry-After``) when a worker refuses it for being busy.
 RETRY_AFTER_SECONDS = 1
@@ -71,15 +74,21 @@ class ApiProblem(ProblemException):  # type: ignore[misc]
             "detail": self.detail,
         }
 
-    def http_response(self) -> bytes:
-        """A whole HTTP/1.1 response carrying this problem, closing its connection: for the
-        connection guard, which answers before the application."""
+    def http_response(self, request_id: str) -> bytes:
+        """A whole HTTP/1.1 response carrying this problem, closing its connection, with the
+        date and ``request_id`` as every answer has them: for the connection guard, which
+        answers before the application."""
         body = json.dumps(self.body()).encode("ascii")
-        extra = "".join(f"{name}: {value}\r\n" for name, value in (self.headers or {}).items())
-        head = (
-            f"HTTP/1.1 {self.status} {self.title}\r\ncontent-type: application/problem+json\r\n"
-            f"content-length: {len(body)}\r\n{extra}connection: close\r\n\r\n"
-        )
+        headers = {
+            "date": formatdate(usegmt=True),
+            "content-type": "application/problem+json",
+            "content-length": str(len(body)),
+            **(self.headers or {}),
+            REQUEST_ID_HEADER: request_id,
+            "connection": "close",
+        }
+        fields = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        head = f"HTTP/1.1 {self.status} {self.title}\r\n{fields}\r\n"
         return head.encode("ascii") + body
 
 

@@ -27,6 +27,29 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _MAX_SERIES = 1000
 
 
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def log_request(
+    method: str, route: str, status: int, duration: float, *, rows: int | None = None
+) -> None:
+    """The access log's one line for a request (the current request's id on it)."""
+    logger.info(
+        "%s %s %s",
+        method,
+        route,
+        status,
+        extra={
+            "route": route,
+            "method": method,
+            "status": status,
+            "rows": rows,
+            "duration_ms": round(duration * 1000, 3),
+        },
+    )
+
+
 class RequestContextMiddleware:
     """Open each HTTP request's context; record its count and latency by route and status;
     send its id back; log it once."""
@@ -65,7 +88,7 @@ class RequestContextMiddleware:
             return
         incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
         context = RequestContext(
-            id=incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex,
+            id=incoming if _SANE_ID.fullmatch(incoming) else new_request_id(),
             route=self.route(scope["path"]),
         )
         token = open_request(context)
@@ -85,17 +108,5 @@ class RequestContextMiddleware:
             duration = time.perf_counter() - started
             method, route = scope["method"], context.route
             self._count(method, route, status, duration)
-            logger.info(
-                "%s %s %s",
-                method,
-                route,
-                status,
-                extra={
-                    "route": route,
-                    "method": method,
-                    "status": status,
-                    "rows": context.rows,
-                    "duration_ms": round(duration * 1000, 3),
-                },
-            )
+            log_request(method, route, status, duration, rows=context.rows)
             close_request(token)

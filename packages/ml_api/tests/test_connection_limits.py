@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,24 @@ def test_a_large_request_head_is_refused_with_431(
     assert status == 431
     assert headers["content-type"] == "application/problem+json"
     assert limit in problem(body, 431)["detail"]
+    assert_identified(server, headers, 431)
 
 
 def _access_lines(server: real_server.Server, marker: str) -> list[str]:
     return [line for line in server.output().splitlines() if marker in line]
+
+
+def assert_identified(server: real_server.Server, headers: Mapping[str, str], status: int) -> None:
+    """An answer of the connection guard has a date and an id, as every answer has, and its
+    line in the access log under that id."""
+    request_id = headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
+    assert headers["date"].lower().endswith(" gmt")
+    deadline = time.monotonic() + 5
+    while not (lines := _access_lines(server, request_id)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [line] = lines
+    assert json.loads(line)["status"] == status
 
 
 @pytest.mark.parametrize(
@@ -226,6 +241,7 @@ def test_a_request_the_parser_refuses_gets_a_problem(
     assert status == 400
     assert headers["content-type"] == "application/problem+json"
     assert "not valid HTTP/1.1" in problem(body, 400)["detail"]
+    assert_identified(server, headers, 400)
 
 
 def test_a_head_within_the_limits_is_served(server: real_server.Server) -> None:
@@ -242,11 +258,12 @@ def test_a_slow_head_is_cut_with_408_at_its_deadline(server: real_server.Server)
     with connection(server) as sock:
         started = time.monotonic()
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
-        status, _, body = answer(sock)
+        status, headers, body = answer(sock)
         waited = time.monotonic() - started
     assert status == 408, body
     assert "1 s" in problem(body, 408)["detail"]
     assert 0.9 < waited < 5
+    assert_identified(server, headers, 408)
 
 
 def test_a_connection_that_never_speaks_is_closed_at_the_deadline(
@@ -326,6 +343,7 @@ def test_past_the_connection_cap_a_request_gets_503_and_retry_after(
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["content-type"] == "application/problem+json"
+    assert_identified(server, refused.headers, 503)
     assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200  # once they go
 
 
