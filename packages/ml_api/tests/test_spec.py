@@ -161,3 +161,27 @@ def test_each_house_field_matches_the_model_schema(name: str) -> None:
     actual = {key: prop[key] for key in ("type", "minimum", "maximum", "enum") if key in prop}
     actual["nullable"] = prop.get("nullable", False)
     assert actual == _expected_property(HOUSE_FIELDS[name])
+
+
+#: What the server may answer to any request, whatever its operation: a head too slow (408),
+#: too large (431), a body too large (413), of a media type or coding it does not take (415,
+#: 501: a GET with a body included), or past a limit kept for everyone (503).
+ANY_REQUEST = {"408", "413", "415", "431", "501", "503"}
+
+
+def test_every_operation_declares_what_any_request_may_be_answered() -> None:
+    for path, operations in SPEC["paths"].items():
+        for method, operation in operations.items():
+            missing = ANY_REQUEST - set(operation["responses"])
+            assert not missing, f"{method.upper()} {path} declares no {sorted(missing)}"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("path", ["/health", "/v1/model"])
+def test_a_get_with_a_body_it_cannot_read_is_answered_as_declared(
+    client: TestClient, path: str
+) -> None:
+    """A GET has no use for a body, and a body of no media type is refused as on a POST."""
+    response = client.request("GET", path, content=b"hello")
+    assert response.status_code == 415
+    assert "415" in SPEC["paths"][path]["get"]["responses"]
