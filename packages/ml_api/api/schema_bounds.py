@@ -146,7 +146,8 @@ _KEPT_ITEMS = 4
 
 
 def clip_strings(node: Any, limit: int, schema: Any, *, unknown_kept: int | None = None) -> Any:
-    """``node`` with every string (key or value) over ``limit`` characters cut to ``limit + 1``,
+    """``node`` with every string value over ``limit`` characters cut to ``limit + 1`` (every
+    key to ``limit``, marked ``...``: ``_clipped_key``),
     every list or object where the draft 7 ``schema`` takes none (or names no schema for it: a
     property it does not know) cut to its first ``_KEPT_ITEMS`` items, all within it likewise,
     every list it takes cut to one more item than its ``maxItems``, and every object it takes
@@ -176,12 +177,18 @@ def clip_strings(node: Any, limit: int, schema: Any, *, unknown_kept: int | None
             properties = schema.get("properties") or {}
             pairs = _fewer_unknown(node, properties, unknown_kept)
         return {
-            clip_strings(key, limit, None): clip_strings(
+            _clipped_key(key, limit): clip_strings(
                 value, limit, properties.get(key), unknown_kept=unknown_kept
             )
             for key, value in pairs
         }
     return node
+
+
+def _clipped_key(key: str, limit: int) -> str:
+    """A key over ``limit`` characters cut to ``limit`` and marked cut: a property name (no
+    schema bounds one), an error names it, and a client must not take the cut for its name."""
+    return key if len(key) <= limit else f"{key[:limit]}..."
 
 
 def _fewer_unknown(

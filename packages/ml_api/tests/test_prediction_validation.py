@@ -29,6 +29,9 @@ BAD_FIELDS = [
     pytest.param({"OverallQual": DROP}, "OverallQual", "is required", id="missing-required"),
     pytest.param({"OverallQual": None}, "OverallQual", "null is not of type", id="null-required"),
     pytest.param({"LotAreaa": 8000}, "LotAreaa", "not a known house detail", id="unknown-field"),
+    pytest.param(  # its name cut, and said to be
+        {"X" * 5000: 1}, "X" * 64 + "...", "not a known house detail", id="long-unknown-field"
+    ),
     pytest.param({"LotArea": 10**30}, "LotArea", "greater than the maximum", id="huge-number"),
 ]
 

@@ -316,7 +316,10 @@ _ROWS = {
 
 def test_clipping_keeps_every_string_over_the_limit_over_it() -> None:
     body = [{"a" * 100: "b" * 100, "c": ["d" * 10, 1.5, None]}]
-    assert clip_strings(body, 20, _ROWS) == [{"a" * 21: "b" * 21, "c": ["d" * 10, 1.5, None]}]
+    # A key, which errors name, is marked cut.
+    assert clip_strings(body, 20, _ROWS) == [
+        {"a" * 20 + "...": "b" * 21, "c": ["d" * 10, 1.5, None]}
+    ]
 
 
 def test_clipping_cuts_short_the_containers_where_the_schema_takes_none() -> None:
