@@ -121,8 +121,9 @@ class Settings(BaseSettings):
     #: Verdicts: the share of houses warned, as a multiple of training's (watch, alert above).
     warned_ratio_watch: float = Field(default=2.0, gt=1)
     warned_ratio_alert: float = Field(default=4.0, gt=1)
-    #: Houses below which input drift gets no verdict: a small window scores high by chance
-    #: (the model package's drift.py measured it; its config.yml declares watch and alert).
+    #: Houses below which input drift, and the share of houses warned, get no verdict: a small
+    #: window scores high by chance (the model package's drift.py measured it; its config.yml
+    #: declares watch and alert).
     monitoring_min_drift_houses: int = Field(default=1000, ge=1)
 
     #: Origins of the web pages whose scripts may call the API from a browser (CORS), as a

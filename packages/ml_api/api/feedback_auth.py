@@ -34,11 +34,17 @@ class FeedbackTokens:
 
 
 def token_info(token: str, request: Any) -> dict[str, Any] | None:
-    """Connexion's ``x-bearerInfoFunc``: who the token is, or ``None`` (401) if no one."""
+    """Connexion's ``x-bearerInfoFunc``: who the token is, or ``None`` (401) if no one.
+
+    The whitespace around a field's value is not part of it (RFC 9110 5.5; a bearer token has
+    none), and a request with two Authorization fields names no one (Connexion reads the first,
+    so a wrong one behind a right one passed, and a right one behind a wrong one did not)."""
     tokens: FeedbackTokens = getattr(request.state, STATE_KEY)
     if not tokens.tokens:
         raise FeedbackDisabledProblem()
-    return {"sub": "feedback"} if tokens.accepts(token) else None
+    if len(request.headers.getlist("authorization")) != 1:
+        return None
+    return {"sub": "feedback"} if tokens.accepts(token.strip(" \t")) else None
 
 
 #: Feedback not enabled: no token.

@@ -44,7 +44,7 @@ from api.problems import (
 from api.store.database import Store
 from api.store.monitoring import Window
 from api.store.recorder import PricedRequest, Recorder, priced_now
-from api.store.sales import SalesRefusedError, write_sales
+from api.store.sales import SalesRefusedError, sold_meanwhile, write_sales
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +248,9 @@ class PredictionService:
             raise self.sale_check.problem(refused.errors, refused.status) from None
         except IntegrityError:  # another batch wrote one of these sales meanwhile
             raise self.sale_check.problem(
-                [FieldError(None, "prediction_id", "a sale of this batch was posted meanwhile")],
+                sold_meanwhile(self.store.engine, sales)
+                # (none, if the other batch was itself refused since)
+                or [FieldError(None, "prediction_id", "a sale of this batch was posted meanwhile")],
                 422,
             ) from None
         except SQLAlchemyError as error:

@@ -50,7 +50,7 @@ from api.store.recorder import (
     insert_sizes,
     write_rows,
 )
-from api.store.sales import SalesRefusedError, write_sales
+from api.store.sales import SalesRefusedError, sold_meanwhile, write_sales
 from api.store.tables import metadata, predictions, sales
 from tests.stores import Outage, count_rows, priced_request
 
@@ -214,8 +214,17 @@ def test_sales_are_written_whole(
         ([_sale(0), _sale(0)], [(1, "prediction_id", "is in row 0 too")]),
         ([_sale(0, sold_on="2026-02-30")], [(0, "sold_on", "'2026-02-30' is not a date")]),
         ([_sale(0, sold_on="9999-12-31")], [(0, "sold_on", "'9999-12-31' is in the future")]),
+        (  # every fault of every row, the ids' beside the dates' and repeats'
+            [_sale(9), _sale(1, sold_on="9999-12-31"), _sale(9)],
+            [
+                (0, "prediction_id", "names no priced house"),
+                (1, "sold_on", "'9999-12-31' is in the future"),
+                (2, "prediction_id", "is in row 0 too"),
+                (2, "prediction_id", "names no priced house"),
+            ],
+        ),
     ],
-    ids=["unknown id", "duplicate", "not a day", "in the future"],
+    ids=["unknown id", "duplicate", "not a day", "in the future", "every fault"],
 )
 def test_a_bad_row_refuses_the_whole_batch_naming_it(
     sold_store: Callable[[list[dict[str, object]]], int],
@@ -235,6 +244,16 @@ def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]
     with pytest.raises(SalesRefusedError) as refused:
         sold_store([_sale(1), _sale(2)])
     assert [(e.row, e.message) for e in refused.value.errors] == [(1, "has a sale price already")]
+
+
+def test_a_batch_that_lost_a_race_names_the_rows_sold_meanwhile(
+    sold_store: Callable[[list[dict[str, object]]], int], migrated: Engine
+) -> None:
+    sold_store([_sale(2)])  # as if by another batch, between this one's checks and its insert
+    assert [(e.row, e.message) for e in sold_meanwhile(migrated, [_sale(1), _sale(2)])] == [
+        (1, "has a sale price already")
+    ]
+    assert sold_meanwhile(migrated, [_sale(0)]) == []
 
 
 @pytest.mark.parametrize("count", [1, 255, 300, 1459])
@@ -379,6 +398,22 @@ def test_drift_reads_back_the_window_fields_as_sent(
         {"GrLivArea": 2710, "1stFlrSF": 0, "Neighborhood": "StoneBr", "Alley": None},
     ]
     assert figures["drift"] == {}
+
+
+@pytest.mark.parametrize(("houses", "verdict"), [(4, "not_enough_data"), (5, "ok")])
+def test_the_warned_share_is_judged_only_over_enough_houses(
+    migrated: Engine, houses: int, verdict: str
+) -> None:
+    """A share of a handful of houses says little (2 warned of 10 read as an alert): judged
+    from as many priced houses as drift is."""
+    with migrated.begin() as connection:
+        write_rows(connection, priced_request(houses).rows(0, houses))
+    thresholds = Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
+                            coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
+                            warned_ratio_alert=2.0, min_drift_houses=5)  # fmt: skip
+    figures = measure(migrated, Window(predictions=100, sales=10),
+                      training={"warned_share": 0.01}, thresholds=thresholds)  # fmt: skip
+    assert figures["checks"]["warned_share"] == {"live": 0.0, "training": 0.01, "verdict": verdict}
 
 
 def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(

@@ -54,7 +54,8 @@ class Thresholds:
     coverage_alert: float
     warned_ratio_watch: float
     warned_ratio_alert: float
-    #: Houses below which drift gets no verdict.
+    #: Priced houses below which drift and the share of houses warned get no verdict (both
+    #: shares of the window's houses: 2 warned of 10 read as an alert).
     min_drift_houses: int
 
 
@@ -204,7 +205,10 @@ def measure(
             else None
         )
     drifted = tally.drift() if tally is not None and tally.houses else {}
-    enough = len(sold) >= thresholds.min_sales
+    enough = {
+        "sales": len(sold) >= thresholds.min_sales,
+        "houses": priced >= thresholds.min_drift_houses,
+    }
     figures = {**sold.figures(), "warned_share": float(warned) if priced else None}
     checks = {
         name: {
@@ -256,14 +260,22 @@ def _count_drift(connection: Any, houses: Any, tally: Tally) -> None:
 
 
 def _verdict(
-    name: str, live: float | None, training: float | None, limits: Thresholds, enough: bool
+    name: str,
+    live: float | None,
+    training: float | None,
+    limits: Thresholds,
+    enough: Mapping[str, bool],
 ) -> str:
+    """``name``'s verdict; ``enough``: whether the window holds enough ``sales`` and
+    ``houses`` to judge by."""
     if live is None or training is None:
         return NOT_ENOUGH
     if name == "warned_share":  # rests on priced houses, not sales
+        if not enough["houses"]:
+            return NOT_ENOUGH
         ratio = live / training if training > 0 else (math.inf if live > 0 else 0.0)
         return _above(ratio, limits.warned_ratio_watch, limits.warned_ratio_alert)
-    if not enough:
+    if not enough["sales"]:
         return NOT_ENOUGH
     if name == "coverage":
         return _below(live, limits.coverage_watch, limits.coverage_alert)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from api.problems import FieldError
 from api.store.tables import predictions, sales
@@ -52,6 +52,45 @@ def _malformed(rows: Sequence[dict[str, Any]]) -> list[FieldError]:
     return errors
 
 
+def _known_and_sold(connection: Connection, ids: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Which of ``ids`` name a priced house, and which have a sale price already."""
+    known: set[str] = set()
+    sold: set[str] = set()
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        part = ids[start : start + _IDS_PER_QUERY]
+        known.update(connection.scalars(select(predictions.c.id).where(predictions.c.id.in_(part))))
+        sold.update(
+            connection.scalars(select(sales.c.prediction_id).where(sales.c.prediction_id.in_(part)))
+        )
+    return known, sold
+
+
+def _unwritable(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[FieldError]:
+    """The rows whose id names no priced house, or one with a sale price already."""
+    ids = [sale["prediction_id"] for sale in rows]
+    known, sold = _known_and_sold(connection, ids)
+    return [
+        FieldError(row, "prediction_id", "names no priced house")
+        if sale_id not in known
+        else _sold_already(row)
+        for row, sale_id in enumerate(ids)
+        if sale_id not in known or sale_id in sold
+    ]
+
+
+def _sold_already(row: int) -> FieldError:
+    return FieldError(row, "prediction_id", "has a sale price already")
+
+
+def sold_meanwhile(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[FieldError]:
+    """After a batch lost a race to another that wrote one of its sales: its rows whose id has
+    a sale price now, each named."""
+    ids = [sale["prediction_id"] for sale in rows]
+    with engine.connect() as connection:
+        _, sold = _known_and_sold(connection, ids)
+    return [_sold_already(row) for row, sale_id in enumerate(ids) if sale_id in sold]
+
+
 def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     """Write the batch in one transaction; the sales written (all of them).
 
@@ -61,31 +100,11 @@ def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
         If a date is not a real day or is in the future, an id is in the batch twice, or names
         no priced house or one already sold (422).
     """
-    malformed = _malformed(rows)
-    if malformed:
-        raise SalesRefusedError(malformed, 422)
-    ids = [sale["prediction_id"] for sale in rows]
     received = datetime.now(UTC)
     with engine.begin() as connection:
-        known: set[str] = set()
-        sold: set[str] = set()
-        for start in range(0, len(ids), _IDS_PER_QUERY):
-            part = ids[start : start + _IDS_PER_QUERY]
-            known.update(
-                connection.scalars(select(predictions.c.id).where(predictions.c.id.in_(part)))
-            )
-            sold.update(
-                connection.scalars(
-                    select(sales.c.prediction_id).where(sales.c.prediction_id.in_(part))
-                )
-            )
-        errors = [
-            FieldError(row, "prediction_id", "names no priced house")
-            if sale["prediction_id"] not in known
-            else FieldError(row, "prediction_id", "has a sale price already")
-            for row, sale in enumerate(rows)
-            if sale["prediction_id"] not in known or sale["prediction_id"] in sold
-        ]
+        # Every fault of every row, the ids' with the others': a client fixing what a refusal
+        # names must not meet a second refusal for what was wrong all along.
+        errors = sorted(_malformed(rows) + _unwritable(connection, rows))
         if errors:
             raise SalesRefusedError(errors, 422)
         connection.execute(
