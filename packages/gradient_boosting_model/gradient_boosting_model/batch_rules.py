@@ -58,7 +58,8 @@ class NumberRules:
         why; a row not flagged here passes it."""
         # A comparison with NaN is false (numpy warns of none): a missing value breaks no bound.
         bad = (matrix < self.minimum) | (matrix > self.maximum)
-        bad |= np.isinf(matrix)  # refused by the schema even where no bound is (Id)
+        # Refused by the schema even where no bound is (every number has one today, Id too).
+        bad |= np.isinf(matrix)
         bad |= self.whole & (matrix != np.trunc(matrix))
         bad = np.where(np.isnan(matrix), self.required, bad)
         for position, choices in self.choices.items():

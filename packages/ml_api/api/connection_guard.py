@@ -42,6 +42,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.datastructures import Headers
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.problems import (
@@ -52,8 +53,8 @@ from api.problems import (
     TooManyChunksProblem,
     TooManyConnectionsProblem,
 )
-from api.request_context import REQUEST_ID_HEADER, RequestContext, close_request, open_request
-from api.request_metrics import log_request, new_request_id
+from api.request_context import REQUEST_ID_HEADER
+from api.request_metrics import log_unread, new_request_id, request_id
 
 _HEAD_END = b"\r\n\r\n"
 #: Seconds a closing connection goes on reading (and dropping) a request body it did not need.
@@ -76,17 +77,13 @@ class ConnectionLimits:
 
 async def _busy(scope: Any, receive: Any, send: Any) -> None:
     """The answer past the connection cap: 503, come back shortly, and this connection closes
-    (with an id, and its line in the access log, as every answer has)."""
+    (with the request's id, and its line in the access log, as every answer has)."""
     problem = TooManyConnectionsProblem()
     body = json.dumps(problem.body()).encode("ascii")
     headers = [(name.lower().encode(), value.encode()) for name, value in problem.headers.items()]
-    context = RequestContext(id=new_request_id(), route="unmatched")
-    headers.append((REQUEST_ID_HEADER.lower().encode(), context.id.encode()))
-    token = open_request(context)
-    try:
-        log_request(scope["method"], context.route, problem.status, 0.0)
-    finally:
-        close_request(token)
+    sent_id = request_id(Headers(scope=scope))
+    headers.append((REQUEST_ID_HEADER.lower().encode(), sent_id.encode()))
+    log_unread(scope["method"], problem.status, sent_id=sent_id)
     await send(
         {
             "type": "http.response.start",
@@ -275,14 +272,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         its line in the access log (method and route unknown: ``-``, ``unmatched``)."""
         self._refused = True
         if not self.transport.is_closing():
-            context = RequestContext(id=new_request_id(), route="unmatched")
-            self.transport.write(problem.http_response(context.id))
+            sent_id = new_request_id()
+            self.transport.write(problem.http_response(sent_id))
             self._lingering.close_now()
-            token = open_request(context)
-            try:
-                log_request("-", context.route, problem.status, 0.0)
-            finally:
-                close_request(token)
+            log_unread("-", problem.status, sent_id=sent_id)
 
     # The connection cap, and the drain.
 

@@ -3,7 +3,7 @@
 Connexion looks a body's validator up by the Content-Type as sent, so ``APPLICATION/JSON`` found
 none and the body went unvalidated to the handler; with no Content-Type it assumed JSON for the
 validator but Flask did not for the handler. Here the Content-Type is lower-cased (no part of
-``application/json; charset=utf-8`` is case-sensitive) and spaced as Connexion reads it, and a
+``application/json; charset=utf-8`` is case-sensitive) and spaced as HTTP writes it, and a
 body without a Content-Type is
 refused with 415 naming the one the API takes. So is one with two Content-Types (this
 middleware and Connexion's validator read the first, Flask joined both, and Connexion's check of
@@ -47,9 +47,10 @@ def _is_json_body(content_type: str, headers: Headers) -> bool:
 
 
 def _normalised(content_type: str) -> str:
-    """``content_type`` lower-cased, without the whitespace around its parameters' ``;`` that
-    HTTP allows (RFC 9110 5.6.6) and Connexion, comparing the media type as it comes, did not:
-    ``application/json ; charset=utf-8`` was refused as ``application/json ``."""
+    """``content_type`` lower-cased and written ``type/subtype; name=value``, without the
+    whitespace around its parameters' ``;`` that HTTP allows (RFC 9110 5.6.6) and Connexion,
+    comparing the media type as it comes, did not: ``application/json ; charset=utf-8`` was
+    refused as ``application/json ``. (The charset was checked before, on the header as sent.)"""
     media_type, *parameters = content_type.lower().split(";")
     return "; ".join([media_type.strip(), *filter(None, map(str.strip, parameters))])
 

@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 
 from api.metrics import REFUSED_FIELDS, field_label
 from api.problems import ApiProblem
-from api.request_context import current_request
+from api.request_context import UNMATCHED, current_request
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 def _route() -> str:
     """The spec's route of the current request, or ``unmatched`` (never the path as sent)."""
     request = current_request()
-    return request.route if request is not None else "unmatched"
+    return request.route if request is not None else UNMATCHED
 
 
 def _refused(

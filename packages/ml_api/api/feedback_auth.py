@@ -4,8 +4,9 @@ The spec declares the scheme (``feedbackToken``) and names ``token_info`` as its
 Connexion calls with the token and the request. The tokens come from the worker's
 ``FeedbackTokens``, which the app's lifespan puts in each request's state (no global). A token
 is compared with each configured one in constant time (``hmac.compare_digest``), all of them
-every time. With no token configured, feedback is not enabled: 403. A missing or wrong token:
-401, with ``WWW-Authenticate`` (api/errors.py adds it to every 401).
+every time. With no token configured, feedback is not enabled: 403. A missing or wrong token,
+or two Authorization fields: 401, with ``WWW-Authenticate`` (api/errors.py adds it to every
+401).
 """
 
 from __future__ import annotations

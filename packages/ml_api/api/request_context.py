@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
+#: The route of a request that matches none of the spec's paths (or was never read).
+UNMATCHED = "unmatched"
 
 
 @dataclass

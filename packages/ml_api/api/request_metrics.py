@@ -19,7 +19,13 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from api.request_context import REQUEST_ID_HEADER, RequestContext, close_request, open_request
+from api.request_context import (
+    REQUEST_ID_HEADER,
+    UNMATCHED,
+    RequestContext,
+    close_request,
+    open_request,
+)
 
 logger = logging.getLogger("api.access")
 
@@ -27,8 +33,24 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _MAX_SERIES = 1000
 
 
+def request_id(headers: Headers) -> str:
+    """The request's id: the client's ``X-Request-ID`` if it is sane, else a new one."""
+    incoming = headers.get(REQUEST_ID_HEADER, "")
+    return incoming if _SANE_ID.fullmatch(incoming) else new_request_id()
+
+
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def log_unread(method: str, status: int, *, sent_id: str) -> None:
+    """The access-log line of a request answered before the application read it (the
+    connection guard's), under its id ``sent_id``."""
+    token = open_request(RequestContext(id=sent_id, route=UNMATCHED))
+    try:
+        log_request(method, UNMATCHED, status, 0.0)
+    finally:
+        close_request(token)
 
 
 def log_request(
@@ -80,16 +102,14 @@ class RequestContextMiddleware:
             return path
         if path == "/ui" or path.startswith("/ui/"):
             return "/ui/"
-        return "unmatched"
+        return UNMATCHED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
         context = RequestContext(
-            id=incoming if _SANE_ID.fullmatch(incoming) else new_request_id(),
-            route=self.route(scope["path"]),
+            id=request_id(Headers(scope=scope)), route=self.route(scope["path"])
         )
         token = open_request(context)
         started = time.perf_counter()

@@ -243,17 +243,17 @@ class PredictionService:
         if self.store is None:
             raise StoreOffProblem()
         try:
-            return write_sales(self.store.engine, sales)
+            try:
+                return write_sales(self.store.engine, sales)
+            except IntegrityError:  # another batch wrote one of these sales meanwhile
+                # (none found if, in between, what it named was deleted)
+                lost = sold_meanwhile(self.store.engine, sales) or [
+                    FieldError(None, "prediction_id", "a sale of this batch was posted meanwhile")
+                ]
+                raise SalesRefusedError(lost, 422) from None
         except SalesRefusedError as refused:
             raise self.sale_check.problem(refused.errors, refused.status) from None
-        except IntegrityError:  # another batch wrote one of these sales meanwhile
-            raise self.sale_check.problem(
-                sold_meanwhile(self.store.engine, sales)
-                # (none, if the other batch was itself refused since)
-                or [FieldError(None, "prediction_id", "a sale of this batch was posted meanwhile")],
-                422,
-            ) from None
-        except SQLAlchemyError as error:
+        except SQLAlchemyError as error:  # the follow-up's own query's included
             raise StoreUnavailableProblem() from error
 
     def monitoring(self, *, predictions: int | None, sales: int | None) -> dict[str, Any]:

@@ -97,11 +97,13 @@ def _access_lines(server: real_server.Server, marker: str) -> list[str]:
     return [line for line in server.output().splitlines() if marker in line]
 
 
-def assert_identified(server: real_server.Server, headers: Mapping[str, str], status: int) -> None:
-    """An answer of the connection guard has a date and an id, as every answer has, and its
-    line in the access log under that id."""
+def assert_identified(
+    server: real_server.Server, headers: Mapping[str, str], status: int, sent_id: str = ""
+) -> None:
+    """An answer of the connection guard has a date and an id (``sent_id``, the client's, if
+    it was read), as every answer has, and its line in the access log under that id."""
     request_id = headers["x-request-id"]
-    assert re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
+    assert request_id == sent_id if sent_id else re.fullmatch(r"[0-9a-f]{32}", request_id)
     assert headers["date"].lower().endswith(" gmt")
     deadline = time.monotonic() + 5
     while not (lines := _access_lines(server, request_id)) and time.monotonic() < deadline:
@@ -339,11 +341,12 @@ def test_past_the_connection_cap_a_request_gets_503_and_retry_after(
         for _ in range(3):  # open and silent: the worker's cap of three is reached
             held.enter_context(connection(server))
         time.sleep(0.2)
-        refused = httpx.get(f"{server.url}/health", timeout=5)
+        sent_id = f"past-the-cap-{time.monotonic_ns()}"
+        refused = httpx.get(f"{server.url}/health", headers={"X-Request-ID": sent_id}, timeout=5)
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["content-type"] == "application/problem+json"
-    assert_identified(server, refused.headers, 503)
+    assert_identified(server, refused.headers, 503, sent_id)
     assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200  # once they go
 
 

@@ -15,11 +15,14 @@ from connexion import FlaskApp
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.testclient import TestClient
 
 from api import config
+from api import service as service_module
 from api.app import create_app, start_service
 from api.feedback_auth import NO_FEEDBACK
+from api.problems import FieldError
 from api.service import PredictionService
 from api.store.tables import predictions, sales
 from tests.conftest import FEEDBACK_TOKEN
@@ -109,6 +112,33 @@ def test_a_token_is_read_without_the_spaces_around_it_and_from_one_field(
     for headers in ([right, wrong], [wrong, right]):
         refused = client.post("/v1/sales", json=sale, headers=headers)
         assert refused.status_code == 401, refused.text
+
+
+def test_a_batch_that_lost_a_race_is_told_which_rows_and_a_store_gone_meanwhile_is_a_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another batch wrote one of these sales between this one's checks and its insert (the
+    unique key refused it): the rows sold meanwhile are named; a store that fails the look-up
+    after it is a 503, as any store failure, never a 500."""
+    sale = [{"prediction_id": "0000000000000000-0", "sale_price": 1, "sold_on": "2026-11-02"}]
+    lost = IntegrityError("INSERT", {}, Exception("unique"))
+
+    def race(*args: Any) -> int:
+        raise lost
+
+    monkeypatch.setattr(service_module, "write_sales", race)
+    monkeypatch.setattr(
+        service_module, "sold_meanwhile", lambda *args: [FieldError(0, "prediction_id", "sold")]
+    )
+    refused = client.post("/v1/sales", json=sale, headers=AUTH)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [{"row": 0, "field": "prediction_id", "message": "sold"}]
+
+    def gone(*args: Any) -> list[FieldError]:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(service_module, "sold_meanwhile", gone)
+    assert client.post("/v1/sales", json=sale, headers=AUTH).status_code == 503
 
 
 @pytest.fixture(scope="module")

@@ -236,7 +236,7 @@ def _service(stack: ExitStack, folder: Path, stem: str, name: str, **settings: s
     state.mkdir()
     environment = {"ML_API_ENVIRONMENT": "production", "ML_API_STATE_DIR": str(state), **settings}
     server = stack.enter_context(real_server.running(folder / f"{stem}.log", environment))
-    return Served(name, server, True)
+    return Served(name, server, service=True)
 
 
 def main() -> int:
@@ -251,12 +251,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
         folder = Path(scratch)
         floor = Served(
-            "floor", stack.enter_context(running_floor(folder / "floor.log")), False, False
+            "floor",
+            stack.enter_context(running_floor(folder / "floor.log")),
+            service=False,
+            prices=False,
         )
         model_floor = Served(
             "floor with the model",
             stack.enter_context(running_floor(folder / "model_floor.log", with_model=True)),
-            False,
+            service=False,
         )
         recording = _service(stack, folder, "on", "service, recording on (default)")
         unrecorded = _service(

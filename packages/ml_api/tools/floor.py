@@ -30,11 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from connexion import FlaskApp
-from gradient_boosting_model import make_prediction
-from gradient_boosting_model.predict import default_model
 
-from api.controller import prediction_body
-from api.service import PricedHouses, prediction_ids
 from tools import server as real_server
 
 #: The floor's answer: the shape of a one-house prediction, made once.
@@ -83,7 +79,13 @@ def predict(body: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def predict_with_model(body: list[dict[str, Any]]) -> dict[str, Any]:
-    """The floor's handler with the model: the body priced, answered as the service answers."""
+    """The floor's handler with the model: the body priced, answered as the service answers.
+    (The model's modules are imported here, not above: the plain floor loads none of them.)"""
+    from gradient_boosting_model import make_prediction
+
+    from api.controller import prediction_body
+    from api.service import PricedHouses, prediction_ids
+
     result = make_prediction(body)
     priced = PricedHouses(result=result, prediction_ids=prediction_ids(len(body)))
     return prediction_body(priced, model_version=result.model_version)
@@ -106,6 +108,8 @@ def create_floor_app(operation: str = "tools.floor.predict") -> FlaskApp:
 def create_model_floor_app() -> FlaskApp:
     """The floor with the model (see the module's docstring), the model loaded before the
     workers fork, as the service's is."""
+    from gradient_boosting_model.predict import default_model
+
     default_model()
     return create_floor_app("tools.floor.predict_with_model")
 

@@ -98,7 +98,8 @@ def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     ------
     SalesRefusedError
         If a date is not a real day or is in the future, an id is in the batch twice, or names
-        no priced house or one already sold (422).
+        no priced house or one already sold (422): every fault of every row, so the ids are
+        looked up for a batch refused for its dates too (with the store down: its error).
     """
     received = datetime.now(UTC)
     with engine.begin() as connection:
