@@ -30,6 +30,8 @@ from tests.conftest import FEEDBACK_TOKEN
 pytestmark = pytest.mark.integration
 
 AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
+#: A sale whose id names no priced house: a well-formed body that gets past the token.
+UNPRICED_SALE = [{"prediction_id": "0000000000000000-0", "sale_price": 1, "sold_on": "2026-11-02"}]
 
 
 def _price(client: TestClient, service: PredictionService, houses: list[dict[str, Any]]) -> Any:
@@ -91,9 +93,8 @@ def test_sale_prices_come_back_whole_or_not_at_all(
 
 
 def test_posting_sales_needs_a_feedback_token(client: TestClient) -> None:
-    sale = [{"prediction_id": "0000000000000000-0", "sale_price": 1, "sold_on": "2026-11-02"}]
     for headers in ({}, {"Authorization": "Bearer wrong-token"}):
-        refused = client.post("/v1/sales", json=sale, headers=headers)
+        refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=headers)
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"] == 'Bearer realm="feedback"'
         assert refused.headers["content-type"] == "application/problem+json"
@@ -104,13 +105,12 @@ def test_a_token_is_read_without_the_spaces_around_it_and_from_one_field(
 ) -> None:
     """RFC 9110: the whitespace around a field value is not part of it; two Authorization
     fields name no one, whichever comes first."""
-    sale = [{"prediction_id": "0000000000000000-0", "sale_price": 1, "sold_on": "2026-11-02"}]
     for spaced in (f"Bearer {FEEDBACK_TOKEN} ", f"Bearer {FEEDBACK_TOKEN}\t"):
-        taken = client.post("/v1/sales", json=sale, headers={"Authorization": spaced})
+        taken = client.post("/v1/sales", json=UNPRICED_SALE, headers={"Authorization": spaced})
         assert taken.status_code == 422, taken.text  # the token passed: the id is unknown
     right, wrong = ("Authorization", f"Bearer {FEEDBACK_TOKEN}"), ("Authorization", "Bearer no")
     for headers in ([right, wrong], [wrong, right]):
-        refused = client.post("/v1/sales", json=sale, headers=headers)
+        refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=headers)
         assert refused.status_code == 401, refused.text
 
 
@@ -120,7 +120,6 @@ def test_a_batch_that_lost_a_race_is_told_which_rows_and_a_store_gone_meanwhile_
     """Another batch wrote one of these sales between this one's checks and its insert (the
     unique key refused it): the rows sold meanwhile are named; a store that fails the look-up
     after it is a 503, as any store failure, never a 500."""
-    sale = [{"prediction_id": "0000000000000000-0", "sale_price": 1, "sold_on": "2026-11-02"}]
     lost = IntegrityError("INSERT", {}, Exception("unique"))
 
     def race(*args: Any) -> int:
@@ -130,7 +129,7 @@ def test_a_batch_that_lost_a_race_is_told_which_rows_and_a_store_gone_meanwhile_
     monkeypatch.setattr(
         service_module, "sold_meanwhile", lambda *args: [FieldError(0, "prediction_id", "sold")]
     )
-    refused = client.post("/v1/sales", json=sale, headers=AUTH)
+    refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH)
     assert refused.status_code == 422
     assert refused.json()["errors"] == [{"row": 0, "field": "prediction_id", "message": "sold"}]
 
@@ -138,7 +137,7 @@ def test_a_batch_that_lost_a_race_is_told_which_rows_and_a_store_gone_meanwhile_
         raise OperationalError("SELECT", {}, Exception("database is locked"))
 
     monkeypatch.setattr(service_module, "sold_meanwhile", gone)
-    assert client.post("/v1/sales", json=sale, headers=AUTH).status_code == 503
+    assert client.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH).status_code == 503
 
 
 @pytest.fixture(scope="module")
@@ -152,9 +151,8 @@ def without_feedback(service: PredictionService) -> FlaskApp:
 
 
 def test_with_no_token_configured_feedback_is_not_enabled(without_feedback: FlaskApp) -> None:
-    sale = [{"prediction_id": "0000000000000000-0", "sale_price": 1, "sold_on": "2026-11-02"}]
     with without_feedback.test_client() as client:
-        refused = client.post("/v1/sales", json=sale, headers=AUTH)
+        refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH)
     assert refused.status_code == 403
     assert refused.json()["detail"] == "Posting sale prices is not enabled on this server."
 

@@ -357,6 +357,13 @@ class _RecordingTally:
         return {}
 
 
+def _thresholds(*, min_drift_houses: int) -> Thresholds:
+    """Every check judged from one sale; drift and the warned share from ``min_drift_houses``."""
+    return Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
+                      coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
+                      warned_ratio_alert=2.0, min_drift_houses=min_drift_houses)  # fmt: skip
+
+
 def test_drift_reads_back_the_window_fields_as_sent(
     migrated: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -383,9 +390,7 @@ def test_drift_reads_back_the_window_fields_as_sent(
         return tallies[-1]
 
     monkeypatch.setattr(monitoring, "DRIFT_BATCH", 2)
-    thresholds = Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
-                            coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
-                            warned_ratio_alert=2.0, min_drift_houses=1)  # fmt: skip
+    thresholds = _thresholds(min_drift_houses=1)
     figures = measure(migrated, Window(predictions=3, sales=10), training={},
                       thresholds=thresholds, new_tally=new_tally)  # fmt: skip
     assert figures["priced_houses"] == 3
@@ -408,9 +413,7 @@ def test_the_warned_share_is_judged_only_over_enough_houses(
     from as many priced houses as drift is."""
     with migrated.begin() as connection:
         write_rows(connection, priced_request(houses).rows(0, houses))
-    thresholds = Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
-                            coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
-                            warned_ratio_alert=2.0, min_drift_houses=5)  # fmt: skip
+    thresholds = _thresholds(min_drift_houses=5)
     figures = measure(migrated, Window(predictions=100, sales=10),
                       training={"warned_share": 0.01}, thresholds=thresholds)  # fmt: skip
     assert figures["checks"]["warned_share"] == {"live": 0.0, "training": 0.01, "verdict": verdict}
@@ -422,9 +425,7 @@ def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(
     """The model's own tally, fed the window 7 houses at a time, judges it as ``input_drift``
     judges all its houses at once, measure after measure; an empty store has no drift."""
     model = load_model()
-    thresholds = Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
-                            coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
-                            warned_ratio_alert=2.0, min_drift_houses=20)  # fmt: skip
+    thresholds = _thresholds(min_drift_houses=20)
     new_tally = functools.partial(drift_tally, model)
     window = Window(predictions=30, sales=10)
     empty = measure(migrated, window, training={}, thresholds=thresholds, new_tally=new_tally)

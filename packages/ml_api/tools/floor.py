@@ -11,11 +11,8 @@ Whatever the service does beyond this app (its middlewares, its validator, its h
 model, the metrics, the access log, the store) is what ``tools.bench`` measures as its cost
 over the floor.
 
-The floor with the model (``create_model_floor_app``) is the same app whose handler prices the
-body with ``make_prediction`` and answers as the service does (``prediction_body``): what the
-service would cost with nothing of its own but the model. ``tools.bench`` measures the service
-against it too, which splits the service's cost over the floor into the model's (in a worker,
-between the framework's requests, it takes longer than in a loop of its own) and the rest.
+The floor with the model (tools/model_floor.py) is this app with a handler that prices: what
+the service would cost with nothing of its own but the model.
 
     gunicorn --config gunicorn.conf.py --worker-class uvicorn_worker.UvicornWorker \
         'tools.floor:create_floor_app()'
@@ -78,19 +75,6 @@ def predict(body: list[dict[str, Any]]) -> dict[str, Any]:
     return ANSWER
 
 
-def predict_with_model(body: list[dict[str, Any]]) -> dict[str, Any]:
-    """The floor's handler with the model: the body priced, answered as the service answers.
-    (The model's modules are imported here, not above: the plain floor loads none of them.)"""
-    from gradient_boosting_model import make_prediction
-
-    from api.controller import prediction_body
-    from api.service import PricedHouses, prediction_ids
-
-    result = make_prediction(body)
-    priced = PricedHouses(result=result, prediction_ids=prediction_ids(len(body)))
-    return prediction_body(priced, model_version=result.model_version)
-
-
 def ready() -> dict[str, str]:
     return {"status": "ready"}
 
@@ -103,15 +87,6 @@ def create_floor_app(operation: str = "tools.floor.predict") -> FlaskApp:
     app = FlaskApp(__name__)
     app.add_api(spec)
     return app
-
-
-def create_model_floor_app() -> FlaskApp:
-    """The floor with the model (see the module's docstring), the model loaded before the
-    workers fork, as the service's is."""
-    from gradient_boosting_model.predict import default_model
-
-    default_model()
-    return create_floor_app("tools.floor.predict_with_model")
 
 
 #: The floor's workers are never recycled: uvicorn-worker as shipped closes its keep-alive
@@ -128,11 +103,12 @@ def running_floor(
     """The floor (``with_model``: the floor with the model) served on a free loopback port for
     the ``with`` block, as ``tools.server.running`` serves the service (but for recycling:
     ``NOT_RECYCLED``)."""
-    factory = "create_model_floor_app" if with_model else "create_floor_app"
+    factory = (
+        "tools.model_floor:create_model_floor_app()"
+        if with_model
+        else "tools.floor:create_floor_app()"
+    )
     with real_server.running(
-        log,
-        env=NOT_RECYCLED,
-        workers=workers,
-        gunicorn_args=(*WORKER_ARGS, f"tools.floor:{factory}()"),
+        log, env=NOT_RECYCLED, workers=workers, gunicorn_args=(*WORKER_ARGS, factory)
     ) as server:
         yield server

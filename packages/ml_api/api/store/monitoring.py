@@ -205,16 +205,21 @@ def measure(
             else None
         )
     drifted = tally.drift() if tally is not None and tally.houses else {}
-    enough = {
-        "sales": len(sold) >= thresholds.min_sales,
-        "houses": priced >= thresholds.min_drift_houses,
-    }
+    enough_sales = len(sold) >= thresholds.min_sales
+    enough_houses = priced >= thresholds.min_drift_houses
     figures = {**sold.figures(), "warned_share": float(warned) if priced else None}
     checks = {
         name: {
             "live": value,
             "training": training.get(name),
-            "verdict": _verdict(name, value, training.get(name), thresholds, enough),
+            "verdict": _verdict(
+                name,
+                value,
+                training.get(name),
+                thresholds,
+                # The warned share rests on priced houses, the others on sales.
+                enough=enough_houses if name == "warned_share" else enough_sales,
+            ),
         }
         for name, value in figures.items()
     }
@@ -260,23 +265,14 @@ def _count_drift(connection: Any, houses: Any, tally: Tally) -> None:
 
 
 def _verdict(
-    name: str,
-    live: float | None,
-    training: float | None,
-    limits: Thresholds,
-    enough: Mapping[str, bool],
+    name: str, live: float | None, training: float | None, limits: Thresholds, *, enough: bool
 ) -> str:
-    """``name``'s verdict; ``enough``: whether the window holds enough ``sales`` and
-    ``houses`` to judge by."""
-    if live is None or training is None:
+    """``name``'s verdict; ``enough``: whether the window holds enough to judge it by."""
+    if live is None or training is None or not enough:
         return NOT_ENOUGH
-    if name == "warned_share":  # rests on priced houses, not sales
-        if not enough["houses"]:
-            return NOT_ENOUGH
+    if name == "warned_share":
         ratio = live / training if training > 0 else (math.inf if live > 0 else 0.0)
         return _above(ratio, limits.warned_ratio_watch, limits.warned_ratio_alert)
-    if not enough["sales"]:
-        return NOT_ENOUGH
     if name == "coverage":
         return _below(live, limits.coverage_watch, limits.coverage_alert)
     return _above(live / training, limits.error_ratio_watch, limits.error_ratio_alert)
