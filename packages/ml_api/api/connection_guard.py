@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
+from httptools import HttpParserInvalidMethodError
 from starlette.datastructures import Headers
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -52,6 +54,7 @@ from api.problems import (
     MalformedRequestProblem,
     TooManyChunksProblem,
     TooManyConnectionsProblem,
+    UnknownMethodProblem,
 )
 from api.request_context import REQUEST_ID_HEADER
 from api.request_metrics import log_unread, new_request_id, request_id
@@ -263,8 +266,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request its parser refused (plain text, "Invalid HTTP request
-        received."), as problem+json."""
-        self._refuse(MalformedRequestProblem())
+        received."), as problem+json: 501 for a method it does not know (RFC 9110 9.1), 400
+        for the rest. uvicorn calls this while it handles the parser's error, which tells
+        which (``test_connection_limits`` fails if it stops doing so)."""
+        if isinstance(sys.exception(), HttpParserInvalidMethodError):
+            self._refuse(UnknownMethodProblem())
+        else:
+            self._refuse(MalformedRequestProblem())
 
     def _refuse(self, problem: ApiProblem) -> None:
         """Answer ``problem`` and close at once: nothing more of the connection is parsed, and

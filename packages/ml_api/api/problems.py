@@ -394,6 +394,20 @@ class MalformedRequestProblem(ApiProblem):
         )
 
 
+class UnknownMethodProblem(ApiProblem):
+    """A request method the HTTP parser does not know (``FOO``): RFC 9110 (9.1) has a server
+    answer 501. A method it knows but a path does not take is the application's 405."""
+
+    STATUS = 501
+    DETAIL_IS_LOGGABLE = True  # the method is not quoted
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The request's method is not one this server knows: /openapi.json lists each "
+            "path's operations."
+        )
+
+
 class HeadTooLargeProblem(ApiProblem):
     STATUS = 431
     DETAIL_IS_LOGGABLE = True

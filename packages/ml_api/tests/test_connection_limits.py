@@ -217,7 +217,6 @@ def answer_once(sock: socket.socket) -> tuple[int, bytes]:
 @pytest.mark.parametrize(
     "request_bytes",
     [
-        b"FOO /health HTTP/1.1\r\nHost: x\r\n\r\n",  # an unknown method
         b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
         b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n[]",  # two framings: a smuggling attempt
@@ -226,7 +225,6 @@ def answer_once(sock: socket.socket) -> tuple[int, bytes]:
         b"Transfer-Encoding: gzip\r\n\r\n[]",  # a coding it cannot frame
     ],
     ids=[
-        "unknown method",
         "negative length",
         "length and chunked",
         "NUL in a header",
@@ -244,6 +242,18 @@ def test_a_request_the_parser_refuses_gets_a_problem(
     assert headers["content-type"] == "application/problem+json"
     assert "not valid HTTP/1.1" in problem(body, 400)["detail"]
     assert_identified(server, headers, 400)
+
+
+def test_an_unknown_method_gets_501(server: real_server.Server) -> None:
+    """RFC 9110 (9.1): a method the server does not know is answered 501, not 400 (the parser
+    refuses it, as it refuses a malformed request)."""
+    with connection(server) as sock:
+        sock.sendall(b"FOO /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, body = answer(sock)
+    assert status == 501
+    assert headers["content-type"] == "application/problem+json"
+    assert "method is not one this server knows" in problem(body, 501)["detail"]
+    assert_identified(server, headers, 501)
 
 
 def test_a_head_within_the_limits_is_served(server: real_server.Server) -> None:
