@@ -30,13 +30,16 @@ def _has_body(headers: Headers) -> bool:
     return (length is not None and length != "0") or "transfer-encoding" in headers
 
 
-def _charset(content_type: str) -> str | None:
-    """The charset a Content-Type declares (lower-cased, unquoted), if any."""
+def _charsets(content_type: str) -> list[str]:
+    """The charsets a Content-Type declares (lower-cased, unquoted): one, or none; each is
+    checked, so that a UTF-8 one does not hide another (which a reader taking the last would
+    read the body in)."""
+    charsets = []
     for parameter in content_type.split(";")[1:]:
         name, _, value = parameter.partition("=")
         if name.strip().lower() == "charset":
-            return value.strip().strip('"').lower()
-    return None
+            charsets.append(value.strip().strip('"').lower())
+    return charsets
 
 
 def _is_json_body(content_type: str, headers: Headers) -> bool:
@@ -80,9 +83,10 @@ class ContentTypeMiddleware:
                 if _has_body(headers):
                     raise MissingContentTypeProblem()
             else:
-                charset = _charset(content_type) if ";" in content_type else None
-                if charset not in {None, "utf-8", "utf8"} and _is_json_body(content_type, headers):
-                    raise CharsetProblem(str(charset))
+                charsets = _charsets(content_type) if ";" in content_type else []
+                other = [charset for charset in charsets if charset not in {"utf-8", "utf8"}]
+                if other and _is_json_body(content_type, headers):
+                    raise CharsetProblem(other[0])
                 normalised = _normalised(content_type)
                 if content_type != normalised:
                     scope = {**scope, "headers": list(scope["headers"])}

@@ -224,6 +224,8 @@ def test_a_coded_body_is_refused_with_415(
         "application/json; charset=latin-1",
         "APPLICATION/JSON; CHARSET=UTF-16",
         'application/json; charset=""',
+        # a second charset behind a UTF-8 one (a reader taking the last would read Latin-1)
+        "application/json; charset=utf-8; charset=latin-1",
     ],
 )
 def test_a_body_in_a_charset_other_than_utf8_is_refused_with_415(
