@@ -9,13 +9,17 @@ every error (up to a limit) with the row and field it concerns, and refuses thos
 
 Each body is checked once for its rules:
 
-- A list schema marked ``x-items-checked-by-model: true`` in the spec (the houses of
-  ``POST /v1/predictions``) is checked here for its own shape only (a list, how many items,
-  each an object). Each house is then checked by the model package against the very rules of
-  the spec's ``HouseDetails``, which is generated from the model's schema; only when the model
-  refuses a house does the prediction service (api/service.py) check the body against the spec
-  with ``BodyCheck``, for the 400 and its messages. Any other schema, a new endpoint's
-  included, is checked whole here: nothing is skipped unless the spec says who checks it.
+- A list schema marked ``x-items-checked-by-handler: true`` in the spec is checked here for
+  its own shape only (a list, how many items, each an object); its handler checks the items,
+  so that a 400 for the schema's errors names beside them the rules the schema cannot express
+  that its other rows break. The houses of ``POST /v1/predictions`` are checked by the model
+  package against the very rules of the spec's ``HouseDetails``, which is generated from the
+  model's schema; only when the model refuses a house does the prediction service
+  (api/service.py) check the body against the spec with ``BodyCheck``, for the 400 and its
+  messages. The sales of ``POST /v1/sales`` are checked with ``BodyCheck``, the store's rules
+  (a known id, not sold already) looked up for the rows it accepts when it refuses others.
+  Any other schema, a new endpoint's included, is checked whole here: nothing is skipped
+  unless the spec says who checks it.
 - A body the schema accepts nests no deeper than the schema lets it (two levels for a list of
   houses), so the nesting limit is checked, with a pass over every byte, only for a body that
   is refused anyway, and is the first reason given: the answers are those of checking it
@@ -59,9 +63,9 @@ Kind = jsonschema_rs.ValidationErrorKind
 #: A message quotes the bad value; a huge value must not come back whole.
 _MAX_MESSAGE = 300
 
-#: The spec's mark on a list schema whose items are checked by the model, not here (see the
+#: The spec's mark on a list schema whose items are checked by its handler, not here (see the
 #: module's docstring).
-CHECKED_BY_MODEL = "x-items-checked-by-model"
+CHECKED_BY_HANDLER = "x-items-checked-by-handler"
 
 #: The spec's name for an item of a list body (``house``, ``sale``), as its messages say it.
 ROW_NOUN = "x-row-noun"
@@ -102,9 +106,9 @@ class BodyCheck:
         self.containers = container_bound(converted)
         self.members = member_bound(converted)
         self.values = value_bound(converted)
-        #: For a list whose items the model checks (``CHECKED_BY_MODEL``): the list's own
+        #: For a list whose items its handler checks (``CHECKED_BY_HANDLER``): the list's own
         #: keywords, its items only required to be objects. Else ``None``: check it whole.
-        self.shape = _list_shape(converted) if schema.get(CHECKED_BY_MODEL) is True else None
+        self.shape = _list_shape(converted) if schema.get(CHECKED_BY_HANDLER) is True else None
         #: What the messages call a row of the body.
         self.noun = str(schema.get(ROW_NOUN, "row"))
         #: For a list schema with one schema for its items: the list's own keywords alone, and
@@ -119,6 +123,14 @@ class BodyCheck:
 
     def is_valid(self, body: Any) -> bool:
         return bool(self.validator.is_valid(body))
+
+    def accepted_rows(self, body: Any) -> dict[int, Any]:
+        """Of a list body, the items its schema accepts, by their place in it (none of a body
+        that is not a list, or a schema not of one)."""
+        if self.rows is None or not isinstance(body, list):
+            return {}
+        item = self.rows.item
+        return {row: sale for row, sale in enumerate(body) if item.is_valid(sale)}
 
     def refuse_if_invalid(
         self,

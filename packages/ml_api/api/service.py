@@ -44,7 +44,7 @@ from api.problems import (
 from api.store.database import Store
 from api.store.monitoring import Window
 from api.store.recorder import PricedRequest, Recorder, priced_now
-from api.store.sales import SalesRefusedError, sold_meanwhile, write_sales
+from api.store.sales import SalesRefusedError, sale_faults, sold_meanwhile, write_sales
 
 logger = logging.getLogger(__name__)
 
@@ -235,11 +235,14 @@ class PredictionService:
         Raises
         ------
         InvalidHousesProblem
-            422 if a date is not a real day, an id is there twice, names no priced house or
-            one already sold (the spec's 400s come before).
+            400 if a sale breaks the spec's schema (naming beside its errors those below of the
+            sales it accepts); 422 if a date is not a real day, an id is there twice, names no
+            priced house or one already sold.
         StoreUnavailableProblem, StoreOffProblem
             503 if the store cannot be reached, or there is none.
         """
+        if not self.sale_check.is_valid(sales):
+            self.sale_check.refuse_if_invalid(sales, also=self._store_faults(sales))
         if self.store is None:
             raise StoreOffProblem()
         try:
@@ -255,6 +258,18 @@ class PredictionService:
             raise self.sale_check.problem(refused.errors, refused.status) from None
         except SQLAlchemyError as error:  # the follow-up's own query's included
             raise StoreUnavailableProblem() from error
+
+    def _store_faults(self, sales: list[dict[str, Any]]) -> list[FieldError]:
+        """What the store would refuse of the sales the schema accepts, in a batch it refuses
+        for others; none to name if there is no store or it cannot be reached (the schema's
+        400 is answered all the same)."""
+        if self.store is None:
+            return []
+        try:
+            return sale_faults(self.store.engine, self.sale_check.accepted_rows(sales))
+        except SQLAlchemyError:
+            logger.warning("the store could not be reached to check a refused batch of sales")
+            return []
 
     def monitoring(self, *, predictions: int | None, sales: int | None) -> dict[str, Any]:
         """The live figures: the default window's (kept by the timer), or the one asked for."""

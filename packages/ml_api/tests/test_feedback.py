@@ -92,6 +92,50 @@ def test_sale_prices_come_back_whole_or_not_at_all(
     assert _count(service, sales) == before + 3
 
 
+def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
+    client: TestClient,
+    service: PredictionService,
+    request_rows: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As a houses' 400 names the house rules beside the schema's errors: a client fixing a
+    price must not then meet a 422 for an id that was unknown all along. A store that cannot
+    be reached leaves the schema's errors to say (a 400, not a 503)."""
+    ids = _price(client, service, request_rows[6:8])["prediction_ids"]
+    batch = [
+        {"prediction_id": ids[0], "sale_price": -1, "sold_on": "2010-06-30"},  # schema: 400
+        {"prediction_id": "ffffffffffffffff-0", "sale_price": 1e5, "sold_on": "2010-06-30"},
+        {"prediction_id": ids[1], "sale_price": 1e5, "sold_on": "2010-02-30"},  # no such day
+        {"prediction_id": ids[1], "sale_price": 1e5, "sold_on": "2010-06-30"},  # row 2's id
+        {"prediction_id": "not an id", "sale_price": 1e5, "sold_on": "2010-06-30"},
+    ]
+    refused = client.post("/v1/sales", json=batch, headers=AUTH)
+    assert refused.status_code == 400, refused.text
+    named = [(e["row"], e["field"], e["message"]) for e in refused.json()["errors"]]
+    assert [(row, field) for row, field, _ in named] == [
+        (0, "sale_price"),
+        (1, "prediction_id"),
+        (2, "sold_on"),
+        (3, "prediction_id"),
+        (4, "prediction_id"),
+    ]
+    assert named[1][2] == "names no priced house"
+    assert named[3][2] == "is in row 2 too"
+    before = _count(service, sales)
+
+    def gone(*args: Any) -> list[FieldError]:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(service_module, "sale_faults", gone)
+    alone = client.post("/v1/sales", json=batch, headers=AUTH)
+    assert alone.status_code == 400, alone.text
+    assert [(e["row"], e["field"]) for e in alone.json()["errors"]] == [
+        (0, "sale_price"),
+        (4, "prediction_id"),
+    ]
+    assert _count(service, sales) == before
+
+
 def test_posting_sales_needs_a_feedback_token(client: TestClient) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong-token"}):
         refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=headers)

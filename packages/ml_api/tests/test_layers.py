@@ -16,7 +16,7 @@ import pytest
 from connexion.utils import inspect_function_arguments
 
 from api import config
-from api.body_validation import CHECKED_BY_MODEL, BodyCheck, BodyLimits
+from api.body_validation import CHECKED_BY_HANDLER, BodyCheck, BodyLimits
 from api.controller import Handlers
 from api.problems import InvalidHousesProblem
 from api.spec_document import prediction_request_schema, read_spec
@@ -59,12 +59,12 @@ def test_a_list_of_objects_is_checked_whole_unless_the_spec_says_who_checks_its_
     whole = BodyCheck(OBJECTS, LIMITS)
     assert whole.shape is None
     assert not whole.is_valid([{"b": 1}])
-    marked = BodyCheck({**OBJECTS, CHECKED_BY_MODEL: True}, LIMITS)
+    marked = BodyCheck({**OBJECTS, CHECKED_BY_HANDLER: True}, LIMITS)
     assert marked.shape is not None and marked.shape.is_valid([{"b": 1}])
     assert not marked.is_valid([{"b": 1}])  # the service's own check still knows the items
 
 
-def _bodies_checked_by_the_model() -> set[str]:
+def _bodies_checked_by_their_handlers() -> set[str]:
     marked: set[str] = set()
     for path, operations in SPEC["paths"].items():
         for method, operation in operations.items():
@@ -72,17 +72,21 @@ def _bodies_checked_by_the_model() -> set[str]:
             schema = body and body["schema"]
             if schema and "$ref" in schema:
                 schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-            if schema and schema.get(CHECKED_BY_MODEL):
+            if schema and schema.get(CHECKED_BY_HANDLER):
                 marked.add(f"{method} {path} -> {operation['operationId']}")
     return marked
 
 
-def test_only_the_prediction_service_is_trusted_to_check_its_houses() -> None:
-    """Each operation whose houses the validator leaves to the model must be one whose handler
-    goes through ``PredictionService.predict``, which checks them with the spec when the model
-    refuses one. Marking another body means giving its handler that check too."""
-    assert _bodies_checked_by_the_model() == {"post /v1/predictions -> predict"}
-    assert prediction_request_schema(SPEC)[CHECKED_BY_MODEL] is True
+def test_only_the_services_that_check_their_rows_are_trusted_to() -> None:
+    """Each operation whose rows the validator leaves to its handler must be one whose handler
+    checks them with the spec: ``PredictionService.predict`` (when the model refuses a house)
+    and ``record_sales`` (``sale_check``, every batch). Marking another body means giving its
+    handler that check too."""
+    assert _bodies_checked_by_their_handlers() == {
+        "post /v1/predictions -> predict",
+        "post /v1/sales -> record_sales",
+    }
+    assert prediction_request_schema(SPEC)[CHECKED_BY_HANDLER] is True
 
 
 def test_every_operation_resolves_to_a_handler_and_nothing_else_does() -> None:

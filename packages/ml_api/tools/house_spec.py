@@ -30,7 +30,7 @@ from gradient_boosting_model.schemas import (
 )
 from marshmallow import fields, validate
 
-from api.body_validation import CHECKED_BY_MODEL, ROW_NOUN
+from api.body_validation import CHECKED_BY_HANDLER, ROW_NOUN
 from api.config import Settings
 from api.spec_document import SPEC_PATH, request_limits, with_limits
 
@@ -128,7 +128,7 @@ def generated_schemas() -> dict[str, Any]:
             "items": {"$ref": "#/components/schemas/HouseDetails"},
             # The service has the model check each house, with the same rules: the request
             # validator checks this list's shape only (api/body_validation.py).
-            CHECKED_BY_MODEL: True,
+            CHECKED_BY_HANDLER: True,
             ROW_NOUN: "house",  # what its refusals call an item
         },
         "HouseDetails": house_details_schema(first_known_values()),

@@ -10,7 +10,7 @@ written.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,12 +33,16 @@ class SalesRefusedError(Exception):
         self.status = status
 
 
-def _malformed(rows: Sequence[dict[str, Any]]) -> list[FieldError]:
+#: Rows of a batch by their place in it: all of them, or those the spec's schema accepts.
+Rows = Mapping[int, Mapping[str, Any]]
+
+
+def _malformed(rows: Rows) -> list[FieldError]:
     errors: list[FieldError] = []
     first_row: dict[str, int] = {}
     # A day ahead of the server's: the seller's day may be ahead of UTC's.
     latest = datetime.now(UTC).date() + timedelta(days=1)
-    for row, sale in enumerate(rows):
+    for row, sale in rows.items():
         try:
             day = date.fromisoformat(sale["sold_on"])
         except ValueError:
@@ -65,17 +69,30 @@ def _known_and_sold(connection: Connection, ids: Sequence[str]) -> tuple[set[str
     return known, sold
 
 
-def _unwritable(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[FieldError]:
+def _unwritable(connection: Connection, rows: Rows) -> list[FieldError]:
     """The rows whose id names no priced house, or one with a sale price already."""
-    ids = [sale["prediction_id"] for sale in rows]
-    known, sold = _known_and_sold(connection, ids)
+    ids = {row: sale["prediction_id"] for row, sale in rows.items()}
+    known, sold = _known_and_sold(connection, list(ids.values()))
     return [
         FieldError(row, "prediction_id", "names no priced house")
         if sale_id not in known
         else _sold_already(row)
-        for row, sale_id in enumerate(ids)
+        for row, sale_id in ids.items()
         if sale_id not in known or sale_id in sold
     ]
+
+
+def _faults(connection: Connection, rows: Rows) -> list[FieldError]:
+    """Every fault of every row, the ids' with the others': a client fixing what a refusal
+    names must not meet a second refusal for what was wrong all along."""
+    return sorted(_malformed(rows) + _unwritable(connection, rows))
+
+
+def sale_faults(engine: Engine, rows: Rows) -> list[FieldError]:
+    """The faults ``write_sales`` would refuse ``rows`` for (rows the schema accepts, of a
+    batch it refuses for others), to be named beside the schema's."""
+    with engine.connect() as connection:
+        return _faults(connection, rows)
 
 
 def _sold_already(row: int) -> FieldError:
@@ -103,9 +120,7 @@ def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     """
     received = datetime.now(UTC)
     with engine.begin() as connection:
-        # Every fault of every row, the ids' with the others': a client fixing what a refusal
-        # names must not meet a second refusal for what was wrong all along.
-        errors = sorted(_malformed(rows) + _unwritable(connection, rows))
+        errors = _faults(connection, dict(enumerate(rows)))
         if errors:
             raise SalesRefusedError(errors, 422)
         connection.execute(
