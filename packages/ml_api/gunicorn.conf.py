@@ -71,10 +71,22 @@ def pre_fork(server: Any, worker: Any) -> None:
     gc.freeze()
 
 
+def when_ready(server: Any) -> None:
+    """The master loaded the app (``preload_app``), and with it made a value of each live gauge
+    without labels: 0, in a file of its own pid. It never serves, and it outlives every worker:
+    its live gauges go as a dead worker's do, else the smallest ``ml_api_database_up`` of the
+    live processes was the master's 0 for ever (and the alert on it never stopped firing)."""
+    _forget_live_gauges(os.getpid())
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A worker gone (killed, recycled): its live gauges no longer count."""
+    _forget_live_gauges(worker.pid)
+
+
+def _forget_live_gauges(pid: int) -> None:
     # Imported here, not above: prometheus-client picks its value store when first imported,
     # and must see PROMETHEUS_MULTIPROC_DIR (set above) when the workers import it.
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

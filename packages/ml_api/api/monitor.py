@@ -40,6 +40,13 @@ from api.store.tables import challenger_prices, predictions, sales
 
 logger = logging.getLogger(__name__)
 
+#: A check's gauge, where its name in the figures is not the gauge's (``LIVE``, ``TRAINING``).
+_GAUGE_NAMES = {"coverage": "interval_coverage"}
+
+
+def _gauge_name(check: str) -> str:
+    return _GAUGE_NAMES.get(check, check)
+
 
 class LiveMonitor:
     """See the module's docstring."""
@@ -71,8 +78,8 @@ class LiveMonitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         for name, value in self.training.items():
-            if name in TRAINING:
-                TRAINING[name].set(value)
+            if _gauge_name(name) in TRAINING:
+                TRAINING[_gauge_name(name)].set(value)
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -149,10 +156,9 @@ class LiveMonitor:
     def _set_gauges(self, figures: dict[str, Any]) -> None:
         LIVE["sales"].set(figures["sales"])
         LIVE["houses"].set(figures["priced_houses"])
-        names = {"coverage": "interval_coverage"}
         for check, found in figures["checks"].items():
             if found["live"] is not None:
-                LIVE[names.get(check, check)].set(found["live"])
+                LIVE[_gauge_name(check)].set(found["live"])
             MONITORING_LEVEL.labels(check).set(_level(found["verdict"]))
         for field, found in figures["drift"].items():
             DRIFT_PSI.labels(field).set(found["psi"])
