@@ -131,6 +131,16 @@ def test_the_challenger_prices_each_house_in_the_shadow_and_is_compared_on_its_s
     )
     assert exposed == 1
 
+    # A window cutting through the batch (its sales share their time) takes its last rows
+    # newest first, then by id: the same sales for the checks and for the comparison.
+    cut = client.get("/v1/monitoring", params={"predictions": 100, "sales": 100}).json()
+    last = sorted(range(len(ids)), key=lambda row: ids[row], reverse=True)[:100]
+    served_log = np.log(np.asarray(served.predictions))
+    expected_rmsle = float(np.sqrt(np.mean((served_log[last] - truth[last]) ** 2)))
+    assert cut["checks"]["rmsle"]["live"] == pytest.approx(expected_rmsle, abs=1e-6)
+    assert cut["challenger"]["champion"]["rmsle"] == cut["checks"]["rmsle"]["live"]
+    assert cut["challenger"]["champion"]["coverage"] == cut["checks"]["coverage"]["live"]
+
 
 class _Broken:
     """A challenger's model that cannot price: any call fails."""

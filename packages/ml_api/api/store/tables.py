@@ -55,7 +55,8 @@ predictions = Table(
     #: The house as the client sent it.
     Column("house", Document, nullable=False),
     *answer_columns(),
-    Index("ix_predictions_created_at", "created_at"),
+    # The windows' order (``NEWEST_PREDICTIONS``), walked backwards.
+    Index("ix_predictions_created_at_id", "created_at", "id"),
 )
 
 #: One row a sale price posted back for a priced house.
@@ -72,8 +73,14 @@ sales = Table(
     Column("log_sale_price", Float, nullable=False),
     Column("sold_on", Date, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    Index("ix_sales_received_at", "received_at"),
+    Index("ix_sales_received_at_prediction_id", "received_at", "prediction_id"),
 )
+
+#: Newest first, the order the monitoring windows take their last rows in: a total order, as the
+#: houses of one request share their time, and the sales of one batch theirs (by time alone, a
+#: window cutting through one took any of its rows, and two queries of one window not the same).
+NEWEST_PREDICTIONS = (predictions.c.created_at.desc(), predictions.c.id.desc())
+NEWEST_SALES = (sales.c.received_at.desc(), sales.c.prediction_id.desc())
 
 #: One row a house a challenger model priced in the shadow of the one serving (``predictions``:
 #: the same request and house); what the challenger said, never sent to a client.
