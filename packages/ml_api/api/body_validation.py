@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import jsonschema_rs
@@ -124,20 +125,29 @@ class BodyCheck:
     def is_valid(self, body: Any) -> bool:
         return bool(self.validator.is_valid(body))
 
-    def accepted_rows(self, body: Any) -> dict[int, Any]:
-        """Of a list body, the items its schema accepts, by their place in it (none of a body
-        that is not a list, or a schema not of one)."""
+    def accepted_fields(self, body: Any) -> dict[int, dict[str, Any]]:
+        """Of a list body, each row's fields that its schema accepts (each field on its own),
+        by the row's place in the list: what a handler checks its rules on, beside the
+        schema's errors (none of a body that is not a list, or a schema not of one)."""
         if self.rows is None or not isinstance(body, list):
             return {}
-        item = self.rows.item
-        return {row: sale for row, sale in enumerate(body) if item.is_valid(sale)}
+        fields = self.rows.fields
+        return {
+            row: {
+                name: value
+                for name, value in item.items()
+                if name in fields and fields[name].is_valid(value)
+            }
+            for row, item in enumerate(body)
+            if isinstance(item, dict)
+        }
 
     def refuse_if_invalid(
         self,
         body: Any,
         *,
         depth: Callable[[], int] | None = None,
-        also: Iterable[FieldError] = (),
+        also: Iterable[FieldError] | Callable[[], Iterable[FieldError]] = (),
     ) -> None:
         """Refuse ``body`` if the schema does not accept it. ``depth`` tells how deep the body
         nests, when that is cheaper to know from its text than from its value; ``also``, what
@@ -154,14 +164,21 @@ class BodyCheck:
         return value_depth(body)
 
     def refuse(
-        self, body: Any, *, depth: Callable[[], int], also: Iterable[FieldError] = ()
+        self,
+        body: Any,
+        *,
+        depth: Callable[[], int],
+        also: Iterable[FieldError] | Callable[[], Iterable[FieldError]] = (),
     ) -> None:
         """Refuse a body the schema does not accept, with every error it finds in it, and
         ``also`` those of its fields the schema did not find wrong (a rule between fields that
-        only the model knows), row by row."""
+        only the model knows, or the store), row by row: found by ``also()`` where it is a
+        function, once the body is known not to nest too deep for them to be sought."""
         found_depth, limit = depth(), self.limits.max_json_depth
         if found_depth > limit:  # bounds the work below too: the clipping and the error paths
             raise BodyTooDeepProblem(found_depth, limit)
+        if callable(also):
+            also = also()
         listed = self.limits.max_listed_errors
         # One field may break several keywords (a long string fails enum too): keep its most
         # telling error, and stop once one more field than can be listed is known to be bad.
@@ -254,6 +271,15 @@ class _RowChecks:
     max_items: int | None
     #: The items' schema (draft 7).
     item_schema: dict[str, Any]
+
+    @cached_property
+    def fields(self) -> dict[str, jsonschema_rs.Draft7Validator]:
+        """Each field the items' schema declares, checked on its own (made when first asked:
+        only the sales' check asks)."""
+        properties = self.item_schema.get("properties")
+        if not isinstance(properties, dict):
+            return {}
+        return {name: jsonschema_rs.Draft7Validator(field) for name, field in properties.items()}
 
     def too_many(self, body: Any) -> bool:
         """Whether ``body`` is a list longer than the schema allows."""
@@ -425,6 +451,6 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
             # values first (a 10 MiB list of 3.5 million ``{}``: 500 MB more, for a second).
             check.refuse(body, depth=self._raw_depth)
         if check.shape is not None and check.shape.is_valid(body):
-            return  # its items are the model's to check, then the service's (see above)
+            return  # its items are its handler's to check (the model's, the service's: see above)
         if not check.is_valid(body):  # it nests no deeper than the schema allows, if valid
             check.refuse(body, depth=self._raw_depth)

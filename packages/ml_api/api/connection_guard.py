@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,10 @@ LINGER_SECONDS = 5.0
 MAX_BODY_CHUNKS = 100_000
 #: What the parser hands over of a field besides its name and value (": " and CRLF).
 _FIELD_FRAMING = 4
+#: A request line's method, as RFC 9110 (9.1) writes one (a token), and the space after it.
+_METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ ")
+#: Bytes of a head's start kept to tell an unknown method from bytes that are not HTTP.
+_METHOD_SEEN = 32
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = True
         self._head_bytes = 0
         self._head_tail = b""  # the last bytes of the head so far: "\r\n\r\n" may be split
+        self._head_start = b""  # its first bytes: a method, or what the parser refused
         self._request_read = False
         self._draining = False
         #: A refusal was written: nothing more is parsed or run.
@@ -184,6 +190,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _count_next_head(self) -> None:
         """Count what arrives from now on as the next request's head."""
         self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
+        self._head_start = b""
 
     def _cancel_head_deadline(self) -> None:
         if self._head_deadline is not None:
@@ -208,6 +215,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self._lingering.close_now()
             return
         if self._reading_head and data:
+            if len(self._head_start) < _METHOD_SEEN:
+                self._head_start += data[: _METHOD_SEEN - len(self._head_start)]
             seen = self._head_tail + data
             end = seen.find(_HEAD_END)
             head_part = len(data) if end < 0 else end + len(_HEAD_END) - len(self._head_tail)
@@ -267,9 +276,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request its parser refused (plain text, "Invalid HTTP request
         received."), as problem+json: 501 for a method it does not know (RFC 9110 9.1), 400
-        for the rest. uvicorn calls this while it handles the parser's error, which tells
-        which (``test_connection_limits`` fails if it stops doing so)."""
-        if isinstance(sys.exception(), HttpParserInvalidMethodError):
+        for the rest. uvicorn calls this while it handles the parser's error, which says the
+        method was refused (``test_connection_limits`` fails if it stops doing so); so it says
+        of bytes that are not HTTP (a TLS handshake, a lower-case or tab-separated line), told
+        apart by the head's start: a method is a token and a space. (The start of a head
+        pipelined behind another in one packet is not known here: 400.)"""
+        if isinstance(sys.exception(), HttpParserInvalidMethodError) and _METHOD.match(
+            self._head_start
+        ):
             self._refuse(UnknownMethodProblem())
         else:
             self._refuse(MalformedRequestProblem())

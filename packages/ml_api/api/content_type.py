@@ -31,9 +31,9 @@ def _has_body(headers: Headers) -> bool:
 
 
 def _charsets(content_type: str) -> list[str]:
-    """The charsets a Content-Type declares (lower-cased, unquoted): one, or none; each is
-    checked, so that a UTF-8 one does not hide another (which a reader taking the last would
-    read the body in)."""
+    """Every charset a Content-Type declares (lower-cased, unquoted; a valid one declares at
+    most one): each is checked, so that a UTF-8 one does not hide another (which a reader
+    taking the last would read the body in)."""
     charsets = []
     for parameter in content_type.split(";")[1:]:
         name, _, value = parameter.partition("=")

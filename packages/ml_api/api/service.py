@@ -1,7 +1,8 @@
 """Where a request meets the model: the prediction service, one per worker.
 
 The handlers (api/controller.py) do HTTP only and call this; it holds the loaded model and its
-card, the admission budgets, the spec's check of a body of houses, and the observers that
+card, the admission budgets, the spec's checks of a body of houses and of sales, and the
+observers that
 later features attach to (the metrics now; a prediction store, a challenger). As MLServer's
 ``handlers/dataplane.py`` stands between its REST endpoints and ``model.py``.
 
@@ -91,7 +92,8 @@ class PredictionService:
     limits: ServiceLimits
     #: The spec's check of a request's houses: the 400 when the model refuses one.
     house_check: BodyCheck
-    #: The spec's check of a request's sales: the refusals of the sales the store will not take.
+    #: The spec's check of a request's sales (of every batch: its validator checks the list's
+    #: shape only), and the refusals of the sales the store will not take.
     sale_check: BodyCheck
     #: Houses being explained at once (503 past it).
     explained_rows: InflightBudget
@@ -241,8 +243,9 @@ class PredictionService:
         StoreUnavailableProblem, StoreOffProblem
             503 if the store cannot be reached, or there is none.
         """
-        if not self.sale_check.is_valid(sales):
-            self.sale_check.refuse_if_invalid(sales, also=self._store_faults(sales))
+        # The spec's check (its validator checked the list's shape only), the store's rules
+        # sought only for a batch it refuses.
+        self.sale_check.refuse_if_invalid(sales, also=lambda: self._store_faults(sales))
         if self.store is None:
             raise StoreOffProblem()
         try:
@@ -260,15 +263,18 @@ class PredictionService:
             raise StoreUnavailableProblem() from error
 
     def _store_faults(self, sales: list[dict[str, Any]]) -> list[FieldError]:
-        """What the store would refuse of the sales the schema accepts, in a batch it refuses
-        for others; none to name if there is no store or it cannot be reached (the schema's
-        400 is answered all the same)."""
+        """What the store would refuse of a batch the schema refuses, on the fields it accepts;
+        none to name if there is no store or it cannot be reached (the schema's 400 is
+        answered all the same)."""
         if self.store is None:
             return []
         try:
-            return sale_faults(self.store.engine, self.sale_check.accepted_rows(sales))
-        except SQLAlchemyError:
-            logger.warning("the store could not be reached to check a refused batch of sales")
+            return sale_faults(self.store.engine, self.sale_check.accepted_fields(sales))
+        except SQLAlchemyError as error:  # its text may quote the ids: not logged
+            logger.warning(
+                "the store could not be reached to check a refused batch of sales (%s)",
+                type(error).__name__,
+            )
             return []
 
     def monitoring(self, *, predictions: int | None, sales: int | None) -> dict[str, Any]:

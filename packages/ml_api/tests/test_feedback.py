@@ -99,28 +99,44 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """As a houses' 400 names the house rules beside the schema's errors: a client fixing a
-    price must not then meet a 422 for an id that was unknown all along. A store that cannot
-    be reached leaves the schema's errors to say (a 400, not a 503)."""
+    price must not then meet a 422 for an id that was unknown all along, in that row or
+    another. A store that cannot be reached, or none, leaves the schema's errors to say (a
+    400, not a 503)."""
     ids = _price(client, service, request_rows[6:8])["prediction_ids"]
+    sale = {"sale_price": 1e5, "sold_on": "2010-06-30"}
     batch = [
-        {"prediction_id": ids[0], "sale_price": -1, "sold_on": "2010-06-30"},  # schema: 400
-        {"prediction_id": "ffffffffffffffff-0", "sale_price": 1e5, "sold_on": "2010-06-30"},
-        {"prediction_id": ids[1], "sale_price": 1e5, "sold_on": "2010-02-30"},  # no such day
-        {"prediction_id": ids[1], "sale_price": 1e5, "sold_on": "2010-06-30"},  # row 2's id
-        {"prediction_id": "not an id", "sale_price": 1e5, "sold_on": "2010-06-30"},
+        {**sale, "prediction_id": ids[0], "sale_price": -1},
+        {**sale, "prediction_id": "ffffffffffffffff-0"},
+        {**sale, "prediction_id": ids[1], "sold_on": "2010-02-30"},
+        {**sale, "prediction_id": ids[1]},
+        {**sale, "prediction_id": "not an id"},
+        {"prediction_id": "ffffffffffffffff-1", "sale_price": 0, "sold_on": "2010-02-31"},
+        {**sale, "prediction_id": ids[0], "price": 1},
+    ]
+    schema_faults = [
+        (0, "sale_price"),
+        (4, "prediction_id"),
+        (5, "sale_price"),
+        (6, "price"),
     ]
     refused = client.post("/v1/sales", json=batch, headers=AUTH)
     assert refused.status_code == 400, refused.text
-    named = [(e["row"], e["field"], e["message"]) for e in refused.json()["errors"]]
-    assert [(row, field) for row, field, _ in named] == [
-        (0, "sale_price"),
-        (1, "prediction_id"),
-        (2, "sold_on"),
-        (3, "prediction_id"),
-        (4, "prediction_id"),
-    ]
-    assert named[1][2] == "names no priced house"
-    assert named[3][2] == "is in row 2 too"
+    named = {(e["row"], e["field"]): e["message"] for e in refused.json()["errors"]}
+    assert sorted(named) == sorted(
+        [
+            *schema_faults,
+            (1, "prediction_id"),
+            (2, "sold_on"),
+            (3, "prediction_id"),
+            (5, "prediction_id"),
+            (5, "sold_on"),
+            (6, "prediction_id"),
+        ]
+    )
+    assert named[1, "prediction_id"] == named[5, "prediction_id"] == "names no priced house"
+    assert named[3, "prediction_id"] == "is in row 2 too"
+    assert named[6, "prediction_id"] == "is in row 0 too"
+    assert named[5, "sold_on"] == "'2010-02-31' is not a date"
     before = _count(service, sales)
 
     def gone(*args: Any) -> list[FieldError]:
@@ -129,11 +145,16 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
     monkeypatch.setattr(service_module, "sale_faults", gone)
     alone = client.post("/v1/sales", json=batch, headers=AUTH)
     assert alone.status_code == 400, alone.text
-    assert [(e["row"], e["field"]) for e in alone.json()["errors"]] == [
-        (0, "sale_price"),
-        (4, "prediction_id"),
-    ]
+    assert sorted((e["row"], e["field"]) for e in alone.json()["errors"]) == schema_faults
     assert _count(service, sales) == before
+
+    storeless = dataclasses.replace(service, store=None, recorder=None, monitor=None)
+    settings = config.Settings(environment="testing", feedback_tokens=FEEDBACK_TOKEN)
+    with create_app(settings, service=storeless).test_client() as without_store:
+        refused = without_store.post("/v1/sales", json=batch, headers=AUTH)
+        assert refused.status_code == 400, refused.text
+        assert sorted((e["row"], e["field"]) for e in refused.json()["errors"]) == schema_faults
+        assert without_store.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH).status_code == 503
 
 
 def test_posting_sales_needs_a_feedback_token(client: TestClient) -> None:

@@ -132,7 +132,9 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
             "on_url, on_header (a field after on_headers_complete is a trailer, not passed on), "
             "on_headers_complete, on_body, on_message_complete, on_response_complete, shutdown "
             "and send_400_response (still uvicorn's one answer to a request its parser "
-            "refuses), the parser callback it adds (on_chunk_header: the parser must still call "
+            "refuses, still called inside data_received's except HttpParserError, whose "
+            "exception the guard reads to tell an unknown method), the parser callback it "
+            "adds (on_chunk_header: the parser must still call "
             "the protocol's), and its use of url, app, loop, cycle, tasks, connections and "
             "transport"
         ),

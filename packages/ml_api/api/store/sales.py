@@ -1,10 +1,11 @@
 """Sale prices posted back for priced houses: a batch written whole or not at all.
 
-The spec has checked each row's shape (a prediction id's form, a positive price, a date's form,
-no other key, at most ``max_rows`` rows: 400 otherwise). Here, the rules it cannot express
-(422): the date is a real day, no id twice in the batch, every id names a priced house, none
-has a sale already. Any fault refuses the batch, naming every bad row and field; nothing is
-written.
+The spec checks each row's shape (a prediction id's form, a positive price, a date's form, no
+other key, at most ``max_rows`` rows: 400). Here, the rules it cannot express (422): the date is
+a real day, no id twice in the batch, every id names a priced house, none has a sale already.
+Any fault refuses the batch, naming every bad row and field; nothing is written. A batch the
+schema refuses is checked here too, on the fields it accepts, so that its 400 names these
+faults beside its own (``sale_faults``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class SalesRefusedError(Exception):
         self.status = status
 
 
-#: Rows of a batch by their place in it: all of them, or those the spec's schema accepts.
+#: Rows of a batch by their place in it: whole, or with only the fields the spec's schema
+#: accepts (a rule is checked on a row that has its fields).
 Rows = Mapping[int, Mapping[str, Any]]
 
 
@@ -43,17 +45,23 @@ def _malformed(rows: Rows) -> list[FieldError]:
     # A day ahead of the server's: the seller's day may be ahead of UTC's.
     latest = datetime.now(UTC).date() + timedelta(days=1)
     for row, sale in rows.items():
-        try:
-            day = date.fromisoformat(sale["sold_on"])
-        except ValueError:
-            errors.append(FieldError(row, "sold_on", f"{sale['sold_on']!r} is not a date"))
-        else:
-            if day > latest:
-                errors.append(FieldError(row, "sold_on", f"{sale['sold_on']!r} is in the future"))
-        earlier = first_row.setdefault(sale["prediction_id"], row)
-        if earlier != row:
-            errors.append(FieldError(row, "prediction_id", f"is in row {earlier} too"))
+        if "sold_on" in sale:
+            errors.extend(_wrong_day(row, sale["sold_on"], latest))
+        if "prediction_id" in sale:
+            earlier = first_row.setdefault(sale["prediction_id"], row)
+            if earlier != row:
+                errors.append(FieldError(row, "prediction_id", f"is in row {earlier} too"))
     return errors
+
+
+def _wrong_day(row: int, sold_on: str, latest: date) -> list[FieldError]:
+    try:
+        day = date.fromisoformat(sold_on)
+    except ValueError:
+        return [FieldError(row, "sold_on", f"{sold_on!r} is not a date")]
+    if day > latest:
+        return [FieldError(row, "sold_on", f"{sold_on!r} is in the future")]
+    return []
 
 
 def _known_and_sold(connection: Connection, ids: Sequence[str]) -> tuple[set[str], set[str]]:
@@ -71,7 +79,7 @@ def _known_and_sold(connection: Connection, ids: Sequence[str]) -> tuple[set[str
 
 def _unwritable(connection: Connection, rows: Rows) -> list[FieldError]:
     """The rows whose id names no priced house, or one with a sale price already."""
-    ids = {row: sale["prediction_id"] for row, sale in rows.items()}
+    ids = {row: sale["prediction_id"] for row, sale in rows.items() if "prediction_id" in sale}
     known, sold = _known_and_sold(connection, list(ids.values()))
     return [
         FieldError(row, "prediction_id", "names no priced house")
@@ -89,8 +97,10 @@ def _faults(connection: Connection, rows: Rows) -> list[FieldError]:
 
 
 def sale_faults(engine: Engine, rows: Rows) -> list[FieldError]:
-    """The faults ``write_sales`` would refuse ``rows`` for (rows the schema accepts, of a
-    batch it refuses for others), to be named beside the schema's."""
+    """The faults ``write_sales`` would refuse ``rows`` for (the fields the schema accepts, of
+    a batch it refuses), to be named beside the schema's."""
+    if not any(rows.values()):
+        return []
     with engine.connect() as connection:
         return _faults(connection, rows)
 
