@@ -58,7 +58,7 @@ from api.problems import (
     UnknownMethodProblem,
 )
 from api.request_context import REQUEST_ID_HEADER
-from api.request_metrics import log_unread, new_request_id, request_id
+from api.request_metrics import new_request_id, record_unread, request_id
 
 _HEAD_END = b"\r\n\r\n"
 #: Seconds a closing connection goes on reading (and dropping) a request body it did not need.
@@ -91,7 +91,7 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
     headers = [(name.lower().encode(), value.encode()) for name, value in problem.headers.items()]
     sent_id = request_id(Headers(scope=scope))
     headers.append((REQUEST_ID_HEADER.lower().encode(), sent_id.encode()))
-    log_unread(scope["method"], problem.status, sent_id=sent_id)
+    record_unread(scope["method"], problem.status, sent_id=sent_id)
     await send(
         {
             "type": "http.response.start",
@@ -297,7 +297,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             sent_id = new_request_id()
             self.transport.write(problem.http_response(sent_id))
             self._lingering.close_now()
-            log_unread("-", problem.status, sent_id=sent_id)
+            record_unread("-", problem.status, sent_id=sent_id)
 
     # The connection cap, and the drain.
 

@@ -43,9 +43,11 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def log_unread(method: str, status: int, *, sent_id: str) -> None:
-    """The access-log line of a request answered before the application read it (the
-    connection guard's), under its id ``sent_id``."""
+def record_unread(method: str, status: int, *, sent_id: str) -> None:
+    """Count a request answered before the application read it (the connection guard's:
+    ``method`` one the HTTP parser knows, or ``-``), as every request is counted, and give it
+    its access-log line under its id ``sent_id``. Its time is not observed: it was not served."""
+    HTTP_REQUESTS.labels(method, UNMATCHED, str(status)).inc()
     token = open_request(RequestContext(id=sent_id, route=UNMATCHED))
     try:
         log_request(method, UNMATCHED, status, 0.0)
