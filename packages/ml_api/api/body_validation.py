@@ -444,7 +444,9 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
 
     def _validate(self, body: Any) -> None:
         if body is None and not self._nullable:
-            raise BadRequestProblem(detail="Request body must not be empty")
+            if not self._raw:  # (a body of JSON's null is not empty: the schema says why)
+                raise BadRequestProblem(detail="Request body must not be empty")
+            self._check.refuse(body, depth=self._raw_depth)
         check = self._check
         if check.rows is not None and check.rows.too_many(body):
             # Before the validator reads it: jsonschema-rs copies a list whole into its own

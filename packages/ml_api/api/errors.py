@@ -97,6 +97,15 @@ def _stack(error: BaseException) -> str:
     )
 
 
+def _challenge(request: ConnexionRequest) -> str:
+    """A 401's ``WWW-Authenticate``: the scheme and realm, and, to a request that sent a bearer
+    token, that it is not one taken (RFC 6750 3.1: no error code to one that sent none)."""
+    sent = request.headers.get("authorization", "")
+    if sent[:7].lower() == "bearer ":
+        return 'Bearer realm="feedback", error="invalid_token"'
+    return 'Bearer realm="feedback"'
+
+
 def register_error_handlers(app: FlaskApp) -> None:
     """Map every exception to a problem (api/problems.py, Connexion's, Starlette's); unexpected
     ones to a bare 500."""
@@ -109,7 +118,7 @@ def register_error_handlers(app: FlaskApp) -> None:
             for field in fields or [{"row": None, "field": None}]:
                 REFUSED_FIELDS.labels(field_label(field["field"], field["row"])).inc()
         if error.status == 401:  # RFC 9110: a 401 says how to authenticate
-            error.headers = {**(error.headers or {}), "WWW-Authenticate": 'Bearer realm="feedback"'}
+            error.headers = {**(error.headers or {}), "WWW-Authenticate": _challenge(request)}
         return error.to_problem()
 
     def http_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:

@@ -8,8 +8,10 @@ type 'integer'``), with a long value cut short.
 
 Two things Connexion lets through are refused too: a query parameter given more than once
 (``?explain=false&explain=true``: one of the two would be taken silently), and an integer written
-as Python reads one but JSON does not (``+10``, ``1_000``, `` 10``, Arabic-Indic digits).
-Everything else is Connexion's.
+as Python reads one but JSON does not (``+10``, ``1_000``, `` 10``, ``010``, Arabic-Indic
+digits). The names of parameters the spec does not declare, which Connexion's 400 lists, are
+cut short as values are (a 15,000-character name came back whole). Everything else is
+Connexion's.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from starlette.datastructures import QueryParams
 
 #: A message quotes the value; a long one must not come back whole.
 _MAX_MESSAGE = 200
+#: Characters of an unknown parameter's name that a refusal quotes (up to 50 of them).
+_MAX_NAME = 64
 
-#: An integer as JSON writes one (ASCII digits, a minus sign if negative).
-_JSON_INTEGER = re.compile(r"-?[0-9]+")
+#: An integer as JSON writes one (ASCII digits, no leading zero, a minus sign if negative).
+_JSON_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
 class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
@@ -45,6 +49,12 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
                 return _named("query", param, f"{_clipped(sent[0])!r} is not of type 'integer'")
         found: str | None = super().validate_query_parameter(param, request)
         return found
+
+    @staticmethod
+    def validate_parameter_list(request_params: Any, spec_params: Any) -> set[str]:
+        """The names sent that the spec does not declare (Connexion's), each cut short."""
+        extra = set(request_params).difference(spec_params)
+        return {_clipped(name, _MAX_NAME) for name in extra}
 
     @staticmethod
     def validate_parameter(
@@ -67,5 +77,5 @@ def _named(parameter_type: str, param: dict[str, Any], message: str) -> str:
     return f"{parameter_type} parameter {param['name']}: {message}"
 
 
-def _clipped(text: str) -> str:
-    return text if len(text) <= _MAX_MESSAGE else f"{text[:_MAX_MESSAGE]}..."
+def _clipped(text: str, limit: int = _MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}..."

@@ -292,7 +292,10 @@ class ContentCodingProblem(ApiProblem):
 
     def __init__(self) -> None:
         super().__init__(
-            "The request has a Content-Encoding: send the body as it is, uncompressed, without one."
+            "The request has a Content-Encoding: send the body as it is, uncompressed, "
+            "without one.",
+            # The codings the server takes (RFC 9110 15.5.16): none but the body as it is.
+            headers={"Accept-Encoding": "identity"},
         )
 
 
@@ -307,6 +310,20 @@ class TransferCodingProblem(ApiProblem):
         super().__init__(
             "The request's Transfer-Encoding is not supported: send the body with a "
             "Content-Length, or chunked alone."
+        )
+
+
+class MethodNotAllowedProblem(ApiProblem):
+    """A method a path exists for but does not take (RFC 9110 15.5.6: 405 with ``Allow``), where
+    the answer is not the application's (the served spec's paths)."""
+
+    STATUS = 405
+    DETAIL_IS_LOGGABLE = True  # the method is not quoted
+
+    def __init__(self, allowed: str) -> None:
+        super().__init__(
+            f"This path takes {allowed} only.",
+            headers={"Allow": allowed},
         )
 
 

@@ -15,9 +15,15 @@ import yaml
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.problems import MethodNotAllowedProblem
+
+#: The methods the document's paths take.
+_ALLOWED = "GET, HEAD"
+
 
 class SpecDocumentMiddleware:
-    """Answers ``GET`` (and ``HEAD``) of the document's two paths with bytes made once."""
+    """Answers ``GET`` (and ``HEAD``) of the document's two paths with bytes made once, any
+    other method of them 405."""
 
     def __init__(self, app: ASGIApp, document: dict[str, Any]) -> None:
         self.app = app
@@ -31,8 +37,10 @@ class SpecDocumentMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         served = self._documents.get(scope["path"]) if scope["type"] == "http" else None
-        if served is None or scope["method"] not in {"GET", "HEAD"}:
+        if served is None:
             await self.app(scope, receive, send)
             return
+        if scope["method"] not in {"GET", "HEAD"}:
+            raise MethodNotAllowedProblem(_ALLOWED)
         body, media_type = served
         await Response(body, media_type=media_type)(scope, receive, send)

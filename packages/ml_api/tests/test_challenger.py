@@ -193,7 +193,7 @@ def test_a_challenger_is_promoted_and_rolled_back_by_settings_alone(
     kept in the shadow; rollback: the setting removed. The version served is in every answer,
     ``/health``, the store and ``ml_api_model_info``."""
     packaged = artifact_path(load_config())
-    challenger = write_challenger(tmp_path)
+    challenger = write_challenger(tmp_path / "models")  # a folder not made yet
     promoted = config.Settings(
         environment="testing",
         state_dir=tmp_path / "promoted",

@@ -158,10 +158,15 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
 
 
 def test_posting_sales_needs_a_feedback_token(client: TestClient) -> None:
-    for headers in ({}, {"Authorization": "Bearer wrong-token"}):
+    """RFC 6750 (3.1): a token that is not taken is said to be so; none sent, no error code."""
+    for headers, challenge in (
+        ({}, 'Bearer realm="feedback"'),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, 'Bearer realm="feedback"'),
+        ({"Authorization": "Bearer wrong-token"}, 'Bearer realm="feedback", error="invalid_token"'),
+    ):
         refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=headers)
         assert refused.status_code == 401
-        assert refused.headers["www-authenticate"] == 'Bearer realm="feedback"'
+        assert refused.headers["www-authenticate"] == challenge
         assert refused.headers["content-type"] == "application/problem+json"
 
 
@@ -272,6 +277,7 @@ def test_a_window_past_the_limit_is_refused(client: TestClient) -> None:
         # Integers as Python reads them and JSON does not: each was taken as 1000 or 100.
         ("predictions=1_000", "query parameter predictions: '1_000' is not of type 'integer'"),
         ("predictions=%2B100", "query parameter predictions: '+100' is not of type 'integer'"),
+        ("predictions=0100", "query parameter predictions: '0100' is not of type 'integer'"),
         (
             "predictions=%D9%A1%D9%A0%D9%A0",
             "query parameter predictions: '\u0661\u0660\u0660' is not of type 'integer'",
@@ -290,6 +296,8 @@ def test_a_bad_query_parameter_is_named_in_one_line(
     assert refused.json()["detail"] == detail
     long = client.get("/v1/monitoring?predictions=" + "9" * 5000).json()["detail"]
     assert long.startswith("query parameter predictions: ") and len(long) < 300
+    unknown = client.get("/v1/monitoring?" + "b" * 5000 + "=1").json()["detail"]
+    assert unknown == f"Extra query parameter(s) {'b' * 64}... not in spec"
 
 
 def test_a_query_parameter_given_twice_is_refused_wherever_it_is(

@@ -118,6 +118,15 @@ def test_an_empty_body_is_refused(client: TestClient) -> None:
     _assert_problem(response, 400)
 
 
+def test_a_body_of_null_is_refused_for_what_it_is(client: TestClient) -> None:
+    """It was refused as empty ("Request body must not be empty"), which it is not."""
+    response = client.post(
+        "/v1/predictions", content=b"null", headers={"content-type": "application/json"}
+    )
+    detail = _assert_problem(response, 400)["detail"]
+    assert detail == '1 invalid field: null is not of type "array"', detail
+
+
 def test_wrong_content_type_is_415(client: TestClient, house: dict[str, Any]) -> None:
     response = client.post(
         "/v1/predictions", content=json.dumps([house]), headers={"content-type": "text/plain"}

@@ -209,6 +209,7 @@ def test_a_coded_body_is_refused_with_415(
     )
     assert response.status_code == 415, response.text
     assert "Content-Encoding" in response.json()["detail"]
+    assert response.headers["accept-encoding"] == "identity"  # RFC 9110 15.5.16
     plain = client.post(
         "/v1/predictions",
         content=json.dumps([house]).encode(),

@@ -39,6 +39,19 @@ def test_served_spec_is_valid_openapi_3_0(client: TestClient) -> None:
     validate_openapi(spec, cls=OpenAPIV30SpecValidator)
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("path", ["/openapi.json", "/openapi.yaml"])
+def test_the_documents_paths_take_get_and_head_only(client: TestClient, path: str) -> None:
+    """RFC 9110 (15.5.6): a path that exists answers another method 405 naming the ones it
+    takes (they were 404, as if the document were not there)."""
+    assert client.head(path).status_code == 200
+    for method in ("POST", "PUT", "DELETE"):
+        refused = client.request(method, path)
+        assert refused.status_code == 405, method
+        assert refused.headers["allow"] == "GET, HEAD"
+        assert refused.headers["content-type"] == "application/problem+json"
+
+
 def test_the_spec_file_is_plain_openapi_3_0() -> None:
     """No template: any OpenAPI tool reads the file as it is."""
     text = SPEC_PATH.read_text(encoding="utf-8")

@@ -33,13 +33,14 @@ CHALLENGER_VERSION = f"{__version__}+challenger"
 def write_challenger(
     folder: Path, *, version: str = CHALLENGER_VERSION, learning_rate_scale: float = 0.8
 ) -> Path:
-    """The challenger's artifact in ``folder``; its path."""
+    """The challenger's artifact in ``folder`` (made if it is not there); its path."""
     packaged = load_model()
     pipeline = copy.deepcopy(packaged.pipeline)
     boosting = boosted_part(pipeline[-1].regressor_)  # the blend's trees (0.3.0 on)
     boosting.learning_rate *= learning_rate_scale
     # A new model of the changed pipeline: its pricing forms are built from the changed trees.
     model = dataclasses.replace(packaged, pipeline=pipeline)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"gradient_boosting_model_v{version}.joblib"
     joblib.dump(model, path, compress=3)
     metadata = {**load_metadata(load_config()), "model_version": version}
