@@ -7,12 +7,13 @@ uvicorn (httptools) has none of these, so each is kept here, per worker, per con
   and connections that never speak are cut (408 if they sent part of a head), so they cannot
   hold a worker's file descriptors for ever.
 - **Request head size**: over ``max_header_bytes`` in all, or ``max_header_field_bytes`` in one
-  field, is refused with 431 before it is parsed further. httptools has no limit and joins a
-  field's pieces by concatenation, which is quadratic in the field's length. The bytes are
-  counted as they arrive, and again per request as the parser hands the URL and the fields
-  over, so that a request pipelined behind another (whose head arrives in the same packet) is
-  counted too, and so are a chunked body's trailer fields (which uvicorn would add to the
-  headers of a request already under way; here they are counted and dropped).
+  field, is refused with 431 before it is parsed further (a URL over the latter with 414).
+  httptools has no limit and joins a field's pieces by concatenation, which is quadratic in the
+  field's length. The bytes are counted as they arrive, and again per request as the parser
+  hands the URL and the fields over, so that a request pipelined behind another (whose head
+  arrives in the same packet) is counted too, and so are a chunked body's trailer fields (which
+  uvicorn would add to the headers of a request already under way; here they are counted and
+  dropped).
 - **Chunks of a body**: more than ``MAX_BODY_CHUNKS`` is refused (400): the body limit counts
   the bytes a body decodes to, and a 10 MiB body sent a byte a chunk is 60 MB on the wire and
   seconds of a worker's time.
@@ -56,6 +57,7 @@ from api.problems import (
     TooManyChunksProblem,
     TooManyConnectionsProblem,
     UnknownMethodProblem,
+    UriTooLongProblem,
 )
 from api.request_context import REQUEST_ID_HEADER
 from api.request_metrics import new_request_id, record_unread, request_id
@@ -239,7 +241,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         super().on_url(url)
         if len(self.url) > self.limits.max_header_field_bytes:
-            self._refuse_large_head(f"{self.limits.max_header_field_bytes} bytes in its URL")
+            self._refuse(UriTooLongProblem(self.limits.max_header_field_bytes))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._refused:

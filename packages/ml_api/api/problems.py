@@ -433,6 +433,16 @@ class HeadTooLargeProblem(ApiProblem):
         super().__init__(f"The request head is larger than the limit of {limit}.")
 
 
+class UriTooLongProblem(ApiProblem):
+    """A URL longer than the server takes: RFC 9110 (15.5.15) has its own status for it."""
+
+    STATUS = 414
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request's URL is longer than the limit of {limit} bytes.")
+
+
 class TooManyConnectionsProblem(ApiProblem):
     STATUS = 503
     DETAIL_IS_LOGGABLE = True

@@ -237,9 +237,9 @@ class PredictionService:
         Raises
         ------
         InvalidHousesProblem
-            400 if a sale breaks the spec's schema (naming beside its errors those below of the
-            sales it accepts); 422 if a date is not a real day, an id is there twice, names no
-            priced house or one already sold.
+            400 if a sale breaks the spec's schema (naming beside its errors those below, on
+            the fields it accepts); 422 if a date is not a real day or is before its house was
+            built, an id is there twice, names no priced house or one already sold.
         StoreUnavailableProblem, StoreOffProblem
             503 if the store cannot be reached, or there is none.
         """

@@ -70,7 +70,6 @@ def problem(body: bytes, status: int) -> dict[str, Any]:
     ("head", "limit"),
     [
         (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 3000 + b"\r\n\r\n", "one field"),
-        (b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "its URL"),
         (
             b"GET /health HTTP/1.1\r\nHost: x\r\n"
             + b"".join(b"X-%d: %s\r\n" % (i, b"b" * 100) for i in range(100))
@@ -92,6 +91,18 @@ def test_a_large_request_head_is_refused_with_431(
     assert headers["content-type"] == "application/problem+json"
     assert limit in problem(body, 431)["detail"]
     assert_identified(server, headers, 431)
+
+
+def test_a_long_url_is_refused_with_414(server: real_server.Server) -> None:
+    """RFC 9110 (15.5.15): a URL longer than the server takes has a status of its own (it was
+    431, the one for header fields)."""
+    with connection(server) as sock:
+        sock.sendall(b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, body = answer(sock)
+    assert status == 414
+    assert headers["content-type"] == "application/problem+json"
+    assert "URL is longer than the limit of" in problem(body, 414)["detail"]
+    assert_identified(server, headers, 414)
 
 
 def _access_lines(server: real_server.Server, marker: str) -> list[str]:
@@ -121,9 +132,9 @@ def assert_identified(
 def test_a_request_refused_for_its_head_is_not_run(
     server: real_server.Server, pipelined: bytes
 ) -> None:
-    """Its 431 was written, and the parser went on: the application ran the request (2.7 s on
-    9000 query parameters), and with requests pipelined behind it logged a traceback quoting
-    what the body held."""
+    """Its refusal (431 then, 414 for its URL now) was written, and the parser went on: the
+    application ran the request (2.7 s on 9000 query parameters), and with requests pipelined
+    behind it logged a traceback quoting what the body held."""
     marker = f"refused{time.monotonic_ns()}"
     query = "&".join(f"{marker}{i}=1" for i in range(200)).encode()
     body = json.dumps([{"MSZoning": f"SECRET-{marker}"}]).encode()
@@ -136,7 +147,7 @@ def test_a_request_refused_for_its_head_is_not_run(
         with contextlib.suppress(OSError):
             sock.sendall(head + body + pipelined)
         status, _, _ = answer(sock)
-    assert status == 431
+    assert status == 414
     time.sleep(0.5)  # what a worker would log of it, if it ran it
     assert not _access_lines(server, marker)
     assert "Traceback" not in server.output()

@@ -157,6 +157,32 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
         assert without_store.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH).status_code == 503
 
 
+def test_a_sale_before_its_house_was_built_is_refused(
+    client: TestClient, service: PredictionService, request_rows: list[dict[str, Any]]
+) -> None:
+    """A sale dated 0001-01-01 (a client's default date), or in 1800 for a house built in
+    2009, was recorded; a new house may sell the year before it is finished (``Partial``
+    sales, the model's rule between ``YearBuilt`` and ``YrSold``)."""
+    houses = request_rows[8:11]
+    ids = _price(client, service, houses)["prediction_ids"]
+    built = [int(house["YearBuilt"]) for house in houses]
+    batch = [
+        {"prediction_id": ids[0], "sale_price": 1e5, "sold_on": "0001-01-01"},
+        {"prediction_id": ids[1], "sale_price": 1e5, "sold_on": f"{built[1] - 2}-12-31"},
+        {"prediction_id": ids[2], "sale_price": 1e5, "sold_on": f"{built[2] - 1}-01-01"},
+    ]
+    refused = client.post("/v1/sales", json=batch, headers=AUTH)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [
+        {
+            "row": row,
+            "field": "sold_on",
+            "message": f"is before the house was built (YearBuilt {built[row]})",
+        }
+        for row in (0, 1)
+    ]
+
+
 def test_posting_sales_needs_a_feedback_token(client: TestClient) -> None:
     """RFC 6750 (3.1): a token that is not taken is said to be so; none sent, no error code."""
     for headers, challenge in (

@@ -3,6 +3,7 @@ that loses nothing silently, and sale prices taken back whole or not at all."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -237,6 +238,28 @@ def test_a_bad_row_refuses_the_whole_batch_naming_it(
     assert refused.value.status == 422
     assert [(e.row, e.field, e.message) for e in refused.value.errors] == errors
     assert count_rows(migrated, sales) == 0
+
+
+def test_a_sale_before_its_house_was_built_is_refused(migrated: Engine) -> None:
+    """The house's ``YearBuilt`` is read out of its stored document, on each dialect: a whole
+    number, or one written with a fraction of zero as a client may send it."""
+    request = dataclasses.replace(
+        priced_request(2, "00000000000000cc"),
+        houses=[{"YearBuilt": 2009}, {"YearBuilt": 2009.0}],
+    )
+    with migrated.begin() as connection:
+        write_rows(connection, request.rows(0, 2))
+    early = [
+        {"prediction_id": f"00000000000000cc-{i}", "sale_price": 1e5, "sold_on": "1800-01-01"}
+        for i in range(2)
+    ]
+    with pytest.raises(SalesRefusedError) as refused:
+        write_sales(migrated, early)
+    assert [(e.row, e.field, e.message) for e in refused.value.errors] == [
+        (row, "sold_on", "is before the house was built (YearBuilt 2009)") for row in range(2)
+    ]
+    presold = [{**sale, "sold_on": "2008-03-01"} for sale in early]  # the year before: taken
+    assert write_sales(migrated, presold) == 2
 
 
 def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]) -> None:

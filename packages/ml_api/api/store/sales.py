@@ -2,7 +2,8 @@
 
 The spec checks each row's shape (a prediction id's form, a positive price, a date's form, no
 other key, at most ``max_rows`` rows: 400). Here, the rules it cannot express (422): the date is
-a real day, no id twice in the batch, every id names a priced house, none has a sale already.
+a real day, not after tomorrow nor before its house was built, no id twice in the batch, every
+id names a priced house, none has a sale already.
 Any fault refuses the batch, naming every bad row and field; nothing is written. A batch the
 schema refuses is checked here too, on the fields it accepts, so that its 400 names these
 faults beside its own (``sale_faults``).
@@ -39,14 +40,31 @@ class SalesRefusedError(Exception):
 Rows = Mapping[int, Mapping[str, Any]]
 
 
-def _malformed(rows: Rows) -> list[FieldError]:
+def _days(rows: Rows) -> tuple[dict[int, date], list[FieldError]]:
+    """Each row's day of sale, where it is a real one not after tomorrow; the others named."""
+    days: dict[int, date] = {}
     errors: list[FieldError] = []
-    first_row: dict[str, int] = {}
     # A day ahead of the server's: the seller's day may be ahead of UTC's.
     latest = datetime.now(UTC).date() + timedelta(days=1)
     for row, sale in rows.items():
-        if "sold_on" in sale:
-            errors.extend(_wrong_day(row, sale["sold_on"], latest))
+        if "sold_on" not in sale:
+            continue
+        try:
+            day = date.fromisoformat(sale["sold_on"])
+        except ValueError:
+            errors.append(FieldError(row, "sold_on", f"{sale['sold_on']!r} is not a date"))
+            continue
+        if day > latest:
+            errors.append(FieldError(row, "sold_on", f"{sale['sold_on']!r} is in the future"))
+        else:
+            days[row] = day
+    return days, errors
+
+
+def _repeated(rows: Rows) -> list[FieldError]:
+    first_row: dict[str, int] = {}
+    errors: list[FieldError] = []
+    for row, sale in rows.items():
         if "prediction_id" in sale:
             earlier = first_row.setdefault(sale["prediction_id"], row)
             if earlier != row:
@@ -54,46 +72,53 @@ def _malformed(rows: Rows) -> list[FieldError]:
     return errors
 
 
-def _wrong_day(row: int, sold_on: str, latest: date) -> list[FieldError]:
-    try:
-        day = date.fromisoformat(sold_on)
-    except ValueError:
-        return [FieldError(row, "sold_on", f"{sold_on!r} is not a date")]
-    if day > latest:
-        return [FieldError(row, "sold_on", f"{sold_on!r} is in the future")]
-    return []
+#: The house's year of construction, as its document holds it (a number: the schema's).
+_YEAR_BUILT = predictions.c.house["YearBuilt"].as_float()
 
 
-def _known_and_sold(connection: Connection, ids: Sequence[str]) -> tuple[set[str], set[str]]:
-    """Which of ``ids`` name a priced house, and which have a sale price already."""
-    known: set[str] = set()
+def _known_and_sold(
+    connection: Connection, ids: Sequence[str]
+) -> tuple[dict[str, float | None], set[str]]:
+    """Which of ``ids`` name a priced house, with its year of construction (``None`` in a
+    document without one, which no priced house is), and which have a sale price already."""
+    known: dict[str, float | None] = {}
     sold: set[str] = set()
     for start in range(0, len(ids), _IDS_PER_QUERY):
         part = ids[start : start + _IDS_PER_QUERY]
-        known.update(connection.scalars(select(predictions.c.id).where(predictions.c.id.in_(part))))
+        query = select(predictions.c.id, _YEAR_BUILT).where(predictions.c.id.in_(part))
+        known.update(connection.execute(query).all())
         sold.update(
             connection.scalars(select(sales.c.prediction_id).where(sales.c.prediction_id.in_(part)))
         )
     return known, sold
 
 
-def _unwritable(connection: Connection, rows: Rows) -> list[FieldError]:
-    """The rows whose id names no priced house, or one with a sale price already."""
+def _unwritable(connection: Connection, rows: Rows, days: Mapping[int, date]) -> list[FieldError]:
+    """The rows whose id names no priced house, or one with a sale price already, or one built
+    after the day of sale (more than a year after: the model's rule for ``YrSold``, which a
+    house may be sold in before it is finished)."""
     ids = {row: sale["prediction_id"] for row, sale in rows.items() if "prediction_id" in sale}
     known, sold = _known_and_sold(connection, list(ids.values()))
-    return [
-        FieldError(row, "prediction_id", "names no priced house")
-        if sale_id not in known
-        else _sold_already(row)
-        for row, sale_id in ids.items()
-        if sale_id not in known or sale_id in sold
-    ]
+    errors = []
+    for row, sale_id in ids.items():
+        if sale_id not in known:
+            errors.append(FieldError(row, "prediction_id", "names no priced house"))
+            continue
+        if sale_id in sold:
+            errors.append(_sold_already(row))
+        built = known[sale_id]
+        if built is not None and row in days and days[row].year + 1 < built:
+            errors.append(
+                FieldError(row, "sold_on", f"is before the house was built (YearBuilt {built:g})")
+            )
+    return errors
 
 
 def _faults(connection: Connection, rows: Rows) -> list[FieldError]:
     """Every fault of every row, the ids' with the others': a client fixing what a refusal
     names must not meet a second refusal for what was wrong all along."""
-    return sorted(_malformed(rows) + _unwritable(connection, rows))
+    days, errors = _days(rows)
+    return sorted(errors + _repeated(rows) + _unwritable(connection, rows, days))
 
 
 def sale_faults(engine: Engine, rows: Rows) -> list[FieldError]:
@@ -124,9 +149,10 @@ def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     Raises
     ------
     SalesRefusedError
-        If a date is not a real day or is in the future, an id is in the batch twice, or names
-        no priced house or one already sold (422): every fault of every row, so the ids are
-        looked up for a batch refused for its dates too (with the store down: its error).
+        If a date is not a real day, is in the future or is before its house was built, an id
+        is in the batch twice, or names no priced house or one already sold (422): every
+        fault of every row, so the ids are looked up for a batch refused for its dates too
+        (with the store down: its error).
     """
     received = datetime.now(UTC)
     with engine.begin() as connection:
