@@ -207,7 +207,8 @@ class ServerSettings(BaseSettings):
     max_connections: int = Field(default=1000, ge=1)
     #: Seconds a request line and headers may take to arrive whole (408, or a quiet close).
     header_timeout: float = Field(default=10.0, gt=0, le=300)
-    #: Bytes of a request's line and headers in all (431 past it), and of any one of them.
+    #: Bytes of a request's line and headers in all (431 past it), and of any one of them (431,
+    #: or 414 for the URL).
     max_header_bytes: int = Field(default=64 * 1024, ge=4096)
     max_header_field_bytes: int = Field(default=16 * 1024, ge=1024)
     #: malloc arenas a worker's threads share (glibc only; 0: glibc's default, 8 per core).

@@ -292,8 +292,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self, problem: ApiProblem) -> None:
         """Answer ``problem`` and close at once: nothing more of the connection is parsed, and
-        no request of it not yet started is run. The answer has an id, as every answer has, and
-        its line in the access log (method and route unknown: ``-``, ``unmatched``)."""
+        no request of it not yet started is run. The answer has an id, as every answer has, its
+        line in the access log and its count in the request counter (method and route unknown:
+        ``-``, ``unmatched``)."""
         self._refused = True
         if not self.transport.is_closing():
             sent_id = new_request_id()

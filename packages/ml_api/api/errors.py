@@ -100,8 +100,8 @@ def _stack(error: BaseException) -> str:
 def _challenge(request: ConnexionRequest) -> str:
     """A 401's ``WWW-Authenticate``: the scheme and realm, and, to a request that sent a bearer
     token, that it is not one taken (RFC 6750 3.1: no error code to one that sent none)."""
-    sent = request.headers.get("authorization", "")
-    if sent[:7].lower() == "bearer ":
+    parts = request.headers.get("authorization", "").split(maxsplit=1)  # as Connexion splits it
+    if len(parts) == 2 and parts[0].lower() == "bearer":
         return 'Bearer realm="feedback", error="invalid_token"'
     return 'Bearer realm="feedback"'
 

@@ -40,12 +40,13 @@ from api.store.tables import challenger_prices, predictions, sales
 
 logger = logging.getLogger(__name__)
 
-#: A check's gauge, where its name in the figures is not the gauge's (``LIVE``, ``TRAINING``).
+#: A figure's gauge in ``LIVE`` and ``TRAINING``, where its name (a check's, a training figure's)
+#: is not the gauge's.
 _GAUGE_NAMES = {"coverage": "interval_coverage"}
 
 
-def _gauge_name(check: str) -> str:
-    return _GAUGE_NAMES.get(check, check)
+def _gauge_name(figure: str) -> str:
+    return _GAUGE_NAMES.get(figure, figure)
 
 
 class LiveMonitor:

@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tools import server as real_server
 
@@ -289,11 +288,9 @@ def test_an_unknown_method_gets_501(server: real_server.Server, request_bytes: b
 def _guard_answers(server: real_server.Server) -> dict[str, float]:
     """``ml_api_http_requests_total`` of the requests answered before the app read them
     (route ``unmatched``, method ``-``), by status."""
-    text = httpx.get(f"{server.url}/metrics", headers={"Connection": "close"}).text
     return {
         sample.labels["status"]: sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
+        for sample in real_server.metric_samples(server.url)
         if sample.name == "ml_api_http_requests_total"
         and sample.labels["route"] == "unmatched"
         and sample.labels["method"] == "-"
@@ -307,6 +304,7 @@ def test_the_guards_answers_are_counted_as_every_answer_is(server: real_server.S
         "400": b"GET\t/health HTTP/1.1\r\nHost: x\r\n\r\n",
         "501": b"FOO /health HTTP/1.1\r\nHost: x\r\n\r\n",
         "431": b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n",
+        "414": b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     }
     before = _guard_answers(server)
     for request_bytes in refused.values():

@@ -177,7 +177,7 @@ def test_a_sale_before_its_house_was_built_is_refused(
         {
             "row": row,
             "field": "sold_on",
-            "message": f"is before the house was built (YearBuilt {built[row]})",
+            "message": f"is more than a year before the house was built (YearBuilt {built[row]})",
         }
         for row in (0, 1)
     ]
@@ -189,6 +189,7 @@ def test_posting_sales_needs_a_feedback_token(client: TestClient) -> None:
         ({}, 'Bearer realm="feedback"'),
         ({"Authorization": "Basic dXNlcjpwYXNz"}, 'Bearer realm="feedback"'),
         ({"Authorization": "Bearer wrong-token"}, 'Bearer realm="feedback", error="invalid_token"'),
+        ({"Authorization": "bearer\twrong"}, 'Bearer realm="feedback", error="invalid_token"'),
     ):
         refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=headers)
         assert refused.status_code == 401

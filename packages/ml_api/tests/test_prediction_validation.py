@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tests.conftest import FEEDBACK_TOKEN
 from tests.houses import DROP, changed
 
 pytestmark = pytest.mark.integration
@@ -120,11 +121,13 @@ def test_an_empty_body_is_refused(client: TestClient) -> None:
 
 def test_a_body_of_null_is_refused_for_what_it_is(client: TestClient) -> None:
     """It was refused as empty ("Request body must not be empty"), which it is not."""
-    response = client.post(
-        "/v1/predictions", content=b"null", headers={"content-type": "application/json"}
-    )
-    detail = _assert_problem(response, 400)["detail"]
-    assert detail == '1 invalid field: null is not of type "array"', detail
+    token = {"authorization": f"Bearer {FEEDBACK_TOKEN}"}
+    for path, headers in (("/v1/predictions", {}), ("/v1/sales", token)):
+        response = client.post(
+            path, content=b"null", headers={"content-type": "application/json", **headers}
+        )
+        detail = _assert_problem(response, 400)["detail"]
+        assert detail == '1 invalid field: null is not of type "array"', (path, detail)
 
 
 def test_wrong_content_type_is_415(client: TestClient, house: dict[str, Any]) -> None:

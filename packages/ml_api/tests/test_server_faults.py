@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from api.config import Settings
 from api.store.database import make_engine, migrate
@@ -80,14 +79,12 @@ def _wait_for(condition: Any, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def _metrics(url: str) -> dict[str, list[float]]:
-    """Each metric's sample values in ``/metrics``, by its name (a counter's without
-    ``_total``; its ``_created`` sample is not kept in multiprocess mode)."""
-    text = httpx.get(f"{url}/metrics", headers=CLOSE, timeout=10).text
-    return {
-        family.name: [sample.value for sample in family.samples]
-        for family in text_string_to_metric_families(text)
-    }
+def _values(url: str) -> dict[str, list[float]]:
+    """Each sample's values in a server's ``/metrics``, by the sample's name."""
+    values: dict[str, list[float]] = {}
+    for sample in real_server.metric_samples(url):
+        values.setdefault(sample.name, []).append(sample.value)
+    return values
 
 
 def test_the_store_is_up_when_the_workers_reach_it_and_training_figures_are_given(
@@ -105,8 +102,10 @@ def test_the_store_is_up_when_the_workers_reach_it_and_training_figures_are_give
     with real_server.running(tmp_path / "server.log", env=env) as server:
         answer = httpx.post(f"{server.url}/v1/predictions", json=[house], headers=CLOSE)
         assert answer.status_code == 200
-        _wait_for(lambda: _metrics(server.url).get("ml_api_recorded_houses") == [1.0])
-        metrics = _metrics(server.url)
+        _wait_for(lambda: _values(server.url).get("ml_api_recorded_houses_total") == [1.0])
+        # Set by the worker that wrote it; the other's monitor may not have looked yet.
+        _wait_for(lambda: _values(server.url).get("ml_api_database_up") == [1.0], timeout=10)
+        metrics = _values(server.url)
     assert metrics["ml_api_database_up"] == [1.0], metrics
     for figure in ("rmsle", "median_ape", "interval_coverage", "warned_share"):
         (value,) = metrics[f"ml_api_training_{figure}"]

@@ -177,8 +177,9 @@ def test_each_house_field_matches_the_model_schema(name: str) -> None:
 
 
 #: What the server may answer to any request, whatever its operation: a head too slow (408),
-#: too large (431), a body too large (413), of a media type or coding it does not take (415,
-#: 501: a GET with a body included), or past a limit kept for everyone (503).
+#: too large (431; 414 for its URL), a body too large (413), of a media type or coding it does
+#: not take (415, 501: a GET with a body included), a method it does not know (501), or past a
+#: limit kept for everyone (503).
 ANY_REQUEST = {"408", "413", "414", "415", "431", "501", "503"}
 
 

@@ -242,24 +242,27 @@ def test_a_bad_row_refuses_the_whole_batch_naming_it(
 
 def test_a_sale_before_its_house_was_built_is_refused(migrated: Engine) -> None:
     """The house's ``YearBuilt`` is read out of its stored document, on each dialect: a whole
-    number, or one written with a fraction of zero as a client may send it."""
+    number, or one written with a fraction of zero as a client may send it. A document without
+    a year (no priced house's) is not judged by it, whatever it holds instead."""
     request = dataclasses.replace(
-        priced_request(2, "00000000000000cc"),
-        houses=[{"YearBuilt": 2009}, {"YearBuilt": 2009.0}],
-    )
+        priced_request(5, "00000000000000cc"),
+        houses=[{"YearBuilt": 2009}, {"YearBuilt": 2009.0}, {}, {"YearBuilt": None},
+                {"YearBuilt": "x"}],
+    )  # fmt: skip
     with migrated.begin() as connection:
-        write_rows(connection, request.rows(0, 2))
+        write_rows(connection, request.rows(0, 5))
     early = [
         {"prediction_id": f"00000000000000cc-{i}", "sale_price": 1e5, "sold_on": "1800-01-01"}
-        for i in range(2)
+        for i in range(5)
     ]
     with pytest.raises(SalesRefusedError) as refused:
         write_sales(migrated, early)
+    message = "is more than a year before the house was built (YearBuilt 2009)"
     assert [(e.row, e.field, e.message) for e in refused.value.errors] == [
-        (row, "sold_on", "is before the house was built (YearBuilt 2009)") for row in range(2)
+        (row, "sold_on", message) for row in range(2)
     ]
-    presold = [{**sale, "sold_on": "2008-03-01"} for sale in early]  # the year before: taken
-    assert write_sales(migrated, presold) == 2
+    presold = [{**sale, "sold_on": "2008-03-01"} for sale in early[:2]]  # the year before
+    assert write_sales(migrated, presold + early[2:]) == 5
 
 
 def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]) -> None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -188,3 +190,9 @@ def running(
         yield server
     finally:
         stop(server)
+
+
+def metric_samples(url: str) -> list[Sample]:
+    """Every sample a server's ``/metrics`` gives (on a fresh connection)."""
+    text = httpx.get(f"{url}/metrics", headers={"Connection": "close"}, timeout=10).text
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]

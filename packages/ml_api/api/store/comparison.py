@@ -21,7 +21,13 @@ import numpy as np
 from sqlalchemy import select
 
 from api.store.rows import FloatArray, float_columns
-from api.store.tables import NEWEST_PREDICTIONS, NEWEST_SALES, challenger_prices, predictions, sales
+from api.store.tables import (
+    PREDICTIONS_NEWEST_FIRST,
+    SALES_NEWEST_FIRST,
+    challenger_prices,
+    predictions,
+    sales,
+)
 
 #: Price moves reported: the share of houses whose challenger price is further than each.
 MOVES = (0.02, 0.05, 0.10)
@@ -46,7 +52,7 @@ def price_moves(connection: Any, versions: Versions, houses: int) -> dict[str, A
     recent = (
         select(predictions.c.id, predictions.c.price)
         .where(predictions.c.model_version == versions.champion)
-        .order_by(*NEWEST_PREDICTIONS)
+        .order_by(*PREDICTIONS_NEWEST_FIRST)
         .limit(houses)
         .subquery()
     )
@@ -100,7 +106,7 @@ def on_sales(
         .join(challenger, challenger.c.prediction_id == sales.c.prediction_id)
         .where(champion.c.model_version == versions.champion)
         .where(challenger.c.model_version == versions.challenger)
-        .order_by(*NEWEST_SALES)
+        .order_by(*SALES_NEWEST_FIRST)
         .limit(window_sales)
     ).all()  # fmt: skip
     log_a, lower_a, upper_a, log_b, lower_b, upper_b, sale, log_sale = float_columns(rows, 8)

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, Text, case, cast, func, select
 
 from api.store.comparison import Versions, compare
 from api.store.rows import FloatArray, float_columns
-from api.store.tables import NEWEST_PREDICTIONS, NEWEST_SALES, predictions, sales
+from api.store.tables import PREDICTIONS_NEWEST_FIRST, SALES_NEWEST_FIRST, predictions, sales
 
 if TYPE_CHECKING:
     from gradient_boosting_model import FieldDrift
@@ -103,7 +103,7 @@ def _below(value: float, watch: float, alert: float) -> str:
 def _recent_predictions(window: Window) -> Any:
     return (
         select(predictions.c.calibrated, predictions.c.house)
-        .order_by(*NEWEST_PREDICTIONS)
+        .order_by(*PREDICTIONS_NEWEST_FIRST)
         .limit(window.predictions)
         .subquery()
     )
@@ -120,7 +120,7 @@ def _recent_sales(window: Window) -> Any:
             sales.c.log_sale_price,
         )
         .join(predictions, predictions.c.id == sales.c.prediction_id)
-        .order_by(*NEWEST_SALES)
+        .order_by(*SALES_NEWEST_FIRST)
         .limit(window.sales)
     )
 

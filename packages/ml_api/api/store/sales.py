@@ -72,21 +72,29 @@ def _repeated(rows: Rows) -> list[FieldError]:
     return errors
 
 
-#: The house's year of construction, as its document holds it (a number: the schema's).
-_YEAR_BUILT = predictions.c.house["YearBuilt"].as_float()
+#: The house's year of construction, as its document holds it (JSON: a number, as the schema
+#: has it, for every priced house; read as JSON, not cast in SQL, where a value of another
+#: kind would fail PostgreSQL's cast and pass SQLite's as 0).
+_YEAR_BUILT = predictions.c.house["YearBuilt"]
 
 
-def _known_and_sold(
+def _year(value: Any) -> float | None:
+    """A year out of a document's value: a number (not a boolean), else ``None``."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if is_number else None
+
+
+def _houses_and_sales(
     connection: Connection, ids: Sequence[str]
 ) -> tuple[dict[str, float | None], set[str]]:
-    """Which of ``ids`` name a priced house, with its year of construction (``None`` in a
-    document without one, which no priced house is), and which have a sale price already."""
+    """Which of ``ids`` name a priced house, with the year it was built (``None`` where its
+    document has none, which no priced house lacks), and which have a sale price already."""
     known: dict[str, float | None] = {}
     sold: set[str] = set()
     for start in range(0, len(ids), _IDS_PER_QUERY):
         part = ids[start : start + _IDS_PER_QUERY]
         query = select(predictions.c.id, _YEAR_BUILT).where(predictions.c.id.in_(part))
-        known.update(connection.execute(query).all())
+        known.update((sale_id, _year(built)) for sale_id, built in connection.execute(query))
         sold.update(
             connection.scalars(select(sales.c.prediction_id).where(sales.c.prediction_id.in_(part)))
         )
@@ -98,7 +106,7 @@ def _unwritable(connection: Connection, rows: Rows, days: Mapping[int, date]) ->
     after the day of sale (more than a year after: the model's rule for ``YrSold``, which a
     house may be sold in before it is finished)."""
     ids = {row: sale["prediction_id"] for row, sale in rows.items() if "prediction_id" in sale}
-    known, sold = _known_and_sold(connection, list(ids.values()))
+    known, sold = _houses_and_sales(connection, list(ids.values()))
     errors = []
     for row, sale_id in ids.items():
         if sale_id not in known:
@@ -109,7 +117,11 @@ def _unwritable(connection: Connection, rows: Rows, days: Mapping[int, date]) ->
         built = known[sale_id]
         if built is not None and row in days and days[row].year + 1 < built:
             errors.append(
-                FieldError(row, "sold_on", f"is before the house was built (YearBuilt {built:g})")
+                FieldError(
+                    row,
+                    "sold_on",
+                    f"is more than a year before the house was built (YearBuilt {built:g})",
+                )
             )
     return errors
 
@@ -139,7 +151,7 @@ def sold_meanwhile(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[Field
     a sale price now, each named."""
     ids = [sale["prediction_id"] for sale in rows]
     with engine.connect() as connection:
-        _, sold = _known_and_sold(connection, ids)
+        _, sold = _houses_and_sales(connection, ids)
     return [_sold_already(row) for row, sale_id in enumerate(ids) if sale_id in sold]
 
 

@@ -55,7 +55,7 @@ predictions = Table(
     #: The house as the client sent it.
     Column("house", Document, nullable=False),
     *answer_columns(),
-    # The windows' order (``NEWEST_PREDICTIONS``), walked backwards.
+    # The windows' order (``PREDICTIONS_NEWEST_FIRST``), walked backwards.
     Index("ix_predictions_created_at_id", "created_at", "id"),
 )
 
@@ -79,8 +79,8 @@ sales = Table(
 #: Newest first, the order the monitoring windows take their last rows in: a total order, as the
 #: houses of one request share their time, and the sales of one batch theirs (by time alone, a
 #: window cutting through one took any of its rows, and two queries of one window not the same).
-NEWEST_PREDICTIONS = (predictions.c.created_at.desc(), predictions.c.id.desc())
-NEWEST_SALES = (sales.c.received_at.desc(), sales.c.prediction_id.desc())
+PREDICTIONS_NEWEST_FIRST = (predictions.c.created_at.desc(), predictions.c.id.desc())
+SALES_NEWEST_FIRST = (sales.c.received_at.desc(), sales.c.prediction_id.desc())
 
 #: One row a house a challenger model priced in the shadow of the one serving (``predictions``:
 #: the same request and house); what the challenger said, never sent to a client.
