@@ -138,8 +138,9 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
             position=MiddlewarePosition.BEFORE_EXCEPTION,
             allow_origins=list(config.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", REQUEST_ID_HEADER],
-            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+            # Authorization: a page posting sale prices back sends its feedback token.
+            allow_headers=["Content-Type", "Authorization", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After", "WWW-Authenticate"],
             max_age=600,
         )
     register_error_handlers(app)

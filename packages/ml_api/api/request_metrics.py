@@ -34,9 +34,10 @@ _MAX_SERIES = 1000
 
 
 def request_id(headers: Headers) -> str:
-    """The request's id: the client's ``X-Request-ID`` if it is sane, else a new one."""
-    incoming = headers.get(REQUEST_ID_HEADER, "")
-    return incoming if _SANE_ID.fullmatch(incoming) else new_request_id()
+    """The request's id: the client's ``X-Request-ID`` if it sent one and it is sane, else a
+    new one (two are a list, ``a, b`` as RFC 9110 5.3 joins them, which is not an id)."""
+    given = headers.getlist(REQUEST_ID_HEADER)
+    return given[0] if len(given) == 1 and _SANE_ID.fullmatch(given[0]) else new_request_id()
 
 
 def new_request_id() -> str:

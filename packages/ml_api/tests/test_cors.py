@@ -56,6 +56,24 @@ def test_a_listed_origin_may_post_from_a_browser(
     assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
 
 
+def test_a_listed_origin_may_post_sale_prices_with_a_token(cors_client: TestClient) -> None:
+    """Its preflight for the Authorization header was refused ("Disallowed CORS headers"): a
+    page could price houses but never post their sales back."""
+    preflight = cors_client.options(
+        "/v1/sales",
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status_code == 200, preflight.text
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    refused = cors_client.post("/v1/sales", json=[], headers={"Origin": ALLOWED})
+    assert refused.status_code == 401
+    assert "www-authenticate" in refused.headers["access-control-expose-headers"].lower()
+
+
 def test_an_unlisted_origin_is_not_allowed(cors_client: TestClient, house: dict[str, Any]) -> None:
     assert _preflight(cors_client, OTHER).status_code == 400
     response = cors_client.post("/v1/predictions", json=[house], headers={"Origin": OTHER})

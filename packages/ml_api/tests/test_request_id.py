@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -33,6 +34,9 @@ def test_a_sane_incoming_id_is_kept_and_an_insane_one_replaced(client: TestClien
     assert kept.headers["x-request-id"] == "trace-42.a_b"
     replaced = client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
     assert replaced.headers["x-request-id"] != "bad id\twith spaces"
+    # Two are one list (RFC 9110 5.3): "abc, def", not an id; the first was taken.
+    twice = client.get("/health", headers=[("X-Request-ID", "abc"), ("X-Request-ID", "def")])
+    assert re.fullmatch(r"[0-9a-f]{32}", twice.headers["x-request-id"])
 
 
 def test_a_refused_request_is_logged_once_with_its_id(
