@@ -121,7 +121,7 @@ class InvalidHousesProblem(ApiProblem):
         status: int = 400,
         noun: str = "house",
     ) -> None:
-        unique = _first_per_field(errors)
+        unique = _each_once(errors)
         cut = len(unique) > listed_limit
         listed = unique[:listed_limit]
         super().__init__(
@@ -131,7 +131,7 @@ class InvalidHousesProblem(ApiProblem):
         )
 
     def log_reason(self) -> str:
-        count = len(self.ext["errors"])
+        count = _field_count(FieldError(**error) for error in self.ext["errors"])
         return f"{self.title}, {count} invalid field{'s' if count != 1 else ''}"
 
 
@@ -454,13 +454,14 @@ class TooManyConnectionsProblem(ApiProblem):
         )
 
 
-def _first_per_field(errors: Iterable[FieldError]) -> list[FieldError]:
-    """One error per row and field, the first found (a value of the wrong type is not also
-    reported as outside the enum), sorted by row then field."""
-    first: dict[tuple[int | None, str | None], FieldError] = {}
-    for error in errors:
-        first.setdefault((error.row, error.field), error)
-    return sorted(first.values(), key=lambda e: (e.row is not None, e.row or 0, e.field or ""))
+def _each_once(errors: Iterable[FieldError]) -> list[FieldError]:
+    """Each error once, sorted by row then field, a field's errors in the order found: a field
+    may break two rules (``YearBuilt`` after the sale and after the remodel; a sale's id given
+    twice and unknown), each named, so that fixing one does not end in a refusal for the other.
+    (The spec's check names one error a field: a value of the wrong type is not also reported
+    as outside the enum; ``BodyCheck.refuse``.)"""
+    unique = dict.fromkeys(errors)
+    return sorted(unique, key=lambda e: (e.row is not None, e.row or 0, e.field or ""))
 
 
 def describe(
@@ -468,21 +469,26 @@ def describe(
 ) -> str:
     """A one-line summary naming the first ``limit`` errors, each row a ``noun``."""
     rows = {error.row for error in errors if error.row is not None}
+    fields = _field_count(errors)
     parts = []
     for error in errors[:limit]:
         where = [f"row {error.row}"] if error.row is not None else []
         where += [error.field] if error.field else []
-        parts.append(f"{', '.join(where)}: {error.message}" if where else error.message)
+        message = error.message.rstrip(".")  # the parts are joined by "; "
+        parts.append(f"{', '.join(where)}: {message}" if where else message)
     more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
-    plural = "s" if len(errors) != 1 else ""
-    count = (
-        f"more than {len(errors)} invalid fields" if cut else f"{len(errors)} invalid field{plural}"
-    )
+    plural = "s" if fields != 1 else ""
+    count = f"more than {fields} invalid fields" if cut else f"{fields} invalid field{plural}"
     if cut:
-        more += f" (only the first {len(errors)} are listed)"
+        more += f" (only the first {len(errors)} errors are listed)"
     nouns = noun if len(rows) == 1 else f"{noun}s"
     prefix = f"{count} in {len(rows)}{'+' if cut else ''} {nouns}" if rows else count
     return f"{prefix}: {'; '.join(parts)}{more}"
+
+
+def _field_count(errors: Iterable[FieldError]) -> int:
+    """How many fields (of a row, or of the request) ``errors`` find wrong."""
+    return len({(error.row, error.field) for error in errors})
 
 
 def from_row_errors(errors: Mapping[int, Mapping[str, list[str]]]) -> list[FieldError]:
