@@ -326,8 +326,17 @@ HOUSE_RULES = (
     HouseRule(
         "YearBuilt", "YearRemodAdd", 1, "is more than a year after the remodel (YearRemodAdd)."
     ),
-    HouseRule(
-        "1stFlrSF", "GrLivArea", 0, "is larger than the living area (GrLivArea) that includes it."
+    *(
+        HouseRule(
+            part, "GrLivArea", 0, "is larger than the living area (GrLivArea) that includes it."
+        )
+        for part in ("1stFlrSF", "2ndFlrSF", "LowQualFinSF")
+    ),
+    *(
+        HouseRule(
+            part, "TotalBsmtSF", 0, "is larger than the basement (TotalBsmtSF) that includes it."
+        )
+        for part in ("BsmtFinSF1", "BsmtFinSF2", "BsmtUnfSF")
     ),
 )
 

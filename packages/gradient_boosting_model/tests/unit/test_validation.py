@@ -69,6 +69,15 @@ BROKEN_RULES = [
     pytest.param(
         {"1stFlrSF": 2000, "GrLivArea": 1500}, "1stFlrSF", "GrLivArea", id="floor-too-big"
     ),
+    pytest.param(
+        {"2ndFlrSF": 5000, "GrLivArea": 1500}, "2ndFlrSF", "GrLivArea", id="upper-floor-too-big"
+    ),
+    pytest.param(
+        {"BsmtFinSF1": 5000, "BsmtFinSF2": 0, "BsmtUnfSF": 0, "TotalBsmtSF": 100},
+        "BsmtFinSF1",
+        "basement (TotalBsmtSF)",
+        id="finished-part-too-big",
+    ),
 ]
 
 
