@@ -143,13 +143,16 @@ def _bound(schema: Any, own: Callable[[dict[str, Any], str], float]) -> float:
 
 #: Items kept of a list or object where the schema takes none: enough to quote its start.
 _KEPT_ITEMS = 4
+#: The mark of what was cut: a string's end, a list's last item, a key's end.
+_CUT = "..."
 
 
 def clip_strings(node: Any, limit: int, schema: Any, *, unknown_kept: int | None = None) -> Any:
-    """``node`` with every string value over ``limit`` characters cut to ``limit + 1`` (every
-    key to ``limit``, marked ``...``: ``_clipped_key``),
-    every list or object where the draft 7 ``schema`` takes none (or names no schema for it: a
-    property it does not know) cut to its first ``_KEPT_ITEMS`` items, all within it likewise,
+    """``node`` with every string value over ``limit`` characters cut to ``limit`` and marked
+    ``...`` (every key likewise: ``_clipped_key``), every list or object where the draft 7
+    ``schema`` takes none (or names no schema for it: a property it does not know) cut to its
+    first ``_KEPT_ITEMS`` items (a list's marked by a last item ``...``: a message quoting it
+    must not pass it off as what was sent), all within it likewise,
     every list it takes cut to one more item than its ``maxItems``, and every object it takes
     to the properties it names and the first ``unknown_kept`` others (``None``: all).
 
@@ -161,10 +164,11 @@ def clip_strings(node: Any, limit: int, schema: Any, *, unknown_kept: int | None
     Nesting is bounded already (``max_json_depth``).
     """
     if isinstance(node, str):
-        return node[: limit + 1] if len(node) > limit else node
+        return f"{node[:limit]}{_CUT}" if len(node) > limit else node
     if isinstance(node, list):
         if not _takes(schema, "array"):
-            return [clip_strings(item, limit, None) for item in node[:_KEPT_ITEMS]]
+            kept_items = [clip_strings(item, limit, None) for item in node[:_KEPT_ITEMS]]
+            return [*kept_items, _CUT] if len(node) > _KEPT_ITEMS else kept_items
         most, items = schema.get("maxItems"), schema.get("items")
         kept = node if not isinstance(most, int) else node[: most + 1]
         item_schema = items if isinstance(items, dict) else None
@@ -188,7 +192,7 @@ def clip_strings(node: Any, limit: int, schema: Any, *, unknown_kept: int | None
 def _clipped_key(key: str, limit: int) -> str:
     """A key over ``limit`` characters cut to ``limit`` and marked cut: a property name (no
     schema bounds one), an error names it, and a client must not take the cut for its name."""
-    return key if len(key) <= limit else f"{key[:limit]}..."
+    return key if len(key) <= limit else f"{key[:limit]}{_CUT}"
 
 
 def _fewer_unknown(

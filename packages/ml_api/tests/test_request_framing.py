@@ -319,9 +319,9 @@ _ROWS = {
 
 def test_clipping_keeps_every_string_over_the_limit_over_it() -> None:
     body = [{"a" * 100: "b" * 100, "c": ["d" * 10, 1.5, None]}]
-    # A key, which errors name, is marked cut.
+    # A key, which errors name, and a value, which they quote, are marked cut.
     assert clip_strings(body, 20, _ROWS) == [
-        {"a" * 20 + "...": "b" * 21, "c": ["d" * 10, 1.5, None]}
+        {"a" * 20 + "...": "b" * 20 + "...", "c": ["d" * 10, 1.5, None]}
     ]
 
 
@@ -329,11 +329,14 @@ def test_clipping_cuts_short_the_containers_where_the_schema_takes_none() -> Non
     rows = [{f"k{i}": i for i in range(10)}, {"a": [[1]] * 10, "b": {str(i): i for i in range(9)}}]
     assert clip_strings(rows, 20, _ROWS) == [
         {f"k{i}": i for i in range(10)},  # a row is whole: its every field is checked
-        {"a": [[1]] * 4, "b": {str(i): i for i in range(4)}},
+        {"a": [[1]] * 4 + ["..."], "b": {str(i): i for i in range(4)}},
     ]
-    # A row that is a list, a body that is an object: cut, and all within them.
-    assert clip_strings([[0] * 10**6, {}], 20, _ROWS) == [[0] * 4, {}]
-    assert clip_strings({"x": [[0] * 10] * 10}, 20, _ROWS) == {"x": [[0] * 4] * 4}
+    # A row that is a list, a body that is an object: cut (a list marked so), and all within.
+    assert clip_strings([[0] * 10**6, {}], 20, _ROWS) == [[0] * 4 + ["..."], {}]
+    assert clip_strings({"x": [[0] * 10] * 10}, 20, _ROWS) == {
+        "x": [[0] * 4 + ["..."]] * 4 + ["..."]
+    }
+    assert clip_strings([[0] * 4], 20, _ROWS) == [[0] * 4]  # nothing cut: no mark
     # A list the schema takes: one more item than it may hold.
     assert clip_strings([{}] * 10, 20, _ROWS) == [{}] * 4
     assert clip_strings([{"c": list(range(10))}], 20, _ROWS) == [{"c": list(range(10))}]
@@ -457,6 +460,17 @@ def test_a_body_of_more_containers_than_any_valid_one_is_refused_before_its_pars
 
 
 @pytest.mark.integration
+def test_a_long_value_is_quoted_marked_cut(client: TestClient, house: dict[str, Any]) -> None:
+    """Its first 65 characters were quoted as if they were the value sent."""
+    body = [{**house, "LotArea": "9" * 100_000, "Neighborhood": list("abcdef")}]
+    response = client.post("/v1/predictions", json=body)
+    assert response.status_code == 400, response.text
+    messages = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert messages["LotArea"].startswith(f'"{"9" * 64}..." is not of type')
+    assert messages["Neighborhood"].startswith('["a","b","c","d","..."] is not of type')
+
+
+@pytest.mark.integration
 def test_a_field_holding_lists_is_refused_without_walking_them(
     client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -472,7 +486,8 @@ def test_a_field_holding_lists_is_refused_without_walking_them(
     response = client.post("/v1/predictions", content=body, headers=JSON)
     assert response.status_code == 400, response.text
     [error] = response.json()["errors"]
-    assert error["field"] == "LotArea" and error["message"].startswith("[[],[],[],[]] is not")
+    assert error["field"] == "LotArea"
+    assert error["message"].startswith('[[],[],[],[],"..."] is not'), error["message"]
 
 
 def _depth(node: Any) -> int:
