@@ -73,9 +73,10 @@ class Settings(BaseSettings):
     max_string_length: int = Field(default=64, ge=8)
     #: Nesting of JSON arrays and objects; a valid request nests 2 deep (400).
     max_json_depth: int = Field(default=8, ge=2)
-    #: Invalid fields listed in one 400; past it the problem says the list is cut short.
+    #: Errors listed in one 400 (a field breaking two rules has two); past it the problem says
+    #: the list is cut short.
     max_listed_errors: int = Field(default=1000, ge=1)
-    #: Invalid fields spelled out in a problem's one-line ``detail``.
+    #: Errors spelled out in a problem's one-line ``detail``.
     detail_errors: int = Field(default=10, ge=1)
 
     # The prediction store: every priced house remembered, sale prices joined back.

@@ -46,7 +46,9 @@ def _refused(
 ) -> None:
     """One line for a refused request: its route, status and reason, and for invalid houses
     each bad field's row and schema name. ``reason`` must carry nothing the client sent."""
-    labelled = [{"row": f["row"], "field": field_label(f["field"], f["row"])} for f in fields]
+    # Each bad field once, though it broke two rules (two errors listed).
+    once = dict.fromkeys((f["row"], field_label(f["field"], f["row"])) for f in fields)
+    labelled = [{"row": row, "field": field} for row, field in once]
     where = ", ".join(
         f"row {f['row']} {f['field']}" if f["row"] is not None else f["field"] for f in labelled
     )
@@ -115,8 +117,10 @@ def register_error_handlers(app: FlaskApp) -> None:
         fields = (error.ext or {}).get("errors") or []
         _refused(request, error.status, _reason(error, error.status), fields)
         if error.status in (400, 413, 422):  # a request refused for what it carries
-            for field in fields or [{"row": None, "field": None}]:
-                REFUSED_FIELDS.labels(field_label(field["field"], field["row"])).inc()
+            # Each bad field once, though it broke two rules (two errors listed).
+            bad = dict.fromkeys((f["row"], f["field"]) for f in fields) or {(None, None): None}
+            for row, field in bad:
+                REFUSED_FIELDS.labels(field_label(field, row)).inc()
         if error.status == 401:  # RFC 9110: a 401 says how to authenticate
             error.headers = {**(error.headers or {}), "WWW-Authenticate": _challenge(request)}
         return error.to_problem()

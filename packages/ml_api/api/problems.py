@@ -105,7 +105,8 @@ class FieldError:
 
 
 class InvalidHousesProblem(ApiProblem):
-    """The request's houses are invalid; ``errors`` lists every bad field and its row.
+    """The request's houses are invalid; ``errors`` lists every error of every bad field (a
+    field breaking two rules twice) with its row.
 
     400 when they break the spec's schema; 422 when they match it but break a house-level rule
     that only the model's schema knows. At most ``listed_limit`` errors are listed; give one
@@ -124,8 +125,9 @@ class InvalidHousesProblem(ApiProblem):
         unique = _each_once(errors)
         cut = len(unique) > listed_limit
         listed = unique[:listed_limit]
+        more_fields = _field_count(unique) > _field_count(listed)
         super().__init__(
-            describe(listed, limit=detail_limit, cut=cut, noun=noun),
+            describe(listed, limit=detail_limit, cut=cut, more_fields=more_fields, noun=noun),
             status=status,
             ext={"errors": [asdict(error) for error in listed]},
         )
@@ -465,24 +467,34 @@ def _each_once(errors: Iterable[FieldError]) -> list[FieldError]:
 
 
 def describe(
-    errors: list[FieldError], *, limit: int, cut: bool = False, noun: str = "house"
+    errors: list[FieldError],
+    *,
+    limit: int,
+    cut: bool = False,
+    more_fields: bool = False,
+    noun: str = "house",
 ) -> str:
-    """A one-line summary naming the first ``limit`` errors, each row a ``noun``."""
+    """A one-line summary naming the first ``limit`` errors, each row a ``noun``; ``cut``: more
+    errors were found than ``errors`` lists, ``more_fields``: of fields it does not name."""
     rows = {error.row for error in errors if error.row is not None}
     fields = _field_count(errors)
     parts = []
     for error in errors[:limit]:
         where = [f"row {error.row}"] if error.row is not None else []
         where += [error.field] if error.field else []
-        message = error.message.rstrip(".")  # the parts are joined by "; "
+        message = error.message  # the parts are joined by "; ": a sentence's stop goes
+        if message.endswith(".") and not message.endswith("..."):
+            message = message[:-1]
         parts.append(f"{', '.join(where)}: {message}" if where else message)
     more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
     plural = "s" if fields != 1 else ""
-    count = f"more than {fields} invalid fields" if cut else f"{fields} invalid field{plural}"
+    count = (
+        f"more than {fields} invalid fields" if more_fields else f"{fields} invalid field{plural}"
+    )
     if cut:
         more += f" (only the first {len(errors)} errors are listed)"
     nouns = noun if len(rows) == 1 else f"{noun}s"
-    prefix = f"{count} in {len(rows)}{'+' if cut else ''} {nouns}" if rows else count
+    prefix = f"{count} in {len(rows)}{'+' if more_fields else ''} {nouns}" if rows else count
     return f"{prefix}: {'; '.join(parts)}{more}"
 
 

@@ -151,8 +151,8 @@ def clip_strings(node: Any, limit: int, schema: Any, *, unknown_kept: int | None
     """``node`` with every string value over ``limit`` characters cut to ``limit`` and marked
     ``...`` (every key likewise: ``_clipped_key``), every list or object where the draft 7
     ``schema`` takes none (or names no schema for it: a property it does not know) cut to its
-    first ``_KEPT_ITEMS`` items (a list's marked by a last item ``...``: a message quoting it
-    must not pass it off as what was sent), all within it likewise,
+    first ``_KEPT_ITEMS`` items (marked by a last item, or member, ``...``: a message quoting
+    it must not pass it off as what was sent), all within it likewise,
     every list it takes cut to one more item than its ``maxItems``, and every object it takes
     to the properties it names and the first ``unknown_kept`` others (``None``: all).
 
@@ -164,7 +164,11 @@ def clip_strings(node: Any, limit: int, schema: Any, *, unknown_kept: int | None
     Nesting is bounded already (``max_json_depth``).
     """
     if isinstance(node, str):
-        return f"{node[:limit]}{_CUT}" if len(node) > limit else node
+        # Never below the string's own maxLength (a sale's date keeps its ten characters
+        # under a smaller limit for the houses' strings), and marked cut.
+        own = schema.get("maxLength") if isinstance(schema, dict) else None
+        longest = max(limit, own) if isinstance(own, int) else limit
+        return f"{node[:longest]}{_CUT}" if len(node) > longest else node
     if isinstance(node, list):
         if not _takes(schema, "array"):
             kept_items = [clip_strings(item, limit, None) for item in node[:_KEPT_ITEMS]]
@@ -176,6 +180,8 @@ def clip_strings(node: Any, limit: int, schema: Any, *, unknown_kept: int | None
     if isinstance(node, dict):
         if not _takes(schema, "object"):
             pairs: Iterable[tuple[Any, Any]] = islice(node.items(), _KEPT_ITEMS)
+            if len(node) > _KEPT_ITEMS:  # marked cut, as a list is
+                pairs = [*pairs, (_CUT, _CUT)]
             properties: dict[str, Any] = {}
         else:
             properties = schema.get("properties") or {}

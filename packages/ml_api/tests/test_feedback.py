@@ -157,6 +157,19 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
         assert without_store.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH).status_code == 503
 
 
+def test_an_id_repeated_and_unknown_is_refused_for_both(client: TestClient) -> None:
+    """Fixing one of a field's faults must not end in a refusal for the other."""
+    twice = UNPRICED_SALE * 2
+    refused = client.post("/v1/sales", json=twice, headers=AUTH)
+    assert refused.status_code == 422, refused.text
+    assert [(e["row"], e["message"]) for e in refused.json()["errors"]] == [
+        (0, "names no priced house"),
+        (1, "is in row 0 too"),
+        (1, "names no priced house"),
+    ]
+    assert refused.json()["detail"].startswith("2 invalid fields in 2 sales:")
+
+
 def test_a_sale_before_its_house_was_built_is_refused(
     client: TestClient, service: PredictionService, request_rows: list[dict[str, Any]]
 ) -> None:

@@ -45,6 +45,10 @@ def test_metrics_count_what_was_served_and_refused(
         assert client.post("/v1/predictions", json=request_rows[:5]).status_code == 200
     bad = {**request_rows[0], "OverallQual": 42, "LotAreaa": 1}
     assert client.post("/v1/predictions", json=[bad]).status_code == 400
+    # One field, two rules broken, two errors listed: one field refused.
+    twice = {**request_rows[0], "YearBuilt": 2012, "YearRemodAdd": 1950, "YrSold": 2010}
+    refused = client.post("/v1/predictions", json=[twice])
+    assert refused.status_code == 422 and len(refused.json()["errors"]) == 2
     assert client.get("/nowhere/at/all").status_code == 404
     after = _samples(client)
 
@@ -54,12 +58,14 @@ def test_metrics_count_what_was_served_and_refused(
     route = {"method": "POST", "route": "/v1/predictions"}
     assert delta("ml_api_http_requests_total", **route, status="200") == 3
     assert delta("ml_api_http_requests_total", **route, status="400") == 1
+    assert delta("ml_api_http_requests_total", **route, status="422") == 1
     assert delta("ml_api_http_requests_total", method="GET", route="unmatched", status="404") == 1
-    assert delta("ml_api_http_request_duration_seconds_count", **route) == 4
+    assert delta("ml_api_http_request_duration_seconds_count", **route) == 5
     assert delta("ml_api_predicted_houses_total") == 15
     assert delta("ml_api_predicted_price_dollars_count") == 15
     assert delta("ml_api_refused_fields_total", field="OverallQual") == 1
     assert delta("ml_api_refused_fields_total", field="_unknown") == 1  # no client-made labels
+    assert delta("ml_api_refused_fields_total", field="YearBuilt") == 1
     labels = {"model_version": model_version, "api_version": "1.0.0"}
     assert delta("ml_api_warned_houses_total", field="GrLivArea") == 0  # ordinary houses
     assert _value(after, "ml_api_model_info", **labels) == 1

@@ -329,7 +329,7 @@ def test_clipping_cuts_short_the_containers_where_the_schema_takes_none() -> Non
     rows = [{f"k{i}": i for i in range(10)}, {"a": [[1]] * 10, "b": {str(i): i for i in range(9)}}]
     assert clip_strings(rows, 20, _ROWS) == [
         {f"k{i}": i for i in range(10)},  # a row is whole: its every field is checked
-        {"a": [[1]] * 4 + ["..."], "b": {str(i): i for i in range(4)}},
+        {"a": [[1]] * 4 + ["..."], "b": {**{str(i): i for i in range(4)}, "...": "..."}},
     ]
     # A row that is a list, a body that is an object: cut (a list marked so), and all within.
     assert clip_strings([[0] * 10**6, {}], 20, _ROWS) == [[0] * 4 + ["..."], {}]
@@ -337,6 +337,10 @@ def test_clipping_cuts_short_the_containers_where_the_schema_takes_none() -> Non
         "x": [[0] * 4 + ["..."]] * 4 + ["..."]
     }
     assert clip_strings([[0] * 4], 20, _ROWS) == [[0] * 4]  # nothing cut: no mark
+    # A string is never cut below its own maxLength, whatever the limit for the others.
+    dated = {"type": "string", "maxLength": 10}
+    assert clip_strings("2010-06-30", 8, dated) == "2010-06-30"
+    assert clip_strings("2010-06-30T00", 8, dated) == "2010-06-30..."
     # A list the schema takes: one more item than it may hold.
     assert clip_strings([{}] * 10, 20, _ROWS) == [{}] * 4
     assert clip_strings([{"c": list(range(10))}], 20, _ROWS) == [{"c": list(range(10))}]

@@ -78,6 +78,18 @@ BROKEN_RULES = [
         "basement (TotalBsmtSF)",
         id="finished-part-too-big",
     ),
+    pytest.param(
+        {"LowQualFinSF": 2000, "GrLivArea": 1500, "1stFlrSF": 1000, "2ndFlrSF": 0},
+        "LowQualFinSF",
+        "GrLivArea",
+        id="low-quality-part-too-big",
+    ),
+    pytest.param(
+        {"BsmtUnfSF": 900, "BsmtFinSF1": 0, "BsmtFinSF2": 0, "TotalBsmtSF": 800},
+        "BsmtUnfSF",
+        "basement (TotalBsmtSF)",
+        id="unfinished-part-too-big",
+    ),
 ]
 
 
