@@ -494,7 +494,12 @@ def describe(
     if cut:
         more += f" (only the first {len(errors)} errors are listed)"
     nouns = noun if len(rows) == 1 else f"{noun}s"
-    prefix = f"{count} in {len(rows)}{'+' if more_fields else ''} {nouns}" if rows else count
+    if rows:
+        prefix = f"{count} in {len(rows)}{'+' if more_fields else ''} {nouns}"
+    elif any(error.field for error in errors):
+        prefix = count
+    else:  # the body as a whole (too many rows, not a list): no field to count
+        prefix = "Request body"
     return f"{prefix}: {'; '.join(parts)}{more}"
 
 

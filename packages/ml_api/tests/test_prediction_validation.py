@@ -120,14 +120,15 @@ def test_an_empty_body_is_refused(client: TestClient) -> None:
 
 
 def test_a_body_of_null_is_refused_for_what_it_is(client: TestClient) -> None:
-    """It was refused as empty ("Request body must not be empty"), which it is not."""
+    """It was refused as empty ("Request body must not be empty"), which it is not; and not
+    as "1 invalid field", as if it had one."""
     token = {"authorization": f"Bearer {FEEDBACK_TOKEN}"}
     for path, headers in (("/v1/predictions", {}), ("/v1/sales", token)):
         response = client.post(
             path, content=b"null", headers={"content-type": "application/json", **headers}
         )
         detail = _assert_problem(response, 400)["detail"]
-        assert detail == '1 invalid field: null is not of type "array"', (path, detail)
+        assert detail == 'Request body: null is not of type "array"', (path, detail)
 
 
 def test_wrong_content_type_is_415(client: TestClient, house: dict[str, Any]) -> None:
