@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -38,17 +38,22 @@ def _route() -> str:
     return request.route if request is not None else UNMATCHED
 
 
+def _bad_fields(errors: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each bad field of a refusal's ``errors`` once (a field breaking two rules has two
+    errors), by row and its metrics label (``field_label``: nothing a client made up)."""
+    once = dict.fromkeys((e["row"], e["field"]) for e in errors)
+    return [{"row": row, "field": field_label(field, row)} for row, field in once]
+
+
 def _refused(
     request: ConnexionRequest,
     status: int,
     reason: str,
-    fields: Iterable[dict[str, Any]] = (),
+    labelled: Sequence[dict[str, Any]] = (),
 ) -> None:
     """One line for a refused request: its route, status and reason, and for invalid houses
-    each bad field's row and schema name. ``reason`` must carry nothing the client sent."""
-    # Each bad field once, though it broke two rules (two errors listed).
-    once = dict.fromkeys((f["row"], field_label(f["field"], f["row"])) for f in fields)
-    labelled = [{"row": row, "field": field} for row, field in once]
+    each bad field's row and label (``_bad_fields``). ``reason`` must carry nothing the client
+    sent."""
     where = ", ".join(
         f"row {f['row']} {f['field']}" if f["row"] is not None else f["field"] for f in labelled
     )
@@ -114,13 +119,11 @@ def register_error_handlers(app: FlaskApp) -> None:
 
     def known_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, ProblemException)
-        fields = (error.ext or {}).get("errors") or []
-        _refused(request, error.status, _reason(error, error.status), fields)
+        bad = _bad_fields((error.ext or {}).get("errors") or [])
+        _refused(request, error.status, _reason(error, error.status), bad)
         if error.status in (400, 413, 422):  # a request refused for what it carries
-            # Each bad field once, though it broke two rules (two errors listed).
-            bad = dict.fromkeys((f["row"], f["field"]) for f in fields) or {(None, None): None}
-            for row, field in bad:
-                REFUSED_FIELDS.labels(field_label(field, row)).inc()
+            for field in bad or [{"row": None, "field": field_label(None, None)}]:
+                REFUSED_FIELDS.labels(field["field"]).inc()
         if error.status == 401:  # RFC 9110: a 401 says how to authenticate
             error.headers = {**(error.headers or {}), "WWW-Authenticate": _challenge(request)}
         return error.to_problem()

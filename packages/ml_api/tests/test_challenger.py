@@ -138,8 +138,10 @@ def test_the_challenger_prices_each_house_in_the_shadow_and_is_compared_on_its_s
     served_log = np.log(np.asarray(served.predictions))
     expected_rmsle = float(np.sqrt(np.mean((served_log[last] - truth[last]) ** 2)))
     assert cut["checks"]["rmsle"]["live"] == pytest.approx(expected_rmsle, abs=1e-6)
-    assert cut["challenger"]["champion"]["rmsle"] == cut["checks"]["rmsle"]["live"]
-    assert cut["challenger"]["champion"]["coverage"] == cut["checks"]["coverage"]["live"]
+    # The same sales (computed apart, each of the two sums in its own order: within rounding).
+    champion = cut["challenger"]["champion"]
+    assert champion["rmsle"] == pytest.approx(cut["checks"]["rmsle"]["live"], rel=1e-12)
+    assert champion["coverage"] == cut["checks"]["coverage"]["live"]  # a share of whole counts
 
 
 class _Broken:

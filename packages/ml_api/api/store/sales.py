@@ -12,7 +12,7 @@ faults beside its own (``sale_faults``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -84,21 +84,27 @@ def _year(value: Any) -> float | None:
     return float(value) if is_number else None
 
 
-def _houses_and_sales(
-    connection: Connection, ids: Sequence[str]
-) -> tuple[dict[str, float | None], set[str]]:
-    """Which of ``ids`` name a priced house, with the year it was built (``None`` where its
-    document has none, which no priced house lacks), and which have a sale price already."""
+def _parts(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    return (ids[start : start + _IDS_PER_QUERY] for start in range(0, len(ids), _IDS_PER_QUERY))
+
+
+def _year_built(connection: Connection, ids: Sequence[str]) -> dict[str, float | None]:
+    """Of ``ids``, those that name a priced house, with the year it was built (``None`` where
+    its document has none, which no priced house lacks)."""
     known: dict[str, float | None] = {}
-    sold: set[str] = set()
-    for start in range(0, len(ids), _IDS_PER_QUERY):
-        part = ids[start : start + _IDS_PER_QUERY]
+    for part in _parts(ids):
         query = select(predictions.c.id, _YEAR_BUILT).where(predictions.c.id.in_(part))
         known.update((sale_id, _year(built)) for sale_id, built in connection.execute(query))
-        sold.update(
-            connection.scalars(select(sales.c.prediction_id).where(sales.c.prediction_id.in_(part)))
-        )
-    return known, sold
+    return known
+
+
+def _sold(connection: Connection, ids: Sequence[str]) -> set[str]:
+    """Of ``ids``, those that have a sale price already."""
+    sold: set[str] = set()
+    for part in _parts(ids):
+        query = select(sales.c.prediction_id).where(sales.c.prediction_id.in_(part))
+        sold.update(connection.scalars(query))
+    return sold
 
 
 def _unwritable(connection: Connection, rows: Rows, days: Mapping[int, date]) -> list[FieldError]:
@@ -106,7 +112,8 @@ def _unwritable(connection: Connection, rows: Rows, days: Mapping[int, date]) ->
     after the day of sale (more than a year after: the model's rule for ``YrSold``, which a
     house may be sold in before it is finished)."""
     ids = {row: sale["prediction_id"] for row, sale in rows.items() if "prediction_id" in sale}
-    known, sold = _houses_and_sales(connection, list(ids.values()))
+    asked = list(ids.values())
+    known, sold = _year_built(connection, asked), _sold(connection, asked)
     errors = []
     for row, sale_id in ids.items():
         if sale_id not in known:
@@ -126,11 +133,12 @@ def _unwritable(connection: Connection, rows: Rows, days: Mapping[int, date]) ->
     return errors
 
 
-def _faults(connection: Connection, rows: Rows) -> list[FieldError]:
-    """Every fault of every row, the ids' with the others': a client fixing what a refusal
-    names must not meet a second refusal for what was wrong all along."""
+def _faults(connection: Connection, rows: Rows) -> tuple[dict[int, date], list[FieldError]]:
+    """Every fault of every row, the ids' with the others' (a client fixing what a refusal
+    names must not meet a second refusal for what was wrong all along); and the days of sale
+    read on the way, by row."""
     days, errors = _days(rows)
-    return sorted(errors + _repeated(rows) + _unwritable(connection, rows, days))
+    return days, sorted(errors + _repeated(rows) + _unwritable(connection, rows, days))
 
 
 def sale_faults(engine: Engine, rows: Rows) -> list[FieldError]:
@@ -139,7 +147,7 @@ def sale_faults(engine: Engine, rows: Rows) -> list[FieldError]:
     if not any(rows.values()):
         return []
     with engine.connect() as connection:
-        return _faults(connection, rows)
+        return _faults(connection, rows)[1]
 
 
 def _sold_already(row: int) -> FieldError:
@@ -151,7 +159,7 @@ def sold_meanwhile(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[Field
     a sale price now, each named."""
     ids = [sale["prediction_id"] for sale in rows]
     with engine.connect() as connection:
-        _, sold = _houses_and_sales(connection, ids)
+        sold = _sold(connection, ids)
     return [_sold_already(row) for row, sale_id in enumerate(ids) if sale_id in sold]
 
 
@@ -168,7 +176,7 @@ def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     """
     received = datetime.now(UTC)
     with engine.begin() as connection:
-        errors = _faults(connection, dict(enumerate(rows)))
+        days, errors = _faults(connection, dict(enumerate(rows)))
         if errors:
             raise SalesRefusedError(errors, 422)
         connection.execute(
@@ -178,10 +186,10 @@ def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
                     "prediction_id": sale["prediction_id"],
                     "sale_price": float(sale["sale_price"]),
                     "log_sale_price": math.log(sale["sale_price"]),
-                    "sold_on": date.fromisoformat(sale["sold_on"]),
+                    "sold_on": days[row],
                     "received_at": received,
                 }
-                for sale in rows
+                for row, sale in enumerate(rows)
             ],
         )
     return len(rows)
