@@ -145,6 +145,14 @@ class CalibrationConfig(_Frozen):
 
 class WarningsConfig(_Frozen):
     top_features: int = Field(ge=1)
+    also_checked: tuple[HouseField, ...]
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> WarningsConfig:
+        unknown = _unknown(list(self.also_checked))
+        if unknown:
+            raise ValueError(f"also_checked are not house fields: {unknown}")
+        return self
 
 
 class DriftConfig(_Frozen):

@@ -108,6 +108,7 @@ def training_ranges(pipeline: Pipeline, columns: Columns, config: Config) -> Inp
         features=stages.features,
         raw=columns,
         top=config.warnings.top_features,
+        also=config.warnings.also_checked,
         sums=config.features.sums,
         ages=config.features.elapsed_years.variables,
         age_reference=config.features.elapsed_years.reference,

@@ -3,8 +3,9 @@
 Trees cannot extrapolate (and the linear start is clipped so as not to): a house larger than
 any in training is priced as the largest one seen, and its conformal range, calibrated on houses
 like the training ones, means nothing there. So for the model's most important features (by
-their mean absolute contribution to the training houses' log prices) the training range is
-stored with the model, and a house outside it gets a warning naming the client's field, its value
+their mean absolute contribution to the training houses' log prices), and for those config.yml
+has checked whatever their importance (the year of sale: the prices are what Ames paid from
+2006 to 2010), the training range is stored with the model, and a house outside it gets a warning naming the client's field, its value
 and the range. Each feature is checked in the form the trees see it:
 
 - ``number``: the field's own value;
@@ -158,7 +159,8 @@ class FeatureRange:
 
 @dataclass(frozen=True)
 class InputRanges:
-    """The training ranges of the model's most important features."""
+    """The training ranges of the model's most important features, and of those checked
+    whatever their importance."""
 
     ranges: tuple[FeatureRange, ...]
 
@@ -222,15 +224,27 @@ def fit_ranges(
     ages: Sequence[str],
     age_reference: str,
     grade_scores: Mapping[str, float],
+    also: Sequence[str] = (),
 ) -> InputRanges:
-    """The ranges of the ``top`` most important features seen in the training ``features``.
+    """The ranges of the ``top`` most important features seen in the training ``features``,
+    then of the features ``also`` names that are not among them.
 
     ``raw`` holds the training houses' validated columns (for the codes of categories).
+
+    Raises
+    ------
+    ValueError
+        If ``also`` names a feature the model does not have.
     """
-    order = np.argsort(-np.asarray(importances), kind="stable")[:top]
+    missing = [name for name in also if name not in feature_names]
+    if missing:
+        raise ValueError(f"the model has no feature {', '.join(missing)} to check")
+    top_order = np.argsort(-np.asarray(importances), kind="stable")[:top].tolist()
+    extra = [feature_names.index(name) for name in dict.fromkeys(also)]
+    order = top_order + [index for index in extra if index not in top_order]
     codes = tuple(sorted((score, code) for code, score in grade_scores.items()))
     ranges = []
-    for index in order.tolist():
+    for index in order:
         name = feature_names[index]
         importance = float(importances[index])
         kind = _kind(name, sums, ages)

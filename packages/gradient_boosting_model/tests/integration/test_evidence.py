@@ -38,6 +38,23 @@ def test_the_largest_house_is_warned_and_its_range_is_not_calibrated(
     assert result.warnings[1] == [] and result.intervals[1].calibrated is True
 
 
+@pytest.mark.parametrize(
+    ("year", "side"), [(2026, "above the largest"), (2005, "below the smallest")]
+)
+def test_a_sale_outside_the_training_years_is_warned_and_not_calibrated(
+    house: dict[str, Any], year: int, side: str
+) -> None:
+    """The prices are what Ames paid from 2006 to 2010 (config.yml's ``also_checked``): a
+    sale in another year is warned, and its range is not calibrated."""
+    result = make_prediction([house, {**house, "YrSold": year}])
+    assert house["YrSold"] == 2010 and result.warnings[0] == []
+    assert result.intervals[0].calibrated is True
+    assert [(w.field, w.message) for w in result.warnings[1]] == [
+        ("YrSold", f"YrSold {year} is {side} seen in training, {2010 if year > 2010 else 2006}")
+    ]
+    assert result.intervals[1].calibrated is False
+
+
 def test_warnings_name_real_fields(request_rows: list[dict[str, Any]]) -> None:
     result = make_prediction(request_rows)
     fields = {warning.field for house in result.warnings for warning in house}

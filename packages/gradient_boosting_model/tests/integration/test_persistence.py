@@ -22,7 +22,9 @@ def test_the_artifact_is_named_and_described_by_the_package_version(config: Conf
     assert metadata["library_versions"]["scikit-learn"] == "1.9.1"
     assert set(metadata["metrics"]) == {"train", "holdout", "cross_validation"}
     assert metadata["intervals"]["level"] == config.calibration.level
-    assert len(metadata["input_ranges"]) == config.warnings.top_features
+    checked = [entry["feature"] for entry in metadata["input_ranges"]]
+    assert len(checked) == len(set(checked)) >= config.warnings.top_features
+    assert set(config.warnings.also_checked) <= set(checked)
 
 
 def test_a_missing_artifact_fails_naming_the_file(config: Config, tmp_path: Path) -> None:

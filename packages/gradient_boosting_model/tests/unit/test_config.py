@@ -79,6 +79,14 @@ def test_drift_fields_must_be_house_fields(
         load_config(_write(tmp_path, raw))
 
 
+def test_fields_checked_for_warnings_must_be_house_fields(
+    tmp_path: Path, raw: dict[str, dict[str, object]]
+) -> None:
+    raw["warnings"]["also_checked"] = ["YrSold", "SalePrice"]
+    with pytest.raises(ConfigError, match=r"warnings: .*not house fields: \['SalePrice'\]"):
+        load_config(_write(tmp_path, raw))
+
+
 def test_the_drift_alert_level_is_above_the_watch_level(
     tmp_path: Path, raw: dict[str, dict[str, object]]
 ) -> None:

@@ -11,7 +11,7 @@ SUMS = {"TotalSF": {"TotalBsmtSF": 1.0, "1stFlrSF": 1.0, "2ndFlrSF": 1.0}}
 NAMES = ["GrLivArea", "TotalSF", "YearBuilt", "KitchenQual", "Neighborhood", "LotArea"]
 
 
-def _ranges() -> InputRanges:
+def _ranges(also: tuple[str, ...] = ()) -> InputRanges:
     raw = {
         "GrLivArea": np.array([800.0, 1500.0, 3000.0]),
         "TotalBsmtSF": np.array([0.0, 700.0, 1500.0]),
@@ -27,6 +27,7 @@ def _ranges() -> InputRanges:
         "TotalSF": raw["TotalBsmtSF"] + raw["1stFlrSF"] + raw["2ndFlrSF"],
         "YearBuilt": raw["YrSold"] - raw["YearBuilt"],
         "KitchenQual": np.array([3.0, 4.0, 5.0]),
+        "LotArea": np.array([1300.0, 9000.0, 21000.0]),
     }
     return fit_ranges(
         feature_names=NAMES,
@@ -38,6 +39,7 @@ def _ranges() -> InputRanges:
         ages=["YearBuilt"],
         age_reference="YrSold",
         grade_scores={"Ex": 5, "Gd": 4, "TA": 3, "Fa": 2, "Po": 1, "NA": 0},
+        also=also,
     )
 
 
@@ -61,6 +63,7 @@ def _house(**changes: object) -> tuple[dict[str, np.ndarray], dict[str, np.ndarr
         "TotalSF": raw["TotalBsmtSF"] + raw["1stFlrSF"] + raw["2ndFlrSF"],  # type: ignore[operator]
         "YearBuilt": raw["YrSold"] - raw["YearBuilt"],  # type: ignore[operator]
         "KitchenQual": scores[str(raw["KitchenQual"])],
+        "LotArea": raw["LotArea"],
     }
     as_columns = {name: np.array([value], dtype=object) for name, value in raw.items()}
     for name in ("GrLivArea", "TotalBsmtSF", "1stFlrSF", "2ndFlrSF", "YearBuilt", "YrSold"):
@@ -187,3 +190,21 @@ def test_a_batch_gets_each_houses_warnings_as_every_range_would_give_them() -> N
     found = ranges.check(raw, features, assumed)
     assert found == expected
     assert [len(warnings) for warnings in found] == [0, 1, 2, 2, 2, 3]
+
+
+def test_a_feature_checked_whatever_its_importance_is_stored_after_the_top_ones() -> None:
+    """``also`` (config.yml's ``also_checked``: the year of sale): LotArea, the least
+    important, is checked once named; one named among the top ones is stored once."""
+    ranges = _ranges(also=("LotArea", "GrLivArea", "LotArea"))
+    described = ranges.describe()
+    assert [entry["feature"] for entry in described] == [
+        "TotalSF", "GrLivArea", "YearBuilt", "KitchenQual", "Neighborhood", "LotArea"
+    ]  # fmt: skip
+    assert (described[5]["low"], described[5]["high"]) == (1300.0, 21000.0)
+    raw, features = _house(LotArea=1e7)
+    [found] = ranges.check(raw, features, _nothing_assumed)
+    assert [(w.field, w.message) for w in found] == [
+        ("LotArea", "LotArea 10000000 is above the largest seen in training, 21000")
+    ]
+    with pytest.raises(ValueError, match="no feature YrSold"):
+        _ranges(also=("YrSold",))
