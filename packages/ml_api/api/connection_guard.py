@@ -61,6 +61,7 @@ from api.problems import (
 )
 from api.request_context import REQUEST_ID_HEADER
 from api.request_metrics import new_request_id, record_unread, request_id
+from api.security_headers import API_HEADERS
 
 _HEAD_END = b"\r\n\r\n"
 #: Seconds a closing connection goes on reading (and dropping) a request body it did not need.
@@ -102,6 +103,7 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),
                 *headers,
+                *API_HEADERS,
                 (b"connection", b"close"),
             ],
         }

@@ -24,6 +24,8 @@ from typing import Any
 REQUEST_ID_HEADER = "X-Request-ID"
 #: The route of a request that matches none of the spec's paths (or was never read).
 UNMATCHED = "unmatched"
+#: The route of Swagger UI's page and files.
+UI_ROUTE = "/ui/"
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 It sits outside Connexion's exception handling, so refused requests (400, 404, 413 ...) are
 counted and logged like the others, and every response, errors included, carries the request's
-id (the client's, if it sent a sane one). Routes are label-safe: a path of the spec, ``/ui/``
-or ``unmatched``. It opens the request's ``RequestContext`` (api/request_context.py).
+id (the client's, if it sent a sane one) and the headers that keep a browser from misreading,
+framing or caching it (``api.security_headers``). Routes are label-safe: a path of the spec,
+``/ui/`` or ``unmatched``. It opens the request's ``RequestContext`` (api/request_context.py).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from api.request_context import (
     REQUEST_ID_HEADER,
+    UI_ROUTE,
     UNMATCHED,
     RequestContext,
     close_request,
     open_request,
 )
+from api.security_headers import security_headers
 
 logger = logging.getLogger("api.access")
 
@@ -103,8 +106,8 @@ class RequestContextMiddleware:
     def route(self, path: str) -> str:
         if path in self.routes:
             return path
-        if path == "/ui" or path.startswith("/ui/"):
-            return "/ui/"
+        if path == "/ui" or path.startswith(UI_ROUTE):
+            return UI_ROUTE
         return UNMATCHED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -122,7 +125,9 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = context.id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = context.id
+                headers.raw.extend(security_headers(ui=context.route == UI_ROUTE))
             await send(message)
 
         try:

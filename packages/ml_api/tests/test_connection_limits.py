@@ -417,6 +417,8 @@ def test_past_the_connection_cap_a_request_gets_503_and_retry_after(
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["x-content-type-options"] == "nosniff"  # as every API answer
+    assert refused.headers["cache-control"] == "no-store"
     assert_identified(server, refused.headers, 503, sent_id)
     assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200  # once they go
 
