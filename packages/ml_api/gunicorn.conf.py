@@ -2,14 +2,12 @@
 
 import gc
 import os
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from api.config import ServerSettings
 from api.logs import GUNICORN_LOGCONFIG
 from api.memory import limit_malloc_arenas
+from api.metrics_folder import claim_metrics_folder
 
 _server = ServerSettings()
 # Before the app is loaded and any thread starts; the workers are forks of this process.
@@ -38,26 +36,15 @@ logconfig_dict = GUNICORN_LOGCONFIG
 # gunicorn 27 opens a control socket under $HOME by default: not wanted in a container.
 control_socket_disable = True
 
-# Prometheus metrics from every worker: prometheus-client's multiprocess mode reads this before
-# the workers import it, and each worker writes its values in files there. One folder per
-# server, made here unless the environment names one.
-_own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
-if _own_metrics_dir:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ml_api_metrics_")
-_metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-
-
-# Start from empty metrics: the files of an earlier run would be added up too. Here, not in an
-# on_starting hook: with preload_app the master writes its own metrics (the model's info, the
-# start-up time) while loading the app, before on_starting runs.
-_metrics_dir.mkdir(parents=True, exist_ok=True)
-for _stale in _metrics_dir.glob("*.db"):  # prometheus-client's files, nothing else
-    _stale.unlink()
+# Prometheus metrics from every worker, in one folder per server (api/metrics_folder.py). Here,
+# not in an on_starting hook: with preload_app the master writes its own metrics (the model's
+# info, the start-up time) while loading the app, before on_starting runs. Once a process: a
+# reload (SIGHUP) reads this file again, and must not empty the folder.
+_metrics_folder = claim_metrics_folder()
 
 
 def on_exit(server: Any) -> None:
-    if _own_metrics_dir:
-        shutil.rmtree(_metrics_dir, ignore_errors=True)
+    _metrics_folder.remove()
 
 
 def pre_fork(server: Any, worker: Any) -> None:

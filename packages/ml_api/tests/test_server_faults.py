@@ -112,6 +112,31 @@ def test_the_store_is_up_when_the_workers_reach_it_and_training_figures_are_give
         assert 0 < value < 1, figure
 
 
+def test_a_reload_keeps_what_the_master_measured(tmp_path: Path, house: dict[str, Any]) -> None:
+    """SIGHUP: gunicorn reads its config file again and replaces the workers (the app stays
+    loaded, ``preload_app``). The config file emptied the metrics folder as it was read, so a
+    reload deleted the master's files: the model's info and the training figures were gone from
+    /metrics until a restart, and the live workers' counts with them."""
+    engine = make_engine(Settings(state_dir=tmp_path).store_url)
+    migrate(engine)
+    engine.dispose()
+    env = {"ML_API_STATE_DIR": str(tmp_path)}
+    with real_server.running(tmp_path / "server.log", env=env) as server:
+        assert httpx.post(f"{server.url}/v1/predictions", json=[house], headers=CLOSE).is_success
+        before = _values(server.url)
+        old_workers = set(server.workers())
+        os.kill(server.process.pid, signal.SIGHUP)
+        _wait_for(
+            lambda: len(server.workers()) == 2 and not old_workers & set(server.workers()),
+            timeout=30,
+        )
+        after = _values(server.url)
+    for name in ("ml_api_model_info", "ml_api_training_rmsle", "ml_api_startup_seconds"):
+        assert after.get(name) == before[name], name
+    # What the old workers counted is kept, as a dead worker's is.
+    assert sum(after["ml_api_http_requests_total"]) >= sum(before["ml_api_http_requests_total"])
+
+
 def test_a_killed_worker_is_replaced_and_later_requests_succeed(
     running: real_server.Server, house: dict[str, Any]
 ) -> None:
