@@ -5,8 +5,9 @@ any in training is priced as the largest one seen, and its conformal range, cali
 like the training ones, means nothing there. So for the model's most important features (by
 their mean absolute contribution to the training houses' log prices), and for those config.yml
 has checked whatever their importance (the year of sale: the prices are what Ames paid from
-2006 to 2010), the training range is stored with the model, and a house outside it gets a warning naming the client's field, its value
-and the range. Each feature is checked in the form the trees see it:
+2006 to 2010), the training range is stored with the model, and a house outside it gets a
+warning naming the client's field, its value and the range. Each feature is checked in the
+form the trees see it:
 
 - ``number``: the field's own value;
 - ``age``: a year as years before the sale (the model's feature), reported with the year sent;
@@ -14,7 +15,8 @@ and the range. Each feature is checked in the form the trees see it:
 - ``grade``: a quality grade's score, reported with the grades' codes;
 - ``category``: a code the trees never saw (it was priced as a typical code).
 
-A value the client did not give (absent or null) is assumed typical and never warned about.
+A value the client did not give (left out, or null where a null is not "none") is assumed
+typical and never warned about.
 """
 
 from __future__ import annotations
