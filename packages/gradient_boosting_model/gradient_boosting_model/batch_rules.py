@@ -21,12 +21,14 @@ from marshmallow import fields, validate
 
 from gradient_boosting_model.fields import JsonNumber, WholeNumber
 from gradient_boosting_model.house_batch import BatchLayout
+from gradient_boosting_model.missing import OMITTED, TextValue
 from gradient_boosting_model.schemas import (
     HOUSE_FIELDS,
     HOUSE_RULES,
     ID_FIELD,
     ID_SCHEMA_FIELD,
     KNOWN_FIELDS,
+    NONE_WHEN_ZERO,
     rules_broken,
 )
 
@@ -117,15 +119,16 @@ class NumberRules:
 
 @dataclass(frozen=True)
 class TextRules:
-    """Allowed values of each text field, ``None`` included where it may be missing."""
+    """Allowed values of each text field, ``None`` and ``OMITTED`` included where it may be
+    missing."""
 
-    allowed: Mapping[str, frozenset[str | None]]
+    allowed: Mapping[str, frozenset[TextValue]]
     #: Per text field, in ``allowed``'s order, each allowed value's code: its position in the
     #: field's ``BatchLayout.text_choices``.
-    codes: tuple[dict[str | None, int], ...]
+    codes: tuple[dict[TextValue, int], ...]
 
     @cached_property
-    def code_bytes(self) -> tuple[dict[str | None, bytes], ...]:
+    def code_bytes(self) -> tuple[dict[TextValue, bytes], ...]:
         """``codes`` with each code as one byte, which a batch's codes are joined from
         (``validation._text_codes``): a field has at most ``MAX_CHOICES`` allowed values
         (checked in ``batch_rules``)."""
@@ -141,6 +144,39 @@ class BatchRules:
     known_fields: frozenset[str]
     #: Where a validated batch keeps each field.
     layout: BatchLayout
+
+    def settle_left_out(
+        self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
+    ) -> list[tuple[int, int]]:
+        """Code as null (none) each feature's quality or kind left out of a house whose size is
+        given as 0 (``schemas.NONE_WHEN_ZERO``), in ``codes`` (houses x text fields) in place;
+        the (house, text field) pairs it coded so."""
+        texts, sizes, omitted = self._sizes
+        settled = (codes.take(texts, axis=1) == omitted) & (numbers.take(sizes, axis=1) == 0)
+        if not settled.any():
+            return []
+        pairs = [(house, int(texts[k])) for house, k in np.argwhere(settled).tolist()]
+        for house, field in pairs:
+            codes[house, field] = 0  # an optional field's null (``text_choices``)
+        return pairs
+
+    @cached_property
+    def _sizes(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """``NONE_WHEN_ZERO`` as arrays: each feature's text position, its size's number
+        position and its ``OMITTED`` code."""
+        layout = self.layout
+        pairs = [
+            (layout.text_positions[name], layout.number_positions[size])
+            for size, features in NONE_WHEN_ZERO.items()
+            for name in features
+        ]
+        return (
+            np.array([text for text, _ in pairs], dtype=np.intp),
+            np.array([size for _, size in pairs], dtype=np.intp),
+            np.array(
+                [layout.text_choices[text].index(OMITTED) for text, _ in pairs], dtype=np.intp
+            ),
+        )
 
     @cached_property
     def read_numbers(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
@@ -166,7 +202,7 @@ def batch_rules() -> BatchRules:
     whole: list[bool] = []
     required: list[bool] = []
     number_choices: dict[int, npt.NDArray[np.float64]] = {}
-    text_choices: dict[str, tuple[str | None, ...]] = {}
+    text_choices: dict[str, tuple[TextValue, ...]] = {}
     for name, field in {**HOUSE_FIELDS, ID_FIELD: ID_SCHEMA_FIELD}.items():
         one_of = _validator(field, validate.OneOf)
         if isinstance(field, JsonNumber):
@@ -179,8 +215,12 @@ def batch_rules() -> BatchRules:
             whole.append(isinstance(field, WholeNumber))
             required.append(field.required)
         elif isinstance(field, fields.String) and one_of is not None:
-            missing: tuple[None, ...] = () if field.required else (None,)
-            text_choices[name] = (*missing, *one_of.choices)
+            # An optional field may be null (code 0) or left out (the last code), which differ
+            # where a null means "none" (``missing.OMITTED``).
+            if field.required:
+                text_choices[name] = tuple(one_of.choices)
+            else:
+                text_choices[name] = (None, *one_of.choices, OMITTED)
         else:  # pragma: no cover - guards the schema against a kind this module cannot check
             raise TypeError(f"no column rule for field {name!r} ({type(field).__name__})")
     where = {name: j for j, name in enumerate(number_names)}

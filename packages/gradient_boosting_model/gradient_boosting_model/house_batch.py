@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.missing import TextValue
+
 #: Columns by field name: numbers as float64 (NaN where missing), codes as objects (None).
 Columns = dict[str, npt.NDArray[Any]]
 ObjectArray = npt.NDArray[np.object_]
@@ -37,11 +39,11 @@ def object_column(values: Sequence[Any]) -> ObjectArray:
 class CodedColumn:
     """A text field's column as codes: house ``i``'s value is ``choices[codes[i]]``."""
 
-    choices: tuple[str | None, ...]
+    choices: tuple[TextValue, ...]
     codes: npt.NDArray[np.intp]
 
     def mapped(
-        self, per_value: Callable[[Sequence[str | None]], npt.NDArray[Any]]
+        self, per_value: Callable[[Sequence[TextValue]], npt.NDArray[Any]]
     ) -> npt.NDArray[Any]:
         """``per_value`` of the houses' values (an array, one item a value): worked out once
         per allowed value and read off the codes when the houses outnumber the allowed values
@@ -63,9 +65,9 @@ class BatchLayout:
     #: The text fields, the code matrix's columns, and each one's column by name.
     text_names: tuple[str, ...]
     text_positions: Mapping[str, int]
-    #: Per text field, its allowed values (``None`` first where it may be missing): code ``c``
-    #: stands for value ``c``.
-    text_choices: tuple[tuple[str | None, ...], ...]
+    #: Per text field, its allowed values (where it may be missing, ``None`` first and
+    #: ``missing.OMITTED`` last): code ``c`` stands for value ``c``.
+    text_choices: tuple[tuple[TextValue, ...], ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +82,8 @@ class HouseBatch(Mapping[str, npt.NDArray[Any]]):
     layout: BatchLayout
     #: (houses x ``layout.number_names``): every numeric field, NaN where missing.
     numbers: npt.NDArray[np.float64]
-    #: Each house's text values as sent (``None`` where missing), in ``layout.text_names``.
+    #: Each house's text values as sent (``None`` where null, ``missing.OMITTED`` where left
+    #: out), in ``layout.text_names``.
     texts: Sequence[tuple[Any, ...]]
     #: (houses x ``layout.text_names``): every text value's code (``layout.text_choices``), or
     #: -1 for a value the schema accepted though it is no allowed value as sent (bytes, which

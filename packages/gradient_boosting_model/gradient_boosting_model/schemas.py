@@ -341,6 +341,31 @@ HOUSE_RULES = (
 )
 
 
+#: Features a house may have none of, by the number that says how much of it a house has: a
+#: quality or kind of the feature left out of a house whose size is given as 0 is "none", as a
+#: null is; left out beside a size that is not 0, or no size, it is unknown, and taken as
+#: typical (``missing.OMITTED``). In the Ames records a size of 0 and a null quality go
+#: together: a record sent with its nulls dropped is priced as it is with them.
+NONE_WHEN_ZERO: dict[str, tuple[str, ...]] = {
+    "TotalBsmtSF": ("BsmtQual", "BsmtCond", "BsmtExposure", "BsmtFinType1", "BsmtFinType2"),
+    "Fireplaces": ("FireplaceQu",),
+    "GarageCars": ("GarageType", "GarageFinish", "GarageQual", "GarageCond"),
+    "PoolArea": ("PoolQC",),
+}
+
+
+def _check_sizes() -> None:
+    for size, features in NONE_WHEN_ZERO.items():
+        if HOUSE_FIELDS[size].metadata["kind"] != "number":  # pragma: no cover - a typo
+            raise TypeError(f"{size} is no number to tell a feature's size")
+        for name in features:
+            if not HOUSE_FIELDS[name].metadata["absent_means_none"]:  # pragma: no cover
+                raise TypeError(f"{name} has no 'none' for a size of 0 to mean")
+
+
+_check_sizes()
+
+
 class HouseDetailsSchema(
     Schema.from_dict(  # type: ignore[misc]
         {

@@ -31,6 +31,7 @@ from marshmallow import ValidationError
 from gradient_boosting_model.batch_rules import BatchRules, NumberRules, TextRules, batch_rules
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.house_batch import Columns, HouseBatch
+from gradient_boosting_model.missing import OMITTED, TextValue
 from gradient_boosting_model.schemas import HouseDetailsSchema
 
 if TYPE_CHECKING:
@@ -63,12 +64,15 @@ class RowValues:
     texts: list[tuple[Any, ...]]
     #: Rows with a field the schema does not know.
     unknown: set[int]
+    #: Whether every row has every known field (none left out).
+    complete: bool
 
 
 def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues:
     """Read each row's known fields. A batch of dicts (``plain_dicts``) that have all of them
     (as test.csv's rows do) is read by one call in C a row and kind; otherwise row by row, field
-    by field (a client may leave details out)."""
+    by field (a client may leave details out: a number left out is None, as a null, a text
+    field ``OMITTED``, which differs from a null where a null means "none")."""
     number_names, text_names = rules.numbers.names, rules.layout.text_names
     take_numbers, take_texts = rules.read_numbers, rules.read_texts
     known, n_known = rules.known_fields, len(rules.known_fields)
@@ -79,14 +83,16 @@ def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues
         texts: list[tuple[Any, ...]] = list(map(take_texts, rows))
     except KeyError:
         numbers, texts, unknown = [], [], set()
+        omitted = repeat(OMITTED)  # a text field left out is not null (``missing``)
         for i, row in enumerate(rows):
             numbers.append(tuple(map(row.get, number_names)))
-            texts.append(tuple(map(row.get, text_names)))
+            texts.append(tuple(map(row.get, text_names, omitted)))
             if not known.issuperset(row):
                 unknown.add(i)
-    else:  # every known field is in every row: any other is unknown
-        unknown = {i for i, size in enumerate(map(len, rows)) if size != n_known}
-    return RowValues(numbers, texts, unknown)
+        return RowValues(numbers, texts, unknown, complete=False)
+    # Every known field is in every row: any other is unknown.
+    unknown = {i for i, size in enumerate(map(len, rows)) if size != n_known}
+    return RowValues(numbers, texts, unknown, complete=True)
 
 
 def _all_plain_dicts(rows: Rows) -> bool:
@@ -199,8 +205,8 @@ def _suspect_text_rows(texts: list[tuple[Any, ...]], rules: TextRules) -> set[in
     return suspects
 
 
-def _is_allowed(value: Any, allowed: frozenset[str | None]) -> bool:
-    return (value is None or isinstance(value, str)) and value in allowed
+def _is_allowed(value: Any, allowed: frozenset[TextValue]) -> bool:
+    return (value is None or value is OMITTED or isinstance(value, str)) and value in allowed
 
 
 def _coded_beyond(texts: list[tuple[Any, ...]], rules: TextRules) -> npt.NDArray[np.intp]:
@@ -324,7 +330,23 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
             raise InvalidInputError(errors, complete=complete)
     for i in odd_rows:  # numbers of other types (numpy scalars) that the schema accepted
         matrix[i] = [np.nan if v is None else float(v) for v in read.numbers[i]]
+    uncoded = codes is None
     if codes is None:
         codes = _coded_beyond(read.texts, rules.texts)
-        return HouseBatch(rules.layout, matrix, read.texts, codes, uncoded=True)
-    return HouseBatch(rules.layout, matrix, read.texts, codes)
+    if not read.complete:
+        _settle_left_out(read.texts, matrix, codes, rules)
+    return HouseBatch(rules.layout, matrix, read.texts, codes, uncoded=uncoded)
+
+
+def _settle_left_out(
+    texts: list[tuple[Any, ...]],
+    matrix: npt.NDArray[np.float64],
+    codes: npt.NDArray[np.intp],
+    rules: BatchRules,
+) -> None:
+    """A feature's quality or kind left out of a house whose size is given as 0 is null
+    (``schemas.NONE_WHEN_ZERO``): in ``codes`` and in ``texts``, in place."""
+    for house, field in rules.settle_left_out(matrix, codes):
+        values = list(texts[house])
+        values[field] = None
+        texts[house] = tuple(values)

@@ -26,6 +26,7 @@ from gradient_boosting_model.schemas import (
     HOUSE_RULES,
     ID_FIELD,
     ID_SCHEMA_FIELD,
+    NONE_WHEN_ZERO,
     HouseRule,
 )
 from marshmallow import fields, validate
@@ -40,7 +41,10 @@ MARKER = (
 
 HOUSE_INTRO = (
     "Details of one house, by the Ames data's column names (data_description.txt). Only the"
-    " required fields must be given; any other may be omitted or null."
+    " required fields must be given; any other may be null or left out. Left out, a detail is"
+    " taken as a typical house's; null, it is unknown (taken as typical too), but for a"
+    " feature a house may lack (a basement's grades, a garage's, a pool's), where null means"
+    " the house has none, as in the Ames records."
 )
 
 
@@ -59,18 +63,20 @@ def _type(field: fields.Field[Any]) -> str:
     return "string"
 
 
-def _description(field: fields.Field[Any]) -> str:
+def _description(name: str, field: fields.Field[Any]) -> str:
     text = str(field.metadata["description"]).rstrip(".") + "."
-    if field.required:
+    if field.required or name == ID_FIELD:
         return text
     if field.metadata.get("absent_means_none"):
-        return f"{text} Null means the house has none."
-    return f"{text} Null if unknown."
+        size = next((size for size, of in NONE_WHEN_ZERO.items() if name in of), None)
+        unless = f", unless {size} is given as 0 (then none)" if size else ""
+        return f"{text} Null means the house has none; left out, a typical one is assumed{unless}."
+    return f"{text} Null or left out if unknown (a typical value is assumed)."
 
 
-def field_property(field: fields.Field[Any], example: Any) -> dict[str, Any]:
+def field_property(name: str, field: fields.Field[Any], example: Any) -> dict[str, Any]:
     """One house field as an OpenAPI 3.0 property: type, description, range or codes, example."""
-    prop: dict[str, Any] = {"type": _type(field), "description": _description(field)}
+    prop: dict[str, Any] = {"type": _type(field), "description": _description(name, field)}
     for validator in field.validators:
         if isinstance(validator, validate.Range):
             prop["minimum"] = _number(validator.min)
@@ -102,8 +108,11 @@ def house_details_schema(examples: dict[str, Any]) -> dict[str, Any]:
         "required": [name for name, field in HOUSE_FIELDS.items() if field.required],
         "additionalProperties": False,
         "properties": {
-            ID_FIELD: field_property(ID_SCHEMA_FIELD, examples[ID_FIELD]),
-            **{name: field_property(field, examples[name]) for name, field in HOUSE_FIELDS.items()},
+            ID_FIELD: field_property(ID_FIELD, ID_SCHEMA_FIELD, examples[ID_FIELD]),
+            **{
+                name: field_property(name, field, examples[name])
+                for name, field in HOUSE_FIELDS.items()
+            },
         },
     }
 

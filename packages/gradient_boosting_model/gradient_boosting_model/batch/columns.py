@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from gradient_boosting_model.batch_rules import BatchRules, batch_rules
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, ObjectArray, object_column
+from gradient_boosting_model.missing import OMITTED
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -128,22 +129,28 @@ class _Choices:
     offset: int
     #: The code of a missing value; -1 where the field is required.
     missing: int
+    #: The code of the field left out (no column); -1 where the field is required.
+    omitted: int
 
 
 @cache
 def _choices(layout: BatchLayout) -> tuple[_Choices, ...]:
     found = []
     for choices in layout.text_choices:
-        allowed = [choice for choice in choices if choice is not None]
-        offset = len(choices) - len(allowed)
-        found.append(_Choices(pa.array(allowed, type=pa.string()), offset, offset - 1))
+        allowed = [choice for choice in choices if isinstance(choice, str)]
+        offset = 1 if choices[0] is None else 0
+        omitted = choices.index(OMITTED) if OMITTED in choices else -1
+        found.append(_Choices(pa.array(allowed, type=pa.string()), offset, offset - 1, omitted))
     return tuple(found)
 
 
 def _codes(column: Any, rows: int, choices: _Choices) -> IntArray:
     """A text field's codes (positions in its ``BatchLayout.text_choices``), -1 where a value
-    has none: not among the allowed ones, missing where required, or no text."""
-    if column is None or pa.types.is_null(column.type):
+    has none: not among the allowed ones, missing where required, or no text. A field with no
+    column is left out of every row (``missing.OMITTED``), as a key a JSON house lacks."""
+    if column is None:
+        return np.full(rows, choices.omitted, dtype=np.intp)
+    if pa.types.is_null(column.type):
         return np.full(rows, choices.missing, dtype=np.intp)
     if pa.types.is_dictionary(column.type):
         column = pc.cast(column, column.type.value_type)
@@ -170,7 +177,8 @@ def check_table(table: Any, *, nan_is_missing: bool) -> CheckedTable:
     Parameters
     ----------
     table
-        House details by column name; a field with no column is missing in every row.
+        House details by column name; a field with no column is missing in every row (a
+        text field left out: ``missing.OMITTED``).
     nan_is_missing
         Whether a NaN in a float column is a missing value (Parquet) or a value the API
         refuses (a CSV's ``nan``).
@@ -190,6 +198,7 @@ def check_table(table: Any, *, nan_is_missing: bool) -> CheckedTable:
         column = table.column(name) if name in names else None
         codes_by_field[j] = _codes(column, rows, choices)
     numbers, codes = np.ascontiguousarray(by_field.T), np.ascontiguousarray(codes_by_field.T)
+    rules.settle_left_out(numbers, codes)  # as ``validate_batch`` settles them
     suspect = odd.any(axis=0) | (codes < 0).any(axis=1) | rules.numbers.suspect_rows(numbers)
     passed = np.flatnonzero(~suspect)
     batch = None

@@ -14,6 +14,7 @@ import pytest
 from gradient_boosting_model.batch.columns import check_table
 from gradient_boosting_model.batch.reading import ChunkTable, houses_of
 from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.missing import OMITTED
 from gradient_boosting_model.validation import validate_batch
 
 VALID: dict[str, Any] = {
@@ -121,7 +122,21 @@ def test_the_batch_is_validate_batchs_batch_with_fields_left_out() -> None:
     np.testing.assert_array_equal(checked.batch.text_codes, expected.text_codes)
     assert list(checked.batch.texts) == list(expected.texts)
     assert checked.batch.columns().keys() == expected.columns().keys()
-    assert checked.batch["Alley"].tolist() == [None, None, None]  # no column: missing
+    assert checked.batch["Alley"].tolist() == [OMITTED] * 3  # no column: left out, not null
+
+
+def test_a_feature_left_out_beside_its_size_of_0_is_none_as_in_validate_batch() -> None:
+    """``schemas.NONE_WHEN_ZERO``: no basement columns, a basement of 0 sq ft: no basement
+    (null); of 700 sq ft or unknown: left out, taken as typical. As ``validate_batch`` has it."""
+    table = table_with("TotalBsmtSF", [0.0, 700.0, None], pa.float64())
+    checked = check_table(table, nan_is_missing=False)
+    expected = validate_batch(houses_of(ChunkTable(table, np.arange(3), False)))
+    assert checked.batch is not None
+    np.testing.assert_array_equal(checked.batch.text_codes, expected.text_codes)
+    assert list(checked.batch.texts) == list(expected.texts)
+    for name in ("BsmtQual", "BsmtFinType2"):
+        assert checked.batch[name].tolist() == [None, OMITTED, OMITTED], name
+    assert checked.batch["GarageType"].tolist() == [OMITTED] * 3  # its size not given
 
 
 def test_no_row_passes_no_batch_is_made() -> None:

@@ -9,6 +9,7 @@ import pytest
 from marshmallow import fields
 
 from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.missing import OMITTED
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS, HouseDetailsSchema
 from gradient_boosting_model.validation import validate_batch, validate_inputs
 
@@ -233,9 +234,10 @@ def test_a_row_that_is_not_an_object_is_named(house: dict[str, Any]) -> None:
 
 def test_missing_optional_fields_are_accepted(house: dict[str, Any]) -> None:
     minimal = {field: house[field] for field in REQUIRED_FIELDS}
-    columns = validate_inputs([minimal])
+    columns = validate_inputs([minimal, {**minimal, "Alley": None}])
     assert math.isnan(columns["LotFrontage"][0])
-    assert columns["Alley"][0] is None
+    # Left out is not null: a null alley is no alley (``missing``).
+    assert columns["Alley"].tolist() == [OMITTED, None]
 
 
 def test_every_packaged_request_row_is_valid_by_marshmallow_too(
@@ -270,11 +272,14 @@ def test_the_columns_hold_every_value_as_sent(request_rows: list[dict[str, Any]]
     and the artifact's bytes would change with their identity)."""
     rows = [dict(row) for row in request_rows[:200]]
     for row in rows[::7]:
-        del row["Alley"], row["LotFrontage"]  # left out: missing, as null is
+        del row["Alley"], row["LotFrontage"]  # left out: a number missing, as null is
     columns = validate_inputs(rows)
     batch = validate_batch(rows)
     for name, field in HOUSE_FIELDS.items():
-        sent = [row.get(name) for row in rows]
+        # A text field left out is OMITTED, not null (``missing``).
+        sent = [
+            row.get(name, OMITTED if isinstance(field, fields.String) else None) for row in rows
+        ]
         np.testing.assert_array_equal(batch[name], columns[name], err_msg=name)
         if isinstance(field, fields.String):
             assert columns[name].dtype == object and columns[name].tolist() == sent, name
