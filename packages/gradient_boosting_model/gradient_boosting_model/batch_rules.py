@@ -28,6 +28,7 @@ from gradient_boosting_model.schemas import (
     ID_FIELD,
     ID_SCHEMA_FIELD,
     KNOWN_FIELDS,
+    NONE_WHEN_LEFT_OUT,
     NONE_WHEN_ZERO,
     rules_broken,
 )
@@ -179,6 +180,14 @@ class BatchRules:
         )
 
     @cached_property
+    def left_out_texts(self) -> tuple[TextValue, ...]:
+        """Per text field, its value when left out of a house: ``OMITTED`` where that differs
+        from null (``text_choices``), else None (refused where the field is required)."""
+        return tuple(
+            OMITTED if OMITTED in choices else None for choices in self.layout.text_choices
+        )
+
+    @cached_property
     def read_numbers(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
         """A row's values of ``numbers.names``, as a tuple, read by one call in C."""
         return itemgetter(*self.numbers.names)
@@ -216,9 +225,12 @@ def batch_rules() -> BatchRules:
             required.append(field.required)
         elif isinstance(field, fields.String) and one_of is not None:
             # An optional field may be null (code 0) or left out (the last code), which differ
-            # where a null means "none" (``missing.OMITTED``).
+            # where a null means "none" (``missing.OMITTED``), but for those whose left out is
+            # none too (``NONE_WHEN_LEFT_OUT``).
             if field.required:
                 text_choices[name] = tuple(one_of.choices)
+            elif name in NONE_WHEN_LEFT_OUT:
+                text_choices[name] = (None, *one_of.choices)
             else:
                 text_choices[name] = (None, *one_of.choices, OMITTED)
         else:  # pragma: no cover - guards the schema against a kind this module cannot check

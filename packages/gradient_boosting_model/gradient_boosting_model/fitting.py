@@ -31,7 +31,7 @@ from gradient_boosting_model.house_batch import Columns
 from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline, fields_of_kind
-from gradient_boosting_model.schemas import REQUIRED_FIELDS
+from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.trained_model import run_stages
 from gradient_boosting_model.tree_paths import TreePaths
 
@@ -96,6 +96,15 @@ def feature_importances(pipeline: Pipeline, matrix: FloatArray) -> FloatArray:
     sizes = np.abs(TreePaths.from_regressor(boosted).contributions(matrix)).mean(axis=0)
     shares: FloatArray = sizes / sizes.sum()
     return shares
+
+
+def assumed_fields(pipeline: Pipeline, columns: Columns) -> tuple[str, ...]:
+    """The client fields whose value the fitted ``pipeline`` assumed (imputed) for at least one
+    house of ``columns``, in the schema's order (``ConformalIntervals.assumed_fields``)."""
+    before = run_stages(pipeline, columns).before_impute
+    return tuple(
+        name for name in HOUSE_FIELDS if np.isnan(np.asarray(before[name], dtype=np.float64)).any()
+    )
 
 
 def training_ranges(pipeline: Pipeline, columns: Columns, config: Config) -> InputRanges:

@@ -4,7 +4,9 @@ A text field a house does not have as a key is ``OMITTED``, not ``None``: where 
 "none" as a missing value (no basement, no garage: ``absent_means_none``), a null says the house
 has none, but a field left out says nothing, and is taken as typical (imputed), as a number
 left out is. A seven-field house was priced as one with no basement and no garage: about 10%
-below what the same houses sold for (the package README)."""
+below what the same houses sold for (the package README). Left out beside its feature's size
+given as 0, it is none (``schemas.NONE_WHEN_ZERO``); an alley, a fence or another feature
+left out is none too (``schemas.NONE_WHEN_LEFT_OUT``)."""
 
 from __future__ import annotations
 

@@ -30,8 +30,10 @@ if TYPE_CHECKING:
 class PriceInterval:
     """A range meant to hold the sale price with probability ``level``, in dollars.
 
-    ``calibrated`` is false for a house with a warning: the calibration was measured on houses
-    like the training ones, and says nothing outside them.
+    ``calibrated`` is false for a house with a warning, or one with a detail assumed (left out,
+    or null and imputed) that no house the ranges were calibrated on had assumed: the
+    calibration was measured on complete records like the training ones, and says nothing
+    outside them (a seven-field house's range held 0.51 of holdout prices).
     """
 
     lower: float
@@ -128,8 +130,8 @@ def price_batch(
     level = trained.intervals.level
     # The calibration never puts a bound on the wrong side of the price (calibration.py).
     intervals = [
-        PriceInterval(lower=low, upper=high, level=level, calibrated=not warned)
-        for low, high, warned in zip(lower, upper, evidence.warnings, strict=True)
+        PriceInterval(lower=low, upper=high, level=level, calibrated=calibrated)
+        for low, high, calibrated in zip(lower, upper, evidence.calibrated.tolist(), strict=True)
     ]
     return PredictionResult(
         predictions=prices,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
@@ -20,6 +21,7 @@ from gradient_boosting_model.config import Config, load_config
 from gradient_boosting_model.data import LabelledSplit, features_and_target, split_holdout
 from gradient_boosting_model.evaluation import interval_metrics, regression_metrics
 from gradient_boosting_model.fitting import (
+    assumed_fields,
     calibrate,
     cross_validated_metrics,
     fit_pipeline,
@@ -52,14 +54,15 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
     calibrating = out.calibration
     pipeline = fit_pipeline(columns, prices, config, progress=progress)
     ranges = training_ranges(pipeline, columns, config)
+    intervals = calibrate(
+        out.log_predicted[calibrating],
+        out.log_actual[calibrating],
+        out.sale_conditions[calibrating],
+        config,
+    )
     return TrainedModel(
         pipeline=pipeline,
-        intervals=calibrate(
-            out.log_predicted[calibrating],
-            out.log_actual[calibrating],
-            out.sale_conditions[calibrating],
-            config,
-        ),
+        intervals=replace(intervals, assumed_fields=assumed_fields(pipeline, columns)),
         ranges=ranges,
         distributions=training_distributions(columns, ranges, config),
         summary={"cross_validation": cross_validated_metrics(out, config)},
@@ -68,24 +71,27 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
 
 def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:
     """Accuracy, warnings and range coverage (of the ranges marked calibrated: houses with no
-    warning) on the holdout, which training never saw."""
+    warning, and nothing assumed that no calibration house had assumed) on the holdout, which
+    training never saw."""
     houses, prices = features_and_target(split.holdout, config)
     evidence = model.evidence(model.compiled_stages(validate_batch(houses)))
     predicted = np.exp(evidence.log_price)
     warned = np.array([bool(found) for found in evidence.warnings])
+    kept = evidence.calibrated
     return {
         **regression_metrics(prices, predicted),
         "warned_houses": int(warned.sum()),
+        "uncalibrated_houses": int((~kept).sum()),
         "intervals": interval_metrics(
-            prices[~warned],
-            predicted[~warned],
-            np.exp(evidence.log_lower[~warned]),
-            np.exp(evidence.log_upper[~warned]),
+            prices[kept],
+            predicted[kept],
+            np.exp(evidence.log_lower[kept]),
+            np.exp(evidence.log_upper[kept]),
             groups=interval_groups(
                 np.asarray(
                     [house.get(config.calibration.sale_groups.field) for house in houses],
                     dtype=object,
-                )[~warned],
+                )[kept],
                 config,
             ),
         ),

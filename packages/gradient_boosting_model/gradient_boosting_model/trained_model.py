@@ -19,6 +19,7 @@ service worker, every score-houses worker) never imports scikit-learn or scipy: 
 
 from __future__ import annotations
 
+import math
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,7 +37,7 @@ from gradient_boosting_model.drift import InputDistributions
 from gradient_boosting_model.explanation import Explanations, FieldExplainer
 from gradient_boosting_model.house_batch import Columns, HouseBatch, text_column
 from gradient_boosting_model.input_ranges import InputRanges, RangeWarning
-from gradient_boosting_model.matrix_columns import stacked
+from gradient_boosting_model.matrix_columns import MatrixColumns, stacked
 from gradient_boosting_model.tree_arrays import Predict, TreeArrays, pack_trees
 
 if TYPE_CHECKING:
@@ -74,6 +75,16 @@ class Stages:
         assumed: npt.NDArray[np.bool_] = np.isnan(stacked(self.before_impute, names))
         return assumed
 
+    def any_assumed(self) -> bool:
+        """Whether any value of any house was assumed: one test of the whole matrix where the
+        stages are compiled (most houses the service prices have nothing assumed), else yes
+        (the caller looks field by field)."""
+        before = self.before_impute
+        if isinstance(before, MatrixColumns):
+            # NaN where anything is: the rest are validated finite numbers, their sum finite.
+            return math.isnan(before.matrix.sum())
+        return True
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -84,6 +95,9 @@ class Evidence:
     log_upper: npt.NDArray[np.float64]
     warnings: list[list[RangeWarning]]
     explanations: Explanations | None
+    #: Per house, whether its range is calibrated: no warning, and nothing assumed for it that
+    #: was assumed for no calibration house (``ConformalIntervals.calibrated_for``).
+    calibrated: npt.NDArray[np.bool_]
 
 
 def run_stages(
@@ -112,6 +126,10 @@ def run_stages(
         matrix=data,
         log_price=np.asarray(log_price, dtype=np.float64),
     )
+
+
+def _empty(warnings: list[RangeWarning]) -> bool:
+    return not warnings
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,6 +227,9 @@ class TrainedModel:
             conditions = text_column(raw, groups.field)
         lower, upper = self.intervals.bounds(stages.log_price, conditions)
         warnings = self.ranges.check(raw, stages.features, stages.assumed)
+        calibrated = np.fromiter(map(_empty, warnings), dtype=bool, count=len(warnings))
+        if stages.any_assumed():
+            calibrated &= self.intervals.calibrated_for(stages.assumed_matrix)
         explanations = None
         if explain:
             explainer = self.explainer
@@ -220,6 +241,7 @@ class TrainedModel:
             log_upper=upper,
             warnings=warnings,
             explanations=explanations,
+            calibrated=calibrated,
         )
 
     @cached_property

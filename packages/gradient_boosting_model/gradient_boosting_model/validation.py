@@ -83,10 +83,10 @@ def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues
         texts: list[tuple[Any, ...]] = list(map(take_texts, rows))
     except KeyError:
         numbers, texts, unknown = [], [], set()
-        omitted = repeat(OMITTED)  # a text field left out is not null (``missing``)
+        left_out = rules.left_out_texts  # not null, for most text fields (``missing``)
         for i, row in enumerate(rows):
             numbers.append(tuple(map(row.get, number_names)))
-            texts.append(tuple(map(row.get, text_names, omitted)))
+            texts.append(tuple(map(row.get, text_names, left_out)))
             if not known.issuperset(row):
                 unknown.add(i)
         return RowValues(numbers, texts, unknown, complete=False)

@@ -82,8 +82,10 @@ def pipeline_answers(
     return PredictionResult(
         predictions=prices,
         intervals=[
-            PriceInterval(lower=low, upper=high, level=level, calibrated=not warned)
-            for low, high, warned in zip(lower, upper, evidence.warnings, strict=True)
+            PriceInterval(lower=low, upper=high, level=level, calibrated=calibrated)
+            for low, high, calibrated in zip(
+                lower, upper, evidence.calibrated.tolist(), strict=True
+            )
         ],
         warnings=evidence.warnings,
         explanations=evidence.explanations,

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+from gradient_boosting_model import make_prediction
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from starlette.testclient import TestClient
 
@@ -37,9 +38,11 @@ def test_warnings_name_real_fields_and_mark_the_range(
         for warning in reply["warnings"][index]:
             assert warning["field"] in HOUSE_FIELDS
             assert warning["field"] in warning["message"]
-    assert sum(interval["calibrated"] for interval in reply["intervals"]) == (
-        len(request_rows) - len(warned)
-    )
+    # Not calibrated: the warned houses, and the few with a detail assumed that no calibration
+    # house had (a null zoning, a code never seen): as the model marks them.
+    calibrated = [interval["calibrated"] for interval in reply["intervals"]]
+    assert calibrated == [i.calibrated for i in make_prediction(request_rows).intervals]
+    assert len(warned) < calibrated.count(False) <= 0.02 * len(request_rows)
 
 
 def test_explain_adds_explanations_and_changes_no_price(

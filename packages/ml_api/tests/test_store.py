@@ -445,6 +445,57 @@ def test_the_warned_share_is_judged_only_over_enough_houses(
     assert figures["checks"]["warned_share"] == {"live": 0.0, "training": 0.01, "verdict": verdict}
 
 
+def test_the_warned_share_counts_warned_houses_not_uncalibrated_ones(migrated: Engine) -> None:
+    """A house that leaves details out has a range not marked calibrated, and no warning: the
+    warned share (set beside training's) counts the houses with a warning, on both stores."""
+    warned = [SimpleNamespace(field="GrLivArea", message="above the largest")]
+    request = priced_request(4)
+    request = PricedRequest(
+        **{
+            **vars(request),
+            "intervals": [
+                SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=calibrated)
+                for calibrated in (True, False, False, False)
+            ],
+            "warnings": [[], [], warned, warned * 2],
+        }
+    )
+    with migrated.begin() as connection:
+        write_rows(connection, request.rows(0, 4))
+    thresholds = _thresholds(min_drift_houses=1)
+    figures = measure(migrated, Window(predictions=100, sales=10),
+                      training={"warned_share": 0.01}, thresholds=thresholds)  # fmt: skip
+    assert figures["checks"]["warned_share"]["live"] == pytest.approx(0.5)
+
+
+def test_coverage_is_measured_on_houses_whose_range_was_calibrated(migrated: Engine) -> None:
+    """As training measures it: a range not marked calibrated (a house that leaves details
+    out) makes no promise, and its sale is not counted in the coverage, by tenth too; the
+    accuracy counts every sale."""
+    request = priced_request(4, "00000000000000cc")  # every range 90,000 to 110,000
+    request = PricedRequest(
+        **{
+            **vars(request),
+            "intervals": [
+                SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=calibrated)
+                for calibrated in (True, True, True, False)
+            ],
+        }
+    )
+    with migrated.begin() as connection:
+        write_rows(connection, request.rows(0, 4))
+    sold = [100_000.0, 100_000.0, 200_000.0, 300_000.0]  # the last two outside
+    write_sales(migrated, [
+        {"prediction_id": f"00000000000000cc-{i}", "sale_price": price, "sold_on": "2010-06-30"}
+        for i, price in enumerate(sold)
+    ])  # fmt: skip
+    figures = measure(migrated, Window(predictions=100, sales=10), training={},
+                      thresholds=_thresholds(min_drift_houses=1))  # fmt: skip
+    assert figures["checks"]["coverage"]["live"] == pytest.approx(2 / 3)
+    assert sum(tenth["sales"] for tenth in figures["coverage_by_tenth_of_price"]) == 3
+    assert figures["sales"] == 4
+
+
 def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(
     migrated: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,6 +26,7 @@ from gradient_boosting_model.schemas import (
     HOUSE_RULES,
     ID_FIELD,
     ID_SCHEMA_FIELD,
+    NONE_WHEN_LEFT_OUT,
     NONE_WHEN_ZERO,
     HouseRule,
 )
@@ -67,6 +68,8 @@ def _description(name: str, field: fields.Field[Any]) -> str:
     text = str(field.metadata["description"]).rstrip(".") + "."
     if field.required or name == ID_FIELD:
         return text
+    if name in NONE_WHEN_LEFT_OUT:
+        return f"{text} Null or left out means the house has none."
     if field.metadata.get("absent_means_none"):
         size = next((size for size, of in NONE_WHEN_ZERO.items() if name in of), None)
         unless = f", unless {size} is given as 0 (then none)" if size else ""

@@ -129,7 +129,8 @@ class _Choices:
     offset: int
     #: The code of a missing value; -1 where the field is required.
     missing: int
-    #: The code of the field left out (no column); -1 where the field is required.
+    #: The code of the field left out (no column): ``OMITTED``'s, or a missing value's where
+    #: the two are one (``BatchRules.left_out_texts``); -1 where the field is required.
     omitted: int
 
 
@@ -139,8 +140,9 @@ def _choices(layout: BatchLayout) -> tuple[_Choices, ...]:
     for choices in layout.text_choices:
         allowed = [choice for choice in choices if isinstance(choice, str)]
         offset = 1 if choices[0] is None else 0
-        omitted = choices.index(OMITTED) if OMITTED in choices else -1
-        found.append(_Choices(pa.array(allowed, type=pa.string()), offset, offset - 1, omitted))
+        missing = offset - 1
+        omitted = choices.index(OMITTED) if OMITTED in choices else missing
+        found.append(_Choices(pa.array(allowed, type=pa.string()), offset, missing, omitted))
     return tuple(found)
 
 

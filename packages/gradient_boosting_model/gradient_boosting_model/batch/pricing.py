@@ -4,8 +4,8 @@
 warnings per house, which score-houses then turned back into columns. Here the same stages
 (``TrainedModel.compiled_stages`` and ``evidence``) give the same numbers, kept as arrays from
 the log prices to the table: the dollars are ``price_batch``'s (``predict.rounded_dollars``,
-the same function), a house is calibrated when it has no warning, and only the few houses with
-warnings are visited one by one. That per-house Python was a third of a worker's
+the same function), a house is calibrated as there (``Evidence.calibrated``), and only the few
+houses with warnings are visited one by one. That per-house Python was a third of a worker's
 time. ``tests/integration/test_column_path.py`` holds it to ``price_batch`` house by house.
 """
 
@@ -61,8 +61,8 @@ def priced_table(
         "lower": lower,
         "upper": upper,
         "level": np.full(batch.houses, trained.intervals.level),
-        # A house with a warning has an uncalibrated range (``predict.PriceInterval``).
-        "calibrated": np.diff(warnings.offsets.to_numpy()) == 0,
+        # As ``predict.PriceInterval``'s (``Evidence.calibrated``).
+        "calibrated": evidence.calibrated,
         "warnings": warnings,
     }
     return pa.table(columns, schema=PRICED)

@@ -122,7 +122,8 @@ def test_the_batch_is_validate_batchs_batch_with_fields_left_out() -> None:
     np.testing.assert_array_equal(checked.batch.text_codes, expected.text_codes)
     assert list(checked.batch.texts) == list(expected.texts)
     assert checked.batch.columns().keys() == expected.columns().keys()
-    assert checked.batch["Alley"].tolist() == [OMITTED] * 3  # no column: left out, not null
+    assert checked.batch["KitchenQual"].tolist() == [OMITTED] * 3  # no column: left out
+    assert checked.batch["Alley"].tolist() == [None] * 3  # left out is none (no alley)
 
 
 def test_a_feature_left_out_beside_its_size_of_0_is_none_as_in_validate_batch() -> None:

@@ -234,10 +234,12 @@ def test_a_row_that_is_not_an_object_is_named(house: dict[str, Any]) -> None:
 
 def test_missing_optional_fields_are_accepted(house: dict[str, Any]) -> None:
     minimal = {field: house[field] for field in REQUIRED_FIELDS}
-    columns = validate_inputs([minimal, {**minimal, "Alley": None}])
+    columns = validate_inputs([minimal, {**minimal, "PoolQC": None}])
     assert math.isnan(columns["LotFrontage"][0])
-    # Left out is not null: a null alley is no alley (``missing``).
-    assert columns["Alley"].tolist() == [OMITTED, None]
+    # Left out is not null: a null pool grade is no pool (``missing``); an alley left out is
+    # none, as null (``schemas.NONE_WHEN_LEFT_OUT``).
+    assert columns["PoolQC"].tolist() == [OMITTED, None]
+    assert columns["Alley"].tolist() == [None, None]
 
 
 def test_every_packaged_request_row_is_valid_by_marshmallow_too(
@@ -272,14 +274,12 @@ def test_the_columns_hold_every_value_as_sent(request_rows: list[dict[str, Any]]
     and the artifact's bytes would change with their identity)."""
     rows = [dict(row) for row in request_rows[:200]]
     for row in rows[::7]:
-        del row["Alley"], row["LotFrontage"]  # left out: a number missing, as null is
+        del row["KitchenQual"], row["LotFrontage"]  # left out: a number missing, as null is
     columns = validate_inputs(rows)
     batch = validate_batch(rows)
     for name, field in HOUSE_FIELDS.items():
         # A text field left out is OMITTED, not null (``missing``).
-        sent = [
-            row.get(name, OMITTED if isinstance(field, fields.String) else None) for row in rows
-        ]
+        sent = [row.get(name, OMITTED if name == "KitchenQual" else None) for row in rows]
         np.testing.assert_array_equal(batch[name], columns[name], err_msg=name)
         if isinstance(field, fields.String):
             assert columns[name].dtype == object and columns[name].tolist() == sent, name

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 
 from api.store.rows import FloatArray, float_columns
@@ -98,9 +99,9 @@ def on_sales(
     champion, challenger = predictions, challenger_prices
     rows = connection.execute(
         select(
-            champion.c.log_price, champion.c.lower, champion.c.upper,
+            champion.c.log_price, champion.c.lower, champion.c.upper, champion.c.calibrated,
             challenger.c.log_price, challenger.c.lower, challenger.c.upper,
-            sales.c.sale_price, sales.c.log_sale_price,
+            challenger.c.calibrated, sales.c.sale_price, sales.c.log_sale_price,
         )
         .join(champion, champion.c.id == sales.c.prediction_id)
         .join(challenger, challenger.c.prediction_id == sales.c.prediction_id)
@@ -109,13 +110,15 @@ def on_sales(
         .order_by(*SALES_NEWEST_FIRST)
         .limit(window_sales)
     ).all()  # fmt: skip
-    log_a, lower_a, upper_a, log_b, lower_b, upper_b, sale, log_sale = float_columns(rows, 8)
+    log_a, lower_a, upper_a, calibrated_a, log_b, lower_b, upper_b, calibrated_b, sale, log_sale = (
+        float_columns(rows, 10)
+    )
     count = len(rows)
     figures: dict[str, Any] = {"sales": count, "champion": None, "challenger": None}
     if count:
         squared_a, squared_b = (log_a - log_sale) ** 2, (log_b - log_sale) ** 2
-        figures["champion"] = _model_figures(squared_a, lower_a, upper_a, sale)
-        figures["challenger"] = _model_figures(squared_b, lower_b, upper_b, sale)
+        figures["champion"] = _model_figures(squared_a, lower_a, upper_a, calibrated_a, sale)
+        figures["challenger"] = _model_figures(squared_b, lower_b, upper_b, calibrated_b, sale)
         difference = figures["challenger"]["rmsle"] - figures["champion"]["rmsle"]
     if count < max(min_sales, 2):
         figures["rmsle_difference"] = None
@@ -140,12 +143,25 @@ def on_sales(
     return figures
 
 
+def calibrated_coverage(inside: npt.NDArray[np.bool_], calibrated: FloatArray) -> float | None:
+    """The share of sale prices inside their range, of the houses whose range was marked
+    calibrated (as training measures it: a range not marked calibrated, as a house that leaves
+    details out gets, makes no promise); None if there is none."""
+    kept = calibrated == 1
+    return float(np.mean(inside[kept])) if kept.any() else None
+
+
 def _model_figures(
-    squared: FloatArray, lower: FloatArray, upper: FloatArray, sale: FloatArray
-) -> dict[str, float]:
+    squared: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    calibrated: FloatArray,
+    sale: FloatArray,
+) -> dict[str, float | None]:
     return {
         "rmsle": float(np.sqrt(squared.mean())),
-        "coverage": float(np.mean((lower <= sale) & (sale <= upper))),
+        # As the checks measure it (``monitoring.SoldWindow``).
+        "coverage": calibrated_coverage((lower <= sale) & (sale <= upper), calibrated),
     }
 
 

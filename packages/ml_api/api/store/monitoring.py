@@ -25,9 +25,15 @@ import numpy.typing as npt
 import orjson
 from sqlalchemy import Engine, Text, case, cast, func, select
 
-from api.store.comparison import Versions, compare
+from api.store.comparison import Versions, calibrated_coverage, compare
 from api.store.rows import FloatArray, float_columns
-from api.store.tables import PREDICTIONS_NEWEST_FIRST, SALES_NEWEST_FIRST, predictions, sales
+from api.store.tables import (
+    NO_WARNED_FIELDS,
+    PREDICTIONS_NEWEST_FIRST,
+    SALES_NEWEST_FIRST,
+    predictions,
+    sales,
+)
 
 if TYPE_CHECKING:
     from gradient_boosting_model import FieldDrift
@@ -102,7 +108,7 @@ def _below(value: float, watch: float, alert: float) -> str:
 
 def _recent_predictions(window: Window) -> Any:
     return (
-        select(predictions.c.calibrated, predictions.c.house)
+        select(predictions.c.warned_fields, predictions.c.house)
         .order_by(*PREDICTIONS_NEWEST_FIRST)
         .limit(window.predictions)
         .subquery()
@@ -118,6 +124,7 @@ def _recent_sales(window: Window) -> Any:
             predictions.c.upper,
             sales.c.sale_price,
             sales.c.log_sale_price,
+            predictions.c.calibrated,
         )
         .join(predictions, predictions.c.id == sales.c.prediction_id)
         .order_by(*SALES_NEWEST_FIRST)
@@ -137,10 +144,12 @@ class SoldWindow:
     upper: FloatArray
     sale_price: FloatArray
     log_sale_price: FloatArray
+    #: 1 where the house's range was marked calibrated, else 0.
+    calibrated: FloatArray
 
     @classmethod
     def read(cls, connection: Any, window: Window) -> SoldWindow:
-        return cls(*float_columns(connection.execute(_recent_sales(window)).all(), 6))
+        return cls(*float_columns(connection.execute(_recent_sales(window)).all(), 7))
 
     def __len__(self) -> int:
         return len(self.price)
@@ -153,19 +162,22 @@ class SoldWindow:
     def figures(self) -> dict[str, float | None]:
         if not len(self):
             return {"rmsle": None, "median_ape": None, "coverage": None}
+        covered = calibrated_coverage(self.inside, self.calibrated)
         return {
             "rmsle": float(np.sqrt(np.mean((self.log_price - self.log_sale_price) ** 2))),
             "median_ape": float(np.median(np.abs(self.price - self.sale_price) / self.sale_price)),
-            "coverage": float(np.mean(self.inside)),
+            "coverage": covered,
         }
 
     def coverage_by_tenth(self) -> list[dict[str, Any]]:
-        """Coverage in each tenth of predicted price, cheapest first, split as SQL's
-        ``NTILE(10)`` splits (the first tenths take one more sale when they cannot be equal)."""
-        if not len(self):
+        """Coverage in each tenth of predicted price of the houses whose range was marked
+        calibrated, cheapest first, split as SQL's ``NTILE(10)`` splits (the first tenths take
+        one more sale when they cannot be equal)."""
+        kept = self.calibrated == 1
+        if not kept.any():
             return []
-        inside = self.inside[np.argsort(self.price, kind="stable")]
-        tenths = np.array_split(inside, min(10, len(self)))
+        inside = self.inside[kept][np.argsort(self.price[kept], kind="stable")]
+        tenths = np.array_split(inside, min(10, inside.size))
         return [
             {"tenth": number, "sales": len(tenth), "coverage": float(np.mean(tenth))}
             for number, tenth in enumerate(tenths, start=1)
@@ -187,8 +199,11 @@ def measure(
     houses = _recent_predictions(window)
     tally = new_tally() if new_tally is not None else None
     with engine.connect() as connection:
+        # Warned: a house whose warnings name a field ("[]" as written: none). Not the houses
+        # whose range is not calibrated, which are also those that leave details out.
+        unwarned = cast(houses.c.warned_fields, Text) == NO_WARNED_FIELDS
         priced, warned = connection.execute(
-            select(func.count(), func.avg(case((houses.c.calibrated, 0.0), else_=1.0)))
+            select(func.count(), func.avg(case((unwarned, 0.0), else_=1.0)))
         ).one()
         sold = SoldWindow.read(connection, window)
         if tally is not None:

@@ -47,7 +47,7 @@ from sqlalchemy import Connection, Dialect, Engine, String, Table, bindparam, in
 
 from api.memory import RELEASE_AFTER_BYTES, release_freed_memory
 from api.metrics import DATABASE_UP, RECORD_QUEUE, RECORDED_HOUSES, UNRECORDED_HOUSES
-from api.store.tables import predictions
+from api.store.tables import NO_WARNED_FIELDS, predictions
 
 if TYPE_CHECKING:  # shadow.py imports this module
     from api.store.shadow import ShadowWriter
@@ -112,7 +112,7 @@ def answer_values(price: float, interval: Any, warnings: Sequence[Any]) -> tuple
 def _warned_fields(warnings: Sequence[Any]) -> str:
     """The fields a house's warnings name, sorted, as JSON text (most houses have none)."""
     if not warnings:
-        return "[]"
+        return NO_WARNED_FIELDS
     return orjson.dumps(sorted({warning.field for warning in warnings})).decode()
 
 

@@ -27,6 +27,8 @@ metadata = MetaData()
 #: 200 ms against 150 (migration 0003). They are now read as text and parsed by orjson
 #: (``monitoring._count_drift``).
 Document = JSON()
+#: ``warned_fields`` of a house without a warning, as written (``monitoring`` counts them).
+NO_WARNED_FIELDS = "[]"
 
 
 def answer_columns() -> list[Column[object]]:
