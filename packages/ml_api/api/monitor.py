@@ -203,9 +203,11 @@ def _set_challenger_gauges(compared: dict[str, Any]) -> None:
         if share is not None:
             PRICE_MOVES.labels(beyond).set(share)
     for model in ("champion", "challenger"):
-        if compared[model] is not None:
-            COMPARED["rmsle"].labels(model).set(compared[model]["rmsle"])
-            COMPARED["interval_coverage"].labels(model).set(compared[model]["coverage"])
+        figures = compared[model]
+        if figures is not None:
+            COMPARED["rmsle"].labels(model).set(figures["rmsle"])
+            if figures["coverage"] is not None:  # None: no range of its marked calibrated
+                COMPARED["interval_coverage"].labels(model).set(figures["coverage"])
     difference = compared["rmsle_difference"]
     if difference is not None:
         RMSLE_DIFFERENCE.labels("estimate").set(difference["estimate"])

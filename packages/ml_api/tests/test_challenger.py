@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 
 from api import config
 from api.app import create_app, start_service
+from api.monitor import _set_challenger_gauges
 from api.service import PredictionService
 from api.store.comparison import paired_bootstrap
 from api.store.tables import challenger_prices, predictions
@@ -34,6 +35,23 @@ AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
 def test_a_challenger_needs_recording(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="ML_API_RECORDING is off"):
         config.Settings(challenger_artifact=tmp_path / "x.joblib", recording=False)
+
+
+def test_a_comparison_of_houses_none_calibrated_sets_the_gauges_it_has() -> None:
+    """Coverage is measured on the ranges marked calibrated: over sales of houses that left
+    details out there is none (None), and the monitor sets the RMSLEs without it (a TypeError
+    there stopped every gauge after it)."""
+    figures = {"rmsle": 0.25, "coverage": None}
+    compared = {
+        "price_moves": {"beyond": {"0.05": 0.5}},
+        "champion": figures,
+        "challenger": {**figures, "rmsle": 0.24},
+        "rmsle_difference": None,
+        "verdict": "not_yet_known",
+    }
+    _set_challenger_gauges(compared)
+    rmsle = REGISTRY.get_sample_value("ml_api_challenger_rmsle", {"model": "challenger"})
+    assert rmsle == 0.24
 
 
 def test_the_paired_bootstrap_sees_a_small_steady_gain_that_unpaired_would_not() -> None:
