@@ -51,6 +51,8 @@ IMPUTE_STEP = "impute"
 TOTALS_STEP = "totals"
 #: Where a loaded model keeps its pipeline's pickle until the pipeline is first asked for.
 _PICKLED_PIPELINE = "_pickled_pipeline"
+#: Marks an unpickled ``Pricing`` compiled for fields coded otherwise than by this package.
+_OTHER_LAYOUT = "_for_other_layout"
 
 
 @dataclass(frozen=True)
@@ -179,13 +181,21 @@ class Pricing:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Batches are checked against the plan's layout by identity (``CompiledPipeline.run``):
-        # the unpickled plan takes this process's layout, if the two are equal.
+        # the unpickled plan takes this process's layout, if the two are equal. If not (an
+        # artifact compiled by an earlier release of the package, whose fields were coded
+        # otherwise), the model that holds it compiles its pipeline again (``TrainedModel``).
         compiled: CompiledPipeline = state["compiled_pipeline"]
         layout = batch_layout()
-        if vars(compiled.layout) != vars(layout):  # a BatchLayout is equal only to itself
-            raise ValueError("the model was compiled for other house fields than this package's")
-        state["compiled_pipeline"] = replace(compiled, layout=layout)
+        if vars(compiled.layout) == vars(layout):  # a BatchLayout is equal only to itself
+            state["compiled_pipeline"] = replace(compiled, layout=layout)
+        else:
+            state[_OTHER_LAYOUT] = True
         self.__dict__.update(state)
+
+    @property
+    def for_other_layout(self) -> bool:
+        """Whether it was compiled for fields coded otherwise than by this package."""
+        return bool(self.__dict__.get(_OTHER_LAYOUT))
 
 
 @dataclass
@@ -288,11 +298,25 @@ class TrainedModel:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         pipeline = state.pop("pipeline")
+        pricing: Pricing | None = state.get("pricing")
+        stale = pricing is not None and pricing.for_other_layout
+        if stale:
+            del state["pricing"]
         self.__dict__.update(state)
         if isinstance(pipeline, bytes):
             self.__dict__[_PICKLED_PIPELINE] = pipeline
         else:  # an artifact saved before the pricing was stored: its pricing is built anew
             self.__dict__["pipeline"] = pipeline
+        if stale:
+            # Compiled by an earlier release, for fields coded otherwise: compiled again now
+            # from its pipeline (scikit-learn loaded, about 2 s), rather than at a first price.
+            try:
+                self.__dict__["pricing"] = Pricing.from_pipeline(self.pipeline)
+            except (KeyError, TypeError) as error:
+                raise ValueError(
+                    "the model was compiled for other house fields than this package's, and "
+                    f"its pipeline cannot be compiled for them: {error}"
+                ) from error
 
     if not TYPE_CHECKING:  # to type checkers ``pipeline`` is the field it is
 

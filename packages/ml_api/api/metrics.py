@@ -106,9 +106,13 @@ LIVE = {
     for name, help in {
         "rmsle": "RMSLE of the prices whose sales came back, over the monitoring window.",
         "median_ape": "Median absolute percentage error over the window's sales.",
-        "interval_coverage": "Share of the window's sale prices inside their 90% range.",
+        "interval_coverage": (
+            "Share of the window's sale prices inside their 90% range, of the houses whose "
+            "range was marked calibrated."
+        ),
         "warned_share": "Share of the window's priced houses with a warning.",
         "sales": "Sales in the window that the live figures rest on.",
+        "calibrated_sales": "Sales in the window of houses whose range was marked calibrated.",
         "houses": "Priced houses in the window.",
     }.items()
 }

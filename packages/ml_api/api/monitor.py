@@ -9,6 +9,7 @@ worker computes one at a time (503 with ``Retry-After`` past that).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -156,10 +157,13 @@ class LiveMonitor:
 
     def _set_gauges(self, figures: dict[str, Any]) -> None:
         LIVE["sales"].set(figures["sales"])
+        LIVE["calibrated_sales"].set(figures["calibrated_sales"])
         LIVE["houses"].set(figures["priced_houses"])
         for check, found in figures["checks"].items():
-            if found["live"] is not None:
-                LIVE[_gauge_name(check)].set(found["live"])
+            # NaN where there is no figure (no sale yet; no calibrated range among the sales),
+            # not the last one, which a dashboard would show as current.
+            live = found["live"]
+            LIVE[_gauge_name(check)].set(math.nan if live is None else live)
             MONITORING_LEVEL.labels(check).set(_level(found["verdict"]))
         for field, found in figures["drift"].items():
             DRIFT_PSI.labels(field).set(found["psi"])
@@ -206,8 +210,10 @@ def _set_challenger_gauges(compared: dict[str, Any]) -> None:
         figures = compared[model]
         if figures is not None:
             COMPARED["rmsle"].labels(model).set(figures["rmsle"])
-            if figures["coverage"] is not None:  # None: no range of its marked calibrated
-                COMPARED["interval_coverage"].labels(model).set(figures["coverage"])
+            coverage = figures["coverage"]  # None: no range of its marked calibrated
+            COMPARED["interval_coverage"].labels(model).set(
+                math.nan if coverage is None else coverage
+            )
     difference = compared["rmsle_difference"]
     if difference is not None:
         RMSLE_DIFFERENCE.labels("estimate").set(difference["estimate"])

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from connexion.exceptions import ProblemException
 
 from api.request_context import REQUEST_ID_HEADER
+from api.security_headers import API_HEADERS
 
 #: Seconds a client is asked to wait (``Retry-After``) when a worker refuses it for being busy.
 RETRY_AFTER_SECONDS = 1
@@ -85,6 +86,7 @@ class ApiProblem(ProblemException):  # type: ignore[misc]
             "content-length": str(len(body)),
             **(self.headers or {}),
             REQUEST_ID_HEADER: request_id,
+            **{name.decode(): value.decode() for name, value in API_HEADERS},
             "connection": "close",
         }
         fields = "".join(f"{name}: {value}\r\n" for name, value in headers.items())

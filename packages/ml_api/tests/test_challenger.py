@@ -4,6 +4,7 @@ that come back, and never seen by a client, even when it fails."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,10 @@ def test_a_comparison_of_houses_none_calibrated_sets_the_gauges_it_has() -> None
     _set_challenger_gauges(compared)
     rmsle = REGISTRY.get_sample_value("ml_api_challenger_rmsle", {"model": "challenger"})
     assert rmsle == 0.24
+    coverage = REGISTRY.get_sample_value(
+        "ml_api_challenger_interval_coverage", {"model": "challenger"}
+    )
+    assert coverage is not None and math.isnan(coverage)  # not a stale figure
 
 
 def test_the_paired_bootstrap_sees_a_small_steady_gain_that_unpaired_would_not() -> None:

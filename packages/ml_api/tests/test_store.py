@@ -493,7 +493,14 @@ def test_coverage_is_measured_on_houses_whose_range_was_calibrated(migrated: Eng
                       thresholds=_thresholds(min_drift_houses=1))  # fmt: skip
     assert figures["checks"]["coverage"]["live"] == pytest.approx(2 / 3)
     assert sum(tenth["sales"] for tenth in figures["coverage_by_tenth_of_price"]) == 3
-    assert figures["sales"] == 4
+    assert (figures["sales"], figures["calibrated_sales"]) == (4, 3)
+    # Judged from as many sales as the other figures, but of calibrated houses.
+    four = dataclasses.replace(_thresholds(min_drift_houses=1), min_sales=4)
+    training = {"rmsle": 0.1, "coverage": 0.9}
+    judged = measure(migrated, Window(predictions=100, sales=10), training=training,
+                     thresholds=four)["checks"]  # fmt: skip
+    assert judged["coverage"]["verdict"] == "not_enough_data"
+    assert judged["rmsle"]["verdict"] != "not_enough_data"
 
 
 def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(

@@ -42,10 +42,11 @@ MARKER = (
 
 HOUSE_INTRO = (
     "Details of one house, by the Ames data's column names (data_description.txt). Only the"
-    " required fields must be given; any other may be null or left out. Left out, a detail is"
-    " taken as a typical house's; null, it is unknown (taken as typical too), but for a"
-    " feature a house may lack (a basement's grades, a garage's, a pool's), where null means"
-    " the house has none, as in the Ames records."
+    " required fields must be given; any other may be null or left out, and is then taken as"
+    " a typical house's, but for a feature a house may lack (a basement's grades, a garage's,"
+    " a pool's), where null means the house has none, as in the Ames records; left out, such"
+    " a grade is typical unless its feature's size is given as 0 (each field's description"
+    " says which), and an alley, a fence or a shed left out is none."
 )
 
 

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+import dataclasses
 import json
+import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gradient_boosting_model import __version__
+from gradient_boosting_model.batch_rules import batch_layout
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.errors import ModelArtifactError
+from gradient_boosting_model.missing import OMITTED
 from gradient_boosting_model.persistence import artifact_path, load_metadata, load_model
+from gradient_boosting_model.predict import default_model, make_prediction
+from gradient_boosting_model.schemas import REQUIRED_FIELDS
 
 pytestmark = pytest.mark.integration
 
@@ -70,3 +77,32 @@ def test_a_model_trained_with_another_scikit_learn_is_refused(
     copy.with_suffix(".json").unlink()
     with pytest.raises(ModelArtifactError, match=r"metadata unreadable: .*other\.json"):
         load_model(config, path=copy)
+
+
+def test_an_artifact_compiled_for_fields_coded_otherwise_is_compiled_again(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    """An artifact of an earlier release keeps its pipeline compiled for the text fields as
+    that release coded them (before 2026-12-05, with no code for a field left out): loaded,
+    its pipeline is compiled again for this package's, and it prices as a model trained now
+    (it was refused as compiled "for other house fields")."""
+    model = default_model()
+    layout = model.pricing.compiled_pipeline.layout
+    earlier = dataclasses.replace(
+        layout,
+        text_choices=tuple(
+            tuple(value for value in choices if value is not OMITTED)
+            for choices in layout.text_choices
+        ),
+    )
+    compiled = dataclasses.replace(model.pricing.compiled_pipeline, layout=earlier)
+    old = dataclasses.replace(model)
+    old.__dict__["pricing"] = dataclasses.replace(model.pricing, compiled_pipeline=compiled)
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.compiled_pipeline.layout is batch_layout()
+    minimal = {name: request_rows[0][name] for name in REQUIRED_FIELDS}
+    houses = [*request_rows[:50], minimal]
+    assert (
+        make_prediction(houses, model=loaded).predictions
+        == make_prediction(houses, model=model).predictions
+    )

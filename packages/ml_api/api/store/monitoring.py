@@ -155,6 +155,11 @@ class SoldWindow:
         return len(self.price)
 
     @property
+    def calibrated_sales(self) -> int:
+        """The sales of houses whose range was marked calibrated: what the coverage rests on."""
+        return int(np.count_nonzero(self.calibrated == 1))
+
+    @property
     def inside(self) -> npt.NDArray[np.bool_]:
         """Whether each sale price is inside its house's 90% range."""
         return (self.lower <= self.sale_price) & (self.sale_price <= self.upper)
@@ -220,8 +225,12 @@ def measure(
             else None
         )
     drifted = tally.drift() if tally is not None and tally.houses else {}
-    enough_sales = len(sold) >= thresholds.min_sales
-    enough_houses = priced >= thresholds.min_drift_houses
+    # What each figure rests on: the warned share on priced houses, the coverage on the sales
+    # of houses whose range was marked calibrated, the others on every sale.
+    enough = {
+        "warned_share": priced >= thresholds.min_drift_houses,
+        "coverage": sold.calibrated_sales >= thresholds.min_sales,
+    }
     figures = {**sold.figures(), "warned_share": float(warned) if priced else None}
     checks = {
         name: {
@@ -232,8 +241,7 @@ def measure(
                 value,
                 training.get(name),
                 thresholds,
-                # The warned share rests on priced houses, the others on sales.
-                enough=enough_houses if name == "warned_share" else enough_sales,
+                enough=enough.get(name, len(sold) >= thresholds.min_sales),
             ),
         }
         for name, value in figures.items()
@@ -243,6 +251,7 @@ def measure(
         "window": {"predictions": window.predictions, "sales": window.sales},
         "priced_houses": int(priced),
         "sales": len(sold),
+        "calibrated_sales": sold.calibrated_sales,
         "checks": checks,
         "coverage_by_tenth_of_price": sold.coverage_by_tenth(),
         "drift": {
