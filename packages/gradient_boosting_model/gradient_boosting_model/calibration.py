@@ -102,7 +102,7 @@ class ConformalIntervals:
     #: the houses the ranges were calibrated on: complete Ames records, which lack a few
     #: details (a lot's frontage, a garage's year). A house that had any other assumed was not
     #: among them, and its range is not calibrated (``calibrated_for``): a seven-field house's
-    #: held 0.51 of holdout prices, not 0.9. ``None`` (an artifact from before): not checked.
+    #: held 0.6 of holdout prices, not 0.9. ``None`` (an artifact from before): not checked.
     assumed_fields: tuple[str, ...] | None = None
 
     def bounds(

@@ -16,7 +16,8 @@ houses (one house: 0.05 ms, where the steps took 0.5):
    table lacks, as there. For the text fields the tables are laid out as one array of each
    allowed value's number, which the batch's codes index (one operation for every text field
    of every house); numeric codes (MSSubClass) are looked up in their table as the step does;
-3. a missing value (NaN) becomes its column's training statistic (``MissingValueImputer``);
+3. a missing value (NaN) becomes its column's training statistic (``MissingValueImputer``),
+   but for parts of an area, which share what the given parts leave of it (``area_parts``);
 4. each derived total is summed from its parts, in the order of its weights (``WeightedSums``).
 
 Every number is computed as the steps compute it: the same float64 operation on the same values,
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.area_parts import AreaParts, share_the_rest
 from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch
 from gradient_boosting_model.matrix_columns import MatrixColumns
@@ -123,6 +125,8 @@ class _Plan:
     recipes: dict[str, _Recipe]
     fills: dict[str, float]
     names: tuple[str, ...]
+    #: The imputer's areas whose parts left out share what the others leave (``area_parts``).
+    parts: tuple[AreaParts, ...] = ()
 
 
 def _read_steps(
@@ -156,6 +160,7 @@ def _read_steps(
     recipes: dict[str, _Recipe] = {name: _Number(j) for name, j in number_positions.items()}
     recipes |= {name: _Code(name, {}, looked_up=False) for name in text_names}
     fills: dict[str, float] | None = None
+    parts: tuple[AreaParts, ...] = ()
     totals: dict[str, _Total] | None = None
     for step in steps:
         kind = type(step)
@@ -181,18 +186,23 @@ def _read_steps(
             missing = set(fills) - set(recipes)
             if missing:
                 raise TypeError(f"the imputer fills columns the pipeline lacks: {missing}")
+            parts = tuple(step.parts)
+            for area in parts:
+                named = {area.whole, *area.shared, *area.others}
+                if not named <= set(fills):
+                    raise TypeError(f"the imputer shares areas it does not fill: {named}")
         elif kind is WeightedSums and fills is not None and totals is None:
             totals = {}
-            for name, parts in (step.sums or {}).items():
-                if not set(parts) <= set(recipes):
+            for name, summed in (step.sums or {}).items():
+                if not set(summed) <= set(recipes):
                     raise TypeError(f"total {name!r} sums columns the pipeline lacks")
-                totals[name] = _Total(tuple(parts.items()))
+                totals[name] = _Total(tuple(summed.items()))
         elif kind is ColumnStacker and step is steps[-1]:
             names = tuple(step.feature_names_in_.tolist())
             columns = {**recipes, **(totals or {})}
             if set(names) != set(columns):
                 raise TypeError("the matrix does not stack every column of the pipeline")
-            return _Plan(recipes=columns, fills=fills or {}, names=names)
+            return _Plan(recipes=columns, fills=fills or {}, names=names, parts=parts)
         else:
             raise TypeError(f"cannot compile {kind.__name__} in this place of the pipeline")
     raise TypeError("the pipeline does not end in a ColumnStacker")
@@ -252,6 +262,9 @@ class CompiledPipeline:
     #: Every column's matrix position by name, and the fields' alone (before imputation).
     positions: Mapping[str, int]
     field_positions: Mapping[str, int]
+    #: Areas whose parts left out share what the others leave (``area_parts``), by matrix
+    #: position: (whole, others, shared). Empty in a plan compiled before they were.
+    area_parts: tuple[tuple[int, tuple[int, ...], tuple[int, ...]], ...] = ()
 
     @cached_property
     def order(self) -> IntArray:
@@ -319,6 +332,14 @@ class CompiledPipeline:
                 for name, j in positions.items()
                 if not isinstance(plan.recipes[name], _Total)
             },
+            area_parts=tuple(
+                (
+                    positions[area.whole],
+                    tuple(positions[name] for name in area.others),
+                    tuple(positions[name] for name in area.shared),
+                )
+                for area in plan.parts
+            ),
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -351,7 +372,10 @@ class CompiledPipeline:
             axis=1,
         )
         before = made.take(self.order, axis=1)
-        matrix = np.where(np.isnan(before), self.fills, before)
+        missing = np.isnan(before)
+        matrix = np.where(missing, self.fills, before)
+        if self.area_parts and missing.any():
+            self._share_areas(matrix, missing)
         matrix[:, self.total_to] = self._totals(matrix)
         return CompiledStages(
             matrix=matrix,
@@ -369,6 +393,20 @@ class CompiledPipeline:
                 sent = batch.texts[house][self.text_fields[field]]
                 looked_up[house, field] = self.text_tables[field].get(sent, math.nan)
         return looked_up
+
+    def _share_areas(self, matrix: FloatArray, missing: npt.NDArray[np.bool_]) -> None:
+        """``MissingValueImputer``'s areas, in place: the parts left out share what the given
+        ones leave of the whole, by the function the step calls (``area_parts``)."""
+        for whole, others, shared in self.area_parts:
+            left_out = [missing[:, j] for j in shared]
+            if not any(column.any() for column in left_out):
+                continue
+            filled = share_the_rest(
+                matrix[:, whole], [matrix[:, j] for j in others],
+                [matrix[:, j] for j in shared], left_out,
+            )  # fmt: skip
+            for j, column in zip(shared, filled, strict=True):
+                matrix[:, j] = column
 
     def _totals(self, matrix: FloatArray) -> FloatArray:
         """(houses x totals): each total added up as ``WeightedSums`` adds it, from 0, part by

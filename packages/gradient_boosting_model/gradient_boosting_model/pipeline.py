@@ -7,6 +7,7 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
+from gradient_boosting_model.area_parts import LIVING_AREA
 from gradient_boosting_model.basis_lasso import BasisLasso
 from gradient_boosting_model.blend import BlendedRegressor
 from gradient_boosting_model.config import Config
@@ -73,7 +74,11 @@ def build_pipeline(config: Config) -> Pipeline:
             ),
             ("categories", TargetOrderedEncoder(variables=fields_of_kind("category"))),
             # An unknown value is taken as typical: trained trees never saw most columns missing.
-            ("impute", MissingValueImputer(strategy=features.impute_strategy)),
+            # Floors left out are what the given parts leave of the living area (area_parts).
+            (
+                "impute",
+                MissingValueImputer(strategy=features.impute_strategy, parts=(LIVING_AREA,)),
+            ),
             ("totals", WeightedSums(sums=features.sums)),
             ("matrix", ColumnStacker()),
             (

@@ -33,7 +33,7 @@ class PriceInterval:
     ``calibrated`` is false for a house with a warning, or one with a detail assumed (left out,
     or null and imputed) that no house the ranges were calibrated on had assumed: the
     calibration was measured on complete records like the training ones, and says nothing
-    outside them (a seven-field house's range held 0.51 of holdout prices).
+    outside them (a seven-field house's range held 0.6 of holdout prices).
     """
 
     lower: float

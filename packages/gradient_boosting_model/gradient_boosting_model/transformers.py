@@ -18,6 +18,7 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from gradient_boosting_model.area_parts import AreaParts, share_the_rest
 from gradient_boosting_model.missing import is_missing
 
 Columns = dict[str, npt.NDArray[Any]]
@@ -217,6 +218,9 @@ class MissingValueImputer(_ColumnTransformer):
     ----------
     strategy : {"median", "mean"}
         The statistic that stands in for a missing value.
+    parts : sequence of AreaParts
+        Areas and their parts: parts left out are what the given ones leave of the whole
+        (``area_parts``), not a typical part.
 
     Attributes
     ----------
@@ -224,8 +228,13 @@ class MissingValueImputer(_ColumnTransformer):
         The value filled into each column.
     """
 
-    def __init__(self, *, strategy: str = "median") -> None:
+    def __init__(self, *, strategy: str = "median", parts: Sequence[AreaParts] = ()) -> None:
         self.strategy = strategy
+        self.parts = parts
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("parts", ())  # an imputer pickled before parts were shared
+        super().__setstate__(state)
 
     def fit(self, X: Mapping[str, Any], y: Any = None) -> MissingValueImputer:
         if self.strategy not in ("median", "mean"):
@@ -244,10 +253,25 @@ class MissingValueImputer(_ColumnTransformer):
 
     def transform(self, X: Mapping[str, Any]) -> Columns:
         columns = self._checked(X)
+        left_out: dict[str, npt.NDArray[np.bool_]] = {}
         for name, fill in self.statistics_.items():
             column = np.asarray(columns[name], dtype=np.float64)
-            if np.isnan(column).any():
-                columns[name] = np.where(np.isnan(column), fill, column)
+            missing = np.isnan(column)
+            if missing.any():
+                columns[name] = np.where(missing, fill, column)
+                left_out[name] = missing
+        for area in self.parts:
+            if not any(name in left_out for name in area.shared):
+                continue
+            whole = np.asarray(columns[area.whole], dtype=np.float64)
+            given = np.zeros(whole.shape, dtype=bool)
+            filled = share_the_rest(
+                whole,
+                [np.asarray(columns[name], dtype=np.float64) for name in area.others],
+                [np.asarray(columns[name], dtype=np.float64) for name in area.shared],
+                [left_out.get(name, given) for name in area.shared],
+            )
+            columns.update(zip(area.shared, filled, strict=True))
         return columns
 
 

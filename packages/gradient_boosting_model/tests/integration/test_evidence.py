@@ -141,6 +141,24 @@ def test_a_detail_left_out_is_typical_and_a_null_one_none(house: dict[str, Any])
     assert left_out > null * 1.02  # a typical basement and garage are worth more than none
 
 
+def test_floors_left_out_share_the_living_area(house: dict[str, Any]) -> None:
+    """``area_parts``: the floors left out are what the given parts leave of the living area
+    (the first floor first: both left out, a one-storey house), marked assumed; a typical
+    first floor (1086 sq ft) beside a living area of 896 was a house the rules refuse."""
+    minimal = {name: house[name] for name in REQUIRED_FIELDS}
+    storey = {**minimal, "1stFlrSF": minimal["GrLivArea"], "2ndFlrSF": 0}
+    upstairs = {**minimal, "GrLivArea": 2000, "1stFlrSF": 1200}
+    rest = {**upstairs, "2ndFlrSF": 800}
+    result = make_prediction([minimal, storey, upstairs, rest], explain=True)
+    assert result.predictions[0] == result.predictions[1]
+    assert result.predictions[2] == result.predictions[3]
+    explained = result.explanations
+    assert explained is not None
+    flags = [{f.field: f.assumed for f in explained.factors(i)} for i in range(4)]
+    assert flags[0]["1stFlrSF"] and flags[0]["2ndFlrSF"]
+    assert not flags[2]["1stFlrSF"] and flags[2]["2ndFlrSF"] and not flags[3]["2ndFlrSF"]
+
+
 def test_a_record_with_its_nulls_dropped_is_priced_as_with_them(
     request_rows: list[dict[str, Any]],
 ) -> None:
