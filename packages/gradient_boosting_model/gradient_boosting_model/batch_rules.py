@@ -149,11 +149,17 @@ class BatchRules:
     def settle_left_out(
         self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
     ) -> list[tuple[int, int]]:
-        """Code as null (none) each feature's quality or kind left out of a house whose size is
-        given as 0 (``schemas.NONE_WHEN_ZERO``), in ``codes`` (houses x text fields) in place;
-        the (house, text field) pairs it coded so."""
-        texts, sizes, omitted = self._sizes
-        settled = (codes.take(texts, axis=1) == omitted) & (numbers.take(sizes, axis=1) == 0)
+        """The details of a feature a house is said not to have (its size given as 0:
+        ``schemas.NONE_WHEN_ZERO``), in place: a grade or kind left out coded as null (none) in
+        ``codes`` (houses x text fields), an area or count not given (null or left out) 0 in
+        ``numbers``; the (house, text field) pairs it coded so."""
+        texts, text_sizes, omitted, parts, part_sizes = self._sizes
+        zero = numbers.take(part_sizes, axis=1) == 0
+        if zero.any():
+            unknown = np.isnan(numbers.take(parts, axis=1)) & zero
+            for house, k in np.argwhere(unknown).tolist():
+                numbers[house, parts[k]] = 0.0
+        settled = (codes.take(texts, axis=1) == omitted) & (numbers.take(text_sizes, axis=1) == 0)
         if not settled.any():
             return []
         pairs = [(house, int(texts[k])) for house, k in np.argwhere(settled).tolist()]
@@ -161,22 +167,33 @@ class BatchRules:
             codes[house, field] = 0  # an optional field's null (``text_choices``)
         return pairs
 
+    @property
+    def sized_parts(self) -> npt.NDArray[np.intp]:
+        """The number positions of the areas and counts ``settle_left_out`` may set to 0."""
+        return self._sizes[3]
+
     @cached_property
-    def _sizes(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        """``NONE_WHEN_ZERO`` as arrays: each feature's text position, its size's number
-        position and its ``OMITTED`` code."""
+    def _sizes(self) -> tuple[npt.NDArray[np.intp], ...]:
+        """``NONE_WHEN_ZERO`` as arrays: each text detail's position, its size's number
+        position and its ``OMITTED`` code; each numeric detail's number position and its
+        size's."""
         layout = self.layout
-        pairs = [
-            (layout.text_positions[name], layout.number_positions[size])
-            for size, features in NONE_WHEN_ZERO.items()
-            for name in features
-        ]
+        details = [(name, size) for size, named in NONE_WHEN_ZERO.items() for name in named]
+        texts = [(name, size) for name, size in details if name in layout.text_positions]
+        numbers = [(name, size) for name, size in details if name in layout.number_positions]
+        where = layout.number_positions
         return (
-            np.array([text for text, _ in pairs], dtype=np.intp),
-            np.array([size for _, size in pairs], dtype=np.intp),
+            np.array([layout.text_positions[name] for name, _ in texts], dtype=np.intp),
+            np.array([where[size] for _, size in texts], dtype=np.intp),
             np.array(
-                [layout.text_choices[text].index(OMITTED) for text, _ in pairs], dtype=np.intp
+                [
+                    layout.text_choices[layout.text_positions[name]].index(OMITTED)
+                    for name, _ in texts
+                ],
+                dtype=np.intp,
             ),
+            np.array([where[name] for name, _ in numbers], dtype=np.intp),
+            np.array([where[size] for _, size in numbers], dtype=np.intp),
         )
 
     @cached_property

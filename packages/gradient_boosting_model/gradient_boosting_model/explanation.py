@@ -11,8 +11,9 @@ multiply. Model features are mapped back to the fields a client sends:
   what each part put into the total for this house (equal shares when the total is 0), so a
   house's basement carries the basement's share of what its total floor area did to the price.
 
-A field the client left out or sent as null reached the trees as a typical value (the
-imputer's); it keeps its factor and is marked ``assumed``.
+A field the client did not give (left out, or null where a null is not "none") reached the
+trees as a value the imputer assumed (a typical one; for a floor, what the living area leaves:
+``area_parts``); it keeps its factor and is marked ``assumed``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class FieldFactor:
 
     field: str
     factor: float
-    #: The client did not give this field (absent or null): a typical value was used.
+    #: The client did not give this field (left out, or null where null is not "none"): a
+    #: value was assumed (``explanation``).
     assumed: bool
 
 

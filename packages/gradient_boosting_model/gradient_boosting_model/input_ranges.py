@@ -16,7 +16,8 @@ form the trees see it:
 - ``category``: a code the trees never saw (it was priced as a typical code).
 
 A value the client did not give (left out, or null where a null is not "none") is assumed
-typical and never warned about.
+(typical; a floor, what the living area leaves) and never warned about: its house's range is
+not calibrated anyway (``ConformalIntervals.assumed_fields``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 
 Columns = Mapping[str, npt.NDArray[Any]]
-#: Where a field's value was not given (so a typical one was assumed), by field name.
+#: Where a field's value was not given (so one was assumed), by field name.
 Assumed = Callable[[str], npt.NDArray[np.bool_]]
 Kind = Literal["number", "age", "total", "grade", "category"]
 

@@ -341,15 +341,20 @@ HOUSE_RULES = (
 )
 
 
-#: Features a house may have none of, by the number that says how much of it a house has: a
-#: quality or kind of the feature left out of a house whose size is given as 0 is "none", as a
-#: null is; left out beside a size that is not 0, or no size, it is unknown, and taken as
-#: typical (``missing.OMITTED``). In the Ames records a size of 0 and a null quality go
-#: together: a record sent with its nulls dropped is priced as it is with them.
+#: Features a house may have none of, by the number that says how much of it a house has, and
+#: their details: a quality or kind of the feature left out of a house whose size is given as
+#: 0 is "none", as a null is, and an area or count of it not given (null or left out) is 0;
+#: beside a size that is not 0, or no size, such a detail is unknown, and taken as typical
+#: (``missing.OMITTED``). In the Ames records a size of 0 goes with a null quality and parts
+#: of 0: a record sent with its nulls dropped is priced as it is with them, and a house said to
+#: have no garage is not given a typical garage's 480 sq ft.
 NONE_WHEN_ZERO: dict[str, tuple[str, ...]] = {
-    "TotalBsmtSF": ("BsmtQual", "BsmtCond", "BsmtExposure", "BsmtFinType1", "BsmtFinType2"),
+    "TotalBsmtSF": (
+        *("BsmtQual", "BsmtCond", "BsmtExposure", "BsmtFinType1", "BsmtFinType2"),
+        *("BsmtFinSF1", "BsmtFinSF2", "BsmtUnfSF", "BsmtFullBath", "BsmtHalfBath"),
+    ),
     "Fireplaces": ("FireplaceQu",),
-    "GarageCars": ("GarageType", "GarageFinish", "GarageQual", "GarageCond"),
+    "GarageCars": ("GarageType", "GarageFinish", "GarageQual", "GarageCond", "GarageArea"),
     "PoolArea": ("PoolQC",),
 }
 
@@ -369,7 +374,10 @@ def _check_sizes() -> None:
         if HOUSE_FIELDS[size].metadata["kind"] != "number":  # pragma: no cover - a typo
             raise TypeError(f"{size} is no number to tell a feature's size")
         for name in features:
-            if not HOUSE_FIELDS[name].metadata["absent_means_none"]:  # pragma: no cover
+            metadata = HOUSE_FIELDS[name].metadata
+            if (
+                metadata["kind"] != "number" and not metadata["absent_means_none"]
+            ):  # pragma: no cover
                 raise TypeError(f"{name} has no 'none' for a size of 0 to mean")
 
 

@@ -333,7 +333,7 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
     uncoded = codes is None
     if codes is None:
         codes = _coded_beyond(read.texts, rules.texts)
-    if not read.complete:
+    if not read.complete or np.isnan(matrix.take(rules.sized_parts, axis=1)).any():
         _settle_left_out(read.texts, matrix, codes, rules)
     return HouseBatch(rules.layout, matrix, read.texts, codes, uncoded=uncoded)
 
@@ -344,8 +344,9 @@ def _settle_left_out(
     codes: npt.NDArray[np.intp],
     rules: BatchRules,
 ) -> None:
-    """A feature's quality or kind left out of a house whose size is given as 0 is null
-    (``schemas.NONE_WHEN_ZERO``): in ``codes`` and in ``texts``, in place."""
+    """A feature's quality or kind left out of a house whose size is given as 0 is null, an
+    area or count of it not given 0 (``schemas.NONE_WHEN_ZERO``): in ``matrix``, ``codes``
+    and ``texts``, in place."""
     for house, field in rules.settle_left_out(matrix, codes):
         values = list(texts[house])
         values[field] = None

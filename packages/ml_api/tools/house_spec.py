@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from gradient_boosting_model.area_parts import LIVING_AREA
 from gradient_boosting_model.data import read_dataset
 from gradient_boosting_model.fields import JsonNumber, WholeNumber
 from gradient_boosting_model.schemas import (
@@ -45,8 +46,9 @@ HOUSE_INTRO = (
     " required fields must be given; any other may be null or left out, and is then taken as"
     " a typical house's, but for a feature a house may lack (a basement's grades, a garage's,"
     " a pool's), where null means the house has none, as in the Ames records; left out, such"
-    " a grade is typical unless its feature's size is given as 0 (each field's description"
-    " says which), and an alley, a fence or a shed left out is none."
+    " a grade is typical unless its feature's size is given as 0, an alley, a fence or a shed"
+    " left out is none, and floors left out are what the living area leaves (each field's"
+    " description says which)."
 )
 
 
@@ -71,10 +73,17 @@ def _description(name: str, field: fields.Field[Any]) -> str:
         return text
     if name in NONE_WHEN_LEFT_OUT:
         return f"{text} Null or left out means the house has none."
+    size = next((size for size, of in NONE_WHEN_ZERO.items() if name in of), None)
     if field.metadata.get("absent_means_none"):
-        size = next((size for size, of in NONE_WHEN_ZERO.items() if name in of), None)
         unless = f", unless {size} is given as 0 (then none)" if size else ""
         return f"{text} Null means the house has none; left out, a typical one is assumed{unless}."
+    if name in LIVING_AREA.shared:
+        return (
+            f"{text} Null or left out: what {LIVING_AREA.whole} leaves beside the other parts"
+            " given (neither floor given: a one-storey house)."
+        )
+    if size is not None:
+        return f"{text} Null or left out: 0 if {size} is given as 0, else a typical value."
     return f"{text} Null or left out if unknown (a typical value is assumed)."
 
 

@@ -141,6 +141,27 @@ def test_a_detail_left_out_is_typical_and_a_null_one_none(house: dict[str, Any])
     assert left_out > null * 1.02  # a typical basement and garage are worth more than none
 
 
+def test_a_feature_said_to_be_absent_has_no_parts(house: dict[str, Any]) -> None:
+    """``schemas.NONE_WHEN_ZERO``: beside a basement of 0 sq ft and no garage space, areas and
+    counts not given (left out or null) are 0, as every Ames record has them, not a typical
+    garage's 480 sq ft; facts, not assumptions."""
+    minimal = {name: house[name] for name in REQUIRED_FIELDS}
+    absent = {**minimal, "TotalBsmtSF": 0, "GarageCars": 0}
+    zeros = {
+        **absent,
+        **dict.fromkeys(("BsmtFinSF1", "BsmtFinSF2", "BsmtUnfSF", "GarageArea"), 0),
+        **dict.fromkeys(("BsmtFullBath", "BsmtHalfBath"), 0),
+    }
+    nulls = {**absent, "BsmtFinSF1": None, "GarageArea": None}
+    result = make_prediction([absent, zeros, nulls], explain=True)
+    assert result.predictions[0] == result.predictions[1] == result.predictions[2]
+    explained = result.explanations
+    assert explained is not None
+    flags = {f.field: f.assumed for f in explained.factors(0)}
+    assert not flags["BsmtFinSF1"] and not flags["GarageArea"] and not flags["GarageType"]
+    assert flags["KitchenQual"]  # what the house does not say is still assumed
+
+
 def test_floors_left_out_share_the_living_area(house: dict[str, Any]) -> None:
     """``area_parts``: the floors left out are what the given parts leave of the living area
     (the first floor first: both left out, a one-storey house), marked assumed; a typical

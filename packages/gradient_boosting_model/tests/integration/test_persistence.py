@@ -84,8 +84,9 @@ def test_an_artifact_compiled_for_fields_coded_otherwise_is_compiled_again(
 ) -> None:
     """An artifact of an earlier release keeps its pipeline compiled for the text fields as
     that release coded them (before 2026-12-05, with no code for a field left out): loaded,
-    its pipeline is compiled again for this package's, and it prices as a model trained now
-    (it was refused as compiled "for other house fields")."""
+    its pipeline is compiled again for this package's, and it prices as the same model
+    compiled now (it was refused as compiled "for other house fields"). (An imputer pickled
+    before floors were shared, ``parts`` empty, keeps typical floors: the model as it was.)"""
     model = default_model()
     layout = model.pricing.compiled_pipeline.layout
     earlier = dataclasses.replace(

@@ -138,6 +138,8 @@ def test_a_feature_left_out_beside_its_size_of_0_is_none_as_in_validate_batch() 
     for name in ("BsmtQual", "BsmtFinType2"):
         assert checked.batch[name].tolist() == [None, OMITTED, OMITTED], name
     assert checked.batch["GarageType"].tolist() == [OMITTED] * 3  # its size not given
+    np.testing.assert_array_equal(checked.batch["BsmtFinSF1"], [0.0, np.nan, np.nan])
+    np.testing.assert_array_equal(checked.batch.numbers, expected.numbers)
 
 
 def test_no_row_passes_no_batch_is_made() -> None:
