@@ -32,7 +32,7 @@ from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline, fields_of_kind
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
-from gradient_boosting_model.trained_model import run_stages
+from gradient_boosting_model.trained_model import Stages, run_stages
 from gradient_boosting_model.tree_paths import TreePaths
 
 FloatArray = npt.NDArray[np.float64]
@@ -98,18 +98,19 @@ def feature_importances(pipeline: Pipeline, matrix: FloatArray) -> FloatArray:
     return shares
 
 
-def assumed_fields(pipeline: Pipeline, columns: Columns) -> tuple[str, ...]:
-    """The client fields whose value the fitted ``pipeline`` assumed (imputed) for at least one
-    house of ``columns``, in the schema's order (``ConformalIntervals.assumed_fields``)."""
-    before = run_stages(pipeline, columns).before_impute
-    return tuple(
-        name for name in HOUSE_FIELDS if np.isnan(np.asarray(before[name], dtype=np.float64)).any()
-    )
+def assumed_fields(stages: Stages) -> tuple[str, ...]:
+    """The client fields whose value was assumed (imputed) for at least one house of
+    ``stages``, in the schema's order (``ConformalIntervals.assumed_fields``)."""
+    assumed = np.any(stages.assumed_matrix(list(HOUSE_FIELDS)), axis=0)
+    return tuple(np.asarray(list(HOUSE_FIELDS))[assumed].tolist())
 
 
-def training_ranges(pipeline: Pipeline, columns: Columns, config: Config) -> InputRanges:
-    """The ranges of ``pipeline``'s most important features over its training ``columns``."""
-    stages = run_stages(pipeline, columns)
+def training_ranges(
+    pipeline: Pipeline, columns: Columns, config: Config, *, stages: Stages | None = None
+) -> InputRanges:
+    """The ranges of ``pipeline``'s most important features over its training ``columns``
+    (``stages``: theirs through the pipeline, if run already)."""
+    stages = stages or run_stages(pipeline, columns)
     steps = pipeline.named_steps
     return fit_ranges(
         feature_names=steps["matrix"].feature_names_in_.tolist(),

@@ -33,7 +33,7 @@ from gradient_boosting_model.fitting import (
 from gradient_boosting_model.persistence import save_model
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import floating_point_fingerprint
-from gradient_boosting_model.trained_model import TrainedModel
+from gradient_boosting_model.trained_model import TrainedModel, run_stages
 from gradient_boosting_model.validation import validate_batch, validate_inputs
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
     out = out_of_fold(columns, prices, config, excluded=excluded, progress=progress)
     calibrating = out.calibration
     pipeline = fit_pipeline(columns, prices, config, progress=progress)
-    ranges = training_ranges(pipeline, columns, config)
+    stages = run_stages(pipeline, columns)  # for the ranges and what calibration assumed
+    ranges = training_ranges(pipeline, columns, config, stages=stages)
     intervals = calibrate(
         out.log_predicted[calibrating],
         out.log_actual[calibrating],
@@ -62,7 +63,7 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
     )
     return TrainedModel(
         pipeline=pipeline,
-        intervals=replace(intervals, assumed_fields=assumed_fields(pipeline, columns)),
+        intervals=replace(intervals, assumed_fields=assumed_fields(stages)),
         ranges=ranges,
         distributions=training_distributions(columns, ranges, config),
         summary={"cross_validation": cross_validated_metrics(out, config)},

@@ -143,12 +143,13 @@ def on_sales(
     return figures
 
 
-def calibrated_coverage(inside: npt.NDArray[np.bool_], calibrated: FloatArray) -> float | None:
+def calibrated_coverage(
+    inside: npt.NDArray[np.bool_], calibrated: npt.NDArray[np.bool_]
+) -> float | None:
     """The share of sale prices inside their range, of the houses whose range was marked
     calibrated (as training measures it: a range not marked calibrated, as a house that leaves
     details out gets, makes no promise); None if there is none."""
-    kept = calibrated == 1
-    return float(np.mean(inside[kept])) if kept.any() else None
+    return float(np.mean(inside[calibrated])) if calibrated.any() else None
 
 
 def _model_figures(
@@ -161,7 +162,7 @@ def _model_figures(
     return {
         "rmsle": float(np.sqrt(squared.mean())),
         # As the checks measure it (``monitoring.SoldWindow``).
-        "coverage": calibrated_coverage((lower <= sale) & (sale <= upper), calibrated),
+        "coverage": calibrated_coverage((lower <= sale) & (sale <= upper), calibrated == 1),
     }
 
 

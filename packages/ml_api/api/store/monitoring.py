@@ -144,12 +144,15 @@ class SoldWindow:
     upper: FloatArray
     sale_price: FloatArray
     log_sale_price: FloatArray
-    #: 1 where the house's range was marked calibrated, else 0.
-    calibrated: FloatArray
+    #: Where the house's range was marked calibrated.
+    calibrated: npt.NDArray[np.bool_]
 
     @classmethod
     def read(cls, connection: Any, window: Window) -> SoldWindow:
-        return cls(*float_columns(connection.execute(_recent_sales(window)).all(), 7))
+        price, log_price, lower, upper, sale_price, log_sale_price, calibrated = float_columns(
+            connection.execute(_recent_sales(window)).all(), 7
+        )
+        return cls(price, log_price, lower, upper, sale_price, log_sale_price, calibrated == 1)
 
     def __len__(self) -> int:
         return len(self.price)
@@ -157,7 +160,7 @@ class SoldWindow:
     @property
     def calibrated_sales(self) -> int:
         """The sales of houses whose range was marked calibrated: what the coverage rests on."""
-        return int(np.count_nonzero(self.calibrated == 1))
+        return int(np.count_nonzero(self.calibrated))
 
     @property
     def inside(self) -> npt.NDArray[np.bool_]:
@@ -178,7 +181,7 @@ class SoldWindow:
         """Coverage in each tenth of predicted price of the houses whose range was marked
         calibrated, cheapest first, split as SQL's ``NTILE(10)`` splits (the first tenths take
         one more sale when they cannot be equal)."""
-        kept = self.calibrated == 1
+        kept = self.calibrated
         if not kept.any():
             return []
         inside = self.inside[kept][np.argsort(self.price[kept], kind="stable")]
