@@ -17,9 +17,10 @@ modules behind it are the package's own business::
 - ``make_prediction(houses, *, model=None, explain=False, max_errors=None)``: a
   ``PredictionResult``.
 - ``input_drift(model, houses)``: per monitored input, a ``FieldDrift``: the population
-  stability index of ``houses`` against the training houses, how many, and ``ok``, ``watch``
-  or ``alert``. ``drift_tally(model)``: the same over houses added a batch at a time
-  (``DriftTally.add``, then ``.drift()``), holding counts, not houses.
+  stability index of ``houses`` that give the field against the training houses, how many,
+  ``ok``, ``watch`` or ``alert``, and how many left the field out. ``drift_tally(model)``: the
+  same over houses added a batch at a time (``DriftTally.add``, then ``.drift()``), holding
+  counts, not houses.
 - ``KNOWN_FIELDS``: every field name a house may carry; ``REQUIRED_FIELDS``: those it must.
 - Errors: ``ModelError`` (the base), ``ModelArtifactError``, ``InvalidInputError``.
 

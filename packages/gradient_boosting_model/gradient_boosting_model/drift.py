@@ -10,7 +10,14 @@ training range is warned about (``input_ranges``), and any others ``config.yml``
   zeros. Each edge is a value seen in training (the inverted-CDF quantile).
 - A code: the share of each code seen in training, and an "other" bucket for codes it never
   saw (empty in training, by definition).
-- Both: the share missing (null or absent) is one more bucket.
+- Both: the share missing (null) is one more bucket.
+
+A field a house leaves out (no key) is not counted as missing: the index of a field is over the
+houses that give it, and how many left it out is told beside it (``FieldDrift.left_out``). A
+null is a value (training has them: no basement, no lot frontage measured); a field left out
+is a detail the client did not send (``missing``), which says how the client asks, not what
+the houses are. Counted as missing, a client that sends the seven required fields made every
+other monitored field score a PSI of 16 to 17, an alert that no retraining could clear.
 
 Live, ``input_drift`` compares a batch of houses (the last ones priced) with each by the
 population stability index over those buckets (``drift_tally`` the same over houses added a
@@ -33,6 +40,7 @@ windows of 300, 0.05 in windows of 1000, where every field stays below 0.08. Jud
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import repeat
@@ -42,7 +50,13 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError
-from gradient_boosting_model.house_values import Houses, as_numbers, read_values, refused_codes
+from gradient_boosting_model.house_values import (
+    GivenValues,
+    Houses,
+    as_numbers,
+    read_values,
+    refused_codes,
+)
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 
@@ -157,12 +171,16 @@ FieldDistribution = NumberDistribution | CodeDistribution
 class FieldDrift:
     """How far one input of a batch of houses is from its training distribution."""
 
-    #: The population stability index against the training distribution (0: the same shares).
+    #: The population stability index against the training distribution (0: the same shares),
+    #: over the houses that give the field; NaN when none does.
     psi: float
-    #: The houses it was measured on (a house without a value counts, as missing).
+    #: The houses it was measured on: those that give the field (a null counts, as missing).
     houses: int
-    #: ``ok`` below the watch level, ``watch`` from it, ``alert`` from the alert level.
+    #: ``ok`` below the watch level, ``watch`` from it, ``alert`` from the alert level (``ok``
+    #: when no house gives the field: nothing to judge).
     status: Status
+    #: The houses that left the field out (no key): not measured.
+    left_out: int = 0
 
 
 def population_stability_index(reference: FloatArray, live: FloatArray, *, floor: float) -> float:
@@ -228,7 +246,8 @@ class DriftTally:
 
     def __init__(self, distributions: InputDistributions) -> None:
         self.distributions = distributions
-        #: Per monitored field, in ``fields`` order: the houses in each of its buckets.
+        #: Per monitored field, in ``fields`` order: the houses in each of its buckets (of
+        #: those that give the field).
         self.counts = [
             np.zeros(field.reference.size, dtype=np.int64) for field in distributions.fields
         ]
@@ -255,8 +274,8 @@ class DriftTally:
             return
         values = read_values(houses, self.fields)
         counted = [
-            np.bincount(distribution.buckets(column), minlength=counts.size)
-            for distribution, column, counts in zip(
+            np.bincount(_buckets(distribution, given), minlength=counts.size)
+            for distribution, given, counts in zip(
                 self.distributions.fields, values, self.counts, strict=True
             )
         ]
@@ -278,10 +297,25 @@ class DriftTally:
         found = self.distributions
         drifts = {}
         for distribution, counts in zip(found.fields, self.counts, strict=True):
-            live = _divided(counts, self.houses)
-            psi = population_stability_index(distribution.reference, live, floor=found.floor)
-            drifts[distribution.field] = FieldDrift(psi, self.houses, found.status(psi))
+            given = int(counts.sum())
+            psi = (
+                population_stability_index(
+                    distribution.reference, _divided(counts, given), floor=found.floor
+                )
+                if given
+                else math.nan
+            )
+            status = found.status(psi) if given else "ok"
+            drifts[distribution.field] = FieldDrift(psi, given, status, self.houses - given)
         return drifts
+
+
+def _buckets(distribution: FieldDistribution, given: GivenValues) -> IntArray:
+    """The buckets of the values given, a refused value named by its row in the batch."""
+    try:
+        return distribution.buckets(given.values)
+    except InvalidInputError as error:
+        raise given.named_rows(error) from None
 
 
 def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
@@ -292,14 +326,15 @@ def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
     model
         A trained model (``load_model()``): it holds its training distributions.
     houses
-        JSON-shaped houses, as ``make_prediction`` takes them (``None`` or no key for a
-        missing value), such as the last ones the model priced.
+        JSON-shaped houses, as ``make_prediction`` takes them (``None`` for a missing value,
+        no key for one left out), such as the last ones the model priced.
 
     Returns
     -------
     dict of str to FieldDrift
         Per monitored field (the required ones, those the warnings check, those
-        ``config.yml`` adds), its population stability index, houses and status.
+        ``config.yml`` adds), its population stability index over the houses that give it,
+        how many those are, its status, and how many houses left it out.
 
     Raises
     ------
@@ -313,7 +348,7 @@ def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
     --------
     >>> drift = input_drift(load_model(), last_houses)  # doctest: +SKIP
     >>> drift["GrLivArea"]  # doctest: +SKIP
-    FieldDrift(psi=0.0254, houses=1459, status='ok')
+    FieldDrift(psi=0.0254, houses=1459, status='ok', left_out=0)
     """
     return _distributions(model).drift(houses)
 
@@ -334,7 +369,7 @@ def drift_tally(model: TrainedModel) -> DriftTally:
     >>> for batch in batches_of_houses:  # doctest: +SKIP
     ...     tally.add(batch)
     >>> tally.drift()["GrLivArea"]  # doctest: +SKIP
-    FieldDrift(psi=0.0254, houses=10000, status='ok')
+    FieldDrift(psi=0.0254, houses=10000, status='ok', left_out=0)
     """
     return DriftTally(_distributions(model))
 

@@ -2,12 +2,15 @@
 
 For measures over houses the model has already accepted (``drift``): only the fields asked for
 are read, a field at a time, but a value of the wrong type is still refused, naming its row
-and field.
+and field. A field a house leaves out (no key) is not read as a null: a null is a value (a
+missing one, as in training), a field left out is a detail the client did not send, which says
+nothing of the house (``missing``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -17,12 +20,30 @@ import numpy.typing as npt
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.validation import ROW_MESSAGE
 
-#: JSON-shaped houses: a mapping each, ``None`` or no key for a missing value.
+#: JSON-shaped houses: a mapping each, ``None`` for a missing value, no key for one left out.
 Houses = Sequence[Mapping[str, Any]]
 
 
-def read_values(houses: Houses, names: Sequence[str]) -> list[list[Any]]:
-    """The values of each of ``names`` over ``houses`` (``None`` where absent), a list each.
+@dataclass(frozen=True)
+class GivenValues:
+    """One field's values over a batch of houses, of the houses that give it (a key, its value
+    null or not)."""
+
+    values: list[Any]
+    #: The row, within the batch, of each value; ``None`` when every house gives the field.
+    rows: list[int] | None = None
+
+    def named_rows(self, error: InvalidInputError) -> InvalidInputError:
+        """``error`` (of rows numbered within ``values``) with the rows numbered within the
+        batch."""
+        if self.rows is None:
+            return error
+        rows = self.rows
+        return InvalidInputError({rows[row]: fields for row, fields in error.errors.items()})
+
+
+def read_values(houses: Houses, names: Sequence[str]) -> list[GivenValues]:
+    """The values of each of ``names`` over the ``houses`` that give it, a list each.
 
     A field at a time, looked up in C (``map``): for 100k houses this is most of the time, and
     a tuple a house would cost as much again in garbage collection.
@@ -43,11 +64,14 @@ def read_values(houses: Houses, names: Sequence[str]) -> list[list[Any]]:
         raise InvalidInputError(bad) from None
 
 
-def _column(houses: Houses, name: str) -> list[Any]:
+def _column(houses: Houses, name: str) -> GivenValues:
     try:
-        return list(map(itemgetter(name), houses))
+        return GivenValues(list(map(itemgetter(name), houses)))
     except KeyError:  # some house leaves the field out
-        return [house.get(name) for house in houses]
+        # keys(): a house that is no mapping fails here as it would above (a string would
+        # answer ``in`` by its letters).
+        rows = [row for row, house in enumerate(houses) if name in house.keys()]  # noqa: SIM118
+        return GivenValues([houses[row][name] for row in rows], rows)
 
 
 def as_numbers(values: Sequence[Any] | npt.NDArray[Any], field: str) -> npt.NDArray[np.float64]:

@@ -166,7 +166,8 @@ class LiveMonitor:
             LIVE[_gauge_name(check)].set(math.nan if live is None else live)
             MONITORING_LEVEL.labels(check).set(_level(found["verdict"]))
         for field, found in figures["drift"].items():
-            DRIFT_PSI.labels(field).set(found["psi"])
+            psi = found["psi"]  # None: no house of the window gave the field
+            DRIFT_PSI.labels(field).set(math.nan if psi is None else psi)
             DRIFT_LEVEL.labels(field).set(_level(found["verdict"]))
         if figures["challenger"] is not None:
             _set_challenger_gauges(figures["challenger"])

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from connexion import FlaskApp
+from gradient_boosting_model import REQUIRED_FIELDS
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
 from sqlalchemy import func, select
@@ -380,3 +381,28 @@ def test_houses_like_the_training_ones_do_not_drift_and_changed_ones_do(
     drifted = client.get("/v1/monitoring", params=window).json()["drift"]
     alerts = {name for name, found in drifted.items() if found["verdict"] == "alert"}
     assert alerts == {"GrLivArea", "LotArea"}, drifted
+    assert {found["left_out"] for found in drifted.values()} == {0}
+
+
+def test_fields_a_client_leaves_out_are_counted_apart_not_drifted(
+    fresh: tuple[TestClient, PredictionService], request_rows: list[dict[str, Any]]
+) -> None:
+    """The API's usual request sends the required fields only: the other monitored fields are
+    left out, which says how the client asks, not how the houses changed. Counted as missing,
+    each scored a PSI of 16 to 17 and alerted for as long as that client called."""
+    client, service = fresh
+    window = {"predictions": len(request_rows), "sales": 10}
+    required = [{name: house[name] for name in REQUIRED_FIELDS} for house in request_rows]
+    _price(client, service, required)
+    drift = client.get("/v1/monitoring", params=window).json()["drift"]
+    given = {name for name, found in drift.items() if found["left_out"] == 0}
+    assert given == set(REQUIRED_FIELDS), drift
+    for name, found in drift.items():
+        if name in given:  # judged as with every detail sent
+            assert found["houses"] == len(request_rows) and found["verdict"] == "ok", found
+            assert found["psi"] < 0.1
+        else:  # nothing measured: no verdict, no index
+            assert found == {
+                "psi": None, "houses": 0, "left_out": len(request_rows),
+                "verdict": "not_enough_data",
+            }  # fmt: skip

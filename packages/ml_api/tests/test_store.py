@@ -394,9 +394,9 @@ def test_drift_reads_back_the_window_fields_as_sent(
     migrated: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Monitoring's drift reads only the tally's fields of the stored houses: each as the
-    client sent it (numbers, codes, a name that starts with a digit), a field a house lacks as
-    ``None``, and only the window's newest houses, ``DRIFT_BATCH`` at a time (the window's
-    houses are never all held at once)."""
+    client sent it (numbers, codes, a name that starts with a digit, a null), a field a house
+    left out still left out (not a null), and only the window's newest houses, ``DRIFT_BATCH``
+    at a time (the window's houses are never all held at once)."""
     older = priced_request(2, "00000000000000a1")
     newer = priced_request(3, "00000000000000b2")
     houses = [
@@ -424,8 +424,8 @@ def test_drift_reads_back_the_window_fields_as_sent(
     assert [len(batch) for batch in tally.batches] == [2, 1]
     read = [house for batch in tally.batches for house in batch]
     assert sorted(read, key=lambda house: house["GrLivArea"]) == [
-        {"GrLivArea": 0, "1stFlrSF": None, "Neighborhood": "Edwards", "Alley": None},
-        {"GrLivArea": 1500, "1stFlrSF": 812.5, "Neighborhood": "NAmes", "Alley": None},
+        {"GrLivArea": 0, "Neighborhood": "Edwards"},
+        {"GrLivArea": 1500, "1stFlrSF": 812.5, "Neighborhood": "NAmes"},
         {"GrLivArea": 2710, "1stFlrSF": 0, "Neighborhood": "StoneBr", "Alley": None},
     ]
     assert figures["drift"] == {}
@@ -532,7 +532,7 @@ def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(
             ).scalars()
         ]
     expected = {
-        name: {"psi": found.psi, "verdict": found.status}
+        name: {"psi": found.psi, "houses": 30, "left_out": 0, "verdict": found.status}
         for name, found in input_drift(model, stored).items()
     }
     assert len(stored) == 30 and expected

@@ -20,6 +20,7 @@ from gradient_boosting_model.drift import (
     population_stability_index,
 )
 from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError
+from gradient_boosting_model.validation import ROW_MESSAGE
 
 FLOOR = 1e-4
 HOUSES = 1000
@@ -140,14 +141,51 @@ def test_a_missing_only_sample_puts_everything_in_the_missing_bucket() -> None:
     [area] = [d for d in distributions.fields if d.field == "GrLivArea"]
     assert isinstance(area, NumberDistribution)
     expected = _psi([*area.shares, area.missing], [0.0] * len(area.shares) + [1.0])
-    with_nulls = distributions.drift([{"GrLivArea": None}] * 20)
-    without_keys: list[dict[str, Any]] = [{}] * 20  # optional details left out
-    absent = distributions.drift(without_keys)
-    for drift in (with_nulls, absent):
-        assert drift["GrLivArea"].psi == pytest.approx(expected, rel=1e-12)
-        assert drift["GrLivArea"].houses == 20
-        assert drift["GrLivArea"].status == "alert"
-    assert absent["Neighborhood"].psi == pytest.approx(with_nulls["Neighborhood"].psi)
+    drift = distributions.drift([{"GrLivArea": None, "Neighborhood": None}] * 20)
+    assert drift["GrLivArea"].psi == pytest.approx(expected, rel=1e-12)
+    assert drift["GrLivArea"].houses == 20 and drift["GrLivArea"].left_out == 0
+    assert drift["GrLivArea"].status == "alert"
+    assert drift["Neighborhood"].status == "alert"
+
+
+def test_a_field_left_out_is_not_measured_and_is_counted_apart() -> None:
+    """A house without a field's key says nothing of that field: the index is over the houses
+    that give it (a null is a value: missing), and those that left it out are counted. Counted
+    as missing, a client sending only some fields made the others alert for good."""
+    columns = _training()
+    distributions = _fitted(columns)
+    houses = _houses(columns)
+    partial = [
+        {"GrLivArea": house["GrLivArea"]} if i % 4 == 0 else house for i, house in enumerate(houses)
+    ]
+    given = [house for i, house in enumerate(houses) if i % 4 != 0]
+    drift, of_given = distributions.drift(partial), distributions.drift(given)
+    assert drift["GrLivArea"] == distributions.drift(houses)["GrLivArea"]  # every house gives it
+    assert drift["GrLivArea"].psi == 0.0 and drift["GrLivArea"].left_out == 0
+    for field in ("BsmtFinSF1", "OverallQual", "Neighborhood", "MSSubClass"):
+        assert drift[field].psi == of_given[field].psi  # the same houses, the same counts
+        assert drift[field].psi < 0.01 and drift[field].status == "ok"
+        assert drift[field].houses == len(given) and drift[field].left_out == HOUSES - len(given)
+    # Nobody gives a field: nothing measured, nothing to alert on.
+    required_only = distributions.drift([{"GrLivArea": 1500.0}] * 20)
+    assert math.isnan(required_only["Neighborhood"].psi)
+    assert required_only["Neighborhood"].houses == 0
+    assert required_only["Neighborhood"].left_out == 20
+    assert required_only["Neighborhood"].status == "ok"
+
+
+def test_a_refused_value_is_named_by_its_row_among_houses_that_leave_fields_out() -> None:
+    houses: list[dict[str, Any]] = [{}, {"GrLivArea": 1500.0}, {}, {"GrLivArea": "large"}]
+    with pytest.raises(InvalidInputError) as refused:
+        _fitted().drift(houses)
+    assert refused.value.errors == {3: {"GrLivArea": ["Not a valid number."]}}
+    with pytest.raises(InvalidInputError) as refused:
+        _fitted().drift([{}, {"Neighborhood": ["NAmes"]}])
+    assert refused.value.errors == {1: {"Neighborhood": ["Not a valid code."]}}
+    # A house that is no mapping, beside one that leaves fields out.
+    with pytest.raises(InvalidInputError) as refused:
+        _fitted().drift([{}, "GrLivArea"])  # type: ignore[list-item]
+    assert refused.value.errors == {1: {"_schema": [ROW_MESSAGE]}}
 
 
 def test_codes_unseen_in_training_go_to_the_other_bucket() -> None:
@@ -244,14 +282,16 @@ def test_a_tally_of_batches_gives_the_indexes_of_all_the_houses_at_once() -> Non
     shifted = {**columns, "GrLivArea": columns["GrLivArea"] * 1.3}
     # 999 houses: shares that a multiplication by 1/999 would round otherwise.
     houses = _houses(columns)[:600] + _houses(shifted)[600:999]
-    houses[7] = {}  # every field left out: missing in each
+    houses[7] = {}  # every field left out: not counted
+    houses[9] = dict.fromkeys(houses[9])  # every field null: missing in each
     houses[8] = {**houses[8], "Neighborhood": "Timber"}  # a code training never saw
     distributions = _fitted(columns)
     expected = {}
     for distribution in distributions.fields:
-        column = [house.get(distribution.field) for house in houses]
+        name = distribution.field
+        column = [house[name] for house in houses if name in house]
         size = distribution.reference.size
-        live = np.bincount(distribution.buckets(column), minlength=size) / len(houses)
+        live = np.bincount(distribution.buckets(column), minlength=size) / len(column)
         expected[distribution.field] = population_stability_index(
             distribution.reference, live, floor=FLOOR
         )
@@ -265,7 +305,8 @@ def test_a_tally_of_batches_gives_the_indexes_of_all_the_houses_at_once() -> Non
         assert tally.houses == len(houses)
         drift = tally.drift()
         assert {name: found.psi for name, found in drift.items()} == expected
-        assert {found.houses for found in drift.values()} == {len(houses)}
+        assert {found.houses for found in drift.values()} == {len(houses) - 1}
+        assert {found.left_out for found in drift.values()} == {1}
         assert drift == distributions.drift(houses)
 
 

@@ -257,9 +257,13 @@ def measure(
         "calibrated_sales": sold.calibrated_sales,
         "checks": checks,
         "coverage_by_tenth_of_price": sold.coverage_by_tenth(),
+        # A field is judged over the houses that give it (those that left it out are counted
+        # apart, not as missing: ``gradient_boosting_model.drift``).
         "drift": {
             field: {
-                "psi": found.psi,
+                "psi": None if math.isnan(found.psi) else found.psi,
+                "houses": found.houses,
+                "left_out": found.left_out,
                 "verdict": found.status
                 if found.houses >= thresholds.min_drift_houses
                 else NOT_ENOUGH,
@@ -272,7 +276,8 @@ def measure(
 
 def _count_drift(connection: Any, houses: Any, tally: Tally) -> None:
     """Add the window's houses to ``tally``, ``DRIFT_BATCH`` at a time, with only its fields
-    read out of each stored document (a whole house is about 80 values): the documents come as
+    read out of each stored document (a whole house is about 80 values), a field the client
+    left out still left out (not a null, which is a value): the documents come as
     text (a server-side cursor where the database has one, so that no more are held at once),
     and orjson parses each once. 10,000 houses' fields, read 1000 at a time: PostgreSQL 240 ->
     160-180 ms, where ``json_to_record`` and ``json_agg`` took the server itself 214 ms; SQLite
@@ -286,9 +291,12 @@ def _count_drift(connection: Any, houses: Any, tally: Tally) -> None:
         select(cast(houses.c.house, Text)), execution_options={"yield_per": DRIFT_BATCH}
     ).scalars()
     for texts in documents.partitions(DRIFT_BATCH):
-        tally.add(
-            [dict(zip(names, map(orjson.loads(text).get, names), strict=True)) for text in texts]
-        )
+        tally.add([_given(orjson.loads(text), names) for text in texts])
+
+
+def _given(house: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """``house``'s values of those of ``names`` it has."""
+    return {name: house[name] for name in names if name in house}
 
 
 def _verdict(
