@@ -143,6 +143,12 @@ DRIFT_LEVEL = Gauge(
     ["field"],
     multiprocess_mode="mostrecent",
 )
+DRIFT_LEFT_OUT = Gauge(
+    "ml_api_input_left_out_share",
+    "Share of the window's houses that left an input out (no key): not counted in its drift.",
+    ["field"],
+    multiprocess_mode="mostrecent",
+)
 
 
 # A challenger priced in the shadow (api/challenger.py), and its comparison with the serving

@@ -23,6 +23,7 @@ from api.metrics import (
     CHALLENGER_VERDICT,
     COMPARED,
     DATABASE_UP,
+    DRIFT_LEFT_OUT,
     DRIFT_LEVEL,
     DRIFT_PSI,
     LIVE,
@@ -165,10 +166,7 @@ class LiveMonitor:
             live = found["live"]
             LIVE[_gauge_name(check)].set(math.nan if live is None else live)
             MONITORING_LEVEL.labels(check).set(_level(found["verdict"]))
-        for field, found in figures["drift"].items():
-            psi = found["psi"]  # None: no house of the window gave the field
-            DRIFT_PSI.labels(field).set(math.nan if psi is None else psi)
-            DRIFT_LEVEL.labels(field).set(_level(found["verdict"]))
+        _set_drift_gauges(figures["drift"])
         if figures["challenger"] is not None:
             _set_challenger_gauges(figures["challenger"])
 
@@ -201,6 +199,15 @@ class LiveMonitor:
         if engine.dialect.name == "sqlite" and database:
             files = [Path(database), Path(f"{database}-wal")]
             STORE_BYTES.set(sum(path.stat().st_size for path in files if path.exists()))
+
+
+def _set_drift_gauges(drift: dict[str, Any]) -> None:
+    for field, found in drift.items():
+        psi = found["psi"]  # None: no house of the window gave the field
+        DRIFT_PSI.labels(field).set(math.nan if psi is None else psi)
+        DRIFT_LEVEL.labels(field).set(_level(found["verdict"]))
+        window = found["houses"] + found["left_out"]
+        DRIFT_LEFT_OUT.labels(field).set(found["left_out"] / window if window else math.nan)
 
 
 def _set_challenger_gauges(compared: dict[str, Any]) -> None:

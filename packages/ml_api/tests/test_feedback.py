@@ -7,6 +7,7 @@ the app's lifespan, as in a worker.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from connexion import FlaskApp
 from gradient_boosting_model import REQUIRED_FIELDS
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.testclient import TestClient
@@ -23,6 +25,7 @@ from api import config
 from api import service as service_module
 from api.app import create_app, start_service
 from api.feedback_auth import NO_FEEDBACK
+from api.monitor import _set_drift_gauges
 from api.problems import FieldError
 from api.service import PredictionService
 from api.store.tables import predictions, sales
@@ -406,3 +409,10 @@ def test_fields_a_client_leaves_out_are_counted_apart_not_drifted(
                 "psi": None, "houses": 0, "left_out": len(request_rows),
                 "verdict": "not_enough_data",
             }  # fmt: skip
+    # The gauges a dashboard reads: no index where nothing was measured, and why.
+    _set_drift_gauges(drift)
+    for name in drift:
+        psi = REGISTRY.get_sample_value("ml_api_input_drift_psi", {"field": name})
+        left_out = REGISTRY.get_sample_value("ml_api_input_left_out_share", {"field": name})
+        assert psi is not None and left_out is not None
+        assert (math.isnan(psi), left_out) == ((False, 0.0) if name in given else (True, 1.0))
