@@ -8,7 +8,7 @@ modules behind it are the package's own business::
     model = load_model()            # the packaged model, checked (or load_model(path))
     card = load_card()              # what the model says about itself (GET /v1/model)
     result = make_prediction(houses, model=model, explain=True)
-    drift = input_drift(model, last_houses)  # per monitored field: PSI, houses, status
+    drift = input_drift(model, last_houses)  # per monitored field: PSI, houses, status, unknown
 
 - ``load_model(path=None)``: the packaged model, loaded once a process, or another version's
   artifact; refuses one trained with another scikit-learn release (``ModelArtifactError``).
@@ -18,9 +18,9 @@ modules behind it are the package's own business::
   ``PredictionResult``.
 - ``input_drift(model, houses)``: per monitored input, a ``FieldDrift``: the population
   stability index of ``houses`` that give the field against the training houses, how many,
-  ``ok``, ``watch`` or ``alert``, and how many left the field out. ``drift_tally(model)``: the
-  same over houses added a batch at a time (``DriftTally.add``, then ``.drift()``), holding
-  counts, not houses.
+  ``ok``, ``watch`` or ``alert``, and how many did not give it (left out, or null where
+  training had no null). ``drift_tally(model)``: the same over houses added a batch at a
+  time (``DriftTally.add``, then ``.drift()``), holding counts, not houses.
 - ``KNOWN_FIELDS``: every field name a house may carry; ``REQUIRED_FIELDS``: those it must.
 - Errors: ``ModelError`` (the base), ``ModelArtifactError``, ``InvalidInputError``.
 

@@ -12,12 +12,14 @@ training range is warned about (``input_ranges``), and any others ``config.yml``
   saw (empty in training, by definition).
 - Both: the share missing (null) is one more bucket.
 
-A field a house leaves out (no key) is not counted as missing: the index of a field is over the
-houses that give it, and how many left it out is told beside it (``FieldDrift.left_out``). A
-null is a value (training has them: no basement, no lot frontage measured); a field left out
-is a detail the client did not send (``missing``), which says how the client asks, not what
-the houses are. Counted as missing, a client that sends the seven required fields made every
-other monitored field score a PSI of 16 to 17, an alert that no retraining could clear.
+A value a house does not give is not counted as missing: a field left out (no key), or a null
+where no training house had one (every field monitored today), is an unknown, which the model
+takes as typical and which says how a client asks, not what the houses are. A field's index is
+over the houses that give it, and the unknowns are counted beside it (``FieldDrift.unknown``).
+Where training houses had nulls (a grade whose null means none, such as a basement's), a null
+is a value, missing, counted as training counted it. Counted as missing, test.csv's houses sent
+with the seven required fields (the others left out, or null) scored a PSI of 16 to 17 on each
+of the six other monitored fields: alerts that no retraining could clear.
 
 Live, ``input_drift`` compares a batch of houses (the last ones priced) with each by the
 population stability index over those buckets (``drift_tally`` the same over houses added a
@@ -174,13 +176,15 @@ class FieldDrift:
     #: The population stability index against the training distribution (0: the same shares),
     #: over the houses that give the field; NaN when none does.
     psi: float
-    #: The houses it was measured on: those that give the field (a null counts, as missing).
+    #: The houses it was measured on: those that give the field (a null where training had
+    #: nulls counts, as missing). Not every house added (``DriftTally.houses``).
     houses: int
-    #: ``ok`` below the watch level, ``watch`` from it, ``alert`` from the alert level (``ok``
-    #: when no house gives the field: nothing to judge).
+    #: ``ok`` below the watch level, ``watch`` from it, ``alert`` from the alert level; ``ok``
+    #: when no house gives the field (nothing was measured: ``houses`` is 0, ``psi`` NaN).
     status: Status
-    #: The houses that left the field out (no key): not measured.
-    left_out: int = 0
+    #: The houses whose value is unknown: the field left out, or null where no training house
+    #: had a null. Not measured.
+    unknown: int
 
 
 def population_stability_index(reference: FloatArray, live: FloatArray, *, floor: float) -> float:
@@ -311,11 +315,15 @@ class DriftTally:
 
 
 def _buckets(distribution: FieldDistribution, given: GivenValues) -> IntArray:
-    """The buckets of the values given, a refused value named by its row in the batch."""
+    """The buckets of the values given, a refused value named by its row in the batch; without
+    the nulls of a field no training house had a null of (unknowns, as a field left out)."""
     try:
-        return distribution.buckets(given.values)
+        found = distribution.buckets(given.values)
     except InvalidInputError as error:
         raise given.named_rows(error) from None
+    if distribution.missing == 0:
+        found = found[found != distribution.reference.size - 1]  # the missing bucket, last
+    return found
 
 
 def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
@@ -334,7 +342,7 @@ def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
     dict of str to FieldDrift
         Per monitored field (the required ones, those the warnings check, those
         ``config.yml`` adds), its population stability index over the houses that give it,
-        how many those are, its status, and how many houses left it out.
+        how many those are, its status, and how many houses did not give it (``unknown``).
 
     Raises
     ------
@@ -348,7 +356,7 @@ def input_drift(model: TrainedModel, houses: Houses) -> dict[str, FieldDrift]:
     --------
     >>> drift = input_drift(load_model(), last_houses)  # doctest: +SKIP
     >>> drift["GrLivArea"]  # doctest: +SKIP
-    FieldDrift(psi=0.0254, houses=1459, status='ok', left_out=0)
+    FieldDrift(psi=0.0254, houses=1459, status='ok', unknown=0)
     """
     return _distributions(model).drift(houses)
 
@@ -369,7 +377,7 @@ def drift_tally(model: TrainedModel) -> DriftTally:
     >>> for batch in batches_of_houses:  # doctest: +SKIP
     ...     tally.add(batch)
     >>> tally.drift()["GrLivArea"]  # doctest: +SKIP
-    FieldDrift(psi=0.0254, houses=10000, status='ok', left_out=0)
+    FieldDrift(psi=0.0254, houses=10000, status='ok', unknown=0)
     """
     return DriftTally(_distributions(model))
 

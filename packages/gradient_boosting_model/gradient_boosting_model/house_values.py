@@ -39,7 +39,8 @@ class GivenValues:
         if self.rows is None:
             return error
         rows = self.rows
-        return InvalidInputError({rows[row]: fields for row, fields in error.errors.items()})
+        renumbered = {rows[row]: fields for row, fields in error.errors.items()}
+        return InvalidInputError(renumbered, complete=error.complete)
 
 
 def read_values(houses: Houses, names: Sequence[str]) -> list[GivenValues]:

@@ -133,7 +133,8 @@ MONITORING_LEVEL = Gauge(
 )
 DRIFT_PSI = Gauge(
     "ml_api_input_drift_psi",
-    "Population stability index of an input over the window's houses against training.",
+    "Population stability index of an input over the window's houses that give it, against "
+    "training; NaN when none does.",
     ["field"],
     multiprocess_mode="mostrecent",
 )
@@ -143,9 +144,10 @@ DRIFT_LEVEL = Gauge(
     ["field"],
     multiprocess_mode="mostrecent",
 )
-DRIFT_LEFT_OUT = Gauge(
-    "ml_api_input_left_out_share",
-    "Share of the window's houses that left an input out (no key): not counted in its drift.",
+DRIFT_UNKNOWN = Gauge(
+    "ml_api_input_unknown_share",
+    "Share of the window's houses that did not give an input (left out, or null where training "
+    "had none): not counted in its drift.",
     ["field"],
     multiprocess_mode="mostrecent",
 )

@@ -23,9 +23,9 @@ from api.metrics import (
     CHALLENGER_VERDICT,
     COMPARED,
     DATABASE_UP,
-    DRIFT_LEFT_OUT,
     DRIFT_LEVEL,
     DRIFT_PSI,
+    DRIFT_UNKNOWN,
     LIVE,
     MONITORING_LEVEL,
     PRICE_MOVES,
@@ -206,8 +206,8 @@ def _set_drift_gauges(drift: dict[str, Any]) -> None:
         psi = found["psi"]  # None: no house of the window gave the field
         DRIFT_PSI.labels(field).set(math.nan if psi is None else psi)
         DRIFT_LEVEL.labels(field).set(_level(found["verdict"]))
-        window = found["houses"] + found["left_out"]
-        DRIFT_LEFT_OUT.labels(field).set(found["left_out"] / window if window else math.nan)
+        window = found["houses"] + found["unknown"]
+        DRIFT_UNKNOWN.labels(field).set(found["unknown"] / window if window else math.nan)
 
 
 def _set_challenger_gauges(compared: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from connexion import FlaskApp
-from gradient_boosting_model import REQUIRED_FIELDS
+from gradient_boosting_model import REQUIRED_FIELDS, monitored_fields
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
 from prometheus_client import REGISTRY
@@ -384,21 +384,29 @@ def test_houses_like_the_training_ones_do_not_drift_and_changed_ones_do(
     drifted = client.get("/v1/monitoring", params=window).json()["drift"]
     alerts = {name for name, found in drifted.items() if found["verdict"] == "alert"}
     assert alerts == {"GrLivArea", "LotArea"}, drifted
-    assert {found["left_out"] for found in drifted.values()} == {0}
+    assert {found["unknown"] for found in drifted.values()} == {0, 1}  # test.csv's few nulls
 
 
-def test_fields_a_client_leaves_out_are_counted_apart_not_drifted(
-    fresh: tuple[TestClient, PredictionService], request_rows: list[dict[str, Any]]
+@pytest.mark.parametrize("not_given", ["left out", "null"])
+def test_fields_a_client_does_not_give_are_counted_apart_not_drifted(
+    fresh: tuple[TestClient, PredictionService],
+    request_rows: list[dict[str, Any]],
+    not_given: str,
 ) -> None:
-    """The API's usual request sends the required fields only: the other monitored fields are
-    left out, which says how the client asks, not how the houses changed. Counted as missing,
-    each scored a PSI of 16 to 17 and alerted for as long as that client called."""
+    """The API's usual request sends the required fields only (the others left out, or null:
+    a dump of a record with unknowns): those say how the client asks, not how the houses
+    changed. Counted as missing, each of the six other monitored fields scored a PSI of 16 to
+    17 and alerted for as long as that client called."""
     client, service = fresh
     window = {"predictions": len(request_rows), "sales": 10}
-    required = [{name: house[name] for name in REQUIRED_FIELDS} for house in request_rows]
+    monitored = monitored_fields(service.model)
+    sent = dict.fromkeys(monitored) if not_given == "null" else {}
+    required = [
+        {**sent, **{name: house[name] for name in REQUIRED_FIELDS}} for house in request_rows
+    ]
     _price(client, service, required)
     drift = client.get("/v1/monitoring", params=window).json()["drift"]
-    given = {name for name, found in drift.items() if found["left_out"] == 0}
+    given = {name for name, found in drift.items() if found["unknown"] == 0}
     assert given == set(REQUIRED_FIELDS), drift
     for name, found in drift.items():
         if name in given:  # judged as with every detail sent
@@ -406,13 +414,13 @@ def test_fields_a_client_leaves_out_are_counted_apart_not_drifted(
             assert found["psi"] < 0.1
         else:  # nothing measured: no verdict, no index
             assert found == {
-                "psi": None, "houses": 0, "left_out": len(request_rows),
+                "psi": None, "houses": 0, "unknown": len(request_rows),
                 "verdict": "not_enough_data",
             }  # fmt: skip
     # The gauges a dashboard reads: no index where nothing was measured, and why.
     _set_drift_gauges(drift)
     for name in drift:
         psi = REGISTRY.get_sample_value("ml_api_input_drift_psi", {"field": name})
-        left_out = REGISTRY.get_sample_value("ml_api_input_left_out_share", {"field": name})
-        assert psi is not None and left_out is not None
-        assert (math.isnan(psi), left_out) == ((False, 0.0) if name in given else (True, 1.0))
+        unknown = REGISTRY.get_sample_value("ml_api_input_unknown_share", {"field": name})
+        assert psi is not None and unknown is not None
+        assert (math.isnan(psi), unknown) == ((False, 0.0) if name in given else (True, 1.0))

@@ -532,7 +532,7 @@ def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(
             ).scalars()
         ]
     expected = {
-        name: {"psi": found.psi, "houses": 30, "left_out": 0, "verdict": found.status}
+        name: {"psi": found.psi, "houses": 30, "unknown": 0, "verdict": found.status}
         for name, found in input_drift(model, stored).items()
     }
     assert len(stored) == 30 and expected

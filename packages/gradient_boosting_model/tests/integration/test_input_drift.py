@@ -43,7 +43,15 @@ def test_test_csv_has_not_drifted_from_training(request_rows: list[dict[str, Any
     drift = input_drift(load_model(), request_rows)
     assert {name: field.status for name, field in drift.items()} == dict.fromkeys(drift, "ok")
     assert all(0 <= field.psi < 0.1 for field in drift.values()), drift
-    assert {field.houses for field in drift.values()} == {len(request_rows)}
+    assert {field.houses + field.unknown for field in drift.values()} == {len(request_rows)}
+    # test.csv's nulls where no training house had one: a basement's and a garage's sizes and
+    # the kitchen's grade of a house or two, unknowns (taken as typical), not measured.
+    trained_with_nulls = {d.field for d in load_model().distributions.fields if d.missing > 0}
+    assert {name: field.unknown for name, field in drift.items()} == {
+        name: 0 if name in trained_with_nulls else sum(row[name] is None for row in request_rows)
+        for name in drift
+    }
+    assert sum(field.unknown for field in drift.values()) == 4
 
 
 def test_larger_living_areas_and_lots_alert(request_rows: list[dict[str, Any]]) -> None:

@@ -143,34 +143,46 @@ def test_a_missing_only_sample_puts_everything_in_the_missing_bucket() -> None:
     expected = _psi([*area.shares, area.missing], [0.0] * len(area.shares) + [1.0])
     drift = distributions.drift([{"GrLivArea": None, "Neighborhood": None}] * 20)
     assert drift["GrLivArea"].psi == pytest.approx(expected, rel=1e-12)
-    assert drift["GrLivArea"].houses == 20 and drift["GrLivArea"].left_out == 0
+    assert drift["GrLivArea"].houses == 20 and drift["GrLivArea"].unknown == 0
     assert drift["GrLivArea"].status == "alert"
-    assert drift["Neighborhood"].status == "alert"
+    # No training house had a null Neighborhood: a null is an unknown, not measured.
+    assert (drift["Neighborhood"].houses, drift["Neighborhood"].unknown) == (0, 20)
+    assert math.isnan(drift["Neighborhood"].psi)
 
 
-def test_a_field_left_out_is_not_measured_and_is_counted_apart() -> None:
-    """A house without a field's key says nothing of that field: the index is over the houses
-    that give it (a null is a value: missing), and those that left it out are counted. Counted
-    as missing, a client sending only some fields made the others alert for good."""
+@pytest.mark.parametrize("not_given", ["left out", "null"])
+def test_a_value_not_given_is_not_measured_and_is_counted_apart(not_given: str) -> None:
+    """A house without a field's key, or with a null where no training house had one (every
+    field here but GrLivArea), says nothing of that field: the index is over the houses that
+    give it, and the others are counted as unknown. Counted as missing, a client sending only
+    some fields made the others alert for good."""
     columns = _training()
     distributions = _fitted(columns)
     houses = _houses(columns)
     partial = [
-        {"GrLivArea": house["GrLivArea"]} if i % 4 == 0 else house for i, house in enumerate(houses)
+        (
+            {"GrLivArea": house["GrLivArea"]}
+            if not_given == "left out"
+            else {**dict.fromkeys(house), "GrLivArea": house["GrLivArea"]}
+        )
+        if i % 4 == 0
+        else house
+        for i, house in enumerate(houses)
     ]
     given = [house for i, house in enumerate(houses) if i % 4 != 0]
     drift, of_given = distributions.drift(partial), distributions.drift(given)
     assert drift["GrLivArea"] == distributions.drift(houses)["GrLivArea"]  # every house gives it
-    assert drift["GrLivArea"].psi == 0.0 and drift["GrLivArea"].left_out == 0
+    assert drift["GrLivArea"].psi == 0.0 and drift["GrLivArea"].unknown == 0
     for field in ("BsmtFinSF1", "OverallQual", "Neighborhood", "MSSubClass"):
         assert drift[field].psi == of_given[field].psi  # the same houses, the same counts
         assert drift[field].psi < 0.01 and drift[field].status == "ok"
-        assert drift[field].houses == len(given) and drift[field].left_out == HOUSES - len(given)
+        assert drift[field].houses == len(given) and drift[field].unknown == HOUSES - len(given)
     # Nobody gives a field: nothing measured, nothing to alert on.
-    required_only = distributions.drift([{"GrLivArea": 1500.0}] * 20)
+    value = {} if not_given == "left out" else {"Neighborhood": None}
+    required_only = distributions.drift([{"GrLivArea": 1500.0, **value}] * 20)
     assert math.isnan(required_only["Neighborhood"].psi)
     assert required_only["Neighborhood"].houses == 0
-    assert required_only["Neighborhood"].left_out == 20
+    assert required_only["Neighborhood"].unknown == 20
     assert required_only["Neighborhood"].status == "ok"
 
 
@@ -184,7 +196,7 @@ def test_a_refused_value_is_named_by_its_row_among_houses_that_leave_fields_out(
     assert refused.value.errors == {1: {"Neighborhood": ["Not a valid code."]}}
     # A house that is no mapping, beside one that leaves fields out.
     with pytest.raises(InvalidInputError) as refused:
-        _fitted().drift([{}, "GrLivArea"])  # type: ignore[list-item]
+        _fitted().drift([{}, "not a house"])  # type: ignore[list-item]
     assert refused.value.errors == {1: {"_schema": [ROW_MESSAGE]}}
 
 
@@ -283,13 +295,18 @@ def test_a_tally_of_batches_gives_the_indexes_of_all_the_houses_at_once() -> Non
     # 999 houses: shares that a multiplication by 1/999 would round otherwise.
     houses = _houses(columns)[:600] + _houses(shifted)[600:999]
     houses[7] = {}  # every field left out: not counted
-    houses[9] = dict.fromkeys(houses[9])  # every field null: missing in each
+    houses[9] = dict.fromkeys(houses[9])  # every field null
     houses[8] = {**houses[8], "Neighborhood": "Timber"}  # a code training never saw
     distributions = _fitted(columns)
     expected = {}
     for distribution in distributions.fields:
         name = distribution.field
-        column = [house[name] for house in houses if name in house]
+        null_is_unknown = distribution.missing == 0  # no training house had a null
+        column = [
+            house[name]
+            for house in houses
+            if name in house and not (null_is_unknown and house[name] is None)
+        ]
         size = distribution.reference.size
         live = np.bincount(distribution.buckets(column), minlength=size) / len(column)
         expected[distribution.field] = population_stability_index(
@@ -305,8 +322,12 @@ def test_a_tally_of_batches_gives_the_indexes_of_all_the_houses_at_once() -> Non
         assert tally.houses == len(houses)
         drift = tally.drift()
         assert {name: found.psi for name, found in drift.items()} == expected
-        assert {found.houses for found in drift.values()} == {len(houses) - 1}
-        assert {found.left_out for found in drift.values()} == {1}
+        # One house leaves every field out, one gives every field as null: missing where
+        # training had nulls (GrLivArea), else unknown.
+        assert {name: found.unknown for name, found in drift.items()} == {
+            name: 1 if name == "GrLivArea" else 2 for name in FIELDS
+        }
+        assert {found.houses + found.unknown for found in drift.values()} == {len(houses)}
         assert drift == distributions.drift(houses)
 
 

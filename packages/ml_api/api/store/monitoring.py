@@ -60,8 +60,9 @@ class Thresholds:
     coverage_alert: float
     warned_ratio_watch: float
     warned_ratio_alert: float
-    #: Priced houses below which drift and the share of houses warned get no verdict (both
-    #: shares of the window's houses: 2 warned of 10 read as an alert).
+    #: Houses below which a field's drift (over the houses that give the field) and the share
+    #: of houses warned (over the priced houses) get no verdict: both are shares of houses,
+    #: and 2 warned of 10 read as an alert.
     min_drift_houses: int
 
 
@@ -257,13 +258,13 @@ def measure(
         "calibrated_sales": sold.calibrated_sales,
         "checks": checks,
         "coverage_by_tenth_of_price": sold.coverage_by_tenth(),
-        # A field is judged over the houses that give it (those that left it out are counted
-        # apart, not as missing: ``gradient_boosting_model.drift``).
+        # A field is judged over the houses that give it (those that did not, leaving it out or
+        # null where training had no null, are counted apart: ``gradient_boosting_model.drift``).
         "drift": {
             field: {
                 "psi": None if math.isnan(found.psi) else found.psi,
                 "houses": found.houses,
-                "left_out": found.left_out,
+                "unknown": found.unknown,
                 "verdict": found.status
                 if found.houses >= thresholds.min_drift_houses
                 else NOT_ENOUGH,
@@ -277,7 +278,7 @@ def measure(
 def _count_drift(connection: Any, houses: Any, tally: Tally) -> None:
     """Add the window's houses to ``tally``, ``DRIFT_BATCH`` at a time, with only its fields
     read out of each stored document (a whole house is about 80 values), a field the client
-    left out still left out (not a null, which is a value): the documents come as
+    left out still left out (the model's tally tells it from a null): the documents come as
     text (a server-side cursor where the database has one, so that no more are held at once),
     and orjson parses each once. 10,000 houses' fields, read 1000 at a time: PostgreSQL 240 ->
     160-180 ms, where ``json_to_record`` and ``json_agg`` took the server itself 214 ms; SQLite
