@@ -30,6 +30,7 @@ from gradient_boosting_model.schemas import (
     KNOWN_FIELDS,
     NONE_WHEN_LEFT_OUT,
     NONE_WHEN_ZERO,
+    ZERO_WHEN_NONE,
     rules_broken,
 )
 
@@ -147,12 +148,22 @@ class BatchRules:
     layout: BatchLayout
 
     def settle_left_out(
-        self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
+        self,
+        numbers: npt.NDArray[np.float64],
+        codes: npt.NDArray[np.intp],
+        sizes_left_out: npt.NDArray[np.bool_] | None = None,
     ) -> list[tuple[int, int]]:
-        """The details of a feature a house is said not to have (its size given as 0:
-        ``schemas.NONE_WHEN_ZERO``), in place: a grade or kind left out coded as null (none) in
-        ``codes`` (houses x text fields), an area or count not given (null or left out) 0 in
+        """The details of a feature a house is said not to have (its kind given as null, or
+        its size as 0: ``schemas.ZERO_WHEN_NONE``, ``schemas.NONE_WHEN_ZERO``), in place: its
+        size left out 0 (``sizes_left_out``: houses x ``ZERO_WHEN_NONE``'s sizes, where each
+        was left out; ``None``: none was), then a grade or kind left out coded as null (none)
+        in ``codes`` (houses x text fields), an area or count not given (null or left out) 0 in
         ``numbers``; the (house, text field) pairs it coded so."""
+        if sizes_left_out is not None:
+            kinds, kind_sizes = self._kinds
+            said_none = (codes.take(kinds, axis=1) == 0) & sizes_left_out
+            for house, k in np.argwhere(said_none).tolist():
+                numbers[house, kind_sizes[k]] = 0.0
         texts, text_sizes, omitted, parts, part_sizes = self._sizes
         zero = numbers.take(part_sizes, axis=1) == 0
         if zero.any():
@@ -169,8 +180,19 @@ class BatchRules:
 
     @property
     def sized_parts(self) -> npt.NDArray[np.intp]:
-        """The number positions of the areas and counts ``settle_left_out`` may set to 0."""
+        """The number positions of the areas and counts ``settle_left_out`` may set to 0 in a
+        house that leaves nothing out."""
         return self._sizes[3]
+
+    @cached_property
+    def _kinds(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """``ZERO_WHEN_NONE`` as arrays: each kind's text position (its null is code 0, as
+        every optional field's: ``text_choices``) and its size's number position."""
+        layout = self.layout
+        return (
+            np.array([layout.text_positions[kind] for kind in ZERO_WHEN_NONE.values()], np.intp),
+            np.array([layout.number_positions[size] for size in ZERO_WHEN_NONE], np.intp),
+        )
 
     @cached_property
     def _sizes(self) -> tuple[npt.NDArray[np.intp], ...]:

@@ -359,6 +359,23 @@ NONE_WHEN_ZERO: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The other way round: a feature's kind given as null says the house has none (Ames records
+#: a house without a basement, a fireplace, a garage or a pool so), and its size left out is
+#: then 0, from which ``NONE_WHEN_ZERO`` settles its other details: a house sent with
+#: ``BsmtQual: null`` and no basement size was priced with a typical basement, up to 18% above
+#: the same house with its size given as 0. A kind left out says nothing; a size given is
+#: kept, even beside a null kind (a few Ames records have both); a size given as null stays
+#: unknown, taken as typical, as the spec says of a null size (test.csv's Id 2121 records a
+#: basement so: reading it as none would change a released answer, which the release rule
+#: makes the next version's change).
+ZERO_WHEN_NONE: dict[str, str] = {
+    "TotalBsmtSF": "BsmtQual",
+    "Fireplaces": "FireplaceQu",
+    "GarageCars": "GarageType",
+    "PoolArea": "PoolQC",
+}
+
+
 #: Features most houses lack, with no size to tell: left out, none, as null. Most training
 #: houses have none of each (no alley 94%, no fence 80%, no shed or other feature 96%), so
 #: the typical value is none anyway, and a record sent without its nulls is, as with them, a
@@ -370,6 +387,9 @@ def _check_sizes() -> None:
     for name in NONE_WHEN_LEFT_OUT:
         if not HOUSE_FIELDS[name].metadata["absent_means_none"]:  # pragma: no cover - a typo
             raise TypeError(f"{name} has no 'none' for a field left out to mean")
+    for size, kind in ZERO_WHEN_NONE.items():
+        if kind not in NONE_WHEN_ZERO.get(size, ()):  # pragma: no cover - a typo
+            raise TypeError(f"{kind} is not a detail of the feature {size} sizes")
     for size, features in NONE_WHEN_ZERO.items():
         if HOUSE_FIELDS[size].metadata["kind"] != "number":  # pragma: no cover - a typo
             raise TypeError(f"{size} is no number to tell a feature's size")

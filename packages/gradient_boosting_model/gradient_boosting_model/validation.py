@@ -32,7 +32,7 @@ from gradient_boosting_model.batch_rules import BatchRules, NumberRules, TextRul
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.house_batch import Columns, HouseBatch
 from gradient_boosting_model.missing import OMITTED, TextValue
-from gradient_boosting_model.schemas import HouseDetailsSchema
+from gradient_boosting_model.schemas import ZERO_WHEN_NONE, HouseDetailsSchema
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,6 +66,9 @@ class RowValues:
     unknown: set[int]
     #: Whether every row has every known field (none left out).
     complete: bool
+    #: Where a row left out each size of ``schemas.ZERO_WHEN_NONE`` (rows x sizes); ``None``
+    #: when every row has every field.
+    sizes_left_out: npt.NDArray[np.bool_] | None = None
 
 
 def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues:
@@ -82,14 +85,17 @@ def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues
         numbers: list[tuple[Any, ...]] = list(map(take_numbers, rows))
         texts: list[tuple[Any, ...]] = list(map(take_texts, rows))
     except KeyError:
-        numbers, texts, unknown = [], [], set()
+        numbers, texts, unknown, sizes_left_out = [], [], set(), []
         left_out = rules.left_out_texts  # not null, for most text fields (``missing``)
+        sizes = tuple(ZERO_WHEN_NONE)
         for i, row in enumerate(rows):
             numbers.append(tuple(map(row.get, number_names)))
             texts.append(tuple(map(row.get, text_names, left_out)))
+            sizes_left_out.append([size not in row for size in sizes])
             if not known.issuperset(row):
                 unknown.add(i)
-        return RowValues(numbers, texts, unknown, complete=False)
+        left_out_matrix = np.array(sizes_left_out, dtype=np.bool_).reshape(len(rows), len(sizes))
+        return RowValues(numbers, texts, unknown, complete=False, sizes_left_out=left_out_matrix)
     # Every known field is in every row: any other is unknown.
     unknown = {i for i, size in enumerate(map(len, rows)) if size != n_known}
     return RowValues(numbers, texts, unknown, complete=True)
@@ -334,7 +340,7 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
     if codes is None:
         codes = _coded_beyond(read.texts, rules.texts)
     if not read.complete or np.isnan(matrix.take(rules.sized_parts, axis=1)).any():
-        _settle_left_out(read.texts, matrix, codes, rules)
+        _settle_left_out(read.texts, matrix, codes, rules, read.sizes_left_out)
     return HouseBatch(rules.layout, matrix, read.texts, codes, uncoded=uncoded)
 
 
@@ -343,11 +349,13 @@ def _settle_left_out(
     matrix: npt.NDArray[np.float64],
     codes: npt.NDArray[np.intp],
     rules: BatchRules,
+    sizes_left_out: npt.NDArray[np.bool_] | None,
 ) -> None:
-    """A feature's quality or kind left out of a house whose size is given as 0 is null, an
-    area or count of it not given 0 (``schemas.NONE_WHEN_ZERO``): in ``matrix``, ``codes``
-    and ``texts``, in place."""
-    for house, field in rules.settle_left_out(matrix, codes):
+    """A feature's size left out of a house whose kind is given as null is 0, its quality or
+    kind left out of a house whose size is 0 is null, an area or count of it not given 0
+    (``schemas.ZERO_WHEN_NONE``, ``schemas.NONE_WHEN_ZERO``): in ``matrix``, ``codes`` and
+    ``texts``, in place."""
+    for house, field in rules.settle_left_out(matrix, codes, sizes_left_out):
         values = list(texts[house])
         values[field] = None
         texts[house] = tuple(values)

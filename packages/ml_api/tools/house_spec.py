@@ -29,6 +29,7 @@ from gradient_boosting_model.schemas import (
     ID_SCHEMA_FIELD,
     NONE_WHEN_LEFT_OUT,
     NONE_WHEN_ZERO,
+    ZERO_WHEN_NONE,
     HouseRule,
 )
 from marshmallow import fields, validate
@@ -83,7 +84,16 @@ def _description(name: str, field: fields.Field[Any]) -> str:
             " given (neither floor given: a one-storey house)."
         )
     if size is not None:
-        return f"{text} Null or left out: 0 if {size} is given as 0, else a typical value."
+        kind = ZERO_WHEN_NONE[size]
+        return (
+            f"{text} Null or left out: 0 if {size} is 0 (given as 0, or left out beside"
+            f" {kind} given as null), else a typical value."
+        )
+    if name in ZERO_WHEN_NONE:
+        return (
+            f"{text} Null or left out if unknown (a typical value is assumed); left out beside"
+            f" {ZERO_WHEN_NONE[name]} given as null (the house has none), 0."
+        )
     return f"{text} Null or left out if unknown (a typical value is assumed)."
 
 

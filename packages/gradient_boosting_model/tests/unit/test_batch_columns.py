@@ -142,6 +142,29 @@ def test_a_feature_left_out_beside_its_size_of_0_is_none_as_in_validate_batch() 
     np.testing.assert_array_equal(checked.batch.numbers, expected.numbers)
 
 
+def test_a_size_left_out_beside_its_kind_given_as_null_is_0_as_in_validate_batch() -> None:
+    """``schemas.ZERO_WHEN_NONE``: a basement's kind null (none), its size's column missing
+    (left out): 0, and its parts with it; a kind given or left out leaves the size unknown; a
+    size column holding a null keeps it unknown. As ``validate_batch`` has it."""
+    kinds = table_with("BsmtQual", [None, "TA", None], pa.string())
+    without_kind = table_with("GrLivArea", [896, 896, 896], pa.int64())  # no basement column
+    null_size = kinds.append_column("TotalBsmtSF", pa.array([None] * 3, type=pa.float64()))
+    for table, sizes in (
+        (kinds, [0.0, np.nan, 0.0]),
+        (without_kind, [np.nan] * 3),
+        (null_size, [np.nan] * 3),
+    ):
+        checked = check_table(table, nan_is_missing=False)
+        expected = validate_batch(houses_of(ChunkTable(table, np.arange(3), False)))
+        assert checked.batch is not None
+        np.testing.assert_array_equal(checked.batch["TotalBsmtSF"], sizes)
+        np.testing.assert_array_equal(checked.batch.numbers, expected.numbers)
+        np.testing.assert_array_equal(checked.batch.text_codes, expected.text_codes)
+    checked = check_table(kinds, nan_is_missing=False)
+    assert checked.batch is not None
+    np.testing.assert_array_equal(checked.batch["BsmtFinSF1"], [0.0, np.nan, 0.0])
+
+
 def test_no_row_passes_no_batch_is_made() -> None:
     checked = check_table(table_with("GrLivArea", [-1, -2], pa.int64()), nan_is_missing=False)
     assert checked.batch is None and checked.suspect.tolist() == [0, 1]
