@@ -104,8 +104,8 @@ STORE_BYTES = Gauge(
 LIVE = {
     name: Gauge(f"ml_api_live_{name}", help, multiprocess_mode="mostrecent")
     for name, help in {
-        "rmsle": "RMSLE of the prices whose sales came back, over the monitoring window.",
-        "median_ape": "Median absolute percentage error over the window's sales.",
+        "rmsle": "RMSLE over the window's sales of houses whose range was marked calibrated.",
+        "median_ape": "Median absolute percentage error over the same sales.",
         "interval_coverage": (
             "Share of the window's sale prices inside their 90% range, of the houses whose "
             "range was marked calibrated."
@@ -119,8 +119,8 @@ LIVE = {
 TRAINING = {
     name: Gauge(f"ml_api_training_{name}", help, multiprocess_mode="mostrecent")
     for name, help in {
-        "rmsle": "RMSLE measured on the holdout at training.",
-        "median_ape": "Median absolute percentage error on the holdout at training.",
+        "rmsle": "RMSLE on the holdout's houses whose range is marked calibrated, at training.",
+        "median_ape": "Median absolute percentage error on the same holdout houses.",
         "interval_coverage": "Coverage of the 90% ranges on the holdout at training.",
         "warned_share": "Share of holdout houses warned at training.",
     }.items()

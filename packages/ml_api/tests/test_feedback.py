@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -291,12 +292,15 @@ def test_the_holdout_priced_and_sold_live_scores_as_at_training(
     figures = live.json()
     assert figures["sales"] == len(houses) and figures["priced_houses"] == len(houses)
     checks = figures["checks"]
-    holdout = service.card["holdout_metrics"]
+    # Accuracy over the houses like the training ones (range marked calibrated), as the
+    # holdout's figure beside it.
+    holdout = service.card["holdout_metrics"]["calibrated"]
     assert checks["rmsle"]["live"] == pytest.approx(holdout["rmsle"], abs=1e-6)
     assert checks["median_ape"]["live"] == pytest.approx(holdout["median_ape"], abs=1e-6)
     coverage = service.card["intervals"]["coverage"]["holdout"]["coverage"]
     assert checks["coverage"]["live"] == pytest.approx(coverage, abs=1e-6)
     assert checks["rmsle"]["training"] == holdout["rmsle"]
+    assert holdout["rows"] == figures["calibrated_sales"] < len(houses)
     sales_checks = {name: check for name, check in checks.items() if name != "warned_share"}
     assert {check["verdict"] for check in sales_checks.values()} == {"ok"}
     # The share of houses warned is judged over 1000 priced houses or more (the holdout has
@@ -308,6 +312,52 @@ def test_the_holdout_priced_and_sold_live_scores_as_at_training(
     uncalibrated = service.card["holdout_metrics"]["uncalibrated_houses"]
     assert 0 < uncalibrated < 0.05 * len(houses)
     assert sum(tenth["sales"] for tenth in tenths) == len(houses) - uncalibrated
+
+
+@pytest.fixture
+def fresh_with_feedback(tmp_path: Path) -> Iterator[tuple[TestClient, PredictionService]]:
+    """An app of its own, with an empty store and a feedback token."""
+    settings = config.Settings(
+        environment="testing", state_dir=tmp_path, feedback_tokens=FEEDBACK_TOKEN
+    )
+    alone = start_service(settings)
+    with create_app(settings, service=alone).test_client() as own:
+        yield own, alone
+
+
+def test_partial_houses_sold_are_not_read_as_a_model_gone_bad(
+    fresh_with_feedback: tuple[TestClient, PredictionService],
+) -> None:
+    """The holdout's houses sent with the seven required fields (the API's usual request) are
+    priced less closely by design (RMSLE about 0.22 against 0.11: the model package's README),
+    and their ranges are not marked calibrated. Their sales are counted, not judged: counted
+    in the accuracy, they read as an alert to retrain (RMSLE 2x training's), which retraining
+    cannot clear; beside complete houses' sales, the figures are the complete houses'."""
+    client, service = fresh_with_feedback
+    settings = load_config()
+    houses, prices = features_and_target(split_holdout(settings).holdout, settings)
+    window = {"predictions": 2 * len(houses), "sales": 2 * len(houses)}
+
+    def price_and_sell(sent: list[dict[str, Any]]) -> None:
+        ids = _price(client, service, sent)["prediction_ids"]
+        sold = [
+            {"prediction_id": i, "sale_price": float(price), "sold_on": "2010-06-30"}
+            for i, price in zip(ids, prices, strict=True)
+        ]
+        assert client.post("/v1/sales", json=sold, headers=AUTH).status_code == 200
+
+    price_and_sell([{name: house[name] for name in REQUIRED_FIELDS} for house in houses])
+    partial = client.get("/v1/monitoring", params=window).json()
+    assert (partial["sales"], partial["calibrated_sales"]) == (len(houses), 0)
+    for name in ("rmsle", "median_ape", "coverage"):
+        assert partial["checks"][name]["live"] is None
+        assert partial["checks"][name]["verdict"] == "not_enough_data"
+    price_and_sell(houses)
+    both = client.get("/v1/monitoring", params=window).json()
+    holdout = service.card["holdout_metrics"]["calibrated"]
+    assert both["sales"] == 2 * len(houses) and both["calibrated_sales"] == holdout["rows"]
+    assert both["checks"]["rmsle"]["live"] == pytest.approx(holdout["rmsle"], abs=1e-6)
+    assert both["checks"]["rmsle"]["verdict"] == "ok"
 
 
 def test_a_window_past_the_limit_is_refused(client: TestClient) -> None:
