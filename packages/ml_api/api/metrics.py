@@ -127,7 +127,8 @@ TRAINING = {
 }
 MONITORING_LEVEL = Gauge(
     "ml_api_monitoring_level",
-    "The service's verdict on a live check: 0 ok, 1 watch, 2 alert (thresholds in settings).",
+    "The service's verdict on a live check: 0 ok, 1 watch, 2 alert, -1 not enough data "
+    "(thresholds in settings).",
     ["check"],
     multiprocess_mode="mostrecent",
 )
@@ -140,7 +141,8 @@ DRIFT_PSI = Gauge(
 )
 DRIFT_LEVEL = Gauge(
     "ml_api_input_drift_level",
-    "Drift verdict of an input: 0 ok, 1 watch, 2 alert (thresholds in settings).",
+    "Drift verdict of an input: 0 ok, 1 watch, 2 alert, -1 not enough data (thresholds in "
+    "settings).",
     ["field"],
     multiprocess_mode="mostrecent",
 )

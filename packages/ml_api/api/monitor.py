@@ -231,4 +231,6 @@ def _set_challenger_gauges(compared: dict[str, Any]) -> None:
 
 
 def _level(verdict: str) -> int:
-    return VERDICTS.index(verdict) if verdict != NOT_ENOUGH else 0
+    """A verdict as a gauge's level: 0 ok, 1 watch, 2 alert, -1 not enough data (not 0: a
+    dashboard would show a figure never judged as ok)."""
+    return VERDICTS.index(verdict) if verdict != NOT_ENOUGH else -1

@@ -474,3 +474,5 @@ def test_fields_a_client_does_not_give_are_counted_apart_not_drifted(
         unknown = REGISTRY.get_sample_value("ml_api_input_unknown_share", {"field": name})
         assert psi is not None and unknown is not None
         assert (math.isnan(psi), unknown) == ((False, 0.0) if name in given else (True, 1.0))
+        level = REGISTRY.get_sample_value("ml_api_input_drift_level", {"field": name})
+        assert level == (0 if name in given else -1)  # never judged: not shown as ok

@@ -235,7 +235,6 @@ def measure(
             if versions is not None
             else None
         )
-    drifted = tally.drift() if tally is not None and tally.houses else {}
     # What each figure rests on: the warned share on priced houses, the others on the sales
     # of houses whose range was marked calibrated.
     enough = {"warned_share": priced >= thresholds.min_drift_houses}
@@ -262,20 +261,31 @@ def measure(
         "calibrated_sales": sold.calibrated_sales,
         "checks": checks,
         "coverage_by_tenth_of_price": sold.coverage_by_tenth(),
-        # A field is judged over the houses that give it (those that did not, leaving it out or
-        # null where training had no null, are counted apart: ``gradient_boosting_model.drift``).
-        "drift": {
-            field: {
-                "psi": None if math.isnan(found.psi) else found.psi,
-                "houses": found.houses,
-                "unknown": found.unknown,
-                "verdict": found.status
-                if found.houses >= thresholds.min_drift_houses
-                else NOT_ENOUGH,
-            }
-            for field, found in drifted.items()
-        },
+        "drift": _drift_entries(tally, thresholds),
         "challenger": challenger,
+    }
+
+
+def _drift_entries(tally: Tally | None, thresholds: Thresholds) -> dict[str, Any]:
+    """Each monitored field's drift over the window. A field is judged over the houses that
+    give it (those that did not, leaving it out or null where training had no null, are
+    counted apart: ``gradient_boosting_model.drift``); an empty window has every field, with
+    nothing measured (its gauges then say so, not the last window's figures)."""
+    if tally is None:
+        return {}
+    if not tally.houses:
+        return {
+            field: {"psi": None, "houses": 0, "unknown": 0, "verdict": NOT_ENOUGH}
+            for field in tally.fields
+        }
+    return {
+        field: {
+            "psi": None if math.isnan(found.psi) else found.psi,
+            "houses": found.houses,
+            "unknown": found.unknown,
+            "verdict": found.status if found.houses >= thresholds.min_drift_houses else NOT_ENOUGH,
+        }
+        for field, found in tally.drift().items()
     }
 
 
