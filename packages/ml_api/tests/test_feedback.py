@@ -17,6 +17,7 @@ from connexion import FlaskApp
 from gradient_boosting_model import REQUIRED_FIELDS, monitored_fields
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
+from gradient_boosting_model.schemas import HOUSE_FIELDS
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -449,8 +450,13 @@ def test_fields_a_client_does_not_give_are_counted_apart_not_drifted(
     17 and alerted for as long as that client called."""
     client, service = fresh
     window = {"predictions": len(request_rows), "sales": 10}
-    monitored = monitored_fields(service.model)
-    sent = dict.fromkeys(monitored) if not_given == "null" else {}
+    # Null where null means unknown; where it means none (no basement), a null is a value.
+    unknown_when_null = [
+        name
+        for name in monitored_fields(service.model)
+        if not HOUSE_FIELDS[name].metadata.get("absent_means_none")
+    ]
+    sent = dict.fromkeys(unknown_when_null) if not_given == "null" else {}
     required = [
         {**sent, **{name: house[name] for name in REQUIRED_FIELDS}} for house in request_rows
     ]

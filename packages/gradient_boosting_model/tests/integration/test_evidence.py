@@ -63,6 +63,25 @@ def test_a_sale_outside_the_training_years_is_warned_and_not_calibrated(
     assert result.intervals[1].calibrated is False
 
 
+@pytest.mark.parametrize(
+    ("field", "grade", "message"),
+    [
+        ("ExterQual", "Po", "ExterQual Po is below the lowest grade seen in training, Fa"),
+        ("BsmtCond", "Ex", "BsmtCond Ex is above the highest grade seen in training, Gd"),
+    ],
+)
+def test_a_grade_beyond_those_seen_in_training_is_warned_and_not_calibrated(
+    house: dict[str, Any], field: str, grade: str, message: str
+) -> None:
+    """A grade training never saw at its end of the scale is priced as the nearest seen one
+    (the trees' thresholds and the clipped linear parts cannot tell them apart): warned, its
+    range not calibrated (config.yml's ``also_checked``), not silently priced as that grade."""
+    result = make_prediction([house, {**house, field: grade}])
+    assert result.warnings[0] == [] and result.intervals[0].calibrated is True
+    assert [(w.field, w.message) for w in result.warnings[1]] == [(field, message)]
+    assert result.intervals[1].calibrated is False
+
+
 def test_a_range_is_calibrated_only_for_a_house_like_the_calibration_houses(
     house: dict[str, Any],
 ) -> None:
