@@ -159,12 +159,22 @@ class BatchRules:
         was left out; ``None``: none was), then a grade or kind left out coded as null (none)
         in ``codes`` (houses x text fields), an area or count not given (null or left out) 0 in
         ``numbers``; the (house, text field) pairs it coded so."""
+        texts, text_sizes, omitted, parts, part_sizes = self._sizes
         if sizes_left_out is not None:
             kinds, kind_sizes = self._kinds
             said_none = (codes.take(kinds, axis=1) == 0) & sizes_left_out
-            for house, k in np.argwhere(said_none).tolist():
-                numbers[house, kind_sizes[k]] = 0.0
-        texts, text_sizes, omitted, parts, part_sizes = self._sizes
+            if said_none.any():
+                # Not where another detail says the feature is there (a grade, an area above
+                # 0: a few Ames records have a null kind beside a basement): its size unknown.
+                detail_codes = codes.take(texts, axis=1)
+                graded = (detail_codes != 0) & (detail_codes != omitted)
+                measured = numbers.take(parts, axis=1) > 0
+                for k, size in enumerate(kind_sizes.tolist()):
+                    there = graded[:, text_sizes == size].any(axis=1)
+                    there |= measured[:, part_sizes == size].any(axis=1)
+                    said_none[:, k] &= ~there
+                for house, k in np.argwhere(said_none).tolist():
+                    numbers[house, kind_sizes[k]] = 0.0
         zero = numbers.take(part_sizes, axis=1) == 0
         if zero.any():
             unknown = np.isnan(numbers.take(parts, axis=1)) & zero

@@ -13,7 +13,7 @@ training range is warned about (``input_ranges``), and any others ``config.yml``
 - Both: the share missing (null) is one more bucket.
 
 A value a house does not give is not counted as missing: a field left out (no key), or a null
-where no training house had one (every field monitored today), is an unknown, which the model
+where no training house had one (a number, a kind every house has), is an unknown, which the model
 takes as typical and which says how a client asks, not what the houses are. A field's index is
 over the houses that give it, and the unknowns are counted beside it (``FieldDrift.unknown``).
 Where training houses had nulls (a grade whose null means none, such as a basement's), a null

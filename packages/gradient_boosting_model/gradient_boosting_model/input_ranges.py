@@ -5,7 +5,8 @@ any in training is priced as the largest one seen, and its conformal range, cali
 like the training ones, means nothing there. So for the model's most important features (by
 their mean absolute contribution to the training houses' log prices), and for those config.yml
 has checked whatever their importance (the year of sale: the prices are what Ames paid from
-2006 to 2010), the training range is stored with the model, and a house outside it gets a
+2006 to 2010; the quality grades: one beyond the ends of the scale seen is priced as the
+nearest seen), the training range is stored with the model, and a house outside it gets a
 warning naming the client's field, its value and the range. Each feature is checked in the
 form the trees see it:
 

@@ -361,10 +361,11 @@ NONE_WHEN_ZERO: dict[str, tuple[str, ...]] = {
 
 #: The other way round: a feature's kind given as null says the house has none (Ames records
 #: a house without a basement, a fireplace, a garage or a pool so), and its size left out is
-#: then 0, from which ``NONE_WHEN_ZERO`` settles its other details: a house sent with
-#: ``BsmtQual: null`` and no basement size was priced with a typical basement, up to 18% above
-#: the same house with its size given as 0. A kind left out says nothing; a size given is
-#: kept, even beside a null kind (a few Ames records have both); a size given as null stays
+#: then 0, from which ``NONE_WHEN_ZERO`` settles its other details (a house sent with
+#: ``BsmtQual: null`` and no basement size was priced with a typical basement: the package
+#: README measures it). A kind left out says nothing; a size given is kept, even beside a
+#: null kind (a few Ames records have both), and so is it left unknown where another detail
+#: says the feature is there (a grade, an area above 0); a size given as null stays
 #: unknown, taken as typical, as the spec says of a null size (test.csv's Id 2121 records a
 #: basement so: reading it as none would change a released answer, which the release rule
 #: makes the next version's change).

@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     max_monitoring_sales: int = Field(default=20_000, ge=10)
     #: Seconds between refreshes of the default window's figures (and the gauges).
     monitoring_seconds: float = Field(default=30.0, gt=0)
-    #: Sales below which accuracy and coverage get no verdict (``not_enough_sales``).
+    #: Sales of houses whose range was marked calibrated below which accuracy and coverage
+    #: get no verdict (``not_enough_data``).
     monitoring_min_sales: int = Field(default=30, ge=1)
     #: Verdicts: live RMSLE and median error relative to training's (watch, alert above).
     error_ratio_watch: float = Field(default=1.25, gt=1)

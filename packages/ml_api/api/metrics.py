@@ -111,15 +111,21 @@ LIVE = {
             "range was marked calibrated."
         ),
         "warned_share": "Share of the window's priced houses with a warning.",
-        "sales": "Sales in the window that the live figures rest on.",
-        "calibrated_sales": "Sales in the window of houses whose range was marked calibrated.",
+        "sales": "Sales in the window.",
+        "calibrated_sales": (
+            "Sales in the window of houses whose range was marked calibrated: what the "
+            "accuracy and the coverage rest on."
+        ),
         "houses": "Priced houses in the window.",
     }.items()
 }
 TRAINING = {
     name: Gauge(f"ml_api_training_{name}", help, multiprocess_mode="mostrecent")
     for name, help in {
-        "rmsle": "RMSLE on the holdout's houses whose range is marked calibrated, at training.",
+        "rmsle": (
+            "RMSLE on the holdout's houses whose range is marked calibrated, at training (of "
+            "every holdout house for an artifact from before that figure)."
+        ),
         "median_ape": "Median absolute percentage error on the same holdout houses.",
         "interval_coverage": "Coverage of the 90% ranges on the holdout at training.",
         "warned_share": "Share of holdout houses warned at training.",

@@ -47,9 +47,9 @@ HOUSE_INTRO = (
     " required fields must be given; any other may be null or left out, and is then taken as"
     " a typical house's, but for a feature a house may lack (a basement's grades, a garage's,"
     " a pool's), where null means the house has none, as in the Ames records; left out, such"
-    " a grade is typical unless its feature's size is given as 0, an alley, a fence or a shed"
-    " left out is none, and floors left out are what the living area leaves (each field's"
-    " description says which)."
+    " a grade is typical unless its feature's size is 0 (given as 0, or left out beside the"
+    " feature's kind given as null), an alley, a fence or a shed left out is none, and floors"
+    " left out are what the living area leaves (each field's description says which)."
 )
 
 
@@ -76,7 +76,15 @@ def _description(name: str, field: fields.Field[Any]) -> str:
         return f"{text} Null or left out means the house has none."
     size = next((size for size, of in NONE_WHEN_ZERO.items() if name in of), None)
     if field.metadata.get("absent_means_none"):
-        unless = f", unless {size} is given as 0 (then none)" if size else ""
+        kind = ZERO_WHEN_NONE.get(size or "")
+        unless = (
+            ""
+            if size is None
+            else f", unless {size} is given as 0 (then none)"
+            if kind is None or kind == name
+            else f", unless {size} is 0 (given as 0, or left out beside {kind} given as null:"
+            " then none)"
+        )
         return f"{text} Null means the house has none; left out, a typical one is assumed{unless}."
     if name in LIVING_AREA.shared:
         return (

@@ -149,10 +149,13 @@ def test_a_size_left_out_beside_its_kind_given_as_null_is_0_as_in_validate_batch
     kinds = table_with("BsmtQual", [None, "TA", None], pa.string())
     without_kind = table_with("GrLivArea", [896, 896, 896], pa.int64())  # no basement column
     null_size = kinds.append_column("TotalBsmtSF", pa.array([None] * 3, type=pa.float64()))
+    # A finished area beside the null kind: the basement is there, its size unknown.
+    finished = kinds.append_column("BsmtFinSF1", pa.array([500.0, None, None], pa.float64()))
     for table, sizes in (
         (kinds, [0.0, np.nan, 0.0]),
         (without_kind, [np.nan] * 3),
         (null_size, [np.nan] * 3),
+        (finished, [np.nan, np.nan, 0.0]),
     ):
         checked = check_table(table, nan_is_missing=False)
         expected = validate_batch(houses_of(ChunkTable(table, np.arange(3), False)))

@@ -38,7 +38,8 @@ from api.store.tables import (
 if TYPE_CHECKING:
     from gradient_boosting_model import FieldDrift
 
-#: Verdicts, mildest first; ``not_enough_data`` below the settings' minimum of sales.
+#: Verdicts, mildest first; ``not_enough_data`` below the settings' minimum of sales (of
+#: houses whose range was marked calibrated) or of houses.
 VERDICTS = ("ok", "watch", "alert")
 NOT_ENOUGH = "not_enough_data"
 
@@ -160,7 +161,8 @@ class SoldWindow:
 
     @property
     def calibrated_sales(self) -> int:
-        """The sales of houses whose range was marked calibrated: what the coverage rests on."""
+        """The sales of houses whose range was marked calibrated: what the accuracy and the
+        coverage rest on."""
         return int(np.count_nonzero(self.calibrated))
 
     @property
