@@ -155,31 +155,60 @@ class BatchRules:
     ) -> list[tuple[int, int]]:
         """The details of a feature a house is said not to have (its kind given as null, or
         its size as 0: ``schemas.ZERO_WHEN_NONE``, ``schemas.NONE_WHEN_ZERO``), in place: its
-        size left out 0 (``sizes_left_out``: houses x ``ZERO_WHEN_NONE``'s sizes, where each
-        was left out; ``None``: none was), then a grade or kind left out coded as null (none)
-        in ``codes`` (houses x text fields), an area or count not given (null or left out) 0 in
-        ``numbers``; the (house, text field) pairs it coded so."""
-        texts, text_sizes, omitted, parts, part_sizes = self._sizes
+        size left out 0 (``sizes_left_out``: houses x ``said_none_sizes``, where each was left
+        out; ``None``: none was), then an area or count not given (null or left out) 0 in
+        ``numbers``, a grade or kind left out coded as null (none) in ``codes`` (houses x text
+        fields); the (house, text field) pairs it coded so."""
         if sizes_left_out is not None:
-            kinds, kind_sizes = self._kinds
-            said_none = (codes.take(kinds, axis=1) == 0) & sizes_left_out
-            if said_none.any():
-                # Not where another detail says the feature is there (a grade, an area above
-                # 0: a few Ames records have a null kind beside a basement): its size unknown.
-                detail_codes = codes.take(texts, axis=1)
-                graded = (detail_codes != 0) & (detail_codes != omitted)
-                measured = numbers.take(parts, axis=1) > 0
-                for k, size in enumerate(kind_sizes.tolist()):
-                    there = graded[:, text_sizes == size].any(axis=1)
-                    there |= measured[:, part_sizes == size].any(axis=1)
-                    said_none[:, k] &= ~there
-                for house, k in np.argwhere(said_none).tolist():
-                    numbers[house, kind_sizes[k]] = 0.0
+            self._zero_sizes_said_none(numbers, codes, sizes_left_out)
+        self._zero_parts_of_none(numbers)
+        return self._code_grades_of_none(numbers, codes)
+
+    @property
+    def said_none_sizes(self) -> tuple[str, ...]:
+        """The sizes a kind given as null makes 0 (``ZERO_WHEN_NONE``), in the order of the
+        columns of ``settle_left_out``'s ``sizes_left_out``."""
+        return tuple(ZERO_WHEN_NONE)
+
+    def _zero_sizes_said_none(
+        self,
+        numbers: npt.NDArray[np.float64],
+        codes: npt.NDArray[np.intp],
+        sizes_left_out: npt.NDArray[np.bool_],
+    ) -> None:
+        """A size left out beside its kind given as null: 0, unless another detail says the
+        feature is there (a grade, an area above 0: a few Ames records have a null kind beside
+        a basement), where it stays unknown."""
+        kinds, kind_sizes = self._kinds
+        said_none = (codes.take(kinds, axis=1) == 0) & sizes_left_out
+        if not said_none.any():
+            return
+        texts, text_sizes, omitted, parts, part_sizes = self._sizes
+        detail_codes = codes.take(texts, axis=1)
+        graded = (detail_codes != 0) & (detail_codes != omitted)
+        measured = numbers.take(parts, axis=1) > 0
+        for k, size in enumerate(kind_sizes.tolist()):
+            there = graded[:, text_sizes == size].any(axis=1)
+            there |= measured[:, part_sizes == size].any(axis=1)
+            said_none[:, k] &= ~there
+        for house, k in np.argwhere(said_none).tolist():
+            numbers[house, kind_sizes[k]] = 0.0
+
+    def _zero_parts_of_none(self, numbers: npt.NDArray[np.float64]) -> None:
+        """An area or count not given (null or left out) beside its feature's size of 0: 0."""
+        _, _, _, parts, part_sizes = self._sizes
         zero = numbers.take(part_sizes, axis=1) == 0
         if zero.any():
             unknown = np.isnan(numbers.take(parts, axis=1)) & zero
             for house, k in np.argwhere(unknown).tolist():
                 numbers[house, parts[k]] = 0.0
+
+    def _code_grades_of_none(
+        self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
+    ) -> list[tuple[int, int]]:
+        """A grade or kind left out beside its feature's size of 0 coded as null (none); the
+        (house, text field) pairs coded so."""
+        texts, text_sizes, omitted, _, _ = self._sizes
         settled = (codes.take(texts, axis=1) == omitted) & (numbers.take(text_sizes, axis=1) == 0)
         if not settled.any():
             return []

@@ -32,7 +32,7 @@ from gradient_boosting_model.batch_rules import BatchRules, NumberRules, TextRul
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.house_batch import Columns, HouseBatch
 from gradient_boosting_model.missing import OMITTED, TextValue
-from gradient_boosting_model.schemas import ZERO_WHEN_NONE, HouseDetailsSchema
+from gradient_boosting_model.schemas import HouseDetailsSchema
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +66,7 @@ class RowValues:
     unknown: set[int]
     #: Whether every row has every known field (none left out).
     complete: bool
-    #: Where a row left out each size of ``schemas.ZERO_WHEN_NONE`` (rows x sizes); ``None``
+    #: Where a row left out each of ``BatchRules.said_none_sizes`` (rows x sizes); ``None``
     #: when every row has every field.
     sizes_left_out: npt.NDArray[np.bool_] | None = None
 
@@ -87,7 +87,7 @@ def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues
     except KeyError:
         numbers, texts, unknown, sizes_left_out = [], [], set(), []
         left_out = rules.left_out_texts  # not null, for most text fields (``missing``)
-        sizes = tuple(ZERO_WHEN_NONE)
+        sizes = rules.said_none_sizes
         for i, row in enumerate(rows):
             numbers.append(tuple(map(row.get, number_names)))
             texts.append(tuple(map(row.get, text_names, left_out)))

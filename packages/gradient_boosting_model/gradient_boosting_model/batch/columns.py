@@ -31,7 +31,6 @@ import pyarrow.compute as pc
 from gradient_boosting_model.batch_rules import BatchRules, batch_rules
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, ObjectArray, object_column
 from gradient_boosting_model.missing import OMITTED
-from gradient_boosting_model.schemas import ZERO_WHEN_NONE
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -202,10 +201,8 @@ def check_table(table: Any, *, nan_is_missing: bool) -> CheckedTable:
         codes_by_field[j] = _codes(column, rows, choices)
     numbers, codes = np.ascontiguousarray(by_field.T), np.ascontiguousarray(codes_by_field.T)
     # As ``validate_batch`` settles them: a column missing from the file is left out.
-    sizes_left_out = np.array([size not in names for size in ZERO_WHEN_NONE], dtype=np.bool_)
-    rules.settle_left_out(
-        numbers, codes, np.broadcast_to(sizes_left_out, (rows, len(ZERO_WHEN_NONE)))
-    )
+    left_out = np.array([size not in names for size in rules.said_none_sizes], dtype=np.bool_)
+    rules.settle_left_out(numbers, codes, np.broadcast_to(left_out, (rows, left_out.size)))
     suspect = odd.any(axis=0) | (codes < 0).any(axis=1) | rules.numbers.suspect_rows(numbers)
     passed = np.flatnonzero(~suspect)
     batch = None

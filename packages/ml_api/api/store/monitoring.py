@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -165,9 +166,10 @@ class SoldWindow:
         coverage rest on."""
         return int(np.count_nonzero(self.calibrated))
 
-    @property
+    @cached_property
     def inside(self) -> npt.NDArray[np.bool_]:
-        """Whether each sale price is inside its house's 90% range."""
+        """Whether each sale price is inside its house's 90% range (the coverage and its
+        tenths read it: made once)."""
         return (self.lower <= self.sale_price) & (self.sale_price <= self.upper)
 
     def figures(self) -> dict[str, float | None]:
