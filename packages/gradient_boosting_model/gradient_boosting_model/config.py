@@ -146,6 +146,7 @@ class CalibrationConfig(_Frozen):
 class WarningsConfig(_Frozen):
     top_features: int = Field(ge=1)
     also_checked: tuple[HouseField, ...]
+    every_code: bool
 
     @model_validator(mode="after")
     def _known_fields(self) -> WarningsConfig:

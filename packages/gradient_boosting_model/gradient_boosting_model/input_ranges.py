@@ -36,6 +36,7 @@ from gradient_boosting_model.house_batch import house_count, per_house, text_col
 from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
+from gradient_boosting_model.seen_codes import SeenCodes, fit_seen_codes, unseen_message
 
 Columns = Mapping[str, npt.NDArray[Any]]
 #: Where a field's value was not given (so one was assumed), by field name.
@@ -123,8 +124,7 @@ class FeatureRange:
         """The warning for ``house``, which is outside the range."""
         if self.kind == "category":
             code = raw[self.feature][house]
-            shown = code if isinstance(code, str) else _number(code)
-            return RangeWarning(self.feature, f"{self.feature} {shown} was not seen in training")
+            return RangeWarning(self.feature, unseen_message(self.feature, code))
         value = float(features[self.feature][house])
         above = value > self.high
         if self.kind == "total":
@@ -164,9 +164,11 @@ class FeatureRange:
 @dataclass(frozen=True)
 class InputRanges:
     """The training ranges of the model's most important features, and of those checked
-    whatever their importance."""
+    whatever their importance; and the codes of every category and grade field seen in
+    training (``codes``: ``None`` in artifacts before 0.3.1, which checked only ``ranges``)."""
 
     ranges: tuple[FeatureRange, ...]
+    codes: SeenCodes | None = None
 
     def check(self, raw: Columns, features: Columns, assumed: Assumed) -> list[list[RangeWarning]]:
         """The warnings of each house, in order (an empty list for most).
@@ -188,6 +190,11 @@ class InputRanges:
                 continue  # no house is outside: ``outside`` would say so, only slower
             for house in np.flatnonzero(feature_range.outside(raw, features, assumed)).tolist():
                 warnings[house].append(feature_range.warning(house, raw, features))
+        if self.codes is not None:
+            for house, field, code in self.codes.unseen(raw):
+                # A grade beyond its scale's ends is warned once, by its range's words.
+                if all(warning.field != field for warning in warnings[house]):
+                    warnings[house].append(RangeWarning(field, unseen_message(field, code)))
         return warnings
 
     def _beyond_any(self, features: Columns) -> dict[str, bool]:
@@ -229,11 +236,13 @@ def fit_ranges(
     age_reference: str,
     grade_scores: Mapping[str, float],
     also: Sequence[str] = (),
+    every_code: bool = False,
 ) -> InputRanges:
     """The ranges of the ``top`` most important features seen in the training ``features``,
-    then of the features ``also`` names that are not among them.
+    then of the features ``also`` names that are not among them; with ``every_code``, the codes
+    seen of every category and grade field (``seen_codes``) but those of a category range.
 
-    ``raw`` holds the training houses' validated columns (for the codes of categories).
+    ``raw`` holds the training houses' validated columns (for the codes).
 
     Raises
     ------
@@ -269,7 +278,9 @@ def fit_ranges(
                 grade_codes=codes if kind == "grade" else (),
             )
         )
-    return InputRanges(tuple(ranges))
+    skipped = [r.feature for r in ranges if r.kind == "category"]
+    seen_codes = fit_seen_codes(raw, skipped) if every_code else None
+    return InputRanges(tuple(ranges), seen_codes)
 
 
 def _kind(name: str, sums: Mapping[str, Any], ages: Sequence[str]) -> Kind:

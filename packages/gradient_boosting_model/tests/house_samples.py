@@ -21,6 +21,18 @@ from gradient_boosting_model.schemas import HOUSE_FIELDS, HOUSE_RULES
 from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.validation import validate_inputs
 
+#: A house with the seven required fields only (``make_prediction``'s example): what most
+#: clients send.
+REQUIRED_HOUSE: dict[str, Any] = {
+    "Neighborhood": "NAmes",
+    "OverallQual": 5,
+    "OverallCond": 6,
+    "YearBuilt": 1961,
+    "YrSold": 2010,
+    "GrLivArea": 896,
+    "LotArea": 11622,
+}
+
 
 def _edges(name: str) -> list[Any]:
     """The ends of a number field's range, or every code of a coded field."""

@@ -61,6 +61,9 @@ class Comparison:
     #: Houses warned about a field now that they were not warned about before, and the reverse.
     gained_warning: IdArray
     lost_warning: IdArray
+    #: (Id, message) of each warning gained (on a field not warned about before), and lost.
+    gained_warnings: tuple[tuple[int, str], ...]
+    lost_warnings: tuple[tuple[int, str], ...]
     #: Each house's range width after over before.
     width_ratios: FloatArray
     #: Every difference beyond the tolerances of ``tolerances``, naming the house's Id.
@@ -157,6 +160,8 @@ def compare(
         ),
         gained_warning=_ids_warned(current, baseline),
         lost_warning=_ids_warned(baseline, current),
+        gained_warnings=_new_warnings(current, baseline),
+        lost_warnings=_new_warnings(baseline, current),
         width_ratios=_width_ratios(baseline, current),
         differences=tuple(_differences(baseline, current)),
         unequal_values=_unequal_values(baseline, current),
@@ -180,6 +185,16 @@ def _ids_warned(warned: Snapshot, other: Snapshot) -> IdArray:
     ]
     ids: IdArray = warned.ids[houses]
     return ids
+
+
+def _new_warnings(warned: Snapshot, other: Snapshot) -> tuple[tuple[int, str], ...]:
+    """(Id, message) of each warning of ``warned`` on a field ``other`` does not warn about."""
+    return tuple(
+        (int(warned.ids[house]), message)
+        for house in range(len(warned))
+        for field, message in warned.warnings[house]
+        if field not in other.warned_fields(house)
+    )
 
 
 def _width_ratios(baseline: Snapshot, current: Snapshot) -> FloatArray:

@@ -11,6 +11,8 @@ from gradient_boosting_model.release.comparison import Comparison, Mover
 
 #: The moves whose shares are shown (beside any ``max_share_moving_more_than`` declares).
 REPORTED_MOVES = (0.02, 0.05, 0.10)
+#: The warnings gained and lost shown (each way), the first houses first.
+SHOWN_WARNINGS = 10
 #: The quantiles of the range width ratios shown.
 WIDTH_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -70,6 +72,7 @@ def format_report(
         f"warnings: {comparison.gained_warning.size} houses gained one, "
         f"{comparison.lost_warning.size} lost one (at most "
         f"{tolerances.max_share_warnings_changed:.1%} of houses either way)",
+        *_warning_changes(comparison),
         _widths(comparison, tolerances),
         "",
     ]
@@ -108,3 +111,14 @@ def _widths(comparison: Comparison, tolerances: NewVersionConfig) -> str:
         f"range widths, after / before: {shown} (the median within "
         f"{tolerances.max_median_width_change:.0%} either way)"
     )
+
+
+def _warning_changes(comparison: Comparison) -> list[str]:
+    """The first ``SHOWN_WARNINGS`` warnings gained (+) and lost (-), by the house's Id."""
+    lines = []
+    for sign, changes in (("+", comparison.gained_warnings), ("-", comparison.lost_warnings)):
+        shown = changes[:SHOWN_WARNINGS]
+        lines += [f"  {sign} Id {house:<6d} {message}" for house, message in shown]
+        if len(changes) > SHOWN_WARNINGS:
+            lines.append(f"  {sign} ... and {len(changes) - SHOWN_WARNINGS} more")
+    return lines

@@ -68,6 +68,12 @@ def test_a_sale_outside_the_training_years_is_warned_and_not_calibrated(
     [
         ("ExterQual", "Po", "ExterQual Po is below the lowest grade seen in training, Fa"),
         ("BsmtCond", "Ex", "BsmtCond Ex is above the highest grade seen in training, Gd"),
+        # Between two grades seen (none and Fa): within the range, no training house had it.
+        ("BsmtQual", "Po", "BsmtQual Po was not seen in training"),
+        ("PoolQC", "TA", "PoolQC TA was not seen in training"),
+        # Categories: not among the most important features, checked all the same.
+        ("Utilities", "NoSeWa", "Utilities NoSeWa was not seen in training"),
+        ("MSSubClass", 150, "MSSubClass 150 was not seen in training"),
     ],
 )
 def test_a_grade_beyond_those_seen_in_training_is_warned_and_not_calibrated(
@@ -87,7 +93,8 @@ def test_a_range_is_calibrated_only_for_a_house_like_the_calibration_houses(
 ) -> None:
     """The ranges were calibrated on complete records, which lack a few details (a lot's
     frontage): a house with only those assumed is calibrated; one with another detail left
-    out (most often: many), or a code never seen in training, is not, without a warning."""
+    out (most often: many) is not, without a warning; one with a code never seen in training
+    is not, with a warning naming the code."""
     assumed = default_model().intervals.assumed_fields
     assert assumed is not None and "LotFrontage" in assumed and "BsmtQual" not in assumed
     minimal = {name: house[name] for name in REQUIRED_FIELDS}
@@ -102,7 +109,10 @@ def test_a_range_is_calibrated_only_for_a_house_like_the_calibration_houses(
     assert [interval.calibrated for interval in result.intervals] == [
         True, True, False, False, False
     ]  # fmt: skip
-    assert result.warnings == [[]] * len(houses)
+    assert result.warnings[:-1] == [[]] * (len(houses) - 1)
+    assert [(w.field, w.message) for w in result.warnings[-1]] == [
+        ("Exterior1st", "Exterior1st BrkComm was not seen in training")
+    ]
 
 
 def test_warnings_name_real_fields(request_rows: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from house_samples import REQUIRED_HOUSE
 
 from gradient_boosting_model.batch.columns import check_table
 from gradient_boosting_model.batch.reading import ChunkTable, houses_of
@@ -17,16 +18,7 @@ from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.missing import OMITTED
 from gradient_boosting_model.validation import validate_batch
 
-VALID: dict[str, Any] = {
-    "Id": 7,
-    "Neighborhood": "NAmes",
-    "OverallQual": 5,
-    "OverallCond": 6,
-    "YearBuilt": 1961,
-    "YrSold": 2010,
-    "GrLivArea": 896,
-    "LotArea": 11622,
-}
+VALID: dict[str, Any] = {"Id": 7, **REQUIRED_HOUSE}
 
 
 def table_with(name: str, values: list[Any], kind: pa.DataType | None = None) -> Any:

@@ -95,6 +95,21 @@ def test_a_retraining_that_changes_a_warning_fails() -> None:
     assert "Id 8.warnings" in failure
 
 
+def test_the_report_names_the_warnings_gained_and_lost_the_first_ten_each_way() -> None:
+    """A releaser reads which houses are warned anew, and of what, not a count alone."""
+    gained = list(range(12))
+    comparison = compare(
+        _snapshot("0.2.0", PRICES, warned=[20]), _snapshot("0.3.0", PRICES, warned=gained)
+    )
+    assert comparison.gained_warnings[:2] == ((1, WARNING[1]), (2, WARNING[1]))
+    assert comparison.lost_warnings == ((21, WARNING[1]),)
+    report = format_report(comparison, [], TOLERANCES, houses_file="test.csv")
+    assert "warnings: 12 houses gained one, 1 lost one" in report
+    assert f"  + Id 10     {WARNING[1]}" in report and "  + Id 11 " not in report
+    assert "  + ... and 2 more" in report
+    assert f"  - Id 21     {WARNING[1]}" in report
+
+
 def test_a_new_version_may_move_prices_a_little() -> None:
     moved = PRICES * np.where(np.arange(PRICES.size) % 2, 1.005, 0.995)
     comparison = compare(_snapshot("0.2.0", PRICES), _snapshot("0.3.0", moved))
