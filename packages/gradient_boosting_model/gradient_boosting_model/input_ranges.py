@@ -16,6 +16,9 @@ form the trees see it:
 - ``grade``: a quality grade's score, reported with the grades' codes;
 - ``category``: a code the trees never saw (it was priced as a typical code).
 
+Besides, ``InputRanges.codes`` (``seen_codes``, since 0.3.1) warns of a code no training house
+had in any category or grade field, whatever its importance (a grade between two seen, too).
+
 A value the client did not give (left out, or null where a null is not "none") is assumed
 (typical; a floor, what the living area leaves) and never warned about: its house's range is
 not calibrated anyway (``ConformalIntervals.assumed_fields``).
