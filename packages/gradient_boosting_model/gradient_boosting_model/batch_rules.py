@@ -148,39 +148,25 @@ class BatchRules:
     layout: BatchLayout
 
     def settle_left_out(
-        self,
-        numbers: npt.NDArray[np.float64],
-        codes: npt.NDArray[np.intp],
-        sizes_left_out: npt.NDArray[np.bool_] | None = None,
+        self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
     ) -> list[tuple[int, int]]:
         """The details of a feature a house is said not to have (its kind given as null, or
         its size as 0: ``schemas.ZERO_WHEN_NONE``, ``schemas.NONE_WHEN_ZERO``), in place: its
-        size left out 0 (``sizes_left_out``: houses x ``said_none_sizes``, where each was left
-        out; ``None``: none was), then an area or count not given (null or left out) 0 in
-        ``numbers``, a grade or kind left out coded as null (none) in ``codes`` (houses x text
-        fields); the (house, text field) pairs it coded so."""
-        if sizes_left_out is not None:
-            self._zero_sizes_said_none(numbers, codes, sizes_left_out)
+        size not given (null or left out) 0, then an area or count not given 0 in ``numbers``,
+        a grade or kind left out coded as null (none) in ``codes`` (houses x text fields); the
+        (house, text field) pairs it coded so."""
+        self._zero_sizes_said_none(numbers, codes)
         self._zero_parts_of_none(numbers)
         return self._code_grades_of_none(numbers, codes)
 
-    @property
-    def said_none_sizes(self) -> tuple[str, ...]:
-        """The sizes a kind given as null makes 0 (``ZERO_WHEN_NONE``), in the order of the
-        columns of ``settle_left_out``'s ``sizes_left_out``."""
-        return tuple(ZERO_WHEN_NONE)
-
     def _zero_sizes_said_none(
-        self,
-        numbers: npt.NDArray[np.float64],
-        codes: npt.NDArray[np.intp],
-        sizes_left_out: npt.NDArray[np.bool_],
+        self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
     ) -> None:
-        """A size left out beside its kind given as null: 0, unless another detail says the
+        """A size not given beside its kind given as null: 0, unless another detail says the
         feature is there (a grade, an area above 0: a few Ames records have a null kind beside
         a basement), where it stays unknown."""
         kinds, kind_sizes = self._kinds
-        said_none = (codes.take(kinds, axis=1) == 0) & sizes_left_out
+        said_none = (codes.take(kinds, axis=1) == 0) & np.isnan(numbers.take(kind_sizes, axis=1))
         if not said_none.any():
             return
         texts, text_sizes, omitted, parts, part_sizes = self._sizes
@@ -217,11 +203,11 @@ class BatchRules:
             codes[house, field] = 0  # an optional field's null (``text_choices``)
         return pairs
 
-    @property
-    def sized_parts(self) -> npt.NDArray[np.intp]:
-        """The number positions of the areas and counts ``settle_left_out`` may set to 0 in a
-        house that leaves nothing out."""
-        return self._sizes[3]
+    @cached_property
+    def settled_numbers(self) -> npt.NDArray[np.intp]:
+        """The number positions of the sizes, areas and counts ``settle_left_out`` may set to
+        0 in a house that leaves nothing out (where one is NaN)."""
+        return np.concatenate([self._kinds[1], self._sizes[3]])
 
     @cached_property
     def _kinds(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:

@@ -32,6 +32,9 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
             },
         },
         "input_ranges": metadata["input_ranges"],
+        # Since 0.3.1: per category and grade field, the codes seen in training (another is
+        # warned of); null for an older artifact, which checked the ranges' codes only.
+        "codes_seen": metadata.get("codes_seen"),
         "input_fields": [
             {
                 "name": name,

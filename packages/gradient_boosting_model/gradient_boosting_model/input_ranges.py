@@ -39,7 +39,12 @@ from gradient_boosting_model.house_batch import house_count, per_house, text_col
 from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
-from gradient_boosting_model.seen_codes import SeenCodes, fit_seen_codes, unseen_message
+from gradient_boosting_model.seen_codes import (
+    CODE_KINDS,
+    SeenCodes,
+    fit_seen_codes,
+    unseen_message,
+)
 
 Columns = Mapping[str, npt.NDArray[Any]]
 #: Where a field's value was not given (so one was assumed), by field name.
@@ -292,6 +297,6 @@ def _kind(name: str, sums: Mapping[str, Any], ages: Sequence[str]) -> Kind:
     if name in ages:
         return "age"
     field_kind = HOUSE_FIELDS[name].metadata["kind"]
-    if field_kind in ("grade", "category"):
+    if field_kind in CODE_KINDS:
         return "grade" if field_kind == "grade" else "category"
     return "number"

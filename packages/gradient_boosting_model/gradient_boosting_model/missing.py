@@ -5,7 +5,7 @@ A text field a house does not have as a key is ``OMITTED``, not ``None``: where 
 has none, but a field left out says nothing, and is taken as typical (imputed), as a number
 left out is. A seven-field house was priced as one with no basement and no garage: about 10%
 below what the same houses sold for (the package README). Left out beside its feature's size
-given as 0 (or left out beside the feature's kind given as null: ``schemas.ZERO_WHEN_NONE``),
+given as 0 (or not given beside the feature's kind given as null: ``schemas.ZERO_WHEN_NONE``),
 it is none (``schemas.NONE_WHEN_ZERO``); an alley, a fence or another feature
 left out is none too (``schemas.NONE_WHEN_LEFT_OUT``)."""
 

@@ -360,15 +360,13 @@ NONE_WHEN_ZERO: dict[str, tuple[str, ...]] = {
 
 
 #: The other way round: a feature's kind given as null says the house has none (Ames records
-#: a house without a basement, a fireplace, a garage or a pool so), and its size left out is
-#: then 0, from which ``NONE_WHEN_ZERO`` settles its other details (a house sent with
-#: ``BsmtQual: null`` and no basement size was priced with a typical basement: the package
-#: README measures it). A kind left out says nothing; a size given is kept, even beside a
-#: null kind (a few Ames records have both), and so is it left unknown where another detail
-#: says the feature is there (a grade, an area above 0); a size given as null stays
-#: unknown, taken as typical, as the spec says of a null size (test.csv's Id 2121 records a
-#: basement so: reading it as none would change a released answer, which the release rule
-#: makes the next version's change).
+#: a house without a basement, a fireplace, a garage or a pool so), and its size not given
+#: (null or left out) is then 0, from which ``NONE_WHEN_ZERO`` settles its other details (a
+#: house sent with ``BsmtQual: null`` and no basement size was priced with a typical basement:
+#: the package README measures it; test.csv's Id 2121 records its missing basement with every
+#: basement field null, read as none since 0.3.1). A kind left out says nothing; a size given
+#: is kept, even beside a null kind (a few Ames records have both), and a size not given is
+#: left unknown where another detail says the feature is there (a grade, an area above 0).
 ZERO_WHEN_NONE: dict[str, str] = {
     "TotalBsmtSF": "BsmtQual",
     "Fireplaces": "FireplaceQu",

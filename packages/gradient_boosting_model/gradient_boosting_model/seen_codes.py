@@ -1,7 +1,9 @@
 """The codes of every category and grade field seen in training, and warnings for the others.
 
-A code no training house had is priced as if it were unknown: the fitted steps make it NaN and
-impute a typical code, and the Lasso has no indicator for it. The holdout's five such houses
+A category's code no training house had is priced as if it were unknown: the fitted steps make
+it NaN and impute a typical code, and the Lasso has no indicator for it; a grade no training
+house had is scored on its scale (``BsmtQual`` Po between none and Fa), a score the trees and
+the Lasso never fitted. The holdout's five such houses
 (``Exterior1st`` BrkComm, ``Utilities`` NoSeWa, ``MiscFeature`` TenC ...) were priced a median
 20% from their sale prices, four times the holdout's median error, with no word said. The input
 ranges (``input_ranges``) checked the codes of the most important categories only, and a grade
@@ -54,7 +56,9 @@ def unseen_message(field: str, code: Any) -> str:
 class SeenCodes:
     """Per checked field (a category or a grade), the codes its training houses had."""
 
-    seen: Mapping[str, frozenset[Any]]
+    #: Sorted (``_order``): a set's pickle follows the process's string hashing, so an
+    #: artifact holding sets would differ from one training to the next.
+    seen: Mapping[str, tuple[Any, ...]]
 
     def unseen(self, raw: Columns) -> list[tuple[int, str, Any]]:
         """Each (house, field, code) of ``raw`` whose code was given and not seen in training,
@@ -84,12 +88,16 @@ class SeenCodes:
         """``unseen`` for columns of values (the fitted pipeline's, training's)."""
         found = [
             (house, field, code)
-            for field, seen in self.seen.items()
+            for field in self.seen
             if field in raw
             for house, code in enumerate(_values(raw[field]))
-            if not is_missing(code) and code not in seen
+            if not is_missing(code) and code not in self._sets[field]
         ]
         return sorted(found, key=self._house_then_field)
+
+    @cached_property
+    def _sets(self) -> dict[str, frozenset[Any]]:
+        return {field: frozenset(codes) for field, codes in self.seen.items()}
 
     @cached_property
     def _order(self) -> dict[str, int]:
@@ -105,7 +113,7 @@ class SeenCodes:
         run of values a field), whether a house with that value is warned about."""
         flags: list[bool] = []
         for field, choices in zip(self._layout.text_names, self._layout.text_choices, strict=True):
-            seen = self.seen.get(field)
+            seen = self._sets.get(field)
             flags.extend(
                 seen is not None and not is_missing(code) and code not in seen for code in choices
             )
@@ -115,14 +123,14 @@ class SeenCodes:
     def _number_codes(self) -> list[tuple[str, int, npt.NDArray[np.float64]]]:
         """The checked fields whose codes are numbers (MSSubClass), with their column in the
         batches' number matrix and the allowed codes training did not see."""
-        rules = batch_rules().numbers
+        choices = batch_rules().numbers.choices
         checks = []
-        for field, seen in self.seen.items():
-            position = self._layout.number_positions.get(field)
-            if position is None:
+        for field, seen in self._sets.items():
+            position = self._layout.number_positions.get(field, -1)
+            if position not in choices:  # a text field, or a number without codes
                 continue
-            allowed = rules.choices[position].tolist()
-            checks.append((field, position, np.array([c for c in allowed if c not in seen])))
+            unseen = [code for code in choices[position].tolist() if code not in seen]
+            checks.append((field, position, np.array(unseen, dtype=np.float64)))
         return checks
 
     @cached_property
@@ -132,12 +140,20 @@ class SeenCodes:
         return np.cumsum([0, *sizes[:-1]]).astype(np.intp)
 
     def __getstate__(self) -> dict[str, Any]:
-        derived = ("_order", "_layout", "_code_table", "_number_codes", "_offsets")
+        derived = ("_sets", "_order", "_layout", "_code_table", "_number_codes", "_offsets")
         return trained(self.__dict__, *derived)
 
     def describe(self) -> dict[str, list[Any]]:
-        """JSON-shaped: per checked field, its seen codes."""
-        return {field: sorted(codes, key=str) for field, codes in self.seen.items()}
+        """JSON-shaped, for the metadata and ``GET /v1/model``: per checked field, its codes
+        seen in training."""
+        return {field: list(codes) for field, codes in self.seen.items()}
+
+
+def _order(code: Any) -> tuple[bool, float, str]:
+    """Numbers (MSSubClass) by value, first; texts by their letters."""
+    if isinstance(code, int | float) and not isinstance(code, bool):
+        return False, float(code), ""
+    return True, 0.0, str(code)
 
 
 def _values(column: Any) -> Iterable[Any]:
@@ -151,7 +167,7 @@ def fit_seen_codes(raw: Columns, skipped: Iterable[str] = ()) -> SeenCodes:
     skip = set(skipped)
     return SeenCodes(
         {
-            name: frozenset(code for code in _values(raw[name]) if not is_missing(code))
+            name: tuple(sorted({c for c in _values(raw[name]) if not is_missing(c)}, key=_order))
             for name, field in HOUSE_FIELDS.items()
             if field.metadata["kind"] in CODE_KINDS and name not in skip and name in raw
         }

@@ -66,9 +66,6 @@ class RowValues:
     unknown: set[int]
     #: Whether every row has every known field (none left out).
     complete: bool
-    #: Where a row left out each of ``BatchRules.said_none_sizes`` (rows x sizes); ``None``
-    #: when every row has every field.
-    sizes_left_out: npt.NDArray[np.bool_] | None = None
 
 
 def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues:
@@ -85,17 +82,14 @@ def _read_rows(rows: Rows, rules: BatchRules, *, plain_dicts: bool) -> RowValues
         numbers: list[tuple[Any, ...]] = list(map(take_numbers, rows))
         texts: list[tuple[Any, ...]] = list(map(take_texts, rows))
     except KeyError:
-        numbers, texts, unknown, sizes_left_out = [], [], set(), []
+        numbers, texts, unknown = [], [], set()
         left_out = rules.left_out_texts  # not null, for most text fields (``missing``)
-        sizes = rules.said_none_sizes
         for i, row in enumerate(rows):
             numbers.append(tuple(map(row.get, number_names)))
             texts.append(tuple(map(row.get, text_names, left_out)))
-            sizes_left_out.append([size not in row for size in sizes])
             if not known.issuperset(row):
                 unknown.add(i)
-        left_out_matrix = np.array(sizes_left_out, dtype=np.bool_).reshape(len(rows), len(sizes))
-        return RowValues(numbers, texts, unknown, complete=False, sizes_left_out=left_out_matrix)
+        return RowValues(numbers, texts, unknown, complete=False)
     # Every known field is in every row: any other is unknown.
     unknown = {i for i, size in enumerate(map(len, rows)) if size != n_known}
     return RowValues(numbers, texts, unknown, complete=True)
@@ -339,8 +333,8 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
     uncoded = codes is None
     if codes is None:
         codes = _coded_beyond(read.texts, rules.texts)
-    if not read.complete or np.isnan(matrix.take(rules.sized_parts, axis=1)).any():
-        _settle_left_out(read.texts, matrix, codes, rules, read.sizes_left_out)
+    if not read.complete or np.isnan(matrix.take(rules.settled_numbers, axis=1)).any():
+        _settle_left_out(read.texts, matrix, codes, rules)
     return HouseBatch(rules.layout, matrix, read.texts, codes, uncoded=uncoded)
 
 
@@ -349,13 +343,12 @@ def _settle_left_out(
     matrix: npt.NDArray[np.float64],
     codes: npt.NDArray[np.intp],
     rules: BatchRules,
-    sizes_left_out: npt.NDArray[np.bool_] | None,
 ) -> None:
-    """A feature's size left out of a house whose kind is given as null is 0, its quality or
-    kind left out of a house whose size is 0 is null, an area or count of it not given 0
-    (``schemas.ZERO_WHEN_NONE``, ``schemas.NONE_WHEN_ZERO``): in ``matrix``, ``codes`` and
-    ``texts``, in place."""
-    for house, field in rules.settle_left_out(matrix, codes, sizes_left_out):
+    """A feature's size not given (null or left out) in a house whose kind is given as null is
+    0, its quality or kind left out of a house whose size is 0 is null, an area or count of it
+    not given 0 (``schemas.ZERO_WHEN_NONE``, ``schemas.NONE_WHEN_ZERO``): in ``matrix``,
+    ``codes`` and ``texts``, in place."""
+    for house, field in rules.settle_left_out(matrix, codes):
         values = list(texts[house])
         values[field] = None
         texts[house] = tuple(values)

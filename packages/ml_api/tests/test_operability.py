@@ -98,6 +98,12 @@ def test_the_model_card(client: TestClient) -> None:
     assert card["trained_at"] == metadata["trained_at"]
     holdout = metadata["metrics"]["holdout"]
     assert card["holdout_metrics"] == {k: v for k, v in holdout.items() if k != "intervals"}
+    # What a client needs to know which codes are warned of: those not seen in training.
+    seen = card["codes_seen"]
+    assert seen == metadata["codes_seen"]
+    assert "VinylSd" in seen["Exterior1st"] and "BrkComm" not in seen["Exterior1st"]
+    assert seen["MSSubClass"][:2] == [20, 30] and 150 not in seen["MSSubClass"]
+    assert "Neighborhood" not in seen  # a category range: its codes are in input_ranges
     intervals = card["intervals"]
     assert intervals["method"].startswith("localized conformal")
     assert len(intervals["knots"]) == 9

@@ -47,7 +47,7 @@ HOUSE_INTRO = (
     " required fields must be given; any other may be null or left out, and is then taken as"
     " a typical house's, but for a feature a house may lack (a basement's grades, a garage's,"
     " a pool's), where null means the house has none, as in the Ames records; left out, such"
-    " a grade is typical unless its feature's size is 0 (given as 0, or left out beside the"
+    " a grade is typical unless its feature's size is 0 (given as 0, or not given beside the"
     " feature's kind given as null), an alley, a fence or a shed left out is none, and floors"
     " left out are what the living area leaves (each field's description says which)."
 )
@@ -82,7 +82,7 @@ def _description(name: str, field: fields.Field[Any]) -> str:
             if size is None
             else f", unless {size} is given as 0 (then none)"
             if kind is None or kind == name
-            else f", unless {size} is 0 (given as 0, or left out beside {kind} given as null:"
+            else f", unless {size} is 0 (given as 0, or not given beside {kind} given as null:"
             " then none)"
         )
         return f"{text} Null means the house has none; left out, a typical one is assumed{unless}."
@@ -94,13 +94,14 @@ def _description(name: str, field: fields.Field[Any]) -> str:
     if size is not None:
         kind = ZERO_WHEN_NONE[size]
         return (
-            f"{text} Null or left out: 0 if {size} is 0 (given as 0, or left out beside"
+            f"{text} Null or left out: 0 if {size} is 0 (given as 0, or not given beside"
             f" {kind} given as null), else a typical value."
         )
     if name in ZERO_WHEN_NONE:
         return (
-            f"{text} Null or left out if unknown (a typical value is assumed); left out beside"
-            f" {ZERO_WHEN_NONE[name]} given as null (the house has none), 0."
+            f"{text} Null or left out if unknown (a typical value is assumed); beside"
+            f" {ZERO_WHEN_NONE[name]} given as null (the house has none), 0, unless another"
+            " detail of it is given."
         )
     return f"{text} Null or left out if unknown (a typical value is assumed)."
 

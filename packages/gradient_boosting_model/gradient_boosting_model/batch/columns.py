@@ -200,9 +200,7 @@ def check_table(table: Any, *, nan_is_missing: bool) -> CheckedTable:
         column = table.column(name) if name in names else None
         codes_by_field[j] = _codes(column, rows, choices)
     numbers, codes = np.ascontiguousarray(by_field.T), np.ascontiguousarray(codes_by_field.T)
-    # As ``validate_batch`` settles them: a column missing from the file is left out.
-    left_out = np.array([size not in names for size in rules.said_none_sizes], dtype=np.bool_)
-    rules.settle_left_out(numbers, codes, np.broadcast_to(left_out, (rows, left_out.size)))
+    rules.settle_left_out(numbers, codes)  # as ``validate_batch`` settles them
     suspect = odd.any(axis=0) | (codes < 0).any(axis=1) | rules.numbers.suspect_rows(numbers)
     passed = np.flatnonzero(~suspect)
     batch = None

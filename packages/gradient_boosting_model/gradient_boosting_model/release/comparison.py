@@ -62,8 +62,8 @@ class Comparison:
     gained_warning: IdArray
     lost_warning: IdArray
     #: (Id, message) of each warning gained (on a field not warned about before), and lost.
-    gained_warnings: tuple[tuple[int, str], ...]
-    lost_warnings: tuple[tuple[int, str], ...]
+    gained_messages: tuple[tuple[int, str], ...]
+    lost_messages: tuple[tuple[int, str], ...]
     #: Each house's range width after over before.
     width_ratios: FloatArray
     #: Every difference beyond the tolerances of ``tolerances``, naming the house's Id.
@@ -160,8 +160,8 @@ def compare(
         ),
         gained_warning=_ids_warned(current, baseline),
         lost_warning=_ids_warned(baseline, current),
-        gained_warnings=_new_warnings(current, baseline),
-        lost_warnings=_new_warnings(baseline, current),
+        gained_messages=_new_warnings(current, baseline),
+        lost_messages=_new_warnings(baseline, current),
         width_ratios=_width_ratios(baseline, current),
         differences=tuple(_differences(baseline, current)),
         unequal_values=_unequal_values(baseline, current),

@@ -116,7 +116,7 @@ def _widths(comparison: Comparison, tolerances: NewVersionConfig) -> str:
 def _warning_changes(comparison: Comparison) -> list[str]:
     """The first ``SHOWN_WARNINGS`` warnings gained (+) and lost (-), by the house's Id."""
     lines = []
-    for sign, changes in (("+", comparison.gained_warnings), ("-", comparison.lost_warnings)):
+    for sign, changes in (("+", comparison.gained_messages), ("-", comparison.lost_messages)):
         shown = changes[:SHOWN_WARNINGS]
         lines += [f"  {sign} Id {house:<6d} {message}" for house, message in shown]
         if len(changes) > SHOWN_WARNINGS:

@@ -64,7 +64,7 @@ def test_a_sale_outside_the_training_years_is_warned_and_not_calibrated(
 
 
 @pytest.mark.parametrize(
-    ("field", "grade", "message"),
+    ("field", "code", "message"),
     [
         ("ExterQual", "Po", "ExterQual Po is below the lowest grade seen in training, Fa"),
         ("BsmtCond", "Ex", "BsmtCond Ex is above the highest grade seen in training, Gd"),
@@ -76,13 +76,15 @@ def test_a_sale_outside_the_training_years_is_warned_and_not_calibrated(
         ("MSSubClass", 150, "MSSubClass 150 was not seen in training"),
     ],
 )
-def test_a_grade_beyond_those_seen_in_training_is_warned_and_not_calibrated(
-    house: dict[str, Any], field: str, grade: str, message: str
+def test_a_code_training_never_saw_is_warned_and_not_calibrated(
+    house: dict[str, Any], field: str, code: str | int, message: str
 ) -> None:
     """A grade training never saw at its end of the scale is priced as the nearest seen one
-    (the trees' thresholds and the clipped linear parts cannot tell them apart): warned, its
-    range not calibrated (config.yml's ``also_checked``), not silently priced as that grade."""
-    result = make_prediction([house, {**house, field: grade}])
+    (the trees' thresholds and the clipped linear parts cannot tell them apart); one between
+    two seen at a score the model never fitted; a category's code as if unknown. Each is
+    warned, its range not calibrated (config.yml's ``also_checked`` and ``every_code``), not
+    silently priced as some other code."""
+    result = make_prediction([house, {**house, field: code}])
     assert result.warnings[0] == [] and result.intervals[0].calibrated is True
     assert [(w.field, w.message) for w in result.warnings[1]] == [(field, message)]
     assert result.intervals[1].calibrated is False
@@ -201,22 +203,46 @@ def test_a_feature_said_to_be_none_has_a_size_of_0(
     house: dict[str, Any], size: str, kind: str
 ) -> None:
     """``schemas.ZERO_WHEN_NONE``: a kind given as null (no basement, no garage ...) with its
-    size left out is priced as the same house with its size given as 0, not with a typical
-    feature (a basement of 992 sq ft: up to 18% above, the probe found); the size is a fact, not
-    assumed. A size given as null stays unknown, taken as typical, as a kind left out."""
+    size not given (left out, or null: test.csv's Id 2121 records its missing basement so) is
+    priced as the same house with its size given as 0, not with a typical feature (a basement
+    of 992 sq ft: up to 18% above, the probe found); the size is a fact, not assumed. Beside a
+    kind left out or given, a size not given stays unknown, taken as typical."""
     minimal = {name: house[name] for name in REQUIRED_FIELDS}
     said_none = {**minimal, kind: None}
     zero = {**said_none, size: 0}
-    unknown_size = {**said_none, size: None}
-    result = make_prediction([said_none, zero, unknown_size, minimal], explain=True)
+    null_size = {**said_none, size: None}
+    unknown_size = {**minimal, size: None}
+    result = make_prediction([said_none, zero, null_size, unknown_size, minimal], explain=True)
     prices = result.predictions
-    assert prices[0] == prices[1]
+    assert prices[0] == prices[1] == prices[2]
     explained = result.explanations
     assert explained is not None
     assert not {f.field: f.assumed for f in explained.factors(0)}[size]
-    assert {f.field: f.assumed for f in explained.factors(2)}[size]
+    assert not {f.field: f.assumed for f in explained.factors(2)}[size]
+    assert {f.field: f.assumed for f in explained.factors(3)}[size]
     if size in ("TotalBsmtSF", "GarageCars"):  # a typical house has one: worth more than none
-        assert prices[2] > prices[0] * 1.02 and prices[3] > prices[0] * 1.02
+        assert prices[3] > prices[0] * 1.02 and prices[4] > prices[0] * 1.02
+
+
+def test_a_whole_record_without_a_basement_has_none_whatever_its_nulls(
+    house: dict[str, Any],
+) -> None:
+    """A record with every field (test.csv's first house), its basement recorded as Ames
+    records none (every basement grade null) and its size null: priced as with the size 0,
+    whether its areas are null (test.csv's Id 2121) or 0. Such a record leaves nothing out,
+    and is settled all the same."""
+    basement = [name for name in house if name.startswith("Bsmt")]
+    none = {**house, **dict.fromkeys(basement), "TotalBsmtSF": 0}
+    none |= {"BsmtFinSF1": 0, "BsmtFinSF2": 0, "BsmtUnfSF": 0, "BsmtFullBath": 0}
+    none |= {"BsmtHalfBath": 0}
+    null_size = {**none, "TotalBsmtSF": None}
+    all_null = {**null_size, **dict.fromkeys(["BsmtFinSF1", "BsmtFinSF2", "BsmtUnfSF"])}
+    # Each alone: in one batch, one house's null areas would settle them all.
+    [price], [null_size_price], [all_null_price] = (
+        make_prediction([record]).predictions for record in (none, null_size, all_null)
+    )
+    assert price == null_size_price == all_null_price
+    assert house["TotalBsmtSF"] > 0 and make_prediction([house]).predictions != [price]
 
 
 @pytest.mark.parametrize(

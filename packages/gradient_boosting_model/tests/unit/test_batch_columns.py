@@ -134,10 +134,10 @@ def test_a_feature_left_out_beside_its_size_of_0_is_none_as_in_validate_batch() 
     np.testing.assert_array_equal(checked.batch.numbers, expected.numbers)
 
 
-def test_a_size_left_out_beside_its_kind_given_as_null_is_0_as_in_validate_batch() -> None:
+def test_a_size_not_given_beside_its_kind_given_as_null_is_0_as_in_validate_batch() -> None:
     """``schemas.ZERO_WHEN_NONE``: a basement's kind null (none), its size's column missing
-    (left out): 0, and its parts with it; a kind given or left out leaves the size unknown; a
-    size column holding a null keeps it unknown. As ``validate_batch`` has it."""
+    (left out) or null: 0, and its parts with it; a kind given or left out leaves the size
+    unknown. As ``validate_batch`` has it."""
     kinds = table_with("BsmtQual", [None, "TA", None], pa.string())
     without_kind = table_with("GrLivArea", [896, 896, 896], pa.int64())  # no basement column
     null_size = kinds.append_column("TotalBsmtSF", pa.array([None] * 3, type=pa.float64()))
@@ -146,7 +146,7 @@ def test_a_size_left_out_beside_its_kind_given_as_null_is_0_as_in_validate_batch
     for table, sizes in (
         (kinds, [0.0, np.nan, 0.0]),
         (without_kind, [np.nan] * 3),
-        (null_size, [np.nan] * 3),
+        (null_size, [0.0, np.nan, 0.0]),
         (finished, [np.nan, np.nan, 0.0]),
     ):
         checked = check_table(table, nan_is_missing=False)

@@ -101,8 +101,8 @@ def test_the_report_names_the_warnings_gained_and_lost_the_first_ten_each_way() 
     comparison = compare(
         _snapshot("0.2.0", PRICES, warned=[20]), _snapshot("0.3.0", PRICES, warned=gained)
     )
-    assert comparison.gained_warnings[:2] == ((1, WARNING[1]), (2, WARNING[1]))
-    assert comparison.lost_warnings == ((21, WARNING[1]),)
+    assert comparison.gained_messages[:2] == ((1, WARNING[1]), (2, WARNING[1]))
+    assert comparison.lost_messages == ((21, WARNING[1]),)
     report = format_report(comparison, [], TOLERANCES, houses_file="test.csv")
     assert "warnings: 12 houses gained one, 1 lost one" in report
     assert f"  + Id 10     {WARNING[1]}" in report and "  + Id 11 " not in report

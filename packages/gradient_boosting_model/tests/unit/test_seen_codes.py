@@ -35,11 +35,12 @@ def test_the_codes_of_category_and_grade_fields_are_kept_without_missing_values(
     codes: SeenCodes,
 ) -> None:
     assert codes.seen == {
-        "MSSubClass": {20.0, 60.0},
-        "BsmtQual": {"Fa", "Gd"},
-        "Exterior1st": {"VinylSd", "HdBoard", "MetalSd"},
-        "KitchenQual": {"TA", "Gd"},
+        "MSSubClass": (20.0, 60.0),
+        "BsmtQual": ("Fa", "Gd"),
+        "Exterior1st": ("HdBoard", "MetalSd", "VinylSd"),
+        "KitchenQual": ("Gd", "TA"),
     }
+    assert codes.describe()["MSSubClass"] == [20.0, 60.0]
     assert "Exterior1st" not in fit_seen_codes(TRAINING, skipped=["Exterior1st"]).seen
 
 
@@ -136,13 +137,20 @@ def test_the_input_ranges_warn_once_a_field(codes: SeenCodes) -> None:
 
 
 def test_what_is_made_on_first_use_is_not_pickled(codes: SeenCodes) -> None:
-    codes.unseen(validate_batch([REQUIRED]))
-    state = codes.__getstate__()
-    assert set(state) == {"seen"}
+    """Only the codes are kept, as sorted tuples: the same bytes whatever the process's string
+    hashing (a set's pickle follows it: an artifact's bytes would change from one training to
+    the next)."""
+    two = [{**REQUIRED, "MSSubClass": 150, "Exterior1st": "CBlock"}]  # sorted: every table made
+    codes.unseen(validate_batch(two))
+    codes.unseen(validate_batch(two).columns())
+    assert set(codes.__dict__) > {"seen"}
+    assert set(codes.__getstate__()) == {"seen"}
     again = pickle.loads(pickle.dumps(codes))
-    assert again.unseen(validate_batch([{**REQUIRED, "MSSubClass": 150}])) == [
-        (0, "MSSubClass", 150.0)
+    assert again.unseen(validate_batch(two)) == [
+        (0, "MSSubClass", 150.0),
+        (0, "Exterior1st", "CBlock"),
     ]
+    assert all(isinstance(seen, tuple) for seen in codes.seen.values())
 
 
 def test_ranges_pickled_before_the_codes_were_kept_check_no_code() -> None:
