@@ -206,7 +206,7 @@ RMSLE_DIFFERENCE = Gauge(
 CHALLENGER_VERDICT = Gauge(
     "ml_api_challenger_verdict",
     "1: the challenger is more accurate, -1: less, 0: not yet known (its interval holds 0, or "
-    "too few sales).",
+    "too few sales) or the same (it priced every sold house as the serving model).",
     multiprocess_mode="mostrecent",
 )
 

@@ -25,7 +25,7 @@ from api import config
 from api.app import create_app, start_service
 from api.monitor import _set_challenger_gauges
 from api.service import PredictionService
-from api.store.comparison import paired_bootstrap
+from api.store.comparison import comparison_verdict, paired_bootstrap
 from api.store.tables import challenger_prices, predictions
 from tests.conftest import FEEDBACK_TOKEN
 from tools.challengers import CHALLENGER_VERSION, write_challenger
@@ -72,6 +72,17 @@ def test_the_paired_bootstrap_sees_a_small_steady_gain_that_unpaired_would_not()
     # The planted fault: the challenger's sales resampled apart from the champion's.
     apart_low, apart_high = paired_bootstrap(champion, generator.permutation(champion) * 0.95)
     assert apart_low < 0 < apart_high
+
+
+def test_a_challenger_that_prices_every_sold_house_alike_is_the_same_not_unknown() -> None:
+    """A release that changes only warnings (0.3.1 beside 0.3.0) prices every house alike: its
+    interval is 0 to 0, which more sales would never move; the verdict says so."""
+    champion = np.log(np.array([150_000.0, 210_000.0, 98_000.0]))
+    assert comparison_verdict(champion, champion.copy(), (0.0, 0.0)) == "same"
+    moved = champion + np.array([0.0, 1e-9, 0.0])
+    assert comparison_verdict(champion, moved, (0.0, 0.0)) == "not_yet_known"
+    assert comparison_verdict(champion, moved, (-0.01, -0.001)) == "better"
+    assert comparison_verdict(champion, moved, (0.001, 0.01)) == "worse"
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +158,7 @@ def test_the_challenger_prices_each_house_in_the_shadow_and_is_compared_on_its_s
     low, high = compared["rmsle_difference"]["interval"]
     assert low <= compared["rmsle_difference"]["estimate"] <= high
     verdict = "better" if high < 0 else "worse" if low > 0 else "not_yet_known"
-    assert compared["verdict"] == verdict
+    assert compared["verdict"] == verdict  # the challenger moved prices: not the same
     assert f"on {len(houses)} sales" in compared["summary"]
     exposed = REGISTRY.get_sample_value(
         "ml_api_challenger_info", {"model_version": CHALLENGER_VERSION}

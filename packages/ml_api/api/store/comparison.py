@@ -5,8 +5,9 @@ beyond 2, 5 and 10%, the median and largest move). On the sales that came back f
 priced: each model's RMSLE and range coverage, and the difference of RMSLEs (challenger minus
 champion) with a paired bootstrap interval: the sales are resampled together, so what the two
 models share (a hard house, a slow month) cancels out. The verdict is ``better`` when the whole
-interval is below zero, ``worse`` when above, else ``not_yet_known``, and it names the sales it
-rests on.
+interval is below zero, ``worse`` when above, ``same`` when the challenger priced every one of
+those houses as the champion did (a release that changes only warnings: more sales would never
+tell them apart), else ``not_yet_known``, and it names the sales it rests on.
 
 Rows are compared only between the two versions being served now: after a promotion, the
 previous pair's rows leave the window as new ones come in.
@@ -128,7 +129,7 @@ def on_sales(
         )
         return figures
     low, high = paired_bootstrap(squared_a, squared_b)
-    verdict = "better" if high < 0 else "worse" if low > 0 else "not_yet_known"
+    verdict = comparison_verdict(log_a, log_b, (low, high))
     figures["rmsle_difference"] = {
         "estimate": difference,
         "interval": [low, high],
@@ -141,6 +142,17 @@ def on_sales(
         f": {verdict.replace('_', ' ')}"
     )
     return figures
+
+
+def comparison_verdict(
+    champion_logs: FloatArray, challenger_logs: FloatArray, interval: tuple[float, float]
+) -> str:
+    """The verdict on the challenger from the two models' log prices of the sold houses and
+    the interval of its RMSLE minus the champion's."""
+    if np.array_equal(champion_logs, challenger_logs):
+        return "same"
+    low, high = interval
+    return "better" if high < 0 else "worse" if low > 0 else "not_yet_known"
 
 
 def calibrated_coverage(
