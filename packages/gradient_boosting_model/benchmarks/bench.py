@@ -62,6 +62,29 @@ def coverage_targets(where: str, figures: dict[str, Any]) -> list[Target]:
     ]
 
 
+def issue_24_targets(cv: dict[str, Any], holdout: dict[str, Any]) -> list[Target]:
+    """Issue 24's targets for model 0.3.0 on: accuracy of the houses without a warning in
+    cross-validation and of the holdout, the ranges' coverage overall and per declared group
+    of sale conditions (cross-validation), their median width."""
+    cv_ranges, holdout_ranges = cv["intervals"], holdout["intervals"]
+    return [
+        Target("issue 24: CV RMSLE of unwarned houses", cv["rmsle_unwarned"], high=0.105),
+        Target("issue 24: holdout RMSLE", holdout["rmsle"], high=0.105),
+        Target("issue 24: range coverage, CV", cv_ranges["coverage"], 0.88, 0.93),
+        Target("issue 24: range coverage, holdout", holdout_ranges["coverage"], 0.88, 0.93),
+        *(
+            Target(f"issue 24:   {group}, CV ({figures['rows']} houses)", figures["coverage"], 0.85)
+            for group, figures in cv_ranges["by_sale_condition"].items()
+        ),
+        Target("issue 24: median width / price, CV", cv_ranges["median_relative_width"], high=0.3),
+        Target(
+            "issue 24: median width / price, holdout",
+            holdout_ranges["median_relative_width"],
+            high=0.3,
+        ),
+    ]
+
+
 def main() -> int:
     config = load_config()
     metadata = load_metadata(config)
@@ -162,6 +185,7 @@ def main() -> int:
         ),
         Target("input_drift: largest PSI of a field, test.csv", drifted, high=0.1),
         Target(f"input_drift, {DRIFT_HOUSES:,} houses", drift_window, high=500, unit=" ms"),
+        *issue_24_targets(cv, accuracy),
     ]
     if WHEEL.is_file():
         targets.append(Target("wheel size", WHEEL.stat().st_size / 1e6, high=20, unit=" MB"))
