@@ -12,9 +12,12 @@ training range is warned about (``input_ranges``), and any others ``config.yml``
   saw (empty in training, by definition).
 - Both: the share missing (null) is one more bucket.
 
-A value a house does not give is not counted as missing: a field left out (no key), or a null
-where no training house had one (a number, a kind every house has), is an unknown, which the model
-takes as typical and which says how a client asks, not what the houses are. A field's index is
+A value the model works out is counted as that value: a size not given beside its feature's
+kind given as null is 0, a detail of a feature of size 0 not given is none (``settled_houses``).
+Any other value a house does not give is not counted as missing: a field left out (no key), or
+a null where no training house had one (a number, a kind every house has), is an unknown, which
+the model takes as typical and which says how a client asks, not what the houses are. A
+field's index is
 over the houses that give it, and the unknowns are counted beside it (``FieldDrift.unknown``).
 Where training houses had nulls (a grade whose null means none, such as a basement's), a null
 is a value, missing, counted as training counted it. Counted as missing, test.csv's houses sent
@@ -45,6 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -61,6 +65,7 @@ from gradient_boosting_model.house_values import (
 )
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
+from gradient_boosting_model.settled_houses import RULE_FIELDS, SETTLED_FIELDS, settled_houses
 
 if TYPE_CHECKING:
     from gradient_boosting_model.trained_model import TrainedModel
@@ -260,8 +265,15 @@ class DriftTally:
 
     @property
     def fields(self) -> tuple[str, ...]:
-        """The fields counted: a caller may send only these of each house."""
+        """The fields counted."""
         return self.distributions.names
+
+    @cached_property
+    def read_fields(self) -> tuple[str, ...]:
+        """The fields read of each house: a caller may send only these. Those counted, and
+        those that say whether a house has a feature (``settled_houses``): a garage's size a
+        client left out beside its kind given as null is 0, as the model read it."""
+        return tuple(dict.fromkeys([*self.fields, *RULE_FIELDS]))
 
     def add(self, houses: Houses) -> None:
         """Count ``houses`` (JSON-shaped, as ``input_drift`` takes them; none is fine).
@@ -277,16 +289,44 @@ class DriftTally:
         if len(houses) == 0:
             return
         values = read_values(houses, self.fields)
-        counted = [
+        counted = self._counted(values)
+        # What the model works out of a house (``settled_houses``) is counted as it: the
+        # houses it changes are counted again, settled, in place of as sent.
+        not_given = self._not_given(values, len(houses))
+        changed, settled = settled_houses(houses, not_given, self.fields)
+        if changed:
+            as_sent = self._counted(read_values([houses[row] for row in changed], self.fields))
+            as_read = self._counted(read_values(settled, self.fields))
+            for counts, sent, read in zip(counted, as_sent, as_read, strict=True):
+                counts += read - sent
+        # Added only once every field is read: a refused batch leaves the tally as it was.
+        for counts, more in zip(self.counts, counted, strict=True):
+            counts += more
+        self.houses += len(houses)
+
+    def _counted(self, values: list[GivenValues]) -> list[IntArray]:
+        """Each field's houses in each of its buckets, of ``values`` (``read_values``)."""
+        return [
             np.bincount(_buckets(distribution, given), minlength=counts.size)
             for distribution, given, counts in zip(
                 self.distributions.fields, values, self.counts, strict=True
             )
         ]
-        # Added only once every field is read: a refused batch leaves the tally as it was.
-        for counts, more in zip(self.counts, counted, strict=True):
-            counts += more
-        self.houses += len(houses)
+
+    def _not_given(self, values: list[GivenValues], houses: int) -> set[int]:
+        """The rows that leave out a counted field the rules may fill in, or give a number of
+        them as null (a text's null is a value: none); a complete record, none. Found
+        without reading a house again."""
+        rows: set[int] = set()
+        for distribution, given in zip(self.distributions.fields, values, strict=True):
+            if distribution.field not in SETTLED_FIELDS:
+                continue
+            if given.rows is not None:  # some house leaves it out
+                rows.update(set(range(houses)) - set(given.rows))
+            if isinstance(distribution, NumberDistribution) and None in given.values:
+                numbered = given.rows or range(len(given.values))
+                rows.update(r for r, v in zip(numbered, given.values, strict=True) if v is None)
+        return rows
 
     def drift(self) -> dict[str, FieldDrift]:
         """Each monitored field's index over the houses added.
@@ -383,7 +423,8 @@ def drift_tally(model: TrainedModel) -> DriftTally:
 
 
 def monitored_fields(model: TrainedModel) -> tuple[str, ...]:
-    """The fields ``input_drift`` measures: a caller may send it only these of each house."""
+    """The fields ``input_drift`` measures (``DriftTally.read_fields``: those a caller may
+    send it only of each house)."""
     return _distributions(model).names
 
 

@@ -113,12 +113,23 @@ class FeatureRange:
         return described
 
     def outside(self, raw: Columns, features: Columns, assumed: Assumed) -> npt.NDArray[np.bool_]:
-        """Which houses are outside the range (never one whose value was all assumed)."""
+        """Which houses are outside the range: never one whose value was all assumed, nor a
+        total none of whose parts the client gave above 0 (floors left out beside a living
+        area beyond training's, a basement of 0: the living area's own warning says it, and a
+        total's warning names a part the client gave, ``warning``)."""
         if self.kind == "category":
             return per_house(text_column(raw, self.feature), self._unseen)
         value = np.asarray(features[self.feature], dtype=np.float64)
         outside: npt.NDArray[np.bool_] = (value < self.low) | (value > self.high)
-        if outside.any():  # rare: only then is it worth asking what was assumed
+        if not outside.any():  # most batches: only then is it worth asking what was given
+            return outside
+        if self.kind == "total":
+            given = [
+                ~assumed(part) & (np.asarray(raw[part], dtype=np.float64) != 0)
+                for part in self.fields
+            ]
+            outside &= np.any(given, axis=0)
+        else:
             outside &= ~np.all([assumed(field) for field in self.fields], axis=0)
         return outside
 
@@ -135,7 +146,7 @@ class FeatureRange:
             return RangeWarning(self.feature, unseen_message(self.feature, code))
         value = float(features[self.feature][house])
         above = value > self.high
-        if self.kind == "total":
+        if self.kind == "total":  # named by the largest part given (``outside``: one is)
             put_in = [abs(float(raw[part][house]) * weight) for part, weight in self.parts]
             field = self.parts[int(np.nanargmax(put_in))][0]
             terms = " + ".join(

@@ -371,6 +371,7 @@ class _RecordingTally:
     """A drift tally that keeps the batches it is given, and judges nothing."""
 
     fields = ("GrLivArea", "1stFlrSF", "Neighborhood", "Alley")
+    read_fields = fields
 
     def __init__(self) -> None:
         self.houses = 0

@@ -117,6 +117,24 @@ def test_a_total_outside_is_reported_against_its_largest_part() -> None:
     )
 
 
+def test_a_total_is_warned_only_for_a_part_the_client_gave_above_0() -> None:
+    """A total beyond training's made of floors left out (what a living area beyond training's
+    leaves) beside a basement given as 0: the living area's warning says it; the total's would
+    name the basement of 0 sq ft. With a floor given, the total is warned on it."""
+    changes = {"GrLivArea": 5000.0, "1stFlrSF": 5000.0, "2ndFlrSF": 0.0, "TotalBsmtSF": 0.0}
+    raw, features = _house(**changes)
+    features["TotalSF"] = np.array([5000.0])
+
+    def floors_left_out(name: str) -> np.ndarray:
+        return np.array([name in ("1stFlrSF", "2ndFlrSF")])
+
+    found = [(w.field, w.message) for w in _ranges().check(raw, features, floors_left_out)[0]]
+    assert [field for field, _ in found] == ["GrLivArea"]
+    given = [(w.field, w.message) for w in _ranges().check(raw, features, _nothing_assumed)[0]]
+    assert ("1stFlrSF", "TotalBsmtSF + 1stFlrSF + 2ndFlrSF = 5000 is above the largest seen in "
+            "training, 4500") in given  # fmt: skip
+
+
 def test_an_age_is_reported_with_the_year_sent() -> None:
     [(field, message)] = _messages(YearBuilt=1850.0)
     assert field == "YearBuilt"
