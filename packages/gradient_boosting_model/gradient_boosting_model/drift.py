@@ -17,8 +17,8 @@ kind given as null is 0, a detail of a feature of size 0 not given is none (``se
 Any other value a house does not give is not counted as missing: a field left out (no key), or
 a null where no training house had one (a number, a kind every house has), is an unknown, which
 the model takes as typical and which says how a client asks, not what the houses are. A
-field's index is
-over the houses that give it, and the unknowns are counted beside it (``FieldDrift.unknown``).
+field's index is over the houses that give it, and the unknowns are counted beside it
+(``FieldDrift.unknown``).
 Where training houses had nulls (a grade whose null means none, such as a basement's), a null
 is a value, missing, counted as training counted it. Counted as missing, test.csv's houses sent
 with the seven required fields (the others left out, or null) scored a PSI of 16 to 17 on each
@@ -182,13 +182,14 @@ class FieldDrift:
     #: over the houses that give the field; NaN when none does.
     psi: float
     #: The houses it was measured on: those that give the field (a null where training had
-    #: nulls counts, as missing). Not every house added (``DriftTally.houses``).
+    #: nulls counts, as missing) or whose value the model works out (``settled_houses``: a
+    #: size left out beside its kind null is 0). Not every house added (``DriftTally.houses``).
     houses: int
     #: ``ok`` below the watch level, ``watch`` from it, ``alert`` from the alert level; ``ok``
     #: when no house gives the field (nothing was measured: ``houses`` is 0, ``psi`` NaN).
     status: Status
     #: The houses whose value is unknown: the field left out, or null where no training house
-    #: had a null. Not measured.
+    #: had a null, and not worked out by the model either. Not measured.
     unknown: int
 
 
@@ -423,8 +424,9 @@ def drift_tally(model: TrainedModel) -> DriftTally:
 
 
 def monitored_fields(model: TrainedModel) -> tuple[str, ...]:
-    """The fields ``input_drift`` measures (``DriftTally.read_fields``: those a caller may
-    send it only of each house)."""
+    """The fields ``input_drift`` measures. A caller sending it only some fields of each house
+    sends ``drift_tally(model).read_fields``: these and those that say whether a house has a
+    feature."""
     return _distributions(model).names
 
 

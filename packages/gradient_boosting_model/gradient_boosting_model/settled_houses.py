@@ -68,49 +68,96 @@ def settled_houses(
 ) -> tuple[list[int], list[dict[str, Any]]]:
     """Of ``rows`` (houses that leave out, or give as null, one of ``fields`` the rules may
     fill in), those whose value of one of ``fields`` the rules settle, and each such house
-    copied with them. Validation reads only the houses that give a feature's kind as null or
-    its size as 0 (about 15 us a house); when it refuses them, none (the caller's reading
-    names what is wrong)."""
-    candidates = [row for row in sorted(set(rows)) if _may_settle(houses[row])]
-    if not candidates:
-        return [], []
+    copied with them.
+
+    A house that gives a size as 0 has its details not given filled in here (an area 0, a
+    grade none: ``NONE_WHEN_ZERO`` alone, as validation fills them); one that gives a kind as
+    null is validated (about 15 us a house), whose rules leave its size unknown where another
+    detail says the feature is there. A house validation refuses is left as it is (the
+    caller's reading names any value of the wrong type), the others settled all the same.
+    """
+    said_none, sized_zero = [], []
+    for row in sorted(set(rows)):
+        house = houses[row]
+        if not isinstance(house, Mapping):
+            continue
+        if _kind_said_none(house):
+            said_none.append(row)
+        elif _zero_sizes(house):
+            sized_zero.append(row)
+    settled: dict[int, dict[str, Any]] = {}
+    for row in sized_zero:
+        filled = _details_of_none(houses[row], _zero_sizes(houses[row]), fields)
+        if filled:
+            settled[row] = {**houses[row], **filled}
+    for row, filled in _validated(houses, said_none, fields):
+        settled[row] = {**houses[row], **filled}
+    changed = sorted(settled)
+    return changed, [settled[row] for row in changed]
+
+
+def _validated(
+    houses: Houses, rows: list[int], fields: Sequence[str]
+) -> list[tuple[int, dict[str, Any]]]:
+    """(row, values filled in) of ``rows`` settled by validation; the houses it refuses left
+    out (one refused house does not keep the others from being settled)."""
+    if not rows:
+        return []
     try:
-        batch = validate_batch([houses[row] for row in candidates])
-    except InvalidInputError:
-        return [], []
+        batch = validate_batch([houses[row] for row in rows])
+    except InvalidInputError as refused:
+        kept = [row for place, row in enumerate(rows) if place not in refused.errors]
+        if len(kept) == len(rows):  # refused as a whole: no house to leave out
+            return []
+        return _validated(houses, kept, fields)
     layout = batch.layout
     numbers = [(f, layout.number_positions[f]) for f in fields if f in layout.number_positions]
     texts = [(f, layout.text_positions[f]) for f in fields if f in layout.text_positions]
-    changed, settled = [], []
-    for place, row in enumerate(candidates):
+    found = []
+    for place, row in enumerate(rows):
         house = houses[row]
-        given: dict[str, Any] = {}
+        filled: dict[str, Any] = {}
         for field, position in numbers:
             value = float(batch.numbers[place, position])
             if house.get(field) is None and not math.isnan(value):
-                given[field] = value
+                filled[field] = value
         for field, position in texts:
             if field not in house and batch.texts[place][position] is None:
-                given[field] = None
-        if given:
-            changed.append(row)
-            settled.append({**house, **given})
-    return changed, settled
+                filled[field] = None
+        if filled:
+            found.append((row, filled))
+    return found
 
 
-def _may_settle(house: Any) -> bool:
-    """Whether ``house`` gives a feature's kind as null and not its size, or its size as 0 and
-    not all its details (a house that is no mapping is left to the caller)."""
-    if not isinstance(house, Mapping):
-        return False
+def _kind_said_none(house: Mapping[str, Any]) -> bool:
+    """Whether ``house`` gives a feature's kind as null and not its size."""
     get = house.get
-    for size, kind in _SAID_NONE:
-        if get(kind, OMITTED) is None and get(size) is None:
-            return True
-    for size, numbers, texts in _DETAILS:
-        if get(size) == 0 and (
-            any(get(detail) is None for detail in numbers)
-            or any(detail not in house for detail in texts)
-        ):
-            return True
-    return False
+    return any(get(kind, OMITTED) is None and get(size) is None for size, kind in _SAID_NONE)
+
+
+def _zero_sizes(house: Mapping[str, Any]) -> list[int]:
+    """The features (positions in ``_DETAILS``) whose size ``house`` gives as 0 and not all of
+    whose details it gives."""
+    get = house.get
+    return [
+        k
+        for k, (size, numbers, texts) in enumerate(_DETAILS)
+        if type(get(size)) in (int, float)
+        and get(size) == 0
+        and (any(get(d) is None for d in numbers) or any(d not in house for d in texts))
+    ]
+
+
+def _details_of_none(
+    house: Mapping[str, Any], features: list[int], fields: Sequence[str]
+) -> dict[str, Any]:
+    """Of ``fields``, the details of each of ``features`` (of size 0) ``house`` does not give,
+    as validation fills them in: an area or count 0 (null or left out), a grade or kind none
+    (left out; a null is none already)."""
+    wanted = set(fields)
+    filled: dict[str, Any] = {}
+    for k in features:
+        _, numbers, texts = _DETAILS[k]
+        filled |= {d: 0.0 for d in numbers if d in wanted and house.get(d) is None}
+        filled |= {d: None for d in texts if d in wanted and d not in house}
+    return filled

@@ -78,11 +78,13 @@ def test_a_challenger_that_prices_every_sold_house_alike_is_the_same_not_unknown
     """A release that changes only warnings (0.3.1 beside 0.3.0) prices every house alike: its
     interval is 0 to 0, which more sales would never move; the verdict says so."""
     champion = np.log(np.array([150_000.0, 210_000.0, 98_000.0]))
-    assert comparison_verdict(champion, champion.copy(), (0.0, 0.0)) == "same"
+    assert comparison_verdict(champion, champion.copy(), (0.0, 0.0), moved=False) == "same"
+    # Alike on the sales, not on a house of the window not sold yet: a sale may tell them apart.
+    assert comparison_verdict(champion, champion, (0.0, 0.0), moved=True) == "not_yet_known"
     moved = champion + np.array([0.0, 1e-9, 0.0])
-    assert comparison_verdict(champion, moved, (0.0, 0.0)) == "not_yet_known"
-    assert comparison_verdict(champion, moved, (-0.01, -0.001)) == "better"
-    assert comparison_verdict(champion, moved, (0.001, 0.01)) == "worse"
+    assert comparison_verdict(champion, moved, (0.0, 0.0), moved=True) == "not_yet_known"
+    assert comparison_verdict(champion, moved, (-0.01, -0.001), moved=True) == "better"
+    assert comparison_verdict(champion, moved, (0.001, 0.01), moved=True) == "worse"
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@ beyond 2, 5 and 10%, the median and largest move). On the sales that came back f
 priced: each model's RMSLE and range coverage, and the difference of RMSLEs (challenger minus
 champion) with a paired bootstrap interval: the sales are resampled together, so what the two
 models share (a hard house, a slow month) cancels out. The verdict is ``better`` when the whole
-interval is below zero, ``worse`` when above, ``same`` when the challenger priced every one of
-those houses as the champion did (a release that changes only warnings: more sales would never
-tell them apart), else ``not_yet_known``, and it names the sales it rests on.
+interval is below zero, ``worse`` when above, ``same`` when the challenger priced every house
+of the window as the champion did (to the cent: a release that changes only warnings, which
+more sales would never tell apart), else ``not_yet_known``, and it names the sales it rests
+on.
 
 Rows are compared only between the two versions being served now: after a promotion, the
 previous pair's rows leave the window as new ones come in.
@@ -94,9 +95,15 @@ def paired_bootstrap(
 
 
 def on_sales(
-    connection: Any, versions: Versions, window_sales: int, min_sales: int
+    connection: Any,
+    versions: Versions,
+    window_sales: int,
+    min_sales: int,
+    *,
+    moved: bool,
 ) -> dict[str, Any]:
-    """Each model on the window's sales whose houses both priced, and the verdict."""
+    """Each model on the window's sales whose houses both priced, and the verdict (``moved``:
+    whether the challenger priced any of the window's houses otherwise)."""
     champion, challenger = predictions, challenger_prices
     rows = connection.execute(
         select(
@@ -129,7 +136,7 @@ def on_sales(
         )
         return figures
     low, high = paired_bootstrap(squared_a, squared_b)
-    verdict = comparison_verdict(log_a, log_b, (low, high))
+    verdict = comparison_verdict(log_a, log_b, (low, high), moved=moved)
     figures["rmsle_difference"] = {
         "estimate": difference,
         "interval": [low, high],
@@ -145,11 +152,16 @@ def on_sales(
 
 
 def comparison_verdict(
-    champion_logs: FloatArray, challenger_logs: FloatArray, interval: tuple[float, float]
+    champion_logs: FloatArray,
+    challenger_logs: FloatArray,
+    interval: tuple[float, float],
+    *,
+    moved: bool,
 ) -> str:
-    """The verdict on the challenger from the two models' log prices of the sold houses and
-    the interval of its RMSLE minus the champion's."""
-    if np.array_equal(champion_logs, challenger_logs):
+    """The verdict on the challenger from the two models' log prices of the sold houses, the
+    interval of its RMSLE minus the champion's, and whether it priced any of the window's
+    houses otherwise (``moved``: then a later sale may tell them apart, even if none has)."""
+    if not moved and np.array_equal(champion_logs, challenger_logs):
         return "same"
     low, high = interval
     return "better" if high < 0 else "worse" if low > 0 else "not_yet_known"
@@ -182,9 +194,10 @@ def compare(
     connection: Any, versions: Versions, *, houses: int, window_sales: int, min_sales: int
 ) -> dict[str, Any]:
     """``/v1/monitoring``'s ``challenger``: the versions, the price moves, the sales."""
+    moves = price_moves(connection, versions, houses)
     return {
         "model_version": versions.challenger,
         "champion_version": versions.champion,
-        "price_moves": price_moves(connection, versions, houses),
-        **on_sales(connection, versions, window_sales, min_sales),
+        "price_moves": moves,
+        **on_sales(connection, versions, window_sales, min_sales, moved=bool(moves["largest"])),
     }
