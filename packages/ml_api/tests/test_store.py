@@ -371,7 +371,6 @@ class _RecordingTally:
     """A drift tally that keeps the batches it is given, and judges nothing."""
 
     fields = ("GrLivArea", "1stFlrSF", "Neighborhood", "Alley")
-    read_fields = fields
 
     def __init__(self) -> None:
         self.houses = 0
@@ -395,10 +394,10 @@ def _thresholds(*, min_drift_houses: int) -> Thresholds:
 def test_drift_reads_back_the_window_fields_as_sent(
     migrated: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Monitoring's drift reads only the tally's fields of the stored houses: each as the
-    client sent it (numbers, codes, a name that starts with a digit, a null), a field a house
-    left out still left out (not a null), and only the window's newest houses, ``DRIFT_BATCH``
-    at a time (the window's houses are never all held at once)."""
+    """Monitoring's drift reads the stored houses each as the client sent it (numbers, codes,
+    a name that starts with a digit, a null), a field a house left out still left out (not a
+    null), and only the window's newest houses, ``DRIFT_BATCH`` at a time (the window's
+    houses are never all held at once)."""
     older = priced_request(2, "00000000000000a1")
     newer = priced_request(3, "00000000000000b2")
     houses = [
