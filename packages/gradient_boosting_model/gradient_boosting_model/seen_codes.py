@@ -69,10 +69,13 @@ class SeenCodes:
         flags = self._code_table.take(raw.text_codes + self._offsets)
         if flags.any():  # most batches have no such code: one test of the whole matrix
             names = self._layout.text_names
-            found += [
-                (house, names[field], raw.texts[house][field])
-                for house, field in np.argwhere(flags).tolist()
-            ]
+            # The houses first, then their fields: argwhere of the whole matrix took 1459
+            # houses 0.2 ms, most of the check.
+            for house in np.flatnonzero(flags.any(axis=1)).tolist():
+                found += [
+                    (house, names[field], raw.texts[house][field])
+                    for field in np.flatnonzero(flags[house]).tolist()
+                ]
         for field, position, unseen_values in self._number_codes:
             column = raw.numbers[:, position]
             hits = np.equal.outer(column, unseen_values)  # np.isin: twice the time, one house
