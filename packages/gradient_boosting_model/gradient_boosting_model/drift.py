@@ -65,6 +65,7 @@ from gradient_boosting_model.house_values import (
 )
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
+from gradient_boosting_model.seen_codes import code_order
 from gradient_boosting_model.settled_houses import RULE_FIELDS, SETTLED_FIELDS, settled_houses
 
 if TYPE_CHECKING:
@@ -319,11 +320,13 @@ class DriftTally:
         them as null (a text's null is a value: none); a complete record, none. Found
         without reading a house again."""
         rows: set[int] = set()
+        everyone: set[int] | None = None  # made once, for the first field some house leaves out
         for distribution, given in zip(self.distributions.fields, values, strict=True):
             if distribution.field not in SETTLED_FIELDS:
                 continue
             if given.rows is not None:  # some house leaves it out
-                rows.update(set(range(houses)) - set(given.rows))
+                everyone = everyone or set(range(houses))
+                rows.update(everyone.difference(given.rows))
             if isinstance(distribution, NumberDistribution) and None in given.values:
                 numbered = given.rows or range(len(given.values))
                 rows.update(r for r, v in zip(numbered, given.values, strict=True) if v is None)
@@ -462,7 +465,7 @@ def fit_distributions(
             made.append(replace(number, shares=_floats(shares[:-1]), missing=float(shares[-1])))
             continue
         seen = {_plain(code) for code in column.tolist() if not is_missing(code)}
-        code = CodeDistribution(name, tuple(sorted(seen, key=_code_order)), (), 0.0)
+        code = CodeDistribution(name, tuple(sorted(seen, key=code_order)), (), 0.0)
         shares = _shares(code.buckets(column), len(code.codes) + 2)
         made.append(replace(code, shares=_floats(shares[:-2]), missing=float(shares[-1])))
     return InputDistributions(tuple(made), size, floor=floor, watch=watch, alert=alert)
@@ -475,11 +478,6 @@ def _edges(numbers: FloatArray, bins: int) -> tuple[float, ...]:
         return ()
     cuts = np.quantile(known, np.arange(1, bins) / bins, method="inverted_cdf")
     return tuple(float(edge) for edge in np.unique(cuts))
-
-
-def _code_order(code: str | int | float) -> tuple[str, float]:
-    """Text codes alphabetically, numeric ones by value (a field has one kind or the other)."""
-    return (code, 0.0) if isinstance(code, str) else ("", float(code))
 
 
 def _floats(shares: FloatArray) -> tuple[float, ...]:

@@ -56,7 +56,7 @@ def unseen_message(field: str, code: Any) -> str:
 class SeenCodes:
     """Per checked field (a category or a grade), the codes its training houses had."""
 
-    #: Sorted (``_order``): a set's pickle follows the process's string hashing, so an
+    #: Sorted (``code_order``): a set's pickle follows the process's string hashing, so an
     #: artifact holding sets would differ from one training to the next.
     seen: Mapping[str, tuple[Any, ...]]
 
@@ -152,8 +152,9 @@ class SeenCodes:
         return {field: list(codes) for field, codes in self.seen.items()}
 
 
-def _order(code: Any) -> tuple[bool, float, str]:
-    """Numbers (MSSubClass) by value, first; texts by their letters."""
+def code_order(code: Any) -> tuple[bool, float, str]:
+    """The order codes are kept and shown in: numbers (MSSubClass) by value, first; texts by
+    their letters (``seen_codes``, and ``drift``'s distributions)."""
     if isinstance(code, int | float) and not isinstance(code, bool):
         return False, float(code), ""
     return True, 0.0, str(code)
@@ -164,13 +165,17 @@ def _values(column: Any) -> Iterable[Any]:
     return values
 
 
+def _given_codes(column: Any) -> set[Any]:
+    return {code for code in _values(column) if not is_missing(code)}
+
+
 def fit_seen_codes(raw: Columns, skipped: Iterable[str] = ()) -> SeenCodes:
     """The codes each category and grade field had in the training columns ``raw`` (not null,
     not left out), but for the ``skipped`` fields (checked otherwise)."""
     skip = set(skipped)
     return SeenCodes(
         {
-            name: tuple(sorted({c for c in _values(raw[name]) if not is_missing(c)}, key=_order))
+            name: tuple(sorted(_given_codes(raw[name]), key=code_order))
             for name, field in HOUSE_FIELDS.items()
             if field.metadata["kind"] in CODE_KINDS and name not in skip and name in raw
         }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from gradient_boosting_model.errors import InvalidInputError
@@ -76,20 +77,19 @@ def settled_houses(
     detail says the feature is there. A house validation refuses is left as it is (the
     caller's reading names any value of the wrong type), the others settled all the same.
     """
-    said_none, sized_zero = [], []
+    said_none: list[int] = []
+    settled: dict[int, dict[str, Any]] = {}
+    wanted = set(fields)
     for row in sorted(set(rows)):
         house = houses[row]
         if not isinstance(house, Mapping):
             continue
         if _kind_said_none(house):
             said_none.append(row)
-        elif _zero_sizes(house):
-            sized_zero.append(row)
-    settled: dict[int, dict[str, Any]] = {}
-    for row in sized_zero:
-        filled = _details_of_none(houses[row], _zero_sizes(houses[row]), fields)
-        if filled:
-            settled[row] = {**houses[row], **filled}
+        elif zero := _zero_sizes(house):
+            filled = _details_of_none(house, zero, wanted)
+            if filled:
+                settled[row] = {**house, **filled}
     for row, filled in _validated(houses, said_none, fields):
         settled[row] = {**houses[row], **filled}
     changed = sorted(settled)
@@ -149,12 +149,11 @@ def _zero_sizes(house: Mapping[str, Any]) -> list[int]:
 
 
 def _details_of_none(
-    house: Mapping[str, Any], features: list[int], fields: Sequence[str]
+    house: Mapping[str, Any], features: list[int], wanted: AbstractSet[str]
 ) -> dict[str, Any]:
-    """Of ``fields``, the details of each of ``features`` (of size 0) ``house`` does not give,
-    as validation fills them in: an area or count 0 (null or left out), a grade or kind none
-    (left out; a null is none already)."""
-    wanted = set(fields)
+    """Of the ``wanted`` fields, the details of each of ``features`` (of size 0) ``house``
+    does not give, as validation fills them in: an area or count 0 (null or left out), a grade
+    or kind none (left out; a null is none already)."""
     filled: dict[str, Any] = {}
     for k in features:
         _, numbers, texts = _DETAILS[k]

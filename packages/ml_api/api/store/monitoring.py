@@ -274,8 +274,8 @@ def _drift_entries(tally: Tally | None, thresholds: Thresholds) -> dict[str, Any
     """Each monitored field's drift over the window. A field is judged over the houses that
     give it or whose value the model works out (those that did not, leaving it out or null
     where training had no null, are counted apart: ``gradient_boosting_model.drift``); an
-    empty window has every field, with
-    nothing measured (its gauges then say so, not the last window's figures)."""
+    empty window has every field, with nothing measured (its gauges then say so, not the last
+    window's figures)."""
     if tally is None:
         return {}
     if not tally.houses:
