@@ -30,6 +30,7 @@ from gradient_boosting_model.schemas import (
     KNOWN_FIELDS,
     NONE_WHEN_LEFT_OUT,
     NONE_WHEN_ZERO,
+    THERE_WHEN_GIVEN,
     ZERO_WHEN_NONE,
     rules_broken,
 )
@@ -163,22 +164,75 @@ class BatchRules:
         self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
     ) -> None:
         """A size not given beside its kind given as null: 0, unless another detail says the
-        feature is there (a grade, an area above 0: a few Ames records have a null kind beside
-        a basement), where it stays unknown."""
+        feature is there (``presence``: a few Ames records have a null kind beside a
+        basement), where it stays unknown."""
         kinds, kind_sizes = self._kinds
         said_none = (codes.take(kinds, axis=1) == 0) & np.isnan(numbers.take(kind_sizes, axis=1))
         if not said_none.any():
             return
-        texts, text_sizes, omitted, parts, part_sizes = self._sizes
-        detail_codes = codes.take(texts, axis=1)
-        graded = (detail_codes != 0) & (detail_codes != omitted)
-        measured = numbers.take(parts, axis=1) > 0
-        for k, size in enumerate(kind_sizes.tolist()):
-            there = graded[:, text_sizes == size].any(axis=1)
-            there |= measured[:, part_sizes == size].any(axis=1)
-            said_none[:, k] &= ~there
+        said_none &= ~self.presence(numbers, codes)[1]
         for house, k in np.argwhere(said_none).tolist():
             numbers[house, kind_sizes[k]] = 0.0
+
+    def presence(
+        self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Where each house's record says it has none of each feature of ``ZERO_WHEN_NONE``,
+        and where it says it has it (two (houses x features) arrays, in its order).
+
+        None: its size 0 (given so, or settled from a null kind) or its kind null (given so,
+        or settled from a size of 0). There: its size above 0, a detail of it given other than
+        as none (a grade or kind, an area or count above 0: ``NONE_WHEN_ZERO``), or a field of
+        ``THERE_WHEN_GIVEN`` given (a year, above 0 when given)."""
+        number_signs, text_signs, omitted, owners, kind_signs = self._presence
+        sized = numbers.take(number_signs, axis=1)
+        coded = codes.take(text_signs, axis=1)
+        signs = np.concatenate([sized > 0, (coded != 0) & (coded != omitted)], axis=1)
+        there: npt.NDArray[np.bool_] = (signs @ owners) > 0
+        none: npt.NDArray[np.bool_] = (sized[:, : owners.shape[1]] == 0) | (
+            coded.take(kind_signs, axis=1) == 0
+        )
+        return none, there
+
+    @cached_property
+    def _presence(self) -> tuple[npt.NDArray[np.intp], ...]:
+        """For ``presence``: the number positions of the features' signs (the sizes first, in
+        ``ZERO_WHEN_NONE``'s order, then the numeric details and ``THERE_WHEN_GIVEN``'s
+        fields), the text positions of the others (the text details, kinds among them) with
+        each one's ``OMITTED`` code, (signs x features) whose feature each sign says is there,
+        and each kind's place among the text signs."""
+        layout = self.layout
+        number_signs = [(size, size) for size in ZERO_WHEN_NONE]
+        number_signs += [
+            (name, size)
+            for size, names in NONE_WHEN_ZERO.items()
+            for name in names
+            if name in layout.number_positions
+        ]
+        number_signs += [(name, size) for size, names in THERE_WHEN_GIVEN.items() for name in names]
+        text_signs = [
+            (name, size)
+            for size, names in NONE_WHEN_ZERO.items()
+            for name in names
+            if name in layout.text_positions
+        ]
+        features = list(ZERO_WHEN_NONE)
+        owned_by = [size for _, size in number_signs + text_signs]
+        owners = np.array(
+            [[owner == feature for feature in features] for owner in owned_by], dtype=np.intp
+        )
+        text_names = [name for name, _ in text_signs]
+        positions = layout.text_positions
+        return (
+            np.array([layout.number_positions[name] for name, _ in number_signs], np.intp),
+            np.array([positions[name] for name in text_names], np.intp),
+            np.array(
+                [layout.text_choices[positions[name]].index(OMITTED) for name in text_names],
+                np.intp,
+            ),
+            owners,
+            np.array([text_names.index(ZERO_WHEN_NONE[size]) for size in features], np.intp),
+        )
 
     def _zero_parts_of_none(self, numbers: npt.NDArray[np.float64]) -> None:
         """An area or count not given (null or left out) beside its feature's size of 0: 0."""

@@ -35,6 +35,9 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
         # Since 0.3.1: per category and grade field, the codes seen in training (another is
         # warned of); null for an older artifact, which checked the ranges' codes only.
         "codes_seen": metadata.get("codes_seen"),
+        # Since 0.3.2: the features (by size) a record saying both has and has none of is
+        # warned of; null for an older artifact.
+        "presence_checked": metadata.get("presence_checked"),
         "input_fields": [
             {
                 "name": name,

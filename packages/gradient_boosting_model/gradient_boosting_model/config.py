@@ -147,6 +147,7 @@ class WarningsConfig(_Frozen):
     top_features: int = Field(ge=1)
     also_checked: tuple[HouseField, ...]
     every_code: bool
+    contradictions: bool
 
     @model_validator(mode="after")
     def _known_fields(self) -> WarningsConfig:

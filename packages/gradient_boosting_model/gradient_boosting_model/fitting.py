@@ -120,6 +120,7 @@ def training_ranges(
         top=config.warnings.top_features,
         also=config.warnings.also_checked,
         every_code=config.warnings.every_code,
+        contradictions=config.warnings.contradictions,
         sums=config.features.sums,
         ages=config.features.elapsed_years.variables,
         age_reference=config.features.elapsed_years.reference,

@@ -17,7 +17,9 @@ form the trees see it:
 - ``category``: a code the trees never saw (it was priced as a typical code).
 
 Besides, ``InputRanges.codes`` (``seen_codes``, since 0.3.1) warns of a code no training house
-had in any category or grade field, whatever its importance (a grade between two seen, too).
+had in any category or grade field, whatever its importance (a grade between two seen, too);
+and ``InputRanges.contradictions`` (``contradictions``, since 0.3.2) of a record that says a
+house both has a basement, a fireplace, a garage or a pool and has none.
 
 A value the client did not give (left out, or null where a null is not "none") is assumed
 (typical; a floor, what the living area leaves) and never warned about: its house's range is
@@ -34,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.contradictions import Contradictions, fit_contradictions
 from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.house_batch import house_count, per_house, text_column
 from gradient_boosting_model.matrix_columns import stacked
@@ -188,6 +191,9 @@ class InputRanges:
 
     ranges: tuple[FeatureRange, ...]
     codes: SeenCodes | None = None
+    #: The features a record saying both has and has none of is warned of (``None`` in
+    #: artifacts before 0.3.2).
+    contradictions: Contradictions | None = None
 
     def check(self, raw: Columns, features: Columns, assumed: Assumed) -> list[list[RangeWarning]]:
         """The warnings of each house, in order (an empty list for most).
@@ -214,6 +220,9 @@ class InputRanges:
                 # A grade beyond its scale's ends is warned once, by its range's words.
                 if all(warning.field != field for warning in warnings[house]):
                     warnings[house].append(RangeWarning(field, unseen_message(field, code)))
+        if self.contradictions is not None:
+            for house, field, message in self.contradictions.found(raw):
+                warnings[house].append(RangeWarning(field, message))
         return warnings
 
     def _beyond_any(self, features: Columns) -> dict[str, bool]:
@@ -256,12 +265,14 @@ def fit_ranges(
     grade_scores: Mapping[str, float],
     also: Sequence[str] = (),
     every_code: bool = False,
+    contradictions: bool = False,
 ) -> InputRanges:
     """The ranges of the ``top`` most important features seen in the training ``features``,
     then of the features ``also`` names that are not among them; with ``every_code``, the codes
-    seen of every category and grade field (``seen_codes``) but those of a category range.
+    seen of every category and grade field (``seen_codes``) but those of a category range; with
+    ``contradictions``, the features every training record agrees it has or has not.
 
-    ``raw`` holds the training houses' validated columns (for the codes).
+    ``raw`` holds the training houses' validated columns (for the codes and the features).
 
     Raises
     ------
@@ -299,7 +310,8 @@ def fit_ranges(
         )
     skipped = [r.feature for r in ranges if r.kind == "category"]
     seen_codes = fit_seen_codes(raw, skipped) if every_code else None
-    return InputRanges(tuple(ranges), seen_codes)
+    agreed = fit_contradictions(raw) if contradictions else None
+    return InputRanges(tuple(ranges), seen_codes, agreed)
 
 
 def _kind(name: str, sums: Mapping[str, Any], ages: Sequence[str]) -> Kind:

@@ -366,12 +366,29 @@ NONE_WHEN_ZERO: dict[str, tuple[str, ...]] = {
 #: the package README measures it; test.csv's Id 2121 records its missing basement with every
 #: basement field null, read as none since 0.3.1). A kind left out says nothing; a size given
 #: is kept, even beside a null kind (a few Ames records have both), and a size not given is
-#: left unknown where another detail says the feature is there (a grade, an area above 0).
+#: left unknown where another detail says the feature is there (a grade, an area above 0, a
+#: field of ``THERE_WHEN_GIVEN``). A record that says both is warned of (``contradictions``).
 ZERO_WHEN_NONE: dict[str, str] = {
     "TotalBsmtSF": "BsmtQual",
     "Fireplaces": "FireplaceQu",
     "GarageCars": "GarageType",
     "PoolArea": "PoolQC",
+}
+
+
+#: Fields that say a feature is there when given, though a house without the feature leaves
+#: them out rather than giving them as none: a garage's year of building (Ames records it as
+#: null for a house without a garage, and no training house has one beside no garage). Like a
+#: grade of the feature given, one keeps a size not given unknown beside a null kind
+#: (``ZERO_WHEN_NONE``).
+THERE_WHEN_GIVEN: dict[str, tuple[str, ...]] = {"GarageCars": ("GarageYrBlt",)}
+
+#: Each feature a house may have none of, by its size, as a warning names it.
+FEATURE_NOUNS: dict[str, str] = {
+    "TotalBsmtSF": "basement",
+    "Fireplaces": "fireplace",
+    "GarageCars": "garage",
+    "PoolArea": "pool",
 }
 
 
@@ -389,6 +406,14 @@ def _check_sizes() -> None:
     for size, kind in ZERO_WHEN_NONE.items():
         if kind not in NONE_WHEN_ZERO.get(size, ()):  # pragma: no cover - a typo
             raise TypeError(f"{kind} is not a detail of the feature {size} sizes")
+        if size not in FEATURE_NOUNS:  # pragma: no cover - a typo
+            raise TypeError(f"the feature {size} sizes has no name to be warned of by")
+    for size, evidence in THERE_WHEN_GIVEN.items():
+        for name in evidence:
+            if size not in ZERO_WHEN_NONE or name in NONE_WHEN_ZERO[size]:  # pragma: no cover
+                raise TypeError(f"{name} cannot say that the feature {size} sizes is there")
+            if HOUSE_FIELDS[name].metadata["kind"] != "number":  # pragma: no cover - a typo
+                raise TypeError(f"{name} is no number")
     for size, features in NONE_WHEN_ZERO.items():
         if HOUSE_FIELDS[size].metadata["kind"] != "number":  # pragma: no cover - a typo
             raise TypeError(f"{size} is no number to tell a feature's size")

@@ -125,6 +125,9 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
         "intervals": model.intervals.describe(),
         "input_ranges": model.ranges.describe(),
         "codes_seen": model.ranges.codes.describe() if model.ranges.codes else None,
+        "presence_checked": (
+            model.ranges.contradictions.describe() if model.ranges.contradictions else None
+        ),
         "input_distributions": model.distributions.describe(),
         "input_fields": list(HOUSE_FIELDS),
         "required_fields": list(REQUIRED_FIELDS),

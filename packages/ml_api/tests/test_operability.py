@@ -104,6 +104,9 @@ def test_the_model_card(client: TestClient) -> None:
     assert "VinylSd" in seen["Exterior1st"] and "BrkComm" not in seen["Exterior1st"]
     assert seen["MSSubClass"][:2] == [20, 30] and 150 not in seen["MSSubClass"]
     assert "Neighborhood" not in seen  # a category range: its codes are in input_ranges
+    # And which features a record is warned of for saying both that the house has and has not.
+    assert card["presence_checked"] == metadata["presence_checked"]
+    assert card["presence_checked"] == ["TotalBsmtSF", "Fireplaces", "GarageCars", "PoolArea"]
     intervals = card["intervals"]
     assert intervals["method"].startswith("localized conformal")
     assert len(intervals["knots"]) == 9

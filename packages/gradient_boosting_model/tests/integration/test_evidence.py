@@ -84,9 +84,30 @@ def test_a_code_training_never_saw_is_warned_and_not_calibrated(
     two seen at a score the model never fitted; a category's code as if unknown. Each is
     warned, its range not calibrated (config.yml's ``also_checked`` and ``every_code``), not
     silently priced as some other code."""
-    result = make_prediction([house, {**house, field: code}])
+    pool = {"PoolArea": 512} if field == "PoolQC" else {}  # a pool's grade beside a pool
+    result = make_prediction([house, {**house, **pool, field: code}])
     assert result.warnings[0] == [] and result.intervals[0].calibrated is True
     assert [(w.field, w.message) for w in result.warnings[1]] == [(field, message)]
+    assert result.intervals[1].calibrated is False
+
+
+def test_a_record_that_says_a_house_has_a_feature_and_none_is_warned_not_repriced(
+    house: dict[str, Any],
+) -> None:
+    """As test.csv's Id 2421, PoolQC null beside a pool (368 sq ft there): no training record
+    said both (contradictions.py). Its price is its record's as it reads; its range is not
+    calibrated, and the warning names both fields."""
+    assert house["PoolArea"] == 0 and house["PoolQC"] is None
+    contradicting = {**house, "PoolArea": 512}
+    result = make_prediction([{**house, "PoolArea": 512, "PoolQC": "Gd"}, contradicting])
+    assert result.warnings[0] == [] and result.intervals[0].calibrated is True
+    assert [(w.field, w.message) for w in result.warnings[1]] == [
+        (
+            "PoolQC",
+            "PoolQC null says the house has no pool, and PoolArea 512 that it has one: "
+            "no training house said both",
+        )
+    ]
     assert result.intervals[1].calibrated is False
 
 

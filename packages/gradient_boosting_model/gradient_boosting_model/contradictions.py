@@ -1,0 +1,141 @@
+"""Records that say a house both has a feature and has none, and warnings for them.
+
+A record says whether a house has a basement, a fireplace, a garage or a pool in several
+fields: the feature's size (``TotalBsmtSF`` 0: none), its kind (``BsmtQual`` null: none), its
+other details (a grade given, an area above 0) and, for a garage, the year it was built
+(``schemas.ZERO_WHEN_NONE``, ``NONE_WHEN_ZERO``, ``THERE_WHEN_GIVEN``). No training house's
+record says both, but five of test.csv's do: Ids 2218 and 2219 give ``BsmtQual`` null beside a
+basement of 173 and 356 sq ft with a ``BsmtCond``, Ids 2421, 2504 and 2600 ``PoolQC`` null
+beside a pool.
+
+Such a house is priced as its record reads (a size given is kept, a kind given as null is
+none). Which reading is right cannot be told from the record, and it matters little to the
+price: the holdout's 258 houses with a basement, sent with ``BsmtQual`` null, were priced as
+close to their sales read as no grade (RMSLE 0.111) as read as unknown (0.113). But their range
+was calibrated on houses whose records agree, and the client should know which of its fields
+disagree: ``BsmtQual null says the house has no basement, and TotalBsmtSF 173 that it has one:
+no training house said both``. One warning a feature, on the field that says none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gradient_boosting_model.batch_rules import batch_layout, batch_rules
+from gradient_boosting_model.derived_state import trained
+from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, house_count
+from gradient_boosting_model.missing import OMITTED
+from gradient_boosting_model.schemas import (
+    FEATURE_NOUNS,
+    NONE_WHEN_ZERO,
+    THERE_WHEN_GIVEN,
+    ZERO_WHEN_NONE,
+)
+from gradient_boosting_model.seen_codes import shown
+
+Columns = Mapping[str, npt.NDArray[Any]]
+#: The features a record may say a house both has and has none of, by size, in
+#: ``ZERO_WHEN_NONE``'s order (the columns of ``BatchRules.presence``).
+FEATURES: tuple[str, ...] = tuple(ZERO_WHEN_NONE)
+
+
+@dataclass(frozen=True, eq=False)
+class Contradictions:
+    """The features (by size) on which every training record agreed whether its house has
+    them: a house whose record says both of one of them is warned of."""
+
+    sizes: tuple[str, ...]
+
+    def found(self, raw: Columns) -> list[tuple[int, str, str]]:
+        """Each (house, field, message) of ``raw`` (a validated batch, or its columns) whose
+        record says both of a checked feature, house by house, each house's features in
+        ``FEATURES`` order."""
+        batch = raw if isinstance(raw, HouseBatch) and raw.layout is self._layout else None
+        if batch is None:
+            batch = coded_batch(raw, self._layout)
+        none, there = batch_rules().presence(batch.numbers, batch.text_codes)
+        both = none & there & self._checked
+        if not both.any():
+            return []
+        return [self._warning(batch, house, k) for house, k in np.argwhere(both).tolist()]
+
+    def _warning(self, batch: HouseBatch, house: int, feature: int) -> tuple[int, str, str]:
+        size = FEATURES[feature]
+        kind = ZERO_WHEN_NONE[size]
+        if batch.numbers[house, self._layout.number_positions[size]] == 0:
+            # Given as 0: a size is settled to 0 only where nothing says the feature is there.
+            said_none, field = f"{size} 0", size
+        else:
+            said_none, field = f"{kind} null", kind
+        message = (
+            f"{said_none} says the house has no {FEATURE_NOUNS[size]}, and "
+            f"{_first_sign(batch, house, size)} that it has one: no training house said both"
+        )
+        return house, field, message
+
+    @cached_property
+    def _layout(self) -> BatchLayout:
+        return batch_layout()
+
+    @cached_property
+    def _checked(self) -> npt.NDArray[np.bool_]:
+        return np.array([size in self.sizes for size in FEATURES], dtype=np.bool_)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return trained(self.__dict__, "_layout", "_checked")
+
+    def describe(self) -> list[str]:
+        """JSON-shaped, for the metadata: the features checked, by size."""
+        return list(self.sizes)
+
+
+def _first_sign(batch: HouseBatch, house: int, size: str) -> str:
+    """The first of ``house``'s fields that says it has the feature ``size`` sizes, with its
+    value as sent: the size above 0, a detail given other than as none, a field of
+    ``THERE_WHEN_GIVEN`` given."""
+    layout, numbers = batch.layout, batch.numbers[house]
+    value = numbers[layout.number_positions[size]]
+    if value > 0:
+        return f"{size} {shown(value.item())}"
+    for name in (*NONE_WHEN_ZERO[size], *THERE_WHEN_GIVEN.get(size, ())):
+        position = layout.number_positions.get(name)
+        if position is None:
+            text = batch.texts[house][layout.text_positions[name]]
+            if text is not None and text is not OMITTED:
+                return f"{name} {shown(text)}"
+        elif numbers[position] > 0:  # a THERE_WHEN_GIVEN year too, when given
+            return f"{name} {shown(numbers[position].item())}"
+    raise AssertionError(f"no field says that house {house} has a {size}")  # pragma: no cover
+
+
+def coded_batch(columns: Columns, layout: BatchLayout) -> HouseBatch:
+    """Validated ``columns`` (the fitted pipeline's, training's) as a batch of ``layout``, the
+    fields they lack left out."""
+    houses = house_count(columns)
+    numbers = np.full((houses, len(layout.number_names)), np.nan)
+    for name, position in layout.number_positions.items():
+        if name in columns:
+            numbers[:, position] = np.asarray(columns[name], dtype=np.float64)
+    texts = [
+        columns[name].tolist() if name in columns else [OMITTED] * houses
+        for name in layout.text_names
+    ]
+    codes = np.empty((houses, len(layout.text_names)), dtype=np.intp)
+    for position, (values, choices) in enumerate(zip(texts, layout.text_choices, strict=True)):
+        table = {choice: code for code, choice in enumerate(choices)}
+        codes[:, position] = [table.get(value, -1) for value in values]
+    return HouseBatch(layout, numbers, list(zip(*texts, strict=True)), codes, uncoded=True)
+
+
+def fit_contradictions(raw: Columns) -> Contradictions:
+    """The features on which every record of the training columns ``raw`` agrees."""
+    batch = coded_batch(raw, batch_layout())
+    none, there = batch_rules().presence(batch.numbers, batch.text_codes)
+    agreed: list[bool] = np.asarray(~(none & there).any(axis=0)).tolist()
+    return Contradictions(tuple(size for size, ok in zip(FEATURES, agreed, strict=True) if ok))

@@ -1,0 +1,159 @@
+"""Records that say a house both has a feature and has none: found in a validated batch (on its
+codes) as in its columns (coded again), each named by the field that says none and the first
+that says the feature is there."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+from house_samples import REQUIRED_HOUSE, sampled_houses
+
+from gradient_boosting_model.config import Config
+from gradient_boosting_model.contradictions import (
+    FEATURES,
+    Contradictions,
+    fit_contradictions,
+)
+from gradient_boosting_model.data import features_and_target, split_holdout
+from gradient_boosting_model.input_ranges import InputRanges
+from gradient_boosting_model.validation import validate_batch, validate_inputs
+
+EVERY_FEATURE = Contradictions(FEATURES)
+
+
+def _both_ways(check: Contradictions, houses: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
+    """``found`` of a validated batch, asserted equal to that of its columns."""
+    batch = validate_batch(houses)
+    on_codes = check.found(batch)
+    assert on_codes == check.found(batch.columns())
+    return on_codes
+
+
+def test_no_training_record_says_both_so_every_feature_is_checked(config: Config) -> None:
+    houses, _ = features_and_target(split_holdout(config).train, config)
+    assert fit_contradictions(validate_inputs(houses)).sizes == FEATURES
+
+
+def test_a_feature_some_training_record_contradicts_is_not_checked() -> None:
+    training = validate_inputs(
+        [
+            {**REQUIRED_HOUSE, "PoolArea": 0, "PoolQC": "Gd"},  # says both of its pool
+            {**REQUIRED_HOUSE, "TotalBsmtSF": 800, "BsmtQual": "TA", "PoolArea": 0},
+        ]
+    )
+    fitted = fit_contradictions(training)
+    assert "PoolArea" not in fitted.sizes
+    assert "TotalBsmtSF" in fitted.sizes
+    assert fitted.found(validate_batch([{**REQUIRED_HOUSE, "PoolArea": 0, "PoolQC": "Gd"}])) == []
+
+
+@pytest.mark.parametrize(
+    ("details", "field", "message"),
+    [
+        (
+            {"TotalBsmtSF": 173, "BsmtQual": None, "BsmtCond": "Fa"},
+            "BsmtQual",
+            "BsmtQual null says the house has no basement, and TotalBsmtSF 173 that it has one",
+        ),
+        (
+            {"TotalBsmtSF": 0, "BsmtQual": "TA"},
+            "TotalBsmtSF",
+            "TotalBsmtSF 0 says the house has no basement, and BsmtQual TA that it has one",
+        ),
+        (  # a grade beside a null kind keeps the size unknown (not 0): it says there still
+            {"BsmtQual": None, "BsmtExposure": "No"},
+            "BsmtQual",
+            "BsmtQual null says the house has no basement, and BsmtExposure No that it has one",
+        ),
+        (
+            {"Fireplaces": 0, "FireplaceQu": "Gd"},
+            "Fireplaces",
+            "Fireplaces 0 says the house has no fireplace, and FireplaceQu Gd that it has one",
+        ),
+        (
+            {"GarageCars": 0, "GarageArea": 300.5},
+            "GarageCars",
+            "GarageCars 0 says the house has no garage, and GarageArea 300.5 that it has one",
+        ),
+        (
+            {"GarageType": None, "GarageYrBlt": 1990},
+            "GarageType",
+            "GarageType null says the house has no garage, and GarageYrBlt 1990 that it has one",
+        ),
+        (
+            {"PoolArea": 368, "PoolQC": None},
+            "PoolQC",
+            "PoolQC null says the house has no pool, and PoolArea 368 that it has one",
+        ),
+    ],
+)
+def test_a_record_saying_both_is_named_by_its_fields(
+    details: dict[str, Any], field: str, message: str
+) -> None:
+    found = _both_ways(EVERY_FEATURE, [REQUIRED_HOUSE, {**REQUIRED_HOUSE, **details}])
+    assert found == [(1, field, f"{message}: no training house said both")]
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {},
+        {"PoolArea": 0},  # none, its kind settled as none
+        {"PoolQC": None},  # none, its size settled as 0
+        {"TotalBsmtSF": 0, "BsmtQual": None, "BsmtFinSF1": 0},
+        {"TotalBsmtSF": 900, "BsmtQual": "TA", "BsmtCond": None},  # a detail null: not none
+        {"GarageType": "Attchd", "GarageYrBlt": 1990},
+        {"BsmtQual": "TA"},  # a basement of unknown size
+        {"GarageCars": None, "GarageType": None},  # none: the size 0
+    ],
+)
+def test_a_record_that_agrees_or_leaves_out_is_not_warned(details: dict[str, Any]) -> None:
+    assert _both_ways(EVERY_FEATURE, [{**REQUIRED_HOUSE, **details}]) == []
+
+
+def test_a_garage_year_keeps_a_garage_size_not_given_unknown_beside_a_null_kind() -> None:
+    said_none = validate_batch([{**REQUIRED_HOUSE, "GarageType": None}])
+    built = validate_batch([{**REQUIRED_HOUSE, "GarageType": None, "GarageYrBlt": 1990}])
+    assert said_none["GarageCars"].tolist() == [0.0]
+    assert np.isnan(built["GarageCars"]).all()
+
+
+def test_test_csv_has_five_records_that_say_both(request_rows: list[dict[str, Any]]) -> None:
+    found = _both_ways(EVERY_FEATURE, request_rows)
+    named = [(request_rows[house]["Id"], field) for house, field, _ in found]
+    assert named == [
+        (2218, "BsmtQual"),
+        (2219, "BsmtQual"),
+        (2421, "PoolQC"),
+        (2504, "PoolQC"),
+        (2600, "PoolQC"),
+    ]
+
+
+def test_the_batch_and_its_columns_agree_on_sampled_houses(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    houses = sampled_houses(request_rows, 2000, seed=7)
+    found = _both_ways(EVERY_FEATURE, houses)
+    assert len({field for _, field, _ in found}) >= 6  # both ways, several features
+
+
+def test_the_input_ranges_warn_of_it_after_their_own(request_rows: list[dict[str, Any]]) -> None:
+    ranges = InputRanges((), None, EVERY_FEATURE)
+    house = {**REQUIRED_HOUSE, "PoolArea": 368, "PoolQC": None}
+    batch = validate_batch([REQUIRED_HOUSE, house])
+    warnings = ranges.check(batch, {}, lambda name: np.zeros(2, dtype=bool))
+    assert warnings[0] == []
+    assert [warning.field for warning in warnings[1]] == ["PoolQC"]
+    assert InputRanges(()).contradictions is None  # an artifact before 0.3.2: not checked
+
+
+def test_it_pickles_without_what_it_derives() -> None:
+    check = Contradictions(("PoolArea",))
+    check.found(validate_batch([REQUIRED_HOUSE]))  # derives its layout and mask
+    copy = pickle.loads(pickle.dumps(check))
+    assert set(vars(copy)) == {"sizes"}
+    assert copy.describe() == ["PoolArea"]
