@@ -155,7 +155,7 @@ def main() -> int:
         Target("holdout RMSLE: the accuracy target", accuracy["rmsle"], high=0.12, gates=True),
         *coverage_targets("cross-validation", cv["intervals"]),
         *coverage_targets("holdout", coverage),
-        Target("test.csv houses warned", len(warned_ids) / len(rows) * 100, high=1, unit="%"),
+        Target("test.csv houses warned", len(warned_ids) / len(rows) * 100, high=1.5, unit="%"),
         Target(
             f"test.csv Id {LARGEST_HOUSE_ID} (5095 sq ft) warned",
             float(LARGEST_HOUSE_ID in warned_ids),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -140,6 +140,21 @@ class TextRules:
         )
 
 
+class PresenceSign(NamedTuple):
+    """A field that may say a house has a feature of ``schemas.ZERO_WHEN_NONE``."""
+
+    field: str
+    #: The feature's place in ``ZERO_WHEN_NONE``.
+    feature: int
+    #: Its column in the batch's number matrix, or code matrix where ``text``.
+    position: int
+    text: bool
+    #: A text field's ``OMITTED`` code (not a sign, as its null, code 0, is not).
+    omitted: int
+    #: A ``THERE_WHEN_GIVEN`` field.
+    evidence: bool
+
+
 @dataclass(frozen=True)
 class BatchRules:
     numbers: NumberRules
@@ -163,75 +178,137 @@ class BatchRules:
     def _zero_sizes_said_none(
         self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
     ) -> None:
-        """A size not given beside its kind given as null: 0, unless another detail says the
-        feature is there (``presence``: a few Ames records have a null kind beside a
-        basement), where it stays unknown."""
+        """A size not given beside its kind given as null: 0, unless a detail of the feature
+        says it is there (a grade, an area above 0: a few Ames records have a null kind beside
+        a basement), where it stays unknown. A ``THERE_WHEN_GIVEN`` field does not keep it
+        unknown: beside a null kind, a garage's year alone is too little to price a typical
+        garage (about 10% more), and the record is warned of (``contradictions``)."""
         kinds, kind_sizes = self._kinds
         said_none = (codes.take(kinds, axis=1) == 0) & np.isnan(numbers.take(kind_sizes, axis=1))
         if not said_none.any():
             return
-        said_none &= ~self.presence(numbers, codes)[1]
+        said_none &= ~self.features_there(self.presence(numbers, codes)[1], details_only=True)
         for house, k in np.argwhere(said_none).tolist():
             numbers[house, kind_sizes[k]] = 0.0
 
     def presence(
         self, numbers: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """Where each house's record says it has none of each feature of ``ZERO_WHEN_NONE``,
-        and where it says it has it (two (houses x features) arrays, in its order).
+        """Where each house's record says it has none of each feature of ``ZERO_WHEN_NONE``
+        ((houses x features), in its order), and each of its signs that it has one ((houses x
+        ``presence_signs``)).
 
         None: its size 0 (given so, or settled from a null kind) or its kind null (given so,
-        or settled from a size of 0). There: its size above 0, a detail of it given other than
-        as none (a grade or kind, an area or count above 0: ``NONE_WHEN_ZERO``), or a field of
-        ``THERE_WHEN_GIVEN`` given (a year, above 0 when given)."""
-        number_signs, text_signs, omitted, owners, kind_signs = self._presence
+        or settled from a size of 0). A sign of one: its size above 0, a detail of it given
+        other than as none (a grade or kind, an area or count above 0: ``NONE_WHEN_ZERO``), or
+        a field of ``THERE_WHEN_GIVEN`` given (a year, above 0 when given)."""
+        number_signs, text_signs, omitted, kind_signs = self._presence
         sized = numbers.take(number_signs, axis=1)
         coded = codes.take(text_signs, axis=1)
         signs = np.concatenate([sized > 0, (coded != 0) & (coded != omitted)], axis=1)
-        there: npt.NDArray[np.bool_] = (signs @ owners) > 0
-        none: npt.NDArray[np.bool_] = (sized[:, : owners.shape[1]] == 0) | (
+        none: npt.NDArray[np.bool_] = (sized[:, : kind_signs.size] == 0) | (
             coded.take(kind_signs, axis=1) == 0
         )
-        return none, there
+        return none, signs
+
+    def features_there(
+        self, signs: npt.NDArray[np.bool_], *, details_only: bool = False
+    ) -> npt.NDArray[np.bool_]:
+        """Where some sign of ``presence`` says each house has each feature (houses x
+        features); with ``details_only``, the ``THERE_WHEN_GIVEN`` fields aside."""
+        owners = self.sign_owners[1] if details_only else self.sign_owners[0]
+        there: npt.NDArray[np.bool_] = (signs @ owners) > 0
+        return there
+
+    def said_both_of_row(self, numbers: Sequence[float], codes: Sequence[int]) -> list[int]:
+        """For one house (its numbers and codes as lists), per feature whose record says it
+        both has none and has one, the index in ``presence_signs`` of the first sign that it
+        has one (a detail's before a ``THERE_WHEN_GIVEN`` field's), else -1: ``presence`` in
+        Python, for the one house of most requests (the whole-matrix operations cost several
+        times the few comparisons; ``Contradictions`` holds the two equal)."""
+        firsts = [-1] * len(ZERO_WHEN_NONE)
+        for feature, (size, kind, signs) in enumerate(self._signs_by_feature):
+            if numbers[size] != 0 and codes[kind] != 0:
+                continue
+            for index, sign in signs:
+                value = codes[sign.position] if sign.text else numbers[sign.position]
+                if (value != 0 and value != sign.omitted) if sign.text else value > 0:
+                    if not sign.evidence:
+                        firsts[feature] = index
+                        break
+                    if firsts[feature] < 0:
+                        firsts[feature] = index
+        return firsts
 
     @cached_property
-    def _presence(self) -> tuple[npt.NDArray[np.intp], ...]:
-        """For ``presence``: the number positions of the features' signs (the sizes first, in
-        ``ZERO_WHEN_NONE``'s order, then the numeric details and ``THERE_WHEN_GIVEN``'s
-        fields), the text positions of the others (the text details, kinds among them) with
-        each one's ``OMITTED`` code, (signs x features) whose feature each sign says is there,
-        and each kind's place among the text signs."""
+    def presence_signs(self) -> tuple[PresenceSign, ...]:
+        """Every field that may say a house has a feature of ``ZERO_WHEN_NONE``, in the order
+        of ``presence``'s signs: the sizes (in its order), the numeric details, the
+        ``THERE_WHEN_GIVEN`` fields, then the text details (kinds among them)."""
         layout = self.layout
-        number_signs = [(size, size) for size in ZERO_WHEN_NONE]
-        number_signs += [
-            (name, size)
+        features = list(ZERO_WHEN_NONE)
+        numbers = [(size, size, False) for size in ZERO_WHEN_NONE]
+        numbers += [
+            (name, size, False)
             for size, names in NONE_WHEN_ZERO.items()
             for name in names
             if name in layout.number_positions
         ]
-        number_signs += [(name, size) for size, names in THERE_WHEN_GIVEN.items() for name in names]
-        text_signs = [
-            (name, size)
-            for size, names in NONE_WHEN_ZERO.items()
-            for name in names
-            if name in layout.text_positions
+        numbers += [
+            (name, size, True) for size, names in THERE_WHEN_GIVEN.items() for name in names
         ]
-        features = list(ZERO_WHEN_NONE)
-        owned_by = [size for _, size in number_signs + text_signs]
-        owners = np.array(
-            [[owner == feature for feature in features] for owner in owned_by], dtype=np.intp
-        )
-        text_names = [name for name, _ in text_signs]
-        positions = layout.text_positions
+        signs = [
+            PresenceSign(name, features.index(size), layout.number_positions[name], False, 0, year)
+            for name, size, year in numbers
+        ]
+        for size, names in NONE_WHEN_ZERO.items():
+            for name in names:
+                position = layout.text_positions.get(name)
+                if position is not None:
+                    omitted = layout.text_choices[position].index(OMITTED)
+                    signs.append(
+                        PresenceSign(name, features.index(size), position, True, omitted, False)
+                    )
+        return tuple(signs)
+
+    @cached_property
+    def _presence(self) -> tuple[npt.NDArray[np.intp], ...]:
+        """For ``presence``: the number positions of the signs that are numbers, the text
+        positions of the others with each one's ``OMITTED`` code, and each kind's place among
+        the text signs."""
+        numbers = [sign for sign in self.presence_signs if not sign.text]
+        texts = [sign for sign in self.presence_signs if sign.text]
+        names = [sign.field for sign in texts]
         return (
-            np.array([layout.number_positions[name] for name, _ in number_signs], np.intp),
-            np.array([positions[name] for name in text_names], np.intp),
-            np.array(
-                [layout.text_choices[positions[name]].index(OMITTED) for name in text_names],
-                np.intp,
-            ),
-            owners,
-            np.array([text_names.index(ZERO_WHEN_NONE[size]) for size in features], np.intp),
+            np.array([sign.position for sign in numbers], np.intp),
+            np.array([sign.position for sign in texts], np.intp),
+            np.array([sign.omitted for sign in texts], np.intp),
+            np.array([names.index(kind) for kind in ZERO_WHEN_NONE.values()], np.intp),
+        )
+
+    @cached_property
+    def sign_owners(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """(signs x features): the feature each sign says is there; and the same without the
+        ``THERE_WHEN_GIVEN`` fields' signs."""
+        signs = self.presence_signs
+        owners = np.array(
+            [[sign.feature == k for k in range(len(ZERO_WHEN_NONE))] for sign in signs], np.intp
+        )
+        details = owners * np.array([[not sign.evidence] for sign in signs], np.intp)
+        return owners, details
+
+    @cached_property
+    def _signs_by_feature(self) -> tuple[tuple[int, int, list[tuple[int, PresenceSign]]], ...]:
+        """For ``said_both_of_row``: per feature, its size's number position, its kind's text
+        position, and its signs with their index, in ``presence_signs`` order."""
+        layout = self.layout
+        return tuple(
+            (
+                layout.number_positions[size],
+                layout.text_positions[kind],
+                [(i, sign) for i, sign in enumerate(self.presence_signs) if sign.feature == k],
+            )
+            for k, (size, kind) in enumerate(ZERO_WHEN_NONE.items())
         )
 
     def _zero_parts_of_none(self, numbers: npt.NDArray[np.float64]) -> None:

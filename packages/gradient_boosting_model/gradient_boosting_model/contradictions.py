@@ -33,8 +33,6 @@ from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, house_c
 from gradient_boosting_model.missing import OMITTED
 from gradient_boosting_model.schemas import (
     FEATURE_NOUNS,
-    NONE_WHEN_ZERO,
-    THERE_WHEN_GIVEN,
     ZERO_WHEN_NONE,
 )
 from gradient_boosting_model.seen_codes import shown
@@ -59,23 +57,48 @@ class Contradictions:
         batch = raw if isinstance(raw, HouseBatch) and raw.layout is self._layout else None
         if batch is None:
             batch = coded_batch(raw, self._layout)
-        none, there = batch_rules().presence(batch.numbers, batch.text_codes)
-        both = none & there & self._checked
+        rules = batch_rules()
+        if batch.houses == 1:
+            firsts = rules.said_both_of_row(batch.numbers[0].tolist(), batch.text_codes[0].tolist())
+            return [
+                self._warning(batch, 0, feature, sign)
+                for feature, sign in enumerate(firsts)
+                if sign >= 0 and self._checked[feature]
+            ]
+        none, signs = rules.presence(batch.numbers, batch.text_codes)
+        both = none & rules.features_there(signs) & self._checked
         if not both.any():
             return []
-        return [self._warning(batch, house, k) for house, k in np.argwhere(both).tolist()]
+        return [
+            self._warning(batch, house, feature, _first_sign(signs[house], feature))
+            for house, feature in np.argwhere(both).tolist()
+        ]
 
-    def _warning(self, batch: HouseBatch, house: int, feature: int) -> tuple[int, str, str]:
+    def _warning(
+        self, batch: HouseBatch, house: int, feature: int, sign: int
+    ) -> tuple[int, str, str]:
+        """The warning of ``house``, whose record says it has none of ``feature`` and, first
+        by ``sign`` (in ``BatchRules.presence_signs``), that it has one."""
         size = FEATURES[feature]
         kind = ZERO_WHEN_NONE[size]
-        if batch.numbers[house, self._layout.number_positions[size]] == 0:
-            # Given as 0: a size is settled to 0 only where nothing says the feature is there.
+        there = batch_rules().presence_signs[sign]
+        if batch.numbers[house, self._layout.number_positions[size]] != 0:
+            said_none, field = f"{kind} null", kind
+        elif not there.evidence:
+            # A size is settled to 0 only where no detail says the feature is there: given.
             said_none, field = f"{size} 0", size
         else:
-            said_none, field = f"{kind} null", kind
+            # Its kind is null too: one given, the other worked out from it, which cannot be
+            # told apart here (a garage's year does not keep its size unknown).
+            said_none, field = f"{kind} null ({size} 0)", kind
+        value = (
+            batch.texts[house][there.position]
+            if there.text
+            else batch.numbers[house, there.position].item()
+        )
         message = (
             f"{said_none} says the house has no {FEATURE_NOUNS[size]}, and "
-            f"{_first_sign(batch, house, size)} that it has one: no training house said both"
+            f"{there.field} {shown(value)} that it has one: no training house said both"
         )
         return house, field, message
 
@@ -95,23 +118,13 @@ class Contradictions:
         return list(self.sizes)
 
 
-def _first_sign(batch: HouseBatch, house: int, size: str) -> str:
-    """The first of ``house``'s fields that says it has the feature ``size`` sizes, with its
-    value as sent: the size above 0, a detail given other than as none, a field of
-    ``THERE_WHEN_GIVEN`` given."""
-    layout, numbers = batch.layout, batch.numbers[house]
-    value = numbers[layout.number_positions[size]]
-    if value > 0:
-        return f"{size} {shown(value.item())}"
-    for name in (*NONE_WHEN_ZERO[size], *THERE_WHEN_GIVEN.get(size, ())):
-        position = layout.number_positions.get(name)
-        if position is None:
-            text = batch.texts[house][layout.text_positions[name]]
-            if text is not None and text is not OMITTED:
-                return f"{name} {shown(text)}"
-        elif numbers[position] > 0:  # a THERE_WHEN_GIVEN year too, when given
-            return f"{name} {shown(numbers[position].item())}"
-    raise AssertionError(f"no field says that house {house} has a {size}")  # pragma: no cover
+def _first_sign(signs: npt.NDArray[np.bool_], feature: int) -> int:
+    """The index in ``BatchRules.presence_signs`` of the first of a house's ``signs`` that it
+    has ``feature``: a detail's before a ``THERE_WHEN_GIVEN`` field's (``said_both_of_row``)."""
+    every, details = batch_rules().sign_owners
+    candidates = signs & (every[:, feature] > 0)
+    of_details = signs & (details[:, feature] > 0)
+    return int(np.argmax(of_details if of_details.any() else candidates))
 
 
 def coded_batch(columns: Columns, layout: BatchLayout) -> HouseBatch:
@@ -127,8 +140,8 @@ def coded_batch(columns: Columns, layout: BatchLayout) -> HouseBatch:
         for name in layout.text_names
     ]
     codes = np.empty((houses, len(layout.text_names)), dtype=np.intp)
-    for position, (values, choices) in enumerate(zip(texts, layout.text_choices, strict=True)):
-        table = {choice: code for code, choice in enumerate(choices)}
+    # Each text field's codes, in the layout's order (a value no code has: -1, as validation).
+    for position, (values, table) in enumerate(zip(texts, batch_rules().texts.codes, strict=True)):
         codes[:, position] = [table.get(value, -1) for value in values]
     return HouseBatch(layout, numbers, list(zip(*texts, strict=True)), codes, uncoded=True)
 
@@ -136,6 +149,7 @@ def coded_batch(columns: Columns, layout: BatchLayout) -> HouseBatch:
 def fit_contradictions(raw: Columns) -> Contradictions:
     """The features on which every record of the training columns ``raw`` agrees."""
     batch = coded_batch(raw, batch_layout())
-    none, there = batch_rules().presence(batch.numbers, batch.text_codes)
-    agreed: list[bool] = np.asarray(~(none & there).any(axis=0)).tolist()
+    rules = batch_rules()
+    none, signs = rules.presence(batch.numbers, batch.text_codes)
+    agreed: list[bool] = np.asarray(~(none & rules.features_there(signs)).any(axis=0)).tolist()
     return Contradictions(tuple(size for size, ok in zip(FEATURES, agreed, strict=True) if ok))

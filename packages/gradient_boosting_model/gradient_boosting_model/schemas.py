@@ -366,8 +366,8 @@ NONE_WHEN_ZERO: dict[str, tuple[str, ...]] = {
 #: the package README measures it; test.csv's Id 2121 records its missing basement with every
 #: basement field null, read as none since 0.3.1). A kind left out says nothing; a size given
 #: is kept, even beside a null kind (a few Ames records have both), and a size not given is
-#: left unknown where another detail says the feature is there (a grade, an area above 0, a
-#: field of ``THERE_WHEN_GIVEN``). A record that says both is warned of (``contradictions``).
+#: left unknown where another detail says the feature is there (a grade, an area above 0). A
+#: record that says both is warned of (``contradictions``).
 ZERO_WHEN_NONE: dict[str, str] = {
     "TotalBsmtSF": "BsmtQual",
     "Fireplaces": "FireplaceQu",
@@ -376,11 +376,12 @@ ZERO_WHEN_NONE: dict[str, str] = {
 }
 
 
-#: Fields that say a feature is there when given, though a house without the feature leaves
-#: them out rather than giving them as none: a garage's year of building (Ames records it as
-#: null for a house without a garage, and no training house has one beside no garage). Like a
-#: grade of the feature given, one keeps a size not given unknown beside a null kind
-#: (``ZERO_WHEN_NONE``).
+#: Fields that say a feature is there when given, though they are no detail of it that a size
+#: of 0 makes none: a garage's year of building (Ames records it as null for a house without a
+#: garage, and no training house has one beside no garage). A record giving one beside the
+#: feature said to be none is warned of (``contradictions``); unlike a detail, it does not keep
+#: a size not given unknown beside a null kind (``ZERO_WHEN_NONE``): a year alone is too
+#: little to price a typical garage, about 10% more than none.
 THERE_WHEN_GIVEN: dict[str, tuple[str, ...]] = {"GarageCars": ("GarageYrBlt",)}
 
 #: Each feature a house may have none of, by its size, as a warning names it.

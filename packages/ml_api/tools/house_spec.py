@@ -29,6 +29,7 @@ from gradient_boosting_model.schemas import (
     ID_SCHEMA_FIELD,
     NONE_WHEN_LEFT_OUT,
     NONE_WHEN_ZERO,
+    THERE_WHEN_GIVEN,
     ZERO_WHEN_NONE,
     HouseRule,
 )
@@ -102,6 +103,13 @@ def _description(name: str, field: fields.Field[Any]) -> str:
             f"{text} Null or left out if unknown (a typical value is assumed); beside"
             f" {ZERO_WHEN_NONE[name]} given as null (the house has none), 0, unless another"
             " detail of it is given."
+        )
+    evidence_of = next((size for size, of in THERE_WHEN_GIVEN.items() if name in of), None)
+    if evidence_of is not None:
+        return (
+            f"{text} Null or left out if unknown (a typical value is assumed); given beside"
+            f" {evidence_of} 0 or {ZERO_WHEN_NONE[evidence_of]} null, the house is warned of"
+            " (its record says both that it has one and that it has none)."
         )
     return f"{text} Null or left out if unknown (a typical value is assumed)."
 

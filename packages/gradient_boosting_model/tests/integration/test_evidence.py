@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -99,7 +100,14 @@ def test_a_record_that_says_a_house_has_a_feature_and_none_is_warned_not_reprice
     calibrated, and the warning names both fields."""
     assert house["PoolArea"] == 0 and house["PoolQC"] is None
     contradicting = {**house, "PoolArea": 512}
-    result = make_prediction([{**house, "PoolArea": 512, "PoolQC": "Gd"}, contradicting])
+    houses = [{**house, "PoolArea": 512, "PoolQC": "Gd"}, contradicting]
+    result = make_prediction(houses)
+    model = default_model()
+    unchecked = replace(model, ranges=replace(model.ranges, contradictions=None))
+    assert model.ranges.contradictions is not None
+    unwarned = make_prediction(houses, model=unchecked)
+    assert result.predictions == unwarned.predictions  # the price as the record reads
+    assert unwarned.warnings[1] == [] and unwarned.intervals[1].calibrated is True
     assert result.warnings[0] == [] and result.intervals[0].calibrated is True
     assert [(w.field, w.message) for w in result.warnings[1]] == [
         (
