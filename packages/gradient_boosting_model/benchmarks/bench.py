@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_info
 
 from gradient_boosting_model import __version__, input_drift
 from gradient_boosting_model.config import load_config
-from gradient_boosting_model.data import read_dataset, split_holdout
+from gradient_boosting_model.data import features_and_target, read_dataset, split_holdout
 from gradient_boosting_model.persistence import load_metadata
 from gradient_boosting_model.predict import default_model, make_prediction
 from gradient_boosting_model.train import holdout_metrics
@@ -85,6 +85,40 @@ def issue_24_targets(cv: dict[str, Any], holdout: dict[str, Any]) -> list[Target
     ]
 
 
+def grade_inversions(
+    houses: list[dict[str, Any]], field: str, grades: list[str]
+) -> tuple[float, float]:
+    """Of ``houses`` giving ``field``, each priced at each of ``grades`` (worst first): the
+    share of (house, step up) pairs whose better grade is priced lower (by over 0.05%, below
+    which a cent's rounding is), and the largest such drop, as a share of the price."""
+    given = [house for house in houses if house.get(field) is not None]
+    prices = np.array(
+        [
+            make_prediction([{**house, field: grade} for house in given]).predictions
+            for grade in grades
+        ]
+    )
+    drops = 1 - prices[1:] / prices[:-1]  # > 0: the better grade priced lower
+    return float(np.mean(drops > 0.0005)), float(max(drops.max(), 0.0))
+
+
+def grade_order_targets(config: Any, model: Any, houses: list[dict[str, Any]]) -> list[Target]:
+    """Whether a better grade ever prices a holdout house lower, per quality grade checked
+    (``warnings.also_checked``), over the grades training saw; printed per field."""
+    scores = config.features.grade_scores
+    seen = model.ranges.codes.seen if model.ranges.codes is not None else {}
+    worst = 0.0
+    print("\na better grade priced lower, holdout (share of steps up; the largest drop):")
+    for field in config.warnings.also_checked:
+        grades = sorted((g for g in seen.get(field, ()) if g in scores), key=scores.__getitem__)
+        if len(grades) < 2:
+            continue
+        share, largest = grade_inversions(houses, field, grades)
+        worst = max(worst, largest)
+        print(f"  {field:<12} {' < '.join(grades):<22} {share:6.1%} {largest:7.2%}")
+    return [Target("a better grade's largest price drop, holdout", worst * 100, high=1, unit="%")]
+
+
 def main() -> int:
     config = load_config()
     metadata = load_metadata(config)
@@ -109,6 +143,9 @@ def main() -> int:
         f"median width as a share of the price: holdout {coverage['median_relative_width']:.3f},"
         f" cross-validation {cv['intervals']['median_relative_width']:.3f}"
     )
+
+    holdout_houses, _ = features_and_target(split_holdout(config).holdout, config)
+    grade_order = grade_order_targets(config, model, holdout_houses)
 
     rows = read_dataset(config.data.requests_file)
     everything = make_prediction(rows, explain=True)
@@ -186,6 +223,7 @@ def main() -> int:
         Target("input_drift: largest PSI of a field, test.csv", drifted, high=0.1),
         Target(f"input_drift, {DRIFT_HOUSES:,} houses", drift_window, high=500, unit=" ms"),
         *issue_24_targets(cv, accuracy),
+        *grade_order,
     ]
     if WHEEL.is_file():
         targets.append(Target("wheel size", WHEEL.stat().st_size / 1e6, high=20, unit=" MB"))
