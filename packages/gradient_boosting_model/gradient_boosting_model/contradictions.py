@@ -14,7 +14,10 @@ price: the holdout's 258 houses with a basement, sent with ``BsmtQual`` null, we
 close to their sales read as no grade (RMSLE 0.111) as read as unknown (0.113). But their range
 was calibrated on houses whose records agree, and the client should know which of its fields
 disagree: ``BsmtQual null says the house has no basement, and TotalBsmtSF 173 that it has one:
-no training house said both``. One warning a feature, on the field that says none.
+no training house said both``. One warning a feature, on the field that says none; where only a
+garage's year says the garage is there, on the year (``GarageYrBlt 1990 says the house has a
+garage, where its GarageType or GarageCars says it has none``: one of the two may have been
+worked out from the other).
 """
 
 from __future__ import annotations
@@ -81,25 +84,30 @@ class Contradictions:
         by ``sign`` (in ``BatchRules.presence_signs``), that it has one."""
         size = FEATURES[feature]
         kind = ZERO_WHEN_NONE[size]
+        noun = FEATURE_NOUNS[size]
         there = batch_rules().presence_signs[sign]
-        if batch.numbers[house, self._layout.number_positions[size]] != 0:
-            said_none, field = f"{kind} null", kind
-        elif not there.evidence:
-            # A size is settled to 0 only where no detail says the feature is there: given.
-            said_none, field = f"{size} 0", size
-        else:
-            # Its kind is null too: one given, the other worked out from it, which cannot be
-            # told apart here (a garage's year does not keep its size unknown).
-            said_none, field = f"{kind} null ({size} 0)", kind
         value = (
             batch.texts[house][there.position]
             if there.text
             else batch.numbers[house, there.position].item()
         )
-        message = (
-            f"{said_none} says the house has no {FEATURE_NOUNS[size]}, and "
-            f"{there.field} {shown(value)} that it has one: no training house said both"
-        )
+        said_there = f"{there.field} {shown(value)}"
+        if there.evidence:
+            # A year alone: no detail says the feature is there, so its size may have been
+            # worked out as 0 from a null kind, or its kind as none from a size of 0; which
+            # one the client sent cannot be told here. The year was sent: the warning's field.
+            field = there.field
+            message = (
+                f"{said_there} says the house has a {noun}, where its {kind} or {size} "
+                f"says it has none"
+            )
+        elif batch.numbers[house, self._layout.number_positions[size]] != 0:
+            field = kind
+            message = f"{kind} null says the house has no {noun}, and {said_there} that it has one"
+        else:  # a size is worked out as 0 only where no detail says the feature is there
+            field = size
+            message = f"{size} 0 says the house has no {noun}, and {said_there} that it has one"
+        message += ": no training house said both"
         return house, field, message
 
     @cached_property

@@ -86,11 +86,19 @@ def test_a_feature_some_training_record_contradicts_is_not_checked() -> None:
             "GarageCars",
             "GarageCars 0 says the house has no garage, and GarageArea 300.5 that it has one",
         ),
-        (  # the size worked out from the kind, or the kind from the size: both named
-            {"GarageType": None, "GarageYrBlt": 1990},
-            "GarageType",
-            "GarageType null (GarageCars 0) says the house has no garage, and GarageYrBlt 1990"
-            " that it has one",
+        *(  # the size worked out from the kind, or the kind from the size: the year named
+            (
+                {**said_none, "GarageYrBlt": 1990},
+                "GarageYrBlt",
+                "GarageYrBlt 1990 says the house has a garage, where its GarageType or"
+                " GarageCars says it has none",
+            )
+            for said_none in (
+                {"GarageType": None},
+                {"GarageType": None, "GarageCars": None},
+                {"GarageCars": 0},
+                {"GarageCars": 0, "GarageType": None},
+            )
         ),
         (  # a detail named before the year
             {"GarageCars": 0, "GarageYrBlt": 1990, "GarageFinish": "Unf"},
