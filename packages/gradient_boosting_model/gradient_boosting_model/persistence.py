@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
     # A damaged pickle can raise almost anything (the pickle docs list UnpicklingError,
     # AttributeError, EOFError, ImportError, IndexError "and others"; struct.error is one).
     except Exception as error:
-        raise ModelArtifactError(f"model artifact is corrupt: {path}: {error!r}") from error
+        raise ModelArtifactError(_unloadable(path, error)) from error
     if not isinstance(model, TrainedModel):
         raise ModelArtifactError(
             f"model artifact holds {type(model).__name__}, not a TrainedModel: {path}"
@@ -76,6 +76,39 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
             f"this is {version('scikit-learn')}"
         )
     return model
+
+
+def _unloadable(path: Path, error: Exception) -> str:
+    """Why the artifact at ``path`` could not be unpickled: written by other releases of the
+    libraries or of this package, if its metadata JSON says so (an artifact of another
+    package release can name a class this one lacks), else corrupt."""
+    try:
+        metadata = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        trained_with = {
+            "gradient_boosting_model": metadata["model_version"],
+            **metadata["library_versions"],
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        trained_with = {}
+    installed = {"gradient_boosting_model": __version__}
+    others = []
+    for name, release in trained_with.items():
+        here = installed.get(name) or _installed(name)
+        if str(release) != here:
+            others.append(f"{name} {release} (this is {here})")
+    if not others:
+        return f"model artifact is corrupt: {path}: {error!r}"
+    return (
+        f"model artifact cannot be loaded: {path}: {error!r}; it was written with "
+        f"{', '.join(others)}: train it again here, or load it where those are installed"
+    )
+
+
+def _installed(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def load_metadata(config: Config, *, path: Path | None = None) -> dict[str, Any]:

@@ -52,6 +52,31 @@ def test_a_corrupt_artifact_fails_naming_the_file(
         load_model(config, path=corrupt)
 
 
+def test_an_artifact_other_releases_wrote_is_refused_naming_them(
+    config: Config, tmp_path: Path
+) -> None:
+    """An artifact that cannot be unpickled here (a class of another release of this package,
+    say) is not called corrupt when its metadata names other releases: the message says which,
+    so that the fix (train again, or load it there) is plain."""
+    other = tmp_path / "other.joblib"
+    other.write_bytes(b"\x80\x04\x95garbage")
+    metadata = json.loads(artifact_path(config).with_suffix(".json").read_text(encoding="utf-8"))
+    metadata["model_version"] = "0.1.0"
+    metadata["library_versions"]["numpy"] = "1.0.0"
+    other.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    with pytest.raises(ModelArtifactError) as refusal:
+        load_model(config, path=other)
+    message = str(refusal.value)
+    assert message.startswith(f"model artifact cannot be loaded: {other}")
+    assert f"gradient_boosting_model 0.1.0 (this is {__version__})" in message
+    assert "numpy 1.0.0 (this is " in message and "scikit-learn" not in message
+    # The same releases as here: the bytes are what is wrong.
+    same = json.loads(artifact_path(config).with_suffix(".json").read_text(encoding="utf-8"))
+    other.with_suffix(".json").write_text(json.dumps(same), encoding="utf-8")
+    with pytest.raises(ModelArtifactError, match=r"corrupt.*other\.joblib"):
+        load_model(config, path=other)
+
+
 def test_an_artifact_of_the_wrong_kind_is_refused(config: Config, tmp_path: Path) -> None:
     import joblib
 
