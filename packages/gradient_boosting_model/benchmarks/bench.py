@@ -89,8 +89,9 @@ def grade_inversions(
     houses: list[dict[str, Any]], field: str, grades: list[str]
 ) -> tuple[float, float]:
     """Of ``houses`` giving ``field``, each priced at each of ``grades`` (worst first): the
-    share of (house, step up) pairs whose better grade is priced lower (by over 0.05%, below
-    which a cent's rounding is), and the largest such drop, as a share of the price."""
+    share of (house, step up) pairs whose better grade is priced lower (by over 0.05%: a floor
+    for differences too small to matter to anyone), and the largest such drop, as a share of
+    the price."""
     given = [house for house in houses if house.get(field) is not None]
     prices = np.array(
         [
@@ -192,7 +193,12 @@ def main() -> int:
         Target("holdout RMSLE: the accuracy target", accuracy["rmsle"], high=0.12, gates=True),
         *coverage_targets("cross-validation", cv["intervals"]),
         *coverage_targets("holdout", coverage),
-        Target("test.csv houses warned", len(warned_ids) / len(rows) * 100, high=1.5, unit="%"),
+        Target(
+            "test.csv houses warned",
+            len(warned_ids) / len(rows) * 100,
+            high=config.warnings.most_requests_warned * 100,
+            unit="%",
+        ),
         Target(
             f"test.csv Id {LARGEST_HOUSE_ID} (5095 sq ft) warned",
             float(LARGEST_HOUSE_ID in warned_ids),

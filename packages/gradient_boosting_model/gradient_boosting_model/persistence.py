@@ -90,12 +90,14 @@ def _unloadable(path: Path, error: Exception) -> str:
         }
     except (OSError, ValueError, KeyError, TypeError):
         trained_with = {}
-    installed = {"gradient_boosting_model": __version__}
+    installed = {"gradient_boosting_model": f"this is {__version__}"}
     others = []
     for name, release in trained_with.items():
         here = installed.get(name) or _installed(name)
-        if str(release) != here:
-            others.append(f"{name} {release} (this is {here})")
+        # A version's local part names an artifact, not a release (0.3.2+challenger: made by
+        # tools/challengers.py with 0.3.2).
+        if f"this is {str(release).split('+')[0]}" != here:
+            others.append(f"{name} {release} ({here})")
     if not others:
         return f"model artifact is corrupt: {path}: {error!r}"
     return (
@@ -105,10 +107,11 @@ def _unloadable(path: Path, error: Exception) -> str:
 
 
 def _installed(name: str) -> str:
+    """How an installed library is named in ``_unloadable``'s message."""
     try:
-        return version(name)
+        return f"this is {version(name)}"
     except PackageNotFoundError:
-        return "not installed"
+        return "not installed here"
 
 
 def load_metadata(config: Config, *, path: Path | None = None) -> dict[str, Any]:

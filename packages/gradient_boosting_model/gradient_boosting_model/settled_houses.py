@@ -26,7 +26,6 @@ from gradient_boosting_model.schemas import (
     HOUSE_FIELDS,
     NONE_WHEN_ZERO,
     REQUIRED_FIELDS,
-    THERE_WHEN_GIVEN,
     ZERO_WHEN_NONE,
 )
 from gradient_boosting_model.validation import validate_batch
@@ -43,7 +42,6 @@ RULE_FIELDS: tuple[str, ...] = tuple(
             *ZERO_WHEN_NONE.values(),
             *NONE_WHEN_ZERO,
             *(detail for details in NONE_WHEN_ZERO.values() for detail in details),
-            *(name for names in THERE_WHEN_GIVEN.values() for name in names),
         ]
     )
 )

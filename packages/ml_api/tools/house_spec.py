@@ -99,10 +99,14 @@ def _description(name: str, field: fields.Field[Any]) -> str:
             f" {kind} given as null), else a typical value."
         )
     if name in ZERO_WHEN_NONE:
+        aside = "".join(
+            f" ({field} aside: given, the house is warned of)"
+            for field in THERE_WHEN_GIVEN.get(name, ())
+        )
         return (
             f"{text} Null or left out if unknown (a typical value is assumed); beside"
             f" {ZERO_WHEN_NONE[name]} given as null (the house has none), 0, unless another"
-            " detail of it is given."
+            f" detail of it is given{aside}."
         )
     evidence_of = next((size for size, of in THERE_WHEN_GIVEN.items() if name in of), None)
     if evidence_of is not None:

@@ -70,8 +70,10 @@ def test_an_artifact_other_releases_wrote_is_refused_naming_them(
     assert message.startswith(f"model artifact cannot be loaded: {other}")
     assert f"gradient_boosting_model 0.1.0 (this is {__version__})" in message
     assert "numpy 1.0.0 (this is " in message and "scikit-learn" not in message
-    # The same releases as here: the bytes are what is wrong.
+    # The same releases as here (an artifact's local version part, as a made-up challenger's,
+    # is no other release): the bytes are what is wrong.
     same = json.loads(artifact_path(config).with_suffix(".json").read_text(encoding="utf-8"))
+    same["model_version"] = f"{__version__}+challenger"
     other.with_suffix(".json").write_text(json.dumps(same), encoding="utf-8")
     with pytest.raises(ModelArtifactError, match=r"corrupt.*other\.joblib"):
         load_model(config, path=other)
