@@ -352,26 +352,23 @@ class BatchRules:
 
     @cached_property
     def _sizes(self) -> tuple[npt.NDArray[np.intp], ...]:
-        """``NONE_WHEN_ZERO`` as arrays: each text detail's position, its size's number
-        position and its ``OMITTED`` code; each numeric detail's number position and its
-        size's."""
-        layout = self.layout
-        details = [(name, size) for size, named in NONE_WHEN_ZERO.items() for name in named]
-        texts = [(name, size) for name, size in details if name in layout.text_positions]
-        numbers = [(name, size) for name, size in details if name in layout.number_positions]
-        where = layout.number_positions
+        """``NONE_WHEN_ZERO`` as arrays (its fields among ``presence_signs``): each text
+        detail's position, its size's number position and its ``OMITTED`` code; each numeric
+        detail's number position and its size's."""
+        details = [
+            sign
+            for sign in self.presence_signs
+            if not sign.evidence and sign.field not in ZERO_WHEN_NONE
+        ]
+        texts = [sign for sign in details if sign.text]
+        numbers = [sign for sign in details if not sign.text]
+        kind_sizes = self._kinds[1]
         return (
-            np.array([layout.text_positions[name] for name, _ in texts], dtype=np.intp),
-            np.array([where[size] for _, size in texts], dtype=np.intp),
-            np.array(
-                [
-                    layout.text_choices[layout.text_positions[name]].index(OMITTED)
-                    for name, _ in texts
-                ],
-                dtype=np.intp,
-            ),
-            np.array([where[name] for name, _ in numbers], dtype=np.intp),
-            np.array([where[size] for _, size in numbers], dtype=np.intp),
+            np.array([sign.position for sign in texts], dtype=np.intp),
+            kind_sizes.take([sign.feature for sign in texts]),
+            np.array([sign.omitted for sign in texts], dtype=np.intp),
+            np.array([sign.position for sign in numbers], dtype=np.intp),
+            kind_sizes.take([sign.feature for sign in numbers]),
         )
 
     @cached_property

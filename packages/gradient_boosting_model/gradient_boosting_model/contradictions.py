@@ -39,6 +39,7 @@ from gradient_boosting_model.schemas import (
     ZERO_WHEN_NONE,
 )
 from gradient_boosting_model.seen_codes import shown
+from gradient_boosting_model.validation import coded_texts
 
 Columns = Mapping[str, npt.NDArray[Any]]
 #: The features a record may say a house both has and has none of, by size, in
@@ -60,21 +61,29 @@ class Contradictions:
         batch = raw if isinstance(raw, HouseBatch) and raw.layout is self._layout else None
         if batch is None:
             batch = coded_batch(raw, self._layout)
-        rules = batch_rules()
         if batch.houses == 1:
-            firsts = rules.said_both_of_row(batch.numbers[0].tolist(), batch.text_codes[0].tolist())
-            return [
-                self._warning(batch, 0, feature, sign)
-                for feature, sign in enumerate(firsts)
-                if sign >= 0 and self._checked[feature]
-            ]
+            return self._warnings_of(batch, 0)
+        rules = batch_rules()
         none, signs = rules.presence(batch.numbers, batch.text_codes)
         both = none & rules.features_there(signs) & self._checked
         if not both.any():
             return []
         return [
-            self._warning(batch, house, feature, _first_sign(signs[house], feature))
-            for house, feature in np.argwhere(both).tolist()
+            found
+            for house in np.flatnonzero(both.any(axis=1)).tolist()
+            for found in self._warnings_of(batch, house)
+        ]
+
+    def _warnings_of(self, batch: HouseBatch, house: int) -> list[tuple[int, str, str]]:
+        """``found`` of one house, read in Python (``BatchRules.said_both_of_row``): the one
+        house of most requests, or one a batch's whole-matrix test found saying both."""
+        firsts = batch_rules().said_both_of_row(
+            batch.numbers[house].tolist(), batch.text_codes[house].tolist()
+        )
+        return [
+            self._warning(batch, house, feature, sign)
+            for feature, sign in enumerate(firsts)
+            if sign >= 0 and self._checked[feature]
         ]
 
     def _warning(
@@ -126,15 +135,6 @@ class Contradictions:
         return list(self.sizes)
 
 
-def _first_sign(signs: npt.NDArray[np.bool_], feature: int) -> int:
-    """The index in ``BatchRules.presence_signs`` of the first of a house's ``signs`` that it
-    has ``feature``: a detail's before a ``THERE_WHEN_GIVEN`` field's (``said_both_of_row``)."""
-    every, details = batch_rules().sign_owners
-    candidates = signs & (every[:, feature] > 0)
-    of_details = signs & (details[:, feature] > 0)
-    return int(np.argmax(of_details if of_details.any() else candidates))
-
-
 def coded_batch(columns: Columns, layout: BatchLayout) -> HouseBatch:
     """Validated ``columns`` (the fitted pipeline's, training's) as a batch of ``layout``, the
     fields they lack left out."""
@@ -143,15 +143,17 @@ def coded_batch(columns: Columns, layout: BatchLayout) -> HouseBatch:
     for name, position in layout.number_positions.items():
         if name in columns:
             numbers[:, position] = np.asarray(columns[name], dtype=np.float64)
-    texts = [
-        columns[name].tolist() if name in columns else [OMITTED] * houses
-        for name in layout.text_names
-    ]
-    codes = np.empty((houses, len(layout.text_names)), dtype=np.intp)
-    # Each text field's codes, in the layout's order (a value no code has: -1, as validation).
-    for position, (values, table) in enumerate(zip(texts, batch_rules().texts.codes, strict=True)):
-        codes[:, position] = [table.get(value, -1) for value in values]
-    return HouseBatch(layout, numbers, list(zip(*texts, strict=True)), codes, uncoded=True)
+    texts = list(
+        zip(
+            *(
+                columns[name].tolist() if name in columns else [OMITTED] * houses
+                for name in layout.text_names
+            ),
+            strict=True,
+        )
+    )
+    codes, uncoded = coded_texts(texts)
+    return HouseBatch(layout, numbers, texts, codes, uncoded=uncoded)
 
 
 def fit_contradictions(raw: Columns) -> Contradictions:

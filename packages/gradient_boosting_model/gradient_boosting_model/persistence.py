@@ -90,14 +90,14 @@ def _unloadable(path: Path, error: Exception) -> str:
         }
     except (OSError, ValueError, KeyError, TypeError):
         trained_with = {}
-    installed = {"gradient_boosting_model": f"this is {__version__}"}
     others = []
     for name, release in trained_with.items():
-        here = installed.get(name) or _installed(name)
+        here = __version__ if name == "gradient_boosting_model" else _installed(name)
         # A version's local part names an artifact, not a release (0.3.2+challenger: made by
         # tools/challengers.py with 0.3.2).
-        if f"this is {str(release).split('+')[0]}" != here:
-            others.append(f"{name} {release} ({here})")
+        if str(release).split("+")[0] != here:
+            where = "not installed here" if here is None else f"this is {here}"
+            others.append(f"{name} {release} ({where})")
     if not others:
         return f"model artifact is corrupt: {path}: {error!r}"
     return (
@@ -106,12 +106,12 @@ def _unloadable(path: Path, error: Exception) -> str:
     )
 
 
-def _installed(name: str) -> str:
-    """How an installed library is named in ``_unloadable``'s message."""
+def _installed(name: str) -> str | None:
+    """The installed release of library ``name``, if it is installed."""
     try:
-        return f"this is {version(name)}"
+        return version(name)
     except PackageNotFoundError:
-        return "not installed here"
+        return None
 
 
 def load_metadata(config: Config, *, path: Path | None = None) -> dict[str, Any]:

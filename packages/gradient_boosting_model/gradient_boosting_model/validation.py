@@ -209,6 +209,14 @@ def _is_allowed(value: Any, allowed: frozenset[TextValue]) -> bool:
     return (value is None or value is OMITTED or isinstance(value, str)) and value in allowed
 
 
+def coded_texts(texts: list[tuple[Any, ...]]) -> tuple[npt.NDArray[np.intp], bool]:
+    """The codes of rows of text values the schema accepted (``HouseBatch.text_codes``), as
+    ``validate_batch`` codes them, and whether some value has none (coded -1)."""
+    rules = batch_rules().texts
+    codes = _text_codes(texts, rules)
+    return (codes, False) if codes is not None else (_coded_beyond(texts, rules), True)
+
+
 def _coded_beyond(texts: list[tuple[Any, ...]], rules: TextRules) -> npt.NDArray[np.intp]:
     """The codes of a batch the schema accepted with a text value that has none (bytes, which
     marshmallow decodes; the model takes them as sent: codes it never saw): -1 for such a
