@@ -14,7 +14,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from api.draining import is_draining
 from api.metrics import exposition
+from api.problems import DrainingProblem
 from api.request_context import current_request
 from api.service import PredictionService, PricedHouses
 
@@ -72,7 +74,10 @@ class Handlers:
 
     def ready(self) -> Reply:
         """Readiness: the model is loaded and has priced the spec's examples before any worker
-        accepts a connection, so any answer here means ready; no answer means not (yet)."""
+        accepts a connection, so an answer means ready, unless the worker is draining (503);
+        no answer means not (yet)."""
+        if is_draining():
+            raise DrainingProblem()
         return {"status": "ready", "model_version": self.service.model_version}, 200, JSON
 
     def predict(self, body: list[dict[str, Any]], explain: bool = False) -> Reply:

@@ -216,6 +216,21 @@ class StoreOffProblem(ApiProblem):
         super().__init__("This server keeps no prediction store (ML_API_RECORDING is off).")
 
 
+class DrainingProblem(ApiProblem):
+    """Readiness refused: this worker was told to shut down (api/draining.py). It still
+    finishes, and for a moment still takes, requests; it is only no longer ready for more."""
+
+    STATUS = 503
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This worker is shutting down: it finishes the requests it has, and is not ready "
+            "for new ones. Send them to another instance.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
 # Limits of a request's size, pace and the worker's capacity: their details are settings.
 
 

@@ -8,7 +8,8 @@ On SIGTERM gunicorn's master closes its copy of the listening socket and signals
 uvicorn then closes the worker's copy at once, and the kernel resets every connection still
 waiting in the accept queue: requests the client has already sent, lost. Here a worker goes on
 accepting for ``ML_API_DRAIN_SECONDS`` first, then shuts down as uvicorn does, finishing every
-request it has.
+request it has. While it drains, ``/ready`` answers 503 (api/draining.py): a load balancer that
+asks takes it out before it stops accepting.
 
 Only public hooks are used: uvicorn-worker's ``CONFIG_KWARGS`` (keyword arguments for uvicorn's
 ``Config``, whose ``http`` takes a protocol class), gunicorn's ``Worker.run`` (a worker's main
@@ -33,6 +34,7 @@ from uvicorn_worker import UvicornWorker
 
 from api.config import ServerSettings
 from api.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
+from api.draining import start_draining
 
 
 class DrainingServer(Server):
@@ -52,6 +54,7 @@ class DrainingServer(Server):
                 self._drain.cancel()
             super().handle_exit(sig, frame)
             return
+        start_draining()  # /ready answers 503 from now on
         self._drain = threading.Timer(self.drain_seconds, super().handle_exit, (sig, frame))
         self._drain.daemon = True
         self._drain.start()

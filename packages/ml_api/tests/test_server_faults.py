@@ -201,6 +201,37 @@ def test_sigterm_lets_every_in_flight_request_finish(
     assert code == 0
 
 
+def test_a_worker_told_to_stop_is_not_ready_while_it_drains_and_still_prices(
+    tmp_path: Path, house: dict[str, Any]
+) -> None:
+    drain = 4.0
+    env = {"ML_API_DRAIN_SECONDS": str(drain)}
+    with real_server.running(tmp_path / "server.log", env) as server:
+        assert httpx.get(f"{server.url}/ready", headers=CLOSE).status_code == 200
+        server.process.send_signal(signal.SIGTERM)
+        told = time.monotonic()
+        readiness: list[httpx.Response] = []
+
+        def not_ready() -> bool:
+            readiness.append(httpx.get(f"{server.url}/ready", headers=CLOSE, timeout=2))
+            return readiness[-1].status_code == 503
+
+        _wait_for(not_ready, timeout=drain / 2)  # both workers heard the signal by then
+        prices = httpx.post(f"{server.url}/v1/predictions", json=[house], headers=CLOSE, timeout=5)
+        later = [
+            httpx.get(f"{server.url}/ready", headers=CLOSE, timeout=2).status_code
+            for _ in range(10)
+        ]
+        within = time.monotonic() - told
+        code = server.process.wait(timeout=60)
+    assert within < drain, "the checks outlasted the drain: lengthen it"
+    assert readiness[-1].json()["status"] == 503
+    assert readiness[-1].headers["retry-after"]
+    assert prices.status_code == 200  # draining, it still takes what reaches it
+    assert later == [503] * 10  # each worker, on any connection, says it is not ready
+    assert code == 0
+
+
 @pytest.mark.parametrize("content", [None, b"not a model"], ids=["missing", "corrupt"])
 def test_a_bad_model_stops_start_up_naming_the_file(tmp_path: Path, content: bytes | None) -> None:
     artifact = tmp_path / "model.joblib"
