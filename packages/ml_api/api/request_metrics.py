@@ -127,7 +127,9 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = context.id
-                headers.raw.extend(security_headers(ui=context.route == UI_ROUTE))
+                # A refusal under /ui (a file it lacks) is a problem document, data like any.
+                ui_page = context.route == UI_ROUTE and status < 400
+                headers.raw.extend(security_headers(ui=ui_page))
             await send(message)
 
         try:

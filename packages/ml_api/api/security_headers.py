@@ -7,7 +7,8 @@ keep it (a price is recorded under the id it was answered with; the card and the
 change with the model and the traffic). Swagger UI's page at ``/ui`` is a page: its policy lets
 it load its own scripts, styles and images, and fetch the spec and try the API on this origin;
 its inline start-up script and style (Connexion's template) need ``'unsafe-inline'``. Its files
-are static, and may be cached as usual.
+are static, and may be cached as usual; a refusal under ``/ui`` (a file it lacks) is a problem
+document, and gets the API's headers.
 
 ``RequestContextMiddleware`` adds them to every answer of the app, errors included (one wrapper
 of ``send`` a request, not a middleware of its own), and the connection guard to its 503.

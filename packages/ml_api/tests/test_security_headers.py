@@ -24,6 +24,7 @@ API_POLICY = "default-src 'none'; frame-ancestors 'none'"
         ("post", "/v1/predictions", "house", 200),
         ("post", "/v1/predictions", [{"GrLivArea": -1}], 400),
         ("get", "/nowhere", None, 404),
+        ("get", "/ui/nowhere.js", None, 404),
         ("put", "/health", None, 405),
     ],
 )
