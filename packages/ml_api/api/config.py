@@ -7,6 +7,7 @@ few others (``ENVIRONMENT_DEFAULTS``); a variable set for any of them still wins
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -194,7 +195,7 @@ class ServerSettings(BaseSettings):
     workers: int = Field(default=2, ge=1)
     #: Seconds a worker may be silent before gunicorn kills and replaces it.
     timeout: int = Field(default=30, ge=1)
-    #: Seconds in-flight requests get to finish after SIGTERM.
+    #: Seconds in-flight requests get to finish once a worker's drain is over.
     graceful_timeout: int = Field(default=30, ge=1)
     #: Seconds a worker goes on accepting after SIGTERM, so that no queued request is reset.
     drain_seconds: float = Field(default=1.0, ge=0, le=10)
@@ -219,3 +220,12 @@ class ServerSettings(BaseSettings):
     #: Requests after which a worker is replaced (0: never); jitter staggers the replacements.
     max_requests: int = Field(default=20_000, ge=0)
     max_requests_jitter: int = Field(default=2_000, ge=0)
+
+    @property
+    def shutdown_seconds(self) -> int:
+        """Seconds gunicorn's master waits after SIGTERM before it kills a worker still busy
+        (its ``graceful_timeout``): the drain, then ``graceful_timeout`` for the requests in
+        flight. Its clock starts at the signal, not at the drain's end: given
+        ``graceful_timeout`` alone, a drain as long killed the workers mid-drain, with prices
+        answered and not yet recorded."""
+        return math.ceil(self.drain_seconds) + self.graceful_timeout

@@ -21,6 +21,7 @@ tests/test_upstream_fingerprints.py fails when the upstream code it copies or re
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 import threading
@@ -35,6 +36,8 @@ from uvicorn_worker import UvicornWorker
 from api.config import ServerSettings
 from api.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
 from api.draining import start_draining
+
+logger = logging.getLogger(__name__)
 
 
 class DrainingServer(Server):
@@ -55,9 +58,20 @@ class DrainingServer(Server):
             super().handle_exit(sig, frame)
             return
         start_draining()  # /ready answers 503 from now on
+        # Said from a thread of its own: this runs in a signal handler, which may have
+        # interrupted a write to the same stream (a reentrant write raises).
+        threading.Thread(target=_say_draining, args=(self.drain_seconds,), daemon=True).start()
         self._drain = threading.Timer(self.drain_seconds, super().handle_exit, (sig, frame))
         self._drain.daemon = True
         self._drain.start()
+
+
+def _say_draining(seconds: float) -> None:
+    logger.info(
+        "told to stop: accepting for %g s more (/ready answers 503), then finishing the "
+        "requests in flight",
+        seconds,
+    )
 
 
 class DrainingUvicornWorker(UvicornWorker):  # type: ignore[misc]

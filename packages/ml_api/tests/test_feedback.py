@@ -30,6 +30,8 @@ from api.feedback_auth import NO_FEEDBACK
 from api.monitor import _set_drift_gauges
 from api.problems import FieldError
 from api.service import PredictionService
+from api.spec_document import read_spec
+from api.store.sales import NO_PRICED_HOUSE
 from api.store.tables import predictions, sales
 from tests.conftest import FEEDBACK_TOKEN
 
@@ -87,7 +89,7 @@ def test_sale_prices_come_back_whole_or_not_at_all(
     refused = client.post("/v1/sales", json=unknown, headers=AUTH)
     assert refused.status_code == 422
     assert refused.json()["errors"] == [
-        {"row": 2, "field": "prediction_id", "message": "names no priced house"}
+        {"row": 2, "field": "prediction_id", "message": NO_PRICED_HOUSE}
     ]
     assert refused.json()["detail"].startswith("1 invalid field in 1 sale:")  # not "house"
     extra = client.post("/v1/sales", json=[{**good[0], "price": 1}], headers=AUTH).json()
@@ -139,7 +141,7 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
             (6, "prediction_id"),
         ]
     )
-    assert named[1, "prediction_id"] == named[5, "prediction_id"] == "names no priced house"
+    assert named[1, "prediction_id"] == named[5, "prediction_id"] == NO_PRICED_HOUSE
     assert named[3, "prediction_id"] == "is in row 2 too"
     assert named[6, "prediction_id"] == "is in row 0 too"
     assert named[5, "sold_on"] == "'2010-02-31' is not a date"
@@ -169,9 +171,9 @@ def test_an_id_repeated_and_unknown_is_refused_for_both(client: TestClient) -> N
     refused = client.post("/v1/sales", json=twice, headers=AUTH)
     assert refused.status_code == 422, refused.text
     assert [(e["row"], e["message"]) for e in refused.json()["errors"]] == [
-        (0, "names no priced house"),
+        (0, NO_PRICED_HOUSE),
         (1, "is in row 0 too"),
-        (1, "names no priced house"),
+        (1, NO_PRICED_HOUSE),
     ]
     assert refused.json()["detail"].startswith("2 invalid fields in 2 sales:")
 
@@ -503,3 +505,13 @@ def test_fields_a_client_does_not_give_are_counted_apart_not_drifted(
         assert (math.isnan(psi), unknown) == ((False, 0.0) if name in given else (True, 1.0))
         level = REGISTRY.get_sample_value("ml_api_input_drift_level", {"field": name})
         assert level == (0 if name in given else -1)  # never judged: not shown as ok
+
+
+def test_the_specs_unknown_sale_example_is_what_the_service_answers(client: TestClient) -> None:
+    refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH)
+    assert refused.status_code == 422
+    spec = read_spec(config.Settings(environment="testing"))
+    example = spec["components"]["responses"]["UnknownPredictions"]["content"][
+        "application/problem+json"
+    ]["example"]
+    assert refused.json() == example

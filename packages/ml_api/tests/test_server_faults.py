@@ -232,6 +232,28 @@ def test_a_worker_told_to_stop_is_not_ready_while_it_drains_and_still_prices(
     assert code == 0
 
 
+def test_a_drain_longer_than_the_graceful_timeout_is_served_to_its_end(
+    tmp_path: Path, house: dict[str, Any]
+) -> None:
+    """gunicorn's clock for killing busy workers starts at SIGTERM; a drain must not use up
+    the time the requests in flight are given (ServerSettings.shutdown_seconds)."""
+    drain, graceful = 3.0, 1
+    env = {"ML_API_DRAIN_SECONDS": str(drain), "ML_API_GRACEFUL_TIMEOUT": str(graceful)}
+    with real_server.running(tmp_path / "server.log", env) as server:
+        server.process.send_signal(signal.SIGTERM)
+        told = time.monotonic()
+        time.sleep(graceful + 1)  # past the graceful timeout, within the drain
+        late = httpx.post(f"{server.url}/v1/predictions", json=[house], headers=CLOSE, timeout=5)
+        within = time.monotonic() - told
+        code = server.process.wait(timeout=60)
+        log = server.output()
+    assert within < drain, "the request came after the drain: lengthen it"
+    assert late.status_code == 200
+    assert "SIGKILL" not in log, log[-2000:]
+    assert log.count("told to stop: accepting for 3 s more") == 2  # each worker says so
+    assert code == 0
+
+
 @pytest.mark.parametrize("content", [None, b"not a model"], ids=["missing", "corrupt"])
 def test_a_bad_model_stops_start_up_naming_the_file(tmp_path: Path, content: bytes | None) -> None:
     artifact = tmp_path / "model.joblib"

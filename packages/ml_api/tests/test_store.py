@@ -52,7 +52,7 @@ from api.store.recorder import (
     insert_sizes,
     write_rows,
 )
-from api.store.sales import SalesRefusedError, sold_meanwhile, write_sales
+from api.store.sales import NO_PRICED_HOUSE, SalesRefusedError, sold_meanwhile, write_sales
 from api.store.tables import metadata, predictions, sales
 from tests.stores import Outage, count_rows, priced_request
 
@@ -212,17 +212,17 @@ def test_sales_are_written_whole(
 @pytest.mark.parametrize(
     ("rows", "errors"),
     [
-        ([_sale(0), _sale(9)], [(1, "prediction_id", "names no priced house")]),
+        ([_sale(0), _sale(9)], [(1, "prediction_id", NO_PRICED_HOUSE)]),
         ([_sale(0), _sale(0)], [(1, "prediction_id", "is in row 0 too")]),
         ([_sale(0, sold_on="2026-02-30")], [(0, "sold_on", "'2026-02-30' is not a date")]),
         ([_sale(0, sold_on="9999-12-31")], [(0, "sold_on", "'9999-12-31' is in the future")]),
         (  # every fault of every row, the ids' beside the dates' and repeats'
             [_sale(9), _sale(1, sold_on="9999-12-31"), _sale(9)],
             [
-                (0, "prediction_id", "names no priced house"),
+                (0, "prediction_id", NO_PRICED_HOUSE),
                 (1, "sold_on", "'9999-12-31' is in the future"),
                 (2, "prediction_id", "is in row 0 too"),
-                (2, "prediction_id", "names no priced house"),
+                (2, "prediction_id", NO_PRICED_HOUSE),
             ],
         ),
     ],

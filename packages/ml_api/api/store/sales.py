@@ -40,6 +40,15 @@ class SalesRefusedError(Exception):
 Rows = Mapping[int, Mapping[str, Any]]
 
 
+#: A sale's id that names no house in the store. A house is written within about a second of
+#: its answer (the recorder's batches), so a sale posted sooner meets this too, and may be
+#: posted again.
+NO_PRICED_HOUSE = (
+    "names no priced house (one priced less than a second ago may not be recorded yet: "
+    "post it again shortly)"
+)
+
+
 def _days(rows: Rows) -> tuple[dict[int, date], list[FieldError]]:
     """Each row's day of sale, where it is a real one not after tomorrow; the others named."""
     days: dict[int, date] = {}
@@ -117,7 +126,7 @@ def _unwritable(connection: Connection, rows: Rows, days: Mapping[int, date]) ->
     errors = []
     for row, sale_id in ids.items():
         if sale_id not in known:
-            errors.append(FieldError(row, "prediction_id", "names no priced house"))
+            errors.append(FieldError(row, "prediction_id", NO_PRICED_HOUSE))
             continue
         if sale_id in sold:
             errors.append(_sold_already(row))
