@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.schemas import AREA_SUMS
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -34,8 +36,14 @@ class AreaParts:
     others: tuple[str, ...]
 
 
-#: The living area above ground and its floors (``MissingValueImputer``'s ``parts``).
-LIVING_AREA = AreaParts("GrLivArea", ("1stFlrSF", "2ndFlrSF"), ("LowQualFinSF",))
+_FLOORS = ("1stFlrSF", "2ndFlrSF")
+#: The living area above ground and its floors (``MissingValueImputer``'s ``parts``): of its
+#: parts (``schemas.AREA_SUMS``), the floors share what the others leave.
+LIVING_AREA = next(
+    AreaParts(area.whole, _FLOORS, tuple(part for part in area.parts if part not in _FLOORS))
+    for area in AREA_SUMS
+    if area.whole == "GrLivArea"
+)
 
 
 def share_the_rest(

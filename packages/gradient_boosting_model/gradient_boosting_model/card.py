@@ -38,6 +38,9 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
         # Since 0.3.2: the features (by size) a record saying both has and has none of is
         # warned of; null for an older artifact.
         "presence_checked": metadata.get("presence_checked"),
+        # Since 0.3.3: the rules of a record (an area the sum of its parts, no year of remodel
+        # or garage after the sale) a house breaking one is warned of; null for an older one.
+        "rules_checked": metadata.get("rules_checked"),
         "input_fields": [
             {
                 "name": name,

@@ -148,6 +148,7 @@ class WarningsConfig(_Frozen):
     also_checked: tuple[HouseField, ...]
     every_code: bool
     contradictions: bool
+    record_rules: bool
     most_requests_warned: float = Field(gt=0, le=1)
 
     @model_validator(mode="after")

@@ -121,6 +121,7 @@ def training_ranges(
         also=config.warnings.also_checked,
         every_code=config.warnings.every_code,
         contradictions=config.warnings.contradictions,
+        record_rules=config.warnings.record_rules,
         sums=config.features.sums,
         ages=config.features.elapsed_years.variables,
         age_reference=config.features.elapsed_years.reference,

@@ -18,8 +18,10 @@ form the trees see it:
 
 Besides, ``InputRanges.codes`` (``seen_codes``, since 0.3.1) warns of a code no training house
 had in any category or grade field, whatever its importance (a grade between two seen, too);
-and ``InputRanges.contradictions`` (``contradictions``, since 0.3.2) of a record that says a
-house both has a basement, a fireplace, a garage or a pool and has none.
+``InputRanges.contradictions`` (``contradictions``, since 0.3.2) of a record that says a
+house both has a basement, a fireplace, a garage or a pool and has none; and
+``InputRanges.record_rules`` (``record_rules``, since 0.3.3) of a record whose areas are not
+the sums of their parts, or that gives a year of remodelling or of a garage after the sale.
 
 A value the client did not give (left out, or null where a null is not "none") is assumed
 (typical; a floor, what the living area leaves) and never warned about: its house's range is
@@ -41,6 +43,7 @@ from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.house_batch import house_count, per_house, text_column
 from gradient_boosting_model.matrix_columns import stacked
 from gradient_boosting_model.missing import is_missing
+from gradient_boosting_model.record_rules import RecordRules, fit_record_rules
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.seen_codes import (
     CODE_KINDS,
@@ -194,6 +197,9 @@ class InputRanges:
     #: The features a record saying both has and has none of is warned of (``None`` in
     #: artifacts before 0.3.2).
     contradictions: Contradictions | None = None
+    #: The rules of a record every training record kept, a house breaking one warned of
+    #: (``None`` in artifacts before 0.3.3).
+    record_rules: RecordRules | None = None
 
     def check(self, raw: Columns, features: Columns, assumed: Assumed) -> list[list[RangeWarning]]:
         """The warnings of each house, in order (an empty list for most).
@@ -222,6 +228,9 @@ class InputRanges:
                     warnings[house].append(RangeWarning(field, unseen_message(field, code)))
         if self.contradictions is not None:
             for house, field, message in self.contradictions.found(raw):
+                warnings[house].append(RangeWarning(field, message))
+        if self.record_rules is not None:
+            for house, field, message in self.record_rules.found(raw):
                 warnings[house].append(RangeWarning(field, message))
         return warnings
 
@@ -266,11 +275,13 @@ def fit_ranges(
     also: Sequence[str] = (),
     every_code: bool = False,
     contradictions: bool = False,
+    record_rules: bool = False,
 ) -> InputRanges:
     """The ranges of the ``top`` most important features seen in the training ``features``,
     then of the features ``also`` names that are not among them; with ``every_code``, the codes
     seen of every category and grade field (``seen_codes``) but those of a category range; with
-    ``contradictions``, the features every training record agrees it has or has not.
+    ``contradictions``, the features every training record agrees it has or has not; with
+    ``record_rules``, the rules of a record (``record_rules.RULES``) every training record keeps.
 
     ``raw`` holds the training houses' validated columns (for the codes and the features).
 
@@ -311,7 +322,8 @@ def fit_ranges(
     skipped = [r.feature for r in ranges if r.kind == "category"]
     seen_codes = fit_seen_codes(raw, skipped) if every_code else None
     agreed = fit_contradictions(raw) if contradictions else None
-    return InputRanges(tuple(ranges), seen_codes, agreed)
+    kept = fit_record_rules(raw) if record_rules else None
+    return InputRanges(tuple(ranges), seen_codes, agreed, kept)
 
 
 def _kind(name: str, sums: Mapping[str, Any], ages: Sequence[str]) -> Kind:

@@ -128,6 +128,9 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
         "presence_checked": (
             model.ranges.contradictions.describe() if model.ranges.contradictions else None
         ),
+        "rules_checked": (
+            model.ranges.record_rules.describe() if model.ranges.record_rules else None
+        ),
         "input_distributions": model.distributions.describe(),
         "input_fields": list(HOUSE_FIELDS),
         "required_fields": list(REQUIRED_FIELDS),

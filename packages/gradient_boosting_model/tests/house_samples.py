@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from marshmallow import validate
@@ -19,7 +19,7 @@ from gradient_boosting_model.fields import JsonNumber, WholeNumber
 from gradient_boosting_model.predict import PredictionResult, PriceInterval
 from gradient_boosting_model.schemas import HOUSE_FIELDS, HOUSE_RULES
 from gradient_boosting_model.trained_model import TrainedModel
-from gradient_boosting_model.validation import validate_inputs
+from gradient_boosting_model.validation import validate_batch, validate_inputs
 
 #: A house with the seven required fields only (``make_prediction``'s example): what most
 #: clients send.
@@ -103,3 +103,24 @@ def pipeline_answers(
         explanations=evidence.explanations,
         model_version=__version__,
     )
+
+
+class RecordCheck(Protocol):
+    """A check of records (``contradictions``, ``record_rules``): (house, field, message) found."""
+
+    def found(self, raw: Any) -> list[tuple[int, str, str]]: ...
+
+
+def found_every_way(check: RecordCheck, houses: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
+    """``check.found`` of a validated batch, asserted equal to that of its columns and, house by
+    house, to that of each house alone (the one-house path)."""
+    batch = validate_batch(houses)
+    found = check.found(batch)
+    assert found == check.found(batch.columns())
+    one_by_one = [
+        (house, field, message)
+        for house, alone in enumerate(houses)
+        for _, field, message in check.found(validate_batch([alone]))
+    ]
+    assert found == one_by_one
+    return found

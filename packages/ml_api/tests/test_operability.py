@@ -107,6 +107,10 @@ def test_the_model_card(client: TestClient) -> None:
     # And which features a record is warned of for saying both that the house has and has not.
     assert card["presence_checked"] == metadata["presence_checked"]
     assert card["presence_checked"] == ["TotalBsmtSF", "Fireplaces", "GarageCars", "PoolArea"]
+    # And which rules every training record keeps a record is warned of breaking.
+    assert card["rules_checked"] == metadata["rules_checked"]
+    assert "GarageYrBlt <= YrSold + 1" in card["rules_checked"]
+    assert any(rule.startswith("GrLivArea = 1stFlrSF") for rule in card["rules_checked"])
     intervals = card["intervals"]
     assert intervals["method"].startswith("localized conformal")
     assert len(intervals["knots"]) == 9

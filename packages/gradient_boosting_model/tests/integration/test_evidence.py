@@ -119,6 +119,28 @@ def test_a_record_that_says_a_house_has_a_feature_and_none_is_warned_not_reprice
     assert result.intervals[1].calibrated is False
 
 
+def test_a_record_breaking_a_rule_of_every_training_record_is_warned_not_repriced(
+    house: dict[str, Any],
+) -> None:
+    """A house of test.csv given a second floor as large as its first, its living area unchanged
+    (its parts no longer add up to it), and one given a garage built in 2207 (test.csv's Id
+    2593): priced as the records read, their ranges not calibrated (record_rules.py)."""
+    assert house["2ndFlrSF"] == 0 and house["GarageYrBlt"] is not None
+    houses = [house, {**house, "2ndFlrSF": house["1stFlrSF"]}, {**house, "GarageYrBlt": 2207}]
+    result = make_prediction(houses)
+    model = default_model()
+    assert model.ranges.record_rules is not None
+    unchecked = replace(model, ranges=replace(model.ranges, record_rules=None))
+    unwarned = make_prediction(houses, model=unchecked)
+    assert result.predictions == unwarned.predictions  # the prices as the records read
+    assert all(interval.calibrated for interval in unwarned.intervals)
+    assert result.warnings[0] == [] and result.intervals[0].calibrated is True
+    assert [w.field for w in result.warnings[1]] == ["GrLivArea"]
+    assert "is not the sum of its parts" in result.warnings[1][0].message
+    assert [w.field for w in result.warnings[2]] == ["GarageYrBlt"]
+    assert result.intervals[1].calibrated is False and result.intervals[2].calibrated is False
+
+
 def test_a_range_is_calibrated_only_for_a_house_like_the_calibration_houses(
     house: dict[str, Any],
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from house_samples import REQUIRED_HOUSE, sampled_houses
+from house_samples import REQUIRED_HOUSE, found_every_way, sampled_houses
 
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.contradictions import (
@@ -23,21 +23,6 @@ from gradient_boosting_model.seen_codes import SeenCodes
 from gradient_boosting_model.validation import validate_batch, validate_inputs
 
 EVERY_FEATURE = Contradictions(FEATURES)
-
-
-def _both_ways(check: Contradictions, houses: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
-    """``found`` of a validated batch, asserted equal to that of its columns and, house by
-    house, to that of each house alone (the one-house path)."""
-    batch = validate_batch(houses)
-    on_codes = check.found(batch)
-    assert on_codes == check.found(batch.columns())
-    one_by_one = [
-        (house, field, message)
-        for house, alone in enumerate(houses)
-        for _, field, message in check.found(validate_batch([alone]))
-    ]
-    assert on_codes == one_by_one
-    return on_codes
 
 
 def test_no_training_record_says_both_so_every_feature_is_checked(config: Config) -> None:
@@ -120,7 +105,7 @@ def test_a_feature_some_training_record_contradicts_is_not_checked() -> None:
 def test_a_record_saying_both_is_named_by_its_fields(
     details: dict[str, Any], field: str, message: str
 ) -> None:
-    found = _both_ways(EVERY_FEATURE, [REQUIRED_HOUSE, {**REQUIRED_HOUSE, **details}])
+    found = found_every_way(EVERY_FEATURE, [REQUIRED_HOUSE, {**REQUIRED_HOUSE, **details}])
     assert found == [(1, field, f"{message}: no training house said both")]
 
 
@@ -138,7 +123,7 @@ def test_a_record_saying_both_is_named_by_its_fields(
     ],
 )
 def test_a_record_that_agrees_or_leaves_out_is_not_warned(details: dict[str, Any]) -> None:
-    assert _both_ways(EVERY_FEATURE, [{**REQUIRED_HOUSE, **details}]) == []
+    assert found_every_way(EVERY_FEATURE, [{**REQUIRED_HOUSE, **details}]) == []
 
 
 def test_a_garage_year_beside_a_null_kind_leaves_the_garage_none() -> None:
@@ -152,7 +137,7 @@ def test_a_garage_year_beside_a_null_kind_leaves_the_garage_none() -> None:
 
 
 def test_test_csv_has_five_records_that_say_both(request_rows: list[dict[str, Any]]) -> None:
-    found = _both_ways(EVERY_FEATURE, request_rows)
+    found = found_every_way(EVERY_FEATURE, request_rows)
     named = [(request_rows[house]["Id"], field) for house, field, _ in found]
     assert named == [
         (2218, "BsmtQual"),
@@ -167,7 +152,7 @@ def test_the_batch_and_its_columns_agree_on_sampled_houses(
     request_rows: list[dict[str, Any]],
 ) -> None:
     houses = sampled_houses(request_rows, 2000, seed=7)
-    found = _both_ways(EVERY_FEATURE, houses)
+    found = found_every_way(EVERY_FEATURE, houses)
     assert len({field for _, field, _ in found}) >= 6  # both ways, several features
 
 
