@@ -22,6 +22,8 @@ modules behind it are the package's own business::
   training had no null). ``drift_tally(model)``: the same over houses added a batch at a
   time (``DriftTally.add``, then ``.drift()``), holding counts, not houses.
 - ``KNOWN_FIELDS``: every field name a house may carry; ``REQUIRED_FIELDS``: those it must.
+- ``SOLD_BEFORE_FINISHED``: the years a house may be sold before it is built (a year built
+  after ``YrSold`` by more is refused): the service's rule for a day of sale posted back.
 - Errors: ``ModelError`` (the base), ``ModelArtifactError``, ``InvalidInputError``.
 
 These are imported on first use, so that importing the package (as a batch worker does before
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
     from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError, ModelError
     from gradient_boosting_model.loading import load_card, load_model
     from gradient_boosting_model.predict import PredictionResult, make_prediction
-    from gradient_boosting_model.schemas import KNOWN_FIELDS, REQUIRED_FIELDS
+    from gradient_boosting_model.schemas import KNOWN_FIELDS, REQUIRED_FIELDS, SOLD_BEFORE_FINISHED
     from gradient_boosting_model.trained_model import TrainedModel
 
 #: Each public name, and the module that defines it.
@@ -69,6 +71,7 @@ _PUBLIC = {
     "make_prediction": "predict",
     "KNOWN_FIELDS": "schemas",
     "REQUIRED_FIELDS": "schemas",
+    "SOLD_BEFORE_FINISHED": "schemas",
     "TrainedModel": "trained_model",
 }
 
@@ -85,6 +88,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "KNOWN_FIELDS",
     "REQUIRED_FIELDS",
+    "SOLD_BEFORE_FINISHED",
     "DriftTally",
     "FieldDrift",
     "InvalidInputError",

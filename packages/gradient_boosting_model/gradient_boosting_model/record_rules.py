@@ -39,6 +39,7 @@ import numpy.typing as npt
 
 from gradient_boosting_model.batch_rules import batch_layout
 from gradient_boosting_model.derived_state import trained
+from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, house_count
 from gradient_boosting_model.schemas import AREA_SUMS, YEARS_AFTER_SALE_WARNED
 from gradient_boosting_model.seen_codes import shown
@@ -48,19 +49,28 @@ Columns = Mapping[str, npt.NDArray[Any]]
 #: Square feet by which a whole may differ from the sum of its parts (parts measured apart and
 #: rounded to whole feet); every Ames record's differ by none.
 AREA_SLACK = 1.0
+#: What a sum of a few areas given with decimals may be off by in floats (0.1 + 0.2).
+ROUNDING = 1e-6
 
 
 @dataclass(frozen=True)
 class RecordRule:
     """``sum(sign * field) > slack`` breaks the rule; ``two_sided``, ``< -slack`` too, where
     the ``field`` is given, the others (parts, never below 0) counted as 0 where not given. The
-    warning is on ``field``, the term of sign +1."""
+    warning is on ``field``, the term of sign +1; ``wording`` says what it broke (a year's)."""
 
     name: str
     field: str
     terms: tuple[tuple[str, float], ...]
     slack: float
     two_sided: bool
+    wording: str = ""
+
+    @property
+    def limit(self) -> float:
+        """The slack, and what adding a few values with decimals may be off by in floats: a
+        whole a square foot from its parts' sum keeps the rule whichever way the sum rounds."""
+        return self.slack + ROUNDING
 
     def message(self, values: Mapping[str, float]) -> str:
         """The warning of a house whose fields have ``values`` (NaN: not given)."""
@@ -69,12 +79,12 @@ class RecordRule:
         if not self.two_sided:  # a year after the sale
             reference = others[0]
             return (
-                f"{said} is more than a year after the sale ({reference} "
-                f"{shown(values[reference])}): no training house's was"
+                f"{said} {self.wording} ({reference} {shown(values[reference])}): no training "
+                f"house's was"
             )
         given = [name for name in others if not math.isnan(values[name])]
         added = " + ".join(f"{name} {shown(values[name])}" for name in given)
-        total = shown(sum(values[name] for name in given))
+        total = shown(round(sum(values[name] for name in given), 6))
         if len(given) < len(others):
             return (
                 f"{said} is less than the sum of its parts given, {added} = {total}: no "
@@ -98,6 +108,7 @@ RULES: tuple[RecordRule, ...] = (
             ((rule.field, 1.0), (rule.at_most, -1.0)),
             float(rule.slack),
             False,
+            wording=rule.message,
         )
         for rule in YEARS_AFTER_SALE_WARNED
     ),
@@ -144,8 +155,8 @@ class RecordRules:
                     own_given = own_given and sign < 0
                 else:
                     total += sign * value
-            if (every_given and total > rule.slack) or (
-                rule.two_sided and own_given and total < -rule.slack
+            if (every_given and total > rule.limit) or (
+                rule.two_sided and own_given and total < -rule.limit
             ):
                 broken.append(rule)
         return broken
@@ -157,13 +168,26 @@ class RecordRules:
         """(houses x rules): where a house breaks a rule."""
         unknown = np.isnan(values).astype(np.float64)
         sums = np.where(np.isnan(values), 0.0, values) @ self._signs
-        above = (unknown @ self._reads == 0) & (sums > self._slacks)  # every field given
-        below = self._two_sided & (unknown @ self._leads == 0) & (sums < -self._slacks)
+        above = (unknown @ self._reads == 0) & (sums > self._limits)  # every field given
+        below = self._two_sided & (unknown @ self._leads == 0) & (sums < -self._limits)
         broken: npt.NDArray[np.bool_] = above | below
         return broken
 
     @cached_property
     def _rules(self) -> tuple[RecordRule, ...]:
+        """The rules named, in ``RULES`` order.
+
+        Raises
+        ------
+        ModelError
+            If a name is no rule of this package's (an artifact of another release, or its rule
+            since changed): it would otherwise go unchecked while the card said it was checked.
+        """
+        unknown = set(self.names) - {rule.name for rule in RULES}
+        if unknown:
+            raise ModelError(
+                f"the model checks record rules this package does not have: {sorted(unknown)}"
+            )
         return tuple(rule for rule in RULES if rule.name in self.names)
 
     @cached_property
@@ -209,8 +233,8 @@ class RecordRules:
         return leads
 
     @cached_property
-    def _slacks(self) -> npt.NDArray[np.float64]:
-        return np.array([rule.slack for rule in self._rules], dtype=np.float64)
+    def _limits(self) -> npt.NDArray[np.float64]:
+        return np.array([rule.limit for rule in self._rules], dtype=np.float64)
 
     @cached_property
     def _two_sided(self) -> npt.NDArray[np.bool_]:
@@ -221,13 +245,13 @@ class RecordRules:
 
     def describe(self) -> list[str]:
         """JSON-shaped, for the metadata and ``GET /v1/model``: the rules checked."""
-        return list(self.names)
+        return [rule.name for rule in self._rules]
 
 
 #: What a ``RecordRules`` makes of its names on first use: never pickled.
 _DERIVED = (
     *("_rules", "_fields", "_layout", "_positions", "_row_terms"),
-    *("_signs", "_reads", "_leads", "_slacks", "_two_sided"),
+    *("_signs", "_reads", "_leads", "_limits", "_two_sided"),
 )
 
 

@@ -3,21 +3,29 @@
 no longer ready for new traffic, and ``/ready`` says so.
 
 A process-wide flag: the worker's signal handler sets it, the readiness handler reads it. It is
-never cleared, as a draining worker never serves again after its drain.
+never cleared, as a draining worker never serves again after its drain. A plain attribute, not
+a ``threading.Event``: setting an event takes a lock, which a signal arriving inside the handler
+that holds it would wait for for ever.
+
+A reload (``kill -HUP`` to the master) drains the old workers too, while the new ones serve: a
+probe that reaches an old one meanwhile gets 503, the next one most likely a new worker's 200.
 """
 
 from __future__ import annotations
 
-import threading
 
-_draining = threading.Event()
+class _Flag:
+    draining = False
+
+
+_state = _Flag()
 
 
 def start_draining() -> None:
     """Mark this process as shutting down."""
-    _draining.set()
+    _state.draining = True
 
 
 def is_draining() -> bool:
     """Whether this process has been told to shut down."""
-    return _draining.is_set()
+    return _state.draining

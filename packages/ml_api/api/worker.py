@@ -57,12 +57,13 @@ class DrainingServer(Server):
                 self._drain.cancel()
             super().handle_exit(sig, frame)
             return
+        # Set first: a second signal, even one arriving inside this handler, exits at once.
+        self._drain = threading.Timer(self.drain_seconds, super().handle_exit, (sig, frame))
+        self._drain.daemon = True
         start_draining()  # /ready answers 503 from now on
         # Said from a thread of its own: this runs in a signal handler, which may have
         # interrupted a write to the same stream (a reentrant write raises).
         threading.Thread(target=_say_draining, args=(self.drain_seconds,), daemon=True).start()
-        self._drain = threading.Timer(self.drain_seconds, super().handle_exit, (sig, frame))
-        self._drain.daemon = True
         self._drain.start()
 
 

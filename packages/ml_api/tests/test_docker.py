@@ -225,3 +225,14 @@ def test_an_empty_artifact_setting_is_no_file(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setenv(name, "")
     settings = Settings()
     assert settings.model_artifact is None and settings.challenger_artifact is None
+
+
+def test_compose_stop_waits_for_the_drain_and_the_requests_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = _compose_api()
+    for name, value in api["environment"].items():
+        monkeypatch.setenv(name, str(value))
+    grace = api["stop_grace_period"]
+    assert grace.endswith("s")
+    assert int(grace.removesuffix("s")) > ServerSettings().shutdown_seconds

@@ -296,6 +296,17 @@ def test_termination_grace_outlasts_the_drain_and_the_graceful_timeout(
     assert POD["terminationGracePeriodSeconds"] > server.shutdown_seconds
 
 
+def test_a_reload_does_not_take_the_pod_out(
+    kube_settings: tuple[Settings, ServerSettings],
+) -> None:
+    """A reload (HUP) drains the old workers while the new ones serve, and a draining worker
+    answers /ready with 503 (api/draining.py): no two readiness probes in a row may both fall
+    within one drain."""
+    _, server = kube_settings
+    readiness = CONTAINER["readinessProbe"]
+    assert readiness["periodSeconds"] * (readiness["failureThreshold"] - 1) >= server.drain_seconds
+
+
 def test_the_pod_runs_as_the_images_user_locked_down() -> None:
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
     users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)

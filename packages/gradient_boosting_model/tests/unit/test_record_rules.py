@@ -12,10 +12,11 @@ import pytest
 from house_samples import REQUIRED_HOUSE, found_every_way, sampled_houses
 
 from gradient_boosting_model.config import Config
+from gradient_boosting_model.contradictions import FEATURES, Contradictions
 from gradient_boosting_model.data import features_and_target, split_holdout
+from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.input_ranges import InputRanges
 from gradient_boosting_model.record_rules import RULES, RecordRules, fit_record_rules
-from gradient_boosting_model.schemas import AREA_SUMS, HOUSE_RULES
 from gradient_boosting_model.validation import validate_batch, validate_inputs
 
 EVERY_RULE = RecordRules(tuple(rule.name for rule in RULES))
@@ -122,17 +123,47 @@ def test_every_way_agrees_on_sampled_houses(request_rows: list[dict[str, Any]]) 
     assert any("less than the sum" in message for _, _, message in found)
 
 
-def test_the_refused_parts_and_the_warned_sums_are_one_declaration() -> None:
-    refused = {(rule.field, rule.at_most) for rule in HOUSE_RULES if rule.slack == 0}
-    assert refused == {(part, area.whole) for area in AREA_SUMS for part in area.parts}
-
-
 def test_the_input_ranges_warn_of_it_last() -> None:
-    ranges = InputRanges((), None, None, EVERY_RULE)
-    house = {**REQUIRED_HOUSE, "1stFlrSF": 800, "2ndFlrSF": 800, "GarageYrBlt": 2207}
+    ranges = InputRanges((), None, Contradictions(FEATURES), EVERY_RULE)
+    house = {**REQUIRED_HOUSE, "1stFlrSF": 800, "2ndFlrSF": 800, "GarageType": None}
+    house["GarageYrBlt"] = 2207  # says a garage, where the null kind says none; after the sale
     warnings = ranges.check(validate_batch([REQUIRED_HOUSE, house]), {}, _none_assumed(2))
     assert warnings[0] == []
-    assert [warning.field for warning in warnings[1]] == ["GrLivArea", "GarageYrBlt"]
+    assert [warning.field for warning in warnings[1]] == ["GarageYrBlt", "GrLivArea", "GarageYrBlt"]
+    assert "says the house has a garage" in warnings[1][0].message  # the contradiction first
+
+
+@pytest.mark.parametrize(
+    ("parts", "warned"),
+    [
+        ((500.3, 395.4, 0), False),  # 895.7: a square foot short, in floats a hair over
+        ((500.1, 396, 0), False),  # 896.1 beside 897.1: a square foot short
+        ((500.1, 395.9, 0.1), False),
+        ((500.3, 395.3, 0), True),  # 895.6: past the square foot
+    ],
+)
+def test_a_square_foot_either_way_is_kept_whatever_the_floats(
+    parts: tuple[float, float, float], warned: bool
+) -> None:
+    whole = 897.1 if parts == (500.1, 396, 0) else 896.7
+    floors = dict(zip(("1stFlrSF", "2ndFlrSF", "LowQualFinSF"), parts, strict=True))
+    found = found_every_way(EVERY_RULE, [{**REQUIRED_HOUSE, "GrLivArea": whole, **floors}])
+    assert bool(found) is warned
+
+
+def test_a_sum_is_shown_as_a_person_adds_it() -> None:
+    house = {**REQUIRED_HOUSE, "TotalBsmtSF": 5, "BsmtFinSF1": 0.1, "BsmtFinSF2": 0.2}
+    (found,) = found_every_way(EVERY_RULE, [{**house, "BsmtUnfSF": 0}])
+    assert found[2].startswith("TotalBsmtSF 5 is not the sum of its parts, BsmtFinSF1 0.1 + ")
+    assert "= 0.3:" in found[2]  # not 0.30000000000000004
+
+
+def test_a_rule_this_package_does_not_have_is_refused_not_skipped() -> None:
+    check = RecordRules(("GarageYrBlt <= YrSold + 2",))  # an artifact's, since changed
+    with pytest.raises(ModelError, match="does not have"):
+        check.found(validate_batch([{**REQUIRED_HOUSE, "GarageYrBlt": 2207}]))
+    with pytest.raises(ModelError):
+        check.describe()
 
 
 def test_input_ranges_pickled_before_0_3_3_check_no_rules() -> None:

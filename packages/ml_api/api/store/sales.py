@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from gradient_boosting_model import SOLD_BEFORE_FINISHED
 from sqlalchemy import Connection, Engine, insert, select
 
 from api.problems import FieldError
@@ -40,12 +41,11 @@ class SalesRefusedError(Exception):
 Rows = Mapping[int, Mapping[str, Any]]
 
 
-#: A sale's id that names no house in the store. A house is written within about a second of
-#: its answer (the recorder's batches), so a sale posted sooner meets this too, and may be
-#: posted again.
+#: A sale's id that names no house in the store. A house is written a moment after its answer
+#: (the recorder's batches: ``recorder.LINGER_SECONDS``, longer while it retries a database
+#: that failed), so a sale posted sooner meets this too, and may be posted again.
 NO_PRICED_HOUSE = (
-    "names no priced house (one priced less than a second ago may not be recorded yet: "
-    "post it again shortly)"
+    "names no priced house (one priced a moment ago may not be recorded yet: post it again shortly)"
 )
 
 
@@ -131,7 +131,7 @@ def _unwritable(connection: Connection, rows: Rows, days: Mapping[int, date]) ->
         if sale_id in sold:
             errors.append(_sold_already(row))
         built = known[sale_id]
-        if built is not None and row in days and days[row].year + 1 < built:
+        if built is not None and row in days and days[row].year + SOLD_BEFORE_FINISHED < built:
             errors.append(
                 FieldError(
                     row,
