@@ -290,6 +290,19 @@ def test_a_request_the_parser_refuses_gets_a_problem(
     assert_identified(server, headers, status)
 
 
+def test_a_refused_requests_log_lines_all_carry_its_id(server: real_server.Server) -> None:
+    """uvicorn warns of a request its parser refused before the guard has given it an id;
+    that line, with none, is left out (api/logs.py): the guard's access line says it all."""
+    before = len(server.output().splitlines())
+    with connection(server) as sock:
+        sock.sendall(b"GET\t/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        _, headers, _ = answer(sock)
+    assert_identified(server, headers, 400)  # its access line, under its id
+    lines = [json.loads(line) for line in server.output().splitlines()[before:] if line]
+    unnamed = [line for line in lines if line["level"] == "WARNING" and line["request_id"] == "-"]
+    assert unnamed == []  # uvicorn's line, were its words to change, would be one
+
+
 def _guard_answers(server: real_server.Server) -> dict[str, float]:
     """``ml_api_http_requests_total`` of the requests answered before the app read them
     (route ``unmatched``, method ``-``), by status."""

@@ -125,8 +125,10 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
         distribution="uvicorn",
         checked_at="0.54.0",
         sha256="18fdf324b11bf160e38739eed01a48516b460be9e88f1e20e4546e7363fd9232",
-        ours=("api/connection_guard.py",),
+        ours=("api/connection_guard.py", "api/logs.py"),
         recheck=(
+            "the warning data_received logs of a request its parser refuses must still be "
+            "logs.UVICORN_PARSER_REFUSAL (ParserRefusalFilter leaves it out); "
             "GuardedHttpToolsProtocol's overrides of connection_made (which puts a lingering "
             "wrapper in place of transport), connection_lost, data_received, on_message_begin, "
             "on_url, on_header (a field after on_headers_complete is a trailer, not passed on), "
