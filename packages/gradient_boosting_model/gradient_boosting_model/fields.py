@@ -2,7 +2,10 @@
 
 marshmallow's own ``Float`` and ``Integer`` accept numeric strings and ``Integer`` truncates
 ``2.5`` to ``2``; a client sending either has made a mistake that must be reported, so the
-number fields here take JSON numbers only, never strings or booleans.
+number fields here take JSON numbers only, never strings or booleans. Its ``String`` takes
+``bytes`` and decodes them, where the rest of the package reads the value as sent: a code sent
+as ``b"NAmes"`` was checked as ``NAmes`` and priced as a code never seen; text fields here take
+``str`` only.
 
 Each factory records what the rest of the package needs in the field's ``metadata``:
 ``description`` (for people and the API spec), ``kind`` (``number``, ``category``, or ``grade``
@@ -49,6 +52,15 @@ class WholeNumber(JsonNumber):
         return number
 
 
+class JsonText(fields.String):
+    """A JSON string: ``str`` only (``bytes``, which JSON has not, are refused, not decoded)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return value
+
+
 def _metadata(description: str, kind: str, *, absent_means_none: bool = False) -> dict[str, Any]:
     return {"description": description, "kind": kind, "absent_means_none": absent_means_none}
 
@@ -66,7 +78,7 @@ def category(
     required: bool = False,
 ) -> fields.Field[Any]:
     """A code from a fixed list, as spelled in the Ames data."""
-    return fields.String(
+    return JsonText(
         validate=validate.OneOf(choices),
         metadata=_metadata(description, "category", absent_means_none=absent_means_none),
         **_presence(required),
@@ -75,7 +87,7 @@ def category(
 
 def grade(description: str, *, absent_means_none: bool = False) -> fields.Field[Any]:
     """A quality grade, ``Ex`` (excellent) to ``Po`` (poor)."""
-    return fields.String(
+    return JsonText(
         validate=validate.OneOf(GRADES),
         metadata=_metadata(description, "grade", absent_means_none=absent_means_none),
         **_presence(False),

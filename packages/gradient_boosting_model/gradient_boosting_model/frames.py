@@ -10,13 +10,29 @@ from typing import Any
 
 import pandas as pd
 
+from gradient_boosting_model.errors import InvalidInputError
+
 
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a frame as JSON-shaped dicts, as a client would send them.
 
-    Missing values become ``None``; a float column whose values are all whole numbers (an
-    integer column that pandas widened to hold NaN) gives back ints.
+    Missing values (NaN, None, ``pd.NA``) become ``None``, a JSON null: a frame cannot tell a
+    field left out from a null, as a dict can, and a null is what the Ames files mean by an
+    empty cell (for ``BsmtQual``, ``GarageType``, ``FireplaceQu`` and ``PoolQC``: the house has
+    none). A field left out of every row is a column left out; houses that leave out different
+    fields are sent as dicts. A float column whose values are all whole numbers (an integer
+    column that pandas widened to hold NaN) gives back ints.
+
+    Raises
+    ------
+    InvalidInputError
+        If a column name is repeated: which of its columns is the field's cannot be told.
     """
+    repeated = sorted({str(name) for name in frame.columns[frame.columns.duplicated()]})
+    if repeated:
+        raise InvalidInputError(
+            {}, f"the frame repeats the column{'s' if len(repeated) > 1 else ''} {repeated}"
+        )
     columns: list[list[Any]] = []
     for name in frame.columns:
         values = frame[name].tolist()

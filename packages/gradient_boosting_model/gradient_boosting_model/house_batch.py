@@ -86,8 +86,8 @@ class HouseBatch(Mapping[str, npt.NDArray[Any]]):
     #: out), in ``layout.text_names``.
     texts: Sequence[tuple[Any, ...]]
     #: (houses x ``layout.text_names``): every text value's code (``layout.text_choices``), or
-    #: -1 for a value the schema accepted though it is no allowed value as sent (bytes, which
-    #: marshmallow decodes: the model takes them as sent).
+    #: -1 for a value no code table has (the schema takes text as ``str`` only, so only columns
+    #: given directly, as training's, may hold one: the model takes it as it is).
     text_codes: npt.NDArray[np.intp]
     #: Whether any code is -1.
     uncoded: bool = False

@@ -38,7 +38,7 @@ CODE_KINDS = ("category", "grade")
 
 def shown(code: Any) -> str:
     """A code as a warning shows it: text as it is, a number as a person writes it (MSSubClass
-    150, not 150.0), anything else (bytes a Python caller sent) as Python writes it."""
+    150, not 150.0), anything else (bytes in columns given directly) as Python writes it."""
     if isinstance(code, str):
         return code
     if isinstance(code, int | float) and not isinstance(code, bool):

@@ -247,14 +247,27 @@ def _schema_errors(
         if max_errors is not None and fields >= max_errors:
             return errors, False
         row = rows[index]
-        if max_errors is not None and len(row) > len(known) + max_errors:
+        if max_errors is not None and sum(field not in known for field in row) > max_errors:
             row, whole = _fewer_unknown(row, known, max_errors), False
         try:
             schema.load(row)
         except ValidationError as error:
-            errors[index] = _flatten(error.messages)
+            errors[index] = _unknown_in_row_order(_flatten(error.messages), row, known)
             fields += len(errors[index])
     return errors, whole
+
+
+def _unknown_in_row_order(
+    described: dict[str, list[str]], row: Mapping[str, Any], known: AbstractSet[str]
+) -> dict[str, list[str]]:
+    """``described`` with its unknown fields after the others, in the row's order: the schema
+    names them from a set, in an order that changed from one process to the next."""
+    unknown = [field for field in row if field not in known and field in described]
+    return {
+        **{field: messages for field, messages in described.items() if field in known},
+        **{field: described[field] for field in unknown},
+        **{field: m for field, m in described.items() if field not in known and field not in row},
+    }
 
 
 def _fewer_unknown(row: Mapping[str, Any], known: AbstractSet[str], keep: int) -> dict[str, Any]:
@@ -297,7 +310,9 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
     ----------
     houses
         A list of dicts keyed by Kaggle column name (``None`` for missing), or a DataFrame
-        with those columns (NaN for missing). ``Id`` is accepted and ignored.
+        with those columns (NaN for missing: a null, as in the Ames files, never a field left
+        out, which is a column left out; see ``frames.json_records``). ``Id`` is accepted and
+        ignored.
     max_errors
         Invalid rows are described (the first ones first) until they hold this many invalid
         fields (at least 1), for a caller that lists only so many: describing a row costs far

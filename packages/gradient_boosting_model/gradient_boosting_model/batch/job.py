@@ -151,9 +151,15 @@ def run_job(
             too_many = TooManyRejectsError(
                 f"{report.rejected_share:.2%} of the houses were rejected, more than the "
                 f"{settings.max_rejected:.2%} allowed (--max-rejected): see {settings.rejects}; "
-                f"no prices written to {settings.output}"
+                f"no prices written to {settings.output}{_left_as_it_was(settings.output)}"
             )
             too_many.report = report
             raise too_many
         prices.commit()
     return report
+
+
+def _left_as_it_was(output: Path) -> str:
+    """Said of a prices file a refused job did not write, where an earlier one is: lest it be
+    read as this job's, beside this job's rejects."""
+    return " (the file there is an earlier run's, left as it was)" if output.exists() else ""

@@ -281,6 +281,8 @@ def read_chunk(chunk: Chunk) -> ChunkTable:
 
     import pyarrow.parquet as pq
 
-    table = pq.ParquetFile(chunk.path).read_row_groups(range(span.start, span.stop))
+    table = pq.ParquetFile(chunk.path).read_row_groups(
+        range(span.start, span.stop), columns=list(chunk.columns), use_pandas_metadata=False
+    )
     rows = np.arange(span.first_row, span.first_row + table.num_rows, dtype=np.int64)
     return ChunkTable(table, rows, nan_is_missing=True)

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
@@ -194,10 +194,19 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> tuple[tuple[str, ...], list[
         metadata = pq.read_metadata(path)
     except (pa.ArrowException, OSError) as error:
         raise InputFileError(f"{path}: not a Parquet file ({error})") from None
-    columns = tuple(metadata.schema.to_arrow_schema().names)
+    schema = metadata.schema.to_arrow_schema()
+    index = _pandas_index_columns(schema.pandas_metadata)
+    columns = tuple(name for name in schema.names if name not in index)
     check_columns(columns, str(path))
     sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
     return columns, plan_row_groups(sizes, chunk_rows)
+
+
+def _pandas_index_columns(pandas_metadata: dict[str, Any] | None) -> set[str]:
+    """The columns that pandas stored a frame's index in (``__index_level_0__`` for a frame
+    filtered or shuffled before ``to_parquet``): row labels, not house details."""
+    index = (pandas_metadata or {}).get("index_columns", [])
+    return {name for name in index if isinstance(name, str)}  # a RangeIndex is no column
 
 
 def plan_chunks(files: Sequence[Path], chunk_rows: int) -> list[Chunk]:

@@ -64,6 +64,8 @@ def output_format(path: Path, what: str) -> OutputFormat:
         raise OutputFileError(f"{path}: the {what} file's name must end in .parquet or .csv")
     if not path.parent.is_dir():
         raise OutputFileError(f"{path}: no folder {path.parent} to write the {what} file in")
+    if path.is_dir():
+        raise OutputFileError(f"{path}: a folder, not a place for the {what} file")
     return kind
 
 
@@ -80,11 +82,17 @@ class TableWriter:
         else:
             self.file_schema = schema
         self.partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        self._writer: Any = (
-            pa_csv.CSVWriter(self.partial, self.file_schema)
-            if self.format == "csv"
-            else pq.ParquetWriter(self.partial, self.file_schema)
-        )
+        self.what = what
+        try:  # before any house is priced: a folder it may not write in is said at once
+            self._writer: Any = (
+                pa_csv.CSVWriter(self.partial, self.file_schema)
+                if self.format == "csv"
+                else pq.ParquetWriter(self.partial, self.file_schema)
+            )
+        except OSError as error:
+            raise OutputFileError(
+                f"{path}: cannot write the {what} file: {_reason(error)}"
+            ) from None
 
     def write(self, columns: dict[str, list[Any]]) -> None:
         self.write_table(pa.table(columns, schema=self.schema))
@@ -100,7 +108,13 @@ class TableWriter:
     def commit(self) -> None:
         """Close the file and give it its name."""
         self._writer.close()
-        os.replace(self.partial, self.path)
+        try:
+            os.replace(self.partial, self.path)
+        except OSError as error:
+            self.partial.unlink(missing_ok=True)
+            raise OutputFileError(
+                f"{self.path}: cannot write the {self.what} file: {_reason(error)}"
+            ) from None
 
     def discard(self) -> None:
         self._writer.close()
@@ -117,6 +131,11 @@ class TableWriter:
     ) -> None:
         if self.partial.exists():  # neither committed nor discarded: the job stopped
             self.discard()
+
+
+def _reason(error: OSError) -> str:
+    """What went wrong, as the system says it (``Permission denied``), without Python's frame."""
+    return error.strerror or str(error)
 
 
 def _json(warnings: list[dict[str, str]]) -> str:

@@ -85,6 +85,11 @@ def test_too_many_rejects_fail_the_job_and_keep_only_the_rejects(
     assert "Traceback" not in err
     assert not output.exists() and (tmp_path / "prices.rejects.csv").exists()
     assert not list(tmp_path.glob(".*partial"))
+    assert "earlier run's" not in err
+    output.write_bytes(b"an earlier run's prices")  # not this job's: said so, not passed off
+    status, _, err = run(capsys, str(batch_input.folder), str(output), "--max-rejected", "0.05%")
+    assert status == 1
+    assert f"no prices written to {output} (the file there is an earlier run's" in err
 
 
 def test_help_says_how_to_run_it(capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,6 +118,8 @@ def free_port() -> int:
         (lambda d, o: [f"{d}/a.csv", f"{d}/out.json"], "must end in .parquet or .csv"),
         (lambda d, o: [f"{d}/a.csv", "nowhere/out.csv"], "no folder nowhere"),
         (lambda d, o: [f"{d}/a.csv", f"{d}/a.csv"], "an input cannot be an output too"),
+        (lambda d, o: [f"{d}/a.csv", f"{d}/sub.csv"], "sub.csv: a folder, not a place for"),
+        (lambda d, o: [f"{d}/a.csv", "/proc/out.csv"], "cannot write the prices file:"),
     ],
 )
 def test_a_wrong_input_or_output_is_named_without_a_traceback(
@@ -126,6 +133,7 @@ def test_a_wrong_input_or_output_is_named_without_a_traceback(
     shutil.copytree(batch_input.folder, folder)
     (folder / "fake.parquet").write_text("Id,GrLivArea\n1,2\n")
     (folder / "tabs.csv").write_text((DATASET_DIR / "test.csv").read_text().replace(",", "\t"))
+    (folder / "sub.csv").mkdir()  # a folder named as an output file
     args = make_args(folder, str(tmp_path / "out.parquet"))  # type: ignore[operator]
     status, out, err = run(capsys, *args)
     assert status == 1
@@ -148,3 +156,20 @@ def test_an_unreachable_scheduler_is_named_within_the_connect_timeout(
     assert f"score-houses: error: cannot reach a Dask scheduler at {address} within 1 s" in err
     assert "Traceback" not in err
     assert elapsed < 5
+
+
+def test_a_parquet_file_pandas_wrote_with_its_index_is_priced_by_its_houses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: a frame filtered or shuffled before ``to_parquet`` keeps its index in a
+    column ``__index_level_0__``, which was refused as an unknown column, and the file with it."""
+    import pandas as pd
+
+    from gradient_boosting_model import make_prediction
+
+    frame = pd.read_csv(DATASET_DIR / "test.csv").head(40).sample(frac=1, random_state=3)
+    frame.to_parquet(tmp_path / "shuffled.parquet")
+    status, _, err = run(capsys, str(tmp_path / "shuffled.parquet"), str(tmp_path / "p.parquet"))
+    assert status == 0, err
+    priced = read_table(tmp_path / "p.parquet")
+    assert [line["price"] for line in priced] == make_prediction(frame).predictions

@@ -118,22 +118,6 @@ def test_make_prediction_answers_as_the_pipeline_path(
         )
 
 
-def test_a_value_the_schema_decodes_is_priced_as_the_pipeline_prices_it(
-    packaged_model: TrainedModel, request_rows: list[dict[str, Any]]
-) -> None:
-    """marshmallow accepts bytes for a text field; the model takes them as sent, as a code it
-    never saw (the compiled path looks them up as sent, not by their code)."""
-    house = {**request_rows[0], "Street": b"Pave", "SaleCondition": b"Normal"}
-    houses = [request_rows[1], house]
-    assert_same_stages(*both_ways(packaged_model, houses))
-    assert_same_answers(
-        make_prediction(houses, model=packaged_model),
-        pipeline_answers(packaged_model, houses),
-    )
-    batch = validate_batch(houses)
-    assert batch["Street"].tolist() == ["Pave", b"Pave"]
-
-
 def test_pricing_changes_nothing_the_model_stores(
     packaged_model: TrainedModel, request_rows: list[dict[str, Any]]
 ) -> None:

@@ -134,3 +134,19 @@ def test_an_artifact_compiled_for_fields_coded_otherwise_is_compiled_again(
         make_prediction(houses, model=loaded).predictions
         == make_prediction(houses, model=model).predictions
     )
+
+
+def test_the_public_loaders_take_a_path_as_text_and_refuse_an_incomplete_card(
+    config: Config, tmp_path: Path
+) -> None:
+    """A probe's: ``load_model("...")`` and ``load_card("...")`` failed on a str path with an
+    AttributeError, and a card whose metadata lacked a key with a bare KeyError."""
+    import gradient_boosting_model as package
+
+    path = artifact_path(config)
+    assert package.load_model(str(path)).intervals == default_model().intervals
+    assert package.load_card(str(path))["version"] == __version__
+    partial = tmp_path / path.name
+    partial.with_suffix(".json").write_text(json.dumps({"model_name": "x"}), encoding="utf-8")
+    with pytest.raises(ModelArtifactError, match=r"metadata incomplete.*KeyError"):
+        package.load_card(str(partial))

@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.batch_rules import batch_layout
+from gradient_boosting_model.contradictions import coded_batch
+from gradient_boosting_model.house_batch import object_column
 from gradient_boosting_model.validation import validate_batch
 
 
@@ -34,7 +37,8 @@ def test_a_coded_column_maps_as_its_values_do(request_rows: list[dict[str, Any]]
 def test_a_number_field_or_an_uncoded_batch_has_no_codes(house: dict[str, Any]) -> None:
     assert validate_batch([house]).coded("GrLivArea") is None
     assert validate_batch([house]).coded("NoSuchField") is None
-    as_bytes = {**house, "Neighborhood": house["Neighborhood"].encode()}  # the schema takes it
-    batch = validate_batch([as_bytes, house])
+    columns = validate_batch([house, house]).columns()
+    columns["Neighborhood"] = object_column([house["Neighborhood"].encode(), house["Neighborhood"]])
+    batch = coded_batch(columns, batch_layout())  # a value no code table has: uncoded
     assert batch.uncoded
     assert batch.coded("Neighborhood") is None

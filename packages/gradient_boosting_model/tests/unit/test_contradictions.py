@@ -90,11 +90,6 @@ def test_a_feature_some_training_record_contradicts_is_not_checked() -> None:
             "GarageCars",
             "GarageCars 0 says the house has no garage, and GarageFinish Unf that it has one",
         ),
-        (  # bytes, which the schema decodes and the model takes as sent (code -1)
-            {"TotalBsmtSF": 0, "BsmtCond": b"TA"},
-            "TotalBsmtSF",
-            "TotalBsmtSF 0 says the house has no basement, and BsmtCond b'TA' that it has one",
-        ),
         (
             {"PoolArea": 368, "PoolQC": None},
             "PoolQC",

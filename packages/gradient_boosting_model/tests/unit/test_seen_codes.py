@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from house_samples import REQUIRED_HOUSE
 
+from gradient_boosting_model.batch_rules import batch_layout
+from gradient_boosting_model.contradictions import coded_batch
 from gradient_boosting_model.house_batch import object_column
 from gradient_boosting_model.input_ranges import FeatureRange, InputRanges
 from gradient_boosting_model.missing import OMITTED
@@ -100,10 +102,13 @@ def test_a_batch_is_found_house_by_house_then_field_by_field(codes: SeenCodes) -
     ]
 
 
-def test_a_value_sent_as_bytes_is_found_by_its_value(codes: SeenCodes) -> None:
-    """A Python caller's bytes (which the schema accepts) have no code: the batch is read
-    value by value, and the value is no code seen."""
-    batch = validate_batch([{**REQUIRED, "Exterior1st": b"VinylSd"}])
+def test_a_value_with_no_code_is_found_by_its_value(codes: SeenCodes) -> None:
+    """Columns with a value no code table has (a client's row cannot hold one: the schema
+    takes text as ``str`` only) make an uncoded batch, read value by value, and the value is
+    no code seen."""
+    columns = validate_batch([REQUIRED]).columns()
+    columns["Exterior1st"] = object_column([b"VinylSd"])
+    batch = coded_batch(columns, batch_layout())
     assert batch.uncoded
     assert codes.unseen(batch) == [(0, "Exterior1st", b"VinylSd")]
     assert shown(b"VinylSd") == "b'VinylSd'"

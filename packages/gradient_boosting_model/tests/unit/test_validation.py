@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from house_samples import REQUIRED_HOUSE
 from marshmallow import fields
 
 from gradient_boosting_model.errors import InvalidInputError
@@ -207,6 +208,20 @@ def test_a_row_of_many_unknown_fields_is_described_by_its_first_ones(
     assert len(seen[0]) == len(request_rows[0]) + 3  # its known fields, and three others
 
 
+def test_a_few_unknown_fields_are_cut_to_max_errors_too_and_named_in_the_rows_order() -> None:
+    """A probe's: with fewer extra keys than the schema has fields, max_errors did not cut them
+    (70 described for max_errors=2), and they came in the order of a set, another each run."""
+    extras = [f"x{i}" for i in (39, 7, 69, 1, 23, 50, 9, 12, 61, 3)]
+    row = {**REQUIRED_HOUSE, **dict.fromkeys(extras, 1)}
+    with pytest.raises(InvalidInputError) as every:
+        validate_batch([row])
+    assert list(every.value.errors[0]) == extras and every.value.complete
+    with pytest.raises(InvalidInputError) as first:
+        validate_batch([row], max_errors=2)
+    assert list(first.value.errors[0]) == extras[:2]
+    assert not first.value.complete
+
+
 def _recorded_loads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """The rows the schema describes from now on, as it is given them."""
     described: list[Any] = []
@@ -299,3 +314,30 @@ def test_an_infinite_id_is_refused_as_the_schema_refuses_it(
         validate_batch([house])
     assert refused.value.errors == {0: HouseDetailsSchema().validate(house)}
     assert "Id" in refused.value.errors[0]
+
+
+def test_a_frame_repeating_a_column_is_refused_naming_it() -> None:
+    frame = pd.concat([pd.DataFrame([REQUIRED_HOUSE]), pd.DataFrame([{"GrLivArea": 5000}])], axis=1)
+    with pytest.raises(InvalidInputError, match=r"repeats the column \['GrLivArea'\]"):
+        validate_batch(frame)
+
+
+def test_a_frames_empty_cell_is_a_null_and_a_column_left_out_is_left_out() -> None:
+    """A frame cannot tell a field left out from a null: its NaN is a null, as in the Ames
+    files (BsmtQual null: no basement); a field left out is a column left out."""
+    with_basement = {**REQUIRED_HOUSE, "BsmtQual": "TA", "TotalBsmtSF": 800}
+    frame = pd.DataFrame([with_basement, REQUIRED_HOUSE])  # pandas fills the gaps with NaN
+    assert validate_batch(frame).columns()["BsmtQual"][1] is None  # as if sent as null
+    left_out = validate_batch(pd.DataFrame([REQUIRED_HOUSE])).columns()
+    assert left_out["BsmtQual"][0] is OMITTED
+
+
+def test_a_code_sent_as_bytes_is_refused_not_read_as_another() -> None:
+    """A probe's: marshmallow's String decodes bytes, where the package reads a value as sent:
+    ``b"NAmes"`` passed, and was priced as a code never seen."""
+    house = {**REQUIRED_HOUSE, "Neighborhood": b"NAmes", "BsmtQual": b"TA"}
+    with pytest.raises(InvalidInputError) as refused:
+        validate_batch([house])
+    assert refused.value.errors == {
+        0: {"Neighborhood": ["Not a valid string."], "BsmtQual": ["Not a valid string."]}
+    }
