@@ -64,7 +64,7 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
     # A damaged pickle can raise almost anything (the pickle docs list UnpicklingError,
     # AttributeError, EOFError, ImportError, IndexError "and others"; struct.error is one).
     except Exception as error:
-        raise ModelArtifactError(_unloadable(path, error)) from error
+        raise ModelArtifactError(_unloadable(config, path, error)) from error
     if not isinstance(model, TrainedModel):
         raise ModelArtifactError(
             f"model artifact holds {type(model).__name__}, not a TrainedModel: {path}"
@@ -78,17 +78,17 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
     return model
 
 
-def _unloadable(path: Path, error: Exception) -> str:
+def _unloadable(config: Config, path: Path, error: Exception) -> str:
     """Why the artifact at ``path`` could not be unpickled: written by other releases of the
     libraries or of this package, if its metadata JSON says so (an artifact of another
     package release can name a class this one lacks), else corrupt."""
     try:
-        metadata = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        metadata = load_metadata(config, path=path.with_suffix(".json"))
         trained_with = {
             "gradient_boosting_model": metadata["model_version"],
             **metadata["library_versions"],
         }
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ModelArtifactError, KeyError, TypeError):
         trained_with = {}
     others = []
     for name, release in trained_with.items():

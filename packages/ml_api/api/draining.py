@@ -3,7 +3,7 @@
 no longer ready for new traffic, and ``/ready`` says so.
 
 A process-wide flag: the worker's signal handler sets it, the readiness handler reads it. It is
-never cleared, as a draining worker never serves again after its drain. A plain attribute, not
+never cleared, as a draining worker never serves again after its drain. A plain global, not
 a ``threading.Event``: setting an event takes a lock, which a signal arriving inside the handler
 that holds it would wait for for ever.
 
@@ -13,19 +13,15 @@ probe that reaches an old one meanwhile gets 503, the next one most likely a new
 
 from __future__ import annotations
 
-
-class _Flag:
-    draining = False
-
-
-_state = _Flag()
+_draining = False
 
 
 def start_draining() -> None:
     """Mark this process as shutting down."""
-    _state.draining = True
+    global _draining
+    _draining = True
 
 
 def is_draining() -> bool:
     """Whether this process has been told to shut down."""
-    return _state.draining
+    return _draining

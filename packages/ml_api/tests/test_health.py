@@ -32,7 +32,7 @@ def test_ready_once_the_model_is_loaded(client: TestClient) -> None:
 def test_a_draining_worker_is_not_ready_but_still_prices(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, house: dict[str, object]
 ) -> None:
-    monkeypatch.setattr(draining._state, "draining", False)  # put back after the test
+    monkeypatch.setattr(draining, "_draining", False)  # put back after the test
     draining.start_draining()
     response = client.get("/ready")
     assert response.status_code == 503

@@ -33,3 +33,9 @@ class ChunkError(BatchError):
 
 class TooManyRejectsError(BatchError):
     """More houses were rejected than the job allows; the rejects file says which and why."""
+
+
+def os_reason(error: OSError) -> str:
+    """What went wrong with a file, as the system says it (``Permission denied``), without
+    Python's framing of it."""
+    return error.strerror or str(error)

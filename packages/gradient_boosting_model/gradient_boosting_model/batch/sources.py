@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
-from gradient_boosting_model.batch.errors import InputFileError
+from gradient_boosting_model.batch.errors import InputFileError, os_reason
 from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIELDS
 
 Format = Literal["csv", "parquet"]
@@ -219,7 +219,7 @@ def plan_chunks(files: Sequence[Path], chunk_rows: int) -> list[Chunk]:
             plan = _csv_chunks if kind == "csv" else _parquet_chunks
             columns, spans = plan(path, chunk_rows)
         except OSError as error:
-            raise InputFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+            raise InputFileError(f"{path}: cannot be read ({os_reason(error)})") from None
         first = len(chunks)
         chunks.extend(
             Chunk(

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from gradient_boosting_model.batch.errors import OutputFileError
+from gradient_boosting_model.batch.errors import OutputFileError, os_reason
 
 if TYPE_CHECKING:  # reading imports the model's schema, which the client does not need
     from gradient_boosting_model.batch.reading import Reject
@@ -91,7 +91,7 @@ class TableWriter:
             )
         except OSError as error:
             raise OutputFileError(
-                f"{path}: cannot write the {what} file: {_reason(error)}"
+                f"{path}: cannot write the {what} file: {os_reason(error)}"
             ) from None
 
     def write(self, columns: dict[str, list[Any]]) -> None:
@@ -113,7 +113,7 @@ class TableWriter:
         except OSError as error:
             self.partial.unlink(missing_ok=True)
             raise OutputFileError(
-                f"{self.path}: cannot write the {self.what} file: {_reason(error)}"
+                f"{self.path}: cannot write the {self.what} file: {os_reason(error)}"
             ) from None
 
     def discard(self) -> None:
@@ -131,11 +131,6 @@ class TableWriter:
     ) -> None:
         if self.partial.exists():  # neither committed nor discarded: the job stopped
             self.discard()
-
-
-def _reason(error: OSError) -> str:
-    """What went wrong, as the system says it (``Permission denied``), without Python's frame."""
-    return error.strerror or str(error)
 
 
 def _json(warnings: list[dict[str, str]]) -> str:
