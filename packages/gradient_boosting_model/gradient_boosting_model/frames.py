@@ -39,6 +39,8 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         present = [v for v in values if not _is_missing(v)]
         whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
         columns.append([None if _is_missing(v) else int(v) if whole else v for v in values])
+    if not columns:  # rows without a field: as many empty houses (zip would give none)
+        return [{} for _ in range(len(frame))]
     names = [str(name) for name in frame.columns]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 

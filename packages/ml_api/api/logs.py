@@ -7,6 +7,7 @@ line carries its route, status, row count and duration.
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from typing import Any
@@ -132,16 +133,32 @@ def configure_logging(level: str) -> None:
 
 #: What uvicorn logs of a request its parser refused, before any id exists for it.
 UVICORN_PARSER_REFUSAL = "Invalid HTTP request received."
+#: What gunicorn logs when a listening socket it closes was closed already: at every worker's
+#: shutdown, after uvicorn's event loop closed the socket's descriptor itself (benoitc/gunicorn
+#: issues 1877 and 3013; harmless, but an "Error" in every deployment's log).
+GUNICORN_SOCKET_CLOSE = "Error while closing socket %s"
 
 
-class ParserRefusalFilter(logging.Filter):
-    """Leaves out uvicorn's warning of a request its parser refused: the connection guard
-    answers that request itself (``send_400_response``, api/connection_guard.py) with an id,
-    and logs its access line under the id; uvicorn's line, written before the id existed, said
-    the same with none. (tests/test_connection_limits.py fails if uvicorn's words change.)"""
+class UpstreamNoiseFilter(logging.Filter):
+    """Leaves out two lines of the servers under the service that say nothing to act on:
+
+    - uvicorn's warning of a request its parser refused: the connection guard answers that
+      request itself (``send_400_response``, api/connection_guard.py) with an id, and logs its
+      access line under the id; uvicorn's line, written before the id existed, said the same
+      with none;
+    - gunicorn's "Error while closing socket [Errno 9] Bad file descriptor" as a worker shuts
+      down (``GUNICORN_SOCKET_CLOSE``); any other error closing a socket is kept.
+
+    (tests/test_connection_limits.py and tests/test_server_faults.py fail if their words
+    change.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "uvicorn.error" and record.msg == UVICORN_PARSER_REFUSAL)
+        if record.name == "uvicorn.error":
+            return record.msg != UVICORN_PARSER_REFUSAL
+        if record.name == "gunicorn.error" and record.msg == GUNICORN_SOCKET_CLOSE:
+            reason = record.args[0] if isinstance(record.args, tuple) and record.args else ""
+            return not str(reason).startswith(f"[Errno {errno.EBADF}]")
+        return True
 
 
 #: gunicorn's ``logconfig_dict``: its own and uvicorn's logs as JSON lines too.
@@ -149,13 +166,13 @@ GUNICORN_LOGCONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": ServiceJsonFormatter}},
-    "filters": {"parser_refusals": {"()": ParserRefusalFilter}},
+    "filters": {"upstream_noise": {"()": UpstreamNoiseFilter}},
     "handlers": {
         "error_console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "stream": "ext://sys.stderr",
-            "filters": ["parser_refusals"],
+            "filters": ["upstream_noise"],
         },
     },
     "root": {"level": "INFO", "handlers": ["error_console"]},

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 from pythonjsonlogger.core import BaseJsonFormatter
 
-from api.logs import ServiceJsonFormatter
+from api.logs import (
+    GUNICORN_SOCKET_CLOSE,
+    UVICORN_PARSER_REFUSAL,
+    ServiceJsonFormatter,
+    UpstreamNoiseFilter,
+)
 from api.request_context import RequestContext, close_request, open_request
 
 
@@ -74,3 +79,33 @@ def test_the_time_is_formatted_as_format_time_does() -> None:
         record = _record("tick")
         record.created, record.msecs = created, (created - int(created)) * 1000
         assert json.loads(formatter.format(record))["time"] == formatter.formatTime(record)
+
+
+def _logged(name: str, msg: str, *args: Any) -> logging.LogRecord:
+    return logging.getLogger(name).makeRecord(name, logging.INFO, __file__, 1, msg, args, None)
+
+
+@pytest.mark.parametrize(
+    ("record", "kept"),
+    [
+        (lambda: _logged("uvicorn.error", UVICORN_PARSER_REFUSAL), False),
+        (lambda: _logged("uvicorn.error", "Shutting down"), True),
+        (
+            lambda: _logged(
+                "gunicorn.error", GUNICORN_SOCKET_CLOSE, "[Errno 9] Bad file descriptor"
+            ),
+            False,
+        ),
+        # Any other failure to close a socket is still said.
+        (
+            lambda: _logged(
+                "gunicorn.error", GUNICORN_SOCKET_CLOSE, "[Errno 5] Input/output error"
+            ),
+            True,
+        ),
+        (lambda: _logged("api.access", UVICORN_PARSER_REFUSAL), True),
+    ],
+    ids=["parser refusal", "uvicorn other", "socket closed twice", "socket close failed", "ours"],
+)
+def test_only_the_upstream_lines_that_say_nothing_are_left_out(record: Any, kept: bool) -> None:
+    assert UpstreamNoiseFilter().filter(record()) is kept

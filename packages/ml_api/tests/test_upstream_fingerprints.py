@@ -128,7 +128,7 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
         ours=("api/connection_guard.py", "api/logs.py"),
         recheck=(
             "the warning data_received logs of a request its parser refuses must still be "
-            "logs.UVICORN_PARSER_REFUSAL (ParserRefusalFilter leaves it out); "
+            "logs.UVICORN_PARSER_REFUSAL (UpstreamNoiseFilter leaves it out); "
             "GuardedHttpToolsProtocol's overrides of connection_made (which puts a lingering "
             "wrapper in place of transport), connection_lost, data_received, on_message_begin, "
             "on_url, on_header (a field after on_headers_complete is a trailer, not passed on), "

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from gradient_boosting_model.batch.sources import Chunk
 from gradient_boosting_model.fields import JsonNumber
-from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD
+from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, LARGEST_ID
 
 #: CSV texts that mean a missing value (MasVnrType's code "None" is a value).
 MISSING_TEXT = frozenset({"", "NA"})
@@ -106,11 +106,15 @@ def _code_texts(texts: Sequence[str]) -> list[Any]:
 
 
 def row_id(value: Any) -> int | None:
-    """The ``Id`` a reject is listed with, when the row has a whole number there."""
+    """The ``Id`` a reject or a price is listed with, when the row has a whole number there
+    that an ``Id`` may be (beyond ``LARGEST_ID`` the row is refused for it, and listed
+    without one: no int64 column holds every whole number)."""
     number = parse_number(value) if isinstance(value, str) else value
     if isinstance(number, float) and number.is_integer():
-        return int(number)
-    return number if isinstance(number, int) and not isinstance(number, bool) else None
+        number = int(number)
+    if isinstance(number, int) and not isinstance(number, bool) and abs(number) <= LARGEST_ID:
+        return number
+    return None
 
 
 def _split(line: str) -> list[str]:

@@ -173,3 +173,24 @@ def test_a_parquet_file_pandas_wrote_with_its_index_is_priced_by_its_houses(
     assert status == 0, err
     priced = read_table(tmp_path / "p.parquet")
     assert [line["price"] for line in priced] == make_prediction(frame).predictions
+
+
+@pytest.mark.parametrize("id_text", ["99999999999999999999", "9007199254740992", "1e300"])
+def test_an_id_too_large_for_any_id_column_is_a_reject_not_a_traceback(
+    id_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A whole number no Id may be (beyond ``LARGEST_ID``) was kept as the reject's Id, and the
+    rejects' int64 column could not hold one beyond 2^63: an ``OverflowError`` traceback after
+    the job was priced. The row is refused for its Id and listed without one."""
+    lines = (DATASET_DIR / "test.csv").read_text().splitlines()[:4]
+    lines[2] = id_text + lines[2][lines[2].index(",") :]
+    (tmp_path / "houses.csv").write_text("\n".join(lines) + "\n")
+    output = tmp_path / "p.csv"
+    status, out, err = run(
+        capsys, str(tmp_path / "houses.csv"), str(output), "--max-rejected", "50%"
+    )
+    assert status == 0, err
+    assert "scored 2, rejected 1, total 3 houses" in out
+    [reject] = read_table(tmp_path / "p.rejects.csv")
+    assert (reject["row"], reject["Id"], reject["field"]) == (2, None, "Id")
+    assert [line["Id"] for line in read_table(output)] == [1461, 1463]

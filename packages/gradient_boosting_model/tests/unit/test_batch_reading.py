@@ -16,6 +16,7 @@ from gradient_boosting_model.batch.reading import (
     read_csv_table,
     row_id,
 )
+from gradient_boosting_model.schemas import LARGEST_ID
 
 COLUMNS = ("Id", "MSZoning", "LotFrontage", "MasVnrType", "GrLivArea")
 
@@ -91,7 +92,20 @@ def test_lines_that_are_no_rows_are_rejected_and_the_others_kept() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "found"), [(5, 5), (5.0, 5), ("7", 7), (2.5, None), ("x", None), (True, None)]
+    ("value", "found"),
+    [
+        (5, 5),
+        (5.0, 5),
+        ("7", 7),
+        (2.5, None),
+        ("x", None),
+        (True, None),
+        (-LARGEST_ID, -LARGEST_ID),
+        # Whole numbers an Id may not be (the row is refused for it): listed without one.
+        (LARGEST_ID + 1, None),
+        ("99999999999999999999", None),
+        (1e300, None),
+    ],
 )
 def test_a_reject_keeps_the_rows_id_when_it_is_whole(value: Any, found: int | None) -> None:
     assert row_id(value) == found

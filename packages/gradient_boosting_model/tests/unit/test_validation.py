@@ -322,6 +322,18 @@ def test_a_frame_repeating_a_column_is_refused_naming_it() -> None:
         validate_batch(frame)
 
 
+def test_a_frame_of_rows_without_columns_is_refused_row_by_row_as_empty_houses() -> None:
+    """A probe's: three rows and no column were "no houses given"; they are three houses
+    lacking every required field, as three empty dicts are."""
+    with pytest.raises(InvalidInputError) as refused:
+        validate_batch(pd.DataFrame(index=range(3)))
+    with pytest.raises(InvalidInputError) as as_dicts:
+        validate_batch([{}, {}, {}])
+    assert refused.value.errors == as_dicts.value.errors
+    assert sorted(refused.value.errors) == [0, 1, 2]
+    assert set(refused.value.errors[0]) == set(REQUIRED_FIELDS)
+
+
 def test_a_frames_empty_cell_is_a_null_and_a_column_left_out_is_left_out() -> None:
     """A frame cannot tell a field left out from a null: its NaN is a null, as in the Ames
     files (BsmtQual null: no basement); a field left out is a column left out."""
