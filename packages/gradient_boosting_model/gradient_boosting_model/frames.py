@@ -6,6 +6,7 @@ Imported only when a DataFrame arrives, so that predicting from lists needs no p
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -21,7 +22,8 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     empty cell (for ``BsmtQual``, ``GarageType``, ``FireplaceQu`` and ``PoolQC``: the house has
     none). A field left out of every row is a column left out; houses that leave out different
     fields are sent as dicts. A float column whose values are all whole numbers (an integer
-    column that pandas widened to hold NaN) gives back ints.
+    column that pandas widened to hold NaN) gives back ints; ``Decimal`` values are numbers
+    too (a frame read from SQL), made floats.
 
     Raises
     ------
@@ -35,7 +37,7 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         )
     columns: list[list[Any]] = []
     for name in frame.columns:
-        values = frame[name].tolist()
+        values = [_json_number(v) for v in frame[name].tolist()]
         present = [v for v in values if not _is_missing(v)]
         whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
         columns.append([None if _is_missing(v) else int(v) if whole else v for v in values])
@@ -43,6 +45,12 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         return [{} for _ in range(len(frame))]
     names = [str(name) for name in frame.columns]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _json_number(value: Any) -> Any:
+    """A ``Decimal`` (what ``pd.read_sql`` gives for a NUMERIC column) as the float JSON would
+    carry; ``Decimal("NaN")`` becomes a NaN, a null as the frame's others."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def _is_missing(value: Any) -> bool:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,9 @@ from house_samples import REQUIRED_HOUSE
 from marshmallow import fields
 
 from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.frames import json_records
 from gradient_boosting_model.missing import OMITTED
+from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS, HouseDetailsSchema
 from gradient_boosting_model.validation import validate_batch, validate_inputs
 
@@ -320,6 +323,22 @@ def test_a_frame_repeating_a_column_is_refused_naming_it() -> None:
     frame = pd.concat([pd.DataFrame([REQUIRED_HOUSE]), pd.DataFrame([{"GrLivArea": 5000}])], axis=1)
     with pytest.raises(InvalidInputError, match=r"repeats the column \['GrLivArea'\]"):
         validate_batch(frame)
+
+
+def test_a_frames_decimals_are_numbers_as_its_floats_are() -> None:
+    """A probe's: a frame read from SQL holds a NUMERIC column as ``Decimal`` values, each of
+    which was refused, row by row, as "Not a valid number."."""
+    with_basement = {**REQUIRED_HOUSE, "LotFrontage": 65.5, "TotalBsmtSF": 800}
+    floats = pd.DataFrame([with_basement, {**REQUIRED_HOUSE, "LotFrontage": None}])
+    decimals = floats.astype(object)
+    for name in ("GrLivArea", "YearBuilt", "LotFrontage", "TotalBsmtSF"):
+        decimals[name] = [Decimal("NaN") if pd.isna(v) else Decimal(str(v)) for v in floats[name]]
+    assert json_records(decimals) == json_records(floats)
+    assert make_prediction(decimals).predictions == make_prediction(floats).predictions
+    decimals.loc[0, "GrLivArea"] = Decimal("Infinity")
+    with pytest.raises(InvalidInputError) as refused:
+        validate_batch(decimals)
+    assert list(refused.value.errors) == [0] and list(refused.value.errors[0]) == ["GrLivArea"]
 
 
 def test_a_frame_of_rows_without_columns_is_refused_row_by_row_as_empty_houses() -> None:
