@@ -6,8 +6,8 @@ Runs on a worker. CSV values are text: ``NA`` and the empty string are missing, 
 files; a number field's text becomes an int when whole and a float otherwise, and text that is
 no number is passed on unchanged, so that the schema refuses it with the API's own message.
 A line that is no row of its file (too few or too many values, broken quoting, not UTF-8) is
-rejected here. Parquet values keep their types, but a NaN is missing and a whole float is an int
-(pandas stores an integer column with gaps as floats).
+rejected here. Parquet values keep their types, but a NaN is missing, a whole float is an int
+(pandas stores an integer column with gaps as floats) and a decimal is a float.
 
 This runs for every row of a job, so a CSV chunk is parsed by Arrow's C++ reader, whole
 columns at a time (three times as fast as Python's csv module here); only a chunk that Arrow
@@ -289,4 +289,17 @@ def read_chunk(chunk: Chunk) -> ChunkTable:
         range(span.start, span.stop), columns=list(chunk.columns), use_pandas_metadata=False
     )
     rows = np.arange(span.first_row, span.first_row + table.num_rows, dtype=np.int64)
-    return ChunkTable(table, rows, nan_is_missing=True)
+    return ChunkTable(_decimals_as_floats(table), rows, nan_is_missing=True)
+
+
+def _decimals_as_floats(table: Any) -> Any:
+    """A table's decimal columns (a NUMERIC column exported from SQL or Spark) as the float64
+    numbers JSON would carry: as decimals, each of their values was refused as no number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for position, column in enumerate(table.schema):
+        if pa.types.is_decimal(column.type):
+            floats = pc.cast(table.column(position), pa.float64())
+            table = table.set_column(position, column.name, floats)
+    return table

@@ -194,3 +194,39 @@ def test_an_id_too_large_for_any_id_column_is_a_reject_not_a_traceback(
     [reject] = read_table(tmp_path / "p.rejects.csv")
     assert (reject["row"], reject["Id"], reject["field"]) == (2, None, "Id")
     assert [line["Id"] for line in read_table(output)] == [1461, 1463]
+
+
+def test_a_parquet_files_decimal_columns_are_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: a table exported from SQL or Spark keeps NUMERIC columns as decimals, and
+    every row of such a file was refused, "Not a valid number."."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(
+        pd.read_csv(DATASET_DIR / "test.csv").head(30), preserve_index=False
+    )
+    decimals = table
+    for name, kind in [
+        ("Id", pa.decimal128(22, 0)),
+        ("GrLivArea", pa.decimal128(22, 2)),
+        ("LotFrontage", pa.decimal256(12, 3)),
+    ]:
+        at = decimals.schema.get_field_index(name)
+        decimals = decimals.set_column(at, name, decimals.column(name).cast(kind))
+    pq.write_table(table, tmp_path / "floats.parquet")
+    pq.write_table(decimals, tmp_path / "decimals.parquet")
+    for name in ("floats", "decimals"):
+        status, _, err = run(
+            capsys, str(tmp_path / f"{name}.parquet"), str(tmp_path / f"{name}.csv")
+        )
+        assert status == 0, err
+    as_floats, as_decimals = (
+        read_table(tmp_path / f"{name}.csv") for name in ("floats", "decimals")
+    )
+    assert len(as_decimals) == 30
+    assert [{**line, "source": None} for line in as_decimals] == [
+        {**line, "source": None} for line in as_floats
+    ]

@@ -330,12 +330,18 @@ def test_a_frames_decimals_are_numbers_as_its_floats_are() -> None:
     which was refused, row by row, as "Not a valid number."."""
     with_basement = {**REQUIRED_HOUSE, "LotFrontage": 65.5, "TotalBsmtSF": 800}
     floats = pd.DataFrame([with_basement, {**REQUIRED_HOUSE, "LotFrontage": None}])
+
+    def as_decimals(values: pd.Series) -> pd.Series:
+        return pd.Series(
+            [Decimal("NaN") if pd.isna(v) else Decimal(str(v)) for v in values], dtype=object
+        )
+
     decimals = floats.astype(object)
     for name in ("GrLivArea", "YearBuilt", "LotFrontage", "TotalBsmtSF"):
-        decimals[name] = [Decimal("NaN") if pd.isna(v) else Decimal(str(v)) for v in floats[name]]
+        decimals[name] = as_decimals(floats[name])
     assert json_records(decimals) == json_records(floats)
     assert make_prediction(decimals).predictions == make_prediction(floats).predictions
-    decimals.loc[0, "GrLivArea"] = Decimal("Infinity")
+    decimals["GrLivArea"] = as_decimals(pd.Series([math.inf, *floats["GrLivArea"][1:]]))
     with pytest.raises(InvalidInputError) as refused:
         validate_batch(decimals)
     assert list(refused.value.errors) == [0] and list(refused.value.errors[0]) == ["GrLivArea"]
