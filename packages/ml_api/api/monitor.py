@@ -119,32 +119,55 @@ class LiveMonitor:
             self._asked.release()
 
     def refresh(self) -> None:
-        """Measure the default window, set the gauges, prune what is past retention: when
-        the store has changed since the last time (its newest priced house and sale, two index
-        lookups), so that an idle service spends nothing on it."""
+        """Prune what is past retention, then measure the default window and set the gauges
+        when the store has changed since the last measure, so that an idle service spends on
+        it only an index lookup and a count of each table. A change is a newer priced house or
+        sale, or another count of rows in any table: a request of many houses is written in
+        steps that share one time, challenger prices come after their houses, and a prune
+        deletes (by newest times alone, a measure taken between two steps stood for good)."""
         try:
-            seen = self._newest()
-            if seen == self._seen and self._latest is not None:
+            self._prune()
+            state = self._state()
+            if state == self._seen and self._latest is not None:
                 DATABASE_UP.set(1)
                 return
             figures = self._measure(self.window)
-            self._prune()
-            self._count()
         except Exception as error:  # any driver's error: the figures stay as they were
             DATABASE_UP.set(0)
             logger.warning("monitoring: the store could not be read (%s)", type(error).__name__)
             return
         DATABASE_UP.set(1)
-        self._seen = seen
+        self._seen = state
         self._latest = figures
         self._set_gauges(figures)
 
-    def _newest(self) -> tuple[Any, ...]:
-        with self.store.engine.connect() as connection:
-            return (
+    def _state(self) -> tuple[Any, ...]:
+        """The store's newest priced house and sale and each table's rows (setting the
+        store's gauges): what a measure of the window rests on."""
+        engine = self.store.engine
+        with engine.connect() as connection:
+            newest = (
                 connection.scalar(select(func.max(predictions.c.created_at))),
                 connection.scalar(select(func.max(sales.c.received_at))),
             )
+            counts = []
+            for table in (predictions, sales, challenger_prices):
+                counts.append(connection.scalar(select(func.count()).select_from(table)) or 0)
+                STORE_ROWS.labels(table.name).set(counts[-1])
+            if engine.dialect.name == "postgresql":
+                size = connection.scalar(
+                    text(
+                        "SELECT pg_total_relation_size('predictions') "
+                        "+ pg_total_relation_size('sales') "
+                        "+ pg_total_relation_size('challenger_prices')"
+                    )
+                )
+                STORE_BYTES.set(size or 0)
+        database = make_url(self.store.url).database
+        if engine.dialect.name == "sqlite" and database:
+            files = [Path(database), Path(f"{database}-wal")]
+            STORE_BYTES.set(sum(path.stat().st_size for path in files if path.exists()))
+        return (*newest, *counts)
 
     def _measure(self, window: Window) -> dict[str, Any]:
         return measure(
@@ -163,8 +186,7 @@ class LiveMonitor:
         for check, found in figures["checks"].items():
             # NaN where there is no figure (no sale yet; no calibrated range among the sales),
             # not the last one, which a dashboard would show as current.
-            live = found["live"]
-            LIVE[_gauge_name(check)].set(math.nan if live is None else live)
+            LIVE[_gauge_name(check)].set(_or_nan(found["live"]))
             MONITORING_LEVEL.labels(check).set(_level(found["verdict"]))
         _set_drift_gauges(figures["drift"])
         if figures["challenger"] is not None:
@@ -172,33 +194,16 @@ class LiveMonitor:
 
     def _prune(self) -> None:
         """Delete priced houses (their sales and challenger prices with them) older than the
-        retention."""
+        retention: looked for at every refresh (one index lookup), traffic or none."""
         cutoff = datetime.now(UTC) - self.retention
         expired = select(predictions.c.id).where(predictions.c.created_at < cutoff)
+        with self.store.engine.connect() as connection:
+            if connection.scalar(expired.limit(1)) is None:
+                return
         with self.store.engine.begin() as connection:
             for table in (sales, challenger_prices):
                 connection.execute(delete(table).where(table.c.prediction_id.in_(expired)))
             connection.execute(delete(predictions).where(predictions.c.created_at < cutoff))
-
-    def _count(self) -> None:
-        engine = self.store.engine
-        with engine.connect() as connection:
-            for table in (predictions, sales, challenger_prices):
-                rows = connection.scalar(select(func.count()).select_from(table))
-                STORE_ROWS.labels(table.name).set(rows or 0)
-            if engine.dialect.name == "postgresql":
-                size = connection.scalar(
-                    text(
-                        "SELECT pg_total_relation_size('predictions') "
-                        "+ pg_total_relation_size('sales') "
-                        "+ pg_total_relation_size('challenger_prices')"
-                    )
-                )
-                STORE_BYTES.set(size or 0)
-        database = make_url(self.store.url).database
-        if engine.dialect.name == "sqlite" and database:
-            files = [Path(database), Path(f"{database}-wal")]
-            STORE_BYTES.set(sum(path.stat().st_size for path in files if path.exists()))
 
 
 def _set_drift_gauges(drift: dict[str, Any]) -> None:
@@ -211,23 +216,24 @@ def _set_drift_gauges(drift: dict[str, Any]) -> None:
 
 
 def _set_challenger_gauges(compared: dict[str, Any]) -> None:
+    """The comparison's gauges; NaN where it has no figure (no house priced by both, no sale
+    of one), as the live gauges, not the last figure, which a dashboard would show as current."""
     for beyond, share in compared["price_moves"]["beyond"].items():
-        if share is not None:
-            PRICE_MOVES.labels(beyond).set(share)
+        PRICE_MOVES.labels(beyond).set(_or_nan(share))
     for model in ("champion", "challenger"):
-        figures = compared[model]
-        if figures is not None:
-            COMPARED["rmsle"].labels(model).set(figures["rmsle"])
-            coverage = figures["coverage"]  # None: no range of its marked calibrated
-            COMPARED["interval_coverage"].labels(model).set(
-                math.nan if coverage is None else coverage
-            )
-    difference = compared["rmsle_difference"]
-    if difference is not None:
-        RMSLE_DIFFERENCE.labels("estimate").set(difference["estimate"])
-        RMSLE_DIFFERENCE.labels("lower").set(difference["interval"][0])
-        RMSLE_DIFFERENCE.labels("upper").set(difference["interval"][1])
+        figures = compared[model] or {}
+        COMPARED["rmsle"].labels(model).set(_or_nan(figures.get("rmsle")))
+        # None: no range of its marked calibrated
+        COMPARED["interval_coverage"].labels(model).set(_or_nan(figures.get("coverage")))
+    difference = compared["rmsle_difference"] or {"estimate": None, "interval": (None, None)}
+    RMSLE_DIFFERENCE.labels("estimate").set(_or_nan(difference["estimate"]))
+    RMSLE_DIFFERENCE.labels("lower").set(_or_nan(difference["interval"][0]))
+    RMSLE_DIFFERENCE.labels("upper").set(_or_nan(difference["interval"][1]))
     CHALLENGER_VERDICT.set({"better": 1, "worse": -1}.get(compared["verdict"], 0))
+
+
+def _or_nan(figure: float | None) -> float:
+    return math.nan if figure is None else figure
 
 
 def _level(verdict: str) -> int:

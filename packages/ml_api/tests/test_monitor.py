@@ -1,0 +1,147 @@
+"""A worker's live monitor (api/monitor.py) on SQLite and on a real PostgreSQL: its figures follow
+the store however the store changes, the store is pruned with or without traffic, and a gauge
+with no figure says so."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine
+
+from api.monitor import LiveMonitor, _set_challenger_gauges
+from api.store.database import Store
+from api.store.monitoring import Thresholds, Window
+from api.store.recorder import PricedRequest, write_rows
+from tests.stores import count_rows, priced_request
+
+pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
+
+THRESHOLDS = Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
+                        coverage_watch=0.85, coverage_alert=0.8, warned_ratio_watch=1.5,
+                        warned_ratio_alert=2.0, min_drift_houses=1)  # fmt: skip
+
+
+@pytest.fixture
+def new_monitor() -> Iterator[Callable[..., LiveMonitor]]:
+    """``new_monitor(engine, retention_days=365)``: a monitor of ``engine``'s store, its own
+    engine disposed of after the test."""
+    made: list[LiveMonitor] = []
+
+    def new(engine: Engine, *, retention_days: int = 365) -> LiveMonitor:
+        made.append(
+            LiveMonitor(
+                Store(engine.url.render_as_string(hide_password=False)),
+                window=Window(predictions=1000, sales=100),
+                every_seconds=60,
+                retention_days=retention_days,
+                training={"warned_share": 0.01},
+                thresholds=THRESHOLDS,
+                new_tally=None,
+            )
+        )
+        return made[-1]
+
+    yield new
+    for monitor in made:
+        monitor.store.engine.dispose()
+
+
+def _write(engine: Engine, request: PricedRequest, start: int, stop: int) -> None:
+    with engine.begin() as connection:
+        write_rows(connection, request.rows(start, stop))
+
+
+def test_a_request_written_in_steps_is_measured_whole_once_its_steps_land(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor]
+) -> None:
+    """The houses of one request share their time, and the writer writes a large request in
+    several steps: a measure taken between two steps stood for good (a probe's: 54,000 of
+    55,000 houses, 25 s after the last write), as the newest time it was keyed on did not
+    move."""
+    request = priced_request(10)
+    monitor = new_monitor(migrated)
+    _write(migrated, request, 0, 6)
+    monitor.refresh()
+    assert monitor.current()["priced_houses"] == 6
+    _write(migrated, request, 6, 10)  # the same time as the first step's
+    monitor.refresh()
+    assert monitor.current()["priced_houses"] == 10
+
+
+def test_the_store_is_pruned_without_traffic_and_the_figures_follow(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor]
+) -> None:
+    """Retention was applied only when a house was priced or a sale posted, and after the
+    measure: an idle service kept houses past it, and a pruned store was described by figures
+    of the houses it had deleted."""
+    old = priced_request(4, "00000000000000d1")
+    old = PricedRequest(**{**vars(old), "priced_at": old.priced_at - timedelta(days=3)})
+    _write(migrated, old, 0, 4)
+    _write(migrated, priced_request(2, "00000000000000d2"), 0, 2)
+    monitor = new_monitor(migrated)
+    monitor.refresh()
+    assert monitor.current()["priced_houses"] == 6
+    monitor.retention = timedelta(days=2)  # as if a day had passed; no house priced since
+    monitor.refresh()
+    assert count_rows(migrated) == 2
+    assert monitor.current()["priced_houses"] == 2
+    assert REGISTRY.get_sample_value("ml_api_store_rows", {"table": "predictions"}) == 2
+
+
+def test_an_unchanged_store_is_not_measured_again(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the checks above make a change is all that is: an idle store is not measured."""
+    _write(migrated, priced_request(3), 0, 3)
+    monitor = new_monitor(migrated)
+    measured: list[Window] = []
+    measure = monitor._measure
+
+    def counted(window: Window) -> dict[str, Any]:
+        measured.append(window)
+        return measure(window)
+
+    monkeypatch.setattr(monitor, "_measure", counted)
+    for _ in range(3):
+        monitor.refresh()
+    assert len(measured) == 1
+
+
+def _gauge(name: str, labels: dict[str, str]) -> float | None:
+    return REGISTRY.get_sample_value(name, labels)
+
+
+def test_a_comparison_without_figures_sets_its_gauges_to_nan() -> None:
+    """A challenger that stops pricing, or a window with no sale of a house both priced, has no
+    figure: its gauges say so (NaN, as the live ones), not the last figure they had."""
+    figures: dict[str, Any] = {
+        "price_moves": {"beyond": {"0.02": 0.7}},
+        "champion": {"rmsle": 0.11, "coverage": 0.9},
+        "challenger": {"rmsle": 0.12, "coverage": None},
+        "rmsle_difference": {"estimate": 0.01, "interval": (0.0, 0.02)},
+        "verdict": "same",
+    }
+    _set_challenger_gauges(figures)
+    assert _gauge("ml_api_challenger_price_move_share", {"beyond": "0.02"}) == 0.7
+    assert math.isnan(_gauge("ml_api_challenger_interval_coverage", {"model": "challenger"}) or 0)
+    empty = {
+        "price_moves": {"beyond": {"0.02": None}},
+        "champion": None,
+        "challenger": None,
+        "rmsle_difference": None,
+        "verdict": "not_enough_data",
+    }
+    _set_challenger_gauges(empty)
+    for name, labels in [
+        ("ml_api_challenger_price_move_share", {"beyond": "0.02"}),
+        ("ml_api_challenger_rmsle", {"model": "champion"}),
+        ("ml_api_challenger_rmsle", {"model": "challenger"}),
+        ("ml_api_challenger_rmsle_difference", {"bound": "estimate"}),
+    ]:
+        found = _gauge(name, labels)
+        assert found is not None and math.isnan(found), (name, labels)
