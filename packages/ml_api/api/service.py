@@ -139,12 +139,17 @@ class PredictionService:
             If the model or its card is missing or corrupt, was trained with another
             scikit-learn release, or cannot price the houses; the message names the file.
         api.store.database.StoreError
-            If the store cannot be reached, or its database is behind the code's migrations.
+            If the store cannot be reached, or its database is behind the code's migrations,
+            or cannot keep a model's version.
         """
         if store is not None:
             store.check()
         model = load_model(artifact)
         card = load_card(artifact)
+        if store is not None:
+            store.check_model_version(str(card["version"]), role="serving")
+            if challenger is not None:
+                store.check_model_version(challenger.version, role="challenger")
         prices = make_prediction(list(warm_up), model=model, explain=True).predictions
         logger.info("model %s loaded; warm-up prices %s", card["version"], prices)
         return cls(

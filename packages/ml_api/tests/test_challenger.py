@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from api.app import create_app, start_service
 from api.monitor import _set_challenger_gauges
 from api.service import PredictionService
 from api.store.comparison import comparison_verdict, paired_bootstrap
+from api.store.database import StoreError
 from api.store.tables import challenger_prices, predictions
 from tests.conftest import FEEDBACK_TOKEN
 from tools.challengers import CHALLENGER_VERSION, write_challenger
@@ -288,3 +290,24 @@ def test_requests_are_priced_together_and_a_bad_one_loses_only_its_own(
     assert not json_differences(expected, priced)
     failed = REGISTRY.get_sample_value("ml_api_challenger_failed_houses_total") or 0
     assert failed - failed_before == 1
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("role", ["serving", "challenger"])
+def test_a_model_version_the_store_cannot_keep_stops_start_up(tmp_path: Path, role: str) -> None:
+    """A probe's: a version of 40 characters (``0.3.3+challenger.retrain.20261205.abc123``)
+    passed on SQLite and then, on PostgreSQL, failed every write for ever: nothing recorded,
+    every sale refused as naming no priced house, no failure counted. Refused at start-up, and
+    with recording off the same file serves."""
+    version = "0.3.3+challenger.retrain.20261205.abc123"
+    long_named = write_challenger(tmp_path / "models", version=version)
+    settings = config.Settings(environment="testing", state_dir=tmp_path / "state")
+    if role == "serving":
+        settings = settings.model_copy(update={"model_artifact": long_named})
+    else:
+        settings = settings.model_copy(update={"challenger_artifact": long_named})
+    with pytest.raises(StoreError, match=rf"the {role} model's version '{re.escape(version)}'"):
+        start_service(settings)
+    if role == "serving":  # a challenger needs recording
+        unrecorded = start_service(settings.model_copy(update={"recording": False}))
+        assert unrecorded.model_version == version

@@ -19,6 +19,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from api.store.tables import MODEL_VERSION_LENGTH
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 logger = logging.getLogger(__name__)
@@ -170,6 +172,18 @@ class Store:
             check_migrated(engine)
         finally:
             engine.dispose()
+
+    @staticmethod
+    def check_model_version(version: str, *, role: str) -> None:
+        """Raise ``StoreError`` if the store cannot keep ``version`` (start-up): PostgreSQL
+        refuses a longer one at every write (SQLite would keep it), so that nothing was
+        recorded, and the writer tried again for ever."""
+        if len(version) > MODEL_VERSION_LENGTH:
+            raise StoreError(
+                f"the {role} model's version {version!r} has {len(version)} characters; the "
+                f"prediction store keeps at most {MODEL_VERSION_LENGTH}: release it under a "
+                "shorter version, or serve it with recording off (ML_API_RECORDING=false)"
+            )
 
     def close(self) -> None:
         if self._engine is not None and self._pid == os.getpid():

@@ -45,6 +45,10 @@ def answer_columns() -> list[Column[object]]:
     ]
 
 
+#: The longest model version the store keeps (a ``model_version`` column's width): a longer
+#: one is refused at start-up (``Store.check_model_version``), not found at the first write.
+MODEL_VERSION_LENGTH = 32
+
 #: One row a priced house.
 predictions = Table(
     "predictions",
@@ -53,7 +57,7 @@ predictions = Table(
     Column("id", String(40), primary_key=True),
     Column("request_id", String(128), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("model_version", String(32), nullable=False),
+    Column("model_version", String(MODEL_VERSION_LENGTH), nullable=False),
     #: The house as the client sent it.
     Column("house", Document, nullable=False),
     *answer_columns(),
@@ -95,6 +99,6 @@ challenger_prices = Table(
         ForeignKey("predictions.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("model_version", String(32), nullable=False),
+    Column("model_version", String(MODEL_VERSION_LENGTH), nullable=False),
     *answer_columns(),
 )
