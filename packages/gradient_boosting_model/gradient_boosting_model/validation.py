@@ -339,7 +339,7 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
     if not plain_dicts:
         not_objects = {i for i, row in enumerate(rows) if not isinstance(row, Mapping)}
         if not_objects:
-            raise InvalidInputError({i: {"_schema": [ROW_MESSAGE]} for i in not_objects})
+            raise _refused_with_the_others(rows, not_objects, max_errors)
     rules = batch_rules()
     read = _read_rows(rows, rules, plain_dicts=plain_dicts)
     matrix, odd_rows = _number_matrix(read.numbers, len(rules.numbers.names))
@@ -359,6 +359,32 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
     if not read.complete or np.isnan(matrix.take(rules.settled_numbers, axis=1)).any():
         _settle_left_out(read.texts, matrix, codes, rules)
     return HouseBatch(rules.layout, matrix, read.texts, codes, uncoded=uncoded)
+
+
+def _refused_with_the_others(
+    rows: Rows, not_objects: AbstractSet[int], max_errors: int | None
+) -> InvalidInputError:
+    """The refusal of a batch holding rows that are no objects: those, and beside them what is
+    wrong with its other rows, as a batch of those alone is checked (one answer says all that
+    is wrong; a row ``1`` hid the rules the others broke), first row first, stopping once the
+    rows described hold ``max_errors`` invalid fields."""
+    errors: dict[int, dict[str, list[str]]] = {i: {"_schema": [ROW_MESSAGE]} for i in not_objects}
+    complete = True
+    objects = [i for i in range(len(rows)) if i not in not_objects]
+    if objects:
+        try:
+            validate_batch([rows[i] for i in objects], max_errors=max_errors)
+        except InvalidInputError as refused:
+            errors.update({objects[j]: found for j, found in refused.errors.items()})
+            complete = refused.complete
+    listed: dict[int, dict[str, list[str]]] = {}
+    fields = 0
+    for index in sorted(errors):
+        if max_errors is not None and fields >= max_errors:
+            return InvalidInputError(listed, complete=False)
+        listed[index] = errors[index]
+        fields += len(errors[index])
+    return InvalidInputError(listed, complete=complete)
 
 
 def _settle_left_out(

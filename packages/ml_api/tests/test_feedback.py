@@ -165,6 +165,21 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
         assert without_store.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH).status_code == 503
 
 
+def test_a_row_that_is_no_sale_is_named_with_what_the_store_refuses_of_the_others(
+    client: TestClient,
+) -> None:
+    """A probe's: ``[1, ...]`` was refused by the framework's check of the list, and a row
+    naming no priced house, or a day that does not exist, came only with the next answer."""
+    batch = [1, {"prediction_id": "ffffffffffffffff-0", "sale_price": 1e5, "sold_on": "2010-02-31"}]
+    refused = client.post("/v1/sales", json=batch, headers=AUTH)
+    assert refused.status_code == 400, refused.text
+    assert [(e["row"], e["field"]) for e in refused.json()["errors"]] == [
+        (0, None),
+        (1, "prediction_id"),
+        (1, "sold_on"),
+    ]
+
+
 def test_an_id_repeated_and_unknown_is_refused_for_both(client: TestClient) -> None:
     """Fixing one of a field's faults must not end in a refusal for the other."""
     twice = UNPRICED_SALE * 2

@@ -165,6 +165,19 @@ def test_a_400_also_names_the_house_rules_broken_in_other_fields(
     assert body["errors"][1]["message"] == "-1 is less than the minimum of 0"
 
 
+def test_a_row_that_is_no_house_is_named_with_the_rules_the_others_break(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    """A probe's: a row that is no object was refused by the framework's check of the list,
+    alone, and the others' broken rules came only with the next answer."""
+    broken = dict(request_rows[1], YearBuilt=2010, YearRemodAdd=2010, YrSold=2006)
+    body = _assert_problem(client.post("/v1/predictions", json=[1, broken, request_rows[2]]), 400)
+    assert [(error["row"], error["field"], error["message"]) for error in body["errors"]] == [
+        (0, None, '1 is not of type "object"'),
+        (1, "YearBuilt", "is more than a year after the sale (YrSold)."),
+    ]
+
+
 def test_a_400_names_the_house_rules_a_house_breaks_beside_its_own_bad_fields(
     client: TestClient, request_rows: list[dict[str, Any]]
 ) -> None:

@@ -15,7 +15,7 @@ from gradient_boosting_model.frames import json_records
 from gradient_boosting_model.missing import OMITTED
 from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS, HouseDetailsSchema
-from gradient_boosting_model.validation import validate_batch, validate_inputs
+from gradient_boosting_model.validation import ROW_MESSAGE, validate_batch, validate_inputs
 
 BAD_VALUES = [
     pytest.param("GrLivArea", "1710", "Not a valid number", id="number-as-string"),
@@ -317,6 +317,24 @@ def test_an_infinite_id_is_refused_as_the_schema_refuses_it(
         validate_batch([house])
     assert refused.value.errors == {0: HouseDetailsSchema().validate(house)}
     assert "Id" in refused.value.errors[0]
+
+
+def test_rows_that_are_no_houses_are_named_with_what_the_others_break() -> None:
+    """A row that is no object was refused alone: a client fixing it met a second refusal for
+    what the other rows broke all along. With ``max_errors``, rows are described first row
+    first until they hold that many fields, as for any batch."""
+    broken = {**REQUIRED_HOUSE, "YearBuilt": 2010, "YrSold": 2006, "LotArea": -1}
+    with pytest.raises(InvalidInputError) as refused:
+        validate_batch([broken, 1, REQUIRED_HOUSE, "a house", broken])  # type: ignore[list-item]
+    errors = refused.value.errors
+    assert refused.value.complete
+    assert list(errors) == [0, 1, 3, 4]
+    assert errors[1] == errors[3] == {"_schema": [ROW_MESSAGE]}
+    assert errors[0] == errors[4] and set(errors[0]) == {"YearBuilt", "LotArea"}
+    with pytest.raises(InvalidInputError) as cut:
+        validate_batch([1, broken, broken], max_errors=2)  # type: ignore[list-item]
+    assert not cut.value.complete
+    assert list(cut.value.errors) == [0, 1]
 
 
 def test_a_frame_repeating_a_column_is_refused_naming_it() -> None:
