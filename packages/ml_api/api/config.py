@@ -170,6 +170,33 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _watch_before_alert(self) -> Settings:
+        """A verdict passes ``watch`` on its way to ``alert``: bounds the other way round
+        would never say watch. And the default windows are windows a client may ask for."""
+        faults = [
+            f"ML_API_{name}_WATCH ({watch:g}) is {side} ML_API_{name}_ALERT ({alert:g}): a "
+            "figure must pass watch on its way to alert"
+            for name, watch, alert, side in (
+                ("ERROR_RATIO", self.error_ratio_watch, self.error_ratio_alert, "above"),
+                ("WARNED_RATIO", self.warned_ratio_watch, self.warned_ratio_alert, "above"),
+                ("COVERAGE", self.coverage_watch, self.coverage_alert, "below"),  # low is bad
+            )
+            if (watch > alert if side == "above" else watch < alert)
+        ]
+        faults += [
+            f"ML_API_MONITORING_{kind} ({default}) is above ML_API_MAX_MONITORING_{kind} "
+            f"({largest}), the largest window a worker computes"
+            for kind, default, largest in (
+                ("PREDICTIONS", self.monitoring_predictions, self.max_monitoring_predictions),
+                ("SALES", self.monitoring_sales, self.max_monitoring_sales),
+            )
+            if default > largest
+        ]
+        if faults:
+            raise ValueError("; ".join(faults))
+        return self
+
     @field_validator("cors_origins", "feedback_tokens", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:

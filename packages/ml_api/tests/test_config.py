@@ -77,6 +77,35 @@ def test_a_body_the_service_takes_must_fit_in_a_worker_s_bytes_in_flight(
         Settings()
 
 
+@pytest.mark.parametrize(
+    ("variables", "refused"),
+    [
+        (
+            {"ERROR_RATIO_WATCH": "2", "ERROR_RATIO_ALERT": "1.5"},
+            r"ERROR_RATIO_WATCH \(2\) is above",
+        ),
+        ({"WARNED_RATIO_WATCH": "5"}, r"WARNED_RATIO_WATCH \(5\) is above .*ALERT \(4\)"),
+        ({"COVERAGE_WATCH": "0.7", "COVERAGE_ALERT": "0.85"}, r"COVERAGE_WATCH \(0.7\) is below"),
+        ({"MONITORING_PREDICTIONS": "500000"}, r"MONITORING_PREDICTIONS \(500000\) is above"),
+        ({"MONITORING_SALES": "30000"}, r"MONITORING_SALES \(30000\) is above"),
+    ],
+)
+def test_monitoring_bounds_that_could_never_say_watch_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], refused: str
+) -> None:
+    """From a probe: watch above alert (below, for coverage) was taken, and then a figure
+    went from ok to alert; a default window larger than any a client may ask for too."""
+    Settings()  # the defaults hold
+    for name, value in variables.items():
+        monkeypatch.setenv(f"ML_API_{name}", value)
+    with pytest.raises(ValueError, match=refused):
+        Settings()
+    for name in variables:  # equal bounds: watch and alert at once, taken
+        monkeypatch.delenv(f"ML_API_{name}")
+    monkeypatch.setenv("ML_API_ERROR_RATIO_WATCH", "1.5")
+    assert Settings().error_ratio_watch == Settings().error_ratio_alert
+
+
 def test_gunicorn_serves_the_asgi_app_with_the_server_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
