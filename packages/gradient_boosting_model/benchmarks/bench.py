@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from threadpoolctl import threadpool_info
 
 from gradient_boosting_model import __version__, input_drift
-from gradient_boosting_model.config import load_config
+from gradient_boosting_model.config import DATASET_DIR, load_config
 from gradient_boosting_model.data import features_and_target, read_dataset, split_holdout
 from gradient_boosting_model.persistence import load_metadata
 from gradient_boosting_model.predict import default_model, make_prediction
@@ -161,6 +162,10 @@ def main() -> int:
 
     plain_one = median_ms(lambda: make_prediction(rows[:1]), repeats=2000)
     plain_all = median_ms(lambda: make_prediction(rows), repeats=50)
+    frame = pd.read_csv(DATASET_DIR / config.data.requests_file)  # as pandas reads it
+    frame_one, frame_all = frame.head(1), frame
+    from_frame_one = median_ms(lambda: make_prediction(frame_one), repeats=500)
+    from_frame_all = median_ms(lambda: make_prediction(frame_all), repeats=30)
     # What make_prediction did before ranges and warnings: validate, then the pipeline.
     bare_one = median_ms(lambda: model.pipeline.predict(validate_inputs(rows[:1])), repeats=2000)
     bare_all = median_ms(lambda: model.pipeline.predict(validate_inputs(rows)), repeats=50)
@@ -183,6 +188,7 @@ def main() -> int:
         f"\n{'in-process, median ms':<40}{'1 house':>10}{f'{len(rows)} houses':>14}\n"
         f"{'validate + pipeline.predict (0.1.0)':<40}{bare_one:>10.3f}{bare_all:>14.2f}\n"
         f"{'make_prediction (+ ranges, warnings)':<40}{plain_one:>10.3f}{plain_all:>14.2f}\n"
+        f"{'  given a pandas DataFrame':<40}{from_frame_one:>10.3f}{from_frame_all:>14.2f}\n"
         f"{'make_prediction(explain=True)':<40}{explain_one:>10.3f}{explain_all:>14.2f}\n"
         f"{'  the explanation alone':<40}{explanation_one:>10.3f}{explanation_all:>14.2f}\n"
         f"{'  as JSON-shaped dicts (records)':<40}{'':>10}{records_all:>14.2f}\n"

@@ -9,6 +9,8 @@ import math
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from gradient_boosting_model.errors import InvalidInputError
@@ -35,16 +37,51 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         raise InvalidInputError(
             {}, f"the frame repeats the column{'s' if len(repeated) > 1 else ''} {repeated}"
         )
-    columns: list[list[Any]] = []
-    for name in frame.columns:
-        values = [_json_number(v) for v in frame[name].tolist()]
-        present = [v for v in values if not _is_missing(v)]
-        whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
-        columns.append([None if _is_missing(v) else int(v) if whole else v for v in values])
+    columns = [_json_values(frame[name]) for name in frame.columns]
     if not columns:  # rows without a field: as many empty houses (zip would give none)
         return [{} for _ in range(len(frame))]
     names = [str(name) for name in frame.columns]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _json_values(column: pd.Series) -> list[Any]:
+    """A column's values as JSON would carry them (see ``json_records``): a numpy column of
+    numbers, or a text column, as whole arrays (a value at a time, 1459 houses took 40 ms);
+    any other one a value at a time."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
+    if kind in ("i", "u", "b"):  # nothing missing, nothing to make whole
+        values: list[Any] = column.tolist()
+        return values
+    if kind == "f":
+        return _float_values(column.to_numpy(dtype=np.float64))
+    values = column.tolist()
+    if isinstance(column.dtype, pd.StringDtype):  # text, or missing
+        return _missing_as_none(values, column.isna().to_numpy())
+    if column.dtype == object:  # only there can a Decimal be
+        values = [_json_number(v) for v in values]
+    present = [v for v in values if not _is_missing(v)]
+    whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
+    return [None if _is_missing(v) else int(v) if whole else v for v in values]
+
+
+def _float_values(array: npt.NDArray[np.float64]) -> list[Any]:
+    """Floats; all ints if every one present is whole (NaN: missing)."""
+    missing = np.isnan(array)
+    present = array[~missing]
+    whole = present.size > 0 and bool(np.all(np.isfinite(present) & (present == np.trunc(present))))
+    if not whole:
+        values: list[Any] = array.tolist()
+    elif np.all(np.abs(present) < 2**63):
+        values = np.where(missing, 0, array).astype(np.int64).tolist()
+    else:  # whole, beyond int64: as Python makes them
+        values = [0 if gap else int(v) for v, gap in zip(array.tolist(), missing, strict=True)]
+    return _missing_as_none(values, missing)
+
+
+def _missing_as_none(values: list[Any], missing: npt.NDArray[np.bool_]) -> list[Any]:
+    for at in np.flatnonzero(missing).tolist():
+        values[at] = None
+    return values
 
 
 def _json_number(value: Any) -> Any:

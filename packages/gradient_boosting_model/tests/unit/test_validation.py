@@ -343,6 +343,36 @@ def test_a_frame_repeating_a_column_is_refused_naming_it() -> None:
         validate_batch(frame)
 
 
+def test_a_frames_columns_are_read_as_json_carries_them() -> None:
+    """Whole columns at a time (numpy numbers, pandas text), as a value at a time before: a
+    float column all whole (pandas widens an int column with gaps) gives ints, one with a
+    fraction or an infinity floats, a gap None, whatever the column's type."""
+    frame = pd.DataFrame(
+        {
+            "whole": [1.0, math.nan, 3.0],
+            "fraction": [0.5, math.nan, 2.0],
+            "infinite": [1.0, math.inf, math.nan],
+            "huge": [1e20, math.nan, 2.0],
+            "float32": np.array([1, 2, 3], dtype=np.float32),
+            "ints": [1, 2, 3],
+            "text": pd.array(["a", None, "c"], dtype="string"),
+            "objects": pd.Series([Decimal("2"), None, 4.5], dtype=object),
+        }
+    )
+    rows = json_records(frame)
+    assert rows == [
+        {"whole": 1, "fraction": 0.5, "infinite": 1.0, "huge": 10**20, "float32": 1,
+         "ints": 1, "text": "a", "objects": 2.0},
+        {"whole": None, "fraction": None, "infinite": math.inf, "huge": None, "float32": 2,
+         "ints": 2, "text": None, "objects": None},
+        {"whole": 3, "fraction": 2.0, "infinite": None, "huge": 2, "float32": 3,
+         "ints": 3, "text": "c", "objects": 4.5},
+    ]  # fmt: skip
+    kinds = [{name: type(value) for name, value in row.items()} for row in rows]
+    assert kinds[0]["whole"] is kinds[0]["huge"] is kinds[2]["float32"] is int
+    assert kinds[0]["infinite"] is kinds[2]["fraction"] is float
+
+
 def test_a_frames_decimals_are_numbers_as_its_floats_are() -> None:
     """A probe's: a frame read from SQL holds a NUMERIC column as ``Decimal`` values, each of
     which was refused, row by row, as "Not a valid number."."""
