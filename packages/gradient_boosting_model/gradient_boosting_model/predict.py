@@ -88,7 +88,8 @@ def make_prediction(
     ------
     InvalidInputError
         If any row is invalid: the whole batch is refused and ``errors`` names every bad row
-        and field (of the rows described, with ``max_errors``).
+        and field (of the rows described, with ``max_errors``), a row by its position from 0
+        (a frame's: ``frame.iloc[row]``, whatever its index).
 
     Examples
     --------

@@ -373,6 +373,15 @@ def test_a_frames_columns_are_read_as_json_carries_them() -> None:
     assert kinds[0]["infinite"] is kinds[2]["fraction"] is float
 
 
+def test_a_frames_bad_row_is_named_by_its_position_whatever_its_index() -> None:
+    """As documented (``make_prediction``): ``frame.iloc[row]``, not a label of its index."""
+    frame = pd.DataFrame([REQUIRED_HOUSE, {**REQUIRED_HOUSE, "LotArea": -1}], index=[42, 7])
+    with pytest.raises(InvalidInputError) as refused:
+        validate_batch(frame)
+    assert list(refused.value.errors) == [1]
+    assert frame.iloc[1]["LotArea"] == -1
+
+
 def test_a_frames_decimals_are_numbers_as_its_floats_are() -> None:
     """A probe's: a frame read from SQL holds a NUMERIC column as ``Decimal`` values, each of
     which was refused, row by row, as "Not a valid number."."""
