@@ -42,6 +42,13 @@ from api.store.tables import challenger_prices, predictions, sales
 
 logger = logging.getLogger(__name__)
 
+#: Refreshes after which the window is measured again even if the store's state looks the
+#: same (see ``LiveMonitor._state``): 5 minutes at the default 30 s.
+REMEASURE_TICKS = 10
+#: Houses pruned in one refresh at most: a retention lowered on a large store is applied over
+#: several refreshes, each in a short transaction, not in one that locks the tables for long.
+PRUNE_HOUSES = 10_000
+
 #: A figure's gauge in ``LIVE`` and ``TRAINING``, where its name (a check's, a training figure's)
 #: is not the gauge's.
 _GAUGE_NAMES = {"coverage": "interval_coverage"}
@@ -75,8 +82,9 @@ class LiveMonitor:
         self.thresholds = thresholds
         self.new_tally = new_tally
         self._latest: dict[str, Any] | None = None
-        #: The newest priced house and sale when ``_latest`` was measured.
+        #: The store's ``_state`` when ``_latest`` was measured, and refreshes since.
         self._seen: tuple[Any, ...] = ()
+        self._unchanged_ticks = 0
         self._asked = threading.Semaphore(1)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -119,41 +127,61 @@ class LiveMonitor:
             self._asked.release()
 
     def refresh(self) -> None:
-        """Prune what is past retention, then measure the default window and set the gauges
-        when the store has changed since the last measure, so that an idle service spends on
-        it only an index lookup and a count of each table. A change is a newer priced house or
-        sale, or another count of rows in any table: a request of many houses is written in
-        steps that share one time, challenger prices come after their houses, and a prune
-        deletes (by newest times alone, a measure taken between two steps stood for good)."""
+        """Prune what is past retention, then measure the default window and set the gauges,
+        when the store changed since the last measure (``_state``: a few index lookups, all an
+        idle service spends on it), or every ``REMEASURE_TICKS`` refreshes whatever the
+        state says."""
+        self._prune()
         try:
-            self._prune()
             state = self._state()
-            if state == self._seen and self._latest is not None:
+            self._unchanged_ticks += 1
+            if (
+                state == self._seen
+                and self._latest is not None
+                and self._unchanged_ticks < REMEASURE_TICKS
+            ):
                 DATABASE_UP.set(1)
                 return
             figures = self._measure(self.window)
+            self._count()
         except Exception as error:  # any driver's error: the figures stay as they were
             DATABASE_UP.set(0)
             logger.warning("monitoring: the store could not be read (%s)", type(error).__name__)
             return
         DATABASE_UP.set(1)
-        self._seen = state
+        self._seen, self._unchanged_ticks = state, 0
         self._latest = figures
         self._set_gauges(figures)
 
     def _state(self) -> tuple[Any, ...]:
-        """The store's newest priced house and sale and each table's rows (setting the
-        store's gauges): what a measure of the window rests on."""
-        engine = self.store.engine
-        with engine.connect() as connection:
-            newest = (
-                connection.scalar(select(func.max(predictions.c.created_at))),
+        """What a measure of the window rests on, by index lookups: the newest priced house,
+        how many houses and challenger prices share its time (a request of many houses is
+        written in steps that share one time; a challenger's prices come after its houses),
+        the oldest priced house (another worker pruned) and the newest sale (a batch of sales
+        is written whole). Two requests written at once can still change the store unseen,
+        an older one's last step landing after a newer one: ``REMEASURE_TICKS`` bounds that."""
+        with self.store.engine.connect() as connection:
+            newest = connection.scalar(select(func.max(predictions.c.created_at)))
+            at_newest = select(predictions.c.id).where(predictions.c.created_at == newest)
+            return (
+                newest,
+                connection.scalar(select(func.count()).select_from(at_newest.subquery())),
+                connection.scalar(
+                    select(func.count())
+                    .select_from(challenger_prices)
+                    .where(challenger_prices.c.prediction_id.in_(at_newest))
+                ),
+                connection.scalar(select(func.min(predictions.c.created_at))),
                 connection.scalar(select(func.max(sales.c.received_at))),
             )
-            counts = []
+
+    def _count(self) -> None:
+        """The store's gauges: each table's rows, and the bytes it takes."""
+        engine = self.store.engine
+        with engine.connect() as connection:
             for table in (predictions, sales, challenger_prices):
-                counts.append(connection.scalar(select(func.count()).select_from(table)) or 0)
-                STORE_ROWS.labels(table.name).set(counts[-1])
+                rows = connection.scalar(select(func.count()).select_from(table))
+                STORE_ROWS.labels(table.name).set(rows or 0)
             if engine.dialect.name == "postgresql":
                 size = connection.scalar(
                     text(
@@ -167,7 +195,6 @@ class LiveMonitor:
         if engine.dialect.name == "sqlite" and database:
             files = [Path(database), Path(f"{database}-wal")]
             STORE_BYTES.set(sum(path.stat().st_size for path in files if path.exists()))
-        return (*newest, *counts)
 
     def _measure(self, window: Window) -> dict[str, Any]:
         return measure(
@@ -194,16 +221,28 @@ class LiveMonitor:
 
     def _prune(self) -> None:
         """Delete priced houses (their sales and challenger prices with them) older than the
-        retention: looked for at every refresh (one index lookup), traffic or none."""
+        retention, at most ``PRUNE_HOUSES`` a refresh, the oldest first: looked for at every
+        refresh (an index lookup), traffic or none. A failure is said, and counts for nothing
+        else: the store may still be read (a role without DELETE, a read-only replica)."""
         cutoff = datetime.now(UTC) - self.retention
-        expired = select(predictions.c.id).where(predictions.c.created_at < cutoff)
-        with self.store.engine.connect() as connection:
-            if connection.scalar(expired.limit(1)) is None:
-                return
-        with self.store.engine.begin() as connection:
-            for table in (sales, challenger_prices):
-                connection.execute(delete(table).where(table.c.prediction_id.in_(expired)))
-            connection.execute(delete(predictions).where(predictions.c.created_at < cutoff))
+        oldest = (
+            select(predictions.c.id)
+            .where(predictions.c.created_at < cutoff)
+            .order_by(predictions.c.created_at)
+            .limit(PRUNE_HOUSES)
+        )
+        try:
+            with self.store.engine.begin() as connection:
+                expired = list(connection.scalars(oldest))
+                if not expired:
+                    return
+                for table in (sales, challenger_prices):
+                    connection.execute(delete(table).where(table.c.prediction_id.in_(expired)))
+                connection.execute(delete(predictions).where(predictions.c.id.in_(expired)))
+        except Exception as error:  # any driver's error
+            logger.warning(
+                "monitoring: houses past retention could not be pruned (%s)", type(error).__name__
+            )
 
 
 def _set_drift_gauges(drift: dict[str, Any]) -> None:

@@ -4,19 +4,24 @@ with no figure says so."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import OperationalError
 
-from api.monitor import LiveMonitor, _set_challenger_gauges
+from api import monitor as monitor_module
+from api.monitor import REMEASURE_TICKS, LiveMonitor, _set_challenger_gauges
 from api.store.database import Store
 from api.store.monitoring import Thresholds, Window
-from api.store.recorder import PricedRequest, write_rows
+from api.store.recorder import PricedRequest, answer_values, write_rows
+from api.store.tables import challenger_prices
 from tests.stores import count_rows, priced_request
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
@@ -93,12 +98,8 @@ def test_the_store_is_pruned_without_traffic_and_the_figures_follow(
     assert REGISTRY.get_sample_value("ml_api_store_rows", {"table": "predictions"}) == 2
 
 
-def test_an_unchanged_store_is_not_measured_again(
-    migrated: Engine, new_monitor: Callable[..., LiveMonitor], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """What the checks above make a change is all that is: an idle store is not measured."""
-    _write(migrated, priced_request(3), 0, 3)
-    monitor = new_monitor(migrated)
+def _counting_measures(monitor: LiveMonitor, monkeypatch: pytest.MonkeyPatch) -> list[Window]:
+    """The windows ``monitor`` measures from now on."""
     measured: list[Window] = []
     measure = monitor._measure
 
@@ -107,9 +108,103 @@ def test_an_unchanged_store_is_not_measured_again(
         return measure(window)
 
     monkeypatch.setattr(monitor, "_measure", counted)
-    for _ in range(3):
+    return measured
+
+
+def test_an_unchanged_store_is_measured_again_only_every_few_refreshes(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle store costs a few index lookups a refresh, and a measure every
+    ``REMEASURE_TICKS`` (a change the lookups cannot see is seen then)."""
+    _write(migrated, priced_request(3), 0, 3)
+    monitor = new_monitor(migrated)
+    measured = _counting_measures(monitor, monkeypatch)
+    for _ in range(REMEASURE_TICKS):
         monitor.refresh()
     assert len(measured) == 1
+    monitor.refresh()
+    assert len(measured) == 2
+
+
+def test_a_challengers_prices_landing_after_their_houses_are_measured(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A challenger's prices are written about a second after the houses they price: a
+    window measured in between stood for good, its comparison frozen (a probe's)."""
+    request = priced_request(3)
+    _write(migrated, request, 0, 3)
+    monitor = new_monitor(migrated)
+    measured = _counting_measures(monitor, monkeypatch)
+    monitor.refresh()
+    interval = SimpleNamespace(lower=1.0, upper=3.0, calibrated=True)
+    with migrated.begin() as connection:
+        connection.execute(
+            insert(challenger_prices),
+            [
+                dict(
+                    zip(
+                        [column.name for column in challenger_prices.columns],
+                        (house_id, "0.2.1", *answer_values(2.0, interval, [])),
+                        strict=True,
+                    )
+                )
+                for house_id in request.ids
+            ],
+        )
+    monitor.refresh()
+    assert len(measured) == 2
+
+
+def test_the_store_is_pruned_a_bounded_batch_at_a_time(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retention lowered on a large store is applied over several refreshes, the oldest
+    houses first, each refresh's transaction short."""
+    monkeypatch.setattr(monitor_module, "PRUNE_HOUSES", 2)
+    for age, token in ((5, "00000000000000e1"), (4, "00000000000000e2")):
+        old = priced_request(3, token)
+        _write(
+            migrated,
+            PricedRequest(**{**vars(old), "priced_at": old.priced_at - timedelta(days=age)}),
+            0,
+            3,
+        )
+    _write(migrated, priced_request(1, "00000000000000e3"), 0, 1)
+    monitor = new_monitor(migrated, retention_days=1)
+    left = []
+    for _ in range(4):
+        monitor.refresh()
+        left.append(count_rows(migrated))
+    assert left == [5, 3, 1, 1]
+    assert monitor.current()["priced_houses"] == 1
+
+
+def test_a_prune_that_fails_is_said_and_the_window_still_measured(
+    migrated: Engine,
+    new_monitor: Callable[..., LiveMonitor],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A role without DELETE, or a read-only replica, can still be read: a failed prune set
+    the store as down (a critical alert) and stopped every measure."""
+    old = priced_request(2)
+    _write(
+        migrated,
+        PricedRequest(**{**vars(old), "priced_at": old.priced_at - timedelta(days=3)}),
+        0,
+        2,
+    )
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("DELETE", {}, Exception("permission denied"))
+
+    monkeypatch.setattr(monitor_module, "delete", refused)
+    monitor = new_monitor(migrated, retention_days=1)
+    with caplog.at_level(logging.WARNING, logger="api.monitor"):
+        monitor.refresh()
+    assert "could not be pruned (OperationalError)" in caplog.text
+    assert monitor.current()["priced_houses"] == 2
+    assert REGISTRY.get_sample_value("ml_api_database_up") == 1
 
 
 def _gauge(name: str, labels: dict[str, str]) -> float | None:
