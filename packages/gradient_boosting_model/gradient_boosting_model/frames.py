@@ -57,8 +57,9 @@ def _json_values(column: pd.Series) -> list[Any]:
     values = column.tolist()
     if isinstance(column.dtype, pd.StringDtype):  # text, or missing
         return _missing_as_none(values, column.isna().to_numpy())
-    if column.dtype == object:  # only there can a Decimal be
-        values = [_json_number(v) for v in values]
+    # Objects, categories, Arrow's types (a decimal column read with dtype_backend="pyarrow"):
+    # any may hold a Decimal.
+    values = [_json_number(v) for v in values]
     present = [v for v in values if not _is_missing(v)]
     whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
     return [None if _is_missing(v) else int(v) if whole else v for v in values]
@@ -86,8 +87,11 @@ def _missing_as_none(values: list[Any], missing: npt.NDArray[np.bool_]) -> list[
 
 def _json_number(value: Any) -> Any:
     """A ``Decimal`` (what ``pd.read_sql`` gives for a NUMERIC column) as the float JSON would
-    carry; ``Decimal("NaN")`` becomes a NaN, a null as the frame's others."""
-    return float(value) if isinstance(value, Decimal) else value
+    carry, the nearest to it; a NaN one (quiet or signalling) a NaN, a null as the frame's
+    others."""
+    if not isinstance(value, Decimal):
+        return value
+    return math.nan if value.is_nan() else float(value)
 
 
 def _is_missing(value: Any) -> bool:

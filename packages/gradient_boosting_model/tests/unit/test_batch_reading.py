@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +15,11 @@ from gradient_boosting_model.batch.reading import (
     parse_csv,
     parse_csv_lines,
     parse_number,
+    read_chunk,
     read_csv_table,
     row_id,
 )
+from gradient_boosting_model.batch.sources import Chunk, Span
 from gradient_boosting_model.schemas import LARGEST_ID
 
 COLUMNS = ("Id", "MSZoning", "LotFrontage", "MasVnrType", "GrLivArea")
@@ -132,3 +136,22 @@ def test_arrow_reads_a_chunk_as_the_line_reader_does(data: bytes, lines: int) ->
         for name in got:  # NaN != NaN: compare by repr, which shows the type too
             assert repr(got[name]) == repr(expected[name]), name
     assert (read_csv_table(data, COLUMNS, lines) is not None) == (data == CLEAN)
+
+
+def test_a_parquet_decimal_is_read_as_the_float_nearest_to_it(tmp_path: Path) -> None:
+    """Arrow's own cast of a decimal to a float is not rounded to the nearest: 13% of these
+    came out a bit off (304378.66 as 304378.66000000003), where JSON, a CSV and a frame's
+    ``float(Decimal)`` give the nearest float."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    picked = random.Random(7)
+    values = [Decimal(picked.randrange(10**9)) / Decimal(10 ** picked.choice((2, 3)))
+              for _ in range(2000)]  # fmt: skip
+    path = tmp_path / "decimals.parquet"
+    pq.write_table(pa.table({"LotArea": pa.array(values, type=pa.decimal128(14, 3))}), path)
+    chunk = Chunk(0, path.name, str(path), "parquet", ("LotArea",), Span(0, 1, 1, len(values)))
+    read = read_chunk(chunk).table.column("LotArea").to_pylist()
+    assert read == [float(value) for value in values]

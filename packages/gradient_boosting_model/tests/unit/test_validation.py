@@ -6,10 +6,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from house_samples import REQUIRED_HOUSE
 from marshmallow import fields
 
+from gradient_boosting_model.config import DATASET_DIR
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.frames import json_records
 from gradient_boosting_model.missing import OMITTED
@@ -382,6 +384,19 @@ def test_a_frames_bad_row_is_named_by_its_position_whatever_its_index() -> None:
     assert frame.iloc[1]["LotArea"] == -1
 
 
+def test_a_csv_read_by_pandas_gives_the_same_houses_whatever_its_dtype_backend() -> None:
+    """numpy's types, pandas' nullable ones and Arrow's take different paths here (whole
+    columns, or a value at a time): the same rows."""
+    path = DATASET_DIR / "test.csv"
+    read = [
+        json_records(pd.read_csv(path)),
+        json_records(pd.read_csv(path, dtype_backend="numpy_nullable")),
+        json_records(pd.read_csv(path, dtype_backend="pyarrow")),
+    ]
+    assert len(read[0]) == 1459
+    assert read[0] == read[1] == read[2]
+
+
 def test_a_frames_decimals_are_numbers_as_its_floats_are() -> None:
     """A probe's: a frame read from SQL holds a NUMERIC column as ``Decimal`` values, each of
     which was refused, row by row, as "Not a valid number."."""
@@ -398,6 +413,14 @@ def test_a_frames_decimals_are_numbers_as_its_floats_are() -> None:
         decimals[name] = as_decimals(floats[name])
     assert json_records(decimals) == json_records(floats)
     assert make_prediction(decimals).predictions == make_prediction(floats).predictions
+    # As pandas reads a NUMERIC column with Arrow's types (dtype_backend="pyarrow"), and as
+    # categories; a signalling NaN is a NaN.
+    arrow = pa.array([Decimal("65.50"), None], type=pa.decimal128(10, 2))
+    decimals["LotFrontage"] = pd.Series(arrow, dtype=pd.ArrowDtype(arrow.type))
+    decimals["TotalBsmtSF"] = as_decimals(floats["TotalBsmtSF"]).astype("category")
+    assert json_records(decimals) == json_records(floats)
+    decimals["TotalBsmtSF"] = pd.Series([Decimal("800"), Decimal("sNaN")], dtype=object)
+    assert json_records(decimals)[1]["TotalBsmtSF"] is None
     decimals["GrLivArea"] = as_decimals(pd.Series([math.inf, *floats["GrLivArea"][1:]]))
     with pytest.raises(InvalidInputError) as refused:
         validate_batch(decimals)
