@@ -171,9 +171,10 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _watch_before_alert(self) -> Settings:
-        """A verdict passes ``watch`` on its way to ``alert``: bounds the other way round
-        would never say watch. And the default windows are windows a client may ask for."""
+    def _monitoring_can_judge(self) -> Settings:
+        """Bounds under which a verdict could never be given, or never be ``watch``: a
+        verdict passes watch on its way to alert; the default windows are windows a client
+        may ask for, and hold the least a verdict rests on."""
         faults = [
             f"ML_API_{name}_WATCH ({watch:g}) is {side} ML_API_{name}_ALERT ({alert:g}): a "
             "figure must pass watch on its way to alert"
@@ -192,6 +193,20 @@ class Settings(BaseSettings):
                 ("SALES", self.monitoring_sales, self.max_monitoring_sales),
             )
             if default > largest
+        ]
+        faults += [
+            f"ML_API_{least_name} ({least}) is above ML_API_MONITORING_{kind} ({window}): "
+            "no verdict could ever be given"
+            for least_name, least, kind, window in (
+                ("MONITORING_MIN_SALES", self.monitoring_min_sales, "SALES", self.monitoring_sales),
+                (
+                    "MONITORING_MIN_DRIFT_HOUSES",
+                    self.monitoring_min_drift_houses,
+                    "PREDICTIONS",
+                    self.monitoring_predictions,
+                ),
+            )
+            if least > window
         ]
         if faults:
             raise ValueError("; ".join(faults))

@@ -88,6 +88,11 @@ def test_a_body_the_service_takes_must_fit_in_a_worker_s_bytes_in_flight(
         ({"COVERAGE_WATCH": "0.7", "COVERAGE_ALERT": "0.85"}, r"COVERAGE_WATCH \(0.7\) is below"),
         ({"MONITORING_PREDICTIONS": "500000"}, r"MONITORING_PREDICTIONS \(500000\) is above"),
         ({"MONITORING_SALES": "30000"}, r"MONITORING_SALES \(30000\) is above"),
+        ({"MONITORING_MIN_SALES": "2001"}, r"MIN_SALES \(2001\) is above .*SALES \(2000\)"),
+        (
+            {"MONITORING_MIN_DRIFT_HOUSES": "2000", "MONITORING_PREDICTIONS": "1500"},
+            r"MIN_DRIFT_HOUSES \(2000\) is above ML_API_MONITORING_PREDICTIONS \(1500\)",
+        ),
     ],
 )
 def test_monitoring_bounds_that_could_never_say_watch_are_refused(
@@ -100,10 +105,22 @@ def test_monitoring_bounds_that_could_never_say_watch_are_refused(
         monkeypatch.setenv(f"ML_API_{name}", value)
     with pytest.raises(ValueError, match=refused):
         Settings()
-    for name in variables:  # equal bounds: watch and alert at once, taken
-        monkeypatch.delenv(f"ML_API_{name}")
-    monkeypatch.setenv("ML_API_ERROR_RATIO_WATCH", "1.5")
-    assert Settings().error_ratio_watch == Settings().error_ratio_alert
+
+
+def test_monitoring_bounds_at_their_limits_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal bounds (watch and alert at once), windows at their largest and a window of just
+    the least a verdict rests on."""
+    for name, value in {
+        "ERROR_RATIO_WATCH": "1.5",
+        "COVERAGE_WATCH": "0.8",
+        "WARNED_RATIO_WATCH": "4",
+        "MONITORING_PREDICTIONS": "100000",
+        "MONITORING_SALES": "30",
+    }.items():
+        monkeypatch.setenv(f"ML_API_{name}", value)
+    settings = Settings()
+    assert settings.coverage_watch == settings.coverage_alert
+    assert settings.monitoring_sales == settings.monitoring_min_sales
 
 
 def test_gunicorn_serves_the_asgi_app_with_the_server_settings(
