@@ -11,6 +11,7 @@ import pytest
 from house_samples import REQUIRED_HOUSE
 from marshmallow import fields
 
+from gradient_boosting_model import frames
 from gradient_boosting_model.config import DATASET_DIR
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.frames import json_records
@@ -345,10 +346,14 @@ def test_a_frame_repeating_a_column_is_refused_naming_it() -> None:
         validate_batch(frame)
 
 
-def test_a_frames_columns_are_read_as_json_carries_them() -> None:
-    """Whole columns at a time (numpy numbers, pandas text), as a value at a time before: a
-    float column all whole (pandas widens an int column with gaps) gives ints, one with a
-    fraction or an infinity floats, a gap None, whatever the column's type."""
+@pytest.mark.parametrize("whole_from", [1, 1000], ids=["whole columns", "value by value"])
+def test_a_frames_columns_are_read_as_json_carries_them(
+    whole_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole columns at a time (numpy numbers, pandas text: a large frame), as a value at a
+    time (a small one): a float column all whole (pandas widens an int column with gaps) gives
+    ints, one with a fraction or an infinity floats, a gap None, whatever the column's type."""
+    monkeypatch.setattr(frames, "WHOLE_COLUMNS_FROM", whole_from)
     frame = pd.DataFrame(
         {
             "whole": [1.0, math.nan, 3.0],
