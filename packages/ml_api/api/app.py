@@ -269,6 +269,7 @@ def live_monitor(
     }
     return LiveMonitor(
         store,
+        model_version=str(card["version"]),
         window=Window(config.monitoring_predictions, config.monitoring_sales),
         every_seconds=config.monitoring_seconds,
         retention_days=config.retention_days,

@@ -65,6 +65,7 @@ class LiveMonitor:
         self,
         store: Store,
         *,
+        model_version: str,
         window: Window,
         every_seconds: float,
         retention_days: int,
@@ -74,6 +75,8 @@ class LiveMonitor:
         versions: Versions | None = None,
     ) -> None:
         self.store = store
+        #: The model served: its houses, and their sales, are the windows'.
+        self.model_version = model_version
         self.versions = versions
         self.window = window
         self.every_seconds = every_seconds
@@ -200,6 +203,7 @@ class LiveMonitor:
         return measure(
             self.store.engine,
             window,
+            model_version=self.model_version,
             training=self.training,
             thresholds=self.thresholds,
             new_tally=self.new_tally,

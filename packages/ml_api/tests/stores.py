@@ -29,13 +29,19 @@ def postgres_or_skip() -> None:
     pytest.skip(message)
 
 
-def priced_request(count: int, token: str = "00000000000000aa") -> PricedRequest:
+#: The model version ``priced_request``'s houses are priced by.
+MODEL_VERSION = "0.2.0"
+
+
+def priced_request(
+    count: int, token: str = "00000000000000aa", *, model_version: str = MODEL_VERSION
+) -> PricedRequest:
     """A request of ``count`` houses as the service hands it to the recorder: ids
     ``<token>-<index>``, house ``i`` of ``GrLivArea`` 1000 + i priced 100,000 + i."""
     return PricedRequest(
         ids=[f"{token}-{i}" for i in range(count)],
         request_id="test",
-        model_version="0.2.0",
+        model_version=model_version,
         houses=[{"GrLivArea": 1000 + i, "Neighborhood": "NAmes"} for i in range(count)],
         prices=[100_000.0 + i for i in range(count)],
         intervals=[SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=True)] * count,

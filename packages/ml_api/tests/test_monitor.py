@@ -21,8 +21,9 @@ from api.monitor import REMEASURE_TICKS, LiveMonitor, _set_challenger_gauges
 from api.store.database import Store
 from api.store.monitoring import Thresholds, Window
 from api.store.recorder import PricedRequest, answer_values, write_rows
+from api.store.sales import write_sales
 from api.store.tables import challenger_prices
-from tests.stores import count_rows, priced_request
+from tests.stores import MODEL_VERSION, count_rows, priced_request
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
 
@@ -41,6 +42,7 @@ def new_monitor() -> Iterator[Callable[..., LiveMonitor]]:
         made.append(
             LiveMonitor(
                 Store(engine.url.render_as_string(hide_password=False)),
+                model_version=MODEL_VERSION,
                 window=Window(predictions=1000, sales=100),
                 every_seconds=60,
                 retention_days=retention_days,
@@ -205,6 +207,27 @@ def test_a_prune_that_fails_is_said_and_the_window_still_measured(
     assert "could not be pruned (OperationalError)" in caplog.text
     assert monitor.current()["priced_houses"] == 2
     assert REGISTRY.get_sample_value("ml_api_database_up") == 1
+
+
+def test_the_windows_hold_the_houses_of_the_model_served_and_their_sales(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor]
+) -> None:
+    """After a promotion the windows held the old version's houses and sales too, judged
+    against the new version's training figures (a probe's reading of the code)."""
+    old = priced_request(4, "00000000000000f1", model_version="0.2.0")
+    new = priced_request(3, "00000000000000f2", model_version="0.3.0")
+    new = PricedRequest(**{**vars(new), "priced_at": old.priced_at + timedelta(seconds=1)})
+    _write(migrated, old, 0, 4)
+    _write(migrated, new, 0, 3)
+    sold = [old.ids[0], old.ids[1], new.ids[0]]
+    write_sales(migrated, [{"prediction_id": i, "sale_price": 1e5, "sold_on": "2010-06-30"}
+                           for i in sold])  # fmt: skip
+    for version, houses, sales in (("0.3.0", 3, 1), ("0.2.0", 4, 2)):
+        monitor = new_monitor(migrated)
+        monitor.model_version = version
+        figures = monitor.current()
+        assert figures["model_version"] == version
+        assert (figures["priced_houses"], figures["sales"]) == (houses, sales)
 
 
 def _gauge(name: str, labels: dict[str, str]) -> float | None:

@@ -54,7 +54,7 @@ from api.store.recorder import (
 )
 from api.store.sales import NO_PRICED_HOUSE, SalesRefusedError, sold_meanwhile, write_sales
 from api.store.tables import metadata, predictions, sales
-from tests.stores import Outage, count_rows, priced_request
+from tests.stores import MODEL_VERSION, Outage, count_rows, priced_request
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
 
@@ -384,6 +384,10 @@ class _RecordingTally:
         return {}
 
 
+#: ``measure`` of the houses ``priced_request`` prices.
+measured = functools.partial(measure, model_version=MODEL_VERSION)
+
+
 def _thresholds(*, min_drift_houses: int) -> Thresholds:
     """Every check judged from one sale; drift and the warned share from ``min_drift_houses``."""
     return Thresholds(min_sales=1, error_ratio_watch=1.5, error_ratio_alert=2.0,
@@ -418,7 +422,7 @@ def test_drift_reads_back_the_window_fields_as_sent(
 
     monkeypatch.setattr(monitoring, "DRIFT_BATCH", 2)
     thresholds = _thresholds(min_drift_houses=1)
-    figures = measure(migrated, Window(predictions=3, sales=10), training={},
+    figures = measured(migrated, Window(predictions=3, sales=10), training={},
                       thresholds=thresholds, new_tally=new_tally)  # fmt: skip
     assert figures["priced_houses"] == 3
     [tally] = tallies
@@ -441,7 +445,7 @@ def test_the_warned_share_is_judged_only_over_enough_houses(
     with migrated.begin() as connection:
         write_rows(connection, priced_request(houses).rows(0, houses))
     thresholds = _thresholds(min_drift_houses=5)
-    figures = measure(migrated, Window(predictions=100, sales=10),
+    figures = measured(migrated, Window(predictions=100, sales=10),
                       training={"warned_share": 0.01}, thresholds=thresholds)  # fmt: skip
     assert figures["checks"]["warned_share"] == {"live": 0.0, "training": 0.01, "verdict": verdict}
 
@@ -464,7 +468,7 @@ def test_the_warned_share_counts_warned_houses_not_uncalibrated_ones(migrated: E
     with migrated.begin() as connection:
         write_rows(connection, request.rows(0, 4))
     thresholds = _thresholds(min_drift_houses=1)
-    figures = measure(migrated, Window(predictions=100, sales=10),
+    figures = measured(migrated, Window(predictions=100, sales=10),
                       training={"warned_share": 0.01}, thresholds=thresholds)  # fmt: skip
     assert figures["checks"]["warned_share"]["live"] == pytest.approx(0.5)
 
@@ -490,7 +494,7 @@ def test_coverage_is_measured_on_houses_whose_range_was_calibrated(migrated: Eng
         {"prediction_id": f"00000000000000cc-{i}", "sale_price": price, "sold_on": "2010-06-30"}
         for i, price in enumerate(sold)
     ])  # fmt: skip
-    figures = measure(migrated, Window(predictions=100, sales=10), training={},
+    figures = measured(migrated, Window(predictions=100, sales=10), training={},
                       thresholds=_thresholds(min_drift_houses=1))  # fmt: skip
     assert figures["checks"]["coverage"]["live"] == pytest.approx(2 / 3)
     # Houses priced 100,000 + i sold for 100,000, 100,000 and 200,000: the fourth's sale,
@@ -504,7 +508,7 @@ def test_coverage_is_measured_on_houses_whose_range_was_calibrated(migrated: Eng
     training = {"rmsle": 0.1, "coverage": 0.9}
     for min_sales, judged in ((3, True), (4, False)):
         enough = dataclasses.replace(_thresholds(min_drift_houses=1), min_sales=min_sales)
-        checks = measure(migrated, Window(predictions=100, sales=10), training=training,
+        checks = measured(migrated, Window(predictions=100, sales=10), training=training,
                          thresholds=enough)["checks"]  # fmt: skip
         for name in ("rmsle", "coverage"):
             assert (checks[name]["verdict"] != "not_enough_data") == judged, (name, min_sales)
@@ -520,7 +524,7 @@ def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(
     thresholds = _thresholds(min_drift_houses=20)
     new_tally = functools.partial(drift_tally, model)
     window = Window(predictions=30, sales=10)
-    empty = measure(migrated, window, training={}, thresholds=thresholds, new_tally=new_tally)
+    empty = measured(migrated, window, training={}, thresholds=thresholds, new_tally=new_tally)
     nothing = {"psi": None, "houses": 0, "unknown": 0, "verdict": "not_enough_data"}
     assert empty["priced_houses"] == 0
     assert empty["drift"] == dict.fromkeys(drift_tally(model).fields, nothing)
@@ -530,7 +534,7 @@ def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(
         write_rows(connection, priced.rows(0, 40))
     monkeypatch.setattr(monitoring, "DRIFT_BATCH", 7)
     figures = [
-        measure(migrated, window, training={}, thresholds=thresholds, new_tally=new_tally)
+        measured(migrated, window, training={}, thresholds=thresholds, new_tally=new_tally)
         for _ in range(2)
     ]
     # The window: the 30 newest of one request's houses, all priced at once (any 30 of them).
@@ -538,7 +542,7 @@ def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(
         stored = [
             orjson.loads(text)
             for text in connection.execute(
-                select(cast(monitoring._recent_predictions(window).c.house, Text))
+                select(cast(monitoring._recent_predictions(window, MODEL_VERSION).c.house, Text))
             ).scalars()
         ]
     expected = {

@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 import orjson
+from gradient_boosting_model import __version__
 from gradient_boosting_model.data import read_dataset
 from sqlalchemy import insert
 
@@ -140,13 +141,14 @@ def _interleaved(
 
 
 def _fill(url: str, houses: list[dict[str, Any]], count: int, sold: int) -> None:
-    """``count`` priced houses and ``sold`` sales, written straight into the store (COPY)."""
+    """``count`` priced houses and ``sold`` sales, written straight into the store (COPY): by
+    the model served (the monitoring windows hold its houses)."""
     engine = make_engine(url)
     start = datetime.now(UTC) - timedelta(days=30)
     documents = [orjson.dumps(house).decode() for house in houses]
     for first in range(0, count, 50_000):
         rows = [
-            (f"{index:016x}-0", "bench", start + timedelta(seconds=index), "0.2.0",
+            (f"{index:016x}-0", "bench", start + timedelta(seconds=index), __version__,
              documents[index % len(houses)], 150_000.0 + index % 1000,
              math.log(150_000.0 + index % 1000), 120_000.0, 190_000.0, True, "[]")
             for index in range(first, min(count, first + 50_000))

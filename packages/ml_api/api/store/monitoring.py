@@ -109,16 +109,17 @@ def _below(value: float, watch: float, alert: float) -> str:
     return "alert" if value < alert else "watch" if value < watch else "ok"
 
 
-def _recent_predictions(window: Window) -> Any:
+def _recent_predictions(window: Window, model_version: str) -> Any:
     return (
         select(predictions.c.warned_fields, predictions.c.house)
+        .where(predictions.c.model_version == model_version)
         .order_by(*PREDICTIONS_NEWEST_FIRST)
         .limit(window.predictions)
         .subquery()
     )
 
 
-def _recent_sales(window: Window) -> Any:
+def _recent_sales(window: Window, model_version: str) -> Any:
     return (
         select(
             predictions.c.price,
@@ -130,6 +131,7 @@ def _recent_sales(window: Window) -> Any:
             predictions.c.calibrated,
         )
         .join(predictions, predictions.c.id == sales.c.prediction_id)
+        .where(predictions.c.model_version == model_version)
         .order_by(*SALES_NEWEST_FIRST)
         .limit(window.sales)
     )
@@ -151,9 +153,10 @@ class SoldWindow:
     calibrated: npt.NDArray[np.bool_]
 
     @classmethod
-    def read(cls, connection: Any, window: Window) -> SoldWindow:
+    def read(cls, connection: Any, window: Window, model_version: str) -> SoldWindow:
+        """The window's sales of houses ``model_version`` priced."""
         price, log_price, lower, upper, sale_price, log_sale_price, calibrated = float_columns(
-            connection.execute(_recent_sales(window)).all(), 7
+            connection.execute(_recent_sales(window, model_version)).all(), 7
         )
         return cls(price, log_price, lower, upper, sale_price, log_sale_price, calibrated == 1)
 
@@ -208,15 +211,19 @@ def measure(
     engine: Engine,
     window: Window,
     *,
+    model_version: str,
     training: Mapping[str, float],
     thresholds: Thresholds,
     new_tally: NewTally | None = None,
     versions: Versions | None = None,
 ) -> dict[str, Any]:
-    """The live figures over ``window``, each beside ``training``'s, with verdicts; the
-    window's houses are counted in a ``new_tally()``, which judges their drift; with
-    ``versions``, a challenger beside the champion (``comparison.compare``)."""
-    houses = _recent_predictions(window)
+    """The live figures over ``window`` of the houses ``model_version`` priced (the model
+    served: ``training`` holds its own figures, which another version's prices were no
+    measure of, nor its warnings, nor the inputs it was trained on), each beside
+    ``training``'s, with verdicts; the window's houses are counted in a ``new_tally()``, which
+    judges their drift; with ``versions``, a challenger beside the champion
+    (``comparison.compare``)."""
+    houses = _recent_predictions(window, model_version)
     tally = new_tally() if new_tally is not None else None
     with engine.connect() as connection:
         # Warned: a house whose warnings name a field ("[]" as written: none). Not the houses
@@ -225,7 +232,7 @@ def measure(
         priced, warned = connection.execute(
             select(func.count(), func.avg(case((unwarned, 0.0), else_=1.0)))
         ).one()
-        sold = SoldWindow.read(connection, window)
+        sold = SoldWindow.read(connection, window, model_version)
         if tally is not None:
             _count_drift(connection, houses, tally)
         challenger = (
@@ -259,6 +266,7 @@ def measure(
     }
     return {
         "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model_version": model_version,
         "window": {"predictions": window.predictions, "sales": window.sales},
         "priced_houses": int(priced),
         "sales": len(sold),

@@ -61,8 +61,10 @@ predictions = Table(
     #: The house as the client sent it.
     Column("house", Document, nullable=False),
     *answer_columns(),
-    # The windows' order (``PREDICTIONS_NEWEST_FIRST``), walked backwards.
+    # The windows' order (``PREDICTIONS_NEWEST_FIRST``), walked backwards: the houses of every
+    # version (pruning, the store's newest house), and of one (the monitoring windows).
     Index("ix_predictions_created_at_id", "created_at", "id"),
+    Index("ix_predictions_model_version_created_at_id", "model_version", "created_at", "id"),
 )
 
 #: One row a sale price posted back for a priced house.
