@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
-from api.problems import FieldError
+from api.problems import FieldError, quoted
 
 #: A key is quoted in a message; a huge one must not come back whole.
 _MAX_KEY = 100
@@ -99,11 +99,11 @@ def _found(row: Any) -> Iterator[tuple[str | None, str]]:
                 continue
             inner = next(_repeated_within(member), None)
             if inner is not None:
-                yield _clipped(key), f"holds an object that gives {inner!r} more than once"
+                yield _clipped(key), f"holds an object that gives {quoted(inner)} more than once"
         return
     inner = next(_repeated_within(row), None)
     if inner is not None:
-        yield None, f"holds an object that gives {inner!r} more than once"
+        yield None, f"holds an object that gives {quoted(inner)} more than once"
 
 
 def _repeated_within(value: Any) -> Iterator[str]:

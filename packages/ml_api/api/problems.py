@@ -97,6 +97,12 @@ class ApiProblem(ProblemException):  # type: ignore[misc]
 # Refusals of what a request carries (400, 422): their details quote it.
 
 
+def quoted(value: str) -> str:
+    """A value sent, inside a message of a refusal: in a JSON string's quotes, as the schema's
+    messages (jsonschema-rs) quote it, beside which it is listed."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 @dataclass(frozen=True, order=True)
 class FieldError:
     """One invalid value: the house's index in the request, the field, and what is wrong."""

@@ -144,7 +144,7 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
     assert named[1, "prediction_id"] == named[5, "prediction_id"] == NO_PRICED_HOUSE
     assert named[3, "prediction_id"] == "is in row 2 too"
     assert named[6, "prediction_id"] == "is in row 0 too"
-    assert named[5, "sold_on"] == "'2010-02-31' is not a date"
+    assert named[5, "sold_on"] == '"2010-02-31" is not a date'
     before = _count(service, sales)
 
     def gone(*args: Any) -> list[FieldError]:

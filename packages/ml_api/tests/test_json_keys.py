@@ -52,7 +52,7 @@ def test_a_key_given_twice_inside_a_field_is_named_by_the_field(
     response = client.post("/v1/predictions", content=f"[{text}]", headers=JSON)
     assert response.status_code == 400, response.text
     assert response.json()["errors"] == [
-        {"row": 0, "field": "LotArea", "message": "holds an object that gives 'x' more than once"}
+        {"row": 0, "field": "LotArea", "message": 'holds an object that gives "x" more than once'}
     ]
 
 
@@ -89,7 +89,7 @@ def test_an_object_body_names_no_row() -> None:
 
 def test_a_row_that_is_a_list_names_no_field() -> None:
     found = repeated_keys(b'[[{"a": 1, "a": 2}]]')
-    assert found == [FieldError(0, None, "holds an object that gives 'a' more than once")]
+    assert found == [FieldError(0, None, 'holds an object that gives "a" more than once')]
 
 
 def test_a_long_key_is_clipped() -> None:

@@ -214,13 +214,13 @@ def test_sales_are_written_whole(
     [
         ([_sale(0), _sale(9)], [(1, "prediction_id", NO_PRICED_HOUSE)]),
         ([_sale(0), _sale(0)], [(1, "prediction_id", "is in row 0 too")]),
-        ([_sale(0, sold_on="2026-02-30")], [(0, "sold_on", "'2026-02-30' is not a date")]),
-        ([_sale(0, sold_on="9999-12-31")], [(0, "sold_on", "'9999-12-31' is in the future")]),
+        ([_sale(0, sold_on="2026-02-30")], [(0, "sold_on", '"2026-02-30" is not a date')]),
+        ([_sale(0, sold_on="9999-12-31")], [(0, "sold_on", '"9999-12-31" is in the future')]),
         (  # every fault of every row, the ids' beside the dates' and repeats'
             [_sale(9), _sale(1, sold_on="9999-12-31"), _sale(9)],
             [
                 (0, "prediction_id", NO_PRICED_HOUSE),
-                (1, "sold_on", "'9999-12-31' is in the future"),
+                (1, "sold_on", '"9999-12-31" is in the future'),
                 (2, "prediction_id", "is in row 0 too"),
                 (2, "prediction_id", NO_PRICED_HOUSE),
             ],

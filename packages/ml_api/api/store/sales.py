@@ -19,7 +19,7 @@ from typing import Any
 from gradient_boosting_model import SOLD_BEFORE_FINISHED
 from sqlalchemy import Connection, Engine, insert, select
 
-from api.problems import FieldError
+from api.problems import FieldError, quoted
 from api.store.tables import predictions, sales
 
 #: Ids asked about in one query (SQLite's limit on parameters is 32766; PostgreSQL's 65535).
@@ -61,10 +61,10 @@ def _days(rows: Rows) -> tuple[dict[int, date], list[FieldError]]:
         try:
             day = date.fromisoformat(sale["sold_on"])
         except ValueError:
-            errors.append(FieldError(row, "sold_on", f"{sale['sold_on']!r} is not a date"))
+            errors.append(FieldError(row, "sold_on", f"{quoted(sale['sold_on'])} is not a date"))
             continue
         if day > latest:
-            errors.append(FieldError(row, "sold_on", f"{sale['sold_on']!r} is in the future"))
+            errors.append(FieldError(row, "sold_on", f"{quoted(sale['sold_on'])} is in the future"))
         else:
             days[row] = day
     return days, errors
