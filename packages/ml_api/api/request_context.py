@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
+#: The longest request id a client may give (a longer one is replaced by the service's own),
+#: which the prediction store keeps beside each house.
+MAX_REQUEST_ID = 128
 #: The route of a request that matches none of the spec's paths (or was never read).
 UNMATCHED = "unmatched"
 #: The route of Swagger UI's page and files.

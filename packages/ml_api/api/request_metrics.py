@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from api.request_context import (
+    MAX_REQUEST_ID,
     REQUEST_ID_HEADER,
     UI_ROUTE,
     UNMATCHED,
@@ -32,7 +33,7 @@ from api.security_headers import security_headers
 
 logger = logging.getLogger("api.access")
 
-_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_SANE_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{MAX_REQUEST_ID}}}")
 _MAX_SERIES = 1000
 
 

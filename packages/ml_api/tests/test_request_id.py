@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from api.request_context import MAX_REQUEST_ID
+
 pytestmark = pytest.mark.integration
 
 
@@ -34,6 +36,13 @@ def test_a_sane_incoming_id_is_kept_and_an_insane_one_replaced(client: TestClien
     assert kept.headers["x-request-id"] == "trace-42.a_b"
     replaced = client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
     assert replaced.headers["x-request-id"] != "bad id\twith spaces"
+    # As long as the store keeps one (MAX_REQUEST_ID), and no longer.
+    longest = "t" * MAX_REQUEST_ID
+    assert (
+        client.get("/health", headers={"X-Request-ID": longest}).headers["x-request-id"] == longest
+    )
+    too_long = client.get("/health", headers={"X-Request-ID": longest + "t"})
+    assert re.fullmatch(r"[0-9a-f]{32}", too_long.headers["x-request-id"])
     # Two are one list (RFC 9110 5.3): "abc, def", not an id; the first was taken.
     twice = client.get("/health", headers=[("X-Request-ID", "abc"), ("X-Request-ID", "def")])
     assert re.fullmatch(r"[0-9a-f]{32}", twice.headers["x-request-id"])

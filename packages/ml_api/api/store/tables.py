@@ -17,6 +17,8 @@ from sqlalchemy import (
     Table,
 )
 
+from api.request_context import MAX_REQUEST_ID
+
 metadata = MetaData()
 
 #: JSON documents, kept as JSON text (PostgreSQL's ``json``, checked on the way in, not
@@ -55,7 +57,7 @@ predictions = Table(
     metadata,
     #: The request's random token and the house's place in it: ``<token>-<index>``.
     Column("id", String(40), primary_key=True),
-    Column("request_id", String(128), nullable=False),
+    Column("request_id", String(MAX_REQUEST_ID), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("model_version", String(MODEL_VERSION_LENGTH), nullable=False),
     #: The house as the client sent it.
