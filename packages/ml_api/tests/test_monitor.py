@@ -8,17 +8,20 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
 
 from api import monitor as monitor_module
 from api.monitor import REMEASURE_TICKS, LiveMonitor, _set_challenger_gauges
-from api.store.database import Store
+from api.store import monitoring as monitoring_module_store
+from api.store.database import Store, make_engine, migrate
 from api.store.monitoring import Thresholds, Window
 from api.store.recorder import PricedRequest, answer_values, write_rows
 from api.store.sales import write_sales
@@ -263,3 +266,23 @@ def test_a_comparison_without_figures_sets_its_gauges_to_nan() -> None:
     ]:
         found = _gauge(name, labels)
         assert found is not None and math.isnan(found), (name, labels)
+
+
+def test_sqlite_walks_the_sales_newest_first_for_the_window_of_a_version(tmp_path: Path) -> None:
+    """Without statistics SQLite took the version's index for the sales window (every house
+    the version ever priced, looked up for a sale, then sorted: 361 ms at 200,000 houses, a
+    probe's 568 ms at 300,000): ``tables.not_indexed`` keeps it walking the sales newest first.
+    PostgreSQL, which plans from statistics, is given the column as it is."""
+    engine = make_engine(f"sqlite:///{tmp_path}/predictions.db")
+    migrate(engine)
+    window = monitoring_module_store._recent_sales(Window(10_000, 2000), MODEL_VERSION)
+    compiled = window.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as connection:
+        plan = " / ".join(
+            str(step[-1]) for step in connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+        )
+    engine.dispose()
+    assert "ix_sales_received_at_prediction_id" in plan, plan
+    assert "ix_predictions_model_version" not in plan, plan
+    on_postgresql = str(window.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+    assert "predictions.model_version = " in on_postgresql

@@ -28,6 +28,7 @@ from api.store.tables import (
     PREDICTIONS_NEWEST_FIRST,
     SALES_NEWEST_FIRST,
     challenger_prices,
+    not_indexed,
     predictions,
     sales,
 )
@@ -113,7 +114,7 @@ def on_sales(
         )
         .join(champion, champion.c.id == sales.c.prediction_id)
         .join(challenger, challenger.c.prediction_id == sales.c.prediction_id)
-        .where(champion.c.model_version == versions.champion)
+        .where(not_indexed(champion.c.model_version) == versions.champion)
         .where(challenger.c.model_version == versions.challenger)
         .order_by(*SALES_NEWEST_FIRST)
         .limit(window_sales)

@@ -32,6 +32,7 @@ from api.store.tables import (
     NO_WARNED_FIELDS,
     PREDICTIONS_NEWEST_FIRST,
     SALES_NEWEST_FIRST,
+    not_indexed,
     predictions,
     sales,
 )
@@ -131,7 +132,7 @@ def _recent_sales(window: Window, model_version: str) -> Any:
             predictions.c.calibrated,
         )
         .join(predictions, predictions.c.id == sales.c.prediction_id)
-        .where(predictions.c.model_version == model_version)
+        .where(not_indexed(predictions.c.model_version) == model_version)
         .order_by(*SALES_NEWEST_FIRST)
         .limit(window.sales)
     )
