@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from api import monitor as monitor_module
 from api.monitor import REMEASURE_TICKS, LiveMonitor, _set_challenger_gauges
 from api.store import monitoring as monitoring_module_store
+from api.store.comparison import Versions, compare
 from api.store.database import Store, make_engine, migrate
 from api.store.monitoring import Thresholds, Window
 from api.store.recorder import PricedRequest, answer_values, write_rows
@@ -286,3 +287,38 @@ def test_sqlite_walks_the_sales_newest_first_for_the_window_of_a_version(tmp_pat
     assert "ix_predictions_model_version" not in plan, plan
     on_postgresql = str(window.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
     assert "predictions.model_version = " in on_postgresql
+
+
+def test_a_promotion_keeps_the_pairs_sales_read_the_other_way_round(migrated: Engine) -> None:
+    """A promotion swaps the pair's roles: the houses priced in the shadow before it, whose
+    sales come back for weeks, were all dropped from the comparison at once (a probe's: 400
+    sales, then 0). Read the other way round, they give the same figures, the roles swapped."""
+    request = priced_request(6, model_version="0.2.0")  # served by 0.2.0, 0.3.0 in the shadow
+    _write(migrated, request, 0, 6)
+    interval = SimpleNamespace(lower=90_000.0, upper=150_000.0, calibrated=True)
+    shadow_prices = [120_000.0 + 1000 * i for i in range(6)]
+    with migrated.begin() as connection:
+        connection.execute(
+            insert(challenger_prices),
+            [
+                dict(
+                    zip(
+                        [column.name for column in challenger_prices.columns],
+                        (house_id, "0.3.0", *answer_values(price, interval, [])),
+                        strict=True,
+                    )
+                )
+                for house_id, price in zip(request.ids, shadow_prices, strict=True)
+            ],
+        )
+    write_sales(migrated, [{"prediction_id": i, "sale_price": 118_000.0, "sold_on": "2010-06-30"}
+                           for i in request.ids[:4]])  # fmt: skip
+    with migrated.connect() as connection:
+        before = compare(connection, Versions("0.2.0", "0.3.0"), houses=100, window_sales=100,
+                         min_sales=2)  # fmt: skip
+        after = compare(connection, Versions("0.3.0", "0.2.0"), houses=100, window_sales=100,
+                        min_sales=2)  # fmt: skip
+    assert before["sales"] == after["sales"] == 4
+    assert before["price_moves"]["houses"] == after["price_moves"]["houses"] == 6
+    assert after["champion"] == before["challenger"] and after["challenger"] == before["champion"]
+    assert after["rmsle_difference"]["estimate"] == -before["rmsle_difference"]["estimate"]

@@ -10,8 +10,10 @@ of the window as the champion did (to the cent: a release that changes only warn
 more sales would never tell apart), else ``not_yet_known``, and it names the sales it rests
 on.
 
-Rows are compared only between the two versions being served now: after a promotion, the
-previous pair's rows leave the window as new ones come in.
+Rows are compared only between the two versions of the pair, either serving: a promotion or a
+rollback swaps their roles, and the houses the pair priced before it (the sales of which come
+back for weeks) are read the other way round, not dropped; another pair's rows leave the window
+as new ones come in.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 
 from api.store.rows import FloatArray, float_columns
 from api.store.tables import (
@@ -50,20 +52,41 @@ class Versions:
     challenger: str
 
 
+def _served_and_shadowed(versions: Versions) -> list[tuple[Versions, bool]]:
+    """The two ways the pair's rows are stored: served by the champion and shadowed by the
+    challenger (as now), or the other way round (before a promotion, or a rollback: the same
+    two models, their roles swapped), with whether the champion's answer is the shadowed one."""
+    return [(versions, False), (Versions(versions.challenger, versions.champion), True)]
+
+
 def price_moves(connection: Any, versions: Versions, houses: int) -> dict[str, Any]:
     """How far the challenger's prices are from the champion's over the last ``houses``
-    houses the champion priced (those the challenger priced too)."""
-    recent = (
-        select(predictions.c.id, predictions.c.price)
-        .where(predictions.c.model_version == versions.champion)
-        .order_by(*PREDICTIONS_NEWEST_FIRST)
-        .limit(houses)
-        .subquery()
-    )
+    houses both priced (either serving)."""
+    parts = []
+    for stored, swapped in _served_and_shadowed(versions):
+        recent = (
+            select(predictions.c.id, predictions.c.price, predictions.c.created_at)
+            .where(predictions.c.model_version == stored.champion)
+            .order_by(*PREDICTIONS_NEWEST_FIRST)
+            .limit(houses)
+            .subquery()
+        )
+        served, shadowed = recent.c.price, challenger_prices.c.price
+        champion, challenger = (shadowed, served) if swapped else (served, shadowed)
+        parts.append(
+            select(champion.label("champion"), challenger.label("challenger"),
+                   recent.c.created_at, recent.c.id)
+            .join(challenger_prices, challenger_prices.c.prediction_id == recent.c.id)
+            .where(challenger_prices.c.model_version == stored.challenger)
+            .order_by(recent.c.created_at.desc(), recent.c.id.desc())
+            .limit(houses)
+            .subquery()
+        )  # fmt: skip
+    both = union_all(*(select(part) for part in parts)).subquery()
     rows = connection.execute(
-        select(recent.c.price, challenger_prices.c.price)
-        .join(challenger_prices, challenger_prices.c.prediction_id == recent.c.id)
-        .where(challenger_prices.c.model_version == versions.challenger)
+        select(both.c.champion, both.c.challenger)
+        .order_by(both.c.created_at.desc(), both.c.id.desc())
+        .limit(houses)
     ).all()
     champion, challenger = float_columns(rows, 2)
     moves = np.abs(challenger / champion - 1.0)
@@ -103,22 +126,38 @@ def on_sales(
     *,
     moved: bool,
 ) -> dict[str, Any]:
-    """Each model on the window's sales whose houses both priced, and the verdict (``moved``:
-    whether the challenger priced any of the window's houses otherwise)."""
-    champion, challenger = predictions, challenger_prices
+    """Each model on the window's sales whose houses both priced (either serving), and the
+    verdict (``moved``: whether the challenger priced any of the window's houses otherwise)."""
+    answer = ("log_price", "lower", "upper", "calibrated")
+    parts = []
+    for stored, swapped in _served_and_shadowed(versions):
+        served, shadowed = predictions, challenger_prices
+        champion, challenger = (shadowed, served) if swapped else (served, shadowed)
+        parts.append(
+            select(
+                *(champion.c[name].label(f"champion_{name}") for name in answer),
+                *(challenger.c[name].label(f"challenger_{name}") for name in answer),
+                sales.c.sale_price, sales.c.log_sale_price, sales.c.received_at,
+                sales.c.prediction_id,
+            )
+            .join(served, served.c.id == sales.c.prediction_id)
+            .join(shadowed, shadowed.c.prediction_id == sales.c.prediction_id)
+            .where(not_indexed(served.c.model_version) == stored.champion)
+            .where(shadowed.c.model_version == stored.challenger)
+            .order_by(*SALES_NEWEST_FIRST)
+            .limit(window_sales)
+            .subquery()
+        )  # fmt: skip
+    both = union_all(*(select(part) for part in parts)).subquery()
     rows = connection.execute(
         select(
-            champion.c.log_price, champion.c.lower, champion.c.upper, champion.c.calibrated,
-            challenger.c.log_price, challenger.c.lower, challenger.c.upper,
-            challenger.c.calibrated, sales.c.sale_price, sales.c.log_sale_price,
+            *(both.c[f"{model}_{name}"] for model in ("champion", "challenger") for name in answer),
+            both.c.sale_price,
+            both.c.log_sale_price,
         )
-        .join(champion, champion.c.id == sales.c.prediction_id)
-        .join(challenger, challenger.c.prediction_id == sales.c.prediction_id)
-        .where(not_indexed(champion.c.model_version) == versions.champion)
-        .where(challenger.c.model_version == versions.challenger)
-        .order_by(*SALES_NEWEST_FIRST)
+        .order_by(both.c.received_at.desc(), both.c.prediction_id.desc())
         .limit(window_sales)
-    ).all()  # fmt: skip
+    ).all()
     log_a, lower_a, upper_a, calibrated_a, log_b, lower_b, upper_b, calibrated_b, sale, log_sale = (
         float_columns(rows, 10)
     )
