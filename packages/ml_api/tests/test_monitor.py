@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -132,6 +132,20 @@ def test_an_unchanged_store_is_measured_again_only_every_few_refreshes(
     assert len(measured) == 2
 
 
+def _shadow(engine: Engine, ids: Sequence[str], version: str, prices: list[float]) -> None:
+    """A challenger's prices of the houses ``ids`` (their range from 0.9 to 1.25 times each)."""
+    rows = [
+        (house_id, version, *answer_values(price, SimpleNamespace(
+            lower=0.9 * price, upper=1.25 * price, calibrated=True), []))
+        for house_id, price in zip(ids, prices, strict=True)
+    ]  # fmt: skip
+    names = [column.name for column in challenger_prices.columns]
+    with engine.begin() as connection:
+        connection.execute(
+            insert(challenger_prices), [dict(zip(names, row, strict=True)) for row in rows]
+        )
+
+
 def test_a_challengers_prices_landing_after_their_houses_are_measured(
     migrated: Engine, new_monitor: Callable[..., LiveMonitor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,21 +156,7 @@ def test_a_challengers_prices_landing_after_their_houses_are_measured(
     monitor = new_monitor(migrated)
     measured = _counting_measures(monitor, monkeypatch)
     monitor.refresh()
-    interval = SimpleNamespace(lower=1.0, upper=3.0, calibrated=True)
-    with migrated.begin() as connection:
-        connection.execute(
-            insert(challenger_prices),
-            [
-                dict(
-                    zip(
-                        [column.name for column in challenger_prices.columns],
-                        (house_id, "0.2.1", *answer_values(2.0, interval, [])),
-                        strict=True,
-                    )
-                )
-                for house_id in request.ids
-            ],
-        )
+    _shadow(migrated, request.ids, "0.2.1", [2.0] * 3)
     monitor.refresh()
     assert len(measured) == 2
 
@@ -295,22 +295,7 @@ def test_a_promotion_keeps_the_pairs_sales_read_the_other_way_round(migrated: En
     sales, then 0). Read the other way round, they give the same figures, the roles swapped."""
     request = priced_request(6, model_version="0.2.0")  # served by 0.2.0, 0.3.0 in the shadow
     _write(migrated, request, 0, 6)
-    interval = SimpleNamespace(lower=90_000.0, upper=150_000.0, calibrated=True)
-    shadow_prices = [120_000.0 + 1000 * i for i in range(6)]
-    with migrated.begin() as connection:
-        connection.execute(
-            insert(challenger_prices),
-            [
-                dict(
-                    zip(
-                        [column.name for column in challenger_prices.columns],
-                        (house_id, "0.3.0", *answer_values(price, interval, [])),
-                        strict=True,
-                    )
-                )
-                for house_id, price in zip(request.ids, shadow_prices, strict=True)
-            ],
-        )
+    _shadow(migrated, request.ids, "0.3.0", [120_000.0 + 1000 * i for i in range(6)])
     write_sales(migrated, [{"prediction_id": i, "sale_price": 118_000.0, "sold_on": "2010-06-30"}
                            for i in request.ids[:4]])  # fmt: skip
     with migrated.connect() as connection:
