@@ -23,9 +23,9 @@ from threadpoolctl import threadpool_info
 from gradient_boosting_model import __version__, input_drift
 from gradient_boosting_model.config import DATASET_DIR, load_config
 from gradient_boosting_model.data import features_and_target, read_dataset, split_holdout
+from gradient_boosting_model.evaluation import holdout_metrics
 from gradient_boosting_model.persistence import load_metadata
 from gradient_boosting_model.predict import default_model, make_prediction
-from gradient_boosting_model.train import holdout_metrics
 from gradient_boosting_model.validation import validate_inputs
 
 # The shap reference lives with the tests: shap is a test and benchmark dependency only.

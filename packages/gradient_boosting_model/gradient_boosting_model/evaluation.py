@@ -1,13 +1,22 @@
-"""Accuracy of a fitted pipeline on labelled houses."""
+"""Accuracy of a fitted pipeline on labelled houses, and of a trained model on the holdout (what
+its metadata says of it: training, and a challenger made for tests, measure it alike)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
+from gradient_boosting_model.calibration import ALL_SALES
+from gradient_boosting_model.data import LabelledSplit, features_and_target
+from gradient_boosting_model.validation import validate_batch
+
+if TYPE_CHECKING:
+    from gradient_boosting_model.config import Config
+    from gradient_boosting_model.trained_model import TrainedModel
 
 
 def rmsle(prices: npt.ArrayLike, predicted: npt.ArrayLike) -> float:
@@ -67,4 +76,47 @@ def _by_group(covered: npt.NDArray[np.bool_], groups: Sequence[str]) -> dict[str
             "rows": int((named == group).sum()),
         }
         for group in dict.fromkeys(groups)
+    }
+
+
+def interval_groups(sale_conditions: npt.NDArray[np.object_], config: Config) -> list[str]:
+    """The ranges' group of each house (config's ``sale_groups``; unnamed: all sales)."""
+    named = {
+        value: group
+        for group, values in config.calibration.sale_groups.groups.items()
+        for value in values
+    }
+    return [named.get(value, ALL_SALES) for value in sale_conditions]
+
+
+def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:
+    """Accuracy (of every house, and of those whose range is marked calibrated), warnings and
+    range coverage (of the ranges marked calibrated: houses with no warning, and nothing
+    assumed that no calibration house had assumed) on the holdout, which training never saw."""
+    houses, prices = features_and_target(split.holdout, config)
+    evidence = model.evidence(model.compiled_stages(validate_batch(houses)))
+    predicted = np.exp(evidence.log_price)
+    warned = np.array([bool(found) for found in evidence.warnings])
+    kept = evidence.calibrated
+    return {
+        **regression_metrics(prices, predicted),
+        # The houses like the training ones (no warning, nothing assumed that calibration had
+        # not): what the service's live accuracy is measured on, so that a client sending
+        # partial houses is not taken for a model gone bad.
+        "calibrated": regression_metrics(prices[kept], predicted[kept]),
+        "warned_houses": int(warned.sum()),
+        "uncalibrated_houses": int((~kept).sum()),
+        "intervals": interval_metrics(
+            prices[kept],
+            predicted[kept],
+            np.exp(evidence.log_lower[kept]),
+            np.exp(evidence.log_upper[kept]),
+            groups=interval_groups(
+                np.asarray(
+                    [house.get(config.calibration.sale_groups.field) for house in houses],
+                    dtype=object,
+                )[kept],
+                config,
+            ),
+        ),
     }

@@ -19,14 +19,13 @@ from tqdm import tqdm
 
 from gradient_boosting_model.blend import boosted_part
 from gradient_boosting_model.calibration import (
-    ALL_SALES,
     ConformalIntervals,
     fit_intervals,
     fit_sale_groups,
 )
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.drift import InputDistributions, fit_distributions
-from gradient_boosting_model.evaluation import interval_metrics
+from gradient_boosting_model.evaluation import interval_groups, interval_metrics
 from gradient_boosting_model.house_batch import Columns
 from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
 from gradient_boosting_model.linear_start import LinearStart
@@ -309,13 +308,3 @@ def cross_validated_metrics(out: OutOfFold, config: Config) -> dict[str, Any]:
             groups=interval_groups(out.sale_conditions[covered_rows], config),
         ),
     }
-
-
-def interval_groups(sale_conditions: npt.NDArray[np.object_], config: Config) -> list[str]:
-    """The ranges' group of each house (config's ``sale_groups``; unnamed: all sales)."""
-    named = {
-        value: group
-        for group, values in config.calibration.sale_groups.groups.items()
-        for value in values
-    }
-    return [named.get(value, ALL_SALES) for value in sale_conditions]

@@ -14,18 +14,15 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
 
-import numpy as np
-
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import Config, load_config
 from gradient_boosting_model.data import LabelledSplit, features_and_target, split_holdout
-from gradient_boosting_model.evaluation import interval_metrics, regression_metrics
+from gradient_boosting_model.evaluation import holdout_metrics, regression_metrics
 from gradient_boosting_model.fitting import (
     assumed_fields,
     calibrate,
     cross_validated_metrics,
     fit_pipeline,
-    interval_groups,
     out_of_fold,
     training_distributions,
     training_ranges,
@@ -34,7 +31,7 @@ from gradient_boosting_model.persistence import save_model
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import floating_point_fingerprint
 from gradient_boosting_model.trained_model import TrainedModel, run_stages
-from gradient_boosting_model.validation import validate_batch, validate_inputs
+from gradient_boosting_model.validation import validate_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -68,39 +65,6 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
         distributions=training_distributions(columns, ranges, config),
         summary={"cross_validation": cross_validated_metrics(out, config)},
     )
-
-
-def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:
-    """Accuracy (of every house, and of those whose range is marked calibrated), warnings and
-    range coverage (of the ranges marked calibrated: houses with no warning, and nothing
-    assumed that no calibration house had assumed) on the holdout, which training never saw."""
-    houses, prices = features_and_target(split.holdout, config)
-    evidence = model.evidence(model.compiled_stages(validate_batch(houses)))
-    predicted = np.exp(evidence.log_price)
-    warned = np.array([bool(found) for found in evidence.warnings])
-    kept = evidence.calibrated
-    return {
-        **regression_metrics(prices, predicted),
-        # The houses like the training ones (no warning, nothing assumed that calibration had
-        # not): what the service's live accuracy is measured on, so that a client sending
-        # partial houses is not taken for a model gone bad.
-        "calibrated": regression_metrics(prices[kept], predicted[kept]),
-        "warned_houses": int(warned.sum()),
-        "uncalibrated_houses": int((~kept).sum()),
-        "intervals": interval_metrics(
-            prices[kept],
-            predicted[kept],
-            np.exp(evidence.log_lower[kept]),
-            np.exp(evidence.log_upper[kept]),
-            groups=interval_groups(
-                np.asarray(
-                    [house.get(config.calibration.sale_groups.field) for house in houses],
-                    dtype=object,
-                )[kept],
-                config,
-            ),
-        ),
-    }
 
 
 def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:

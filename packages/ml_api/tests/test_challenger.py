@@ -311,3 +311,18 @@ def test_a_model_version_the_store_cannot_keep_stops_start_up(tmp_path: Path, ro
     if role == "serving":  # a challenger needs recording
         unrecorded = start_service(settings.model_copy(update={"recording": False}))
         assert unrecorded.model_version == version
+
+
+def test_the_challenger_file_carries_its_own_holdout_figures(tmp_path: Path) -> None:
+    """A probe's: the file tools/challengers.py makes carried the packaged model's figures, so
+    a promoted challenger's live checks were judged against another model's holdout."""
+    path = write_challenger(tmp_path)
+    packaged, challenger = load_card(artifact_path(load_config())), load_card(path)
+    config = load_config()
+    houses, prices = features_and_target(split_holdout(config).holdout, config)
+    priced = np.log(make_prediction(houses, model=load_model(path)).predictions)
+    rmsle = float(np.sqrt(np.mean((priced - np.log(prices)) ** 2)))
+    assert challenger["holdout_metrics"]["rmsle"] == pytest.approx(rmsle, rel=1e-6)
+    assert challenger["holdout_metrics"]["rmsle"] != pytest.approx(
+        packaged["holdout_metrics"]["rmsle"], rel=1e-4
+    )

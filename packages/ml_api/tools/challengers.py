@@ -24,6 +24,8 @@ import joblib  # type: ignore[import-untyped]
 from gradient_boosting_model import __version__, load_model
 from gradient_boosting_model.blend import boosted_part
 from gradient_boosting_model.config import load_config
+from gradient_boosting_model.data import split_holdout
+from gradient_boosting_model.evaluation import holdout_metrics
 from gradient_boosting_model.persistence import load_metadata
 
 #: The packaged version, marked: another version, whatever the packaged one is.
@@ -33,7 +35,11 @@ CHALLENGER_VERSION = f"{__version__}+challenger"
 def write_challenger(
     folder: Path, *, version: str = CHALLENGER_VERSION, learning_rate_scale: float = 0.8
 ) -> Path:
-    """The challenger's artifact in ``folder`` (made if it is not there); its path."""
+    """The challenger's artifact in ``folder`` (made if it is not there); its path. Its
+    metadata is the packaged model's, but for the version and the holdout's figures, measured
+    again on the challenger (what the service's live checks are judged against once it is
+    promoted; a probe found them the packaged model's); the cross-validated ones, which would
+    take a retraining, stay the packaged model's."""
     packaged = load_model()
     pipeline = copy.deepcopy(packaged.pipeline)
     boosting = boosted_part(pipeline[-1].regressor_)  # the blend's trees (0.3.0 on)
@@ -43,7 +49,13 @@ def write_challenger(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"gradient_boosting_model_v{version}.joblib"
     joblib.dump(model, path, compress=3)
-    metadata = {**load_metadata(load_config()), "model_version": version}
+    config = load_config()
+    packaged_metadata = load_metadata(config)
+    metrics = {
+        **packaged_metadata["metrics"],
+        "holdout": holdout_metrics(model, split_holdout(config), config),
+    }
+    metadata = {**packaged_metadata, "model_version": version, "metrics": metrics}
     path.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
     return path
 
