@@ -252,7 +252,7 @@ class LiveMonitor:
 def _set_drift_gauges(drift: dict[str, Any]) -> None:
     for field, found in drift.items():
         psi = found["psi"]  # None: no house of the window gave the field
-        DRIFT_PSI.labels(field).set(math.nan if psi is None else psi)
+        DRIFT_PSI.labels(field).set(_or_nan(psi))
         DRIFT_LEVEL.labels(field).set(_level(found["verdict"]))
         window = found["houses"] + found["unknown"]
         DRIFT_UNKNOWN.labels(field).set(found["unknown"] / window if window else math.nan)
