@@ -13,14 +13,14 @@ from typing import Any, cast
 import pytest
 from gradient_boosting_model import TrainedModel
 from prometheus_client import REGISTRY
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from api import challenger as challenger_module
 from api.challenger import Challenger
 from api.store import shadow as shadow_module
 from api.store.recorder import PricedRequest, Recorder, write_rows
 from api.store.shadow import ShadowWriter
-from api.store.tables import challenger_prices
+from api.store.tables import challenger_prices, predictions
 from tests.stores import Outage, count_rows, priced_request
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
@@ -180,6 +180,28 @@ def test_a_failed_write_is_tried_again_with_the_same_prices(
     shadow.stop()
     assert stand_in.calls == [3]
     assert len(_shadow_prices(migrated)) == 3
+
+
+def test_prices_the_database_refuses_are_left_out_and_the_rest_written(
+    migrated: Engine, stand_in: StandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A house pruned (retention) between its handing over and its challenger's write: its
+    price names a house no longer stored, and the database refuses the batch for it. The
+    batch was tried again for ever; now that request's prices alone are left out, and logged."""
+    pruned, kept = priced_request(2, "00000000000000b1"), priced_request(3, "00000000000000b2")
+    shadow = ShadowWriter(_factory(migrated), _challenger(), buffer_houses=100, batch_houses=100)
+    shadow.hand_over(_recorded(migrated, pruned, kept))
+    with migrated.begin() as connection:
+        connection.execute(delete(predictions).where(predictions.c.id.in_(pruned.ids)))
+    failed = _failed()
+    with caplog.at_level(logging.ERROR, logger="api.store.shadow"):
+        shadow.start()
+        assert shadow.flush(10)
+    shadow.stop()
+    assert set(_shadow_prices(migrated)) == set(kept.ids)
+    assert _failed() == failed  # priced: priced and failed still add up to the handed over
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 1 and "refused its prices of 2 of the houses" in messages[0]
 
 
 def test_a_stop_prices_and_writes_what_waits(migrated: Engine, stand_in: StandIn) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -178,6 +179,47 @@ def test_a_database_outage_fails_no_prediction_and_loses_none_silently(migrated:
     lost = _counter("ml_api_unrecorded_houses_total") - unrecorded
     assert (written, lost) == (10, 5)
     assert count_rows(migrated) == 10
+
+
+def test_rows_the_database_refuses_are_left_out_and_the_queue_goes_on(
+    migrated: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch the database refuses for its rows was tried again for ever, and every house
+    after it waited behind it until the buffer filled. Now the refused houses alone are left
+    out and counted unrecorded: a price of 0 (no log), a request id longer than its column
+    (PostgreSQL refuses it; SQLite keeps it), and a house already stored (a write whose commit's
+    answer was lost, tried again: skipped, and counted recorded, as it is)."""
+    url = migrated.url.render_as_string(hide_password=False)
+    recorder = Recorder(lambda: make_engine(url), buffer_houses=100, batch_houses=100)
+    first = priced_request(3, "00000000000000a1")
+    recorder.record(first)
+    recorder.start()
+    assert recorder.flush(10)
+    recorded, unrecorded = (
+        _counter("ml_api_recorded_houses_total"),
+        _counter("ml_api_unrecorded_houses_total"),
+    )
+    again = dataclasses.replace(priced_request(2, "00000000000000a2"), ids=[first.ids[1], "a2-new"])
+    unpriceable = priced_request(3, "00000000000000a3")
+    unpriceable = dataclasses.replace(unpriceable, prices=[1.0, 0.0, 2.0])
+    long_id = dataclasses.replace(priced_request(2, "00000000000000a4"), request_id="r" * 200)
+    after = priced_request(2, "00000000000000a5")
+    with caplog.at_level(logging.ERROR, logger="api.store.recorder"):
+        for priced in (again, unpriceable, long_id, after):
+            recorder.record(priced)
+        assert recorder.flush(10)
+    recorder.stop()
+    refused_long = migrated.dialect.name == "postgresql"
+    left_out = 1 + 2 * refused_long
+    assert _counter("ml_api_unrecorded_houses_total") - unrecorded == left_out
+    assert _counter("ml_api_recorded_houses_total") - recorded == 9 - left_out
+    assert count_rows(migrated) == 3 + 1 + 2 + (0 if refused_long else 2) + 2
+    with migrated.connect() as connection:
+        stored = set(connection.scalars(select(predictions.c.id)))
+    assert set(after.ids) <= stored and unpriceable.ids[1] not in stored
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("refused 1 of the houses of request test" in m for m in messages), messages
+    assert all("100001" not in m and "0.0" not in m for m in messages)  # no value of a house
 
 
 def test_a_stop_writes_what_is_queued(migrated: Engine) -> None:

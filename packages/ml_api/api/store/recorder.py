@@ -14,6 +14,9 @@ slows a prediction:
   and the outage is logged once, when it starts and when it ends;
 - a failed batch stays at the head of the queue and is tried again, after a pause that grows
   to ``MAX_RETRY_SECONDS``; recording resumes by itself when the database is back;
+- a batch the database refuses for its rows (``refusals``) is written request by request
+  instead, a refused house left out, counted as unrecorded and its request logged: one bad row
+  never stops the queue behind it;
 - ``stop`` (a graceful stop, a worker recycled) writes what is queued, for up to its timeout,
   and counts what it could not write as unrecorded;
 - after a batch whose documents reach ``memory.RELEASE_AFTER_BYTES``, the writer hands the
@@ -43,10 +46,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection, Dialect, Engine, String, Table, bindparam, insert
+from sqlalchemy import Connection, Dialect, Engine, String, Table, insert
 
 from api.memory import RELEASE_AFTER_BYTES, release_freed_memory
 from api.metrics import DATABASE_UP, RECORD_QUEUE, RECORDED_HOUSES, UNRECORDED_HOUSES
+from api.store.refusals import DOCUMENTS, bound_values, refused_rows, write_apart
 from api.store.tables import NO_WARNED_FIELDS, predictions
 
 if TYPE_CHECKING:  # shadow.py imports this module
@@ -82,17 +86,18 @@ class PricedRequest:
     def rows(self, start: int, stop: int) -> list[tuple[Any, ...]]:
         """Houses ``start`` to ``stop`` as rows of ``predictions``, its columns in order, the
         documents as JSON text."""
-        return [
-            (
-                self.ids[i],
-                self.request_id,
-                self.priced_at,
-                self.model_version,
-                orjson.dumps(self.houses[i]).decode(),
-                *answer_values(self.prices[i], self.intervals[i], self.warnings[i]),
-            )
-            for i in range(start, stop)
-        ]
+        return [self.row(i) for i in range(start, stop)]
+
+    def row(self, i: int) -> tuple[Any, ...]:
+        """House ``i`` as a row of ``predictions`` (``rows``)."""
+        return (
+            self.ids[i],
+            self.request_id,
+            self.priced_at,
+            self.model_version,
+            orjson.dumps(self.houses[i]).decode(),
+            *answer_values(self.prices[i], self.intervals[i], self.warnings[i]),
+        )
 
 
 def answer_values(price: float, interval: Any, warnings: Sequence[Any]) -> tuple[Any, ...]:
@@ -243,12 +248,47 @@ class Recorder:
     def _write_batch(self) -> int:
         """Write the next batch in one transaction and take it off the queue; the houses it
         wrote. A large batch's heap, its rows' and its houses', is handed back once they are
-        gone (see the module)."""
-        written, document_bytes = self._write(self._next_segments())
+        gone (see the module). A batch the database refuses for its rows is written request by
+        request instead, each refused house left out (``_write_apart``)."""
+        segments = self._next_segments()
+        try:
+            written, document_bytes = self._write(segments)
+        except Exception as error:
+            if not refused_rows(error):
+                raise
+            return self._write_apart(segments, error)
         self._dequeue(written)
         if document_bytes >= RELEASE_AFTER_BYTES:
             release_freed_memory()
         return written
+
+    def _write_apart(self, segments: list[tuple[PricedRequest, int, int]], error: Exception) -> int:
+        """Write ``segments`` apart (``refusals.write_apart``) and take them off the queue; the
+        houses written. A refused house is counted unrecorded and its request logged (by its
+        request id and the error's kind, no value of the house), and a request not written
+        whole is not handed to the shadow (the challenger's rows name the champion's)."""
+        assert self._engine is not None  # made by the write that failed
+        refused = write_apart(
+            self._engine,
+            [[functools.partial(priced.row, i) for i in range(start, stop)]
+             for priced, start, stop in segments],
+            predictions,
+        )  # fmt: skip
+        incomplete: set[int] = set()
+        for (priced, _, _), left_out in zip(segments, refused, strict=True):
+            if left_out:
+                incomplete.add(id(priced))
+                logger.error(
+                    "prediction store: the database refused %d of the houses of request %s "
+                    "(%s); they are not recorded (counted in ml_api_unrecorded_houses_total)",
+                    left_out,
+                    priced.request_id,
+                    type(error).__name__,
+                )
+        taken = sum(stop - start for _, start, stop in segments)
+        self._dequeue(taken, incomplete)
+        UNRECORDED_HOUSES.inc(sum(refused))
+        return taken - sum(refused)
 
     def _next_segments(self) -> list[tuple[PricedRequest, int, int]]:
         """The next batch: each queued request in it, with the span of its houses in it."""
@@ -269,17 +309,17 @@ class Recorder:
     def _write(self, segments: list[tuple[PricedRequest, int, int]]) -> tuple[int, int]:
         """Write ``segments``' houses in one transaction; how many, and their documents'
         bytes."""
-        rows = [row for priced, start, stop in segments for row in priced.rows(start, stop)]
         if self._engine is None:
             self._engine = self._engine_factory()
+        rows = [row for priced, start, stop in segments for row in priced.rows(start, stop)]
         with self._engine.begin() as connection:
             write_rows(connection, rows)
         return len(rows), sum(len(row[HOUSE_COLUMN]) for row in rows)
 
-    def _dequeue(self, count: int) -> None:
+    def _dequeue(self, count: int, incomplete: frozenset[int] | set[int] = frozenset()) -> None:
         """Take ``count`` written houses off the queue, and hand the requests now written whole
-        to the shadow before they leave the count (``flush`` waits for the one, then the
-        other)."""
+        (but those whose ``id`` is in ``incomplete``) to the shadow before they leave the count
+        (``flush`` waits for the one, then the other)."""
         whole: list[PricedRequest] = []
         with self._lock:
             left = count
@@ -287,7 +327,9 @@ class Recorder:
                 head = self._queue[0]
                 remaining = len(head) - self._head_done
                 if remaining <= left:
-                    whole.append(self._queue.popleft())
+                    done = self._queue.popleft()
+                    if id(done) not in incomplete:
+                        whole.append(done)
                     self._head_done = 0
                     left -= remaining
                 else:
@@ -325,8 +367,6 @@ class Recorder:
             )
 
 
-#: The JSON documents, which the rows carry as text.
-_DOCUMENTS = frozenset({"house", "warned_fields"})
 #: Where a row of ``predictions`` (``PricedRequest.rows``) has its house.
 HOUSE_COLUMN = predictions.columns.keys().index("house")
 
@@ -355,13 +395,10 @@ def write_rows(
     if not rows:
         return
     if dialect.paramstyle != "qmark":  # SQLite's; any other driver: SQLAlchemy's insert
-        generic = insert(table).values(
-            {
-                name: bindparam(name, type_=String() if name in _DOCUMENTS else None)
-                for name in columns
-            }
+        connection.execute(
+            insert(table).values(bound_values(table, dialect.name)),
+            [dict(zip(columns, row, strict=True)) for row in rows],
         )
-        connection.execute(generic, [dict(zip(columns, row, strict=True)) for row in rows])
         return
     statement, processors = _insert_statement(dialect, table)
     converted = [(index, _Repeated(process)) for index, process in enumerate(processors) if process]
@@ -455,7 +492,7 @@ def _insert_statement(
     """``table``'s insert of every column, in the ``qmark`` style's parameters, and each
     column's bind processor (``None``: the value goes as it is). The JSON documents come as
     text already: bound as strings."""
-    types = [String() if column.name in _DOCUMENTS else column.type for column in table.columns]
+    types = [String() if column.name in DOCUMENTS else column.type for column in table.columns]
     placeholders = ", ".join(["?"] * len(types))
     names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in table.columns)
     into = dialect.identifier_preparer.format_table(table)

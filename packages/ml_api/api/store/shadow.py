@@ -21,7 +21,8 @@ Nothing here reaches a client, and nothing is lost silently:
   (``ml_api_challenger_failed_houses_total``) and the run of them logged once;
 - a request the challenger cannot price is counted and logged by ``Challenger``;
 - a write that fails (the database is down) is tried again with the same prices, after a pause
-  that grows to ``MAX_RETRY_SECONDS``;
+  that grows to ``MAX_RETRY_SECONDS``; one the database refuses for its rows is written
+  request by request, each refused price left out and logged (``refusals.write_apart``);
 - ``stop`` prices and writes what waits, for up to its timeout; houses left unpriced are
   counted as failed.
 
@@ -31,6 +32,7 @@ failed houses add up to the houses handed over: the recorded ones.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -43,6 +45,7 @@ from sqlalchemy import Engine
 from api.challenger import Challenger, ShadowPrices
 from api.metrics import CHALLENGER_FAILED, CHALLENGER_QUEUE
 from api.store.recorder import MAX_RETRY_SECONDS, PricedRequest, answer_values, write_rows
+from api.store.refusals import refused_rows, write_apart
 from api.store.tables import challenger_prices
 
 logger = logging.getLogger(__name__)
@@ -56,14 +59,18 @@ def challenger_rows(
 ) -> list[tuple[Any, ...]]:
     """``priced``'s houses as rows of ``challenger_prices`` (its columns in order), from the
     challenger's ``answer``: the same ids as the champion's rows."""
-    return [
-        (
-            priced.ids[i],
-            version,
-            *answer_values(answer.predictions[i], answer.intervals[i], answer.warnings[i]),
-        )
-        for i in range(len(priced))
-    ]
+    return [challenger_row(priced, answer, version, i) for i in range(len(priced))]
+
+
+def challenger_row(
+    priced: PricedRequest, answer: ShadowPrices, version: str, i: int
+) -> tuple[Any, ...]:
+    """House ``i`` of ``priced`` as a row of ``challenger_prices`` (``challenger_rows``)."""
+    return (
+        priced.ids[i],
+        version,
+        *answer_values(answer.predictions[i], answer.intervals[i], answer.warnings[i]),
+    )
 
 
 def _priced_houses(
@@ -218,17 +225,26 @@ class ShadowWriter:
         if self._answers is None:
             self._answers = self.challenger.price_requests([p.houses for p in self._batch])
         version = self.challenger.version
-        rows = [
-            row
+        answered = [
+            (priced, answer)
             for priced, answer in zip(self._batch, self._answers, strict=True)
             if answer is not None
-            for row in challenger_rows(priced, answer, version)
         ]
-        if rows:
+        if answered:
             if self._engine is None:
                 self._engine = self._engine_factory()
-            with self._engine.begin() as connection:
-                write_rows(connection, rows, challenger_prices)
+            try:
+                rows = [
+                    row
+                    for priced, answer in answered
+                    for row in challenger_rows(priced, answer, version)
+                ]
+                with self._engine.begin() as connection:
+                    write_rows(connection, rows, challenger_prices)
+            except Exception as error:
+                if not refused_rows(error):
+                    raise
+                self._write_apart(answered, error)
         if self._write_failing:
             logger.warning("challenger %s: its prices are written again", version)
             self._write_failing = False
@@ -237,6 +253,36 @@ class ShadowWriter:
             self._batch, self._answers = [], None
             self._pending -= done
         CHALLENGER_QUEUE.dec(done)
+
+    def _write_apart(
+        self, answered: list[tuple[PricedRequest, ShadowPrices]], error: Exception
+    ) -> None:
+        """Write each request's challenger prices apart (``refusals.write_apart``): a price the
+        database refuses (its house's row pruned meanwhile, a value it cannot hold) is left out,
+        and its request logged by its id and the error's kind. It stays counted as priced, as
+        the prices a stop leaves unwritten do: priced and failed add up to the houses handed
+        over."""
+        assert self._engine is not None
+        version = self.challenger.version
+        refused = write_apart(
+            self._engine,
+            [
+                [functools.partial(challenger_row, priced, answer, version, i)
+                 for i in range(len(priced))]
+                for priced, answer in answered
+            ],
+            challenger_prices,
+        )  # fmt: skip
+        for (priced, _), left_out in zip(answered, refused, strict=True):
+            if left_out:
+                logger.error(
+                    "challenger %s: the database refused its prices of %d of the houses of "
+                    "request %s (%s); they are not stored",
+                    version,
+                    left_out,
+                    priced.request_id,
+                    type(error).__name__,
+                )
 
     def _take(self) -> list[PricedRequest]:
         """Whole requests from the head of the queue, up to ``batch_houses`` (at least one)."""

@@ -1,0 +1,108 @@
+"""Rows the database refuses, written apart from the rest, so that one bad row never holds back
+every row after it.
+
+The writers (``recorder``, ``shadow``) write a batch in one transaction and try a failed batch
+again until the database takes it: right while the database is down, but a batch the database
+refuses for its rows fails the same way every time, and the writer's queue stopped behind it for
+good. Such a refusal is PEP 249's ``DataError`` (a value a column cannot hold) or
+``IntegrityError`` (a key the table holds already, a house a retention prune deleted before the
+challenger's price of it was written), from the driver (PostgreSQL's ``COPY`` runs on it) or in
+SQLAlchemy's wrapper; or a row that cannot be built at all (the log of a price of 0).
+
+Then each group (a request's rows) is written in a transaction of its own, a key already held
+skipped: the rows of a write whose commit went through but whose answer was lost, tried again.
+A group still refused is written a row at a time, each refused row left out and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, String, Table, bindparam, cast, insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+#: A row, built when it is written (building one can fail too).
+RowMaker = Callable[[], tuple[Any, ...]]
+
+#: PEP 249's names of the errors that blame the rows, not the database.
+_REFUSING = frozenset({"DataError", "IntegrityError"})
+#: What building a row raises for a value it cannot take.
+_UNBUILDABLE = (ArithmeticError, ValueError, TypeError)
+
+
+def refused_rows(error: BaseException) -> bool:
+    """Whether ``error`` says the rows written are at fault (see the module), so that trying
+    them again the same way cannot help."""
+    if isinstance(error, _UNBUILDABLE):
+        return True
+    return any(kind.__name__ in _REFUSING for kind in type(error).__mro__)
+
+
+#: The JSON documents, which the rows carry as text (bound as strings).
+DOCUMENTS = frozenset({"house", "warned_fields"})
+
+
+def bound_values(table: Table, dialect: str) -> dict[str, ColumnElement[Any]]:
+    """A parameter for each of ``table``'s columns, by name; the documents bound as text, and
+    cast to their column's type on PostgreSQL (which takes no text for ``json`` unless told;
+    SQLite keeps the text as it is, and would make a number of it if cast)."""
+    values: dict[str, ColumnElement[Any]] = {}
+    for column in table.columns:
+        if column.name not in DOCUMENTS:
+            values[column.name] = bindparam(column.name)
+        elif dialect == "postgresql":
+            values[column.name] = cast(bindparam(column.name, type_=String()), column.type)
+        else:
+            values[column.name] = bindparam(column.name, type_=String())
+    return values
+
+
+def write_apart(engine: Engine, groups: Sequence[Sequence[RowMaker]], table: Table) -> list[int]:
+    """Write each group of rows of ``table`` in a transaction of its own, a row at a time where
+    its group is refused; how many rows of each group were refused and left out. An error that
+    does not blame the rows (the database is down) is raised: the caller tries again later, and
+    the rows written meanwhile are then skipped as keys already held."""
+    refused: list[int] = []
+    for group in groups:
+        try:
+            rows = [make() for make in group]
+            with engine.begin() as connection:
+                insert_new(connection, rows, table)
+            refused.append(0)
+            continue
+        except Exception as error:
+            if not refused_rows(error):
+                raise
+        left_out = 0
+        for make in group:
+            try:
+                row = make()
+                with engine.begin() as connection:
+                    insert_new(connection, [row], table)
+            except Exception as error:
+                if not refused_rows(error):
+                    raise
+                left_out += 1
+        refused.append(left_out)
+    return refused
+
+
+def insert_new(connection: Connection, rows: list[tuple[Any, ...]], table: Table) -> None:
+    """Insert ``rows`` (``table``'s columns in order) but those whose key ``table`` holds
+    already (``ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite)."""
+    if not rows:
+        return
+    columns = [column.name for column in table.columns]
+    values = bound_values(table, connection.dialect.name)
+    key = list(table.primary_key.columns)
+    statement: Any
+    if connection.dialect.name == "postgresql":
+        statement = (
+            postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
+        )
+    elif connection.dialect.name == "sqlite":
+        statement = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
+    else:  # no portable way to skip a held key: such a row is refused
+        statement = insert(table).values(values)
+    connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
