@@ -140,7 +140,7 @@ class PredictionService:
             scikit-learn release, or cannot price the houses; the message names the file.
         api.store.database.StoreError
             If the store cannot be reached, or its database is behind the code's migrations,
-            or cannot keep a model's version.
+            or cannot keep a model's version, or the challenger's is the serving model's.
         """
         if store is not None:
             store.check()
@@ -150,6 +150,7 @@ class PredictionService:
             store.check_model_version(str(card["version"]), role="serving")
             if challenger is not None:
                 store.check_model_version(challenger.version, role="challenger")
+                store.check_challenger_version(challenger.version, serving=str(card["version"]))
         prices = make_prediction(list(warm_up), model=model, explain=True).predictions
         logger.info("model %s loaded; warm-up prices %s", card["version"], prices)
         return cls(

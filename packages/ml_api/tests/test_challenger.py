@@ -313,6 +313,19 @@ def test_a_model_version_the_store_cannot_keep_stops_start_up(tmp_path: Path, ro
         assert unrecorded.model_version == version
 
 
+@pytest.mark.integration
+def test_a_challenger_of_the_serving_version_stops_start_up(tmp_path: Path) -> None:
+    """A probe's: a challenger released under the serving model's version was accepted, and
+    the comparison read each pair both ways round, a model judged against itself."""
+    serving = str(load_card(artifact_path(load_config()))["version"])
+    twin = write_challenger(tmp_path / "models", version=serving)
+    settings = config.Settings(
+        environment="testing", state_dir=tmp_path / "state", challenger_artifact=twin
+    )
+    with pytest.raises(StoreError, match=rf"the challenger's version '{re.escape(serving)}'"):
+        start_service(settings)
+
+
 def test_the_challenger_file_carries_its_own_holdout_figures(tmp_path: Path) -> None:
     """A probe's: the file tools/challengers.py makes carried the packaged model's figures, so
     a promoted challenger's live checks were judged against another model's holdout."""

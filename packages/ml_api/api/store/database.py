@@ -185,6 +185,19 @@ class Store:
                 "shorter version, or serve it with recording off (ML_API_RECORDING=false)"
             )
 
+    @staticmethod
+    def check_challenger_version(challenger: str, *, serving: str) -> None:
+        """Raise ``StoreError`` if the challenger's version is the serving model's (start-up):
+        the store tells their prices apart by version, so a comparison of one version with
+        itself read every pair both ways round, as if the roles had been swapped by a
+        promotion, and judged a model against itself."""
+        if challenger == serving:
+            raise StoreError(
+                f"the challenger's version {challenger!r} is the serving model's: the "
+                "prediction store tells their prices apart by version; release the challenger "
+                "under a version of its own"
+            )
+
     def close(self) -> None:
         if self._engine is not None and self._pid == os.getpid():
             self._engine.dispose()
