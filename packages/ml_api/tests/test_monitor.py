@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -213,14 +214,30 @@ def test_a_prune_that_fails_is_said_and_the_window_still_measured(
     assert REGISTRY.get_sample_value("ml_api_database_up") == 1
 
 
+@pytest.fixture
+def far_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time 5 hours behind UTC (SQLite gives a stored time back without its
+    zone: read as local, it would be off by them)."""
+    monkeypatch.setenv("TZ", "EST+05")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("far_from_utc")
 def test_the_windows_hold_the_houses_of_the_model_served_and_their_sales(
     migrated: Engine, new_monitor: Callable[..., LiveMonitor]
 ) -> None:
     """After a promotion the windows held the old version's houses and sales too, judged
-    against the new version's training figures (a probe's reading of the code)."""
-    old = priced_request(4, "00000000000000f1", model_version="0.2.0")
+    against the new version's training figures (a probe's reading of the code). After a
+    rollback, the old version's window is back, with the times its houses were priced: a
+    probe's, nothing said how old they were."""
     new = priced_request(3, "00000000000000f2", model_version="0.3.0")
-    new = PricedRequest(**{**vars(new), "priced_at": old.priced_at + timedelta(seconds=1)})
+    old = priced_request(4, "00000000000000f1", model_version="0.2.0")
+    old = PricedRequest(**{**vars(old), "priced_at": new.priced_at - timedelta(days=3)})
+    old_second = old.priced_at.replace(microsecond=0).isoformat()
+    assert new_monitor(migrated).current()["window"]["first_priced_at"] is None  # no house
     _write(migrated, old, 0, 4)
     _write(migrated, new, 0, 3)
     sold = [old.ids[0], old.ids[1], new.ids[0]]
@@ -232,6 +249,11 @@ def test_the_windows_hold_the_houses_of_the_model_served_and_their_sales(
         figures = monitor.current()
         assert figures["model_version"] == version
         assert (figures["priced_houses"], figures["sales"]) == (houses, sales)
+        window = figures["window"]
+        if version == "0.2.0":  # back after a rollback: three days old
+            assert window["first_priced_at"] == window["last_priced_at"] == old_second
+        else:
+            assert window["last_priced_at"] > old_second
 
 
 def _gauge(name: str, labels: dict[str, str]) -> float | None:

@@ -112,7 +112,7 @@ def _below(value: float, watch: float, alert: float) -> str:
 
 def _recent_predictions(window: Window, model_version: str) -> Any:
     return (
-        select(predictions.c.warned_fields, predictions.c.house)
+        select(predictions.c.warned_fields, predictions.c.house, predictions.c.created_at)
         .where(predictions.c.model_version == model_version)
         .order_by(*PREDICTIONS_NEWEST_FIRST)
         .limit(window.predictions)
@@ -230,8 +230,13 @@ def measure(
         # Warned: a house whose warnings name a field ("[]" as written: none). Not the houses
         # whose range is not calibrated, which are also those that leave details out.
         unwarned = cast(houses.c.warned_fields, Text) == NO_WARNED_FIELDS
-        priced, warned = connection.execute(
-            select(func.count(), func.avg(case((unwarned, 0.0), else_=1.0)))
+        priced, warned, first, last = connection.execute(
+            select(
+                func.count(),
+                func.avg(case((unwarned, 0.0), else_=1.0)),
+                func.min(houses.c.created_at),
+                func.max(houses.c.created_at),
+            )
         ).one()
         sold = SoldWindow.read(connection, window, model_version)
         if tally is not None:
@@ -268,7 +273,12 @@ def measure(
     return {
         "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_version": model_version,
-        "window": {"predictions": window.predictions, "sales": window.sales},
+        "window": {
+            "predictions": window.predictions,
+            "sales": window.sales,
+            "first_priced_at": _utc_text(first),
+            "last_priced_at": _utc_text(last),
+        },
         "priced_houses": int(priced),
         "sales": len(sold),
         "calibrated_sales": sold.calibrated_sales,
@@ -277,6 +287,16 @@ def measure(
         "drift": _drift_entries(tally, thresholds),
         "challenger": challenger,
     }
+
+
+def _utc_text(moment: datetime | None) -> str | None:
+    """A stored time as ISO 8601 text in UTC, to the second (SQLite gives back the UTC time
+    written without its zone)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _drift_entries(tally: Tally | None, thresholds: Thresholds) -> dict[str, Any]:
