@@ -140,6 +140,8 @@ class Recorder:
         self._queue: deque[PricedRequest] = deque()
         #: Houses of the head request already written (a batch may split a request).
         self._head_done = 0
+        #: The ``id`` of each queued request the database refused a house of (``_write_apart``).
+        self._incomplete: set[int] = set()
         self._queued = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -256,17 +258,18 @@ class Recorder:
         except Exception as error:
             if not refused_rows(error):
                 raise
-            return self._write_apart(segments, error)
+            return self._write_apart(segments)
         self._dequeue(written)
         if document_bytes >= RELEASE_AFTER_BYTES:
             release_freed_memory()
         return written
 
-    def _write_apart(self, segments: list[tuple[PricedRequest, int, int]], error: Exception) -> int:
+    def _write_apart(self, segments: list[tuple[PricedRequest, int, int]]) -> int:
         """Write ``segments`` apart (``refusals.write_apart``) and take them off the queue; the
         houses written. A refused house is counted unrecorded and its request logged (by its
-        request id and the error's kind, no value of the house), and a request not written
-        whole is not handed to the shadow (the challenger's rows name the champion's)."""
+        request id and the refusal's kind, no value of the house), and a request not written
+        whole is never handed to the shadow (the challenger's rows name the champion's), even
+        when the batch that finishes it is written whole."""
         assert self._engine is not None  # made by the write that failed
         refused = write_apart(
             self._engine,
@@ -274,21 +277,22 @@ class Recorder:
              for priced, start, stop in segments],
             predictions,
         )  # fmt: skip
-        incomplete: set[int] = set()
         for (priced, _, _), left_out in zip(segments, refused, strict=True):
-            if left_out:
-                incomplete.add(id(priced))
+            if left_out.rows:
+                self._incomplete.add(id(priced))  # queued, so alive: its id is its own
                 logger.error(
                     "prediction store: the database refused %d of the houses of request %s "
                     "(%s); they are not recorded (counted in ml_api_unrecorded_houses_total)",
-                    left_out,
+                    left_out.rows,
                     priced.request_id,
-                    type(error).__name__,
+                    left_out.kind,
                 )
         taken = sum(stop - start for _, start, stop in segments)
-        self._dequeue(taken, incomplete)
-        UNRECORDED_HOUSES.inc(sum(refused))
-        return taken - sum(refused)
+        dropped = sum(left_out.rows for left_out in refused)
+        UNRECORDED_HOUSES.inc(dropped)
+        self._dequeue(taken)
+        release_freed_memory()  # rare; a large refused batch's heap as a written one's
+        return taken - dropped
 
     def _next_segments(self) -> list[tuple[PricedRequest, int, int]]:
         """The next batch: each queued request in it, with the span of its houses in it."""
@@ -316,10 +320,10 @@ class Recorder:
             write_rows(connection, rows)
         return len(rows), sum(len(row[HOUSE_COLUMN]) for row in rows)
 
-    def _dequeue(self, count: int, incomplete: frozenset[int] | set[int] = frozenset()) -> None:
+    def _dequeue(self, count: int) -> None:
         """Take ``count`` written houses off the queue, and hand the requests now written whole
-        (but those whose ``id`` is in ``incomplete``) to the shadow before they leave the count
-        (``flush`` waits for the one, then the other)."""
+        (none the database refused a house of: ``_incomplete``) to the shadow before they leave
+        the count (``flush`` waits for the one, then the other)."""
         whole: list[PricedRequest] = []
         with self._lock:
             left = count
@@ -328,7 +332,9 @@ class Recorder:
                 remaining = len(head) - self._head_done
                 if remaining <= left:
                     done = self._queue.popleft()
-                    if id(done) not in incomplete:
+                    if id(done) in self._incomplete:
+                        self._incomplete.discard(id(done))
+                    else:
                         whole.append(done)
                     self._head_done = 0
                     left -= remaining

@@ -17,7 +17,7 @@ A group still refused is written a row at a time, each refused row left out and 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Engine, String, Table, bindparam, cast, insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -58,23 +58,34 @@ def bound_values(table: Table, dialect: str) -> dict[str, ColumnElement[Any]]:
     return values
 
 
-def write_apart(engine: Engine, groups: Sequence[Sequence[RowMaker]], table: Table) -> list[int]:
+class Refused(NamedTuple):
+    """What the database refused of a group of rows."""
+
+    rows: int
+    #: The kind of the first refusal (``DataError``, ``IntegrityError``, ``ValueError``...);
+    #: empty when nothing was refused.
+    kind: str = ""
+
+
+def write_apart(
+    engine: Engine, groups: Sequence[Sequence[RowMaker]], table: Table
+) -> list[Refused]:
     """Write each group of rows of ``table`` in a transaction of its own, a row at a time where
-    its group is refused; how many rows of each group were refused and left out. An error that
-    does not blame the rows (the database is down) is raised: the caller tries again later, and
-    the rows written meanwhile are then skipped as keys already held."""
-    refused: list[int] = []
+    its group is refused; what was refused of each group, and left out. An error that does not
+    blame the rows (the database is down) is raised: the caller tries again later, and the rows
+    written meanwhile are then skipped as keys already held."""
+    refused: list[Refused] = []
     for group in groups:
         try:
             rows = [make() for make in group]
             with engine.begin() as connection:
                 insert_new(connection, rows, table)
-            refused.append(0)
+            refused.append(Refused(0))
             continue
         except Exception as error:
             if not refused_rows(error):
                 raise
-        left_out = 0
+        left_out, kind = 0, ""
         for make in group:
             try:
                 row = make()
@@ -84,7 +95,8 @@ def write_apart(engine: Engine, groups: Sequence[Sequence[RowMaker]], table: Tab
                 if not refused_rows(error):
                     raise
                 left_out += 1
-        refused.append(left_out)
+                kind = kind or type(error).__name__
+        refused.append(Refused(left_out, kind))
     return refused
 
 

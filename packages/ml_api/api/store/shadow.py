@@ -244,7 +244,7 @@ class ShadowWriter:
             except Exception as error:
                 if not refused_rows(error):
                     raise
-                self._write_apart(answered, error)
+                self._write_apart(answered)
         if self._write_failing:
             logger.warning("challenger %s: its prices are written again", version)
             self._write_failing = False
@@ -254,12 +254,10 @@ class ShadowWriter:
             self._pending -= done
         CHALLENGER_QUEUE.dec(done)
 
-    def _write_apart(
-        self, answered: list[tuple[PricedRequest, ShadowPrices]], error: Exception
-    ) -> None:
+    def _write_apart(self, answered: list[tuple[PricedRequest, ShadowPrices]]) -> None:
         """Write each request's challenger prices apart (``refusals.write_apart``): a price the
         database refuses (its house's row pruned meanwhile, a value it cannot hold) is left out,
-        and its request logged by its id and the error's kind. It stays counted as priced, as
+        and its request logged by its id and the refusal's kind. It stays counted as priced, as
         the prices a stop leaves unwritten do: priced and failed add up to the houses handed
         over."""
         assert self._engine is not None
@@ -274,14 +272,14 @@ class ShadowWriter:
             challenger_prices,
         )  # fmt: skip
         for (priced, _), left_out in zip(answered, refused, strict=True):
-            if left_out:
+            if left_out.rows:
                 logger.error(
                     "challenger %s: the database refused its prices of %d of the houses of "
                     "request %s (%s); they are not stored",
                     version,
-                    left_out,
+                    left_out.rows,
                     priced.request_id,
-                    type(error).__name__,
+                    left_out.kind,
                 )
 
     def _take(self) -> list[PricedRequest]:
