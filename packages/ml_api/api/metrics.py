@@ -76,7 +76,14 @@ RECORDED_HOUSES = Counter(
 UNRECORDED_HOUSES = Counter(
     "ml_api_unrecorded_houses_total",
     "Priced houses the store could not keep: the worker's buffer was full while the database "
-    "was slow or down. Recorded + unrecorded = priced, with recording on.",
+    "was slow or down, the database refused them (the log names the request), or the worker "
+    "stopped before writing them. Recorded + unrecorded = priced, with recording on.",
+)
+RECORDING = Gauge(
+    "ml_api_recording",
+    "Whether the worker records priced houses in the prediction store (ML_API_RECORDING: 1 "
+    "or 0); ml_api_database_up is exported only where it is 1.",
+    multiprocess_mode="max",
 )
 RECORD_QUEUE = Gauge(
     "ml_api_record_queue_houses",

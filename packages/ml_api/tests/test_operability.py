@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -17,7 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from api import config
+from api.app import create_app
 from api.logs import ServiceJsonFormatter
+from api.service import PredictionService
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +73,15 @@ def test_metrics_count_what_was_served_and_refused(
     assert delta("ml_api_warned_houses_total", field="GrLivArea") == 0  # ordinary houses
     assert _value(after, "ml_api_model_info", **labels) == 1
     assert _value(after, "ml_api_startup_seconds") > 0
+
+
+def test_metrics_say_whether_the_service_records(service: PredictionService) -> None:
+    """A probe's: with recording off no ml_api_database_up is exported, and the critical
+    MlApiDatabaseStatusMissing fired for good; ``ml_api_recording`` 0 tells it so."""
+    for recording, served in ((0, dataclasses.replace(service, store=None, recorder=None,
+                                                      monitor=None)), (1, service)):  # fmt: skip
+        with create_app(config.Settings(environment="testing"), service=served).test_client() as c:
+            assert _value(_samples(c), "ml_api_recording") == recording
 
 
 def test_warned_houses_are_counted_by_field(
