@@ -9,13 +9,17 @@ nothing of the house (``missing``).
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from marshmallow import fields
 
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.validation import ROW_MESSAGE
@@ -81,24 +85,55 @@ def as_numbers(values: Sequence[Any] | npt.NDArray[Any], field: str) -> npt.NDAr
     Raises
     ------
     InvalidInputError
-        If a value is not a number or ``None``; it names each such row.
+        If a value is not a number or ``None`` (text and ``bool`` too, which numpy would read
+        as numbers and the schema refuses), or is infinite or beyond a float; it names each such
+        row in the schema's words.
     """
-    try:
-        numbers = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise _refused_numbers(values, field) from error
-    if numbers.ndim != 1:  # every value a list of numbers, which numpy reads as rows
+    if not isinstance(values, np.ndarray) and not all(map(_is_number_kind, set(map(type, values)))):
         raise _refused_numbers(values, field)
-    return numbers
+    try:
+        found = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise _refused_numbers(values, field) from error
+    if found.ndim != 1:  # every value a list of numbers, which numpy reads as rows
+        raise _refused_numbers(values, field)
+    if np.isinf(found).any():  # no house's value (NaN is missing, as in a frame)
+        raise _refused_numbers(values, field)
+    return found
+
+
+#: The schema's words (marshmallow's ``Float``, as ``HouseDetailsSchema``'s numbers).
+_INVALID = str(fields.Number.default_error_messages["invalid"])
+_TOO_LARGE = str(fields.Number.default_error_messages["too_large"])
+_SPECIAL = str(fields.Float.default_error_messages["special"])
+
+
+@functools.cache
+def _is_number_kind(kind: type) -> bool:
+    """Whether values of ``kind`` are numbers or missing: ``None``, Python's and numpy's ints
+    and floats; not ``bool`` (an ``int`` to Python, no number to the schema), not text."""
+    if kind is type(None):
+        return True
+    return issubclass(kind, Real) and not issubclass(kind, bool | np.bool_)
+
+
+def _number_fault(value: Any) -> str | None:
+    """What the schema says of ``value`` as a number, ``None`` if nothing."""
+    kind: Any = type(value)  # a class is hashable, whatever typeshed says of type[Any]
+    if not _is_number_kind(kind):
+        return _INVALID
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return _TOO_LARGE
+    return _SPECIAL if number in (math.inf, -math.inf) else None
 
 
 def _refused_numbers(values: Sequence[Any] | npt.NDArray[Any], field: str) -> InvalidInputError:
-    bad = {
-        row: {field: ["Not a valid number."]}
-        for row, value in enumerate(values)
-        if not (value is None or isinstance(value, int | float)) or isinstance(value, bool)
-    }
-    return InvalidInputError(bad)
+    faults = {row: _number_fault(value) for row, value in enumerate(values)}
+    return InvalidInputError({row: {field: [fault]} for row, fault in faults.items() if fault})
 
 
 def refused_codes(values: Sequence[Any], field: str) -> InvalidInputError:

@@ -86,6 +86,8 @@ def make_prediction(
 
     Raises
     ------
+    TypeError
+        If ``model`` is no ``TrainedModel``, or ``max_errors`` no whole number.
     InvalidInputError
         If any row is invalid: the whole batch is refused and ``errors`` names every bad row
         and field (of the rows described, with ``max_errors``), a row by its position from 0
@@ -98,6 +100,11 @@ def make_prediction(
     >>> make_prediction([house]).predictions  # doctest: +SKIP
     [126033.69]
     """
+    if model is not None and not isinstance(model, TrainedModel):  # a path raised AttributeError
+        raise TypeError(
+            f"model must be a TrainedModel (load_model(path) loads one from its file), not "
+            f"{type(model).__name__}"
+        )
     batch = validate_batch(houses, max_errors=max_errors)
     return price_batch(batch, model=model, explain=explain)
 

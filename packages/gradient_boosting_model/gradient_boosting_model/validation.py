@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import chain, islice, repeat
+from operator import index as whole_number
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -302,6 +303,17 @@ def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
     return validate_batch(houses).columns()
 
 
+def _error_count(max_errors: Any) -> int:
+    """``max_errors`` as an ``int``, or a ``TypeError`` naming it (1.5 listed 2 rows, ``True``
+    1, and ``"2"`` raised a bare comparison error)."""
+    if not isinstance(max_errors, bool):
+        try:
+            return whole_number(max_errors)
+        except TypeError:
+            pass
+    raise TypeError(f"max_errors must be a whole number, not {max_errors!r}")
+
+
 def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None) -> HouseBatch:
     """Check a batch of house details; return it as read: a matrix of the numbers, the texts as
     sent and their codes.
@@ -322,14 +334,19 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
     ------
     ValueError
         If ``max_errors`` is under 1.
+    TypeError
+        If ``max_errors`` is not a whole number (an ``int`` or numpy's; not a ``bool``, whose
+        ``True`` would be 1).
     InvalidInputError
         If the batch is empty, or any row has an unknown field, a value of the wrong type,
         out of range, not one of the allowed codes, or lacks a required field. Its ``errors``
         map every bad row index (those described, with ``max_errors``: then ``complete`` is
         false if the description stopped) to every bad field and the schema's messages.
     """
-    if max_errors is not None and max_errors < 1:  # else no row would be described: accepted
-        raise ValueError(f"max_errors must be at least 1, not {max_errors}")
+    if max_errors is not None:
+        max_errors = _error_count(max_errors)
+        if max_errors < 1:  # else no row would be described: accepted
+            raise ValueError(f"max_errors must be at least 1, not {max_errors}")
     rows = _frame_rows(houses) if _is_frame(houses) else houses
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence):
         raise InvalidInputError({}, "houses must be a list of house-detail objects")

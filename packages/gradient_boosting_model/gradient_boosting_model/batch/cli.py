@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import math
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gradient_boosting_model.batch.cluster import (
     CONNECT_TIMEOUT,
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from gradient_boosting_model.batch.running import Runner
 
 PROGRAM = "score-houses"
+#: The names of an input folder's other entries printed, at most.
+LEFT_OUT_SHOWN = 10
 DESCRIPTION = """\
 Price every house in CSV or Parquet files with the packaged model, in chunks, on a Dask cluster:
 a local one sized to this machine, or the one at --scheduler (whose workers must see INPUT at the
@@ -70,6 +74,16 @@ def _positive(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
     return number
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0 or math.isinf(seconds):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--connect-timeout",
-        type=float,
+        type=_seconds,
         default=CONNECT_TIMEOUT,
         metavar="SECONDS",
         help=f"give up on a scheduler, or on its first worker, after this long "
@@ -169,11 +183,24 @@ def _progress(total: int) -> Any:
     )
 
 
+def _say(line: str, stream: TextIO | None = None) -> None:
+    """Print ``line`` to ``stream`` (stdout by default), and nothing more to it once its reader
+    is gone (``score-houses ... | head -1``): the job's files are written whatever it prints,
+    and a ``BrokenPipeError`` traceback made a job done look failed."""
+    stream = stream if stream is not None else sys.stdout
+    try:
+        print(line, file=stream, flush=True)
+    except BrokenPipeError:
+        # Python flushes the stream again at exit: point it at nothing first (as its docs on
+        # SIGPIPE advise), and let it be closed as a stream gone.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
 def _print_report(report: JobReport | None) -> None:
     if report is not None:
-        print(f"{PROGRAM}: {report.summary()}")
+        _say(f"{PROGRAM}: {report.summary()}")
         if any(worker != "in-process" for worker in report.rows_by_worker):
-            print(f"{PROGRAM}: rows by worker: {report.workers()}")
+            _say(f"{PROGRAM}: rows by worker: {report.workers()}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -193,17 +220,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         plan = plan_job(settings)
+        if plan.left_out:
+            shown, more = plan.left_out[:LEFT_OUT_SHOWN], len(plan.left_out) - LEFT_OUT_SHOWN
+            names = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+            _say(f"{PROGRAM}: left out of {args.input} (not .csv or .parquet, hidden, or "
+                 f"folders): {names}", sys.stderr)  # fmt: skip
         with _runner(args) as runner, _progress(plan.rows) as progress:
             report = run_job(settings, plan, runner, on_chunk=progress.update)
     except BatchError as error:
         _print_report(error.report)
-        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        _say(f"{PROGRAM}: error: {error}", sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"{PROGRAM}: interrupted: nothing written", file=sys.stderr)
+        _say(f"{PROGRAM}: interrupted: nothing written", sys.stderr)
         return 130
     _print_report(report)
-    print(f"{PROGRAM}: prices in {report.output}, rejects in {report.rejects}")
+    _say(f"{PROGRAM}: prices in {report.output}, rejects in {report.rejects}")
     return 0
 
 

@@ -48,6 +48,8 @@ class Plan:
 
     files: list[Path]
     chunks: list[Chunk]
+    #: What an input folder held besides its CSV and Parquet files (``Inputs.left_out``).
+    left_out: list[str]
 
     @property
     def rows(self) -> int:
@@ -61,11 +63,15 @@ def plan_job(settings: JobSettings) -> Plan:
     written = {settings.output.resolve(), settings.rejects.resolve()}
     if len(written) == 1:
         raise OutputFileError(f"{settings.output}: the prices and the rejects need two files")
-    files = find_inputs(settings.input)
-    for file in files:
+    inputs = find_inputs(settings.input)
+    for file in inputs.files:
         if file.resolve() in written:
             raise OutputFileError(f"{file}: an input cannot be an output too")
-    return Plan(files=files, chunks=plan_chunks(files, settings.batch_rows))
+    return Plan(
+        files=inputs.files,
+        chunks=plan_chunks(inputs.files, settings.batch_rows),
+        left_out=inputs.left_out,
+    )
 
 
 def any_priced(rows: npt.NDArray[np.int64], rejected: set[int]) -> bool:

@@ -283,12 +283,16 @@ def read_chunk(chunk: Chunk) -> ChunkTable:
             data = handle.read(span.stop - span.start)
         return parse_csv_table(data, chunk.columns, span.first_row, span.rows)
 
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.ParquetFile(chunk.path).read_row_groups(
         range(span.start, span.stop), columns=list(chunk.columns), use_pandas_metadata=False
     )
     rows = np.arange(span.first_row, span.first_row + table.num_rows, dtype=np.int64)
+    if chunk.id_range is not None:  # Ids pandas kept as a range index: the row's place in it
+        first, step = chunk.id_range
+        table = table.append_column(ID_FIELD, pa.array(first + step * (rows - 1)))
     return ChunkTable(_decimals_as_floats(table), rows, nan_is_missing=True)
 
 

@@ -62,16 +62,39 @@ class Chunk:
     #: The file's columns, in its order (a CSV's header).
     columns: tuple[str, ...]
     span: Span
+    #: A Parquet file's Ids kept by pandas as a range index (no column): the first row's Id
+    #: and the step from a row to the next.
+    id_range: tuple[int, int] | None = None
 
 
-def find_inputs(pattern: str) -> list[Path]:
+@dataclass(frozen=True)
+class Inputs:
+    """The files INPUT names; for a folder, also what it holds besides, by name."""
+
+    files: list[Path]
+    #: A folder's other entries: files of other kinds, hidden ones (a name starting with a
+    #: dot: macOS's ``._`` copies, editors' swap files), and folders (not searched), named
+    #: ``name/``. The command says so, not to leave their houses out without a word.
+    left_out: list[str]
+
+
+def input_format(path: Path) -> Format | None:
+    """A file's format by its name's suffix, whatever its case (``.CSV`` too)."""
+    return INPUT_SUFFIXES.get(path.suffix.lower())
+
+
+def find_inputs(pattern: str) -> Inputs:
     """The files INPUT names: a file, a folder's CSV and Parquet files, or a glob's matches."""
     path = Path(pattern)
     if path.is_dir():
-        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in INPUT_SUFFIXES)
+        entries = sorted(path.iterdir())
+        found = [
+            p for p in entries if p.is_file() and not p.name.startswith(".") and input_format(p)
+        ]
         if not found:
             raise InputFileError(f"{pattern}: no .csv or .parquet file in this folder")
-        return found
+        left_out = [p.name + "/" * p.is_dir() for p in entries if p not in found]
+        return Inputs(found, left_out)
     if path.is_file():
         found = [path]
     elif glob.has_magic(pattern):
@@ -81,12 +104,12 @@ def find_inputs(pattern: str) -> list[Path]:
     else:
         raise InputFileError(f"{pattern}: no such file or folder")
     for file in found:
-        if file.suffix not in INPUT_SUFFIXES:
+        if input_format(file) is None:
             raise InputFileError(
                 f"{file}: not a CSV or Parquet file (the name must end in "
                 f"{', '.join(INPUT_SUFFIXES)})"
             )
-    return found
+    return Inputs(found, [])
 
 
 def check_columns(columns: Sequence[str], source: str) -> None:
@@ -179,14 +202,28 @@ def plan_row_groups(sizes: Iterable[int], chunk_rows: int) -> list[Span]:
     return spans
 
 
-def _csv_chunks(path: Path, chunk_rows: int) -> tuple[tuple[str, ...], list[Span]]:
+@dataclass(frozen=True)
+class _Planned:
+    """A file's columns and spans, and for a Parquet file its Ids kept as a range index."""
+
+    columns: tuple[str, ...]
+    spans: list[Span]
+    id_range: tuple[int, int] | None = None
+
+
+def _csv_chunks(path: Path, chunk_rows: int) -> _Planned:
     with path.open("rb") as handle:
         columns, data_start = read_csv_header(handle, str(path))
         check_columns(columns, str(path))
-        return columns, plan_lines(handle, data_start, chunk_rows)
+        return _Planned(columns, plan_lines(handle, data_start, chunk_rows))
 
 
-def _parquet_chunks(path: Path, chunk_rows: int) -> tuple[tuple[str, ...], list[Span]]:
+def _parquet_chunks(path: Path, chunk_rows: int) -> _Planned:
+    """A Parquet file's house columns and spans. pandas stores a frame's index beside its
+    columns: an index named ``Id`` (``set_index("Id")``, ``read_csv(index_col="Id")``) holds the
+    houses' Ids, kept as the column ``Id`` (or only described, for a range: ``_id_range``); any
+    other (``__index_level_0__`` for a frame filtered or shuffled before ``to_parquet``) is row
+    labels, not house details, and left out."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -195,18 +232,26 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> tuple[tuple[str, ...], list[
     except (pa.ArrowException, OSError) as error:
         raise InputFileError(f"{path}: not a Parquet file ({error})") from None
     schema = metadata.schema.to_arrow_schema()
-    index = _pandas_index_columns(schema.pandas_metadata)
-    columns = tuple(name for name in schema.names if name not in index)
+    index = (schema.pandas_metadata or {}).get("index_columns", [])
+    labels = {name for name in index if isinstance(name, str) and name != ID_FIELD}
+    columns = tuple(name for name in schema.names if name not in labels)
     check_columns(columns, str(path))
     sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-    return columns, plan_row_groups(sizes, chunk_rows)
+    id_range = None if ID_FIELD in columns else _id_range(index)
+    return _Planned(columns, plan_row_groups(sizes, chunk_rows), id_range)
 
 
-def _pandas_index_columns(pandas_metadata: dict[str, Any] | None) -> set[str]:
-    """The columns that pandas stored a frame's index in (``__index_level_0__`` for a frame
-    filtered or shuffled before ``to_parquet``): row labels, not house details."""
-    index = (pandas_metadata or {}).get("index_columns", [])
-    return {name for name in index if isinstance(name, str)}  # a RangeIndex is no column
+def _id_range(index: Sequence[Any]) -> tuple[int, int] | None:
+    """The Ids of a frame indexed by ``Id`` that pandas kept as a range (``index_columns``:
+    a range index is described, not stored), as its first Id and its step."""
+    for entry in index:
+        if (
+            isinstance(entry, dict)
+            and entry.get("kind") == "range"
+            and entry.get("name") == ID_FIELD
+        ):
+            return int(entry["start"]), int(entry["step"])
+    return None
 
 
 def plan_chunks(files: Sequence[Path], chunk_rows: int) -> list[Chunk]:
@@ -214,10 +259,11 @@ def plan_chunks(files: Sequence[Path], chunk_rows: int) -> list[Chunk]:
     file that cannot be read or does not hold house details."""
     chunks: list[Chunk] = []
     for path in files:
-        kind = INPUT_SUFFIXES[path.suffix]
+        kind = input_format(path)
+        assert kind is not None  # find_inputs keeps no other file
         try:
             plan = _csv_chunks if kind == "csv" else _parquet_chunks
-            columns, spans = plan(path, chunk_rows)
+            planned = plan(path, chunk_rows)
         except OSError as error:
             raise InputFileError(f"{path}: cannot be read ({os_reason(error)})") from None
         first = len(chunks)
@@ -227,9 +273,10 @@ def plan_chunks(files: Sequence[Path], chunk_rows: int) -> list[Chunk]:
                 source=str(path),
                 path=str(path.resolve()),
                 format=kind,
-                columns=columns,
+                columns=planned.columns,
                 span=span,
+                id_range=planned.id_range,
             )
-            for i, span in enumerate(spans)
+            for i, span in enumerate(planned.spans)
         )
     return chunks

@@ -4,8 +4,11 @@ errors a person gets instead of a traceback."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -141,6 +144,39 @@ def test_a_wrong_input_or_output_is_named_without_a_traceback(
     assert "Traceback" not in err and out == ""
 
 
+@pytest.mark.parametrize("seconds", ["-1", "0", "nan", "inf", "soon"])
+def test_a_connect_timeout_that_is_no_wait_is_refused(
+    seconds: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: ``--connect-timeout -1`` was taken, and its error read "within -1 s (could
+    not convert string to float: '1-1.0')"."""
+    with pytest.raises(SystemExit) as refused:
+        main([str(tmp_path / "h.csv"), str(tmp_path / "o.csv"), "--connect-timeout", seconds])
+    assert refused.value.code == 2
+    assert f"not a positive number of seconds: {seconds!r}" in capsys.readouterr().err
+
+
+def test_a_reader_gone_from_its_output_fails_no_job_done(tmp_path: Path) -> None:
+    """A probe's: ``score-houses ... | head -1`` printed a ``BrokenPipeError`` traceback and
+    exited 1 after writing every price, a job done that looked failed under ``pipefail``."""
+    lines = (DATASET_DIR / "test.csv").read_text().splitlines()[:30]
+    (tmp_path / "h.csv").write_text("\n".join(lines) + "\n")
+    command = (
+        f"{shlex.quote(sys.executable)} -m gradient_boosting_model.batch.cli h.csv o.csv "
+        "--in-process | head -c 0"
+    )
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert len(read_table(tmp_path / "o.csv")) == 29
+
+
 def test_an_unreachable_scheduler_is_named_within_the_connect_timeout(
     batch_input: BatchInput, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -173,6 +209,57 @@ def test_a_parquet_file_pandas_wrote_with_its_index_is_priced_by_its_houses(
     assert status == 0, err
     priced = read_table(tmp_path / "p.parquet")
     assert [line["price"] for line in priced] == make_prediction(frame).predictions
+
+
+def test_a_folder_prices_csv_files_of_any_case_and_names_what_it_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: a folder's ``.CSV`` file was left out without a word, as its ``.csv.gz`` and
+    its subfolders, while a hidden ``._a.csv`` (macOS's copy of a file's attributes) was read
+    and stopped the job as no house details."""
+    lines = (DATASET_DIR / "test.csv").read_text().splitlines()
+    folder = tmp_path / "houses"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.csv").write_text("\n".join(lines[:4]) + "\n")
+    (folder / "B.CSV").write_text("\n".join([lines[0], *lines[4:6]]) + "\n")
+    (folder / "._a.csv").write_bytes(b"\x00\x05\x16\x07 Mac OS X attributes")
+    (folder / "c.csv.gz").write_bytes(b"\x1f\x8b")
+    (folder / "sub" / "d.csv").write_text("\n".join(lines[:2]) + "\n")
+    output = tmp_path / "p.csv"
+    status, out, err = run(capsys, str(folder), str(output))
+    assert status == 0, err
+    assert "scored 5, rejected 0, total 5 houses" in out and "from 2 files" in out
+    assert f"left out of {folder} (not .csv or .parquet, hidden, or folders): ._a.csv, " in err
+    assert err.count("c.csv.gz") == err.count("sub/") == 1
+    # In the files' order by name: B.CSV before a.csv.
+    assert [line["Id"] for line in read_table(output)] == [1464, 1465, 1461, 1462, 1463]
+
+
+@pytest.mark.parametrize("as_range", [False, True])
+def test_a_parquet_file_indexed_by_id_keeps_its_ids(
+    as_range: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: a frame indexed by ``Id`` (``set_index("Id")``) was priced with every Id
+    null, pandas having stored them as its index, and left out with it. A range of Ids pandas
+    only describes is read as the rows' places in it."""
+    import pandas as pd
+
+    from gradient_boosting_model import make_prediction
+
+    frame = pd.read_csv(DATASET_DIR / "test.csv").head(40)
+    if as_range:
+        indexed = frame.drop(columns="Id").set_axis(pd.RangeIndex(5000, 5080, 2, name="Id"))
+    else:
+        indexed = frame.sample(frac=1, random_state=3).set_index("Id")
+    indexed.to_parquet(tmp_path / "indexed.parquet", row_group_size=16)
+    output = tmp_path / "p.parquet"
+    status, _, err = run(
+        capsys, str(tmp_path / "indexed.parquet"), str(output), "--chunk-rows", "16"
+    )
+    assert status == 0, err
+    priced = read_table(output)
+    assert [line["Id"] for line in priced] == indexed.index.tolist()
+    assert [line["price"] for line in priced] == make_prediction(indexed).predictions
 
 
 @pytest.mark.parametrize("id_text", ["99999999999999999999", "9007199254740992", "1e300"])

@@ -200,6 +200,27 @@ def test_a_refused_value_is_named_by_its_row_among_houses_that_leave_fields_out(
     assert refused.value.errors == {1: {"_schema": [ROW_MESSAGE]}}
 
 
+def test_a_number_the_schema_refuses_is_refused_in_its_words() -> None:
+    """A probe's: numpy read ``"896"`` and ``True`` as numbers, and counted ``inf`` in the top
+    bin, where ``make_prediction`` refuses each; numpy's own numbers stay numbers."""
+    sent: list[Any] = ["896", True, math.inf, -math.inf, 10**400, np.float64(900), np.int64(7)]
+    houses = [{"GrLivArea": value} for value in sent]
+    with pytest.raises(InvalidInputError) as refused:
+        _fitted().drift(houses)
+    invalid, special = (
+        "Not a valid number.",
+        ("Special numeric values (nan or infinity) are not permitted."),
+    )
+    assert refused.value.errors == {
+        0: {"GrLivArea": [invalid]},
+        1: {"GrLivArea": [invalid]},
+        2: {"GrLivArea": [special]},
+        3: {"GrLivArea": [special]},
+        4: {"GrLivArea": ["Number too large."]},
+    }
+    assert _fitted().drift(houses[5:])["GrLivArea"].houses == 2
+
+
 def test_codes_unseen_in_training_go_to_the_other_bucket() -> None:
     reference = {"Neighborhood": np.array(["NAmes", "OldTown"] * 50, dtype=object)}
     distributions = fit_distributions(

@@ -190,6 +190,13 @@ def test_a_bound_on_the_errors_described_gives_the_first_rows(
     for nothing in (0, -1):  # no row described would mean the invalid ones accepted
         with pytest.raises(ValueError, match="max_errors must be at least 1"):
             validate_batch(rows, max_errors=nothing)
+    with pytest.raises(InvalidInputError) as numpy_count:
+        validate_batch(rows, max_errors=np.int64(3))  # type: ignore[arg-type]  # numpy whole
+    assert numpy_count.value.errors == first.value.errors
+    # A probe's: 1.5 listed 2 rows, True 1, and "2" raised a bare comparison error.
+    for no_count in (1.5, True, "2", None.__class__):
+        with pytest.raises(TypeError, match="max_errors must be a whole number, not "):
+            validate_batch(rows, max_errors=no_count)  # type: ignore[arg-type]
 
 
 def test_a_row_of_many_unknown_fields_is_described_by_its_first_ones(
@@ -463,3 +470,11 @@ def test_a_code_sent_as_bytes_is_refused_not_read_as_another() -> None:
     assert refused.value.errors == {
         0: {"Neighborhood": ["Not a valid string."], "BsmtQual": ["Not a valid string."]}
     }
+
+
+def test_a_model_that_is_no_trained_model_is_named(request_rows: list[dict[str, Any]]) -> None:
+    """A probe's: a model's path given as ``model`` raised ``AttributeError: 'str' object has
+    no attribute 'compiled_stages'``."""
+    for no_model in ("gradient_boosting_model_v0.3.3.joblib", ""):
+        with pytest.raises(TypeError, match=r"model must be a TrainedModel \(load_model\(path"):
+            make_prediction(request_rows[:1], model=no_model)  # type: ignore[arg-type]
