@@ -3,6 +3,7 @@ that come back, and never seen by a client, even when it fails."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gradient_boosting_model import load_card, load_model, make_prediction
+from gradient_boosting_model import TrainedModel, load_card, load_model, make_prediction
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
 from gradient_boosting_model.persistence import artifact_path
@@ -186,11 +187,15 @@ def test_the_challenger_prices_each_house_in_the_shadow_and_is_compared_on_its_s
     assert champion["coverage"] == cut["checks"]["coverage"]["live"]  # a share of whole counts
 
 
-class _Broken:
-    """A challenger's model that cannot price: any call fails."""
+def _broken(model: TrainedModel) -> TrainedModel:
+    """A challenger's model that cannot price: a copy of ``model`` whose stages fail."""
+    broken = copy.copy(model)
 
-    def __getattr__(self, name: str) -> Any:
+    def fail(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the challenger broke")
+
+    object.__setattr__(broken, "compiled_stages", fail)  # frozen or not, this copy only
+    return broken
 
 
 @pytest.mark.integration
@@ -204,7 +209,7 @@ def test_a_failing_challenger_changes_nothing_a_client_sees(
     working = service.challenger.model
     failed_before = REGISTRY.get_sample_value("ml_api_challenger_failed_houses_total") or 0
     houses = request_rows[:40]
-    service.challenger.model = _Broken()  # type: ignore[assignment]
+    service.challenger.model = _broken(working)
     try:
         with caplog.at_level(logging.ERROR, logger="api.challenger"):
             answers = [
