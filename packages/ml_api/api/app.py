@@ -33,7 +33,13 @@ from api.inflight import InflightBudget
 from api.json_codec import OrjsonProvider, ResponseJson
 from api.logs import configure_logging
 from api.memory import ReleaseMemoryMiddleware
-from api.metrics import MODEL_INFO, RECORDING, STARTUP_SECONDS, observe_prices
+from api.metrics import (
+    MODEL_INFO,
+    RECORDING,
+    STARTUP_SECONDS,
+    observe_prices,
+    show_every_field,
+)
 from api.monitor import LiveMonitor
 from api.parameter_validation import NamedParameterValidator
 from api.paths import (
@@ -147,6 +153,7 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     startup = time.perf_counter() - started
     MODEL_INFO.labels(service.model_version, service.api_version).set(1)
     RECORDING.set(1 if service.store is not None else 0)
+    show_every_field()
     if service.challenger is not None:
         service.challenger.publish()
     STARTUP_SECONDS.set(startup)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from gradient_boosting_model import PredictionResult
+from gradient_boosting_model import KNOWN_FIELDS, PredictionResult
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -218,13 +218,32 @@ CHALLENGER_VERDICT = Gauge(
 )
 
 
+#: The labels of a refusal that names no field the spec declares (``field_label``).
+WHOLE_LABELS = ("_request", "_house", "_unknown")
+
+
+def show_every_field() -> None:
+    """Every field's refusal and warning counters at 0 from the start (a worker's start).
+
+    A labelled series Prometheus first sees at 1 is read by ``increase`` and ``rate`` as
+    starting there, so that the first refusal or warning of a field never showed on the
+    dashboard's panels, which plot them per minute (Prometheus' instrumentation practices:
+    "avoid missing metrics"). The labels are bounded: the spec's request fields, and the model's
+    house fields for warnings."""
+    for label in (*sorted(request_field_names()), *WHOLE_LABELS):
+        REFUSED_FIELDS.labels(label)
+    for field in sorted(KNOWN_FIELDS):
+        WARNED_HOUSES.labels(field)
+
+
 def field_label(field: str | None, row: int | None) -> str:
     """A bounded label for a refused field: clients can send any name at all. A name the spec
     declares in a request (a house detail, generated from the model's fields, or a sale's
     field) is its own label."""
+    request, house, unknown = WHOLE_LABELS
     if field is None:
-        return "_request" if row is None else "_house"
-    return field if field in request_field_names() else "_unknown"
+        return request if row is None else house
+    return field if field in request_field_names() else unknown
 
 
 #: Up to this many values, ``observe_all`` observes them one by one (numpy's set-up costs more).

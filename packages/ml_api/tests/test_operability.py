@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from gradient_boosting_model import KNOWN_FIELDS
 from gradient_boosting_model import __version__ as model_version
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.persistence import load_metadata
@@ -20,7 +21,9 @@ from starlette.testclient import TestClient
 from api import config
 from api.app import create_app
 from api.logs import ServiceJsonFormatter
+from api.metrics import WHOLE_LABELS
 from api.service import PredictionService
+from api.spec_document import request_field_names
 
 pytestmark = pytest.mark.integration
 
@@ -82,6 +85,18 @@ def test_metrics_say_whether_the_service_records(service: PredictionService) -> 
                                                       monitor=None)), (1, service)):  # fmt: skip
         with create_app(config.Settings(environment="testing"), service=served).test_client() as c:
             assert _value(_samples(c), "ml_api_recording") == recording
+
+
+def test_every_field_is_counted_from_zero(client: TestClient) -> None:
+    """A probe's: a field's refusal and warning counters appeared at their first count, which
+    ``increase()`` then never saw: the dashboard's panels missed each field's first."""
+    samples = _samples(client)
+
+    def labels(name: str) -> set[str]:
+        return {dict(key)["field"] for key_name, key in samples if key_name == name}
+
+    assert labels("ml_api_refused_fields_total") >= {*request_field_names(), *WHOLE_LABELS}
+    assert labels("ml_api_warned_houses_total") >= set(KNOWN_FIELDS)
 
 
 def test_warned_houses_are_counted_by_field(
