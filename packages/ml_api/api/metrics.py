@@ -35,8 +35,9 @@ HTTP_REQUESTS = Counter(
 )
 HTTP_LATENCY = Histogram(
     "ml_api_http_request_duration_seconds",
-    "Time to answer an HTTP request, by route template.",
-    ["method", "route"],
+    "Time to answer an HTTP request, by route template and status (a fast refusal is no "
+    "measure of how long a price takes).",
+    ["method", "route", "status"],
     buckets=(0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 PREDICTED_HOUSES = Counter("ml_api_predicted_houses_total", "Houses priced.")

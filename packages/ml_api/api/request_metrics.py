@@ -95,7 +95,7 @@ class RequestContextMiddleware:
         if series is None:
             series = (
                 HTTP_REQUESTS.labels(method, route, str(status)),
-                HTTP_LATENCY.labels(method, route),
+                HTTP_LATENCY.labels(method, route, str(status)),
             )
             # Bounded: routes are the spec's, statuses HTTP's; methods are any token a client
             # sends, so past _MAX_SERIES (never reached by real traffic) none is kept here.
