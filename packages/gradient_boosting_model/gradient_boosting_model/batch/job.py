@@ -25,6 +25,7 @@ from gradient_boosting_model.batch.errors import (
     OutputFileError,
     TooManyRejectsError,
 )
+from gradient_boosting_model.batch.repeated_ids import IdTally
 from gradient_boosting_model.batch.report import JobReport
 from gradient_boosting_model.batch.results import ChunkResult
 from gradient_boosting_model.batch.settings import JobSettings
@@ -127,6 +128,7 @@ def run_job(
         rejects=settings.rejects,
     )
     start = time.perf_counter()
+    ids = IdTally()
     with (
         TableWriter(settings.output, PRICES, what="prices") as prices,
         TableWriter(settings.rejects, REJECTS, what="rejects") as rejects,
@@ -138,6 +140,7 @@ def run_job(
                     check_result(chunk, result)
                     if result.scored:
                         prices.write_table(with_source(chunk.source, result.prices))
+                        ids.add(chunk.source, result.prices.column("Id"))
                     if result.rejects:
                         rejects.write(reject_columns(chunk.source, result.rejects))
                     rejected = result.rejected
@@ -151,6 +154,7 @@ def run_job(
             error.report = report
             raise
         report.seconds = time.perf_counter() - start
+        report.repeated_ids = ids.repeated()
         rejects.commit()
         if report.rejected_share > settings.max_rejected:
             prices.discard()

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gradient_boosting_model.batch.repeated_ids import Repeated
+
 
 @dataclass
 class JobReport:
@@ -20,6 +22,8 @@ class JobReport:
     blank: int = 0
     seconds: float = 0.0
     rows_by_worker: Counter[str] = field(default_factory=Counter)
+    #: Ids given to more than one priced house of a file (``repeated_ids``), once counted.
+    repeated_ids: Repeated | None = None
 
     @property
     def total(self) -> int:
@@ -36,6 +40,18 @@ class JobReport:
             f"scored {self.scored}, rejected {self.rejected}, total {self.total} houses "
             f"({self.rejected_share:.2%} rejected) from {self.files} "
             f"file{'s' * (self.files != 1)} in {self.seconds:.1f} s{rate}, {self.runner}{blank}"
+            f"{self._repeated()}"
+        )
+
+    def _repeated(self) -> str:
+        repeated = self.repeated_ids
+        if repeated is None or repeated.example is None:
+            return ""
+        first, source = repeated.example
+        return (
+            f"; {repeated.ids} Id{'s' * (repeated.ids != 1)} given to more than one house of "
+            f"a file, each priced (the first: Id {first} in {source}): join the prices back "
+            "by source and row"
         )
 
     def workers(self) -> str:

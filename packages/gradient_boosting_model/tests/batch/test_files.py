@@ -235,6 +235,26 @@ def test_a_folder_prices_csv_files_of_any_case_and_names_what_it_left_out(
     assert [line["Id"] for line in read_table(output)] == [1464, 1465, 1461, 1462, 1463]
 
 
+def test_ids_repeated_within_a_file_are_priced_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: a file giving one Id to two houses was priced without a word, and prices
+    joined back by Id joined two to each. Both are priced, as the API prices them, and the
+    command says so; two files may each number their houses from 1."""
+    lines = (DATASET_DIR / "test.csv").read_text().splitlines()
+    repeated = [lines[0], lines[1], lines[2], lines[2], lines[3], lines[3], lines[3]]
+    (tmp_path / "a.csv").write_text("\n".join(repeated) + "\n")
+    (tmp_path / "b.csv").write_text("\n".join(lines[:3]) + "\n")  # a.csv's Ids, once each
+    status, out, _ = run(capsys, str(tmp_path / "*.csv"), str(tmp_path / "p.csv"),
+                         "--chunk-rows", "2")  # fmt: skip
+    assert status == 0
+    assert "scored 8, rejected 0, total 8 houses" in out
+    expected = "2 Ids given to more than one house of a file, each priced (the first: Id 1462 in "
+    assert expected + f"{tmp_path / 'a.csv'})" in out, out
+    status, out, _ = run(capsys, str(tmp_path / "b.csv"), str(tmp_path / "q.csv"))
+    assert status == 0 and "given to more than one house" not in out
+
+
 @pytest.mark.parametrize("as_range", [False, True])
 def test_a_parquet_file_indexed_by_id_keeps_its_ids(
     as_range: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
