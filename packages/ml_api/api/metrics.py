@@ -83,7 +83,7 @@ UNRECORDED_HOUSES = Counter(
 RECORDING = Gauge(
     "ml_api_recording",
     "Whether the worker records priced houses in the prediction store (ML_API_RECORDING: 1 "
-    "or 0); ml_api_database_up is exported only where it is 1.",
+    "or 0); where 0, ml_api_database_up stays at its start's 0, which says nothing.",
     multiprocess_mode="max",
 )
 RECORD_QUEUE = Gauge(

@@ -462,6 +462,7 @@ class UriTooLongProblem(ApiProblem):
     """A URL longer than the server takes: RFC 9110 (15.5.15) has its own status for it."""
 
     STATUS = 414
+    TITLE = "URI Too Long"  # RFC 9110's name; Python's phrase is the older one
     DETAIL_IS_LOGGABLE = True
 
     def __init__(self, limit: int) -> None:

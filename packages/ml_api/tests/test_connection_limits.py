@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from api.security_headers import API_HEADERS
 from tools import server as real_server
@@ -101,7 +102,13 @@ def test_a_long_url_is_refused_with_414(server: real_server.Server) -> None:
         status, headers, body = answer(sock)
     assert status == 414
     assert headers["content-type"] == "application/problem+json"
-    assert "URL is longer than the limit of" in problem(body, 414)["detail"]
+    refused = problem(body, 414)
+    assert "URL is longer than the limit of" in refused["detail"]
+    # As the spec's example says (a probe's: it said "URI Too Long", RFC 9110's name, and the
+    # service Python's older "Request-URI Too Long").
+    spec = yaml.safe_load((Path(__file__).parent.parent / "api/spec/api.yaml").read_text())
+    example = spec["components"]["responses"]["UriTooLong"]["content"]
+    assert refused["title"] == example["application/problem+json"]["example"]["title"]
     assert_identified(server, headers, 414)
 
 
