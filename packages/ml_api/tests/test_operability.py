@@ -80,8 +80,9 @@ def test_metrics_count_what_was_served_and_refused(
 
 
 def test_metrics_say_whether_the_service_records(service: PredictionService) -> None:
-    """A probe's: with recording off no ml_api_database_up is exported, and the critical
-    MlApiDatabaseStatusMissing fired for good; ``ml_api_recording`` 0 tells it so."""
+    """Probes': with recording off, ml_api_database_up says nothing (it stays at its start's
+    0), and the critical store alerts fired on it for good; ``ml_api_recording`` 0 tells the
+    rules so."""
     for recording, served in ((0, dataclasses.replace(service, store=None, recorder=None,
                                                       monitor=None)), (1, service)):  # fmt: skip
         with create_app(config.Settings(environment="testing"), service=served).test_client() as c:
