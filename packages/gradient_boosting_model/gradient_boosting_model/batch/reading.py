@@ -293,7 +293,26 @@ def read_chunk(chunk: Chunk) -> ChunkTable:
     if chunk.id_range is not None:  # Ids pandas kept as a range index: the row's place in it
         first, step = chunk.id_range
         table = table.append_column(ID_FIELD, pa.array(first + step * (rows - 1)))
-    return ChunkTable(_decimals_as_floats(table), rows, nan_is_missing=True)
+    return ChunkTable(_missing_texts_as_null(_decimals_as_floats(table)), rows, nan_is_missing=True)
+
+
+def _missing_texts_as_null(table: Any) -> Any:
+    """A table's text values that a CSV reads as missing (``MISSING_TEXT``: the Ames files'
+    ``NA``, and nothing at all) as nulls, in every text column: a file written from text (a
+    CSV read with ``dtype=str, keep_default_na=False``, a text export) had ``NA`` refused as
+    no code of its field, and every row with one; its numbers in text were read already."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    missing = pa.array(sorted(MISSING_TEXT))
+    for position, column in enumerate(table.schema):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            values = table.column(position)
+            found = pc.is_in(values, value_set=missing.cast(column.type))
+            if pc.any(found).as_py():
+                nulled = pc.if_else(found, pa.scalar(None, column.type), values)
+                table = table.set_column(position, column.name, nulled)
+    return table
 
 
 def _decimals_as_floats(table: Any) -> Any:

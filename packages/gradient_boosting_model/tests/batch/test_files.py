@@ -255,6 +255,27 @@ def test_ids_repeated_within_a_file_are_priced_and_said(
     assert status == 0 and "given to more than one house" not in out
 
 
+def test_a_parquet_file_of_text_reads_na_as_a_csv_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: test.csv read as text (``dtype=str, keep_default_na=False``) and saved as
+    Parquet had every row refused, its ``NA`` (the Ames files' word for none) taken as a code
+    of no field, where the CSV itself is priced whole."""
+    import pandas as pd
+
+    from gradient_boosting_model import make_prediction
+
+    as_text = pd.read_csv(DATASET_DIR / "test.csv", dtype=str, keep_default_na=False).head(30)
+    assert (as_text == "NA").any().sum() >= 5  # fields saying NA
+    as_text.to_parquet(tmp_path / "text.parquet")
+    status, out, err = run(capsys, str(tmp_path / "text.parquet"), str(tmp_path / "p.csv"))
+    assert status == 0, err
+    assert "scored 30, rejected 0" in out
+    priced = read_table(tmp_path / "p.csv")
+    expected = make_prediction(pd.read_csv(DATASET_DIR / "test.csv").head(30)).predictions
+    assert [line["price"] for line in priced] == expected
+
+
 @pytest.mark.parametrize("as_range", [False, True])
 def test_a_parquet_file_indexed_by_id_keeps_its_ids(
     as_range: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
