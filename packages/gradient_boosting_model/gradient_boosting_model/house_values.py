@@ -89,6 +89,8 @@ def as_numbers(values: Sequence[Any] | npt.NDArray[Any], field: str) -> npt.NDAr
         as numbers and the schema refuses), or is infinite or beyond a float; it names each such
         row in the schema's words.
     """
+    if isinstance(values, np.ndarray) and values.dtype.kind not in "fiu":
+        values = values.tolist()  # objects, texts, booleans: each value is looked at
     if not isinstance(values, np.ndarray) and not all(map(_is_number_kind, set(map(type, values)))):
         raise _refused_numbers(values, field)
     try:

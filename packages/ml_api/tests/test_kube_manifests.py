@@ -273,6 +273,11 @@ def test_the_container_port_and_probes_are_the_apps(
     for probe in probes.values():
         assert probe["path"] in spec["paths"] and probe["port"] == port["name"]
     assert [p["targetPort"] for p in SERVICE["spec"]["ports"]] == [port["name"]]
+    # Prometheus' pod discovery scrapes the port and path the pod's annotations name (a
+    # review's: without a port, the init container too, at port 80, down for good).
+    scrape = DEPLOYMENT["spec"]["template"]["metadata"]["annotations"]
+    assert int(scrape["prometheus.io/port"]) == port["containerPort"]
+    assert scrape["prometheus.io/path"] in spec["paths"]
 
 
 def test_liveness_gives_gunicorn_its_own_worker_timeout_first(

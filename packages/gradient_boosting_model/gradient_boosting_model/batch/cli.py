@@ -210,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # this one imports its own (numpy, Arrow, Dask).
         start_worker_server()
     from gradient_boosting_model.batch.job import plan_job, run_job
+    from gradient_boosting_model.batch.sources import INPUT_SUFFIXES
 
     settings = JobSettings(
         input=args.input,
@@ -223,8 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if plan.left_out:
             shown, more = plan.left_out[:LEFT_OUT_SHOWN], len(plan.left_out) - LEFT_OUT_SHOWN
             names = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-            _say(f"{PROGRAM}: left out of {args.input} (not .csv or .parquet, hidden, or "
-                 f"folders): {names}", sys.stderr)  # fmt: skip
+            _say(f"{PROGRAM}: left out of {args.input} (not {', '.join(INPUT_SUFFIXES)}, "
+                 f"hidden, or folders): {names}", sys.stderr)  # fmt: skip
         with _runner(args) as runner, _progress(plan.rows) as progress:
             report = run_job(settings, plan, runner, on_chunk=progress.update)
     except BatchError as error:

@@ -306,12 +306,19 @@ def _missing_texts_as_null(table: Any) -> Any:
 
     missing = pa.array(sorted(MISSING_TEXT))
     for position, column in enumerate(table.schema):
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            values = table.column(position)
-            found = pc.is_in(values, value_set=missing.cast(column.type))
-            if pc.any(found).as_py():
-                nulled = pc.if_else(found, pa.scalar(None, column.type), values)
-                table = table.set_column(position, column.name, nulled)
+        kind = column.type
+        if pa.types.is_dictionary(kind):  # a pandas category: its texts are its dictionary's
+            kind = kind.value_type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            if not pa.types.is_string_view(kind):
+                continue
+            kind = pa.string()
+        texts = table.column(position).cast(kind)  # decoded (a dictionary, a view)
+        found = pc.is_in(texts, value_set=missing.cast(kind))
+        if pc.any(found).as_py():
+            table = table.set_column(
+                position, column.name, pc.if_else(found, pa.scalar(None, kind), texts)
+            )
     return table
 
 

@@ -27,6 +27,7 @@ from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIE
 
 Format = Literal["csv", "parquet"]
 INPUT_SUFFIXES: dict[str, Format] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_SUFFIXES = ", ".join(INPUT_SUFFIXES)
 
 #: A header line longer than this is not a header of house details (a binary file, say).
 MAX_HEADER_BYTES = 1 << 20
@@ -88,13 +89,16 @@ def find_inputs(pattern: str) -> Inputs:
     path = Path(pattern)
     if path.is_dir():
         entries = sorted(path.iterdir())
-        found = [
+        kept = {
             p for p in entries if p.is_file() and not p.name.startswith(".") and input_format(p)
-        ]
-        if not found:
-            raise InputFileError(f"{pattern}: no .csv or .parquet file in this folder")
-        left_out = [p.name + "/" * p.is_dir() for p in entries if p not in found]
-        return Inputs(found, left_out)
+        }
+        left_out = [p.name + "/" * p.is_dir() for p in entries if p not in kept]
+        if not kept:
+            besides = f" (it holds {', '.join(left_out[:10])}{' ...' * (len(left_out) > 10)})"
+            raise InputFileError(
+                f"{pattern}: no {_SUFFIXES} file in this folder{besides * bool(left_out)}"
+            )
+        return Inputs([p for p in entries if p in kept], left_out)
     if path.is_file():
         found = [path]
     elif glob.has_magic(pattern):
@@ -106,8 +110,7 @@ def find_inputs(pattern: str) -> Inputs:
     for file in found:
         if input_format(file) is None:
             raise InputFileError(
-                f"{file}: not a CSV or Parquet file (the name must end in "
-                f"{', '.join(INPUT_SUFFIXES)})"
+                f"{file}: not a CSV or Parquet file (the name must end in {_SUFFIXES})"
             )
     return Inputs(found, [])
 
@@ -237,20 +240,23 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> _Planned:
     columns = tuple(name for name in schema.names if name not in labels)
     check_columns(columns, str(path))
     sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-    id_range = None if ID_FIELD in columns else _id_range(index)
+    id_range = None if ID_FIELD in columns else _id_range(index, metadata.num_rows)
     return _Planned(columns, plan_row_groups(sizes, chunk_rows), id_range)
 
 
-def _id_range(index: Sequence[Any]) -> tuple[int, int] | None:
+def _id_range(index: Sequence[Any], rows: int) -> tuple[int, int] | None:
     """The Ids of a frame indexed by ``Id`` that pandas kept as a range (``index_columns``:
-    a range index is described, not stored), as its first Id and its step."""
+    a range index is described, not stored), as its first Id and its step; ``None`` where the
+    range does not describe ``rows`` rows (the file's rows cut or joined since, its metadata
+    kept: pandas then reads no range either)."""
     for entry in index:
         if (
             isinstance(entry, dict)
             and entry.get("kind") == "range"
             and entry.get("name") == ID_FIELD
         ):
-            return int(entry["start"]), int(entry["step"])
+            start, stop, step = int(entry["start"]), int(entry["stop"]), int(entry["step"])
+            return (start, step) if len(range(start, stop, step)) == rows else None
     return None
 
 

@@ -229,7 +229,7 @@ def test_a_folder_prices_csv_files_of_any_case_and_names_what_it_left_out(
     status, out, err = run(capsys, str(folder), str(output))
     assert status == 0, err
     assert "scored 5, rejected 0, total 5 houses" in out and "from 2 files" in out
-    assert f"left out of {folder} (not .csv or .parquet, hidden, or folders): ._a.csv, " in err
+    assert f"left out of {folder} (not .csv, .parquet, .pq, hidden, or folders): ._a.csv, " in err
     assert err.count("c.csv.gz") == err.count("sub/") == 1
     # In the files' order by name: B.CSV before a.csv.
     assert [line["Id"] for line in read_table(output)] == [1464, 1465, 1461, 1462, 1463]
@@ -255,25 +255,44 @@ def test_ids_repeated_within_a_file_are_priced_and_said(
     assert status == 0 and "given to more than one house" not in out
 
 
+@pytest.mark.parametrize("kind", ["string", "category"])
 def test_a_parquet_file_of_text_reads_na_as_a_csv_does(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A probe's: test.csv read as text (``dtype=str, keep_default_na=False``) and saved as
     Parquet had every row refused, its ``NA`` (the Ames files' word for none) taken as a code
-    of no field, where the CSV itself is priced whole."""
+    of no field, where the CSV itself is priced whole; a review's: as pandas categories too
+    (Parquet's dictionary columns)."""
     import pandas as pd
 
     from gradient_boosting_model import make_prediction
 
     as_text = pd.read_csv(DATASET_DIR / "test.csv", dtype=str, keep_default_na=False).head(30)
     assert (as_text == "NA").any().sum() >= 5  # fields saying NA
-    as_text.to_parquet(tmp_path / "text.parquet")
+    as_text.astype(kind).to_parquet(tmp_path / "text.parquet")  # type: ignore[arg-type]
     status, out, err = run(capsys, str(tmp_path / "text.parquet"), str(tmp_path / "p.csv"))
     assert status == 0, err
     assert "scored 30, rejected 0" in out
     priced = read_table(tmp_path / "p.csv")
     expected = make_prediction(pd.read_csv(DATASET_DIR / "test.csv").head(30)).predictions
     assert [line["price"] for line in priced] == expected
+
+
+def test_a_range_of_ids_that_no_longer_fits_the_rows_is_no_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A review's: a file cut after pandas wrote it keeps the metadata of its range of Ids,
+    which then names the wrong houses (pandas reads no range there either)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.read_csv(DATASET_DIR / "test.csv").head(40).drop(columns="Id")
+    ranged = frame.set_axis(pd.RangeIndex(5000, 5080, 2, name="Id"))
+    pq.write_table(pa.Table.from_pandas(ranged).slice(10), tmp_path / "cut.parquet")
+    status, _, err = run(capsys, str(tmp_path / "cut.parquet"), str(tmp_path / "p.csv"))
+    assert status == 0, err
+    assert {line["Id"] for line in read_table(tmp_path / "p.csv")} == {None}
 
 
 @pytest.mark.parametrize("as_range", [False, True])

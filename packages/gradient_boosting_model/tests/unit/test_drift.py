@@ -20,6 +20,7 @@ from gradient_boosting_model.drift import (
     population_stability_index,
 )
 from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError
+from gradient_boosting_model.house_values import as_numbers
 from gradient_boosting_model.validation import ROW_MESSAGE
 
 FLOOR = 1e-4
@@ -219,6 +220,11 @@ def test_a_number_the_schema_refuses_is_refused_in_its_words() -> None:
         4: {"GrLivArea": ["Number too large."]},
     }
     assert _fitted().drift(houses[5:])["GrLivArea"].houses == 2
+    # A review's: an array of texts or of objects is looked at value by value too.
+    for texts in (np.array(["896"]), np.array(["896"], dtype=object), np.array([True])):
+        with pytest.raises(InvalidInputError) as refused_array:
+            as_numbers(texts, "GrLivArea")
+        assert refused_array.value.errors == {0: {"GrLivArea": [invalid]}}
 
 
 def test_codes_unseen_in_training_go_to_the_other_bucket() -> None:
