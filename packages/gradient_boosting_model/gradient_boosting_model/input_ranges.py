@@ -215,10 +215,7 @@ class InputRanges:
         """
         houses = house_count(raw)
         warnings: list[list[RangeWarning]] = [[] for _ in range(houses)]
-        beyond = self._beyond_any(features)
-        for feature_range in self.ranges:
-            if feature_range.kind != "category" and not beyond[feature_range.feature]:
-                continue  # no house is outside: ``outside`` would say so, only slower
+        for feature_range in self._looked_at(features):
             for house in np.flatnonzero(feature_range.outside(raw, features, assumed)).tolist():
                 warnings[house].append(feature_range.warning(house, raw, features))
         if self.codes is not None:
@@ -234,27 +231,39 @@ class InputRanges:
                 warnings[house].append(RangeWarning(field, message))
         return warnings
 
-    def _beyond_any(self, features: Columns) -> dict[str, bool]:
-        """Per feature with a range of values, whether any house's value lies outside it: the
-        first test of ``FeatureRange.outside``, for every feature in a few operations (most
-        batches have no house outside any)."""
-        names, low, high = self._bounds
-        if not names:
-            return {}
+    def _looked_at(self, features: Columns) -> Sequence[FeatureRange]:
+        """The ranges some house may be outside, in order: every category's, and each range of
+        values some house's value lies outside (the first test of ``FeatureRange.outside``, for
+        every feature in a few operations). Most batches have no house outside any: then the
+        categories' alone, with no loop over the ranges (for one house, a tenth of its checks'
+        time went to the loop)."""
+        bounded, names, low, high = self._bounds
+        if not bounded:
+            return self._categories
         values = stacked(features, names)
-        outside: list[bool] = np.asarray(((values < low) | (values > high)).any(axis=0)).tolist()
-        return dict(zip(names, outside, strict=True))
+        outside = ((values < low) | (values > high)).any(axis=0)
+        if not outside.any():
+            return self._categories
+        flagged = {id(bounded[i]) for i in np.flatnonzero(outside).tolist()}
+        return [r for r in self.ranges if r.kind == "category" or id(r) in flagged]
 
     @cached_property
-    def _bounds(self) -> tuple[list[str], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """The features with a range of values, and their lows and highs: made once."""
+    def _bounds(
+        self,
+    ) -> tuple[list[FeatureRange], list[str], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The ranges of values, their features, and their lows and highs: made once."""
         bounded = [r for r in self.ranges if r.kind != "category"]
         low = np.array([r.low for r in bounded], dtype=np.float64)
         high = np.array([r.high for r in bounded], dtype=np.float64)
-        return [r.feature for r in bounded], low, high
+        return bounded, [r.feature for r in bounded], low, high
+
+    @cached_property
+    def _categories(self) -> tuple[FeatureRange, ...]:
+        """The ranges of codes, in order: made once."""
+        return tuple(r for r in self.ranges if r.kind == "category")
 
     def __getstate__(self) -> dict[str, Any]:
-        return trained(self.__dict__, "_bounds")
+        return trained(self.__dict__, "_bounds", "_categories")
 
     def describe(self) -> list[dict[str, Any]]:
         """JSON-shaped, for the metadata and ``GET /v1/model``."""
