@@ -133,6 +133,13 @@ def configure_logging(level: str) -> None:
 
 #: What uvicorn logs of a request its parser refused, before any id exists for it.
 UVICORN_PARSER_REFUSAL = "Invalid HTTP request received."
+#: What uvicorn logs of an ``Upgrade`` request it does not upgrade (the workers speak no
+#: WebSocket, ``api.worker``): the request is answered by the app, and logged by it, as any other.
+UVICORN_UNSUPPORTED_UPGRADE = (
+    "Unsupported upgrade request.",
+    "No supported WebSocket library detected. Please use \"pip install 'uvicorn[standard]'\", "
+    "or install 'websockets' or 'wsproto' manually.",
+)
 #: What gunicorn logs when a listening socket it closes was closed already: at every worker's
 #: shutdown, after uvicorn's event loop closed the socket's descriptor itself (benoitc/gunicorn
 #: issues 1877 and 3013; harmless, but an "Error" in every deployment's log).
@@ -140,12 +147,14 @@ GUNICORN_SOCKET_CLOSE = "Error while closing socket %s"
 
 
 class UpstreamNoiseFilter(logging.Filter):
-    """Leaves out two lines of the servers under the service that say nothing to act on:
+    """Leaves out the lines of the servers under the service that say nothing to act on:
 
     - uvicorn's warning of a request its parser refused: the connection guard answers that
       request itself (``send_400_response``, api/connection_guard.py) with an id, and logs its
       access line under the id; uvicorn's line, written before the id existed, said the same
       with none;
+    - uvicorn's two warnings of an ``Upgrade`` request it does not upgrade
+      (``UVICORN_UNSUPPORTED_UPGRADE``): the app answers and logs it as any other request;
     - gunicorn's "Error while closing socket [Errno 9] Bad file descriptor" as a worker shuts
       down (``GUNICORN_SOCKET_CLOSE``); any other error closing a socket is kept.
 
@@ -154,7 +163,10 @@ class UpstreamNoiseFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "uvicorn.error":
-            return record.msg != UVICORN_PARSER_REFUSAL
+            return (
+                record.msg != UVICORN_PARSER_REFUSAL
+                and record.msg not in UVICORN_UNSUPPORTED_UPGRADE
+            )
         if record.name == "gunicorn.error" and record.msg == GUNICORN_SOCKET_CLOSE:
             reason = record.args[0] if isinstance(record.args, tuple) and record.args else ""
             return not str(reason).startswith(f"[Errno {errno.EBADF}]")

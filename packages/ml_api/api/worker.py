@@ -91,6 +91,11 @@ class DrainingUvicornWorker(UvicornWorker):  # type: ignore[misc]
         self.CONFIG_KWARGS = {
             **UvicornWorker.CONFIG_KWARGS,
             "http": GuardedHttpToolsProtocol.with_limits(limits),
+            # The API speaks HTTP only. With a WebSocket library installed (the venv has one),
+            # uvicorn took an upgrade request past the app: a bare 403, no id, no security
+            # headers, and its access line with the path as sent, query and token included (a
+            # probe's). Without, the request is answered as any other, by the app.
+            "ws": "none",
         }
         super().__init__(*args, **kwargs)
 

@@ -135,6 +135,37 @@ def assert_identified(
     assert json.loads(line)["status"] == status
 
 
+@pytest.mark.parametrize("upgrade", [b"websocket", b"h2c"])
+def test_an_upgrade_request_is_answered_by_the_app_and_logs_no_value(
+    upgrade: bytes, server: real_server.Server
+) -> None:
+    """A probe's: uvicorn took a WebSocket upgrade past the app, answered a bare 403 with no id
+    and no security headers, and logged the path as sent, a token in its query included. The
+    workers speak no WebSocket: the app answers (a GET of /v1/sales: 405), as any request."""
+    secret = "SECRETMARK-probe-token-0123456789abcdef"
+    with connection(server) as sock:
+        sock.sendall(
+            b"GET /v1/sales?access_token=%s HTTP/1.1\r\nHost: x\r\nUpgrade: %s\r\n"
+            b"Connection: Upgrade, close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n" % (secret.encode(), upgrade)
+        )
+        status, headers, body = answer(sock)
+    assert status == 405 and headers["content-type"] == "application/problem+json", body
+    for name, value in API_HEADERS:
+        assert headers[name.decode()].lower() == value.decode().lower(), name
+    deadline = time.monotonic() + 5
+    while (
+        not (lines := _access_lines(server, headers["x-request-id"]))
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    records = [json.loads(line) for line in lines]
+    assert [r["status"] for r in records if r["logger"] == "api.access"] == [405], records
+    logged = server.output()
+    assert secret not in logged
+    assert "Unsupported upgrade" not in logged and "WebSocket library" not in logged
+
+
 @pytest.mark.parametrize(
     "pipelined",
     [b"", b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" * 5],
