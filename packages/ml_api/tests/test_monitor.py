@@ -329,3 +329,10 @@ def test_a_promotion_keeps_the_pairs_sales_read_the_other_way_round(migrated: En
     assert before["price_moves"]["houses"] == after["price_moves"]["houses"] == 6
     assert after["champion"] == before["challenger"] and after["challenger"] == before["champion"]
     assert after["rmsle_difference"]["estimate"] == -before["rmsle_difference"]["estimate"]
+    # Below the sales a verdict needs, no figure (a probe's: of one sale, a model's error and
+    # its price gave the sale's).
+    with migrated.connect() as connection:
+        few = compare(connection, Versions("0.2.0", "0.3.0"), houses=100, window_sales=100,
+                      min_sales=5)  # fmt: skip
+    assert (few["sales"], few["champion"], few["challenger"]) == (4, None, None)
+    assert few["verdict"] == "not_yet_known"

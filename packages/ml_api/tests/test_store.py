@@ -588,10 +588,16 @@ def test_coverage_is_measured_on_houses_whose_range_was_calibrated(migrated: Eng
     training = {"rmsle": 0.1, "coverage": 0.9}
     for min_sales, judged in ((3, True), (4, False)):
         enough = dataclasses.replace(_thresholds(min_drift_houses=1), min_sales=min_sales)
-        checks = measured(migrated, Window(predictions=100, sales=10), training=training,
-                         thresholds=enough)["checks"]  # fmt: skip
+        judgement = measured(migrated, Window(predictions=100, sales=10), training=training,
+                             thresholds=enough)  # fmt: skip
+        checks = judgement["checks"]
+        assert bool(judgement["coverage_by_tenth_of_price"]) == judged
         for name in ("rmsle", "coverage"):
             assert (checks[name]["verdict"] != "not_enough_data") == judged, (name, min_sales)
+        for name in ("rmsle", "median_ape", "coverage"):
+            # A probe's: a figure of few sales tells each sale's price (one sale's error and
+            # its house's price give it): none below the sales a verdict needs.
+            assert (checks[name]["live"] is not None) == judged, (name, min_sales)
 
 
 def test_drift_of_a_window_counted_in_batches_is_the_drift_of_all_its_houses(

@@ -163,18 +163,17 @@ def on_sales(
     )
     count = len(rows)
     figures: dict[str, Any] = {"sales": count, "champion": None, "challenger": None}
-    if count:
-        squared_a, squared_b = (log_a - log_sale) ** 2, (log_b - log_sale) ** 2
-        figures["champion"] = _model_figures(squared_a, lower_a, upper_a, calibrated_a, sale)
-        figures["challenger"] = _model_figures(squared_b, lower_b, upper_b, calibrated_b, sale)
-        difference = figures["challenger"]["rmsle"] - figures["champion"]["rmsle"]
-    if count < max(min_sales, 2):
+    if count < max(min_sales, 2):  # no figure of a few sales: each would tell a sale's price
         figures["rmsle_difference"] = None
         figures["verdict"] = "not_yet_known"
         figures["summary"] = (
             f"{count} sales of houses both models priced: a verdict needs {max(min_sales, 2)}"
         )
         return figures
+    squared_a, squared_b = (log_a - log_sale) ** 2, (log_b - log_sale) ** 2
+    figures["champion"] = _model_figures(squared_a, lower_a, upper_a, calibrated_a, sale)
+    figures["challenger"] = _model_figures(squared_b, lower_b, upper_b, calibrated_b, sale)
+    difference = figures["challenger"]["rmsle"] - figures["champion"]["rmsle"]
     low, high = paired_bootstrap(squared_a, squared_b)
     verdict = comparison_verdict(log_a, log_b, (low, high), moved=moved)
     figures["rmsle_difference"] = {

@@ -253,9 +253,15 @@ def measure(
             else None
         )
     # What each figure rests on: the warned share on priced houses, the others on the sales
-    # of houses whose range was marked calibrated.
+    # of houses whose range was marked calibrated. Below ``min_sales`` of those, no accuracy
+    # figure is given at all: of one sale, the median error and the house's price give the sale
+    # price (a probe recovered one from /v1/monitoring, which no token guards).
+    judged = sold.calibrated_sales >= thresholds.min_sales
+    accuracy = sold.figures()
+    if not judged:
+        accuracy = dict.fromkeys(accuracy)
     enough = {"warned_share": priced >= thresholds.min_drift_houses}
-    figures = {**sold.figures(), "warned_share": float(warned) if priced else None}
+    figures = {**accuracy, "warned_share": float(warned) if priced else None}
     checks = {
         name: {
             "live": value,
@@ -265,7 +271,7 @@ def measure(
                 value,
                 training.get(name),
                 thresholds,
-                enough=enough.get(name, sold.calibrated_sales >= thresholds.min_sales),
+                enough=enough.get(name, judged),
             ),
         }
         for name, value in figures.items()
@@ -283,7 +289,7 @@ def measure(
         "sales": len(sold),
         "calibrated_sales": sold.calibrated_sales,
         "checks": checks,
-        "coverage_by_tenth_of_price": sold.coverage_by_tenth(),
+        "coverage_by_tenth_of_price": sold.coverage_by_tenth() if judged else [],
         "drift": _drift_entries(tally, thresholds),
         "challenger": challenger,
     }
