@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from marshmallow import fields
+from marshmallow import ValidationError
 
 from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.fields import JsonNumber
 from gradient_boosting_model.validation import ROW_MESSAGE
 
 #: JSON-shaped houses: a mapping each, ``None`` for a missing value, no key for one left out.
@@ -104,33 +105,27 @@ def as_numbers(values: Sequence[Any] | npt.NDArray[Any], field: str) -> npt.NDAr
     return found
 
 
-#: The schema's words (marshmallow's ``Float``, as ``HouseDetailsSchema``'s numbers).
-_INVALID = str(fields.Number.default_error_messages["invalid"])
-_TOO_LARGE = str(fields.Number.default_error_messages["too_large"])
-_SPECIAL = str(fields.Float.default_error_messages["special"])
-
-
 @functools.cache
 def _is_number_kind(kind: type) -> bool:
-    """Whether values of ``kind`` are numbers or missing: ``None``, Python's and numpy's ints
-    and floats; not ``bool`` (an ``int`` to Python, no number to the schema), not text."""
-    if kind is type(None):
-        return True
-    return issubclass(kind, Real) and not issubclass(kind, bool | np.bool_)
+    """Whether values of ``kind`` are numbers or missing: ``None``, and what ``JsonNumber``
+    takes (Python's and numpy's ints and floats; not ``bool``, an ``int`` to Python)."""
+    return kind is type(None) or (issubclass(kind, Real) and not issubclass(kind, bool))
+
+
+#: The schema's number field, whose words a refused number is given in.
+_NUMBER = JsonNumber(allow_none=True)
 
 
 def _number_fault(value: Any) -> str | None:
-    """What the schema says of ``value`` as a number, ``None`` if nothing."""
-    kind: Any = type(value)  # a class is hashable, whatever typeshed says of type[Any]
-    if not _is_number_kind(kind):
-        return _INVALID
-    if value is None:
+    """What the schema says of ``value`` as a number, ``None`` if nothing (a NaN is missing
+    here, as in a frame)."""
+    if isinstance(value, float | np.floating) and math.isnan(value):
         return None
     try:
-        number = float(value)
-    except OverflowError:
-        return _TOO_LARGE
-    return _SPECIAL if number in (math.inf, -math.inf) else None
+        _NUMBER.deserialize(value)
+    except ValidationError as error:
+        return str(error.messages[0])
+    return None
 
 
 def _refused_numbers(values: Sequence[Any] | npt.NDArray[Any], field: str) -> InvalidInputError:

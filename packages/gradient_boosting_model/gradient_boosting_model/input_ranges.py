@@ -237,25 +237,27 @@ class InputRanges:
         every feature in a few operations). Most batches have no house outside any: then the
         categories' alone, with no loop over the ranges (for one house, a tenth of its checks'
         time went to the loop)."""
-        bounded, names, low, high = self._bounds
-        if not bounded:
+        at, names, low, high = self._bounds
+        if not names:
             return self._categories
         values = stacked(features, names)
         outside = ((values < low) | (values > high)).any(axis=0)
         if not outside.any():
             return self._categories
-        flagged = {id(bounded[i]) for i in np.flatnonzero(outside).tolist()}
-        return [r for r in self.ranges if r.kind == "category" or id(r) in flagged]
+        flagged = set(at[outside].tolist())
+        return [r for i, r in enumerate(self.ranges) if r.kind == "category" or i in flagged]
 
     @cached_property
     def _bounds(
         self,
-    ) -> tuple[list[FeatureRange], list[str], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """The ranges of values, their features, and their lows and highs: made once."""
-        bounded = [r for r in self.ranges if r.kind != "category"]
+    ) -> tuple[npt.NDArray[np.intp], list[str], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The ranges of values (their places in ``ranges``), their features, and their lows and
+        highs: made once."""
+        at = [i for i, r in enumerate(self.ranges) if r.kind != "category"]
+        bounded = [self.ranges[i] for i in at]
         low = np.array([r.low for r in bounded], dtype=np.float64)
         high = np.array([r.high for r in bounded], dtype=np.float64)
-        return bounded, [r.feature for r in bounded], low, high
+        return np.array(at, dtype=np.intp), [r.feature for r in bounded], low, high
 
     @cached_property
     def _categories(self) -> tuple[FeatureRange, ...]:

@@ -306,12 +306,13 @@ def validate_inputs(houses: Rows | pd.DataFrame) -> Columns:
 def _error_count(max_errors: Any) -> int:
     """``max_errors`` as an ``int``, or a ``TypeError`` naming it (1.5 listed 2 rows, ``True``
     1, and ``"2"`` raised a bare comparison error)."""
-    if not isinstance(max_errors, bool):
-        try:
-            return whole_number(max_errors)
-        except TypeError:
-            pass
-    raise TypeError(f"max_errors must be a whole number, not {max_errors!r}")
+    refused = TypeError(f"max_errors must be a whole number, not {max_errors!r}")
+    if isinstance(max_errors, bool):
+        raise refused
+    try:
+        return whole_number(max_errors)
+    except TypeError:
+        raise refused from None
 
 
 def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None) -> HouseBatch:

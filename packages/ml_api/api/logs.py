@@ -140,6 +140,8 @@ UVICORN_UNSUPPORTED_UPGRADE = (
     "No supported WebSocket library detected. Please use \"pip install 'uvicorn[standard]'\", "
     "or install 'websockets' or 'wsproto' manually.",
 )
+#: uvicorn's lines left out (a tuple: a record's ``msg`` may be no string, nor hashable).
+_UVICORN_NOISE = (UVICORN_PARSER_REFUSAL, *UVICORN_UNSUPPORTED_UPGRADE)
 #: What gunicorn logs when a listening socket it closes was closed already: at every worker's
 #: shutdown, after uvicorn's event loop closed the socket's descriptor itself (benoitc/gunicorn
 #: issues 1877 and 3013; harmless, but an "Error" in every deployment's log).
@@ -163,10 +165,7 @@ class UpstreamNoiseFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "uvicorn.error":
-            return (
-                record.msg != UVICORN_PARSER_REFUSAL
-                and record.msg not in UVICORN_UNSUPPORTED_UPGRADE
-            )
+            return record.msg not in _UVICORN_NOISE
         if record.name == "gunicorn.error" and record.msg == GUNICORN_SOCKET_CLOSE:
             reason = record.args[0] if isinstance(record.args, tuple) and record.args else ""
             return not str(reason).startswith(f"[Errno {errno.EBADF}]")

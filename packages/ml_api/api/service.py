@@ -147,10 +147,11 @@ class PredictionService:
         model = load_model(artifact)
         card = load_card(artifact)
         if store is not None:
-            store.check_model_version(str(card["version"]), role="serving")
+            serving = str(card["version"])
+            store.check_model_version(serving, role="serving")
             if challenger is not None:
                 store.check_model_version(challenger.version, role="challenger")
-                store.check_challenger_version(challenger.version, serving=str(card["version"]))
+                store.check_challenger_version(challenger.version, serving=serving)
         prices = make_prediction(list(warm_up), model=model, explain=True).predictions
         logger.info("model %s loaded; warm-up prices %s", card["version"], prices)
         return cls(

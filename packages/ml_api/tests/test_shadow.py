@@ -194,14 +194,15 @@ def test_prices_the_database_refuses_are_left_out_and_the_rest_written(
     with migrated.begin() as connection:
         connection.execute(delete(predictions).where(predictions.c.id.in_(pruned.ids)))
     failed = _failed()
-    with caplog.at_level(logging.ERROR, logger="api.store.shadow"):
+    with caplog.at_level(logging.ERROR, logger="api.store.refusals"):
         shadow.start()
         assert shadow.flush(10)
     shadow.stop()
     assert set(_shadow_prices(migrated)) == set(kept.ids)
     assert _failed() == failed  # priced: priced and failed still add up to the handed over
     messages = [record.getMessage() for record in caplog.records]
-    assert len(messages) == 1 and "refused its prices of 2 of the houses" in messages[0]
+    assert len(messages) == 1 and messages[0].startswith(f"challenger {VERSION} (its prices")
+    assert "the database refused 2 of the houses of request test" in messages[0]
 
 
 def test_a_stop_prices_and_writes_what_waits(migrated: Engine, stand_in: StandIn) -> None:

@@ -204,7 +204,7 @@ def test_rows_the_database_refuses_are_left_out_and_the_queue_goes_on(
     unpriceable = dataclasses.replace(unpriceable, prices=[1.0, 0.0, 2.0])
     long_id = dataclasses.replace(priced_request(2, "00000000000000a4"), request_id="r" * 200)
     after = priced_request(2, "00000000000000a5")
-    with caplog.at_level(logging.ERROR, logger="api.store.recorder"):
+    with caplog.at_level(logging.ERROR, logger="api.store.refusals"):
         for priced in (again, unpriceable, long_id, after):
             recorder.record(priced)
         assert recorder.flush(10)

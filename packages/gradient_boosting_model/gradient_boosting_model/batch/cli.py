@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from gradient_boosting_model.batch.running import Runner
 
 PROGRAM = "score-houses"
-#: The names of an input folder's other entries printed, at most.
-LEFT_OUT_SHOWN = 10
 DESCRIPTION = """\
 Price every house in CSV or Parquet files with the packaged model, in chunks, on a Dask cluster:
 a local one sized to this machine, or the one at --scheduler (whose workers must see INPUT at the
@@ -210,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # this one imports its own (numpy, Arrow, Dask).
         start_worker_server()
     from gradient_boosting_model.batch.job import plan_job, run_job
-    from gradient_boosting_model.batch.sources import INPUT_SUFFIXES
+    from gradient_boosting_model.batch.sources import SUFFIXES_TEXT, named
 
     settings = JobSettings(
         input=args.input,
@@ -222,10 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         plan = plan_job(settings)
         if plan.left_out:
-            shown, more = plan.left_out[:LEFT_OUT_SHOWN], len(plan.left_out) - LEFT_OUT_SHOWN
-            names = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-            _say(f"{PROGRAM}: left out of {args.input} (not {', '.join(INPUT_SUFFIXES)}, "
-                 f"hidden, or folders): {names}", sys.stderr)  # fmt: skip
+            _say(f"{PROGRAM}: left out of {args.input} (not {SUFFIXES_TEXT}, hidden, or "
+                 f"folders): {named(plan.left_out)}", sys.stderr)  # fmt: skip
         with _runner(args) as runner, _progress(plan.rows) as progress:
             report = run_job(settings, plan, runner, on_chunk=progress.update)
     except BatchError as error:

@@ -309,10 +309,10 @@ def _missing_texts_as_null(table: Any) -> Any:
         kind = column.type
         if pa.types.is_dictionary(kind):  # a pandas category: its texts are its dictionary's
             kind = kind.value_type
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-            if not pa.types.is_string_view(kind):
-                continue
+        if pa.types.is_string_view(kind):
             kind = pa.string()
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            continue
         texts = table.column(position).cast(kind)  # decoded (a dictionary, a view)
         found = pc.is_in(texts, value_set=missing.cast(kind))
         if pc.any(found).as_py():

@@ -26,6 +26,10 @@ class Repeated:
     example: tuple[int, str] | None
 
 
+#: No Id repeated (or none counted yet).
+NONE_REPEATED = Repeated(0, None)
+
+
 @dataclass
 class IdTally:
     """The priced houses' Ids of each file, chunk after chunk."""

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradient_boosting_model.batch.repeated_ids import Repeated
+from gradient_boosting_model.batch.repeated_ids import NONE_REPEATED, Repeated
 
 
 @dataclass
@@ -22,8 +22,8 @@ class JobReport:
     blank: int = 0
     seconds: float = 0.0
     rows_by_worker: Counter[str] = field(default_factory=Counter)
-    #: Ids given to more than one priced house of a file (``repeated_ids``), once counted.
-    repeated_ids: Repeated | None = None
+    #: Ids given to more than one priced house of a file (``repeated_ids``); none until counted.
+    repeated_ids: Repeated = NONE_REPEATED
 
     @property
     def total(self) -> int:
@@ -45,7 +45,7 @@ class JobReport:
 
     def _repeated(self) -> str:
         repeated = self.repeated_ids
-        if repeated is None or repeated.example is None:
+        if repeated.example is None:  # no Id repeated
             return ""
         first, source = repeated.example
         return (

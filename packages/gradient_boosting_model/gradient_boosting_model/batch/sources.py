@@ -27,7 +27,10 @@ from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIE
 
 Format = Literal["csv", "parquet"]
 INPUT_SUFFIXES: dict[str, Format] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-_SUFFIXES = ", ".join(INPUT_SUFFIXES)
+#: The suffixes as a person reads them in a message.
+SUFFIXES_TEXT = ", ".join(INPUT_SUFFIXES)
+#: The names of a folder's other entries a message shows, at most.
+LEFT_OUT_SHOWN = 10
 
 #: A header line longer than this is not a header of house details (a binary file, say).
 MAX_HEADER_BYTES = 1 << 20
@@ -84,21 +87,26 @@ def input_format(path: Path) -> Format | None:
     return INPUT_SUFFIXES.get(path.suffix.lower())
 
 
+def named(left_out: Sequence[str]) -> str:
+    """A folder's other entries (``Inputs.left_out``) as a message shows them."""
+    more = len(left_out) - LEFT_OUT_SHOWN
+    return ", ".join(left_out[:LEFT_OUT_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
 def find_inputs(pattern: str) -> Inputs:
     """The files INPUT names: a file, a folder's CSV and Parquet files, or a glob's matches."""
     path = Path(pattern)
     if path.is_dir():
         entries = sorted(path.iterdir())
-        kept = {
+        files = [
             p for p in entries if p.is_file() and not p.name.startswith(".") and input_format(p)
-        }
-        left_out = [p.name + "/" * p.is_dir() for p in entries if p not in kept]
-        if not kept:
-            besides = f" (it holds {', '.join(left_out[:10])}{' ...' * (len(left_out) > 10)})"
-            raise InputFileError(
-                f"{pattern}: no {_SUFFIXES} file in this folder{besides * bool(left_out)}"
-            )
-        return Inputs([p for p in entries if p in kept], left_out)
+        ]
+        chosen = set(files)
+        left_out = [p.name + "/" * p.is_dir() for p in entries if p not in chosen]
+        if not files:
+            besides = f" (it holds {named(left_out)})" if left_out else ""
+            raise InputFileError(f"{pattern}: no {SUFFIXES_TEXT} file in this folder{besides}")
+        return Inputs(files, left_out)
     if path.is_file():
         found = [path]
     elif glob.has_magic(pattern):
@@ -110,7 +118,7 @@ def find_inputs(pattern: str) -> Inputs:
     for file in found:
         if input_format(file) is None:
             raise InputFileError(
-                f"{file}: not a CSV or Parquet file (the name must end in {_SUFFIXES})"
+                f"{file}: not a CSV or Parquet file (the name must end in {SUFFIXES_TEXT})"
             )
     return Inputs(found, [])
 

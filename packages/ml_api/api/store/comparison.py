@@ -78,9 +78,7 @@ def price_moves(connection: Any, versions: Versions, houses: int) -> dict[str, A
                    recent.c.created_at, recent.c.id)
             .join(challenger_prices, challenger_prices.c.prediction_id == recent.c.id)
             .where(challenger_prices.c.model_version == stored.challenger)
-            .order_by(recent.c.created_at.desc(), recent.c.id.desc())
-            .limit(houses)
-            .subquery()
+            .subquery()  # at most ``houses`` rows: one price a house of ``recent``
         )  # fmt: skip
     both = union_all(*(select(part) for part in parts)).subquery()
     rows = connection.execute(

@@ -265,28 +265,21 @@ class Recorder:
         return written
 
     def _write_apart(self, segments: list[tuple[PricedRequest, int, int]]) -> int:
-        """Write ``segments`` apart (``refusals.write_apart``) and take them off the queue; the
-        houses written. A refused house is counted unrecorded and its request logged (by its
-        request id and the refusal's kind, no value of the house), and a request not written
-        whole is never handed to the shadow (the challenger's rows name the champion's), even
-        when the batch that finishes it is written whole."""
+        """Write ``segments`` apart (``refusals.write_apart``, which logs each refusal) and take
+        them off the queue; the houses written. A refused house is counted unrecorded, and a
+        request not written whole is never handed to the shadow (the challenger's rows name
+        the champion's), even when the batch that finishes it is written whole."""
         assert self._engine is not None  # made by the write that failed
         refused = write_apart(
             self._engine,
-            [[functools.partial(priced.row, i) for i in range(start, stop)]
+            [(priced.request_id, [functools.partial(priced.row, i) for i in range(start, stop)])
              for priced, start, stop in segments],
             predictions,
+            what="prediction store (counted in ml_api_unrecorded_houses_total)",
         )  # fmt: skip
         for (priced, _, _), left_out in zip(segments, refused, strict=True):
             if left_out.rows:
                 self._incomplete.add(id(priced))  # queued, so alive: its id is its own
-                logger.error(
-                    "prediction store: the database refused %d of the houses of request %s "
-                    "(%s); they are not recorded (counted in ml_api_unrecorded_houses_total)",
-                    left_out.rows,
-                    priced.request_id,
-                    left_out.kind,
-                )
         taken = sum(stop - start for _, start, stop in segments)
         dropped = sum(left_out.rows for left_out in refused)
         UNRECORDED_HOUSES.inc(dropped)

@@ -16,11 +16,15 @@ A group still refused is written a row at a time, each refused row left out and 
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Engine, String, Table, bindparam, cast, insert
 from sqlalchemy.dialects import postgresql, sqlite
+
+logger = logging.getLogger(__name__)
 
 #: A row, built when it is written (building one can fail too).
 RowMaker = Callable[[], tuple[Any, ...]]
@@ -59,7 +63,7 @@ def bound_values(table: Table, dialect: str) -> dict[str, ColumnElement[Any]]:
 
 
 class Refused(NamedTuple):
-    """What the database refused of a group of rows."""
+    """What the database refused of a request's rows."""
 
     rows: int
     #: The kind of the first refusal (``DataError``, ``IntegrityError``, ``ValueError``...);
@@ -68,34 +72,49 @@ class Refused(NamedTuple):
 
 
 def write_apart(
-    engine: Engine, groups: Sequence[Sequence[RowMaker]], table: Table
+    engine: Engine,
+    requests: Sequence[tuple[str, Sequence[RowMaker]]],
+    table: Table,
+    *,
+    what: str,
 ) -> list[Refused]:
-    """Write each group of rows of ``table`` in a transaction of its own, a row at a time where
-    its group is refused; what was refused of each group, and left out. An error that does not
-    blame the rows (the database is down) is raised: the caller tries again later, and the rows
-    written meanwhile are then skipped as keys already held."""
+    """Write each request's rows of ``table`` (its id, and a maker per row) in a transaction of
+    its own, a row at a time where the request's are refused; what was refused of each, and
+    left out. A request with a refusal is logged: ``what`` (the writer and its rows), the
+    request's id and the refusal's kind, no value of a row. An error that does not blame the
+    rows (the database is down) is raised: the caller tries again later, and the rows written
+    meanwhile are then skipped as keys already held."""
     refused: list[Refused] = []
-    for group in groups:
+    for request_id, makers in requests:
+        built: list[tuple[Any, ...]] = []
+        left_out, kind = 0, ""
+        for make in makers:  # each row built once: one that cannot be is left out at once
+            try:
+                built.append(make())
+            except _UNBUILDABLE as error:
+                left_out, kind = left_out + 1, kind or type(error).__name__
         try:
-            rows = [make() for make in group]
             with engine.begin() as connection:
-                insert_new(connection, rows, table)
-            refused.append(Refused(0))
-            continue
+                insert_new(connection, built, table)
         except Exception as error:
             if not refused_rows(error):
                 raise
-        left_out, kind = 0, ""
-        for make in group:
-            try:
-                row = make()
-                with engine.begin() as connection:
-                    insert_new(connection, [row], table)
-            except Exception as error:
-                if not refused_rows(error):
-                    raise
-                left_out += 1
-                kind = kind or type(error).__name__
+            for row in built:
+                try:
+                    with engine.begin() as connection:
+                        insert_new(connection, [row], table)
+                except Exception as row_error:
+                    if not refused_rows(row_error):
+                        raise
+                    left_out, kind = left_out + 1, kind or type(row_error).__name__
+        if left_out:
+            logger.error(
+                "%s: the database refused %d of the houses of request %s (%s)",
+                what,
+                left_out,
+                request_id,
+                kind,
+            )
         refused.append(Refused(left_out, kind))
     return refused
 
@@ -106,15 +125,17 @@ def insert_new(connection: Connection, rows: list[tuple[Any, ...]], table: Table
     if not rows:
         return
     columns = [column.name for column in table.columns]
-    values = bound_values(table, connection.dialect.name)
-    key = list(table.primary_key.columns)
-    statement: Any
-    if connection.dialect.name == "postgresql":
-        statement = (
-            postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
-        )
-    elif connection.dialect.name == "sqlite":
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
-    else:  # no portable way to skip a held key: such a row is refused
-        statement = insert(table).values(values)
+    statement = _insert_new_statement(table, connection.dialect.name)
     connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+@functools.cache
+def _insert_new_statement(table: Table, dialect: str) -> Any:
+    """``insert_new``'s statement for ``table`` on ``dialect``: made once."""
+    values = bound_values(table, dialect)
+    key = list(table.primary_key.columns)
+    if dialect == "postgresql":
+        return postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
+    if dialect == "sqlite":
+        return sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
+    return insert(table).values(values)  # no portable way to skip a held key: such a row is refused

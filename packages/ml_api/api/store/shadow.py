@@ -255,32 +255,21 @@ class ShadowWriter:
         CHALLENGER_QUEUE.dec(done)
 
     def _write_apart(self, answered: list[tuple[PricedRequest, ShadowPrices]]) -> None:
-        """Write each request's challenger prices apart (``refusals.write_apart``): a price the
-        database refuses (its house's row pruned meanwhile, a value it cannot hold) is left out,
-        and its request logged by its id and the refusal's kind. It stays counted as priced, as
-        the prices a stop leaves unwritten do: priced and failed add up to the houses handed
-        over."""
+        """Write each request's challenger prices apart (``refusals.write_apart``, which logs
+        each refusal): a price the database refuses (its house's row pruned meanwhile, a value
+        it cannot hold) is left out. It stays counted as priced, as the prices a stop leaves
+        unwritten do: priced and failed add up to the houses handed over."""
         assert self._engine is not None
         version = self.challenger.version
-        refused = write_apart(
+        write_apart(
             self._engine,
-            [
-                [functools.partial(challenger_row, priced, answer, version, i)
-                 for i in range(len(priced))]
-                for priced, answer in answered
-            ],
+            [(priced.request_id,
+              [functools.partial(challenger_row, priced, answer, version, i)
+               for i in range(len(priced))])
+             for priced, answer in answered],
             challenger_prices,
+            what=f"challenger {version} (its prices are not stored)",
         )  # fmt: skip
-        for (priced, _), left_out in zip(answered, refused, strict=True):
-            if left_out.rows:
-                logger.error(
-                    "challenger %s: the database refused its prices of %d of the houses of "
-                    "request %s (%s); they are not stored",
-                    version,
-                    left_out.rows,
-                    priced.request_id,
-                    left_out.kind,
-                )
 
     def _take(self) -> list[PricedRequest]:
         """Whole requests from the head of the queue, up to ``batch_houses`` (at least one)."""
