@@ -19,7 +19,6 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from gradient_boosting_model import TrainedModel, drift_tally
-from starlette.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import AllErrorsJSONBodyValidator, BodyCheck, BodyLimits
@@ -27,6 +26,7 @@ from api.challenger import Challenger
 from api.config import Settings
 from api.content_type import ContentTypeMiddleware
 from api.controller import Handlers
+from api.cors import ProblemCORSMiddleware
 from api.errors import register_error_handlers
 from api.feedback_auth import STATE_KEY, FeedbackTokens
 from api.inflight import InflightBudget
@@ -140,7 +140,7 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     if config.cors_origins:
         # Answers a browser's preflight itself and marks the answers of allowed origins.
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
             allow_origins=list(config.cors_origins),
             allow_methods=["GET", "POST"],

@@ -396,6 +396,20 @@ class TooManyChunksProblem(ApiProblem):
         )
 
 
+class CorsPreflightProblem(ApiProblem):
+    """A browser's preflight asking for what the CORS policy (``ML_API_CORS_ORIGINS``) does not
+    allow: which parts, never their values."""
+
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, refused: list[str]) -> None:
+        verb = "is" if len(refused) == 1 else "are"
+        super().__init__(
+            f"This preflight's {' and '.join(refused)} {verb} not allowed by the API's CORS "
+            "policy: the browser will not send the request."
+        )
+
+
 class BusyProblem(ApiProblem):
     """The worker holds as much of some work as it can: come back shortly."""
 

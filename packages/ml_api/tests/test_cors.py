@@ -6,10 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.testclient import TestClient
 
 from api import config
 from api.app import create_app
+from api.cors import STARLETTE_REFUSAL
 
 pytestmark = pytest.mark.integration
 
@@ -75,9 +78,44 @@ def test_a_listed_origin_may_post_sale_prices_with_a_token(cors_client: TestClie
 
 
 def test_an_unlisted_origin_is_not_allowed(cors_client: TestClient, house: dict[str, Any]) -> None:
-    assert _preflight(cors_client, OTHER).status_code == 400
+    preflight = _preflight(cors_client, OTHER)
+    assert preflight.status_code == 400
+    assert "access-control-allow-origin" not in preflight.headers
     response = cors_client.post("/v1/predictions", json=[house], headers={"Origin": OTHER})
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_a_refused_preflight_says_which_parts_as_a_problem(cors_client: TestClient) -> None:
+    """Starlette's plain-text refusal, worded as every other 400: which parts, not their
+    values (an origin is whatever the client sent)."""
+    refused = cors_client.options(
+        "/v1/predictions",
+        headers={
+            "Origin": OTHER,
+            "Access-Control-Request-Method": "DELETE",
+            "Access-Control-Request-Headers": "content-type, x-made-up",
+        },
+    )
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["x-request-id"]
+    assert "Origin" in refused.headers["vary"]  # Starlette's headers are kept
+    body = refused.json()
+    assert body["status"] == 400 and body["title"] == "Bad Request"
+    assert body["detail"].startswith("This preflight's origin and method and headers are not")
+    assert OTHER not in refused.text and "x-made-up" not in refused.text
+    one = _preflight(cors_client, OTHER).json()["detail"]
+    assert one.startswith("This preflight's origin is not allowed")
+
+
+def test_starlette_refuses_a_preflight_as_cors_expects() -> None:
+    """Fingerprint of the Starlette text ``ProblemCORSMiddleware`` reads its refused parts
+    from (a changed wording would reach clients as one unnamed part)."""
+    middleware = CORSMiddleware(app=None, allow_origins=[ALLOWED])  # type: ignore[arg-type]
+    refusal = middleware.preflight_response(
+        Headers({"origin": OTHER, "access-control-request-method": "PUT"})
+    )
+    assert bytes(refusal.body).decode() == f"{STARLETTE_REFUSAL}origin, method"
 
 
 def test_errors_carry_the_cors_headers_too(cors_client: TestClient) -> None:
