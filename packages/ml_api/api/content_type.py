@@ -9,7 +9,8 @@ refused with 415 naming the one the API takes. So is one with two Content-Types 
 middleware and Connexion's validator read the first, Flask joined both, and Connexion's check of
 the handler's body failed on that: a 500), one with a Content-Encoding (a gzip body was
 refused as bad UTF-8, and a plain one labelled gzip taken as if it were not), and one declared
-in a charset other than UTF-8 (its bytes were read as UTF-8 all the same).
+in a charset other than UTF-8 (its bytes were read as UTF-8 all the same), and one whose media
+type is longer than RFC 6838 allows (Connexion's 415 quoted a header of kilobytes back whole).
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.problems import (
     CharsetProblem,
     ContentCodingProblem,
+    MediaTypeTooLongProblem,
     MissingContentTypeProblem,
     RepeatedContentTypeProblem,
 )
+
+#: The longest media type there is: a type and a subtype of at most 127 characters each, and the
+#: slash between them (RFC 6838, section 4.2).
+MAX_MEDIA_TYPE_LENGTH = 127 + 1 + 127
 
 
 def _has_body(headers: Headers) -> bool:
@@ -83,6 +89,9 @@ class ContentTypeMiddleware:
                 if _has_body(headers):
                     raise MissingContentTypeProblem()
             else:
+                media_type_length = len(content_type.partition(";")[0].strip())
+                if media_type_length > MAX_MEDIA_TYPE_LENGTH and _has_body(headers):
+                    raise MediaTypeTooLongProblem(media_type_length, MAX_MEDIA_TYPE_LENGTH)
                 charsets = _charsets(content_type) if ";" in content_type else []
                 other = [charset for charset in charsets if charset not in {"utf-8", "utf8"}]
                 if other and _is_json_body(content_type, headers):

@@ -309,6 +309,20 @@ class CharsetProblem(ApiProblem):
         )
 
 
+class MediaTypeTooLongProblem(ApiProblem):
+    """A media type longer than any RFC 6838 allows: refused without quoting it back (the 415 of
+    an unknown media type names it, and a header can be kilobytes long)."""
+
+    STATUS = 415
+    DETAIL_IS_LOGGABLE = True  # a length and a limit
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(
+            f"The Content-Type's media type is {length} characters long; a media type has at "
+            f"most {limit} (RFC 6838, section 4.2). Send application/json."
+        )
+
+
 class ContentCodingProblem(ApiProblem):
     """A compressed (or otherwise coded) body: not taken, rather than read as if it were not."""
 

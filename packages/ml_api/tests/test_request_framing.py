@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import body_validation, json_codec
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import WIDTH_SLACK
+from api.content_type import MAX_MEDIA_TYPE_LENGTH
 from api.inflight import InflightBudget
 from api.json_depth import JsonShape, json_depth, json_shape, text_depth, value_depth
 from api.schema_bounds import clip_strings, container_bound, member_bound, value_bound
@@ -260,6 +261,24 @@ def test_a_charset_is_not_read_where_no_json_body_is_sent(
     assert other.status_code == 415
     assert "text/plain" in other.json()["detail"]
     bodiless = client.get("/health", headers={"content-type": "application/json; charset=latin-1"})
+    assert bodiless.status_code == 200, bodiless.text
+
+
+@pytest.mark.integration
+def test_a_media_type_longer_than_any_is_refused_without_quoting_it(
+    client: TestClient, house: dict[str, Any]
+) -> None:
+    """Connexion's 415 names the media type sent: one of 5000 characters came back whole."""
+    longest = f"application/{'x' * (MAX_MEDIA_TYPE_LENGTH - len('application/'))}"
+    named = client.post("/v1/predictions", content=b"[]", headers={"content-type": longest})
+    assert named.status_code == 415 and longest in named.json()["detail"]
+    for sent in (longest + "x", f"application/{'x' * 5000}; charset=utf-8"):
+        refused = client.post("/v1/predictions", content=b"[]", headers={"content-type": sent})
+        assert refused.status_code == 415, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        detail = refused.json()["detail"]
+        assert "RFC 6838" in detail and "xxxxx" not in detail and len(refused.content) < 400
+    bodiless = client.get("/health", headers={"content-type": longest + "x"})
     assert bodiless.status_code == 200, bodiless.text
 
 
