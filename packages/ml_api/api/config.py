@@ -8,6 +8,7 @@ few others (``ENVIRONMENT_DEFAULTS``); a variable set for any of them still wins
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +20,12 @@ Environment = Literal["development", "testing", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 MIB = 1024 * 1024
+
+#: A bearer token as an ``Authorization`` header carries it (RFC 6750 2.1, ``b64token``).
+FEEDBACK_TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: The shortest feedback token taken: a token is all that guards the sale prices the live
+#: accuracy is measured with, and a 401 costs a guesser nothing.
+MIN_FEEDBACK_TOKEN_LENGTH = 16
 
 #: What each deployment kind changes from the defaults below. Development and tests check every
 #: response against the spec (cheap insurance there, a cost in production).
@@ -32,7 +39,11 @@ ENVIRONMENT_DEFAULTS: Mapping[Environment, Mapping[str, Any]] = {
 class Settings(BaseSettings):
     """Settings of the application inside each worker, request limits included."""
 
-    model_config = SettingsConfigDict(env_prefix="ML_API_", frozen=True, extra="ignore")
+    # hide_input_in_errors: a refused setting is named, not quoted (pydantic quotes the value as
+    # read, before any SecretStr: the feedback tokens, the database URL's password).
+    model_config = SettingsConfigDict(
+        env_prefix="ML_API_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = "production"
     #: Check every response against the spec (on in development and testing).
@@ -100,7 +111,9 @@ class Settings(BaseSettings):
     #: Days a priced house (and its sale) is kept; older ones are pruned by the service.
     retention_days: int = Field(default=365, ge=1)
     #: Bearer tokens allowed to post sale prices (``POST /v1/sales``), comma-separated. None:
-    #: feedback is not enabled (403 to a request with a token; 401 to one without).
+    #: feedback is not enabled (403 to a request with a token; 401 to one without). Each is a
+    #: bearer token as RFC 6750 writes one (``FEEDBACK_TOKEN_SYNTAX``; another could never be
+    #: sent) of at least ``MIN_FEEDBACK_TOKEN_LENGTH`` characters.
     feedback_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
 
     # Live monitoring (``GET /v1/monitoring`` and the ``ml_api_live_*`` gauges).
@@ -218,6 +231,28 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
+
+    @field_validator("feedback_tokens")
+    @classmethod
+    def _usable_tokens(cls, tokens: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        """Refuse a token that could never be sent, or that is short enough to guess, by its
+        place in the list: the message holds no token."""
+        faults = []
+        for place, token in enumerate(tokens, start=1):
+            value = token.get_secret_value()
+            if not FEEDBACK_TOKEN_SYNTAX.fullmatch(value):
+                faults.append(
+                    f"token {place} of {len(tokens)} has a character a bearer token cannot "
+                    "(RFC 6750 2.1: letters, digits and - . _ ~ + /, then = signs)"
+                )
+            elif len(value) < MIN_FEEDBACK_TOKEN_LENGTH:
+                faults.append(
+                    f"token {place} of {len(tokens)} is {len(value)} characters long: at least "
+                    f"{MIN_FEEDBACK_TOKEN_LENGTH}, hard to guess (e.g. openssl rand -hex 32)"
+                )
+        if faults:
+            raise ValueError("ML_API_FEEDBACK_TOKENS: " + "; ".join(faults))
+        return tokens
 
     @property
     def store_url(self) -> str:

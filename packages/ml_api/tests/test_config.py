@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.config import ServerSettings, Settings
+from api.config import MIN_FEEDBACK_TOKEN_LENGTH, ServerSettings, Settings
 
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
@@ -52,6 +52,31 @@ def test_cors_origins_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch
     assert Settings().cors_origins == ()
     monkeypatch.setenv("ML_API_CORS_ORIGINS", "https://a.example, https://b.example")
     assert Settings().cors_origins == ("https://a.example", "https://b.example")
+
+
+def test_feedback_tokens_that_could_not_be_sent_or_are_short_are_refused_unquoted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good = "a" * MIN_FEEDBACK_TOKEN_LENGTH
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{good}, Zx9-._~+/Zx9-._~+/==")
+    assert len(Settings().feedback_tokens) == 2
+    short, spaced = "s3cret-token", "has a space inside it"
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{good},{short},{spaced},{good}=x")
+    with pytest.raises(ValueError) as refused:
+        Settings()
+    message = str(refused.value)
+    assert "token 2 of 4 is 12 characters long: at least 16" in message
+    assert "token 3 of 4 has a character a bearer token cannot" in message
+    assert "token 4 of 4 has a character" in message  # "=" only at the end
+    assert "token 1 " not in message
+    for token in (good, short, spaced):
+        assert token not in message
+    password = "db-password-0123"
+    monkeypatch.setenv("ML_API_DATABASE_URL", f"postgresql://u:{password}@db/x")
+    monkeypatch.setenv("ML_API_RETENTION_DAYS", f"{password}-days")
+    with pytest.raises(ValueError, match="retention_days") as refused:
+        Settings()
+    assert password not in str(refused.value)
 
 
 def test_bad_overrides_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

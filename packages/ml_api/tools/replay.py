@@ -25,7 +25,7 @@ from gradient_boosting_model.data import features_and_target, split_holdout
 
 from tools import server as real_server
 
-TOKEN = "replay-token"
+TOKEN = "replay-token-0123456789"
 
 
 def replay(challenger: Path, champion: Path | None = None) -> dict[str, Any]:
