@@ -1,8 +1,9 @@
 """The Kubernetes manifests (deploy/kubernetes) agree with the settings, the image and nginx.conf.
 
 Each value a manifest restates is checked against its one declaration: the settings
-(api/config.py, read with the ConfigMap's variables set), the Dockerfile, the spec's paths, and
-the compose proxy's docker/nginx/nginx.conf for the edge limits the Ingress carries. Every limit
+(api/config.py, read with the ConfigMap's variables set), the Dockerfile, the spec's paths (the
+Ingress routes every path the app serves but the one Prometheus scrapes), and the compose
+proxy's docker/nginx/nginx.conf for the edge limits the Ingress carries. Every limit
 in nginx.conf must be carried to the Ingress or to the controller's ConfigMap, or be listed in
 ``NOT_CARRIED`` with the reason. The prediction store's PostgreSQL (a StatefulSet and its
 Service) and the API's URL of it (from a Secret, never a ConfigMap) agree with each other and
@@ -22,7 +23,13 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from api.config import ServerSettings, Settings
-from tests.test_proxy_config import NGINX_CONF, nginx_seconds, nginx_size, nginx_value
+from tests.test_proxy_config import (
+    NGINX_CONF,
+    nginx_seconds,
+    nginx_size,
+    nginx_value,
+    served_paths,
+)
 from tools.kube import (
     KUBE_DIR,
     LOCAL_OVERLAY,
@@ -226,15 +233,80 @@ def test_edge_limits_follow_the_pods_settings(
     assert int(CONTROLLER["upstream-keepalive-timeout"]) < server.keepalive
 
 
-def test_ingress_routes_everything_to_the_service() -> None:
-    service = SERVICE
-    [rule] = INGRESS["spec"]["rules"]
-    [path] = rule["http"]["paths"]
-    assert (path["path"], path["pathType"]) == ("/", "Prefix")
-    backend = path["backend"]["service"]
-    assert backend["name"] == service["metadata"]["name"]
-    assert backend["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+# --- Routes: what the public reaches through the Ingress -------------------------------------
+
+#: The path Prometheus scrapes each pod at (the pod's annotation): never through the edge.
+SCRAPED = DEPLOYMENT["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"]
+#: What the public should reach: every path the app serves (the spec's, Swagger UI's, the spec
+#: document's) but the scraped one.
+PUBLIC = served_paths() - {SCRAPED}
+[RULE] = INGRESS["spec"]["rules"]
+ROUTES: list[dict[str, Any]] = RULE["http"]["paths"]
+#: The characters ingress-nginx takes in an Exact or Prefix path (its strict-validate-path-type,
+#: on by default; internal/ingress/inspector/rules.go): any other refuses the whole Ingress.
+VALID_PATH = re.compile(r"^/[A-Za-z0-9._/-]*$")
+
+
+def _routed(path: str, routes: list[dict[str, Any]] = ROUTES) -> bool:
+    """Whether one of ``routes`` matches ``path`` (normalised, as ingress-nginx matches it), by
+    Kubernetes' rule: Exact the whole path, Prefix whole path elements (``/ui`` takes ``/ui``,
+    ``/ui/`` and ``/ui/x``, not ``/uix``; ``/`` takes every path)."""
+    for route in routes:
+        if route["pathType"] == "Exact" and path == route["path"]:
+            return True
+        if route["pathType"] == "Prefix":
+            elements = route["path"].rstrip("/").split("/")
+            if path.split("/")[: len(elements)] == elements:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("path", sorted(PUBLIC))
+def test_the_ingress_routes_every_public_path(path: str) -> None:
+    assert _routed(path), f"{path} is served by the app but not routed by the Ingress"
+
+
+def test_the_ingress_does_not_route_the_scraped_path() -> None:
+    """Nor /metrics/, which the app redirects to it; the spec has the path (no typo)."""
+    spec = yaml.safe_load((ROOT / "api" / "spec" / "api.yaml").read_text(encoding="utf-8"))
+    assert SCRAPED in spec["paths"]
+    for path in (SCRAPED, f"{SCRAPED}/"):
+        assert not _routed(path), f"{path} is routed by the Ingress"
+
+
+def test_every_route_is_a_public_path_to_the_service() -> None:
+    """No other route, each Exact or Prefix (no regex, no snippet) in characters ingress-nginx
+    takes, to the Service's port."""
+    for route in ROUTES:
+        assert route["path"] in PUBLIC, f"{route['path']} is not a path the app serves"
+        assert route["pathType"] in {"Exact", "Prefix"}
+        assert VALID_PATH.fullmatch(route["path"]), route["path"]
+        backend = route["backend"]["service"]
+        assert backend["name"] == SERVICE["metadata"]["name"]
+        assert backend["port"]["name"] in {port["name"] for port in SERVICE["spec"]["ports"]}
+    assert len({route["path"] for route in ROUTES}) == len(ROUTES)
     assert INGRESS["spec"]["ingressClassName"] == "nginx"
+    assert "defaultBackend" not in INGRESS["spec"]
+
+
+@pytest.mark.parametrize(
+    ("route", "path", "routed"),
+    [
+        ({"path": "/", "pathType": "Prefix"}, "/metrics", True),
+        ({"path": "/", "pathType": "Exact"}, "/metrics", False),
+        ({"path": "/", "pathType": "Exact"}, "/", True),
+        ({"path": "/ui", "pathType": "Prefix"}, "/ui", True),
+        ({"path": "/ui", "pathType": "Prefix"}, "/ui/swagger-ui.css", True),
+        ({"path": "/ui", "pathType": "Prefix"}, "/uix", False),
+        ({"path": "/ui/", "pathType": "Prefix"}, "/ui", True),
+        ({"path": "/openapi.json", "pathType": "Exact"}, "/openapi.json/", False),
+    ],
+)
+def test_routes_match_as_kubernetes_defines_path_types(
+    route: dict[str, str], path: str, routed: bool
+) -> None:
+    """The old catch-all (Prefix /) would route /metrics: the check above sees it."""
+    assert _routed(path, [route]) is routed
 
 
 # --- The Deployment against the settings and the image ---------------------------------------

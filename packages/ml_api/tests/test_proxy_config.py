@@ -1,7 +1,9 @@
 """The nginx proxy's config agrees with the app's settings and with the compose file.
 
 The proxy and the app each enforce some of the same limits; these tests read
-docker/nginx/nginx.conf so that the two cannot drift apart unnoticed.
+docker/nginx/nginx.conf so that the two cannot drift apart unnoticed. The proxy passes on every
+path the app serves but the one Prometheus scrapes (docker/prometheus.yml), which it answers 404
+itself (make container-test asks a running proxy the same).
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
+from starlette.types import Receive, Scope, Send
 
 from api.config import ServerSettings, Settings
+from api.request_context import UI_ROUTE
+from api.spec_endpoint import SpecDocumentMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_DIR = ROOT / "docker" / "nginx"
@@ -24,9 +29,14 @@ _TIME_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 _NOT_A_SETTING = re.compile(r"^(\}|'|\"|[\w~^]+[^;]*\{$)")
 
 
+def _code(conf: str) -> str:
+    """``conf`` without its comments."""
+    return "\n".join(line.split("#", 1)[0] for line in conf.splitlines())
+
+
 def nginx_values(directive: str, conf: str = NGINX_CONF) -> list[str]:
     """The arguments of every ``directive`` in ``conf`` (comments left out), in order."""
-    code = "\n".join(line.split("#", 1)[0] for line in conf.splitlines())
+    code = _code(conf)
     return [
         match.group(1).strip()
         for match in re.finditer(rf"(?:^|[;{{\s]){directive}\s+([^;{{]+);", code, re.MULTILINE)
@@ -51,6 +61,63 @@ def nginx_seconds(value: str) -> float:
     match = re.fullmatch(r"(\d+)(ms|s|m|h)?", value)
     assert match, f"not a single-unit nginx time: {value!r}"
     return int(match.group(1)) * _TIME_UNITS[match.group(2) or "s"]
+
+
+# A location block: its modifier (none, =, ~, ~* or ^~), its path or regex, its body (the blocks
+# of nginx.conf hold no nested block).
+_LOCATION = re.compile(
+    r"^\s*location\s+(?:(=|~\*|~|\^~)\s+)?(\S+)\s*\{$(.*?)^\s*\}\s*$", re.MULTILINE | re.DOTALL
+)
+
+
+def nginx_location(path: str, conf: str = NGINX_CONF) -> str:
+    """The body of the location nginx chooses for ``path``, by nginx's rule: the exact match;
+    else the longest prefix if it is ``^~``; else the first regex, in order, that matches; else
+    the longest prefix. ``path`` as nginx matches it: normalised (escapes decoded, slashes
+    merged, dot segments resolved), no query."""
+    locations = [match.groups() for match in _LOCATION.finditer(_code(conf))]
+    for modifier, pattern, body in locations:
+        if modifier == "=" and pattern == path:
+            return body.strip()
+    prefixes = [
+        (pattern, modifier, body)
+        for modifier, pattern, body in locations
+        if modifier in (None, "^~") and path.startswith(pattern)
+    ]
+    longest = max(prefixes, key=lambda prefix: len(prefix[0]), default=None)
+    if longest is None or longest[1] != "^~":
+        for modifier, pattern, body in locations:
+            flags = re.IGNORECASE if modifier == "~*" else 0
+            if modifier in ("~", "~*") and re.search(pattern, path, flags):
+                return body.strip()
+    assert longest, f"no location of nginx.conf takes {path}"
+    return longest[2].strip()
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    raise AssertionError("only built, never called")
+
+
+def served_paths() -> set[str]:
+    """Every path the app serves: the spec's, Swagger UI's (``/ui`` redirects to ``/ui/``, its
+    page) and those of the spec document, which api/spec_endpoint.py answers itself."""
+    spec = yaml.safe_load((ROOT / "api" / "spec" / "api.yaml").read_text(encoding="utf-8"))
+    # The middleware's own table of the documents it answers: their one declaration.
+    documents = SpecDocumentMiddleware(_no_app, document={})._documents
+    return {*spec["paths"], UI_ROUTE.rstrip("/"), UI_ROUTE, *documents}
+
+
+def scraped_path() -> str:
+    """The path Prometheus scrapes the app at, in the compose stack (docker/prometheus.yml)."""
+    [job] = _prometheus_jobs()
+    path: str = job.get("metrics_path", "/metrics")  # Prometheus' default
+    return path
+
+
+def _prometheus_jobs() -> list[dict[str, Any]]:
+    config = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text(encoding="utf-8"))
+    jobs: list[dict[str, Any]] = config["scrape_configs"]
+    return jobs
 
 
 def _compose_services() -> dict[str, Any]:
@@ -129,6 +196,52 @@ def test_slow_clients_are_cut_within_30_seconds() -> None:
     assert nginx_seconds(nginx_value("client_body_timeout")) <= 30
     assert nginx_value("proxy_request_buffering") == "on"
     assert nginx_value("proxy_buffering") == "on"
+
+
+def test_prometheus_scrapes_the_app_directly_and_the_proxy_hides_its_path() -> None:
+    """/metrics is Prometheus' alone: it scrapes the api service, not the proxy, and the proxy
+    answers the path (and /metrics/, which the app redirects to it) with its own 404 problem,
+    never passing it on."""
+    host, port, _ = _upstream_server()
+    [job] = _prometheus_jobs()
+    assert [target for config in job["static_configs"] for target in config["targets"]] == [
+        f"{host}:{port}"
+    ]
+    scraped = scraped_path()
+    assert scraped in served_paths()
+    for path in (scraped, f"{scraped}/"):
+        assert nginx_location(path).split() == ["return", "404;"], path
+    # error_page turns the 404 into the problem+json of nginx's other errors.
+    pages = [value.split() for value in nginx_values("error_page")]
+    assert any(words[-1] == "/_proxy_problem" and "404" in words[:-1] for words in pages)
+
+
+#: What the app answers itself and the proxy must pass on: every path it serves but the scraped
+#: one, a trailing slash (the app's redirect), the UI's files, and spellings the app does not
+#: route to /metrics (its 404, not the proxy's).
+PASSED_ON = sorted(
+    {
+        *(served_paths() - {scraped_path()}),
+        *(f"{path}/" for path in served_paths() - {scraped_path(), "/", UI_ROUTE}),
+        f"{UI_ROUTE}swagger-ui.css",
+        scraped_path().upper(),
+        f"{scraped_path()}x",
+        f"{scraped_path()}/x",
+        f"{scraped_path()}.json",
+    }
+)
+
+
+@pytest.mark.parametrize("path", PASSED_ON)
+def test_the_proxy_passes_every_other_path_on_to_the_app(path: str) -> None:
+    assert "proxy_pass http://api;" in nginx_location(path), path
+
+
+def test_a_planted_metrics_route_is_caught() -> None:
+    """Without the rule for the scraped path, nginx would pass it on to the app."""
+    [rule] = [m.group(0) for m in _LOCATION.finditer(NGINX_CONF) if "return 404;" in m.group(3)]
+    planted = NGINX_CONF.replace(rule, "")
+    assert "proxy_pass http://api;" in nginx_location(scraped_path(), planted)
 
 
 def test_compose_publishes_the_proxy_and_not_the_api() -> None:

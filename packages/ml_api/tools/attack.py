@@ -7,7 +7,8 @@ paths, workers killed and recycled under load, each with what must hold, on 127.
 
 Each attack prints one line of figures, then any check that failed. Every attack is bounded
 (tools/attacks/budget.py); what must hold is data per target (tools/attacks/expectations.py).
-The run ends by reading the service's own count of 5xx answers from /metrics. Exit status 1
+The run ends by reading the service's own count of 5xx answers from /metrics (behind the proxy,
+which answers /metrics 404, inside the api container: give --container). Exit status 1
 when a check failed, unless ``--report-only`` (figures of a server known to fail, as the
 'before' table).
 """
@@ -63,7 +64,7 @@ def server_errors(target: Target) -> Outcome:
     outcome = Outcome("5xx counter")
     try:
         counts = target.statuses_served()
-    except Exception as error:  # a proxy may not pass /metrics on
+    except Exception as error:  # the proxy's 404 if no api container was named, or a failure
         outcome.figures = f"/metrics unreadable: {error}"
         outcome.check("/metrics readable", False)
         return outcome
@@ -107,7 +108,9 @@ def target_of(
     env = recycling_settings(args.budget) if recycle else {}
     if kind == "proxy" and args.url:
         yield Target(
-            url=args.url, master_pid=args.master_pid or container_master_pid(args.container)
+            url=args.url,
+            master_pid=args.master_pid or container_master_pid(args.container),
+            app_container=args.container,
         )
     elif kind == "proxy":
         # tools/container.py's helper: the api and proxy services up, the proxy on 127.0.0.1,
@@ -116,7 +119,8 @@ def target_of(
         if compose_stack is None:
             raise SystemExit("tools.container has no compose_stack: give --url and --container")
         with compose_stack(project="ml_api_attack", api_environment=env) as stack:
-            yield Target(url=stack.url, master_pid=container_master_pid(stack.container("api")))
+            api = stack.container("api")
+            yield Target(url=stack.url, master_pid=container_master_pid(api), app_container=api)
     else:
         log = scratch / ("recycle.log" if recycle else "server.log")
         with local_app(args.root, log, env) as target:

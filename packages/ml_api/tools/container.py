@@ -18,8 +18,9 @@ copied, a wheel). ``make image`` before each test that runs them is then cheap, 
 still runs the tree it is given. ``clean`` removes them.
 
 Other tools run against the same stack with ``compose_stack()``, a context manager yielding a
-``Stack``: the proxy's URL, ``exec_api`` to run a command in the api container, ``psql`` to query
-the store, the logs::
+``Stack``: the proxy's URL, ``exec_api`` to run a command in the api container, ``app_metrics``
+(the proxy answers /metrics 404: it is Prometheus', read inside the api container), ``psql`` to
+query the store, the logs::
 
     from tools.container import compose_stack
 
@@ -394,6 +395,10 @@ class Stack:
         """
         return self.exec("api", *command, check=check, timeout=timeout)
 
+    def app_metrics(self) -> str:
+        """The api's own /metrics, as Prometheus scrapes it (the proxy answers 404 for it)."""
+        return app_metrics(self.tool, self.container("api"))
+
     def psql(self, sql: str) -> str:
         """``sql`` run by psql in the db container, as the store's user on its database (on
         the container's own socket); the rows, unaligned (``|`` between values), one a line."""
@@ -414,6 +419,23 @@ class Stack:
     def published_ports(self, service: str) -> str:
         """``podman port`` of ``service``'s container: empty when it publishes nothing."""
         return run(self.tool, "port", self.container(service), capture=True).strip()
+
+
+#: Run in the api container (python3, no curl; its working folder holds the api package): its
+#: own /metrics, on the port its settings give.
+_FETCH_METRICS = (
+    "import sys, urllib.request\n"
+    "from api.config import ServerSettings\n"
+    "url = f'http://127.0.0.1:{ServerSettings().port}/metrics'\n"
+    "sys.stdout.write(urllib.request.urlopen(url, timeout=10).read().decode())\n"
+)
+
+
+def app_metrics(tool: str, container: str) -> str:
+    """The app's /metrics, asked inside ``container``, an api container, as Prometheus scrapes
+    it: the proxy does not pass /metrics on (docker/nginx/nginx.conf)."""
+    argv = [tool, "exec", container, "python3", "-c", _FETCH_METRICS]
+    return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30).stdout
 
 
 @contextlib.contextmanager
@@ -503,6 +525,18 @@ def _raw_exchange(port: int, head: bytes, timeout: float = 10.0) -> bytes:
     return received
 
 
+#: Spellings the app routes to its /metrics (percent-escapes decoded, slashes merged; a query
+#: is the spec's check), and /metrics/, which it redirects there: each the proxy's 404.
+METRICS_SPELLINGS = (
+    "/metrics",
+    "/metrics/",
+    "//metrics",
+    "/%6Detrics",
+    "/%2Fmetrics",
+    "/metrics?x",
+)
+
+
 def container_checks(stack: Stack) -> None:
     """The service through the proxy, as a client sees it, and what the stack publishes."""
     url = stack.url
@@ -548,6 +582,20 @@ def container_checks(stack: Stack) -> None:
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
     assert b"application/problem+json" in answer, answer[:400]
 
+    # /metrics is Prometheus' (it scrapes the api service, docker/prometheus.yml): through the
+    # proxy every spelling the app would route to it is nginx's own 404 problem, never passed
+    # on (no upstream in its log line); the app's own /metrics still answers.
+    for number, spelling in enumerate(METRICS_SPELLINGS):
+        request_id = f"{sent}-metrics-{number}"
+        asked = f"GET {spelling} HTTP/1.1\r\nHost: x\r\nX-Request-ID: {request_id}\r\n"
+        answer = _raw_exchange(stack.port, f"{asked}Connection: close\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.1 404 "), (spelling, answer[:200])
+        assert b"application/problem+json" in answer, (spelling, answer[:400])
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["status"] == 404, spelling
+        assert _access_log_line(stack, request_id)["upstream_status"] == "", spelling
+    own = stack.app_metrics()
+    assert "# TYPE ml_api_http_requests_total counter" in own, own[:400]
+
     # Only the proxy is published; both run as non-root users.
     assert stack.published_ports("api") == "", "the api container publishes a port"
     assert stack.published_ports("proxy").endswith(f"127.0.0.1:{stack.port}")
@@ -558,7 +606,8 @@ def container_checks(stack: Stack) -> None:
     assert proxy_uid and proxy_uid.group(1) != "0", "nginx runs as root"
     print(
         f"checked through the proxy: /health, {len(rows)} predictions as in-process, a 400, "
-        f"X-Request-ID passed and made, 413 and 431 from nginx; api uid {uid}, "
+        f"X-Request-ID passed and made, 413 and 431 from nginx, /metrics a 404 from nginx "
+        f"({len(METRICS_SPELLINGS)} spellings) and the app's own; api uid {uid}, "
         f"nginx uid {proxy_uid.group(1)}, only the proxy published"
     )
 

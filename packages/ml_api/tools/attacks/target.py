@@ -22,16 +22,20 @@ import httpx
 
 from tools import server as real_server
 from tools.attacks.net import Endpoint
+from tools.container import app_metrics
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
 class Target:
-    """A server under attack: where it answers and which process is its gunicorn master."""
+    """A server under attack: where it answers and which process is its gunicorn master; behind
+    the proxy, the api container too, in which the app's /metrics is read (the proxy answers
+    404 for it)."""
 
     url: str
     master_pid: int
+    app_container: str | None = None
 
     @property
     def endpoint(self) -> Endpoint:
@@ -56,8 +60,13 @@ class Target:
         return sum(real_server.processes_cpu(self.workers()).values())
 
     def statuses_served(self) -> Counter[str]:
-        """Requests answered so far by status, from the service's own /metrics."""
-        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        """Requests answered so far by status, from the service's own /metrics (in its container
+        if it has one). Raises if there is none to read (httpx.HTTPStatusError)."""
+        if self.app_container:
+            text = app_metrics("podman", self.app_container)
+        else:
+            response = httpx.get(f"{self.url}/metrics", timeout=10)
+            text = response.raise_for_status().text
         counts: Counter[str] = Counter()
         for line in text.splitlines():
             if line.startswith("ml_api_http_requests_total{"):
