@@ -17,9 +17,18 @@ uvicorn (httptools) has none of these, so each is kept here, per worker, per con
 - **Chunks of a body**: more than ``MAX_BODY_CHUNKS`` is refused (400): the body limit counts
   the bytes a body decodes to, and a 10 MiB body sent a byte a chunk is 60 MB on the wire and
   seconds of a worker's time.
-- **A refusal ends the connection**: once a refusal is written, nothing more it sent is parsed
+- **A refusal ends the connection**: once a refusal is decided, nothing more it sent is parsed
   or run (a request whose URL was refused with 431 went on to the application, which spent
-  2.7 s on its 9000 query parameters).
+  2.7 s on its 9000 query parameters). A refusal of a request pipelined behind others waits
+  for their answers, which go first, in order (RFC 9112 9.3.2): it was written at once and the
+  connection closed, so that a client whose house was priced and recorded got only the 400 of
+  the bytes after it.
+- **A client that has sent all it will** (a half-close: ``shutdown(SHUT_WR)``, ``nc -N``) still
+  gets the answers it is owed, then the connection closes: uvicorn closed it at the client's
+  end of data, and the request, already run, was answered to no one.
+- **HTTP/1.0's framing**: a ``Transfer-Encoding`` in an HTTP/1.0 request is faulty framing
+  (RFC 9112 6.1: a smuggling guard), refused with 400; its ``Expect: 100-continue`` is ignored
+  (RFC 9110 10.1.1: no 1xx to an HTTP/1.0 client, which would take it for the answer).
 - **Connection cap**: past ``max_connections`` open connections (or as many requests in flight),
   a request is answered 503 with ``Retry-After`` and its connection closed: a client is told to
   come back instead of getting an empty reply when descriptors run out.
@@ -53,6 +62,7 @@ from api.problems import (
     ApiProblem,
     HeadTimeoutProblem,
     HeadTooLargeProblem,
+    HttpOneTransferCodingProblem,
     MalformedRequestProblem,
     TooManyChunksProblem,
     TooManyConnectionsProblem,
@@ -162,8 +172,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_start = b""  # its first bytes: a method, or what the parser refused
         self._request_read = False
         self._draining = False
-        #: A refusal was written: nothing more is parsed or run.
+        #: A refusal was decided: nothing more is parsed or run.
         self._refused = False
+        #: A refusal waiting for the answers owed before it (``_refuse``).
+        self._refusal_due: ApiProblem | None = None
+        #: The client has sent all it will (``eof_received``).
+        self._client_done = False
         #: This request's head as the parser has handed it over (its trailers included), and
         #: whether its fields are all in (a field after them is a trailer), and its chunks.
         self._request_head = 0
@@ -203,7 +217,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_too_slow(self) -> None:
         self._head_deadline = None
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._refused:
             return
         if self._head_bytes:  # part of a head came
             self._refuse(HeadTimeoutProblem(self.limits.header_timeout))
@@ -293,22 +307,51 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(MalformedRequestProblem())
 
     def _refuse(self, problem: ApiProblem) -> None:
-        """Answer ``problem`` and close at once: nothing more of the connection is parsed, and
-        no request of it not yet started is run. The answer has an id, as every answer has, its
-        line in the access log and its count in the request counter (method and route unknown:
-        ``-``, ``unmatched``)."""
+        """Answer ``problem`` and close: nothing more of the connection is parsed, and no
+        request of it not yet started is run. A refusal of the next request's head, while
+        answers to earlier ones are owed, is written once they have gone (``_owes_answers``);
+        otherwise at once. The answer has an id, as every answer has, its line in the access
+        log and its count in the request counter (method and route unknown: ``-``,
+        ``unmatched``)."""
         self._refused = True
+        self._cancel_head_deadline()
+        if self._reading_head and self._owes_answers():
+            self._refusal_due = problem
+        else:
+            self._write_refusal(problem)
+
+    def _write_refusal(self, problem: ApiProblem) -> None:
         if not self.transport.is_closing():
             sent_id = new_request_id()
             self.transport.write(problem.http_response(sent_id))
             self._lingering.close_now()
             record_unread("-", problem.status, sent_id=sent_id)
 
+    def _owes_answers(self) -> bool:
+        """Whether a request read on this connection is still to be answered. uvicorn answers
+        in order and ``cycle`` is the last request read, so it is answered last."""
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def eof_received(self) -> bool:  # type: ignore[override]  # asyncio.Protocol's: bool | None
+        """The client has sent all it will: keep the connection open for the answers owed to
+        requests it sent whole (``on_response_complete`` closes it after them); close it now if
+        none is owed, or if a request's body is cut short (it cannot be answered)."""
+        self._client_done = True
+        keep_open = self._owes_answers() and not self.reading_body()
+        if keep_open:
+            self._cancel_head_deadline()
+        return keep_open
+
     # The connection cap, and the drain.
 
     def on_headers_complete(self) -> None:
         if self._refused:
             return
+        if self.parser.get_http_version() == "1.0":
+            if any(name == b"transfer-encoding" for name, _ in self.headers):
+                self._refuse(HttpOneTransferCodingProblem())
+                return
+            self.expect_100_continue = False
         self._fields_done = True
         self._cancel_head_deadline()
         self._reading_head = False
@@ -337,7 +380,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self._next_head_if_done()
+        if self._owes_answers():  # the next pipelined request has started
+            return
+        if self._refusal_due is not None:
+            self._write_refusal(self._refusal_due)
+        elif self._client_done:
+            self.transport.close()
+        else:
+            self._next_head_if_done()
 
     def _next_head_if_done(self) -> None:
         """Once a request is read whole and answered, the next head is awaited. Not before: a

@@ -451,6 +451,19 @@ class HeadTimeoutProblem(ApiProblem):
         super().__init__(f"The request head did not arrive within {seconds:g} s.")
 
 
+class HttpOneTransferCodingProblem(ApiProblem):
+    """A ``Transfer-Encoding`` in an HTTP/1.0 request: faulty framing (RFC 9112 6.1), which a
+    proxy in front may read otherwise (request smuggling)."""
+
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "An HTTP/1.0 request cannot have a Transfer-Encoding: send the body with a "
+            "Content-Length, or use HTTP/1.1."
+        )
+
+
 class MalformedRequestProblem(ApiProblem):
     """A request the HTTP parser cannot read (its request line, a header, or its framing):
     answered by the connection guard, as problem+json like every other refusal."""

@@ -214,9 +214,33 @@ def test_trailers_count_toward_the_head(server: real_server.Server) -> None:
         assert answer_once(sock)[0] == 400  # the empty list's own answer
 
 
+def _responses(data: bytes) -> list[tuple[int, bytes]]:
+    """Each response in ``data`` (all read to the connection's close), by Content-Length: its
+    status and body."""
+    found = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        fields = dict(
+            line.lower().split(b": ", 1) for line in head.split(b"\r\n")[1:] if b": " in line
+        )
+        length = int(fields.get(b"content-length", b"0"))
+        found.append((int(head.split()[1]), rest[:length]))
+        data = rest[length:]
+    return found
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
 def test_a_head_pipelined_behind_another_is_counted(server: real_server.Server) -> None:
     """Only the first head of a packet was counted: a second one of 2.4 MB took 5.5 s (and any
-    later head of a connection went uncounted until the first request was answered)."""
+    later head of a connection went uncounted until the first request was answered). Refused
+    as it arrives, and answered after the first request's answer, which goes first."""
     fields = b"".join(b"X-%d: %s\r\n" % (i, b"b" * 100) for i in range(100))
     with connection(server) as sock:
         with contextlib.suppress(OSError):
@@ -226,12 +250,87 @@ def test_a_head_pipelined_behind_another_is_counted(server: real_server.Server) 
                 + fields
                 + b"\r\n"
             )
-        data = b""
-        with contextlib.suppress(ConnectionResetError):
-            while chunk := sock.recv(65536):
-                data += chunk
-    # Refused as it arrives: the connection ends there, before the first one's answer too.
-    assert data.startswith(b"HTTP/1.1 431") and b"in all" in data
+        responses = _responses(_read_all(sock))
+    assert [status for status, _ in responses] == [200, 431]
+    assert b"in all" in responses[1][1]
+
+
+def _priced(house: dict[str, Any], marker: str) -> bytes:
+    """A request pricing ``house``, its id ``marker``."""
+    body = json.dumps([house]).encode()
+    return (
+        b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nX-Request-ID: %s\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+        % (marker.encode(), len(body), body)
+    )
+
+
+@pytest.mark.parametrize(
+    "after",
+    [b"GARBAGE\r\n\r\n", b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 3000 + b"\r\n\r\n"],
+    ids=["bytes that are not HTTP", "a head too large"],
+)
+def test_a_refusal_pipelined_behind_requests_comes_after_their_answers(
+    server: real_server.Server, house: dict[str, Any], after: bytes
+) -> None:
+    """RFC 9112 (9.3.2): answers go in the order of their requests. The refusal of what
+    followed a priced house was written at once and the connection closed: the client got only
+    the refusal, though its house had been priced and recorded (a retry recorded it twice)."""
+    marker = f"pipelined{time.monotonic_ns()}"
+    with connection(server) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(_priced(house, marker) + _priced(house, marker + "b") + after)
+        responses = _responses(_read_all(sock))
+    assert [status for status, _ in responses][:2] == [200, 200], responses
+    assert all("predictions" in json.loads(body) for _, body in responses[:2])
+    assert [status for status, _ in responses][2:] == [400 if b"GARBAGE" in after else 431]
+
+
+@pytest.mark.parametrize("pipelined", [1, 2])
+def test_a_client_that_has_sent_all_it_will_gets_its_answers(
+    server: real_server.Server, house: dict[str, Any], pipelined: int
+) -> None:
+    """A half-close (``shutdown(SHUT_WR)``: ``nc -N``, some HTTP/1.0 tools) ends what the
+    client sends, not what it reads (RFC 9112 9.6). uvicorn closed the connection at it: the
+    house was priced and recorded, and no answer went."""
+    marker = f"halfclosed{time.monotonic_ns()}"
+    with connection(server) as sock:
+        sock.sendall(b"".join(_priced(house, f"{marker}-{i}") for i in range(pipelined)))
+        sock.shutdown(socket.SHUT_WR)
+        responses = _responses(_read_all(sock))  # to the server's close: none is left open
+    assert [status for status, _ in responses] == [200] * pipelined
+    with connection(server) as sock:  # a body cut short can never be answered: closed
+        whole = _priced(house, marker + "-cut")
+        sock.sendall(whole[:-5])
+        sock.shutdown(socket.SHUT_WR)
+        assert _read_all(sock) == b""
+
+
+def test_http_1_0_framing_and_expectations_are_as_rfc_9112_says(
+    server: real_server.Server, house: dict[str, Any]
+) -> None:
+    """A Transfer-Encoding in an HTTP/1.0 request is faulty framing (RFC 9112 6.1): it was
+    taken. And an HTTP/1.0 client that sent ``Expect: 100-continue`` got an interim
+    ``HTTP/1.1 100 Continue``, which such a client takes for the answer (RFC 9110 10.1.1)."""
+    body = json.dumps([house]).encode()
+    with connection(server) as sock:
+        sock.sendall(
+            b"POST /v1/predictions HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        )
+        status, headers, refused = answer(sock)
+    assert status == 400
+    assert "HTTP/1.0 request cannot have a Transfer-Encoding" in problem(refused, 400)["detail"]
+    assert_identified(server, headers, 400)
+    with connection(server) as sock:
+        sock.sendall(
+            b"POST /v1/predictions HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        time.sleep(0.5)  # what the server sends before the body, if anything
+        sock.sendall(body)
+        responses = _responses(_read_all(sock))
+    assert [status for status, _ in responses] == [200]
 
 
 def test_a_body_in_too_many_chunks_is_refused(server: real_server.Server) -> None:
