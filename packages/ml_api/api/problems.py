@@ -417,10 +417,9 @@ class CorsPreflightProblem(ApiProblem):
     DETAIL_IS_LOGGABLE = True
 
     def __init__(self, refused: list[str]) -> None:
-        verb = "is" if len(refused) == 1 else "are"
         super().__init__(
-            f"This preflight's {' and '.join(refused)} {verb} not allowed by the API's CORS "
-            "policy: the browser will not send the request."
+            f"The API's CORS policy does not allow this preflight's {' and '.join(refused)}: "
+            "the browser will not send the request."
         )
 
 

@@ -102,10 +102,10 @@ def test_a_refused_preflight_says_which_parts_as_a_problem(cors_client: TestClie
     assert "Origin" in refused.headers["vary"]  # Starlette's headers are kept
     body = refused.json()
     assert body["status"] == 400 and body["title"] == "Bad Request"
-    assert body["detail"].startswith("This preflight's origin and method and headers are not")
+    assert "does not allow this preflight's origin and method and headers:" in body["detail"]
     assert OTHER not in refused.text and "x-made-up" not in refused.text
     one = _preflight(cors_client, OTHER).json()["detail"]
-    assert one.startswith("This preflight's origin is not allowed")
+    assert "does not allow this preflight's origin:" in one
 
 
 def test_starlette_refuses_a_preflight_as_cors_expects() -> None:
