@@ -111,6 +111,9 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
             serve_spec=False,
         ),
     )
+    # The first added of its position is the outermost: every answer, the spec document's
+    # included, is to a request with one Host that names a host.
+    app.add_middleware(HostCheckMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(
         SpecDocumentMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, document=spec
     )
@@ -125,7 +128,6 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     )
     app.add_middleware(ContentTypeMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(QueryLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
-    app.add_middleware(HostCheckMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(RelativeRedirectsMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     # Outside the exception handlers, outermost first: every response, errors included, carries
     # the request id, and is counted and logged under it.

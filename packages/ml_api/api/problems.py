@@ -384,11 +384,17 @@ class BadHostProblem(ApiProblem):
 
     DETAIL_IS_LOGGABLE = True
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, *, labels: bool = False) -> None:
+        """``labels``: the one Host's name has a label empty or over 63 characters."""
         if count == 0:
             detail = "The request has no Host header: HTTP/1.1 requires one."
         elif count > 1:
             detail = f"The request has {count} Host headers: send one."
+        elif labels:
+            detail = (
+                "The Host header's name is not a DNS name: each of its dot-separated labels "
+                "has 1 to 63 characters (RFC 1035, 2.3.4)."
+            )
         else:
             detail = (
                 "The Host header is not a host name or IP address with an optional port "
