@@ -242,6 +242,9 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
         body_bytes=InflightBudget(
             config.max_inflight_body_bytes, doing="reading as many request bodies"
         ),
+        store_requests=InflightBudget(
+            config.max_inflight_store_requests, doing="waiting on the store for as many requests"
+        ),
         observers=[observe_prices],
         store=store,
         recorder=recorder,

@@ -20,6 +20,9 @@ Environment = Literal["development", "testing", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 MIB = 1024 * 1024
+#: The threads a worker runs its request handlers in: a2wsgi's default, which Connexion's
+#: Flask app keeps (tests/test_config.py holds this to the installed a2wsgi).
+REQUEST_THREADS = 10
 
 #: A bearer token as an ``Authorization`` header carries it (RFC 6750 2.1, ``b64token``).
 FEEDBACK_TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -70,6 +73,11 @@ class Settings(BaseSettings):
     #: built, 25 times its share of the body, which the byte budget above cannot see: 32
     #: explained 1459-house requests at once took a worker past 850 MB.
     max_inflight_explained_rows: int = Field(default=3000, ge=1)
+    #: Requests a worker takes at once that wait on the prediction store (``POST /v1/sales``);
+    #: one past it is refused at once with 503 and Retry-After. Each holds one of the worker's
+    #: request threads (``REQUEST_THREADS``) while the store answers, and a store that hangs
+    #: (no answer, no error) held all of them: prices and ``/ready`` waited behind the sales.
+    max_inflight_store_requests: int = Field(default=4, ge=1)
     #: Seconds each part of a request body may take to arrive (408 past it).
     body_timeout: float = Field(default=10.0, gt=0, le=300)
     #: Bytes a second a request body must keep up once its first part is in, falling never
@@ -180,6 +188,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ML_API_MAX_INFLIGHT_BODY_BYTES is below ML_API_MAX_BODY_BYTES: a body the "
                 "service takes would not fit in a worker's bytes in flight"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _store_requests_leave_threads(self) -> Settings:
+        if self.max_inflight_store_requests >= REQUEST_THREADS:
+            raise ValueError(
+                f"ML_API_MAX_INFLIGHT_STORE_REQUESTS ({self.max_inflight_store_requests}) must "
+                f"leave some of a worker's {REQUEST_THREADS} request threads to other requests"
             )
         return self
 

@@ -99,6 +99,8 @@ class PredictionService:
     explained_rows: InflightBudget
     #: Bytes of request bodies read and priced at once (503 past it; api/body_limit.py).
     body_bytes: InflightBudget
+    #: Requests waiting on the store at once (503 past it): each holds a request thread.
+    store_requests: InflightBudget
     observers: list[PriceObserver] = field(default_factory=list)
     #: The prediction store, its writer and its monitor (``None``: recording is off).
     store: Store | None = None
@@ -123,6 +125,7 @@ class PredictionService:
         sale_check: BodyCheck,
         explained_rows: InflightBudget,
         body_bytes: InflightBudget,
+        store_requests: InflightBudget,
         observers: Sequence[PriceObserver] = (),
         store: Store | None = None,
         recorder: Recorder | None = None,
@@ -163,6 +166,7 @@ class PredictionService:
             sale_check=sale_check,
             explained_rows=explained_rows,
             body_bytes=body_bytes,
+            store_requests=store_requests,
             observers=list(observers),
             store=store,
             recorder=recorder,
@@ -249,18 +253,25 @@ class PredictionService:
             built, an id is there twice, names no priced house or one already sold.
         StoreUnavailableProblem, StoreOffProblem
             503 if the store cannot be reached, or there is none.
+        BusyProblem
+            503 if the worker has as many requests waiting on the store as it takes.
         """
+        if self.store is None:
+            self.sale_check.refuse_if_invalid(sales)
+            raise StoreOffProblem()
+        with self.store_requests.claim(1):
+            return self._write_sales(self.store, sales)
+
+    def _write_sales(self, store: Store, sales: list[dict[str, Any]]) -> int:
         # The spec's check (its validator checked the list's shape only), the store's rules
         # sought only for a batch it refuses.
         self.sale_check.refuse_if_invalid(sales, also=lambda: self._store_faults(sales))
-        if self.store is None:
-            raise StoreOffProblem()
         try:
             try:
-                return write_sales(self.store.engine, sales)
+                return write_sales(store.engine, sales)
             except IntegrityError:  # another batch wrote one of these sales meanwhile
                 # (none found if, in between, what it named was deleted)
-                lost = sold_meanwhile(self.store.engine, sales) or [
+                lost = sold_meanwhile(store.engine, sales) or [
                     FieldError(None, "prediction_id", "a sale of this batch was posted meanwhile")
                 ]
                 raise SalesRefusedError(lost, 422) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.config import MIN_FEEDBACK_TOKEN_LENGTH, ServerSettings, Settings
+from api.config import MIN_FEEDBACK_TOKEN_LENGTH, REQUEST_THREADS, ServerSettings, Settings
 
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
@@ -77,6 +77,16 @@ def test_feedback_tokens_that_could_not_be_sent_or_are_short_are_refused_unquote
     with pytest.raises(ValueError, match="retention_days") as refused:
         Settings()
     assert password not in str(refused.value)
+
+
+def test_requests_waiting_on_the_store_leave_threads_to_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ML_API_MAX_INFLIGHT_STORE_REQUESTS", str(REQUEST_THREADS - 1))
+    assert Settings().max_inflight_store_requests == REQUEST_THREADS - 1
+    monkeypatch.setenv("ML_API_MAX_INFLIGHT_STORE_REQUESTS", str(REQUEST_THREADS))
+    with pytest.raises(ValueError, match="must leave some of a worker's 10 request threads"):
+        Settings()
 
 
 def test_bad_overrides_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,12 +7,18 @@ the app's lifespan, as in a worker.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import connexion.apps.flask
 import pytest
+from a2wsgi import WSGIMiddleware
 from connexion import FlaskApp
 from gradient_boosting_model import REQUIRED_FIELDS, monitored_fields
 from gradient_boosting_model.config import load_config
@@ -530,3 +536,53 @@ def test_the_specs_unknown_sale_example_is_what_the_service_answers(client: Test
         "application/problem+json"
     ]["example"]
     assert refused.json() == example
+
+
+def test_requests_a_worker_has_waiting_on_the_store_are_bounded(
+    client: TestClient, service: PredictionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that hangs (no answer and no error: a frozen database, a partition) held every
+    one of a worker's request threads with sales waiting on it, and prices and ``/ready``
+    waited 10 s behind them (a probe's). Past ``ML_API_MAX_INFLIGHT_STORE_REQUESTS`` a sale is
+    refused at once, and the other requests keep their threads."""
+    capacity = service.store_requests.capacity
+    assert capacity < config.REQUEST_THREADS
+    release, waiting = threading.Event(), threading.Semaphore(0)
+
+    def hung(*args: Any) -> int:
+        waiting.release()
+        assert release.wait(20)
+        return 1
+
+    monkeypatch.setattr(service_module, "write_sales", hung)
+    answers: list[int] = []
+    with ThreadPoolExecutor(capacity) as pool:
+        held = [
+            pool.submit(lambda: client.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH))
+            for _ in range(capacity)
+        ]
+        try:
+            for _ in range(capacity):
+                assert waiting.acquire(timeout=20)
+            refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH)
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["retry-after"] == "1"
+            assert "waiting on the store" in refused.json()["detail"]
+            started = time.monotonic()
+            assert client.get("/ready").status_code == 200
+            assert client.post("/v1/predictions", json=[{}]).status_code == 400
+            assert time.monotonic() - started < 5
+        finally:
+            release.set()
+            answers = [future.result().status_code for future in held]
+    assert answers == [200] * capacity
+    assert service.store_requests.used == 0
+
+
+def test_request_threads_are_a2wsgi_s() -> None:
+    """``config.REQUEST_THREADS`` is the thread pool Connexion's Flask app runs handlers in
+    (a2wsgi's ``WSGIMiddleware``, built with its default)."""
+    default = inspect.signature(WSGIMiddleware.__init__).parameters["workers"].default
+    assert default == config.REQUEST_THREADS
+    source = inspect.getsource(connexion.apps.flask)
+    assert "WSGIMiddleware(self.app.wsgi_app)" in source
