@@ -14,9 +14,12 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from connexion.context import context
+
+from api import feedback_auth
 from api.draining import is_draining
 from api.metrics import exposition
-from api.problems import DrainingProblem
+from api.problems import DrainingProblem, WindowTokenProblem
 from api.request_context import current_request
 from api.service import PredictionService, PricedHouses
 
@@ -99,7 +102,12 @@ class Handlers:
         return {"recorded": self.service.record_sales(body)}, 200, JSON
 
     def monitoring(self, predictions: int | None = None, sales: int | None = None) -> Reply:
-        """Live accuracy, coverage, warnings and drift, beside training's."""
+        """Live accuracy, coverage, warnings and drift, beside training's: the default
+        window's to anyone, a window asked for to a bearer of a feedback token (the spec's
+        optional security puts who sent one in Connexion's context)."""
+        asked = predictions is not None or sales is not None
+        if asked and context.get("user") != feedback_auth.SUBJECT:
+            raise WindowTokenProblem(enabled=bool(self.service.feedback.tokens))
         return self.service.monitoring(predictions=predictions, sales=sales), 200, JSON
 
     def model(self) -> Reply:

@@ -20,6 +20,8 @@ from pydantic import SecretStr
 
 from api.problems import FeedbackDisabledProblem
 
+#: Who a request that sent a feedback token is (Connexion's ``context["user"]``).
+SUBJECT = "feedback"
 #: The key of ``FeedbackTokens`` in the lifespan's state.
 STATE_KEY = "feedback_tokens"
 
@@ -45,7 +47,7 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
         raise FeedbackDisabledProblem()
     if len(request.headers.getlist("authorization")) != 1:
         return None
-    return {"sub": "feedback"} if tokens.accepts(token.strip(" \t")) else None
+    return {"sub": SUBJECT} if tokens.accepts(token.strip(" \t")) else None
 
 
 #: Feedback not enabled: no token.

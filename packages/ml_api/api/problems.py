@@ -201,6 +201,30 @@ class FeedbackDisabledProblem(ApiProblem):
         super().__init__("Posting sale prices is not enabled on this server.")
 
 
+class WindowTokenProblem(ApiProblem):
+    """A monitoring window asked for by query parameters, without a feedback token: comparing
+    two windows that differ by one sale tells that sale's price (a probe recovered 20 of 20)."""
+
+    STATUS = 401
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, *, enabled: bool) -> None:
+        """``enabled``: the server has feedback tokens (else 403: none can be sent)."""
+        reason = (
+            "two windows that differ by one sale would tell that sale's price. Send one of the "
+            "server's feedback tokens (Authorization: Bearer ...), or ask for the default "
+            "window, without parameters"
+        )
+        if enabled:
+            super().__init__(f"A monitoring window asked for needs a feedback token: {reason}.")
+        else:
+            super().__init__(
+                "Monitoring windows asked for are not enabled on this server (no feedback "
+                f"token is configured): {reason}.",
+                status=403,
+            )
+
+
 class StoreUnavailableProblem(ApiProblem):
     """The prediction store cannot be reached: nothing was written; come back shortly."""
 

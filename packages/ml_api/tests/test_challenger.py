@@ -145,7 +145,7 @@ def test_the_challenger_prices_each_house_in_the_shadow_and_is_compared_on_its_s
     ]
     assert client.post("/v1/sales", json=sold, headers=AUTH).status_code == 200
     window = {"predictions": len(houses), "sales": len(houses)}
-    compared = client.get("/v1/monitoring", params=window).json()["challenger"]
+    compared = client.get("/v1/monitoring", params=window, headers=AUTH).json()["challenger"]
     assert compared["model_version"] == CHALLENGER_VERSION
     assert compared["champion_version"] == service.model_version
     assert compared["sales"] == len(houses)
@@ -172,7 +172,8 @@ def test_the_challenger_prices_each_house_in_the_shadow_and_is_compared_on_its_s
 
     # A window cutting through the batch (its sales share their time) takes its last rows
     # newest first, then by id: the same sales for the checks and for the comparison.
-    cut = client.get("/v1/monitoring", params={"predictions": 100, "sales": 100}).json()
+    window = {"predictions": 100, "sales": 100}
+    cut = client.get("/v1/monitoring", params=window, headers=AUTH).json()
     last = sorted(range(len(ids)), key=lambda row: ids[row], reverse=True)[:100]
     served_log = np.log(np.asarray(served.predictions))
     # The checks' accuracy is over the houses whose range was marked calibrated (as the

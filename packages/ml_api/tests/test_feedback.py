@@ -311,7 +311,7 @@ def test_the_holdout_priced_and_sold_live_scores_as_at_training(
     ]
     assert client.post("/v1/sales", json=sold, headers=AUTH).status_code == 200
     window = {"predictions": len(houses), "sales": len(houses)}
-    live = client.get("/v1/monitoring", params=window)
+    live = client.get("/v1/monitoring", params=window, headers=AUTH)
     assert live.status_code == 200
     figures = live.json()
     assert figures["sales"] == len(houses) and figures["priced_houses"] == len(houses)
@@ -371,13 +371,13 @@ def test_partial_houses_sold_are_not_read_as_a_model_gone_bad(
         assert client.post("/v1/sales", json=sold, headers=AUTH).status_code == 200
 
     price_and_sell([{name: house[name] for name in REQUIRED_FIELDS} for house in houses])
-    partial = client.get("/v1/monitoring", params=window).json()
+    partial = client.get("/v1/monitoring", params=window, headers=AUTH).json()
     assert (partial["sales"], partial["calibrated_sales"]) == (len(houses), 0)
     for name in ("rmsle", "median_ape", "coverage"):
         assert partial["checks"][name]["live"] is None
         assert partial["checks"][name]["verdict"] == "not_enough_data"
     price_and_sell(houses)
-    both = client.get("/v1/monitoring", params=window).json()
+    both = client.get("/v1/monitoring", params=window, headers=AUTH).json()
     holdout = service.card["holdout_metrics"]["calibrated"]
     assert both["sales"] == 2 * len(houses) and both["calibrated_sales"] == holdout["rows"]
     assert both["checks"]["rmsle"]["live"] == pytest.approx(holdout["rmsle"], abs=1e-6)
@@ -386,8 +386,9 @@ def test_partial_houses_sold_are_not_read_as_a_model_gone_bad(
 
 def test_a_window_past_the_limit_is_refused(client: TestClient) -> None:
     limit = config.Settings(environment="testing").max_monitoring_sales
-    assert client.get("/v1/monitoring", params={"sales": limit + 1}).status_code == 400
-    assert client.get("/v1/monitoring", params={"sales": 9}).status_code == 400
+    for size in (limit + 1, 9):
+        refused = client.get("/v1/monitoring", params={"sales": size}, headers=AUTH)
+        assert refused.status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -412,12 +413,12 @@ def test_a_bad_query_parameter_is_named_in_one_line(
 ) -> None:
     """Connexion's message named neither parameter (the two share a schema), and went on with
     jsonschema's report of the schema and the instance."""
-    refused = client.get(f"/v1/monitoring?{query}")
+    refused = client.get(f"/v1/monitoring?{query}", headers=AUTH)
     assert refused.status_code == 400
     assert refused.json()["detail"] == detail
-    long = client.get("/v1/monitoring?predictions=" + "9" * 5000).json()["detail"]
+    long = client.get("/v1/monitoring?predictions=" + "9" * 5000, headers=AUTH).json()["detail"]
     assert long.startswith("query parameter predictions: ") and len(long) < 300
-    unknown = client.get("/v1/monitoring?" + "b" * 5000 + "=1").json()["detail"]
+    unknown = client.get("/v1/monitoring?" + "b" * 5000 + "=1", headers=AUTH).json()["detail"]
     assert unknown == f"Extra query parameter(s) {'b' * 64}... not in spec"
 
 
@@ -434,7 +435,9 @@ def test_a_query_parameter_given_twice_is_refused_wherever_it_is(
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Any]]:
     """An app of its own, with an empty store: its window holds only what a test prices."""
     settings = config.Settings(
-        environment="testing", state_dir=tmp_path_factory.mktemp("drift_state")
+        environment="testing",
+        state_dir=tmp_path_factory.mktemp("drift_state"),
+        feedback_tokens=FEEDBACK_TOKEN,  # its windows are asked for
     )
     alone = start_service(settings)
     with create_app(settings, service=alone).test_client() as own:
@@ -447,7 +450,7 @@ def test_houses_like_the_training_ones_do_not_drift_and_changed_ones_do(
     client, service = fresh
     window = {"predictions": len(request_rows), "sales": 10}
     _price(client, service, request_rows)
-    as_usual = client.get("/v1/monitoring", params=window).json()["drift"]
+    as_usual = client.get("/v1/monitoring", params=window, headers=AUTH).json()["drift"]
     assert as_usual and all(found["psi"] < 0.1 for found in as_usual.values()), as_usual
     assert {found["verdict"] for found in as_usual.values()} == {"ok"}
     shifted = [
@@ -455,7 +458,7 @@ def test_houses_like_the_training_ones_do_not_drift_and_changed_ones_do(
         for house in request_rows
     ]
     _price(client, service, shifted)
-    drifted = client.get("/v1/monitoring", params=window).json()["drift"]
+    drifted = client.get("/v1/monitoring", params=window, headers=AUTH).json()["drift"]
     alerts = {name for name, found in drifted.items() if found["verdict"] == "alert"}
     assert alerts == {"GrLivArea", "LotArea"}, drifted
     assert {found["unknown"] for found in drifted.values()} == {0, 1}  # test.csv's few nulls
@@ -476,7 +479,7 @@ def test_a_feature_said_to_be_none_is_counted_as_priced_not_as_unknown(
     said_none = [{**house, "BsmtQual": None, "GarageType": None} for house in minimal]
     _price(client, service, said_none)
     window = {"predictions": len(said_none), "sales": 10}
-    drift = client.get("/v1/monitoring", params=window).json()["drift"]
+    drift = client.get("/v1/monitoring", params=window, headers=AUTH).json()["drift"]
     for field in ("TotalBsmtSF", "BsmtFinSF1", "GarageCars", "BsmtQual", "BsmtCond"):
         assert drift[field]["unknown"] == 0, (field, drift[field])
         assert drift[field]["houses"] == len(said_none)
@@ -505,7 +508,7 @@ def test_fields_a_client_does_not_give_are_counted_apart_not_drifted(
         {**sent, **{name: house[name] for name in REQUIRED_FIELDS}} for house in request_rows
     ]
     _price(client, service, required)
-    drift = client.get("/v1/monitoring", params=window).json()["drift"]
+    drift = client.get("/v1/monitoring", params=window, headers=AUTH).json()["drift"]
     given = {name for name, found in drift.items() if found["unknown"] == 0}
     assert given == set(REQUIRED_FIELDS), drift
     for name, found in drift.items():
@@ -586,3 +589,33 @@ def test_request_threads_are_a2wsgi_s() -> None:
     assert default == config.REQUEST_THREADS
     source = inspect.getsource(connexion.apps.flask)
     assert "WSGIMiddleware(self.app.wsgi_app)" in source
+
+
+def test_a_window_asked_for_needs_a_feedback_token(client: TestClient) -> None:
+    """Two windows that differ by one sale tell that sale's price: a probe recovered 20 sale
+    prices of 20 with 40 requests of ``?sales=n`` and ``?sales=n+1``. The default window stays
+    open to anyone; a window asked for is a token bearer's."""
+    window = {"sales": 100}
+    anyone = client.get("/v1/monitoring", params=window)
+    assert anyone.status_code == 401, anyone.text
+    assert anyone.headers["www-authenticate"] == 'Bearer realm="feedback"'
+    assert "needs a feedback token" in anyone.json()["detail"]
+    wrong = {"Authorization": "Bearer not-a-token-of-this-server"}
+    guessed = client.get("/v1/monitoring", params={"predictions": 100}, headers=wrong)
+    assert guessed.status_code == 401
+    assert 'error="invalid_token"' in guessed.headers["www-authenticate"]
+    assert client.get("/v1/monitoring", params=window, headers=AUTH).status_code == 200
+    for headers in ({}, wrong):
+        assert client.get("/v1/monitoring", headers=headers).status_code == 200
+
+
+def test_a_window_asked_for_is_refused_where_no_token_is_configured(
+    service: PredictionService,
+) -> None:
+    without_tokens = dataclasses.replace(service, feedback=NO_FEEDBACK)
+    settings = config.Settings(environment="testing")
+    with create_app(settings, service=without_tokens).test_client() as own:
+        refused = own.get("/v1/monitoring", params={"sales": 100}, headers=AUTH)
+        assert refused.status_code == 403, refused.text
+        assert "not enabled on this server" in refused.json()["detail"]
+        assert own.get("/v1/monitoring").status_code == 200

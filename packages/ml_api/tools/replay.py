@@ -26,6 +26,7 @@ from gradient_boosting_model.data import features_and_target, split_holdout
 from tools import server as real_server
 
 TOKEN = "replay-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def replay(challenger: Path, champion: Path | None = None) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def replay(challenger: Path, champion: Path | None = None) -> dict[str, Any]:
                 posted = httpx.post(
                     f"{server.url}/v1/sales",
                     json=sold,
-                    headers={"Authorization": f"Bearer {TOKEN}"},
+                    headers=AUTH,
                     timeout=30,
                 )
                 if posted.status_code != 422 or time.monotonic() > deadline:
@@ -62,7 +63,9 @@ def replay(challenger: Path, champion: Path | None = None) -> dict[str, Any]:
             posted.raise_for_status()
             deadline = time.monotonic() + 30
             while True:  # the challenger's prices are written apart, within a second or so
-                figures = httpx.get(f"{server.url}/v1/monitoring", params=window, timeout=60)
+                figures = httpx.get(
+                    f"{server.url}/v1/monitoring", params=window, headers=AUTH, timeout=60
+                )
                 figures.raise_for_status()
                 compared: dict[str, Any] = figures.json()["challenger"]
                 if compared["sales"] >= len(houses) or time.monotonic() > deadline:
