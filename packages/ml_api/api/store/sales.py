@@ -45,7 +45,8 @@ Rows = Mapping[int, Mapping[str, Any]]
 #: (the recorder's batches: ``recorder.LINGER_SECONDS``, longer while it retries a database
 #: that failed), so a sale posted sooner meets this too, and may be posted again.
 NO_PRICED_HOUSE = (
-    "names no priced house (one priced a moment ago may not be recorded yet: post it again shortly)"
+    "names no priced house (one priced a moment ago may not be recorded yet: post it again "
+    "shortly; one priced while the store was unreachable for long may never be)"
 )
 
 
