@@ -231,9 +231,11 @@ class StoreUnavailableProblem(ApiProblem):
     STATUS = 503
     DETAIL_IS_LOGGABLE = True
 
-    def __init__(self) -> None:
+    def __init__(self, *, writing: bool = True) -> None:
+        """``writing``: the request would have written (else it read: a monitoring window)."""
+        done = "nothing was written" if writing else "the window was not computed"
         super().__init__(
-            "The prediction store cannot be reached; nothing was written. Retry shortly.",
+            f"The prediction store cannot be reached; {done}. Retry shortly.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 

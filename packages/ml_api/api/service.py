@@ -306,7 +306,7 @@ class PredictionService:
         try:
             return self.monitor.on_demand(asked)
         except SQLAlchemyError as error:
-            raise StoreUnavailableProblem() from error
+            raise StoreUnavailableProblem(writing=False) from error
 
     def _refuse_invalid(self, houses: list[House]) -> None:
         """The spec's 400 for houses it does not accept, with the rules between fields that

@@ -619,3 +619,19 @@ def test_a_window_asked_for_is_refused_where_no_token_is_configured(
         assert refused.status_code == 403, refused.text
         assert "not enabled on this server" in refused.json()["detail"]
         assert own.get("/v1/monitoring").status_code == 200
+
+
+def test_a_window_asked_for_of_a_store_out_of_reach_says_what_was_not_done(
+    client: TestClient, service: PredictionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said "nothing was written", which a GET never does (a probe's)."""
+    assert service.monitor is not None
+
+    def gone(*args: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(service.monitor, "on_demand", gone)
+    refused = client.get("/v1/monitoring", params={"sales": 100}, headers=AUTH)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "1"
+    assert "the window was not computed" in refused.json()["detail"]
