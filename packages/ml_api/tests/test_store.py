@@ -53,7 +53,14 @@ from api.store.recorder import (
     insert_sizes,
     write_rows,
 )
-from api.store.sales import NO_PRICED_HOUSE, SalesRefusedError, sold_meanwhile, write_sales
+from api.store.sales import (
+    NO_PRICED_HOUSE,
+    SOLD_AS_POSTED,
+    SOLD_OTHERWISE,
+    SalesRefusedError,
+    sold_meanwhile,
+    write_sales,
+)
 from api.store.tables import metadata, predictions, sales
 from tests.stores import MODEL_VERSION, Outage, count_rows, priced_request
 
@@ -347,18 +354,37 @@ def test_a_sale_before_its_house_was_built_is_refused(migrated: Engine) -> None:
 
 
 def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]) -> None:
-    sold_store([_sale(2)])
+    """A sale posted again as stored (a retry of a batch whose answer was lost) is told apart
+    from another sale of the house: both were "has a sale price already" (a probe's)."""
+    sold_store([_sale(1), _sale(2)])
     with pytest.raises(SalesRefusedError) as refused:
-        sold_store([_sale(1), _sale(2)])
-    assert [(e.row, e.message) for e in refused.value.errors] == [(1, "has a sale price already")]
+        sold_store([_sale(0), _sale(1), _sale(2, sale_price=99_000)])
+    assert [(e.row, e.message) for e in refused.value.errors] == [
+        (1, SOLD_AS_POSTED),
+        (2, SOLD_OTHERWISE),
+    ]
+    with pytest.raises(SalesRefusedError) as again:
+        sold_store([_sale(1, sale_price=101_000), _sale(2, sold_on="2010-07-01")])
+    assert [(e.row, e.message) for e in again.value.errors] == [
+        (0, SOLD_AS_POSTED),  # 101000 as an int is the price stored as a float
+        (1, SOLD_OTHERWISE),
+    ]
+    with pytest.raises(SalesRefusedError) as undated:
+        sold_store([_sale(1, sold_on="2010-06-31")])
+    assert [(e.field, e.message) for e in undated.value.errors] == [
+        ("prediction_id", SOLD_OTHERWISE),
+        ("sold_on", '"2010-06-31" is not a date'),
+    ]
 
 
 def test_a_batch_that_lost_a_race_names_the_rows_sold_meanwhile(
     sold_store: Callable[[list[dict[str, object]]], int], migrated: Engine
 ) -> None:
     sold_store([_sale(2)])  # as if by another batch, between this one's checks and its insert
-    assert [(e.row, e.message) for e in sold_meanwhile(migrated, [_sale(1), _sale(2)])] == [
-        (1, "has a sale price already")
+    lost = [_sale(1), _sale(2), _sale(2, sale_price=5e5)]
+    assert [(e.row, e.message) for e in sold_meanwhile(migrated, lost)] == [
+        (1, SOLD_AS_POSTED),
+        (2, SOLD_OTHERWISE),
     ]
     assert sold_meanwhile(migrated, [_sale(0)]) == []
 

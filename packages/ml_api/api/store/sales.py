@@ -108,12 +108,14 @@ def _year_built(connection: Connection, ids: Sequence[str]) -> dict[str, float |
     return known
 
 
-def _sold(connection: Connection, ids: Sequence[str]) -> set[str]:
-    """Of ``ids``, those that have a sale price already."""
-    sold: set[str] = set()
+def _sold(connection: Connection, ids: Sequence[str]) -> dict[str, tuple[float, date]]:
+    """Of ``ids``, those that have a sale price already, with its price and day."""
+    sold: dict[str, tuple[float, date]] = {}
     for part in _parts(ids):
-        query = select(sales.c.prediction_id).where(sales.c.prediction_id.in_(part))
-        sold.update(connection.scalars(query))
+        query = select(sales.c.prediction_id, sales.c.sale_price, sales.c.sold_on).where(
+            sales.c.prediction_id.in_(part)
+        )
+        sold.update((sale_id, (price, day)) for sale_id, price, day in connection.execute(query))
     return sold
 
 
@@ -130,7 +132,7 @@ def _unwritable(connection: Connection, rows: Rows, days: Mapping[int, date]) ->
             errors.append(FieldError(row, "prediction_id", NO_PRICED_HOUSE))
             continue
         if sale_id in sold:
-            errors.append(_sold_already(row))
+            errors.append(_sold_already(row, rows[row], days.get(row), sold[sale_id]))
         built = known[sale_id]
         if built is not None and row in days and days[row].year + SOLD_BEFORE_FINISHED < built:
             errors.append(
@@ -160,8 +162,18 @@ def sale_faults(engine: Engine, rows: Rows) -> list[FieldError]:
         return _faults(connection, rows)[1]
 
 
-def _sold_already(row: int) -> FieldError:
-    return FieldError(row, "prediction_id", "has a sale price already")
+#: A sale posted again as it is stored: a client that retried a batch whose answer it lost
+#: is told its sale is there (it could not tell that from another's sale of the house).
+SOLD_AS_POSTED = "has this sale already, at this price and day: it was posted before"
+SOLD_OTHERWISE = "has a sale price already, another than this one"
+
+
+def _sold_already(
+    row: int, sale: Mapping[str, Any], day: date | None, stored: tuple[float, date]
+) -> FieldError:
+    """``row``'s refusal for naming a house sold already: as posted, or otherwise."""
+    same = day == stored[1] and sale.get("sale_price") == stored[0]
+    return FieldError(row, "prediction_id", SOLD_AS_POSTED if same else SOLD_OTHERWISE)
 
 
 def sold_meanwhile(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[FieldError]:
@@ -170,7 +182,11 @@ def sold_meanwhile(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[Field
     ids = [sale["prediction_id"] for sale in rows]
     with engine.connect() as connection:
         sold = _sold(connection, ids)
-    return [_sold_already(row) for row, sale_id in enumerate(ids) if sale_id in sold]
+    return [
+        _sold_already(row, rows[row], date.fromisoformat(rows[row]["sold_on"]), sold[sale_id])
+        for row, sale_id in enumerate(ids)
+        if sale_id in sold
+    ]
 
 
 def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
