@@ -139,15 +139,24 @@ class _LingeringTransport:
         if self.lingering or self._transport.is_closing():
             return
         if self._protocol.reading_body():
-            self.lingering = True
-            self._transport.write_eof()  # the answer, then FIN: the client reads it whole
-            self._transport.resume_reading()
-            self._protocol.loop.call_later(LINGER_SECONDS, self._transport.close)
+            self.linger()  # the answer, then FIN: the client reads it whole
         else:
             self._transport.close()
 
     def close_now(self) -> None:
         self._transport.close()
+
+    def linger(self) -> None:
+        """Close after the answers written: FIN, then what the client still sends read (and
+        dropped by the protocol) until it closes its side or ``LINGER_SECONDS`` pass. Closed at
+        once, its unread bytes would reset the connection, and the client could lose answers
+        already sent."""
+        if self.lingering or self._transport.is_closing():
+            return
+        self.lingering = True
+        self._transport.write_eof()
+        self._transport.resume_reading()
+        self._protocol.loop.call_later(LINGER_SECONDS, self._transport.close)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -308,23 +317,35 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self, problem: ApiProblem) -> None:
         """Answer ``problem`` and close: nothing more of the connection is parsed, and no
-        request of it not yet started is run. A refusal of the next request's head, while
-        answers to earlier ones are owed, is written once they have gone (``_owes_answers``);
-        otherwise at once. The answer has an id, as every answer has, its line in the access
-        log and its count in the request counter (method and route unknown: ``-``,
-        ``unmatched``)."""
+        request of it not yet started is run. A refusal of a request behind others still to be
+        answered (its head, or its body or trailers while it waits its turn) is written once
+        their answers have gone (``on_response_complete``), in order; of the request being
+        answered, or of the only one, at once. The answer has an id, as every answer has, its
+        line in the access log and its count in the request counter (method and route
+        unknown: ``-``, ``unmatched``). The first refusal of a connection is its answer."""
+        if self._refused:
+            return
         self._refused = True
         self._cancel_head_deadline()
-        if self._reading_head and self._owes_answers():
+        if self.pipeline and self.pipeline[0][0] is self.cycle and not self._reading_head:
+            self.pipeline.popleft()  # read while another is answered, and queued: never run
+            self._refusal_due = problem
+        elif self._reading_head and self._owes_answers():
             self._refusal_due = problem
         else:
-            self._write_refusal(problem)
+            self._write_refusal(problem, linger=False)
 
-    def _write_refusal(self, problem: ApiProblem) -> None:
+    def _write_refusal(self, problem: ApiProblem, *, linger: bool) -> None:
+        """Write the refusal, then close: at once, or (``linger``: behind answers already
+        sent) as ``_LingeringTransport.linger`` does."""
+        self._refusal_due = None
         if not self.transport.is_closing():
             sent_id = new_request_id()
             self.transport.write(problem.http_response(sent_id))
-            self._lingering.close_now()
+            if linger:
+                self._lingering.linger()
+            else:
+                self._lingering.close_now()
             record_unread("-", problem.status, sent_id=sent_id)
 
     def _owes_answers(self) -> bool:
@@ -334,10 +355,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def eof_received(self) -> bool:  # type: ignore[override]  # asyncio.Protocol's: bool | None
         """The client has sent all it will: keep the connection open for the answers owed to
-        requests it sent whole (``on_response_complete`` closes it after them); close it now if
-        none is owed, or if a request's body is cut short (it cannot be answered)."""
+        requests it sent whole, and a refusal due after them (``on_response_complete`` closes
+        it after them); close it now if none is owed, or if a request's body is cut short (it
+        cannot be answered)."""
         self._client_done = True
-        keep_open = self._owes_answers() and not self.reading_body()
+        if self._refused:  # all that is left to send is a refusal due, if any
+            keep_open = self._refusal_due is not None
+        else:
+            keep_open = self._owes_answers() and not self.reading_body()
         if keep_open:
             self._cancel_head_deadline()
         return keep_open
@@ -379,11 +404,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._next_head_if_done()
 
     def on_response_complete(self) -> None:
+        started_next = bool(self.pipeline)  # uvicorn starts the next request queued, if any
         super().on_response_complete()
-        if self._owes_answers():  # the next pipelined request has started
+        if started_next:
             return
         if self._refusal_due is not None:
-            self._write_refusal(self._refusal_due)
+            self._write_refusal(self._refusal_due, linger=True)
         elif self._client_done:
             self.transport.close()
         else:
