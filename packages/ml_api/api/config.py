@@ -73,8 +73,9 @@ class Settings(BaseSettings):
     #: built, 25 times its share of the body, which the byte budget above cannot see: 32
     #: explained 1459-house requests at once took a worker past 850 MB.
     max_inflight_explained_rows: int = Field(default=3000, ge=1)
-    #: Requests a worker takes at once that wait on the prediction store (``POST /v1/sales``);
-    #: one past it is refused at once with 503 and Retry-After. Each holds one of the worker's
+    #: Requests a worker takes at once that wait on the prediction store (``POST /v1/sales``,
+    #: and monitoring windows asked for); one past it is refused at once with 503 and
+    #: Retry-After. Each holds one of the worker's
     #: request threads (``REQUEST_THREADS``) while the store answers, and a store that hangs
     #: (no answer, no error) held all of them: prices and ``/ready`` waited behind the sales.
     max_inflight_store_requests: int = Field(default=4, ge=1)

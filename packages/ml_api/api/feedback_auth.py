@@ -6,7 +6,9 @@ Connexion calls with the token and the request. The tokens come from the worker'
 is compared with each configured one in constant time (``hmac.compare_digest``), all of them
 every time. With no token configured, feedback is not enabled: 403. A missing or wrong token,
 or two Authorization fields: 401, with ``WWW-Authenticate`` (api/errors.py adds it to every
-401).
+401). Where the token is optional (``GET /v1/monitoring``: the spec's security lists it, then
+``{}``), Connexion lets such a request through as no one, and the handler asks
+``is_feedback_bearer`` for what only a bearer may have.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connexion.context import context
 from pydantic import SecretStr
 
 from api.problems import FeedbackDisabledProblem
@@ -48,6 +51,12 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
     if len(request.headers.getlist("authorization")) != 1:
         return None
     return {"sub": SUBJECT} if tokens.accepts(token.strip(" \t")) else None
+
+
+def is_feedback_bearer() -> bool:
+    """Whether the request being handled sent one of the feedback tokens (``token_info``'s
+    subject in Connexion's context, which the security check fills in)."""
+    return bool(context.get("user") == SUBJECT)
 
 
 #: Feedback not enabled: no token.

@@ -226,7 +226,8 @@ class WindowTokenProblem(ApiProblem):
 
 
 class StoreUnavailableProblem(ApiProblem):
-    """The prediction store cannot be reached: nothing was written; come back shortly."""
+    """The prediction store cannot be reached: nothing was written (or, for a read, computed);
+    come back shortly."""
 
     STATUS = 503
     DETAIL_IS_LOGGABLE = True

@@ -99,7 +99,8 @@ class PredictionService:
     explained_rows: InflightBudget
     #: Bytes of request bodies read and priced at once (503 past it; api/body_limit.py).
     body_bytes: InflightBudget
-    #: Requests waiting on the store at once (503 past it): each holds a request thread.
+    #: Requests waiting on the store at once (503 past it): sales, and monitoring windows
+    #: asked for; each holds a request thread.
     store_requests: InflightBudget
     observers: list[PriceObserver] = field(default_factory=list)
     #: The prediction store, its writer and its monitor (``None``: recording is off).
@@ -304,7 +305,8 @@ class PredictionService:
         window = self.monitor.window
         asked = Window(predictions or window.predictions, sales or window.sales)
         try:
-            return self.monitor.on_demand(asked)
+            with self.store_requests.claim(1):
+                return self.monitor.on_demand(asked)
         except SQLAlchemyError as error:
             raise StoreUnavailableProblem(writing=False) from error
 

@@ -22,7 +22,7 @@ import httpx
 
 from tools import server as real_server
 from tools.attacks.net import Endpoint
-from tools.container import app_metrics
+from tools.container import app_metrics, engine
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,7 +63,7 @@ class Target:
         """Requests answered so far by status, from the service's own /metrics (in its container
         if it has one). Raises if there is none to read (httpx.HTTPStatusError)."""
         if self.app_container:
-            text = app_metrics("podman", self.app_container)
+            text = app_metrics(engine(), self.app_container)
         else:
             response = httpx.get(f"{self.url}/metrics", timeout=10)
             text = response.raise_for_status().text
@@ -89,7 +89,7 @@ def rss_mib(pid: int) -> float | None:
 def container_master_pid(container: str) -> int:
     """The host pid of a container's first process (gunicorn's master in the api container)."""
     pid = subprocess.run(
-        ["podman", "inspect", "--format", "{{.State.Pid}}", container],
+        [engine(), "inspect", "--format", "{{.State.Pid}}", container],
         capture_output=True,
         text=True,
         check=True,
