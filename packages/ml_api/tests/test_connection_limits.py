@@ -288,8 +288,15 @@ _CHUNKED_HEAD = (
         (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 3000 + b"\r\n\r\n", 431),
         # Its head taken and queued behind the others, then its trailers too large.
         (_CHUNKED_HEAD + b"2\r\n[]\r\n0\r\n" + b"X-T: a\r\n" * 2000 + b"\r\n", 431),
+        # The first refusal is the answer, not what the parser says of the bytes after it.
+        (b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n", 414),
     ],
-    ids=["bytes that are not HTTP", "a head too large", "a queued request's trailers"],
+    ids=[
+        "bytes that are not HTTP",
+        "a head too large",
+        "a queued request's trailers",
+        "a long URL, then bytes that are not HTTP",
+    ],
 )
 @pytest.mark.parametrize("half_closed", [False, True], ids=["open", "half-closed"])
 def test_a_refusal_pipelined_behind_requests_comes_after_their_answers(
