@@ -3,16 +3,22 @@ python-json-logger's own ``format`` writes."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
+import psycopg._pipeline as psycopg_pipeline
+import psycopg._pipeline_base as psycopg_pipeline_base
 import pytest
+from psycopg import OperationalError
+from psycopg.errors import PipelineAborted
 from pythonjsonlogger.core import BaseJsonFormatter
 
 from api.logs import (
     GUNICORN_SOCKET_CLOSE,
+    PSYCOPG_PIPELINE_EXIT,
     UVICORN_PARSER_REFUSAL,
     ServiceJsonFormatter,
     UpstreamNoiseFilter,
@@ -104,8 +110,38 @@ def _logged(name: str, msg: str, *args: Any) -> logging.LogRecord:
             True,
         ),
         (lambda: _logged("api.access", UVICORN_PARSER_REFUSAL), True),
+        (
+            lambda: _logged(
+                "psycopg", PSYCOPG_PIPELINE_EXIT, "<pipeline>", PipelineAborted("pipeline aborted")
+            ),
+            False,
+        ),
+        # Any other error ending a pipeline is still said.
+        (
+            lambda: _logged(
+                "psycopg", PSYCOPG_PIPELINE_EXIT, "<pipeline>", OperationalError("connection lost")
+            ),
+            True,
+        ),
     ],
-    ids=["parser refusal", "uvicorn other", "socket closed twice", "socket close failed", "ours"],
+    ids=[
+        "parser refusal",
+        "uvicorn other",
+        "socket closed twice",
+        "socket close failed",
+        "ours",
+        "pipeline ended after its error",
+        "pipeline end failed",
+    ],
 )
 def test_only_the_upstream_lines_that_say_nothing_are_left_out(record: Any, kept: bool) -> None:
     assert UpstreamNoiseFilter().filter(record()) is kept
+
+
+def test_psycopg_says_an_aborted_pipeline_as_the_filter_reads_it() -> None:
+    """Fingerprint of the psycopg warning ``UpstreamNoiseFilter`` leaves out: its logger, its
+    words, and that the pipeline's end raises ``PipelineAborted`` after a failed statement."""
+    assert psycopg_pipeline.logger.name == "psycopg"
+    source = inspect.getsource(psycopg_pipeline)
+    assert f'logger.warning("{PSYCOPG_PIPELINE_EXIT}", self, exc2)' in source
+    assert 'raise e.PipelineAborted("pipeline aborted")' in inspect.getsource(psycopg_pipeline_base)

@@ -137,8 +137,11 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
             "refuses, still called inside data_received's except HttpParserError, whose "
             "exception the guard reads to tell an unknown method), the parser callback it "
             "adds (on_chunk_header: the parser must still call "
-            "the protocol's), and its use of url, app, loop, cycle, tasks, connections and "
-            "transport"
+            "the protocol's), eof_received (uvicorn's must still keep nothing open, the "
+            "guard's keeping the connection for answers owed), and its use of url, app, loop, "
+            "cycle (the last request read, answered last), pipeline (queued requests, newest "
+            "first, the next started by on_response_complete), tasks, connections, "
+            "expect_100_continue, headers and transport"
         ),
     ),
     Fingerprint(
