@@ -26,6 +26,8 @@ uvicorn (httptools) has none of these, so each is kept here, per worker, per con
 - **A client that has sent all it will** (a half-close: ``shutdown(SHUT_WR)``, ``nc -N``) still
   gets the answers it is owed, then the connection closes: uvicorn closed it at the client's
   end of data, and the request, already run, was answered to no one.
+- **HTTP versions**: a request of another version than 1.1 or 1.0 is answered 505 (RFC 9110
+  6.2); uvicorn answered a 2.0 or 0.9 one as 1.1.
 - **HTTP/1.0's framing**: a ``Transfer-Encoding`` in an HTTP/1.0 request is faulty framing
   (RFC 9112 6.1: a smuggling guard), refused with 400; its ``Expect: 100-continue`` is ignored
   (RFC 9110 10.1.1: no 1xx to an HTTP/1.0 client, which would take it for the answer).
@@ -63,6 +65,7 @@ from api.problems import (
     HeadTimeoutProblem,
     HeadTooLargeProblem,
     HttpOneTransferCodingProblem,
+    HttpVersionProblem,
     MalformedRequestProblem,
     TooManyChunksProblem,
     TooManyConnectionsProblem,
@@ -82,6 +85,8 @@ MAX_BODY_CHUNKS = 100_000
 _FIELD_FRAMING = 4
 #: A request line's method, as RFC 9110 (9.1) writes one (a token), and the space after it.
 _METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ ")
+#: The HTTP versions served (the parser's ``major.minor``); others are answered 505.
+_HTTP_VERSIONS = frozenset({"1.0", "1.1"})
 #: Bytes of a head's start kept to tell an unknown method from bytes that are not HTTP.
 _METHOD_SEEN = 32
 
@@ -372,7 +377,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         if self._refused:
             return
-        if self.parser.get_http_version() == "1.0":
+        version = self.parser.get_http_version()
+        if version not in _HTTP_VERSIONS:
+            self._refuse(HttpVersionProblem(version))
+            return
+        if version == "1.0":
             if any(name == b"transfer-encoding" for name, _ in self.headers):
                 self._refuse(HttpOneTransferCodingProblem())
                 return

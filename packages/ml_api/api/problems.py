@@ -496,6 +496,21 @@ class HttpOneTransferCodingProblem(ApiProblem):
         )
 
 
+class HttpVersionProblem(ApiProblem):
+    """A request of an HTTP version other than 1.1 or 1.0 (0.9, or a 2.0 or 3.0 written as
+    HTTP/1.1 is): RFC 9110 6.2's 505, which it was answered as 1.1 (a 0.9 one told it had no
+    Host header)."""
+
+    STATUS = 505
+    DETAIL_IS_LOGGABLE = True  # the parser's major and minor digits
+
+    def __init__(self, version: str) -> None:
+        super().__init__(
+            f"The request is HTTP/{version}: this server speaks HTTP/1.1 (and 1.0). Send the "
+            "request as HTTP/1.1."
+        )
+
+
 class MalformedRequestProblem(ApiProblem):
     """A request the HTTP parser cannot read (its request line, a header, or its framing):
     answered by the connection guard, as problem+json like every other refusal."""

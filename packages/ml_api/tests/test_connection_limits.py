@@ -341,6 +341,27 @@ def test_a_client_that_has_sent_all_it_will_gets_its_answers(
         assert _read_all(sock) == b""
 
 
+@pytest.mark.parametrize(
+    ("request_line", "version"),
+    [(b"GET /health HTTP/2.0", "2.0"), (b"GET /health HTTP/0.9", "0.9"), (b"GET /health", "0.9")],
+)
+def test_a_request_of_another_http_version_is_answered_505(
+    server: real_server.Server, request_line: bytes, version: str
+) -> None:
+    """RFC 9110 (6.2): a 2.0 or 0.9 request written as HTTP/1.1 is was answered as 1.1 (200),
+    and one with no version was told it had no Host header."""
+    with connection(server) as sock:
+        sock.sendall(request_line + b"\r\nHost: x\r\n\r\n")
+        status, headers, body = answer(sock)
+    assert status == 505
+    assert f"The request is HTTP/{version}" in problem(body, 505)["detail"]
+    assert_identified(server, headers, 505)
+    for served in (b"GET /health HTTP/1.1\r\nHost: x\r\n", b"GET /health HTTP/1.0\r\n"):
+        with connection(server) as sock:
+            sock.sendall(served + b"Connection: close\r\n\r\n")
+            assert answer(sock)[0] == 200
+
+
 def test_http_1_0_framing_and_expectations_are_as_rfc_9112_says(
     server: real_server.Server, house: dict[str, Any]
 ) -> None:
