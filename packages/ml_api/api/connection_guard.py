@@ -34,11 +34,10 @@ uvicorn (httptools) has none of these, so each is kept here, per worker, per con
 - **Connection cap**: past ``max_connections`` open connections (or as many requests in flight),
   a request is answered 503 with ``Retry-After`` and its connection closed: a client is told to
   come back instead of getting an empty reply when descriptors run out.
-- **Lingering close**: a connection closed while the client is still sending its request body
-  (a 503 or 413 answered before reading it, to a client that asked for ``Connection: close``)
-  would reach the client as a reset, and the kernel would drop the answer with it. Here the
-  answer goes, then the write side is shut, and the rest of the body is read and dropped until
-  it ends (or ``LINGER_SECONDS`` pass), as nginx's ``lingering_close`` does.
+- **Lingering close** (api/lingering_close.py): a connection closed while the client is still
+  sending (a 503 or 413 answered before its body was read, to a client that asked for
+  ``Connection: close``; a refusal behind answers) would reach the client as a reset, and its
+  kernel could drop the answers with it.
 - **Graceful drain**: when the worker shuts down (recycling after ``max_requests``, or
   SIGTERM), uvicorn closes idle keep-alive connections at once, racing any request the client
   is sending on them, and closes a connection whose response is under way right after it,
@@ -60,6 +59,7 @@ from httptools import HttpParserInvalidMethodError
 from starlette.datastructures import Headers
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.lingering_close import LingeringTransport
 from api.problems import (
     ApiProblem,
     HeadTimeoutProblem,
@@ -77,8 +77,6 @@ from api.request_metrics import new_request_id, record_unread, request_id
 from api.security_headers import API_HEADERS
 
 _HEAD_END = b"\r\n\r\n"
-#: Seconds a closing connection goes on reading (and dropping) a request body it did not need.
-LINGER_SECONDS = 5.0
 #: Chunks a chunked request body may come in: a 10 MiB body in chunks of 100 bytes or more.
 MAX_BODY_CHUNKS = 100_000
 #: What the parser hands over of a field besides its name and value (": " and CRLF).
@@ -126,44 +124,6 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class _LingeringTransport:
-    """The connection's transport, whose ``close`` lingers while a request body is unread."""
-
-    def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
-        self._transport = transport
-        self._protocol = protocol
-        self.lingering = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-    def is_closing(self) -> bool:
-        return self.lingering or self._transport.is_closing()
-
-    def close(self) -> None:
-        if self.lingering or self._transport.is_closing():
-            return
-        if self._protocol.reading_body():
-            self.linger()  # the answer, then FIN: the client reads it whole
-        else:
-            self._transport.close()
-
-    def close_now(self) -> None:
-        self._transport.close()
-
-    def linger(self) -> None:
-        """Close after the answers written: FIN, then what the client still sends read (and
-        dropped by the protocol) until it closes its side or ``LINGER_SECONDS`` pass. Closed at
-        once, its unread bytes would reset the connection, and the client could lose answers
-        already sent."""
-        if self.lingering or self._transport.is_closing():
-            return
-        self.lingering = True
-        self._transport.write_eof()
-        self._transport.resume_reading()
-        self._protocol.loop.call_later(LINGER_SECONDS, self._transport.close)
-
-
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with ``limits`` (see the module's docstring).
 
@@ -202,7 +162,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._lingering = _LingeringTransport(transport, self)
+        self._lingering = LingeringTransport(
+            transport, reading_body=self.reading_body, loop=self.loop
+        )
         self.transport = self._lingering  # type: ignore[assignment]
         self._await_head()
 
@@ -342,7 +304,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _write_refusal(self, problem: ApiProblem, *, linger: bool) -> None:
         """Write the refusal, then close: at once, or (``linger``: behind answers already
-        sent) as ``_LingeringTransport.linger`` does."""
+        sent) as ``LingeringTransport.linger`` does."""
         self._refusal_due = None
         if not self.transport.is_closing():
             sent_id = new_request_id()
