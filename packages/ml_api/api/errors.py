@@ -26,7 +26,7 @@ from connexion.problem import problem
 from starlette.exceptions import HTTPException
 
 from api.metrics import REFUSED_FIELDS, field_label
-from api.problems import ApiProblem
+from api.problems import ApiProblem, MethodNotAllowedProblem
 from api.request_context import UNMATCHED, current_request
 
 logger = logging.getLogger(__name__)
@@ -131,6 +131,11 @@ def register_error_handlers(app: FlaskApp) -> None:
     def http_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, HTTPException)
         _refused(request, error.status_code, _reason(error, error.status_code))
+        allowed = (error.headers or {}).get("Allow")
+        if error.status_code == 405 and allowed:  # the router's, whose detail was its title
+            # Starlette lists the methods from a set: in one order, whatever the worker.
+            methods = sorted(method.strip() for method in allowed.split(","))
+            return MethodNotAllowedProblem(", ".join(methods)).to_problem()
         return problem(
             status=error.status_code,
             title=HTTPStatus(error.status_code).phrase,

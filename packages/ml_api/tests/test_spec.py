@@ -52,6 +52,22 @@ def test_the_documents_paths_take_get_and_head_only(client: TestClient, path: st
         assert refused.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("DELETE", "/v1/predictions", "POST"), ("PUT", "/health", "GET, HEAD")],
+)
+def test_an_operations_path_says_which_methods_it_takes(
+    client: TestClient, method: str, path: str, allowed: str
+) -> None:
+    """The router's 405 said only its title ("Method Not Allowed") as its detail (a probe's):
+    it says what the spec document's 405 says."""
+    refused = client.request(method, path)
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == allowed
+    assert refused.json()["detail"] == f"This path takes {allowed} only."
+
+
 def test_the_spec_file_is_plain_openapi_3_0() -> None:
     """No template: any OpenAPI tool reads the file as it is."""
     text = SPEC_PATH.read_text(encoding="utf-8")
