@@ -32,6 +32,7 @@ from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import floating_point_fingerprint
 from gradient_boosting_model.trained_model import TrainedModel, run_stages
 from gradient_boosting_model.validation import validate_inputs
+from gradient_boosting_model.versions import VersionError, release_number
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,11 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:  # before training, which replaces the artifact of the version before
+        release_number(__version__)
+    except VersionError as error:
+        logger.error("%s (gradient_boosting_model/VERSION)", error)
+        return 2
     config = load_config()
     split = split_holdout(config)
     logger.info("training on %d houses, holding out %d", len(split.train), len(split.holdout))

@@ -115,7 +115,9 @@ def missing_from_closure(lock: Lock) -> list[str]:
             problems.append(f"{name} is pinned but not installed: make venv")
             continue
         if installed != pins[name]:
-            problems.append(f"{name} {installed} is installed, pinned {pins[name]}: make venv")
+            # The model package is built here: its new version is pinned by relocking.
+            fix = "make lock" if name == "gradient-boosting-model" else "make venv"
+            problems.append(f"{name} {installed} is installed, pinned {pins[name]}: {fix}")
             continue
         for line in importlib.metadata.requires(name) or []:
             needed = Requirement(line)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from gradient_boosting_model import ModelError, load_card
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
 
@@ -73,11 +74,39 @@ def replay(challenger: Path, champion: Path | None = None) -> dict[str, Any]:
                 time.sleep(0.5)
 
 
+def check_models(challenger: Path, champion: Path | None) -> None:
+    """Refuse, in one sentence, a replay that could not start or would mean nothing.
+
+    Raises
+    ------
+    ModelError
+        If either model's files are missing or unreadable.
+    ValueError
+        If the challenger is of the champion's version: with no ``--champion``, the packaged
+        model is the one installed last, the new release itself once its wheel is installed
+        (``make replay`` installs it), so the version before must be given.
+    """
+    new = str(load_card(challenger)["version"])
+    served = str(load_card(champion)["version"])
+    if new == served:
+        where = f"--champion {champion}" if champion else "the packaged model (no --champion)"
+        raise ValueError(
+            f"the challenger {challenger} is version {new}, as {where} is: give the file of the "
+            "version served before it as --champion (CHAMPION=...; keep a copy of it before "
+            "training the new one, which replaces it)"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--challenger", type=Path, required=True, help="the new model's file")
     parser.add_argument("--champion", type=Path, help="the served model's file (packaged)")
     args = parser.parse_args()
+    try:
+        check_models(args.challenger, args.champion)
+    except (ModelError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     compared = replay(args.challenger, args.champion)
     print(json.dumps(compared, indent=2))
     print(compared["summary"])

@@ -4,8 +4,9 @@ release allows, and if not, which houses say so.
 - The same version retrained must answer as the baseline did, by the project's rule
   (``tolerances``: prices to the cent, other floats within a relative 1e-9, warnings equal):
   training is reproducible, and a change of the model is a new version.
-- A new version may move prices, ranges and warnings within ``config.yml``'s
-  ``release.new_version`` (where the figures are justified).
+- A new version, numbered after the baseline's (``versions.is_after``), may move prices,
+  ranges and warnings within ``config.yml``'s ``release.new_version`` (where the figures are
+  justified).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from gradient_boosting_model.config import NewVersionConfig
 from gradient_boosting_model.release.comparison import Comparison
+from gradient_boosting_model.versions import is_after
 
 #: How many houses a failure names (the rest are counted).
 NAMED_HOUSES = 10
@@ -26,6 +28,12 @@ def judge(comparison: Comparison, tolerances: NewVersionConfig) -> list[str]:
     houses (by Id); empty when it passes."""
     if comparison.same_version:
         return _not_identical(comparison)
+    if not is_after(comparison.current_version, comparison.baseline_version):
+        return [
+            f"version {comparison.current_version} is not after the baseline's "
+            f"{comparison.baseline_version}: a new model is numbered after the one it "
+            "replaces (a version names one model: an earlier number may name another already)"
+        ]
     return _beyond_tolerances(comparison, tolerances)
 
 

@@ -15,6 +15,7 @@ from gradient_boosting_model.release.comparison import compare
 from gradient_boosting_model.release.gate import judge
 from gradient_boosting_model.release.report import format_report
 from gradient_boosting_model.release.snapshot import Snapshot
+from gradient_boosting_model.versions import VersionError, release_number
 
 BASE = 100_000.0
 FIELDS = ("GrLivArea", "OverallQual", "Neighborhood")
@@ -179,3 +180,41 @@ def test_a_snapshot_survives_its_json_form() -> None:
     back = Snapshot.from_json(snapshot.to_json())
     assert compare(snapshot, back).bit_identical
     assert back.warned_fields(5) == {"GrLivArea"}
+
+
+def test_a_new_version_is_numbered_after_the_baseline() -> None:
+    """0.3.2 after 0.3.3 passed as "a new version", though 0.3.2 named another model (a
+    probe's); numbers are compared as numbers (0.3.10 after 0.3.9)."""
+    moved = PRICES * 1.001
+    for earlier in ("0.3.2", "0.2.9", "0.3.2.9"):
+        failures = judge(compare(_snapshot("0.3.3", PRICES), _snapshot(earlier, moved)), TOLERANCES)
+        assert len(failures) == 1 and "is not after the baseline's 0.3.3" in failures[0]
+    for later in ("0.3.4", "0.3.10", "0.4", "1.0.0"):
+        assert judge(compare(_snapshot("0.3.3", PRICES), _snapshot(later, moved)), TOLERANCES) == []
+    assert judge(compare(_snapshot("0.3.9", PRICES), _snapshot("0.3.10", moved)), TOLERANCES) == []
+
+
+@pytest.mark.parametrize("version", ["0.3.6-rc1", "0.3.6rc1", "v0.3.4", "0.03.4", "0.3.4 ", ""])
+def test_a_version_is_a_release_number(version: str) -> None:
+    """``0.3.6-rc1`` was trained, the artifact before it removed, and then pip's ``0.3.6rc1``
+    broke the wheel's build (a probe's)."""
+    with pytest.raises(VersionError, match="is not a release number"):
+        release_number(version)
+    assert release_number("0.3") == (0, 3)
+    assert release_number("10.0.12") == (10, 0, 12)
+
+
+def test_training_refuses_a_version_that_is_no_release_number_before_it_trains(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Training replaces the artifact of the version before: a VERSION pip cannot build a
+    wheel of is refused first."""
+    from gradient_boosting_model import train
+
+    def no_training(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("trained")
+
+    monkeypatch.setattr(train, "__version__", "0.3.6-rc1")
+    monkeypatch.setattr(train, "load_config", no_training)
+    assert train.main() == 2
+    assert "'0.3.6-rc1' is not a release number" in caplog.text
