@@ -189,19 +189,21 @@ def test_a_new_version_is_numbered_after_the_baseline() -> None:
     for earlier in ("0.3.2", "0.2.9", "0.3.2.9"):
         failures = judge(compare(_snapshot("0.3.3", PRICES), _snapshot(earlier, moved)), TOLERANCES)
         assert len(failures) == 1 and "is not after the baseline's 0.3.3" in failures[0]
-    for later in ("0.3.4", "0.3.10", "0.4", "1.0.0"):
+    for later in ("0.3.4", "0.3.10", "0.4", "1.0.0", "0.3.3+planted"):
         assert judge(compare(_snapshot("0.3.3", PRICES), _snapshot(later, moved)), TOLERANCES) == []
     assert judge(compare(_snapshot("0.3.9", PRICES), _snapshot("0.3.10", moved)), TOLERANCES) == []
 
 
-@pytest.mark.parametrize("version", ["0.3.6-rc1", "0.3.6rc1", "v0.3.4", "0.03.4", "0.3.4 ", ""])
+@pytest.mark.parametrize(
+    "version", ["0.3.6-rc1", "0.3.6rc1", "v0.3.4", "0.03.4", "0.3.4 ", "", "0.3.4+Trial", "0.3+"]
+)
 def test_a_version_is_a_release_number(version: str) -> None:
     """``0.3.6-rc1`` was trained, the artifact before it removed, and then pip's ``0.3.6rc1``
     broke the wheel's build (a probe's)."""
     with pytest.raises(VersionError, match="is not a release number"):
         release_number(version)
-    assert release_number("0.3") == (0, 3)
-    assert release_number("10.0.12") == (10, 0, 12)
+    assert release_number("0.3") == ((0, 3), "")
+    assert release_number("10.0.12+challenger") == ((10, 0, 12), "challenger")
 
 
 def test_training_refuses_a_version_that_is_no_release_number_before_it_trains(
