@@ -108,9 +108,17 @@ class DrainingUvicornWorker(UvicornWorker):  # type: ignore[misc]
         """``UvicornWorker``'s serving, with ``DrainingServer``."""
         self.config.app = self.wsgi
         server = DrainingServer(self.config, drain_seconds=self.drain_seconds)
-        # SIGQUIT, gunicorn's quick shutdown, goes to gunicorn's handler (uvicorn#1116).
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGQUIT, self.handle_exit, signal.SIGQUIT, None)
+
+        def quit_now() -> None:
+            """SIGQUIT, gunicorn's quick shutdown (what its master sends the workers on SIGINT
+            or SIGQUIT): stop now, with no drain and no wait for open connections. uvicorn
+            takes no SIGQUIT (uvicorn#1116), and uvicorn-worker's handler, gunicorn's
+            ``handle_exit``, only marks the worker not alive, which nothing here reads: each
+            worker served on until the master killed it, ``ML_API_GRACEFUL_TIMEOUT`` later."""
+            self.alive = False
+            server.should_exit = server.force_exit = True
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGQUIT, quit_now)
         await server.serve(sockets=self.sockets)
         if not server.started:
             sys.exit(Arbiter.WORKER_BOOT_ERROR)
