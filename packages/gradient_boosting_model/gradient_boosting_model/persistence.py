@@ -56,9 +56,12 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
         model, or its metadata JSON (beside it) is unreadable or says it was trained with
         another scikit-learn release; the message names the file.
     """
+    packaged = path is None
     path = path or artifact_path(config)
     if not path.is_file():
-        raise ModelArtifactError(f"model artifact not found: {path} (train it with `make train`)")
+        # Training makes the packaged model; a file named by its path is the caller's to find.
+        hint = " (train it with `make train`)" if packaged else ""
+        raise ModelArtifactError(f"model artifact not found: {path}{hint}")
     try:
         model = joblib.load(path)
     # A damaged pickle can raise almost anything (the pickle docs list UnpicklingError,

@@ -286,6 +286,23 @@ def test_a_bad_model_stops_start_up_naming_the_file(tmp_path: Path, content: byt
         f"\n{artifact.name} {'corrupt' if content else 'missing'}: exit {code} in {elapsed:.1f} s"
     )
     assert code != 0
+    assert f"ml_api cannot start: model artifact {'' if content else 'not found: '}" in (
+        server.output()
+    )
     assert str(artifact) in server.output()
+    assert "Traceback" not in server.output()  # one sentence, not gunicorn's 60 lines
+    assert "make train" not in server.output()  # the packaged model's hint, not this file's
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.url}/health", timeout=2)
+
+
+def test_a_refused_setting_stops_start_up_in_one_sentence(tmp_path: Path) -> None:
+    server = real_server.start(tmp_path / "server.log", {"ML_API_FEEDBACK_TOKENS": "short"})
+    try:
+        code = server.process.wait(timeout=60)
+    finally:
+        real_server.stop(server)
+    assert code != 0
+    assert "ml_api cannot start: 1 validation error for Settings" in server.output()
+    assert "token 1 of 1 is 5 characters long" in server.output()
+    assert "Traceback" not in server.output()

@@ -35,9 +35,16 @@ def test_the_artifact_is_named_and_described_by_the_package_version(config: Conf
 
 
 def test_a_missing_artifact_fails_naming_the_file(config: Config, tmp_path: Path) -> None:
+    """Only the packaged model is trained with ``make train``: a file named by its path (a
+    challenger's, a promoted one's) was told the same (a release probe's)."""
     missing = tmp_path / "gone.joblib"
-    with pytest.raises(ModelArtifactError, match=r"not found: .*gone\.joblib"):
+    with pytest.raises(ModelArtifactError, match=r"not found: .*gone\.joblib$"):
         load_model(config, path=missing)
+    elsewhere = config.model_copy(
+        update={"artifacts": config.artifacts.model_copy(update={"directory": str(tmp_path)})}
+    )
+    with pytest.raises(ModelArtifactError, match=r"not found: .*\(train it with `make train`\)"):
+        load_model(elsewhere)
 
 
 @pytest.mark.parametrize(
