@@ -294,10 +294,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._refused = True
         self._cancel_head_deadline()
-        if self.pipeline and self.pipeline[0][0] is self.cycle and not self._reading_head:
+        queued = bool(self.pipeline) and self.pipeline[0][0] is self.cycle
+        if queued and not self._reading_head:
             self.pipeline.popleft()  # read while another is answered, and queued: never run
             self._refusal_due = problem
-        elif self._reading_head and self._owes_answers():
+        elif self._reading_head and self._owes_answers():  # the next head, behind answers
             self._refusal_due = problem
         else:
             self._write_refusal(problem, linger=False)

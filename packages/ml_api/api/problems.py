@@ -36,16 +36,21 @@ class ApiProblem(ProblemException):  # type: ignore[misc]
     TITLE: ClassVar[str | None] = None
     #: Whether ``detail`` holds only settings and counts, never anything a client sent.
     DETAIL_IS_LOGGABLE: ClassVar[bool] = False
+    #: The detail, when a subclass has only one (it is then raised with no arguments).
+    DETAIL: ClassVar[str | None] = None
 
     def __init__(
         self,
-        detail: str,
+        detail: str | None = None,
         *,
         status: int | None = None,
         headers: Mapping[str, str] | None = None,
         ext: dict[str, Any] | None = None,
     ) -> None:
         status = status or self.STATUS
+        detail = detail if detail is not None else self.DETAIL
+        if detail is None:
+            raise TypeError(f"{type(self).__name__} needs a detail")
         super().__init__(
             status=status,
             title=self.TITLE or HTTPStatus(status).phrase,
@@ -196,9 +201,7 @@ class ExplainLimitProblem(ApiProblem):
 class FeedbackDisabledProblem(ApiProblem):
     STATUS = 403
     DETAIL_IS_LOGGABLE = True
-
-    def __init__(self) -> None:
-        super().__init__("Posting sale prices is not enabled on this server.")
+    DETAIL = "Posting sale prices is not enabled on this server."
 
 
 class WindowTokenProblem(ApiProblem):
@@ -244,9 +247,7 @@ class StoreUnavailableProblem(ApiProblem):
 class StoreOffProblem(ApiProblem):
     STATUS = 503
     DETAIL_IS_LOGGABLE = True
-
-    def __init__(self) -> None:
-        super().__init__("This server keeps no prediction store (ML_API_RECORDING is off).")
+    DETAIL = "This server keeps no prediction store (ML_API_RECORDING is off)."
 
 
 class DrainingProblem(ApiProblem):
@@ -305,9 +306,7 @@ class SlowBodyProblem(ApiProblem):
 class MissingContentTypeProblem(ApiProblem):
     STATUS = 415
     DETAIL_IS_LOGGABLE = True
-
-    def __init__(self) -> None:
-        super().__init__("The request has a body but no Content-Type: send application/json.")
+    DETAIL = "The request has a body but no Content-Type: send application/json."
 
 
 class RepeatedContentTypeProblem(ApiProblem):
@@ -371,12 +370,10 @@ class TransferCodingProblem(ApiProblem):
 
     STATUS = 501
     DETAIL_IS_LOGGABLE = True  # the coding is not quoted
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The request's Transfer-Encoding is not supported: send the body with a "
-            "Content-Length, or chunked alone."
-        )
+    DETAIL = (
+        "The request's Transfer-Encoding is not supported: send the body with a "
+        "Content-Length, or chunked alone."
+    )
 
 
 class MethodNotAllowedProblem(ApiProblem):
@@ -488,12 +485,10 @@ class HttpOneTransferCodingProblem(ApiProblem):
     proxy in front may read otherwise (request smuggling)."""
 
     DETAIL_IS_LOGGABLE = True
-
-    def __init__(self) -> None:
-        super().__init__(
-            "An HTTP/1.0 request cannot have a Transfer-Encoding: send the body with a "
-            "Content-Length, or use HTTP/1.1."
-        )
+    DETAIL = (
+        "An HTTP/1.0 request cannot have a Transfer-Encoding: send the body with a "
+        "Content-Length, or use HTTP/1.1."
+    )
 
 
 class HttpVersionProblem(ApiProblem):
@@ -516,12 +511,10 @@ class MalformedRequestProblem(ApiProblem):
     answered by the connection guard, as problem+json like every other refusal."""
 
     DETAIL_IS_LOGGABLE = True
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The request is not valid HTTP/1.1: its request line, a header or the framing of "
-            "its body could not be read."
-        )
+    DETAIL = (
+        "The request is not valid HTTP/1.1: its request line, a header or the framing of "
+        "its body could not be read."
+    )
 
 
 class UnknownMethodProblem(ApiProblem):
@@ -530,12 +523,10 @@ class UnknownMethodProblem(ApiProblem):
 
     STATUS = 501
     DETAIL_IS_LOGGABLE = True  # the method is not quoted
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The request's method is not one this server knows: /openapi.json lists each "
-            "path's operations."
-        )
+    DETAIL = (
+        "The request's method is not one this server knows: /openapi.json lists each "
+        "path's operations."
+    )
 
 
 class HeadTooLargeProblem(ApiProblem):

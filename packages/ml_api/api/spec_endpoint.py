@@ -19,6 +19,8 @@ from api.problems import MethodNotAllowedProblem
 
 #: The methods the document's paths take.
 _ALLOWED = "GET, HEAD"
+#: The document's paths, each with its media type.
+DOCUMENT_PATHS = {"/openapi.json": "application/json", "/openapi.yaml": "text/yaml"}
 
 
 class SpecDocumentMiddleware:
@@ -27,13 +29,11 @@ class SpecDocumentMiddleware:
 
     def __init__(self, app: ASGIApp, document: dict[str, Any]) -> None:
         self.app = app
-        self._documents = {
-            "/openapi.json": (orjson.dumps(document), "application/json"),
-            "/openapi.yaml": (
-                yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode(),
-                "text/yaml",
-            ),
+        written = {
+            "/openapi.json": orjson.dumps(document),
+            "/openapi.yaml": yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode(),
         }
+        self._documents = {path: (written[path], kind) for path, kind in DOCUMENT_PATHS.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         served = self._documents.get(scope["path"]) if scope["type"] == "http" else None
