@@ -90,6 +90,14 @@ def _same_text(nginx: str, kube: str) -> bool:
     return nginx == kube
 
 
+def _same_switch(nginx: str, kube: str) -> bool:  # nginx's on/off, a ConfigMap's true/false
+    return {"on": "true", "off": "false"}[nginx] == kube
+
+
+def _same_words(nginx: str, kube: str) -> bool:  # a list such as gzip_types, in any order
+    return sorted(nginx.split()) == sorted(kube.split())
+
+
 def _same_limit(nginx: str, kube: str) -> bool:  # "per_client 64": the zone's limit
     return nginx.split()[-1] == kube
 
@@ -122,6 +130,10 @@ CARRIED: dict[tuple[str, str], tuple[dict[str, str], str, Compare]] = {
     ("http", "limit_req_status"): (CONTROLLER, "limit-req-status-code", _same_text),
     ("upstream", "keepalive_timeout"): (CONTROLLER, "upstream-keepalive-timeout", _same_seconds),
     ("upstream", "keepalive_time"): (CONTROLLER, "upstream-keepalive-time", _same_seconds),
+    ("http", "gzip"): (CONTROLLER, "use-gzip", _same_switch),
+    ("http", "gzip_comp_level"): (CONTROLLER, "gzip-level", _same_text),
+    ("http", "gzip_min_length"): (CONTROLLER, "gzip-min-length", _same_size),
+    ("http", "gzip_types"): (CONTROLLER, "gzip-types", _same_words),
 }
 #: nginx.conf's limits that ingress-nginx cannot take, and why each is left out.
 NOT_CARRIED = {
@@ -136,6 +148,12 @@ NOT_CARRIED = {
         "no ingress-nginx key: the controller keeps nginx's 60 s for a client that stops "
         "reading; the response is buffered there, so the pod is never held by it."
     ),
+    ("http", "gzip_proxied"): (
+        "no key: the controller writes gzip_proxied any whenever use-gzip is true, as here."
+    ),
+    ("http", "gzip_vary"): (
+        "no key: the controller writes gzip_vary on whenever use-gzip is true, as here."
+    ),
     ("upstream", "keepalive"): (
         "the controller's upstream-keepalive-connections is per nginx worker and shared by every "
         "Ingress: 16, sized for the compose proxy's one upstream, would starve the others. Its "
@@ -143,10 +161,10 @@ NOT_CARRIED = {
     ),
 }
 #: What counts as an edge limit in nginx.conf: timeouts, sizes, buffers, connection and request
-#: limits, keep-alive, retries, buffering.
+#: limits, keep-alive, retries, buffering; and its compression of responses.
 EDGE_LIMIT = re.compile(
     r"timeout|_size$|_buffers$|^limit_(conn|req)(_status)?$|^keepalive|next_upstream|"
-    r"buffering$|_http_version$|_time$"
+    r"buffering$|_http_version$|_time$|^gzip"
 )
 
 

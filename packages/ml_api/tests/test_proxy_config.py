@@ -8,6 +8,7 @@ itself (make container-test asks a running proxy the same).
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,37 @@ def test_a_planted_metrics_route_is_caught() -> None:
     [rule] = [m.group(0) for m in _LOCATION.finditer(NGINX_CONF) if "return 404;" in m.group(3)]
     planted = NGINX_CONF.replace(rule, "")
     assert "proxy_pass http://api;" in nginx_location(scraped_path(), planted)
+
+
+def _served_media_types() -> set[str]:
+    """Every media type of what the proxy passes on: the spec's responses on every path but the
+    scraped one, the spec document's, and Swagger UI's page, scripts and style sheets (as the
+    app's static files name them, by ``mimetypes``)."""
+    spec = yaml.safe_load((ROOT / "api" / "spec" / "api.yaml").read_text(encoding="utf-8"))
+    answers = [
+        answer
+        for path, operations in spec["paths"].items()
+        if path != scraped_path()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "responses" in operation
+        for answer in operation["responses"].values()
+    ]
+    answers += spec["components"]["responses"].values()
+    kinds = {kind for answer in answers for kind in answer.get("content", {})}
+    ui_files = {mimetypes.guess_type(f"x.{suffix}")[0] for suffix in ("html", "js", "css")}
+    return kinds | set(DOCUMENT_PATHS.values()) | {kind for kind in ui_files if kind}
+
+
+def test_the_proxy_compresses_every_kind_of_answer_the_app_gives() -> None:
+    """Clients that accept gzip get any answer of 1 KB or more compressed (text/html always
+    is), and a cache is told that it varies with Accept-Encoding."""
+    compressed = {"text/html", *nginx_value("gzip_types").split()}
+    kinds = _served_media_types()
+    assert {"application/json", "application/problem+json", "text/css"} <= kinds
+    assert kinds <= compressed, f"answers not compressed: {kinds - compressed}"
+    assert nginx_value("gzip") == "on" and nginx_value("gzip_proxied") == "any"
+    assert nginx_value("gzip_vary") == "on"
+    assert nginx_size(nginx_value("gzip_min_length")) == 1024
 
 
 def test_compose_publishes_the_proxy_and_not_the_api() -> None:

@@ -548,6 +548,17 @@ def container_checks(stack: Stack) -> None:
     expected = {"predictions": make_prediction(rows).predictions}
     differ = json_differences(expected, {"predictions": served.json()["predictions"]})
     assert not differ, f"the container's prices differ from in-process: {differ}"
+    # Answers of 1 KB or more come gzip-compressed to a client that accepts it (httpx asks,
+    # and decodes them), as they are to one that does not; a small answer never is.
+    assert served.headers.get("content-encoding") == "gzip", served.headers
+    assert "accept-encoding" in served.headers.get("vary", "").lower(), served.headers
+    plain = httpx.post(
+        f"{url}/v1/predictions", json=rows, headers={"Accept-Encoding": "identity"}, timeout=10
+    )
+    assert "content-encoding" not in plain.headers, plain.headers
+    assert plain.json()["predictions"] == served.json()["predictions"]
+    small = httpx.get(f"{url}/health", timeout=5)
+    assert "content-encoding" not in small.headers, small.headers
     refused = httpx.post(f"{url}/v1/predictions", json=[{**rows[0], "GrLivArea": -1}], timeout=10)
     assert refused.status_code == 400, refused.text
     assert refused.headers["content-type"] == "application/problem+json"
@@ -605,7 +616,8 @@ def container_checks(stack: Stack) -> None:
     proxy_uid = re.search(r"^Uid:\s+(\d+)", proxy_status, re.MULTILINE)
     assert proxy_uid and proxy_uid.group(1) != "0", "nginx runs as root"
     print(
-        f"checked through the proxy: /health, {len(rows)} predictions as in-process, a 400, "
+        f"checked through the proxy: /health, {len(rows)} predictions as in-process (gzip "
+        f"when accepted), a 400, "
         f"X-Request-ID passed and made, 413 and 431 from nginx, /metrics a 404 from nginx "
         f"({len(METRICS_SPELLINGS)} spellings) and the app's own; api uid {uid}, "
         f"nginx uid {proxy_uid.group(1)}, only the proxy published"
