@@ -64,6 +64,7 @@ from api.store.database import Store, make_engine
 from api.store.monitoring import Thresholds, Window
 from api.store.recorder import Recorder
 from api.store.shadow import ShadowWriter
+from api.upgrade import IgnoreUpgradeMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     # Outside the exception handlers, outermost first: every response, errors included, carries
     # the request id, and is counted and logged under it.
     app.add_middleware(MergeSlashesMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(IgnoreUpgradeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
         RequestContextMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
