@@ -227,6 +227,7 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
             buffer_houses=config.record_buffer_houses,
             batch_houses=config.record_batch_houses,
             shadow=shadow,
+            health=store.health,
         )
     return PredictionService.start(
         artifact=config.model_artifact,

@@ -93,7 +93,7 @@ RECORD_QUEUE = Gauge(
 )
 DATABASE_UP = Gauge(
     "ml_api_database_up",
-    "Whether the prediction store answered the worker's last write or check (1 or 0).",
+    "1 while the prediction store took the worker's last write and answered its last read.",
     multiprocess_mode="livemin",
 )
 STORE_ROWS = Gauge(
@@ -136,7 +136,10 @@ TRAINING = {
         ),
         "median_ape": "Median absolute percentage error on the same holdout houses.",
         "interval_coverage": "Coverage of the 90% ranges on the holdout at training.",
-        "warned_share": "Share of holdout houses warned at training.",
+        "warned_share": (
+            "Share of the training split's houses warned in cross-validation (each by the model "
+            "of the folds without it): four times the holdout's houses, a steadier reference."
+        ),
     }.items()
 }
 MONITORING_LEVEL = Gauge(

@@ -22,7 +22,6 @@ from sqlalchemy.engine import make_url
 from api.metrics import (
     CHALLENGER_VERDICT,
     COMPARED,
-    DATABASE_UP,
     DRIFT_LEVEL,
     DRIFT_PSI,
     DRIFT_UNKNOWN,
@@ -143,15 +142,15 @@ class LiveMonitor:
                 and self._latest is not None
                 and self._unchanged_ticks < REMEASURE_TICKS
             ):
-                DATABASE_UP.set(1)
+                self.store.health.read(True)
                 return
             figures = self._measure(self.window)
             self._count()
         except Exception as error:  # any driver's error: the figures stay as they were
-            DATABASE_UP.set(0)
+            self.store.health.read(False)
             logger.warning("monitoring: the store could not be read (%s)", type(error).__name__)
             return
-        DATABASE_UP.set(1)
+        self.store.health.read(True)
         self._seen, self._unchanged_ticks = state, 0
         self._latest = figures
         self._set_gauges(figures)

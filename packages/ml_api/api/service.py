@@ -180,6 +180,8 @@ class PredictionService:
         """Start the store's writer and monitor (in the worker: threads do not survive the
         fork, so the app's lifespan calls this in each worker). Counted: the service runs them
         while any app serving it is up (a test may serve one service from several apps)."""
+        if self.store is not None:  # the worker's gauge, until its first write or read
+            self.store.health.publish()
         with _LIFESPANS_LOCK:
             self._lifespans += 1
             if self._lifespans > 1:

@@ -94,6 +94,14 @@ def test_the_dashboard_queries_only_metrics_the_service_exports() -> None:
     }
     assert queried
     assert queried <= exported, queried - exported
+    # Every verdict the service gives has a panel (the challenger's was promised and missing).
+    verdicts = {
+        "ml_api_monitoring_level",
+        "ml_api_input_drift_level",
+        "ml_api_challenger_verdict",
+        "ml_api_database_up",
+    }
+    assert verdicts <= queried, verdicts - queried
 
 
 def test_container_settings_for_podman_are_kept_in_the_repo() -> None:

@@ -18,17 +18,20 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
+from starlette.testclient import TestClient
 
 from api import monitor as monitor_module
+from api.metrics import DATABASE_UP
 from api.monitor import REMEASURE_TICKS, LiveMonitor, _set_challenger_gauges
+from api.service import PredictionService
 from api.store import monitoring as monitoring_module_store
 from api.store.comparison import Versions, compare
 from api.store.database import Store, make_engine, migrate
 from api.store.monitoring import Thresholds, Window
-from api.store.recorder import PricedRequest, answer_values, write_rows
+from api.store.recorder import PricedRequest, Recorder, answer_values, write_rows
 from api.store.sales import write_sales
 from api.store.tables import challenger_prices
-from tests.stores import MODEL_VERSION, count_rows, priced_request
+from tests.stores import MODEL_VERSION, Outage, count_rows, priced_request
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
 
@@ -212,6 +215,45 @@ def test_a_prune_that_fails_is_said_and_the_window_still_measured(
     assert "could not be pruned (OperationalError)" in caplog.text
     assert monitor.current()["priced_houses"] == 2
     assert REGISTRY.get_sample_value("ml_api_database_up") == 1
+
+
+def test_a_store_read_but_refusing_writes_is_down_until_a_write_succeeds(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor]
+) -> None:
+    """A monitoring probe's: with SQLite's write lock held for 130 s, no house was written, yet
+    each refresh's successful read set ``ml_api_database_up`` back to 1 between failed writes,
+    and its alert (a minute at 0) never fired. A failed write now holds it at 0, whatever the
+    reads, until a write succeeds."""
+    monitor = new_monitor(migrated)
+    outage = Outage(migrated.url.render_as_string(hide_password=False))
+    recorder = Recorder(outage, buffer_houses=10, batch_houses=100, health=monitor.store.health)
+    recorder.start()
+    try:
+        recorder.record(priced_request(2))
+        assert not recorder.flush(0.5)
+        assert REGISTRY.get_sample_value("ml_api_database_up") == 0
+        monitor.refresh()  # the store answers reads
+        assert monitor.current()["priced_houses"] == 0
+        assert REGISTRY.get_sample_value("ml_api_database_up") == 0
+        outage.end()
+        assert recorder.flush(15)
+        assert REGISTRY.get_sample_value("ml_api_database_up") == 1
+    finally:
+        recorder.stop()
+
+
+@pytest.mark.integration
+def test_a_worker_starts_with_its_store_up(service: PredictionService, client: TestClient) -> None:
+    """A probe's: a new worker's gauge read 0 (prometheus-client's start for it) until its
+    monitor's first refresh, a "down" on the dashboard at every worker replaced. (The session's
+    client holds the service's background running: the stop here leaves it so.)"""
+    assert service.store is not None
+    DATABASE_UP.set(0)
+    service.start_background()
+    try:
+        assert REGISTRY.get_sample_value("ml_api_database_up") == 1
+    finally:
+        service.stop_background()
 
 
 @pytest.fixture

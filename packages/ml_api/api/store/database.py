@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from api.store.health import StoreHealth
 from api.store.tables import MODEL_VERSION_LENGTH
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -148,6 +149,8 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        #: Whether the worker's writes and reads succeed (``ml_api_database_up``).
+        self.health = StoreHealth()
         self._engine: Engine | None = None
         self._pid = 0
 

@@ -49,7 +49,8 @@ import orjson
 from sqlalchemy import Connection, Dialect, Engine, String, Table, insert
 
 from api.memory import RELEASE_AFTER_BYTES, release_freed_memory
-from api.metrics import DATABASE_UP, RECORD_QUEUE, RECORDED_HOUSES, UNRECORDED_HOUSES
+from api.metrics import RECORD_QUEUE, RECORDED_HOUSES, UNRECORDED_HOUSES
+from api.store.health import StoreHealth
 from api.store.refusals import DOCUMENTS, bound_values, refused_rows, write_apart
 from api.store.tables import NO_WARNED_FIELDS, predictions
 
@@ -131,8 +132,11 @@ class Recorder:
         buffer_houses: int,
         batch_houses: int,
         shadow: ShadowWriter | None = None,
+        health: StoreHealth | None = None,
     ) -> None:
         self._engine_factory = engine_factory
+        #: Where each write's success or failure goes (the store's, in the service).
+        self.health = health if health is not None else StoreHealth()
         #: Where written requests go to be priced by a challenger (``None``: no challenger).
         self.shadow = shadow
         self.buffer_houses = buffer_houses
@@ -342,7 +346,7 @@ class Recorder:
 
     def _note_written(self, count: int) -> None:
         RECORDED_HOUSES.inc(count)
-        DATABASE_UP.set(1)
+        self.health.wrote(True)
         if self._outage_since is not None or self._lost_in_outage:
             since = self._outage_since or time.monotonic()
             logger.warning(
@@ -355,7 +359,7 @@ class Recorder:
                 self._lost_in_outage = 0
 
     def _note_outage(self, error: Exception) -> None:
-        DATABASE_UP.set(0)
+        self.health.wrote(False)
         if self._outage_since is None:
             self._outage_since = time.monotonic()
             logger.error(
