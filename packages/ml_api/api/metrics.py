@@ -142,6 +142,12 @@ TRAINING = {
         ),
     }.items()
 }
+MONITORING_MIN_SALES = Gauge(
+    "ml_api_monitoring_min_sales",
+    "Sales of houses whose range was marked calibrated that the accuracy checks need in their "
+    "window (ML_API_MONITORING_MIN_SALES): below it, their level is -1.",
+    multiprocess_mode="mostrecent",
+)
 MONITORING_LEVEL = Gauge(
     "ml_api_monitoring_level",
     "The service's verdict on a live check: 0 ok, 1 watch, 2 alert, -1 not enough data "

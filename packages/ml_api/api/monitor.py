@@ -27,6 +27,7 @@ from api.metrics import (
     DRIFT_UNKNOWN,
     LIVE,
     MONITORING_LEVEL,
+    MONITORING_MIN_SALES,
     PRICE_MOVES,
     RMSLE_DIFFERENCE,
     STORE_BYTES,
@@ -93,6 +94,7 @@ class LiveMonitor:
         for name, value in self.training.items():
             if _gauge_name(name) in TRAINING:
                 TRAINING[_gauge_name(name)].set(value)
+        MONITORING_MIN_SALES.set(thresholds.min_sales)
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():

@@ -110,6 +110,8 @@ def test_the_store_is_up_when_the_workers_reach_it_and_training_figures_are_give
     for figure in ("rmsle", "median_ape", "interval_coverage", "warned_share"):
         (value,) = metrics[f"ml_api_training_{figure}"]
         assert 0 < value < 1, figure
+    # What MlApiAccuracyUnjudged compares the window's calibrated sales with.
+    assert metrics["ml_api_monitoring_min_sales"] == [Settings().monitoring_min_sales]
 
 
 def test_a_reload_keeps_what_the_master_measured(tmp_path: Path, house: dict[str, Any]) -> None:
