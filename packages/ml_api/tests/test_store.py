@@ -608,7 +608,7 @@ def test_coverage_is_measured_on_houses_whose_range_was_calibrated(migrated: Eng
     logs = [math.log((100_000 + i) / sold[i]) for i in range(3)]
     expected = math.sqrt(sum(error**2 for error in logs) / 3)
     assert figures["checks"]["rmsle"]["live"] == pytest.approx(expected, rel=1e-6)
-    assert sum(tenth["sales"] for tenth in figures["coverage_by_tenth_of_price"]) == 3
+    assert figures["coverage_by_tenth_of_price"] == []  # 3 sales make no tenths
     assert (figures["sales"], figures["calibrated_sales"]) == (4, 3)
     # Judged from as many sales of calibrated houses as there must be sales.
     training = {"rmsle": 0.1, "coverage": 0.9}
@@ -617,7 +617,6 @@ def test_coverage_is_measured_on_houses_whose_range_was_calibrated(migrated: Eng
         judgement = measured(migrated, Window(predictions=100, sales=10), training=training,
                              thresholds=enough)  # fmt: skip
         checks = judgement["checks"]
-        assert bool(judgement["coverage_by_tenth_of_price"]) == judged
         for name in ("rmsle", "coverage"):
             assert (checks[name]["verdict"] != "not_enough_data") == judged, (name, min_sales)
         for name in ("rmsle", "median_ape", "coverage"):

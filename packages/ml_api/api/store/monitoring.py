@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 #: houses whose range was marked calibrated) or of houses.
 VERDICTS = ("ok", "watch", "alert")
 NOT_ENOUGH = "not_enough_data"
+#: Groups of the coverage by price (``Sold.coverage_by_tenth``): tenths, from as many sales.
+TENTHS = 10
 
 
 @dataclass(frozen=True)
@@ -196,12 +198,13 @@ class SoldWindow:
     def coverage_by_tenth(self) -> list[dict[str, Any]]:
         """Coverage in each tenth of predicted price of the houses whose range was marked
         calibrated, cheapest first, split as SQL's ``NTILE(10)`` splits (the first tenths take
-        one more sale when they cannot be equal)."""
+        one more sale when they cannot be equal); none below 10 such sales, which make no
+        tenths (3 sales made 3 groups, each called a tenth: a monitoring probe's)."""
         kept = self.calibrated
-        if not kept.any():
+        if self.calibrated_sales < TENTHS:
             return []
         inside = self.inside[kept][np.argsort(self.price[kept], kind="stable")]
-        tenths = np.array_split(inside, min(10, inside.size))
+        tenths = np.array_split(inside, TENTHS)
         return [
             {"tenth": number, "sales": len(tenth), "coverage": float(np.mean(tenth))}
             for number, tenth in enumerate(tenths, start=1)
