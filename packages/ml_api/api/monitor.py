@@ -134,10 +134,13 @@ class LiveMonitor:
         """Prune what is past retention, then measure the default window and set the gauges,
         when the store changed since the last measure (``_state``: a few index lookups, all an
         idle service spends on it), or every ``REMEASURE_TICKS`` refreshes whatever the
-        state says."""
-        self._prune()
+        state says. The state is read first: a store that does not answer is said by the
+        first read (a new worker's gauge, up at its start, waited behind the prune's own
+        connection timeout)."""
         try:
             state = self._state()
+            if self._prune():
+                state = self._state()
             self._unchanged_ticks += 1
             if (
                 state == self._seen
@@ -224,11 +227,12 @@ class LiveMonitor:
         if figures["challenger"] is not None:
             _set_challenger_gauges(figures["challenger"])
 
-    def _prune(self) -> None:
+    def _prune(self) -> bool:
         """Delete priced houses (their sales and challenger prices with them) older than the
         retention, at most ``PRUNE_HOUSES`` a refresh, the oldest first: looked for at every
-        refresh (an index lookup), traffic or none. A failure is said, and counts for nothing
-        else: the store may still be read (a role without DELETE, a read-only replica)."""
+        refresh (an index lookup), traffic or none; whether any went. A failure is said, and
+        counts for nothing else: the store may still be read (a role without DELETE, a
+        read-only replica)."""
         cutoff = datetime.now(UTC) - self.retention
         oldest = (
             select(predictions.c.id)
@@ -240,7 +244,7 @@ class LiveMonitor:
             with self.store.engine.begin() as connection:
                 expired = list(connection.scalars(oldest))
                 if not expired:
-                    return
+                    return False
                 for table in (sales, challenger_prices):
                     connection.execute(delete(table).where(table.c.prediction_id.in_(expired)))
                 connection.execute(delete(predictions).where(predictions.c.id.in_(expired)))
@@ -248,6 +252,8 @@ class LiveMonitor:
             logger.warning(
                 "monitoring: houses past retention could not be pruned (%s)", type(error).__name__
             )
+            return False
+        return True
 
 
 def _set_drift_gauges(drift: dict[str, Any]) -> None:

@@ -137,10 +137,14 @@ def assert_identified(
 
 @pytest.mark.parametrize("upgrade", [b"websocket", b"h2c"])
 @pytest.mark.parametrize(
-    ("target", "status"), [("/v1/sales?access_token={secret}", 405), ("/health", 200)]
+    ("target", "status", "kind"),
+    [
+        ("/v1/sales?access_token={secret}", 405, "application/problem+json"),
+        ("/health", 200, "application/json"),
+    ],
 )
 def test_an_upgrade_request_is_answered_by_the_app_and_logs_no_value(
-    upgrade: bytes, target: str, status: int, server: real_server.Server
+    upgrade: bytes, target: str, status: int, kind: str, server: real_server.Server
 ) -> None:
     """A probe's: uvicorn took a WebSocket upgrade past the app, answered a bare 403 with no id
     and no security headers, and logged the path as sent, a token in its query included. The
@@ -155,7 +159,7 @@ def test_an_upgrade_request_is_answered_by_the_app_and_logs_no_value(
             b"Sec-WebSocket-Version: 13\r\n\r\n" % (target.format(secret=secret).encode(), upgrade)
         )
         status_sent, headers, body = answer(sock)
-    assert status_sent == status, body
+    assert status_sent == status and headers["content-type"] == kind, body
     for name, value in API_HEADERS:
         assert headers[name.decode()].lower() == value.decode().lower(), name
     deadline = time.monotonic() + 5

@@ -258,8 +258,9 @@ def _served_media_types() -> set[str]:
 
 
 def test_the_proxy_compresses_every_kind_of_answer_the_app_gives() -> None:
-    """Clients that accept gzip get any answer of 1 KB or more compressed (text/html always
-    is), and a cache is told that it varies with Accept-Encoding."""
+    """Clients that accept gzip get the app's answers of 1 KB or more compressed, of any
+    media type it answers with (text/html always is; nginx compresses statuses 200, 403 and
+    404 only), and a cache is told that it varies with Accept-Encoding."""
     compressed = {"text/html", *nginx_value("gzip_types").split()}
     kinds = _served_media_types()
     assert {"application/json", "application/problem+json", "text/css"} <= kinds

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, select
 from api import challenger as challenger_module
 from api.challenger import Challenger
 from api.store import shadow as shadow_module
+from api.store.health import StoreHealth
 from api.store.recorder import PricedRequest, Recorder, write_rows
 from api.store.shadow import ShadowWriter
 from api.store.tables import challenger_prices, predictions
@@ -91,7 +92,9 @@ def test_recorded_requests_are_priced_in_one_call_and_stored_under_their_ids(
     monkeypatch.setattr(shadow_module, "SHADOW_SECONDS", 60.0)  # only the flush wakes it
     shadow = ShadowWriter(_factory(migrated), _challenger(), buffer_houses=1000,
                           batch_houses=1000)  # fmt: skip
-    recorder = Recorder(_factory(migrated), buffer_houses=1000, batch_houses=2, shadow=shadow)
+    recorder = Recorder(
+        _factory(migrated), buffer_houses=1000, batch_houses=2, health=StoreHealth(), shadow=shadow
+    )
     requests = [priced_request(1, f"{index:016x}") for index in range(6)]
     requests.append(priced_request(3, "00000000000000ff"))
     for priced in requests:  # before the writers run: three writes of the recorder's
@@ -208,7 +211,9 @@ def test_prices_the_database_refuses_are_left_out_and_the_rest_written(
 def test_a_stop_prices_and_writes_what_waits(migrated: Engine, stand_in: StandIn) -> None:
     """Within the recorder's stop: the champion's queue written, then the challenger's."""
     shadow = ShadowWriter(_factory(migrated), _challenger(), buffer_houses=100, batch_houses=100)
-    recorder = Recorder(_factory(migrated), buffer_houses=100, batch_houses=7, shadow=shadow)
+    recorder = Recorder(
+        _factory(migrated), buffer_houses=100, batch_houses=7, health=StoreHealth(), shadow=shadow
+    )
     failed = _failed()
     for token in ("0000000000000021", "0000000000000022"):
         recorder.record(priced_request(20, token))  # before the writers run

@@ -45,6 +45,7 @@ from api.store.database import (
     make_engine,
     migrate,
 )
+from api.store.health import StoreHealth
 from api.store.monitoring import Thresholds, Window, measure
 from api.store.recorder import (
     ROWS_PER_INSERT,
@@ -118,7 +119,7 @@ def test_an_unreachable_store_stops_the_service_without_its_password() -> None:
 
 def test_every_priced_house_is_written_in_batches(migrated: Engine) -> None:
     recorder = Recorder(lambda: make_engine(str(migrated.url.render_as_string(False))),
-                        buffer_houses=100, batch_houses=4)  # fmt: skip
+                        buffer_houses=100, batch_houses=4, health=StoreHealth())  # fmt: skip
     before = _counter("ml_api_recorded_houses_total")
     recorder.start()
     for token in ("0000000000000001", "0000000000000002", "0000000000000003"):
@@ -151,7 +152,7 @@ def test_houses_priced_during_a_write_linger_for_the_next_batch(
 
     monkeypatch.setattr(recorder_module, "write_rows", slow_write)
     recorder = Recorder(lambda: make_engine(migrated.url.render_as_string(hide_password=False)),
-                        buffer_houses=10_000, batch_houses=1000)  # fmt: skip
+                        buffer_houses=10_000, batch_houses=1000, health=StoreHealth())  # fmt: skip
     recorder.start()
     started = time.monotonic()
     for index in range(200):
@@ -169,7 +170,7 @@ def test_a_database_outage_fails_no_prediction_and_loses_none_silently(migrated:
     """The buffer holds what fits; the rest is counted unrecorded; writing resumes by itself
     when the database is back; recorded + unrecorded = priced."""
     outage = Outage(migrated.url.render_as_string(hide_password=False))
-    recorder = Recorder(outage, buffer_houses=10, batch_houses=100)
+    recorder = Recorder(outage, buffer_houses=10, batch_houses=100, health=StoreHealth())
     recorded, unrecorded = (
         _counter("ml_api_recorded_houses_total"),
         _counter("ml_api_unrecorded_houses_total"),
@@ -197,7 +198,9 @@ def test_rows_the_database_refuses_are_left_out_and_the_queue_goes_on(
     (PostgreSQL refuses it; SQLite keeps it), and a house already stored (a write whose commit's
     answer was lost, tried again: skipped, and counted recorded, as it is)."""
     url = migrated.url.render_as_string(hide_password=False)
-    recorder = Recorder(lambda: make_engine(url), buffer_houses=100, batch_houses=100)
+    recorder = Recorder(
+        lambda: make_engine(url), buffer_houses=100, batch_houses=100, health=StoreHealth()
+    )
     first = priced_request(3, "00000000000000a1")
     recorder.record(first)
     recorder.start()
@@ -255,7 +258,7 @@ def test_a_request_not_written_whole_is_never_handed_to_the_shadow(migrated: Eng
     url = migrated.url.render_as_string(hide_password=False)
     shadow = _HandedOver()
     recorder = Recorder(lambda: make_engine(url), buffer_houses=100, batch_houses=2,
-                        shadow=shadow)  # type: ignore[arg-type]  # fmt: skip
+                        health=StoreHealth(), shadow=shadow)  # type: ignore[arg-type]  # fmt: skip
     split = dataclasses.replace(priced_request(4, "00000000000000b1"), prices=[0.0, 1.0, 1.0, 1.0])
     whole = priced_request(2, "00000000000000b2")
     recorder.record(split)
@@ -269,7 +272,7 @@ def test_a_request_not_written_whole_is_never_handed_to_the_shadow(migrated: Eng
 
 def test_a_stop_writes_what_is_queued(migrated: Engine) -> None:
     recorder = Recorder(lambda: make_engine(migrated.url.render_as_string(hide_password=False)),
-                        buffer_houses=1000, batch_houses=7)  # fmt: skip
+                        buffer_houses=1000, batch_houses=7, health=StoreHealth())  # fmt: skip
     for token in ("0000000000000021", "0000000000000022"):
         recorder.record(priced_request(20, token))  # before the writer runs
     recorder.start()
@@ -674,7 +677,7 @@ def test_the_writer_releases_freed_heap_once_it_wrote_enough(
     house_bytes = len(priced_request(1).rows(0, 1)[0][recorder_module.HOUSE_COLUMN])
     monkeypatch.setattr(recorder_module, "RELEASE_AFTER_BYTES", 10 * house_bytes)
     recorder = Recorder(lambda: make_engine(migrated.url.render_as_string(hide_password=False)),
-                        buffer_houses=100, batch_houses=20)  # fmt: skip
+                        buffer_houses=100, batch_houses=20, health=StoreHealth())  # fmt: skip
     recorder.start()
     for token in ("00000000000000c1", "00000000000000c2", "00000000000000c3"):
         recorder.record(priced_request(9, token))  # a batch of 9 houses each

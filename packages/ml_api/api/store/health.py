@@ -8,9 +8,11 @@ while no house was written (a monitoring probe held SQLite's write lock for 130 
 that fails leaves its houses in the buffer, tried again until one succeeds: the gauge comes
 back with the first write that does.
 
-A worker starts with the store up (the master checked it before forking): the gauge is
-published then, as a new worker's value was 0 until its monitor's first refresh, a "down" on
-the dashboard at every worker replaced.
+A worker starts with the store up, and publishes the gauge then: a new worker's value was 0
+until its monitor's first refresh, a "down" on the dashboard at every worker replaced. The
+first workers start after the master checked the store; one that replaces another later
+(recycled, killed, a reload) shows up until its monitor's first read, which it makes at once
+and which fails within the connection timeout (3 s on PostgreSQL) if the store is down.
 """
 
 from __future__ import annotations

@@ -131,12 +131,13 @@ class Recorder:
         *,
         buffer_houses: int,
         batch_houses: int,
+        health: StoreHealth,
         shadow: ShadowWriter | None = None,
-        health: StoreHealth | None = None,
     ) -> None:
         self._engine_factory = engine_factory
-        #: Where each write's success or failure goes (the store's, in the service).
-        self.health = health if health is not None else StoreHealth()
+        #: Where each write's success or failure goes: the store's, which its monitor's reads
+        #: share (one gauge, one owner).
+        self.health = health
         #: Where written requests go to be priced by a challenger (``None``: no challenger).
         self.shadow = shadow
         self.buffer_houses = buffer_houses
