@@ -3,8 +3,9 @@ whole; the few rows it cannot vouch for are read as JSON-shaped houses (``houses
 client would send them to the API, for the API's schema to say what is wrong with them.
 
 Runs on a worker. CSV values are text: ``NA`` and the empty string are missing, as in the Ames
-files; a number field's text becomes an int when whole and a float otherwise, and text that is
-no number is passed on unchanged, so that the schema refuses it with the API's own message.
+files; a number field's text that is a JSON number (``JSON_NUMBER``, what a client sends the
+API) becomes an int when whole and a float otherwise, and any other text is passed on unchanged,
+so that the schema refuses it with the API's own message.
 A line that is no row of its file (too few or too many values, broken quoting, not UTF-8) is
 rejected here. Parquet values keep their types, but a NaN is missing, a whole float is an int
 (pandas stores an integer column with gaps as floats) and a decimal is a float.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +37,12 @@ from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, LARGEST_ID
 MISSING_TEXT = frozenset({"", "NA"})
 #: The field of a reject that concerns the whole row, as in the API's errors.
 ROW_FIELD = "_schema"
+#: A number as text: a JSON number (RFC 8259), as a client sends one to the API (``-7``,
+#: ``0.5``, ``1e3``). Any other text in a number field is passed on as text, which the schema
+#: refuses ("Not a valid number."), as the API refuses it: among them what Python's ``int`` and
+#: ``float`` read (``1_000``, ``١١٦٢٢``, `` 5``, ``nan``) and Arrow's CSV reader reads
+#: (``0x37BB``, ``+5``, ``.5``, ``065``, ``inf``).
+JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 House = dict[str, Any]
 
@@ -87,17 +95,15 @@ def is_number_field(name: str) -> bool:
 
 def parse_number(text: str) -> Any:
     """A CSV number: ``None`` when missing, an int when whole, a float, or the text unchanged
-    when it is not a number (the schema then says so)."""
+    when it is no ``JSON_NUMBER`` (the schema then says so)."""
     if text in MISSING_TEXT:
         return None
+    if JSON_NUMBER.fullmatch(text) is None:
+        return text
     try:
         return int(text)
-    except ValueError:
-        pass
-    try:
+    except ValueError:  # a fraction or an exponent (or more digits than ``int`` reads)
         value = float(text)
-    except ValueError:
-        return text
     return int(value) if value.is_integer() else value
 
 

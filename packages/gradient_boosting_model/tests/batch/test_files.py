@@ -377,3 +377,41 @@ def test_a_parquet_files_decimal_columns_are_numbers(
     assert [{**line, "source": None} for line in as_decimals] == [
         {**line, "source": None} for line in as_floats
     ]
+
+
+def write_houses(path: Path, changes: dict[int, dict[str, str]], *, rows: int = 6) -> None:
+    """test.csv's first ``rows`` houses as a CSV, with ``changes``' texts put in (row -> column
+    -> text; rows from 1), and a blank line after row ``rows`` when ``changes`` names row 0."""
+    header, *lines = (DATASET_DIR / "test.csv").read_text().splitlines()[: rows + 1]
+    columns = header.split(",")
+    for row, texts in changes.items():
+        if row:
+            values = lines[row - 1].split(",")
+            for name, text in texts.items():
+                values[columns.index(name)] = text
+            lines[row - 1] = ",".join(values)
+    blank = [""] if 0 in changes else []
+    path.write_text("\n".join([header, *lines, *blank]) + "\n")
+
+
+def rejected_fields(path: Path) -> list[tuple[int, str, str]]:
+    return [(line["row"], line["field"], line["message"]) for line in read_table(path)]
+
+
+def test_a_number_python_reads_and_the_api_refuses_is_refused_row_by_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: a chunk read line by line (here for its blank line) read number texts with
+    Python's ``int`` and ``float``, which priced ``1_1_6_2_2`` and ``١١٦٢٢`` as 11622."""
+    texts = {2: {"LotArea": "1_1_6_2_2"}, 3: {"LotArea": "١١٦٢٢"}, 4: {"GrLivArea": " 896"}}
+    write_houses(tmp_path / "h.csv", {0: {}, **texts})
+    status, out, err = run(
+        capsys, str(tmp_path / "h.csv"), str(tmp_path / "p.csv"), "--max-rejected", "100%"
+    )
+    assert status == 0, err
+    assert "scored 3, rejected 3" in out
+    assert rejected_fields(tmp_path / "p.rejects.csv") == [
+        (2, "LotArea", "Not a valid number."),
+        (3, "LotArea", "Not a valid number."),
+        (4, "GrLivArea", "Not a valid number."),
+    ]

@@ -58,6 +58,7 @@ CASES = [
     ("OverallQual", [5.0, 5.5, 0.0, 10.0], pa.float64(), [True, False, False, True]),
     ("MSSubClass", [20, 25, None, 190], pa.int64(), [True, False, True, True]),
     ("LotFrontage", ["65", "65.25", "abc", "1e3"], pa.string(), [True, True, False, False]),
+    ("LotFrontage", ["-0", "0.5", "065", "0x41"], pa.large_string(), [True, True, False, False]),
     ("LotFrontage", [True, False, None, None], pa.bool_(), [False, False, True, True]),
     ("Neighborhood", ["NAmes", "Atlantis", None, "names"], pa.string(), [True] + [False] * 3),
     ("MSZoning", ["RL", "C (all)", None, "XX"], pa.large_string(), [True, True, True, False]),
