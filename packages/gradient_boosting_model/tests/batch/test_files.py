@@ -415,3 +415,27 @@ def test_a_number_python_reads_and_the_api_refuses_is_refused_row_by_row(
         (3, "LotArea", "Not a valid number."),
         (4, "GrLivArea", "Not a valid number."),
     ]
+
+
+@pytest.mark.parametrize("chunk_rows", ["1", "3", "10"])
+def test_a_number_arrow_reads_and_the_api_refuses_is_refused_in_any_chunk(
+    chunk_rows: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: Arrow's CSV reader read ``0x37BB`` as 14267 (and ``inf``, ``+5`` as numbers)
+    where the rest of the chunk's column was numbers, and passed it on as text, refused, where
+    the chunk held text too: --chunk-rows changed the prices."""
+    texts = {2: {"LotArea": "0x37BB"}, 3: {"GrLivArea": "inf"}, 4: {"LotArea": "+5"}}
+    write_houses(tmp_path / "h.csv", {**texts, 6: {"LotArea": "abc"}})
+    status, out, err = run(
+        capsys,
+        *(str(tmp_path / "h.csv"), str(tmp_path / "p.csv")),
+        *("--max-rejected", "100%", "--chunk-rows", chunk_rows),
+    )
+    assert status == 0, err
+    assert "scored 2, rejected 4" in out
+    assert rejected_fields(tmp_path / "p.rejects.csv") == [
+        (2, "LotArea", "Not a valid number."),
+        (3, "GrLivArea", "Not a valid number."),
+        (4, "LotArea", "Not a valid number."),
+        (6, "LotArea", "Not a valid number."),
+    ]

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from house_samples import REQUIRED_HOUSE
 
-from gradient_boosting_model.batch.columns import check_table
+from gradient_boosting_model.batch.columns import PLAIN_DECIMAL, _plain_decimals, check_table
 from gradient_boosting_model.batch.reading import ChunkTable, houses_of
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.missing import OMITTED
@@ -164,3 +165,15 @@ def test_a_size_not_given_beside_its_kind_given_as_null_is_0_as_in_validate_batc
 def test_no_row_passes_no_batch_is_made() -> None:
     checked = check_table(table_with("GrLivArea", [-1, -2], pa.int64()), nan_is_missing=False)
     assert checked.batch is None and checked.suspect.tolist() == [0, 1]
+
+
+def test_a_column_of_digits_is_read_as_the_regular_expression_reads_it() -> None:
+    """``_plain_decimals``' byte check of a column of digits, a slice of one, and the regular
+    expression it stands in for, on one column each way."""
+    texts = ["0", "00", "065", "7", "1" * 15, "1" * 16, None, "", "1961"]
+    for column in (pa.array(texts), pa.array(["5", *texts], type=pa.large_string())[1:]):
+        regex = pc.match_substring_regex(column, PLAIN_DECIMAL).fill_null(True)
+        assert _plain_decimals(column).tolist() == regex.to_pylist()
+        assert _plain_decimals(column).tolist() == [
+            True, False, False, True, True, False, True, False, True
+        ]  # fmt: skip
