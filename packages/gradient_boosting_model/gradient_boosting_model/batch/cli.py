@@ -19,7 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -31,7 +31,7 @@ from gradient_boosting_model.batch.cluster import (
     remote_cluster,
     start_worker_server,
 )
-from gradient_boosting_model.batch.errors import BatchError
+from gradient_boosting_model.batch.errors import BatchError, os_reason
 from gradient_boosting_model.batch.settings import (
     BATCH_ROWS,
     MAX_REJECTED,
@@ -181,17 +181,26 @@ def _progress(total: int) -> Any:
     )
 
 
+class StreamError(Exception):
+    """The command's stdout or stderr cannot be written (``> /dev/full``): said on stderr (when
+    it can be), exit 1."""
+
+
 def _say(line: str, stream: TextIO | None = None) -> None:
     """Print ``line`` to ``stream`` (stdout by default), and nothing more to it once its reader
     is gone (``score-houses ... | head -1``): the job's files are written whatever it prints,
-    and a ``BrokenPipeError`` traceback made a job done look failed."""
+    and a ``BrokenPipeError`` traceback made a job done look failed. Any other failure to write
+    it (a disk full) raises ``StreamError``."""
     stream = stream if stream is not None else sys.stdout
     try:
         print(line, file=stream, flush=True)
-    except BrokenPipeError:
+    except OSError as error:
         # Python flushes the stream again at exit: point it at nothing first (as its docs on
         # SIGPIPE advise), and let it be closed as a stream gone.
         os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        if not isinstance(error, BrokenPipeError):
+            name = "standard error" if stream is sys.stderr else "standard output"
+            raise StreamError(f"{name}: {os_reason(error)}") from None
 
 
 def _print_report(report: JobReport | None) -> None:
@@ -202,6 +211,16 @@ def _print_report(report: JobReport | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command (``score-houses --help``); returns its exit status."""
+    try:
+        return _main(argv)
+    except StreamError as error:
+        with suppress(StreamError):  # stderr itself: the status says it
+            _say(f"{PROGRAM}: error: {error}", sys.stderr)
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if not (args.in_process or args.scheduler):
         # First: the process that forks the local cluster's workers imports their code while

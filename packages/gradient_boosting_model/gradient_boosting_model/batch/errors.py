@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from gradient_boosting_model.batch.report import JobReport
 from gradient_boosting_model.errors import ModelError
 
@@ -37,5 +39,6 @@ class TooManyRejectsError(BatchError):
 
 def os_reason(error: OSError) -> str:
     """What went wrong with a file, as the system says it (``Permission denied``), without
-    Python's framing of it."""
-    return error.strerror or str(error)
+    Python's framing of it, or Arrow's (``Error writing bytes to file. Detail: [errno 28] No
+    space left on device``: its errors carry the system's number)."""
+    return os.strerror(error.errno) if error.errno else error.strerror or str(error)

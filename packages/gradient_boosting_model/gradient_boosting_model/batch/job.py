@@ -9,8 +9,8 @@ file is kept (it says why) and the prices are not written.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,41 +132,48 @@ def run_job(
     with (
         TableWriter(settings.output, PRICES, what="prices") as prices,
         TableWriter(settings.rejects, REJECTS, what="rejects") as rejects,
+        _reporting(report, start),
     ):
-        try:
-            # Closed on any exit, so that a cluster cancels the chunks still in flight.
-            with closing(runner.results(plan.chunks, batch_rows=settings.batch_rows)) as results:
-                for chunk, result in zip(plan.chunks, results, strict=True):
-                    check_result(chunk, result)
-                    if result.scored:
-                        prices.write_table(with_source(chunk.source, result.prices))
-                        ids.add(chunk.source, result.prices.column("Id"))
-                    if result.rejects:
-                        rejects.write(reject_columns(chunk.source, result.rejects))
-                    rejected = result.rejected
-                    report.scored += result.scored
-                    report.rejected += rejected
-                    report.blank += result.blank
-                    report.rows_by_worker[result.worker] += result.scored + rejected
-                    on_chunk(chunk.span.rows)
-        except BatchError as error:
-            report.seconds = time.perf_counter() - start
-            error.report = report
-            raise
+        # Closed on any exit, so that a cluster cancels the chunks still in flight.
+        with closing(runner.results(plan.chunks, batch_rows=settings.batch_rows)) as results:
+            for chunk, result in zip(plan.chunks, results, strict=True):
+                check_result(chunk, result)
+                if result.scored:
+                    prices.write_table(with_source(chunk.source, result.prices))
+                    ids.add(chunk.source, result.prices.column("Id"))
+                if result.rejects:
+                    rejects.write(reject_columns(chunk.source, result.rejects))
+                rejected = result.rejected
+                report.scored += result.scored
+                report.rejected += rejected
+                report.blank += result.blank
+                report.rows_by_worker[result.worker] += result.scored + rejected
+                on_chunk(chunk.span.rows)
         report.seconds = time.perf_counter() - start
         report.repeated_ids = ids.repeated()
         rejects.commit()
         if report.rejected_share > settings.max_rejected:
             prices.discard()
-            too_many = TooManyRejectsError(
+            raise TooManyRejectsError(
                 f"{report.rejected_share:.2%} of the houses were rejected, more than the "
                 f"{settings.max_rejected:.2%} allowed (--max-rejected): see {settings.rejects}; "
                 f"no prices written to {settings.output}{_left_as_it_was(settings.output)}"
             )
-            too_many.report = report
-            raise too_many
         prices.commit()
     return report
+
+
+@contextmanager
+def _reporting(report: JobReport, start: float) -> Iterator[None]:
+    """Give a ``BatchError`` that stops the job (a chunk failed, a file could not be written,
+    too many rejects) the job's report so far, for the summary line."""
+    try:
+        yield
+    except BatchError as error:
+        if not report.seconds:
+            report.seconds = time.perf_counter() - start
+        error.report = report
+        raise
 
 
 def _left_as_it_was(output: Path) -> str:

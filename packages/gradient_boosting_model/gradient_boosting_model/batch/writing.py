@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -90,9 +91,12 @@ class TableWriter:
                 else pq.ParquetWriter(self.partial, self.file_schema)
             )
         except OSError as error:
-            raise OutputFileError(
-                f"{path}: cannot write the {what} file: {os_reason(error)}"
-            ) from None
+            raise self.failed(error) from None
+
+    def failed(self, error: OSError) -> OutputFileError:
+        """The error to stop the job with when the file cannot be written (a disk full)."""
+        reason = os_reason(error)
+        return OutputFileError(f"{self.path}: cannot write the {self.what} file: {reason}")
 
     def write(self, columns: dict[str, list[Any]]) -> None:
         self.write_table(pa.table(columns, schema=self.schema))
@@ -103,21 +107,24 @@ class TableWriter:
             where = table.column_names.index("warnings")
             texts = [_json(found) for found in table.column(where).to_pylist()]
             table = table.set_column(where, "warnings", pa.array(texts, type=pa.string()))
-        self._writer.write_table(table)
+        try:
+            self._writer.write_table(table)
+        except OSError as error:
+            raise self.failed(error) from None
 
     def commit(self) -> None:
         """Close the file and give it its name."""
-        self._writer.close()
         try:
+            self._writer.close()
             os.replace(self.partial, self.path)
         except OSError as error:
             self.partial.unlink(missing_ok=True)
-            raise OutputFileError(
-                f"{self.path}: cannot write the {self.what} file: {os_reason(error)}"
-            ) from None
+            raise self.failed(error) from None
 
     def discard(self) -> None:
-        self._writer.close()
+        """Remove the temporary file; a file that cannot be closed (its disk full) too."""
+        with suppress(OSError):  # what it held is not wanted
+            self._writer.close()
         self.partial.unlink(missing_ok=True)
 
     def __enter__(self) -> TableWriter:

@@ -439,3 +439,46 @@ def test_a_number_arrow_reads_and_the_api_refuses_is_refused_in_any_chunk(
         (4, "LotArea", "Not a valid number."),
         (6, "LotArea", "Not a valid number."),
     ]
+
+
+def run_command(folder: Path, shell: str, arguments: str) -> subprocess.CompletedProcess[str]:
+    """``score-houses ARGUMENTS --in-process`` in ``folder``, after the ``shell`` commands."""
+    command = f"{shlex.quote(sys.executable)} -m gradient_boosting_model.batch.cli {arguments}"
+    return subprocess.run(
+        ["bash", "-c", f"{shell}; {command} --in-process"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("output", ["o.csv", "o.parquet"])
+def test_an_output_that_cannot_be_written_to_the_end_fails_in_one_line(
+    output: str, tmp_path: Path
+) -> None:
+    """A probe's: a disk full while the output was written ended in an ``OSError`` traceback,
+    with no summary. Here the files may grow to 16 KB (``ulimit -f``, SIGXFSZ ignored: the
+    writes fail as on a full disk); the prices of test.csv are larger."""
+    shutil.copy(DATASET_DIR / "test.csv", tmp_path / "h.csv")
+    done = run_command(tmp_path, "trap '' XFSZ; ulimit -f 16", f"h.csv {output}")
+    assert done.returncode == 1, done.stderr
+    assert (
+        done.stderr
+        == f"score-houses: error: {output}: cannot write the prices file: File too large\n"
+    )
+    assert done.stdout.startswith("score-houses: scored ")  # the summary, so far
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["h.csv"]  # no partial file
+
+
+def test_a_standard_output_that_cannot_be_written_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """A probe's: ``score-houses ... > /dev/full`` ended in a traceback after the job."""
+    lines = (DATASET_DIR / "test.csv").read_text().splitlines()[:30]
+    (tmp_path / "h.csv").write_text("\n".join(lines) + "\n")
+    done = run_command(tmp_path, "exec > /dev/full", "h.csv o.csv")
+    assert (done.returncode, done.stderr) == (
+        1,
+        "score-houses: error: standard output: No space left on device\n",
+    )
+    assert len(read_table(tmp_path / "o.csv")) == 29  # the job's files are whole
