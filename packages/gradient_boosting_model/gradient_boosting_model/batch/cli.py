@@ -1,8 +1,6 @@
 """``score-houses``: price files of houses on a Dask cluster; see ``score-houses --help``.
 
-Exit status: 0 when every file was scored and the rejected share is within the limit; 1 when the
-job failed (its message says why, and the summary line gives the counts when scoring had
-started); 2 for a wrong command line; 130 when interrupted.
+Exit status: see ``EXIT_STATUSES``.
 
 Worker processes that a local cluster spawns import this module again (as the command's main
 module): it imports the model's code only when it scores in this process, so that they start in
@@ -16,7 +14,9 @@ import gc
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
@@ -44,6 +44,16 @@ if TYPE_CHECKING:
     from gradient_boosting_model.batch.running import Runner
 
 PROGRAM = "score-houses"
+#: The command's exit statuses, and what each says.
+EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+EXIT_STATUSES = {
+    EXIT_DONE: "every file scored, the rejected share within --max-rejected",
+    EXIT_FAILED: "the job failed: its message says why, and the summary line gives the counts "
+    "when scoring had started",
+    EXIT_USAGE: "a wrong command line",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGINT): nothing written",
+    EXIT_TERMINATED: "terminated (SIGTERM: kill, timeout): nothing written",
+}
 DESCRIPTION = """\
 Price every house in CSV or Parquet files with the packaged model, in chunks, on a Dask cluster:
 a local one sized to this machine, or the one at --scheduler (whose workers must see INPUT at the
@@ -210,14 +220,39 @@ def _print_report(report: JobReport | None) -> None:
             _say(f"{PROGRAM}: rows by worker: {report.workers()}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The command (``score-houses --help``); returns its exit status."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is: it stops as an interrupt does (its partial files
+    removed, its cluster stopped), with its own exit status."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup is not cut short
+    raise Terminated
+
+
+@contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM raises ``Terminated`` while the command runs (in the main thread, where a
+    handler can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _main(argv)
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command (``score-houses --help``); returns its exit status (``EXIT_STATUSES``)."""
+    try:
+        with _terminated_as_interrupted():
+            return _main(argv)
     except StreamError as error:
         with suppress(StreamError):  # stderr itself: the status says it
             _say(f"{PROGRAM}: error: {error}", sys.stderr)
-        return 1
+        return EXIT_FAILED
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -246,13 +281,13 @@ def _main(argv: Sequence[str] | None) -> int:
     except BatchError as error:
         _print_report(error.report)
         _say(f"{PROGRAM}: error: {error}", sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+        return EXIT_FAILED
+    except KeyboardInterrupt as stop:
         _say(f"{PROGRAM}: interrupted: nothing written", sys.stderr)
-        return 130
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
     _print_report(report)
     _say(f"{PROGRAM}: prices in {report.output}, rejects in {report.rejects}")
-    return 0
+    return EXIT_DONE
 
 
 def run() -> None:

@@ -482,3 +482,25 @@ def test_a_standard_output_that_cannot_be_written_is_one_line_and_exit_1(tmp_pat
         "score-houses: error: standard output: No space left on device\n",
     )
     assert len(read_table(tmp_path / "o.csv")) == 29  # the job's files are whole
+
+
+def test_sigterm_stops_the_job_as_an_interrupt_does_with_its_own_status(tmp_path: Path) -> None:
+    """A probe's: SIGTERM (``kill``, ``timeout``) ended the command at once, exit 143 with no
+    word, its hidden ``*.partial`` files left beside the output."""
+    header, *lines = (DATASET_DIR / "test.csv").read_text().splitlines()
+    (tmp_path / "h.csv").write_text("\n".join([header, *lines * 20]) + "\n")
+    command = [sys.executable, "-m", "gradient_boosting_model.batch.cli", "h.csv", "o.csv"]
+    job = subprocess.Popen(
+        [*command, "--in-process", "--chunk-rows", "1000"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".*.partial")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.terminate()
+    out, err = job.communicate(timeout=60)
+    assert (job.returncode, out, err) == (143, "", "score-houses: interrupted: nothing written\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["h.csv"]
