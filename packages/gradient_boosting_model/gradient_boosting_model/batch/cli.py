@@ -84,6 +84,14 @@ def _positive(text: str) -> int:
     return number
 
 
+def _file_name(text: str) -> Path:
+    """An output file's path: one that names a file (``.``, ``/`` and ``''`` name none)."""
+    path = Path(text)
+    if not text or path.name in ("", ".", ".."):
+        raise argparse.ArgumentTypeError(f"not a file name: {text!r}")
+    return path
+
+
 def _seconds(text: str) -> float:
     try:
         seconds = float(text)
@@ -100,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         "input", metavar="INPUT", help="a .csv or .parquet file, a folder of them, or a glob"
     )
     parser.add_argument(
-        "output", metavar="OUTPUT", type=Path, help="prices: a .parquet file, or .csv"
+        "output", metavar="OUTPUT", type=_file_name, help="prices: a .parquet file, or .csv"
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -120,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--rejects",
-        type=Path,
+        type=_file_name,
         metavar="FILE",
         help="invalid rows: a .csv or .parquet file (default: OUTPUT's name + .rejects.csv)",
     )

@@ -504,3 +504,16 @@ def test_sigterm_stops_the_job_as_an_interrupt_does_with_its_own_status(tmp_path
     out, err = job.communicate(timeout=60)
     assert (job.returncode, out, err) == (143, "", "score-houses: interrupted: nothing written\n")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["h.csv"]
+
+
+@pytest.mark.parametrize("output", [".", "/", "", "..", "out/.."])
+def test_an_output_that_names_no_file_is_a_command_line_error(
+    output: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: OUTPUT ``.``, ``/`` or ``''`` ended in a ``ValueError`` traceback
+    (``PosixPath('.') has an empty name``), made in naming the default rejects file."""
+    for args in (["h.csv", output], ["h.csv", "o.csv", "--rejects", output]):
+        with pytest.raises(SystemExit) as refused:
+            main(args)
+        assert refused.value.code == 2
+        assert f"not a file name: {output!r}" in capsys.readouterr().err
