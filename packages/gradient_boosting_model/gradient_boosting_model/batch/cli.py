@@ -84,6 +84,13 @@ def _positive(text: str) -> int:
     return number
 
 
+def _input(text: str) -> str:
+    """INPUT: anything but nothing (``''`` was read as the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"no file, folder or glob: {text!r}")
+    return text
+
+
 def _file_name(text: str) -> Path:
     """An output file's path: one that names a file (``.``, ``/`` and ``''`` name none)."""
     path = Path(text)
@@ -105,7 +112,10 @@ def _seconds(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=DESCRIPTION)
     parser.add_argument(
-        "input", metavar="INPUT", help="a .csv or .parquet file, a folder of them, or a glob"
+        "input",
+        metavar="INPUT",
+        type=_input,
+        help="a .csv or .parquet file, a folder of them, or a glob",
     )
     parser.add_argument(
         "output", metavar="OUTPUT", type=_file_name, help="prices: a .parquet file, or .csv"

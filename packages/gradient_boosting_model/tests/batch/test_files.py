@@ -517,3 +517,14 @@ def test_an_output_that_names_no_file_is_a_command_line_error(
             main(args)
         assert refused.value.code == 2
         assert f"not a file name: {output!r}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given", ["", " "])
+def test_an_empty_input_is_a_command_line_error(
+    given: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: ``score-houses '' out.csv`` scored the current folder without a word."""
+    with pytest.raises(SystemExit) as refused:
+        main([given, str(tmp_path / "o.csv"), "--in-process"])
+    assert refused.value.code == 2
+    assert f"no file, folder or glob: {given!r}" in capsys.readouterr().err
