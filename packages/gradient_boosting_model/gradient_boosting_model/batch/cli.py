@@ -34,6 +34,7 @@ from gradient_boosting_model.batch.cluster import (
 from gradient_boosting_model.batch.errors import BatchError, os_reason
 from gradient_boosting_model.batch.settings import (
     BATCH_ROWS,
+    MAX_BATCH_ROWS,
     MAX_REJECTED,
     JobSettings,
     default_rejects,
@@ -99,6 +100,14 @@ def _file_name(text: str) -> Path:
     return path
 
 
+def _chunk_rows(text: str) -> int:
+    """``--chunk-rows``: from 1 to ``MAX_BATCH_ROWS`` (a number past int64 overflowed)."""
+    rows = _positive(text)
+    if rows > MAX_BATCH_ROWS:
+        raise argparse.ArgumentTypeError(f"more than {MAX_BATCH_ROWS} rows a chunk: {text!r}")
+    return rows
+
+
 def _seconds(text: str) -> float:
     try:
         seconds = float(text)
@@ -144,10 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--chunk-rows",
-        type=_positive,
+        type=_chunk_rows,
         default=BATCH_ROWS,
         metavar="N",
-        help=f"houses a task prices in one call (default: {BATCH_ROWS})",
+        help=f"houses a task prices in one call (default: {BATCH_ROWS}, at most {MAX_BATCH_ROWS})",
     )
     parser.add_argument(
         "--max-rejected",

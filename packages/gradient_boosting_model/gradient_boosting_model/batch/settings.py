@@ -8,6 +8,9 @@ from pathlib import Path
 
 #: Houses priced per call of ``make_prediction``: large enough that its fixed costs vanish.
 BATCH_ROWS = 10_000
+#: The most houses a chunk may hold (``--chunk-rows``): a worker holds a few chunks at once, each
+#: as text and as columns, about 1 KB a house.
+MAX_BATCH_ROWS = 1_000_000
 #: The rejected share above which a job fails, by default.
 MAX_REJECTED = 0.01
 

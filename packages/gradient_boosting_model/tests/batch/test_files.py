@@ -24,6 +24,7 @@ from batch.houses import (
     read_table,
 )
 from gradient_boosting_model.batch.cli import main
+from gradient_boosting_model.batch.settings import MAX_BATCH_ROWS
 from gradient_boosting_model.config import DATASET_DIR
 
 pytestmark = pytest.mark.integration
@@ -528,3 +529,17 @@ def test_an_empty_input_is_a_command_line_error(
         main([given, str(tmp_path / "o.csv"), "--in-process"])
     assert refused.value.code == 2
     assert f"no file, folder or glob: {given!r}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rows", ["99999999999999999999", str(MAX_BATCH_ROWS + 1)])
+def test_a_chunk_larger_than_the_bound_is_a_command_line_error(
+    rows: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: ``--chunk-rows 99999999999999999999`` overflowed (an ``OverflowError``
+    traceback with --in-process on Parquet)."""
+    with pytest.raises(SystemExit) as refused:
+        main([str(DATASET_DIR / "test.csv"), str(tmp_path / "o.csv"), "--chunk-rows", rows])
+    assert refused.value.code == 2
+    assert f"more than {MAX_BATCH_ROWS} rows a chunk: {rows!r}" in capsys.readouterr().err
+    assert main([str(DATASET_DIR / "test.csv"), str(tmp_path / "o.csv"), "--in-process",
+                 "--chunk-rows", str(MAX_BATCH_ROWS)]) == 0  # fmt: skip
