@@ -49,8 +49,7 @@ PROGRAM = "score-houses"
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 EXIT_STATUSES = {
     EXIT_DONE: "every file scored, the rejected share within --max-rejected",
-    EXIT_FAILED: "the job failed: its message says why, and the summary line gives the counts "
-    "when scoring had started",
+    EXIT_FAILED: "the job failed: its message says why (after the summary so far, if it scored)",
     EXIT_USAGE: "a wrong command line",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGINT): nothing written",
     EXIT_TERMINATED: "terminated (SIGTERM: kill, timeout): nothing written",
@@ -118,8 +117,20 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+def _exit_statuses() -> str:
+    """``EXIT_STATUSES`` as --help shows them."""
+    return "exit status:\n" + "\n".join(
+        f"  {status:<4} {meaning}" for status, meaning in EXIT_STATUSES.items()
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description=DESCRIPTION)
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description=DESCRIPTION,
+        epilog=_exit_statuses(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "input",
         metavar="INPUT",

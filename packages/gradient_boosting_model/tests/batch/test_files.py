@@ -23,7 +23,7 @@ from batch.houses import (
     read_rejects,
     read_table,
 )
-from gradient_boosting_model.batch.cli import main
+from gradient_boosting_model.batch.cli import EXIT_STATUSES, main
 from gradient_boosting_model.batch.settings import MAX_BATCH_ROWS
 from gradient_boosting_model.config import DATASET_DIR
 
@@ -102,6 +102,9 @@ def test_help_says_how_to_run_it(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert exited.value.code == 0
     assert "--scheduler ADDRESS" in out and "90% range" in out and "(default: 1%)" in out
+    # A probe's: the exit statuses were said in cli.py's docstring alone.
+    for status, meaning in EXIT_STATUSES.items():
+        assert f"  {status:<4} {meaning}\n" in out
 
 
 def free_port() -> int:
