@@ -114,13 +114,24 @@ def find_inputs(pattern: str) -> Inputs:
         if not found:
             raise InputFileError(f"{pattern}: no file matches")
     else:
-        raise InputFileError(f"{pattern}: no such file or folder")
+        raise InputFileError(f"{pattern}: {_why_not_found(path)}")
     for file in found:
         if input_format(file) is None:
             raise InputFileError(
                 f"{file}: not a CSV or Parquet file (the name must end in {SUFFIXES_TEXT})"
             )
     return Inputs(found, [])
+
+
+def _why_not_found(path: Path) -> str:
+    """Why INPUT, no file, folder or glob, is read as none: ``-`` (no stdin: chunks are read by
+    workers at their offsets), something there that is no regular file (a FIFO, a device,
+    ``/dev/stdin``), or nothing there."""
+    if str(path) == "-":
+        return "standard input is not read: name a file, a folder of them, or a glob"
+    if path.exists():
+        return "not a regular file (a pipe or a device): name a file, a folder or a glob"
+    return "no such file or folder"
 
 
 def check_columns(columns: Sequence[str], source: str) -> None:

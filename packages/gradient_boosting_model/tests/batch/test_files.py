@@ -4,6 +4,7 @@ errors a person gets instead of a traceback."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import socket
@@ -546,3 +547,21 @@ def test_a_chunk_larger_than_the_bound_is_a_command_line_error(
     assert f"more than {MAX_BATCH_ROWS} rows a chunk: {rows!r}" in capsys.readouterr().err
     assert main([str(DATASET_DIR / "test.csv"), str(tmp_path / "o.csv"), "--in-process",
                  "--chunk-rows", str(MAX_BATCH_ROWS)]) == 0  # fmt: skip
+
+
+def test_an_input_that_is_no_regular_file_is_named_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: a FIFO, ``/dev/stdin`` and ``-`` were each said to be "no such file or
+    folder"."""
+    os.mkfifo(tmp_path / "fifo.csv")
+    for given, message in [
+        (str(tmp_path / "fifo.csv"), "not a regular file (a pipe or a device)"),
+        ("/dev/null", "not a regular file (a pipe or a device)"),
+        ("-", "standard input is not read"),
+        (str(tmp_path / "none.csv"), "no such file or folder"),
+    ]:
+        status, out, err = run(capsys, given, str(tmp_path / "o.csv"))
+        assert (status, out) == (1, "")
+        assert err.startswith(f"score-houses: error: {given}: {message}"), err
+        assert err.count("\n") == 1
