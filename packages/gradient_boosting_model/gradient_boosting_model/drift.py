@@ -153,7 +153,10 @@ class CodeDistribution:
         except TypeError as error:  # an unhashable value (a list, an object)
             raise refused_codes(listed, self.field) from error
         for row in np.flatnonzero(found == other).tolist():  # rare: a NaN is missing too
-            if is_missing(listed[row]):
+            value = listed[row]
+            if not (value is None or isinstance(value, str | int | float)):  # pd.NA, an object
+                raise refused_codes(listed, self.field)
+            if is_missing(value):
                 found[row] = missing
         return found
 

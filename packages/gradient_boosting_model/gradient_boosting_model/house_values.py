@@ -59,6 +59,11 @@ def read_values(houses: Houses, names: Sequence[str]) -> list[GivenValues]:
     InvalidInputError
         If a house is not a mapping.
     """
+    if houses and set(map(type, houses)) != {dict}:
+        # Another mapping's [] may do more than look up: a defaultdict's adds the field it
+        # lacks (a probe's: drift of a defaultdict house gave it 15 nulls, and its next price
+        # changed). Each is read as a dict of what it holds.
+        houses = [dict(house) if isinstance(house, Mapping) else house for house in houses]
     try:
         return [_column(houses, name) for name in names]
     except (TypeError, AttributeError):  # a house that is no mapping

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from gradient_boosting_model import drift_tally, input_drift, load_model
 from gradient_boosting_model.config import Config
+from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.persistence import load_metadata
 from gradient_boosting_model.schemas import REQUIRED_FIELDS
 
@@ -116,3 +119,28 @@ def test_a_feature_said_to_be_none_counts_as_the_model_reads_it(
     assert set(tally.read_fields) >= {*tally.fields, "GarageType", "BsmtFinSF1", "PoolArea"}
     tally.add([{f: v for f, v in house.items() if f in tally.read_fields} for house in said_none])
     assert {f: (d.houses, d.psi) for f, d in tally.drift().items() if f in fields} == counted[0]
+
+
+def test_a_value_no_code_is_refused_by_its_row_and_field(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    """A probe's: pandas' NA as a code ended in pandas' own TypeError ("boolean value of NA is
+    ambiguous"); make_prediction refuses it, naming its row and field, and so does drift."""
+    model = load_model()
+    houses = [dict(request_rows[0]), {**request_rows[1], "BsmtQual": pd.NA}]
+    with pytest.raises(InvalidInputError) as refused:
+        input_drift(model, houses)
+    assert refused.value.errors == {1: {"BsmtQual": ["Not a valid code."]}}
+
+
+def test_a_mapping_of_another_kind_is_read_not_changed(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    """A probe's: drift looked a defaultdict's fields up with [], which added each field the
+    house left out as a null (a 7-field house came back with 22), and changed its next price."""
+    model = load_model()
+    minimal = {name: request_rows[0][name] for name in REQUIRED_FIELDS}
+    house: defaultdict[str, Any] = defaultdict(lambda: None, minimal)
+    drift = input_drift(model, [house])
+    assert dict(house) == minimal
+    assert drift == input_drift(model, [dict(minimal)])
