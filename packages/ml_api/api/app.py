@@ -60,7 +60,7 @@ from api.spec_document import (
 )
 from api.spec_endpoint import SpecDocumentMiddleware
 from api.store.comparison import Versions
-from api.store.database import Store, make_engine
+from api.store.database import WRITER_CONNECTIONS, Store, make_engine
 from api.store.monitoring import Thresholds, Window
 from api.store.recorder import Recorder
 from api.store.shadow import ShadowWriter
@@ -211,7 +211,9 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
     if store is not None:
         # One engine (one connection pool) a worker for both writer threads: made on first use,
         # in the worker (an engine does not survive a fork); SQLAlchemy engines are thread-safe.
-        engine = functools.cache(functools.partial(make_engine, store.url))
+        engine = functools.cache(
+            functools.partial(make_engine, store.url, connections=WRITER_CONNECTIONS)
+        )
         shadow = (
             ShadowWriter(
                 engine,

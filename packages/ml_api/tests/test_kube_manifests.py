@@ -12,8 +12,13 @@ with docker/postgres. Reads files only: no cluster, no podman (``make kube-test`
 
 from __future__ import annotations
 
+import copy
+import os
 import re
 import shlex
+import stat
+import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from api.config import ServerSettings, Settings
+from api.store.database import STORE_CONNECTIONS, WRITER_CONNECTIONS, make_engine
 from tests.test_proxy_config import (
     NGINX_CONF,
     nginx_seconds,
@@ -37,6 +43,7 @@ from tools.kube import (
     container_of,
     cpu_cores,
     find,
+    inline_secrets,
     memory_bytes,
     pod_containers,
     probe_budget,
@@ -532,6 +539,8 @@ def test_a_patch_the_renderer_lacks_is_refused(
 # --- The prediction store: PostgreSQL's StatefulSet, its Service, the API's URL from a Secret ---
 
 DB_DOCKERFILE = (ROOT / "docker" / "postgres" / "Dockerfile").read_text(encoding="utf-8")
+CHALLENGER_OVERLAY = KUBE_DIR / "overlays" / "challenger"
+PROMOTED_OVERLAY = KUBE_DIR / "overlays" / "promoted"
 URL_VARIABLE = "ML_API_DATABASE_URL"
 
 
@@ -550,6 +559,44 @@ def test_the_stores_url_comes_from_a_secret_and_no_configmap_holds_one() -> None
             assert URL_VARIABLE not in config_map["data"]
             assert not any("postgresql" in str(v) for v in config_map["data"].values())
     assert not any(m["kind"] == "Secret" for m in BASE), "the base ships no credentials"
+
+
+def test_the_feedback_tokens_come_from_an_optional_secret_and_no_configmap_holds_them() -> None:
+    """Who may post sale prices back: no way to give tokens but the ConfigMap, which anyone who
+    may read ConfigMaps reads, had left feedback off on Kubernetes (a review's). Optional:
+    without the Secret the pod starts, feedback off."""
+    reference = _env(CONTAINER)["ML_API_FEEDBACK_TOKENS"]["valueFrom"]["secretKeyRef"]
+    assert reference["optional"] is True and reference["name"] != DB_SERVICE["metadata"]["name"]
+    for manifests in (BASE, LOCAL, render(CHALLENGER_OVERLAY), render(PROMOTED_OVERLAY)):
+        for config_map in (m for m in manifests if m["kind"] == "ConfigMap"):
+            assert "ML_API_FEEDBACK_TOKENS" not in config_map["data"]
+
+
+def test_an_optional_secret_not_played_leaves_its_variable_unset() -> None:
+    """make kube-test plays no feedback Secret: its variable is left out, as Kubernetes does,
+    and a Secret that is not optional must be there."""
+    pod = copy.deepcopy(POD)
+    inline_secrets(pod, secret_values(LOCAL))
+    assert "ML_API_FEEDBACK_TOKENS" not in _env(pod["containers"][0])
+    assert "value" in _env(pod["containers"][0])[URL_VARIABLE]
+    required = copy.deepcopy(POD)
+    del _env(required["containers"][0])["ML_API_FEEDBACK_TOKENS"]["valueFrom"]["secretKeyRef"][
+        "optional"
+    ]
+    with pytest.raises(KeyError):
+        inline_secrets(required, secret_values(LOCAL))
+
+
+@pytest.mark.parametrize("overlay", [LOCAL_OVERLAY, CHALLENGER_OVERLAY, PROMOTED_OVERLAY])
+def test_every_container_of_every_pod_has_requests_equal_to_limits(overlay: Path) -> None:
+    """Guaranteed QoS, as the Deployment says, needs every container's requests equal to its
+    limits, its init containers' too: the migration's and the models' copy were not, and the
+    pods were Burstable (a review's)."""
+    for manifest in render(overlay):
+        if manifest["kind"] == "Deployment":  # the database: memory alone (its comment)
+            for container in pod_containers(manifest["spec"]["template"]["spec"]):
+                resources = container["resources"]
+                assert resources["requests"] == resources["limits"], container["name"]
 
 
 def test_the_local_secrets_url_names_the_db_service_user_database_and_password() -> None:
@@ -598,6 +645,8 @@ def test_the_database_runs_as_the_images_user_on_its_claimed_volume() -> None:
     context = DB_POD["securityContext"]
     assert str(context["runAsUser"]) == users[-1] == str(context["fsGroup"])
     assert context["runAsNonRoot"] is True
+    # A volume's mount does not make PGDATA group-writable again (PostgreSQL would not start).
+    assert context["fsGroupChangePolicy"] == "OnRootMismatch"
     # PGDATA in a folder of the claimed volume (its root may hold lost+found).
     [claim] = STATEFUL_SET["spec"]["volumeClaimTemplates"]
     mounts = {m["name"]: m["mountPath"] for m in DB_CONTAINER["volumeMounts"]}
@@ -624,8 +673,6 @@ def test_the_database_is_ready_when_pg_isready_says_so() -> None:
 
 # --- A second model version: overlays/challenger (in the shadow), overlays/promoted ------------
 
-CHALLENGER_OVERLAY = KUBE_DIR / "overlays" / "challenger"
-PROMOTED_OVERLAY = KUBE_DIR / "overlays" / "promoted"
 MODEL_SETTINGS = (MODEL, CHALLENGER)
 MODELS_DOCKERFILE = (ROOT / "docker" / "models" / "Dockerfile").read_text(encoding="utf-8")
 
@@ -720,3 +767,64 @@ def test_patches_are_left_out_of_the_validation_of_whole_files() -> None:
         (CHALLENGER_OVERLAY / "models.yaml").resolve(),
         (PROMOTED_OVERLAY / "promote.yaml").resolve(),
     }
+
+
+def test_the_database_entrypoint_makes_pgdata_its_own_at_every_start(tmp_path: Path) -> None:
+    """A volume mounted with an fsGroup left PGDATA group-writable (2770), and PostgreSQL
+    refuses such a folder: the entrypoint set its mode on the first start only (a review's).
+    Played with a stand-in for postgres on a PGDATA that holds a database already."""
+    pgdata = tmp_path / "pgdata"
+    pgdata.mkdir()
+    (pgdata / "PG_VERSION").write_text("15\n")
+    pgdata.chmod(0o2770)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "postgres").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "postgres").chmod(0o755)
+    entrypoint = ROOT / "docker" / "postgres" / "entrypoint.sh"
+    env = {**os.environ, "PGDATA": str(pgdata), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run(["sh", str(entrypoint), "postgres"], env=env, timeout=30, check=False)
+    assert done.returncode == 0
+    assert stat.S_IMODE(pgdata.stat().st_mode) == 0o700
+
+
+def test_the_database_takes_every_connection_the_api_may_open_at_its_largest(
+    kube_settings: tuple[Settings, ServerSettings],
+) -> None:
+    """A review's: each worker holds two pools (the writers' and the store's), 16 connections
+    a pod by their settings then, and 8 pods and a surge went past PostgreSQL's default 100;
+    a refused connection fails a new pod's start. Now: each worker's allowance, times the
+    workers, the autoscaler's most pods and the rollout's surge, and a new pod's migration,
+    within max_connections less the superusers' reserve."""
+    _, server = kube_settings
+    per_pod = server.workers * (WRITER_CONNECTIONS + STORE_CONNECTIONS)
+    hpa = find(BASE, "HorizontalPodAutoscaler")
+    pods = hpa["spec"]["maxReplicas"] + DEPLOYMENT["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+    arguments = DB_CONTAINER["args"]
+    assert arguments[0] == "postgres"  # what the image's entrypoint makes a database for
+    [limit] = [int(a.split("=")[1]) for a in arguments if a.startswith("max_connections=")]
+    reserved = 3  # PostgreSQL's superuser_reserved_connections
+    assert per_pod * pods + 1 <= limit - reserved, (per_pod, pods, limit)
+
+
+@pytest.mark.external
+def test_an_engine_opens_no_more_connections_than_it_is_allowed(
+    postgres_server: Any,
+) -> None:
+    """make_engine's allowance is its pool's: with every connection held, one more waits until
+    one is given back."""
+    engine = make_engine(postgres_server.url, connections=WRITER_CONNECTIONS)
+    held = [engine.connect() for _ in range(WRITER_CONNECTIONS)]
+    extra: list[Any] = []
+    waiting = threading.Thread(target=lambda: extra.append(engine.connect()), daemon=True)
+    try:
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive() and not extra  # no connection beyond the allowance
+        held.pop().close()
+        waiting.join(10.0)
+        assert len(extra) == 1
+    finally:
+        for connection in [*held, *extra]:
+            connection.close()
+        engine.dispose()

@@ -139,13 +139,22 @@ def secret_values(manifests: list[Manifest]) -> dict[tuple[str, str], str]:
 
 def inline_secrets(pod: dict[str, Any], values: dict[tuple[str, str], str]) -> None:
     """Each ``secretKeyRef`` of the pod spec ``pod``'s containers replaced by its value (podman
-    4.3 cannot read a Secret it has stored: see the module's docstring)."""
+    4.3 cannot read a Secret it has stored: see the module's docstring); one marked
+    ``optional`` whose Secret is not played is left out, as Kubernetes leaves the variable
+    unset."""
     for container in pod_containers(pod):
+        kept = []
         for entry in container.get("env", []):
             reference = entry.get("valueFrom", {}).get("secretKeyRef")
             if reference is not None:
+                key = (reference["name"], reference["key"])
+                if key not in values and reference.get("optional", False):
+                    continue
                 del entry["valueFrom"]
-                entry["value"] = values[(reference["name"], reference["key"])]
+                entry["value"] = values[key]
+            kept.append(entry)
+        if "env" in container:
+            container["env"] = kept
 
 
 def container_of(deployment: Manifest) -> dict[str, Any]:
@@ -544,7 +553,15 @@ def store_check(pod: Played, store: PlayedStore) -> int:
     query = f"SELECT price FROM predictions WHERE id = '{prediction_id}'"
     seconds = wait(lambda: store.psql(query) != "", 10, f"house {prediction_id} recorded")
     assert float(store.psql(query)) == price, (store.psql(query), price)
-    print(f"house {prediction_id} in the store's PostgreSQL {seconds:.1f} s after its price")
+    # The StatefulSet's arguments reach the server (its connection budget).
+    [db_pod] = store_manifests()
+    [db] = db_pod["spec"]["containers"]
+    [wanted] = [a.split("=")[1] for a in db["args"] if a.startswith("max_connections=")]
+    assert store.psql("SHOW max_connections") == wanted, store.psql("SHOW max_connections")
+    print(
+        f"house {prediction_id} in the store's PostgreSQL {seconds:.1f} s after its price; "
+        f"max_connections {wanted}, as the StatefulSet says"
+    )
     return 1
 
 

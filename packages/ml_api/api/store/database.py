@@ -35,8 +35,20 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the store at ``url``; a SQLite file's folder is made if missing."""
+#: Connections to PostgreSQL a worker's two engines hold at most: the writers' (the priced
+#: houses' and the challenger's, a thread each) and the store's (the monitor's refreshes and
+#: the requests waiting on the store, ML_API_MAX_INFLIGHT_STORE_REQUESTS at most). The
+#: database's max_connections is sized from them (deploy/kubernetes/base/db-statefulset.yaml,
+#: checked by tests/test_kube_manifests.py).
+WRITER_CONNECTIONS = 2
+STORE_CONNECTIONS = 4
+#: Connections an engine keeps open between uses; the rest of its allowance opens on demand.
+_KEPT_CONNECTIONS = 2
+
+
+def make_engine(url: str, *, connections: int = STORE_CONNECTIONS) -> Engine:
+    """An engine for the store at ``url``, of at most ``connections`` connections at once to
+    PostgreSQL; a SQLite file's folder is made if missing."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -51,8 +63,8 @@ def make_engine(url: str) -> Engine:
         url,
         json_serializer=_json,
         json_deserializer=orjson.loads,  # JSON columns read back (drift reads text itself)
-        pool_size=2,
-        max_overflow=2,
+        pool_size=min(_KEPT_CONNECTIONS, connections),
+        max_overflow=connections - min(_KEPT_CONNECTIONS, connections),
         pool_pre_ping=True,
         connect_args={"connect_timeout": 3},
     )

@@ -31,5 +31,11 @@ if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     fi
     echo "postgres-entrypoint: made the database \"$database\" of user \"$user\" in $PGDATA" >&2
 fi
+# At every start, as the official image does: PostgreSQL refuses a data folder that others can
+# read or write, and a volume's mount may have given it to a group (Kubernetes' fsGroup).
+# 00700, not 0700: GNU chmod keeps a folder's set-group-id bit unless a numeric mode clears it.
+if [ "${1:-}" = postgres ] && [ -d "$PGDATA" ]; then
+    chmod 00700 "$PGDATA"
+fi
 
 exec "$@"
