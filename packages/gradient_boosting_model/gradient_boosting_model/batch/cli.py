@@ -36,8 +36,11 @@ from gradient_boosting_model.batch.settings import (
     BATCH_ROWS,
     MAX_BATCH_ROWS,
     MAX_REJECTED,
+    SUFFIXES_TEXT,
+    Format,
     JobSettings,
     default_rejects,
+    suffixes_of,
 )
 
 if TYPE_CHECKING:
@@ -124,6 +127,17 @@ def _exit_statuses() -> str:
     )
 
 
+def _formats(first: Format) -> str:
+    """An output's formats as --help names them, with every suffix taken
+    (``settings.SUFFIXES``), its default first."""
+    names: dict[Format, str] = {"parquet": "Parquet", "csv": "CSV"}
+    second: Format = "csv" if first == "parquet" else "parquet"
+    return (
+        f"a {names[first]} file ({suffixes_of(first)}), or {names[second]} "
+        f"({suffixes_of(second)}), in any case"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
@@ -135,10 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
         "input",
         metavar="INPUT",
         type=_input,
-        help="a .csv or .parquet file, a folder of them, or a glob",
+        help=f"a file ({SUFFIXES_TEXT}, in any case), a folder of them, or a glob",
     )
     parser.add_argument(
-        "output", metavar="OUTPUT", type=_file_name, help="prices: a .parquet file, or .csv"
+        "output", metavar="OUTPUT", type=_file_name, help=f"prices: {_formats('parquet')}"
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -160,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rejects",
         type=_file_name,
         metavar="FILE",
-        help="invalid rows: a .csv or .parquet file (default: OUTPUT's name + .rejects.csv)",
+        help=f"invalid rows: {_formats('csv')} (default: OUTPUT's name + .rejects.csv)",
     )
     parser.add_argument(
         "--chunk-rows",
@@ -300,7 +314,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # this one imports its own (numpy, Arrow, Dask).
         start_worker_server()
     from gradient_boosting_model.batch.job import plan_job, run_job
-    from gradient_boosting_model.batch.sources import SUFFIXES_TEXT, named
+    from gradient_boosting_model.batch.sources import named
 
     settings = JobSettings(
         input=args.input,

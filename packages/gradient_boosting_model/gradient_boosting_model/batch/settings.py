@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+Format = Literal["csv", "parquet"]
+#: The formats of the files read and written, by their names' suffixes, in any case (``.CSV``):
+#: INPUT's, OUTPUT's and ``--rejects``' alike.
+SUFFIXES: dict[str, Format] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+#: The suffixes as a person reads them in a message.
+SUFFIXES_TEXT = ", ".join(SUFFIXES)
 
 #: Houses priced per call of ``make_prediction``: large enough that its fixed costs vanish.
 BATCH_ROWS = 10_000
@@ -24,6 +32,16 @@ class JobSettings:
     rejects: Path
     batch_rows: int = BATCH_ROWS
     max_rejected: float = MAX_REJECTED
+
+
+def file_format(path: Path) -> Format | None:
+    """A file's format by its name's suffix, whatever its case (``.CSV`` too)."""
+    return SUFFIXES.get(path.suffix.lower())
+
+
+def suffixes_of(kind: Format) -> str:
+    """The suffixes of a format's files, as a message or ``--help`` names them."""
+    return " or ".join(suffix for suffix, found in SUFFIXES.items() if found == kind)
 
 
 def default_rejects(output: Path) -> Path:

@@ -18,17 +18,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from gradient_boosting_model.batch.errors import InputFileError, os_reason
+from gradient_boosting_model.batch.settings import SUFFIXES_TEXT, Format, file_format
 from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIELDS
 
-Format = Literal["csv", "parquet"]
-INPUT_SUFFIXES: dict[str, Format] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-#: The suffixes as a person reads them in a message.
-SUFFIXES_TEXT = ", ".join(INPUT_SUFFIXES)
 #: The names of a folder's other entries a message shows, at most.
 LEFT_OUT_SHOWN = 10
 
@@ -82,11 +79,6 @@ class Inputs:
     left_out: list[str]
 
 
-def input_format(path: Path) -> Format | None:
-    """A file's format by its name's suffix, whatever its case (``.CSV`` too)."""
-    return INPUT_SUFFIXES.get(path.suffix.lower())
-
-
 def named(left_out: Sequence[str]) -> str:
     """A folder's other entries (``Inputs.left_out``) as a message shows them."""
     more = len(left_out) - LEFT_OUT_SHOWN
@@ -99,7 +91,7 @@ def find_inputs(pattern: str) -> Inputs:
     if path.is_dir():
         entries = sorted(path.iterdir())
         files = [
-            p for p in entries if p.is_file() and not p.name.startswith(".") and input_format(p)
+            p for p in entries if p.is_file() and not p.name.startswith(".") and file_format(p)
         ]
         chosen = set(files)
         left_out = [p.name + "/" * p.is_dir() for p in entries if p not in chosen]
@@ -116,7 +108,7 @@ def find_inputs(pattern: str) -> Inputs:
     else:
         raise InputFileError(f"{pattern}: {_why_not_found(path)}")
     for file in found:
-        if input_format(file) is None:
+        if file_format(file) is None:
             raise InputFileError(
                 f"{file}: not a CSV or Parquet file (the name must end in {SUFFIXES_TEXT})"
             )
@@ -284,7 +276,7 @@ def plan_chunks(files: Sequence[Path], chunk_rows: int) -> list[Chunk]:
     file that cannot be read or does not hold house details."""
     chunks: list[Chunk] = []
     for path in files:
-        kind = input_format(path)
+        kind = file_format(path)
         assert kind is not None  # find_inputs keeps no other file
         try:
             plan = _csv_chunks if kind == "csv" else _parquet_chunks

@@ -17,19 +17,17 @@ import os
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from gradient_boosting_model.batch.errors import OutputFileError, os_reason
+from gradient_boosting_model.batch.settings import SUFFIXES_TEXT, Format, file_format
 
 if TYPE_CHECKING:  # reading imports the model's schema, which the client does not need
     from gradient_boosting_model.batch.reading import Reject
-
-OutputFormat = Literal["csv", "parquet"]
-OUTPUT_SUFFIXES: dict[str, OutputFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 WARNING = pa.struct([("field", pa.string()), ("message", pa.string())])
 PRICES = pa.schema(
@@ -58,11 +56,14 @@ REJECTS = pa.schema(
 )
 
 
-def output_format(path: Path, what: str) -> OutputFormat:
-    """The format a path's extension asks for; refuses others and a missing folder."""
-    kind = OUTPUT_SUFFIXES.get(path.suffix)
+def output_format(path: Path, what: str) -> Format:
+    """The format a path's suffix asks for, as an input's (``settings.SUFFIXES``, in any case);
+    refuses others and a missing folder."""
+    kind = file_format(path)
     if kind is None:
-        raise OutputFileError(f"{path}: the {what} file's name must end in .parquet or .csv")
+        raise OutputFileError(
+            f"{path}: the {what} file's name must end in {SUFFIXES_TEXT} (in any case)"
+        )
     if not path.parent.is_dir():
         raise OutputFileError(f"{path}: no folder {path.parent} to write the {what} file in")
     if path.is_dir():

@@ -100,7 +100,7 @@ MakeInput = Callable[[Path, Files], BatchInput]
 
 
 def read_table(path: Path) -> list[dict[str, Any]]:
-    if path.suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         import pyarrow.csv as pa_csv
 
         return list(pa_csv.read_csv(path).to_pylist())

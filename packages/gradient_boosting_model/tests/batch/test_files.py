@@ -108,6 +108,30 @@ def test_help_says_how_to_run_it(capsys: pytest.CaptureFixture[str]) -> None:
         assert f"  {status:<4} {meaning}\n" in out
 
 
+@pytest.mark.parametrize(
+    ("output", "rejects"), [("o.CSV", "r.Parquet"), ("o.PARQUET", "r.CSV"), ("o.Pq", "r.csv")]
+)
+def test_an_output_is_named_as_an_input_may_be(
+    output: str, rejects: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: an input's suffix was read in any case, an output's not (``o.CSV`` was
+    refused, "must end in .parquet or .csv"), and ``.pq`` was taken though neither that message
+    nor --help named it."""
+    status, out, err = run(
+        capsys, str(DATASET_DIR / "test.csv"), str(tmp_path / output), "--rejects",
+        str(tmp_path / rejects)
+    )  # fmt: skip
+    assert status == 0, err
+    assert "scored 1459, rejected 0" in out
+    assert len(read_table(tmp_path / output)) == 1459
+    assert read_table(tmp_path / rejects) == []  # written, in its name's format
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    words = " ".join(capsys.readouterr().out.split())  # as the terminal's width wraps them
+    assert "OUTPUT prices: a Parquet file (.parquet or .pq), or CSV (.csv), in any case" in words
+    assert "INPUT a file (.csv, .parquet, .pq, in any case)" in words
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -123,7 +147,7 @@ def free_port() -> int:
         (lambda d, o: [str(DATASET_DIR / "houseprice.csv"), o], "unknown column: 'SalePrice'"),
         (lambda d, o: [f"{d}/fake.parquet", o], "fake.parquet: not a Parquet file"),
         (lambda d, o: [f"{d}/tabs.csv", o], "tabs.csv: not house details"),
-        (lambda d, o: [f"{d}/a.csv", f"{d}/out.json"], "must end in .parquet or .csv"),
+        (lambda d, o: [f"{d}/a.csv", f"{d}/out.json"], "must end in .csv, .parquet, .pq (in any"),
         (lambda d, o: [f"{d}/a.csv", "nowhere/out.csv"], "no folder nowhere"),
         (lambda d, o: [f"{d}/a.csv", f"{d}/a.csv"], "an input cannot be an output too"),
         (lambda d, o: [f"{d}/a.csv", f"{d}/sub.csv"], "sub.csv: a folder, not a place for"),
