@@ -8,7 +8,9 @@ API) becomes an int when whole and a float otherwise, and any other text is pass
 so that the schema refuses it with the API's own message.
 A line that is no row of its file (too few or too many values, broken quoting, not UTF-8) is
 rejected here. Parquet values keep their types, but a NaN is missing, a whole float is an int
-(pandas stores an integer column with gaps as floats) and a decimal is a float.
+(pandas stores an integer column with gaps as floats), a decimal is a float, and bytes (a
+``binary`` column, as Hive stores text) are UTF-8 text: a row with bytes that are not is rejected
+here, for each such field.
 
 This runs for every row of a job, so a CSV chunk is parsed by Arrow's C++ reader, whole
 columns at a time (three times as fast as Python's csv module here); only a chunk that Arrow
@@ -37,6 +39,8 @@ from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, LARGEST_ID
 MISSING_TEXT = frozenset({"", "NA"})
 #: The field of a reject that concerns the whole row, as in the API's errors.
 ROW_FIELD = "_schema"
+#: A reject's message for a Parquet value stored as bytes (``binary``) that are not UTF-8 text.
+NOT_UTF8 = "Not UTF-8 text."
 #: A number as text: a JSON number (RFC 8259), as a client sends one to the API (``-7``,
 #: ``0.5``, ``1e3``). Any other text in a number field is passed on as text, which the schema
 #: refuses ("Not a valid number."), as the API refuses it: among them what Python's ``int`` and
@@ -301,7 +305,70 @@ def read_chunk(chunk: Chunk) -> ChunkTable:
     if chunk.id_range is not None:  # Ids pandas kept as a range index: the row's place in it
         first, step = chunk.id_range
         table = table.append_column(ID_FIELD, pa.array(first + step * (rows - 1)))
-    return ChunkTable(_missing_texts_as_null(_decimals_as_floats(table)), rows, nan_is_missing=True)
+    read = _binaries_as_texts(ChunkTable(_decimals_as_floats(table), rows, nan_is_missing=True))
+    read.table = _missing_texts_as_null(read.table)
+    return read
+
+
+def _binaries_as_texts(read: ChunkTable) -> ChunkTable:
+    """A Parquet table's binary columns as UTF-8 text: Hive, Impala and older Spark store text
+    as plain ``binary`` (no string annotation), and each value was refused "Not a valid
+    string.". A row with a value that is not UTF-8 is rejected for each such field
+    (``NOT_UTF8``) and taken out of the table, as a CSV line that is not UTF-8 is."""
+    import pyarrow as pa
+
+    table = read.table
+    bad_fields: list[tuple[int, str]] = []  # (position, field), column by column
+    for position, column in enumerate(table.schema):
+        if _is_binary(column.type):
+            texts, invalid = _utf8_texts(table.column(position))
+            table = table.set_column(position, column.name, texts)
+            bad_fields.extend((int(at), column.name) for at in np.flatnonzero(invalid))
+    if not bad_fields:
+        return ChunkTable(table, read.rows, read.nan_is_missing, read.rejects, read.blank)
+    ids = table.column(ID_FIELD).to_pylist() if ID_FIELD in table.column_names else None
+    rejects = [
+        Reject(int(read.rows[at]), row_id(ids[at]) if ids else None, name, NOT_UTF8)
+        for at, name in bad_fields
+    ]
+    keep = np.ones(len(read.rows), dtype=bool)
+    keep[[at for at, _ in bad_fields]] = False
+    return ChunkTable(
+        table.filter(pa.array(keep)),
+        read.rows[keep],
+        read.nan_is_missing,
+        [*read.rejects, *rejects],
+        read.blank,
+    )
+
+
+def _is_binary(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind)
+    )
+
+
+def _utf8_texts(column: Any) -> tuple[Any, npt.NDArray[np.bool_]]:
+    """A binary column as text, and where a value is not UTF-8 (null there): Arrow's cast
+    checks the whole column at once; only a column it refuses is decoded value by value."""
+    import pyarrow as pa
+
+    text = pa.large_string() if pa.types.is_large_binary(column.type) else pa.string()
+    try:
+        return column.cast(text), np.zeros(len(column), dtype=bool)
+    except pa.ArrowInvalid:  # a value that is not UTF-8
+        pass
+    texts: list[str | None] = []
+    invalid = np.zeros(len(column), dtype=bool)
+    for at, value in enumerate(column.to_pylist()):
+        try:
+            texts.append(None if value is None else value.decode("utf-8"))
+        except UnicodeDecodeError:
+            texts.append(None)
+            invalid[at] = True
+    return pa.array(texts, type=text), invalid
 
 
 def _missing_texts_as_null(table: Any) -> Any:

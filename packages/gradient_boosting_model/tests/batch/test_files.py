@@ -408,6 +408,42 @@ def test_a_parquet_files_decimal_columns_are_numbers(
     ]
 
 
+@pytest.mark.parametrize("large", [False, True])
+def test_a_parquet_files_text_stored_as_bytes_is_read_as_utf8(
+    large: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's: a text column stored as plain ``binary`` (Hive, Impala, older Spark) had
+    every row refused, "Not a valid string.". Bytes that are no UTF-8 are refused for their
+    row and field, the row's other fields aside."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gradient_boosting_model import make_prediction
+
+    frame = pd.read_csv(DATASET_DIR / "test.csv").head(4)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    kind = pa.large_binary() if large else pa.binary()
+    for at, column in enumerate(table.schema):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            texts = [None if text is None else text.encode() for text in table[at].to_pylist()]
+            if column.name == "Neighborhood":
+                texts[2] = b"\xffNAmes"
+            table = table.set_column(at, column.name, pa.array(texts, kind))
+    pq.write_table(table, tmp_path / "bytes.parquet")
+    assert pq.read_schema(tmp_path / "bytes.parquet").field("Neighborhood").type == kind
+    status, out, err = run(
+        capsys, str(tmp_path / "bytes.parquet"), str(tmp_path / "p.csv"), "--max-rejected", "50%"
+    )
+    assert status == 0, err
+    assert "scored 3, rejected 1, total 4 houses" in out
+    assert rejected_fields(tmp_path / "p.rejects.csv") == [(3, "Neighborhood", "Not UTF-8 text.")]
+    priced = read_table(tmp_path / "p.csv")
+    assert [line["row"] for line in priced] == [1, 2, 4]
+    expected = make_prediction(frame.drop(index=2)).predictions
+    assert [line["price"] for line in priced] == expected
+
+
 def write_houses(path: Path, changes: dict[int, dict[str, str]], *, rows: int = 6) -> None:
     """test.csv's first ``rows`` houses as a CSV, with ``changes``' texts put in (row -> column
     -> text; rows from 1), and a blank line after row ``rows`` when ``changes`` names row 0."""
