@@ -18,7 +18,8 @@ class BatchError(ModelError):
 
 
 class InputFileError(BatchError):
-    """An input is missing, in a format that is not CSV or Parquet, or not house details."""
+    """An input is missing, in a format that is not CSV or Parquet, not house details, or
+    changed while the job read it."""
 
 
 class OutputFileError(BatchError):

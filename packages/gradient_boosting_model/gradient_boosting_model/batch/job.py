@@ -1,9 +1,11 @@
 """A whole job: its inputs planned, its chunks run, prices and rejects written, counts checked.
 
 Every row of every input is accounted for: each chunk's priced, rejected and blank rows must add
-up to the rows planned for it, each row number once, or the job stops (that would be a bug
-here, not bad data). The rejected share is checked at the end: above the limit, the rejects
-file is kept (it says why) and the prices are not written.
+up to the rows planned for it, each row number once, or the job stops: a bug here, not bad data,
+unless an input changed while the job read it (each file's size and modification time are noted
+when it is planned, and looked at again when a chunk fails), which is said instead. The rejected
+share is checked at the end: above the limit, the rejects file is kept (it says why) and the
+prices are not written.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gradient_boosting_model import __version__
 from gradient_boosting_model.batch.errors import (
     BatchError,
     ChunkError,
+    InputFileError,
     OutputFileError,
     TooManyRejectsError,
 )
@@ -29,7 +32,14 @@ from gradient_boosting_model.batch.repeated_ids import IdTally
 from gradient_boosting_model.batch.report import JobReport
 from gradient_boosting_model.batch.results import ChunkResult
 from gradient_boosting_model.batch.settings import JobSettings
-from gradient_boosting_model.batch.sources import Chunk, find_inputs, plan_chunks
+from gradient_boosting_model.batch.sources import (
+    Chunk,
+    FileStamp,
+    file_stamp,
+    file_stamps,
+    find_inputs,
+    plan_chunks,
+)
 from gradient_boosting_model.batch.writing import (
     PRICES,
     REJECTS,
@@ -51,10 +61,16 @@ class Plan:
     chunks: list[Chunk]
     #: What an input folder held besides its CSV and Parquet files (``Inputs.left_out``).
     left_out: list[str]
+    #: Each file's size and modification time when it was planned, by ``Chunk.source``.
+    stamps: dict[str, FileStamp]
 
     @property
     def rows(self) -> int:
         return sum(chunk.span.rows for chunk in self.chunks)
+
+    def changed(self) -> list[str]:
+        """The files whose size or modification time is no longer what was planned."""
+        return [source for source, was in self.stamps.items() if file_stamp(Path(source)) != was]
 
 
 def plan_job(settings: JobSettings) -> Plan:
@@ -68,10 +84,12 @@ def plan_job(settings: JobSettings) -> Plan:
     for file in inputs.files:
         if file.resolve() in written:
             raise OutputFileError(f"{file}: an input cannot be an output too")
+    stamps = file_stamps(inputs.files)  # first: a change while the chunks are planned counts
     return Plan(
         files=inputs.files,
         chunks=plan_chunks(inputs.files, settings.batch_rows),
         left_out=inputs.left_out,
+        stamps=stamps,
     )
 
 
@@ -133,6 +151,7 @@ def run_job(
         TableWriter(settings.output, PRICES, what="prices") as prices,
         TableWriter(settings.rejects, REJECTS, what="rejects") as rejects,
         _reporting(report, start),
+        _blaming_changed_inputs(plan),
     ):
         # Closed on any exit, so that a cluster cancels the chunks still in flight.
         with closing(runner.results(plan.chunks, batch_rows=settings.batch_rows)) as results:
@@ -174,6 +193,22 @@ def _reporting(report: JobReport, start: float) -> Iterator[None]:
             report.seconds = time.perf_counter() - start
         error.report = report
         raise
+
+
+@contextmanager
+def _blaming_changed_inputs(plan: Plan) -> Iterator[None]:
+    """A chunk that failed, or whose rows did not add up, while an input changed (truncated or
+    rewritten as the job read it) is the file's doing, said so: it was blamed as a bug here."""
+    try:
+        yield
+    except ChunkError as error:
+        changed = plan.changed()
+        if not changed:
+            raise
+        raise InputFileError(
+            f"{changed[0]} changed while it was read (its size or modification time differs): "
+            "run again on a file that stays put"
+        ) from error
 
 
 def _left_as_it_was(output: Path) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import glob
 import itertools
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,40 @@ class Chunk:
     #: A Parquet file's Ids kept by pandas as a range index (no column): the first row's Id
     #: and the step from a row to the next.
     id_range: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What says a file is as it was when the job planned it: its size and modification time."""
+
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, found: os.stat_result) -> FileStamp:
+        return cls(found.st_size, found.st_mtime_ns)
+
+
+def file_stamp(path: Path) -> FileStamp | None:
+    """A file's size and modification time now; ``None`` when it is gone or cannot be seen."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return FileStamp.of(found)
+
+
+def file_stamps(files: Sequence[Path]) -> dict[str, FileStamp]:
+    """Each file's ``FileStamp`` by its name as its chunks give it (``Chunk.source``), taken
+    before the job reads it."""
+    stamps = {}
+    for path in files:
+        try:
+            found = path.stat()
+        except OSError as error:
+            raise InputFileError(f"{path}: cannot be read ({os_reason(error)})") from None
+        stamps[str(path)] = FileStamp.of(found)
+    return stamps
 
 
 @dataclass(frozen=True)

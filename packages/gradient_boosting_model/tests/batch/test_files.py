@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,12 @@ from batch.houses import (
     read_table,
 )
 from gradient_boosting_model.batch.cli import EXIT_STATUSES, main
-from gradient_boosting_model.batch.settings import MAX_BATCH_ROWS
+from gradient_boosting_model.batch.errors import ChunkError, InputFileError
+from gradient_boosting_model.batch.job import plan_job, run_job
+from gradient_boosting_model.batch.results import ChunkResult
+from gradient_boosting_model.batch.running import InProcess, score_chunk
+from gradient_boosting_model.batch.settings import MAX_BATCH_ROWS, JobSettings
+from gradient_boosting_model.batch.sources import Chunk
 from gradient_boosting_model.config import DATASET_DIR
 
 pytestmark = pytest.mark.integration
@@ -625,3 +631,55 @@ def test_an_input_that_is_no_regular_file_is_named_so(
         assert (status, out) == (1, "")
         assert err.startswith(f"score-houses: error: {given}: {message}"), err
         assert err.count("\n") == 1
+
+
+def a_job_whose_first_chunk(
+    tmp_path: Path,
+    *,
+    file_change: Callable[[Path], object] = lambda houses: None,
+    result_change: Callable[[ChunkResult], object] = lambda result: None,
+) -> None:
+    """Run a job on 30 houses in chunks of 10, in this process, where ``file_change`` is done to
+    the file before its first chunk is read, and ``result_change`` to that chunk's result."""
+    header, *lines = (DATASET_DIR / "test.csv").read_text().splitlines()[:31]
+    houses = tmp_path / "h.csv"
+    houses.write_text("\n".join([header, *lines]) + "\n")
+    settings = JobSettings(str(houses), tmp_path / "p.csv", tmp_path / "r.csv", batch_rows=10)
+    plan = plan_job(settings)
+
+    def score(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
+        if chunk.index == 0:
+            file_change(houses)
+        result = score_chunk(chunk, batch_rows=batch_rows)
+        if chunk.index == 0:
+            result_change(result)
+        return result
+
+    run_job(settings, plan, InProcess(score))
+
+
+def cut_after_five_houses(houses: Path) -> None:
+    """A rewrite of the file begun: its header and 5 houses left."""
+    with houses.open("r+b") as handle:
+        handle.truncate(len(b"".join(houses.read_bytes().splitlines(keepends=True)[:6])))
+
+
+def test_an_input_changed_while_it_is_read_is_said_so_not_blamed_on_a_bug(tmp_path: Path) -> None:
+    """A probe's: a file truncated while the job read it was said to have "rows lost or
+    repeated (a bug in score-houses)"."""
+    with pytest.raises(InputFileError) as stopped:
+        a_job_whose_first_chunk(tmp_path, file_change=cut_after_five_houses)
+    assert str(stopped.value) == (
+        f"{tmp_path / 'h.csv'} changed while it was read (its size or modification time "
+        "differs): run again on a file that stays put"
+    )
+    assert stopped.value.report is not None  # for the summary so far
+    assert "a bug in score-houses" in str(stopped.value.__cause__)
+
+
+def test_rows_lost_from_an_input_that_stayed_put_are_a_bug(tmp_path: Path) -> None:
+    def lose_a_row(result: ChunkResult) -> None:
+        result.prices = result.prices.slice(1)
+
+    with pytest.raises(ChunkError, match=r"rows 1-10: .* \(a bug in score-houses\)"):
+        a_job_whose_first_chunk(tmp_path, result_change=lose_a_row)
