@@ -296,15 +296,46 @@ def _terminated_as_interrupted() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _redeliver(unraisable: Any) -> None:
+    """``sys.unraisablehook``: an interrupt raised where Python cannot raise it (in an object's
+    ``__del__``, as a Dask future's when it is let go) was printed as "Exception ignored", and
+    lost; its signal is sent again, to be raised where it can be."""
+    stop = unraisable.exc_value
+    if not isinstance(stop, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+    elif isinstance(stop, Terminated):
+        signal.signal(signal.SIGTERM, _terminate)  # ignored since: a first one again
+        signal.raise_signal(signal.SIGTERM)
+    else:
+        signal.raise_signal(signal.SIGINT)
+
+
+@contextmanager
+def _interrupts_redelivered() -> Iterator[None]:
+    """``_redeliver`` while the command runs (in the main thread, where signals are handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous, sys.unraisablehook = sys.unraisablehook, _redeliver
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command (``score-houses --help``); returns its exit status (``EXIT_STATUSES``)."""
     try:
-        with _terminated_as_interrupted():
+        with _terminated_as_interrupted(), _interrupts_redelivered():
             return _main(argv)
     except StreamError as error:
         with suppress(StreamError):  # stderr itself: the status says it
             _say(f"{PROGRAM}: error: {error}", sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt as stop:  # anywhere: its imports (the first 0.3 s) too
+        with suppress(StreamError):
+            _say(f"{PROGRAM}: interrupted: nothing written", sys.stderr)
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -323,6 +354,7 @@ def _main(argv: Sequence[str] | None) -> int:
         batch_rows=args.chunk_rows,
         max_rejected=args.max_rejected,
     )
+    report = None
     try:
         plan = plan_job(settings)
         if plan.left_out:
@@ -330,13 +362,14 @@ def _main(argv: Sequence[str] | None) -> int:
                  f"folders): {named(plan.left_out)}", sys.stderr)  # fmt: skip
         with _runner(args) as runner, _progress(plan.rows) as progress:
             report = run_job(settings, plan, runner, on_chunk=progress.update)
+    except KeyboardInterrupt:
+        if report is None:
+            raise
+        # The job is done, its files written: an interrupt while its cluster stopped is none.
     except BatchError as error:
         _print_report(error.report)
         _say(f"{PROGRAM}: error: {error}", sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt as stop:
-        _say(f"{PROGRAM}: interrupted: nothing written", sys.stderr)
-        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
     _print_report(report)
     _say(f"{PROGRAM}: prices in {report.output}, rejects in {report.rejects}")
     return EXIT_DONE

@@ -36,6 +36,8 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -44,7 +46,7 @@ from gradient_boosting_model import __version__
 from gradient_boosting_model.batch.errors import ClusterError
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, LocalCluster
 
 #: How long to wait for a scheduler, and for its first worker, before giving up.
 CONNECT_TIMEOUT = 5.0
@@ -131,22 +133,62 @@ def start_worker_server() -> None:
         # Dask sets its own preload when it first asks for this context: after the server has
         # started, which keeps this one.
         forkserver.set_forkserver_preload(list(FORKSERVER_PRELOAD))
-        forkserver.ensure_running()
+        with _interrupts_ignored_by_children():
+            forkserver.ensure_running()
     finally:
         for name in added:
             del os.environ[name]
 
 
 @contextmanager
+def _interrupts_ignored_by_children() -> Iterator[None]:
+    """SIGINT ignored by the processes started meanwhile, and by theirs: a terminal's Ctrl-C
+    goes to its foreground job's whole process group, workers too, and each printed its own
+    ``KeyboardInterrupt`` traceback besides the command's one line. The command stops its
+    workers itself (closing the cluster). Python starts with a signal ignored when it was so at
+    its start; the fork server forks each worker with the handlers it started with.
+
+    This process ignores SIGINT meanwhile too (a few milliseconds, in the main thread only,
+    where a handler can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def local_cluster(workers: int) -> Iterator[Client]:
-    """A cluster of ``workers`` processes on 127.0.0.1, closed on exit."""
+    """A cluster of ``workers`` processes on 127.0.0.1, closed on exit; an interrupt is held
+    while it starts and while it closes (``_interrupts_held``)."""
+    from distributed import Client
+
+    with _interrupts_held():
+        cluster = _start_local_cluster(workers)
+        try:
+            client = Client(cluster, set_as_default=False)
+        except BaseException:
+            cluster.close()
+            raise
+    try:
+        yield client
+    finally:
+        with _interrupts_held():
+            client.close()
+            cluster.close()
+
+
+def _start_local_cluster(workers: int) -> LocalCluster:
     start_worker_server()
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     try:
         with dask.config.set(LOCAL_SETTINGS):
-            cluster = LocalCluster(
+            return LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
@@ -159,11 +201,47 @@ def local_cluster(workers: int) -> Iterator[Client]:
             )
     except (OSError, TimeoutError) as error:
         raise ClusterError(f"could not start a local cluster: {error}") from error
+
+
+#: The signals that stop the command (``cli``), held while a local cluster starts.
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held while a local cluster starts or closes (a second or so), and
+    delivered after: one that stopped it half made (or half closed) left it to Dask's exit
+    hook, which failed on it ("Exception ignored in atexit callback close_clusters ...
+    AssertionError: Status.init"); made, it is closed as the command stops. A second signal is
+    delivered at once (a start that hangs). In the main thread only, where a handler can be
+    set."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in _HELD_SIGNALS}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        previous.clear()
+
+    def hold(signum: int, frame: object) -> None:
+        if held:  # the second: now, by the command's own handler
+            restore()
+            held.clear()
+            signal.raise_signal(signum)
+        else:
+            held.append(signum)
+
+    for sig in _HELD_SIGNALS:
+        signal.signal(sig, hold)
     try:
-        with Client(cluster, set_as_default=False) as client:
-            yield client
+        yield
     finally:
-        cluster.close()
+        restore()
+        if held:
+            signal.raise_signal(held[0])
 
 
 @contextmanager

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from gradient_boosting_model.batch.report import JobReport
 from gradient_boosting_model.errors import ModelError
+
+if TYPE_CHECKING:  # the command imports this first, before it may be interrupted (numpy)
+    from gradient_boosting_model.batch.report import JobReport
 
 
 class BatchError(ModelError):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gradient_boosting_model.batch.cluster import local_cluster, prepare_workers
+from gradient_boosting_model.config import DATASET_DIR
 
 pytestmark = [pytest.mark.integration, pytest.mark.batch]
 
@@ -94,3 +100,59 @@ def test_prepared_workers_keep_what_they_loaded_out_of_the_collectors_sight() ->
         prepare_workers(client)
         (after,) = client.run(frozen).values()
     assert before == 0 and after > 100_000  # the model's, Dask's and the libraries' objects
+
+
+def houses_file(folder: Path, copies: int) -> Path:
+    """test.csv's houses ``copies`` times over, as one CSV."""
+    header, *lines = (DATASET_DIR / "test.csv").read_text().splitlines()
+    path = folder / "h.csv"
+    path.write_text("\n".join([header, *lines * copies]) + "\n")
+    return path
+
+
+def group_gone(group: int, seconds: float) -> bool:
+    """Whether the process group ``group`` has no process left within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("when", [0.15, 0.3, 0.6, 0.9, "mid-job"])
+def test_ctrl_c_stops_a_job_on_a_local_cluster_in_one_line(
+    when: float | str, tmp_path: Path
+) -> None:
+    """A probe's: Ctrl-C (SIGINT to the command's process group, as a terminal sends it) mid-job
+    printed four worker tracebacks besides "interrupted: nothing written"; in its first 0.3 s
+    (importing) a ``KeyboardInterrupt`` traceback alone, and at 0.8 s (the cluster starting)
+    an ``AssertionError`` of Dask's ``close_clusters`` at exit."""
+    houses_file(tmp_path, 60)  # 87,540 houses: a second or two on 2 workers
+    command = [sys.executable, "-m", "gradient_boosting_model.batch.cli", "h.csv", "o.parquet"]
+    job = subprocess.Popen(
+        [*command, "--workers", "2", "--chunk-rows", "1000"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, as a terminal's foreground job
+    )
+    try:
+        if isinstance(when, float):
+            time.sleep(when)
+        else:
+            deadline = time.monotonic() + 60
+            while not list(tmp_path.glob(".*.partial")) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.3)  # chunks running
+        os.killpg(job.pid, signal.SIGINT)
+        out, err = job.communicate(timeout=60)
+        assert group_gone(job.pid, 15), "processes left in the command's group"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(job.pid, signal.SIGKILL)
+    assert (job.returncode, out, err) == (130, "", "score-houses: interrupted: nothing written\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["h.csv"]
