@@ -197,7 +197,10 @@ def _start_local_cluster(workers: int) -> LocalCluster:
                 # With no address, the scheduler would take 8787 on every interface.
                 dashboard_address="127.0.0.1:0",
                 worker_dashboard_address="127.0.0.1:0",
-                silence_logs=logging.ERROR,
+                # The workers' own logs, errors too: a worker's failure reaches the job as its
+                # chunk's, said in one line; a heartbeat's traceback as the cluster closed
+                # after a Ctrl-C was one more (a CLI probe's).
+                silence_logs=logging.CRITICAL,
             )
     except (OSError, TimeoutError) as error:
         raise ClusterError(f"could not start a local cluster: {error}") from error

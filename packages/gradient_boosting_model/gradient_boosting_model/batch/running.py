@@ -44,10 +44,12 @@ def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
 
 
 def _failed(chunk: Chunk, error: BaseException) -> ChunkError:
+    """The chunk's failure in one line (Dask's messages run over several: a lost scheduler's)."""
     last = chunk.span.first_row + chunk.span.rows - 1
+    said = " ".join(str(error).split())
     return ChunkError(
         f"{chunk.source}, rows {chunk.span.first_row}-{last}: the chunk failed "
-        f"({type(error).__name__}: {error})"
+        f"({type(error).__name__}: {said})"
     )
 
 

@@ -71,6 +71,12 @@ def output_format(path: Path, what: str) -> Format:
     return kind
 
 
+def partial_path(path: Path) -> Path:
+    """The temporary file a ``TableWriter`` of ``path`` writes, hidden beside it, of this
+    process (so that two jobs writing one name never share it)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.partial")
+
+
 class TableWriter:
     """Appends tables of one schema to a Parquet or CSV file, through a temporary file."""
 
@@ -83,7 +89,7 @@ class TableWriter:
             self.file_schema = pa.schema(fields)
         else:
             self.file_schema = schema
-        self.partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self.partial = partial_path(path)
         self.what = what
         try:  # before any house is priced: a folder it may not write in is said at once
             self._writer: Any = (

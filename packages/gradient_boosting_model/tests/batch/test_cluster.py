@@ -186,3 +186,46 @@ def test_a_job_on_two_workers_prices_each_valid_house_once_as_in_process(
     counts = dict(re.findall(r"(tcp://\S+) (\d+)", by_worker.group(1)))
     assert set(counts) == cluster.workers
     assert sum(map(int, counts.values())) == batch_input.total
+
+
+def test_a_scheduler_lost_mid_job_is_said_in_one_line(
+    make_input: MakeInput, tmp_path: Path
+) -> None:
+    """A CLI probe's: with its scheduler killed mid-job, the command's last line said so, but
+    Dask's client printed two tracebacks first."""
+    (tmp_path / "in").mkdir()
+    batch_input = make_input(tmp_path / "in", {"a.csv": (40_000, [])})
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    address = f"tcp://127.0.0.1:{free_port()}"
+    scheduler = start(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":")[-1],
+         "--no-dashboard", "--dashboard-address", LOOPBACK_HTTP],
+        logs / "scheduler.log",
+    )  # fmt: skip
+    worker = start(
+        [str(BIN / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
+         "--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", LOOPBACK_HTTP],
+        logs / "worker.log",
+    )  # fmt: skip
+    try:
+        with Client(address, timeout=30, set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=60)
+        job = subprocess.Popen(
+            [str(BIN / "score-houses"), str(batch_input.folder), str(tmp_path / "o.parquet"),
+             "--scheduler", address, "--chunk-rows", "200"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".o.parquet.*.partial")) and time.monotonic() < deadline:
+            assert job.poll() is None, job.communicate()
+            time.sleep(0.05)
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        _, err = job.communicate(timeout=120)
+    finally:
+        stop(worker)
+        stop(scheduler)
+    assert job.returncode == 1, err
+    assert "Traceback" not in err and "distributed." not in err, err
+    [said] = err.splitlines()
+    assert said.startswith("score-houses: error: ") and "the chunk failed" in said, err

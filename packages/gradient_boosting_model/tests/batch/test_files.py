@@ -683,3 +683,23 @@ def test_rows_lost_from_an_input_that_stayed_put_are_a_bug(tmp_path: Path) -> No
 
     with pytest.raises(ChunkError, match=r"rows 1-10: .* \(a bug in score-houses\)"):
         a_job_whose_first_chunk(tmp_path, result_change=lose_a_row)
+
+
+def test_an_interrupt_as_a_writer_makes_its_file_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A probe's Ctrl-C at 0.9 s (1 run in 7) left the prices' hidden temporary file: the
+    interrupt came as the writer made it, before the writer could own it and remove it."""
+    from gradient_boosting_model.batch import job as job_module
+    from gradient_boosting_model.batch.writing import partial_path
+
+    def made_then_interrupted(settings: JobSettings, *args: object, **kwargs: object) -> None:
+        partial_path(settings.output).write_bytes(b"PAR1")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(job_module, "run_job", made_then_interrupted)
+    shutil.copy(DATASET_DIR / "test.csv", tmp_path / "h.csv")
+    status = main([str(tmp_path / "h.csv"), str(tmp_path / "o.parquet"), "--in-process"])
+    assert status == 130
+    assert "interrupted: nothing written" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["h.csv"]

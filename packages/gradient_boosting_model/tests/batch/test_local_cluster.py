@@ -154,5 +154,7 @@ def test_ctrl_c_stops_a_job_on_a_local_cluster_in_one_line(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(job.pid, signal.SIGKILL)
-    assert (job.returncode, out, err) == (130, "", "score-houses: interrupted: nothing written\n")
+    # 130, or ended by the signal itself (-2, 1 run in 40 at 0.15 s): a shell says 130 of both.
+    assert job.returncode in (130, -signal.SIGINT), job.returncode
+    assert (out, err) == ("", "score-houses: interrupted: nothing written\n")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["h.csv"]
