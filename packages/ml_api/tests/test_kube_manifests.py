@@ -828,3 +828,23 @@ def test_an_engine_opens_no_more_connections_than_it_is_allowed(
         for connection in [*held, *extra]:
             connection.close()
         engine.dispose()
+
+
+def test_only_the_api_pods_reach_the_database() -> None:
+    """A review's: any pod of the cluster could connect to PostgreSQL. The policy selects the
+    database's pods, by the labels the StatefulSet gives them, and lets in the API's pods
+    (those of the Deployment's template, whose migrate initContainer runs there too) on the
+    database's port alone."""
+    policy = find(BASE, "NetworkPolicy", DB_SERVICE["metadata"]["name"])
+    spec = policy["spec"]
+    db_labels = STATEFUL_SET["spec"]["template"]["metadata"]["labels"]
+    assert spec["podSelector"]["matchLabels"].items() <= db_labels.items()
+    assert spec["policyTypes"] == ["Ingress"]
+    [rule] = spec["ingress"]
+    [source] = rule["from"]
+    api_labels = DEPLOYMENT["spec"]["template"]["metadata"]["labels"]
+    assert source.keys() == {"podSelector"}  # no namespace or address beyond the API's pods
+    assert source["podSelector"]["matchLabels"].items() <= api_labels.items()
+    [port] = rule["ports"]
+    [container_port] = DB_CONTAINER["ports"]
+    assert port == {"port": container_port["name"], "protocol": "TCP"}
