@@ -189,6 +189,11 @@ def _names(names: Sequence[str], shown: int = 6) -> str:
 def read_csv_header(handle: BinaryIO, source: str) -> tuple[tuple[str, ...], int]:
     """A CSV's column names and the byte offset of its first data line."""
     line = handle.readline(MAX_HEADER_BYTES + 1)
+    if b"\r" in line.rstrip(b"\r\n"):  # no newline before a CR: the whole file is one line
+        raise InputFileError(
+            f"{source}: its lines end in a carriage return alone (an old Mac's): convert them "
+            "to LF or CRLF line ends"
+        )
     if len(line) > MAX_HEADER_BYTES:
         raise InputFileError(f"{source}: not a CSV file of house details (no header line)")
     try:

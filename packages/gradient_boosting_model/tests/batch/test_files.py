@@ -153,6 +153,7 @@ def free_port() -> int:
         (lambda d, o: [str(DATASET_DIR / "houseprice.csv"), o], "unknown column: 'SalePrice'"),
         (lambda d, o: [f"{d}/fake.parquet", o], "fake.parquet: not a Parquet file"),
         (lambda d, o: [f"{d}/tabs.csv", o], "tabs.csv: not house details"),
+        (lambda d, o: [f"{d}/mac.csv", o], "mac.csv: its lines end in a carriage return alone"),
         (lambda d, o: [f"{d}/a.csv", f"{d}/out.json"], "must end in .csv, .parquet, .pq (in any"),
         (lambda d, o: [f"{d}/a.csv", "nowhere/out.csv"], "no folder nowhere"),
         (lambda d, o: [f"{d}/a.csv", f"{d}/a.csv"], "an input cannot be an output too"),
@@ -171,6 +172,8 @@ def test_a_wrong_input_or_output_is_named_without_a_traceback(
     shutil.copytree(batch_input.folder, folder)
     (folder / "fake.parquet").write_text("Id,GrLivArea\n1,2\n")
     (folder / "tabs.csv").write_text((DATASET_DIR / "test.csv").read_text().replace(",", "\t"))
+    # An old Mac's line ends (a CLI probe's: it got Python's hint of universal-newline mode).
+    (folder / "mac.csv").write_bytes((DATASET_DIR / "test.csv").read_bytes().replace(b"\n", b"\r"))
     (folder / "sub.csv").mkdir()  # a folder named as an output file
     args = make_args(folder, str(tmp_path / "out.parquet"))  # type: ignore[operator]
     status, out, err = run(capsys, *args)
