@@ -132,8 +132,11 @@ def test_ctrl_c_stops_a_job_on_a_local_cluster_in_one_line(
     an ``AssertionError`` of Dask's ``close_clusters`` at exit."""
     houses_file(tmp_path, 60)  # 87,540 houses: a second or two on 2 workers
     command = [sys.executable, "-m", "gradient_boosting_model.batch.cli", "h.csv", "o.parquet"]
+    # Mid-job: chunks of 100 rows, some 876 of them, so that 0.3 s after the output is opened
+    # the job is far from done (with 1000-row chunks it had ended by then in a CI run).
+    chunk_rows = "100" if when == "mid-job" else "1000"
     job = subprocess.Popen(
-        [*command, "--workers", "2", "--chunk-rows", "1000"],
+        [*command, "--workers", "2", "--chunk-rows", chunk_rows],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
