@@ -358,7 +358,6 @@ def _main(argv: Sequence[str] | None) -> int:
         start_worker_server()
     from gradient_boosting_model.batch.job import plan_job, run_job
     from gradient_boosting_model.batch.sources import named
-    from gradient_boosting_model.batch.writing import partial_path
 
     settings = JobSettings(
         input=args.input,
@@ -377,10 +376,6 @@ def _main(argv: Sequence[str] | None) -> int:
             report = run_job(settings, plan, runner, on_chunk=progress.update)
     except KeyboardInterrupt:
         if report is None:
-            # A writer's temporary files go with its own exit; this catches one an interrupt
-            # met as it was made, before its writer could own it (1 run in 7 at 0.9 s).
-            for path in (settings.output, settings.rejects):
-                partial_path(path).unlink(missing_ok=True)
             raise
         # The job is done, its files written: an interrupt while its cluster stopped is none.
     except BatchError as error:

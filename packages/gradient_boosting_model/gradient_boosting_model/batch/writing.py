@@ -78,7 +78,9 @@ def partial_path(path: Path) -> Path:
 
 
 class TableWriter:
-    """Appends tables of one schema to a Parquet or CSV file, through a temporary file."""
+    """Appends tables of one schema to a Parquet or CSV file, through a temporary file, which
+    it makes as its ``with`` block is entered and owns from then: one an interrupt met as it
+    was made is removed there too (a Ctrl-C at 0.9 s left one, 1 run in 7)."""
 
     def __init__(self, path: Path, schema: pa.Schema, *, what: str) -> None:
         self.path = path
@@ -91,14 +93,7 @@ class TableWriter:
             self.file_schema = schema
         self.partial = partial_path(path)
         self.what = what
-        try:  # before any house is priced: a folder it may not write in is said at once
-            self._writer: Any = (
-                pa_csv.CSVWriter(self.partial, self.file_schema)
-                if self.format == "csv"
-                else pq.ParquetWriter(self.partial, self.file_schema)
-            )
-        except OSError as error:
-            raise self.failed(error) from None
+        self._writer: Any = None
 
     def failed(self, error: OSError) -> OutputFileError:
         """The error to stop the job with when the file cannot be written (a disk full)."""
@@ -135,6 +130,19 @@ class TableWriter:
         self.partial.unlink(missing_ok=True)
 
     def __enter__(self) -> TableWriter:
+        """Make the temporary file: before any house is priced, so that a folder it may not
+        write in is said at once."""
+        try:
+            self._writer = (
+                pa_csv.CSVWriter(self.partial, self.file_schema)
+                if self.format == "csv"
+                else pq.ParquetWriter(self.partial, self.file_schema)
+            )
+        except OSError as error:
+            raise self.failed(error) from None
+        except BaseException:  # an interrupt as it was made: no ``__exit__`` will follow
+            self.partial.unlink(missing_ok=True)
+            raise
         return self
 
     def __exit__(

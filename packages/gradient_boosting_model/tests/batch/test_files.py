@@ -693,14 +693,13 @@ def test_an_interrupt_as_a_writer_makes_its_file_leaves_no_file(
 ) -> None:
     """A probe's Ctrl-C at 0.9 s (1 run in 7) left the prices' hidden temporary file: the
     interrupt came as the writer made it, before the writer could own it and remove it."""
-    from gradient_boosting_model.batch import job as job_module
-    from gradient_boosting_model.batch.writing import partial_path
+    import pyarrow.parquet as pq  # as the writer module reads it, when it makes its file
 
-    def made_then_interrupted(settings: JobSettings, *args: object, **kwargs: object) -> None:
-        partial_path(settings.output).write_bytes(b"PAR1")
+    def made_then_interrupted(path: Path, *args: object, **kwargs: object) -> None:
+        Path(path).write_bytes(b"PAR1")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(job_module, "run_job", made_then_interrupted)
+    monkeypatch.setattr(pq, "ParquetWriter", made_then_interrupted)
     shutil.copy(DATASET_DIR / "test.csv", tmp_path / "h.csv")
     status = main([str(tmp_path / "h.csv"), str(tmp_path / "o.parquet"), "--in-process"])
     assert status == 130
