@@ -16,8 +16,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.store.health import StoreHealth
 from api.store.tables import MODEL_VERSION_LENGTH
@@ -98,18 +99,37 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+#: The PostgreSQL advisory lock a migration holds until its transaction ends. Each of the API's
+#: replicas runs ``make migrate`` as it starts (the init container of
+#: deploy/kubernetes/base/deployment.yaml), and two at once each found the database behind and
+#: made the same tables: all but one failed on a duplicate key and were run again by the
+#: kubelet, backing off. With the lock the others wait, then find the database at the
+#: revision and do nothing. The key is arbitrary: a number nothing else on the database uses.
+MIGRATION_LOCK = 0x6D6C5F617069  # "ml_api" in ASCII
+
+
+def _one_migration_at_a_time(connection: Connection) -> None:
+    """Wait for any other migration of this database to end (PostgreSQL; SQLite's file is
+    migrated by the one process that makes it, ``Store.check``)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (the code's, by default)."""
+    """Upgrade the database to ``revision`` (the code's, by default), one migration at a time."""
     config = _alembic_config()
     with engine.begin() as connection:
+        _one_migration_at_a_time(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    """Downgrade the database to ``revision`` (``base``: nothing of the store left)."""
+    """Downgrade the database to ``revision`` (``base``: nothing of the store left), one
+    migration at a time."""
     config = _alembic_config()
     with engine.begin() as connection:
+        _one_migration_at_a_time(connection)
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 
@@ -135,10 +155,27 @@ def main() -> int:
     from api.config import Settings
 
     engine = make_engine(Settings().store_url)
-    migrate(engine)
-    print(f"prediction store at {engine.url!r}: revision {current_revision(engine)}")
-    engine.dispose()
+    try:
+        migrate(engine)
+        print(f"prediction store at {engine.url!r}: revision {current_revision(engine)}")
+    except SQLAlchemyError as error:  # one line in an init container's log, not a traceback
+        print(f"make migrate: {_failure(engine, error)}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
     return 0
+
+
+def _failure(engine: Engine, error: SQLAlchemyError) -> str:
+    """What stopped a migration, on one line: the store (its password hidden, as ``repr``
+    hides it) and the driver's first line, which says why (the server refused the connection,
+    a password was wrong), with the password masked should a driver ever quote it."""
+    cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+    said = f"{type(error).__name__}: {cause[0]}" if cause else type(error).__name__
+    password = engine.url.password
+    if password:
+        said = said.replace(str(password), "***")
+    return f"the prediction store at {engine.url!r} was not migrated: {said}"
 
 
 if __name__ == "__main__":
