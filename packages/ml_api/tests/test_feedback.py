@@ -45,7 +45,9 @@ pytestmark = pytest.mark.integration
 
 AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
 #: A sale whose id names no priced house: a well-formed body that gets past the token.
-UNPRICED_SALE = [{"prediction_id": "0000000000000000-0", "sale_price": 1, "sold_on": "2026-11-02"}]
+UNPRICED_SALE = [
+    {"prediction_id": "0000000000000000-0", "sale_price": 150_000, "sold_on": "2026-11-02"}
+]
 
 
 def _price(client: TestClient, service: PredictionService, houses: list[dict[str, Any]]) -> Any:
@@ -86,7 +88,9 @@ def test_sale_prices_come_back_whole_or_not_at_all(
     ids = _price(client, service, request_rows[3:6])["prediction_ids"]
     good = [{"prediction_id": i, "sale_price": 150_000, "sold_on": "2010-06-30"} for i in ids]
     before = _count(service, sales)
-    for price in (-1, 5e-324, 0.99):  # under a dollar: 5e-324 made the live error infinite
+    # No market sale: 5e-324 made the live error infinite, a deed's nominal $1 or $100 would
+    # swamp it (the spec's minimum, $1,000).
+    for price in (-1, 5e-324, 0.99, 1, 100, 999.99):
         bad_price = [*good[:2], {**good[2], "sale_price": price}]
         refused = client.post("/v1/sales", json=bad_price, headers=AUTH)
         assert refused.status_code == 400
@@ -101,7 +105,8 @@ def test_sale_prices_come_back_whole_or_not_at_all(
     extra = client.post("/v1/sales", json=[{**good[0], "price": 1}], headers=AUTH).json()
     assert extra["detail"] == "1 invalid field in 1 sale: row 0, price: is not a known sale detail"
     assert _count(service, sales) == before  # nothing of either batch
-    accepted = client.post("/v1/sales", json=good, headers=AUTH)
+    at_the_minimum = [*good[:2], {**good[2], "sale_price": 1_000}]
+    accepted = client.post("/v1/sales", json=at_the_minimum, headers=AUTH)
     assert accepted.status_code == 200 and accepted.json() == {"recorded": 3}
     assert _count(service, sales) == before + 3
 
