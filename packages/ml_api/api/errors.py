@@ -6,9 +6,11 @@ trace only for a 500, which never reaches the client.
 
 Nothing a client sent reaches the log: a problem's detail quotes values (``-5 is less than the
 minimum of 0``, a whole house sent as an object, a query value) and stays in the answer. The
-log line names the route, the status, and for invalid houses each bad field's row and name;
-a name the schema does not know is logged as ``_unknown`` (a client can put anything in a
-name), as in the metrics. A 500 logs the stack and the exceptions' types, not their messages.
+log line names the route, the status, for invalid houses each bad field's row and name, and
+for a refused parameter its place and name (``query parameter predictions``); a name the
+schema does not know is logged as ``_unknown`` (a client can put anything in a name), as in
+the metrics, and unknown query parameters are counted, not named. A 500 logs the stack and
+the exceptions' types, not their messages.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from connexion.problem import problem
 from starlette.exceptions import HTTPException
 
 from api.metrics import REFUSED_FIELDS, field_label
-from api.problems import ApiProblem, MethodNotAllowedProblem
+from api.problems import ApiProblem, MethodNotAllowedProblem, ParameterProblem
 from api.request_context import UNMATCHED, current_request
 
 logger = logging.getLogger(__name__)
@@ -50,14 +52,19 @@ def _refused(
     status: int,
     reason: str,
     labelled: Sequence[dict[str, Any]] = (),
+    parameter: ParameterProblem | None = None,
 ) -> None:
-    """One line for a refused request: its route, status and reason, and for invalid houses
-    each bad field's row and label (``_bad_fields``). ``reason`` must carry nothing the client
-    sent."""
+    """One line for a refused request: its route, status and reason, for invalid houses each
+    bad field's row and label (``_bad_fields``), and for a refused ``parameter`` its place and
+    name (``parameter``: where and which, as the spec declares it). ``reason`` must carry
+    nothing the client sent."""
     where = ", ".join(
         f"row {f['row']} {f['field']}" if f["row"] is not None else f["field"] for f in labelled
     )
     route = _route()
+    extra: dict[str, Any] = {"route": route, "status": status, "fields": labelled}
+    if parameter is not None:
+        extra["parameter"] = {"in": parameter.location, "name": parameter.name}
     logger.info(
         "refused %s %s: %s %s%s",
         request.method,
@@ -65,7 +72,7 @@ def _refused(
         status,
         reason,
         f": {where}" if where else "",
-        extra={"route": route, "status": status, "fields": labelled},
+        extra=extra,
     )
 
 
@@ -120,7 +127,8 @@ def register_error_handlers(app: FlaskApp) -> None:
     def known_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, ProblemException)
         bad = _bad_fields((error.ext or {}).get("errors") or [])
-        _refused(request, error.status, _reason(error, error.status), bad)
+        parameter = error if isinstance(error, ParameterProblem) else None
+        _refused(request, error.status, _reason(error, error.status), bad, parameter)
         if error.status in (400, 413, 422):  # a request refused for what it carries
             for field in bad or [{"row": None, "field": field_label(None, None)}]:
                 REFUSED_FIELDS.labels(field["field"]).inc()

@@ -12,6 +12,14 @@ as Python reads one but JSON does not (``+10``, ``1_000``, `` 10``, ``010``, Ara
 digits). The names of parameters the spec does not declare, which Connexion's 400 lists, are
 cut short as values are (a 15,000-character name came back whole). Everything else is
 Connexion's.
+
+Each refusal is raised here as a problem that knows the parameter (``ParameterProblem``,
+``UnknownParametersProblem``), not returned as a message for Connexion to raise as a
+``BadRequestProblem``: the refusal's log line then names the parameter the spec declares
+(``400 Bad Request, query parameter predictions``) and never its value, as a body's names its
+fields; Connexion's problem carried the name only inside the detail, beside the value, and the
+log said ``400 Bad Request`` alone. Unknown parameters are counted, not named: their names are
+the client's.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from connexion.utils import is_null, is_nullable
 from connexion.validators import ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import QueryParams
+
+from api.problems import ParameterProblem, UnknownParametersProblem
 
 #: A message quotes the value; a long one must not come back whole.
 _MAX_MESSAGE = 200
@@ -36,45 +46,55 @@ _JSON_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
     """Connexion's parameter validator, its messages naming the parameter."""
 
-    def validate_query_parameter(self, param: dict[str, Any], request: Any) -> str | None:
+    def validate_query_parameter(self, param: dict[str, Any], request: Any) -> None:
         """Connexion's check of one query parameter, after the two of the module's docstring
-        on the values as sent."""
+        on the values as sent; raises ``ParameterProblem``."""
         query = request.scope.get("query_string", b"")
         if query:
             sent = QueryParams(query).getlist(param["name"])
             kind = param.get("schema", param).get("type")
             if len(sent) > 1 and kind != "array":
-                return f"query parameter {param['name']}: given {len(sent)} times; give it once"
+                raise _refused("query", param, f"given {len(sent)} times; give it once")
             if sent and kind == "integer" and not _JSON_INTEGER.fullmatch(sent[0]):
-                return _named("query", param, f"{_clipped(sent[0])!r} is not of type 'integer'")
-        found: str | None = super().validate_query_parameter(param, request)
-        return found
+                raise _refused("query", param, f"{_clipped(sent[0])!r} is not of type 'integer'")
+        super().validate_query_parameter(param, request)
 
-    @staticmethod
-    def validate_parameter_list(request_params: Any, spec_params: Any) -> set[str]:
-        """The names sent that the spec does not declare (Connexion's), each cut short."""
-        extra = set(request_params).difference(spec_params)
-        return {_clipped(name, _MAX_NAME) for name in extra}
+    def validate_query_parameter_list(self, request: Any, security_params: Any = None) -> set[str]:
+        """Connexion's check for query parameters the spec does not declare; raises
+        ``UnknownParametersProblem`` naming them (each cut short) to the client."""
+        extra: set[str] = super().validate_query_parameter_list(request, security_params)
+        if extra:
+            raise UnknownParametersProblem({_clipped(name, _MAX_NAME) for name in extra})
+        return extra
 
     @staticmethod
     def validate_parameter(
         parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
-    ) -> str | None:
+    ) -> None:
+        """Connexion's check of a parameter's value (or its absence), raising
+        ``ParameterProblem`` with a message of one line instead of returning jsonschema's
+        report. Called by each of Connexion's ``validate_*_parameter``, for every location."""
         if value is None or (is_nullable(param) and is_null(value)):  # missing, or null
             found: str | None = ParameterValidator.validate_parameter(
                 parameter_type, value, param, param_name
             )
-            return found
+            if found:
+                raise ParameterProblem(found, location=parameter_type, name=param["name"])
+            return
         schema = param.get("schema", param)
         try:
             Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
         except ValidationError as error:
-            return _named(parameter_type, param, _clipped(error.message))
-        return None
+            raise _refused(parameter_type, param, _clipped(error.message)) from None
 
 
-def _named(parameter_type: str, param: dict[str, Any], message: str) -> str:
-    return f"{parameter_type} parameter {param['name']}: {message}"
+def _refused(parameter_type: str, param: dict[str, Any], message: str) -> ParameterProblem:
+    """The refusal of ``param``: its message as one line that names it."""
+    return ParameterProblem(
+        f"{parameter_type} parameter {param['name']}: {message}",
+        location=parameter_type,
+        name=param["name"],
+    )
 
 
 def _clipped(text: str, limit: int = _MAX_MESSAGE) -> str:

@@ -402,6 +402,35 @@ class TooManyQueryParametersProblem(ApiProblem):
         )
 
 
+class ParameterProblem(ApiProblem):
+    """A parameter the spec declares (query, path, header or cookie) refused: the detail quotes
+    its value, the log names the parameter (the spec's name, never what the client sent)."""
+
+    def __init__(self, detail: str, *, location: str, name: str) -> None:
+        super().__init__(detail)
+        #: Where the parameter is (``query``), and its name in the spec.
+        self.location = location
+        self.name = name
+
+    def log_reason(self) -> str:
+        return f"{self.title}, {self.location} parameter {self.name}"
+
+
+class UnknownParametersProblem(ApiProblem):
+    """Query parameters the operation does not declare (Connexion's strict validation, in its
+    words): their names are the client's, so the log counts them and names none."""
+
+    def __init__(self, names: Iterable[str], *, location: str = "query") -> None:
+        listed = sorted(names)
+        super().__init__(f"Extra {location} parameter(s) {','.join(listed)} not in spec")
+        self.location = location
+        self.count = len(listed)
+
+    def log_reason(self) -> str:
+        plural = "s" if self.count != 1 else ""
+        return f"{self.title}, {self.count} unknown {self.location} parameter{plural}"
+
+
 class BadHostProblem(ApiProblem):
     """A Host header missing from an HTTP/1.1 request, given twice, or not a host: RFC 9112
     (3.2) has a server refuse each with 400 (api/paths.py)."""

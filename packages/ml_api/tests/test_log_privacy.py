@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 
 import api.service
 from api.logs import ServiceJsonFormatter
+from tests.conftest import FEEDBACK_TOKEN
 from tools import server as real_server
 
 pytestmark = pytest.mark.integration
@@ -128,6 +129,50 @@ def test_the_answer_still_quotes_the_value_the_log_leaves_out(
         response = client.post("/v1/predictions", json=[{**house, "Neighborhood": WORD}])
     assert WORD in response.json()["detail"]
     assert all(WORD not in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "named"),
+    [
+        ("/v1/monitoring", f"predictions={WORD}", "query parameter predictions"),
+        ("/v1/monitoring", f"sales=-{DIGITS[0]}", "query parameter sales"),
+        ("/v1/monitoring", f"predictions=1&predictions={DIGITS[0]}", "query parameter predictions"),
+        ("/v1/predictions", f"explain={WORD}", "query parameter explain"),
+        ("/v1/monitoring", f"{WORD}=1", "1 unknown query parameter"),
+        ("/v1/monitoring", f"{WORD}=1&{DIGITS[0]}=2", "2 unknown query parameters"),
+    ],
+    ids=["not an integer", "below minimum", "given twice", "not a boolean", "unknown", "two"],
+)
+def test_a_refused_parameter_is_logged_by_its_name_not_its_value(
+    client: TestClient, caplog: pytest.LogCaptureFixture, path: str, query: str, named: str
+) -> None:
+    """As a body's refusal names its fields: the line said ``400 Bad Request`` and no more, so
+    that which parameter a client got wrong was in its answer alone. A name the spec does not
+    declare is the client's, and is counted, not named."""
+    rid = f"parameter-{abs(hash(query))}"
+    headers = {"X-Request-ID": rid, "Authorization": f"Bearer {FEEDBACK_TOKEN}"}
+    with caplog.at_level(logging.DEBUG):
+        response = client.request(
+            "POST" if path == "/v1/predictions" else "GET",
+            f"{path}?{query}",
+            headers=headers,
+            json=[] if path == "/v1/predictions" else None,
+        )
+    assert response.status_code == 400
+    served = [r for r in caplog.records if not r.name.startswith("httpx")]  # the client's
+    lines = [ServiceJsonFormatter().format(record) for record in served]
+    assert served and not [line for line in lines if WORD in line or DIGITS[0] in line]
+    [refusal] = [r for r in caplog.records if r.name == "api.errors"]
+    assert (
+        refusal.getMessage()
+        == f"refused {response.request.method} {path}: 400 Bad Request, {named}"
+    )
+    if "unknown" in named:
+        assert not hasattr(refusal, "parameter")
+    else:
+        name = named.rsplit(" ", 1)[1]
+        assert response.json()["detail"].startswith(f"{named}: ")  # the answer said it already
+        assert refusal.parameter == {"in": "query", "name": name}  # type: ignore[attr-defined]
 
 
 def test_a_refusal_in_a_traceback_says_only_its_log_reason(house: dict[str, Any]) -> None:
