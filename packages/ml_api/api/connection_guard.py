@@ -27,7 +27,10 @@ uvicorn (httptools) has none of these, so each is kept here, per worker, per con
   gets the answers it is owed, then the connection closes: uvicorn closed it at the client's
   end of data, and the request, already run, was answered to no one.
 - **HTTP versions**: a request of another version than 1.1 or 1.0 is answered 505 (RFC 9110
-  6.2); uvicorn answered a 2.0 or 0.9 one as 1.1.
+  6.2); uvicorn answered a 2.0 or 0.9 one as 1.1, and one its parser refuses for its version
+  (``HTTP/1.2``, ``HTTP/3.0``) 400, as if the request line were malformed. (RFC 9110 6.2 has
+  a server read a 1.2 request as the 1.1 it speaks; httptools refuses it before any of this
+  sees it, and a 505 that says to send HTTP/1.1 is the plainest answer left.)
 - **HTTP/1.0's framing**: a ``Transfer-Encoding`` in an HTTP/1.0 request is faulty framing
   (RFC 9112 6.1: a smuggling guard), refused with 400; its ``Expect: 100-continue`` is ignored
   (RFC 9110 10.1.1: no 1xx to an HTTP/1.0 client, which would take it for the answer).
@@ -55,7 +58,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from httptools import HttpParserInvalidMethodError
+from httptools import HttpParserError, HttpParserInvalidMethodError
 from starlette.datastructures import Headers
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -85,6 +88,10 @@ _FIELD_FRAMING = 4
 _METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ ")
 #: The HTTP versions served (the parser's ``major.minor``); others are answered 505.
 _HTTP_VERSIONS = frozenset({"1.0", "1.1"})
+#: The parser's reason for a request line of digits ``HTTP/x.y`` whose version it does not
+#: know (llhttp's ``HPE_INVALID_VERSION``: ``HTTP/1.2``, ``HTTP/3.0``); the digits are parsed.
+#: Its only error of a version that is well formed (``HTTP/1.x`` is an "Invalid minor version").
+PARSER_VERSION_REFUSAL = "Invalid HTTP version"
 #: Bytes of a head's start kept to tell an unknown method from bytes that are not HTTP.
 _METHOD_SEEN = 32
 
@@ -274,11 +281,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         method was refused (``test_connection_limits`` fails if it stops doing so); so it says
         of bytes that are not HTTP (a TLS handshake, a lower-case or tab-separated line), told
         apart by the head's start: a method is a token and a space. (The start of a head
-        pipelined behind another in one packet is not known here: 400.)"""
-        if isinstance(sys.exception(), HttpParserInvalidMethodError) and _METHOD.match(
-            self._head_start
-        ):
+        pipelined behind another in one packet is not known here: 400.) A well-formed version
+        the parser does not take (``HTTP/1.2``, ``HTTP/3.0``) is 505, as one it takes but this
+        server does not serve is (``on_headers_complete``); by llhttp's reason for it, which
+        tests/test_upstream_fingerprints.py holds to the installed httptools."""
+        error = sys.exception()
+        if isinstance(error, HttpParserInvalidMethodError) and _METHOD.match(self._head_start):
             self._refuse(UnknownMethodProblem())
+        elif isinstance(error, HttpParserError) and str(error) == PARSER_VERSION_REFUSAL:
+            self._refuse(HttpVersionProblem(self.parser.get_http_version()))
         else:
             self._refuse(MalformedRequestProblem())
 

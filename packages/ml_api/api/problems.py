@@ -521,9 +521,10 @@ class HttpOneTransferCodingProblem(ApiProblem):
 
 
 class HttpVersionProblem(ApiProblem):
-    """A request of an HTTP version other than 1.1 or 1.0 (0.9, or a 2.0 or 3.0 written as
-    HTTP/1.1 is): RFC 9110 6.2's 505, which it was answered as 1.1 (a 0.9 one told it had no
-    Host header)."""
+    """A request of an HTTP version other than 1.1 or 1.0 (0.9, a 2.0 or 3.0 written as
+    HTTP/1.1 is, or a 1.2): RFC 9110 6.2's 505. uvicorn answered a 2.0 or 0.9 one as 1.1 (a 0.9
+    one told it had no Host header), and one its parser refuses for the version (1.2, 3.0) 400,
+    as if it were malformed."""
 
     STATUS = 505
     DETAIL_IS_LOGGABLE = True  # the parser's major and minor digits

@@ -281,6 +281,7 @@ _UNKNOWN_METHOD = (501, "method is not one this server knows")
             b"Transfer-Encoding: gzip\r\n\r\n[]",  # a coding it cannot frame
             _MALFORMED,
         ),
+        (b"GET /health HTTP/1.x\r\nHost: x\r\n\r\n", _MALFORMED),  # a version, but no digit
         (b"FOO /health HTTP/1.1\r\nHost: x\r\n\r\n", _UNKNOWN_METHOD),
         # methods are case-sensitive
         (b"get /health HTTP/1.1\r\nHost: x\r\n\r\n", _UNKNOWN_METHOD),
@@ -295,6 +296,7 @@ _UNKNOWN_METHOD = (501, "method is not one this server knows")
         "length and chunked",
         "NUL in a header",
         "gzip framing",
+        "a version not of digits",
         "unknown method",
         "lower-case method",
         "a known method's start",

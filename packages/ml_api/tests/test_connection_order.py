@@ -161,13 +161,20 @@ def test_a_client_that_has_sent_all_it_will_gets_its_answers(
 
 @pytest.mark.parametrize(
     ("request_line", "version"),
-    [(b"GET /health HTTP/2.0", "2.0"), (b"GET /health HTTP/0.9", "0.9"), (b"GET /health", "0.9")],
+    [
+        (b"GET /health HTTP/2.0", "2.0"),
+        (b"GET /health HTTP/0.9", "0.9"),
+        (b"GET /health", "0.9"),
+        (b"GET /health HTTP/1.2", "1.2"),
+        (b"GET /health HTTP/3.0", "3.0"),
+    ],
 )
 def test_a_request_of_another_http_version_is_answered_505(
     server: real_server.Server, request_line: bytes, version: str
 ) -> None:
     """RFC 9110 (6.2): a 2.0 or 0.9 request written as HTTP/1.1 is was answered as 1.1 (200),
-    and one with no version was told it had no Host header."""
+    and one with no version was told it had no Host header; a 1.2 or 3.0 one, which the parser
+    refuses, was told its request was not valid HTTP (400)."""
     with connection(server) as sock:
         sock.sendall(request_line + b"\r\nHost: x\r\n\r\n")
         status, headers, body = answer(sock)

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httptools
 import pytest
 
 import api
+from api.connection_guard import PARSER_VERSION_REFUSAL
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,8 +137,8 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
             "on_headers_complete, on_body, on_message_complete, on_response_complete, shutdown "
             "and send_400_response (still uvicorn's one answer to a request its parser "
             "refuses, still called inside data_received's except HttpParserError, whose "
-            "exception the guard reads to tell an unknown method), the parser callback it "
-            "adds (on_chunk_header: the parser must still call "
+            "exception the guard reads to tell an unknown method or version), the parser "
+            "callback it adds (on_chunk_header: the parser must still call "
             "the protocol's), eof_received (uvicorn's must still keep nothing open, the "
             "guard's keeping the connection for answers owed), and its use of url, app, loop, "
             "cycle (the last request read, answered last), pipeline (queued requests, newest "
@@ -284,6 +286,29 @@ def test_upstream_code_is_as_last_checked(fingerprint: Fingerprint) -> None:
             f'"{digest}" and checked_at "{installed}" in {Path(__file__).name}.',
             pytrace=False,
         )
+
+
+@pytest.mark.parametrize(
+    ("line", "version"),
+    [(b"GET / HTTP/1.2", "1.2"), (b"GET / HTTP/1.9", "1.9"), (b"GET / HTTP/3.0", "3.0")],
+)
+def test_httptools_refuses_an_unknown_version_as_the_guard_reads_it(
+    line: bytes, version: str
+) -> None:
+    """The connection guard answers 505 to a request its parser refused with this reason, the
+    version's digits read (``GuardedHttpToolsProtocol.send_400_response``): a new wording
+    would turn them back into 400s, a version not parsed into a 505 naming another."""
+    parser = httptools.HttpRequestParser(object())
+    with pytest.raises(httptools.HttpParserError) as refused:
+        parser.feed_data(line + b"\r\nHost: x\r\n\r\n")
+    assert type(refused.value) is httptools.HttpParserError
+    assert str(refused.value) == PARSER_VERSION_REFUSAL
+    assert parser.get_http_version() == version
+    for malformed in (b"GET / HTTP/1.x", b"GET / HTTP/12.0", b"GET / HTTP/1.10"):
+        other = httptools.HttpRequestParser(object())
+        with pytest.raises(httptools.HttpParserError) as refused:
+            other.feed_data(malformed + b"\r\nHost: x\r\n\r\n")
+        assert str(refused.value) != PARSER_VERSION_REFUSAL, malformed
 
 
 def test_every_fingerprint_names_files_of_ours() -> None:
