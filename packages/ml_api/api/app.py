@@ -26,7 +26,7 @@ from api.challenger import Challenger
 from api.config import Settings
 from api.content_type import ContentTypeMiddleware
 from api.controller import Handlers
-from api.cors import ProblemCORSMiddleware
+from api.cors import ProblemCORSMiddleware, cors_policy
 from api.errors import register_error_handlers
 from api.feedback_auth import STATE_KEY, FeedbackTokens
 from api.inflight import InflightBudget
@@ -48,7 +48,6 @@ from api.paths import (
     QueryLimitMiddleware,
     RelativeRedirectsMiddleware,
 )
-from api.request_context import REQUEST_ID_HEADER
 from api.request_metrics import RequestContextMiddleware
 from api.service import PredictionService, ServiceLimits
 from api.spec_document import (
@@ -143,15 +142,13 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
     app.add_middleware(ReleaseMemoryMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     if config.cors_origins:
         # Answers a browser's preflight itself and marks the answers of allowed origins.
+        # Outside every layer that answers early (the exception handlers and the
+        # BEFORE_SWAGGER ones), so that their refusals are marked too (api/cors.py); inside the
+        # request context, so that a preflight it answers has an id and an access-log line.
         app.add_middleware(
             ProblemCORSMiddleware,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
-            allow_origins=list(config.cors_origins),
-            allow_methods=["GET", "POST"],
-            # Authorization: a page posting sale prices back sends its feedback token.
-            allow_headers=["Content-Type", "Authorization", REQUEST_ID_HEADER],
-            expose_headers=[REQUEST_ID_HEADER, "Retry-After", "WWW-Authenticate"],
-            max_age=600,
+            **cors_policy(config.cors_origins),
         )
     register_error_handlers(app)
     startup = time.perf_counter() - started

@@ -36,7 +36,9 @@ uvicorn (httptools) has none of these, so each is kept here, per worker, per con
   (RFC 9110 10.1.1: no 1xx to an HTTP/1.0 client, which would take it for the answer).
 - **Connection cap**: past ``max_connections`` open connections (or as many requests in flight),
   a request is answered 503 with ``Retry-After`` and its connection closed: a client is told to
-  come back instead of getting an empty reply when descriptors run out.
+  come back instead of getting an empty reply when descriptors run out. With CORS on, the 503
+  carries the policy's headers for the request's origin, as the app's answers do (api/cors.py),
+  so that a browser page reads it rather than a bare network failure.
 - **Lingering close** (api/lingering_close.py): a connection closed while the client is still
   sending (a 503 or 413 answered before its body was read, to a client that asked for
   ``Connection: close``; a refusal behind answers) would reach the client as a reset, and its
@@ -55,6 +57,7 @@ import asyncio
 import json
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +65,7 @@ from httptools import HttpParserError, HttpParserInvalidMethodError
 from starlette.datastructures import Headers
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.cors import CorsMarked
 from api.lingering_close import LingeringTransport
 from api.problems import (
     ApiProblem,
@@ -139,10 +143,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """
 
     limits: ConnectionLimits
+    #: The answer past the connection cap (an ASGI app run in the application's place).
+    busy_answer = staticmethod(_busy)
 
     @classmethod
-    def with_limits(cls, limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]:
-        return type(cls.__name__, (cls,), {"limits": limits})
+    def with_limits(
+        cls, limits: ConnectionLimits, *, cors_origins: Sequence[str] = ()
+    ) -> type[GuardedHttpToolsProtocol]:
+        """The protocol with ``limits``, its 503 past the cap marked for CORS as the app's
+        answers are when ``cors_origins`` (``ML_API_CORS_ORIGINS``) lists any."""
+        busy = CorsMarked(_busy, cors_origins) if cors_origins else _busy
+        return type(cls.__name__, (cls,), {"limits": limits, "busy_answer": staticmethod(busy)})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -366,7 +377,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._request_read = False
         cap = self.limits.max_connections
         if len(self.connections) > cap or len(self.tasks) >= cap:
-            app, self.app = self.app, _busy
+            app, self.app = self.app, self.busy_answer
             try:
                 super().on_headers_complete()
             finally:

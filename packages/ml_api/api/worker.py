@@ -33,7 +33,7 @@ from uvicorn.config import Config
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
-from api.config import ServerSettings
+from api.config import ServerSettings, Settings
 from api.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
 from api.draining import start_draining
 
@@ -87,10 +87,13 @@ class DrainingUvicornWorker(UvicornWorker):  # type: ignore[misc]
             max_header_bytes=settings.max_header_bytes,
             max_header_field_bytes=settings.max_header_field_bytes,
         )
+        # The app's CORS policy, for the guard's 503 past the cap (the process's environment
+        # is the app's: Settings() read it as the app was built, before the workers fork).
+        cors_origins = Settings().cors_origins
         # UvicornWorker.__init__ hands these to uvicorn's Config, after its own settings.
         self.CONFIG_KWARGS = {
             **UvicornWorker.CONFIG_KWARGS,
-            "http": GuardedHttpToolsProtocol.with_limits(limits),
+            "http": GuardedHttpToolsProtocol.with_limits(limits, cors_origins=cors_origins),
             # The API speaks HTTP only. With a WebSocket library installed (the venv has one),
             # uvicorn took an upgrade request past the app: a bare 403, no id, no security
             # headers, and its access line with the path as sent, query and token included (a

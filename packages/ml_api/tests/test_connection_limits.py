@@ -32,6 +32,8 @@ LIMITS = {
     "ML_API_MAX_CONNECTIONS": "3",
     "ML_API_MAX_HEADER_BYTES": "8192",
     "ML_API_MAX_HEADER_FIELD_BYTES": "2048",
+    # The page whose browser must be able to read the 503 past the cap (api/cors.py).
+    "ML_API_CORS_ORIGINS": "https://prices.example",
 }
 
 
@@ -460,11 +462,24 @@ def test_past_the_connection_cap_a_request_gets_503_and_retry_after(
             held.enter_context(connection(server))
         time.sleep(0.2)
         sent_id = f"past-the-cap-{time.monotonic_ns()}"
-        refused = httpx.get(f"{server.url}/health", headers={"X-Request-ID": sent_id}, timeout=5)
+        refused = httpx.get(
+            f"{server.url}/health",
+            headers={"X-Request-ID": sent_id, "Origin": "https://prices.example"},
+            timeout=5,
+        )
+        other = httpx.get(
+            f"{server.url}/health", headers={"Origin": "https://elsewhere.example"}, timeout=5
+        )
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["content-type"] == "application/problem+json"
     assert_identified(server, refused.headers, 503, sent_id)
+    # A browser page of an allowed origin may read it, and its Retry-After, as any answer of
+    # the app's: the CORS headers were the app's to add, and the app never ran.
+    assert refused.headers["access-control-allow-origin"] == "https://prices.example"
+    assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
+    assert "origin" in refused.headers["vary"].lower()
+    assert other.status_code == 503 and "access-control-allow-origin" not in other.headers
     assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200  # once they go
 
 

@@ -10,9 +10,11 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.testclient import TestClient
 
-from api import config
+from api import config, draining
 from api.app import create_app
 from api.cors import STARLETTE_REFUSAL
+from api.paths import MAX_QUERY_PARAMETERS
+from api.service import PredictionService
 
 pytestmark = pytest.mark.integration
 
@@ -123,3 +125,104 @@ def test_errors_carry_the_cors_headers_too(cors_client: TestClient) -> None:
     response = cors_client.post("/v1/predictions", json=[{}], headers={"Origin": ALLOWED})
     assert response.status_code == 400
     assert response.headers["access-control-allow-origin"] == ALLOWED
+
+
+#: The body limit of ``early_client``'s app: small, so that a body past it is cheap to send.
+SMALL_BODY = 2048
+
+
+@pytest.fixture(scope="module")
+def early_client(service: PredictionService) -> Iterator[TestClient]:
+    """An app with CORS on and a small body limit, over the session's service (whose budget of
+    body bytes in flight it shares)."""
+    settings = config.Settings(
+        environment="testing", cors_origins=(ALLOWED,), max_body_bytes=SMALL_BODY
+    )
+    with create_app(settings, service=service).test_client() as client:
+        yield client
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    return {"content": body, "headers": {"Content-Type": "application/json"}}
+
+
+#: Requests that a layer of the app answers before any handler runs (or a handler at once),
+#: and the status each gets: (method, path, keyword arguments of the request, status).
+EARLY_ANSWERS: dict[str, tuple[str, str, dict[str, Any], int]] = {
+    "body too large": ("POST", "/v1/predictions", _json(b"[" + b" " * SMALL_BODY + b"]"), 413),
+    "body too deep": ("POST", "/v1/predictions", _json(b"[" * 40 + b"]" * 40), 400),
+    "no content type": ("POST", "/v1/predictions", {"content": b"[]"}, 415),
+    "another content type": (
+        "POST",
+        "/v1/predictions",
+        {"content": b"[]", "headers": {"Content-Type": "text/plain"}},
+        415,
+    ),
+    "content coding": (
+        "POST",
+        "/v1/predictions",
+        {
+            "content": b"[]",
+            "headers": {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        },
+        415,
+    ),
+    "query too long": ("GET", "/health?" + "a=1&" * MAX_QUERY_PARAMETERS, {}, 400),
+    "bad host": ("GET", "/health", {"headers": {"Host": "a..b"}}, 400),
+    "bad parameter": ("POST", "/v1/predictions?explain=maybe", _json(b"[]"), 400),
+    "unknown path": ("GET", "/v1/nothing", {}, 404),
+    "method not allowed": ("GET", "/v1/predictions", {}, 405),
+}
+
+
+@pytest.mark.parametrize("case", EARLY_ANSWERS, ids=str)
+def test_an_early_refusal_carries_the_cors_headers(early_client: TestClient, case: str) -> None:
+    """A page of an allowed origin can read why a layer before the handlers refused it: without
+    Access-Control-Allow-Origin the browser shows it a bare CORS failure instead of the
+    problem. ``ProblemCORSMiddleware`` must stay outside those layers (api/app.py)."""
+    method, path, options, status = EARLY_ANSWERS[case]
+    options = {**options, "headers": {**options.get("headers", {}), "Origin": ALLOWED}}
+    answer = early_client.request(method, path, **options)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["access-control-allow-origin"] == ALLOWED
+    assert "retry-after" in answer.headers["access-control-expose-headers"].lower()
+    options["headers"]["Origin"] = OTHER
+    assert (
+        "access-control-allow-origin" not in early_client.request(method, path, **options).headers
+    )
+
+
+def test_a_busy_or_draining_answer_carries_the_cors_headers(
+    early_client: TestClient,
+    service: PredictionService,
+    monkeypatch: pytest.MonkeyPatch,
+    house: dict[str, Any],
+) -> None:
+    """The 503s a page is told to retry after (Retry-After, which it may read): a worker's
+    bytes in flight full (held here as other requests would hold them), and a worker told
+    to stop, whose /ready says so."""
+    budget = service.body_bytes
+    with budget.claim(budget.capacity):
+        busy = early_client.post("/v1/predictions", json=[house], headers={"Origin": ALLOWED})
+    assert busy.status_code == 503 and busy.headers["retry-after"]
+    assert busy.headers["access-control-allow-origin"] == ALLOWED
+    monkeypatch.setattr(draining, "_draining", True)
+    ready = early_client.get("/ready", headers={"Origin": ALLOWED})
+    assert ready.status_code == 503
+    assert ready.headers["access-control-allow-origin"] == ALLOWED
+
+
+def test_a_preflight_for_a_path_the_api_lacks_is_approved_and_its_404_readable(
+    cors_client: TestClient,
+) -> None:
+    """Starlette's policy is path-blind, and kept so: refused, the preflight would show the
+    page a CORS failure where the request's 404 tells it the path is wrong."""
+    preflight = cors_client.options(
+        "/v1/prediction",
+        headers={"Origin": ALLOWED, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 200
+    missing = cors_client.post("/v1/prediction", json=[], headers={"Origin": ALLOWED})
+    assert missing.status_code == 404
+    assert missing.headers["access-control-allow-origin"] == ALLOWED

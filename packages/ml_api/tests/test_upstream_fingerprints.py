@@ -204,6 +204,32 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
         ),
     ),
     Fingerprint(
+        upstream="starlette.middleware.cors:CORSMiddleware.simple_response",
+        distribution="starlette",
+        checked_at="1.10.0",
+        sha256="b5f1ba42a43a3307a119944277117282c5691ff5a485d75bc5e563aa6515ad7f",
+        ours=("api/cors.py", "api/connection_guard.py"),
+        recheck=(
+            "CorsMarked calls it (scope, receive, send, request_headers) for every request, "
+            "preflights included, to mark the connection guard's 503 past the cap: it must "
+            "still run the app with send wrapped by CORSMiddleware.send and answer nothing "
+            "itself, as __call__ does for a request that is no preflight"
+        ),
+    ),
+    Fingerprint(
+        upstream="starlette.middleware.cors:CORSMiddleware.send",
+        distribution="starlette",
+        checked_at="1.10.0",
+        sha256="e6a44d3c8abaeaa46ed88b3f3bd93218c2dca30937a84aec088a662e6f490292",
+        ours=("api/cors.py", "api/connection_guard.py"),
+        recheck=(
+            "CorsMarked relies on it to add the policy's headers for the request's Origin "
+            "(Access-Control-Allow-Origin for an allowed one, the exposed headers, Vary) to "
+            "the start of any answer, as it does to the app's; tests/test_connection_limits.py "
+            "checks the 503's"
+        ),
+    ),
+    Fingerprint(
         upstream="connexion.frameworks.flask:FlaskJSONProvider",
         distribution="connexion",
         checked_at="3.3.0",
