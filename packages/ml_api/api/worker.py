@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import sys
 import threading
 from types import FrameType
@@ -65,6 +66,21 @@ class DrainingServer(Server):
         # interrupted a write to the same stream (a reentrant write raises).
         threading.Thread(target=_say_draining, args=(self.drain_seconds,), daemon=True).start()
         self._drain.start()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's shutdown, then the app's own (its lifespan's end) if uvicorn skipped it.
+
+        A quick shutdown (``force_exit``: gunicorn's SIGQUIT, or a second signal) skips the
+        app's shutdown in uvicorn, and the app's lifespan, still waiting for it, was cancelled
+        as the event loop closed: each worker logged that cancellation as an ERROR traceback
+        at every Ctrl-C of ``make run``, and the store's writer was stopped by the
+        cancellation's side effects, not by the app. Run here, it ends as at any stop: the
+        queued houses written (for up to the writer's timeout, within the master's graceful
+        timeout), "Application shutdown complete" logged.
+        """
+        await super().shutdown(sockets)
+        if self.force_exit and self.started:
+            await self.lifespan.shutdown()
 
 
 def _say_draining(seconds: float) -> None:

@@ -119,7 +119,8 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
             "it closes the listening sockets at once (why DrainingServer drains first), then "
             "calls each connection's shutdown (GuardedHttpToolsProtocol.shutdown keeps idle "
             "keep-alive connections open until their next response) and waits for the "
-            "connections to close"
+            "connections to close; under force_exit it must still skip the app's lifespan "
+            "shutdown, which DrainingServer.shutdown then runs (self.lifespan.shutdown)"
         ),
     ),
     Fingerprint(
