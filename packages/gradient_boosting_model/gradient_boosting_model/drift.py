@@ -61,7 +61,8 @@ from gradient_boosting_model.house_values import (
     Houses,
     as_numbers,
     read_values,
-    refused_codes,
+    refused_values,
+    value_fault,
 )
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
@@ -108,9 +109,10 @@ class NumberDistribution:
     #: The share of training houses without a value.
     missing: float
 
-    def buckets(self, values: Sequence[Any] | npt.NDArray[Any]) -> IntArray:
-        """Each value's bucket: its bin, or ``len(edges) + 1`` where it is missing."""
-        numbers = as_numbers(values, self.field)
+    def buckets(self, values: Sequence[Any] | npt.NDArray[Any], *, sent: bool = True) -> IntArray:
+        """Each value's bucket: its bin, or ``len(edges) + 1`` where it is missing (``None``;
+        NaN too in a validated column, ``sent`` false: see ``house_values.as_numbers``)."""
+        numbers = as_numbers(values, self.field, sent=sent)
         found = np.searchsorted(np.asarray(self.edges, dtype=np.float64), numbers, side="left")
         return np.where(np.isnan(numbers), len(self.edges) + 1, found).astype(np.intp)
 
@@ -141,9 +143,18 @@ class CodeDistribution:
     #: The share of training houses without a value.
     missing: float
 
-    def buckets(self, values: Sequence[Any] | npt.NDArray[Any]) -> IntArray:
+    def buckets(self, values: Sequence[Any] | npt.NDArray[Any], *, sent: bool = True) -> IntArray:
         """Each value's bucket: its code's place in ``codes``, ``len(codes)`` ("other") for a
-        code never seen in training, ``len(codes) + 1`` where it is missing."""
+        code never seen in training, ``len(codes) + 1`` where it is missing (``None``; NaN too
+        in a validated column, ``sent`` false, where a numeric code is a float).
+
+        Raises
+        ------
+        InvalidInputError
+            If a value is not of the field's type (a text, or for a numeric code such as
+            ``MSSubClass`` a number), or, ``sent``, is NaN, naming each such row in the
+            schema's words (``house_values.refused_values``).
+        """
         listed = values.tolist() if isinstance(values, np.ndarray) else list(values)
         other, missing = len(self.codes), len(self.codes) + 1
         places: dict[Any, int] = {code: place for place, code in enumerate(self.codes)}
@@ -151,13 +162,13 @@ class CodeDistribution:
         try:
             found = np.array(list(map(places.get, listed, repeat(other))), dtype=np.intp)
         except TypeError as error:  # an unhashable value (a list, an object)
-            raise refused_codes(listed, self.field) from error
-        for row in np.flatnonzero(found == other).tolist():  # rare: a NaN is missing too
+            raise refused_values(listed, self.field, sent=sent) from error
+        for row in np.flatnonzero(found == other).tolist():  # rare: a code never seen, a NaN
             value = listed[row]
-            if not (value is None or isinstance(value, str | int | float)):  # pd.NA, an object
-                raise refused_codes(listed, self.field)
-            if is_missing(value):
+            if not sent and isinstance(value, float) and math.isnan(value):
                 found[row] = missing
+            elif value_fault(value, self.field, sent=sent):  # pd.NA, a number for a text, a NaN
+                raise refused_values(listed, self.field, sent=sent)
         return found
 
     @property
@@ -310,13 +321,28 @@ class DriftTally:
         self.houses += len(houses)
 
     def _counted(self, values: list[GivenValues]) -> list[IntArray]:
-        """Each field's houses in each of its buckets, of ``values`` (``read_values``)."""
-        return [
-            np.bincount(_buckets(distribution, given), minlength=counts.size)
-            for distribution, given, counts in zip(
-                self.distributions.fields, values, self.counts, strict=True
-            )
-        ]
+        """Each field's houses in each of its buckets, of ``values`` (``read_values``).
+
+        Raises
+        ------
+        InvalidInputError
+            Naming every refused value of every field, by row, as ``make_prediction`` names
+            them (the first field's alone hid the others, and a client fixing it met a second
+            refusal).
+        """
+        counted: list[IntArray] = []
+        refused: dict[int, dict[str, list[str]]] = {}
+        for distribution, given, counts in zip(
+            self.distributions.fields, values, self.counts, strict=True
+        ):
+            try:
+                counted.append(np.bincount(_buckets(distribution, given), minlength=counts.size))
+            except InvalidInputError as error:
+                for row, faults in error.errors.items():
+                    refused.setdefault(row, {}).update(faults)
+        if refused:
+            raise InvalidInputError(dict(sorted(refused.items())))
+        return counted
 
     def _not_given(self, values: list[GivenValues], houses: int) -> set[int]:
         """The rows that leave out a counted field the rules may fill in, or give a number of
@@ -464,12 +490,12 @@ def fit_distributions(
         if HOUSE_FIELDS[name].metadata["kind"] == "number":
             edges = _edges(np.asarray(column, dtype=np.float64), bins)
             number = NumberDistribution(name, edges, (), 0.0)
-            shares = _shares(number.buckets(column), len(edges) + 2)
+            shares = _shares(number.buckets(column, sent=False), len(edges) + 2)
             made.append(replace(number, shares=_floats(shares[:-1]), missing=float(shares[-1])))
             continue
         seen = {_plain(code) for code in column.tolist() if not is_missing(code)}
         code = CodeDistribution(name, tuple(sorted(seen, key=code_order)), (), 0.0)
-        shares = _shares(code.buckets(column), len(code.codes) + 2)
+        shares = _shares(code.buckets(column, sent=False), len(code.codes) + 2)
         made.append(replace(code, shares=_floats(shares[:-2]), missing=float(shares[-1])))
     return InputDistributions(tuple(made), size, floor=floor, watch=watch, alert=alert)
 

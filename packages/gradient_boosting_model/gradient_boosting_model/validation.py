@@ -322,7 +322,8 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
     Parameters
     ----------
     houses
-        A list of dicts keyed by Kaggle column name (``None`` for missing), or a DataFrame
+        A list of dicts keyed by Kaggle column name (``None`` for missing; a NaN is no JSON
+        number, and is refused for its row and field), or a DataFrame
         with those columns (NaN for missing: a null, as in the Ames files, never a field left
         out, which is a column left out; see ``frames.json_records``). ``Id`` is accepted and
         ignored.

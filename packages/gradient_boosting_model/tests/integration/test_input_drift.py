@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from gradient_boosting_model import drift_tally, input_drift, load_model
+from gradient_boosting_model import drift_tally, input_drift, load_model, make_prediction
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.persistence import load_metadata
@@ -125,12 +126,59 @@ def test_a_value_no_code_is_refused_by_its_row_and_field(
     request_rows: list[dict[str, Any]],
 ) -> None:
     """A probe's: pandas' NA as a code ended in pandas' own TypeError ("boolean value of NA is
-    ambiguous"); make_prediction refuses it, naming its row and field, and so does drift."""
+    ambiguous"); make_prediction refuses it, naming its row and field, and so does drift, in
+    its words (drift said "Not a valid code.")."""
     model = load_model()
     houses = [dict(request_rows[0]), {**request_rows[1], "BsmtQual": pd.NA}]
     with pytest.raises(InvalidInputError) as refused:
         input_drift(model, houses)
-    assert refused.value.errors == {1: {"BsmtQual": ["Not a valid code."]}}
+    assert refused.value.errors == {1: {"BsmtQual": ["Not a valid string."]}}
+    assert refused.value.errors == _refused_by_make_prediction(houses)
+
+
+def test_a_nan_in_a_house_is_refused_as_make_prediction_refuses_it(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    """A probe's: houses from ``DataFrame.to_dict("records")`` carry NaN for a gap, which
+    ``make_prediction`` refuses (a null is ``None``; NaN is no JSON number) and drift counted
+    as missing, or as unknown. Both now refuse each such row and field alike; a frame's NaN,
+    which ``make_prediction`` reads as a null, is priced, and the same houses with ``None``
+    for each NaN are counted."""
+    model = load_model()
+    frame = pd.DataFrame(request_rows[:50])
+    frame.loc[3, ["TotalBsmtSF", "GarageCars"]] = np.nan  # numbers, an area and a count
+    frame.loc[[3, 7], "KitchenQual"] = np.nan  # a text
+    houses = [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+    monitored = set(drift_tally(model).fields)
+    assert {"TotalBsmtSF", "GarageCars", "KitchenQual", "FireplaceQu"} <= monitored
+    with pytest.raises(InvalidInputError) as refused:
+        input_drift(model, houses)
+    made = _refused_by_make_prediction(houses)
+    assert refused.value.errors == {
+        row: {field: made[row][field] for field in made[row] if field in monitored}
+        for row in made
+        if monitored & set(made[row])
+    }
+    special = ["Special numeric values (nan or infinity) are not permitted."]
+    planted = ("TotalBsmtSF", "GarageCars", "KitchenQual")
+    assert {field: refused.value.errors[3].get(field) for field in planted} == {
+        "TotalBsmtSF": special,
+        "GarageCars": special,
+        "KitchenQual": ["Not a valid string."],
+    }
+    assert refused.value.errors[7]["KitchenQual"] == ["Not a valid string."]
+    # test.csv's own gaps: a null FireplaceQu (no fireplace) in many of these houses.
+    assert sum("FireplaceQu" in fields for fields in refused.value.errors.values()) > 10
+    assert len(make_prediction(frame).predictions) == 50
+    as_nulls = [{k: None if v != v else v for k, v in house.items()} for house in houses]
+    drift = input_drift(model, as_nulls)
+    assert drift["KitchenQual"].unknown == 2 and drift["FireplaceQu"].houses == 50
+
+
+def _refused_by_make_prediction(houses: list[dict[str, Any]]) -> dict[int, dict[str, list[str]]]:
+    with pytest.raises(InvalidInputError) as refused:
+        make_prediction(houses)
+    return refused.value.errors
 
 
 def test_a_mapping_of_another_kind_is_read_not_changed(

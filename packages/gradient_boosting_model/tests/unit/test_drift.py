@@ -194,7 +194,7 @@ def test_a_refused_value_is_named_by_its_row_among_houses_that_leave_fields_out(
     assert refused.value.errors == {3: {"GrLivArea": ["Not a valid number."]}}
     with pytest.raises(InvalidInputError) as refused:
         _fitted().drift([{}, {"Neighborhood": ["NAmes"]}])
-    assert refused.value.errors == {1: {"Neighborhood": ["Not a valid code."]}}
+    assert refused.value.errors == {1: {"Neighborhood": ["Not a valid string."]}}
     # A house that is no mapping, beside one that leaves fields out.
     with pytest.raises(InvalidInputError) as refused:
         _fitted().drift([{}, "not a house"])  # type: ignore[list-item]
@@ -242,12 +242,48 @@ def test_codes_unseen_in_training_go_to_the_other_bucket() -> None:
     assert drift.status == "alert"  # 10% of houses with codes the model never saw
 
 
-def test_numeric_codes_match_however_they_are_sent_and_nan_is_missing() -> None:
+def test_numeric_codes_match_however_they_are_sent_and_a_validated_nan_is_missing() -> None:
     distributions = _fitted()
     [dwelling] = [d for d in distributions.fields if d.field == "MSSubClass"]
     assert isinstance(dwelling, CodeDistribution)
     assert dwelling.codes == (20, 60)  # as a client sends them, not 20.0
-    assert dwelling.buckets([20, 20.0, 60, 75, None, math.nan]).tolist() == [0, 0, 1, 2, 3, 3]
+    assert dwelling.buckets([20, 20.0, 60, 75, None]).tolist() == [0, 0, 1, 2, 3]
+    # A validated column (training's) holds a missing numeric code as NaN.
+    column = np.array([20.0, 60.0, 75.0, math.nan])
+    assert dwelling.buckets(column, sent=False).tolist() == [0, 1, 2, 3]
+
+
+def test_a_nan_sent_is_refused_in_the_schemas_words_as_make_prediction_refuses_it() -> None:
+    """A probe's: a house's NaN (as ``DataFrame.to_dict("records")`` gives for a gap) was
+    counted as missing where ``make_prediction`` refuses it, being no JSON number; every row
+    and field is named as the schema names it (a text's NaN, or number, is no string), among
+    houses that leave fields out, and a refused batch is not counted."""
+    special = "Special numeric values (nan or infinity) are not permitted."
+    houses: list[dict[str, Any]] = [
+        {"GrLivArea": 1500.0, "Neighborhood": "NAmes", "MSSubClass": 20},
+        {},
+        {"GrLivArea": math.nan, "Neighborhood": math.nan, "MSSubClass": math.nan},
+        {"GrLivArea": np.float64("nan"), "Neighborhood": None, "MSSubClass": None},
+        {"GrLivArea": None, "Neighborhood": 5, "MSSubClass": "20"},
+    ]
+    tally = DriftTally(_fitted())
+    with pytest.raises(InvalidInputError) as refused:
+        tally.add(houses)
+    assert refused.value.errors == {
+        2: {
+            "GrLivArea": [special],
+            "Neighborhood": ["Not a valid string."],
+            "MSSubClass": [special],
+        },
+        3: {"GrLivArea": [special]},
+        4: {"Neighborhood": ["Not a valid string."], "MSSubClass": ["Not a valid number."]},
+    }
+    assert tally.houses == 0 and all(not counts.any() for counts in tally.counts)
+    # Without the NaNs and the values of another type, the same houses are counted: a null
+    # is missing, as before.
+    fixed = [houses[0], houses[1], {**houses[3], "GrLivArea": None}]
+    tally.add(fixed)
+    assert tally.drift()["GrLivArea"].houses == 2  # a null: missing, a bucket training had
 
 
 def test_the_floor_keeps_an_empty_bucket_finite() -> None:
