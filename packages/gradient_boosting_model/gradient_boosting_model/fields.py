@@ -28,16 +28,34 @@ EARLIEST_YEAR = 1800
 LATEST_YEAR = 2100
 
 
+#: The kinds of value JSON carries beside numbers (and a tuple, Python's other list): refused
+#: in marshmallow's words, as the API has always said ("Not a valid number.").
+_JSON_KINDS = (str, bool, list, dict, tuple, type(None))
+
+
 class JsonNumber(fields.Float):
-    """A finite number (a JSON int or float, or a numpy one); strings and booleans are refused."""
+    """A finite number (a JSON int or float, or a numpy one); strings and booleans are refused.
+
+    A Python value JSON cannot carry (a ``Decimal``, a ``datetime``, pandas' ``NaT`` or ``NA``
+    in a dict) is refused with what a number must be, by its type's name: "Not a valid
+    number." for a ``Decimal``, a number to anyone, left a Python caller guessing (a
+    DataFrame's ``Decimal`` values are read as floats, ``frames.json_records``; a dict's are
+    not, as the package README says).
+    """
+
+    default_error_messages: types.ErrorMessages = {  # noqa: RUF012
+        "not_json": "Not a valid number: a number must be an int or a float, not a {kind}."
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_nan=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return super()._deserialize(value, attr, data, **kwargs)
+        if isinstance(value, _JSON_KINDS):
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        raise self.make_error("not_json", kind=type(value).__name__)
 
 
 class WholeNumber(JsonNumber):

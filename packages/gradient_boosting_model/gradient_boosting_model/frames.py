@@ -24,13 +24,13 @@ WHOLE_COLUMNS_FROM = 100
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a frame as JSON-shaped dicts, as a client would send them.
 
-    Missing values (NaN, None, ``pd.NA``) become ``None``, a JSON null: a frame cannot tell a
-    field left out from a null, as a dict can, and a null is what the Ames files mean by an
-    empty cell (for ``BsmtQual``, ``GarageType``, ``FireplaceQu`` and ``PoolQC``: the house has
-    none). A field left out of every row is a column left out; houses that leave out different
-    fields are sent as dicts. A float column whose values are all whole numbers (an integer
-    column that pandas widened to hold NaN) gives back ints; ``Decimal`` values are numbers
-    too (a frame read from SQL), made floats.
+    Missing values (NaN, None, ``pd.NA``, ``pd.NaT``) become ``None``, a JSON null: a frame
+    cannot tell a field left out from a null, as a dict can, and a null is what the Ames files
+    mean by an empty cell (for ``BsmtQual``, ``GarageType``, ``FireplaceQu`` and ``PoolQC``:
+    the house has none). A field left out of every row is a column left out; houses that leave
+    out different fields are sent as dicts. A float column whose values are all whole numbers
+    (an integer column that pandas widened to hold NaN) gives back ints; ``Decimal`` values
+    are numbers too (a frame read from SQL), made floats.
 
     Raises
     ------
@@ -101,4 +101,12 @@ def _json_number(value: Any) -> Any:
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    """pandas' missing values: ``None``, NaN, ``pd.NA``, and ``pd.NaT`` (a datetime column's
+    empty cell, as ``frame.isna()`` has it; refused "Not a valid number." each, a frame
+    all of whose cells of a column were empty was refused row by row)."""
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and math.isnan(value))
+    )

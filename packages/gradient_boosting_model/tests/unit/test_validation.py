@@ -11,7 +11,7 @@ import pytest
 from house_samples import REQUIRED_HOUSE
 from marshmallow import fields
 
-from gradient_boosting_model import frames
+from gradient_boosting_model import frames, input_drift, load_model
 from gradient_boosting_model.config import DATASET_DIR
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.frames import json_records
@@ -459,6 +459,58 @@ def test_a_frames_empty_cell_is_a_null_and_a_column_left_out_is_left_out() -> No
     assert validate_batch(frame).columns()["BsmtQual"][1] is None  # as if sent as null
     left_out = validate_batch(pd.DataFrame([REQUIRED_HOUSE])).columns()
     assert left_out["BsmtQual"][0] is OMITTED
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        pytest.param(Decimal("11622"), "Decimal", id="decimal"),
+        pytest.param(Decimal("NaN"), "Decimal", id="decimal-nan"),
+        pytest.param(pd.NaT, "NaTType", id="nat"),
+        pytest.param(pd.NA, "NAType", id="pandas-na"),
+        pytest.param(pd.Timestamp("2010-06-01"), "Timestamp", id="timestamp"),
+        pytest.param(complex(11622, 0), "complex", id="complex"),
+    ],
+)
+def test_a_number_json_cannot_carry_in_a_dict_is_refused_saying_what_a_number_is(
+    value: Any, kind: str
+) -> None:
+    """A probe's: a dict's ``Decimal`` (a number to anyone) was refused "Not a valid number.",
+    leaving a Python caller guessing. A dict is JSON-shaped (the README): the value is still
+    refused, by its row and field, saying what a number must be; ``make_prediction`` and
+    ``input_drift`` say the same. JSON's own kinds keep marshmallow's words (``BAD_VALUES``)."""
+    houses = [REQUIRED_HOUSE, {**REQUIRED_HOUSE, "LotArea": value}]
+    said = f"Not a valid number: a number must be an int or a float, not a {kind}."
+    for refuse in (validate_batch, make_prediction, lambda h: input_drift(load_model(), h)):
+        with pytest.raises(InvalidInputError) as refused:
+            refuse(houses)
+        assert refused.value.errors == {1: {"LotArea": [said]}}
+
+
+def test_a_frames_nat_is_a_null_as_its_nan_is() -> None:
+    """A probe's: pandas' ``NaT`` (a datetime column's empty cell, missing to ``isna()``) was
+    refused "Not a valid number." row by row, where the frame's other empty cells are nulls;
+    a time in a number column is refused by its row and field."""
+    with_basement = {**REQUIRED_HOUSE, "BsmtQual": "TA", "TotalBsmtSF": 800, "GarageCars": 2}
+    gaps = pd.DataFrame([with_basement, REQUIRED_HOUSE | {"GarageCars": 1}])
+    assert gaps[["BsmtQual", "TotalBsmtSF"]].isna().to_numpy().tolist() == [
+        [False, False],
+        [True, True],
+    ]
+    nats = gaps.astype({"BsmtQual": object, "TotalBsmtSF": object})
+    nats.loc[1, ["BsmtQual", "TotalBsmtSF"]] = pd.NaT
+    assert nats.loc[1, "BsmtQual"] is pd.NaT and nats.loc[1, "TotalBsmtSF"] is pd.NaT
+    assert json_records(nats) == json_records(gaps)
+    priced = make_prediction(nats).predictions
+    assert priced == pytest.approx(make_prediction(gaps).predictions, rel=1e-12)
+    # A datetime column all of whose cells are empty (as pandas makes a column of NaT).
+    empty = gaps.assign(TotalBsmtSF=pd.Series([pd.NaT, pd.NaT], dtype="datetime64[s]"))
+    assert json_records(empty)[0]["TotalBsmtSF"] is None
+    times = gaps.assign(GarageCars=pd.Series([pd.Timestamp("2010-06-01"), pd.NaT]))
+    with pytest.raises(InvalidInputError) as refused:
+        validate_batch(times)
+    said = "Not a valid number: a number must be an int or a float, not a Timestamp."
+    assert refused.value.errors == {0: {"GarageCars": [said]}}
 
 
 def test_a_code_sent_as_bytes_is_refused_not_read_as_another() -> None:
