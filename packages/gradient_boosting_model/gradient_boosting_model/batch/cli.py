@@ -1,16 +1,16 @@
 """``score-houses``: price files of houses on a Dask cluster; see ``score-houses --help``.
 
-Exit status: see ``EXIT_STATUSES``.
+Exit status: see ``command.EXIT_STATUSES``. The command's entry point is ``command.run``, which
+imports this module: an interrupt while it does is the command's too.
 
-Worker processes that a local cluster spawns import this module again (as the command's main
-module): it imports the model's code only when it scores in this process, so that they start in
-about a second and load the model in ``prepare_workers``, all at once.
+Worker processes that a local cluster spawns import the command's main module again (this one
+under ``python -m``): it imports the model's code only when it scores in this process, so that
+they start in about a second and load the model in ``prepare_workers``, all at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import math
 import os
@@ -31,6 +31,16 @@ from gradient_boosting_model.batch.cluster import (
     remote_cluster,
     start_worker_server,
 )
+from gradient_boosting_model.batch.command import (
+    EXIT_DONE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_STATUSES,
+    EXIT_TERMINATED,
+    INTERRUPTED,
+    PROGRAM,
+    Terminated,
+)
 from gradient_boosting_model.batch.errors import BatchError, os_reason
 from gradient_boosting_model.batch.settings import (
     BATCH_ROWS,
@@ -47,16 +57,6 @@ if TYPE_CHECKING:
     from gradient_boosting_model.batch.report import JobReport
     from gradient_boosting_model.batch.running import Runner
 
-PROGRAM = "score-houses"
-#: The command's exit statuses, and what each says.
-EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
-EXIT_STATUSES = {
-    EXIT_DONE: "every file scored, the rejected share within --max-rejected",
-    EXIT_FAILED: "the job failed: its message says why (after the summary so far, if it scored)",
-    EXIT_USAGE: "a wrong command line",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGINT): nothing written",
-    EXIT_TERMINATED: "terminated (SIGTERM: kill, timeout): nothing written",
-}
 DESCRIPTION = """\
 Price every house in CSV or Parquet files with the packaged model, in chunks, on a Dask cluster:
 a local one sized to this machine, or the one at --scheduler (whose workers must see INPUT at the
@@ -284,11 +284,6 @@ def _print_report(report: JobReport | None) -> None:
             _say(f"{PROGRAM}: rows by worker: {report.workers()}")
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the command is: it stops as an interrupt does (its partial files
-    removed, its cluster stopped), with its own exit status."""
-
-
 def _terminate(signum: int, frame: object) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup is not cut short
     raise Terminated
@@ -344,9 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with suppress(StreamError):  # stderr itself: the status says it
             _say(f"{PROGRAM}: error: {error}", sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt as stop:  # anywhere: its imports (the first 0.3 s) too
+    except KeyboardInterrupt as stop:  # anywhere: its imports of the job's code too
         with suppress(StreamError):
-            _say(f"{PROGRAM}: interrupted: nothing written", sys.stderr)
+            _say(INTERRUPTED, sys.stderr)
         return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
 
 
@@ -387,14 +382,7 @@ def _main(argv: Sequence[str] | None) -> int:
     return EXIT_DONE
 
 
-def run() -> None:
-    """The command: ``main``, then exit. What the job left (Dask's client, Arrow, the model's
-    code) lives until then, so it is frozen out of the collector's sight first: the
-    interpreter's last collections walked it, 0.2-0.4 s of a 2.5 s command."""
-    code = main()
-    gc.freeze()
-    sys.exit(code)
+if __name__ == "__main__":  # python -m gradient_boosting_model.batch.cli
+    from gradient_boosting_model.batch.command import run
 
-
-if __name__ == "__main__":
     run()

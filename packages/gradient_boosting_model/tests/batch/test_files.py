@@ -25,7 +25,8 @@ from batch.houses import (
     read_rejects,
     read_table,
 )
-from gradient_boosting_model.batch.cli import EXIT_STATUSES, main
+from gradient_boosting_model.batch.cli import main
+from gradient_boosting_model.batch.command import EXIT_STATUSES
 from gradient_boosting_model.batch.errors import ChunkError, InputFileError
 from gradient_boosting_model.batch.job import plan_job, run_job
 from gradient_boosting_model.batch.results import ChunkResult
