@@ -198,7 +198,11 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
     spec (``spec``, the document served with ``config``: read if not given)."""
     spec = spec if spec is not None else read_spec(config)
     warm_up = example_houses(spec)
-    store = Store(config.store_url) if config.recording else None
+    store = (
+        Store(config.store_url, statement_timeout=config.store_statement_timeout)
+        if config.recording
+        else None
+    )
     challenger = (
         Challenger.load(config.challenger_artifact, warm_up)
         if config.challenger_artifact is not None
@@ -209,7 +213,12 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
         # One engine (one connection pool) a worker for both writer threads: made on first use,
         # in the worker (an engine does not survive a fork); SQLAlchemy engines are thread-safe.
         engine = functools.cache(
-            functools.partial(make_engine, store.url, connections=WRITER_CONNECTIONS)
+            functools.partial(
+                make_engine,
+                store.url,
+                connections=WRITER_CONNECTIONS,
+                statement_timeout=store.statement_timeout,
+            )
         )
         shadow = (
             ShadowWriter(

@@ -29,6 +29,10 @@ FEEDBACK_TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 #: The shortest feedback token taken: a token is all that guards the sale prices the live
 #: accuracy is measured with, and a 401 costs a guesser nothing.
 MIN_FEEDBACK_TOKEN_LENGTH = 16
+#: Seconds one statement of the prediction store may take, a wait on a lock included, by
+#: default (``Settings.store_statement_timeout``; ``api.store.database.make_engine`` applies
+#: it): a stalled database fails the statement rather than hold its thread for ever.
+STORE_STATEMENT_TIMEOUT = 5.0
 
 #: What each deployment kind changes from the defaults below. Development and tests check every
 #: response against the spec (cheap insurance there, a cost in production).
@@ -117,6 +121,14 @@ class Settings(BaseSettings):
     #: Houses written in one batch (one transaction); a challenger prices at most as many in
     #: one call (more only for a larger request).
     record_batch_houses: int = Field(default=2_000, ge=1)
+    #: Seconds one statement of the store may take, waiting on a lock included (PostgreSQL's
+    #: statement_timeout and lock_timeout, SQLite's busy timeout); past it the statement fails,
+    #: as if the store were down: a sale or a monitoring window asked for is answered 503, the
+    #: writer keeps its houses and tries again, and ``ml_api_database_up`` reads 0. Without
+    #: it, a lock held elsewhere (or a partition) held each request, the writer and the
+    #: monitor for as long, the gauge at 1. At most 25: a sale's few statements must be
+    #: answered within the ingress's 30 s read timeout (deploy/kubernetes/base/ingress.yaml).
+    store_statement_timeout: float = Field(default=STORE_STATEMENT_TIMEOUT, gt=0, le=25)
     #: Days a priced house (and its sale) is kept; older ones are pruned by the service.
     retention_days: int = Field(default=365, ge=1)
     #: Bearer tokens allowed to post sale prices (``POST /v1/sales``), comma-separated. None:

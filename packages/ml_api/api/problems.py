@@ -11,6 +11,7 @@ application runs, writes the same bodies itself with ``http_response``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from email.utils import formatdate
@@ -229,18 +230,27 @@ class WindowTokenProblem(ApiProblem):
 
 
 class StoreUnavailableProblem(ApiProblem):
-    """The prediction store cannot be reached: nothing was written (or, for a read, computed);
-    come back shortly."""
+    """The prediction store cannot be reached, or did not answer within its bound (a lock
+    held elsewhere, a stalled database): nothing was written (or, for a read, computed); come
+    back shortly."""
 
     STATUS = 503
     DETAIL_IS_LOGGABLE = True
 
-    def __init__(self, *, writing: bool = True) -> None:
-        """``writing``: the request would have written (else it read: a monitoring window)."""
+    def __init__(self, *, writing: bool = True, timed_out_after: float | None = None) -> None:
+        """``writing``: the request would have written (else it read: a monitoring window).
+        ``timed_out_after``: the store's bound in seconds (``ML_API_STORE_STATEMENT_TIMEOUT``),
+        when a statement was stopped at it; the client is asked to wait as long, since each
+        try holds one of the worker's store requests for that long while the store stalls."""
         done = "nothing was written" if writing else "the window was not computed"
+        if timed_out_after is None:
+            said, retry = "cannot be reached", RETRY_AFTER_SECONDS
+        else:
+            said = f"did not answer within {timed_out_after:g} s"
+            retry = max(RETRY_AFTER_SECONDS, math.ceil(timed_out_after))
         super().__init__(
-            f"The prediction store cannot be reached; {done}. Retry shortly.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            f"The prediction store {said}; {done}. Retry shortly.",
+            headers={"Retry-After": str(retry)},
         )
 
 

@@ -42,7 +42,7 @@ from api.problems import (
     StoreUnavailableProblem,
     from_row_errors,
 )
-from api.store.database import Store
+from api.store.database import Store, timed_out
 from api.store.monitoring import Window
 from api.store.recorder import PricedRequest, Recorder, priced_now
 from api.store.sales import SalesRefusedError, sale_faults, sold_meanwhile, write_sales
@@ -70,6 +70,13 @@ def prediction_ids(count: int) -> list[str]:
     place, ``<token>-<index>``; unique without asking the database."""
     token = secrets.token_hex(8)
     return [f"{token}-{index}" for index in range(count)]
+
+
+def _unavailable(store: Store, error: SQLAlchemyError, *, writing: bool) -> StoreUnavailableProblem:
+    """The 503 for a request the store failed: one that cannot be reached, or a statement
+    stopped at the store's bound (``ML_API_STORE_STATEMENT_TIMEOUT``), said as such."""
+    bound = store.statement_timeout if timed_out(error) else None
+    return StoreUnavailableProblem(writing=writing, timed_out_after=bound)
 
 
 @dataclass(frozen=True)
@@ -281,7 +288,7 @@ class PredictionService:
         except SalesRefusedError as refused:
             raise self.sale_check.problem(refused.errors, refused.status) from None
         except SQLAlchemyError as error:  # the follow-up's own query's included
-            raise StoreUnavailableProblem() from error
+            raise _unavailable(store, error, writing=True) from error
 
     def _store_faults(self, sales: list[dict[str, Any]]) -> list[FieldError]:
         """What the store would refuse of a batch the schema refuses, on the fields it accepts;
@@ -310,7 +317,7 @@ class PredictionService:
             with self.store_requests.claim(1):
                 return self.monitor.on_demand(asked)
         except SQLAlchemyError as error:
-            raise StoreUnavailableProblem(writing=False) from error
+            raise _unavailable(self.monitor.store, error, writing=False) from error
 
     def _refuse_invalid(self, houses: list[House]) -> None:
         """The spec's 400 for houses it does not accept, with the rules between fields that

@@ -89,6 +89,18 @@ def test_requests_waiting_on_the_store_leave_threads_to_the_rest(
         Settings()
 
 
+@pytest.mark.parametrize("seconds", ["0", "-1", "25.5"])
+def test_a_store_bound_of_none_or_past_the_proxy_s_read_timeout_is_refused(
+    monkeypatch: pytest.MonkeyPatch, seconds: str
+) -> None:
+    """0 would be PostgreSQL's "no bound"; past 25 s a stalled sale met the ingress's 504."""
+    monkeypatch.setenv("ML_API_STORE_STATEMENT_TIMEOUT", "0.5")
+    assert Settings().store_statement_timeout == 0.5
+    monkeypatch.setenv("ML_API_STORE_STATEMENT_TIMEOUT", seconds)
+    with pytest.raises(ValueError, match="store_statement_timeout"):
+        Settings()
+
+
 def test_bad_overrides_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ML_API_WORKERS", "none")
     with pytest.raises(ValueError, match="workers"):

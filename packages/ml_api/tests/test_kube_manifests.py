@@ -258,6 +258,15 @@ def test_edge_limits_follow_the_pods_settings(
     assert int(CONTROLLER["upstream-keepalive-timeout"]) < server.keepalive
 
 
+def test_a_sale_the_store_stalls_is_answered_before_the_ingress_gives_up(
+    kube_settings: tuple[Settings, ServerSettings],
+) -> None:
+    """A sale held by a stalled store is a 503 at ML_API_STORE_STATEMENT_TIMEOUT: the client
+    must get it, not the ingress's own 504 at its read timeout."""
+    settings, _ = kube_settings
+    assert settings.store_statement_timeout < int(ANNOTATIONS["proxy-read-timeout"])
+
+
 # --- Routes: what the public reaches through the Ingress -------------------------------------
 
 #: The path Prometheus scrapes each pod at (the pod's annotation): never through the edge.

@@ -7,9 +7,12 @@ the service checks it at start-up and stops, saying so, when the database is beh
 from __future__ import annotations
 
 import logging
+import math
 import os
+import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 from alembic import command
@@ -17,9 +20,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.config import STORE_STATEMENT_TIMEOUT
 from api.store.health import StoreHealth
 from api.store.tables import MODEL_VERSION_LENGTH
 
@@ -45,18 +49,36 @@ WRITER_CONNECTIONS = 2
 STORE_CONNECTIONS = 4
 #: Connections an engine keeps open between uses; the rest of its allowance opens on demand.
 _KEPT_CONNECTIONS = 2
+#: TCP keepalive probes unanswered after which the kernel drops a connection to PostgreSQL.
+KEEPALIVE_PROBES = 3
 
 
-def make_engine(url: str, *, connections: int = STORE_CONNECTIONS) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    connections: int = STORE_CONNECTIONS,
+    statement_timeout: float = STORE_STATEMENT_TIMEOUT,
+    migrating: bool = False,
+) -> Engine:
     """An engine for the store at ``url``, of at most ``connections`` connections at once to
-    PostgreSQL; a SQLite file's folder is made if missing."""
+    PostgreSQL; a SQLite file's folder is made if missing.
+
+    No statement waits longer than ``statement_timeout`` seconds (the setting
+    ``ML_API_STORE_STATEMENT_TIMEOUT``) on a lock, nor on PostgreSQL runs longer, and a peer
+    gone dead is noticed (``postgres_connect_args``); SQLite's busy timeout is the same bound.
+    The statement then fails as any error of the store's does. ``migrating``: the migrations'
+    engine, whose statements may rewrite a large table for longer, but whose waits on locks
+    (the running service's, which would queue behind its own) are bounded all the same."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, json_serializer=_json, json_deserializer=orjson.loads, connect_args={"timeout": 5}
+            url,
+            json_serializer=_json,
+            json_deserializer=orjson.loads,
+            connect_args={"timeout": statement_timeout},  # the busy timeout: a lock's wait
         )
         event.listen(engine, "connect", _sqlite_settings)
         return engine
@@ -67,8 +89,51 @@ def make_engine(url: str, *, connections: int = STORE_CONNECTIONS) -> Engine:
         pool_size=min(_KEPT_CONNECTIONS, connections),
         max_overflow=connections - min(_KEPT_CONNECTIONS, connections),
         pool_pre_ping=True,
-        connect_args={"connect_timeout": 3},
+        connect_args=postgres_connect_args(parsed, statement_timeout, migrating=migrating),
     )
+
+
+def postgres_connect_args(url: URL, seconds: float, *, migrating: bool = False) -> dict[str, Any]:
+    """libpq's parameters bounding what a connection to PostgreSQL waits for: the connection
+    itself (3 s); each statement and each wait on a lock, server-side (``statement_timeout``
+    and ``lock_timeout``, set at connection through ``options`` after any the URL gives:
+    ``lock_timeout`` alone while ``migrating``); and a peer that no longer answers, noticed
+    by the kernel within about twice ``seconds``: keepalives probe a connection waiting for
+    an answer (it is idle), ``tcp_user_timeout`` drops one whose data go unacknowledged.
+
+    A server whose kernel still answers for it (its process stopped, its container frozen,
+    stuck on a disk) acknowledges the probes and runs no timer: a statement sent to it before
+    waits until it is back (README, "When the store stalls")."""
+    millis = max(1, math.ceil(seconds * 1000))
+    bounds = [f"-c lock_timeout={millis}"]
+    if not migrating:
+        bounds.insert(0, f"-c statement_timeout={millis}")
+    given = url.query.get("options")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    return {
+        "connect_timeout": 3,
+        "options": " ".join([given, *bounds] if given else bounds),
+        "keepalives": 1,
+        "keepalives_idle": math.ceil(seconds),
+        "keepalives_interval": math.ceil(seconds / KEEPALIVE_PROBES),
+        "keepalives_count": KEEPALIVE_PROBES,
+        "tcp_user_timeout": 2 * millis,
+    }
+
+
+#: SQLSTATEs of a statement PostgreSQL cancelled at its bound: ``statement_timeout`` (or a
+#: cancel request), ``lock_timeout``.
+_CANCELLED = frozenset({"57014", "55P03"})
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether ``error`` (SQLAlchemy's, the driver's inside) is a statement stopped at the
+    store's bound (``make_engine``) rather than a store that cannot be reached."""
+    cause = getattr(error, "orig", error)
+    if getattr(cause, "sqlstate", None) in _CANCELLED:
+        return True
+    code = getattr(cause, "sqlite_errorcode", None)  # extended codes keep the primary's byte
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _sqlite_settings(connection: object, record: object) -> None:
@@ -154,7 +219,10 @@ def main() -> int:
     """``make migrate``: bring the configured store to the code's revision."""
     from api.config import Settings
 
-    engine = make_engine(Settings().store_url)
+    settings = Settings()
+    engine = make_engine(
+        settings.store_url, statement_timeout=settings.store_statement_timeout, migrating=True
+    )
     try:
         migrate(engine)
         print(f"prediction store at {engine.url!r}: revision {current_revision(engine)}")
@@ -196,8 +264,10 @@ class Store:
     """The store as a process uses it: one engine, made on first use in that process (an
     engine's connections must not cross a fork: the server forks its workers after start-up)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, statement_timeout: float = STORE_STATEMENT_TIMEOUT) -> None:
         self.url = url
+        #: Seconds a statement may take (``make_engine``), as the setting gives it.
+        self.statement_timeout = statement_timeout
         #: Whether the worker's writes and reads succeed (``ml_api_database_up``).
         self.health = StoreHealth()
         self._engine: Engine | None = None
@@ -206,7 +276,7 @@ class Store:
     @property
     def engine(self) -> Engine:
         if self._engine is None or self._pid != os.getpid():
-            self._engine = make_engine(self.url)
+            self._engine = make_engine(self.url, statement_timeout=self.statement_timeout)
             self._pid = os.getpid()
         return self._engine
 
@@ -216,7 +286,7 @@ class Store:
         A SQLite file that does not exist yet (the embedded default, on a first start) is
         made, at the code's revision: there is nothing in it to be behind. An existing one, or
         any other database, must have been migrated (``make migrate``)."""
-        engine = make_engine(self.url)
+        engine = make_engine(self.url, statement_timeout=self.statement_timeout)
         try:
             if _fresh_sqlite(self.url):
                 migrate(engine)

@@ -8,6 +8,10 @@ while no house was written (a monitoring probe held SQLite's write lock for 130 
 that fails leaves its houses in the buffer, tried again until one succeeds: the gauge comes
 back with the first write that does.
 
+A write or read stopped at the store's bound (``ML_API_STORE_STATEMENT_TIMEOUT``: a lock held
+elsewhere, a stalled database) fails like any other, and so sets the gauge to 0. Before the
+bound, such a store failed nothing, it only never answered: the gauge read 1 throughout.
+
 A worker starts with the store up, and publishes the gauge then: a new worker's value was 0
 until its monitor's first refresh, a "down" on the dashboard at every worker replaced. The
 first workers start after the master checked the store; one that replaces another later
