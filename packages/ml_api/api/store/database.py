@@ -173,18 +173,24 @@ def current_revision(engine: Engine) -> str | None:
 MIGRATION_LOCK = 0x6D6C5F617069  # "ml_api" in ASCII
 
 
-def _one_migration_at_a_time(connection: Connection) -> None:
-    """Wait for any other migration of this database to end (PostgreSQL; SQLite's file is
-    migrated by the one process that makes it, ``Store.check``)."""
+def one_migration_at_a_time(connection: Connection) -> None:
+    """Wait for any other migration of this database to end, however long it takes
+    (PostgreSQL; SQLite's file is migrated by the one process that makes it, ``Store.check``).
+
+    Only this wait is unbounded: the connection's ``lock_timeout`` (``make_engine``) stopped a
+    replica waiting for a migration longer than the store's bound, and it is restored for the
+    migration's own statements, whose waits on the running service's locks stay bounded."""
     if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL lock_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.execute(text("RESET lock_timeout"))
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the database to ``revision`` (the code's, by default), one migration at a time."""
     config = _alembic_config()
     with engine.begin() as connection:
-        _one_migration_at_a_time(connection)
+        one_migration_at_a_time(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -194,7 +200,7 @@ def downgrade(engine: Engine, revision: str) -> None:
     migration at a time."""
     config = _alembic_config()
     with engine.begin() as connection:
-        _one_migration_at_a_time(connection)
+        one_migration_at_a_time(connection)
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 
