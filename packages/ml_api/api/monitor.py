@@ -138,6 +138,7 @@ class LiveMonitor:
         first read (a new worker's gauge, up at its start, waited behind the prune's own
         connection timeout)."""
         try:
+            self.store.health.attempting("read")
             state = self._state()
             if self._prune():
                 state = self._state()

@@ -197,6 +197,8 @@ class PredictionService:
             self.recorder.start()
         if self.monitor is not None:
             self.monitor.start()
+        if self.store is not None:
+            self.store.stall_watch.start()
 
     def stop_background(self) -> None:
         """Once the last app serving it stops: write what is queued, stop the monitor, close
@@ -205,6 +207,8 @@ class PredictionService:
             self._lifespans -= 1
             if self._lifespans > 0:
                 return
+        if self.store is not None:
+            self.store.stall_watch.stop()
         if self.monitor is not None:
             self.monitor.stop()
         if self.recorder is not None:

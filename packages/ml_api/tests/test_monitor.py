@@ -27,6 +27,7 @@ from api.service import PredictionService
 from api.store import monitoring as monitoring_module_store
 from api.store.comparison import Versions, compare
 from api.store.database import Store, make_engine, migrate
+from api.store.health import STALLED_BOUNDS, Attempt, StoreHealth
 from api.store.monitoring import Thresholds, Window
 from api.store.recorder import PricedRequest, Recorder, answer_values, write_rows
 from api.store.sales import write_sales
@@ -240,6 +241,28 @@ def test_a_store_read_but_refusing_writes_is_down_until_a_write_succeeds(
         assert REGISTRY.get_sample_value("ml_api_database_up") == 1
     finally:
         recorder.stop()
+
+
+def test_a_write_or_read_in_flight_past_its_bounds_reads_down_until_it_ends() -> None:
+    """A store that never answers holds a statement on an open connection, the bound
+    notwithstanding, and fails nothing (tests/test_store_stall.py stops a real PostgreSQL)."""
+    now = [100.0]
+    health = StoreHealth(statement_timeout=2.0, clock=lambda: now[0])
+    health.publish()
+    attempts: tuple[tuple[Attempt, Callable[[bool], None]], ...] = (
+        ("write", health.wrote),
+        ("read", health.read),
+    )
+    for attempt, end in attempts:
+        health.attempting(attempt)
+        now[0] += STALLED_BOUNDS * 2.0 - 0.1
+        health.look()
+        assert REGISTRY.get_sample_value("ml_api_database_up") == 1  # slow, not stalled
+        now[0] += 0.1
+        health.look()
+        assert REGISTRY.get_sample_value("ml_api_database_up") == 0
+        end(True)
+        assert REGISTRY.get_sample_value("ml_api_database_up") == 1
 
 
 @pytest.mark.integration

@@ -8,7 +8,10 @@ read as long, and ``ml_api_database_up`` read 1 throughout, as nothing had faile
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +29,11 @@ from api import config
 from api.app import create_app, start_service
 from api.problems import StoreUnavailableProblem
 from api.service import PredictionService
-from api.store.database import make_engine
+from api.store.database import make_engine, migrate
+from api.store.health import STALLED_BOUNDS, WATCH_SECONDS
 from tests.conftest import FEEDBACK_TOKEN
+from tests.stores import postgres_or_skip
+from tools import postgres
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
 
@@ -206,3 +212,46 @@ def test_sqlite_waits_on_a_lock_for_the_same_bound(tmp_path: Any) -> None:
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1500
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _frozen(server: postgres.Postgres) -> Iterator[None]:
+    """Every process of ``server`` stopped (SIGSTOP) for the ``with`` block, as a paused
+    container's or a server's stuck on its disk: its kernel still acknowledges the packets of
+    open connections, and no timer of the server's runs."""
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(
+        ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    pids = [postmaster, *map(int, children)]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+@pytest.mark.integration
+def test_a_store_that_never_answers_reads_down_and_up_again(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    """A stopped PostgreSQL: the writer's and the monitor's statements on open connections wait
+    until it is back, the bound notwithstanding, and fail nothing: the gauge read 1 throughout.
+    A write or read in flight ``STALLED_BOUNDS`` times the bound reads 0; back once it ends."""
+    postgres_or_skip()
+    with postgres.running() as server:
+        engine = make_engine(server.url)
+        migrate(engine)
+        engine.dispose()
+        with _served(server.url) as (client, service):
+            _priced_id(client, service, request_rows[0])
+            assert _eventually(lambda: _database_up() == 1, MARGIN)
+            with _frozen(server):
+                priced = client.post("/v1/predictions", json=request_rows[1:2])
+                assert priced.status_code == 200  # prices go on
+                stalled = STALLED_BOUNDS * BOUND + WATCH_SECONDS
+                assert _eventually(lambda: _database_up() == 0, stalled + MARGIN)
+            assert service.recorder is not None and service.recorder.flush(MARGIN)
+            assert _eventually(lambda: _database_up() == 1, MARGIN)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import STORE_STATEMENT_TIMEOUT
-from api.store.health import StoreHealth
+from api.store.health import StallWatch, StoreHealth
 from api.store.tables import MODEL_VERSION_LENGTH
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -275,7 +275,9 @@ class Store:
         #: Seconds a statement may take (``make_engine``), as the setting gives it.
         self.statement_timeout = statement_timeout
         #: Whether the worker's writes and reads succeed (``ml_api_database_up``).
-        self.health = StoreHealth()
+        self.health = StoreHealth(statement_timeout=statement_timeout)
+        #: The worker's look for a write or read the store holds for ever (its lifespan).
+        self.stall_watch = StallWatch(self.health)
         self._engine: Engine | None = None
         self._pid = 0
 

@@ -17,34 +17,79 @@ until its monitor's first refresh, a "down" on the dashboard at every worker rep
 first workers start after the master checked the store; one that replaces another later
 (recycled, killed, a reload) shows up until its monitor's first read, which it makes at once
 and which fails within the connection timeout (3 s on PostgreSQL) if the store is down.
+
+A store that never answers fails nothing either: a PostgreSQL whose processes are stopped (a
+paused container, a server stuck on its disk) has its kernel acknowledge the connection's
+packets and runs no timer, so a statement on an open connection waits until it is back, the
+store's bound notwithstanding (README, "When the store stalls"). So a write or read still in
+flight ``STALLED_BOUNDS`` times the bound after it began counts as failed (``StallWatch``
+looks each second), until it ends: the writer and the monitor, each stuck in such a
+statement, had left the gauge at 1 (a stopped PostgreSQL, 30 s).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
+from typing import Literal
 
+from api.config import STORE_STATEMENT_TIMEOUT
 from api.metrics import DATABASE_UP
+
+#: A write or read in flight this many times the store's statement bound has stalled: each of
+#: its statements would have been stopped at the bound (a write is one transaction of a few
+#: statements, a monitoring refresh a few queries, each taking milliseconds).
+STALLED_BOUNDS = 3
+#: Seconds between ``StallWatch``'s looks.
+WATCH_SECONDS = 1.0
+
+Attempt = Literal["write", "read"]
 
 
 class StoreHealth:
     """What a worker last saw of its store, written and read, published as one gauge."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        statement_timeout: float = STORE_STATEMENT_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lock = threading.Lock()
         self._writes = True
         self._reads = True
+        #: Seconds after which an attempt still in flight has stalled.
+        self.stalled_after = STALLED_BOUNDS * statement_timeout
+        self._clock = clock
+        #: When each attempt in flight began.
+        self._began: dict[Attempt, float] = {}
+        self._stalled = False
+
+    def attempting(self, attempt: Attempt) -> None:
+        """A write of priced houses, or a read of the monitor's, begins."""
+        with self._lock:
+            self._began[attempt] = self._clock()
 
     def wrote(self, answered: bool) -> None:
         """A write of priced houses succeeded, or failed."""
         with self._lock:
             self._writes = answered
-            self._publish()
+            self._ended("write")
 
     def read(self, answered: bool) -> None:
         """A read of the monitor's succeeded, or failed."""
         with self._lock:
             self._reads = answered
-            self._publish()
+            self._ended("read")
+
+    def look(self) -> None:
+        """Count an attempt in flight for ``stalled_after`` as failed (``StallWatch``)."""
+        with self._lock:
+            stalled = self._any_stalled()
+            if stalled != self._stalled:
+                self._stalled = stalled
+                self._publish()
 
     def publish(self) -> None:
         """Set the gauge from what was last seen (a worker's start: up)."""
@@ -53,7 +98,41 @@ class StoreHealth:
 
     @property
     def up(self) -> bool:
-        return self._writes and self._reads
+        return self._writes and self._reads and not self._stalled
+
+    def _ended(self, attempt: Attempt) -> None:
+        self._began.pop(attempt, None)
+        self._stalled = self._any_stalled()
+        self._publish()
+
+    def _any_stalled(self) -> bool:
+        now = self._clock()
+        return any(now - began >= self.stalled_after for began in self._began.values())
 
     def _publish(self) -> None:
         DATABASE_UP.set(1 if self.up else 0)
+
+
+class StallWatch:
+    """A thread of the worker's that looks for a stalled attempt each ``WATCH_SECONDS``: the
+    writer's and the monitor's own threads are the ones a stalled store holds."""
+
+    def __init__(self, health: StoreHealth) -> None:
+        self.health = health
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="store-stall-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(WATCH_SECONDS):
+            self.health.look()

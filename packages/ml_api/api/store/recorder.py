@@ -238,6 +238,7 @@ class Recorder:
             self._wake.clear()
             while self._queued:
                 try:
+                    self.health.attempting("write")
                     written = self._write_batch()
                 except Exception as error:  # any driver's error: the database is unusable
                     self._note_outage(error)
