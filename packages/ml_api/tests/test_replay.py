@@ -1,17 +1,21 @@
-"""The release replay's checks before it starts a server (tools/replay.py)."""
+"""The release replay (tools/replay.py): its checks before it starts a server, and its exit
+status and last line from the verdict."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gradient_boosting_model import ModelError
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.persistence import artifact_path
 
-from tools.replay import check_models
+from tools.challengers import write_challenger
+from tools.replay import check_models, conclusion, holdout_houses, main
 
 
 def test_a_challenger_of_the_champions_version_is_refused_in_one_sentence(
@@ -30,3 +34,69 @@ def test_a_challenger_of_the_champions_version_is_refused_in_one_sentence(
         check_models(packaged, copy)
     with pytest.raises(ModelError, match=re.escape("nope.json")):
         check_models(tmp_path / "nope.joblib", None)
+
+
+@pytest.mark.integration
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("learning_rate_scale", "status", "line"),
+    [
+        # Measured here: RMSLE +0.0040 (90% interval +0.0009 to +0.0070) on the 263 sales.
+        (0.3, 1, r"^replay: WORSE, the release stops: .* interval \+0\.\d{4} to \+0\.\d{4}\)"),
+        # Measured here: -0.0002 (90% interval -0.0006 to +0.0003): nothing to tell them apart.
+        (
+            1.1,
+            0,
+            r"^replay: no difference the holdout can detect: .*\(90% interval -0\.\d{4} to "
+            r"\+0\.\d{4}\), an interval across zero; the whole holdout was replayed, no more "
+            r"sales will come",
+        ),
+    ],
+)
+def test_a_worse_challenger_stops_the_release_and_one_no_better_says_what_that_means(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    learning_rate_scale: float,
+    status: int,
+    line: str,
+) -> None:
+    """The replay is a release's last check: a colleague's release went on past a ``worse``
+    verdict, which exited 0 as every other did; and ``not yet known`` on the whole holdout read
+    as if more sales would come."""
+    challenger = write_challenger(
+        tmp_path, version="0.0.1+replayed", learning_rate_scale=learning_rate_scale
+    )
+    assert main(["--challenger", str(challenger)]) == status
+    out, err = capsys.readouterr()
+    said = (err if status else out).strip().splitlines()[-1]
+    assert re.search(line, said), said
+    assert json.loads(out[: out.rindex("}") + 1])["sales"] == holdout_houses()
+
+
+def _compared(verdict: str, sales: int = 263) -> dict[str, Any]:
+    return {
+        "model_version": "0.3.4",
+        "champion_version": "0.3.3",
+        "sales": sales,
+        "rmsle_difference": {
+            "estimate": -0.003,
+            "interval": [-0.005, -0.001],
+            "confidence": 0.9,
+        },
+        "verdict": verdict,
+    }
+
+
+def test_a_better_or_same_challenger_lets_the_release_go_and_a_short_replay_gives_none() -> None:
+    status, line = conclusion(_compared("better"), 263)
+    assert (status, line) == (
+        0,
+        "replay: better: challenger 0.3.4's RMSLE minus champion 0.3.3's on the holdout's 263 "
+        "sales: -0.0030 (90% interval -0.0050 to -0.0010), the whole interval below zero",
+    )
+    assert conclusion(_compared("same"), 263)[0] == 0
+    assert conclusion(_compared("worse"), 263)[0] == 1
+    # Fewer sales counted than houses replayed: no verdict of the holdout at all, even "better".
+    status, line = conclusion(_compared("better", sales=200), 263)
+    assert status == 2
+    assert line.startswith("replay: no verdict: 200 of the holdout's 263 sales were counted")

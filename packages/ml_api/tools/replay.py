@@ -5,8 +5,14 @@ challenger of the one served, and ``/v1/monitoring``'s side-by-side verdict.
 
 A real server (gunicorn, 127.0.0.1 only, its own SQLite store) serves ``--champion`` (by
 default the packaged model) with ``--challenger`` priced in the shadow; the package's labelled
-holdout is priced through it, its sale prices posted back, and the comparison printed as JSON.
-The holdout is the one set neither model trained on, so this is read once per release.
+holdout is priced through it, its sale prices posted back, and the comparison printed as JSON,
+then the conclusion in one line. The holdout is the one set neither model trained on, so this is
+read once per release.
+
+Exit status: 1 when the challenger is ``worse`` (the release stops); 0 when it is ``better``, the
+``same``, or ``not yet known`` on the whole holdout (no difference the holdout can detect: the
+release may go if its purpose is met, the interval quoted in its commit); 2 when the replay could
+not start, or counted fewer sales than the holdout's houses (no verdict of the holdout).
 """
 
 from __future__ import annotations
@@ -28,6 +34,12 @@ from tools import server as real_server
 
 TOKEN = "replay-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def holdout_houses() -> int:
+    """The number of houses in the holdout the replay prices (the package's config)."""
+    config = load_config()
+    return len(features_and_target(split_holdout(config).holdout, config)[0])
 
 
 def replay(challenger: Path, champion: Path | None = None) -> dict[str, Any]:
@@ -97,11 +109,48 @@ def check_models(challenger: Path, champion: Path | None) -> None:
         )
 
 
-def main() -> int:
+def conclusion(compared: dict[str, Any], houses: int) -> tuple[int, str]:
+    """The replay's exit status and its one-line conclusion, from ``/v1/monitoring``'s
+    ``challenger`` after the ``houses`` of the holdout were priced and sold back.
+
+    ``not_yet_known`` on the service means that more sales may yet tell the two models apart;
+    on the whole holdout there are no more to come: its interval, across zero, is all the
+    holdout can say.
+    """
+    new, served = compared["model_version"], compared["champion_version"]
+    sales, verdict = compared["sales"], compared["verdict"]
+    if sales < houses:
+        return 2, (
+            f"replay: no verdict: {sales} of the holdout's {houses} sales were counted (the "
+            "service did not record them all in time); run the replay again"
+        )
+    difference = compared["rmsle_difference"]
+    low, high = difference["interval"] if difference else (float("nan"), float("nan"))
+    measured = (
+        f"challenger {new}'s RMSLE minus champion {served}'s on the holdout's {sales} sales: "
+        f"{difference['estimate']:+.4f} ({difference['confidence']:.0%} interval "
+        f"{low:+.4f} to {high:+.4f})"
+        if difference
+        else f"the holdout's {sales} sales"
+    )
+    if verdict == "worse":
+        return 1, f"replay: WORSE, the release stops: {measured}, the whole interval above zero"
+    if verdict == "better":
+        return 0, f"replay: better: {measured}, the whole interval below zero"
+    if verdict == "same":
+        return 0, f"replay: the same: {new} priced every house as {served} did ({measured})"
+    return 0, (
+        f"replay: no difference the holdout can detect: {measured}, an interval across zero; "
+        "the whole holdout was replayed, no more sales will come: the release may go if its "
+        "purpose is met, this interval quoted in its commit"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--challenger", type=Path, required=True, help="the new model's file")
     parser.add_argument("--champion", type=Path, help="the served model's file (packaged)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     try:
         check_models(args.challenger, args.champion)
     except (ModelError, ValueError) as error:
@@ -109,8 +158,9 @@ def main() -> int:
         return 2
     compared = replay(args.challenger, args.champion)
     print(json.dumps(compared, indent=2))
-    print(compared["summary"])
-    return 0
+    status, line = conclusion(compared, holdout_houses())
+    print(line, file=sys.stderr if status else sys.stdout)
+    return status
 
 
 if __name__ == "__main__":
