@@ -25,16 +25,19 @@ def format_report(
     houses_file: str,
 ) -> str:
     """The report of ``comparison`` judged (``gate.judge``) to ``failures``, with the
-    new-version tolerances beside each figure (a retraining must be identical instead)."""
+    new-version tolerances beside each figure (a retraining must be identical instead). Its
+    last line is the verdict: ``passed``, or ``FAILED:`` naming the two versions, under the
+    reasons."""
     lines = [
         f"diff-test: model {comparison.current_version} against the baseline of "
         f"{comparison.baseline_version}, on the {comparison.ids.size} houses of {houses_file}",
         "kind: "
         + (
-            "the same version retrained: answers identical (prices to the cent, other floats "
-            "within 1e-9, warnings equal)"
+            "the same version retrained, judged by the rule that its answers must be identical "
+            "(prices to the cent, other floats within 1e-9, warnings equal)"
             if comparison.same_version
-            else "a new version: moves within config.yml's release.new_version"
+            else "a new version, judged by the limits of config.yml's release.new_version (in "
+            "brackets below) and by its number, which must be after the baseline's"
         ),
         "",
         "prices          houses   share   (a new version: at most)",
@@ -77,10 +80,20 @@ def format_report(
         "",
     ]
     if failures:
-        lines += ["FAILED:", *(f"- {failure}" for failure in failures)]
+        lines += [
+            "why it fails:",
+            *(f"- {failure}" for failure in failures),
+            "",
+            f"FAILED: model {comparison.current_version} against the baseline of "
+            f"{comparison.baseline_version}, for the {_reasons(len(failures))} above",
+        ]
     else:
         lines.append("passed")
     return "\n".join(lines)
+
+
+def _reasons(count: int) -> str:
+    return "reason" if count == 1 else f"{count} reasons"
 
 
 def _bits(comparison: Comparison) -> str:

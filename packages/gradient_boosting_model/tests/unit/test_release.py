@@ -158,6 +158,32 @@ def test_a_new_version_moving_many_houses_fails_on_each_tolerance() -> None:
     ]
 
 
+def test_a_failing_report_neither_reads_as_a_pass_nor_ends_on_a_reason() -> None:
+    """A failing new version's report began "kind: a new version: moves within config.yml's
+    release.new_version", which reads as a pass, and ended on its last reason; the verdict is
+    its own last line, naming both versions."""
+    moved = PRICES * np.where(np.arange(PRICES.size) % 4 == 0, 1.06, 1.005)
+    comparison = compare(_snapshot("0.3.3", PRICES), _snapshot("0.3.4", moved))
+    failures = judge(comparison, TOLERANCES)
+    lines = format_report(comparison, failures, TOLERANCES, houses_file="test.csv").splitlines()
+    assert lines[1] == (
+        "kind: a new version, judged by the limits of config.yml's release.new_version (in "
+        "brackets below) and by its number, which must be after the baseline's"
+    )
+    assert not any("within" in line for line in lines[:2])
+    assert lines[-1] == "FAILED: model 0.3.4 against the baseline of 0.3.3, for the 2 reasons above"
+    assert lines[-5:-2] == ["why it fails:", f"- {failures[0]}", f"- {failures[1]}"]
+    retrained = compare(_snapshot("0.3.3", PRICES), _snapshot("0.3.3", moved))
+    lines = format_report(
+        retrained, judge(retrained, TOLERANCES), TOLERANCES, houses_file="test.csv"
+    ).splitlines()
+    assert lines[1].startswith("kind: the same version retrained, judged by the rule that its")
+    assert lines[-1] == "FAILED: model 0.3.3 against the baseline of 0.3.3, for the reason above"
+    passing = compare(_snapshot("0.3.3", PRICES), _snapshot("0.3.4", PRICES * 1.001))
+    report = format_report(passing, [], TOLERANCES, houses_file="test.csv")
+    assert report.splitlines()[-1] == "passed" and "FAILED" not in report
+
+
 def test_a_new_version_changing_warnings_or_ranges_fails() -> None:
     warned = _snapshot("0.3.0", PRICES, warned=[1, 2, 4])
     (failure,) = judge(compare(_snapshot("0.2.0", PRICES, warned=[3]), warned), TOLERANCES)
