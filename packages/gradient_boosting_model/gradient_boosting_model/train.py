@@ -12,10 +12,11 @@ import platform
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from gradient_boosting_model import __version__
-from gradient_boosting_model.config import Config, load_config
+from gradient_boosting_model.config import PACKAGE_ROOT, Config, load_config
 from gradient_boosting_model.data import LabelledSplit, features_and_target, split_holdout
 from gradient_boosting_model.evaluation import holdout_metrics, regression_metrics
 from gradient_boosting_model.fitting import (
@@ -32,12 +33,43 @@ from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import floating_point_fingerprint
 from gradient_boosting_model.trained_model import TrainedModel, run_stages
 from gradient_boosting_model.validation import validate_inputs
-from gradient_boosting_model.versions import VersionError, release_number
+from gradient_boosting_model.versions import VersionError, is_after, release_number
 
 logger = logging.getLogger(__name__)
 
 #: What the model runs on (pandas is optional: only for DataFrame input).
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "marshmallow", "joblib")
+#: The last released version's declaration (README: "Releasing a new version"), beside the
+#: package in the source tree (not in an installed one), which ``make train`` trains from.
+BASELINE_DECLARATION = PACKAGE_ROOT.parent / "baseline" / "VERSION"
+
+
+def check_version(version: str, *, baseline_declaration: Path = BASELINE_DECLARATION) -> None:
+    """Refuse, before training, a ``version`` that training must not save: saving removes the
+    artifacts of every other version from ``trained_models/``, so a version before the
+    released one (``baseline/VERSION``, where that file exists) would remove the newer files.
+    The released version itself may be trained again (it must answer as its baseline does).
+
+    Raises
+    ------
+    VersionError
+        If ``version``, or the declared one, is no release number, or ``version`` is before
+        the declared one, saying so in one sentence.
+    """
+    release_number(version)
+    if not baseline_declaration.is_file():
+        return
+    released = baseline_declaration.read_text(encoding="utf-8").strip()
+    try:
+        release_number(released)
+    except VersionError as error:
+        raise VersionError(f"{error} ({baseline_declaration})") from error
+    if is_after(released, version):
+        raise VersionError(
+            f"version {version} is before the released {released} ({baseline_declaration}): "
+            f"training it would remove {released}'s artifact from trained_models/; number the "
+            f"new model after {released}"
+        )
 
 
 def train_model(split: LabelledSplit, config: Config, *, progress: bool = False) -> TrainedModel:
@@ -108,10 +140,10 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:  # before training, which replaces the artifact of the version before
-        release_number(__version__)
+    try:  # before training, which removes the artifacts of other versions
+        check_version(__version__, baseline_declaration=BASELINE_DECLARATION)
     except VersionError as error:
-        logger.error("%s (gradient_boosting_model/VERSION)", error)
+        logger.error("%s (gradient_boosting_model/VERSION: %s)", error, __version__)
         return 2
     config = load_config()
     split = split_holdout(config)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -246,3 +248,38 @@ def test_training_refuses_a_version_that_is_no_release_number_before_it_trains(
     monkeypatch.setattr(train, "load_config", no_training)
     assert train.main() == 2
     assert "'0.3.6-rc1' is not a release number" in caplog.text
+
+
+def test_training_refuses_a_version_before_the_released_one_before_it_removes_anything(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """Saving a model removes every other version's artifact: VERSION 0.3.2 trained beside a
+    0.3.3 baseline removed 0.3.3's files (a colleague's release). The released version itself
+    may be retrained; with no baseline beside the package (an installed one) nothing is read."""
+    from gradient_boosting_model import train
+
+    def no_training(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("trained")
+
+    declaration = tmp_path / "baseline" / "VERSION"
+    train.check_version("0.3.2", baseline_declaration=declaration)  # no baseline: no order
+    declaration.parent.mkdir()
+    declaration.write_text("0.3.3\n", encoding="utf-8")
+    for later in ("0.3.3", "0.3.4", "0.3.10", "0.3.3+trial", "1.0"):
+        train.check_version(later, baseline_declaration=declaration)
+    for earlier in ("0.3.2", "0.2.9", "0.3.2+trial"):
+        with pytest.raises(VersionError, match=f"version {re.escape(earlier)} is before"):
+            train.check_version(earlier, baseline_declaration=declaration)
+    monkeypatch.setattr(train, "BASELINE_DECLARATION", declaration)
+    monkeypatch.setattr(train, "__version__", "0.3.2")
+    monkeypatch.setattr(train, "load_config", no_training)
+    assert train.main() == 2
+    (refused,) = caplog.records
+    assert refused.getMessage() == (
+        f"version 0.3.2 is before the released 0.3.3 ({declaration}): training it would remove "
+        "0.3.3's artifact from trained_models/; number the new model after 0.3.3 "
+        "(gradient_boosting_model/VERSION: 0.3.2)"
+    )
+    declaration.write_text("0.3.3-rc1\n", encoding="utf-8")
+    with pytest.raises(VersionError, match=re.escape(f"no pre-release part ({declaration})")):
+        train.check_version("0.3.4", baseline_declaration=declaration)
