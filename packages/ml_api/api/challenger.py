@@ -54,6 +54,8 @@ class Challenger:
 
     model: TrainedModel
     card: dict[str, Any]
+    #: The file it was loaded from (``ML_API_CHALLENGER_ARTIFACT``).
+    artifact: Path
     #: Whether its last pricing failed (a run of failures is logged once).
     _failing: bool = field(default=False, init=False, repr=False)
 
@@ -71,7 +73,7 @@ class Challenger:
         card = load_card(artifact)
         prices = price_houses(list(warm_up), model=model).predictions
         logger.info("challenger %s loaded; warm-up prices %s", card["version"], prices)
-        return cls(model=model, card=card)
+        return cls(model=model, card=card, artifact=artifact)
 
     @property
     def version(self) -> str:

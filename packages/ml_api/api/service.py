@@ -28,6 +28,7 @@ from gradient_boosting_model import (
     load_model,
     make_prediction,
 )
+from gradient_boosting_model import __version__ as installed_version
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from api.body_validation import BodyCheck
@@ -162,7 +163,13 @@ class PredictionService:
             store.check_model_version(serving, role="serving")
             if challenger is not None:
                 store.check_model_version(challenger.version, role="challenger")
-                store.check_challenger_version(challenger.version, serving=serving)
+                store.check_challenger_version(
+                    challenger.version,
+                    serving=serving,
+                    challenger_file=challenger.artifact,
+                    serving_file=artifact,
+                    packaged=installed_version,
+                )
         prices = make_prediction(list(warm_up), model=model, explain=True).predictions
         logger.info("model %s loaded; warm-up prices %s", card["version"], prices)
         return cls(

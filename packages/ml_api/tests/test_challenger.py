@@ -332,6 +332,59 @@ def test_a_challenger_of_the_serving_version_stops_start_up(tmp_path: Path) -> N
         start_service(settings)
 
 
+@pytest.mark.integration
+def test_a_challenger_of_the_packaged_version_is_refused_saying_the_release_is_installed(
+    tmp_path: Path,
+) -> None:
+    """After a release's `make lock` (or on an image built from its commit) the packaged model
+    is the new version: the settings of the shadow before it (the new file as the challenger
+    of the packaged model) and of its promotion (the new file served, the packaged one as the
+    challenger) are both refused. The message told the user to release the challenger under a
+    version of its own, which it was: it names both files and says to name the older
+    version's file instead (a colleague's, at 0.3.3 to 0.3.4). ``new`` stands for the
+    release's file, of the packaged version."""
+    packaged = artifact_path(load_config())
+    version = str(load_card(packaged)["version"])
+    new = write_challenger(tmp_path / "models", version=version)
+    state = tmp_path / "state"
+    shadow = config.Settings(environment="testing", state_dir=state, challenger_artifact=new)
+    with pytest.raises(StoreError) as refused:
+        start_service(shadow)
+    message = str(refused.value)
+    assert f"ML_API_CHALLENGER_ARTIFACT {new}" in message
+    assert f"ML_API_MODEL_ARTIFACT unset: the packaged model, {version}" in message
+    assert f"The packaged model is {version} already" in message
+    assert "name the older version's .joblib in ML_API_MODEL_ARTIFACT" in message
+    assert "under a version of its own" not in message
+    promoted = shadow.model_copy(update={"model_artifact": new, "challenger_artifact": packaged})
+    with pytest.raises(StoreError) as refused:
+        start_service(promoted)
+    message = str(refused.value)
+    assert f"ML_API_MODEL_ARTIFACT {new}; ML_API_CHALLENGER_ARTIFACT {packaged})" in message
+    assert "name the older version's file in ML_API_CHALLENGER_ARTIFACT" in message
+    assert "under a version of its own" not in message
+
+
+@pytest.mark.integration
+def test_two_files_of_another_version_are_refused_naming_both(tmp_path: Path) -> None:
+    """Two files of one version, neither the packaged one: perhaps two models released under
+    one version, so the message still says to release the challenger under its own."""
+    served = write_challenger(tmp_path / "served", version="0.0.9")
+    shadowed = write_challenger(tmp_path / "shadowed", version="0.0.9", learning_rate_scale=0.9)
+    settings = config.Settings(
+        environment="testing",
+        state_dir=tmp_path / "state",
+        model_artifact=served,
+        challenger_artifact=shadowed,
+    )
+    with pytest.raises(StoreError) as refused:
+        start_service(settings)
+    message = str(refused.value)
+    assert f"(ML_API_MODEL_ARTIFACT {served}; ML_API_CHALLENGER_ARTIFACT {shadowed})" in message
+    assert "release the challenger under a version of its own" in message
+    assert "already" not in message
+
+
 def test_the_challenger_file_carries_its_own_holdout_figures(tmp_path: Path) -> None:
     """A probe's: the file tools/challengers.py makes carried the packaged model's figures, so
     a promoted challenger's live checks were judged against another model's holdout."""

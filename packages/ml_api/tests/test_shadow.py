@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -56,7 +57,11 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> StandIn:
 
 
 def _challenger() -> Challenger:
-    return Challenger(model=cast(TrainedModel, None), card={"version": VERSION})
+    return Challenger(
+        model=cast(TrainedModel, None),
+        card={"version": VERSION},
+        artifact=Path(f"gradient_boosting_model_v{VERSION}.joblib"),
+    )
 
 
 def _factory(engine: Engine) -> Outage:

@@ -316,17 +316,51 @@ class Store:
             )
 
     @staticmethod
-    def check_challenger_version(challenger: str, *, serving: str) -> None:
+    def check_challenger_version(
+        challenger: str,
+        *,
+        serving: str,
+        challenger_file: Path,
+        serving_file: Path | None,
+        packaged: str,
+    ) -> None:
         """Raise ``StoreError`` if the challenger's version is the serving model's (start-up):
         the store tells their prices apart by version, so a comparison of one version with
         itself read every pair both ways round, as if the roles had been swapped by a
-        promotion, and judged a model against itself."""
-        if challenger == serving:
-            raise StoreError(
-                f"the challenger's version {challenger!r} is the serving model's: the "
-                "prediction store tells their prices apart by version; release the challenger "
-                "under a version of its own"
+        promotion, and judged a model against itself.
+
+        The message names both files (``serving_file`` ``None``: the packaged model, of the
+        installed package's version ``packaged``) and what to do. Most often the packaged model
+        already is that version: a release installed (``make lock``, an image built from the
+        release commit) while the settings still named the new version's file as the
+        challenger of the packaged one."""
+        if challenger != serving:
+            return
+        served = (
+            f"ML_API_MODEL_ARTIFACT {serving_file}"
+            if serving_file is not None
+            else f"ML_API_MODEL_ARTIFACT unset: the packaged model, {packaged}"
+        )
+        problem = (
+            f"the challenger's version {challenger!r} is the serving model's ({served}; "
+            f"ML_API_CHALLENGER_ARTIFACT {challenger_file}): the prediction store tells their "
+            "prices apart by version. "
+        )
+        if challenger == packaged:
+            advice = (
+                f"The packaged model is {packaged} already (the release is installed): to keep "
+                f"the older version serving with {packaged} in the shadow, name the older "
+                f"version's .joblib in ML_API_MODEL_ARTIFACT and a {packaged} file in "
+                f"ML_API_CHALLENGER_ARTIFACT; to serve {packaged}, name the older version's "
+                "file in ML_API_CHALLENGER_ARTIFACT, or unset it (no challenger)"
             )
+        else:
+            advice = (
+                "Name another version's file in one of the two settings, or unset "
+                "ML_API_CHALLENGER_ARTIFACT (no challenger); if the two are different models, "
+                "release the challenger under a version of its own"
+            )
+        raise StoreError(problem + advice)
 
     def close(self) -> None:
         if self._engine is not None and self._pid == os.getpid():
