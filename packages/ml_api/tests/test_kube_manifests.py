@@ -16,6 +16,7 @@ import copy
 import os
 import re
 import shlex
+import shutil
 import stat
 import subprocess
 import threading
@@ -56,6 +57,13 @@ from tools.kustomize import (
     patch_files,
     render,
     split_image,
+)
+from tools.model_overlays import (
+    PROMOTION_PATCH,
+    SHADOW_PATCH,
+    locked_version,
+    stale_values,
+    write_overlays,
 )
 from tools.model_versions import CHALLENGER, MODEL, MODELS_MOUNT, packaged_in_image
 
@@ -767,6 +775,62 @@ def test_promotion_serves_the_challengers_file_and_shadows_the_packaged_one() ->
         container = container_of(deployment)
         container["env"] = [e for e in container["env"] if e["name"] not in MODEL_SETTINGS]
     assert rendered[0] == rendered[1]
+
+
+def test_the_model_overlays_name_the_files_of_the_version_the_service_is_locked_to() -> None:
+    """A release's make lock pinned the new version and left the overlays naming the old one's
+    files: promote.yaml's packaged file, no longer in the image, and the demo challenger, no
+    longer what tools.challengers writes (a colleague's, at 0.3.3 to 0.3.4). make lock now
+    rewrites them (tools/model_overlays.py); each stale line is named here."""
+    version = locked_version()
+    stale = stale_values(version)
+    assert not stale, "\n".join(map(str, stale))
+    # The values the other tests check are that version's files.
+    promoted = _model_settings(PROMOTED_OVERLAY)
+    assert promoted[CHALLENGER].endswith(f"_v{version}.joblib")
+    assert promoted[MODEL] == _model_settings(CHALLENGER_OVERLAY)[CHALLENGER]
+    assert promoted[MODEL].endswith(f"_v{version}+challenger.joblib")
+
+
+def test_make_overlays_rewrites_only_the_values_naming_another_versions_files(
+    tmp_path: Path,
+) -> None:
+    """The overlays of a release to come (9.9.9): the three values are named stale, by file
+    and line; rewritten, they render that version's files, and rewritten back the files are
+    the committed ones, byte for byte (comments and all)."""
+    kube = tmp_path / "kubernetes"
+    shutil.copytree(KUBE_DIR, kube)
+    version, release = locked_version(), "9.9.9"
+    stale = stale_values(release, kube)
+    assert {(each.path, each.setting) for each in stale} == {
+        (kube / SHADOW_PATCH, CHALLENGER),
+        (kube / PROMOTION_PATCH, MODEL),
+        (kube / PROMOTION_PATCH, CHALLENGER),
+    }
+    for each in stale:
+        line = each.path.read_text(encoding="utf-8").splitlines()[each.line - 1]
+        assert line.strip() == f"value: {each.found}" and f"_v{version}" in each.found
+        assert f"{each.path}:{each.line}: {each.setting} names {each.found}" in str(each)
+    assert write_overlays(release, kube) == stale
+    assert stale_values(release, kube) == []
+    promoted = _model_settings(kube / "overlays" / "promoted")
+    assert promoted == {
+        MODEL: f"{MODELS_MOUNT}/gradient_boosting_model_v9.9.9+challenger.joblib",
+        CHALLENGER: packaged_in_image("9.9.9"),
+    }
+    assert packaged_in_image("9.9.9").endswith("/gradient_boosting_model_v9.9.9.joblib")
+    write_overlays(version, kube)
+    for patch in (SHADOW_PATCH, PROMOTION_PATCH):
+        assert (kube / patch).read_bytes() == (KUBE_DIR / patch).read_bytes()
+
+
+def test_make_lock_writes_the_model_overlays() -> None:
+    """Step 5 of a release is make lock: it must leave the overlays naming the new files."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^lock:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe, "the Makefile has a lock target"
+    steps = recipe.group(1).splitlines()
+    assert steps[-1].strip() == "$(BIN)/python -m tools.model_overlays", steps
 
 
 def test_patches_are_left_out_of_the_validation_of_whole_files() -> None:

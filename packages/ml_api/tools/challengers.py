@@ -26,10 +26,22 @@ from gradient_boosting_model.blend import boosted_part
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import split_holdout
 from gradient_boosting_model.evaluation import holdout_metrics
-from gradient_boosting_model.persistence import load_metadata
+from gradient_boosting_model.persistence import artifact_path, load_metadata
 
-#: The packaged version, marked: another version, whatever the packaged one is.
-CHALLENGER_VERSION = f"{__version__}+challenger"
+
+def challenger_version(version: str = __version__) -> str:
+    """The made-up challenger's version beside a packaged ``version``: marked, another
+    version whatever the packaged one is."""
+    return f"{version}+challenger"
+
+
+def artifact_name(version: str) -> str:
+    """The name of a ``version``'s artifact file, as the package names its own."""
+    return artifact_path(load_config(), version=version).name
+
+
+#: The packaged version, marked (the default challenger's version).
+CHALLENGER_VERSION = challenger_version()
 
 
 def write_challenger(
@@ -47,7 +59,7 @@ def write_challenger(
     # A new model of the changed pipeline: its pricing forms are built from the changed trees.
     model = dataclasses.replace(packaged, pipeline=pipeline)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"gradient_boosting_model_v{version}.joblib"
+    path = folder / artifact_name(version)
     joblib.dump(model, path, compress=3)
     config = load_config()
     packaged_metadata = load_metadata(config)

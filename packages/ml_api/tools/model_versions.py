@@ -70,14 +70,15 @@ PACKAGED_PATH_CODE = (
 )
 
 
-def packaged_in_image() -> str:
+def packaged_in_image(version: str = gradient_boosting_model.__version__) -> str:
     """Where the API's image installs the packaged model's file: docker/Dockerfile's virtual
     environment, this Python's site-packages (the image's Python is 3.11, as ours), and the
-    file's place in the package (``PACKAGED_PATH_CODE`` asks a running image)."""
+    file's place in the package (``PACKAGED_PATH_CODE`` asks a running image); ``version``:
+    an image whose package is that version (by default the installed one's)."""
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
     venv = re.search(r"^COPY --from=build (\S+) ", dockerfile, re.MULTILINE)
     assert venv, "docker/Dockerfile copies a virtual environment from its build stage"
-    packaged = artifact_path(load_config())
+    packaged = artifact_path(load_config(), version=version)
     site_packages = Path(gradient_boosting_model.__file__ or "").parent.parent
     python = f"python{sys.version_info.major}.{sys.version_info.minor}"
     relative = packaged.relative_to(site_packages).as_posix()
