@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -28,7 +28,7 @@ from connexion.problem import problem
 from starlette.exceptions import HTTPException
 
 from api.metrics import REFUSED_FIELDS, field_label
-from api.problems import ApiProblem, MethodNotAllowedProblem, ParameterProblem
+from api.problems import ApiProblem, MethodNotAllowedProblem
 from api.request_context import UNMATCHED, current_request
 
 logger = logging.getLogger(__name__)
@@ -52,19 +52,17 @@ def _refused(
     status: int,
     reason: str,
     labelled: Sequence[dict[str, Any]] = (),
-    parameter: ParameterProblem | None = None,
+    problem_fields: Mapping[str, Any] | None = None,
 ) -> None:
     """One line for a refused request: its route, status and reason, for invalid houses each
-    bad field's row and label (``_bad_fields``), and for a refused ``parameter`` its place and
-    name (``parameter``: where and which, as the spec declares it). ``reason`` must carry
-    nothing the client sent."""
+    bad field's row and label (``_bad_fields``), and the problem's own ``problem_fields``
+    (``ApiProblem.log_fields``: a refused parameter's place and name). ``reason`` and
+    ``problem_fields`` must carry nothing the client sent."""
     where = ", ".join(
         f"row {f['row']} {f['field']}" if f["row"] is not None else f["field"] for f in labelled
     )
     route = _route()
-    extra: dict[str, Any] = {"route": route, "status": status, "fields": labelled}
-    if parameter is not None:
-        extra["parameter"] = {"in": parameter.location, "name": parameter.name}
+    extra = {**(problem_fields or {}), "route": route, "status": status, "fields": labelled}
     logger.info(
         "refused %s %s: %s %s%s",
         request.method,
@@ -127,8 +125,8 @@ def register_error_handlers(app: FlaskApp) -> None:
     def known_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, ProblemException)
         bad = _bad_fields((error.ext or {}).get("errors") or [])
-        parameter = error if isinstance(error, ParameterProblem) else None
-        _refused(request, error.status, _reason(error, error.status), bad, parameter)
+        logged = error.log_fields() if isinstance(error, ApiProblem) else None
+        _refused(request, error.status, _reason(error, error.status), bad, logged)
         if error.status in (400, 413, 422):  # a request refused for what it carries
             for field in bad or [{"row": None, "field": field_label(None, None)}]:
                 REFUSED_FIELDS.labels(field["field"]).inc()

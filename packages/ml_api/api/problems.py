@@ -64,6 +64,10 @@ class ApiProblem(ProblemException):  # type: ignore[misc]
         """What the log says of this refusal: nothing the client sent."""
         return str(self.detail) if self.DETAIL_IS_LOGGABLE else str(self.title)
 
+    def log_fields(self) -> dict[str, Any]:
+        """Fields of the refusal's log line beside its reason: nothing the client sent."""
+        return {}
+
     def __str__(self) -> str:
         # What a traceback says of it, wherever one is logged (a server's "Exception in ASGI
         # application"): Starlette's would quote the detail, and with it what the client sent.
@@ -424,6 +428,9 @@ class ParameterProblem(ApiProblem):
 
     def log_reason(self) -> str:
         return f"{self.title}, {self.location} parameter {self.name}"
+
+    def log_fields(self) -> dict[str, Any]:
+        return {"parameter": {"in": self.location, "name": self.name}}
 
 
 class UnknownParametersProblem(ApiProblem):
