@@ -341,7 +341,7 @@ class DriftTally:
                 for row, faults in error.errors.items():
                     refused.setdefault(row, {}).update(faults)
         if refused:
-            raise InvalidInputError(dict(sorted(refused.items())))
+            raise InvalidInputError(refused)  # which lists the rows in order
         return counted
 
     def _not_given(self, values: list[GivenValues], houses: int) -> set[int]:

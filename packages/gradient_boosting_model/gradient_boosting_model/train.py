@@ -29,6 +29,7 @@ from gradient_boosting_model.fitting import (
     training_ranges,
 )
 from gradient_boosting_model.persistence import save_model
+from gradient_boosting_model.release.baseline import DECLARATION
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import floating_point_fingerprint
 from gradient_boosting_model.trained_model import TrainedModel, run_stages
@@ -41,10 +42,10 @@ logger = logging.getLogger(__name__)
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "marshmallow", "joblib")
 #: The last released version's declaration (README: "Releasing a new version"), beside the
 #: package in the source tree (not in an installed one), which ``make train`` trains from.
-BASELINE_DECLARATION = PACKAGE_ROOT.parent / "baseline" / "VERSION"
+BASELINE_DECLARATION = PACKAGE_ROOT.parent / "baseline" / DECLARATION
 
 
-def check_version(version: str, *, baseline_declaration: Path = BASELINE_DECLARATION) -> None:
+def check_version(version: str, *, baseline_declaration: Path) -> None:
     """Refuse, before training, a ``version`` that training must not save: saving removes the
     artifacts of every other version from ``trained_models/``, so a version before the
     released one (``baseline/VERSION``, where that file exists) would remove the newer files.

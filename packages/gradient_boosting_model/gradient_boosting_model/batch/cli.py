@@ -16,10 +16,9 @@ import math
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,12 +33,11 @@ from gradient_boosting_model.batch.cluster import (
 from gradient_boosting_model.batch.command import (
     EXIT_DONE,
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_STATUSES,
-    EXIT_TERMINATED,
     INTERRUPTED,
     PROGRAM,
     Terminated,
+    exit_status,
 )
 from gradient_boosting_model.batch.errors import BatchError, os_reason
 from gradient_boosting_model.batch.settings import (
@@ -52,6 +50,7 @@ from gradient_boosting_model.batch.settings import (
     default_rejects,
     suffixes_of,
 )
+from gradient_boosting_model.batch.signals import handlers, in_main_thread
 
 if TYPE_CHECKING:
     from gradient_boosting_model.batch.report import JobReport
@@ -289,18 +288,10 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
-@contextmanager
-def _terminated_as_interrupted() -> Iterator[None]:
+def _terminated_as_interrupted() -> AbstractContextManager[None]:
     """SIGTERM raises ``Terminated`` while the command runs (in the main thread, where a
     handler can be set)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return handlers({signal.SIGTERM: _terminate})
 
 
 def _redeliver(unraisable: Any) -> None:
@@ -320,7 +311,7 @@ def _redeliver(unraisable: Any) -> None:
 @contextmanager
 def _interrupts_redelivered() -> Iterator[None]:
     """``_redeliver`` while the command runs (in the main thread, where signals are handled)."""
-    if threading.current_thread() is not threading.main_thread():
+    if not in_main_thread():
         yield
         return
     previous, sys.unraisablehook = sys.unraisablehook, _redeliver
@@ -342,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as stop:  # anywhere: its imports of the job's code too
         with suppress(StreamError):
             _say(INTERRUPTED, sys.stderr)
-        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
+        return exit_status(stop)
 
 
 def _main(argv: Sequence[str] | None) -> int:

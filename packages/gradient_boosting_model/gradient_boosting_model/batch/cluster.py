@@ -37,13 +37,13 @@ import gc
 import logging
 import os
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.batch.errors import ClusterError
+from gradient_boosting_model.batch.signals import handlers, in_main_thread
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -150,14 +150,8 @@ def _interrupts_ignored_by_children() -> Iterator[None]:
 
     This process ignores SIGINT meanwhile too (a few milliseconds, in the main thread only,
     where a handler can be set)."""
-    if threading.current_thread() is not threading.main_thread():
+    with handlers({signal.SIGINT: signal.SIG_IGN}):
         yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager
@@ -177,8 +171,10 @@ def local_cluster(workers: int) -> Iterator[Client]:
         yield client
     finally:
         with _interrupts_held():
-            client.close()
-            cluster.close()
+            try:
+                client.close()
+            finally:
+                cluster.close()
 
 
 def _start_local_cluster(workers: int) -> LocalCluster:
@@ -218,7 +214,7 @@ def _interrupts_held() -> Iterator[None]:
     AssertionError: Status.init"); made, it is closed as the command stops. A second signal is
     delivered at once (a start that hangs). In the main thread only, where a handler can be
     set."""
-    if threading.current_thread() is not threading.main_thread():
+    if not in_main_thread():
         yield
         return
     held: list[int] = []

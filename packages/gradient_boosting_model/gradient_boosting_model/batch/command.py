@@ -39,15 +39,21 @@ class Terminated(KeyboardInterrupt):
     partial files removed, its cluster stopped), with its own exit status."""
 
 
-#: Set once SIGINT has reached the command (``_interrupt``).
-_interrupts: list[int] = []
+#: Whether SIGINT has reached the command (``_interrupt``).
+_interrupted_once = False
 
 
 def _interrupt(signum: int, frame: object) -> None:
     """SIGINT's handler while the command runs: Python's own (``KeyboardInterrupt``), which
     also notes that it came."""
-    _interrupts.append(signum)
+    global _interrupted_once
+    _interrupted_once = True
     raise KeyboardInterrupt
+
+
+def exit_status(stop: KeyboardInterrupt) -> int:
+    """The exit status of the command stopped by ``stop``: SIGTERM's or an interrupt's."""
+    return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
 
 
 def run() -> None:
@@ -76,7 +82,7 @@ def run() -> None:
         _ignore_interrupts()
         code = _interrupted(stop)
     except Exception:
-        if not _interrupts:
+        if not _interrupted_once:
             raise
         _ignore_interrupts()
         code = _interrupted(KeyboardInterrupt())
@@ -93,7 +99,7 @@ def _interrupted(stop: KeyboardInterrupt) -> int:
     ``stop``."""
     with suppress(OSError):  # a standard error gone: the status says it
         print(INTERRUPTED, file=sys.stderr, flush=True)
-    return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
+    return exit_status(stop)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,11 @@ def format_report(
     new-version tolerances beside each figure (a retraining must be identical instead). Its
     last line is the verdict: ``passed``, or ``FAILED:`` naming the two versions, under the
     reasons."""
+    versions = (
+        f"model {comparison.current_version} against the baseline of {comparison.baseline_version}"
+    )
     lines = [
-        f"diff-test: model {comparison.current_version} against the baseline of "
-        f"{comparison.baseline_version}, on the {comparison.ids.size} houses of {houses_file}",
+        f"diff-test: {versions}, on the {comparison.ids.size} houses of {houses_file}",
         "kind: "
         + (
             "the same version retrained, judged by the rule that its answers must be identical "
@@ -84,8 +86,7 @@ def format_report(
             "why it fails:",
             *(f"- {failure}" for failure in failures),
             "",
-            f"FAILED: model {comparison.current_version} against the baseline of "
-            f"{comparison.baseline_version}, for the {_reasons(len(failures))} above",
+            f"FAILED: {versions}, for the {_reasons(len(failures))} above",
         ]
     else:
         lines.append("passed")
