@@ -830,7 +830,10 @@ def test_make_lock_writes_the_model_overlays() -> None:
     recipe = re.search(r"^lock:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     assert recipe, "the Makefile has a lock target"
     steps = recipe.group(1).splitlines()
-    assert steps[-1].strip() == "$(BIN)/python -m tools.model_overlays", steps
+    assert steps[-1].strip() == "$(MAKE) --no-print-directory overlays", steps
+    overlays = re.search(r"^overlays:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert overlays, "the Makefile has an overlays target"
+    assert overlays.group(1).strip() == "$(BIN)/python -m tools.model_overlays"
 
 
 def test_patches_are_left_out_of_the_validation_of_whole_files() -> None:

@@ -58,10 +58,10 @@ def write_challenger(
     boosting.learning_rate *= learning_rate_scale
     # A new model of the changed pipeline: its pricing forms are built from the changed trees.
     model = dataclasses.replace(packaged, pipeline=pipeline)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / artifact_name(version)
-    joblib.dump(model, path, compress=3)
     config = load_config()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / artifact_path(config, version=version).name
+    joblib.dump(model, path, compress=3)
     packaged_metadata = load_metadata(config)
     metrics = {
         **packaged_metadata["metrics"],

@@ -29,7 +29,14 @@ from packaging.utils import canonicalize_name
 
 from tools.challengers import artifact_name, challenger_version
 from tools.kube import KUBE_DIR, ROOT
-from tools.model_versions import CHALLENGER, MODEL, MODELS_MOUNT, packaged_in_image
+from tools.model_versions import (
+    CHALLENGER_FILE,
+    MODELS_MOUNT,
+    PACKAGED_FILE,
+    PROMOTED,
+    SHADOW,
+    packaged_in_image,
+)
 
 #: The service's runtime lock: the model's version the image installs.
 LOCK = ROOT / "requirements.txt"
@@ -58,11 +65,13 @@ def demo_challenger(version: str) -> str:
 
 
 def expected_values(version: str) -> dict[Path, dict[str, str]]:
-    """Each patch's artifact settings for a service locked to ``version``: in the shadow, the
-    packaged model served and the demo challenger beside it; promoted, the two swapped."""
+    """Each patch's artifact settings for a service locked to ``version``, as
+    ``model_versions`` plays them: in the shadow, the packaged model served (its setting unset)
+    and the demo challenger beside it; promoted, the two swapped."""
+    files = {CHALLENGER_FILE: demo_challenger(version), PACKAGED_FILE: packaged_in_image(version)}
     return {
-        SHADOW_PATCH: {CHALLENGER: demo_challenger(version)},
-        PROMOTION_PATCH: {MODEL: demo_challenger(version), CHALLENGER: packaged_in_image(version)},
+        SHADOW_PATCH: {setting: files[name] for setting, name in SHADOW.items() if name},
+        PROMOTION_PATCH: {setting: files[name] for setting, name in PROMOTED.items()},
     }
 
 
