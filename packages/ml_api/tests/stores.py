@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
+from starlette.testclient import TestClient
 
+from api.service import PredictionService
 from api.store.database import make_engine
 from api.store.recorder import PricedRequest
 from api.store.tables import predictions
@@ -69,3 +74,21 @@ class Outage:
 
     def end(self) -> None:
         self.up.set()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Return once ``condition()`` holds; fail if it does not within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def price_recorded(
+    client: TestClient, service: PredictionService, houses: list[dict[str, Any]]
+) -> Any:
+    """The answer to pricing ``houses``, once the service's recorder has written them."""
+    answer = client.post("/v1/predictions", json=houses)
+    assert answer.status_code == 200
+    assert service.recorder is not None and service.recorder.flush(20)
+    return answer.json()

@@ -40,6 +40,7 @@ from api.spec_document import read_spec
 from api.store.sales import NO_PRICED_HOUSE
 from api.store.tables import predictions, sales
 from tests.conftest import FEEDBACK_TOKEN
+from tests.stores import price_recorded
 
 pytestmark = pytest.mark.integration
 
@@ -48,13 +49,6 @@ AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
 UNPRICED_SALE = [
     {"prediction_id": "0000000000000000-0", "sale_price": 150_000, "sold_on": "2026-11-02"}
 ]
-
-
-def _price(client: TestClient, service: PredictionService, houses: list[dict[str, Any]]) -> Any:
-    answer = client.post("/v1/predictions", json=houses)
-    assert answer.status_code == 200
-    assert service.recorder is not None and service.recorder.flush(20)
-    return answer.json()
 
 
 def _count(service: PredictionService, table: Any, where: Any = None) -> int:
@@ -68,7 +62,7 @@ def test_each_priced_house_is_recorded_as_sent_under_its_id(
     client: TestClient, service: PredictionService, request_rows: list[dict[str, Any]]
 ) -> None:
     houses = request_rows[:3]
-    answer = _price(client, service, houses)
+    answer = price_recorded(client, service, houses)
     ids = answer["prediction_ids"]
     assert service.store is not None
     with service.store.engine.connect() as connection:
@@ -85,7 +79,7 @@ def test_each_priced_house_is_recorded_as_sent_under_its_id(
 def test_sale_prices_come_back_whole_or_not_at_all(
     client: TestClient, service: PredictionService, request_rows: list[dict[str, Any]]
 ) -> None:
-    ids = _price(client, service, request_rows[3:6])["prediction_ids"]
+    ids = price_recorded(client, service, request_rows[3:6])["prediction_ids"]
     good = [{"prediction_id": i, "sale_price": 150_000, "sold_on": "2010-06-30"} for i in ids]
     before = _count(service, sales)
     # No market sale: 5e-324 made the live error infinite, a deed's nominal $1 or $100 would
@@ -121,7 +115,7 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
     price must not then meet a 422 for an id that was unknown all along, in that row or
     another. A store that cannot be reached, or none, leaves the schema's errors to say (a
     400, not a 503)."""
-    ids = _price(client, service, request_rows[6:8])["prediction_ids"]
+    ids = price_recorded(client, service, request_rows[6:8])["prediction_ids"]
     sale = {"sale_price": 1e5, "sold_on": "2010-06-30"}
     batch = [
         {**sale, "prediction_id": ids[0], "sale_price": -1},
@@ -211,7 +205,7 @@ def test_a_sale_before_its_house_was_built_is_refused(
     2009, was recorded; a new house may sell the year before it is finished (``Partial``
     sales, the model's rule between ``YearBuilt`` and ``YrSold``)."""
     houses = request_rows[8:11]
-    ids = _price(client, service, houses)["prediction_ids"]
+    ids = price_recorded(client, service, houses)["prediction_ids"]
     built = [int(house["YearBuilt"]) for house in houses]
     batch = [
         {"prediction_id": ids[0], "sale_price": 1e5, "sold_on": "0001-01-01"},
@@ -309,7 +303,7 @@ def test_the_holdout_priced_and_sold_live_scores_as_at_training(
     training (prices are rounded to the cent: to 1e-6)."""
     settings = load_config()
     houses, prices = features_and_target(split_holdout(settings).holdout, settings)
-    ids = _price(client, service, houses)["prediction_ids"]
+    ids = price_recorded(client, service, houses)["prediction_ids"]
     sold = [
         {"prediction_id": i, "sale_price": float(price), "sold_on": "2010-06-30"}
         for i, price in zip(ids, prices, strict=True)
@@ -368,7 +362,7 @@ def test_partial_houses_sold_are_not_read_as_a_model_gone_bad(
     window = {"predictions": 2 * len(houses), "sales": 2 * len(houses)}
 
     def price_and_sell(sent: list[dict[str, Any]]) -> None:
-        ids = _price(client, service, sent)["prediction_ids"]
+        ids = price_recorded(client, service, sent)["prediction_ids"]
         sold = [
             {"prediction_id": i, "sale_price": float(price), "sold_on": "2010-06-30"}
             for i, price in zip(ids, prices, strict=True)
@@ -454,7 +448,7 @@ def test_houses_like_the_training_ones_do_not_drift_and_changed_ones_do(
 ) -> None:
     client, service = fresh
     window = {"predictions": len(request_rows), "sales": 10}
-    _price(client, service, request_rows)
+    price_recorded(client, service, request_rows)
     as_usual = client.get("/v1/monitoring", params=window, headers=AUTH).json()["drift"]
     assert as_usual and all(found["psi"] < 0.1 for found in as_usual.values()), as_usual
     assert {found["verdict"] for found in as_usual.values()} == {"ok"}
@@ -462,7 +456,7 @@ def test_houses_like_the_training_ones_do_not_drift_and_changed_ones_do(
         {**house, "GrLivArea": round(house["GrLivArea"] * 1.3), "LotArea": house["LotArea"] * 2}
         for house in request_rows
     ]
-    _price(client, service, shifted)
+    price_recorded(client, service, shifted)
     drifted = client.get("/v1/monitoring", params=window, headers=AUTH).json()["drift"]
     alerts = {name for name, found in drifted.items() if found["verdict"] == "alert"}
     assert alerts == {"GrLivArea", "LotArea"}, drifted
@@ -482,7 +476,7 @@ def test_a_feature_said_to_be_none_is_counted_as_priced_not_as_unknown(
     client, service = fresh
     minimal = [{name: house[name] for name in REQUIRED_FIELDS} for house in request_rows]
     said_none = [{**house, "BsmtQual": None, "GarageType": None} for house in minimal]
-    _price(client, service, said_none)
+    price_recorded(client, service, said_none)
     window = {"predictions": len(said_none), "sales": 10}
     drift = client.get("/v1/monitoring", params=window, headers=AUTH).json()["drift"]
     for field in ("TotalBsmtSF", "BsmtFinSF1", "GarageCars", "BsmtQual", "BsmtCond"):
@@ -512,7 +506,7 @@ def test_fields_a_client_does_not_give_are_counted_apart_not_drifted(
     required = [
         {**sent, **{name: house[name] for name in REQUIRED_FIELDS}} for house in request_rows
     ]
-    _price(client, service, required)
+    price_recorded(client, service, required)
     drift = client.get("/v1/monitoring", params=window, headers=AUTH).json()["drift"]
     given = {name for name, found in drift.items() if found["unknown"] == 0}
     assert given == set(REQUIRED_FIELDS), drift

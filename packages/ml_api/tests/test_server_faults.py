@@ -23,6 +23,7 @@ import pytest
 
 from api.config import Settings
 from api.store.database import make_engine, migrate
+from tests.stores import wait_for
 from tools import server as real_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
@@ -72,13 +73,6 @@ class Load:
         return joiner
 
 
-def _wait_for(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def _values(url: str) -> dict[str, list[float]]:
     """Each sample's values in a server's ``/metrics``, by the sample's name."""
     values: dict[str, list[float]] = {}
@@ -102,9 +96,9 @@ def test_the_store_is_up_when_the_workers_reach_it_and_training_figures_are_give
     with real_server.running(tmp_path / "server.log", env=env) as server:
         answer = httpx.post(f"{server.url}/v1/predictions", json=[house], headers=CLOSE)
         assert answer.status_code == 200
-        _wait_for(lambda: _values(server.url).get("ml_api_recorded_houses_total") == [1.0])
+        wait_for(lambda: _values(server.url).get("ml_api_recorded_houses_total") == [1.0])
         # Set by the worker that wrote it; the other's monitor may not have looked yet.
-        _wait_for(lambda: _values(server.url).get("ml_api_database_up") == [1.0], timeout=10)
+        wait_for(lambda: _values(server.url).get("ml_api_database_up") == [1.0], timeout=10)
         metrics = _values(server.url)
     assert metrics["ml_api_database_up"] == [1.0], metrics
     for figure in ("rmsle", "median_ape", "interval_coverage", "warned_share"):
@@ -128,7 +122,7 @@ def test_a_reload_keeps_what_the_master_measured(tmp_path: Path, house: dict[str
         before = _values(server.url)
         old_workers = set(server.workers())
         os.kill(server.process.pid, signal.SIGHUP)
-        _wait_for(
+        wait_for(
             lambda: len(server.workers()) == 2 and not old_workers & set(server.workers()),
             timeout=30,
         )
@@ -144,13 +138,13 @@ def test_a_killed_worker_is_replaced_and_later_requests_succeed(
 ) -> None:
     load = Load(running.url, [house])
     joiner = load.run()
-    _wait_for(lambda: len(load.outcomes) >= 50)
+    wait_for(lambda: len(load.outcomes) >= 50)
     before = running.workers()
     victim = before[0]
     os.kill(victim, signal.SIGKILL)
-    _wait_for(lambda: len(running.workers()) == 2 and victim not in running.workers())
+    wait_for(lambda: len(running.workers()) == 2 and victim not in running.workers())
     replaced_at = time.monotonic()
-    _wait_for(lambda: sum(started > replaced_at for started, _ in load.outcomes) >= 200)
+    wait_for(lambda: sum(started > replaced_at for started, _ in load.outcomes) >= 200)
     load.stopping.set()
     joiner.join(timeout=30)
 
@@ -237,7 +231,7 @@ def test_a_worker_told_to_stop_is_not_ready_while_it_drains_and_still_prices(
             readiness.append(httpx.get(f"{server.url}/ready", headers=CLOSE, timeout=2))
             return readiness[-1].status_code == 503
 
-        _wait_for(not_ready, timeout=drain / 2)  # both workers heard the signal by then
+        wait_for(not_ready, timeout=drain / 2)  # both workers heard the signal by then
         prices = httpx.post(f"{server.url}/v1/predictions", json=[house], headers=CLOSE, timeout=5)
         later = [
             httpx.get(f"{server.url}/ready", headers=CLOSE, timeout=2).status_code

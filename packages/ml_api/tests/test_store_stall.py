@@ -29,10 +29,10 @@ from api import config
 from api.app import create_app, start_service
 from api.problems import StoreUnavailableProblem
 from api.service import PredictionService
-from api.store.database import make_engine, migrate
+from api.store.database import make_engine
 from api.store.health import STALLED_BOUNDS, WATCH_SECONDS
 from tests.conftest import FEEDBACK_TOKEN
-from tests.stores import postgres_or_skip
+from tests.stores import price_recorded, wait_for
 from tools import postgres
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
@@ -84,22 +84,6 @@ def _database_up() -> float | None:
     return REGISTRY.get_sample_value("ml_api_database_up")
 
 
-def _eventually(holds: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not holds():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _priced_id(client: TestClient, service: PredictionService, house: dict[str, Any]) -> str:
-    answer = client.post("/v1/predictions", json=[house])
-    assert answer.status_code == 200
-    assert service.recorder is not None and service.recorder.flush(10)
-    return str(answer.json()["prediction_ids"][0])
-
-
 def _answered_within(timeout: float, ask: Callable[[], Any]) -> tuple[Any, float]:
     """``ask()``'s answer and the seconds it took, or a failure if it takes longer than
     ``timeout`` (a request the lock holds is answered once the lock goes, after the test
@@ -122,7 +106,7 @@ def test_a_sale_the_store_stalls_is_a_503_within_the_bound_and_the_store_reads_d
     write of the house priced meanwhile, and on PostgreSQL the monitor's reads, stopped at the
     bound); once the lock is gone, the sale is taken and the store reads up again."""
     with _served(store_url) as (client, service):
-        sold = _priced_id(client, service, request_rows[0])
+        sold = price_recorded(client, service, [request_rows[0]])["prediction_ids"][0]
         sale = [{"prediction_id": sold, "sale_price": 150_000, "sold_on": "2010-06-30"}]
         assert _database_up() == 1
         with _locked(store_url):
@@ -137,12 +121,12 @@ def test_a_sale_the_store_stalls_is_a_503_within_the_bound_and_the_store_reads_d
             assert refused.headers["retry-after"] == "1"
             assert took < BOUND + MARGIN
             assert client.post("/v1/predictions", json=request_rows[1:2]).status_code == 200
-            assert _eventually(lambda: _database_up() == 0, BOUND + MARGIN)
+            wait_for(lambda: _database_up() == 0, BOUND + MARGIN)
         accepted = client.post("/v1/sales", json=sale, headers=AUTH)
         assert accepted.status_code == 200, accepted.text
         assert accepted.json() == {"recorded": 1}
         assert service.recorder is not None and service.recorder.flush(BOUND + MARGIN)
-        assert _eventually(lambda: _database_up() == 1, BOUND + MARGIN)
+        wait_for(lambda: _database_up() == 1, BOUND + MARGIN)
 
 
 @pytest.mark.integration
@@ -154,7 +138,7 @@ def test_a_monitoring_window_the_store_stalls_is_a_503_within_the_bound(
     lock; it is a 503 at the bound, and the next one is computed once the lock is gone. (SQLite's
     readers are not held by its write lock.)"""
     with _served(store_url) as (client, service):
-        _priced_id(client, service, request_rows[0])
+        price_recorded(client, service, [request_rows[0]])
         window = "/v1/monitoring?predictions=100&sales=10"
         with _locked(store_url):
             refused, took = _answered_within(
@@ -165,7 +149,7 @@ def test_a_monitoring_window_the_store_stalls_is_a_503_within_the_bound(
             assert refused.json() == expected.body()
             assert "the window was not computed" in refused.json()["detail"]
             assert took < BOUND + MARGIN
-            assert _eventually(lambda: _database_up() == 0, BOUND + MARGIN)
+            wait_for(lambda: _database_up() == 0, BOUND + MARGIN)
         computed = client.get(window, headers=AUTH)
         assert computed.status_code == 200, computed.text
         assert computed.json()["priced_houses"] == 1
@@ -234,24 +218,23 @@ def _frozen(server: postgres.Postgres) -> Iterator[None]:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 def test_a_store_that_never_answers_reads_down_and_up_again(
+    migrated: Engine,
+    store_url: str,
+    postgres_server: postgres.Postgres,
     request_rows: list[dict[str, Any]],
 ) -> None:
     """A stopped PostgreSQL: the writer's and the monitor's statements on open connections wait
     until it is back, the bound notwithstanding, and fail nothing: the gauge read 1 throughout.
     A write or read in flight ``STALLED_BOUNDS`` times the bound reads 0; back once it ends."""
-    postgres_or_skip()
-    with postgres.running() as server:
-        engine = make_engine(server.url)
-        migrate(engine)
-        engine.dispose()
-        with _served(server.url) as (client, service):
-            _priced_id(client, service, request_rows[0])
-            assert _eventually(lambda: _database_up() == 1, MARGIN)
-            with _frozen(server):
-                priced = client.post("/v1/predictions", json=request_rows[1:2])
-                assert priced.status_code == 200  # prices go on
-                stalled = STALLED_BOUNDS * BOUND + WATCH_SECONDS
-                assert _eventually(lambda: _database_up() == 0, stalled + MARGIN)
-            assert service.recorder is not None and service.recorder.flush(MARGIN)
-            assert _eventually(lambda: _database_up() == 1, MARGIN)
+    with _served(store_url) as (client, service):
+        price_recorded(client, service, [request_rows[0]])
+        wait_for(lambda: _database_up() == 1, MARGIN)
+        with _frozen(postgres_server):
+            priced = client.post("/v1/predictions", json=request_rows[1:2])
+            assert priced.status_code == 200  # prices go on
+            stalled = STALLED_BOUNDS * BOUND + WATCH_SECONDS
+            wait_for(lambda: _database_up() == 0, stalled + MARGIN)
+        assert service.recorder is not None and service.recorder.flush(MARGIN)
+        wait_for(lambda: _database_up() == 1, MARGIN)
