@@ -319,17 +319,11 @@ def test_a_model_version_the_store_cannot_keep_stops_start_up(tmp_path: Path, ro
         assert unrecorded.model_version == version
 
 
-@pytest.mark.integration
-def test_a_challenger_of_the_serving_version_stops_start_up(tmp_path: Path) -> None:
-    """A probe's: a challenger released under the serving model's version was accepted, and
-    the comparison read each pair both ways round, a model judged against itself."""
-    serving = str(load_card(artifact_path(load_config()))["version"])
-    twin = write_challenger(tmp_path / "models", version=serving)
-    settings = config.Settings(
-        environment="testing", state_dir=tmp_path / "state", challenger_artifact=twin
-    )
-    with pytest.raises(StoreError, match=rf"the challenger's version '{re.escape(serving)}'"):
+def _refusal(settings: config.Settings) -> str:
+    """The message of the start-up ``settings`` are refused with."""
+    with pytest.raises(StoreError) as refused:
         start_service(settings)
+    return str(refused.value)
 
 
 @pytest.mark.integration
@@ -342,24 +336,23 @@ def test_a_challenger_of_the_packaged_version_is_refused_saying_the_release_is_i
     challenger) are both refused. The message told the user to release the challenger under a
     version of its own, which it was: it names both files and says to name the older
     version's file instead (a colleague's, at 0.3.3 to 0.3.4). ``new`` stands for the
-    release's file, of the packaged version."""
+    release's file, of the packaged version. (A probe's before: a challenger released under
+    the serving model's version was accepted, and the comparison read each pair both ways
+    round, a model judged against itself.)"""
     packaged = artifact_path(load_config())
     version = str(load_card(packaged)["version"])
     new = write_challenger(tmp_path / "models", version=version)
     state = tmp_path / "state"
     shadow = config.Settings(environment="testing", state_dir=state, challenger_artifact=new)
-    with pytest.raises(StoreError) as refused:
-        start_service(shadow)
-    message = str(refused.value)
+    message = _refusal(shadow)
+    assert re.match(rf"the challenger's version '{re.escape(version)}'", message)
     assert f"ML_API_CHALLENGER_ARTIFACT {new}" in message
     assert f"ML_API_MODEL_ARTIFACT unset: the packaged model, {version}" in message
     assert f"The packaged model is {version} already" in message
     assert "name the older version's .joblib in ML_API_MODEL_ARTIFACT" in message
     assert "under a version of its own" not in message
     promoted = shadow.model_copy(update={"model_artifact": new, "challenger_artifact": packaged})
-    with pytest.raises(StoreError) as refused:
-        start_service(promoted)
-    message = str(refused.value)
+    message = _refusal(promoted)
     assert f"ML_API_MODEL_ARTIFACT {new}; ML_API_CHALLENGER_ARTIFACT {packaged})" in message
     assert "name the older version's file in ML_API_CHALLENGER_ARTIFACT" in message
     assert "under a version of its own" not in message
@@ -377,9 +370,7 @@ def test_two_files_of_another_version_are_refused_naming_both(tmp_path: Path) ->
         model_artifact=served,
         challenger_artifact=shadowed,
     )
-    with pytest.raises(StoreError) as refused:
-        start_service(settings)
-    message = str(refused.value)
+    message = _refusal(settings)
     assert f"(ML_API_MODEL_ARTIFACT {served}; ML_API_CHALLENGER_ARTIFACT {shadowed})" in message
     assert "release the challenger under a version of its own" in message
     assert "already" not in message
