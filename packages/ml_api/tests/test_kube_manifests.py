@@ -58,10 +58,11 @@ from tools.kustomize import (
     render,
     split_image,
 )
+from tools.model_lock import locked_version
 from tools.model_overlays import (
+    LOCK,
     PROMOTION_PATCH,
     SHADOW_PATCH,
-    locked_version,
     stale_values,
     write_overlays,
 )
@@ -782,7 +783,7 @@ def test_the_model_overlays_name_the_files_of_the_version_the_service_is_locked_
     files: promote.yaml's packaged file, no longer in the image, and the demo challenger, no
     longer what tools.challengers writes (a colleague's, at 0.3.3 to 0.3.4). make lock now
     rewrites them (tools/model_overlays.py); each stale line is named here."""
-    version = locked_version()
+    version = locked_version(LOCK)
     stale = stale_values(version)
     assert not stale, "\n".join(map(str, stale))
     # The values the other tests check are that version's files.
@@ -800,7 +801,7 @@ def test_make_overlays_rewrites_only_the_values_naming_another_versions_files(
     the committed ones, byte for byte (comments and all)."""
     kube = tmp_path / "kubernetes"
     shutil.copytree(KUBE_DIR, kube)
-    version, release = locked_version(), "9.9.9"
+    version, release = locked_version(LOCK), "9.9.9"
     stale = stale_values(release, kube)
     assert {(each.path, each.setting) for each in stale} == {
         (kube / SHADOW_PATCH, CHALLENGER),

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tools.model_overlays import locked_version
+from tools.model_lock import locked_version
 
 SERVICE = Path(__file__).resolve().parent.parent
 #: A model package that builds nothing: its VERSION and a wheel of that version in dist/.
@@ -21,6 +21,9 @@ def _bumped_tree(root: Path, version: str) -> Path:
     service.mkdir()
     for name in ("Makefile", "requirements.txt", "requirements-dev.txt"):
         shutil.copy(SERVICE / name, service / name)
+    (service / "tools").mkdir()
+    for name in ("__init__.py", "model_lock.py"):  # the Makefile reads the pin with it
+        shutil.copy(SERVICE / "tools" / name, service / "tools" / name)
     shutil.copy(SERVICE.parent / "lock.mk", root / "lock.mk")
     model = root / "gradient_boosting_model"
     (model / "gradient_boosting_model").mkdir(parents=True)

@@ -24,11 +24,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
 from tools.challengers import artifact_name, challenger_version
 from tools.kube import KUBE_DIR, ROOT
+from tools.model_lock import locked_version
 from tools.model_versions import (
     CHALLENGER_FILE,
     MODELS_MOUNT,
@@ -40,23 +38,10 @@ from tools.model_versions import (
 
 #: The service's runtime lock: the model's version the image installs.
 LOCK = ROOT / "requirements.txt"
-MODEL_PACKAGE = "gradient-boosting-model"
 #: The overlays' patch files that name model files, under the kubernetes folder.
 SHADOW_PATCH = Path("overlays", "challenger", "models.yaml")
 PROMOTION_PATCH = Path("overlays", "promoted", "promote.yaml")
 REGENERATE = "run `make overlays` in packages/ml_api (make lock runs it)"
-
-
-def locked_version(lock: Path = LOCK) -> str:
-    """The model's version pinned in ``lock`` (``gradient-boosting-model==X``)."""
-    for line in lock.read_text(encoding="utf-8").splitlines():
-        text = line.split("#", 1)[0].strip()
-        if text and not text.startswith("-"):
-            requirement = Requirement(text)
-            if canonicalize_name(requirement.name) == MODEL_PACKAGE:
-                [pin] = requirement.specifier
-                return pin.version
-    raise LookupError(f"{lock} pins no {MODEL_PACKAGE}: run `make lock`")
 
 
 def demo_challenger(version: str) -> str:
@@ -134,7 +119,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="list stale values, write nothing")
     arguments = parser.parse_args()
-    version = locked_version()
+    version = locked_version(LOCK)
     if arguments.check:
         stale = stale_values(version)
         for each in stale:
