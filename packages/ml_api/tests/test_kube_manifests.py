@@ -45,6 +45,7 @@ from tools.kube import (
     cpu_cores,
     find,
     inline_secrets,
+    max_connections,
     memory_bytes,
     pod_containers,
     probe_budget,
@@ -879,7 +880,7 @@ def test_the_database_takes_every_connection_the_api_may_open_at_its_largest(
     pods = hpa["spec"]["maxReplicas"] + DEPLOYMENT["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
     arguments = DB_CONTAINER["args"]
     assert arguments[0] == "postgres"  # what the image's entrypoint makes a database for
-    [limit] = [int(a.split("=")[1]) for a in arguments if a.startswith("max_connections=")]
+    limit = max_connections(DB_CONTAINER)
     reserved = 3  # PostgreSQL's superuser_reserved_connections
     assert per_pod * pods + 1 <= limit - reserved, (per_pod, pods, limit)
 

@@ -163,6 +163,13 @@ def container_of(deployment: Manifest) -> dict[str, Any]:
     return container  # type: ignore[no-any-return]
 
 
+def max_connections(container: dict[str, Any]) -> int:
+    """The connections the PostgreSQL of a container takes: its ``max_connections=N``
+    argument (deploy/kubernetes/base/db-statefulset.yaml)."""
+    [limit] = [int(a.split("=")[1]) for a in container["args"] if a.startswith("max_connections=")]
+    return limit
+
+
 def probe_budget(probe: dict[str, Any]) -> float:
     """Seconds a probe gives a container before it gives up on it."""
     return float(
@@ -556,8 +563,8 @@ def store_check(pod: Played, store: PlayedStore) -> int:
     # The StatefulSet's arguments reach the server (its connection budget).
     [db_pod] = store_manifests()
     [db] = db_pod["spec"]["containers"]
-    [wanted] = [a.split("=")[1] for a in db["args"] if a.startswith("max_connections=")]
-    assert store.psql("SHOW max_connections") == wanted, store.psql("SHOW max_connections")
+    wanted = max_connections(db)
+    assert store.psql("SHOW max_connections") == str(wanted), store.psql("SHOW max_connections")
     print(
         f"house {prediction_id} in the store's PostgreSQL {seconds:.1f} s after its price; "
         f"max_connections {wanted}, as the StatefulSet says"
