@@ -15,7 +15,7 @@ from gradient_boosting_model.config import load_config
 from gradient_boosting_model.persistence import artifact_path
 
 from tools.challengers import write_challenger
-from tools.replay import check_models, conclusion, holdout_houses, main
+from tools.replay import check_models, conclusion, holdout, main
 
 
 def test_a_challenger_of_the_champions_version_is_refused_in_one_sentence(
@@ -70,7 +70,7 @@ def test_a_worse_challenger_stops_the_release_and_one_no_better_says_what_that_m
     out, err = capsys.readouterr()
     said = (err if status else out).strip().splitlines()[-1]
     assert re.search(line, said), said
-    assert json.loads(out[: out.rindex("}") + 1])["sales"] == holdout_houses()
+    assert json.loads(out[: out.rindex("}") + 1])["sales"] == len(holdout()[0])
 
 
 def _compared(verdict: str, sales: int = 263) -> dict[str, Any]:

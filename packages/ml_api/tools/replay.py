@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+import numpy.typing as npt
 from gradient_boosting_model import ModelError, load_card
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
@@ -36,17 +38,22 @@ TOKEN = "replay-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def holdout_houses() -> int:
-    """The number of houses in the holdout the replay prices (the package's config)."""
+def holdout() -> tuple[list[dict[str, Any]], npt.NDArray[np.float64]]:
+    """The houses of the holdout the replay prices and their sale prices (the package's
+    config)."""
     config = load_config()
-    return len(features_and_target(split_holdout(config).holdout, config)[0])
+    return features_and_target(split_holdout(config).holdout, config)
 
 
-def replay(challenger: Path, champion: Path | None = None) -> dict[str, Any]:
-    """The holdout priced by ``champion`` with ``challenger`` in the shadow, sold back; the
-    ``challenger`` part of ``/v1/monitoring``."""
-    config = load_config()
-    houses, prices = features_and_target(split_holdout(config).holdout, config)
+def replay(
+    challenger: Path,
+    champion: Path | None = None,
+    *,
+    houses: list[dict[str, Any]],
+    prices: npt.NDArray[np.float64],
+) -> dict[str, Any]:
+    """``houses`` priced by ``champion`` with ``challenger`` in the shadow, sold back at
+    ``prices``; the ``challenger`` part of ``/v1/monitoring``."""
     with tempfile.TemporaryDirectory(prefix="ml_api_replay_") as scratch:
         env = {
             "ML_API_STATE_DIR": scratch,
@@ -156,9 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    compared = replay(args.challenger, args.champion)
+    houses, prices = holdout()
+    compared = replay(args.challenger, args.champion, houses=houses, prices=prices)
     print(json.dumps(compared, indent=2))
-    status, line = conclusion(compared, holdout_houses())
+    status, line = conclusion(compared, len(houses))
     print(line, file=sys.stderr if status else sys.stdout)
     return status
 
