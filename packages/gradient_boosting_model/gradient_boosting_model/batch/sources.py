@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import glob
 import itertools
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,17 +76,18 @@ class FileStamp:
     mtime_ns: int
 
     @classmethod
-    def of(cls, found: os.stat_result) -> FileStamp:
+    def of(cls, path: Path) -> FileStamp:
+        """``path``'s stamp now; ``OSError`` when it is gone or cannot be seen."""
+        found = path.stat()
         return cls(found.st_size, found.st_mtime_ns)
 
 
 def file_stamp(path: Path) -> FileStamp | None:
     """A file's size and modification time now; ``None`` when it is gone or cannot be seen."""
     try:
-        found = path.stat()
+        return FileStamp.of(path)
     except OSError:
         return None
-    return FileStamp.of(found)
 
 
 def file_stamps(files: Sequence[Path]) -> dict[str, FileStamp]:
@@ -96,11 +96,15 @@ def file_stamps(files: Sequence[Path]) -> dict[str, FileStamp]:
     stamps = {}
     for path in files:
         try:
-            found = path.stat()
+            stamps[str(path)] = FileStamp.of(path)
         except OSError as error:
-            raise InputFileError(f"{path}: cannot be read ({os_reason(error)})") from None
-        stamps[str(path)] = FileStamp.of(found)
+            raise _unreadable(path, error) from None
     return stamps
+
+
+def _unreadable(path: Path, error: OSError) -> InputFileError:
+    """The error that stops a job on an input it cannot read."""
+    return InputFileError(f"{path}: cannot be read ({os_reason(error)})")
 
 
 @dataclass(frozen=True)
@@ -322,7 +326,7 @@ def plan_chunks(files: Sequence[Path], chunk_rows: int) -> list[Chunk]:
             plan = _csv_chunks if kind == "csv" else _parquet_chunks
             planned = plan(path, chunk_rows)
         except OSError as error:
-            raise InputFileError(f"{path}: cannot be read ({os_reason(error)})") from None
+            raise _unreadable(path, error) from None
         first = len(chunks)
         chunks.extend(
             Chunk(
