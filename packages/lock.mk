@@ -23,6 +23,11 @@ endef
 # starts with it).
 UV_PIN = $(shell grep -m1 '^uv==' requirements-dev.txt | cut -d' ' -f1)
 define install-deps
-$(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV_PIN)
+$(install-uv)
 $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $(1)
+endef
+
+# $(install-uv): uv alone, at that pin, into the venv (the service's make lock needs no more).
+define install-uv
+$(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV_PIN)
 endef
