@@ -67,19 +67,22 @@ def read_baseline(directory: Path) -> Snapshot:
     return snapshot
 
 
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path``, then rename it into place: ``path`` is never half
+    written."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
 def write_baseline(directory: Path, snapshot: Snapshot) -> Path:
     """Make ``snapshot`` the baseline: write its file, declare its version, and remove the
     files of other versions. Each file is written beside its place and renamed into it."""
     directory.mkdir(parents=True, exist_ok=True)
     path = baseline_file(directory, snapshot.model_version)
     text = json.dumps(snapshot.to_json(), separators=(",", ":")) + "\n"
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
-    partial.replace(path)
-    declaration = directory / DECLARATION
-    partial_declaration = declaration.with_name(DECLARATION + ".partial")
-    partial_declaration.write_text(snapshot.model_version + "\n", encoding="utf-8")
-    partial_declaration.replace(declaration)
+    _replace(path, gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+    _replace(directory / DECLARATION, f"{snapshot.model_version}\n".encode())
     for old in directory.glob("*.json.gz"):
         if old != path:
             old.unlink()
