@@ -16,6 +16,9 @@ from api.config import Settings
 from api.store.database import StoreError
 
 try:
-    app = create_app(Settings())
+    #: The settings the app is built with; the workers' connection guard takes its CORS policy
+    #: from them too (api/worker.py).
+    settings = Settings()
+    app = create_app(settings)
 except (ModelError, StoreError, ValidationError) as error:
     raise SystemExit(f"ml_api cannot start: {error}") from None

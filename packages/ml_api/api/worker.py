@@ -34,7 +34,7 @@ from uvicorn.config import Config
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
-from api.config import ServerSettings, Settings
+from api.config import ServerSettings
 from api.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
 from api.draining import start_draining
 
@@ -103,9 +103,12 @@ class DrainingUvicornWorker(UvicornWorker):  # type: ignore[misc]
             max_header_bytes=settings.max_header_bytes,
             max_header_field_bytes=settings.max_header_field_bytes,
         )
-        # The app's CORS policy, for the guard's 503 past the cap (the process's environment
-        # is the app's: Settings() read it as the app was built, before the workers fork).
-        cors_origins = Settings().cors_origins
+        # The app's CORS policy, for the guard's 503 past the cap: the settings the app was built
+        # with, by the master before it forks the workers (preload_app). Imported here, as the
+        # worker is made: gunicorn imports this module before it loads the app.
+        from api.asgi import settings as app_settings
+
+        cors_origins = app_settings.cors_origins
         # UvicornWorker.__init__ hands these to uvicorn's Config, after its own settings.
         self.CONFIG_KWARGS = {
             **UvicornWorker.CONFIG_KWARGS,
