@@ -138,25 +138,22 @@ class LiveMonitor:
         first read (a new worker's gauge, up at its start, waited behind the prune's own
         connection timeout)."""
         try:
-            self.store.health.attempting("read")
-            state = self._state()
-            if self._prune():
+            with self.store.health.attempt("read"):
                 state = self._state()
-            self._unchanged_ticks += 1
-            if (
-                state == self._seen
-                and self._latest is not None
-                and self._unchanged_ticks < REMEASURE_TICKS
-            ):
-                self.store.health.read(True)
-                return
-            figures = self._measure(self.window)
-            self._count()
+                if self._prune():
+                    state = self._state()
+                self._unchanged_ticks += 1
+                if (
+                    state == self._seen
+                    and self._latest is not None
+                    and self._unchanged_ticks < REMEASURE_TICKS
+                ):
+                    return
+                figures = self._measure(self.window)
+                self._count()
         except Exception as error:  # any driver's error: the figures stay as they were
-            self.store.health.read(False)
             logger.warning("monitoring: the store could not be read (%s)", type(error).__name__)
             return
-        self.store.health.read(True)
         self._seen, self._unchanged_ticks = state, 0
         self._latest = figures
         self._set_gauges(figures)

@@ -249,19 +249,15 @@ def test_a_write_or_read_in_flight_past_its_bounds_reads_down_until_it_ends() ->
     now = [100.0]
     health = StoreHealth(statement_timeout=2.0, clock=lambda: now[0])
     health.publish()
-    attempts: tuple[tuple[Attempt, Callable[[bool], None]], ...] = (
-        ("write", health.wrote),
-        ("read", health.read),
-    )
-    for attempt, end in attempts:
-        health.attempting(attempt)
-        now[0] += STALLED_BOUNDS * 2.0 - 0.1
-        health.look()
-        assert REGISTRY.get_sample_value("ml_api_database_up") == 1  # slow, not stalled
-        now[0] += 0.1
-        health.look()
-        assert REGISTRY.get_sample_value("ml_api_database_up") == 0
-        end(True)
+    attempts: tuple[Attempt, ...] = ("write", "read")
+    for attempt in attempts:
+        with health.attempt(attempt):
+            now[0] += STALLED_BOUNDS * 2.0 - 0.1
+            health.look()
+            assert REGISTRY.get_sample_value("ml_api_database_up") == 1  # slow, not stalled
+            now[0] += 0.1
+            health.look()
+            assert REGISTRY.get_sample_value("ml_api_database_up") == 0
         assert REGISTRY.get_sample_value("ml_api_database_up") == 1
 
 

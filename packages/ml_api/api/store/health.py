@@ -29,9 +29,10 @@ statement, had left the gauge at 1 (a stopped PostgreSQL, 30 s).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 from api.config import STORE_STATEMENT_TIMEOUT
@@ -57,8 +58,8 @@ class StoreHealth:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lock = threading.Lock()
-        self._writes = True
-        self._reads = True
+        #: Whether the last write and the last read succeeded.
+        self._answered: dict[Attempt, bool] = {"write": True, "read": True}
         #: Seconds after which an attempt still in flight has stalled.
         self.stalled_after = STALLED_BOUNDS * statement_timeout
         self._clock = clock
@@ -66,22 +67,19 @@ class StoreHealth:
         self._began: dict[Attempt, float] = {}
         self._stalled = False
 
-    def attempting(self, attempt: Attempt) -> None:
-        """A write of priced houses, or a read of the monitor's, begins."""
+    @contextlib.contextmanager
+    def attempt(self, attempt: Attempt) -> Iterator[None]:
+        """A write of priced houses, or a read of the monitor's, for the block: in flight while
+        it runs (stalled past ``stalled_after``), succeeded when it ends, failed when it raises
+        an ``Exception``."""
         with self._lock:
             self._began[attempt] = self._clock()
-
-    def wrote(self, answered: bool) -> None:
-        """A write of priced houses succeeded, or failed."""
-        with self._lock:
-            self._writes = answered
-            self._ended("write")
-
-    def read(self, answered: bool) -> None:
-        """A read of the monitor's succeeded, or failed."""
-        with self._lock:
-            self._reads = answered
-            self._ended("read")
+        try:
+            yield
+        except Exception:
+            self._ended(attempt, answered=False)
+            raise
+        self._ended(attempt, answered=True)
 
     def look(self) -> None:
         """Count an attempt in flight for ``stalled_after`` as failed (``StallWatch``)."""
@@ -98,12 +96,14 @@ class StoreHealth:
 
     @property
     def up(self) -> bool:
-        return self._writes and self._reads and not self._stalled
+        return all(self._answered.values()) and not self._stalled
 
-    def _ended(self, attempt: Attempt) -> None:
-        self._began.pop(attempt, None)
-        self._stalled = self._any_stalled()
-        self._publish()
+    def _ended(self, attempt: Attempt, *, answered: bool) -> None:
+        with self._lock:
+            self._answered[attempt] = answered
+            self._began.pop(attempt, None)
+            self._stalled = self._any_stalled()
+            self._publish()
 
     def _any_stalled(self) -> bool:
         now = self._clock()

@@ -238,8 +238,8 @@ class Recorder:
             self._wake.clear()
             while self._queued:
                 try:
-                    self.health.attempting("write")
-                    written = self._write_batch()
+                    with self.health.attempt("write"):
+                        written = self._write_batch()
                 except Exception as error:  # any driver's error: the database is unusable
                     self._note_outage(error)
                     pause = min(MAX_RETRY_SECONDS, max(0.25, pause * 2))
@@ -348,7 +348,6 @@ class Recorder:
 
     def _note_written(self, count: int) -> None:
         RECORDED_HOUSES.inc(count)
-        self.health.wrote(True)
         if self._outage_since is not None or self._lost_in_outage:
             since = self._outage_since or time.monotonic()
             logger.warning(
@@ -361,7 +360,6 @@ class Recorder:
                 self._lost_in_outage = 0
 
     def _note_outage(self, error: Exception) -> None:
-        self.health.wrote(False)
         if self._outage_since is None:
             self._outage_since = time.monotonic()
             logger.error(
