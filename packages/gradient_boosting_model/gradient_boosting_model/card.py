@@ -23,6 +23,9 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
         "python_version": metadata["python_version"],
         "library_versions": metadata["library_versions"],
         "holdout_metrics": _without_intervals(metrics["holdout"]),
+        # Which houses those are (holdout_identity.py); null for a model trained before it was
+        # recorded.
+        "holdout_split": metadata.get("holdout_split"),
         "cross_validation_metrics": _without_intervals(metrics["cross_validation"]),
         "intervals": {
             **metadata["intervals"],

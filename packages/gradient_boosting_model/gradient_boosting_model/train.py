@@ -28,6 +28,7 @@ from gradient_boosting_model.fitting import (
     training_distributions,
     training_ranges,
 )
+from gradient_boosting_model.holdout_identity import holdout_identity
 from gradient_boosting_model.persistence import save_model
 from gradient_boosting_model.release.baseline import DECLARATION
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
@@ -120,6 +121,8 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
             "holdout": holdout_metrics(model, split, config),
             **model.summary,
         },
+        # Which houses the holdout figures are of: the diff-test and the replay refuse another.
+        "holdout_split": holdout_identity(split, config).to_json(),
         "intervals": model.intervals.describe(),
         "input_ranges": model.ranges.describe(),
         "codes_seen": model.ranges.codes.describe() if model.ranges.codes else None,

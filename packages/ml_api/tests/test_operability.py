@@ -127,6 +127,9 @@ def test_the_model_card(client: TestClient) -> None:
     assert card["trained_at"] == metadata["trained_at"]
     holdout = metadata["metrics"]["holdout"]
     assert card["holdout_metrics"] == {k: v for k, v in holdout.items() if k != "intervals"}
+    # Which houses those are: the release's diff-test and replay check it.
+    assert card["holdout_split"] == metadata["holdout_split"]
+    assert card["holdout_split"]["houses"] == holdout["rows"]
     # What a client needs to know which codes are warned of: those not seen in training.
     seen = card["codes_seen"]
     assert seen == metadata["codes_seen"]
