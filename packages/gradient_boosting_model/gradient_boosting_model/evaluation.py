@@ -16,7 +16,8 @@ from gradient_boosting_model.validation import validate_batch
 
 if TYPE_CHECKING:
     from gradient_boosting_model.config import Config
-    from gradient_boosting_model.trained_model import TrainedModel
+    from gradient_boosting_model.data import Row
+    from gradient_boosting_model.trained_model import Evidence, TrainedModel
 
 
 def rmsle(prices: npt.ArrayLike, predicted: npt.ArrayLike) -> float:
@@ -39,6 +40,16 @@ def regression_metrics(prices: npt.ArrayLike, predicted: npt.ArrayLike) -> dict[
     }
 
 
+def inside(
+    prices: npt.ArrayLike, lower: npt.ArrayLike, upper: npt.ArrayLike
+) -> npt.NDArray[np.bool_]:
+    """Whether each actual price is within its range (bounds included): its coverage."""
+    actual = np.asarray(prices, dtype=np.float64)
+    return (np.asarray(lower, dtype=np.float64) <= actual) & (
+        actual <= np.asarray(upper, dtype=np.float64)
+    )
+
+
 def interval_metrics(
     prices: npt.ArrayLike,
     predicted: npt.ArrayLike,
@@ -52,7 +63,7 @@ def interval_metrics(
     ``groups`` (each house's), also per group."""
     actual = np.asarray(prices, dtype=np.float64)
     low, high = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
-    covered = (low <= actual) & (actual <= high)
+    covered = inside(actual, low, high)
     deciles = np.minimum((np.argsort(np.argsort(actual)) * 10) // actual.size, 9)
     by_decile = [float(covered[deciles == d].mean()) for d in range(10)]
     return {
@@ -89,12 +100,18 @@ def interval_groups(sale_conditions: npt.NDArray[np.object_], config: Config) ->
     return [named.get(value, ALL_SALES) for value in sale_conditions]
 
 
+def holdout_evidence(model: TrainedModel, houses: list[Row]) -> Evidence:
+    """``model``'s unrounded log prices, ranges, warnings and calibration of labelled houses:
+    what its figures are measured on."""
+    return model.evidence(model.compiled_stages(validate_batch(houses)))
+
+
 def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:
     """Accuracy (of every house, and of those whose range is marked calibrated), warnings and
     range coverage (of the ranges marked calibrated: houses with no warning, and nothing
     assumed that no calibration house had assumed) on the holdout, which training never saw."""
     houses, prices = features_and_target(split.holdout, config)
-    evidence = model.evidence(model.compiled_stages(validate_batch(houses)))
+    evidence = holdout_evidence(model, houses)
     predicted = np.exp(evidence.log_price)
     warned = np.array([bool(found) for found in evidence.warnings])
     kept = evidence.calibrated

@@ -7,9 +7,13 @@
 
 ``diff`` prints the report of the packaged model (or the artifact at ``--model``) against the
 baseline declared in ``DIR``; ``baseline`` makes that model's answers the baseline (``make
-baseline`` runs it after ``diff``). Exit status: 0 when the test passed or the baseline was
+baseline`` runs it after ``diff``). Both first check that the holdout the config splits off now
+is the one the model's figures (its metadata's ``holdout_split``) and the baseline's holdout
+answers were measured on; a model or baseline without the record is said so on stderr
+("warning: ..."), and not checked. Exit status: 0 when the test passed or the baseline was
 written; 1 when the test failed (the report names the houses); 2 for a wrong command line, or a
-baseline or model that cannot be read.
+baseline or model that cannot be read; 3 when the holdout is not the one measured (the message
+names both).
 """
 
 from __future__ import annotations
@@ -21,9 +25,25 @@ from pathlib import Path
 
 from gradient_boosting_model import load_card, load_model
 from gradient_boosting_model.config import load_config
+from gradient_boosting_model.data import split_holdout
 from gradient_boosting_model.errors import ModelError
-from gradient_boosting_model.release.baseline import read_baseline, write_baseline
+from gradient_boosting_model.holdout_identity import (
+    HoldoutMismatchError,
+    check_holdout,
+    holdout_identity,
+)
+from gradient_boosting_model.release.baseline import (
+    declared_version,
+    holdout_file,
+    read_baseline,
+    read_baseline_holdout,
+    write_baseline,
+)
 from gradient_boosting_model.release.diff import diff_test, price_requests
+from gradient_boosting_model.release.holdout_answers import answer_holdout
+
+#: The exit status of a refusal to measure on another holdout (1 is a failed test).
+HOLDOUT_MISMATCH = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,17 +70,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load_config()
     try:
         model = load_model(args.model)
-        version = str(load_card(args.model)["version"])
+        card = load_card(args.model)
+        version = str(card["version"])
+        split = split_holdout(config)
+        holdout = holdout_identity(split, config)
+        _warn(check_holdout(holdout, card["holdout_split"], measured=f"model {version}"))
         if args.command == "baseline":
             snapshot = price_requests(model, model_version=version, config=config)
-            path = write_baseline(args.baseline, snapshot)
+            answers = answer_holdout(model, split, config, model_version=version)
+            path = write_baseline(args.baseline, snapshot, answers)
             print(f"baseline of version {version}: {path} ({len(snapshot)} houses)")
             return 0
-        result = diff_test(
-            model, model_version=version, baseline=read_baseline(args.baseline), config=config
+        released = declared_version(args.baseline)
+        baseline_holdout = read_baseline_holdout(args.baseline, released)
+        _warn(
+            check_holdout(
+                holdout,
+                baseline_holdout.identity.to_json() if baseline_holdout else None,
+                measured=f"the baseline of {released} ({holdout_file(args.baseline, released)})",
+            )
         )
+        result = diff_test(
+            model,
+            model_version=version,
+            baseline=read_baseline(args.baseline),
+            config=config,
+            split=split,
+            baseline_holdout=baseline_holdout,
+        )
+    except HoldoutMismatchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return HOLDOUT_MISMATCH
     except ModelError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(result.report)
     return 0 if result.passed else 1
+
+
+def _warn(warning: str | None) -> None:
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)

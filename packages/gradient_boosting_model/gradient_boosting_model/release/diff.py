@@ -1,14 +1,21 @@
 """The differential test: a model prices every house of ``test.csv``; its answers are compared
-with the baseline's, judged by the kind of release, and reported."""
+with the baseline's, judged by the kind of release, and reported, with both versions' accuracy
+on the labelled holdout (``accuracy``; reported, not judged)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from gradient_boosting_model.config import Config
-from gradient_boosting_model.data import read_dataset
+from gradient_boosting_model.data import LabelledSplit, features_and_target, read_dataset
+from gradient_boosting_model.release.accuracy import (
+    AccuracyComparison,
+    accuracy_lines,
+    compare_accuracy,
+)
 from gradient_boosting_model.release.comparison import Comparison, compare
 from gradient_boosting_model.release.gate import judge
+from gradient_boosting_model.release.holdout_answers import HoldoutAnswers, answer_holdout
 from gradient_boosting_model.release.report import format_report
 from gradient_boosting_model.release.snapshot import Snapshot, take_snapshot
 from gradient_boosting_model.trained_model import TrainedModel
@@ -16,10 +23,12 @@ from gradient_boosting_model.trained_model import TrainedModel
 
 @dataclass(frozen=True)
 class DiffResult:
-    """The comparison, why it failed (empty when it passed), and the report."""
+    """The comparison, why it failed (empty when it passed), both versions' accuracy on the
+    holdout, and the report."""
 
     comparison: Comparison
     failures: list[str]
+    accuracy: AccuracyComparison
     report: str
 
     @property
@@ -35,13 +44,32 @@ def price_requests(model: TrainedModel, *, model_version: str, config: Config) -
 
 
 def diff_test(
-    model: TrainedModel, *, model_version: str, baseline: Snapshot, config: Config
+    model: TrainedModel,
+    *,
+    model_version: str,
+    baseline: Snapshot,
+    config: Config,
+    split: LabelledSplit,
+    baseline_holdout: HoldoutAnswers | None = None,
 ) -> DiffResult:
     """Price every house with ``model`` (of ``model_version``) and judge its moves from
-    ``baseline`` by ``config.release``'s tolerances."""
+    ``baseline`` by ``config.release``'s tolerances; measure it on ``split``'s holdout beside
+    the baseline's answers for it (``baseline_holdout``, when the baseline has them: their
+    holdout must be ``split``'s, which ``holdout_identity.check_holdout`` checks)."""
     current = price_requests(model, model_version=model_version, config=config)
     comparison = compare(baseline, current)
     tolerances = config.release.new_version
     failures = judge(comparison, tolerances)
-    report = format_report(comparison, failures, tolerances, houses_file=config.data.requests_file)
-    return DiffResult(comparison=comparison, failures=failures, report=report)
+    answers = answer_holdout(model, split, config, model_version=model_version)
+    _, prices = features_and_target(split.holdout, config)
+    accuracy = compare_accuracy(answers, baseline_holdout, prices)
+    report = format_report(
+        comparison,
+        failures,
+        tolerances,
+        houses_file=config.data.requests_file,
+        accuracy=accuracy_lines(
+            accuracy, level=config.calibration.level, holdout=str(answers.identity)
+        ),
+    )
+    return DiffResult(comparison=comparison, failures=failures, accuracy=accuracy, report=report)

@@ -23,10 +23,12 @@ def format_report(
     tolerances: NewVersionConfig,
     *,
     houses_file: str,
+    accuracy: Sequence[str] = (),
 ) -> str:
     """The report of ``comparison`` judged (``gate.judge``) to ``failures``, with the
-    new-version tolerances beside each figure (a retraining must be identical instead). Its
-    last line is the verdict: ``passed``, or ``FAILED:`` naming the two versions, under the
+    new-version tolerances beside each figure (a retraining must be identical instead), and
+    the ``accuracy`` section's lines (``accuracy.accuracy_lines``) before the verdict. Its last
+    line is the verdict: ``passed``, or ``FAILED:`` naming the two versions, under the
     reasons."""
     versions = (
         f"model {comparison.current_version} against the baseline of {comparison.baseline_version}"
@@ -80,6 +82,7 @@ def format_report(
         *_warning_changes(comparison),
         _widths(comparison, tolerances),
         "",
+        *((*accuracy, "") if accuracy else ()),
     ]
     if failures:
         lines += [

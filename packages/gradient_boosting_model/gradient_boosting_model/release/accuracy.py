@@ -1,0 +1,168 @@
+"""The differential test's accuracy: each version on the labelled holdout, as its card measures
+it (``evaluation``: the RMSLE of every house, the coverage of the ranges marked calibrated), and
+the new version's figure minus the baseline's with a paired bootstrap interval.
+
+The interval resamples the houses (both versions' answers for a house together, so that what
+they share, a hard house, cancels out) ``RESAMPLES`` times with a fixed seed: the same answers
+give the same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from gradient_boosting_model.evaluation import inside, interval_metrics, rmsle
+from gradient_boosting_model.release.holdout_answers import HoldoutAnswers
+
+FloatArray = npt.NDArray[np.float64]
+#: Resamples of the paired bootstrap, its interval's confidence, and its seed.
+RESAMPLES = 1000
+CONFIDENCE = 0.90
+SEED = 20261206
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """One version's figures on the holdout."""
+
+    version: str
+    rmsle: float
+    coverage: float
+    #: The houses whose range is marked calibrated: those ``coverage`` is of.
+    calibrated_houses: int
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The new version's figure minus the baseline's, and its ``CONFIDENCE`` interval."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class AccuracyComparison:
+    """Both versions on the same holdout; the baseline's figures are None when the baseline
+    holds no answers for it (made before it did)."""
+
+    houses: int
+    current: Accuracy
+    baseline: Accuracy | None
+    rmsle_difference: Difference | None
+    coverage_difference: Difference | None
+
+
+def measure(answers: HoldoutAnswers, prices: FloatArray) -> Accuracy:
+    """``answers``' figures against the sale ``prices`` (in the answers' order)."""
+    kept = answers.calibrated
+    return Accuracy(
+        version=answers.model_version,
+        rmsle=rmsle(prices, answers.predicted),
+        coverage=interval_metrics(
+            prices[kept], answers.predicted[kept], answers.lower[kept], answers.upper[kept]
+        )["coverage"],
+        calibrated_houses=int(kept.sum()),
+    )
+
+
+def compare_accuracy(
+    current: HoldoutAnswers, baseline: HoldoutAnswers | None, prices: FloatArray
+) -> AccuracyComparison:
+    """Both versions' figures on the holdout whose sale ``prices`` (in ``current``'s order)
+    are given, and their differences.
+
+    Raises
+    ------
+    ValueError
+        If the baseline answered other houses, or in another order (check the holdouts'
+        identities first: ``holdout_identity.check_holdout``).
+    """
+    now = measure(current, prices)
+    if baseline is None:
+        return AccuracyComparison(prices.size, now, None, None, None)
+    if not np.array_equal(baseline.ids, current.ids):
+        raise ValueError("the baseline's holdout answers are of other houses, or in another order")
+    before = measure(baseline, prices)
+
+    def rmsle_moved(picks: npt.NDArray[np.intp]) -> float:
+        return rmsle(prices[picks], current.predicted[picks]) - rmsle(
+            prices[picks], baseline.predicted[picks]
+        )
+
+    covered_now = inside(prices, current.lower, current.upper)
+    covered_before = inside(prices, baseline.lower, baseline.upper)
+
+    def coverage_moved(picks: npt.NDArray[np.intp]) -> float:
+        now_kept, before_kept = current.calibrated[picks], baseline.calibrated[picks]
+        return float(
+            covered_now[picks][now_kept].mean() - covered_before[picks][before_kept].mean()
+        )
+
+    return AccuracyComparison(
+        houses=prices.size,
+        current=now,
+        baseline=before,
+        rmsle_difference=Difference(
+            now.rmsle - before.rmsle, *paired_interval(rmsle_moved, prices.size)
+        ),
+        coverage_difference=Difference(
+            now.coverage - before.coverage, *paired_interval(coverage_moved, prices.size)
+        ),
+    )
+
+
+def paired_interval(
+    statistic: Callable[[npt.NDArray[np.intp]], float], houses: int
+) -> tuple[float, float]:
+    """The ``CONFIDENCE`` interval of ``statistic`` (of the positions of the houses drawn) over
+    ``RESAMPLES`` draws of ``houses`` houses with replacement."""
+    generator = np.random.default_rng(SEED)
+    values = [statistic(generator.integers(0, houses, size=houses)) for _ in range(RESAMPLES)]
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def accuracy_lines(comparison: AccuracyComparison, *, level: float, holdout: str) -> list[str]:
+    """The report's section: the holdout (``holdout``, its identity), a line a version (the RMSLE
+    of every house, the coverage of the ``level`` ranges marked calibrated), then the
+    differences, new minus baseline."""
+    lines = [
+        f"accuracy on the holdout: {holdout}",
+        f"                      RMSLE      coverage of the {level:.0%} ranges marked calibrated",
+    ]
+    before, now = comparison.baseline, comparison.current
+    lines.append(
+        _figures(f"baseline {before.version}", before)
+        if before is not None
+        else "  baseline            not recorded: the baseline holds no holdout answers "
+        "(made before it did; make baseline records them)"
+    )
+    lines.append(_figures(f"model {now.version}", now))
+    if comparison.rmsle_difference is not None and comparison.coverage_difference is not None:
+        lines += [
+            f"  new - baseline     {_difference(comparison.rmsle_difference, 5)}   "
+            f"{_difference(comparison.coverage_difference, 3)}",
+            f"  (in brackets: {CONFIDENCE:.0%} intervals, a paired bootstrap of "
+            f"{RESAMPLES} resamples of the {comparison.houses} houses)",
+        ]
+    return lines
+
+
+def _figures(name: str, figures: Accuracy) -> str:
+    return (
+        f"  {name:<18s} {figures.rmsle:8.5f}   {figures.coverage:.3f} of "
+        f"{figures.calibrated_houses} houses"
+    )
+
+
+def _difference(difference: Difference, digits: int) -> str:
+    return (
+        f"{difference.estimate:+.{digits}f} ({difference.low:+.{digits}f} to "
+        f"{difference.high:+.{digits}f})"
+    )
