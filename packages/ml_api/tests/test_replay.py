@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from gradient_boosting_model import ModelError
 from gradient_boosting_model.config import load_config
-from gradient_boosting_model.persistence import artifact_path
+from gradient_boosting_model.holdout_identity import HoldoutMismatchError
+from gradient_boosting_model.persistence import artifact_path, load_metadata
 
 from tools.challengers import write_challenger
-from tools.replay import check_models, conclusion, holdout, main
+from tools.replay import HOLDOUT_MISMATCH, check_models, conclusion, holdout, main
 
 
 def test_a_challenger_of_the_champions_version_is_refused_in_one_sentence(
@@ -100,3 +101,38 @@ def test_a_better_or_same_challenger_lets_the_release_go_and_a_short_replay_give
     status, line = conclusion(_compared("better", sales=200), 263)
     assert status == 2
     assert line.startswith("replay: no verdict: 200 of the holdout's 263 sales were counted")
+
+
+def _challenger(folder: Path, **holdout_split: Any) -> Path:
+    """The packaged artifact as another version (0.9.9), its holdout record changed by
+    ``holdout_split``, or removed when none is given (a model trained before it was kept)."""
+    config = load_config()
+    path = folder / "gradient_boosting_model_v0.9.9.joblib"
+    shutil.copy(artifact_path(config), path)
+    metadata = {**load_metadata(config), "model_version": "0.9.9"}
+    if holdout_split:
+        metadata["holdout_split"] = {**metadata["holdout_split"], **holdout_split}
+    else:
+        del metadata["holdout_split"]
+    path.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    return path
+
+
+def test_a_challenger_measured_on_another_holdout_is_refused_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another seed at training: the replay would price houses the challenger trained on, and
+    its verdict would say nothing (no server is started)."""
+    other = _challenger(tmp_path, split_seed=7, ids_sha256="0" * 64)
+    with pytest.raises(HoldoutMismatchError, match=r"is not the one the challenger .* 0\.9\.9"):
+        check_models(other, None)
+    assert main(["--challenger", str(other)]) == HOLDOUT_MISMATCH == 3
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert re.search(r"the holdout read now, 263 houses .*split_seed 42, ", error)
+    assert re.search(r"was measured on, 263 houses .*split_seed 7, .*Ids sha256 0{12}", error)
+
+
+def test_a_challenger_without_the_record_is_said_so(tmp_path: Path) -> None:
+    (warning,) = check_models(_challenger(tmp_path), None)
+    assert "the challenger" in warning and "0.9.9 records no holdout identity" in warning

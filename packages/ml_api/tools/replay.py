@@ -13,6 +13,10 @@ Exit status: 1 when the challenger is ``worse`` (the release stops); 0 when it i
 ``same``, or ``not yet known`` on the whole holdout (no difference the holdout can detect: the
 release may go if its purpose is met, the interval quoted in its commit); 2 when the replay could
 not start, or counted fewer sales than the holdout's houses (no verdict of the holdout).
+
+Exit status 3: the holdout the installed config splits off is not the one either model's holdout
+figures were measured on (its ``holdout_split``; one line naming both); a model whose metadata
+does not record it is said so ("warning: ...") and the replay goes on.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +36,16 @@ import numpy.typing as npt
 from gradient_boosting_model import ModelError, load_card
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
+from gradient_boosting_model.holdout_identity import (
+    HoldoutMismatchError,
+    check_holdout,
+    holdout_identity,
+)
 
 from tools import server as real_server
 
+#: The exit status of a replay refused for another holdout than the models were measured on.
+HOLDOUT_MISMATCH = 3
 TOKEN = "replay-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -93,8 +105,9 @@ def replay(
                 time.sleep(0.5)
 
 
-def check_models(challenger: Path, champion: Path | None) -> None:
-    """Refuse, in one sentence, a replay that could not start or would mean nothing.
+def check_models(challenger: Path, champion: Path | None) -> list[str]:
+    """Refuse, in one sentence, a replay that could not start or would mean nothing; the
+    warnings (one line each) of a model whose holdout is not recorded, and so not checked.
 
     Raises
     ------
@@ -104,16 +117,30 @@ def check_models(challenger: Path, champion: Path | None) -> None:
         If the challenger is of the champion's version: with no ``--champion``, the packaged
         model is the one installed last, the new release itself once its wheel is installed
         (``make replay`` installs it), so the version before must be given.
+    HoldoutMismatchError
+        If the holdout the config splits off now is not the one either model was measured on
+        (a changed seed, share or CSV): the replay would price houses one of them may have
+        trained on.
     """
-    new = str(load_card(challenger)["version"])
-    served = str(load_card(champion)["version"])
+    new_card, served_card = load_card(challenger), load_card(champion)
+    new, served = str(new_card["version"]), str(served_card["version"])
+    where = f"--champion {champion}" if champion else "the packaged model (no --champion)"
     if new == served:
-        where = f"--champion {champion}" if champion else "the packaged model (no --champion)"
         raise ValueError(
             f"the challenger {challenger} is version {new}, as {where} is: give the file of the "
             "version served before it as --champion (CHAMPION=...; keep a copy of it before "
             "training the new one, which replaces it)"
         )
+    config = load_config()
+    read_now = holdout_identity(split_holdout(config), config)
+    checked = [
+        check_holdout(read_now, card["holdout_split"], measured=f"{name} {card['version']}")
+        for name, card in (
+            (f"the challenger {challenger}, version", new_card),
+            (f"the champion, {where}, version", served_card),
+        )
+    ]
+    return [warning for warning in checked if warning]
 
 
 def conclusion(compared: dict[str, Any], houses: int) -> tuple[int, str]:
@@ -153,16 +180,21 @@ def conclusion(compared: dict[str, Any], houses: int) -> tuple[int, str]:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--challenger", type=Path, required=True, help="the new model's file")
     parser.add_argument("--champion", type=Path, help="the served model's file (packaged)")
     args = parser.parse_args(argv)
     try:
-        check_models(args.challenger, args.champion)
+        warnings = check_models(args.challenger, args.champion)
+    except HoldoutMismatchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return HOLDOUT_MISMATCH
     except (ModelError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     houses, prices = holdout()
     compared = replay(args.challenger, args.champion, houses=houses, prices=prices)
     print(json.dumps(compared, indent=2))
