@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, text
 
 from api.store.database import (
@@ -19,6 +21,7 @@ from api.store.database import (
     make_engine,
     one_migration_at_a_time,
 )
+from tools.server import free_port
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
 
@@ -30,13 +33,17 @@ ON_POSTGRES = pytest.mark.parametrize("store_url", ["postgresql"], indirect=True
 BOUND_SECONDS = "1"
 
 
-def _make_migrate(url: str) -> subprocess.Popen[str]:
+def _make_migrate(url: str, port: int | None = None) -> subprocess.Popen[str]:
+    """The command, its status served on ``port`` (a free one by default: never the
+    server's 5000, which another test run may hold)."""
     return subprocess.Popen(
         [sys.executable, "-m", "api.store.database"],
         env={
             **os.environ,
             "ML_API_DATABASE_URL": url,
             "ML_API_STORE_STATEMENT_TIMEOUT": BOUND_SECONDS,
+            "ML_API_HOST": "127.0.0.1",
+            "ML_API_PORT": str(port or free_port()),
         },
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -69,6 +76,52 @@ def test_a_migration_waits_for_the_one_under_way(store_url: str, engine: Engine)
     assert waited, "the migration ran while another held the lock"
     assert run.returncode == 0, err
     assert current_revision(engine) == head_revision()
+
+
+def _scraped(port: int) -> dict[str, float] | None:
+    """The command's ``/metrics`` as Prometheus reads them, or ``None`` where nothing answers."""
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+    except httpx.TransportError:
+        return None
+    assert answer.status_code == 200, answer.text
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
+
+
+@ON_POSTGRES
+def test_a_replica_waiting_its_turn_is_up_to_prometheus(store_url: str, engine: Engine) -> None:
+    """A pod whose init container waits for another's migration answers Prometheus on the
+    server's port, saying it waits and since when, so that MlApiDown does not fire for it and
+    MlApiMigrationSlow can (before, nothing answered there: up 0 for as long as it waited). No
+    other path answers as a server would, and the port is the server's again once it is done."""
+    port = free_port()
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        before = time.time()
+        run = _make_migrate(store_url, port)
+        try:
+            waiting: dict[str, float] | None = None
+            for _ in range(100):
+                waiting = _scraped(port)
+                if waiting and waiting.get("ml_api_migration_waiting") == 1:
+                    break
+                time.sleep(0.1)
+            health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+        finally:
+            holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            holder.commit()
+    _, err = run.communicate(timeout=120)
+    assert waiting is not None, "nothing answered on the port while it waited"
+    assert waiting["ml_api_migration_waiting"] == 1
+    assert before - 1 <= waiting["ml_api_migration_start_time_seconds"] <= time.time()
+    assert health.status_code == 503
+    assert run.returncode == 0, err
+    assert err == ""
+    assert _scraped(port) is None
 
 
 def test_a_store_it_cannot_reach_is_said_in_one_line_without_its_password() -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import STORE_STATEMENT_TIMEOUT
+from api.store import migration_status
 from api.store.health import StallWatch, StoreHealth
 from api.store.tables import MODEL_VERSION_LENGTH
 
@@ -182,7 +183,11 @@ def one_migration_at_a_time(connection: Connection) -> None:
     migration's own statements, whose waits on the running service's locks stay bounded."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SET LOCAL lock_timeout = 0"))
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        migration_status.WAITING.set(1)  # what Prometheus sees meanwhile (migration_status)
+        try:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        finally:
+            migration_status.WAITING.set(0)
         connection.execute(text("RESET lock_timeout"))
 
 
@@ -223,9 +228,18 @@ def check_migrated(engine: Engine) -> None:
 
 def main() -> int:
     """``make migrate``: bring the configured store to the code's revision."""
-    from api.config import Settings
+    from api.config import ServerSettings, Settings
 
     settings = Settings()
+    server = ServerSettings()  # the address the server will take, and Prometheus scrape
+    try:
+        status = migration_status.serve(server.host, server.port)
+    except OSError as error:  # a server already on the port (a developer's `make run`)
+        print(
+            f"make migrate: its status is not served on port {server.port} ({error})",
+            file=sys.stderr,
+        )
+        status = None
     engine = make_engine(
         settings.store_url, statement_timeout=settings.store_statement_timeout, migrating=True
     )
@@ -237,6 +251,9 @@ def main() -> int:
         return 1
     finally:
         engine.dispose()
+        if status is not None:
+            status.shutdown()
+            status.server_close()
     return 0
 
 

@@ -1,0 +1,72 @@
+"""What ``make migrate`` (``python -m api.store.database``) tells Prometheus while it runs.
+
+On Kubernetes each replica migrates in its init container, one at a time (``MIGRATION_LOCK``):
+a replica waits, unbounded, for another's migration. A Prometheus job that scrapes pods still
+starting (a PodMonitor does: it drops only Failed and Succeeded pods) found nothing on the
+server's port all that while: ``up`` 0, and ``MlApiDown`` fired for a replica that was only
+waiting its turn; a job that drops them (the Helm chart's kubernetes-pods) saw nothing at all,
+so a migration hung for good went unseen. While it runs, the command answers ``/metrics`` on the
+server's own host and port (``ML_API_HOST``, ``ML_API_PORT``: the port Prometheus is told to
+scrape), with when it started and whether it waits for another's migration
+(``MlApiMigrationSlow`` in docker/prometheus/alerts.yml reads them); every other path is a 503,
+so that no health check or proxy takes the pod for a server. Its own registry: the server's
+metrics (api/metrics.py) are not the command's to export.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry, Gauge, make_wsgi_app
+
+REGISTRY = CollectorRegistry()
+STARTED = Gauge(
+    "ml_api_migration_start_time_seconds",
+    "When make migrate started (Unix time): exported only while it runs, before the server starts.",
+    registry=REGISTRY,
+)
+WAITING = Gauge(
+    "ml_api_migration_waiting",
+    "1 while make migrate waits for another replica's migration of the same database to end, "
+    "0 while it checks or migrates the database itself.",
+    registry=REGISTRY,
+)
+
+_StartResponse = Callable[..., Any]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No line on stderr per scrape: the command's output is its result."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _app(environ: dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
+    if environ.get("PATH_INFO") == "/metrics":
+        served: Iterable[bytes] = make_wsgi_app(REGISTRY)(environ, start_response)
+        return served
+    start_response(
+        "503 Service Unavailable",
+        [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "5")],
+    )
+    return [b"migrating the prediction store: the server is not started yet\n"]
+
+
+def serve(host: str, port: int) -> WSGIServer:
+    """Start answering ``/metrics`` on ``host:port`` in a daemon thread, from now.
+
+    Raises
+    ------
+    OSError
+        If the address cannot be bound (a server already on the port).
+    """
+    STARTED.set(time.time())
+    WAITING.set(0)
+    server = make_server(host, port, _app, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="migration-status", daemon=True).start()
+    return server
