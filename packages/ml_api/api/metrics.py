@@ -108,9 +108,17 @@ STORE_BYTES = Gauge(
     multiprocess_mode="mostrecent",
 )
 
-# Live monitoring (api/store/monitoring.py), refreshed on a timer, not per scrape.
+# Live monitoring (api/store/monitoring.py), refreshed on a timer, not per scrape. The figures of
+# a model are labelled with its version (``model_version``; a challenger's comparison with both,
+# ``challenger_version`` the challenger's), so that a dashboard or an alert never mixes two
+# models' during a rollout. One version a worker: a server serves one model for its life (a
+# promotion is a restart, and the metrics folder is emptied at each, api/metrics_folder.py); a
+# process that makes another monitor drops the series of the one before
+# (``forget_model_figures``).
+MODEL_LABEL = "model_version"
+CHALLENGER_LABEL = "challenger_version"
 LIVE = {
-    name: Gauge(f"ml_api_live_{name}", help, multiprocess_mode="mostrecent")
+    name: Gauge(f"ml_api_live_{name}", help, [MODEL_LABEL], multiprocess_mode="mostrecent")
     for name, help in {
         "rmsle": "RMSLE over the window's sales of houses whose range was marked calibrated.",
         "median_ape": "Median absolute percentage error over the same sales.",
@@ -128,7 +136,7 @@ LIVE = {
     }.items()
 }
 TRAINING = {
-    name: Gauge(f"ml_api_training_{name}", help, multiprocess_mode="mostrecent")
+    name: Gauge(f"ml_api_training_{name}", help, [MODEL_LABEL], multiprocess_mode="mostrecent")
     for name, help in {
         "rmsle": (
             "RMSLE on the holdout's houses whose range is marked calibrated, at training (of "
@@ -152,28 +160,28 @@ MONITORING_LEVEL = Gauge(
     "ml_api_monitoring_level",
     "The service's verdict on a live check: 0 ok, 1 watch, 2 alert, -1 not enough data "
     "(thresholds in settings).",
-    ["check"],
+    ["check", MODEL_LABEL],
     multiprocess_mode="mostrecent",
 )
 DRIFT_PSI = Gauge(
     "ml_api_input_drift_psi",
     "Population stability index of an input over the window's houses that give it, against "
     "training; NaN when none does.",
-    ["field"],
+    ["field", MODEL_LABEL],
     multiprocess_mode="mostrecent",
 )
 DRIFT_LEVEL = Gauge(
     "ml_api_input_drift_level",
     "Drift verdict of an input: 0 ok, 1 watch, 2 alert, -1 not enough data (thresholds in "
     "settings).",
-    ["field"],
+    ["field", MODEL_LABEL],
     multiprocess_mode="mostrecent",
 )
 DRIFT_UNKNOWN = Gauge(
     "ml_api_input_unknown_share",
     "Share of the window's houses that did not give an input (left out, or null where training "
     "had none): not counted in its drift.",
-    ["field"],
+    ["field", MODEL_LABEL],
     multiprocess_mode="mostrecent",
 )
 
@@ -200,7 +208,12 @@ CHALLENGER_QUEUE = Gauge(
     multiprocess_mode="livesum",
 )
 COMPARED = {
-    name: Gauge(f"ml_api_challenger_{name}", help, ["model"], multiprocess_mode="mostrecent")
+    name: Gauge(
+        f"ml_api_challenger_{name}",
+        help,
+        ["model", MODEL_LABEL, CHALLENGER_LABEL],
+        multiprocess_mode="mostrecent",
+    )
     for name, help in {
         "rmsle": "RMSLE of each model (champion, challenger) on the window's sales both priced.",
         "interval_coverage": "Coverage of each model's 90% ranges on the same sales.",
@@ -210,22 +223,44 @@ PRICE_MOVES = Gauge(
     "ml_api_challenger_price_move_share",
     "Share of the window's houses whose challenger price is more than `beyond` (a fraction) "
     "away from the serving model's.",
-    ["beyond"],
+    ["beyond", MODEL_LABEL, CHALLENGER_LABEL],
     multiprocess_mode="mostrecent",
 )
 RMSLE_DIFFERENCE = Gauge(
     "ml_api_challenger_rmsle_difference",
     "Challenger's RMSLE minus the serving model's on the same sales: the estimate and the "
     "bounds of its paired bootstrap interval.",
-    ["bound"],
+    ["bound", MODEL_LABEL, CHALLENGER_LABEL],
     multiprocess_mode="mostrecent",
 )
 CHALLENGER_VERDICT = Gauge(
     "ml_api_challenger_verdict",
     "1: the challenger is more accurate, -1: less, 0: not yet known (its interval holds 0, or "
     "too few sales) or the same (it priced every sold house as the serving model).",
+    [MODEL_LABEL, CHALLENGER_LABEL],
     multiprocess_mode="mostrecent",
 )
+
+#: The gauges labelled by model version, each cleared by ``forget_model_figures``.
+MODEL_FIGURES: tuple[Gauge, ...] = (
+    *LIVE.values(),
+    *TRAINING.values(),
+    MONITORING_LEVEL,
+    DRIFT_PSI,
+    DRIFT_LEVEL,
+    DRIFT_UNKNOWN,
+    *COMPARED.values(),
+    PRICE_MOVES,
+    RMSLE_DIFFERENCE,
+    CHALLENGER_VERDICT,
+)
+
+
+def forget_model_figures() -> None:
+    """Drop every version's series of the model figures (a new monitor in the process): what
+    the process exports next is the new monitor's versions' alone."""
+    for gauge in MODEL_FIGURES:
+        gauge.clear()
 
 
 #: The labels of a refusal that names no field the spec declares (``field_label``).

@@ -33,6 +33,7 @@ from api.metrics import (
     STORE_BYTES,
     STORE_ROWS,
     TRAINING,
+    forget_model_figures,
 )
 from api.problems import BusyProblem
 from api.store.comparison import Versions
@@ -91,9 +92,10 @@ class LiveMonitor:
         self._asked = threading.Semaphore(1)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        forget_model_figures()  # another monitor's versions, in this process, are not current
         for name, value in self.training.items():
             if _gauge_name(name) in TRAINING:
-                TRAINING[_gauge_name(name)].set(value)
+                TRAINING[_gauge_name(name)].labels(model_version).set(value)
         MONITORING_MIN_SALES.set(thresholds.min_sales)
 
     def start(self) -> None:
@@ -213,17 +215,18 @@ class LiveMonitor:
         )
 
     def _set_gauges(self, figures: dict[str, Any]) -> None:
-        LIVE["sales"].set(figures["sales"])
-        LIVE["calibrated_sales"].set(figures["calibrated_sales"])
-        LIVE["houses"].set(figures["priced_houses"])
+        version = self.model_version
+        LIVE["sales"].labels(version).set(figures["sales"])
+        LIVE["calibrated_sales"].labels(version).set(figures["calibrated_sales"])
+        LIVE["houses"].labels(version).set(figures["priced_houses"])
         for check, found in figures["checks"].items():
             # NaN where there is no figure (no sale yet; no calibrated range among the sales),
             # not the last one, which a dashboard would show as current.
-            LIVE[_gauge_name(check)].set(_or_nan(found["live"]))
-            MONITORING_LEVEL.labels(check).set(_level(found["verdict"]))
-        _set_drift_gauges(figures["drift"])
-        if figures["challenger"] is not None:
-            _set_challenger_gauges(figures["challenger"])
+            LIVE[_gauge_name(check)].labels(version).set(_or_nan(found["live"]))
+            MONITORING_LEVEL.labels(check, version).set(_level(found["verdict"]))
+        _set_drift_gauges(figures["drift"], version)
+        if figures["challenger"] is not None and self.versions is not None:
+            _set_challenger_gauges(figures["challenger"], self.versions)
 
     def _prune(self) -> bool:
         """Delete priced houses (their sales and challenger prices with them) older than the
@@ -254,30 +257,33 @@ class LiveMonitor:
         return True
 
 
-def _set_drift_gauges(drift: dict[str, Any]) -> None:
+def _set_drift_gauges(drift: dict[str, Any], version: str) -> None:
     for field, found in drift.items():
         psi = found["psi"]  # None: no house of the window gave the field
-        DRIFT_PSI.labels(field).set(_or_nan(psi))
-        DRIFT_LEVEL.labels(field).set(_level(found["verdict"]))
+        DRIFT_PSI.labels(field, version).set(_or_nan(psi))
+        DRIFT_LEVEL.labels(field, version).set(_level(found["verdict"]))
         window = found["houses"] + found["unknown"]
-        DRIFT_UNKNOWN.labels(field).set(found["unknown"] / window if window else math.nan)
+        unknown = found["unknown"] / window if window else math.nan
+        DRIFT_UNKNOWN.labels(field, version).set(unknown)
 
 
-def _set_challenger_gauges(compared: dict[str, Any]) -> None:
-    """The comparison's gauges; NaN where it has no figure (no house priced by both, no sale
-    of one), as the live gauges, not the last figure, which a dashboard would show as current."""
+def _set_challenger_gauges(compared: dict[str, Any], versions: Versions) -> None:
+    """The comparison's gauges, labelled with both versions; NaN where it has no figure (no
+    house priced by both, no sale of one), as the live gauges, not the last figure, which a
+    dashboard would show as current."""
+    pair = (versions.champion, versions.challenger)
     for beyond, share in compared["price_moves"]["beyond"].items():
-        PRICE_MOVES.labels(beyond).set(_or_nan(share))
+        PRICE_MOVES.labels(beyond, *pair).set(_or_nan(share))
     for model in ("champion", "challenger"):
         figures = compared[model] or {}
-        COMPARED["rmsle"].labels(model).set(_or_nan(figures.get("rmsle")))
+        COMPARED["rmsle"].labels(model, *pair).set(_or_nan(figures.get("rmsle")))
         # None: no range of its marked calibrated
-        COMPARED["interval_coverage"].labels(model).set(_or_nan(figures.get("coverage")))
+        COMPARED["interval_coverage"].labels(model, *pair).set(_or_nan(figures.get("coverage")))
     difference = compared["rmsle_difference"] or {"estimate": None, "interval": (None, None)}
-    RMSLE_DIFFERENCE.labels("estimate").set(_or_nan(difference["estimate"]))
-    RMSLE_DIFFERENCE.labels("lower").set(_or_nan(difference["interval"][0]))
-    RMSLE_DIFFERENCE.labels("upper").set(_or_nan(difference["interval"][1]))
-    CHALLENGER_VERDICT.set({"better": 1, "worse": -1}.get(compared["verdict"], 0))
+    RMSLE_DIFFERENCE.labels("estimate", *pair).set(_or_nan(difference["estimate"]))
+    RMSLE_DIFFERENCE.labels("lower", *pair).set(_or_nan(difference["interval"][0]))
+    RMSLE_DIFFERENCE.labels("upper", *pair).set(_or_nan(difference["interval"][1]))
+    CHALLENGER_VERDICT.labels(*pair).set({"better": 1, "worse": -1}.get(compared["verdict"], 0))
 
 
 def _or_nan(figure: float | None) -> float:

@@ -27,13 +27,16 @@ from api import config
 from api.app import create_app, start_service
 from api.monitor import _set_challenger_gauges
 from api.service import PredictionService
-from api.store.comparison import comparison_verdict, paired_bootstrap
+from api.store.comparison import Versions, comparison_verdict, paired_bootstrap
 from api.store.database import StoreError
 from api.store.tables import challenger_prices, predictions
 from tests.conftest import FEEDBACK_TOKEN
 from tools.challengers import CHALLENGER_VERSION, write_challenger
 
 AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
+#: A pair of versions the comparison's gauges are labelled with.
+PAIR = Versions("0.3.3", "0.4.0")
+PAIR_LABELS = {"model_version": "0.3.3", "challenger_version": "0.4.0"}
 
 
 def test_a_challenger_needs_recording(tmp_path: Path) -> None:
@@ -53,12 +56,11 @@ def test_a_comparison_of_houses_none_calibrated_sets_the_gauges_it_has() -> None
         "rmsle_difference": None,
         "verdict": "not_yet_known",
     }
-    _set_challenger_gauges(compared)
-    rmsle = REGISTRY.get_sample_value("ml_api_challenger_rmsle", {"model": "challenger"})
+    _set_challenger_gauges(compared, PAIR)
+    labels = {"model": "challenger", **PAIR_LABELS}
+    rmsle = REGISTRY.get_sample_value("ml_api_challenger_rmsle", labels)
     assert rmsle == 0.24
-    coverage = REGISTRY.get_sample_value(
-        "ml_api_challenger_interval_coverage", {"model": "challenger"}
-    )
+    coverage = REGISTRY.get_sample_value("ml_api_challenger_interval_coverage", labels)
     assert coverage is not None and math.isnan(coverage)  # not a stale figure
 
 

@@ -520,13 +520,14 @@ def test_fields_a_client_does_not_give_are_counted_apart_not_drifted(
                 "verdict": "not_enough_data",
             }  # fmt: skip
     # The gauges a dashboard reads: no index where nothing was measured, and why.
-    _set_drift_gauges(drift)
+    _set_drift_gauges(drift, "0.3.3")
     for name in drift:
-        psi = REGISTRY.get_sample_value("ml_api_input_drift_psi", {"field": name})
-        unknown = REGISTRY.get_sample_value("ml_api_input_unknown_share", {"field": name})
+        labels = {"field": name, "model_version": "0.3.3"}
+        psi = REGISTRY.get_sample_value("ml_api_input_drift_psi", labels)
+        unknown = REGISTRY.get_sample_value("ml_api_input_unknown_share", labels)
         assert psi is not None and unknown is not None
         assert (math.isnan(psi), unknown) == ((False, 0.0) if name in given else (True, 1.0))
-        level = REGISTRY.get_sample_value("ml_api_input_drift_level", {"field": name})
+        level = REGISTRY.get_sample_value("ml_api_input_drift_level", labels)
         assert level == (0 if name in given else -1)  # never judged: not shown as ok
 
 

@@ -47,11 +47,13 @@ def new_monitor() -> Iterator[Callable[..., LiveMonitor]]:
     engine disposed of after the test."""
     made: list[LiveMonitor] = []
 
-    def new(engine: Engine, *, retention_days: int = 365) -> LiveMonitor:
+    def new(
+        engine: Engine, *, retention_days: int = 365, model_version: str = MODEL_VERSION
+    ) -> LiveMonitor:
         made.append(
             LiveMonitor(
                 Store(engine.url.render_as_string(hide_password=False)),
-                model_version=MODEL_VERSION,
+                model_version=model_version,
                 window=Window(predictions=1000, sales=100),
                 every_seconds=60,
                 retention_days=retention_days,
@@ -107,6 +109,32 @@ def test_the_store_is_pruned_without_traffic_and_the_figures_follow(
     assert count_rows(migrated) == 2
     assert monitor.current()["priced_houses"] == 2
     assert REGISTRY.get_sample_value("ml_api_store_rows", {"table": "predictions"}) == 2
+
+
+def test_the_model_figures_are_labelled_with_the_version_served_one_at_a_time(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor]
+) -> None:
+    """The live, training and verdict gauges name the model they are of, so that a dashboard
+    never mixes two models' figures in a rollout; a process exports one version's at a time
+    (a new monitor drops the series of the one before)."""
+    _write(migrated, priced_request(3), 0, 3)
+    served = new_monitor(migrated)
+    served.refresh()
+    mine = {"model_version": MODEL_VERSION}
+    assert REGISTRY.get_sample_value("ml_api_live_houses", mine) == 3
+    assert REGISTRY.get_sample_value("ml_api_training_warned_share", mine) == 0.01
+    level = {"check": "warned_share", **mine}
+    assert REGISTRY.get_sample_value("ml_api_monitoring_level", level) is not None
+    promoted = new_monitor(migrated, model_version="9.9.9")
+    promoted.refresh()
+    theirs = {"model_version": "9.9.9"}
+    assert REGISTRY.get_sample_value("ml_api_live_houses", theirs) == 0  # none of its houses
+    for name, labels in [
+        ("ml_api_live_houses", mine),
+        ("ml_api_training_warned_share", mine),
+        ("ml_api_monitoring_level", level),
+    ]:
+        assert REGISTRY.get_sample_value(name, labels) is None, name
 
 
 def _counting_measures(monitor: LiveMonitor, monkeypatch: pytest.MonkeyPatch) -> list[Window]:
@@ -317,8 +345,14 @@ def test_the_windows_hold_the_houses_of_the_model_served_and_their_sales(
             assert window["last_priced_at"] > old_second
 
 
+#: The served model's and the challenger's versions, the comparison's gauges' labels.
+PAIR = Versions("0.3.3", "0.4.0")
+
+
 def _gauge(name: str, labels: dict[str, str]) -> float | None:
-    return REGISTRY.get_sample_value(name, labels)
+    """A comparison's gauge, of ``PAIR``."""
+    pair = {"model_version": PAIR.champion, "challenger_version": PAIR.challenger}
+    return REGISTRY.get_sample_value(name, {**labels, **pair})
 
 
 def test_a_comparison_without_figures_sets_its_gauges_to_nan() -> None:
@@ -331,7 +365,7 @@ def test_a_comparison_without_figures_sets_its_gauges_to_nan() -> None:
         "rmsle_difference": {"estimate": 0.01, "interval": (0.0, 0.02)},
         "verdict": "same",
     }
-    _set_challenger_gauges(figures)
+    _set_challenger_gauges(figures, PAIR)
     assert _gauge("ml_api_challenger_price_move_share", {"beyond": "0.02"}) == 0.7
     assert math.isnan(_gauge("ml_api_challenger_interval_coverage", {"model": "challenger"}) or 0)
     empty = {
@@ -341,7 +375,7 @@ def test_a_comparison_without_figures_sets_its_gauges_to_nan() -> None:
         "rmsle_difference": None,
         "verdict": "not_enough_data",
     }
-    _set_challenger_gauges(empty)
+    _set_challenger_gauges(empty, PAIR)
     for name, labels in [
         ("ml_api_challenger_price_move_share", {"beyond": "0.02"}),
         ("ml_api_challenger_rmsle", {"model": "champion"}),
