@@ -144,8 +144,7 @@ def test_the_migration_itself_waits_on_locks_no_longer_than_the_bound(store_url:
     store's bound."""
     engine = make_engine(store_url, statement_timeout=1.5, migrating=True)
     try:
-        with engine.begin() as connection:
-            one_migration_at_a_time(connection)
+        with engine.connect() as connection, one_migration_at_a_time(connection):
             assert connection.execute(text("SHOW lock_timeout")).scalar() == "1500ms"
     finally:
         engine.dispose()

@@ -11,6 +11,8 @@ import math
 import os
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +167,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-#: The PostgreSQL advisory lock a migration holds until its transaction ends. Each of the API's
+#: The PostgreSQL advisory lock a migration holds for the whole command. Each of the API's
 #: replicas runs ``make migrate`` as it starts (the init container of
 #: deploy/kubernetes/base/deployment.yaml), and two at once each found the database behind and
 #: made the same tables: all but one failed on a duplicate key and were run again by the
@@ -174,28 +176,59 @@ def current_revision(engine: Engine) -> str | None:
 MIGRATION_LOCK = 0x6D6C5F617069  # "ml_api" in ASCII
 
 
-def one_migration_at_a_time(connection: Connection) -> None:
-    """Wait for any other migration of this database to end, however long it takes
-    (PostgreSQL; SQLite's file is migrated by the one process that makes it, ``Store.check``).
+@contextmanager
+def one_migration_at_a_time(connection: Connection) -> Iterator[None]:
+    """Wait for any other migration of this database to end, however long it takes, and keep
+    the others waiting until the ``with`` block ends (PostgreSQL; SQLite's file is migrated by
+    the one process that makes it, ``Store.check``).
+
+    The lock is the session's (``pg_advisory_lock``), not a transaction's: a migration that
+    builds an index CONCURRENTLY (0005) commits Alembic's transaction before the build, and a
+    transaction's lock would end there, letting the next replica migrate alongside. It is
+    taken and committed before the block, so that Alembic begins and ends its own
+    transactions on ``connection``, and released after it even when the migration failed; a
+    connection on which the release fails is closed, which releases it too (a pooled
+    connection would otherwise keep it, and every replica after would wait for ever).
 
     Only this wait is unbounded: the connection's ``lock_timeout`` (``make_engine``) stopped a
     replica waiting for a migration longer than the store's bound, and it is restored for the
     migration's own statements, whose waits on the running service's locks stay bounded."""
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    with connection.begin():
         connection.execute(text("SET LOCAL lock_timeout = 0"))
         migration_status.WAITING.set(1)  # what Prometheus sees meanwhile (migration_status)
         try:
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
         finally:
             migration_status.WAITING.set(0)
         connection.execute(text("RESET lock_timeout"))
+    try:
+        yield
+    finally:
+        _let_the_next_migrate(connection)
+
+
+def _let_the_next_migrate(connection: Connection) -> None:
+    """Release ``MIGRATION_LOCK``, or close ``connection``, whose session holds it."""
+    try:
+        if connection.in_transaction():  # a migration's that failed
+            connection.rollback()
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+        connection.commit()
+    except SQLAlchemyError as error:  # the connection is lost, or unusable: close it
+        logger.warning("the migration lock is released by closing its connection: %s", error)
+        connection.invalidate()
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (the code's, by default), one migration at a time."""
+    """Upgrade the database to ``revision`` (the code's, by default), one migration at a time.
+
+    Alembic begins and commits the migrations' transaction itself (``migrations/env.py``): a
+    migration may commit it early to run a statement outside any (``autocommit_block``)."""
     config = _alembic_config()
-    with engine.begin() as connection:
-        one_migration_at_a_time(connection)
+    with engine.connect() as connection, one_migration_at_a_time(connection):
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -204,8 +237,7 @@ def downgrade(engine: Engine, revision: str) -> None:
     """Downgrade the database to ``revision`` (``base``: nothing of the store left), one
     migration at a time."""
     config = _alembic_config()
-    with engine.begin() as connection:
-        one_migration_at_a_time(connection)
+    with engine.connect() as connection, one_migration_at_a_time(connection):
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 
