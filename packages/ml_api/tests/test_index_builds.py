@@ -1,18 +1,155 @@
-"""The migration lock (``one_migration_at_a_time``) is the session's: the replicas migrate one
-at a time across a migration that commits before its end, and a failed one lets the next in."""
+"""Migrations that build an index on a table the service writes (0005): on PostgreSQL the build
+blocks no write, the replicas still migrate one at a time across it, and a rerun after a failed
+build succeeds (the migration's docstring says how)."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import ProgrammingError
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
-from api.store.database import MIGRATION_LOCK, make_engine, migrate
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from api.store.database import (
+    MIGRATION_LOCK,
+    current_revision,
+    head_revision,
+    make_engine,
+    migrate,
+)
+from api.store.recorder import write_rows
+from tests.stores import priced_request, wait_for
 
 pytestmark = [
     pytest.mark.external,  # PostgreSQL is a Debian package
     pytest.mark.parametrize("store_url", ["postgresql"], indirect=True),
 ]
+
+INDEX = "ix_predictions_model_version_created_at_id"
+#: The store's bound on a lock's wait for the migration (``ML_API_STORE_STATEMENT_TIMEOUT``),
+#: shorter than the transaction the tests keep open while it builds.
+BOUND_SECONDS = 1.0
+
+
+def _index_valid(engine: Engine) -> bool | None:
+    """Whether ``INDEX`` is valid (``None``: there is none)."""
+    with engine.connect() as connection:
+        valid = connection.scalar(
+            text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"),
+            {"name": INDEX},
+        )
+    return None if valid is None else bool(valid)
+
+
+def _write_open(connection: Connection, token: str) -> None:
+    """Insert a house into ``predictions`` in a transaction left open (a writer's)."""
+    connection.begin()
+    write_rows(connection, priced_request(1, token).rows(0, 1))
+
+
+def _building(engine: Engine) -> bool:
+    """Whether a migration's build of ``INDEX`` waits for another transaction."""
+    with engine.connect() as connection:
+        return bool(
+            connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query ILIKE 'CREATE INDEX%' AND query LIKE :index"
+                ),
+                {"index": f"%{INDEX}%"},
+            )
+        )
+
+
+@contextmanager
+def _held_in_its_build(store_url: str, engine: Engine) -> Iterator[Future[None]]:
+    """A migration from 0004, its build of ``INDEX`` held up (a writer's transaction open on
+    the table) for longer than its bound, then let go; yields while it is held, and the
+    migration's end after."""
+    migrate(engine, "0004")
+    migrating = make_engine(store_url, statement_timeout=BOUND_SECONDS, migrating=True)
+    with engine.connect() as writer, ThreadPoolExecutor(1) as pool:
+        _write_open(writer, "00000000000000aa")
+        migration = pool.submit(migrate, migrating)
+        try:
+            wait_for(lambda: _building(engine) or migration.done())
+            assert not migration.done(), migration.exception()
+            yield migration
+            time.sleep(2 * BOUND_SECONDS)  # longer than the store's bound on a lock's wait
+        finally:
+            writer.commit()
+            try:
+                migration.result(timeout=60)
+            finally:
+                migrating.dispose()
+
+
+def test_building_the_index_blocks_no_write(store_url: str, engine: Engine) -> None:
+    """A plain build waits behind the writer's open transaction for a lock that blocks writes:
+    the writes queued behind it failed at their bound (the probe's insert cancelled at 0.3 s),
+    and the build itself at its own (1 s)."""
+    probe = make_engine(store_url, statement_timeout=0.3)
+    try:
+        # the insert fails at 0.3 s if a lock blocks it
+        with _held_in_its_build(store_url, engine), probe.begin() as connection:
+            write_rows(connection, priced_request(1, "00000000000000bb").rows(0, 1))
+    finally:
+        probe.dispose()
+    assert current_revision(engine) == head_revision()
+    assert _index_valid(engine) is True
+
+
+def test_the_migration_lock_is_held_through_the_build(store_url: str, engine: Engine) -> None:
+    """The build runs outside a transaction: a lock held until a transaction's end let another
+    replica migrate alongside from the moment Alembic committed before it."""
+    with _held_in_its_build(store_url, engine), engine.connect() as replica:
+        taken = replica.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        if taken:
+            replica.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+        replica.commit()
+    assert taken is False, "another replica could migrate during the build"
+    assert current_revision(engine) == head_revision()
+
+
+def _fail_a_build(engine: Engine) -> None:
+    """Leave an INVALID ``INDEX`` behind, as a concurrent build stopped at its lock's bound
+    does (after it entered the index in the catalogue, before it built it)."""
+    with engine.connect() as writer, engine.connect() as builder:
+        _write_open(writer, "00000000000000cc")
+        builder = builder.execution_options(isolation_level="AUTOCOMMIT")
+        builder.execute(text("SET lock_timeout = '100ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            builder.execute(
+                text(
+                    f"CREATE INDEX CONCURRENTLY {INDEX} "
+                    "ON predictions (model_version, created_at, id)"
+                )
+            )
+        writer.rollback()
+
+
+@pytest.mark.parametrize("left", ["invalid", "valid"])
+def test_a_rerun_after_a_failed_migration_succeeds(engine: Engine, left: str) -> None:
+    """A build that failed leaves an INVALID index, one whose version was not recorded (the
+    connection lost after the build) a valid one: either way the rerun ends at the head, its
+    version recorded once, the index valid."""
+    migrate(engine, "0004")
+    if left == "invalid":
+        _fail_a_build(engine)
+    else:
+        with engine.begin() as connection:
+            connection.execute(
+                text(f"CREATE INDEX {INDEX} ON predictions (model_version, created_at, id)")
+            )
+    assert _index_valid(engine) is (left == "valid")
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+    assert _index_valid(engine) is True
 
 
 def test_a_failed_migration_lets_the_next_replica_migrate(store_url: str, engine: Engine) -> None:
