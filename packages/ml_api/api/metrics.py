@@ -258,9 +258,14 @@ MODEL_FIGURES: tuple[Gauge, ...] = (
 
 def forget_model_figures() -> None:
     """Drop every version's series of the model figures (a new monitor in the process): what
-    the process exports next is the new monitor's versions' alone."""
+    the process exports next is the new monitor's versions' alone.
+
+    Only a gauge that holds series is cleared: a worker's first (and only) monitor has none to
+    drop, and prometheus_client warns of any clear in multiprocess mode, which it does not
+    implement there (each worker logged that warning as it started)."""
     for gauge in MODEL_FIGURES:
-        gauge.clear()
+        if any(metric.samples for metric in gauge.collect()):
+            gauge.clear()
 
 
 #: The labels of a refusal that names no field the spec declares (``field_label``).

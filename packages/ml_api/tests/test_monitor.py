@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from api import monitor as monitor_module
-from api.metrics import DATABASE_UP
+from api.metrics import DATABASE_UP, forget_model_figures
 from api.monitor import REMEASURE_TICKS, LiveMonitor, _set_challenger_gauges
 from api.service import PredictionService
 from api.store import monitoring as monitoring_module_store
@@ -135,6 +136,19 @@ def test_the_model_figures_are_labelled_with_the_version_served_one_at_a_time(
         ("ml_api_monitoring_level", level),
     ]:
         assert REGISTRY.get_sample_value(name, labels) is None, name
+
+
+def test_a_process_without_model_figures_clears_nothing_so_a_worker_starts_unwarned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """prometheus_client warns of a gauge cleared in multiprocess mode (it does not implement
+    it there): each worker's first monitor, which has no series to drop, logged that warning
+    as the server started."""
+    forget_model_figures()  # whatever earlier tests in this process left
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/nonexistent")  # what the warning reads
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        forget_model_figures()
 
 
 def _counting_measures(monitor: LiveMonitor, monkeypatch: pytest.MonkeyPatch) -> list[Window]:
