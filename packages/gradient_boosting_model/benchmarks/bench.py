@@ -63,6 +63,24 @@ def coverage_targets(where: str, figures: dict[str, Any]) -> list[Target]:
     ]
 
 
+def partial_house_targets(config: Any, cv: dict[str, Any], holdout: dict[str, Any]) -> list[Target]:
+    """Coverage of the ranges of houses with details left out (``partial_ranges``), per field
+    set of the README's table: cross-validated (recorded at training) and on the holdout
+    (measured afresh), against ``config``'s target."""
+    low, high = config.calibration.partial_houses.coverage_target
+    sets = cv["field_sets"]
+    return [
+        *(
+            Target(f"partial houses, set {number}, CV", sets[name]["coverage"], low, high)
+            for number, name in enumerate(holdout, start=1)
+        ),
+        *(
+            Target(f"partial houses, set {number}, holdout", figures["coverage"], low, high)
+            for number, (name, figures) in enumerate(holdout.items(), start=1)
+        ),
+    ]
+
+
 def issue_24_targets(cv: dict[str, Any], holdout: dict[str, Any]) -> list[Target]:
     """Issue 24's targets for model 0.3.0 on: accuracy of the houses without a warning in
     cross-validation and of the holdout, the ranges' coverage overall and per declared group
@@ -145,6 +163,15 @@ def main() -> int:
         f"median width as a share of the price: holdout {coverage['median_relative_width']:.3f},"
         f" cross-validation {cv['intervals']['median_relative_width']:.3f}"
     )
+
+    partial_cv = metadata["intervals"]["partial_houses"]["cross_validation"]
+    print("houses with details left out (the README's field sets): coverage / median width")
+    for number, (name, figures) in enumerate(accuracy["partial_houses"].items(), start=1):
+        trained = partial_cv["field_sets"][name]
+        cv_figures = f"{trained['coverage']:.3f} / {trained['median_relative_width']:.3f}"
+        unscaled = f"{trained['coverage_unscaled']:.3f}"
+        held = f"{figures['coverage']:.3f} / {figures['median_relative_width']:.3f}"
+        print(f"  set {number}, {name:<56} CV {cv_figures} (unscaled {unscaled}), holdout {held}")
 
     holdout_houses, _ = features_and_target(split_holdout(config).holdout, config)
     grade_order = grade_order_targets(config, model, holdout_houses)
@@ -234,6 +261,7 @@ def main() -> int:
         ),
         Target("input_drift: largest PSI of a field, test.csv", drifted, high=0.1),
         Target(f"input_drift, {DRIFT_HOUSES:,} houses", drift_window, high=500, unit=" ms"),
+        *partial_house_targets(config, partial_cv, accuracy["partial_houses"]),
         *issue_24_targets(cv, accuracy),
         *grade_order,
     ]

@@ -37,6 +37,7 @@ import numpy.typing as npt
 
 from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.house_batch import CodedColumn, per_house
+from gradient_boosting_model.partial_ranges import PartialRanges
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 
 FloatArray = npt.NDArray[np.float64]
@@ -101,9 +102,13 @@ class ConformalIntervals:
     #: The fields whose value was assumed (left out or null, and imputed) for at least one of
     #: the houses the ranges were calibrated on: complete Ames records, which lack a few
     #: details (a lot's frontage, a garage's year). A house that had any other assumed was not
-    #: among them, and its range is not calibrated (``calibrated_for``): a seven-field house's
-    #: held 0.6 of holdout prices, not 0.9. ``None`` (an artifact from before): not checked.
+    #: among them (``calibrated_for``): a seven-field house's range held 0.6 of holdout prices,
+    #: not 0.9, so since 0.3.4 it is scaled (``partial``). ``None`` (an artifact from before):
+    #: not checked.
     assumed_fields: tuple[str, ...] | None = None
+    #: Since 0.3.4: the curve that scales the range of such a house, which is then calibrated
+    #: (``partial_ranges``). ``None`` (an artifact from before): not scaled, not calibrated.
+    partial: PartialRanges | None = None
 
     def bounds(
         self,
@@ -140,13 +145,31 @@ class ConformalIntervals:
         others = self._never_assumed
         return ~assumed(others).any(axis=1) if others else True
 
+    def partial_scales(
+        self, assumed: Callable[[Sequence[str]], npt.NDArray[np.bool_]]
+    ) -> FloatArray | None:
+        """Per house, the scale of its range were it partial (``partial_ranges``: from the
+        importance of the fields assumed for it that no calibration house had assumed);
+        ``None`` where the artifact has no curve. Only the houses ``calibrated_for`` finds
+        outside the calibration are to be scaled."""
+        if self.partial is None or self.assumed_fields is None:
+            return None
+        others, weights = self._never_assumed, self._never_assumed_weights
+        return self.partial.scale(assumed(others) @ weights)
+
     @cached_property
     def _never_assumed(self) -> tuple[str, ...]:
         seen = set(self.assumed_fields or ())
         return tuple(name for name in HOUSE_FIELDS if name not in seen)
 
+    @cached_property
+    def _never_assumed_weights(self) -> FloatArray:
+        """The importance of each of ``_never_assumed`` (``partial`` is set)."""
+        assert self.partial is not None
+        return self.partial.weights(self._never_assumed)
+
     def __getstate__(self) -> dict[str, Any]:
-        return trained(self.__dict__, "_curve", "_never_assumed")
+        return trained(self.__dict__, "_curve", "_never_assumed", "_never_assumed_weights")
 
     def describe(self) -> dict[str, Any]:
         """JSON-shaped, for the metadata and ``GET /v1/model`` (knots in dollars)."""
@@ -164,6 +187,8 @@ class ConformalIntervals:
         }
         if self.assumed_fields is not None:
             described["calibrated_with_assumed"] = list(self.assumed_fields)
+        if self.partial is not None:
+            described["partial_houses"] = self.partial.describe()
         if self.groups is not None:
             members = self.groups.members
             houses = dict(self.groups.houses)

@@ -33,6 +33,7 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
                 "holdout": metrics["holdout"]["intervals"],
                 "cross_validation": metrics["cross_validation"]["intervals"],
             },
+            **_partial_houses(metadata),
         },
         "input_ranges": metadata["input_ranges"],
         # Since 0.3.1: per category and grade field, the codes seen in training (another is
@@ -56,4 +57,19 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 def _without_intervals(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in metrics.items() if name != "intervals"}
+    return {
+        name: value
+        for name, value in metrics.items()
+        if name not in ("intervals", "partial_houses")
+    }
+
+
+def _partial_houses(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Since 0.3.4, the ranges of houses with details left out (``partial_ranges``): the
+    curve, its cross-validated coverage per field set and the holdout's; nothing for an older
+    model, whose partial houses' ranges are not calibrated."""
+    described = metadata["intervals"].get("partial_houses")
+    if described is None:
+        return {}
+    holdout = metadata["metrics"]["holdout"].get("partial_houses")
+    return {"partial_houses": {**described, "holdout": holdout}}

@@ -122,6 +122,26 @@ class SaleGroupsConfig(_Frozen):
         return self
 
 
+class PartialHousesConfig(_Frozen):
+    """How the ranges of houses sent with details left out are scaled (``partial_ranges``)."""
+
+    seed: int = Field(ge=0)
+    keep_probabilities: tuple[Share, ...] = Field(min_length=1)
+    masks_per_probability: int = Field(ge=2, le=100)
+    field_sets: dict[str, tuple[HouseField, ...]] = Field(min_length=1)
+    coverage_target: tuple[Share, Share]
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> PartialHousesConfig:
+        unknown = _unknown([name for names in self.field_sets.values() for name in names])
+        if unknown:
+            raise ValueError(f"unknown fields in field_sets: {', '.join(unknown)}")
+        low, high = self.coverage_target
+        if low >= high:
+            raise ValueError("coverage_target is (lowest, highest), the lowest first")
+        return self
+
+
 class CalibrationConfig(_Frozen):
     level: Share
     folds: int = Field(ge=2, le=20)
@@ -131,6 +151,7 @@ class CalibrationConfig(_Frozen):
     lower_levels: tuple[Share, ...]
     upper_levels: tuple[Share, ...]
     sale_groups: SaleGroupsConfig
+    partial_houses: PartialHousesConfig
 
     @model_validator(mode="after")
     def _groups(self) -> CalibrationConfig:

@@ -12,6 +12,7 @@ from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_err
 
 from gradient_boosting_model.calibration import ALL_SALES
 from gradient_boosting_model.data import LabelledSplit, features_and_target
+from gradient_boosting_model.schemas import REQUIRED_FIELDS
 from gradient_boosting_model.validation import validate_batch
 
 if TYPE_CHECKING:
@@ -106,6 +107,28 @@ def holdout_evidence(model: TrainedModel, houses: list[Row]) -> Evidence:
     return model.evidence(model.compiled_stages(validate_batch(houses)))
 
 
+def partial_house_metrics(
+    model: TrainedModel, houses: list[Row], prices: npt.ArrayLike, config: Config
+) -> dict[str, Any]:
+    """Per field set of ``config``'s (the README's table), the coverage of the 90% ranges of
+    ``houses`` cut to it (every house, warned or not, as the table counts them), their median
+    width as a share of the price, and the share marked calibrated."""
+    actual = np.asarray(prices, dtype=np.float64)
+    figures = {}
+    for name, fields in config.calibration.partial_houses.field_sets.items():
+        kept = {*REQUIRED_FIELDS, *fields}
+        cut = [{k: v for k, v in house.items() if k in kept} for house in houses]
+        evidence = holdout_evidence(model, cut)
+        lower, upper = np.exp(evidence.log_lower), np.exp(evidence.log_upper)
+        figures[name] = {
+            "coverage": float(inside(actual, lower, upper).mean()),
+            "median_relative_width": float(np.median((upper - lower) / np.exp(evidence.log_price))),
+            "calibrated_share": float(evidence.calibrated.mean()),
+            "rows": int(actual.size),
+        }
+    return figures
+
+
 def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:
     """Accuracy (of every house, and of those whose range is marked calibrated), warnings and
     range coverage (of the ranges marked calibrated: houses with no warning, and nothing
@@ -117,6 +140,8 @@ def holdout_metrics(model: TrainedModel, split: LabelledSplit, config: Config) -
     kept = evidence.calibrated
     return {
         **regression_metrics(prices, predicted),
+        # Since 0.3.4: the holdout's houses cut to the README's field sets (partial_ranges.py).
+        "partial_houses": partial_house_metrics(model, houses, prices, config),
         # The houses like the training ones (no warning, nothing assumed that calibration had
         # not): what the service's live accuracy is measured on, so that a client sending
         # partial houses is not taken for a model gone bad.

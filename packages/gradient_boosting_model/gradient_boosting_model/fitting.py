@@ -31,7 +31,7 @@ from gradient_boosting_model.input_ranges import InputRanges, fit_ranges
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline, fields_of_kind
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
-from gradient_boosting_model.trained_model import Stages, run_stages
+from gradient_boosting_model.trained_model import Pricing, Stages, run_stages
 from gradient_boosting_model.tree_paths import TreePaths
 
 FloatArray = npt.NDArray[np.float64]
@@ -193,6 +193,9 @@ class OutOfFold:
     excluded: npt.NDArray[np.bool_]
     #: Each house's sale condition as sent (``None``: not given): its range's group.
     sale_conditions: npt.NDArray[np.object_]
+    #: Each fold's model in its pricing forms (fold ``i`` priced the houses of ``fold == i``):
+    #: kept so that houses cut to masks are priced again in seconds (``partial_fitting``).
+    pricings: tuple[Pricing, ...] = ()
 
     @property
     def calibration(self) -> npt.NDArray[np.bool_]:
@@ -221,6 +224,7 @@ def out_of_fold(
     size = prices.size + extra_prices.size
     log_predicted, fold = np.zeros(size), np.zeros(size, dtype=np.intp)
     warned = np.zeros(size, dtype=bool)
+    pricings = []
     splits = list(folds.split(prices))
     priced_by_fold = [
         np.concatenate([test_rows, prices.size + np.arange(index, extra_prices.size, len(splits))])
@@ -234,7 +238,7 @@ def out_of_fold(
         )
         for (fit_rows, _), priced in zip(splits, priced_by_fold, strict=True)
     )
-    for index, (priced, (log_price, warned_here)) in enumerate(
+    for index, (priced, (log_price, warned_here, pricing)) in enumerate(
         tqdm(
             zip(priced_by_fold, answers, strict=True),
             total=len(splits),
@@ -245,6 +249,7 @@ def out_of_fold(
         log_predicted[priced] = log_price
         fold[priced] = index
         warned[priced] = warned_here
+        pricings.append(pricing)
     return OutOfFold(
         log_predicted=log_predicted,
         log_actual=np.log(np.concatenate([prices, extra_prices])),
@@ -252,20 +257,38 @@ def out_of_fold(
         warned=warned,
         excluded=np.arange(size) >= prices.size,
         sale_conditions=np.asarray(everything[config.calibration.sale_groups.field], dtype=object),
+        pricings=tuple(pricings),
     )
 
 
 def _fold_answer(
     fitted: Columns, fitted_prices: FloatArray, priced: Columns, config: Config
-) -> tuple[FloatArray, list[bool]]:
-    """One fold: the pipeline fitted on ``fitted``, then ``priced``'s log prices and whether its
-    training ranges warn about each."""
+) -> tuple[FloatArray, list[bool], Pricing]:
+    """One fold: the pipeline fitted on ``fitted``, then ``priced``'s log prices, whether its
+    training ranges warn about each, and the fold model's pricing forms."""
     pipeline = fit_pipeline(fitted, fitted_prices, config)
     stages = run_stages(pipeline, priced)
     checks = training_ranges(pipeline, fitted, config).check(
         stages.raw, stages.features, stages.assumed
     )
-    return stages.log_price, [bool(found) for found in checks]
+    return stages.log_price, [bool(found) for found in checks], Pricing.from_pipeline(pipeline)
+
+
+def fold_calibrations(out: OutOfFold, config: Config) -> list[ConformalIntervals]:
+    """Per fold, the ranges calibrated without its houses (on the other folds' residuals):
+    what the fold's houses are measured with."""
+    calibrations = []
+    for index in range(int(out.fold.max()) + 1):
+        calibrating = (out.fold != index) & out.calibration
+        calibrations.append(
+            calibrate(
+                out.log_predicted[calibrating],
+                out.log_actual[calibrating],
+                out.sale_conditions[calibrating],
+                config,
+            )
+        )
+    return calibrations
 
 
 def cross_validated_metrics(out: OutOfFold, config: Config) -> dict[str, Any]:
@@ -274,15 +297,8 @@ def cross_validated_metrics(out: OutOfFold, config: Config) -> dict[str, Any]:
     houses whose ranges are marked calibrated."""
     lower = np.empty_like(out.log_predicted)
     upper = np.empty_like(out.log_predicted)
-    for index in np.unique(out.fold).tolist():
+    for index, intervals in enumerate(fold_calibrations(out, config)):
         held = out.fold == index
-        calibrating = ~held & out.calibration
-        intervals = calibrate(
-            out.log_predicted[calibrating],
-            out.log_actual[calibrating],
-            out.sale_conditions[calibrating],
-            config,
-        )
         lower[held], upper[held] = intervals.bounds(
             out.log_predicted[held], out.sale_conditions[held]
         )

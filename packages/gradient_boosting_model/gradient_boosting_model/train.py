@@ -29,6 +29,7 @@ from gradient_boosting_model.fitting import (
     training_ranges,
 )
 from gradient_boosting_model.holdout_identity import holdout_identity
+from gradient_boosting_model.partial_fitting import fit_partial_ranges
 from gradient_boosting_model.persistence import save_model
 from gradient_boosting_model.release.baseline import DECLARATION
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
@@ -93,13 +94,18 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
         out.sale_conditions[calibrating],
         config,
     )
-    return TrainedModel(
+    model = TrainedModel(
         pipeline=pipeline,
         intervals=replace(intervals, assumed_fields=assumed_fields(stages)),
         ranges=ranges,
         distributions=training_distributions(columns, ranges, config),
         summary={"cross_validation": cross_validated_metrics(out, config)},
     )
+    # Since 0.3.4: the ranges of houses with details left out (partial_ranges.py), from the
+    # fold models the cross-validation kept (a few seconds).
+    partial = fit_partial_ranges(model.pricing, houses, prices, out, model.intervals, config)
+    model.intervals = replace(model.intervals, partial=partial)
+    return model
 
 
 def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:

@@ -97,9 +97,14 @@ class Evidence:
     log_upper: npt.NDArray[np.float64]
     warnings: list[list[RangeWarning]]
     explanations: Explanations | None
-    #: Per house, whether its range is calibrated: no warning, and nothing assumed for it that
-    #: was assumed for no calibration house (``ConformalIntervals.calibrated_for``).
+    #: Per house, whether its range is calibrated: no warning, and either nothing assumed for
+    #: it that was assumed for no calibration house (``ConformalIntervals.calibrated_for``) or
+    #: its range scaled for what was (``ConformalIntervals.partial``, since 0.3.4).
     calibrated: npt.NDArray[np.bool_]
+    #: Per house, whether its range was scaled for details assumed beyond the calibration
+    #: houses' (a partial house, since 0.3.4): its price was not one like the training
+    #: houses', so accuracy measured on those (the service's live checks) leaves it out.
+    partial: npt.NDArray[np.bool_]
 
 
 def run_stages(
@@ -179,6 +184,18 @@ class Pricing:
             ),
         )
 
+    def stages(self, batch: HouseBatch) -> Stages:
+        """A validated batch's stages through the compiled steps (``TrainedModel.stages``'s to
+        the last bit)."""
+        compiled = self.compiled_pipeline.run(batch)
+        return Stages(
+            raw=batch,
+            before_impute=compiled.before_impute,
+            features=compiled.features,
+            matrix=compiled.matrix,
+            log_price=np.asarray(self.log_price(compiled.matrix), dtype=np.float64),
+        )
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Batches are checked against the plan's layout by identity (``CompiledPipeline.run``):
         # the unpickled plan takes this process's layout, if the two are equal. If not (an
@@ -219,7 +236,8 @@ class TrainedModel:
         return run_stages(self.pipeline, columns, predict_log_price=self.log_price_predictor)
 
     def compiled_stages(self, batch: HouseBatch) -> Stages:
-        """``stages`` of a validated batch, to the last bit, through the compiled steps."""
+        """``stages`` of a validated batch, to the last bit, through the compiled steps (as
+        ``Pricing.stages``, read through this model's shortcuts to its pricing)."""
         compiled = self.compiled_pipeline.run(batch)
         return Stages(
             raw=batch,
@@ -235,11 +253,25 @@ class TrainedModel:
         conditions = None  # a field not given at all: the scale of all sales
         if groups is not None and groups.field in raw:
             conditions = text_column(raw, groups.field)
-        lower, upper = self.intervals.bounds(stages.log_price, conditions)
+        intervals, log_price = self.intervals, stages.log_price
+        lower, upper = intervals.bounds(log_price, conditions)
         warnings = self.ranges.check(raw, stages.features, stages.assumed)
         calibrated = np.fromiter(map(_empty, warnings), dtype=bool, count=len(warnings))
+        partial = np.zeros(len(warnings), dtype=bool)
         if stages.any_assumed():
-            calibrated &= self.intervals.calibrated_for(stages.assumed_matrix)
+            within = intervals.calibrated_for(stages.assumed_matrix)
+            if isinstance(within, np.ndarray):
+                partial = ~within
+            if intervals.partial is None:  # before 0.3.4: partial houses not calibrated
+                calibrated &= within
+            elif partial.any():
+                # A partial house: its range scaled about its price, and calibrated so (its
+                # warnings still decide); a complete one's left as it is, to the bit.
+                scales = intervals.partial_scales(stages.assumed_matrix)
+                assert scales is not None  # a curve, and the fields the calibration assumed
+                scale = scales[partial]
+                lower[partial] = log_price[partial] - (log_price - lower)[partial] * scale
+                upper[partial] = log_price[partial] + (upper - log_price)[partial] * scale
         explanations = None
         if explain:
             explainer = self.explainer
@@ -252,6 +284,7 @@ class TrainedModel:
             warnings=warnings,
             explanations=explanations,
             calibrated=calibrated,
+            partial=partial,
         )
 
     @cached_property

@@ -94,9 +94,11 @@ def pipeline_answers(
     return PredictionResult(
         predictions=prices,
         intervals=[
-            PriceInterval(lower=low, upper=high, level=level, calibrated=calibrated)
-            for low, high, calibrated in zip(
-                lower, upper, evidence.calibrated.tolist(), strict=True
+            PriceInterval(
+                lower=low, upper=high, level=level, calibrated=calibrated, partial=partial
+            )
+            for low, high, calibrated, partial in zip(
+                lower, upper, evidence.calibrated.tolist(), evidence.partial.tolist(), strict=True
             )
         ],
         warnings=evidence.warnings,

@@ -202,7 +202,7 @@ def test_a_model_measured_on_another_holdout_is_refused(
     assert main(["diff", "--baseline", str(BASELINE_DIR), "--model", str(other)]) == 3
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and error.startswith("error: the holdout read now, 263 houses")
-    assert "is not the one model 0.3.3 was measured on, 263 houses" in error
+    assert f"is not the one model {__version__} was measured on, 263 houses" in error
     assert "split_seed 7, max_living_area 4000; Ids sha256 000000000000" in error
     assert main(["baseline", "--baseline", str(tmp_path), "--model", str(other)]) == 3
     assert not (tmp_path / "VERSION").exists()

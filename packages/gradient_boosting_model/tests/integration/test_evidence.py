@@ -141,12 +141,13 @@ def test_a_record_breaking_a_rule_of_every_training_record_is_warned_not_reprice
     assert result.intervals[1].calibrated is False and result.intervals[2].calibrated is False
 
 
-def test_a_range_is_calibrated_only_for_a_house_like_the_calibration_houses(
+def test_a_range_is_calibrated_unless_warned_partial_houses_too(
     house: dict[str, Any],
 ) -> None:
     """The ranges were calibrated on complete records, which lack a few details (a lot's
-    frontage): a house with only those assumed is calibrated; one with another detail left
-    out (most often: many) is not, without a warning; one with a code never seen in training
+    frontage): a house with only those assumed is calibrated as they are; one with another
+    detail left out (most often: many) is calibrated since 0.3.4, its range scaled for what
+    it left out (``partial_ranges``; it was not before); one with a code never seen in training
     is not, with a warning naming the code."""
     assumed = default_model().intervals.assumed_fields
     assert assumed is not None and "LotFrontage" in assumed and "BsmtQual" not in assumed
@@ -160,7 +161,7 @@ def test_a_range_is_calibrated_only_for_a_house_like_the_calibration_houses(
     ]
     result = make_prediction(houses)
     assert [interval.calibrated for interval in result.intervals] == [
-        True, True, False, False, False
+        True, True, True, True, False
     ]  # fmt: skip
     assert result.warnings[:-1] == [[]] * (len(houses) - 1)
     assert [(w.field, w.message) for w in result.warnings[-1]] == [
