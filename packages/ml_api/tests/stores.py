@@ -49,7 +49,8 @@ def priced_request(
         model_version=model_version,
         houses=[{"GrLivArea": 1000 + i, "Neighborhood": "NAmes"} for i in range(count)],
         prices=[100_000.0 + i for i in range(count)],
-        intervals=[SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=True)] * count,
+        intervals=[SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=True, partial=False)]
+        * count,
         warnings=[[] for _ in range(count)],
         priced_at=datetime.now(UTC),
     )

@@ -183,7 +183,7 @@ def _shadow(engine: Engine, ids: Sequence[str], version: str, prices: list[float
     """A challenger's prices of the houses ``ids`` (their range from 0.9 to 1.25 times each)."""
     rows = [
         (house_id, version, *answer_values(price, SimpleNamespace(
-            lower=0.9 * price, upper=1.25 * price, calibrated=True), []))
+            lower=0.9 * price, upper=1.25 * price, calibrated=True, partial=False), []))
         for house_id, price in zip(ids, prices, strict=True)
     ]  # fmt: skip
     names = [column.name for column in challenger_prices.columns]

@@ -44,7 +44,8 @@ class StandIn:
             raise RuntimeError("the challenger broke")
         return SimpleNamespace(
             predictions=[200.0 * house["GrLivArea"] for house in houses],
-            intervals=[SimpleNamespace(lower=1.0, upper=2.0, calibrated=False)] * len(houses),
+            intervals=[SimpleNamespace(lower=1.0, upper=2.0, calibrated=False, partial=False)]
+            * len(houses),
             warnings=[[] for _ in houses],
         )
 

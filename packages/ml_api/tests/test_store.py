@@ -442,7 +442,7 @@ def test_sqlite_rows_are_stored_as_sqlalchemy_insert_stores_them(tmp_path: Path)
             **vars(later),
             "priced_at": request.priced_at + timedelta(seconds=1.5),
             "intervals": [
-                SimpleNamespace(lower=1.0, upper=2.0, calibrated=calibrated)
+                SimpleNamespace(lower=1.0, upper=2.0, calibrated=calibrated, partial=False)
                 for calibrated in (True, False, False)
             ],
         }
@@ -568,7 +568,9 @@ def test_the_warned_share_counts_warned_houses_not_uncalibrated_ones(migrated: E
         **{
             **vars(request),
             "intervals": [
-                SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=calibrated)
+                SimpleNamespace(
+                    lower=90_000.0, upper=110_000.0, calibrated=calibrated, partial=False
+                )
                 for calibrated in (True, False, False, False)
             ],
             "warnings": [[], [], warned, warned * 2],
@@ -591,7 +593,9 @@ def test_coverage_is_measured_on_houses_whose_range_was_calibrated(migrated: Eng
         **{
             **vars(request),
             "intervals": [
-                SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=calibrated)
+                SimpleNamespace(
+                    lower=90_000.0, upper=110_000.0, calibrated=calibrated, partial=False
+                )
                 for calibrated in (True, True, True, False)
             ],
         }

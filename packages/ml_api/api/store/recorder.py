@@ -103,14 +103,19 @@ class PricedRequest:
 
 def answer_values(price: float, interval: Any, warnings: Sequence[Any]) -> tuple[Any, ...]:
     """``tables.answer_columns``' values for one house (a row of ``predictions`` ends with them,
-    as one of ``challenger_prices`` does): its price, its log, its range, whether calibrated,
-    the fields warned about (JSON text)."""
+    as one of ``challenger_prices`` does): its price, its log, its range, whether calibrated
+    as a house like the training ones, the fields warned about (JSON text).
+
+    A partial house (details assumed beyond the calibration houses') has its range scaled and
+    marked calibrated in the answer since model 0.3.4, and is stored not calibrated, as before:
+    the live checks judge accuracy on houses like the training ones, and a partial house is
+    priced less closely by design (RMSLE about 0.22 with the seven required fields)."""
     return (
         price,
         math.log(price),
         interval.lower,
         interval.upper,
-        interval.calibrated,
+        interval.calibrated and not interval.partial,
         _warned_fields(warnings),
     )
 

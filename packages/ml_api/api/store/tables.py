@@ -41,7 +41,10 @@ NO_WARNED_FIELDS = "[]"
 def answer_columns() -> list[Column[object]]:
     """A model's answer for one house, as ``predictions`` and ``challenger_prices`` both keep
     it: its price (and the price's log, which accuracy is measured on), its 90% range, whether
-    the range was calibrated, and the fields its warnings name (empty: none)."""
+    the range was calibrated on houses like this one (no warning, no detail assumed that the
+    training houses had: a partial house's range, calibrated in the answer since model 0.3.4,
+    is stored false, ``recorder.answer_values``), and the fields its warnings name (empty:
+    none)."""
     return [
         Column("price", Float, nullable=False),
         Column("log_price", Float, nullable=False),
