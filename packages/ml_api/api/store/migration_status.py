@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -37,6 +38,15 @@ WAITING = Gauge(
 )
 
 _StartResponse = Callable[..., Any]
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    """A thread a request, never waited for (as prometheus_client's own server): a client that
+    connects and sends nothing (a browser's preconnect, a port scan) held the one serving
+    thread, and ``shutdown`` at the command's end waited for it for ever, so the migration
+    done, the command never exited and the server never started."""
+
+    daemon_threads = True
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -67,6 +77,6 @@ def serve(host: str, port: int) -> WSGIServer:
     """
     STARTED.set(time.time())
     WAITING.set(0)
-    server = make_server(host, port, _app, handler_class=_QuietHandler)
+    server = make_server(host, port, _app, server_class=_Server, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="migration-status", daemon=True).start()
     return server

@@ -1,0 +1,47 @@
+"""``make migrate``'s status server (api/store/migration_status.py), without a database."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from wsgiref.simple_server import WSGIServer
+
+import httpx
+import pytest
+
+from api.store import migration_status
+from tools.server import free_port
+
+
+@pytest.fixture
+def status() -> Iterator[tuple[WSGIServer, int]]:
+    port = free_port()
+    server = migration_status.serve("127.0.0.1", port)
+    yield server, port
+    server.server_close()
+
+
+def test_metrics_answered_and_other_paths_503(status: tuple[WSGIServer, int]) -> None:
+    server, port = status
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    other = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+    server.shutdown()
+    assert metrics.status_code == 200
+    assert "ml_api_migration_waiting 0.0" in metrics.text
+    assert other.status_code == 503
+
+
+def test_an_idle_client_does_not_keep_the_command_from_ending(
+    status: tuple[WSGIServer, int],
+) -> None:
+    """A connection that sends nothing: the command's ``shutdown`` at its end returns (it
+    waited for the connection for ever, and the server never started)."""
+    server, port = status
+    with socket.create_connection(("127.0.0.1", port)):
+        # answered while the idle connection is open
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 200
+        stopping = threading.Thread(target=server.shutdown, daemon=True)
+        stopping.start()
+        stopping.join(timeout=5)
+        assert not stopping.is_alive(), "shutdown waited for an idle client"
