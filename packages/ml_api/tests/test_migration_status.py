@@ -45,3 +45,20 @@ def test_an_idle_client_does_not_keep_the_command_from_ending(
         stopping.start()
         stopping.join(timeout=5)
         assert not stopping.is_alive(), "shutdown waited for an idle client"
+
+
+@pytest.mark.parametrize("host", ["::1", "[::1]"])
+def test_an_ipv6_host_is_served(host: str) -> None:
+    """``ML_API_HOST`` an IPv6 address, bare or as gunicorn takes it (``[::]``): the status
+    is served there (the bind failed, and the command said only so on stderr)."""
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    port = free_port()
+    server = migration_status.serve(host, port)
+    try:
+        answer = httpx.get(f"http://[::1]:{port}/metrics", timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.status_code == 200
+    assert "ml_api_migration_start_time_seconds" in answer.text

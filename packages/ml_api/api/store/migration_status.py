@@ -15,6 +15,7 @@ metrics (api/metrics.py) are not the command's to export.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -68,7 +69,8 @@ def _app(environ: dict[str, Any], start_response: _StartResponse) -> Iterable[by
 
 
 def serve(host: str, port: int) -> WSGIServer:
-    """Start answering ``/metrics`` on ``host:port`` in a daemon thread, from now.
+    """Start answering ``/metrics`` on ``host:port`` in a daemon thread, from now. ``host`` as
+    gunicorn takes it (``ML_API_HOST``): an IPv6 address in brackets (``[::]``), or bare.
 
     Raises
     ------
@@ -77,6 +79,13 @@ def serve(host: str, port: int) -> WSGIServer:
     """
     STARTED.set(time.time())
     WAITING.set(0)
-    server = make_server(host, port, _app, server_class=_Server, handler_class=_QuietHandler)
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    # The family of the address (an IPv6 one's bind failed: WSGIServer is IPv4 alone).
+    family = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+
+    class _OfFamily(_Server):
+        address_family = family[0][0]
+
+    server = make_server(bare, port, _app, server_class=_OfFamily, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="migration-status", daemon=True).start()
     return server
