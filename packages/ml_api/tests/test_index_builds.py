@@ -172,3 +172,21 @@ def test_a_failed_migration_lets_the_next_replica_migrate(store_url: str, engine
         other.dispose()
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE predictions"))
+
+
+def test_a_replica_waiting_its_turn_does_not_stop_the_build(store_url: str, engine: Engine) -> None:
+    """A second replica waits for the migration lock while the first builds the index
+    CONCURRENTLY: the build waits for every transaction with an older snapshot, the waiter's
+    among them if it waits inside one, and the two would wait for each other (PostgreSQL then
+    cancels one: deadlock detected). Both end, at the head."""
+    second = make_engine(store_url, statement_timeout=BOUND_SECONDS, migrating=True)
+    try:
+        with ThreadPoolExecutor(1) as pool, _held_in_its_build(store_url, engine):
+            waiting = pool.submit(migrate, second)
+            time.sleep(3)  # past deadlock_timeout (1 s): the waiter is in its wait
+            assert not waiting.done(), waiting.exception()
+        waiting.result(timeout=60)
+    finally:
+        second.dispose()
+    assert current_revision(engine) == head_revision()
+    assert _index_valid(engine) is True

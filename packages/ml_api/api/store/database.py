@@ -11,6 +11,7 @@ import math
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -176,13 +177,17 @@ def current_revision(engine: Engine) -> str | None:
 MIGRATION_LOCK = 0x6D6C5F617069  # "ml_api" in ASCII
 
 
+#: How often a replica waiting for another's migration asks for ``MIGRATION_LOCK`` again.
+MIGRATION_LOCK_POLL_SECONDS = 0.5
+
+
 @contextmanager
 def one_migration_at_a_time(connection: Connection) -> Iterator[None]:
     """Wait for any other migration of this database to end, however long it takes, and keep
     the others waiting until the ``with`` block ends (PostgreSQL; SQLite's file is migrated by
     the one process that makes it, ``Store.check``).
 
-    The lock is the session's (``pg_advisory_lock``), not a transaction's: a migration that
+    The lock is the session's (a session-level advisory lock), not a transaction's: a migration that
     builds an index CONCURRENTLY (0005) commits Alembic's transaction before the build, and a
     transaction's lock would end there, letting the next replica migrate alongside. It is
     taken and committed before the block, so that Alembic begins and ends its own
@@ -190,24 +195,35 @@ def one_migration_at_a_time(connection: Connection) -> Iterator[None]:
     connection on which the release fails is closed, which releases it too (a pooled
     connection would otherwise keep it, and every replica after would wait for ever).
 
-    Only this wait is unbounded: the connection's ``lock_timeout`` (``make_engine``) stopped a
-    replica waiting for a migration longer than the store's bound, and it is restored for the
-    migration's own statements, whose waits on the running service's locks stay bounded."""
+    The wait, unbounded, is a try every ``MIGRATION_LOCK_POLL_SECONDS``, each its own
+    transaction, not one blocking ``pg_advisory_lock``: a statement waiting holds its snapshot,
+    a CONCURRENTLY build waits for every transaction with an older snapshot to end, and the two
+    waited for each other (PostgreSQL cancelled one, "deadlock detected": the build, left
+    INVALID, or the waiting replica). Between tries the connection holds no snapshot, and its
+    ``lock_timeout`` (``make_engine``) stays the store's bound for the migration's own
+    statements, whose waits on the running service's locks stay bounded."""
     if connection.dialect.name != "postgresql":
         yield
         return
-    with connection.begin():
-        connection.execute(text("SET LOCAL lock_timeout = 0"))
-        migration_status.WAITING.set(1)  # what Prometheus sees meanwhile (migration_status)
-        try:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
-        finally:
-            migration_status.WAITING.set(0)
-        connection.execute(text("RESET lock_timeout"))
+    try:
+        while not _took_migration_lock(connection):
+            migration_status.WAITING.set(1)  # what Prometheus sees meanwhile (migration_status)
+            time.sleep(MIGRATION_LOCK_POLL_SECONDS)
+    finally:
+        migration_status.WAITING.set(0)
     try:
         yield
     finally:
         _let_the_next_migrate(connection)
+
+
+def _took_migration_lock(connection: Connection) -> bool:
+    """Whether ``MIGRATION_LOCK`` was free, and is now the session's; the try committed."""
+    with connection.begin():
+        taken = connection.scalar(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK}
+        )
+    return bool(taken)
 
 
 def _let_the_next_migrate(connection: Connection) -> None:
