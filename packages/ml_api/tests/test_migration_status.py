@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
 import httpx
@@ -62,3 +66,27 @@ def test_an_ipv6_host_is_served(host: str) -> None:
         server.server_close()
     assert answer.status_code == 200
     assert "ml_api_migration_start_time_seconds" in answer.text
+
+
+def test_invalid_server_settings_leave_the_status_unserved_and_the_store_migrated(
+    tmp_path: Path,
+) -> None:
+    """The server's settings are read only for the status's address: ones the server will
+    refuse are said in one line, and the store is migrated all the same (a pydantic traceback
+    ended the command before it migrated)."""
+    run = subprocess.run(
+        [sys.executable, "-m", "api.store.database"],
+        env={
+            **os.environ,
+            "ML_API_STATE_DIR": str(tmp_path),
+            "ML_API_HOST": "127.0.0.1",
+            "ML_API_PORT": str(free_port()),
+            "ML_API_WORKERS": "0",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "revision" in run.stdout
+    assert run.stderr.splitlines() == ["make migrate: its status is not served: invalid workers"]

@@ -15,13 +15,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +31,9 @@ from api.config import STORE_STATEMENT_TIMEOUT
 from api.store import migration_status
 from api.store.health import StallWatch, StoreHealth
 from api.store.tables import MODEL_VERSION_LENGTH
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -276,18 +280,10 @@ def check_migrated(engine: Engine) -> None:
 
 def main() -> int:
     """``make migrate``: bring the configured store to the code's revision."""
-    from api.config import ServerSettings, Settings
+    from api.config import Settings
 
     settings = Settings()
-    server = ServerSettings()  # the address the server will take, and Prometheus scrape
-    try:
-        status = migration_status.serve(server.host, server.port)
-    except OSError as error:  # a server already on the port (a developer's `make run`)
-        print(
-            f"make migrate: its status is not served on port {server.port} ({error})",
-            file=sys.stderr,
-        )
-        status = None
+    status = _serve_status()
     engine = make_engine(
         settings.store_url, statement_timeout=settings.store_statement_timeout, migrating=True
     )
@@ -303,6 +299,29 @@ def main() -> int:
             status.shutdown()
             status.server_close()
     return 0
+
+
+def _serve_status() -> WSGIServer | None:
+    """``migration_status`` served on the address the server will take (and Prometheus
+    scrape), or ``None`` with one line on stderr when it cannot be: a server already on the
+    port (a developer's ``make run``), or server settings the server itself will refuse (the
+    migration goes on: the store's settings are apart)."""
+    from api.config import ServerSettings
+
+    try:
+        server = ServerSettings()
+    except ValidationError as error:
+        names = ", ".join(".".join(map(str, problem["loc"])) for problem in error.errors())
+        print(f"make migrate: its status is not served: invalid {names}", file=sys.stderr)
+        return None
+    try:
+        return migration_status.serve(server.host, server.port)
+    except OSError as error:
+        print(
+            f"make migrate: its status is not served on port {server.port} ({error})",
+            file=sys.stderr,
+        )
+        return None
 
 
 def _failure(engine: Engine, error: SQLAlchemyError) -> str:
