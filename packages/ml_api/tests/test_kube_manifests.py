@@ -643,6 +643,9 @@ def test_the_init_container_runs_make_migrate_on_the_apis_image() -> None:
     assert init["image"] == CONTAINER["image"]
     assert init["securityContext"] == CONTAINER["securityContext"]
     assert init["resources"]["requests"].keys() == init["resources"]["limits"].keys()
+    # The server's settings too: the store's bound and the address its status is served on
+    # (ML_API_PORT, which Prometheus scrapes) are the server's.
+    assert init["envFrom"] == CONTAINER["envFrom"]
 
 
 def test_the_api_pod_keeps_no_embedded_store() -> None:
