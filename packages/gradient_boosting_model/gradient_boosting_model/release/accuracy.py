@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.evaluation import inside, interval_metrics, rmsle
+from gradient_boosting_model.holdout_identity import HoldoutMismatchError
 from gradient_boosting_model.release.holdout_answers import HoldoutAnswers
 
 FloatArray = npt.NDArray[np.float64]
@@ -78,15 +79,19 @@ def compare_accuracy(
 
     Raises
     ------
-    ValueError
-        If the baseline answered other houses, or in another order (check the holdouts'
-        identities first: ``holdout_identity.check_holdout``).
+    HoldoutMismatchError
+        If the baseline answered other houses, or in another order (the identities compare
+        the houses, not their order; the diff-test then exits as for another holdout, in one
+        line, not with a traceback).
     """
     now = measure(current, prices)
     if baseline is None:
         return AccuracyComparison(prices.size, now, None, None, None)
     if not np.array_equal(baseline.ids, current.ids):
-        raise ValueError("the baseline's holdout answers are of other houses, or in another order")
+        raise HoldoutMismatchError(
+            "the baseline's holdout answers are of other houses, or in another order, than "
+            "the holdout read now: make baseline again"
+        )
     before = measure(baseline, prices)
 
     def rmsle_moved(picks: npt.NDArray[np.intp]) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from gradient_boosting_model.holdout_identity import HoldoutIdentity
+from gradient_boosting_model.holdout_identity import HoldoutIdentity, HoldoutMismatchError
 from gradient_boosting_model.release.accuracy import (
     CONFIDENCE,
     accuracy_lines,
@@ -120,5 +120,5 @@ def test_a_baseline_without_holdout_answers_is_said_so() -> None:
 def test_answers_of_other_houses_are_not_compared() -> None:
     shifted = _answers("0.3.3", 1.0, width=0.1, calibrated=[1] * HOUSES)
     reordered = HoldoutAnswers(**{**shifted.__dict__, "ids": shifted.ids[::-1].copy()})
-    with pytest.raises(ValueError, match="other houses"):
+    with pytest.raises(HoldoutMismatchError, match="other houses"):
         compare_accuracy(CURRENT, reordered, PRICES)
