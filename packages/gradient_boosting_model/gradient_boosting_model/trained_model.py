@@ -139,6 +139,21 @@ def _empty(warnings: list[RangeWarning]) -> bool:
     return not warnings
 
 
+def _run_compiled(
+    compiled_pipeline: CompiledPipeline, log_price: Predict, batch: HouseBatch
+) -> Stages:
+    """A validated batch's stages through ``compiled_pipeline``'s steps, priced by
+    ``log_price`` (``run_stages``' to the last bit)."""
+    compiled = compiled_pipeline.run(batch)
+    return Stages(
+        raw=batch,
+        before_impute=compiled.before_impute,
+        features=compiled.features,
+        matrix=compiled.matrix,
+        log_price=np.asarray(log_price(compiled.matrix), dtype=np.float64),
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class Pricing:
     """A fitted pipeline in the forms that price and explain it: arrays, tables and numpy
@@ -187,14 +202,7 @@ class Pricing:
     def stages(self, batch: HouseBatch) -> Stages:
         """A validated batch's stages through the compiled steps (``TrainedModel.stages``'s to
         the last bit)."""
-        compiled = self.compiled_pipeline.run(batch)
-        return Stages(
-            raw=batch,
-            before_impute=compiled.before_impute,
-            features=compiled.features,
-            matrix=compiled.matrix,
-            log_price=np.asarray(self.log_price(compiled.matrix), dtype=np.float64),
-        )
+        return _run_compiled(self.compiled_pipeline, self.log_price, batch)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Batches are checked against the plan's layout by identity (``CompiledPipeline.run``):
@@ -238,14 +246,7 @@ class TrainedModel:
     def compiled_stages(self, batch: HouseBatch) -> Stages:
         """``stages`` of a validated batch, to the last bit, through the compiled steps (as
         ``Pricing.stages``, read through this model's shortcuts to its pricing)."""
-        compiled = self.compiled_pipeline.run(batch)
-        return Stages(
-            raw=batch,
-            before_impute=compiled.before_impute,
-            features=compiled.features,
-            matrix=compiled.matrix,
-            log_price=np.asarray(self.log_price_predictor(compiled.matrix), dtype=np.float64),
-        )
+        return _run_compiled(self.compiled_pipeline, self.log_price_predictor, batch)
 
     def evidence(self, stages: Stages, *, explain: bool = False) -> Evidence:
         """Log prices, their ranges and warnings, and with ``explain`` their explanations."""
