@@ -142,7 +142,7 @@ class ConformalIntervals:
         ``True`` for every house where the artifact does not say (``assumed_fields`` None)."""
         if self.assumed_fields is None:
             return True
-        others = self._never_assumed
+        others = self.never_assumed
         return ~assumed(others).any(axis=1) if others else True
 
     def partial_scales(
@@ -154,22 +154,24 @@ class ConformalIntervals:
         outside the calibration are to be scaled."""
         if self.partial is None or self.assumed_fields is None:
             return None
-        others, weights = self._never_assumed, self._never_assumed_weights
+        others, weights = self.never_assumed, self._never_assumed_weights
         return self.partial.scale(assumed(others) @ weights)
 
     @cached_property
-    def _never_assumed(self) -> tuple[str, ...]:
+    def never_assumed(self) -> tuple[str, ...]:
+        """The client fields no calibration house had assumed (every one where the artifact
+        does not say): a house with one of them assumed is partial."""
         seen = set(self.assumed_fields or ())
         return tuple(name for name in HOUSE_FIELDS if name not in seen)
 
     @cached_property
     def _never_assumed_weights(self) -> FloatArray:
-        """The importance of each of ``_never_assumed`` (``partial`` is set)."""
+        """The importance of each of ``never_assumed`` (``partial`` is set)."""
         assert self.partial is not None
-        return self.partial.weights(self._never_assumed)
+        return self.partial.weights(self.never_assumed)
 
     def __getstate__(self) -> dict[str, Any]:
-        return trained(self.__dict__, "_curve", "_never_assumed", "_never_assumed_weights")
+        return trained(self.__dict__, "_curve", "never_assumed", "_never_assumed_weights")
 
     def describe(self) -> dict[str, Any]:
         """JSON-shaped, for the metadata and ``GET /v1/model`` (knots in dollars)."""

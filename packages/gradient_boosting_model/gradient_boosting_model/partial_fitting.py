@@ -26,7 +26,7 @@ from gradient_boosting_model.config import Config, PartialHousesConfig
 from gradient_boosting_model.data import Row
 from gradient_boosting_model.fitting import OutOfFold, fold_calibrations
 from gradient_boosting_model.house_batch import text_column
-from gradient_boosting_model.partial_ranges import PartialRanges
+from gradient_boosting_model.partial_ranges import PartialRanges, importance_weights, widening
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.trained_model import Pricing
 from gradient_boosting_model.validation import validate_batch
@@ -147,7 +147,7 @@ def fit_curve(x: FloatArray, scale: FloatArray) -> tuple[float, float]:
 
 def scales_of(scores: MaskScores, a: float, b: float) -> FloatArray:
     """Each house's scale as served: the curve's where it is partial, else 1."""
-    scaled: FloatArray = np.where(scores.partial, np.sqrt(a + b * np.square(scores.x)), 1.0)
+    scaled: FloatArray = np.where(scores.partial, widening(a, b, scores.x), 1.0)
     return scaled
 
 
@@ -165,9 +165,8 @@ def fit_partial_ranges(
     settings = config.calibration.partial_houses
     level = config.calibration.level
     importances = field_importances(pricing, houses)
-    never_assumed = tuple(n for n in HOUSE_FIELDS if n not in set(intervals.assumed_fields or ()))
-    by_name = dict(importances)
-    weights = np.array([by_name.get(name, 0.0) for name in never_assumed])
+    never_assumed = intervals.never_assumed
+    weights = importance_weights(importances, never_assumed)
     calibrations = fold_calibrations(out, config)
     field = config.calibration.sale_groups.field
     log_actual = np.log(prices)

@@ -25,6 +25,22 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 
+def importance_weights(
+    importances: Sequence[tuple[str, float]], fields: Sequence[str]
+) -> FloatArray:
+    """The importance of each field of ``fields`` among ``importances`` ((field, importance)
+    pairs; 0 for a field without one): what ``x`` sums over a house's fields assumed."""
+    by_name = dict(importances)
+    return np.array([by_name.get(name, 0.0) for name in fields], dtype=np.float64)
+
+
+def widening(a: float, b: float, x: FloatArray) -> FloatArray:
+    """The curve ``s = sqrt(a + b x^2)`` at each ``x``: what serving scales a partial house's
+    range by, and what training's fit and cross-validation measure."""
+    scale: FloatArray = np.sqrt(a + b * np.square(x))
+    return scale
+
+
 @dataclass(frozen=True)
 class PartialRanges:
     """The curve that scales a partial house's range, and the importances it reads."""
@@ -41,13 +57,11 @@ class PartialRanges:
 
     def weights(self, fields: Sequence[str]) -> FloatArray:
         """The importance of each field of ``fields`` (0 for a field it has none of)."""
-        by_name = dict(self.importances)
-        return np.array([by_name.get(name, 0.0) for name in fields], dtype=np.float64)
+        return importance_weights(self.importances, fields)
 
     def scale(self, x: FloatArray) -> FloatArray:
         """``s`` of each ``x`` (a summed importance)."""
-        scale: FloatArray = np.sqrt(self.a + self.b * np.square(x))
-        return scale
+        return widening(self.a, self.b, x)
 
     def describe(self) -> dict[str, Any]:
         """JSON-shaped, for the metadata and ``GET /v1/model``."""
