@@ -12,7 +12,7 @@ from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_err
 
 from gradient_boosting_model.calibration import ALL_SALES
 from gradient_boosting_model.data import LabelledSplit, features_and_target
-from gradient_boosting_model.schemas import REQUIRED_FIELDS
+from gradient_boosting_model.partial_ranges import Mask
 from gradient_boosting_model.validation import validate_batch
 
 if TYPE_CHECKING:
@@ -116,9 +116,8 @@ def partial_house_metrics(
     actual = np.asarray(prices, dtype=np.float64)
     figures = {}
     for name, fields in config.calibration.partial_houses.field_sets.items():
-        kept = {*REQUIRED_FIELDS, *fields}
-        cut = [{k: v for k, v in house.items() if k in kept} for house in houses]
-        evidence = holdout_evidence(model, cut)
+        mask = Mask(name, frozenset(fields))
+        evidence = holdout_evidence(model, [mask.cut(house) for house in houses])
         lower, upper = np.exp(evidence.log_lower), np.exp(evidence.log_upper)
         figures[name] = {
             "coverage": float(inside(actual, lower, upper).mean()),

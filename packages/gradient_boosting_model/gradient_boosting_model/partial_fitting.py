@@ -26,7 +26,12 @@ from gradient_boosting_model.config import Config, PartialHousesConfig
 from gradient_boosting_model.data import Row
 from gradient_boosting_model.fitting import OutOfFold, fold_calibrations
 from gradient_boosting_model.house_batch import text_column
-from gradient_boosting_model.partial_ranges import PartialRanges, importance_weights, widening
+from gradient_boosting_model.partial_ranges import (
+    Mask,
+    PartialRanges,
+    importance_weights,
+    widening,
+)
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.trained_model import Pricing
 from gradient_boosting_model.validation import validate_batch
@@ -37,18 +42,6 @@ FloatArray = npt.NDArray[np.float64]
 OPTIONAL = tuple(name for name in HOUSE_FIELDS if name not in REQUIRED_FIELDS)
 #: The mask of complete records (every fit has it: its scale is about 1, at x = 0).
 EVERY_FIELD = "every field"
-
-
-@dataclass(frozen=True)
-class Mask:
-    """The optional fields a house is sent with (the required ones always are)."""
-
-    name: str
-    kept: frozenset[str]
-
-    def cut(self, house: Row) -> Row:
-        """``house`` with every optional field not kept left out (the key, not a null)."""
-        return {k: v for k, v in house.items() if k in REQUIRED_FIELDS or k in self.kept}
 
 
 def random_masks(settings: PartialHousesConfig) -> tuple[list[Mask], list[Mask]]:

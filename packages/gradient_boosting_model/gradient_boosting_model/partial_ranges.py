@@ -10,17 +10,20 @@ range much; one that barely moves them, barely. ``a`` and ``b`` are fitted at tr
 (``partial_fitting``) on the 90% scales of the training split's out-of-fold houses cut to
 random masks; any mask is served, by a sum and a square root, with nothing refitted.
 
-This module is what serving needs (numpy only); the fitting is ``partial_fitting``.
+This module is what serving needs (numpy and the schema's required fields), and the masks
+that cut houses down; the fitting is ``partial_fitting``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from gradient_boosting_model.schemas import REQUIRED_FIELDS
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -39,6 +42,19 @@ def widening(a: float, b: float, x: FloatArray) -> FloatArray:
     range by, and what training's fit and cross-validation measure."""
     scale: FloatArray = np.sqrt(a + b * np.square(x))
     return scale
+
+
+@dataclass(frozen=True)
+class Mask:
+    """The optional fields a house is sent with (the required ones always are): a field set
+    of the README's table, or a random one of the fit."""
+
+    name: str
+    kept: frozenset[str]
+
+    def cut(self, house: Mapping[str, Any]) -> dict[str, Any]:
+        """``house`` with every optional field not kept left out (the key, not a null)."""
+        return {k: v for k, v in house.items() if k in REQUIRED_FIELDS or k in self.kept}
 
 
 @dataclass(frozen=True)
