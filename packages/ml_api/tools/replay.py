@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from gradient_boosting_model import ModelError, load_card
 from gradient_boosting_model.config import load_config
-from gradient_boosting_model.data import features_and_target, split_holdout
+from gradient_boosting_model.data import LabelledSplit, features_and_target, split_holdout
 from gradient_boosting_model.holdout_identity import (
     HoldoutMismatchError,
     check_holdout,
@@ -50,11 +51,17 @@ TOKEN = "replay-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+@cache
+def _split() -> LabelledSplit:
+    """The package's labelled houses split as its config says: read once, for the holdout's
+    identity (``check_models``) and its houses (``holdout``)."""
+    return split_holdout(load_config())
+
+
 def holdout() -> tuple[list[dict[str, Any]], npt.NDArray[np.float64]]:
     """The houses of the holdout the replay prices and their sale prices (the package's
     config)."""
-    config = load_config()
-    return features_and_target(split_holdout(config).holdout, config)
+    return features_and_target(_split().holdout, load_config())
 
 
 def replay(
@@ -131,8 +138,7 @@ def check_models(challenger: Path, champion: Path | None) -> list[str]:
             "version served before it as --champion (CHAMPION=...; keep a copy of it before "
             "training the new one, which replaces it)"
         )
-    config = load_config()
-    read_now = holdout_identity(split_holdout(config), config)
+    read_now = holdout_identity(_split(), load_config())
     checked = [
         check_holdout(read_now, card["holdout_split"], measured=f"{name} {card['version']}")
         for name, card in (
