@@ -485,10 +485,13 @@ def test_the_local_overlay_changes_only_the_images_and_adds_the_stores_secret() 
     containers = pod_containers(deployment["spec"]["template"]["spec"])
     assert {c["image"] for c in containers} == {"localhost/house-price-api:latest"}
     [db] = statefulset["spec"]["template"]["spec"]["containers"]
-    assert db["image"] == "localhost/house-price-db:latest"
+    [backup] = find(local, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ]  # the database's image, renamed in a CronJob's pod too (as kubectl kustomize does)
+    assert db["image"] == backup["image"] == "localhost/house-price-db:latest"
     for container in containers:
         container["image"] = CONTAINER["image"]
-    db["image"] = DB_CONTAINER["image"]
+    db["image"] = backup["image"] = DB_CONTAINER["image"]
     assert local == BASE
 
 
@@ -922,10 +925,64 @@ def test_only_the_api_pods_reach_the_database() -> None:
     assert spec["podSelector"]["matchLabels"].items() <= db_labels.items()
     assert spec["policyTypes"] == ["Ingress"]
     [rule] = spec["ingress"]
-    [source] = rule["from"]
+    api_source, backup_source = rule["from"]
     api_labels = DEPLOYMENT["spec"]["template"]["metadata"]["labels"]
-    assert source.keys() == {"podSelector"}  # no namespace or address beyond the API's pods
-    assert source["podSelector"]["matchLabels"].items() <= api_labels.items()
+    for source, labels in ((api_source, api_labels), (backup_source, BACKUP_LABELS)):
+        assert source.keys() == {"podSelector"}  # no namespace or address beyond these pods
+        assert source["podSelector"]["matchLabels"].items() <= labels.items()
     [port] = rule["ports"]
     [container_port] = DB_CONTAINER["ports"]
     assert port == {"port": container_port["name"], "protocol": "TCP"}
+
+
+# --- The store's backups: deploy/kubernetes/base/db-backup.yaml ---------------------------------
+
+BACKUP_JOB = find(BASE, "CronJob")
+BACKUP_POD = BACKUP_JOB["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+BACKUP_LABELS = BACKUP_JOB["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+[BACKUP_CONTAINER] = BACKUP_POD["containers"]
+
+
+def test_the_backup_job_runs_the_images_script_as_the_database_is_made() -> None:
+    """The CronJob runs docker/postgres/store.sh's backup as the database's image installs it,
+    with the database's user, name and password as the StatefulSet makes them, against its
+    Service (tests/test_backups.py runs the script against a real PostgreSQL)."""
+    assert BACKUP_CONTAINER["image"] == DB_CONTAINER["image"]
+    installed = re.search(r"^COPY store\.sh (\S+)$", DB_DOCKERFILE, re.MULTILINE)
+    assert installed, "docker/postgres/Dockerfile installs store.sh"
+    script, backup, folder, keep = BACKUP_CONTAINER["command"]
+    assert (script, backup) == (Path(installed.group(1)).name, "backup") and int(keep) >= 1
+    env, db_env = _env(BACKUP_CONTAINER), _env(DB_CONTAINER)
+    assert env["PGHOST"]["value"] == DB_SERVICE["metadata"]["name"]
+    for name in ("POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"):
+        assert env[name] == db_env[name], name
+    # The dumps go onto a claim of their own, not the database's volume or the pod's.
+    mounts = {mount["mountPath"]: mount["name"] for mount in BACKUP_CONTAINER["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in BACKUP_POD["volumes"]}
+    claim = volumes[mounts[folder]]["persistentVolumeClaim"]["claimName"]
+    assert find(BASE, "PersistentVolumeClaim", claim)["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert BACKUP_JOB["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def test_the_backup_pods_reach_the_database_without_being_taken_for_it() -> None:
+    """Its pods are let through the database's NetworkPolicy (above), and are not the
+    database: the database's Service and StatefulSet select none of them."""
+    for selector in (
+        DB_SERVICE["spec"]["selector"],
+        STATEFUL_SET["spec"]["selector"]["matchLabels"],
+    ):
+        assert not selector.items() <= BACKUP_LABELS.items()
+
+
+def test_the_backup_pod_runs_as_the_images_user_locked_down() -> None:
+    users = re.findall(r"^USER (\S+)$", DB_DOCKERFILE, re.MULTILINE)
+    context = BACKUP_POD["securityContext"]
+    assert str(context["runAsUser"]) == users[-1] == str(context["fsGroup"])
+    assert context["runAsNonRoot"] is True
+    assert BACKUP_POD["restartPolicy"] == "Never"
+    security = BACKUP_CONTAINER["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    resources = BACKUP_CONTAINER["resources"]
+    assert resources["requests"] == resources["limits"]

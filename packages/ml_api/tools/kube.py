@@ -269,6 +269,22 @@ def play_manifests(*, replicas: int, host_port: int | None) -> list[Manifest]:
     return [find(manifests, "ConfigMap"), deployment]
 
 
+def run_options(container: dict[str, Any]) -> list[str]:
+    """``podman run``'s options for a container's read-only root, dropped capabilities, no new
+    privileges and environment (its secrets inlined: ``inline_secrets``)."""
+    security = container.get("securityContext", {})
+    options = []
+    if security.get("readOnlyRootFilesystem"):
+        options.append("--read-only")
+    if security.get("capabilities", {}).get("drop") == ["ALL"]:
+        options += ["--cap-drop", "all"]
+    if security.get("allowPrivilegeEscalation") is False:
+        options += ["--security-opt", "no-new-privileges"]
+    for entry in container.get("env", []):
+        options += ["--env", f"{entry['name']}={entry['value']}"]
+    return options
+
+
 def run_init_containers(deployment: Manifest) -> Manifest:
     """Run the Deployment's init containers as podman containers on the kube network, one after
     the other, each to a zero exit (its image, command, environment, read-only root and no
@@ -281,16 +297,8 @@ def run_init_containers(deployment: Manifest) -> Manifest:
     played = copy.deepcopy(deployment)
     pod = played["spec"]["template"]["spec"]
     for container in pod.pop("initContainers", []):
-        security = container.get("securityContext", {})
         options = ["--rm", "--network", KUBE_NETWORK, "--name", f"{VOLUME_PREFIX}init"]
-        if security.get("readOnlyRootFilesystem"):
-            options.append("--read-only")
-        if security.get("capabilities", {}).get("drop") == ["ALL"]:
-            options += ["--cap-drop", "all"]
-        if security.get("allowPrivilegeEscalation") is False:
-            options += ["--security-opt", "no-new-privileges"]
-        for entry in container.get("env", []):
-            options += ["--env", f"{entry['name']}={entry['value']}"]  # secrets inlined
+        options += run_options(container)
         started = time.monotonic()
         command = ["podman", "run", *options, container["image"], *container["command"]]
         print(f"+ podman run ... {container['image']} {' '.join(container['command'])}")
@@ -386,10 +394,12 @@ class PlayedStore:
     user: str
     database: str
 
-    def psql(self, sql: str) -> str:
-        """``sql`` run by psql in the container (on its own socket): rows, ``|`` between values."""
+    def psql(self, sql: str, database: str | None = None) -> str:
+        """``sql`` run by psql in the container (on its own socket), on the store's database or
+        ``database``: rows, ``|`` between values."""
         command = ("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user)
-        return _podman("exec", self.container, *command, "-d", self.database, "-c", sql)
+        on = database or self.database
+        return _podman("exec", self.container, *command, "-d", on, "-c", sql)
 
 
 def _store_leftovers() -> tuple[list[str], list[str]]:
@@ -572,6 +582,49 @@ def store_check(pod: Played, store: PlayedStore) -> int:
     return 1
 
 
+def _podman_run(*arguments: str) -> str:
+    """``podman run``'s stdout; AssertionError with its stderr if it fails."""
+    command = ["podman", "run", *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, f"podman run ... {arguments[-2:]} failed:\n{done.stderr}"
+    return done.stdout.strip()
+
+
+def backup_check(store: PlayedStore) -> None:
+    """The backup CronJob's container run once (``podman run`` on the kube network: its image,
+    command, environment and security, its claim a podman volume, its emptyDirs tmpfs); its
+    dump put back by the same script's restore (docker/postgres/store.sh) into a new database
+    of the played store, which then holds the store's houses and migrations."""
+    manifests = render(LOCAL_OVERLAY)
+    pod = copy.deepcopy(find(manifests, "CronJob")["spec"]["jobTemplate"]["spec"]["template"])
+    inline_secrets(pod["spec"], secret_values(manifests))
+    [container] = pod["spec"]["containers"]
+    volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
+    options = ["--rm", "--network", KUBE_NETWORK, *run_options(container)]
+    claimed = f"{STORE_VOLUME_PREFIX}backups"
+    for mount in container["volumeMounts"]:
+        if "emptyDir" in volumes[mount["name"]]:
+            options += ["--tmpfs", mount["mountPath"]]
+        else:  # the claim: made for the run, owned by the image's user (fsGroup's part)
+            options += ["--volume", f"{claimed}:{mount['mountPath']}:U"]
+    image = container["image"]
+    started = time.monotonic()
+    try:
+        # Not tools.container.run: it prints the command, the password's variable included.
+        print(f"+ podman run ... {image} {' '.join(container['command'])}", flush=True)
+        dump = _podman_run(*options, image, *container["command"])
+        seconds = time.monotonic() - started
+        store.psql("CREATE DATABASE restored")
+        into = [*options, "--env", "PGDATABASE=restored"]
+        _podman_run(*into, image, container["command"][0], "restore", dump)
+    finally:
+        run("podman", "volume", "rm", "--force", claimed, check=False, capture=True)
+    query = "SELECT count(*), sum(price) FROM predictions; SELECT version_num FROM alembic_version"
+    stored, restored = store.psql(query), store.psql(query, "restored")
+    assert restored == stored and stored.split()[0] != "0|", (stored, restored)
+    print(f"backup job: {dump} in {seconds:.1f} s, restored into a new database: {restored!r}")
+
+
 def inspect_field(container: str, template: str) -> str:
     """``podman inspect`` of one field."""
     return _podman("inspect", container, "--format", template)
@@ -626,6 +679,7 @@ def kube_test() -> None:
                 print(f"published pod ready {seconds:.1f} s after kube play, on {pod.url} only")
                 requests += smoke_checks(pod, deployment)
                 requests += store_check(pod, store)
+                backup_check(store)
                 restart_check(pod)
                 requests += 1  # /health after the restart
     print(

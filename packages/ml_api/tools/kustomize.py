@@ -64,7 +64,10 @@ def split_image(image: str) -> tuple[str, str | None]:
 
 
 def _containers(manifest: Manifest) -> Iterator[dict[str, Any]]:
-    pod = manifest.get("spec", {}).get("template", {}).get("spec", {})
+    spec = manifest.get("spec", {})
+    if "jobTemplate" in spec:  # a CronJob's pod is its Job template's
+        spec = spec["jobTemplate"].get("spec", {})
+    pod = spec.get("template", {}).get("spec", {})
     for key in ("initContainers", "containers"):
         yield from pod.get(key, [])
 

@@ -1,0 +1,76 @@
+#!/bin/sh
+# house-price-store: the prediction store's backups (every priced house, and the sale prices
+# posted back, which are nowhere else) and their restore, by pg_dump and pg_restore.
+#
+#   house-price-store backup DIR [KEEP]   a new file DIR/house_price-<UTC time>.dump, then only
+#                                         the newest KEEP (14 by default) of those kept; prints
+#                                         its path
+#   house-price-store backup -            the dump on standard output (compose: `exec -T db`)
+#   house-price-store restore FILE        a dump put back (- : from standard input)
+#
+# A backup is pg_dump's custom format: one consistent snapshot, taken while the API goes on
+# writing. It is written under a hidden name, read back whole (pg_restore --list) and only then
+# named: a failed or cut-off dump is never taken for a backup, and older backups are pruned only
+# after a new one is there.
+#
+# A restore drops the store's tables and makes them again as the dump has them, rows and the
+# migrations' revision included, in one transaction: whole or not at all. Stop the API first
+# (compose: `stop api`; Kubernetes: scale its Deployment to 0): a restore waits for the tables'
+# locks, and what was priced after the dump is lost with the tables it replaces. An API started
+# afterwards migrates a dump of an older release to its code's revision.
+#
+# The server and the database are libpq's variables (PGHOST, PGPORT, PGUSER, PGDATABASE,
+# PGPASSWORD), each defaulting to the image's own (POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD;
+# no PGHOST: the container's socket), so that a Kubernetes CronJob or a compose `exec` gives it
+# the variables the database was made with.
+set -eu
+
+export PGUSER="${PGUSER:-${POSTGRES_USER:-postgres}}"
+export PGDATABASE="${PGDATABASE:-${POSTGRES_DB:-$PGUSER}}"
+if [ -z "${PGPASSWORD:-}" ] && [ -n "${POSTGRES_PASSWORD:-}" ]; then
+    export PGPASSWORD="$POSTGRES_PASSWORD"
+fi
+usage="usage: house-price-store backup DIR [KEEP] | backup - | restore FILE | restore -"
+
+backup() {
+    dir="${1:?$usage}"
+    if [ "$dir" = - ]; then
+        exec pg_dump --format=custom --no-password
+    fi
+    keep="${2:-14}"
+    case "$keep" in
+        '' | *[!0-9]* | 0)
+            echo "house-price-store: KEEP must be a whole number above 0, not '$keep'" >&2
+            exit 2 ;;
+    esac
+    name="house_price-$(date -u +%Y%m%dT%H%M%SZ).dump"
+    partial="$dir/.$name.partial"
+    trap 'rm -f "$partial"' EXIT
+    pg_dump --format=custom --no-password --file="$partial"
+    pg_restore --list "$partial" >/dev/null
+    mv "$partial" "$dir/$name"
+    trap - EXIT
+    # The names sort as their times: all but the newest KEEP removed.
+    ls "$dir" | grep -E '^house_price-[0-9]{8}T[0-9]{6}Z\.dump$' | sort | head -n "-$keep" \
+        | while read -r old; do rm -f "$dir/$old"; done
+    echo "$dir/$name"
+}
+
+restore() {
+    file="${1:?$usage}"
+    if [ "$file" = - ]; then
+        set --
+    else
+        set -- "$file"
+    fi
+    exec pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction \
+        --exit-on-error --no-password --dbname="$PGDATABASE" "$@"
+}
+
+command="${1:-}"
+[ "$#" -gt 0 ] && shift
+case "$command" in
+    backup) backup "$@" ;;
+    restore) restore "$@" ;;
+    *) echo "$usage" >&2; exit 2 ;;
+esac

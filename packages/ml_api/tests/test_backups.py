@@ -1,0 +1,188 @@
+"""The prediction store's backups: docker/postgres/store.sh (the database image's
+``house-price-store``), its backup and its restore run here against a real PostgreSQL.
+
+A backup is a pg_dump file that restores into an empty database as the store was (every table's
+rows and the migrations' revision); a failed dump leaves no file that looks like a backup and
+prunes nothing; a restore is whole or nothing. The Kubernetes CronJob that runs the script
+(deploy/kubernetes/base/db-backup.yaml) is tied to it in tests/test_kube_manifests.py, and
+``make kube-test`` runs it on the database's image against the played store.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, select, text
+
+from api.store.database import current_revision, head_revision, make_engine, migrate
+from api.store.health import StoreHealth
+from api.store.recorder import Recorder
+from api.store.sales import write_sales
+from api.store.tables import metadata
+from tests.stores import priced_request
+from tools import postgres
+from tools.kube import ROOT
+
+pytestmark = pytest.mark.external
+
+SCRIPT = ROOT / "docker" / "postgres" / "store.sh"
+DUMP_NAME = r"house_price-\d{8}T\d{6}Z\.dump"
+HOUSES = 7
+
+
+def _run(*args: str, env: dict[str, str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["sh", str(SCRIPT), *args], env=env, capture_output=True, timeout=60, check=False, **kwargs
+    )
+
+
+def _libpq_env(server: postgres.Postgres, database: str) -> dict[str, str]:
+    """The scripts' variables as the database image gives them (POSTGRES_*), and the server's
+    address and the programs of its version, as a CronJob's PGHOST does."""
+    return {
+        "PATH": f"{server.bin}:{os.environ['PATH']}",
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(server.port),
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_DB": database,
+    }
+
+
+def _database(server: postgres.Postgres, name: str) -> str:
+    """A new, empty database on ``server``; its URL."""
+    admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _contents(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows, in the order of their columns, and the migrations' revision."""
+    with engine.connect() as connection:
+        tables = {
+            table.name: sorted(tuple(row) for row in connection.execute(select(table)))
+            for table in metadata.sorted_tables
+        }
+    return {**tables, "revision": [(current_revision(engine),)]}
+
+
+@pytest.fixture
+def filled(postgres_server: postgres.Postgres) -> Iterator[Engine]:
+    """A migrated store (its own database) holding priced houses and sales."""
+    engine = make_engine(_database(postgres_server, "backed_up"))
+    migrate(engine)
+    recorder = Recorder(lambda: make_engine(engine.url.render_as_string(hide_password=False)),
+                        buffer_houses=100, batch_houses=100, health=StoreHealth())  # fmt: skip
+    recorder.start()
+    request = priced_request(HOUSES, "00000000000000bb")
+    recorder.record(request)
+    assert recorder.flush(20)
+    recorder.stop()
+    sold_on = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    write_sales(engine, [{"prediction_id": request.ids[0], "sale_price": 123_456.0,
+                          "sold_on": sold_on}])  # fmt: skip
+    yield engine
+    engine.dispose()
+
+
+def test_a_backup_restores_the_store_as_it_was(
+    filled: Engine, postgres_server: postgres.Postgres, tmp_path: Path
+) -> None:
+    done = _run("backup", str(tmp_path), env=_libpq_env(postgres_server, "backed_up"))
+    assert done.returncode == 0, done.stderr.decode()
+    [dump] = tmp_path.iterdir()
+    assert dump.name.startswith("house_price-") and done.stdout.decode().strip() == str(dump)
+    restored = make_engine(_database(postgres_server, "restored"))
+    done = _run("restore", str(dump), env=_libpq_env(postgres_server, "restored"))
+    assert done.returncode == 0, done.stderr.decode()
+    before, after = _contents(filled), _contents(restored)
+    assert len(before["predictions"]) == HOUSES and len(before["sales"]) == 1
+    assert after == before
+    assert current_revision(restored) == head_revision()
+    restored.dispose()
+
+
+def test_a_restore_replaces_what_the_store_held(
+    filled: Engine, postgres_server: postgres.Postgres
+) -> None:
+    """Over a store that moved on (more houses priced after the dump), through standard output
+    and input as compose's ``exec -T`` pipes them: the store is the dump's again."""
+    env = _libpq_env(postgres_server, "backed_up")
+    dump = _run("backup", "-", env=env)
+    assert dump.returncode == 0, dump.stderr.decode()
+    before = _contents(filled)
+    with filled.begin() as connection:
+        connection.execute(text("DELETE FROM sales"))
+        connection.execute(text("UPDATE predictions SET price = 1"))
+    done = _run("restore", "-", env=env, input=dump.stdout)
+    assert done.returncode == 0, done.stderr.decode()
+    filled.dispose()  # connections of the dropped tables
+    assert _contents(filled) == before
+
+
+def test_a_cut_off_dump_restores_nothing(
+    filled: Engine, postgres_server: postgres.Postgres
+) -> None:
+    env = _libpq_env(postgres_server, "backed_up")
+    dump = _run("backup", "-", env=env).stdout
+    with filled.begin() as connection:
+        connection.execute(text("UPDATE predictions SET price = 1"))
+    moved = _contents(filled)
+    # Its table of contents whole, its last table's rows cut: the tables are dropped and made
+    # again before pg_restore finds out.
+    done = _run("restore", "-", env=env, input=dump[:-64])
+    assert done.returncode != 0
+    filled.dispose()
+    assert _contents(filled) == moved  # one transaction: nothing dropped, nothing half-loaded
+
+
+def test_only_the_newest_backups_are_kept(
+    filled: Engine, postgres_server: postgres.Postgres, tmp_path: Path
+) -> None:
+    older = ["house_price-20250101T031700Z.dump", "house_price-20250102T031700Z.dump",
+             "house_price-20250103T031700Z.dump"]  # fmt: skip
+    for name in older:
+        (tmp_path / name).write_bytes(b"an older backup")
+    (tmp_path / "notes.txt").write_text("not a backup", encoding="utf-8")
+    done = _run("backup", str(tmp_path), "2", env=_libpq_env(postgres_server, "backed_up"))
+    assert done.returncode == 0, done.stderr.decode()
+    new = Path(done.stdout.decode().strip()).name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([older[-1], new, "notes.txt"])
+
+
+def test_a_failed_dump_leaves_no_backup_and_prunes_nothing(
+    postgres_server: postgres.Postgres, tmp_path: Path
+) -> None:
+    older = ["house_price-20250101T031700Z.dump", "house_price-20250102T031700Z.dump"]
+    for name in older:
+        (tmp_path / name).write_bytes(b"an older backup")
+    env = {**_libpq_env(postgres_server, "backed_up"), "PGDATABASE": "no_such_database"}
+    done = _run("backup", str(tmp_path), "1", env=env)
+    assert done.returncode != 0
+    assert b"no_such_database" in done.stderr  # pg_dump's own message reaches the job's log
+    assert sorted(p.name for p in tmp_path.iterdir()) == older  # no partial file either
+
+
+@pytest.mark.parametrize("keep", ["0", "x", "-1"])
+def test_a_wrong_count_to_keep_is_refused_before_any_dump(
+    postgres_server: postgres.Postgres, tmp_path: Path, keep: str
+) -> None:
+    done = _run("backup", str(tmp_path), keep, env=_libpq_env(postgres_server, "backed_up"))
+    assert done.returncode == 2 and b"KEEP" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [(), ("frobnicate",), ("backup",), ("restore",)])
+def test_a_wrong_command_is_refused_with_the_usage(
+    postgres_server: postgres.Postgres, args: tuple[str, ...]
+) -> None:
+    done = _run(*args, env=_libpq_env(postgres_server, "backed_up"))
+    assert done.returncode != 0 and b"usage: house-price-store backup DIR" in done.stderr
