@@ -71,6 +71,27 @@ def test_compose_runs_prometheus_scraping_the_api() -> None:
     assert job["metrics_path"] == "/metrics"
 
 
+def test_compose_runs_alertmanager_where_prometheus_sends_its_alerts() -> None:
+    services = _compose()["services"]
+    alertmanager = services["alertmanager"]
+    assert re.fullmatch(r"\S+/prom/alertmanager:v\d+\.\d+\.\d+", alertmanager["image"])  # pinned
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in alertmanager["command"])
+    # The config (tests/test_alertmanager.py checks and runs it), read-only where it is read;
+    # silences on the named volume; no gossip port for a lone Alertmanager.
+    config = ROOT / "docker" / "alertmanager" / "alertmanager.yml"
+    assert config.is_file()
+    volumes = alertmanager["volumes"]
+    assert f"./{config.relative_to(ROOT / 'docker')}:{flags['config.file']}:ro" in volumes
+    assert f"alertmanager-data:{flags['storage.path']}" in volumes
+    assert "alertmanager-data" in _compose()["volumes"]
+    assert flags["cluster.listen-address"] == ""
+    assert alertmanager["ports"] == ["9093:9093"]
+    assert alertmanager["restart"] == services["prometheus"]["restart"] == "on-failure"
+    scrape = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text(encoding="utf-8"))
+    [sender] = scrape["alerting"]["alertmanagers"]
+    assert sender["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+
+
 def test_the_dashboard_queries_only_metrics_the_service_exports() -> None:
     import json
 
@@ -195,6 +216,19 @@ def test_every_image_the_stack_builds_is_linted_and_built_by_make_image() -> Non
     built = {spec.name for spec in IMAGES}
     services = _compose()["services"]
     assert {services[name]["image"] for name in ("api", "proxy", "db")} == built
+
+
+def test_make_container_test_starts_the_services_it_builds_the_others_are_pinned_images() -> None:
+    """Prometheus, Alertmanager and Grafana come from Docker Hub, out of reach on our machines:
+    ``make container-test`` starts only the services whose images ``make image`` builds."""
+    from tools.container import IMAGES, STACK_SERVICES
+
+    services = _compose()["services"]
+    built = {spec.name for spec in IMAGES}
+    assert {services[name]["image"] for name in STACK_SERVICES} == built
+    for name in set(services) - set(STACK_SERVICES):
+        assert "build" not in services[name], name
+        assert re.fullmatch(r"docker\.io/\S+:v?\d+\.\d+\.\d+", services[name]["image"]), name
 
 
 # --- Model versions: the models folder, mounted read-only, and the artifact settings ----------

@@ -482,7 +482,7 @@ def compose_stack(
         stack = Stack(tool=tool, project=project, url=url, env=environment, override=override)
         started = time.monotonic()
         try:
-            # Not prometheus and grafana: their images are pulled from Docker Hub.
+            # Not prometheus, alertmanager and grafana: their images are pulled from Docker Hub.
             stack.compose("up", "-d", "--no-build", *STACK_SERVICES)
             ready_after = wait_healthy(stack.url, timeout=timeout, path="/ready")
             print(
