@@ -9,7 +9,9 @@ itself (make container-test asks a running proxy the same).
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import pytest
 import yaml
 
 from api.config import ServerSettings, Settings
+from api.cors import cors_policy
 from api.request_context import UI_ROUTE
 from api.spec_endpoint import DOCUMENT_PATHS
 
@@ -315,3 +318,87 @@ def test_every_setting_is_written_down_with_its_reason() -> None:
         if not explained:
             unexplained.append(f"{number + 1}: {line}")
     assert not unexplained, "settings without a reason:\n" + "\n".join(unexplained)
+
+
+# --- CORS on nginx's own errors: docker/nginx/cors-origins.sh and nginx.conf's maps -------------
+
+CORS_ORIGINS_SCRIPT = NGINX_DIR / "cors-origins.sh"
+
+
+def _proxy_origins(setting: str) -> subprocess.CompletedProcess[str]:
+    """cors-origins.sh's map entries for ``ML_API_CORS_ORIGINS=setting``."""
+    return subprocess.run(
+        ["sh", str(CORS_ORIGINS_SCRIPT)],
+        env={"PATH": os.environ["PATH"], "ML_API_CORS_ORIGINS": setting},
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["", "https://pages.example", " https://a.example ,http://localhost:3000,, ", "*",
+     "https://a.example,*", "http://[::1]:8080"],
+)  # fmt: skip
+def test_the_proxy_marks_its_errors_for_the_pages_the_app_allows(
+    setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The origins the proxy echoes are the app's, read from the one variable both get."""
+    monkeypatch.setenv("ML_API_CORS_ORIGINS", setting)
+    allowed = Settings().cors_origins
+    done = _proxy_origins(setting)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    if "*" in allowed:
+        assert lines == ['default "*";']
+        return
+    assert lines[0] == 'default "";'
+    entries = [re.fullmatch(r'"([^"]+)" "([^"]+)";', line) for line in lines[1:]]
+    assert all(entry and entry[1] == entry[2] for entry in entries), lines
+    assert tuple(entry[1] for entry in entries if entry) == allowed
+
+
+@pytest.mark.parametrize(
+    ("setting", "place"),
+    [('https://a.example,https://b"; default "*', 2), ("https://a.example/path", 1),
+     ("https://a.example,pages.example", 2), ("https://a b.example", 1), ("https://a;b", 1)],
+)  # fmt: skip
+def test_an_item_that_is_no_origin_stops_the_proxy_naming_its_place(
+    setting: str, place: int
+) -> None:
+    """Nothing a variable holds can write nginx syntax into its map: a quote or a `;` is
+    refused, as is anything a browser never sends as an Origin."""
+    done = _proxy_origins(setting)
+    assert done.returncode != 0 and done.stdout == ""
+    assert f"item {place} is not an origin" in done.stderr
+    assert "a.example" not in done.stderr  # the value is not echoed into the log
+
+
+def test_the_proxy_reads_the_origins_the_entrypoint_writes() -> None:
+    entrypoint = (NGINX_DIR / "entrypoint.sh").read_text(encoding="utf-8")
+    dockerfile = (NGINX_DIR / "Dockerfile").read_text(encoding="utf-8")
+    written = re.search(r"^(\S+) >(/\S+)$", entrypoint, re.MULTILINE)
+    assert written, "the entrypoint writes the map's entries"
+    assert f"COPY cors-origins.sh /usr/local/bin/{written[1]}" in dockerfile
+    cors_map = re.search(r"map \$http_origin \$cors_origin \{\s*include (\S+);\s*\}", NGINX_CONF)
+    assert cors_map and cors_map[1] == written[2]
+    services = _compose_services()
+    for service in ("api", "proxy"):
+        assert services[service]["environment"]["ML_API_CORS_ORIGINS"] == (
+            "${ML_API_CORS_ORIGINS:-}"
+        ), service
+
+
+def test_the_proxy_exposes_the_headers_the_apps_policy_exposes() -> None:
+    exposed = re.search(
+        r'map \$cors_origin \$cors_exposed_headers \{[^}]*default "([^"]+)";', NGINX_CONF
+    )
+    assert exposed, "nginx.conf maps an allowed origin to the headers it exposes"
+    assert exposed[1].split(", ") == cors_policy(["https://pages.example"])["expose_headers"]
+    problem = NGINX_CONF[NGINX_CONF.index("location = /_proxy_problem") :]
+    for header, value in [("Access-Control-Allow-Origin", "$cors_origin"),
+                          ("Access-Control-Expose-Headers", "$cors_exposed_headers"),
+                          ("Vary", "Origin")]:  # fmt: skip
+        assert f"add_header {header} {value} always;" in problem, header

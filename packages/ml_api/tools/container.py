@@ -584,6 +584,22 @@ def container_checks(stack: Stack) -> None:
     assert too_big.headers["content-type"] == "application/problem+json"
     assert too_big.json()["status"] == 413, too_big.text
     assert _access_log_line(stack, f"{sent}-413")["upstream_status"] == "", "413 from the app"
+    # Marked for CORS as the app's answers are, for a page of ML_API_CORS_ORIGINS (the stack's
+    # setting, which the api and the proxy both get), and for no other page.
+    for origin, allowed in ((PAGE_ORIGIN, PAGE_ORIGIN), ("https://elsewhere.example", None)):
+        marked = httpx.post(
+            f"{url}/v1/predictions",
+            content=b" " * (limit + 1),
+            headers={"Content-Type": "application/json", "Origin": origin},
+            timeout=30,
+        )
+        assert marked.status_code == 413, marked.text
+        assert marked.headers.get("access-control-allow-origin") == allowed, marked.headers
+        if allowed:
+            exposed = marked.headers["access-control-expose-headers"].split(", ")
+            assert "X-Request-ID" in exposed and "Origin" in marked.headers["vary"]
+        app_answer = httpx.get(f"{url}/health", headers={"Origin": origin}, timeout=5)
+        assert app_answer.headers.get("access-control-allow-origin") == allowed
 
     # A header field over 16 KB: 431 from nginx, problem+json.
     head = (
@@ -618,10 +634,15 @@ def container_checks(stack: Stack) -> None:
     print(
         f"checked through the proxy: /health, {len(rows)} predictions as in-process (gzip "
         f"when accepted), a 400, "
-        f"X-Request-ID passed and made, 413 and 431 from nginx, /metrics a 404 from nginx "
+        f"X-Request-ID passed and made, 413 (marked for CORS for an allowed page only) and 431 "
+        f"from nginx, /metrics a 404 from nginx "
         f"({len(METRICS_SPELLINGS)} spellings) and the app's own; api uid {uid}, "
         f"nginx uid {proxy_uid.group(1)}, only the proxy published"
     )
+
+
+#: The web page the stack's CORS setting allows (``container_test``).
+PAGE_ORIGIN = "https://pages.example"
 
 
 #: A prediction id as the service makes them (api/service.py): a random token, a house's place.
@@ -687,10 +708,12 @@ def container_test(tool: str) -> None:
     from tools.model_versions import SHADOW, models_folder, version_checks
 
     started = time.monotonic()
-    with models_folder() as models, compose_stack(tool=tool, env=models.settings(SHADOW)) as stack:
-        container_checks(stack)
-        store_checks(stack)
-        version_checks(stack, models)
+    with models_folder() as models:
+        settings = {**models.settings(SHADOW), "ML_API_CORS_ORIGINS": PAGE_ORIGIN}
+        with compose_stack(tool=tool, env=settings) as stack:
+            container_checks(stack)
+            store_checks(stack)
+            version_checks(stack, models)
     print(f"container checks done in {time.monotonic() - started:.1f} s, compose down included")
 
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Run the command (nginx), and reload nginx whenever the address of its upstream host changes.
+# Write the CORS origins nginx reads (proxy-cors-origins), then run the command (nginx), and
+# reload nginx whenever the address of its upstream host changes.
 #
 # nginx 1.22 (Debian bookworm) resolves an upstream server's name once, when it loads its config.
 # The api container gets a new address when it is restarted (its restart policy, a compose
@@ -28,6 +29,10 @@ watch_upstream() {
         fi
     done
 }
+
+# The pages that may read nginx's own errors (CORS), from ML_API_CORS_ORIGINS, for nginx.conf's
+# include (the script says how); an item that is no origin stops the container here.
+proxy-cors-origins >/tmp/nginx-cors-origins.map
 
 watch_upstream &
 # The command (the image's CMD: nginx) takes this process's place and pid, so that it gets the
