@@ -4,7 +4,10 @@ The spec declares the scheme (``feedbackToken``) and names ``token_info`` as its
 Connexion calls with the token and the request. The tokens come from the worker's
 ``FeedbackTokens``, which the app's lifespan puts in each request's state (no global). A token
 is compared with each configured one in constant time (``hmac.compare_digest``), all of them
-every time. With no token configured, feedback is not enabled: 403. A missing or wrong token,
+every time. With no token configured, feedback is not enabled: 403. A token taken is counted
+by its place in the list (``ml_api_feedback_token_uses_total``), so that an operator rotating
+tokens (the new one added, the clients moved, the old one removed) sees when the old one is no
+longer sent. A missing or wrong token,
 or two Authorization fields: 401, with ``WWW-Authenticate`` (api/errors.py adds it to every
 401). Where the token is optional (``GET /v1/monitoring``: the spec's security lists it, then
 ``{}``), Connexion lets such a request through as no one, and the handler asks
@@ -21,6 +24,7 @@ from typing import Any
 from connexion.context import context
 from pydantic import SecretStr
 
+from api.metrics import FEEDBACK_TOKEN_USES
 from api.problems import FeedbackDisabledProblem
 
 #: Who a request that sent a feedback token is (Connexion's ``context["user"]``).
@@ -33,10 +37,12 @@ STATE_KEY = "feedback_tokens"
 class FeedbackTokens:
     tokens: Sequence[SecretStr]
 
-    def accepts(self, token: str) -> bool:
+    def place(self, token: str) -> int | None:
+        """The place (from 1) of ``token`` among the tokens, or ``None``: compared with every
+        one in constant time, so that neither a match nor its place shows in the time taken."""
         given = token.encode()
         matches = [hmac.compare_digest(given, t.get_secret_value().encode()) for t in self.tokens]
-        return any(matches)
+        return next((place for place, match in enumerate(matches, start=1) if match), None)
 
 
 def token_info(token: str, request: Any) -> dict[str, Any] | None:
@@ -50,7 +56,11 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
         raise FeedbackDisabledProblem()
     if len(request.headers.getlist("authorization")) != 1:
         return None
-    return {"sub": SUBJECT} if tokens.accepts(token.strip(" \t")) else None
+    place = tokens.place(token.strip(" \t"))
+    if place is None:
+        return None
+    FEEDBACK_TOKEN_USES.labels(token=str(place)).inc()
+    return {"sub": SUBJECT}
 
 
 def is_feedback_bearer() -> bool:

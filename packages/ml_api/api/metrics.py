@@ -41,6 +41,13 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 PREDICTED_HOUSES = Counter("ml_api_predicted_houses_total", "Houses priced.")
+FEEDBACK_TOKEN_USES = Counter(
+    "ml_api_feedback_token_uses_total",
+    "Requests whose feedback token the service took, by the token's place in "
+    "ML_API_FEEDBACK_TOKENS (1: the first; never its value). While tokens are rotated, an old "
+    "token's count stops growing once no client sends it: then it can be removed.",
+    ["token"],
+)
 PREDICTED_PRICES = Histogram(
     "ml_api_predicted_price_dollars",
     "Predicted sale prices: watch it drift.",

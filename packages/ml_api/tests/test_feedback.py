@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import connexion.apps.flask
@@ -24,15 +25,17 @@ from gradient_boosting_model import REQUIRED_FIELDS, monitored_fields
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
 from gradient_boosting_model.schemas import HOUSE_FIELDS
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, generate_latest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.datastructures import Headers
 from starlette.testclient import TestClient
 
 from api import config
 from api import service as service_module
 from api.app import create_app, start_service
-from api.feedback_auth import NO_FEEDBACK
+from api.feedback_auth import NO_FEEDBACK, STATE_KEY, SUBJECT, FeedbackTokens, token_info
 from api.monitor import _set_drift_gauges
 from api.problems import FieldError
 from api.service import PredictionService
@@ -640,3 +643,30 @@ def test_a_window_asked_for_of_a_store_out_of_reach_says_what_was_not_done(
     assert refused.status_code == 503, refused.text
     assert refused.headers["retry-after"] == "1"
     assert "the window was not computed" in refused.json()["detail"]
+
+
+def test_a_token_taken_is_counted_by_its_place_never_its_value() -> None:
+    """While tokens are rotated (README), the old one's count says when no client sends it."""
+    old, new = "old-token-0123456789", "new-token-0123456789"
+    tokens = FeedbackTokens((SecretStr(old), SecretStr(new)))
+
+    def uses() -> dict[str, float]:
+        return {
+            place: REGISTRY.get_sample_value("ml_api_feedback_token_uses_total", {"token": place})
+            or 0.0
+            for place in ("1", "2")
+        }
+
+    def request(token: str) -> SimpleNamespace:
+        headers = Headers({"authorization": f"Bearer {token}"})
+        return SimpleNamespace(state=SimpleNamespace(**{STATE_KEY: tokens}), headers=headers)
+
+    before = uses()
+    assert token_info(new, request(new)) == {"sub": SUBJECT}
+    assert token_info(new, request(new)) == {"sub": SUBJECT}
+    assert token_info("wrong-token-0123456789", request("wrong-token-0123456789")) is None
+    after = uses()
+    assert (after["1"] - before["1"], after["2"] - before["2"]) == (0, 2)
+    assert token_info(old, request(old)) == {"sub": SUBJECT}
+    assert uses()["1"] - after["1"] == 1
+    assert new not in generate_latest(REGISTRY).decode()
