@@ -24,6 +24,9 @@ modules behind it are the package's own business::
 - ``KNOWN_FIELDS``: every field name a house may carry; ``REQUIRED_FIELDS``: those it must.
 - ``SOLD_BEFORE_FINISHED``: the years a house may be sold before it is built (a year built
   after ``YrSold`` by more is refused): the service's rule for a day of sale posted back.
+- ``paired_interval(statistic, houses, *, seed)``: the ``BOOTSTRAP_CONFIDENCE`` interval of a
+  difference between two models measured on the same houses, the houses resampled with both
+  models' answers together (the release's diff-test and the service's shadow challenger).
 - Errors: ``ModelError`` (the base), ``ModelArtifactError``, ``InvalidInputError``.
 
 These are imported on first use, so that importing the package (as a batch worker does before
@@ -51,6 +54,7 @@ __version__ = _read_version()
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
+    from gradient_boosting_model.bootstrap import BOOTSTRAP_CONFIDENCE, paired_interval
     from gradient_boosting_model.drift import (
         DriftTally,
         FieldDrift,
@@ -66,6 +70,8 @@ if TYPE_CHECKING:
 
 #: Each public name, and the module that defines it.
 _PUBLIC = {
+    "BOOTSTRAP_CONFIDENCE": "bootstrap",
+    "paired_interval": "bootstrap",
     "DriftTally": "drift",
     "FieldDrift": "drift",
     "drift_tally": "drift",
@@ -95,6 +101,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BOOTSTRAP_CONFIDENCE",
     "KNOWN_FIELDS",
     "REQUIRED_FIELDS",
     "SOLD_BEFORE_FINISHED",
@@ -112,4 +119,5 @@ __all__ = [
     "load_model",
     "make_prediction",
     "monitored_fields",
+    "paired_interval",
 ]

@@ -79,6 +79,26 @@ def test_the_paired_bootstrap_sees_a_small_steady_gain_that_unpaired_would_not()
     assert apart_low < 0 < apart_high
 
 
+@pytest.mark.parametrize(
+    ("sales", "interval"),
+    [
+        (2, (0.0, 0.03744311387626573)),
+        (61, (-0.027641086396464825, 0.006757093071501885)),
+        (263, (-0.015492941626244825, 0.0029534161489211705)),
+    ],
+)
+def test_the_paired_bootstrap_draws_the_interval_it_drew_on_its_own(
+    sales: int, interval: tuple[float, float]
+) -> None:
+    """The interval, to the bit, that the service drew before it called the model package's
+    bootstrap (``paired_interval``) on these sales: squared errors of exact thousandths, so
+    that no machine's logarithm or exponential differs in its last bit."""
+    positions = np.arange(sales)
+    champion = ((positions * 37) % 101 + 1) / 1000
+    challenger = ((positions * 53) % 97 + 1) / 1000
+    assert paired_bootstrap(champion, challenger) == interval
+
+
 def test_a_challenger_that_prices_every_sold_house_alike_is_the_same_not_unknown() -> None:
     """A release that changes only warnings (0.3.1 beside 0.3.0) prices every house alike: its
     interval is 0 to 0, which more sales would never move; the verdict says so."""

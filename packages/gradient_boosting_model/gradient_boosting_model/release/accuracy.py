@@ -2,27 +2,30 @@
 it (``evaluation``: the RMSLE of every house, the coverage of the ranges marked calibrated), and
 the new version's figure minus the baseline's with a paired bootstrap interval.
 
-The interval resamples the houses (both versions' answers for a house together, so that what
-they share, a hard house, cancels out) ``RESAMPLES`` times with a fixed seed: the same answers
-give the same report.
+The interval is ``bootstrap.paired_interval``'s (both versions' answers for a house resampled
+together, so that what they share, a hard house, cancels out), of a fixed seed: the same
+answers give the same report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from gradient_boosting_model.bootstrap import (
+    BOOTSTRAP_CONFIDENCE,
+    BOOTSTRAP_RESAMPLES,
+    Positions,
+    paired_interval,
+)
 from gradient_boosting_model.evaluation import inside, interval_metrics, rmsle
 from gradient_boosting_model.holdout_identity import HoldoutMismatchError
 from gradient_boosting_model.release.holdout_answers import HoldoutAnswers
 
 FloatArray = npt.NDArray[np.float64]
-#: Resamples of the paired bootstrap, its interval's confidence, and its seed.
-RESAMPLES = 1000
-CONFIDENCE = 0.90
+#: The paired bootstrap's seed.
 SEED = 20261206
 
 
@@ -39,7 +42,8 @@ class Accuracy:
 
 @dataclass(frozen=True)
 class Difference:
-    """The new version's figure minus the baseline's, and its ``CONFIDENCE`` interval."""
+    """The new version's figure minus the baseline's, and its ``BOOTSTRAP_CONFIDENCE``
+    interval."""
 
     estimate: float
     low: float
@@ -94,18 +98,25 @@ def compare_accuracy(
         )
     before = measure(baseline, prices)
 
-    def rmsle_moved(picks: npt.NDArray[np.intp]) -> float:
-        return rmsle(prices[picks], current.predicted[picks]) - rmsle(
-            prices[picks], baseline.predicted[picks]
+    def rmsle_moved(resamples: Positions) -> FloatArray:
+        return np.array(
+            [
+                rmsle(prices[picks], current.predicted[picks])
+                - rmsle(prices[picks], baseline.predicted[picks])
+                for picks in resamples
+            ]
         )
 
     covered_now = inside(prices, current.lower, current.upper)
     covered_before = inside(prices, baseline.lower, baseline.upper)
 
-    def coverage_moved(picks: npt.NDArray[np.intp]) -> float:
-        now_kept, before_kept = current.calibrated[picks], baseline.calibrated[picks]
-        return float(
-            covered_now[picks][now_kept].mean() - covered_before[picks][before_kept].mean()
+    def coverage_moved(resamples: Positions) -> FloatArray:
+        return np.array(
+            [
+                covered_now[picks][current.calibrated[picks]].mean()
+                - covered_before[picks][baseline.calibrated[picks]].mean()
+                for picks in resamples
+            ]
         )
 
     return AccuracyComparison(
@@ -113,24 +124,12 @@ def compare_accuracy(
         current=now,
         baseline=before,
         rmsle_difference=Difference(
-            now.rmsle - before.rmsle, *paired_interval(rmsle_moved, prices.size)
+            now.rmsle - before.rmsle, *paired_interval(rmsle_moved, prices.size, seed=SEED)
         ),
         coverage_difference=Difference(
-            now.coverage - before.coverage, *paired_interval(coverage_moved, prices.size)
+            now.coverage - before.coverage, *paired_interval(coverage_moved, prices.size, seed=SEED)
         ),
     )
-
-
-def paired_interval(
-    statistic: Callable[[npt.NDArray[np.intp]], float], houses: int
-) -> tuple[float, float]:
-    """The ``CONFIDENCE`` interval of ``statistic`` (of the positions of the houses drawn) over
-    ``RESAMPLES`` draws of ``houses`` houses with replacement."""
-    generator = np.random.default_rng(SEED)
-    values = [statistic(generator.integers(0, houses, size=houses)) for _ in range(RESAMPLES)]
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def accuracy_lines(comparison: AccuracyComparison, *, level: float, holdout: str) -> list[str]:
@@ -153,8 +152,8 @@ def accuracy_lines(comparison: AccuracyComparison, *, level: float, holdout: str
         lines += [
             f"  new - baseline     {_difference(comparison.rmsle_difference, 5)}   "
             f"{_difference(comparison.coverage_difference, 3)}",
-            f"  (in brackets: {CONFIDENCE:.0%} intervals, a paired bootstrap of "
-            f"{RESAMPLES} resamples of the {comparison.houses} houses)",
+            f"  (in brackets: {BOOTSTRAP_CONFIDENCE:.0%} intervals, a paired bootstrap of "
+            f"{BOOTSTRAP_RESAMPLES} resamples of the {comparison.houses} houses)",
         ]
     return lines
 

@@ -8,12 +8,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from gradient_boosting_model.bootstrap import BOOTSTRAP_CONFIDENCE
 from gradient_boosting_model.holdout_identity import HoldoutIdentity, HoldoutMismatchError
-from gradient_boosting_model.release.accuracy import (
-    CONFIDENCE,
-    accuracy_lines,
-    compare_accuracy,
-)
+from gradient_boosting_model.release.accuracy import accuracy_lines, compare_accuracy
 from gradient_boosting_model.release.holdout_answers import HoldoutAnswers
 
 HOUSES = 200
@@ -106,7 +103,7 @@ def test_the_report_shows_both_versions_and_the_differences() -> None:
     assert f"baseline 0.3.3      {math.log(1.10):.5f}   0.000 of 200 houses" in text
     assert f"model 0.3.4         {math.log(1.05):.5f}   1.000 of 190 houses" in text
     assert f"new - baseline     {math.log(1.05) - math.log(1.10):+.5f} (" in text
-    assert f"{CONFIDENCE:.0%} intervals, a paired bootstrap" in text
+    assert f"{BOOTSTRAP_CONFIDENCE:.0%} intervals, a paired bootstrap" in text
 
 
 def test_a_baseline_without_holdout_answers_is_said_so() -> None:

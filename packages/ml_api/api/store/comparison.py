@@ -3,12 +3,12 @@
 On all traffic: how far the challenger's prices are from the champion's (the share of houses
 beyond 2, 5 and 10%, the median and largest move). On the sales that came back for houses both
 priced: each model's RMSLE and range coverage, and the difference of RMSLEs (challenger minus
-champion) with a paired bootstrap interval: the sales are resampled together, so what the two
-models share (a hard house, a slow month) cancels out. The verdict is ``better`` when the whole
-interval is below zero, ``worse`` when above, ``same`` when the challenger priced every house
-of the window as the champion did (to the cent: a release that changes only warnings, which
-more sales would never tell apart), else ``not_yet_known``, and it names the sales it rests
-on.
+champion) with a paired bootstrap interval (the model package's ``paired_interval``: the sales
+are resampled together, so what the two models share, a hard house, a slow month, cancels
+out). The verdict is ``better`` when the whole interval is below zero, ``worse`` when above,
+``same`` when the challenger priced every house of the window as the champion did (to the
+cent: a release that changes only warnings, which more sales would never tell apart), else
+``not_yet_known``, and it names the sales it rests on.
 
 Rows are compared only between the two versions of the pair, either serving: a promotion or a
 rollback swaps their roles, and the houses the pair priced before it (the sales of which come
@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from gradient_boosting_model import BOOTSTRAP_CONFIDENCE, paired_interval
 from sqlalchemy import select, union_all
 
 from api.store.rows import FloatArray, float_columns
@@ -37,13 +38,9 @@ from api.store.tables import (
 
 #: Price moves reported: the share of houses whose challenger price is further than each.
 MOVES = (0.02, 0.05, 0.10)
-#: Resamples of the paired bootstrap, and its interval's confidence. A fixed seed: the same
-#: sales give the same interval at every refresh and in every worker.
-RESAMPLES = 1000
-CONFIDENCE = 0.90
+#: The paired bootstrap's seed: the same sales give the same interval at every refresh and in
+#: every worker.
 SEED = 20261203
-#: Sales resampled at once (memory: RESAMPLE_CHUNK x sales indices).
-RESAMPLE_CHUNK = 50
 
 
 @dataclass(frozen=True)
@@ -100,20 +97,16 @@ def price_moves(connection: Any, versions: Versions, houses: int) -> dict[str, A
 def paired_bootstrap(
     champion_squared: FloatArray, challenger_squared: FloatArray
 ) -> tuple[float, float]:
-    """The ``CONFIDENCE`` interval of RMSLE(challenger) - RMSLE(champion), by resampling the
-    sales (each sale's two squared log errors together) ``RESAMPLES`` times."""
-    count = len(champion_squared)
-    generator = np.random.default_rng(SEED)
-    differences = []
-    for _ in range(0, RESAMPLES, RESAMPLE_CHUNK):
-        picks = generator.integers(0, count, size=(RESAMPLE_CHUNK, count))
-        differences.append(
-            np.sqrt(challenger_squared[picks].mean(axis=1))
-            - np.sqrt(champion_squared[picks].mean(axis=1))
+    """The ``BOOTSTRAP_CONFIDENCE`` interval of RMSLE(challenger) - RMSLE(champion), each
+    resample of the sales taking each sale's two squared log errors together."""
+
+    def rmsle_moved(resamples: npt.NDArray[np.intp]) -> FloatArray:
+        moved: FloatArray = np.sqrt(challenger_squared[resamples].mean(axis=1)) - np.sqrt(
+            champion_squared[resamples].mean(axis=1)
         )
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(np.concatenate(differences), [tail, 100 - tail])
-    return float(low), float(high)
+        return moved
+
+    return paired_interval(rmsle_moved, len(champion_squared), seed=SEED)
 
 
 def on_sales(
@@ -177,13 +170,13 @@ def on_sales(
     figures["rmsle_difference"] = {
         "estimate": difference,
         "interval": [low, high],
-        "confidence": CONFIDENCE,
+        "confidence": BOOTSTRAP_CONFIDENCE,
     }
     figures["verdict"] = verdict
     figures["summary"] = (
         f"challenger {versions.challenger}'s RMSLE minus champion {versions.champion}'s on "
-        f"{count} sales: {difference:+.4f} ({CONFIDENCE:.0%} interval {low:+.4f} to {high:+.4f})"
-        f": {verdict.replace('_', ' ')}"
+        f"{count} sales: {difference:+.4f} ({BOOTSTRAP_CONFIDENCE:.0%} interval {low:+.4f} to "
+        f"{high:+.4f}): {verdict.replace('_', ' ')}"
     )
     return figures
 
