@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _warn(check_holdout(holdout, card["holdout_split"], measured=f"model {version}"))
         if args.command == "baseline":
             snapshot = price_requests(model, model_version=version, config=config)
-            answers = answer_holdout(model, split, config, model_version=version)
+            answers = answer_holdout(model, split, config, model_version=version, identity=holdout)
             path = write_baseline(args.baseline, snapshot, answers)
             print(f"baseline of version {version}: {path} ({len(snapshot)} houses)")
             return 0
@@ -96,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             baseline=read_baseline(args.baseline),
             config=config,
             split=split,
+            holdout=holdout,
             baseline_holdout=baseline_holdout,
         )
     except HoldoutMismatchError as error:

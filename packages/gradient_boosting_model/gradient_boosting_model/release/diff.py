@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.data import LabelledSplit, features_and_target, read_dataset
+from gradient_boosting_model.holdout_identity import HoldoutIdentity
 from gradient_boosting_model.release.accuracy import (
     AccuracyComparison,
     accuracy_lines,
@@ -50,17 +51,19 @@ def diff_test(
     baseline: Snapshot,
     config: Config,
     split: LabelledSplit,
+    holdout: HoldoutIdentity,
     baseline_holdout: HoldoutAnswers | None = None,
 ) -> DiffResult:
     """Price every house with ``model`` (of ``model_version``) and judge its moves from
-    ``baseline`` by ``config.release``'s tolerances; measure it on ``split``'s holdout beside
-    the baseline's answers for it (``baseline_holdout``, when the baseline has them: their
-    holdout must be ``split``'s, which ``holdout_identity.check_holdout`` checks)."""
+    ``baseline`` by ``config.release``'s tolerances; measure it on ``split``'s holdout (whose
+    identity is ``holdout``: ``holdout_identity(split, config)``, made once by the caller)
+    beside the baseline's answers for it (``baseline_holdout``, when the baseline has them:
+    their holdout must be ``split``'s, which ``holdout_identity.check_holdout`` checks)."""
     current = price_requests(model, model_version=model_version, config=config)
     comparison = compare(baseline, current)
     tolerances = config.release.new_version
     failures = judge(comparison, tolerances)
-    answers = answer_holdout(model, split, config, model_version=model_version)
+    answers = answer_holdout(model, split, config, model_version=model_version, identity=holdout)
     _, prices = features_and_target(split.holdout, config)
     accuracy = compare_accuracy(answers, baseline_holdout, prices)
     report = format_report(
@@ -68,8 +71,6 @@ def diff_test(
         failures,
         tolerances,
         houses_file=config.data.requests_file,
-        accuracy=accuracy_lines(
-            accuracy, level=config.calibration.level, holdout=str(answers.identity)
-        ),
+        accuracy=accuracy_lines(accuracy, level=config.calibration.level, holdout=str(holdout)),
     )
     return DiffResult(comparison=comparison, failures=failures, accuracy=accuracy, report=report)

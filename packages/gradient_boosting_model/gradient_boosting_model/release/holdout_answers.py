@@ -14,7 +14,7 @@ import numpy.typing as npt
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.data import LabelledSplit, features_and_target
 from gradient_boosting_model.evaluation import holdout_evidence
-from gradient_boosting_model.holdout_identity import HoldoutIdentity, holdout_identity
+from gradient_boosting_model.holdout_identity import HoldoutIdentity
 from gradient_boosting_model.schemas import ID_FIELD
 from gradient_boosting_model.trained_model import TrainedModel
 
@@ -80,15 +80,21 @@ class HoldoutAnswers:
 
 
 def answer_holdout(
-    model: TrainedModel, split: LabelledSplit, config: Config, *, model_version: str
+    model: TrainedModel,
+    split: LabelledSplit,
+    config: Config,
+    *,
+    model_version: str,
+    identity: HoldoutIdentity,
 ) -> HoldoutAnswers:
     """``model``'s answers for ``split``'s holdout, as ``evaluation.holdout_metrics`` measures
-    them."""
+    them, recorded with the holdout's ``identity`` (``holdout_identity(split, config)``, which
+    the caller has made to check the holdout against the model's and the baseline's)."""
     houses, _ = features_and_target(split.holdout, config)
     evidence = holdout_evidence(model, houses)
     return HoldoutAnswers(
         model_version=model_version,
-        identity=holdout_identity(split, config),
+        identity=identity,
         ids=np.array([house[ID_FIELD] for house in houses], dtype=np.int64),
         predicted=np.exp(evidence.log_price),
         lower=np.exp(evidence.log_lower),

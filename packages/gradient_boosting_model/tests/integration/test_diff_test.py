@@ -19,6 +19,7 @@ from gradient_boosting_model import __version__
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.data import LabelledSplit, split_holdout
 from gradient_boosting_model.evaluation import holdout_metrics
+from gradient_boosting_model.holdout_identity import HoldoutIdentity, holdout_identity
 from gradient_boosting_model.persistence import artifact_path, load_metadata
 from gradient_boosting_model.release import cli
 from gradient_boosting_model.release.baseline import (
@@ -57,6 +58,11 @@ def split(config: Config) -> LabelledSplit:
     return split_holdout(config)
 
 
+@pytest.fixture(scope="module")
+def holdout(split: LabelledSplit, config: Config) -> HoldoutIdentity:
+    return holdout_identity(split, config)
+
+
 def _with_model(config: Config, **settings: Any) -> Config:
     return config.model_copy(update={"model": config.model.model_copy(update=settings)})
 
@@ -77,11 +83,17 @@ def test_a_planted_learning_rate_fails_as_a_retraining_and_as_a_new_version(
     baseline: Snapshot,
     baseline_holdout: HoldoutAnswers,
     split: LabelledSplit,
+    holdout: HoldoutIdentity,
 ) -> None:
     planted = refit(_with_model(config, learning_rate=PLANTED_LEARNING_RATE))
     version = baseline.model_version
     retraining = diff_test(
-        planted, model_version=version, baseline=baseline, config=config, split=split
+        planted,
+        model_version=version,
+        baseline=baseline,
+        config=config,
+        split=split,
+        holdout=holdout,
     )
     assert [failure.split(" (")[0] for failure in retraining.failures] == [
         f"version {version} retrained does not answer as its baseline did"
@@ -92,6 +104,7 @@ def test_a_planted_learning_rate_fails_as_a_retraining_and_as_a_new_version(
         baseline=baseline,
         config=config,
         split=split,
+        holdout=holdout,
         baseline_holdout=baseline_holdout,
     )
     assert not new.passed, new.report
@@ -121,7 +134,11 @@ def test_a_planted_learning_rate_fails_as_a_retraining_and_as_a_new_version(
 
 
 def test_a_new_version_differing_by_its_seed_alone_passes(
-    config: Config, refit: Refit, packaged_model: TrainedModel
+    config: Config,
+    refit: Refit,
+    packaged_model: TrainedModel,
+    split: LabelledSplit,
+    holdout: HoldoutIdentity,
 ) -> None:
     """The tolerances are not tighter than an equally good retraining's noise: the model being
     built, reseeded, against its own answers (not the committed baseline, which is the last
@@ -133,7 +150,8 @@ def test_a_new_version_differing_by_its_seed_alone_passes(
         model_version=f"{__version__}+reseeded",
         baseline=own,
         config=config,
-        split=split_holdout(config),
+        split=split,
+        holdout=holdout,
     )
     assert new.passed, new.report
     assert new.comparison.median_move > 0.003  # it did move (0.46% for 0.3.0, 0.74% for 0.2.0)
