@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gradient_boosting_model.config import Config
@@ -24,6 +24,14 @@ from gradient_boosting_model.schemas import ID_FIELD
 
 #: Hex digits of a digest shown in a message (the record keeps all 64).
 SHOWN_DIGITS = 12
+#: A SHA-256 digest as the record holds it: 64 lower-case hex digits.
+SHA256_PATTERN = "^[0-9a-f]{64}$"
+
+
+def _recorded(description: str, **more: str) -> Any:
+    """A field of the record, its ``description`` (and any ``pattern``) in its metadata: the
+    service's spec documents the card's ``holdout_split`` from them (``tools/house_spec.py``)."""
+    return field(metadata={"description": description, **more})
 
 
 class HoldoutMismatchError(ModelError):
@@ -34,13 +42,19 @@ class HoldoutMismatchError(ModelError):
 class HoldoutIdentity:
     """The holdout's settings, its size, and digests of its houses' Ids and rows."""
 
-    training_file: str
-    holdout_fraction: float
-    split_seed: int
-    max_living_area: float
-    houses: int
-    ids_sha256: str
-    rows_sha256: str
+    training_file: str = _recorded("The labelled file split, in the model package's datasets.")
+    holdout_fraction: float = _recorded("The share of its houses held out of training.")
+    split_seed: int = _recorded("The seed of the split.")
+    max_living_area: float = _recorded(
+        "Houses of a larger living area (GrLivArea) are in neither part."
+    )
+    houses: int = _recorded("The houses held out.")
+    ids_sha256: str = _recorded("SHA-256 of their Ids, sorted, one a line.", pattern=SHA256_PATTERN)
+    rows_sha256: str = _recorded(
+        "SHA-256 of their rows as read (every field, the sale price too), in the Ids' order, "
+        "one JSON text a line.",
+        pattern=SHA256_PATTERN,
+    )
 
     def to_json(self) -> dict[str, Any]:
         """As the metadata JSON records it."""

@@ -1,11 +1,15 @@
-"""The end of ``api/spec/api.yaml``, generated: ``PredictionRequest`` and ``HouseDetails``.
+"""The end of ``api/spec/api.yaml``, generated: ``PredictionRequest``, ``HouseDetails`` and
+``HoldoutSplit``.
 
 The model package's schema (``gradient_boosting_model.schemas``) is the one declaration of the
 house fields: their types, ranges, codes, descriptions and house rules. This module turns it into
 OpenAPI, with an example of each field read from test.csv (its first known value), and writes it
-below the marker line of ``api.yaml``. ``make spec`` runs it; ``tests/test_spec.py`` fails when
-the file differs from what it makes. The request limits come from the settings' defaults here;
-a server serves its own (``api.spec_document.with_limits``).
+below the marker line of ``api.yaml``. The model card's ``holdout_split`` (``HoldoutSplit``) is
+made the same way from the record the model keeps (``holdout_identity.HoldoutIdentity``: its
+fields, their types and descriptions), with the holdout the config splits off as its example.
+``make spec`` runs it; ``tests/test_spec.py`` fails when the file differs from what it makes.
+The request limits come from the settings' defaults here; a server serves its own
+(``api.spec_document.with_limits``).
 
     python -m tools.house_spec [--check]
 """
@@ -13,15 +17,19 @@ a server serves its own (``api.spec_document.with_limits``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
 from gradient_boosting_model.area_parts import LIVING_AREA
-from gradient_boosting_model.data import read_dataset
+from gradient_boosting_model.config import load_config
+from gradient_boosting_model.data import read_dataset, split_holdout
 from gradient_boosting_model.fields import JsonNumber, WholeNumber
+from gradient_boosting_model.holdout_identity import HoldoutIdentity, holdout_identity
 from gradient_boosting_model.schemas import (
     HOUSE_FIELDS,
     HOUSE_RULES,
@@ -52,6 +60,14 @@ HOUSE_INTRO = (
     " feature's kind given as null), an alley, a fence or a shed left out is none, and floors"
     " left out are what the living area leaves (each field's description says which)."
 )
+
+HOLDOUT_SPLIT_INTRO = (
+    "Which houses holdout_metrics are of: the split's settings, how many houses, and SHA-256"
+    " digests of their sorted Ids and of their rows. The release's diff-test and replay refuse"
+    " to compare models on another holdout. Null for a model trained before it was recorded."
+)
+#: The OpenAPI type of each Python type a record's field has.
+OPENAPI_TYPES = {str: "string", int: "integer", float: "number"}
 
 
 def _number(value: Any) -> Any:
@@ -161,6 +177,28 @@ def house_details_schema(examples: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def holdout_split_schema(example: HoldoutIdentity) -> dict[str, Any]:
+    """``HoldoutSplit``: the model card's ``holdout_split``, each field of ``HoldoutIdentity``
+    with its type and description (and pattern), ``example``'s value as its example."""
+    types = typing.get_type_hints(HoldoutIdentity)
+    names = [field.name for field in dataclasses.fields(HoldoutIdentity)]
+    return {
+        "type": "object",
+        "nullable": True,
+        "description": HOLDOUT_SPLIT_INTRO,
+        "required": names,
+        "additionalProperties": False,
+        "properties": {
+            field.name: {
+                "type": OPENAPI_TYPES[types[field.name]],
+                **field.metadata,
+                "example": _number(getattr(example, field.name)),
+            }
+            for field in dataclasses.fields(HoldoutIdentity)
+        },
+    }
+
+
 def first_known_values() -> dict[str, Any]:
     """Each field's first known (not null) value in the model package's test.csv."""
     examples: dict[str, Any] = {}
@@ -172,7 +210,8 @@ def first_known_values() -> dict[str, Any]:
 
 
 def generated_schemas() -> dict[str, Any]:
-    """The two schemas, with the default settings' limits, as they are written to the file."""
+    """The schemas, with the default settings' limits, as they are written to the file."""
+    config = load_config()
     schemas = {
         "PredictionRequest": {
             "type": "array",
@@ -185,6 +224,7 @@ def generated_schemas() -> dict[str, Any]:
             ROW_NOUN: "house",  # what its refusals call an item
         },
         "HouseDetails": house_details_schema(first_known_values()),
+        "HoldoutSplit": holdout_split_schema(holdout_identity(split_holdout(config), config)),
     }
     document = with_limits({"components": {"schemas": schemas}}, request_limits(Settings()))
     generated: dict[str, Any] = document["components"]["schemas"]
