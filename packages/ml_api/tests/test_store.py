@@ -32,7 +32,9 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
 )
+from sqlalchemy.exc import DatabaseError
 
 from api.store import monitoring
 from api.store import recorder as recorder_module
@@ -80,6 +82,28 @@ def test_migrations_go_up_and_down(engine: Engine) -> None:
     downgrade(engine, "base")
     assert current_revision(engine) is None
     assert not {"predictions", "sales"} & set(inspect(engine).get_table_names())
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_a_failed_migration_leaves_the_ones_before_it_applied_and_recorded(
+    engine: Engine,
+) -> None:
+    """Each migration is its own transaction (``migrations/env.py``): 0004 failing (a table of
+    its index's name in the way) leaves 0001 to 0003 applied and recorded, and a rerun goes on
+    from there. In one transaction for them all, PostgreSQL rolled 0001 to 0003 back too."""
+    with engine.begin() as connection:  # indexes and tables share their names' namespace
+        connection.execute(text("CREATE TABLE ix_predictions_created_at_id (id integer)"))
+    try:
+        with pytest.raises(DatabaseError, match="already"):  # exists; a table named ...
+            migrate(engine)
+        assert current_revision(engine) == "0003"
+        assert {"predictions", "sales", "challenger_prices"} <= set(
+            inspect(engine).get_table_names()
+        )
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE ix_predictions_created_at_id"))
     migrate(engine)
     assert current_revision(engine) == head_revision()
 

@@ -245,8 +245,9 @@ def _let_the_next_migrate(connection: Connection) -> None:
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the database to ``revision`` (the code's, by default), one migration at a time.
 
-    Alembic begins and commits the migrations' transaction itself (``migrations/env.py``): a
-    migration may commit it early to run a statement outside any (``autocommit_block``)."""
+    Alembic begins and commits each migration's transaction itself (``migrations/env.py``): a
+    failed migration leaves those before it applied and recorded, and a migration may commit
+    its own early to run a statement outside any (``autocommit_block``)."""
     config = _alembic_config()
     with engine.connect() as connection, one_migration_at_a_time(connection):
         config.attributes["connection"] = connection

@@ -9,8 +9,9 @@ On PostgreSQL the index is built CONCURRENTLY: a plain build holds a lock that b
 write to the table until it ends (on a large store minutes of the writer's statements failing
 at their 5 s bound), a concurrent one a lock that blocks none (SHARE UPDATE EXCLUSIVE: only
 VACUUM, ANALYZE and other DDL wait for it). The build runs outside a transaction (Alembic's
-``autocommit_block`` commits the migrations' transaction before it, which is why the
-migration lock is the session's, ``api.store.database.one_migration_at_a_time``), and so:
+``autocommit_block`` commits this migration's transaction before it, each migration having its
+own, ``migrations/env.py``; which is why the migration lock is the session's,
+``api.store.database.one_migration_at_a_time``), and so:
 
 - it waits without bound (``lock_timeout`` 0, restored after): it waits for every transaction
   open on the database to end, a backup's included, and blocks nobody meanwhile, whereas at the
