@@ -1,6 +1,6 @@
 """Migrations that build an index on a table the service writes (0005): on PostgreSQL the build
-blocks no write, the replicas still migrate one at a time across it, and a rerun after a failed
-build succeeds (the migration's docstring says how)."""
+blocks no write, the replicas still migrate one at a time across it, a failed build fails with
+its own error, and a rerun after it succeeds (the migration's docstring says how)."""
 
 from __future__ import annotations
 
@@ -190,3 +190,62 @@ def test_a_replica_waiting_its_turn_does_not_stop_the_build(store_url: str, engi
         second.dispose()
     assert current_revision(engine) == head_revision()
     assert _index_valid(engine) is True
+
+
+def _stop_the_build(
+    store_url: str, engine: Engine, stop: str
+) -> tuple[BaseException | None, str | None]:
+    """A migration from 0004 whose build of ``INDEX`` is stopped by ``stop`` (a function of
+    PostgreSQL's, given the build's process id) while it waits for a writer: what the migration
+    raised, and the ``lock_timeout`` of its connection back in the pool (None: not pooled)."""
+    migrate(engine, "0004")
+    migrating = make_engine(store_url, statement_timeout=BOUND_SECONDS, migrating=True)
+    try:
+        with engine.connect() as writer, ThreadPoolExecutor(1) as pool:
+            _write_open(writer, "00000000000000dd")
+            migration = pool.submit(migrate, migrating)
+            wait_for(lambda: _building(engine) or migration.done())
+            with engine.connect() as operator:
+                pid = operator.scalar(
+                    text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE query ILIKE 'CREATE INDEX%' AND query LIKE :index"
+                    ),
+                    {"index": f"%{INDEX}%"},
+                )
+                assert operator.scalar(text(f"SELECT {stop}(:pid)"), {"pid": pid}) is True
+            error = migration.exception(timeout=60)
+            writer.rollback()
+        with migrating.connect() as pooled:  # the migration's, if the pool kept it
+            kept = pooled.scalar(text("SELECT pg_backend_pid()")) == pid
+            lock_timeout = pooled.scalar(text("SHOW lock_timeout")) if kept else None
+    finally:
+        migrating.dispose()
+    return error, lock_timeout
+
+
+def test_a_build_whose_connection_is_lost_fails_with_its_own_error(
+    store_url: str, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The build's connection ended under it (an operator's ``pg_terminate_backend``, a
+    restart): the migration fails with that error, which ``make migrate`` prints on its one
+    line, not with the reset of ``lock_timeout`` on the lost connection after it, or Alembic's
+    end of the autocommit block ("Can't reconnect until invalid transaction is rolled back");
+    that one is logged."""
+    error, lock_timeout = _stop_the_build(store_url, engine, "pg_terminate_backend")
+    assert lock_timeout is None
+    assert isinstance(error, OperationalError), repr(error)
+    assert "terminating connection due to administrator command" in str(error)
+    assert "did not end after the failed build: Can't reconnect" in caplog.text
+
+
+def test_a_cancelled_build_fails_with_its_own_error_its_connection_bounded_again(
+    store_url: str, engine: Engine
+) -> None:
+    """A build cancelled on a connection that stays open (``pg_cancel_backend``) fails with
+    its own error, and the connection, back in the pool, waits on a lock no longer than the
+    store's bound again: ``lock_timeout`` reset, not left at 0."""
+    error, lock_timeout = _stop_the_build(store_url, engine, "pg_cancel_backend")
+    assert isinstance(error, OperationalError), repr(error)
+    assert "canceling statement due to user request" in str(error)
+    assert lock_timeout == f"{BOUND_SECONDS:g}s"

@@ -29,11 +29,13 @@ Any later migration that builds an index on a table the service writes follows t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from alembic import op
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 revision = "0005"
 down_revision = "0004"
@@ -42,20 +44,50 @@ depends_on = None
 
 INDEX = "ix_predictions_model_version_created_at_id"
 
+logger = logging.getLogger(__name__)
+
 
 @contextmanager
 def _concurrently() -> Iterator[bool]:
     """Outside any transaction, with no bound on a lock's wait, on PostgreSQL (``True``);
-    as it is elsewhere (``False``)."""
+    as it is elsewhere (``False``).
+
+    A failed build's error is the one raised, as ``make migrate`` prints one line of it: on a
+    connection lost under the build (an operator's ``pg_terminate_backend``, a restart) the
+    reset of ``lock_timeout`` and Alembic's end of the autocommit block fail too ("Can't
+    reconnect until invalid transaction is rolled back"), and each error hid the build's; they
+    are logged instead. A lost connection is not reset: its session, the setting with it, is
+    gone."""
     if op.get_bind().dialect.name != "postgresql":
         yield False
         return
-    with op.get_context().autocommit_block():
-        op.execute("SET lock_timeout = 0")
-        try:
-            yield True
-        finally:
+    failure: BaseException | None = None
+    try:
+        with op.get_context().autocommit_block():
+            op.execute("SET lock_timeout = 0")
+            try:
+                yield True
+            except BaseException as error:
+                failure = error
+                _reset_lock_timeout_after_failure()
+                raise
             op.execute("RESET lock_timeout")
+    except SQLAlchemyError as error:
+        if failure is None or error is failure:
+            raise
+        logger.warning("the autocommit block did not end after the failed build: %s", error)
+        raise failure from failure.__cause__  # shown with its own cause, as it was raised
+
+
+def _reset_lock_timeout_after_failure() -> None:
+    """``RESET lock_timeout`` after a failed build, on a connection still open (the pool
+    keeps it); its own error logged, not raised over the build's."""
+    if op.get_bind().invalidated:  # lost
+        return
+    try:
+        op.execute("RESET lock_timeout")
+    except SQLAlchemyError as error:
+        logger.warning("lock_timeout was not reset after the failed build: %s", error)
 
 
 def _drop_if_invalid(name: str) -> None:
