@@ -1,13 +1,23 @@
 """The windows' indexes cover their order's tie-breaker: the houses of one request share their
-time, as the sales of one batch do, so a window is taken newest first by time, then by id.
+time, as the sales of one batch do, so a window is taken newest first by time, then by id. (The
+monitoring windows take one model version's houses by 0005's index since; this one on
+predictions serves the houses of every version: pruning, the store's newest house.)
 
 Revision ID: 0004
 Revises: 0003
 
-Each new index is built before the one it replaces is dropped: on PostgreSQL the build blocks
-writes to its table (the writer's queue holds the priced houses meanwhile; a large store's
-build may outlast it: run this while the service is down), and the drop, which blocks reads as
-well, holds its lock only from then to the migration's commit, with nothing left to do between.
+The builds are plain (0005 came to build CONCURRENTLY after), in the migration's transaction
+(its own, ``migrations/env.py``): on PostgreSQL each holds a lock on its table that blocks every
+write to it until the migration commits, after both builds and the drops. Meanwhile each write
+fails at the store's bound (``ML_API_STORE_STATEMENT_TIMEOUT``, 5 s): the recorder tries its
+batch again, the houses waiting in each worker's bounded queue (beyond it, counted in
+``ml_api_unrecorded_houses_total``), and ``POST /v1/sales`` is answered 503. On a large store,
+migrate from 0003 while the service is down. A build waits for a lock no longer than that bound
+either: a write's transaction open longer fails the migration, which leaves 0003 recorded, and
+a rerun builds again.
+
+Each new index is built before the one it replaces is dropped: a drop blocks reads as well, and
+holds its lock only from then to the migration's commit, with nothing left to do between.
 """
 
 from __future__ import annotations
