@@ -986,3 +986,36 @@ def test_the_backup_pod_runs_as_the_images_user_locked_down() -> None:
     assert security["capabilities"]["drop"] == ["ALL"]
     resources = BACKUP_CONTAINER["resources"]
     assert resources["requests"] == resources["limits"]
+
+
+# --- The API's own NetworkPolicy, opt-in: deploy/kubernetes/policies/api-networkpolicy.yaml ------
+
+API_POLICY = load_manifests(KUBE_DIR / "policies" / "api-networkpolicy.yaml")[0]
+
+
+def test_the_api_policy_lets_only_the_ingress_and_prometheus_namespaces_reach_the_api() -> None:
+    """Its selector takes the Deployment's pods, its rules the container's port by name, and
+    each rule admits one namespace by the name Kubernetes labels it with: nothing else."""
+    spec = API_POLICY["spec"]
+    api_labels = DEPLOYMENT["spec"]["template"]["metadata"]["labels"]
+    assert spec["podSelector"]["matchLabels"].items() <= api_labels.items()
+    assert spec["policyTypes"] == ["Ingress"]
+    [container_port] = CONTAINER["ports"]
+    namespaces = []
+    for rule in spec["ingress"]:
+        assert rule["ports"] == [{"port": container_port["name"], "protocol": "TCP"}]
+        [source] = rule["from"]
+        assert source.keys() == {"namespaceSelector"}
+        [(label, name)] = source["namespaceSelector"]["matchLabels"].items()
+        assert label == "kubernetes.io/metadata.name"
+        namespaces.append(name)
+    # The controller's namespace is the one its ConfigMap here is made for.
+    controller = load_manifests(KUBE_DIR / "ingress-nginx" / "controller-configmap.yaml")[0]
+    assert namespaces == [controller["metadata"]["namespace"], "monitoring"]
+
+
+def test_the_api_policy_is_opt_in() -> None:
+    """Not applied by base/ or an overlay: the namespaces are the cluster's to check first."""
+    for overlay in (KUBE_DIR / "base", LOCAL_OVERLAY, CHALLENGER_OVERLAY, PROMOTED_OVERLAY):
+        assert not [m for m in render(overlay) if m["kind"] == "NetworkPolicy"
+                    and m["metadata"]["name"] == API_POLICY["metadata"]["name"]]  # fmt: skip
