@@ -61,6 +61,8 @@ def test_repeated_slashes_are_one(client: TestClient, path: str) -> None:
         ("POST", "/v1/predictions/", "/v1/predictions"),
         ("POST", "/v1/predictions/?explain=true", "/v1/predictions?explain=true"),
         ("GET", "/ui", "/ui/"),
+        ("GET", "/openapi.json/", "/openapi.json"),
+        ("GET", "/openapi.yaml/?v=1", "/openapi.yaml?v=1"),
     ],
 )
 def test_a_redirect_names_no_host_the_client_sent(
