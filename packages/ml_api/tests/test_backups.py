@@ -171,7 +171,7 @@ def test_a_failed_dump_leaves_no_backup_and_prunes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == older  # no partial file either
 
 
-@pytest.mark.parametrize("keep", ["0", "x", "-1"])
+@pytest.mark.parametrize("keep", ["0", "00", "x", "-1"])
 def test_a_wrong_count_to_keep_is_refused_before_any_dump(
     postgres_server: postgres.Postgres, tmp_path: Path, keep: str
 ) -> None:

@@ -38,8 +38,10 @@ backup() {
         exec pg_dump --format=custom --no-password
     fi
     keep="${2:-14}"
+    # A leading zero refused too: `00` passed as a number above 0, and `head -n -00` below
+    # then listed every backup, the new one included, for removal.
     case "$keep" in
-        '' | *[!0-9]* | 0)
+        '' | *[!0-9]* | 0*)
             echo "house-price-store: KEEP must be a whole number above 0, not '$keep'" >&2
             exit 2 ;;
     esac
