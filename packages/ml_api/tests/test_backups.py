@@ -186,3 +186,37 @@ def test_a_wrong_command_is_refused_with_the_usage(
 ) -> None:
     done = _run(*args, env=_libpq_env(postgres_server, "backed_up"))
     assert done.returncode != 0 and b"usage: house-price-store backup DIR" in done.stderr
+
+
+def _wrapped(tmp_path: Path, program: str, body: str, env: dict[str, str]) -> Path:
+    """A folder holding ``program``: a shell script of ``body`` that may call the one ``env``'s
+    PATH finds as ``"$real" "$@"``, for the backup's PATH to find first."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    real = subprocess.run(["sh", "-c", f"command -v {program}"], capture_output=True, text=True,
+                          env=env, check=True).stdout.strip()  # fmt: skip
+    wrapper = bin_dir / program
+    wrapper.write_text(f'#!/bin/sh\nreal="{real}"\n{body}\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    return bin_dir
+
+
+def test_a_dump_cut_short_is_not_taken_for_a_backup(
+    filled: Engine, postgres_server: postgres.Postgres, tmp_path: Path
+) -> None:
+    """pg_dump ends well but its file is cut short (storage that lost its tail): the read back
+    reads the whole file, so no backup is named and the older one stays. (pg_restore --list
+    reads only the table of contents at the file's start, and took it.)"""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    older = "house_price-20250101T031700Z.dump"
+    (folder / older).write_bytes(b"an older backup")
+    env = _libpq_env(postgres_server, "backed_up")
+    cut = '''"$real" "$@" || exit
+for argument; do case "$argument" in --file=*) file="${argument#--file=}" ;; esac; done
+size=$(wc -c <"$file")
+head -c $((size - 64)) "$file" >"$file.cut" && mv "$file.cut" "$file"'''
+    bin_dir = _wrapped(tmp_path, "pg_dump", cut, env)
+    done = _run("backup", str(folder), "1", env={**env, "PATH": f"{bin_dir}:{env['PATH']}"})
+    assert done.returncode != 0, done.stdout.decode()
+    assert sorted(p.name for p in folder.iterdir()) == [older]

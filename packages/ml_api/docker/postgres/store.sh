@@ -9,9 +9,9 @@
 #   house-price-store restore FILE        a dump put back (- : from standard input)
 #
 # A backup is pg_dump's custom format: one consistent snapshot, taken while the API goes on
-# writing. It is written under a hidden name, read back whole (pg_restore --list) and only then
-# named: a failed or cut-off dump is never taken for a backup, and older backups are pruned only
-# after a new one is there.
+# writing. It is written under a hidden name, read back whole (pg_restore to /dev/null) and
+# only then named: a failed or cut-off dump is never taken for a backup, and older backups are
+# pruned only after a new one is there.
 #
 # A restore drops the store's tables and makes them again as the dump has them, rows and the
 # migrations' revision included, in one transaction: whole or not at all. Stop the API first
@@ -49,7 +49,9 @@ backup() {
     partial="$dir/.$name.partial"
     trap 'rm -f "$partial"' EXIT
     pg_dump --format=custom --no-password --file="$partial"
-    pg_restore --list "$partial" >/dev/null
+    # Read back whole, every table's rows decompressed (to nothing): `pg_restore --list` reads
+    # only the table of contents at the file's start, and took a file cut short after it.
+    pg_restore --file=/dev/null "$partial"
     mv "$partial" "$dir/$name"
     trap - EXIT
     # The names sort as their times: all but the newest KEEP removed.
