@@ -11,6 +11,7 @@ prunes nothing; a restore is whole or nothing. The Kubernetes CronJob that runs 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -220,3 +221,26 @@ head -c $((size - 64)) "$file" >"$file.cut" && mv "$file.cut" "$file"'''
     done = _run("backup", str(folder), "1", env={**env, "PATH": f"{bin_dir}:{env['PATH']}"})
     assert done.returncode != 0, done.stdout.decode()
     assert sorted(p.name for p in folder.iterdir()) == [older]
+
+
+def test_two_backups_in_the_same_second_both_succeed(
+    filled: Engine, postgres_server: postgres.Postgres, tmp_path: Path
+) -> None:
+    """Two runs that start in one second (a Job made by hand beside the nightly one, two
+    operators): each writes its own partial file, where both wrote the one their second
+    names, and one moved it away under the other."""
+    env = _libpq_env(postgres_server, "backed_up")
+    bin_dir = _wrapped(tmp_path, "pg_dump", 'sleep 1\nexec "$real" "$@"', env)
+    _wrapped(tmp_path, "date", "echo 20260101T031700Z", env)  # the same second, whenever they start
+    env = {**env, "PATH": f"{bin_dir}:{env['PATH']}"}
+    command = ["sh", str(SCRIPT), "backup", str(tmp_path / "backups"), "14"]
+    (tmp_path / "backups").mkdir()
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(2)]  # fmt: skip
+    outcomes = [(run.wait(timeout=60), run.communicate()) for run in runs]
+    assert [code for code, _ in outcomes] == [0, 0], [err for _, (_, err) in outcomes]
+    [dump, *_] = sorted((tmp_path / "backups").iterdir())
+    assert re.fullmatch(DUMP_NAME, dump.name)
+    listed = subprocess.run(["pg_restore", "--file=/dev/null", str(dump)], env=env,
+                            capture_output=True, check=False)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr.decode()

@@ -46,8 +46,13 @@ backup() {
             exit 2 ;;
     esac
     name="house_price-$(date -u +%Y%m%dT%H%M%SZ).dump"
-    partial="$dir/.$name.partial"
+    # A partial file of this run's own (mktemp), where it was named by the second: two runs
+    # started in the same second (a Job made by hand beside the nightly one) wrote one file,
+    # and the first to finish moved it away under the other. mktemp makes it 0600: readable by
+    # the volume's group too (fsGroup), for a job that copies the backups off the cluster.
+    partial="$(mktemp "$dir/.$name.XXXXXX")"
     trap 'rm -f "$partial"' EXIT
+    chmod 0640 "$partial"
     pg_dump --format=custom --no-password --file="$partial"
     # Read back whole, every table's rows decompressed (to nothing): `pg_restore --list` reads
     # only the table of contents at the file's start, and took a file cut short after it.
