@@ -129,8 +129,9 @@ def test_a_restore_replaces_what_the_store_held(
     assert _contents(filled) == before
 
 
+@pytest.mark.parametrize("cut", ["the last rows", "half", "the table of contents"])
 def test_a_cut_off_dump_restores_nothing(
-    filled: Engine, postgres_server: postgres.Postgres
+    filled: Engine, postgres_server: postgres.Postgres, cut: str
 ) -> None:
     env = _libpq_env(postgres_server, "backed_up")
     dump = _run("backup", "-", env=env).stdout
@@ -138,8 +139,9 @@ def test_a_cut_off_dump_restores_nothing(
         connection.execute(text("UPDATE predictions SET price = 1"))
     moved = _contents(filled)
     # Its table of contents whole, its last table's rows cut: the tables are dropped and made
-    # again before pg_restore finds out.
-    done = _run("restore", "-", env=env, input=dump[:-64])
+    # again before pg_restore finds out. Or cut in a table's rows, or in its table of contents.
+    kept = {"the last rows": len(dump) - 64, "half": len(dump) // 2, "the table of contents": 100}
+    done = _run("restore", "-", env=env, input=dump[: kept[cut]])
     assert done.returncode != 0
     filled.dispose()
     assert _contents(filled) == moved  # one transaction: nothing dropped, nothing half-loaded
@@ -244,3 +246,30 @@ def test_two_backups_in_the_same_second_both_succeed(
     listed = subprocess.run(["pg_restore", "--file=/dev/null", str(dump)], env=env,
                             capture_output=True, check=False)  # fmt: skip
     assert listed.returncode == 0, listed.stderr.decode()
+
+
+def test_an_older_releases_dump_restores_over_the_store_and_migrates(
+    filled: Engine, postgres_server: postgres.Postgres
+) -> None:
+    """A dump made before a migration (here at 0001, before 0002's challenger_prices, whose
+    foreign key holds predictions) put back over the store at the code's revision: the store is
+    the dump's, tables it lacks gone, and the API's migration takes it to the code's revision
+    (README's Backups says so). pg_restore --clean dropped only the dump's own tables: the
+    newer table's key refused the drop, and the whole restore failed."""
+    old = make_engine(_database(postgres_server, "older_release"))
+    migrate(old, "0001")
+    old.dispose()
+    dump = _run("backup", "-", env=_libpq_env(postgres_server, "older_release"))
+    assert dump.returncode == 0, dump.stderr.decode()
+    done = _run("restore", "-", env=_libpq_env(postgres_server, "backed_up"), input=dump.stdout)
+    assert done.returncode == 0, done.stderr.decode()
+    filled.dispose()
+    assert current_revision(filled) == "0001"
+    with filled.connect() as connection:
+        tables = connection.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        ).scalars()
+        assert list(tables) == ["alembic_version", "predictions", "sales"]
+        assert connection.execute(text("SELECT count(*) FROM predictions")).scalar() == 0
+    migrate(filled)
+    assert current_revision(filled) == head_revision()

@@ -13,8 +13,9 @@
 # only then named: a failed or cut-off dump is never taken for a backup, and older backups are
 # pruned only after a new one is there.
 #
-# A restore drops the store's tables and makes them again as the dump has them, rows and the
-# migrations' revision included, in one transaction: whole or not at all. Stop the API first
+# A restore drops the store's tables (every table of its schema) and makes them again as the
+# dump has them, rows and the migrations' revision included, in one transaction: whole or not
+# at all. Stop the API first
 # (compose: `stop api`; Kubernetes: scale its Deployment to 0): a restore waits for the tables'
 # locks, and what was priced after the dump is lost with the tables it replaces. An API started
 # afterwards migrates a dump of an older release to its code's revision.
@@ -65,6 +66,21 @@ backup() {
     echo "$dir/$name"
 }
 
+# Every table of the store's schema dropped: the dump's and any a later migration made, which
+# pg_restore --clean left (a newer table's foreign key then refused the drop of predictions,
+# and the restore of an older release's dump failed; a newer table without one stayed, and the
+# API's migration to it failed on starting).
+drop_tables="SET LOCAL client_min_messages = warning;
+DO \$\$
+DECLARE name text;
+BEGIN
+    FOR name IN SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+                WHERE schemaname = current_schema() LOOP
+        EXECUTE 'DROP TABLE IF EXISTS ' || name || ' CASCADE';
+    END LOOP;
+END
+\$\$;"
+
 restore() {
     file="${1:?$usage}"
     if [ "$file" = - ]; then
@@ -72,8 +88,21 @@ restore() {
     else
         set -- "$file"
     fi
-    exec pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction \
-        --exit-on-error --no-password --dbname="$PGDATABASE" "$@"
+    # One transaction, which psql commits only when pg_restore has read the dump whole: on a
+    # dump cut short or unreadable, a COPY it was in is ended and an error raised, so that
+    # psql stops (ON_ERROR_STOP) and the server rolls it all back.
+    {
+        echo 'BEGIN;'
+        echo "$drop_tables"
+        if pg_restore --no-owner --no-privileges --file=- "$@"; then
+            echo 'COMMIT;'
+        else
+            printf '\n\\.\n'
+            failed="house-price-store: the dump could not be read whole: nothing restored"
+            echo "DO \$\$ BEGIN RAISE EXCEPTION '$failed'; END \$\$;"
+        fi
+    } | psql --no-psqlrc --quiet --no-password --set=ON_ERROR_STOP=1 --output=/dev/null \
+        --dbname="$PGDATABASE"
 }
 
 command="${1:-}"
