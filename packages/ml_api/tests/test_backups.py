@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -159,6 +160,23 @@ def test_only_the_newest_backups_are_kept(
     assert done.returncode == 0, done.stderr.decode()
     new = Path(done.stdout.decode().strip()).name
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([older[-1], new, "notes.txt"])
+
+
+def test_a_killed_runs_partial_file_is_removed_a_day_later(
+    filled: Engine, postgres_server: postgres.Postgres, tmp_path: Path
+) -> None:
+    """A Job stopped at its deadline is SIGKILLed, and its cleanup never runs: its partial file
+    would stay on the volume for ever. A running dump's is never a day old."""
+    stale = tmp_path / ".house_price-20250101T031700Z.dump.a1b2c3"
+    running = tmp_path / ".house_price-20250102T031700Z.dump.d4e5f6"
+    for partial in (stale, running):
+        partial.write_bytes(b"half a dump")
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(stale, (day_ago, day_ago))
+    done = _run("backup", str(tmp_path), env=_libpq_env(postgres_server, "backed_up"))
+    assert done.returncode == 0, done.stderr.decode()
+    new = Path(done.stdout.decode().strip()).name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running.name, new])
 
 
 def test_a_failed_dump_leaves_no_backup_and_prunes_nothing(

@@ -46,6 +46,9 @@ backup() {
             echo "house-price-store: KEEP must be a whole number above 0, not '$keep'" >&2
             exit 2 ;;
     esac
+    # Partial files of runs that were killed (a Job's deadline: SIGKILL, no cleanup), a day
+    # old: never a running dump's (the Job's deadline is two hours), and never pruned below.
+    find "$dir" -maxdepth 1 -name '.house_price-*' -type f -mmin +1440 -delete
     name="house_price-$(date -u +%Y%m%dT%H%M%SZ).dump"
     # A partial file of this run's own (mktemp), where it was named by the second: two runs
     # started in the same second (a Job made by hand beside the nightly one) wrote one file,
