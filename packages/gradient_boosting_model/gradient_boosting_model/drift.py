@@ -64,9 +64,8 @@ from gradient_boosting_model.house_values import (
     refused_values,
     value_fault,
 )
-from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
-from gradient_boosting_model.seen_codes import code_order
+from gradient_boosting_model.seen_codes import given_codes
 from gradient_boosting_model.settled_houses import RULE_FIELDS, SETTLED_FIELDS, settled_houses
 
 if TYPE_CHECKING:
@@ -493,8 +492,8 @@ def fit_distributions(
             shares = _shares(number.buckets(column, sent=False), len(edges) + 2)
             made.append(replace(number, shares=_floats(shares[:-1]), missing=float(shares[-1])))
             continue
-        seen = {_plain(code) for code in column.tolist() if not is_missing(code)}
-        code = CodeDistribution(name, tuple(sorted(seen, key=code_order)), (), 0.0)
+        seen = tuple(_plain(code) for code in given_codes(column))
+        code = CodeDistribution(name, seen, (), 0.0)
         shares = _shares(code.buckets(column, sent=False), len(code.codes) + 2)
         made.append(replace(code, shares=_floats(shares[:-2]), missing=float(shares[-1])))
     return InputDistributions(tuple(made), size, floor=floor, watch=watch, alert=alert)

@@ -49,6 +49,7 @@ from gradient_boosting_model.seen_codes import (
     CODE_KINDS,
     SeenCodes,
     fit_seen_codes,
+    given_codes,
     unseen_message,
 )
 
@@ -89,7 +90,7 @@ class FeatureRange:
     #: Smallest and largest value seen in training (not for categories).
     low: float = float("nan")
     high: float = float("nan")
-    #: Codes seen in training (categories only).
+    #: Codes seen in training (categories only), as ``given_codes`` keeps them.
     seen: tuple[Any, ...] = ()
     #: A total's parts, (field, weight).
     parts: tuple[tuple[str, float], ...] = ()
@@ -314,8 +315,7 @@ def fit_ranges(
         importance = float(importances[index])
         kind = _kind(name, sums, ages)
         if kind == "category":
-            seen = tuple(sorted({c for c in raw[name].tolist() if not is_missing(c)}, key=str))
-            ranges.append(FeatureRange(name, kind, importance, seen=seen))
+            ranges.append(FeatureRange(name, kind, importance, seen=given_codes(raw[name])))
             continue
         values = np.asarray(features[name], dtype=np.float64)
         ranges.append(

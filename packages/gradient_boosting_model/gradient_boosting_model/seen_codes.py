@@ -56,7 +56,7 @@ def unseen_message(field: str, code: Any) -> str:
 class SeenCodes:
     """Per checked field (a category or a grade), the codes its training houses had."""
 
-    #: Sorted (``code_order``): a set's pickle follows the process's string hashing, so an
+    #: Sorted (``given_codes``): a set's pickle follows the process's string hashing, so an
     #: artifact holding sets would differ from one training to the next.
     seen: Mapping[str, tuple[Any, ...]]
 
@@ -154,7 +154,7 @@ class SeenCodes:
 
 def code_order(code: Any) -> tuple[bool, float, str]:
     """The order codes are kept and shown in: numbers (MSSubClass) by value, first; texts by
-    their letters (``seen_codes``, and ``drift``'s distributions)."""
+    their letters (``given_codes``)."""
     if isinstance(code, int | float) and not isinstance(code, bool):
         return False, float(code), ""
     return True, 0.0, str(code)
@@ -165,8 +165,12 @@ def _values(column: Any) -> Iterable[Any]:
     return values
 
 
-def _given_codes(column: Any) -> set[Any]:
-    return {code for code in _values(column) if not is_missing(code)}
+def given_codes(column: Any) -> tuple[Any, ...]:
+    """The codes given in ``column`` (not null, not left out), each once, in ``code_order``:
+    what a field's training houses had, as the model keeps it (``SeenCodes``, a category's
+    range in ``input_ranges``, a code's distribution in ``drift``)."""
+    given = {code for code in _values(column) if not is_missing(code)}
+    return tuple(sorted(given, key=code_order))
 
 
 def fit_seen_codes(raw: Columns, skipped: Iterable[str] = ()) -> SeenCodes:
@@ -175,7 +179,7 @@ def fit_seen_codes(raw: Columns, skipped: Iterable[str] = ()) -> SeenCodes:
     skip = set(skipped)
     return SeenCodes(
         {
-            name: tuple(sorted(_given_codes(raw[name]), key=code_order))
+            name: given_codes(raw[name])
             for name, field in HOUSE_FIELDS.items()
             if field.metadata["kind"] in CODE_KINDS and name not in skip and name in raw
         }

@@ -12,8 +12,9 @@ from house_samples import REQUIRED_HOUSE
 
 from gradient_boosting_model.batch_rules import batch_layout
 from gradient_boosting_model.contradictions import coded_batch
+from gradient_boosting_model.drift import fit_distributions
 from gradient_boosting_model.house_batch import object_column
-from gradient_boosting_model.input_ranges import FeatureRange, InputRanges
+from gradient_boosting_model.input_ranges import FeatureRange, InputRanges, fit_ranges
 from gradient_boosting_model.missing import OMITTED
 from gradient_boosting_model.seen_codes import SeenCodes, fit_seen_codes, shown
 from gradient_boosting_model.validation import validate_batch
@@ -44,6 +45,29 @@ def test_the_codes_of_category_and_grade_fields_are_kept_without_missing_values(
     }
     assert codes.describe()["MSSubClass"] == [20.0, 60.0]
     assert "Exterior1st" not in fit_seen_codes(TRAINING, skipped=["Exterior1st"]).seen
+
+
+def test_a_fields_codes_seen_are_the_same_wherever_they_are_kept() -> None:
+    """The codes check, a category's range (which the check skips) and the field's drift keep
+    one tuple (``given_codes``): numbers by value, where the range sorted them as text (120
+    before 20)."""
+    raw = {"MSSubClass": np.array([120.0, 20.0, np.nan, 60.0, 20.0])}
+    kept = fit_seen_codes(raw).seen["MSSubClass"]
+    assert kept == (20.0, 60.0, 120.0)
+    ranges = fit_ranges(
+        feature_names=["MSSubClass"],
+        importances=np.array([1.0]),
+        features={},
+        raw=raw,
+        top=1,
+        sums={},
+        ages=[],
+        age_reference="YrSold",
+        grade_scores={},
+    )
+    assert [(r.kind, r.seen) for r in ranges.ranges] == [("category", kept)]
+    drift = fit_distributions(raw, fields=["MSSubClass"], bins=10, floor=1e-4, watch=0.1, alert=1)
+    assert [getattr(field, "codes", None) for field in drift.fields] == [(20, 60, 120)]
 
 
 def _both_ways(codes: SeenCodes, houses: list[dict[str, Any]]) -> list[tuple[int, str, Any]]:
