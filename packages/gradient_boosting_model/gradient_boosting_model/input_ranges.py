@@ -42,7 +42,6 @@ from gradient_boosting_model.contradictions import Contradictions, fit_contradic
 from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.house_batch import house_count, per_house, text_column
 from gradient_boosting_model.matrix_columns import stacked
-from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.record_rules import RecordRules, fit_record_rules
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.seen_codes import (
@@ -50,6 +49,7 @@ from gradient_boosting_model.seen_codes import (
     SeenCodes,
     fit_seen_codes,
     given_codes,
+    is_unseen,
     unseen_message,
 )
 
@@ -142,9 +142,7 @@ class FeatureRange:
 
     def _unseen(self, codes: Sequence[Any]) -> npt.NDArray[np.bool_]:
         """Which of ``codes`` are given and were not seen in training."""
-        return np.array(
-            [not is_missing(code) and code not in self.seen for code in codes], dtype=bool
-        )
+        return np.array([is_unseen(code, self.seen) for code in codes], dtype=bool)
 
     def warning(self, house: int, raw: Columns, features: Columns) -> RangeWarning:
         """The warning for ``house``, which is outside the range."""

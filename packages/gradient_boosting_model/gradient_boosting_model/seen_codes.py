@@ -17,7 +17,7 @@ codes in a few array operations (one house: a few microseconds); other columns v
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -45,6 +45,12 @@ def shown(code: Any) -> str:
         number = float(code)
         return str(int(number)) if number.is_integer() else repr(number)
     return repr(code)
+
+
+def is_unseen(code: Any, seen: Container[Any]) -> bool:
+    """Whether ``code`` is warned of: given (not null, not left out) and not among the codes
+    ``seen`` in training."""
+    return not is_missing(code) and code not in seen
 
 
 def unseen_message(field: str, code: Any) -> str:
@@ -94,7 +100,7 @@ class SeenCodes:
             for field in self.seen
             if field in raw
             for house, code in enumerate(_values(raw[field]))
-            if not is_missing(code) and code not in self._sets[field]
+            if is_unseen(code, self._sets[field])
         ]
         return sorted(found, key=self._house_then_field)
 
@@ -117,9 +123,7 @@ class SeenCodes:
         flags: list[bool] = []
         for field, choices in zip(self._layout.text_names, self._layout.text_choices, strict=True):
             seen = self._sets.get(field)
-            flags.extend(
-                seen is not None and not is_missing(code) and code not in seen for code in choices
-            )
+            flags.extend(seen is not None and is_unseen(code, seen) for code in choices)
         return np.array(flags, dtype=np.bool_)
 
     @cached_property
