@@ -30,7 +30,6 @@ import pyarrow.compute as pc
 
 from gradient_boosting_model.batch_rules import BatchRules, batch_rules
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, ObjectArray, object_column
-from gradient_boosting_model.missing import OMITTED
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -167,14 +166,24 @@ class _Choices:
 
 
 @cache
-def _choices(layout: BatchLayout) -> tuple[_Choices, ...]:
+def _choices() -> tuple[_Choices, ...]:
+    """Per text field of ``batch_rules``' layout, its ``_Choices``, each code read off the
+    rules' codes (``TextRules.codes``): the allowed texts are numbered in one run
+    (``BatchLayout.text_choices``), which ``index_in`` and the offset give."""
+    rules = batch_rules()
     found = []
-    for choices in layout.text_choices:
+    for choices, codes, left_out in zip(
+        rules.layout.text_choices, rules.texts.codes, rules.left_out_texts, strict=True
+    ):
         allowed = [choice for choice in choices if isinstance(choice, str)]
-        offset = 1 if choices[0] is None else 0
-        missing = offset - 1
-        omitted = choices.index(OMITTED) if OMITTED in choices else missing
-        found.append(_Choices(pa.array(allowed, type=pa.string()), offset, missing, omitted))
+        found.append(
+            _Choices(
+                pa.array(allowed, type=pa.string()),
+                offset=codes[allowed[0]],
+                missing=codes.get(None, -1),
+                omitted=codes.get(left_out, -1),
+            )
+        )
     return tuple(found)
 
 
@@ -228,7 +237,7 @@ def check_table(table: Any, *, nan_is_missing: bool) -> CheckedTable:
         column = table.column(name) if name in names else None
         by_field[j], odd[j] = _numbers(column, rows, nan_is_missing=nan_is_missing)
     codes_by_field = np.empty((len(layout.text_names), rows), dtype=np.intp)
-    for j, (name, choices) in enumerate(zip(layout.text_names, _choices(layout), strict=True)):
+    for j, (name, choices) in enumerate(zip(layout.text_names, _choices(), strict=True)):
         column = table.column(name) if name in names else None
         codes_by_field[j] = _codes(column, rows, choices)
     numbers, codes = np.ascontiguousarray(by_field.T), np.ascontiguousarray(codes_by_field.T)
