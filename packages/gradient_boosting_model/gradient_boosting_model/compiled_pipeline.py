@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from gradient_boosting_model.area_parts import AreaParts, share_the_rest
 from gradient_boosting_model.derived_state import trained
-from gradient_boosting_model.house_batch import BatchLayout, HouseBatch
+from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, code_offsets
 from gradient_boosting_model.matrix_columns import MatrixColumns
 
 if TYPE_CHECKING:
@@ -430,10 +430,8 @@ def _lookup_arrays(
         [table.get(value, math.nan) for value in field]
         for table, field in zip(tables, values, strict=True)
     ]
-    sizes = [len(field) for field in values]
-    offsets = np.cumsum([0, *sizes[:-1]]).astype(np.intp) if sizes else _indices([])
     flat = np.array([value for field in looked_up for value in field], dtype=np.float64)
-    return flat, offsets
+    return flat, code_offsets(values)
 
 
 def _padded_parts(

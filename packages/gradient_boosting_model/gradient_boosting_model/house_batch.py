@@ -156,6 +156,15 @@ def per_house(
     return per_value(column.tolist() if isinstance(column, np.ndarray) else column)
 
 
+def code_offsets(choices: Sequence[Sequence[Any]]) -> npt.NDArray[np.intp]:
+    """Where each field's run starts in a table of one item per allowed value, the fields'
+    ``choices`` laid end to end: a batch's codes (``HouseBatch.text_codes``) plus these index
+    it, one operation for every field of every house (``compiled_pipeline``, ``seen_codes``)."""
+    starts = np.zeros(len(choices), dtype=np.intp)
+    starts[1:] = np.cumsum([len(field) for field in choices[:-1]])
+    return starts
+
+
 def house_count(columns: Mapping[str, npt.NDArray[Any]]) -> int:
     """The houses in ``columns``: a validated batch knows; else its first column's length."""
     if isinstance(columns, HouseBatch):

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from gradient_boosting_model.batch_rules import batch_layout, batch_rules
 from gradient_boosting_model.derived_state import trained
-from gradient_boosting_model.house_batch import BatchLayout, HouseBatch
+from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, code_offsets
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 
@@ -143,8 +143,7 @@ class SeenCodes:
     @cached_property
     def _offsets(self) -> npt.NDArray[np.intp]:
         """Where each text field's run of values starts in ``_code_table``."""
-        sizes = [len(choices) for choices in self._layout.text_choices]
-        return np.cumsum([0, *sizes[:-1]]).astype(np.intp)
+        return code_offsets(self._layout.text_choices)
 
     def __getstate__(self) -> dict[str, Any]:
         derived = ("_sets", "_order", "_layout", "_code_table", "_number_codes", "_offsets")
