@@ -56,6 +56,13 @@ class FeaturesConfig(_Frozen):
     sums: dict[str, dict[HouseField, float]]
     impute_strategy: Literal["median", "mean"]
 
+    @property
+    def grade_scale(self) -> dict[str, float]:
+        """Each grade's score, the absent label's (the house has none of the feature)
+        included: what the pipeline scores grades by (``GradeScorer``) and the range warnings
+        name a grade's score by (``input_ranges``)."""
+        return {**self.grade_scores, self.absent_label: self.absent_grade_score}
+
     @model_validator(mode="after")
     def _known_fields(self) -> FeaturesConfig:
         clashes = [name for name in self.sums if name in HOUSE_FIELDS]

@@ -124,10 +124,7 @@ def training_ranges(
         sums=config.features.sums,
         ages=config.features.elapsed_years.variables,
         age_reference=config.features.elapsed_years.reference,
-        grade_scores={
-            **config.features.grade_scores,
-            config.features.absent_label: config.features.absent_grade_score,
-        },
+        grade_scores=config.features.grade_scale,
     )
 
 

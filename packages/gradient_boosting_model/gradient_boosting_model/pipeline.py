@@ -57,13 +57,7 @@ def build_pipeline(config: Config) -> Pipeline:
             ),
             (
                 "grades",
-                GradeScorer(
-                    variables=fields_of_kind("grade"),
-                    scores={
-                        **features.grade_scores,
-                        features.absent_label: features.absent_grade_score,
-                    },
-                ),
+                GradeScorer(variables=fields_of_kind("grade"), scores=features.grade_scale),
             ),
             (
                 "ages",
