@@ -26,6 +26,10 @@ REQUEST_THREADS = 10
 
 #: A bearer token as an ``Authorization`` header carries it (RFC 6750 2.1, ``b64token``).
 FEEDBACK_TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: A web page's origin as a browser sends it (RFC 6454: a scheme, ``://``, a host, an optional
+#: port), which ``ML_API_CORS_ORIGINS`` lists; docker/nginx/cors-origins.sh checks the same
+#: (tests/test_proxy_config.py holds the two together).
+CORS_ORIGIN_SYNTAX = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[][A-Za-z0-9.:-]+")
 #: The shortest feedback token taken: a token is all that guards the sale prices the live
 #: accuracy is measured with, and a 401 costs a guesser nothing.
 MIN_FEEDBACK_TOKEN_LENGTH = 16
@@ -165,7 +169,8 @@ class Settings(BaseSettings):
 
     #: Origins of the web pages whose scripts may call the API from a browser (CORS), as a
     #: comma-separated list (``https://a.example,https://b.example``) or ``*`` for any. None by
-    #: default: browsers then keep other sites' pages from reading the answers.
+    #: default: browsers then keep other sites' pages from reading the answers. An item that is
+    #: no origin (``CORS_ORIGIN_SYNTAX``: a path, a missing scheme) matches no page: refused.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
     @model_validator(mode="before")
@@ -261,6 +266,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        """Refuse an item no browser sends as an Origin, by its place in the list, as the
+        compose proxy refuses it (docker/nginx/cors-origins.sh): the api and the proxy start on
+        the same lists."""
+        faults = [
+            f"item {place} is not an origin (scheme://host[:port])"
+            for place, origin in enumerate(origins, start=1)
+            if origin != "*" and not CORS_ORIGIN_SYNTAX.fullmatch(origin)
+        ]
+        if faults:
+            raise ValueError("ML_API_CORS_ORIGINS: " + "; ".join(faults))
+        return origins
 
     @field_validator("feedback_tokens")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from api.config import ServerSettings, Settings
 from api.cors import cors_policy
@@ -374,6 +375,10 @@ def test_an_item_that_is_no_origin_stops_the_proxy_naming_its_place(
     assert done.returncode != 0 and done.stdout == ""
     assert f"item {place} is not an origin" in done.stderr
     assert "a.example" not in done.stderr  # the value is not echoed into the log
+    # The api refuses the same list, so that the two never start on different ones.
+    with pytest.raises(ValidationError, match=f"item {place} is not an origin") as refused:
+        Settings(cors_origins=setting)
+    assert "a.example" not in str(refused.value)
 
 
 def test_the_proxy_reads_the_origins_the_entrypoint_writes() -> None:
