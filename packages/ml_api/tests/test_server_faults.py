@@ -225,13 +225,14 @@ def test_a_worker_told_to_stop_is_not_ready_while_it_drains_and_still_prices(
         assert httpx.get(f"{server.url}/ready", headers=CLOSE).status_code == 200
         server.process.send_signal(signal.SIGTERM)
         told = time.monotonic()
-        readiness: list[httpx.Response] = []
 
-        def not_ready() -> bool:
-            readiness.append(httpx.get(f"{server.url}/ready", headers=CLOSE, timeout=2))
-            return readiness[-1].status_code == 503
+        def both_heard() -> bool:
+            """Each worker logs this once draining (api/worker.py): a 503 from one said
+            nothing of the other, which a loaded machine signalled 0.1 s later (a 200 then)."""
+            return server.output().count("told to stop: accepting for") == 2
 
-        wait_for(not_ready, timeout=drain / 2)  # both workers heard the signal by then
+        wait_for(both_heard, timeout=drain / 2)
+        ready = httpx.get(f"{server.url}/ready", headers=CLOSE, timeout=2)
         prices = httpx.post(f"{server.url}/v1/predictions", json=[house], headers=CLOSE, timeout=5)
         later = [
             httpx.get(f"{server.url}/ready", headers=CLOSE, timeout=2).status_code
@@ -240,8 +241,8 @@ def test_a_worker_told_to_stop_is_not_ready_while_it_drains_and_still_prices(
         within = time.monotonic() - told
         code = server.process.wait(timeout=60)
     assert within < drain, "the checks outlasted the drain: lengthen it"
-    assert readiness[-1].json()["status"] == 503
-    assert readiness[-1].headers["retry-after"]
+    assert ready.json()["status"] == 503
+    assert ready.headers["retry-after"]
     assert prices.status_code == 200  # draining, it still takes what reaches it
     assert later == [503] * 10  # each worker, on any connection, says it is not ready
     assert code == 0
