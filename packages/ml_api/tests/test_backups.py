@@ -101,7 +101,7 @@ def test_a_backup_restores_the_store_as_it_was(
     done = _run("backup", str(tmp_path), env=_libpq_env(postgres_server, "backed_up"))
     assert done.returncode == 0, done.stderr.decode()
     [dump] = tmp_path.iterdir()
-    assert dump.name.startswith("house_price-") and done.stdout.decode().strip() == str(dump)
+    assert re.fullmatch(DUMP_NAME, dump.name) and done.stdout.decode().strip() == str(dump)
     restored = make_engine(_database(postgres_server, "restored"))
     done = _run("restore", str(dump), env=_libpq_env(postgres_server, "restored"))
     assert done.returncode == 0, done.stderr.decode()

@@ -285,6 +285,18 @@ def run_options(container: dict[str, Any]) -> list[str]:
     return options
 
 
+def podman_run(options: list[str], image: str, command: list[str]) -> str:
+    """``podman run`` of ``command`` on ``image`` to a zero exit (AssertionError with its stderr
+    otherwise); its stdout. Printed without the options, which hold the Secret's values."""
+    print(f"+ podman run ... {image} {' '.join(command)}", flush=True)
+    done = subprocess.run(
+        ["podman", "run", *options, image, *command],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, f"podman run ... {image} {' '.join(command)}:\n{done.stderr}"
+    return done.stdout.strip()
+
+
 def run_init_containers(deployment: Manifest) -> Manifest:
     """Run the Deployment's init containers as podman containers on the kube network, one after
     the other, each to a zero exit (its image, command, environment, read-only root and no
@@ -300,13 +312,10 @@ def run_init_containers(deployment: Manifest) -> Manifest:
         options = ["--rm", "--network", KUBE_NETWORK, "--name", f"{VOLUME_PREFIX}init"]
         options += run_options(container)
         started = time.monotonic()
-        command = ["podman", "run", *options, container["image"], *container["command"]]
-        print(f"+ podman run ... {container['image']} {' '.join(container['command'])}")
-        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
-        assert done.returncode == 0, f"init container {container['name']}:\n{done.stderr}"
+        said = podman_run(options, container["image"], container["command"])
         print(
             f"init container {container['name']}: done in {time.monotonic() - started:.1f} s: "
-            f"{done.stdout.strip()}"
+            f"{said}"
         )
     return played
 
@@ -582,14 +591,6 @@ def store_check(pod: Played, store: PlayedStore) -> int:
     return 1
 
 
-def _podman_run(*arguments: str) -> str:
-    """``podman run``'s stdout; AssertionError with its stderr if it fails."""
-    command = ["podman", "run", *arguments]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
-    assert done.returncode == 0, f"podman run ... {arguments[-2:]} failed:\n{done.stderr}"
-    return done.stdout.strip()
-
-
 def backup_check(store: PlayedStore) -> None:
     """The backup CronJob's container run once (``podman run`` on the kube network: its image,
     command, environment and security, its claim a podman volume, its emptyDirs tmpfs); its
@@ -610,13 +611,11 @@ def backup_check(store: PlayedStore) -> None:
     image = container["image"]
     started = time.monotonic()
     try:
-        # Not tools.container.run: it prints the command, the password's variable included.
-        print(f"+ podman run ... {image} {' '.join(container['command'])}", flush=True)
-        dump = _podman_run(*options, image, *container["command"])
+        dump = podman_run(options, image, container["command"])
         seconds = time.monotonic() - started
         store.psql("CREATE DATABASE restored")
         into = [*options, "--env", "PGDATABASE=restored"]
-        _podman_run(*into, image, container["command"][0], "restore", dump)
+        podman_run(into, image, [container["command"][0], "restore", dump])
     finally:
         run("podman", "volume", "rm", "--force", claimed, check=False, capture=True)
     query = "SELECT count(*), sum(price) FROM predictions; SELECT version_num FROM alembic_version"
