@@ -67,7 +67,7 @@ class PartialRanges:
     #: ``s = sqrt(a + b x^2)``: fitted at training.
     a: float
     b: float
-    #: What the fit measured, JSON-shaped (``partial_fitting.PartialFit.describe``): the masks,
+    #: What the fit measured, JSON-shaped (``partial_fitting.fit_partial_ranges``): the masks,
     #: and the cross-validated coverage per field set; for the card.
     measured: dict[str, Any]
 
