@@ -136,26 +136,32 @@ class ConformalIntervals:
         """``knots``, ``below`` and ``above`` as arrays, made once rather than per batch."""
         return np.asarray(self.knots), np.asarray(self.below), np.asarray(self.above)
 
+    def beyond_calibration(
+        self, assumed: Callable[[Sequence[str]], npt.NDArray[np.bool_]]
+    ) -> npt.NDArray[np.bool_] | None:
+        """Per house and field of ``never_assumed``, whether it was assumed for the house
+        (``assumed(names)`` says where each field of ``names`` was, houses x names): a house
+        with any is partial. ``None`` where the artifact does not say (``assumed_fields`` None)
+        or every field was assumed for a calibration house: every house is like them."""
+        if self.assumed_fields is None or not self.never_assumed:
+            return None
+        return assumed(self.never_assumed)
+
     def calibrated_for(self, assumed: Callable[[Sequence[str]], npt.NDArray[np.bool_]]) -> Any:
         """Per house, whether nothing was assumed for it that was assumed for no calibration
         house; ``assumed(names)`` says where each field of ``names`` was (houses x names).
         ``True`` for every house where the artifact does not say (``assumed_fields`` None)."""
-        if self.assumed_fields is None:
-            return True
-        others = self.never_assumed
-        return ~assumed(others).any(axis=1) if others else True
+        beyond = self.beyond_calibration(assumed)
+        return True if beyond is None else ~beyond.any(axis=1)
 
-    def partial_scales(
-        self, assumed: Callable[[Sequence[str]], npt.NDArray[np.bool_]]
-    ) -> FloatArray | None:
+    def partial_scales(self, beyond: npt.NDArray[np.bool_]) -> FloatArray | None:
         """Per house, the scale of its range were it partial (``partial_ranges``: from the
-        importance of the fields assumed for it that no calibration house had assumed);
-        ``None`` where the artifact has no curve. Only the houses ``calibrated_for`` finds
-        outside the calibration are to be scaled."""
-        if self.partial is None or self.assumed_fields is None:
+        importance of the fields assumed for it that no calibration house had assumed,
+        ``beyond``: ``beyond_calibration``'s); ``None`` where the artifact has no curve. Only
+        the houses with any of ``beyond`` are to be scaled."""
+        if self.partial is None:
             return None
-        others, weights = self.never_assumed, self._never_assumed_weights
-        return self.partial.scale(assumed(others) @ weights)
+        return self.partial.scale(beyond @ self._never_assumed_weights)
 
     @cached_property
     def never_assumed(self) -> tuple[str, ...]:

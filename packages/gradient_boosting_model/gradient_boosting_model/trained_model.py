@@ -259,17 +259,19 @@ class TrainedModel:
         warnings = self.ranges.check(raw, stages.features, stages.assumed)
         calibrated = np.fromiter(map(_empty, warnings), dtype=bool, count=len(warnings))
         partial = np.zeros(len(warnings), dtype=bool)
+        # The fields assumed beyond the calibration houses', looked up once for both uses.
+        beyond = None
         if stages.any_assumed():
-            within = intervals.calibrated_for(stages.assumed_matrix)
-            if isinstance(within, np.ndarray):
-                partial = ~within
+            beyond = intervals.beyond_calibration(stages.assumed_matrix)
+        if beyond is not None:
+            partial = np.asarray(beyond.any(axis=1))
             if intervals.partial is None:  # before 0.3.4: partial houses not calibrated
-                calibrated &= within
+                calibrated &= ~partial
             elif partial.any():
                 # A partial house: its range scaled about its price, and calibrated so (its
                 # warnings still decide); a complete one's left as it is, to the bit.
-                scales = intervals.partial_scales(stages.assumed_matrix)
-                assert scales is not None  # a curve, and the fields the calibration assumed
+                scales = intervals.partial_scales(beyond)
+                assert scales is not None  # the artifact has a curve
                 scale = scales[partial]
                 lower[partial] = log_price[partial] - (log_price - lower)[partial] * scale
                 upper[partial] = log_price[partial] + (upper - log_price)[partial] * scale

@@ -64,10 +64,12 @@ def test_only_fields_no_calibration_house_had_assumed_count() -> None:
     calibrated = tuple(name for name in HOUSE_FIELDS if name not in beyond)
     intervals = replace(INTERVALS, assumed_fields=calibrated, partial=curve)
     houses = [[], ["KitchenQual"], ["LotFrontage"], ["KitchenQual", "LotFrontage", "Fireplaces"]]
-    scales = intervals.partial_scales(_assumed(houses))
+    marked = intervals.beyond_calibration(_assumed(houses))
+    assert marked is not None
+    scales = intervals.partial_scales(marked)
     assert scales is not None
     assert scales.tolist() == pytest.approx([1.0, np.sqrt(1.25), 1.0, np.sqrt(3.25)])
-    assert replace(intervals, partial=None).partial_scales(_assumed(houses)) is None
+    assert replace(intervals, partial=None).partial_scales(marked) is None
 
 
 def test_the_masks_are_the_studys() -> None:
