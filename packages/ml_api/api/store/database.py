@@ -12,7 +12,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -248,19 +248,22 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     Alembic begins and commits each migration's transaction itself (``migrations/env.py``): a
     failed migration leaves those before it applied and recorded, and a migration may commit
     its own early to run a statement outside any (``autocommit_block``)."""
-    config = _alembic_config()
-    with engine.connect() as connection, one_migration_at_a_time(connection):
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    _run_alembic(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Downgrade the database to ``revision`` (``base``: nothing of the store left), one
     migration at a time."""
+    _run_alembic(engine, command.downgrade, revision)
+
+
+def _run_alembic(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    """Alembic's ``step`` (``command.upgrade`` or ``command.downgrade``) to ``revision`` on a
+    connection of ``engine``, once this database's other migrations have ended."""
     config = _alembic_config()
     with engine.connect() as connection, one_migration_at_a_time(connection):
         config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+        step(config, revision)
 
 
 def check_migrated(engine: Engine) -> None:
