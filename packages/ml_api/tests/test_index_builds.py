@@ -50,18 +50,34 @@ def _write_open(connection: Connection, token: str) -> None:
     write_rows(connection, priced_request(1, token).rows(0, 1))
 
 
+#: The process of a migration's build of ``INDEX``, of ``pg_stat_activity``.
+_BUILD = "query ILIKE 'CREATE INDEX%' AND query LIKE :index"
+
+
+def _build_pid(engine: Engine, *, waiting: bool = False) -> int | None:
+    """The process id of a migration's build of ``INDEX`` (``waiting``: one that waits for
+    another transaction), or ``None``."""
+    lock = " AND wait_event_type = 'Lock'" if waiting else ""
+    with engine.connect() as connection:
+        pid = connection.scalar(
+            text(f"SELECT pid FROM pg_stat_activity WHERE {_BUILD}{lock}"), {"index": f"%{INDEX}%"}
+        )
+    return None if pid is None else int(pid)
+
+
 def _building(engine: Engine) -> bool:
     """Whether a migration's build of ``INDEX`` waits for another transaction."""
-    with engine.connect() as connection:
-        return bool(
-            connection.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query ILIKE 'CREATE INDEX%' AND query LIKE :index"
-                ),
-                {"index": f"%{INDEX}%"},
-            )
-        )
+    return _build_pid(engine, waiting=True) is not None
+
+
+def _migration_lock_free(engine: Engine) -> bool:
+    """Whether another replica could take ``MIGRATION_LOCK`` now (released again at once)."""
+    with engine.connect() as replica:
+        taken = replica.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        if taken:
+            replica.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+        replica.commit()
+    return bool(taken)
 
 
 @contextmanager
@@ -105,12 +121,9 @@ def test_building_the_index_blocks_no_write(store_url: str, engine: Engine) -> N
 def test_the_migration_lock_is_held_through_the_build(store_url: str, engine: Engine) -> None:
     """The build runs outside a transaction: a lock held until a transaction's end let another
     replica migrate alongside from the moment Alembic committed before it."""
-    with _held_in_its_build(store_url, engine), engine.connect() as replica:
-        taken = replica.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
-        if taken:
-            replica.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
-        replica.commit()
-    assert taken is False, "another replica could migrate during the build"
+    with _held_in_its_build(store_url, engine):
+        free = _migration_lock_free(engine)
+    assert free is False, "another replica could migrate during the build"
     assert current_revision(engine) == head_revision()
 
 
@@ -161,13 +174,8 @@ def test_a_failed_migration_lets_the_next_replica_migrate(store_url: str, engine
     try:
         with pytest.raises(ProgrammingError, match="already exists"):
             migrate(engine)
-        with other.connect() as replica:
-            taken = replica.scalar(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK}
-            )
-            replica.execute(text("SELECT pg_advisory_unlock_all()"))
-            replica.commit()
-        assert taken is True, "the failed migration still holds the lock"
+        free = _migration_lock_free(other)
+        assert free is True, "the failed migration still holds the lock"
     finally:
         other.dispose()
         with engine.begin() as connection:
@@ -205,14 +213,8 @@ def _stop_the_build(
             _write_open(writer, "00000000000000dd")
             migration = pool.submit(migrate, migrating)
             wait_for(lambda: _building(engine) or migration.done())
+            pid = _build_pid(engine)
             with engine.connect() as operator:
-                pid = operator.scalar(
-                    text(
-                        "SELECT pid FROM pg_stat_activity "
-                        "WHERE query ILIKE 'CREATE INDEX%' AND query LIKE :index"
-                    ),
-                    {"index": f"%{INDEX}%"},
-                )
                 assert operator.scalar(text(f"SELECT {stop}(:pid)"), {"pid": pid}) is True
             error = migration.exception(timeout=60)
             writer.rollback()
