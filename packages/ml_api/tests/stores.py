@@ -3,7 +3,6 @@ session starts and stops itself (Debian's ``postgresql``, installed by ``make te
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +10,6 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
@@ -19,6 +17,7 @@ from api.service import PredictionService
 from api.store.database import make_engine
 from api.store.recorder import PricedRequest
 from api.store.tables import predictions
+from tests.debian_tools import unavailable
 from tools import postgres
 
 KINDS = ["sqlite", "postgresql"]
@@ -28,10 +27,9 @@ def postgres_or_skip() -> None:
     """Skip (saying how to enable it) when PostgreSQL is not installed, except under CI."""
     if postgres.server_bin() is not None:
         return
-    message = "PostgreSQL's server is not installed: make test-tools (apt-get install postgresql)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable(
+        "PostgreSQL's server is not installed: make test-tools (apt-get install postgresql)"
+    )
 
 
 #: The model version ``priced_request``'s houses are priced by.

@@ -6,7 +6,6 @@ promtool ships with Debian's prometheus package (``make test`` installs it where
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -14,37 +13,21 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCKER = ROOT / "docker"
-RULES = DOCKER / "prometheus" / "alerts.yml"
-RULE_TESTS = DOCKER / "prometheus" / "alerts_test.yml"
+from tests.debian_tools import DOCKER, RULE_TESTS, RULES, debian_tool, load_yaml
+
 SEVERITIES = {"critical", "warning"}
 
 
-def _load(path: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded
-
-
 def _alerts() -> list[dict[str, Any]]:
-    return [rule for group in _load(RULES)["groups"] for rule in group["rules"] if "alert" in rule]
+    groups = load_yaml(RULES)["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
 @pytest.fixture
 def promtool() -> str:
-    """Debian's promtool, from its prometheus package. Where it is missing this test is skipped
-    with how to get it, except under CI, where it must run."""
-    binary = shutil.which("promtool")
-    if binary:
-        return binary
-    if os.access("/usr/bin/promtool", os.X_OK):
-        return "/usr/bin/promtool"
-    message = "needs promtool: apt-get install -y prometheus (make test does, as root)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    """Debian's promtool, from its prometheus package (not always on PATH)."""
+    return debian_tool("prometheus", "promtool", "/usr/bin/promtool")
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -70,7 +53,7 @@ def test_prometheus_loads_the_rules_where_compose_mounts_them(
     promtool: str, tmp_path: Path
 ) -> None:
     # /etc/prometheus as the container sees it: each of the service's volumes, copied there
-    compose = _load(DOCKER / "docker-compose.yml")
+    compose = load_yaml(DOCKER / "docker-compose.yml")
     prometheus = compose["services"]["prometheus"]
     [flag] = [arg for arg in prometheus["command"] if arg.startswith("--config.file=")]
     config = PurePosixPath(flag.removeprefix("--config.file="))
@@ -82,7 +65,7 @@ def test_prometheus_loads_the_rules_where_compose_mounts_them(
             copy = tmp_path / inside.relative_to(etc)
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(DOCKER / source, copy)
-    rule_files = _load(tmp_path / config.name)["rule_files"]
+    rule_files = load_yaml(tmp_path / config.name)["rule_files"]
     assert rule_files, "prometheus.yml names its rule files"
     for name in rule_files:
         assert (tmp_path / name).is_file(), f"{name} is not mounted beside {config}"
@@ -103,7 +86,7 @@ def test_every_alert_has_a_severity_and_says_what_to_do() -> None:
 def test_every_alert_is_tested_firing_and_not_firing() -> None:
     fired: set[str] = set()
     quiet: set[str] = set()
-    for case in _load(RULE_TESTS)["tests"]:
+    for case in load_yaml(RULE_TESTS)["tests"]:
         for check in case.get("alert_rule_test", []):
             (fired if check["exp_alerts"] else quiet).add(check["alertname"])
     names = {rule["alert"] for rule in _alerts()}

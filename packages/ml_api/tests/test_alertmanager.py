@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -33,52 +31,31 @@ import httpx
 import pytest
 import yaml
 
+from tests.debian_tools import DOCKER, RULE_TESTS, RULES, debian_tool, load_yaml
 from tools.server import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCKER = ROOT / "docker"
 CONFIG = DOCKER / "alertmanager" / "alertmanager.yml"
 PROMETHEUS_CONFIG = DOCKER / "prometheus.yml"
-RULES = DOCKER / "prometheus" / "alerts.yml"
-RULE_TESTS = DOCKER / "prometheus" / "alerts_test.yml"
 #: The whole end-to-end run, start-up included: MlApiDatabaseDown's `for: 1m` and its margin.
 TIMEOUT = 150.0
 
 T = TypeVar("T")
 
 
-def _load(path: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded
-
-
-def _debian_tool(package: str, *names: str) -> str:
-    """The first of ``names`` on PATH. Where none is, the test is skipped with how to get it,
-    except under CI, where it must run."""
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    message = f"needs {names[0]}: apt-get install -y {package} (make test-tools does, as root)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture
 def amtool() -> str:
-    return _debian_tool("prometheus-alertmanager", "amtool")
+    return debian_tool("prometheus-alertmanager", "amtool")
 
 
 @pytest.fixture
 def alertmanager() -> str:
     # Debian names its binary prometheus-alertmanager; upstream's (the image's) is alertmanager.
-    return _debian_tool("prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
+    return debian_tool("prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
 
 
 @pytest.fixture
 def prometheus() -> str:
-    return _debian_tool("prometheus", "prometheus")
+    return debian_tool("prometheus", "prometheus")
 
 
 # --- The config as written ---------------------------------------------------------------------
@@ -103,7 +80,7 @@ def _firing_labels() -> dict[str, list[dict[str, str]]]:
     """Each alert's labels as the rules' promtool unit tests show it firing (alerts_test.yml),
     by alert name."""
     fired: dict[str, list[dict[str, str]]] = {}
-    for case in _load(RULE_TESTS)["tests"]:
+    for case in load_yaml(RULE_TESTS)["tests"]:
         for check in case.get("alert_rule_test", []):
             name = check["alertname"]
             for alert in check["exp_alerts"]:
@@ -112,9 +89,9 @@ def _firing_labels() -> dict[str, list[dict[str, str]]]:
 
 
 def test_each_severity_the_rules_set_has_its_route_critical_repeated_more_often() -> None:
-    rules = [rule for group in _load(RULES)["groups"] for rule in group["rules"]]
+    rules = [rule for group in load_yaml(RULES)["groups"] for rule in group["rules"]]
     severities = {rule["labels"]["severity"] for rule in rules if "alert" in rule}
-    routes = _load(CONFIG)["route"]["routes"]
+    routes = load_yaml(CONFIG)["route"]["routes"]
     repeat = {}
     for severity in severities:
         [route] = [
@@ -130,7 +107,7 @@ def test_each_inhibit_rule_names_real_alerts_and_labels_its_sources_carry() -> N
     """A source alert without an ``equal`` label would mute every target without it too (a
     label missing on both sides is equal): the model's alerts, which have no instance."""
     fired = _firing_labels()
-    for rule in _load(CONFIG)["inhibit_rules"]:
+    for rule in load_yaml(CONFIG)["inhibit_rules"]:
         sources = [
             labels
             for alerts in fired.values()
@@ -163,7 +140,7 @@ def _check_config(amtool: str, path: Path) -> subprocess.CompletedProcess[str]:
 def test_amtool_checks_the_config(amtool: str) -> None:
     done = _check_config(amtool, CONFIG)
     assert done.returncode == 0, done.stdout + done.stderr
-    config = _load(CONFIG)
+    config = load_yaml(CONFIG)
     assert "SUCCESS" in done.stdout
     assert f"{len(config['inhibit_rules'])} inhibit rules" in done.stdout
     assert f"{len(config['receivers'])} receivers" in done.stdout
@@ -171,7 +148,7 @@ def test_amtool_checks_the_config(amtool: str) -> None:
 
 @pytest.mark.external
 def test_amtool_refuses_a_route_to_an_unknown_receiver(amtool: str, tmp_path: Path) -> None:
-    config = _load(CONFIG)
+    config = load_yaml(CONFIG)
     config["route"]["routes"][0]["receiver"] = "nobody"
     planted = tmp_path / "alertmanager.yml"
     planted.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -267,7 +244,7 @@ def _every_route(route: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def _alertmanager_config(webhook: str) -> dict[str, Any]:
     """The shipped config, its receiver sending to ``webhook``, each group's first notification
     after a second; routes and inhibit rules as shipped."""
-    config = copy.deepcopy(_load(CONFIG))
+    config = copy.deepcopy(load_yaml(CONFIG))
     [receiver] = [r for r in config["receivers"] if r["name"] == config["route"]["receiver"]]
     assert set(receiver) == {"name"}, "the shipped receiver sends nowhere: the site's to add"
     receiver["webhook_configs"] = [{"url": f"http://{webhook}/", "send_resolved": False}]
@@ -280,7 +257,7 @@ def _alertmanager_config(webhook: str) -> dict[str, Any]:
 def _prometheus_config(alertmanager: str, targets: list[str]) -> dict[str, Any]:
     """The shipped prometheus.yml, sending to ``alertmanager`` and scraping ``targets`` each
     second, on the real rules evaluated each second."""
-    config = copy.deepcopy(_load(PROMETHEUS_CONFIG))
+    config = copy.deepcopy(load_yaml(PROMETHEUS_CONFIG))
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
     config["rule_files"] = [str(RULES.parent / name) for name in config["rule_files"]]
     [sender] = config["alerting"]["alertmanagers"]

@@ -6,8 +6,6 @@ over both workers: the multiprocess metrics add up.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.debian_tools import debian_tool
 from tools import server as real_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.server, pytest.mark.external]
@@ -27,15 +26,7 @@ QUERY = 'sum(ml_api_http_requests_total{route="/v1/predictions",status="200"})'
 
 @pytest.fixture
 def prometheus_binary() -> str:
-    """Debian's prometheus. ``make test`` installs it where it can (root, apt-get); elsewhere
-    this test is skipped with how to enable it, except under CI, where it must run."""
-    binary = shutil.which("prometheus")
-    if binary:
-        return binary
-    message = "needs Debian's prometheus: apt-get install -y prometheus (make test does, as root)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    return debian_tool("prometheus", "prometheus")
 
 
 @pytest.fixture

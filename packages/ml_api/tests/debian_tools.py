@@ -1,0 +1,40 @@
+"""The Debian packages some tests need (``make test-tools`` installs them, as root), and the
+alert rules' files: a tool found, or the test skipped saying how to get it, except under
+``CI=true``, where a missing tool fails it (CI must run every test)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+import yaml
+
+DOCKER = Path(__file__).resolve().parent.parent / "docker"
+#: The alert rules Prometheus loads (docker-compose.yml mounts them), and promtool's tests of them.
+RULES = DOCKER / "prometheus" / "alerts.yml"
+RULE_TESTS = DOCKER / "prometheus" / "alerts_test.yml"
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skip the test with ``message``, or fail it under CI."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def debian_tool(package: str, *names: str) -> str:
+    """The first of ``names`` found (on PATH, or a path itself), which Debian's ``package``
+    installs; else ``unavailable``."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    unavailable(f"needs {names[0]}: apt-get install -y {package} (make test-tools does, as root)")
