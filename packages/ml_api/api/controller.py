@@ -130,6 +130,7 @@ def prediction_body(priced: PricedHouses, *, model_version: str) -> dict[str, An
                 "upper": interval.upper,
                 "level": interval.level,
                 "calibrated": interval.calibrated,
+                "partial": interval.partial,
             }
             for interval in result.intervals
         ],

@@ -82,6 +82,9 @@ def test_the_generated_client_prices_houses(
     assert [interval.lower for interval in answer.intervals] == [
         interval["lower"] for interval in expected["intervals"]
     ]
+    assert [interval.partial for interval in answer.intervals] == [
+        interval["partial"] for interval in expected["intervals"]
+    ]
 
 
 def _example(schema: dict[str, Any], components: dict[str, Any]) -> Any:

@@ -22,7 +22,13 @@ def test_prediction_endpoint(client: TestClient, request_rows: list[dict[str, An
     assert without_ids(response.json()) == {
         "predictions": expected.predictions,
         "intervals": [
-            {"lower": i.lower, "upper": i.upper, "level": i.level, "calibrated": i.calibrated}
+            {
+                "lower": i.lower,
+                "upper": i.upper,
+                "level": i.level,
+                "calibrated": i.calibrated,
+                "partial": i.partial,
+            }
             for i in expected.intervals
         ],
         "warnings": [

@@ -16,6 +16,17 @@ from tests.houses import without_ids
 
 pytestmark = pytest.mark.integration
 
+#: The top README's example: the seven required fields alone.
+SEVEN_FIELD_HOUSE = {
+    "Neighborhood": "NAmes",
+    "OverallQual": 5,
+    "OverallCond": 6,
+    "YearBuilt": 1961,
+    "YrSold": 2010,
+    "GrLivArea": 896,
+    "LotArea": 11622,
+}
+
 
 def test_every_house_has_a_range_holding_its_price(
     client: TestClient, request_rows: list[dict[str, Any]]
@@ -50,6 +61,39 @@ def test_warnings_name_real_fields_and_mark_the_range(
     partial = [i for i, interval in enumerate(answered) if interval.partial]
     assert 0 < len(partial) <= 0.02 * len(request_rows)
     assert any(calibrated[i] for i in partial)
+
+
+def test_partial_says_which_ranges_were_widened_for_details_left_out(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    """Every test.csv house's ``partial`` is ``make_prediction``'s: true for the few with a
+    detail assumed that no calibration house had (a null zoning, a code never seen, which is
+    warned too), false for the rest; each value beside either ``calibrated``."""
+    reply = client.post("/v1/predictions", json=request_rows).json()
+    partial = [interval["partial"] for interval in reply["intervals"]]
+    assert partial == [interval.partial for interval in make_prediction(request_rows).intervals]
+    calibrated = [interval["calibrated"] for interval in reply["intervals"]]
+    pairs = set(zip(partial, calibrated, strict=True))
+    assert pairs == {(True, True), (True, False), (False, True), (False, False)}
+
+
+def test_a_seven_field_house_is_partial_and_a_complete_one_is_not(
+    client: TestClient, house: dict[str, Any]
+) -> None:
+    """The top README's seven-field house: its range widened for what it leaves out, and still
+    calibrated; test.csv's first house, complete, neither widened nor partial."""
+    seven = {field: house[field] for field in REQUIRED_FIELDS}
+    reply = client.post("/v1/predictions", json=[SEVEN_FIELD_HOUSE, house, seven]).json()
+    left_out, complete, cut = reply["intervals"]
+    assert left_out["partial"] is True and left_out["calibrated"] is True
+    assert complete["partial"] is False and complete["calibrated"] is True
+    assert cut["partial"] is True
+    # The same house cut to its required fields: a wider range about its price.
+    widths = [
+        (interval["upper"] - interval["lower"]) / price
+        for price, interval in zip(reply["predictions"], reply["intervals"], strict=True)
+    ]
+    assert widths[2] > 1.5 * widths[1]
 
 
 def test_explain_adds_explanations_and_changes_no_price(

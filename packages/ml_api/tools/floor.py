@@ -33,7 +33,9 @@ from tools import server as real_server
 #: The floor's answer: the shape of a one-house prediction, made once.
 ANSWER: dict[str, Any] = {
     "predictions": [181000.0],
-    "intervals": [{"lower": 150000.0, "upper": 215000.0, "level": 0.9, "calibrated": True}],
+    "intervals": [
+        {"lower": 150000.0, "upper": 215000.0, "level": 0.9, "calibrated": True, "partial": False}
+    ],
     "warnings": [[]],
     "model_version": "floor",
     "prediction_ids": ["floor-0"],
