@@ -92,8 +92,9 @@ Expected = dict[str, npt.NDArray[np.float64]]
 
 
 def differences(output: Path, expected: Expected, drawn: npt.NDArray[np.int64]) -> int:
-    """Houses whose price, lower or upper bound, calibration flag or number of warnings differ
-    from ``make_prediction``'s for the test.csv house drawn there (prices equal to the cent)."""
+    """Houses whose price, lower or upper bound, calibrated or partial flag or number of
+    warnings differ from ``make_prediction``'s for the test.csv house drawn there (prices equal
+    to the cent)."""
     import pyarrow.compute as pc
 
     table = pq.read_table(output, columns=list(expected))
@@ -141,6 +142,7 @@ def main() -> int:
             "lower": np.array([i.lower for i in reference.intervals]),
             "upper": np.array([i.upper for i in reference.intervals]),
             "calibrated": np.array([i.calibrated for i in reference.intervals]),
+            "partial": np.array([i.partial for i in reference.intervals]),
             "warnings": np.array([len(found) for found in reference.warnings]),
         }
         print(

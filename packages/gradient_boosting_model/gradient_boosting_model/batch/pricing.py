@@ -4,9 +4,10 @@
 warnings per house, which score-houses then turned back into columns. Here the same stages
 (``TrainedModel.compiled_stages`` and ``evidence``) give the same numbers, kept as arrays from
 the log prices to the table: the dollars are ``price_batch``'s (``predict.rounded_dollars``,
-the same function), a house is calibrated as there (``Evidence.calibrated``), and only the few
-houses with warnings are visited one by one. That per-house Python was a third of a worker's
-time. ``tests/integration/test_column_path.py`` holds it to ``price_batch`` house by house.
+the same function), a house is calibrated and partial as there (``Evidence.calibrated`` and
+``Evidence.partial``), and only the few houses with warnings are visited one by one. That
+per-house Python was a third of a worker's time. ``tests/integration/test_column_path.py``
+holds it to ``price_batch`` house by house.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def priced_table(
         "lower": lower,
         "upper": upper,
         "level": np.full(batch.houses, trained.intervals.level),
-        # As ``predict.PriceInterval``'s (``Evidence.calibrated``).
+        # As ``predict.PriceInterval``'s (``Evidence.calibrated``, ``Evidence.partial``).
         "calibrated": evidence.calibrated,
+        "partial": evidence.partial,
         "warnings": warnings,
     }
     return pa.table(columns, schema=PRICED)

@@ -58,6 +58,7 @@ class Prices:
     upper: list[float] = field(default_factory=list)
     level: list[float] = field(default_factory=list)
     calibrated: list[bool] = field(default_factory=list)
+    partial: list[bool] = field(default_factory=list)
     #: Per house, its warnings.
     warnings: list[list[RangeWarning]] = field(default_factory=list)
 
@@ -69,6 +70,7 @@ class Prices:
         self.upper.extend(interval.upper for interval in result.intervals)
         self.level.extend(interval.level for interval in result.intervals)
         self.calibrated.extend(interval.calibrated for interval in result.intervals)
+        self.partial.extend(interval.partial for interval in result.intervals)
         self.warnings.extend(result.warnings)
 
     def table(self) -> pa.Table:
@@ -82,6 +84,7 @@ class Prices:
             "upper": self.upper,
             "level": self.level,
             "calibrated": self.calibrated,
+            "partial": self.partial,
             "warnings": warnings_column(self.warnings),
         }
         return pa.table(columns, schema=PRICED)

@@ -1,8 +1,9 @@
 """The job's two outputs, written by the client as chunks come back, in input order.
 
 - prices: ``source``, ``row``, ``Id``, ``price``, ``lower``, ``upper`` (the range meant to hold
-  the sale price with probability ``level``), ``level``, ``calibrated``, ``warnings``; Parquet, or
-  CSV (warnings as a JSON list) when the name ends in ``.csv``;
+  the sale price with probability ``level``), ``level``, ``calibrated``, ``partial`` (the range
+  widened for details left out: ``predict.PriceInterval``'s), ``warnings``; Parquet, or CSV
+  (warnings as a JSON list) when the name ends in ``.csv``;
 - rejects: ``source``, ``row``, ``Id``, ``field``, ``message``, one line per refused field and
   message; CSV, or Parquet by name.
 
@@ -40,6 +41,7 @@ PRICES = pa.schema(
         ("upper", pa.float64()),
         ("level", pa.float64()),
         ("calibrated", pa.bool_()),
+        ("partial", pa.bool_()),
         ("warnings", pa.list_(WARNING)),
     ]
 )

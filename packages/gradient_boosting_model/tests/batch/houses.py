@@ -118,7 +118,7 @@ def read_rejects(path: Path) -> dict[tuple[str, int], dict[str, list[str]]]:
 
 def assert_priced_as(lines: list[dict[str, Any]], valid: list[tuple[int, House]]) -> None:
     """``lines`` of score-houses' output are the ``valid`` houses (row, house), in order, each
-    at ``make_prediction``'s price, range and warnings. Prices and bounds are compared to the
+    at ``make_prediction``'s price, range, flags and warnings. Prices and bounds are compared to the
     cent (``tolerances``): a worker's floating point may round a half cent the other way."""
     expected: PredictionResult = make_prediction([house for _, house in valid])
     assert [line["row"] for line in lines] == [row for row, _ in valid]
@@ -135,6 +135,7 @@ def assert_priced_as(lines: list[dict[str, Any]], valid: list[tuple[int, House]]
     }
     assert json_differences(want, got) == []
     assert [line["calibrated"] for line in lines] == [i.calibrated for i in expected.intervals]
+    assert [line["partial"] for line in lines] == [i.partial for i in expected.intervals]
     assert [[(w["field"], w["message"]) for w in line["warnings"]] for line in lines] == [
         [(w.field, w.message) for w in found] for found in expected.warnings
     ]

@@ -317,6 +317,39 @@ def test_a_parquet_file_of_text_reads_na_as_a_csv_does(
     assert [line["price"] for line in priced] == expected
 
 
+#: The top README's example: the seven required fields alone.
+SEVEN_FIELD_HOUSE = {
+    "Neighborhood": "NAmes",
+    "OverallQual": 5,
+    "OverallCond": 6,
+    "YearBuilt": 1961,
+    "YrSold": 2010,
+    "GrLivArea": 896,
+    "LotArea": 11622,
+}
+
+
+@pytest.mark.parametrize("output", ["p.csv", "p.parquet"])
+def test_partial_says_which_ranges_were_widened_for_details_left_out(
+    output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A house of the seven required fields (a file of those columns) is ``partial``, its
+    range widened for what it leaves out and still calibrated; test.csv's first house,
+    complete, is not: the column beside ``calibrated``, in either output format."""
+    lines = (DATASET_DIR / "test.csv").read_text().splitlines()
+    folder = tmp_path / "houses"
+    folder.mkdir()
+    (folder / "a.csv").write_text("\n".join(lines[:2]) + "\n")
+    seven = ",".join(SEVEN_FIELD_HOUSE) + "\n" + ",".join(map(str, SEVEN_FIELD_HOUSE.values()))
+    (folder / "b.csv").write_text(seven + "\n")
+    status, _, err = run(capsys, str(folder), str(tmp_path / output))
+    assert status == 0, err
+    complete, left_out = read_table(tmp_path / output)
+    assert list(complete)[-3:] == ["calibrated", "partial", "warnings"]
+    assert complete["partial"] is False and complete["calibrated"] is True
+    assert left_out["partial"] is True and left_out["calibrated"] is True
+
+
 def test_a_range_of_ids_that_no_longer_fits_the_rows_is_no_ids(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

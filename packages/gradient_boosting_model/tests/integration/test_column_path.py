@@ -1,8 +1,9 @@
 """score-houses' column path (``batch.columns``, ``predict.price_batch``) answers as the API's
 evaluator does, ``make_prediction`` on JSON houses: the same prices, ranges (to the cent: equal
-floats), calibration flags and warnings, explanations within ``tolerances``' 1e-9, the same
-``HouseBatch`` to the last bit, and the same rejects (row, Id, field, message) for houses with
-invalid, missing and unseen values; on test.csv and on sampled houses, from CSV and Parquet.
+floats), ``calibrated`` and ``partial`` flags and warnings, explanations within ``tolerances``'
+1e-9, the same ``HouseBatch`` to the last bit, and the same rejects (row, Id, field, message)
+for houses with invalid, missing and unseen values; on test.csv and on sampled houses, from CSV
+and Parquet.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def scored(read: ChunkTable, *, batch_rows: int) -> tuple[Prices, list[Any]]:
         upper=columns["upper"],
         level=columns["level"],
         calibrated=columns["calibrated"],
+        partial=columns["partial"],
         warnings=[
             [RangeWarning(w["field"], w["message"]) for w in found] for found in columns["warnings"]
         ],
@@ -128,6 +130,7 @@ def assert_same(got: tuple[Prices, list[Any]], want: tuple[Prices, list[Any]]) -
     assert prices.prices == expected.prices
     assert prices.lower == expected.lower and prices.upper == expected.upper
     assert prices.level == expected.level and prices.calibrated == expected.calibrated
+    assert prices.partial == expected.partial
     assert prices.warnings == expected.warnings
     assert rejects == expected_rejects
 
@@ -194,6 +197,8 @@ def test_test_csv_is_priced_as_make_prediction_prices_its_houses(
     assert prices.lower == [interval.lower for interval in expected.intervals]
     assert prices.upper == [interval.upper for interval in expected.intervals]
     assert prices.calibrated == [interval.calibrated for interval in expected.intervals]
+    assert prices.partial == [interval.partial for interval in expected.intervals]
+    assert 0 < sum(prices.partial) < len(prices.partial)  # the comparison saw both values
     assert prices.warnings == expected.warnings
     assert sum(map(len, prices.warnings)) > 0  # the comparison saw warnings, not only []
 
