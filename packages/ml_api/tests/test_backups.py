@@ -243,6 +243,33 @@ head -c $((size - 64)) "$file" >"$file.cut" && mv "$file.cut" "$file"'''
     assert sorted(p.name for p in folder.iterdir()) == [older]
 
 
+@pytest.mark.parametrize("fault", ["killed", "cut short"])
+def test_a_failed_dump_to_standard_output_writes_nothing_there(
+    filled: Engine, postgres_server: postgres.Postgres, tmp_path: Path, fault: str
+) -> None:
+    """``backup -`` (compose's ``exec -T``, ``kubectl exec``) reads its dump back whole, as
+    ``backup DIR`` does, before a byte reaches standard output: pg_dump killed half-way, or
+    ending well on a file cut short, leaves the reader of the pipe nothing and a non-zero exit,
+    where it got the half it could take for a dump. Its file in TMPDIR is removed."""
+    env = _libpq_env(postgres_server, "backed_up")
+    half = """
+for argument; do case "$argument" in --file=*) file="${argument#--file=}" ;; esac; done
+if [ -z "${file:-}" ]; then "$real" "$@" | head -c 1000; else
+    "$real" "$@" || exit
+    size=$(wc -c <"$file")
+    head -c $((size / 2)) "$file" >"$file.cut" && mv "$file.cut" "$file"
+fi"""
+    ending = {"killed": "kill -KILL $$", "cut short": "exit 0"}[fault]
+    bin_dir = _wrapped(tmp_path, "pg_dump", f"{half}\n{ending}", env)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**env, "PATH": f"{bin_dir}:{env['PATH']}", "TMPDIR": str(temporary)}
+    done = _run("backup", "-", env=env)
+    assert done.returncode != 0
+    assert done.stdout == b""
+    assert list(temporary.iterdir()) == []
+
+
 def test_two_backups_in_the_same_second_both_succeed(
     filled: Engine, postgres_server: postgres.Postgres, tmp_path: Path
 ) -> None:

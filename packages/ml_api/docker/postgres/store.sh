@@ -9,9 +9,10 @@
 #   house-price-store restore FILE        a dump put back (- : from standard input)
 #
 # A backup is pg_dump's custom format: one consistent snapshot, taken while the API goes on
-# writing. It is written under a hidden name, read back whole (pg_restore to /dev/null) and
-# only then named: a failed or cut-off dump is never taken for a backup, and older backups are
-# pruned only after a new one is there.
+# writing. It is written to a file (DIR's, under a hidden name; for `-`, one in TMPDIR, /tmp by
+# default), read back whole (pg_restore to /dev/null) and only then named, or copied to standard
+# output: a failed or cut-off dump is never taken for a backup (`-` then writes nothing and
+# exits non-zero), and older backups are pruned only after a new one is there.
 #
 # A restore drops the store's tables (every table of its schema) and makes them again as the
 # dump has them, rows and the migrations' revision included, in one transaction: whole or not
@@ -33,10 +34,24 @@ if [ -z "${PGPASSWORD:-}" ] && [ -n "${POSTGRES_PASSWORD:-}" ]; then
 fi
 usage="usage: house-price-store backup DIR [KEEP] | backup - | restore FILE | restore -"
 
+# The store dumped into the file $1, then read back whole, every table's rows decompressed (to
+# nothing): `pg_restore --list` reads only the table of contents at the file's start, and took
+# a file cut short after it.
+dump_into() {
+    pg_dump --format=custom --no-password --file="$1"
+    pg_restore --file=/dev/null "$1"
+}
+
 backup() {
     dir="${1:?$usage}"
     if [ "$dir" = - ]; then
-        exec pg_dump --format=custom --no-password
+        # Not a byte on standard output before the dump is read back whole: a reader of a
+        # pipe (compose's `exec -T`, `kubectl exec`) cannot tell a cut dump from a whole one.
+        partial="$(mktemp)"
+        trap 'rm -f "$partial"' EXIT
+        dump_into "$partial"
+        cat "$partial"
+        return
     fi
     keep="${2:-14}"
     # A leading zero refused too: `00` passed as a number above 0, and `head -n -00` below
@@ -57,10 +72,7 @@ backup() {
     partial="$(mktemp "$dir/.$name.XXXXXX")"
     trap 'rm -f "$partial"' EXIT
     chmod 0640 "$partial"
-    pg_dump --format=custom --no-password --file="$partial"
-    # Read back whole, every table's rows decompressed (to nothing): `pg_restore --list` reads
-    # only the table of contents at the file's start, and took a file cut short after it.
-    pg_restore --file=/dev/null "$partial"
+    dump_into "$partial"
     mv "$partial" "$dir/$name"
     trap - EXIT
     # The names sort as their times: all but the newest KEEP removed.
