@@ -3,9 +3,11 @@
 
 A backup is a pg_dump file that restores into an empty database as the store was (every table's
 rows and the migrations' revision); a failed dump leaves no file that looks like a backup and
-prunes nothing; a restore is whole or nothing. The Kubernetes CronJob that runs the script
-(deploy/kubernetes/base/db-backup.yaml) is tied to it in tests/test_kube_manifests.py, and
-``make kube-test`` runs it on the database's image against the played store.
+prunes nothing, and writes nothing to standard output; a restore is whole or nothing, and
+refused while another client is connected to the store's database (unless forced). The
+Kubernetes CronJob that runs the script (deploy/kubernetes/base/db-backup.yaml) is tied to it in
+tests/test_kube_manifests.py, and ``make kube-test`` runs it on the database's image against
+the played store.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, select, text
 
@@ -124,10 +127,78 @@ def test_a_restore_replaces_what_the_store_held(
     with filled.begin() as connection:
         connection.execute(text("DELETE FROM sales"))
         connection.execute(text("UPDATE predictions SET price = 1"))
+    filled.dispose()  # the API stopped: no client connected
     done = _run("restore", "-", env=env, input=dump.stdout)
     assert done.returncode == 0, done.stderr.decode()
-    filled.dispose()  # connections of the dropped tables
     assert _contents(filled) == before
+
+
+def _client(server: postgres.Postgres, database: str) -> psycopg.Connection[Any]:
+    """A client of ``database`` as the API is one (its own application_name), idle."""
+    return psycopg.connect(host="127.0.0.1", port=server.port, user="postgres", dbname=database,
+                           application_name="house-price-api", autocommit=True)  # fmt: skip
+
+
+def _moved_on(filled: Engine, env: dict[str, str]) -> tuple[bytes, dict[str, Any]]:
+    """A dump of ``filled``; then its houses repriced: what the store holds after the dump."""
+    dump = _run("backup", "-", env=env)
+    assert dump.returncode == 0, dump.stderr.decode()
+    with filled.begin() as connection:
+        connection.execute(text("UPDATE predictions SET price = 1"))
+    moved = _contents(filled)
+    filled.dispose()
+    return dump.stdout, moved
+
+
+def test_a_restore_is_refused_while_another_client_is_connected(
+    filled: Engine, postgres_server: postgres.Postgres
+) -> None:
+    """A running API commits what the restore then drops, and holds locks it would wait on:
+    refused, naming the client and what to do, and the store as it was."""
+    env = _libpq_env(postgres_server, "backed_up")
+    dump, moved = _moved_on(filled, env)
+    with _client(postgres_server, "backed_up"), _client(postgres_server, "postgres"):
+        done = _run("restore", "-", env=env, input=dump)
+    assert done.returncode != 0
+    said = done.stderr.decode()
+    # The client of another database on the server is not counted.
+    assert "1 other session(s) connected to database backed_up" in said, said
+    assert "house-price-api from 127.0.0.1" in said, said
+    assert "Stop the API first" in said and "restore --force" in said, said
+    assert _contents(filled) == moved
+
+
+def test_a_forced_restore_replaces_the_store_under_a_connected_client(
+    filled: Engine, postgres_server: postgres.Postgres
+) -> None:
+    env = _libpq_env(postgres_server, "backed_up")
+    before = _contents(filled)
+    dump, moved = _moved_on(filled, env)
+    assert moved != before
+    with _client(postgres_server, "backed_up"):
+        done = _run("restore", "--force", "-", env=env, input=dump)
+    assert done.returncode == 0, done.stderr.decode()
+    assert _contents(filled) == before
+
+
+def test_a_forced_restore_waits_for_a_held_lock_only_so_long(
+    filled: Engine, postgres_server: postgres.Postgres
+) -> None:
+    """A client's transaction left open on a table: the restore gives up after LOCK_WAIT
+    (store.sh), restoring nothing, where it waited for ever (and the API's queries behind it)."""
+    env = _libpq_env(postgres_server, "backed_up")
+    dump, moved = _moved_on(filled, env)
+    with _client(postgres_server, "backed_up") as client, client.transaction():
+        client.execute("SELECT count(*) FROM sales")  # its lock held to the transaction's end
+        done = _run("restore", "--force", "-", env=env, input=dump)
+    assert done.returncode != 0
+    said = done.stderr.decode()
+    [wait] = re.findall(r"^LOCK_WAIT=(\S+)$", SCRIPT.read_text(encoding="utf-8"), re.MULTILINE)
+    assert re.search(
+        rf"the drop of public\.\w+ waited {wait} for a lock another session holds", said
+    ), said
+    assert "Stop the API first" in said, said
+    assert _contents(filled) == moved
 
 
 @pytest.mark.parametrize("cut", ["the last rows", "half", "the table of contents"])
@@ -139,12 +210,12 @@ def test_a_cut_off_dump_restores_nothing(
     with filled.begin() as connection:
         connection.execute(text("UPDATE predictions SET price = 1"))
     moved = _contents(filled)
+    filled.dispose()
     # Its table of contents whole, its last table's rows cut: the tables are dropped and made
     # again before pg_restore finds out. Or cut in a table's rows, or in its table of contents.
     kept = {"the last rows": len(dump) - 64, "half": len(dump) // 2, "the table of contents": 100}
     done = _run("restore", "-", env=env, input=dump[: kept[cut]])
-    assert done.returncode != 0
-    filled.dispose()
+    assert done.returncode != 0 and b"pg_restore: error" in done.stderr  # not refused for a client
     assert _contents(filled) == moved  # one transaction: nothing dropped, nothing half-loaded
 
 
@@ -306,9 +377,9 @@ def test_an_older_releases_dump_restores_over_the_store_and_migrates(
     old.dispose()
     dump = _run("backup", "-", env=_libpq_env(postgres_server, "older_release"))
     assert dump.returncode == 0, dump.stderr.decode()
+    filled.dispose()
     done = _run("restore", "-", env=_libpq_env(postgres_server, "backed_up"), input=dump.stdout)
     assert done.returncode == 0, done.stderr.decode()
-    filled.dispose()
     assert current_revision(filled) == "0001"
     with filled.connect() as connection:
         tables = connection.execute(

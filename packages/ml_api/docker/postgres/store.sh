@@ -6,7 +6,9 @@
 #                                         the newest KEEP (14 by default) of those kept; prints
 #                                         its path
 #   house-price-store backup -            the dump on standard output (compose: `exec -T db`)
-#   house-price-store restore FILE        a dump put back (- : from standard input)
+#   house-price-store restore [--force] FILE
+#                                         a dump put back (- : from standard input); refused
+#                                         while another client is connected, unless --force
 #
 # A backup is pg_dump's custom format: one consistent snapshot, taken while the API goes on
 # writing. It is written to a file (DIR's, under a hidden name; for `-`, one in TMPDIR, /tmp by
@@ -16,10 +18,11 @@
 #
 # A restore drops the store's tables (every table of its schema) and makes them again as the
 # dump has them, rows and the migrations' revision included, in one transaction: whole or not
-# at all. Stop the API first
-# (compose: `stop api`; Kubernetes: scale its Deployment to 0): a restore waits for the tables'
-# locks, and what was priced after the dump is lost with the tables it replaces. An API started
-# afterwards migrates a dump of an older release to its code's revision.
+# at all. Stop the API first (compose: `stop api`; Kubernetes: scale its Deployment to 0): what
+# was priced after the dump is lost with the tables it replaces, and a restore refuses while any
+# other client is connected to the store's database (naming them), unless --force. It waits at
+# most LOCK_WAIT (below) for a table's lock, never for ever. An API started afterwards migrates
+# a dump of an older release to its code's revision.
 #
 # The server and the database are libpq's variables (PGHOST, PGPORT, PGUSER, PGDATABASE,
 # PGPASSWORD), each defaulting to the image's own (POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD;
@@ -32,7 +35,7 @@ export PGDATABASE="${PGDATABASE:-${POSTGRES_DB:-$PGUSER}}"
 if [ -z "${PGPASSWORD:-}" ] && [ -n "${POSTGRES_PASSWORD:-}" ]; then
     export PGPASSWORD="$POSTGRES_PASSWORD"
 fi
-usage="usage: house-price-store backup DIR [KEEP] | backup - | restore FILE | restore -"
+usage="usage: house-price-store backup DIR [KEEP] | backup - | restore [--force] FILE|-"
 
 # The store dumped into the file $1, then read back whole, every table's rows decompressed (to
 # nothing): `pg_restore --list` reads only the table of contents at the file's start, and took
@@ -81,11 +84,21 @@ backup() {
     echo "$dir/$name"
 }
 
+# How long a restore waits for a table's lock (PostgreSQL's lock_timeout) before it gives up,
+# restoring nothing: behind a client holding one (an API's transaction left open) it waited for
+# ever, and every query of the API's queued behind it. A running API's writes take milliseconds.
+LOCK_WAIT=5s
+what_to_do="Stop the API first (compose: stop api; Kubernetes: kubectl scale"
+what_to_do="$what_to_do deployment/house-price-api --replicas=0), or restore --force to replace"
+what_to_do="$what_to_do the store under it."
+
 # Every table of the store's schema dropped: the dump's and any a later migration made, which
 # pg_restore --clean left (a newer table's foreign key then refused the drop of predictions,
 # and the restore of an older release's dump failed; a newer table without one stayed, and the
-# API's migration to it failed on starting).
+# API's migration to it failed on starting). Each drop holds its table's ACCESS EXCLUSIVE lock
+# to the transaction's end.
 drop_tables="SET LOCAL client_min_messages = warning;
+SET LOCAL lock_timeout = '$LOCK_WAIT';
 DO \$\$
 DECLARE name text;
 BEGIN
@@ -93,10 +106,48 @@ BEGIN
                 WHERE schemaname = current_schema() LOOP
         EXECUTE 'DROP TABLE IF EXISTS ' || name || ' CASCADE';
     END LOOP;
+EXCEPTION WHEN lock_not_available THEN
+    RAISE EXCEPTION 'house-price-store: the drop of % waited % for a lock another session holds: %',
+        name, current_setting('lock_timeout'), 'nothing restored' USING HINT = '$what_to_do';
+END
+\$\$;"
+
+# The restore refused while another client is connected to the store's database: the client
+# backends of pg_stat_activity on it but this one (not the autovacuum or other background
+# workers: another backend_type, or no user). A role that may not read another role's sessions
+# sees their backend_type and address as null: counted all the same.
+# Run after drop_tables, in its transaction, so that the check and the restore are one: once
+# every table is held, a client that connects later can neither read nor write one before the
+# restore commits, and then finds the dump's; one connected by then is named here, and the drops
+# are rolled back. (One that came and went before is as any write after the dump: replaced.)
+# The transaction's first read of pg_stat_activity, which it then keeps: after the drops.
+refuse_if_connected="DO \$\$
+DECLARE counted bigint; named text;
+BEGIN
+    SELECT count(*), string_agg(format('%s from %s',
+               coalesce(nullif(application_name, ''), 'no application_name'),
+               coalesce(host(client_addr), CASE WHEN backend_type IS NULL
+                   THEN 'an address not shown to this role' ELSE 'the local socket' END)),
+               ', ' ORDER BY pid)
+        INTO counted, named
+        FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+            AND usesysid IS NOT NULL
+            AND coalesce(backend_type, 'client backend') = 'client backend';
+    IF counted > 0 THEN
+        RAISE EXCEPTION 'house-price-store: % other session(s) connected to database %: % (%)',
+            counted, quote_ident(current_database()), named, 'nothing restored'
+            USING HINT = '$what_to_do';
+    END IF;
 END
 \$\$;"
 
 restore() {
+    force=
+    if [ "${1:-}" = --force ]; then
+        force=yes
+        shift
+    fi
     file="${1:?$usage}"
     if [ "$file" = - ]; then
         set --
@@ -109,6 +160,9 @@ restore() {
     {
         echo 'BEGIN;'
         echo "$drop_tables"
+        if [ -z "$force" ]; then
+            echo "$refuse_if_connected"
+        fi
         if pg_restore --no-owner --no-privileges --file=- "$@"; then
             echo 'COMMIT;'
         else
