@@ -988,6 +988,76 @@ def test_the_backup_pod_runs_as_the_images_user_locked_down() -> None:
     assert resources["requests"] == resources["limits"]
 
 
+# --- The backups copied off the cluster: deploy/kubernetes/backups/db-backup-copy.yaml -----------
+
+[BACKUP_COPY] = load_manifests(KUBE_DIR / "backups" / "db-backup-copy.yaml")
+COPY_POD = BACKUP_COPY["spec"]
+[COPY_CONTAINER] = COPY_POD["containers"]
+
+
+def test_the_copy_pod_mounts_the_backup_jobs_claim_read_only_where_the_job_writes() -> None:
+    """The claim the CronJob writes its dumps to, at the folder it writes them in (README's
+    commands read them there), read-only: a copy never removes or changes a backup."""
+    folder = BACKUP_CONTAINER["command"][2]
+    job_mounts = {mount["mountPath"]: mount["name"] for mount in BACKUP_CONTAINER["volumeMounts"]}
+    job_volumes = {volume["name"]: volume for volume in BACKUP_POD["volumes"]}
+    claim = job_volumes[job_mounts[folder]]["persistentVolumeClaim"]["claimName"]
+    [volume] = COPY_POD["volumes"]
+    [mount] = COPY_CONTAINER["volumeMounts"]
+    assert volume["persistentVolumeClaim"] == {"claimName": claim, "readOnly": True}
+    assert mount == {"name": volume["name"], "mountPath": folder, "readOnly": True}
+
+
+def test_the_copy_pod_runs_as_the_backup_job_does_locked_down() -> None:
+    """The job's image (its user owns the dumps, 0640), pod and container security settings."""
+    assert COPY_CONTAINER["image"] == BACKUP_CONTAINER["image"]
+    assert COPY_POD["securityContext"] == BACKUP_POD["securityContext"]
+    assert COPY_CONTAINER["securityContext"] == BACKUP_CONTAINER["securityContext"]
+    for key in ("restartPolicy", "automountServiceAccountToken", "enableServiceLinks"):
+        assert COPY_POD[key] == BACKUP_POD[key], key
+    resources = COPY_CONTAINER["resources"]
+    assert resources["requests"] == resources["limits"]
+    # A forgotten pod goes: its deadline no later than its sleep ends.
+    program, seconds = COPY_CONTAINER["command"]
+    assert program == "sleep" and COPY_POD["activeDeadlineSeconds"] <= int(seconds)
+
+
+def test_the_copy_pod_is_not_let_into_the_database() -> None:
+    """It reads files only: the database's NetworkPolicy admits neither it, nor do the
+    database's Service or StatefulSet select it."""
+    labels = BACKUP_COPY["metadata"]["labels"]
+    policy = find(BASE, "NetworkPolicy", DB_SERVICE["metadata"]["name"])
+    [rule] = policy["spec"]["ingress"]
+    selectors = [source["podSelector"]["matchLabels"] for source in rule["from"]]
+    selectors += [DB_SERVICE["spec"]["selector"], STATEFUL_SET["spec"]["selector"]["matchLabels"]]
+    assert not [selector for selector in selectors if selector.items() <= labels.items()]
+
+
+def test_the_copy_pod_is_opt_in_and_named_in_the_readme() -> None:
+    """Not applied by base/ or an overlay (it would stay there); README's commands apply this
+    file, with the CronJob's image in its container, and exec into the pod by its name."""
+    name = BACKUP_COPY["metadata"]["name"]
+    for overlay in (KUBE_DIR / "base", LOCAL_OVERLAY, CHALLENGER_OVERLAY, PROMOTED_OVERLAY):
+        assert not [m for m in render(overlay) if m["metadata"]["name"] == name]
+    readme = (ROOT.parent.parent / "README.md").read_text(encoding="utf-8")
+    for words in (
+        "deploy/kubernetes/backups/db-backup-copy.yaml",
+        f'{COPY_CONTAINER["name"]}="$image"',
+        f"kubectl get cronjob {BACKUP_JOB['metadata']['name']}",
+        f"kubectl exec {name} -- ",
+        f"kubectl delete pod {name}",
+    ):
+        assert words in readme, words
+    # Its jsonpath finds the CronJob's image.
+    found = re.search(r"-o jsonpath='\{\.([^}]+)\}'", readme)
+    assert found, "README's commands read the CronJob's image with a jsonpath"
+    value: Any = BACKUP_JOB
+    for step in found.group(1).split("."):
+        key, _, index = step.partition("[")
+        value = value[key][int(index.rstrip("]"))] if index else value[key]
+    assert value == BACKUP_CONTAINER["image"]
+
+
 # --- The API's own NetworkPolicy, opt-in: deploy/kubernetes/policies/api-networkpolicy.yaml ------
 
 API_POLICY = load_manifests(KUBE_DIR / "policies" / "api-networkpolicy.yaml")[0]

@@ -36,6 +36,7 @@ import base64
 import contextlib
 import copy
 import functools
+import hashlib
 import os
 import re
 import signal
@@ -58,6 +59,7 @@ from tools.container import API_IMAGE_SPEC, DB_IMAGE_SPEC, PREDICTION_ID, build_
 from tools.kustomize import (
     Manifest,
     compare_with_kubectl,
+    load_manifests,
     patch_files,
     render,
     write_manifests,
@@ -591,11 +593,42 @@ def store_check(pod: Played, store: PlayedStore) -> int:
     return 1
 
 
-def backup_check(store: PlayedStore) -> None:
+def copy_check(scratch: Path, volume: str, image: str, dump: str) -> None:
+    """deploy/kubernetes/backups/db-backup-copy.yaml played over the backup job's ``volume``
+    (its claim's name), with the job's ``image``, as README's commands use it: the newest dump
+    is ``dump``, ``cat`` gives the bytes ``sha256sum`` there sums, and the volume is read-only."""
+    [pod] = load_manifests(KUBE_DIR / "backups" / "db-backup-copy.yaml")
+    [container] = pod["spec"]["containers"]
+    [claim] = pod["spec"]["volumes"]
+    container["image"] = image
+    claim["persistentVolumeClaim"]["claimName"] = volume
+    path = scratch / "play-copy.yaml"
+    write_manifests(path, [pod])
+    name = f"{pod['metadata']['name']}-{container['name']}"
+    try:
+        print(f"+ podman kube play {path}", flush=True)
+        done = subprocess.run(["podman", "kube", "play", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, f"podman kube play failed:\n{done.stdout}{done.stderr}"
+        newest = _podman("exec", name, "sh", "-c", "ls /backups/house_price-*.dump | tail -n 1")
+        assert newest == dump, (newest, dump)
+        copied = subprocess.run(["podman", "exec", name, "cat", newest], capture_output=True,
+                                check=True).stdout  # fmt: skip
+        summed = _podman("exec", name, "sha256sum", newest).split()[0]
+        assert hashlib.sha256(copied).hexdigest() == summed
+        written = subprocess.run(["podman", "exec", name, "touch", "/backups/written"],
+                                 capture_output=True, check=False)  # fmt: skip
+        assert written.returncode != 0, "the copy pod could write to the backups' volume"
+    finally:
+        run("podman", "kube", "down", str(path), check=False, capture=True)
+    print(f"copy pod: {newest} read out whole ({len(copied)} bytes, its sha256), volume read-only")
+
+
+def backup_check(store: PlayedStore, scratch: Path) -> None:
     """The backup CronJob's container run once (``podman run`` on the kube network: its image,
     command, environment and security, its claim a podman volume, its emptyDirs tmpfs); its
     dump put back by the same script's restore (docker/postgres/store.sh) into a new database
-    of the played store, which then holds the store's houses and migrations."""
+    of the played store, which then holds the store's houses and migrations; and read out of
+    the volume by the copy pod (``copy_check``)."""
     manifests = render(LOCAL_OVERLAY)
     pod = copy.deepcopy(find(manifests, "CronJob")["spec"]["jobTemplate"]["spec"]["template"])
     inline_secrets(pod["spec"], secret_values(manifests))
@@ -616,6 +649,7 @@ def backup_check(store: PlayedStore) -> None:
         store.psql("CREATE DATABASE restored")
         into = [*options, "--env", "PGDATABASE=restored"]
         podman_run(into, image, [container["command"][0], "restore", dump])
+        copy_check(scratch, claimed, image, dump)
     finally:
         run("podman", "volume", "rm", "--force", claimed, check=False, capture=True)
     query = "SELECT count(*), sum(price) FROM predictions; SELECT version_num FROM alembic_version"
@@ -678,7 +712,7 @@ def kube_test() -> None:
                 print(f"published pod ready {seconds:.1f} s after kube play, on {pod.url} only")
                 requests += smoke_checks(pod, deployment)
                 requests += store_check(pod, store)
-                backup_check(store)
+                backup_check(store, scratch)
                 restart_check(pod)
                 requests += 1  # /health after the restart
     print(
