@@ -13,9 +13,10 @@ import pytest
 import yaml
 
 DOCKER = Path(__file__).resolve().parent.parent / "docker"
-#: The alert rules Prometheus loads (docker-compose.yml mounts them), and promtool's tests of them.
+#: The alert rules Prometheus loads (docker-compose.yml mounts them), and promtool's tests of them
+#: (each ``*_test.yml`` beside them: alerts_test.yml, and backups_test.yml for the rules over days).
 RULES = DOCKER / "prometheus" / "alerts.yml"
-RULE_TESTS = DOCKER / "prometheus" / "alerts_test.yml"
+RULE_TESTS = sorted(RULES.parent.glob("*_test.yml"))
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """The alert rules (docker/prometheus/alerts.yml) load, pass their promtool unit tests
-(alerts_test.yml: each rule firing and not firing), and reach Prometheus as compose mounts them.
+(alerts_test.yml and backups_test.yml: each rule firing and not firing), and reach Prometheus as
+compose mounts them. The backup rules name the CronJob of deploy/kubernetes and wait as long as
+its schedule and deadlines let a healthy night take.
 
 promtool ships with Debian's prometheus package (``make test`` installs it where it can).
 """
@@ -15,6 +17,8 @@ from typing import Any
 import pytest
 
 from tests.debian_tools import DOCKER, RULE_TESTS, RULES, debian_tool, load_yaml
+from tools.kube import KUBE_DIR, find
+from tools.kustomize import render
 
 SEVERITIES = {"critical", "warning"}
 
@@ -43,9 +47,10 @@ def test_promtool_checks_the_rules(promtool: str) -> None:
 
 @pytest.mark.external
 def test_the_rules_pass_their_promtool_unit_tests(promtool: str) -> None:
-    done = _run([promtool, "test", "rules", RULE_TESTS.name], RULE_TESTS.parent)
+    assert RULE_TESTS
+    done = _run([promtool, "test", "rules", *(path.name for path in RULE_TESTS)], RULES.parent)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS" in done.stdout
+    assert done.stdout.count("SUCCESS") == len(RULE_TESTS)
 
 
 @pytest.mark.external
@@ -86,7 +91,7 @@ def test_every_alert_has_a_severity_and_says_what_to_do() -> None:
 def test_every_alert_is_tested_firing_and_not_firing() -> None:
     fired: set[str] = set()
     quiet: set[str] = set()
-    for case in load_yaml(RULE_TESTS)["tests"]:
+    for case in (case for path in RULE_TESTS for case in load_yaml(path)["tests"]):
         for check in case.get("alert_rule_test", []):
             (fired if check["exp_alerts"] else quiet).add(check["alertname"])
     names = {rule["alert"] for rule in _alerts()}
@@ -114,3 +119,43 @@ def test_the_rules_query_only_metrics_the_service_or_its_migration_exports() -> 
     }
     assert named
     assert named <= exported, named - exported
+
+
+# --- The store's backups: deploy/kubernetes/base/db-backup.yaml's CronJob ----------------------
+
+#: The base and every overlay: the CronJob's name as each deploys it.
+KUSTOMIZATIONS = [KUBE_DIR / "base", *sorted((KUBE_DIR / "overlays").iterdir())]
+
+
+def _backup_rules() -> dict[str, dict[str, Any]]:
+    [group] = [group for group in load_yaml(RULES)["groups"] if group["name"] == "ml_api_backups"]
+    return {rule["alert"]: rule for rule in group["rules"]}
+
+
+def _backup_cronjob(kustomization: Path = KUBE_DIR / "base") -> dict[str, Any]:
+    return find(render(kustomization), "CronJob")
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS, ids=lambda path: path.name)
+def test_the_backup_rules_select_the_cronjob_by_its_name(kustomization: Path) -> None:
+    """kube-state-metrics labels a CronJob's series ``cronjob`` and its Jobs' owner
+    ``owner_name``: a name that drifted from the manifest's would leave both rules silent."""
+    name = _backup_cronjob(kustomization)["metadata"]["name"]
+    rules = _backup_rules()
+    assert set(rules) == {"MlApiBackupFailed", "MlApiBackupStale"}
+    for alert, rule in rules.items():
+        named = re.findall(r'\b(?:cronjob|owner_name)="([^"]*)"', rule["expr"])
+        assert named, alert
+        assert set(named) == {name}, alert
+
+
+def test_a_backup_is_stale_past_the_longest_night_the_cronjob_allows() -> None:
+    """Between two successful nights: the schedule's day, a start up to startingDeadlineSeconds
+    late, and a dump up to its Job's activeDeadlineSeconds long."""
+    spec = _backup_cronjob()["spec"]
+    _minute, _hour, *every_day = spec["schedule"].split()
+    assert every_day == ["*", "*", "*"], "a daily schedule"
+    longest = 24 * 3600 + spec["startingDeadlineSeconds"]
+    longest += spec["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+    [hours] = re.findall(r"\) > (\d+) \* 3600$", _backup_rules()["MlApiBackupStale"]["expr"])
+    assert int(hours) * 3600 == longest

@@ -77,10 +77,10 @@ def _matches(matcher: str, labels: dict[str, str]) -> bool:
 
 
 def _firing_labels() -> dict[str, list[dict[str, str]]]:
-    """Each alert's labels as the rules' promtool unit tests show it firing (alerts_test.yml),
-    by alert name."""
+    """Each alert's labels as the rules' promtool unit tests show it firing (alerts_test.yml,
+    backups_test.yml), by alert name."""
     fired: dict[str, list[dict[str, str]]] = {}
-    for case in load_yaml(RULE_TESTS)["tests"]:
+    for case in (case for path in RULE_TESTS for case in load_yaml(path)["tests"]):
         for check in case.get("alert_rule_test", []):
             name = check["alertname"]
             for alert in check["exp_alerts"]:
