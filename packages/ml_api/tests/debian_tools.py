@@ -5,6 +5,7 @@ alert rules' files: a tool found, or the test skipped saying how to get it, exce
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,6 +18,26 @@ DOCKER = Path(__file__).resolve().parent.parent / "docker"
 #: (each ``*_test.yml`` beside them: alerts_test.yml, and backups_test.yml for the rules over days).
 RULES = DOCKER / "prometheus" / "alerts.yml"
 RULE_TESTS = sorted(RULES.parent.glob("*_test.yml"))
+
+
+#: A Prometheus duration's parts ("1m", "1h30m", "15s").
+_DURATION_PART = re.compile(r"(\d+)(ms|[smhdwy])")
+_UNIT_SECONDS = {
+    "ms": 0.001,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 7 * 86400,
+    "y": 365 * 86400,
+}
+
+
+def duration_seconds(duration: str) -> float:
+    """A Prometheus (or Alertmanager) duration, such as a rule's ``for:``, in seconds."""
+    parts = _DURATION_PART.findall(duration)
+    assert parts and "".join(n + unit for n, unit in parts) == duration, duration
+    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts)
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

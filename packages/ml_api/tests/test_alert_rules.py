@@ -16,7 +16,16 @@ from typing import Any
 
 import pytest
 
-from tests.debian_tools import DOCKER, RULE_TESTS, RULES, debian_tool, load_yaml
+from api.config import STORE_STATEMENT_TIMEOUT
+from api.store.health import STALLED_BOUNDS
+from tests.debian_tools import (
+    DOCKER,
+    RULE_TESTS,
+    RULES,
+    debian_tool,
+    duration_seconds,
+    load_yaml,
+)
 from tools.kube import KUBE_DIR, find
 from tools.kustomize import render
 
@@ -97,6 +106,24 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
     names = {rule["alert"] for rule in _alerts()}
     assert names - fired == set(), "never shown firing"
     assert names - quiet == set(), "never shown not firing"
+
+
+def test_lost_houses_wait_for_the_database_down_that_mutes_them() -> None:
+    """Alertmanager mutes MlApiHousesUnrecorded while MlApiDatabaseDown fires (its inhibit
+    rule): it must fire after it, however late the database reads down (a stalled one, three
+    statement bounds after the write began), then a scrape and an evaluation; and within the
+    window in which one burst of lost houses stays above 0, or a burst would never fire."""
+    rules = {rule["alert"]: rule for rule in _alerts()}
+    lost, down = rules["MlApiHousesUnrecorded"], rules["MlApiDatabaseDown"]
+    scraping = load_yaml(DOCKER / "prometheus.yml")["global"]
+    cause = (
+        duration_seconds(down["for"])
+        + STALLED_BOUNDS * STORE_STATEMENT_TIMEOUT
+        + duration_seconds(scraping["scrape_interval"])
+        + duration_seconds(scraping["evaluation_interval"])
+    )
+    [window] = re.findall(r"\[(\w+)\]", lost["expr"])
+    assert cause < duration_seconds(lost.get("for", "0s")) < duration_seconds(window)
 
 
 def test_the_rules_query_only_metrics_the_service_or_its_migration_exports() -> None:

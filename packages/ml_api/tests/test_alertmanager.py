@@ -4,10 +4,12 @@
 127.0.0.1: Debian's Prometheus, with the real rules (docker/prometheus/alerts.yml) and the
 shipped prometheus.yml's ``alerting:`` block, scrapes two instances the test serves and sends
 their alerts to Debian's Alertmanager on the shipped config (routes and inhibit rules as they
-are; its receiver pointed at a webhook the test serves, group_wait cut to a second). The
-webhook gets the alerts with their labels; an instance's houses lost while its database is
-down are muted (inhibited by ``MlApiDatabaseDown``, as Alertmanager's API says), another
-instance's are not. About 70 s: ``MlApiDatabaseDown`` fires after its ``for: 1m``.
+are; its receiver pointed at a webhook the test serves). Time runs ``SPEED`` times faster
+than shipped: the rules are evaluated each second instead of each 15, and each rule's ``for:``
+and the routes' group_wait are shortened alike, so that the alerts keep their order. The
+webhook gets the alerts with their labels; an instance whose database goes down as it loses
+houses is muted (inhibited by ``MlApiDatabaseDown``, as Alertmanager's API says) and never
+notified of them, another instance's are. About 15 s.
 
 Alertmanager and amtool ship in Debian's prometheus-alertmanager package (``make test-tools``
 installs it where it can).
@@ -31,13 +33,23 @@ import httpx
 import pytest
 import yaml
 
-from tests.debian_tools import DOCKER, RULE_TESTS, RULES, debian_tool, load_yaml
+from tests.debian_tools import (
+    DOCKER,
+    RULE_TESTS,
+    RULES,
+    debian_tool,
+    duration_seconds,
+    load_yaml,
+)
 from tools.server import free_port
 
 CONFIG = DOCKER / "alertmanager" / "alertmanager.yml"
 PROMETHEUS_CONFIG = DOCKER / "prometheus.yml"
-#: The whole end-to-end run, start-up included: MlApiDatabaseDown's `for: 1m` and its margin.
-TIMEOUT = 150.0
+#: How many times faster than shipped the end-to-end run's clock goes: prometheus.yml's
+#: evaluation interval (15 s) becomes a second.
+SPEED = duration_seconds(load_yaml(PROMETHEUS_CONFIG)["global"]["evaluation_interval"])
+#: The whole end-to-end run, start-up included: the lost houses' `for: 2m`, sped up, and a margin.
+TIMEOUT = 60.0
 
 T = TypeVar("T")
 
@@ -241,25 +253,46 @@ def _every_route(route: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _every_route(child)
 
 
+def _sped_up(duration: str) -> str:
+    """``duration`` ``SPEED`` times shorter, as Prometheus and Alertmanager write one."""
+    return f"{round(duration_seconds(duration) * 1000 / SPEED)}ms"
+
+
 def _alertmanager_config(webhook: str) -> dict[str, Any]:
     """The shipped config, its receiver sending to ``webhook``, each group's first notification
-    after a second; routes and inhibit rules as shipped."""
+    sped up; routes and inhibit rules as shipped."""
     config = copy.deepcopy(load_yaml(CONFIG))
     [receiver] = [r for r in config["receivers"] if r["name"] == config["route"]["receiver"]]
     assert set(receiver) == {"name"}, "the shipped receiver sends nowhere: the site's to add"
     receiver["webhook_configs"] = [{"url": f"http://{webhook}/", "send_resolved": False}]
     for route in _every_route(config["route"]):
         if "group_wait" in route:
-            route["group_wait"] = "1s"
+            route["group_wait"] = _sped_up(route["group_wait"])
     return config
 
 
-def _prometheus_config(alertmanager: str, targets: list[str]) -> dict[str, Any]:
+def _sped_up_rules(folder: Path) -> Path:
+    """The real rules, each ``for:`` sped up, written in ``folder``."""
+    rules = load_yaml(RULES)
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = _sped_up(rule["for"])
+    path = folder / RULES.name
+    path.write_text(yaml.safe_dump(rules, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _prometheus_config(alertmanager: str, targets: list[str], rules: Path) -> dict[str, Any]:
     """The shipped prometheus.yml, sending to ``alertmanager`` and scraping ``targets`` each
-    second, on the real rules evaluated each second."""
+    second, on ``rules`` evaluated each second."""
     config = copy.deepcopy(load_yaml(PROMETHEUS_CONFIG))
-    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
-    config["rule_files"] = [str(RULES.parent / name) for name in config["rule_files"]]
+    scraping = config["global"]
+    scraping.update(
+        scrape_interval="1s", evaluation_interval=_sped_up(scraping["evaluation_interval"])
+    )
+    assert config["rule_files"] == [rules.name]
+    config["rule_files"] = [str(rules)]
     [sender] = config["alerting"]["alertmanagers"]
     [static] = sender["static_configs"]
     assert static["targets"] == ["alertmanager:9093"]  # tests/test_docker.py: compose's service
@@ -326,9 +359,10 @@ def _ready(url: str) -> bool:
 def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_houses(
     alertmanager: str, prometheus: str, tmp_path: Path
 ) -> None:
-    # Instance a: its database down (MlApiDatabaseDown after 1 minute), then houses lost.
-    # Instance b: its database up, houses lost from the start (MlApiHousesUnrecorded at once).
-    down, up = _Instance(database_up=False, losing=False), _Instance(database_up=True, losing=True)
+    # Instance a: its database down and its houses lost from the start (a full record buffer);
+    # MlApiDatabaseDown must reach Alertmanager before a's MlApiHousesUnrecorded is sent.
+    # Instance b: its database up, houses lost from the start (the database refusing them).
+    down, up = _Instance(database_up=False, losing=True), _Instance(database_up=True, losing=True)
     webhook = _Webhook()
     logs = [tmp_path / "alertmanager.log", tmp_path / "prometheus.log"]
     run = _Run(logs)
@@ -351,8 +385,9 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
             ],
             logs[0],
         )
+        rules = _sped_up_rules(tmp_path)
         prometheus_config = tmp_path / "prometheus.yml"
-        config = _prometheus_config(f"127.0.0.1:{am_port}", [a, b])
+        config = _prometheus_config(f"127.0.0.1:{am_port}", [a, b], rules)
         prometheus_config.write_text(yaml.safe_dump(config), encoding="utf-8")
         _start(
             stack,
@@ -366,7 +401,17 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
         )
         run.until("Alertmanager ready", lambda: _ready(am_url))
 
-        # b's lost houses reach the receiver, with the rule's labels, in a group of their own.
+        # a's database down reaches the receiver, with the rule's labels.
+        [(_, source), *_] = run.until(
+            "a's MlApiDatabaseDown at the webhook", lambda: webhook.alerts("MlApiDatabaseDown", a)
+        )
+        assert source["labels"] == {
+            "alertname": "MlApiDatabaseDown",
+            "instance": a,
+            "severity": "critical",
+        }
+
+        # b's lost houses reach it too, in a group of their own.
         [(notification, alert), *_] = run.until(
             "b's MlApiHousesUnrecorded at the webhook",
             lambda: webhook.alerts("MlApiHousesUnrecorded", b),
@@ -379,17 +424,6 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
         assert b in alert["annotations"]["summary"]
         assert notification["receiver"] == "operators"
         assert notification["groupLabels"] == {"alertname": "MlApiHousesUnrecorded", "instance": b}
-
-        # a's database down reaches it after its minute; then a loses houses too.
-        [(_, source), *_] = run.until(
-            "a's MlApiDatabaseDown at the webhook", lambda: webhook.alerts("MlApiDatabaseDown", a)
-        )
-        assert source["labels"] == {
-            "alertname": "MlApiDatabaseDown",
-            "instance": a,
-            "severity": "critical",
-        }
-        down.losing = True
 
         def alerts_of(alertname: str, instance: str) -> list[dict[str, Any]]:
             return [
@@ -406,9 +440,11 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
         )
         [database_down] = alerts_of("MlApiDatabaseDown", a)
         [other] = alerts_of("MlApiHousesUnrecorded", b)
-        time.sleep(3)  # past the group's first notification (group_wait 1 s), muted
+        # past the group's first notification (group_wait sped up), muted
+        time.sleep(3 * duration_seconds(_alertmanager_config(hook)["route"]["group_wait"]))
         print(f"\nmuted: {muted['status']}\nother instance: {other['status']}")
         assert muted["status"]["state"] == "suppressed"
         assert muted["status"]["inhibitedBy"] == [database_down["fingerprint"]]
         assert other["status"]["state"] == "active"
+        # Never sent, not even before its cause reached Alertmanager.
         assert webhook.alerts("MlApiHousesUnrecorded", a) == []
