@@ -7,9 +7,11 @@ their alerts to Debian's Alertmanager on the shipped config (routes and inhibit 
 are; its receiver pointed at a webhook the test serves). Time runs ``SPEED`` times faster
 than shipped: the rules are evaluated each second instead of each 15, and each rule's ``for:``
 and the routes' group_wait are shortened alike, so that the alerts keep their order. The
-webhook gets the alerts with their labels; an instance whose database goes down as it loses
+webhook gets the alerts with their labels, and links (the alert's generatorURL, the
+notification's externalURL) that answer, made as compose makes them (its ``--web.external-url``
+flags, on the ports the test publishes); an instance whose database goes down as it loses
 houses is muted (inhibited by ``MlApiDatabaseDown``, as Alertmanager's API says) and never
-notified of them, another instance's are. About 15 s.
+notified of them, another instance's are. About 25 s.
 
 Alertmanager and amtool ship in Debian's prometheus-alertmanager package (``make test-tools``
 installs it where it can).
@@ -28,6 +30,7 @@ from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
@@ -41,6 +44,7 @@ from tests.debian_tools import (
     duration_seconds,
     load_yaml,
 )
+from tests.test_docker import external_url
 from tools.server import free_port
 
 CONFIG = DOCKER / "alertmanager" / "alertmanager.yml"
@@ -372,6 +376,12 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
         hook = _serve(stack, webhook.receive)
         am_port, prometheus_port = free_port(), free_port()
         am_url = f"http://127.0.0.1:{am_port}"
+        # Their links as compose makes them, this machine's loopback the host operators reach.
+        published = {
+            "MONITORING_HOST": "127.0.0.1",
+            "PROMETHEUS_PORT": str(prometheus_port),
+            "ALERTMANAGER_PORT": str(am_port),
+        }
         am_config = tmp_path / "alertmanager.yml"
         am_config.write_text(yaml.safe_dump(_alertmanager_config(hook)), encoding="utf-8")
         _start(
@@ -382,6 +392,7 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
                 f"--storage.path={tmp_path / 'alertmanager'}",
                 f"--web.listen-address=127.0.0.1:{am_port}",
                 "--cluster.listen-address=",  # as compose runs it: no gossip port
+                f"--web.external-url={external_url('alertmanager', published)}",
             ],
             logs[0],
         )
@@ -396,6 +407,7 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
                 f"--config.file={prometheus_config}",
                 f"--storage.tsdb.path={tmp_path / 'prometheus'}",
                 f"--web.listen-address=127.0.0.1:{prometheus_port}",
+                f"--web.external-url={external_url('prometheus', published)}",
             ],
             logs[1],
         )
@@ -423,6 +435,14 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
         }
         assert b in alert["annotations"]["summary"]
         assert notification["receiver"] == "operators"
+        # Its links lead to Prometheus' graph of the rule and to Alertmanager, where published.
+        for link, port in (
+            (alert["generatorURL"], prometheus_port),
+            (notification["externalURL"], am_port),
+        ):
+            assert urlsplit(link)[:2] == ("http", f"127.0.0.1:{port}"), link
+            assert httpx.get(link, timeout=5, follow_redirects=True).status_code == 200, link
+        assert "ml_api_unrecorded_houses_total" in unquote(alert["generatorURL"])  # its rule's
         assert notification["groupLabels"] == {"alertname": "MlApiHousesUnrecorded", "instance": b}
 
         def alerts_of(alertname: str, instance: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import re
 import shlex
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -85,7 +86,6 @@ def test_compose_runs_alertmanager_where_prometheus_sends_its_alerts() -> None:
     assert f"alertmanager-data:{flags['storage.path']}" in volumes
     assert "alertmanager-data" in _compose()["volumes"]
     assert flags["cluster.listen-address"] == ""
-    assert alertmanager["ports"] == ["9093:9093"]
     assert alertmanager["restart"] == services["prometheus"]["restart"] == "on-failure"
     scrape = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text(encoding="utf-8"))
     [sender] = scrape["alerting"]["alertmanagers"]
@@ -148,7 +148,58 @@ def _compose() -> dict[str, Any]:
 def _defaults(text: str) -> str:
     """``text`` as compose reads it with no variable set (each ``${NAME:-default}`` its
     default)."""
-    return _VARIABLE.sub(lambda match: match.group(2), text)
+    return interpolated(text, {})
+
+
+def interpolated(text: str, environment: dict[str, str]) -> str:
+    """``text`` as compose reads it in ``environment``: each ``${NAME:-default}`` the variable's
+    value, or its default where it is unset or empty."""
+    return _VARIABLE.sub(lambda match: environment.get(match.group(1)) or match.group(2), text)
+
+
+def test_each_compose_variable_has_one_default() -> None:
+    """A variable written in several places (the database's password, a published port and the
+    link made of it) is one setting: the same default everywhere."""
+    defaults: dict[str, str] = {}
+    text = (ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8")
+    for name, default in _VARIABLE.findall(text):
+        assert defaults.setdefault(name, default) == default, name
+
+
+#: The monitoring services: the port each listens on in its container (its image's default).
+MONITORING_PORTS = {"prometheus": 9090, "alertmanager": 9093}
+
+
+def external_url(service: str, environment: dict[str, str]) -> str:
+    """The compose service's ``--web.external-url`` as compose passes it in ``environment``."""
+    [flag] = [
+        argument
+        for argument in _compose()["services"][service]["command"]
+        if argument.startswith("--web.external-url=")
+    ]
+    return interpolated(flag.removeprefix("--web.external-url="), environment)
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [{}, {"MONITORING_HOST": "ops.example.org", "PROMETHEUS_PORT": "19090"}],
+    ids=["defaults", "set"],
+)
+@pytest.mark.parametrize("monitoring", sorted(MONITORING_PORTS))
+def test_monitoring_links_lead_to_the_published_port(
+    monitoring: str, environment: dict[str, str]
+) -> None:
+    """Prometheus' generatorURL and Alertmanager's links are made of their external URL: the
+    host operators reach and the port compose publishes, which move together."""
+    url = urlsplit(external_url(monitoring, environment))
+    [published] = _compose()["services"][monitoring]["ports"]
+    *host_side, inside = interpolated(published, environment).split(":")
+    assert int(inside) == MONITORING_PORTS[monitoring]
+    assert url.scheme == "http"
+    assert url.hostname == environment.get("MONITORING_HOST", "localhost")
+    assert url.port == int(host_side[-1])
+    # The root path: Grafana's datasource and prometheus.yml's alerting target use no prefix.
+    assert url.path == "/"
 
 
 def test_the_api_stores_in_the_db_service_with_its_user_password_and_database() -> None:
