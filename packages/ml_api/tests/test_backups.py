@@ -25,7 +25,13 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, select, text
 
-from api.store.database import current_revision, head_revision, make_engine, migrate
+from api.store.database import (
+    APPLICATION_NAME,
+    current_revision,
+    head_revision,
+    make_engine,
+    migrate,
+)
 from api.store.health import StoreHealth
 from api.store.recorder import Recorder
 from api.store.sales import write_sales
@@ -134,9 +140,9 @@ def test_a_restore_replaces_what_the_store_held(
 
 
 def _client(server: postgres.Postgres, database: str) -> psycopg.Connection[Any]:
-    """A client of ``database`` as the API is one (its own application_name), idle."""
+    """A client of ``database``, idle."""
     return psycopg.connect(host="127.0.0.1", port=server.port, user="postgres", dbname=database,
-                           application_name="house-price-api", autocommit=True)  # fmt: skip
+                           autocommit=True)  # fmt: skip
 
 
 def _moved_on(filled: Engine, env: dict[str, str]) -> tuple[bytes, dict[str, Any]]:
@@ -157,13 +163,14 @@ def test_a_restore_is_refused_while_another_client_is_connected(
     refused, naming the client and what to do, and the store as it was."""
     env = _libpq_env(postgres_server, "backed_up")
     dump, moved = _moved_on(filled, env)
-    with _client(postgres_server, "backed_up"), _client(postgres_server, "postgres"):
+    # The API's own engine's connection, which names itself.
+    with filled.connect(), _client(postgres_server, "postgres"):
         done = _run("restore", "-", env=env, input=dump)
     assert done.returncode != 0
     said = done.stderr.decode()
     # The client of another database on the server is not counted.
     assert "1 other session(s) connected to database backed_up" in said, said
-    assert "house-price-api from 127.0.0.1" in said, said
+    assert f"{APPLICATION_NAME} from 127.0.0.1" in said, said
     assert "Stop the API first" in said and "restore --force" in said, said
     assert _contents(filled) == moved
 

@@ -29,7 +29,7 @@ from api import config
 from api.app import create_app, start_service
 from api.problems import StoreUnavailableProblem
 from api.service import PredictionService
-from api.store.database import make_engine
+from api.store.database import APPLICATION_NAME, make_engine
 from api.store.health import STALLED_BOUNDS, WATCH_SECONDS
 from tests.conftest import FEEDBACK_TOKEN
 from tests.stores import price_recorded, wait_for
@@ -183,6 +183,23 @@ def test_each_connection_to_postgresql_carries_the_bound_and_a_dead_peer_check(
     finally:
         served.dispose()
         migrating.dispose()
+
+
+def test_the_apis_connections_name_themselves_unless_the_url_names_them(
+    postgres_server: Any,
+) -> None:
+    """pg_stat_activity's application_name: how an operator, or a restore refusing to run under
+    a connected client, tells the API's connections from others."""
+    for url, name in [
+        (postgres_server.url, APPLICATION_NAME),
+        (f"{postgres_server.url}?application_name=reports", "reports"),
+    ]:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("SHOW application_name").scalar() == name
+        finally:
+            engine.dispose()
 
 
 _TCP = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",

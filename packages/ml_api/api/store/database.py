@@ -59,6 +59,10 @@ STORE_CONNECTIONS = 4
 _KEPT_CONNECTIONS = 2
 #: TCP keepalive probes unanswered after which the kernel drops a connection to PostgreSQL.
 KEEPALIVE_PROBES = 3
+#: How the API's connections name themselves to PostgreSQL (pg_stat_activity's
+#: application_name): how an operator, or ``house-price-store restore`` refusing to restore
+#: under a connected client, tells them from others. A URL's own ``application_name`` wins.
+APPLICATION_NAME = "house-price-api"
 
 
 def make_engine(
@@ -107,7 +111,8 @@ def postgres_connect_args(url: URL, seconds: float, *, migrating: bool = False) 
     and ``lock_timeout``, set at connection through ``options`` after any the URL gives:
     ``lock_timeout`` alone while ``migrating``); and a peer that no longer answers, noticed
     by the kernel within about twice ``seconds``: keepalives probe a connection waiting for
-    an answer (it is idle), ``tcp_user_timeout`` drops one whose data go unacknowledged.
+    an answer (it is idle), ``tcp_user_timeout`` drops one whose data go unacknowledged. The
+    connection names itself ``APPLICATION_NAME`` unless the URL names it.
 
     A server whose kernel still answers for it (its process stopped, its container frozen,
     stuck on a disk) acknowledges the probes and runs no timer: a statement sent to it before
@@ -118,7 +123,9 @@ def postgres_connect_args(url: URL, seconds: float, *, migrating: bool = False) 
         bounds.insert(0, f"-c statement_timeout={millis}")
     given = url.query.get("options")
     given = " ".join(given) if isinstance(given, tuple) else given
+    named = {} if "application_name" in url.query else {"application_name": APPLICATION_NAME}
     return {
+        **named,
         "connect_timeout": 3,
         "options": " ".join([given, *bounds] if given else bounds),
         "keepalives": 1,
