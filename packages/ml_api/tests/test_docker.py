@@ -167,30 +167,36 @@ def test_each_compose_variable_has_one_default() -> None:
 
 
 #: The monitoring services: the port each listens on in its container (its image's default).
-MONITORING_PORTS = {"prometheus": 9090, "alertmanager": 9093}
+MONITORING_PORTS = {"prometheus": 9090, "alertmanager": 9093, "grafana": 3000}
 
 
 def external_url(service: str, environment: dict[str, str]) -> str:
-    """The compose service's ``--web.external-url`` as compose passes it in ``environment``."""
+    """The compose service's external URL as compose passes it in ``environment``: Prometheus'
+    and Alertmanager's ``--web.external-url``, Grafana's ``GF_SERVER_ROOT_URL`` (its
+    ``server.root_url``, of the links it makes: a shared panel, a dashboard's link)."""
+    definition = _compose()["services"][service]
+    if service == "grafana":
+        return interpolated(definition["environment"]["GF_SERVER_ROOT_URL"], environment)
     [flag] = [
-        argument
-        for argument in _compose()["services"][service]["command"]
-        if argument.startswith("--web.external-url=")
+        argument for argument in definition["command"] if argument.startswith("--web.external-url=")
     ]
     return interpolated(flag.removeprefix("--web.external-url="), environment)
 
 
 @pytest.mark.parametrize(
     "environment",
-    [{}, {"MONITORING_HOST": "ops.example.org", "PROMETHEUS_PORT": "19090"}],
+    [
+        {},
+        {"MONITORING_HOST": "ops.example.org", "PROMETHEUS_PORT": "19090", "GRAFANA_PORT": "13000"},
+    ],
     ids=["defaults", "set"],
 )
 @pytest.mark.parametrize("monitoring", sorted(MONITORING_PORTS))
 def test_monitoring_links_lead_to_the_published_port(
     monitoring: str, environment: dict[str, str]
 ) -> None:
-    """Prometheus' generatorURL and Alertmanager's links are made of their external URL: the
-    host operators reach and the port compose publishes, which move together."""
+    """Prometheus' generatorURL, Alertmanager's and Grafana's links are made of their external
+    URL: the host operators reach and the port compose publishes, which move together."""
     url = urlsplit(external_url(monitoring, environment))
     [published] = _compose()["services"][monitoring]["ports"]
     *host_side, inside = interpolated(published, environment).split(":")
