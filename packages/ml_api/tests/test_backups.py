@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -346,6 +347,49 @@ fi"""
     assert done.returncode != 0
     assert done.stdout == b""
     assert list(temporary.iterdir()) == []
+
+
+@pytest.mark.parametrize("target", ["-", "a folder"])
+@pytest.mark.parametrize(
+    "stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda stop: stop.name
+)
+def test_a_backup_stopped_by_a_signal_leaves_no_partial_file(
+    postgres_server: postgres.Postgres, tmp_path: Path, target: str, stop: signal.Signals
+) -> None:
+    """Ctrl-C (SIGINT to the foreground process group), a terminal hung up, or SIGTERM, while
+    pg_dump writes: the half-written file is removed, in TMPDIR for ``backup -`` as in the
+    folder, and nothing reaches standard output. sh runs its EXIT trap on ``exit``, not when
+    a signal kills it: ``backup -`` left the file in the database container's /tmp for good
+    (``backup DIR``'s for a day)."""
+    env = _libpq_env(postgres_server, "backed_up")
+    half = """
+for argument; do case "$argument" in --file=*) file="${argument#--file=}" ;; esac; done
+printf 'PGDMP half a dump' >"$file"
+exec sleep 30"""
+    bin_dir = _wrapped(tmp_path, "pg_dump", half, env)
+    temporary, folder = tmp_path / "tmp", tmp_path / "backups"
+    temporary.mkdir()
+    folder.mkdir()
+    env = {**env, "PATH": f"{bin_dir}:{env['PATH']}", "TMPDIR": str(temporary)}
+    written = temporary if target == "-" else folder
+    command = ["sh", str(SCRIPT), "backup", "-" if target == "-" else str(folder)]
+    run = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not [p for p in written.iterdir() if p.stat().st_size] and run.poll() is None:
+            assert time.monotonic() < deadline, "pg_dump never began its file"
+            time.sleep(0.02)
+        os.killpg(run.pid, stop)
+        out, _ = run.communicate(timeout=20)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert run.returncode != 0
+    assert out == b""
+    assert list(temporary.iterdir()) == list(folder.iterdir()) == []
 
 
 def test_two_backups_in_the_same_second_both_succeed(

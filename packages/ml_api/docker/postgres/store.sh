@@ -29,6 +29,12 @@
 # no PGHOST: the container's socket), so that a Kubernetes CronJob or a compose `exec` gives it
 # the variables the database was made with.
 set -eu
+# A signal (Ctrl-C, a hang-up, SIGTERM) ends the script through `exit`, which runs the EXIT trap
+# that removes a partial dump: killed by the signal itself, sh ran no trap, and the file stayed
+# (`backup -`'s in TMPDIR, the database container's /tmp, for good).
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 export PGUSER="${PGUSER:-${POSTGRES_USER:-postgres}}"
 export PGDATABASE="${PGDATABASE:-${POSTGRES_DB:-$PGUSER}}"
