@@ -176,6 +176,26 @@ def test_a_restore_is_refused_while_another_client_is_connected(
     assert _contents(filled) == moved
 
 
+def test_a_refused_restore_of_a_large_dump_does_not_blame_the_dump(
+    filled: Engine, postgres_server: postgres.Postgres
+) -> None:
+    """A dump larger than a pipe holds: psql stops at the refusal, and pg_restore, writing on,
+    fails on the broken pipe. The dump was whole: the script says nothing of it being cut."""
+    with filled.begin() as connection:
+        connection.execute(text("CREATE TABLE filler AS SELECT g, md5(g::text) AS h "
+                                "FROM generate_series(1, 20000) AS g"))  # fmt: skip
+    env = _libpq_env(postgres_server, "backed_up")
+    dump, moved = _moved_on(filled, env)
+    assert len(dump) > 1 << 18  # compressed: its SQL is many times a pipe's 64 KiB
+    with filled.connect():
+        done = _run("restore", "-", env=env, input=dump)
+    assert done.returncode != 0
+    said = done.stderr.decode()
+    assert "1 other session(s) connected to database backed_up" in said, said
+    assert "could not be read whole" not in said, said
+    assert _contents(filled) == moved
+
+
 def test_a_forced_restore_replaces_the_store_under_a_connected_client(
     filled: Engine, postgres_server: postgres.Postgres
 ) -> None:
@@ -224,6 +244,9 @@ def test_a_cut_off_dump_restores_nothing(
     kept = {"the last rows": len(dump) - 64, "half": len(dump) // 2, "the table of contents": 100}
     done = _run("restore", "-", env=env, input=dump[: kept[cut]])
     assert done.returncode != 0 and b"pg_restore: error" in done.stderr  # not refused for a client
+    # And what became of the store, whichever error psql stopped at (a COPY's half row, or
+    # the end of a COPY where none was under way): never the script's own, which said it.
+    assert b"the dump could not be read whole: nothing restored" in done.stderr, done.stderr
     assert _contents(filled) == moved  # one transaction: nothing dropped, nothing half-loaded
 
 

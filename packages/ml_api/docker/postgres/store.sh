@@ -162,7 +162,9 @@ restore() {
     fi
     # One transaction, which psql commits only when pg_restore has read the dump whole: on a
     # dump cut short or unreadable, a COPY it was in is ended and an error raised, so that
-    # psql stops (ON_ERROR_STOP) and the server rolls it all back.
+    # psql stops (ON_ERROR_STOP) and the server rolls it all back. psql stops at the first
+    # error, often another than the one raised here (a COPY's half row; `\.` where no COPY was
+    # under way), so the outcome is also said on standard error, by the script.
     {
         echo 'BEGIN;'
         echo "$drop_tables"
@@ -172,8 +174,12 @@ restore() {
         if pg_restore --no-owner --no-privileges --file=- "$@"; then
             echo 'COMMIT;'
         else
+            # Said once the end of a COPY reached psql: a psql already stopped (refusing the
+            # restore, its pipe then broken under pg_restore) leaves the script here too, and
+            # the write kills it first (SIGPIPE, or set -e), before it blames the dump.
             printf '\n\\.\n'
             failed="house-price-store: the dump could not be read whole: nothing restored"
+            echo "$failed" >&2
             echo "DO \$\$ BEGIN RAISE EXCEPTION '$failed'; END \$\$;"
         fi
     } | psql --no-psqlrc --quiet --no-password --set=ON_ERROR_STOP=1 --output=/dev/null \
