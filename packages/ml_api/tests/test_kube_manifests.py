@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from api.config import ServerSettings, Settings
 from api.store.database import STORE_CONNECTIONS, WRITER_CONNECTIONS, make_engine
+from tests.debian_tools import duration_seconds
 from tests.test_proxy_config import (
     NGINX_CONF,
     nginx_seconds,
@@ -1056,6 +1057,20 @@ def test_the_copy_pod_is_opt_in_and_named_in_the_readme() -> None:
         key, _, index = step.partition("[")
         value = value[key][int(index.rstrip("]"))] if index else value[key]
     assert value == BACKUP_CONTAINER["image"]
+
+
+def test_the_readmes_dump_now_waits_as_long_as_the_job_may_run() -> None:
+    """README's "a dump now": ``kubectl wait`` for the Job made from the CronJob waits until
+    the Job's deadline. kubectl's default (30 s) gave up on a dump still running, and the
+    commands that follow then copied last night's, the newest whole one."""
+    readme = (ROOT.parent.parent / "README.md").read_text(encoding="utf-8")
+    [waiting] = [
+        " ".join(command.split())
+        for command in re.findall(r"`(kubectl wait --for=condition=complete[^`]*)`", readme)
+    ]
+    [timeout] = re.findall(r"--timeout=(\S+)", waiting) or ["30s"]
+    deadline = BACKUP_JOB["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+    assert duration_seconds(timeout) >= deadline, waiting
 
 
 # --- The API's own NetworkPolicy, opt-in: deploy/kubernetes/policies/api-networkpolicy.yaml ------
