@@ -303,7 +303,20 @@ def test_a_wrong_count_to_keep_is_refused_before_any_dump(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("args", [(), ("frobnicate",), ("backup",), ("restore",)])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("frobnicate",),
+        ("backup",),
+        ("restore",),
+        # More than the command takes: a --force after FILE was ignored, and the restore run.
+        ("restore", "-", "--force"),
+        ("restore", "--force", "-", "-"),
+        ("backup", "-", "7"),
+        ("backup", "/tmp", "7", "8"),
+    ],
+)
 def test_a_wrong_command_is_refused_with_the_usage(
     postgres_server: postgres.Postgres, args: tuple[str, ...]
 ) -> None:

@@ -51,9 +51,19 @@ dump_into() {
     pg_restore --file=/dev/null "$1"
 }
 
+# Refuses a command given more arguments than it takes (a misplaced `--force`, after FILE, was
+# read as nothing at all): the usage, status 2.
+at_most() {
+    if [ "$1" -lt "$2" ]; then
+        echo "$usage" >&2
+        exit 2
+    fi
+}
+
 backup() {
     dir="${1:?$usage}"
     if [ "$dir" = - ]; then
+        at_most 1 "$#"
         # Not a byte on standard output before the dump is read back whole: a reader of a
         # pipe (compose's `exec -T`, `kubectl exec`) cannot tell a cut dump from a whole one.
         partial="$(mktemp)"
@@ -62,6 +72,7 @@ backup() {
         cat "$partial"
         return
     fi
+    at_most 2 "$#"
     keep="${2:-14}"
     # A leading zero refused too: `00` passed as a number above 0, and `head -n -00` below
     # then listed every backup, the new one included, for removal.
@@ -155,6 +166,7 @@ restore() {
         shift
     fi
     file="${1:?$usage}"
+    at_most 1 "$#"
     if [ "$file" = - ]; then
         set --
     else
