@@ -12,20 +12,15 @@ from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from starlette.testclient import TestClient
 
 from api import config
+from api.spec_document import read_spec, request_examples
 from tests.houses import without_ids
 
 pytestmark = pytest.mark.integration
 
-#: The top README's example: the seven required fields alone.
-SEVEN_FIELD_HOUSE = {
-    "Neighborhood": "NAmes",
-    "OverallQual": 5,
-    "OverallCond": 6,
-    "YearBuilt": 1961,
-    "YrSold": 2010,
-    "GrLivArea": 896,
-    "LotArea": 11622,
-}
+#: The top README's example, the spec's ``seven_fields``: the seven required fields alone.
+[SEVEN_FIELD_HOUSE] = request_examples(read_spec(config.Settings(environment="testing")))[
+    "seven_fields"
+]
 
 
 def test_every_house_has_a_range_holding_its_price(

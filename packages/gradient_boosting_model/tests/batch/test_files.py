@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from house_samples import REQUIRED_HOUSE
 
 from batch.houses import (
     RAGGED,
@@ -317,18 +318,6 @@ def test_a_parquet_file_of_text_reads_na_as_a_csv_does(
     assert [line["price"] for line in priced] == expected
 
 
-#: The top README's example: the seven required fields alone.
-SEVEN_FIELD_HOUSE = {
-    "Neighborhood": "NAmes",
-    "OverallQual": 5,
-    "OverallCond": 6,
-    "YearBuilt": 1961,
-    "YrSold": 2010,
-    "GrLivArea": 896,
-    "LotArea": 11622,
-}
-
-
 @pytest.mark.parametrize("output", ["p.csv", "p.parquet"])
 def test_partial_says_which_ranges_were_widened_for_details_left_out(
     output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -340,7 +329,7 @@ def test_partial_says_which_ranges_were_widened_for_details_left_out(
     folder = tmp_path / "houses"
     folder.mkdir()
     (folder / "a.csv").write_text("\n".join(lines[:2]) + "\n")
-    seven = ",".join(SEVEN_FIELD_HOUSE) + "\n" + ",".join(map(str, SEVEN_FIELD_HOUSE.values()))
+    seven = ",".join(REQUIRED_HOUSE) + "\n" + ",".join(map(str, REQUIRED_HOUSE.values()))
     (folder / "b.csv").write_text(seven + "\n")
     status, _, err = run(capsys, str(folder), str(tmp_path / output))
     assert status == 0, err
