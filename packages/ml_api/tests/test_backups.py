@@ -385,10 +385,20 @@ fi"""
     assert list(temporary.iterdir()) == []
 
 
+#: The signals that stop a backup, each as its sender means it (Ctrl-C, a stop, a hang-up).
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _signals_as_a_terminals_job() -> None:
+    """Each of ``STOPS`` at its default, as a terminal's foreground job has them, whatever the
+    test run's own (nohup's ignores SIGHUP, a background job's SIGINT): a shell can neither
+    trap nor reset a signal ignored when it started, which then did not stop the backup."""
+    for stop in STOPS:
+        signal.signal(stop, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("target", ["-", "a folder"])
-@pytest.mark.parametrize(
-    "stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda stop: stop.name
-)
+@pytest.mark.parametrize("stop", STOPS, ids=lambda stop: stop.name)
 def test_a_backup_stopped_by_a_signal_leaves_no_partial_file(
     postgres_server: postgres.Postgres, tmp_path: Path, target: str, stop: signal.Signals
 ) -> None:
@@ -409,20 +419,25 @@ exec sleep 30"""
     env = {**env, "PATH": f"{bin_dir}:{env['PATH']}", "TMPDIR": str(temporary)}
     written = temporary if target == "-" else folder
     command = ["sh", str(SCRIPT), "backup", "-" if target == "-" else str(folder)]
-    run = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while not [p for p in written.iterdir() if p.stat().st_size] and run.poll() is None:
-            assert time.monotonic() < deadline, "pg_dump never began its file"
-            time.sleep(0.02)
-        os.killpg(run.pid, stop)
-        out, _ = run.communicate(timeout=20)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
+    with subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_signals_as_a_terminals_job,
+    ) as run:
+        try:
+            deadline = time.monotonic() + 20
+            while not [p for p in written.iterdir() if p.stat().st_size] and run.poll() is None:
+                assert time.monotonic() < deadline, "pg_dump never began its file"
+                time.sleep(0.02)
+            os.killpg(run.pid, stop)
+            out, _ = run.communicate(timeout=20)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+                run.wait()
     assert run.returncode != 0
     assert out == b""
     assert list(temporary.iterdir()) == list(folder.iterdir()) == []

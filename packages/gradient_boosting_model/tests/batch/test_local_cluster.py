@@ -151,6 +151,9 @@ def test_ctrl_c_stops_a_job_on_a_local_cluster_in_one_line(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own group, as a terminal's foreground job
+        # And SIGINT at its default, as there: Python handles it only where it was not ignored
+        # when it started (a background job's is, and the job then ran to its end).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         if isinstance(when, float):
