@@ -65,6 +65,12 @@ WARNED_HOUSES = Counter(
     "by the field warned about (a house warned about two fields counts under each).",
     ["field"],
 )
+PARTIAL_HOUSES = Counter(
+    "ml_api_partial_houses_total",
+    "Houses priced with details left out (or null) that no calibration house had assumed, whose "
+    "ranges were widened for them (partial in the answer): a share that grows means clients "
+    "send less, and get wider ranges.",
+)
 MODEL_INFO = Gauge(
     "ml_api_model_info",
     "The model each worker serves (value 1).",
@@ -331,10 +337,13 @@ def observe_all(histogram: Histogram, values: Sequence[float]) -> None:
 
 
 def observe_prices(houses: Sequence[dict[str, Any]], result: PredictionResult) -> None:
-    """Count the houses priced, their prices, and the fields their warnings name (a prediction
-    service's observer)."""
+    """Count the houses priced, their prices, those whose ranges were widened (``partial``),
+    and the fields their warnings name (a prediction service's observer)."""
     PREDICTED_HOUSES.inc(len(result.predictions))
     observe_all(PREDICTED_PRICES, result.predictions)
+    partial = sum(interval.partial for interval in result.intervals)
+    if partial:  # a multiprocess counter's increment writes to its file
+        PARTIAL_HOUSES.inc(partial)
     for warnings in result.warnings:
         for field in {warning.field for warning in warnings}:
             WARNED_HOUSES.labels(field).inc()

@@ -69,6 +69,7 @@ def test_metrics_count_what_was_served_and_refused(
     for status, count in (("200", 3), ("400", 1), ("422", 1)):  # refusals timed apart
         assert delta("ml_api_http_request_duration_seconds_count", **route, status=status) == count
     assert delta("ml_api_predicted_houses_total") == 15
+    assert delta("ml_api_partial_houses_total") == 0  # test.csv's houses, complete records
     assert delta("ml_api_predicted_price_dollars_count") == 15
     assert delta("ml_api_refused_fields_total", field="OverallQual") == 1
     assert delta("ml_api_refused_fields_total", field="_unknown") == 1  # no client-made labels
@@ -115,6 +116,20 @@ def test_warned_houses_are_counted_by_field(
         labels = {"field": field}
         warned = _value(after, "ml_api_warned_houses_total", **labels)
         assert warned - _value(before, "ml_api_warned_houses_total", **labels) == 2
+
+
+def test_houses_whose_ranges_were_widened_are_counted(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    """``partial`` in the answer: how many houses came with details left out that no
+    calibration house had assumed (the seven required fields alone are such a house)."""
+    seven = {name: request_rows[0][name] for name in REQUIRED_FIELDS}
+    before = _value(_samples(client), "ml_api_partial_houses_total")
+    response = client.post("/v1/predictions", json=[seven, request_rows[0], seven])
+    assert response.status_code == 200
+    widened = [interval["partial"] for interval in response.json()["intervals"]]
+    assert widened == [True, False, True]
+    assert _value(_samples(client), "ml_api_partial_houses_total") - before == 2
 
 
 def test_the_model_card(client: TestClient) -> None:
