@@ -181,21 +181,21 @@ def holdout_split_schema(example: HoldoutIdentity) -> dict[str, Any]:
     """``HoldoutSplit``: the model card's ``holdout_split``, each field of ``HoldoutIdentity``
     with its type and description (and pattern), ``example``'s value as its example."""
     types = typing.get_type_hints(HoldoutIdentity)
-    names = [field.name for field in dataclasses.fields(HoldoutIdentity)]
+    properties = {
+        field.name: {
+            "type": OPENAPI_TYPES[types[field.name]],
+            **field.metadata,
+            "example": _number(getattr(example, field.name)),
+        }
+        for field in dataclasses.fields(HoldoutIdentity)
+    }
     return {
         "type": "object",
         "nullable": True,
         "description": HOLDOUT_SPLIT_INTRO,
-        "required": names,
+        "required": list(properties),
         "additionalProperties": False,
-        "properties": {
-            field.name: {
-                "type": OPENAPI_TYPES[types[field.name]],
-                **field.metadata,
-                "example": _number(getattr(example, field.name)),
-            }
-            for field in dataclasses.fields(HoldoutIdentity)
-        },
+        "properties": properties,
     }
 
 
