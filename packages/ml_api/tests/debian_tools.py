@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -43,6 +44,20 @@ def duration_seconds(duration: str) -> float:
 def load_yaml(path: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return loaded
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    """The alerting rules of ``RULES``, every group's (its recording rules left out)."""
+    groups = load_yaml(RULES)["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def alert_rule_checks() -> Iterator[dict[str, Any]]:
+    """Each ``alert_rule_test`` check of ``RULE_TESTS``: an alert name, an evaluation time and
+    the alerts expected then (none: shown not firing)."""
+    for path in RULE_TESTS:
+        for case in load_yaml(path)["tests"]:
+            yield from case.get("alert_rule_test", [])
 
 
 def unavailable(message: str) -> NoReturn:

@@ -22,6 +22,8 @@ from tests.debian_tools import (
     DOCKER,
     RULE_TESTS,
     RULES,
+    alert_rule_checks,
+    alert_rules,
     debian_tool,
     duration_seconds,
     load_yaml,
@@ -30,11 +32,6 @@ from tools.kube import KUBE_DIR, find
 from tools.kustomize import render
 
 SEVERITIES = {"critical", "warning"}
-
-
-def _alerts() -> list[dict[str, Any]]:
-    groups = load_yaml(RULES)["groups"]
-    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
 @pytest.fixture
@@ -51,7 +48,7 @@ def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_promtool_checks_the_rules(promtool: str) -> None:
     done = _run([promtool, "check", "rules", RULES.name], RULES.parent)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"SUCCESS: {len(_alerts())} rules found" in done.stdout
+    assert f"SUCCESS: {len(alert_rules())} rules found" in done.stdout
 
 
 @pytest.mark.external
@@ -89,7 +86,7 @@ def test_prometheus_loads_the_rules_where_compose_mounts_them(
 
 
 def test_every_alert_has_a_severity_and_says_what_to_do() -> None:
-    alerts = _alerts()
+    alerts = alert_rules()
     assert alerts
     for rule in alerts:
         assert rule["labels"]["severity"] in SEVERITIES, rule["alert"]
@@ -100,10 +97,9 @@ def test_every_alert_has_a_severity_and_says_what_to_do() -> None:
 def test_every_alert_is_tested_firing_and_not_firing() -> None:
     fired: set[str] = set()
     quiet: set[str] = set()
-    for case in (case for path in RULE_TESTS for case in load_yaml(path)["tests"]):
-        for check in case.get("alert_rule_test", []):
-            (fired if check["exp_alerts"] else quiet).add(check["alertname"])
-    names = {rule["alert"] for rule in _alerts()}
+    for check in alert_rule_checks():
+        (fired if check["exp_alerts"] else quiet).add(check["alertname"])
+    names = {rule["alert"] for rule in alert_rules()}
     assert names - fired == set(), "never shown firing"
     assert names - quiet == set(), "never shown not firing"
 
@@ -113,7 +109,7 @@ def test_lost_houses_wait_for_the_database_down_that_mutes_them() -> None:
     rule): it must fire after it, however late the database reads down (a stalled one, three
     statement bounds after the write began), then a scrape and an evaluation; and within the
     window in which one burst of lost houses stays above 0, or a burst would never fire."""
-    rules = {rule["alert"]: rule for rule in _alerts()}
+    rules = {rule["alert"]: rule for rule in alert_rules()}
     lost, down = rules["MlApiHousesUnrecorded"], rules["MlApiDatabaseDown"]
     scraping = load_yaml(DOCKER / "prometheus.yml")["global"]
     cause = (
@@ -140,7 +136,7 @@ def test_the_rules_query_only_metrics_the_service_or_its_migration_exports() -> 
     }
     named = {
         name
-        for rule in _alerts()
+        for rule in alert_rules()
         for text in (rule["expr"], *rule["annotations"].values())
         for name in re.findall(r"ml_api_[a-z_]+", text)
     }

@@ -38,8 +38,9 @@ import yaml
 
 from tests.debian_tools import (
     DOCKER,
-    RULE_TESTS,
     RULES,
+    alert_rule_checks,
+    alert_rules,
     debian_tool,
     duration_seconds,
     load_yaml,
@@ -96,17 +97,15 @@ def _firing_labels() -> dict[str, list[dict[str, str]]]:
     """Each alert's labels as the rules' promtool unit tests show it firing (alerts_test.yml,
     backups_test.yml), by alert name."""
     fired: dict[str, list[dict[str, str]]] = {}
-    for case in (case for path in RULE_TESTS for case in load_yaml(path)["tests"]):
-        for check in case.get("alert_rule_test", []):
-            name = check["alertname"]
-            for alert in check["exp_alerts"]:
-                fired.setdefault(name, []).append({"alertname": name, **alert["exp_labels"]})
+    for check in alert_rule_checks():
+        name = check["alertname"]
+        for alert in check["exp_alerts"]:
+            fired.setdefault(name, []).append({"alertname": name, **alert["exp_labels"]})
     return fired
 
 
 def test_each_severity_the_rules_set_has_its_route_critical_repeated_more_often() -> None:
-    rules = [rule for group in load_yaml(RULES)["groups"] for rule in group["rules"]]
-    severities = {rule["labels"]["severity"] for rule in rules if "alert" in rule}
+    severities = {rule["labels"]["severity"] for rule in alert_rules()}
     routes = load_yaml(CONFIG)["route"]["routes"]
     repeat = {}
     for severity in severities:
