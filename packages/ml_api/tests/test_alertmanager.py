@@ -381,8 +381,9 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
             "PROMETHEUS_PORT": str(prometheus_port),
             "ALERTMANAGER_PORT": str(am_port),
         }
+        routing = _alertmanager_config(hook)
         am_config = tmp_path / "alertmanager.yml"
-        am_config.write_text(yaml.safe_dump(_alertmanager_config(hook)), encoding="utf-8")
+        am_config.write_text(yaml.safe_dump(routing), encoding="utf-8")
         _start(
             stack,
             [
@@ -460,7 +461,7 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
         [database_down] = alerts_of("MlApiDatabaseDown", a)
         [other] = alerts_of("MlApiHousesUnrecorded", b)
         # past the group's first notification (group_wait sped up), muted
-        time.sleep(3 * duration_seconds(_alertmanager_config(hook)["route"]["group_wait"]))
+        time.sleep(3 * duration_seconds(routing["route"]["group_wait"]))
         print(f"\nmuted: {muted['status']}\nother instance: {other['status']}")
         assert muted["status"]["state"] == "suppressed"
         assert muted["status"]["inhibitedBy"] == [database_down["fingerprint"]]
