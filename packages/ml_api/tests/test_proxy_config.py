@@ -19,7 +19,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from api.config import ServerSettings, Settings
+from api.config import CORS_ORIGIN_SYNTAX, ServerSettings, Settings
 from api.cors import cors_policy
 from api.request_context import UI_ROUTE
 from api.spec_endpoint import DOCUMENT_PATHS
@@ -379,6 +379,14 @@ def test_an_item_that_is_no_origin_stops_the_proxy_naming_its_place(
     with pytest.raises(ValidationError, match=f"item {place} is not an origin") as refused:
         Settings(cors_origins=setting)
     assert "a.example" not in str(refused.value)
+
+
+def test_the_proxy_and_the_api_take_an_origin_of_one_syntax() -> None:
+    """The shell cannot import it: cors-origins.sh writes CORS_ORIGIN_SYNTAX again, for grep -E
+    (the same text, anchored), and the cases above try both on a few lists."""
+    script = CORS_ORIGINS_SCRIPT.read_text(encoding="utf-8")
+    [pattern] = re.findall(r"grep -Eq '([^']*)'", script)
+    assert pattern == f"^{CORS_ORIGIN_SYNTAX.pattern}$"
 
 
 def test_the_proxy_reads_the_origins_the_entrypoint_writes() -> None:
