@@ -57,6 +57,7 @@ from tools.kustomize import (
     load_manifests,
     merge_patch,
     patch_files,
+    pod_template,
     render,
     split_image,
 )
@@ -486,9 +487,8 @@ def test_the_local_overlay_changes_only_the_images_and_adds_the_stores_secret() 
     containers = pod_containers(deployment["spec"]["template"]["spec"])
     assert {c["image"] for c in containers} == {"localhost/house-price-api:latest"}
     [db] = statefulset["spec"]["template"]["spec"]["containers"]
-    [backup] = find(local, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
-        "containers"
-    ]  # the database's image, renamed in a CronJob's pod too (as kubectl kustomize does)
+    # The database's image, renamed in a CronJob's pod too (as kubectl kustomize does).
+    [backup] = pod_template(find(local, "CronJob"))["spec"]["containers"]
     assert db["image"] == backup["image"] == "localhost/house-price-db:latest"
     for container in containers:
         container["image"] = CONTAINER["image"]
@@ -939,8 +939,8 @@ def test_only_the_api_pods_reach_the_database() -> None:
 # --- The store's backups: deploy/kubernetes/base/db-backup.yaml ---------------------------------
 
 BACKUP_JOB = find(BASE, "CronJob")
-BACKUP_POD = BACKUP_JOB["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-BACKUP_LABELS = BACKUP_JOB["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+BACKUP_POD = pod_template(BACKUP_JOB)["spec"]
+BACKUP_LABELS = pod_template(BACKUP_JOB)["metadata"]["labels"]
 [BACKUP_CONTAINER] = BACKUP_POD["containers"]
 
 

@@ -61,6 +61,7 @@ from tools.kustomize import (
     compare_with_kubectl,
     load_manifests,
     patch_files,
+    pod_template,
     render,
     write_manifests,
 )
@@ -630,7 +631,7 @@ def backup_check(store: PlayedStore, scratch: Path) -> None:
     of the played store, which then holds the store's houses and migrations; and read out of
     the volume by the copy pod (``copy_check``)."""
     manifests = render(LOCAL_OVERLAY)
-    pod = copy.deepcopy(find(manifests, "CronJob")["spec"]["jobTemplate"]["spec"]["template"])
+    pod = copy.deepcopy(pod_template(find(manifests, "CronJob")))
     inline_secrets(pod["spec"], secret_values(manifests))
     [container] = pod["spec"]["containers"]
     volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}

@@ -63,11 +63,18 @@ def split_image(image: str) -> tuple[str, str | None]:
     return name, tag
 
 
-def _containers(manifest: Manifest) -> Iterator[dict[str, Any]]:
+def pod_template(manifest: Manifest) -> dict[str, Any]:
+    """The pod template (its ``metadata`` and ``spec``) of a workload: a Deployment's or a
+    StatefulSet's ``spec.template``, a CronJob's its Job template's; ``{}`` for other kinds."""
     spec = manifest.get("spec", {})
     if "jobTemplate" in spec:  # a CronJob's pod is its Job template's
         spec = spec["jobTemplate"].get("spec", {})
-    pod = spec.get("template", {}).get("spec", {})
+    template: dict[str, Any] = spec.get("template", {})
+    return template
+
+
+def _containers(manifest: Manifest) -> Iterator[dict[str, Any]]:
+    pod = pod_template(manifest).get("spec", {})
     for key in ("initContainers", "containers"):
         yield from pod.get(key, [])
 
