@@ -346,6 +346,15 @@ class Played:
             return False
 
 
+def kube_play(path: Path) -> None:
+    """``podman kube play`` of the manifests in ``path`` (RuntimeError with its output when it
+    fails)."""
+    print(f"+ podman kube play {path}", flush=True)
+    done = subprocess.run(["podman", "kube", "play", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"podman kube play failed:\n{done.stdout}{done.stderr}")
+
+
 def _podman(*arguments: str) -> str:
     """podman's stdout, quietly (for commands run often, or polled)."""
     command = ["podman", *arguments]
@@ -438,10 +447,7 @@ def store_played(scratch: Path) -> Iterator[PlayedStore]:
     store = PlayedStore(name, env["POSTGRES_USER"], env["POSTGRES_DB"])
     started = time.monotonic()
     try:
-        print(f"+ podman kube play {path}", flush=True)
-        done = subprocess.run(["podman", "kube", "play", str(path)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"podman kube play failed:\n{done.stdout}{done.stderr}")
+        kube_play(path)
         probe = ["podman", "exec", name, *container["readinessProbe"]["exec"]["command"]]
 
         def accepting() -> bool:
@@ -485,10 +491,7 @@ def played(
     deployment = find(manifests, "Deployment")
     name, container = deployment["metadata"]["name"], container_of(deployment)["name"]
     try:
-        print(f"+ podman kube play {path}", flush=True)
-        done = subprocess.run(["podman", "kube", "play", str(path)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"podman kube play failed:\n{done.stdout}{done.stderr}")
+        kube_play(path)
         containers = [f"{name}-pod-{index}-{container}" for index in range(replicas)]
         yield Played(containers, f"http://127.0.0.1:{port}" if port else None)
     except BaseException:
@@ -607,9 +610,7 @@ def copy_check(scratch: Path, volume: str, image: str, dump: str) -> None:
     write_manifests(path, [pod])
     name = f"{pod['metadata']['name']}-{container['name']}"
     try:
-        print(f"+ podman kube play {path}", flush=True)
-        done = subprocess.run(["podman", "kube", "play", str(path)], capture_output=True, text=True)
-        assert done.returncode == 0, f"podman kube play failed:\n{done.stdout}{done.stderr}"
+        kube_play(path)
         newest = _podman("exec", name, "sh", "-c", "ls /backups/house_price-*.dump | tail -n 1")
         assert newest == dump, (newest, dump)
         copied = subprocess.run(["podman", "exec", name, "cat", newest], capture_output=True,
