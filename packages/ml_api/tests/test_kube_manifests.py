@@ -942,6 +942,16 @@ BACKUP_JOB = find(BASE, "CronJob")
 BACKUP_POD = pod_template(BACKUP_JOB)["spec"]
 BACKUP_LABELS = pod_template(BACKUP_JOB)["metadata"]["labels"]
 [BACKUP_CONTAINER] = BACKUP_POD["containers"]
+#: The top README, whose "Backups" gives the commands these files are used by.
+README = ROOT.parent.parent / "README.md"
+
+
+def _backup_claim(folder: str) -> str:
+    """The name of the claim the backup job's container mounts at ``folder``."""
+    mounts = {mount["mountPath"]: mount["name"] for mount in BACKUP_CONTAINER["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in BACKUP_POD["volumes"]}
+    claim: str = volumes[mounts[folder]]["persistentVolumeClaim"]["claimName"]
+    return claim
 
 
 def test_the_backup_job_runs_the_images_script_as_the_database_is_made() -> None:
@@ -958,9 +968,7 @@ def test_the_backup_job_runs_the_images_script_as_the_database_is_made() -> None
     for name in ("POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"):
         assert env[name] == db_env[name], name
     # The dumps go onto a claim of their own, not the database's volume or the pod's.
-    mounts = {mount["mountPath"]: mount["name"] for mount in BACKUP_CONTAINER["volumeMounts"]}
-    volumes = {volume["name"]: volume for volume in BACKUP_POD["volumes"]}
-    claim = volumes[mounts[folder]]["persistentVolumeClaim"]["claimName"]
+    claim = _backup_claim(folder)
     assert find(BASE, "PersistentVolumeClaim", claim)["spec"]["accessModes"] == ["ReadWriteOnce"]
     assert BACKUP_JOB["spec"]["concurrencyPolicy"] == "Forbid"
 
@@ -1000,9 +1008,7 @@ def test_the_copy_pod_mounts_the_backup_jobs_claim_read_only_where_the_job_write
     """The claim the CronJob writes its dumps to, at the folder it writes them in (README's
     commands read them there), read-only: a copy never removes or changes a backup."""
     folder = BACKUP_CONTAINER["command"][2]
-    job_mounts = {mount["mountPath"]: mount["name"] for mount in BACKUP_CONTAINER["volumeMounts"]}
-    job_volumes = {volume["name"]: volume for volume in BACKUP_POD["volumes"]}
-    claim = job_volumes[job_mounts[folder]]["persistentVolumeClaim"]["claimName"]
+    claim = _backup_claim(folder)
     [volume] = COPY_POD["volumes"]
     [mount] = COPY_CONTAINER["volumeMounts"]
     assert volume["persistentVolumeClaim"] == {"claimName": claim, "readOnly": True}
@@ -1040,7 +1046,7 @@ def test_the_copy_pod_is_opt_in_and_named_in_the_readme() -> None:
     name = BACKUP_COPY["metadata"]["name"]
     for overlay in (KUBE_DIR / "base", LOCAL_OVERLAY, CHALLENGER_OVERLAY, PROMOTED_OVERLAY):
         assert not [m for m in render(overlay) if m["metadata"]["name"] == name]
-    readme = (ROOT.parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = README.read_text(encoding="utf-8")
     for words in (
         "deploy/kubernetes/backups/db-backup-copy.yaml",
         f'{COPY_CONTAINER["name"]}="$image"',
@@ -1063,7 +1069,7 @@ def test_the_readmes_dump_now_waits_as_long_as_the_job_may_run() -> None:
     """README's "a dump now": ``kubectl wait`` for the Job made from the CronJob waits until
     the Job's deadline. kubectl's default (30 s) gave up on a dump still running, and the
     commands that follow then copied last night's, the newest whole one."""
-    readme = (ROOT.parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = README.read_text(encoding="utf-8")
     [waiting] = [
         " ".join(command.split())
         for command in re.findall(r"`(kubectl wait --for=condition=complete[^`]*)`", readme)
