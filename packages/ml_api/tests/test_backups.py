@@ -234,11 +234,7 @@ def test_a_cut_off_dump_restores_nothing(
     filled: Engine, postgres_server: postgres.Postgres, cut: str
 ) -> None:
     env = _libpq_env(postgres_server, "backed_up")
-    dump = _run("backup", "-", env=env).stdout
-    with filled.begin() as connection:
-        connection.execute(text("UPDATE predictions SET price = 1"))
-    moved = _contents(filled)
-    filled.dispose()
+    dump, moved = _moved_on(filled, env)
     # Its table of contents whole, its last table's rows cut: the tables are dropped and made
     # again before pg_restore finds out. Or cut in a table's rows, or in its table of contents.
     kept = {"the last rows": len(dump) - 64, "half": len(dump) // 2, "the table of contents": 100}
