@@ -8,7 +8,7 @@ file holds; the few the schema still refuses are counted and left out. In chunks
 - the reference: the fitted pipeline's own steps and the regressor's own ``predict``
   (scikit-learn's trees, the Lasso's B-splines by scipy), what ``make_prediction`` computed
   before its compiled steps, ``TreeArrays``, the pattern codes and the spline pieces; its
-  ranges, warnings and explanation made from those stages;
+  ranges, warnings and explanation made from those stages by the model's ``evidence``;
 - the service's path: ``make_prediction([house], explain=True)``, house by house.
 
 Prices and both bounds must be equal to the cent, the calibration flag and the warnings equal,
@@ -74,25 +74,22 @@ def valid(houses: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def reference(model: TrainedModel, houses: list[dict[str, Any]]) -> dict[str, Any]:
-    """Prices, bounds (dollars, to the cent), warnings and explanation factors of ``houses``
-    by the fitted steps and the regressor's own ``predict``."""
-    columns = validate_inputs(houses)
-    stages = run_stages(model.pipeline, columns)  # no predict_log_price: scikit-learn's own
-    groups = model.intervals.groups
-    lower, upper = model.intervals.bounds(
-        stages.log_price, columns.get(groups.field) if groups is not None else None
+    """Prices, bounds (dollars, to the cent), warnings, calibration flags and explanation
+    factors of ``houses`` by the fitted steps and the regressor's own ``predict``: the stages
+    the evaluators under check replace, handed to the model's own ``evidence`` (its ranges,
+    scaled for details assumed since 0.3.4, warnings and explanation), as the service's path
+    hands it its stages."""
+    stages = run_stages(model.pipeline, validate_inputs(houses))  # scikit-learn's own predict
+    evidence = model.evidence(stages, explain=True)
+    dollars = np.round(
+        np.exp(np.stack([evidence.log_price, evidence.log_lower, evidence.log_upper])), 2
     )
-    dollars = np.round(np.exp(np.stack([stages.log_price, lower, upper])), 2)
-    explainer = model.explainer
-    explained = explainer.explain(stages.matrix, stages.assumed_matrix(explainer.fields))
-    warnings = model.ranges.check(stages.raw, stages.features, stages.assumed)
-    # Calibrated: no warning, and nothing assumed beyond what the calibration houses had
-    # assumed, looked at field by field (the service's path tests the whole row first).
-    unwarned = np.array([not found for found in warnings], dtype=bool)
+    explained = evidence.explanations
+    assert explained is not None
     return {
         "dollars": dollars.T,
-        "warnings": warnings,
-        "calibrated": unwarned & model.intervals.calibrated_for(stages.assumed_matrix),
+        "warnings": evidence.warnings,
+        "calibrated": evidence.calibrated,
         "factors": explained.log_factors,
         "base": explained.base_log_price,
     }
