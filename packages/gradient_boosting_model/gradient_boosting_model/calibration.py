@@ -102,7 +102,7 @@ class ConformalIntervals:
     #: The fields whose value was assumed (left out or null, and imputed) for at least one of
     #: the houses the ranges were calibrated on: complete Ames records, which lack a few
     #: details (a lot's frontage, a garage's year). A house that had any other assumed was not
-    #: among them (``calibrated_for``): a seven-field house's range held 0.6 of holdout prices,
+    #: among them (``beyond_calibration``): a seven-field house's range held 0.6 of holdout prices,
     #: not 0.9, so since 0.3.4 it is scaled (``partial``). ``None`` (an artifact from before):
     #: not checked.
     assumed_fields: tuple[str, ...] | None = None
@@ -146,13 +146,6 @@ class ConformalIntervals:
         if self.assumed_fields is None or not self.never_assumed:
             return None
         return assumed(self.never_assumed)
-
-    def calibrated_for(self, assumed: Callable[[Sequence[str]], npt.NDArray[np.bool_]]) -> Any:
-        """Per house, whether nothing was assumed for it that was assumed for no calibration
-        house; ``assumed(names)`` says where each field of ``names`` was (houses x names).
-        ``True`` for every house where the artifact does not say (``assumed_fields`` None)."""
-        beyond = self.beyond_calibration(assumed)
-        return True if beyond is None else ~beyond.any(axis=1)
 
     def partial_scales(self, beyond: npt.NDArray[np.bool_]) -> FloatArray | None:
         """Per house, the scale of its range were it partial (``partial_ranges``: from the

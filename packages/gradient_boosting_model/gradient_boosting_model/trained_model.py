@@ -98,7 +98,7 @@ class Evidence:
     warnings: list[list[RangeWarning]]
     explanations: Explanations | None
     #: Per house, whether its range is calibrated: no warning, and either nothing assumed for
-    #: it that was assumed for no calibration house (``ConformalIntervals.calibrated_for``) or
+    #: it that was assumed for no calibration house (``ConformalIntervals.beyond_calibration``) or
     #: its range scaled for what was (``ConformalIntervals.partial``, since 0.3.4).
     calibrated: npt.NDArray[np.bool_]
     #: Per house, whether its range was scaled for details assumed beyond the calibration
