@@ -143,8 +143,14 @@ def start(
     return Server(process=process, url=f"http://127.0.0.1:{port}", log=log)
 
 
+#: What uvicorn logs once a worker's app has started (its lifespan's startup): it serves.
+WORKER_STARTED = "Application startup complete"
+
+
 def wait_ready(server: Server, *, timeout: float = 60.0, workers: int = 2) -> None:
-    """Wait until /ready answers and ``workers`` workers are up, or fail with the server's log."""
+    """Wait until /ready answers and ``workers`` workers have started their app, or fail with
+    the server's log. A worker process counted while it still started was stopped there by a
+    test's signal, before it had anything to stop (it then logged no shutdown of its app)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -153,6 +159,7 @@ def wait_ready(server: Server, *, timeout: float = 60.0, workers: int = 2) -> No
             if (
                 httpx.get(f"{server.url}/ready", timeout=2).status_code == 200
                 and len(server.workers()) >= workers
+                and server.output().count(WORKER_STARTED) >= workers
             ):
                 return
         time.sleep(0.1)
