@@ -18,6 +18,7 @@ import pytest
 
 from api.config import STORE_STATEMENT_TIMEOUT
 from api.store.health import STALLED_BOUNDS
+from tests.compose_file import compose_services, prometheus_config
 from tests.debian_tools import (
     DOCKER,
     RULE_TESTS,
@@ -64,8 +65,7 @@ def test_prometheus_loads_the_rules_where_compose_mounts_them(
     promtool: str, tmp_path: Path
 ) -> None:
     # /etc/prometheus as the container sees it: each of the service's volumes, copied there
-    compose = load_yaml(DOCKER / "docker-compose.yml")
-    prometheus = compose["services"]["prometheus"]
+    prometheus = compose_services()["prometheus"]
     [flag] = [arg for arg in prometheus["command"] if arg.startswith("--config.file=")]
     config = PurePosixPath(flag.removeprefix("--config.file="))
     etc = config.parent
@@ -111,7 +111,7 @@ def test_lost_houses_wait_for_the_database_down_that_mutes_them() -> None:
     window in which one burst of lost houses stays above 0, or a burst would never fire."""
     rules = {rule["alert"]: rule for rule in alert_rules()}
     lost, down = rules["MlApiHousesUnrecorded"], rules["MlApiDatabaseDown"]
-    scraping = load_yaml(DOCKER / "prometheus.yml")["global"]
+    scraping = prometheus_config()["global"]
     cause = (
         duration_seconds(down["for"])
         + STALLED_BOUNDS * STORE_STATEMENT_TIMEOUT

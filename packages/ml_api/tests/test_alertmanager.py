@@ -36,6 +36,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.compose_file import external_url, prometheus_config
 from tests.debian_tools import (
     DOCKER,
     RULES,
@@ -45,14 +46,12 @@ from tests.debian_tools import (
     duration_seconds,
     load_yaml,
 )
-from tests.test_docker import external_url
 from tools.server import free_port
 
 CONFIG = DOCKER / "alertmanager" / "alertmanager.yml"
-PROMETHEUS_CONFIG = DOCKER / "prometheus.yml"
 #: How many times faster than shipped the end-to-end run's clock goes: prometheus.yml's
 #: evaluation interval (15 s) becomes a second.
-SPEED = duration_seconds(load_yaml(PROMETHEUS_CONFIG)["global"]["evaluation_interval"])
+SPEED = duration_seconds(prometheus_config()["global"]["evaluation_interval"])
 #: The whole end-to-end run, start-up included: the lost houses' `for: 2m`, sped up, and a margin.
 TIMEOUT = 60.0
 
@@ -289,7 +288,7 @@ def _sped_up_rules(folder: Path) -> Path:
 def _prometheus_config(alertmanager: str, targets: list[str], rules: Path) -> dict[str, Any]:
     """The shipped prometheus.yml, sending to ``alertmanager`` and scraping ``targets`` each
     second, on ``rules`` evaluated each second."""
-    config = copy.deepcopy(load_yaml(PROMETHEUS_CONFIG))
+    config = prometheus_config()
     scraping = config["global"]
     scraping.update(
         scrape_interval="1s", evaluation_interval=_sped_up(scraping["evaluation_interval"])

@@ -12,6 +12,15 @@ import pytest
 import yaml
 
 from api.config import ServerSettings, Settings
+from tests.compose_file import (
+    COMPOSE_FILE,
+    VARIABLE,
+    compose,
+    compose_services,
+    external_url,
+    interpolated,
+    prometheus_config,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
@@ -25,8 +34,7 @@ def _makefile_serve_command() -> list[str]:
 
 
 def _compose_api() -> dict[str, Any]:
-    compose = yaml.safe_load((ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8"))
-    api: dict[str, Any] = compose["services"]["api"]
+    api: dict[str, Any] = compose_services()["api"]
     return api
 
 
@@ -62,10 +70,9 @@ def test_image_runs_as_a_non_root_user_with_a_healthcheck() -> None:
 
 
 def test_compose_runs_prometheus_scraping_the_api() -> None:
-    compose = yaml.safe_load((ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8"))
-    prometheus = compose["services"]["prometheus"]
+    prometheus = compose_services()["prometheus"]
     assert re.fullmatch(r"\S+/prom/prometheus:v\d+\.\d+\.\d+", prometheus["image"])  # pinned
-    scrape = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text(encoding="utf-8"))
+    scrape = prometheus_config()
     [job] = scrape["scrape_configs"]
     port = ServerSettings().port
     assert job["static_configs"][0]["targets"] == [f"api:{port}"]
@@ -73,7 +80,7 @@ def test_compose_runs_prometheus_scraping_the_api() -> None:
 
 
 def test_compose_runs_alertmanager_where_prometheus_sends_its_alerts() -> None:
-    services = _compose()["services"]
+    services = compose_services()
     alertmanager = services["alertmanager"]
     assert re.fullmatch(r"\S+/prom/alertmanager:v\d+\.\d+\.\d+", alertmanager["image"])  # pinned
     flags = dict(arg.removeprefix("--").split("=", 1) for arg in alertmanager["command"])
@@ -84,10 +91,10 @@ def test_compose_runs_alertmanager_where_prometheus_sends_its_alerts() -> None:
     volumes = alertmanager["volumes"]
     assert f"./{config.relative_to(ROOT / 'docker')}:{flags['config.file']}:ro" in volumes
     assert f"alertmanager-data:{flags['storage.path']}" in volumes
-    assert "alertmanager-data" in _compose()["volumes"]
+    assert "alertmanager-data" in compose()["volumes"]
     assert flags["cluster.listen-address"] == ""
     assert alertmanager["restart"] == services["prometheus"]["restart"] == "on-failure"
-    scrape = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text(encoding="utf-8"))
+    scrape = prometheus_config()
     [sender] = scrape["alerting"]["alertmanagers"]
     assert sender["static_configs"] == [{"targets": ["alertmanager:9093"]}]
 
@@ -134,16 +141,6 @@ def test_container_settings_for_podman_are_kept_in_the_repo() -> None:
 
 # --- The prediction store's PostgreSQL (docker/postgres) ---------------------------------------
 
-#: ``${NAME:-default}`` in the compose file: the variable and its default.
-_VARIABLE = re.compile(r"\$\{(\w+):-([^}]*)\}")
-
-
-def _compose() -> dict[str, Any]:
-    compose: dict[str, Any] = yaml.safe_load(
-        (ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8")
-    )
-    return compose
-
 
 def _defaults(text: str) -> str:
     """``text`` as compose reads it with no variable set (each ``${NAME:-default}`` its
@@ -151,36 +148,17 @@ def _defaults(text: str) -> str:
     return interpolated(text, {})
 
 
-def interpolated(text: str, environment: dict[str, str]) -> str:
-    """``text`` as compose reads it in ``environment``: each ``${NAME:-default}`` the variable's
-    value, or its default where it is unset or empty."""
-    return _VARIABLE.sub(lambda match: environment.get(match.group(1)) or match.group(2), text)
-
-
 def test_each_compose_variable_has_one_default() -> None:
     """A variable written in several places (the database's password, a published port and the
     link made of it) is one setting: the same default everywhere."""
     defaults: dict[str, str] = {}
-    text = (ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8")
-    for name, default in _VARIABLE.findall(text):
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    for name, default in VARIABLE.findall(text):
         assert defaults.setdefault(name, default) == default, name
 
 
 #: The monitoring services: the port each listens on in its container (its image's default).
 MONITORING_PORTS = {"prometheus": 9090, "alertmanager": 9093, "grafana": 3000}
-
-
-def external_url(service: str, environment: dict[str, str]) -> str:
-    """The compose service's external URL as compose passes it in ``environment``: Prometheus'
-    and Alertmanager's ``--web.external-url``, Grafana's ``GF_SERVER_ROOT_URL`` (its
-    ``server.root_url``, of the links it makes: a shared panel, a dashboard's link)."""
-    definition = _compose()["services"][service]
-    if service == "grafana":
-        return interpolated(definition["environment"]["GF_SERVER_ROOT_URL"], environment)
-    [flag] = [
-        argument for argument in definition["command"] if argument.startswith("--web.external-url=")
-    ]
-    return interpolated(flag.removeprefix("--web.external-url="), environment)
 
 
 @pytest.mark.parametrize(
@@ -198,7 +176,7 @@ def test_monitoring_links_lead_to_the_published_port(
     """Prometheus' generatorURL, Alertmanager's and Grafana's links are made of their external
     URL: the host operators reach and the port compose publishes, which move together."""
     url = urlsplit(external_url(monitoring, environment))
-    [published] = _compose()["services"][monitoring]["ports"]
+    [published] = compose_services()[monitoring]["ports"]
     *host_side, inside = interpolated(published, environment).split(":")
     assert int(inside) == MONITORING_PORTS[monitoring]
     assert url.scheme == "http"
@@ -211,7 +189,7 @@ def test_monitoring_links_lead_to_the_published_port(
 def test_the_api_stores_in_the_db_service_with_its_user_password_and_database() -> None:
     from sqlalchemy.engine import make_url
 
-    services = _compose()["services"]
+    services = compose_services()
     db, api = services["db"], services["api"]
     url_text = api["environment"]["ML_API_DATABASE_URL"]
     url = make_url(_defaults(url_text))
@@ -221,8 +199,8 @@ def test_the_api_stores_in_the_db_service_with_its_user_password_and_database() 
     assert url.username == postgres["POSTGRES_USER"]
     assert url.database == postgres["POSTGRES_DB"]
     # The one password: the same variable with the same default, in the URL and for db.
-    [password] = _VARIABLE.findall(postgres["POSTGRES_PASSWORD"])
-    assert _VARIABLE.findall(url_text) == [password]
+    [password] = VARIABLE.findall(postgres["POSTGRES_PASSWORD"])
+    assert VARIABLE.findall(url_text) == [password]
     assert url.password == password[1]
     assert api["depends_on"]["db"] == {"condition": "service_healthy"}
     assert "ports" not in db, "only the proxy publishes a port"
@@ -243,7 +221,7 @@ def test_the_api_migrates_the_store_before_it_serves_the_makefile_command() -> N
 
 
 def test_the_db_image_reads_the_official_images_variables_and_keeps_no_password() -> None:
-    db = _compose()["services"]["db"]
+    db = compose_services()["db"]
     dockerfile_path = ROOT / "docker" / db["build"]["context"] / db["build"]["dockerfile"]
     dockerfile = dockerfile_path.read_text(encoding="utf-8")
     entrypoint = (dockerfile_path.parent / "entrypoint.sh").read_text(encoding="utf-8")
@@ -254,7 +232,7 @@ def test_the_db_image_reads_the_official_images_variables_and_keeps_no_password(
     # Its data on the named volume, where the image keeps PGDATA (the official image's too).
     pgdata = re.search(r"PGDATA=(\S+)", dockerfile)
     assert pgdata and db["volumes"] == [f"db-data:{pgdata.group(1)}"]
-    assert "db-data" in _compose()["volumes"]
+    assert "db-data" in compose()["volumes"]
     # Its own user, never root; ready when pg_isready says so, in the image and in compose.
     users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
     assert users and users[-1] not in {"root", "0"}
@@ -271,7 +249,7 @@ def test_every_image_the_stack_builds_is_linted_and_built_by_make_image() -> Non
     assert hadolint, "make lint runs hadolint"
     assert sorted(hadolint.group(1).split()) == sorted(spec.dockerfile for spec in IMAGES)
     built = {spec.name for spec in IMAGES}
-    services = _compose()["services"]
+    services = compose_services()
     assert {services[name]["image"] for name in ("api", "proxy", "db")} == built
 
 
@@ -280,7 +258,7 @@ def test_make_container_test_starts_the_services_it_builds_the_others_are_pinned
     ``make container-test`` starts only the services whose images ``make image`` builds."""
     from tools.container import IMAGES, STACK_SERVICES
 
-    services = _compose()["services"]
+    services = compose_services()
     built = {spec.name for spec in IMAGES}
     assert {services[name]["image"] for name in STACK_SERVICES} == built
     for name in set(services) - set(STACK_SERVICES):

@@ -23,6 +23,7 @@ from api.config import CORS_ORIGIN_SYNTAX, ServerSettings, Settings
 from api.cors import cors_policy
 from api.request_context import UI_ROUTE
 from api.spec_endpoint import DOCUMENT_PATHS
+from tests.compose_file import compose_services, prometheus_config
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_DIR = ROOT / "docker" / "nginx"
@@ -113,15 +114,8 @@ def scraped_path() -> str:
 
 
 def _prometheus_jobs() -> list[dict[str, Any]]:
-    config = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text(encoding="utf-8"))
-    jobs: list[dict[str, Any]] = config["scrape_configs"]
+    jobs: list[dict[str, Any]] = prometheus_config()["scrape_configs"]
     return jobs
-
-
-def _compose_services() -> dict[str, Any]:
-    compose = yaml.safe_load((ROOT / "docker" / "docker-compose.yml").read_text(encoding="utf-8"))
-    services: dict[str, Any] = compose["services"]
-    return services
 
 
 def _upstream_server() -> tuple[str, int, list[str]]:
@@ -167,7 +161,7 @@ def test_a_planted_body_limit_mismatch_is_caught() -> None:
 
 def test_upstream_is_the_api_service_on_the_apps_port_never_marked_down() -> None:
     host, port, parameters = _upstream_server()
-    assert host == "api" and "api" in _compose_services()
+    assert host == "api" and "api" in compose_services()
     assert port == ServerSettings().port
     assert "max_fails=0" in parameters
     # the entrypoint watches the same name, to reload nginx when its address changes
@@ -275,7 +269,7 @@ def test_the_proxy_compresses_every_kind_of_answer_the_app_gives() -> None:
 
 
 def test_compose_publishes_the_proxy_and_not_the_api() -> None:
-    services = _compose_services()
+    services = compose_services()
     assert "ports" not in services["api"]
     listen = nginx_value("listen")
     assert int(listen) > 1024  # a non-root user can bind it
@@ -288,7 +282,7 @@ def test_compose_publishes_the_proxy_and_not_the_api() -> None:
 
 
 def test_the_proxy_may_open_as_many_files_as_nginx_asks_for() -> None:
-    nofile = _compose_services()["proxy"]["ulimits"]["nofile"]
+    nofile = compose_services()["proxy"]["ulimits"]["nofile"]
     wanted = int(nginx_value("worker_rlimit_nofile"))
     assert nofile["soft"] >= wanted and nofile["hard"] >= wanted
     assert wanted >= 2 * int(nginx_value("worker_connections"))
@@ -397,7 +391,7 @@ def test_the_proxy_reads_the_origins_the_entrypoint_writes() -> None:
     assert f"COPY cors-origins.sh /usr/local/bin/{written[1]}" in dockerfile
     cors_map = re.search(r"map \$http_origin \$cors_origin \{\s*include (\S+);\s*\}", NGINX_CONF)
     assert cors_map and cors_map[1] == written[2]
-    services = _compose_services()
+    services = compose_services()
     for service in ("api", "proxy"):
         assert services[service]["environment"]["ML_API_CORS_ORIGINS"] == (
             "${ML_API_CORS_ORIGINS:-}"
