@@ -30,7 +30,7 @@ from api.cors import ProblemCORSMiddleware, cors_policy
 from api.errors import register_error_handlers
 from api.feedback_auth import STATE_KEY, FeedbackTokens
 from api.inflight import InflightBudget
-from api.json_codec import OrjsonProvider, ResponseJson
+from api.json_codec import ResponseJson
 from api.logs import configure_logging
 from api.memory import ReleaseMemoryMiddleware
 from api.metrics import (
@@ -84,7 +84,6 @@ def create_app(config: Settings, *, service: PredictionService | None = None) ->
         service = start_service(config, spec)
     jsonifier = Jsonifier(ResponseJson)
     app = FlaskApp(__name__, jsonifier=jsonifier, lifespan=_lifespan(service))
-    app.app.json = OrjsonProvider(app.app)
     app.add_api(
         copy.deepcopy(spec),  # Connexion adds to the document it is given
         resolver=Resolver(function_resolver=Handlers(service).resolve),

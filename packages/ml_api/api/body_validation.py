@@ -440,7 +440,7 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
             self._refuse_deep()  # said first, as everywhere; and the second parse recurses
             check.refuse_listed(repeated_keys(raw))
         request = current_request()
-        if request is not None:  # the handler's own parse reuses this one (json_codec)
+        if request is not None:  # the handler takes this parse (api.controller.validated_body)
             request.body = (raw, body)
         return body
 

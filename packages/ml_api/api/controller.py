@@ -5,6 +5,11 @@ HTTP out.
 (``create_app`` resolves ``api.controller.<operationId>`` to them). Connexion has checked the
 request against the spec before a handler runs (for a list of houses, its shape: the service
 has the houses checked).
+
+A handler of a JSON body takes it as the validator parsed it (``validated_body``), not as an
+argument: Connexion would have Flask read the body again (2.3 MB for 1459 houses, through
+a2wsgi's thread hand-off and werkzeug's stream) only to be handed the same parse; a 1459-house
+request took 3 ms (6%) longer so.
 """
 
 from __future__ import annotations
@@ -18,12 +23,27 @@ from api import feedback_auth
 from api.draining import is_draining
 from api.metrics import exposition
 from api.problems import DrainingProblem, WindowTokenProblem
-from api.request_context import current_request
+from api.request_context import RequestContext, current_request
 from api.service import PredictionService, PricedHouses
 
 JSON = {"Content-Type": "application/json"}
 
 Reply = tuple[dict[str, Any], int, dict[str, str]]
+
+
+def validated_body() -> tuple[RequestContext, Any]:
+    """The current request and its body as the validator parsed it and found it valid.
+
+    Raises
+    ------
+    RuntimeError
+        Outside a request, or where no validator parsed its body (a spec that declares no
+        JSON body for the operation): a bug, answered as a 500.
+    """
+    request = current_request()
+    if request is None or request.body is None:
+        raise RuntimeError("no validated request body: the operation declares none")
+    return request, request.body[1]
 
 
 def _signed(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -81,22 +101,18 @@ class Handlers:
             raise DrainingProblem()
         return {"status": "ready", "model_version": self.service.model_version}, 200, JSON
 
-    def predict(self, body: list[dict[str, Any]], explain: bool = False) -> Reply:
+    def predict(self, explain: bool = False) -> Reply:
         """Price every house in the request, in request order, with its range and warnings,
         and with ``explain`` the factors behind its price."""
-        request = current_request()
-        if request is not None:
-            request.rows = len(body)
-        priced = self.service.predict(
-            body, explain=explain, request_id=request.id if request is not None else "-"
-        )
+        request, body = validated_body()
+        request.rows = len(body)
+        priced = self.service.predict(body, explain=explain, request_id=request.id)
         return prediction_body(priced, model_version=self.service.model_version), 200, JSON
 
-    def record_sales(self, body: list[dict[str, Any]]) -> Reply:
+    def record_sales(self) -> Reply:
         """Write the sale prices of priced houses, all of them or none."""
-        request = current_request()
-        if request is not None:
-            request.rows = len(body)
+        request, body = validated_body()
+        request.rows = len(body)
         return {"recorded": self.service.record_sales(body)}, 200, JSON
 
     def monitoring(self, predictions: int | None = None, sales: int | None = None) -> Reply:

@@ -1,9 +1,9 @@
 """Request bodies are decoded once, fast (orjson), with the standard library's clearer messages.
 
 A 1459-house body is 2.3 MB: the standard library takes about 11 ms to parse it, orjson about
-a third of that. Connexion's validator parses the body, then Flask parses it again for the
-handler; the second parse reuses the first (kept in the request's ``RequestContext``), which
-also halves the memory that a large request takes.
+a third of that. Connexion's validator parses the body (api/body_validation.py) and keeps the
+parse in the request's ``RequestContext``; the handler takes it from there
+(``api.controller.validated_body``), so Flask never reads or parses the body again.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import sys
 from typing import Any, NoReturn
 
 import orjson
-from connexion.frameworks.flask import FlaskJSONProvider
-
-from api.request_context import current_request
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -66,13 +63,3 @@ class ResponseJson:
     @staticmethod
     def loads(text: str | bytes) -> Any:
         return loads(text)
-
-
-class OrjsonProvider(FlaskJSONProvider):  # type: ignore[misc]
-    """Flask's JSON provider as Connexion sets it up: the validator's parse, else orjson."""
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        request = current_request()
-        if request is not None and request.body is not None and request.body[0] == s:
-            return request.body[1]
-        return orjson.loads(s)

@@ -8,8 +8,9 @@ reads it there:
 - ``route``: the spec's route template (or ``unmatched``), what logs and metrics name, never
   the path as sent;
 - ``rows``: how many houses the request carried (the service notes it), for the access log;
-- ``body``: the body as read and as parsed by the validator (api/body_validation.py), so that
-  the handler's JSON parse reuses it instead of parsing 2.3 MB again.
+- ``body``: the body as read and as parsed by the validator (api/body_validation.py), which
+  the handler takes (``api.controller.validated_body``) rather than have Flask read and parse
+  2.3 MB again.
 
 Connexion runs Flask handlers in threads with a copy of the request's context: the copy refers
 to the same ``RequestContext``, so the handler's thread and the middleware share it.

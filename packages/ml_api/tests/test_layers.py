@@ -108,8 +108,28 @@ def test_a_handler_carries_its_signature_computed_once() -> None:
     handlers = Handlers(service=service)  # type: ignore[arg-type]
     handler = handlers.resolve("api.controller.predict")
     assert inspect.signature(handler) is inspect.signature(handler)
-    assert inspect_function_arguments(handler) == (["body", "explain"], False)
+    assert inspect_function_arguments(handler) == (["explain"], False)
     assert handlers.resolve("api.controller.health")() == handlers.health()
+
+
+def test_no_handler_has_flask_read_its_body_again() -> None:
+    """An operation's JSON body reaches its handler as the validator parsed it
+    (``validated_body``): a handler taking a ``body`` argument would have Connexion make Flask
+    read the body again (2.3 MB for 1459 houses: 3 ms of a 45 ms request), to parse it again."""
+    service = SimpleNamespace(model_version="1.2.3", api_version="4.5.6")
+    handlers = Handlers(service=service)  # type: ignore[arg-type]
+    with_bodies = [
+        operation
+        for operations in read_spec(config.Settings())["paths"].values()
+        for operation in operations.values()
+        if "requestBody" in operation
+    ]
+    assert {operation["operationId"] for operation in with_bodies} >= {"predict", "record_sales"}
+    for operation in with_bodies:
+        controller, name = operation["x-openapi-router-controller"], operation["operationId"]
+        handler = handlers.resolve(f"{controller}.{name}")
+        arguments, has_kwargs = inspect_function_arguments(handler)
+        assert "body" not in arguments and not has_kwargs, operation["operationId"]
 
 
 def _refused_errors(check: BodyCheck, body: object) -> list[dict[str, object]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import flask
 import pytest
 from gradient_boosting_model.predict import make_prediction
 from starlette.testclient import TestClient
@@ -79,3 +80,21 @@ def test_only_required_fields(client: TestClient, house: dict[str, Any]) -> None
     response = client.post("/v1/predictions", json=[{name: house[name] for name in required}])
     assert response.status_code == 200
     assert response.json()["predictions"][0] > 0
+
+
+def test_a_priced_request_body_is_read_once(
+    client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP: the houses are priced, and Flask never read the body (the validator did)."""
+    reads: list[object] = []
+    read = flask.Request.get_data
+
+    def counted(self: flask.Request, *args: Any, **kwargs: Any) -> Any:
+        reads.append(self.path)
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(flask.Request, "get_data", counted)
+    response = client.post("/v1/predictions", json=[house, house])
+    assert response.status_code == 200, response.text
+    assert len(response.json()["predictions"]) == 2
+    assert reads == []
