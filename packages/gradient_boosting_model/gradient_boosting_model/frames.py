@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.text_values import MISSING_TEXT, is_number_field, parse_number
 
 #: Rows from which a frame's columns are read as whole arrays: each such column costs about 50
 #: us more than its values read one at a time, which fewer rows do not pay back (100 rows: 4.8
@@ -30,7 +31,11 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     the house has none). A field left out of every row is a column left out; houses that leave
     out different fields are sent as dicts. A float column whose values are all whole numbers
     (an integer column that pandas widened to hold NaN) gives back ints; ``Decimal`` values
-    are numbers too (a frame read from SQL), made floats.
+    are numbers too (a frame read from SQL), made floats. Text is read as ``score-houses``
+    reads a file's (``text_values``): ``NA`` and the empty text are nulls, and a number
+    field's text that is a JSON number is that number (a CSV read by pandas with
+    ``keep_default_na=False`` or ``dtype=str`` had every row refused, where its Parquet copy
+    was priced); any other text is left for the schema to refuse.
 
     Raises
     ------
@@ -43,17 +48,20 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             {}, f"the frame repeats the column{'s' if len(repeated) > 1 else ''} {repeated}"
         )
     whole = len(frame) >= WHOLE_COLUMNS_FROM
-    columns = [_json_values(frame[name], whole=whole) for name in frame.columns]
+    columns = [
+        _json_values(frame[name], whole=whole, number=is_number_field(str(name)))
+        for name in frame.columns
+    ]
     if not columns:  # rows without a field: as many empty houses (zip would give none)
         return [{} for _ in range(len(frame))]
     names = [str(name) for name in frame.columns]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
-def _json_values(column: pd.Series, *, whole: bool) -> list[Any]:
-    """A column's values as JSON would carry them (see ``json_records``): if ``whole``, a
-    numpy column of numbers, or a text column, as whole arrays (a value at a time, 1459 houses
-    took 40 ms); any other one a value at a time."""
+def _json_values(column: pd.Series, *, whole: bool, number: bool) -> list[Any]:
+    """A column's values as JSON would carry them (see ``json_records``), ``number`` if its
+    field is a number's: if ``whole``, a numpy column of numbers, or a text column, as whole
+    arrays (a value at a time, 1459 houses took 40 ms); any other one a value at a time."""
     kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
     if kind in ("i", "u", "b"):  # nothing missing, nothing to make whole
         values: list[Any] = column.tolist()
@@ -61,11 +69,14 @@ def _json_values(column: pd.Series, *, whole: bool) -> list[Any]:
     if whole and kind == "f":
         return _float_values(column.to_numpy(dtype=np.float64))
     values = column.tolist()
-    if whole and isinstance(column.dtype, pd.StringDtype):  # text, or missing
-        return _missing_as_none(values, column.isna().to_numpy())
+    if whole and isinstance(column.dtype, pd.StringDtype) and not number:  # codes, or missing
+        values = _missing_as_none(values, column.isna().to_numpy())
+        if MISSING_TEXT.isdisjoint(values):  # in C: a tenth of pandas' isin
+            return values
+        return [None if v in MISSING_TEXT else v for v in values]
     # Objects, categories, Arrow's types (a decimal column read with dtype_backend="pyarrow"):
-    # any may hold a Decimal.
-    values = [_json_number(v) for v in values]
+    # any may hold a Decimal, or text.
+    values = [_text_value(_json_number(v), number=number) for v in values]
     present = [v for v in values if not _is_missing(v)]
     whole = bool(present) and all(isinstance(v, float) and v.is_integer() for v in present)
     return [None if _is_missing(v) else int(v) if whole else v for v in values]
@@ -98,6 +109,15 @@ def _json_number(value: Any) -> Any:
     if not isinstance(value, Decimal):
         return value
     return math.nan if value.is_nan() else float(value)
+
+
+def _text_value(value: Any, *, number: bool) -> Any:
+    """A text as ``score-houses`` reads a file's (``text_values``); any other value as it is."""
+    if not isinstance(value, str):
+        return value
+    if number:
+        return parse_number(value)
+    return None if value in MISSING_TEXT else value
 
 
 def _is_missing(value: Any) -> bool:

@@ -83,9 +83,10 @@ def make_prediction(
     houses
         A list of dicts keyed by Kaggle column name, JSON-shaped (``None`` for missing; a NaN
         is no JSON number, and is refused for its row and field), or a DataFrame with those
-        columns (NaN is a null, as in the Ames files: ``BsmtQual`` NaN is no basement; a field
-        left out of a frame is a column left out, and houses leaving out different fields are
-        sent as dicts).
+        columns (NaN is a null, as in the Ames files: ``BsmtQual`` NaN is no basement; so are
+        its text ``NA`` and empty text, and a number field's text that is a JSON number is that
+        number, as ``score-houses`` reads a file; a field left out of a frame is a column left
+        out, and houses leaving out different fields are sent as dicts).
     model
         A trained model; the packaged one by default.
     explain

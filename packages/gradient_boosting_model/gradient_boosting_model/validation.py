@@ -324,9 +324,9 @@ def validate_batch(houses: Rows | pd.DataFrame, *, max_errors: int | None = None
     houses
         A list of dicts keyed by Kaggle column name (``None`` for missing; a NaN is no JSON
         number, and is refused for its row and field), or a DataFrame
-        with those columns (NaN for missing: a null, as in the Ames files, never a field left
-        out, which is a column left out; see ``frames.json_records``). ``Id`` is accepted and
-        ignored.
+        with those columns (NaN for missing, and the text ``NA``: a null, as in the Ames files,
+        never a field left out, which is a column left out; see ``frames.json_records``).
+        ``Id`` is accepted and ignored.
     max_errors
         Invalid rows are described (the first ones first) until they hold this many invalid
         fields (at least 1), for a caller that lists only so many: describing a row costs far

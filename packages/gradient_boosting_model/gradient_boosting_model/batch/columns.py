@@ -35,10 +35,10 @@ BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-#: Texts in a number field read here: a plain decimal (a ``reading.JSON_NUMBER`` without an
+#: Texts in a number field read here: a plain decimal (a ``text_values.JSON_NUMBER`` without an
 #: exponent, of 15 digits at most before its point), which Arrow's cast and Python's ``int`` or
 #: ``float`` (what the API's JSON parser gives) turn into the same float. Any other text
-#: (``1e3``, ``065``, ``1_000``) is read by ``reading.parse_number`` on the JSON path.
+#: (``1e3``, ``065``, ``1_000``) is read by ``text_values.parse_number`` on the JSON path.
 PLAIN_DECIMAL = r"^-?(0|[1-9][0-9]{0,14})(\.[0-9]+)?$"
 
 

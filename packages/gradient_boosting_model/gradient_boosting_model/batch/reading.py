@@ -2,10 +2,11 @@
 whole; the few rows it cannot vouch for are read as JSON-shaped houses (``houses_of``), as a
 client would send them to the API, for the API's schema to say what is wrong with them.
 
-Runs on a worker. CSV values are text: ``NA`` and the empty string are missing, as in the Ames
-files; a number field's text that is a JSON number (``JSON_NUMBER``, what a client sends the
-API) becomes an int when whole and a float otherwise, and any other text is passed on unchanged,
-so that the schema refuses it with the API's own message.
+Runs on a worker. CSV values are text, read as ``text_values`` reads text (as
+``make_prediction`` reads a DataFrame's): ``NA`` and the empty string are missing, as in the
+Ames files; a number field's text that is a JSON number (``JSON_NUMBER``, what a client sends
+the API) becomes an int when whole and a float otherwise, and any other text is passed on
+unchanged, so that the schema refuses it with the API's own message.
 A line that is no row of its file (too few or too many values, broken quoting, not UTF-8) is
 rejected here. Parquet values keep their types, but a NaN is missing, a whole float is an int
 (pandas stores an integer column with gaps as floats), a decimal is a float, and bytes (a
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,21 +32,17 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.batch.sources import Chunk
-from gradient_boosting_model.fields import JsonNumber
-from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, LARGEST_ID
+from gradient_boosting_model.schemas import ID_FIELD, LARGEST_ID
+from gradient_boosting_model.text_values import (
+    MISSING_TEXT,
+    is_number_field,
+    parse_number,
+)
 
-#: CSV texts that mean a missing value (MasVnrType's code "None" is a value).
-MISSING_TEXT = frozenset({"", "NA"})
 #: The field of a reject that concerns the whole row, as in the API's errors.
 ROW_FIELD = "_schema"
 #: A reject's message for a Parquet value stored as bytes (``binary``) that are not UTF-8 text.
 NOT_UTF8 = "Not UTF-8 text."
-#: A number as text: a JSON number (RFC 8259), as a client sends one to the API (``-7``,
-#: ``0.5``, ``1e3``). Any other text in a number field is passed on as text, which the schema
-#: refuses ("Not a valid number."), as the API refuses it: among them what Python's ``int`` and
-#: ``float`` read (``1_000``, ``١١٦٢٢``, `` 5``, ``nan``) and Arrow's CSV reader reads
-#: (``0x37BB``, ``+5``, ``.5``, ``065``, ``inf``).
-JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 House = dict[str, Any]
 
@@ -91,24 +87,6 @@ class ChunkRows:
     rejects: list[Reject] = field(default_factory=list)
     #: Blank lines, skipped: no house, no reject.
     blank: int = 0
-
-
-def is_number_field(name: str) -> bool:
-    return name == ID_FIELD or isinstance(HOUSE_FIELDS.get(name), JsonNumber)
-
-
-def parse_number(text: str) -> Any:
-    """A CSV number: ``None`` when missing, an int when whole, a float, or the text unchanged
-    when it is no ``JSON_NUMBER`` (the schema then says so)."""
-    if text in MISSING_TEXT:
-        return None
-    if JSON_NUMBER.fullmatch(text) is None:
-        return text
-    try:
-        return int(text)
-    except ValueError:  # a fraction or an exponent (or more digits than ``int`` reads)
-        value = float(text)
-    return int(value) if value.is_integer() else value
 
 
 def _code_texts(texts: Sequence[str]) -> list[Any]:

@@ -43,6 +43,30 @@ def test_a_frame_read_by_pandas_gets_the_same_prices(
     assert make_prediction(frame).predictions == make_prediction(request_rows).predictions
 
 
+@pytest.mark.parametrize(
+    "read",
+    [
+        pytest.param({"keep_default_na": False}, id="keep_default_na=False"),
+        pytest.param({"dtype": str}, id="dtype=str"),
+        pytest.param({"dtype": str, "keep_default_na": False}, id="all-text"),
+        pytest.param({"dtype": "category", "keep_default_na": False}, id="categories"),
+        pytest.param({"keep_default_na": False, "dtype_backend": "pyarrow"}, id="arrow"),
+    ],
+)
+def test_a_frame_of_the_files_text_gets_the_same_answers(
+    config: Config, request_rows: list[dict[str, Any]], read: dict[str, Any]
+) -> None:
+    """A probe's: test.csv read by pandas as text (its ``NA`` kept, its numbers as text) had
+    every row refused, where score-houses priced the same file, and its Parquet copy: a
+    frame's text is read as score-houses reads a file's (``text_values``)."""
+    frame = pd.read_csv(DATASET_DIR / config.data.requests_file, **read)
+    assert (frame == "NA").any().any() or (frame.dtypes == "str").all()
+    priced, expected = make_prediction(frame), make_prediction(request_rows)
+    assert priced.predictions == expected.predictions
+    assert priced.intervals == expected.intervals
+    assert priced.warnings == expected.warnings
+
+
 def test_a_frame_and_its_rows_get_the_same_prices(request_rows: list[dict[str, Any]]) -> None:
     rows = request_rows[:40]
     frame = pd.DataFrame(rows)

@@ -13,13 +13,13 @@ from gradient_boosting_model.batch.reading import (
     Reject,
     parse_csv,
     parse_csv_lines,
-    parse_number,
     read_chunk,
     read_csv_table,
     row_id,
 )
 from gradient_boosting_model.batch.sources import Chunk, Span
 from gradient_boosting_model.schemas import LARGEST_ID
+from gradient_boosting_model.text_values import parse_number
 
 COLUMNS = ("Id", "MSZoning", "LotFrontage", "MasVnrType", "GrLivArea")
 

@@ -487,6 +487,35 @@ def test_a_number_json_cannot_carry_in_a_dict_is_refused_saying_what_a_number_is
         assert refused.value.errors == {1: {"LotArea": [said]}}
 
 
+@pytest.mark.parametrize("whole_from", [1, 1000], ids=["whole columns", "value by value"])
+def test_a_frames_text_is_read_as_score_houses_reads_a_files(
+    whole_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe's: a frame of text (a CSV read with ``keep_default_na=False`` or ``dtype=str``)
+    had ``NA`` refused as no code and no number, and its numbers as text refused, where
+    score-houses read the same text as nulls and numbers. A number field's text that is no
+    JSON number is still refused, in the API's words; a dict's text is still the API's."""
+    monkeypatch.setattr(frames, "WHOLE_COLUMNS_FROM", whole_from)
+    with_basement = {**REQUIRED_HOUSE, "BsmtQual": "TA", "TotalBsmtSF": 800, "LotFrontage": 65.5}
+    gaps = pd.DataFrame([with_basement, REQUIRED_HOUSE])  # NaN where the second has none
+    for text in (gaps.astype(str).fillna("NA"), gaps.astype(str).fillna("")):
+        assert (text == "800.0").any().any() and not text.isna().any().any()
+        assert json_records(text) == json_records(gaps)
+        assert json_records(text.astype("category")) == json_records(gaps)
+    assert json_records(gaps.astype(object).fillna("NA")) == json_records(gaps)
+    odd = gaps.astype(str).assign(GrLivArea=["1_710", " 896"], MasVnrType=["None", "NA"])
+    assert json_records(odd)[0]["MasVnrType"] == "None"  # a code, not a null
+    with pytest.raises(InvalidInputError) as refused:
+        validate_batch(odd)
+    assert refused.value.errors == {
+        0: {"GrLivArea": ["Not a valid number."]},
+        1: {"GrLivArea": ["Not a valid number."]},
+    }
+    with pytest.raises(InvalidInputError) as as_dicts:
+        validate_batch([{**REQUIRED_HOUSE, "GrLivArea": "896", "BsmtQual": "NA"}])
+    assert set(as_dicts.value.errors[0]) == {"GrLivArea", "BsmtQual"}
+
+
 def test_a_frames_nat_is_a_null_as_its_nan_is() -> None:
     """A probe's: pandas' ``NaT`` (a datetime column's empty cell, missing to ``isna()``) was
     refused "Not a valid number." row by row, where the frame's other empty cells are nulls;
