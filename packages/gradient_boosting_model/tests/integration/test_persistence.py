@@ -3,17 +3,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gradient_boosting_model import __version__
+import gradient_boosting_model
+from gradient_boosting_model import __version__, load_card
 from gradient_boosting_model.batch_rules import batch_layout
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.errors import ModelArtifactError
 from gradient_boosting_model.missing import OMITTED
-from gradient_boosting_model.persistence import artifact_path, load_metadata, load_model
+from gradient_boosting_model.persistence import (
+    artifact_path,
+    load_metadata,
+    load_model,
+    metadata_path,
+)
 from gradient_boosting_model.predict import default_model, make_prediction
 from gradient_boosting_model.schemas import REQUIRED_FIELDS
 
@@ -32,6 +39,26 @@ def test_the_artifact_is_named_and_described_by_the_package_version(config: Conf
     checked = [entry["feature"] for entry in metadata["input_ranges"]]
     assert len(checked) == len(set(checked)) >= config.warnings.top_features
     assert set(config.warnings.also_checked) <= set(checked)
+
+
+def test_the_readme_says_where_the_metadata_is_and_under_which_names(config: Config) -> None:
+    """A probe's: the README named no place for "the metadata JSON" it points a reader to, and
+    sent them to "the metadata's `intervals.coverage`", which is the card's: the JSON keeps
+    the coverage in its ``metrics``. Each name the README gives is found where it says."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    package = Path(gradient_boosting_model.__file__).parent
+    named = "trained_models/gradient_boosting_model_v<version>.json"
+    assert f"`{named}`" in readme
+    path = package / named.replace("<version>", __version__)
+    assert path == metadata_path(config) and path.is_file()
+    documents = {"metadata": load_metadata(config), "card": load_card()}
+    found = re.findall(r"(metadata|card)'s and `GET /v1/model`'s `([a-z_.]+)`", readme)
+    assert {where for where, _ in found} >= {"card"}
+    for where, name in found:
+        value: Any = documents[where]
+        for key in name.split("."):
+            assert key in value, f"the README's {where}'s `{name}`"
+            value = value[key]
 
 
 def test_a_missing_artifact_fails_naming_the_file(config: Config, tmp_path: Path) -> None:
