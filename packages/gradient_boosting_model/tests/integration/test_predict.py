@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -65,6 +66,21 @@ def test_a_frame_of_the_files_text_gets_the_same_answers(
     assert priced.predictions == expected.predictions
     assert priced.intervals == expected.intervals
     assert priced.warnings == expected.warnings
+
+
+def test_a_batch_of_no_houses_is_refused_as_the_readme_says(
+    config: Config, request_rows: list[dict[str, Any]]
+) -> None:
+    """A probe's: a frame filtered down to no rows raised, where the README's table of the
+    public API said nothing of it."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    frame = pd.read_csv(DATASET_DIR / config.data.requests_file)
+    none: list[dict[str, Any]] = []
+    for houses in (none, frame.iloc[:0], frame[frame["Neighborhood"] == "Atlantis"]):
+        with pytest.raises(InvalidInputError) as refused:
+            make_prediction(houses)
+        assert refused.value.errors == {}
+        assert f'`InvalidInputError` "{refused.value}"' in readme
 
 
 def test_a_frame_and_its_rows_get_the_same_prices(request_rows: list[dict[str, Any]]) -> None:
