@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gradient_boosting_model import ModelError
+from gradient_boosting_model import ModelError, __version__
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.holdout_identity import HoldoutMismatchError
 from gradient_boosting_model.persistence import artifact_path, load_metadata
@@ -65,13 +65,31 @@ def test_a_worse_challenger_stops_the_release_and_one_no_better_says_what_that_m
     verdict, which exited 0 as every other did; and ``not yet known`` on the whole holdout read
     as if more sales would come."""
     challenger = write_challenger(
-        tmp_path, version="0.0.1+replayed", learning_rate_scale=learning_rate_scale
+        tmp_path, version=f"{__version__}+replayed", learning_rate_scale=learning_rate_scale
     )
     assert main(["--challenger", str(challenger)]) == status
     out, err = capsys.readouterr()
     said = (err if status else out).strip().splitlines()[-1]
     assert re.search(line, said), said
     assert json.loads(out[: out.rindex("}") + 1])["sales"] == len(holdout()[0])
+
+
+def test_a_challenger_before_the_champion_is_refused_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two files swapped (``CHALLENGER=old CHAMPION=new``): a probe's worse release,
+    replayed as the champion of the version before it, was judged ``better`` with exit status
+    0 (RMSLE -0.0008, interval -0.0015 to -0.0002). Refused before a server starts."""
+    older = _challenger(tmp_path, version="0.0.1", recorded=True)
+    with pytest.raises(ValueError, match=r"is version 0\.0\.1, before \d"):
+        check_models(older, None)
+    assert main(["--challenger", str(older)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "--challenger" in error and "--champion" in error
+    # A labelled build of the champion's number comes after it (tools/challengers.py's).
+    labelled = _challenger(tmp_path, version=f"{__version__}+trial", recorded=True)
+    assert check_models(labelled, None) == []
 
 
 def _compared(verdict: str, sales: int = 263) -> dict[str, Any]:
@@ -103,14 +121,19 @@ def test_a_better_or_same_challenger_lets_the_release_go_and_a_short_replay_give
     assert line.startswith("replay: no verdict: 200 of the holdout's 263 sales were counted")
 
 
-def _challenger(folder: Path, **holdout_split: Any) -> Path:
-    """The packaged artifact as another version (0.9.9), its holdout record changed by
-    ``holdout_split``, or removed when none is given (a model trained before it was kept)."""
+def _challenger(
+    folder: Path, version: str = "0.9.9", *, recorded: bool = False, **holdout_split: Any
+) -> Path:
+    """The packaged artifact as another ``version``, its holdout record kept (``recorded``),
+    changed by ``holdout_split``, or removed when none is given (a model trained before it
+    was kept)."""
     config = load_config()
-    path = folder / "gradient_boosting_model_v0.9.9.joblib"
+    path = folder / artifact_path(config, version=version).name
     shutil.copy(artifact_path(config), path)
-    metadata = {**load_metadata(config), "model_version": "0.9.9"}
-    if holdout_split:
+    metadata = {**load_metadata(config), "model_version": version}
+    if recorded:
+        pass
+    elif holdout_split:
         metadata["holdout_split"] = {**metadata["holdout_split"], **holdout_split}
     else:
         del metadata["holdout_split"]

@@ -42,6 +42,7 @@ from gradient_boosting_model.holdout_identity import (
     check_holdout,
     holdout_identity,
 )
+from gradient_boosting_model.versions import is_after
 
 from tools import server as real_server
 
@@ -123,7 +124,9 @@ def check_models(challenger: Path, champion: Path | None) -> list[str]:
     ValueError
         If the challenger is of the champion's version: with no ``--champion``, the packaged
         model is the one installed last, the new release itself once its wheel is installed
-        (``make replay`` installs it), so the version before must be given.
+        (``make replay`` installs it), so the version before must be given. Or if its version
+        is before the champion's: the two files swapped (a probe's ``--challenger OLD
+        --champion NEW``) replayed a worse new release as ``better``, exit status 0.
     HoldoutMismatchError
         If the holdout the config splits off now is not the one either model was measured on
         (a changed seed, share or CSV): the replay would price houses one of them may have
@@ -137,6 +140,13 @@ def check_models(challenger: Path, champion: Path | None) -> list[str]:
             f"the challenger {challenger} is version {new}, as {where} is: give the file of the "
             "version served before it as --champion (CHAMPION=...; keep a copy of it before "
             "training the new one, which replaces it)"
+        )
+    if not is_after(new, served):
+        raise ValueError(
+            f"the challenger {challenger} is version {new}, before {served} ({where}): the "
+            "replay judges a new release served in the shadow of the one before it; give the "
+            "new version's file as --challenger (CHALLENGER=...) and the older one's as "
+            "--champion (CHAMPION=...)"
         )
     read_now = holdout_identity(_split(), load_config())
     checked = [
