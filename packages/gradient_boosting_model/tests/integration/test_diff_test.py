@@ -63,6 +63,20 @@ def holdout(split: LabelledSplit, config: Config) -> HoldoutIdentity:
     return holdout_identity(split, config)
 
 
+def _baseline_card_holdout(config: Config, baseline_version: str) -> dict[str, Any] | None:
+    """The baseline's own card's holdout figures: the installed model's, when it is the
+    baseline's version. ``None`` during a release (step 3 of the README's procedure: the model
+    is the new version, the baseline the released one, whose card is not here): these tests
+    failed every release's ``make test`` on it, before its diff-test ran. The baseline's
+    figures are checked once ``make baseline`` makes it the installed version (step 7 runs
+    these tests again)."""
+    metadata = load_metadata(config)
+    if metadata["model_version"] != baseline_version:
+        return None
+    holdout: dict[str, Any] = metadata["metrics"]["holdout"]
+    return holdout
+
+
 def _with_model(config: Config, **settings: Any) -> Config:
     return config.model_copy(update={"model": config.model.model_copy(update=settings)})
 
@@ -115,11 +129,12 @@ def test_a_planted_learning_rate_fails_as_a_retraining_and_as_a_new_version(
     assert accuracy.baseline is not None and accuracy.rmsle_difference is not None
     assert accuracy.current.rmsle == pytest.approx(measured["rmsle"], rel=1e-12)
     assert accuracy.current.coverage == pytest.approx(measured["intervals"]["coverage"], rel=1e-12)
-    card = load_metadata(config)["metrics"]["holdout"]
-    assert accuracy.baseline.rmsle == pytest.approx(card["rmsle"], rel=1e-9)
     assert accuracy.rmsle_difference.estimate == pytest.approx(
-        measured["rmsle"] - card["rmsle"], rel=1e-6
+        measured["rmsle"] - accuracy.baseline.rmsle, rel=1e-6
     )
+    card = _baseline_card_holdout(config, baseline.model_version)
+    if card is not None:
+        assert accuracy.baseline.rmsle == pytest.approx(card["rmsle"], rel=1e-9)
     assert accuracy.rmsle_difference.low <= accuracy.rmsle_difference.estimate
     assert accuracy.rmsle_difference.estimate <= accuracy.rmsle_difference.high
     assert re.search(
@@ -190,12 +205,18 @@ def test_the_report_gives_each_versions_holdout_figures_as_its_card(
     assert main(["diff", "--baseline", str(BASELINE_DIR)]) == 0
     out = capsys.readouterr()
     assert "warning" not in out.err
-    holdout = load_metadata(config)["metrics"]["holdout"]
-    figures = (
-        f" +{holdout['rmsle']:.5f}   {holdout['intervals']['coverage']:.3f} of "
-        f"{holdout['intervals']['rows']} houses\n"
-    )
-    for name in (f"model {__version__}", f"baseline {declared_version(BASELINE_DIR)}"):
+    baseline_version = declared_version(BASELINE_DIR)
+    cards = {
+        f"model {__version__}": load_metadata(config)["metrics"]["holdout"],
+        f"baseline {baseline_version}": _baseline_card_holdout(config, baseline_version),
+    }
+    for name, holdout in cards.items():
+        if holdout is None:
+            continue
+        figures = (
+            f" +{holdout['rmsle']:.5f}   {holdout['intervals']['coverage']:.3f} of "
+            f"{holdout['intervals']['rows']} houses\n"
+        )
         assert re.search(rf"\n  {re.escape(name)}{figures}", out.out), out.out
 
 
