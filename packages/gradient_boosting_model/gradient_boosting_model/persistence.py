@@ -12,6 +12,7 @@ import joblib
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import PACKAGE_ROOT, Config
 from gradient_boosting_model.errors import ModelArtifactError
+from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.trained_model import TrainedModel
 
 
@@ -92,7 +93,7 @@ def _unloadable(config: Config, path: Path, error: Exception) -> str:
             **metadata["library_versions"],
         }
     except (ModelArtifactError, KeyError, TypeError):
-        trained_with = {}
+        metadata, trained_with = {}, {}
     others = []
     for name, release in trained_with.items():
         here = __version__ if name == "gradient_boosting_model" else _installed(name)
@@ -101,12 +102,30 @@ def _unloadable(config: Config, path: Path, error: Exception) -> str:
         if str(release).split("+")[0] != here:
             where = "not installed here" if here is None else f"this is {here}"
             others.append(f"{name} {release} ({where})")
+    fields = _other_fields(metadata.get("input_fields"))
+    if fields:
+        others.append(fields)
     if not others:
         return f"model artifact is corrupt: {path}: {error!r}"
     return (
         f"model artifact cannot be loaded: {path}: {error!r}; it was written with "
         f"{', '.join(others)}: train it again here, or load it where those are installed"
     )
+
+
+def _other_fields(trained_for: Any) -> str:
+    """How the house fields an artifact was trained for (its metadata's ``input_fields``)
+    differ from this package's schema, or ``""``: a model trained on a schema with a field
+    removed was refused only as "compiled for other house fields", naming none (a probe's)."""
+    if not isinstance(trained_for, list):
+        return ""
+    lacking = [name for name in HOUSE_FIELDS if name not in trained_for]
+    besides = [name for name in trained_for if name not in HOUSE_FIELDS]
+    parts = [
+        *([f"without {', '.join(lacking)}"] if lacking else []),
+        *([f"with {', '.join(map(str, besides))} besides"] if besides else []),
+    ]
+    return f"house fields other than this package's schema ({'; '.join(parts)})" if parts else ""
 
 
 def _installed(name: str) -> str | None:

@@ -113,6 +113,30 @@ def test_an_artifact_other_releases_wrote_is_refused_naming_them(
         load_model(config, path=other)
 
 
+def test_an_artifact_for_other_house_fields_is_refused_naming_them(
+    config: Config, tmp_path: Path
+) -> None:
+    """A challenger trained on a schema with a field removed (TotRmsAbvGrd, a probe's) was
+    refused at the service's start-up as "compiled for other house fields than this
+    package's", naming none: the message names the fields it lacks and has besides."""
+    other = tmp_path / "other.joblib"
+    other.write_bytes(b"\x80\x04\x95garbage")
+    metadata = json.loads(artifact_path(config).with_suffix(".json").read_text(encoding="utf-8"))
+    metadata["input_fields"] = [
+        *(name for name in metadata["input_fields"] if name != "TotRmsAbvGrd"),
+        "RoomsAboveGround",
+    ]
+    other.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    with pytest.raises(ModelArtifactError) as refusal:
+        load_model(config, path=other)
+    message = str(refusal.value)
+    assert message.startswith(f"model artifact cannot be loaded: {other}")
+    assert (
+        "it was written with house fields other than this package's schema (without "
+        "TotRmsAbvGrd; with RoomsAboveGround besides): train it again here"
+    ) in message
+
+
 def test_an_artifact_of_the_wrong_kind_is_refused(config: Config, tmp_path: Path) -> None:
     import joblib
 
