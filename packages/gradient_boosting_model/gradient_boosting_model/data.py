@@ -14,8 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model.config import DATASET_DIR, Config
+from gradient_boosting_model.errors import DatasetError
 from gradient_boosting_model.fields import JsonNumber
-from gradient_boosting_model.schemas import HOUSE_FIELDS
+from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD
 
 Row = dict[str, Any]
 
@@ -44,15 +45,30 @@ def _number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def read_dataset(file_name: str) -> list[Row]:
+def read_dataset(file_name: str, *, target: str | None = None) -> list[Row]:
     """The rows of a CSV in the package's ``datasets/``, JSON-shaped.
 
     ``NA`` becomes ``None``; house-detail codes stay strings; every other value is a number,
     an int when it is whole.
+
+    Raises
+    ------
+    DatasetError
+        If a column is none of the schema's house fields, the ``Id`` or the ``target``: a
+        field removed from ``schemas.py`` (a probe's) made training fail on its first code
+        ("could not convert string to float: 'GasA'") or on every row ("1048 invalid rows in
+        the batch"), naming no column.
     """
     with (DATASET_DIR / file_name).open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader)
+        unknown = [c for c in header if c not in HOUSE_FIELDS and c not in (ID_FIELD, target)]
+        if unknown:
+            raise DatasetError(
+                f"{file_name} has columns that are no house field of the schema "
+                f"(schemas.HOUSE_FIELDS): {', '.join(unknown)}; remove them from the data, or "
+                "declare them in the schema"
+            )
         parsers = [(lambda text: text) if _is_text(column) else _number for column in header]
         return [
             {
@@ -71,7 +87,7 @@ def split_holdout(config: Config) -> LabelledSplit:
     from sklearn.model_selection import train_test_split  # reading rows needs no scikit-learn
 
     data = config.data
-    rows = read_dataset(data.training_file)
+    rows = read_dataset(data.training_file, target=data.target)
     kept = [row for row in rows if row["GrLivArea"] <= data.max_living_area]
     train, holdout = train_test_split(
         kept, test_size=data.holdout_fraction, random_state=data.split_seed

@@ -20,6 +20,11 @@ class ModelArtifactError(ModelError):
     """The persisted model is missing or cannot be loaded; the message names the file."""
 
 
+class DatasetError(ModelError):
+    """A dataset shipped in the package does not fit the house schema; the message names the
+    file and the columns."""
+
+
 class InvalidInputError(ModelError):
     """A batch of house details was refused; ``errors`` lists every bad row and field.
 

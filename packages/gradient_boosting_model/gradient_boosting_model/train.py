@@ -18,6 +18,7 @@ from typing import Any
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import PACKAGE_ROOT, Config, load_config
 from gradient_boosting_model.data import LabelledSplit, features_and_target, split_holdout
+from gradient_boosting_model.errors import DatasetError
 from gradient_boosting_model.evaluation import holdout_metrics, regression_metrics
 from gradient_boosting_model.fitting import (
     assumed_fields,
@@ -156,7 +157,11 @@ def main() -> int:
         logger.error("%s (gradient_boosting_model/VERSION: %s)", error, __version__)
         return 2
     config = load_config()
-    split = split_holdout(config)
+    try:
+        split = split_holdout(config)
+    except DatasetError as error:
+        logger.error("%s", error)
+        return 2
     logger.info("training on %d houses, holding out %d", len(split.train), len(split.holdout))
     model = train_model(split, config, progress=True)
     metadata = training_metadata(model, split, config)

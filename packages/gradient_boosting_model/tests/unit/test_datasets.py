@@ -1,0 +1,54 @@
+"""The shipped datasets read against the house schema: a column that is no house field (a field
+removed from ``schemas.py`` and left in the data) stops training in one line naming it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from gradient_boosting_model import data, train
+from gradient_boosting_model.config import DATASET_DIR, Config
+from gradient_boosting_model.errors import DatasetError
+
+
+@pytest.fixture
+def renamed_column(config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The training file in a datasets folder of its own, its ``Heating`` column renamed (as
+    if the field were removed from the schema): a code column, which was parsed as a number."""
+    text = (DATASET_DIR / config.data.training_file).read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    assert ",Heating," in header
+    (tmp_path / config.data.training_file).write_text(
+        header.replace(",Heating,", ",HeatingType,") + "\n" + rest, encoding="utf-8"
+    )
+    monkeypatch.setattr(data, "DATASET_DIR", tmp_path)
+    return tmp_path
+
+
+def test_a_column_that_is_no_house_field_is_named(config: Config, renamed_column: Path) -> None:
+    with pytest.raises(DatasetError) as refusal:
+        data.split_holdout(config)
+    assert str(refusal.value) == (
+        f"{config.data.training_file} has columns that are no house field of the schema "
+        "(schemas.HOUSE_FIELDS): HeatingType; remove them from the data, or declare them in "
+        "the schema"
+    )
+
+
+def test_the_real_datasets_fit_the_schema(config: Config) -> None:
+    assert len(data.read_dataset(config.data.training_file, target=config.data.target)) == 1314
+    # The target is a column of the training file only.
+    with pytest.raises(DatasetError, match=r": SalePrice;"):
+        data.read_dataset(config.data.training_file)
+    assert len(data.read_dataset(config.data.requests_file)) == 1459
+
+
+def test_training_stops_in_one_line_before_it_starts(
+    renamed_column: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger=train.__name__):
+        assert train.main() == 2
+    (record,) = caplog.records
+    assert "HeatingType" in record.getMessage()
