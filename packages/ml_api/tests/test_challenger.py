@@ -100,16 +100,28 @@ def test_the_paired_bootstrap_draws_the_interval_it_drew_on_its_own(
 
 
 def test_a_challenger_that_prices_every_sold_house_alike_is_the_same_not_unknown() -> None:
-    """A release that changes only warnings (0.3.1 beside 0.3.0) prices every house alike: its
+    """A release that changes only warnings (0.3.1 beside 0.3.0) answers every house alike: its
     interval is 0 to 0, which more sales would never move; the verdict says so."""
-    champion = np.log(np.array([150_000.0, 210_000.0, 98_000.0]))
+    logs = np.log(np.array([150_000.0, 210_000.0, 98_000.0]))
+    champion = np.stack([logs, np.exp(logs) * 0.8, np.exp(logs) * 1.2, np.ones(3)])
     assert comparison_verdict(champion, champion.copy(), (0.0, 0.0), moved=False) == "same"
     # Alike on the sales, not on a house of the window not sold yet: a sale may tell them apart.
     assert comparison_verdict(champion, champion, (0.0, 0.0), moved=True) == "not_yet_known"
-    moved = champion + np.array([0.0, 1e-9, 0.0])
+    moved = champion + np.array([[0.0, 1e-9, 0.0], [0.0] * 3, [0.0] * 3, [0.0] * 3])
     assert comparison_verdict(champion, moved, (0.0, 0.0), moved=True) == "not_yet_known"
     assert comparison_verdict(champion, moved, (-0.01, -0.001), moved=True) == "better"
     assert comparison_verdict(champion, moved, (0.001, 0.01), moved=True) == "worse"
+
+
+@pytest.mark.parametrize("row", [1, 2, 3], ids=["lower", "upper", "calibrated"])
+def test_a_challenger_with_the_same_prices_and_other_ranges_is_not_the_same(row: int) -> None:
+    """The same prices with narrower ranges (a probe's recalibrated 0.3.8: coverage 0.911 ->
+    0.903 on the holdout) were judged the same; a range is half of what a house is answered."""
+    logs = np.log(np.array([150_000.0, 210_000.0, 98_000.0]))
+    champion = np.stack([logs, np.exp(logs) * 0.8, np.exp(logs) * 1.2, np.ones(3)])
+    other = champion.copy()
+    other[row, 1] = 0.0 if row == 3 else other[row, 1] * (1.01 if row == 1 else 0.99)
+    assert comparison_verdict(champion, other, (0.0, 0.0), moved=False) == "not_yet_known"
 
 
 @pytest.fixture(scope="module")

@@ -115,6 +115,20 @@ def test_a_better_or_same_challenger_lets_the_release_go_and_a_short_replay_give
     )
     assert conclusion(_compared("same"), 263)[0] == 0
     assert conclusion(_compared("worse"), 263)[0] == 1
+    # The same prices, narrower ranges (a probe's recalibrated release): not "the same", and
+    # the line gives the coverage that tells them apart.
+    ranges_moved = {
+        **_compared("not_yet_known"),
+        "rmsle_difference": {"estimate": 0.0, "interval": [0.0, 0.0], "confidence": 0.9},
+        "champion": {"rmsle": 0.1126, "coverage": 0.9111},
+        "challenger": {"rmsle": 0.1126, "coverage": 0.9027},
+    }
+    status, line = conclusion(ranges_moved, 263)
+    assert status == 0 and "the same" not in line
+    assert (
+        "+0.0000 (90% interval +0.0000 to +0.0000); ranges' coverage 0.903 against the "
+        "champion's 0.911" in line
+    )
     # Fewer sales counted than houses replayed: no verdict of the holdout at all, even "better".
     status, line = conclusion(_compared("better", sales=200), 263)
     assert status == 2

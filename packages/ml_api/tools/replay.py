@@ -182,7 +182,7 @@ def conclusion(compared: dict[str, Any], houses: int) -> tuple[int, str]:
         f"{low:+.4f} to {high:+.4f})"
         if difference
         else f"the holdout's {sales} sales"
-    )
+    ) + _coverages(compared)
     if verdict == "worse":
         return 1, f"replay: WORSE, the release stops: {measured}, the whole interval above zero"
     if verdict == "better":
@@ -194,6 +194,18 @@ def conclusion(compared: dict[str, Any], houses: int) -> tuple[int, str]:
         "the whole holdout was replayed, no more sales will come: the release may go if its "
         "purpose is met, this interval quoted in its commit"
     )
+
+
+def _coverages(compared: dict[str, Any]) -> str:
+    """The two models' coverage of the sale prices by their calibrated ranges, as a clause,
+    where both have one: what tells apart a release that moves the ranges alone (its RMSLE
+    difference 0, its verdict not the same)."""
+    champion, challenger = (
+        (compared.get(role) or {}).get("coverage") for role in ("champion", "challenger")
+    )
+    if champion is None or challenger is None:
+        return ""
+    return f"; ranges' coverage {challenger:.3f} against the champion's {champion:.3f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

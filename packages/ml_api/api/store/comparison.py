@@ -6,9 +6,11 @@ priced: each model's RMSLE and range coverage, and the difference of RMSLEs (cha
 champion) with a paired bootstrap interval (the model package's ``paired_interval``: the sales
 are resampled together, so what the two models share, a hard house, a slow month, cancels
 out). The verdict is ``better`` when the whole interval is below zero, ``worse`` when above,
-``same`` when the challenger priced every house of the window as the champion did (to the
-cent: a release that changes only warnings, which more sales would never tell apart), else
-``not_yet_known``, and it names the sales it rests on.
+``same`` when the challenger answered every house of the window as the champion did (each price
+to the cent, and each sold house's range: a release that changes only warnings, which more
+sales would never tell apart), else ``not_yet_known``, and it names the sales it rests on. A
+release that keeps every price but moves the ranges is not the same: its RMSLEs are equal, and
+its two coverages are what tells it apart.
 
 Rows are compared only between the two versions of the pair, either serving: a promotion or a
 rollback swaps their roles, and the houses the pair priced before it (the sales of which come
@@ -166,7 +168,12 @@ def on_sales(
     figures["challenger"] = _model_figures(squared_b, lower_b, upper_b, calibrated_b, sale)
     difference = figures["challenger"]["rmsle"] - figures["champion"]["rmsle"]
     low, high = paired_bootstrap(squared_a, squared_b)
-    verdict = comparison_verdict(log_a, log_b, (low, high), moved=moved)
+    verdict = comparison_verdict(
+        np.stack([log_a, lower_a, upper_a, calibrated_a]),
+        np.stack([log_b, lower_b, upper_b, calibrated_b]),
+        (low, high),
+        moved=moved,
+    )
     figures["rmsle_difference"] = {
         "estimate": difference,
         "interval": [low, high],
@@ -182,16 +189,17 @@ def on_sales(
 
 
 def comparison_verdict(
-    champion_logs: FloatArray,
-    challenger_logs: FloatArray,
+    champion_answers: FloatArray,
+    challenger_answers: FloatArray,
     interval: tuple[float, float],
     *,
     moved: bool,
 ) -> str:
-    """The verdict on the challenger from the two models' log prices of the sold houses, the
-    interval of its RMSLE minus the champion's, and whether it priced any of the window's
-    houses otherwise (``moved``: then a later sale may tell them apart, even if none has)."""
-    if not moved and np.array_equal(champion_logs, challenger_logs):
+    """The verdict on the challenger from the two models' answers of the sold houses (their log
+    prices, lower and upper bounds and calibrated flags, one row each), the interval of its
+    RMSLE minus the champion's, and whether it priced any of the window's houses otherwise
+    (``moved``: then a later sale may tell them apart, even if none has)."""
+    if not moved and np.array_equal(champion_answers, challenger_answers):
         return "same"
     low, high = interval
     return "better" if high < 0 else "worse" if low > 0 else "not_yet_known"
