@@ -4,6 +4,7 @@ with no figure says so."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -179,11 +180,18 @@ def test_an_unchanged_store_is_measured_again_only_every_few_refreshes(
     assert len(measured) == 2
 
 
-def _shadow(engine: Engine, ids: Sequence[str], version: str, prices: list[float]) -> None:
-    """A challenger's prices of the houses ``ids`` (their range from 0.9 to 1.25 times each)."""
+def _shadow(
+    engine: Engine,
+    ids: Sequence[str],
+    version: str,
+    prices: list[float],
+    ranges: tuple[float, float] = (0.9, 1.25),
+) -> None:
+    """A challenger's prices of the houses ``ids``, their range ``ranges`` times each."""
+    low, high = ranges
     rows = [
         (house_id, version, *answer_values(price, SimpleNamespace(
-            lower=0.9 * price, upper=1.25 * price, calibrated=True, partial=False), []))
+            lower=low * price, upper=high * price, calibrated=True, partial=False), []))
         for house_id, price in zip(ids, prices, strict=True)
     ]  # fmt: skip
     names = [column.name for column in challenger_prices.columns]
@@ -431,9 +439,9 @@ def test_a_promotion_keeps_the_pairs_sales_read_the_other_way_round(migrated: En
                            for i in request.ids[:4]])  # fmt: skip
     with migrated.connect() as connection:
         before = compare(connection, Versions("0.2.0", "0.3.0"), houses=100, window_sales=100,
-                         min_sales=2)  # fmt: skip
+                         min_sales=2, coverage_alert=0.8)  # fmt: skip
         after = compare(connection, Versions("0.3.0", "0.2.0"), houses=100, window_sales=100,
-                        min_sales=2)  # fmt: skip
+                        min_sales=2, coverage_alert=0.8)  # fmt: skip
     assert before["sales"] == after["sales"] == 4
     assert before["price_moves"]["houses"] == after["price_moves"]["houses"] == 6
     assert after["champion"] == before["challenger"] and after["challenger"] == before["champion"]
@@ -442,6 +450,36 @@ def test_a_promotion_keeps_the_pairs_sales_read_the_other_way_round(migrated: En
     # its price gave the sale's).
     with migrated.connect() as connection:
         few = compare(connection, Versions("0.2.0", "0.3.0"), houses=100, window_sales=100,
-                      min_sales=5)  # fmt: skip
+                      min_sales=5, coverage_alert=0.8)  # fmt: skip
     assert (few["sales"], few["champion"], few["challenger"]) == (4, None, None)
     assert few["verdict"] == "not_yet_known"
+
+
+@pytest.mark.parametrize(
+    ("champion_range", "verdict"),
+    [((90_000.0, 110_000.0), "worse"), ((101_000.0, 110_000.0), "better")],
+    ids=["champion-covers", "neither-covers"],
+)
+def test_a_challenger_whose_ranges_would_alert_is_worse_whatever_its_rmsle(
+    migrated: Engine, champion_range: tuple[float, float], verdict: str
+) -> None:
+    """Ranges are half of an answer: a challenger pricing every sold house closer than the
+    champion but with ranges that miss the sale prices (below the live check's alert bound,
+    where the champion's are not) is worse; its RMSLE alone called it better. A window where
+    the champion's ranges miss them too says nothing of the challenger's: the RMSLE decides."""
+    lower, upper = champion_range
+    interval = SimpleNamespace(lower=lower, upper=upper, calibrated=True, partial=False)
+    request = dataclasses.replace(
+        priced_request(6), prices=[103_000.0] * 6, intervals=[interval] * 6
+    )
+    _write(migrated, request, 0, 6)
+    _shadow(migrated, request.ids, "0.3.0", [100_500.0] * 6, ranges=(1.01, 1.25))
+    write_sales(migrated, [{"prediction_id": i, "sale_price": 100_000.0, "sold_on": "2010-06-30"}
+                           for i in request.ids])  # fmt: skip
+    with migrated.connect() as connection:
+        compared = compare(connection, Versions(MODEL_VERSION, "0.3.0"), houses=100,
+                           window_sales=100, min_sales=2, coverage_alert=0.8)  # fmt: skip
+    assert compared["challenger"]["coverage"] == 0.0
+    assert compared["challenger"]["rmsle"] <= compared["champion"]["rmsle"]
+    assert compared["verdict"] == verdict
+    assert ("below the coverage alert's 0.8" in compared["summary"]) == (verdict == "worse")

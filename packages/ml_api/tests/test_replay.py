@@ -125,9 +125,21 @@ def test_a_better_or_same_challenger_lets_the_release_go_and_a_short_replay_give
     }
     status, line = conclusion(ranges_moved, 263)
     assert status == 0 and "the same" not in line
-    assert (
-        "+0.0000 (90% interval +0.0000 to +0.0000); ranges' coverage 0.903 against the "
-        "champion's 0.911" in line
+    assert line.endswith(
+        "+0.0000 to +0.0000), an interval across zero; the whole holdout was replayed, no more "
+        "sales will come: the release may go if its purpose is met, this interval quoted in its "
+        "commit; ranges' coverage 0.903 against the champion's 0.911"
+    )
+    # Ranges that would alert where the champion's would not: worse, whatever the RMSLE.
+    alerting = {
+        **ranges_moved,
+        "verdict": "worse",
+        "challenger": {"rmsle": 0.1126, "coverage": 0.62},
+    }
+    status, line = conclusion(alerting, 263)
+    assert status == 1
+    assert line.endswith(
+        "its ranges would alert; ranges' coverage 0.620 against the champion's 0.911"
     )
     # Fewer sales counted than houses replayed: no verdict of the holdout at all, even "better".
     status, line = conclusion(_compared("better", sales=200), 263)

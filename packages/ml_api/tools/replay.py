@@ -182,17 +182,19 @@ def conclusion(compared: dict[str, Any], houses: int) -> tuple[int, str]:
         f"{low:+.4f} to {high:+.4f})"
         if difference
         else f"the holdout's {sales} sales"
-    ) + _coverages(compared)
+    )
+    ranges = _coverages(compared)
     if verdict == "worse":
-        return 1, f"replay: WORSE, the release stops: {measured}, the whole interval above zero"
+        why = "the whole interval above zero" if low > 0 else "its ranges would alert"
+        return 1, f"replay: WORSE, the release stops: {measured}, {why}{ranges}"
     if verdict == "better":
-        return 0, f"replay: better: {measured}, the whole interval below zero"
+        return 0, f"replay: better: {measured}, the whole interval below zero{ranges}"
     if verdict == "same":
-        return 0, f"replay: the same: {new} priced every house as {served} did ({measured})"
+        return 0, f"replay: the same: {new} answered every house as {served} did ({measured})"
     return 0, (
         f"replay: no difference the holdout can detect: {measured}, an interval across zero; "
         "the whole holdout was replayed, no more sales will come: the release may go if its "
-        "purpose is met, this interval quoted in its commit"
+        f"purpose is met, this interval quoted in its commit{ranges}"
     )
 
 

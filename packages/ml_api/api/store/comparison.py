@@ -10,7 +10,9 @@ out). The verdict is ``better`` when the whole interval is below zero, ``worse``
 to the cent, and each sold house's range: a release that changes only warnings, which more
 sales would never tell apart), else ``not_yet_known``, and it names the sales it rests on. A
 release that keeps every price but moves the ranges is not the same: its RMSLEs are equal, and
-its two coverages are what tells it apart.
+its two coverages are what tells it apart. Whatever its RMSLE, the challenger is ``worse`` when
+its calibrated ranges hold fewer of the sale prices than the live check's alert bound
+(``coverage_alert``) and the champion's do not: served, it would alert.
 
 Rows are compared only between the two versions of the pair, either serving: a promotion or a
 rollback swaps their roles, and the houses the pair priced before it (the sales of which come
@@ -118,9 +120,11 @@ def on_sales(
     min_sales: int,
     *,
     moved: bool,
+    coverage_alert: float,
 ) -> dict[str, Any]:
     """Each model on the window's sales whose houses both priced (either serving), and the
-    verdict (``moved``: whether the challenger priced any of the window's houses otherwise)."""
+    verdict (``moved``: whether the challenger priced any of the window's houses otherwise;
+    ``coverage_alert``: the coverage below which the live check alerts)."""
     answer = ("log_price", "lower", "upper", "calibrated")
     parts = []
     for stored, swapped in _served_and_shadowed(versions):
@@ -168,12 +172,16 @@ def on_sales(
     figures["challenger"] = _model_figures(squared_b, lower_b, upper_b, calibrated_b, sale)
     difference = figures["challenger"]["rmsle"] - figures["champion"]["rmsle"]
     low, high = paired_bootstrap(squared_a, squared_b)
+    coverages = (figures["champion"]["coverage"], figures["challenger"]["coverage"])
     verdict = comparison_verdict(
         np.stack([log_a, lower_a, upper_a, calibrated_a]),
         np.stack([log_b, lower_b, upper_b, calibrated_b]),
         (low, high),
         moved=moved,
     )
+    alerting = ranges_would_alert(*coverages, coverage_alert)
+    if alerting:
+        verdict = "worse"
     figures["rmsle_difference"] = {
         "estimate": difference,
         "interval": [low, high],
@@ -185,6 +193,11 @@ def on_sales(
         f"{count} sales: {difference:+.4f} ({BOOTSTRAP_CONFIDENCE:.0%} interval {low:+.4f} to "
         f"{high:+.4f}): {verdict.replace('_', ' ')}"
     )
+    if alerting:
+        figures["summary"] += (
+            f": its calibrated ranges held {coverages[1]:.3f} of the sale prices, below the "
+            f"coverage alert's {coverage_alert:g} (the champion's {coverages[0]:.3f})"
+        )
     return figures
 
 
@@ -203,6 +216,17 @@ def comparison_verdict(
         return "same"
     low, high = interval
     return "better" if high < 0 else "worse" if low > 0 else "not_yet_known"
+
+
+def ranges_would_alert(
+    champion_coverage: float | None, challenger_coverage: float | None, coverage_alert: float
+) -> bool:
+    """Whether the challenger's calibrated ranges hold fewer of the sale prices than the live
+    check's alert bound while the champion's do not: served, it would alert, on the same sales
+    (a window where both fall short, a hard market, says nothing of the challenger)."""
+    if champion_coverage is None or challenger_coverage is None:
+        return False
+    return challenger_coverage < coverage_alert <= champion_coverage
 
 
 def calibrated_coverage(
@@ -229,7 +253,13 @@ def _model_figures(
 
 
 def compare(
-    connection: Any, versions: Versions, *, houses: int, window_sales: int, min_sales: int
+    connection: Any,
+    versions: Versions,
+    *,
+    houses: int,
+    window_sales: int,
+    min_sales: int,
+    coverage_alert: float,
 ) -> dict[str, Any]:
     """``/v1/monitoring``'s ``challenger``: the versions, the price moves, the sales."""
     moves = price_moves(connection, versions, houses)
@@ -237,5 +267,12 @@ def compare(
         "model_version": versions.challenger,
         "champion_version": versions.champion,
         "price_moves": moves,
-        **on_sales(connection, versions, window_sales, min_sales, moved=bool(moves["largest"])),
+        **on_sales(
+            connection,
+            versions,
+            window_sales,
+            min_sales,
+            moved=bool(moves["largest"]),
+            coverage_alert=coverage_alert,
+        ),
     }

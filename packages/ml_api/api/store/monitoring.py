@@ -251,6 +251,7 @@ def measure(
                 houses=window.predictions,
                 window_sales=window.sales,
                 min_sales=thresholds.min_sales,
+                coverage_alert=thresholds.coverage_alert,
             )
             if versions is not None
             else None
