@@ -10,6 +10,7 @@ read so (``"NA"`` is no code, ``"896"`` no number).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from gradient_boosting_model.fields import JsonNumber
@@ -23,6 +24,11 @@ MISSING_TEXT = frozenset({"", "NA"})
 #: ``float`` read (``1_000``, ``١١٦٢٢``, `` 5``, ``nan``) and Arrow's CSV reader reads
 #: (``0x37BB``, ``+5``, ``.5``, ``065``, ``inf``).
 JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def with_nulls(texts: Iterable[Any]) -> list[Any]:
+    """``texts`` with each missing one (``MISSING_TEXT``) a null; any other value as it is."""
+    return [None if text in MISSING_TEXT else text for text in texts]
 
 
 def is_number_field(name: str) -> bool:

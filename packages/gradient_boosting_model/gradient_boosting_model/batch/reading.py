@@ -37,6 +37,7 @@ from gradient_boosting_model.text_values import (
     MISSING_TEXT,
     is_number_field,
     parse_number,
+    with_nulls,
 )
 
 #: The field of a reject that concerns the whole row, as in the API's errors.
@@ -87,10 +88,6 @@ class ChunkRows:
     rejects: list[Reject] = field(default_factory=list)
     #: Blank lines, skipped: no house, no reject.
     blank: int = 0
-
-
-def _code_texts(texts: Sequence[str]) -> list[Any]:
-    return [None if text in MISSING_TEXT else text for text in texts]
 
 
 def row_id(value: Any) -> int | None:
@@ -159,7 +156,7 @@ def split_csv_lines(data: bytes, columns: Sequence[str], first_row: int) -> Chun
     by_column = zip(*values_of_rows, strict=True) if values_of_rows else [()] * len(columns)
     table = pa.table(
         {
-            name: pa.array(_code_texts(texts), type=pa.string())
+            name: pa.array(with_nulls(texts), type=pa.string())
             for name, texts in zip(columns, by_column, strict=True)
         }
     )
