@@ -157,11 +157,9 @@ def _challenger(
     path = folder / artifact_path(config, version=version).name
     shutil.copy(artifact_path(config), path)
     metadata = {**load_metadata(config), "model_version": version}
-    if recorded:
-        pass
-    elif holdout_split:
+    if holdout_split:
         metadata["holdout_split"] = {**metadata["holdout_split"], **holdout_split}
-    else:
+    elif not recorded:
         del metadata["holdout_split"]
     path.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
     return path
