@@ -120,7 +120,11 @@ def _other_fields(trained_for: Any) -> str:
     if not isinstance(trained_for, list):
         return ""
     lacking = [name for name in HOUSE_FIELDS if name not in trained_for]
-    besides = [name for name in trained_for if name not in HOUSE_FIELDS]
+    # A name that is no text (a hand-edited JSON's) is named too, never looked up: a list's
+    # lookup raised a TypeError out of the refusal.
+    besides = [
+        name for name in trained_for if not isinstance(name, str) or name not in HOUSE_FIELDS
+    ]
     parts = [
         *([f"without {', '.join(lacking)}"] if lacking else []),
         *([f"with {', '.join(map(str, besides))} besides"] if besides else []),

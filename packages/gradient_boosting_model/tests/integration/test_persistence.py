@@ -113,8 +113,13 @@ def test_an_artifact_other_releases_wrote_is_refused_naming_them(
         load_model(config, path=other)
 
 
+@pytest.mark.parametrize(
+    ("besides", "named"),
+    [("RoomsAboveGround", "RoomsAboveGround"), (["RoomsAboveGround"], "['RoomsAboveGround']")],
+    ids=["a field", "no name (a hand-edited JSON): not a TypeError"],
+)
 def test_an_artifact_for_other_house_fields_is_refused_naming_them(
-    config: Config, tmp_path: Path
+    config: Config, tmp_path: Path, besides: Any, named: str
 ) -> None:
     """A challenger trained on a schema with a field removed (TotRmsAbvGrd, a probe's) was
     refused at the service's start-up as "compiled for other house fields than this
@@ -124,7 +129,7 @@ def test_an_artifact_for_other_house_fields_is_refused_naming_them(
     metadata = json.loads(artifact_path(config).with_suffix(".json").read_text(encoding="utf-8"))
     metadata["input_fields"] = [
         *(name for name in metadata["input_fields"] if name != "TotRmsAbvGrd"),
-        "RoomsAboveGround",
+        besides,
     ]
     other.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
     with pytest.raises(ModelArtifactError) as refusal:
@@ -133,7 +138,7 @@ def test_an_artifact_for_other_house_fields_is_refused_naming_them(
     assert message.startswith(f"model artifact cannot be loaded: {other}")
     assert (
         "it was written with house fields other than this package's schema (without "
-        "TotRmsAbvGrd; with RoomsAboveGround besides): train it again here"
+        f"TotRmsAbvGrd; with {named} besides): train it again here"
     ) in message
 
 
