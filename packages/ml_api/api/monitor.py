@@ -164,13 +164,14 @@ class LiveMonitor:
         """What a measure of the window rests on, by index lookups: the newest priced house,
         how many houses and challenger prices share its time (a request of many houses is
         written in steps that share one time; a challenger's prices come after its houses),
-        the oldest priced house (another worker pruned) and the newest sale (a batch of sales
-        is written whole). Two requests written at once can still change the store unseen,
+        the oldest priced house (another worker pruned) and the last sales received
+        (``_last_sales``). Two requests written at once can still change the store unseen,
         an older one's last step landing after a newer one: ``REMEASURE_TICKS`` bounds that."""
         with self.store.engine.connect() as connection:
             newest = connection.scalar(select(func.max(predictions.c.created_at)))
             at_newest = select(predictions.c.id).where(predictions.c.created_at == newest)
             return (
+                *_last_sales(connection, self.window.sales),
                 newest,
                 connection.scalar(select(func.count()).select_from(at_newest.subquery())),
                 connection.scalar(
@@ -179,7 +180,6 @@ class LiveMonitor:
                     .where(challenger_prices.c.prediction_id.in_(at_newest))
                 ),
                 connection.scalar(select(func.min(predictions.c.created_at))),
-                connection.scalar(select(func.max(sales.c.received_at))),
             )
 
     def _count(self) -> None:
@@ -255,6 +255,22 @@ class LiveMonitor:
             )
             return False
         return True
+
+
+def _last_sales(connection: Any, window: int) -> tuple[Any, int]:
+    """When the last ``window`` sales received began (the oldest time among them), and how many
+    sales were received since, by an index range of about ``window`` entries. A batch is
+    stamped when its request begins and lands when it commits, so two posted at once may land
+    in the other order: the earlier-stamped one, landing after a measure, is no newer than the
+    newest sale then (keyed on that alone, such a measure stood until ``REMEASURE_TICKS``: a
+    probe's), but it counts among these sales, or moves their start. Only a batch landing
+    after more than ``window`` sales stamped since it goes unseen."""
+    newest = select(sales.c.received_at).order_by(sales.c.received_at.desc()).limit(window)
+    start = connection.scalar(select(func.min(newest.subquery().c.received_at)))
+    if start is None:  # no sale yet
+        return None, 0
+    since = select(func.count()).select_from(sales).where(sales.c.received_at >= start)
+    return start, int(connection.scalar(since) or 0)
 
 
 def _set_drift_gauges(drift: dict[str, Any], version: str) -> None:

@@ -10,7 +10,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,6 +27,7 @@ from api.metrics import DATABASE_UP, forget_model_figures
 from api.monitor import REMEASURE_TICKS, LiveMonitor, _set_challenger_gauges
 from api.service import PredictionService
 from api.store import monitoring as monitoring_module_store
+from api.store import sales as sales_module
 from api.store.comparison import Versions, compare
 from api.store.database import Store, make_engine, migrate
 from api.store.health import STALLED_BOUNDS, Attempt, StoreHealth
@@ -214,6 +215,29 @@ def test_a_challengers_prices_landing_after_their_houses_are_measured(
     _shadow(migrated, request.ids, "0.2.1", [2.0] * 3)
     monitor.refresh()
     assert len(measured) == 2
+
+
+def test_a_batch_of_sales_landing_after_a_later_stamped_one_is_measured(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of sales is stamped when its request begins and lands when its transaction
+    commits: two batches posted at once (two clients, two workers) may land in the other
+    order, the earlier-stamped last. A measure taken in between stood until the next
+    ``REMEASURE_TICKS`` (5 minutes by default: a probe's), as the newest stamp it was keyed
+    on did not move."""
+    request = priced_request(2)
+    _write(migrated, request, 0, 2)
+    monitor = new_monitor(migrated)
+    write_sales(migrated, [{"prediction_id": request.ids[0], "sale_price": 1e5,
+                            "sold_on": "2010-06-30"}])  # fmt: skip
+    monitor.refresh()
+    assert monitor.current()["sales"] == 1
+    earlier = datetime.now(UTC) - timedelta(seconds=1)  # stamped before the first one
+    monkeypatch.setattr(sales_module, "datetime", SimpleNamespace(now=lambda zone: earlier))
+    write_sales(migrated, [{"prediction_id": request.ids[1], "sale_price": 1e5,
+                            "sold_on": "2010-06-30"}])  # fmt: skip
+    monitor.refresh()
+    assert monitor.current()["sales"] == 2
 
 
 def test_the_store_is_pruned_a_bounded_batch_at_a_time(
