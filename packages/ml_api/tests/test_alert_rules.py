@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from api.config import STORE_STATEMENT_TIMEOUT
+from api.config import STORE_STATEMENT_TIMEOUT, Settings
 from api.store.health import STALLED_BOUNDS
 from tests.compose_file import compose_services, prometheus_config
 from tests.debian_tools import (
@@ -120,6 +120,34 @@ def test_lost_houses_wait_for_the_database_down_that_mutes_them() -> None:
     )
     [window] = re.findall(r"\[(\w+)\]", lost["expr"])
     assert cause < duration_seconds(lost.get("for", "0s")) < duration_seconds(window)
+
+
+def test_a_firing_quality_alert_outlasts_a_restart() -> None:
+    """Each model-quality and drift rule (on a level the monitor exports) keeps firing through
+    the gap a restarted pod leaves in its level, one ``keep_firing_for`` for all: longer than
+    Kubernetes lets the pod start (its startupProbe), then the new worker's first measure
+    (``ML_API_MONITORING_SECONDS``), then a scrape and an evaluation. Without it the gap ended
+    the alert, which waited a whole ``for:`` again (a probe's, by promtool: 10 minutes silent)."""
+    quality = [
+        rule
+        for rule in alert_rules()
+        if re.search(r"ml_api_(monitoring_level|input_drift_level)\b", rule["expr"])
+    ]
+    assert len(quality) >= 6
+    [kept] = {rule.get("keep_firing_for") for rule in quality}
+    assert kept is not None
+    container = find(render(KUBE_DIR / "base"), "Deployment")["spec"]["template"]["spec"]
+    [api] = container["containers"]
+    probe = api["startupProbe"]
+    scraping = prometheus_config()["global"]
+    gap = (
+        probe.get("initialDelaySeconds", 0)
+        + probe["failureThreshold"] * probe["periodSeconds"]
+        + Settings().monitoring_seconds
+        + duration_seconds(scraping["scrape_interval"])
+        + duration_seconds(scraping["evaluation_interval"])
+    )
+    assert duration_seconds(kept) > gap
 
 
 def test_the_rules_query_only_metrics_the_service_or_its_migration_exports() -> None:
