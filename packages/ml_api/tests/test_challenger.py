@@ -27,7 +27,12 @@ from api import config
 from api.app import create_app, start_service
 from api.monitor import _set_challenger_gauges
 from api.service import PredictionService
-from api.store.comparison import Versions, comparison_verdict, paired_bootstrap
+from api.store.comparison import (
+    Versions,
+    comparison_verdict,
+    paired_bootstrap,
+    ranges_would_alert,
+)
 from api.store.database import StoreError
 from api.store.tables import challenger_prices, predictions
 from tests.conftest import FEEDBACK_TOKEN
@@ -122,6 +127,22 @@ def test_a_challenger_with_the_same_prices_and_other_ranges_is_not_the_same(row:
     other = champion.copy()
     other[row, 1] = 0.0 if row == 3 else other[row, 1] * (1.01 if row == 1 else 0.99)
     assert comparison_verdict(champion, other, (0.0, 0.0), moved=False) == "not_yet_known"
+
+
+def test_ranges_that_would_alert_by_a_sale_or_two_are_not_worse() -> None:
+    """The challenger's ranges count as alerting only when they hold fewer sale prices than
+    the alert bound, the champion's do not, and the paired interval of the difference is below
+    zero: 23 of 30 inside against the champion's 24 (one sale) is chance; 12 of 30 is not."""
+    champion = np.array([True] * 24 + [False] * 6)
+    one_sale = champion.copy()
+    one_sale[0] = False
+    assert not ranges_would_alert((24 / 30, 23 / 30), champion, one_sale, 0.8)
+    far = np.array([True] * 12 + [False] * 18)
+    assert ranges_would_alert((24 / 30, 12 / 30), champion, far, 0.8)
+    # The champion's below the bound too (a hard window), or no coverage to judge: never.
+    assert not ranges_would_alert((0.7, 12 / 30), champion, far, 0.8)
+    assert not ranges_would_alert((None, 12 / 30), champion, far, 0.8)
+    assert not ranges_would_alert((0.8, 0.4), champion[:0], far[:0], 0.8)
 
 
 @pytest.fixture(scope="module")
