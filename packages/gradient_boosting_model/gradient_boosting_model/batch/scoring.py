@@ -32,6 +32,7 @@ from gradient_boosting_model.batch.reading import (
     Reject,
     houses_of,
     read_chunk,
+    read_chunk_parts,
     row_id,
     rows_of,
 )
@@ -225,14 +226,22 @@ def warm_up() -> None:
 
 
 def score_chunk(chunk: Chunk, *, batch_rows: int) -> ChunkResult:
-    """Read a chunk as a table and price it: the task a worker runs."""
-    read = read_chunk(chunk)
-    prices, rejects = score_table(read, batch_rows=batch_rows)
+    """Read a chunk as tables of at most ``batch_rows`` rows and price each as it is read: the
+    task a worker runs. Its memory is its prices and one such table (``read_chunk_parts``), not
+    its whole span, which a Parquet file's row group makes as large as a million rows."""
+    parts: list[pa.Table] = []
+    rejects: list[Reject] = []
+    blank = 0
+    for read in read_chunk_parts(chunk, batch_rows):
+        prices, refused = score_table(read, batch_rows=batch_rows)
+        parts.append(prices)
+        rejects.extend(refused)  # each part's in row order, the parts in file order
+        blank += read.blank
     return ChunkResult(
         index=chunk.index,
-        prices=prices,
+        prices=pa.concat_tables(parts).combine_chunks() if parts else PRICED.empty_table(),
         rejects=rejects,
-        blank=read.blank,
+        blank=blank,
         worker=_worker_address(),
         model_version=__version__,
     )

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from house_samples import sampled_houses
 
+from gradient_boosting_model.batch import scoring
 from gradient_boosting_model.batch.columns import check_table
 from gradient_boosting_model.batch.reading import (
     ChunkRows,
@@ -276,3 +277,60 @@ def test_parquet_and_csv_of_the_same_houses_answer_alike(
     data = "\n".join(",".join(as_text(h[c]) for c in columns) for h in rows).encode() + b"\n"
     from_csv = scored(parse_csv_table(data, columns, 1, len(rows)), batch_rows=100)
     assert from_parquet[0].prices == from_csv[0].prices and from_parquet[1] == from_csv[1] == []
+
+
+def test_a_large_parquet_row_group_is_read_and_priced_in_parts_of_batch_rows(
+    tmp_path: Path, request_rows: list[House], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task's memory is one part of ``batch_rows`` rows and its prices: a row group (which
+    pandas writes of up to a million rows) was read whole, 1.2 GB for a million houses."""
+    rows = [*request_rows[:150], {**request_rows[150], "GrLivArea": -5}, *request_rows[151:250]]
+    path = tmp_path / "one_group.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=len(rows))
+    (chunk,) = plan_chunks([path], 100)  # a row group is never split into spans
+    assert chunk.span.rows == len(rows)
+    whole = score_table(read_chunk(chunk), batch_rows=100)
+
+    read_sizes: list[int] = []
+
+    def score_recorded(read: ChunkTable, *, batch_rows: int) -> tuple[pa.Table, list[Any]]:
+        read_sizes.append(read.houses)
+        return score_table(read, batch_rows=batch_rows)
+
+    monkeypatch.setattr(scoring, "score_table", score_recorded)
+    result = scoring.score_chunk(chunk, batch_rows=100)
+    assert read_sizes == [100, 100, 50]
+    assert result.prices.equals(whole[0]) and result.rejects == whole[1]
+    assert [(reject.row, reject.field) for reject in result.rejects] == [(151, "GrLivArea")]
+    assert result.prices.column("row").to_pylist() == [n for n in range(1, 251) if n != 151]
+
+
+def test_small_parquet_row_groups_are_priced_in_parts_of_batch_rows(
+    tmp_path: Path, request_rows: list[House], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arrow's batches end at a row group's end where a column is a dictionary (a pandas
+    category): groups of 30 rows were priced 30 at a time."""
+    rows = request_rows[:250]
+    path = tmp_path / "small_groups.parquet"
+    table = pa.Table.from_pylist(rows)
+    where = table.column_names.index("Neighborhood")
+    table = table.set_column(
+        where, "Neighborhood", table.column("Neighborhood").combine_chunks().dictionary_encode()
+    )
+    pq.write_table(table, path, row_group_size=30)
+    chunks = plan_chunks([path], 100)
+    assert [chunk.span.rows for chunk in chunks] == [120, 120, 10]  # whole groups of 30
+
+    read_sizes: list[int] = []
+
+    def score_recorded(read: ChunkTable, *, batch_rows: int) -> tuple[pa.Table, list[Any]]:
+        read_sizes.append(read.houses)
+        return score_table(read, batch_rows=batch_rows)
+
+    monkeypatch.setattr(scoring, "score_table", score_recorded)
+    priced = [scoring.score_chunk(chunk, batch_rows=100) for chunk in chunks]
+    assert read_sizes == [100, 20, 100, 20, 10]
+    monkeypatch.undo()
+    whole = [score_table(read_chunk(chunk), batch_rows=100)[0] for chunk in chunks]
+    assert all(got.prices.equals(want) for got, want in zip(priced, whole, strict=True))
+    assert pa.concat_tables(whole).column("row").to_pylist() == list(range(1, 251))
