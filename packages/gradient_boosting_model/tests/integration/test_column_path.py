@@ -279,8 +279,21 @@ def test_parquet_and_csv_of_the_same_houses_answer_alike(
     assert from_parquet[0].prices == from_csv[0].prices and from_parquet[1] == from_csv[1] == []
 
 
+@pytest.fixture
+def read_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The houses of each table ``scoring.score_chunk`` prices, in order, as it prices them."""
+    sizes: list[int] = []
+
+    def score_recorded(read: ChunkTable, *, batch_rows: int) -> tuple[pa.Table, list[Any]]:
+        sizes.append(read.houses)
+        return score_table(read, batch_rows=batch_rows)
+
+    monkeypatch.setattr(scoring, "score_table", score_recorded)
+    return sizes
+
+
 def test_a_large_parquet_row_group_is_read_and_priced_in_parts_of_batch_rows(
-    tmp_path: Path, request_rows: list[House], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, request_rows: list[House], read_sizes: list[int]
 ) -> None:
     """A task's memory is one part of ``batch_rows`` rows and its prices: a row group (which
     pandas writes of up to a million rows) was read whole, 1.2 GB for a million houses."""
@@ -290,14 +303,6 @@ def test_a_large_parquet_row_group_is_read_and_priced_in_parts_of_batch_rows(
     (chunk,) = plan_chunks([path], 100)  # a row group is never split into spans
     assert chunk.span.rows == len(rows)
     whole = score_table(read_chunk(chunk), batch_rows=100)
-
-    read_sizes: list[int] = []
-
-    def score_recorded(read: ChunkTable, *, batch_rows: int) -> tuple[pa.Table, list[Any]]:
-        read_sizes.append(read.houses)
-        return score_table(read, batch_rows=batch_rows)
-
-    monkeypatch.setattr(scoring, "score_table", score_recorded)
     result = scoring.score_chunk(chunk, batch_rows=100)
     assert read_sizes == [100, 100, 50]
     assert result.prices.equals(whole[0]) and result.rejects == whole[1]
@@ -306,7 +311,7 @@ def test_a_large_parquet_row_group_is_read_and_priced_in_parts_of_batch_rows(
 
 
 def test_small_parquet_row_groups_are_priced_in_parts_of_batch_rows(
-    tmp_path: Path, request_rows: list[House], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, request_rows: list[House], read_sizes: list[int]
 ) -> None:
     """Arrow's batches end at a row group's end where a column is a dictionary (a pandas
     category): groups of 30 rows were priced 30 at a time."""
@@ -320,17 +325,8 @@ def test_small_parquet_row_groups_are_priced_in_parts_of_batch_rows(
     pq.write_table(table, path, row_group_size=30)
     chunks = plan_chunks([path], 100)
     assert [chunk.span.rows for chunk in chunks] == [120, 120, 10]  # whole groups of 30
-
-    read_sizes: list[int] = []
-
-    def score_recorded(read: ChunkTable, *, batch_rows: int) -> tuple[pa.Table, list[Any]]:
-        read_sizes.append(read.houses)
-        return score_table(read, batch_rows=batch_rows)
-
-    monkeypatch.setattr(scoring, "score_table", score_recorded)
     priced = [scoring.score_chunk(chunk, batch_rows=100) for chunk in chunks]
     assert read_sizes == [100, 20, 100, 20, 10]
-    monkeypatch.undo()
     whole = [score_table(read_chunk(chunk), batch_rows=100)[0] for chunk in chunks]
     assert all(got.prices.equals(want) for got, want in zip(priced, whole, strict=True))
     assert pa.concat_tables(whole).column("row").to_pylist() == list(range(1, 251))
