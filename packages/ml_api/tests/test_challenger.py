@@ -131,18 +131,22 @@ def test_a_challenger_with_the_same_prices_and_other_ranges_is_not_the_same(row:
 
 def test_ranges_that_would_alert_by_a_sale_or_two_are_not_worse() -> None:
     """The challenger's ranges count as alerting only when they hold fewer sale prices than
-    the alert bound, the champion's do not, and the paired interval of the difference is below
-    zero: 23 of 30 inside against the champion's 24 (one sale) is chance; 12 of 30 is not."""
+    the alert bound, the champion's do not, and the paired interval of the difference, over at
+    least the sales the checks need, is below zero: 23 of 30 inside against the champion's 24
+    (one sale) is chance; 12 of 30 is not."""
     champion = np.array([True] * 24 + [False] * 6)
     one_sale = champion.copy()
     one_sale[0] = False
-    assert not ranges_would_alert((24 / 30, 23 / 30), champion, one_sale, 0.8)
+    assert not ranges_would_alert((24 / 30, 23 / 30), champion, one_sale, 0.8, 30)
     far = np.array([True] * 12 + [False] * 18)
-    assert ranges_would_alert((24 / 30, 12 / 30), champion, far, 0.8)
+    assert ranges_would_alert((24 / 30, 12 / 30), champion, far, 0.8, 30)
     # The champion's below the bound too (a hard window), or no coverage to judge: never.
-    assert not ranges_would_alert((0.7, 12 / 30), champion, far, 0.8)
-    assert not ranges_would_alert((None, 12 / 30), champion, far, 0.8)
-    assert not ranges_would_alert((0.8, 0.4), champion[:0], far[:0], 0.8)
+    assert not ranges_would_alert((0.7, 12 / 30), champion, far, 0.8, 30)
+    assert not ranges_would_alert((None, 12 / 30), champion, far, 0.8, 30)
+    assert not ranges_would_alert((0.8, 0.4), champion[:0], far[:0], 0.8, 30)
+    # Fewer sales calibrated for both than the checks need: a challenger that marked one range
+    # of 30 calibrated and missed it (its coverage 0) is not judged on that one sale.
+    assert not ranges_would_alert((24 / 30, 0.0), champion[:1], ~champion[:1], 0.8, 30)
 
 
 @pytest.fixture(scope="module")

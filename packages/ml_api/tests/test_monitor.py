@@ -507,3 +507,26 @@ def test_a_challenger_whose_ranges_would_alert_is_worse_whatever_its_rmsle(
     assert compared["challenger"]["rmsle"] <= compared["champion"]["rmsle"]
     assert compared["verdict"] == verdict
     assert ("below the coverage alert's 0.8" in compared["summary"]) == (verdict == "worse")
+
+
+def test_a_challengers_ranges_are_not_judged_on_fewer_sales_than_the_checks_need(
+    migrated: Engine,
+) -> None:
+    """Each model's coverage is over its own calibrated ranges, the paired interval of the two
+    over the sales both are calibrated for: the champion's range calibrated for one sale of six,
+    a challenger whose ranges missed all six was worse by that one sale (an interval the
+    bootstrap gives no width), where the live check would not judge so few. The RMSLE decides."""
+    calibrated = SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=True, partial=False)
+    uncalibrated = SimpleNamespace(**{**vars(calibrated), "calibrated": False})
+    request = dataclasses.replace(
+        priced_request(6), prices=[103_000.0] * 6, intervals=[calibrated] + [uncalibrated] * 5
+    )
+    _write(migrated, request, 0, 6)
+    _shadow(migrated, request.ids, "0.3.0", [100_500.0] * 6, ranges=(1.01, 1.25))
+    write_sales(migrated, [{"prediction_id": i, "sale_price": 100_000.0, "sold_on": "2010-06-30"}
+                           for i in request.ids])  # fmt: skip
+    with migrated.connect() as connection:
+        compared = compare(connection, Versions(MODEL_VERSION, "0.3.0"), houses=100,
+                           window_sales=100, min_sales=2, coverage_alert=0.8)  # fmt: skip
+    assert (compared["champion"]["coverage"], compared["challenger"]["coverage"]) == (1.0, 0.0)
+    assert compared["verdict"] == "better"

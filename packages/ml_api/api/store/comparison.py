@@ -13,8 +13,8 @@ release that keeps every price but moves the ranges is not the same: its RMSLEs 
 its two coverages are what tells it apart. Whatever its RMSLE, the challenger is ``worse`` when
 its calibrated ranges hold fewer of the sale prices than the live check's alert bound
 (``coverage_alert``) and the champion's do not, and the paired bootstrap interval of its
-coverage minus the champion's (over the sales both ranges are calibrated for) is below zero:
-served, it would alert, and not by a sale or two.
+coverage minus the champion's (over the sales both ranges are calibrated for, at least as many
+as the checks need to judge) is below zero: served, it would alert, and not by a sale or two.
 
 Rows are compared only between the two versions of the pair, either serving: a promotion or a
 rollback swaps their roles, and the houses the pair priced before it (the sales of which come
@@ -161,13 +161,12 @@ def on_sales(
         float_columns(rows, 10)
     )
     count = len(rows)
+    needed = max(min_sales, 2)
     figures: dict[str, Any] = {"sales": count, "champion": None, "challenger": None}
-    if count < max(min_sales, 2):  # no figure of a few sales: each would tell a sale's price
+    if count < needed:  # no figure of a few sales: each would tell a sale's price
         figures["rmsle_difference"] = None
         figures["verdict"] = "not_yet_known"
-        figures["summary"] = (
-            f"{count} sales of houses both models priced: a verdict needs {max(min_sales, 2)}"
-        )
+        figures["summary"] = f"{count} sales of houses both models priced: a verdict needs {needed}"
         return figures
     squared_a, squared_b = (log_a - log_sale) ** 2, (log_b - log_sale) ** 2
     figures["champion"] = _model_figures(squared_a, lower_a, upper_a, calibrated_a, sale)
@@ -187,6 +186,7 @@ def on_sales(
         ((lower_a <= sale) & (sale <= upper_a))[both],
         ((lower_b <= sale) & (sale <= upper_b))[both],
         coverage_alert,
+        needed,
     )
     if alerting:
         verdict = "worse"
@@ -231,6 +231,7 @@ def ranges_would_alert(
     champion_inside: npt.NDArray[np.bool_],
     challenger_inside: npt.NDArray[np.bool_],
     coverage_alert: float,
+    min_sales: int,
 ) -> bool:
     """Whether the challenger's calibrated ranges hold fewer of the sale prices than the live
     check's alert bound while the champion's do not (``coverages``: the champion's, the
@@ -238,11 +239,14 @@ def ranges_would_alert(
     hard market, says nothing of the challenger); and not by chance: the paired bootstrap
     interval of its coverage minus the champion's, over the sales both ranges are calibrated
     for (``*_inside``: whether each sale price is inside each model's range), is below zero.
-    Without that, a window of 30 sales turned on one sale (24 of 30 inside against 23)."""
+    Without that, a window of 30 sales turned on one sale (24 of 30 inside against 23). Those
+    sales are at least ``min_sales``, as the live check needs to judge: the coverages are each
+    model's over its own calibrated ranges, and a challenger that marked one range calibrated,
+    missed, was worse by an interval of that one sale, which the bootstrap gives no width."""
     champion, challenger = coverages
     if champion is None or challenger is None or not challenger < coverage_alert <= champion:
         return False
-    if not len(champion_inside):
+    if len(champion_inside) < min_sales:
         return False
     moved = challenger_inside.astype(np.float64) - champion_inside
 
