@@ -131,9 +131,9 @@ def test_a_challenger_with_the_same_prices_and_other_ranges_is_not_the_same(row:
 
 def test_ranges_that_would_alert_by_a_sale_or_two_are_not_worse() -> None:
     """The challenger's ranges count as alerting only when they hold fewer sale prices than
-    the alert bound, the champion's do not, and the paired interval of the difference, over at
-    least the sales the checks need, is below zero: 23 of 30 inside against the champion's 24
-    (one sale) is chance; 12 of 30 is not."""
+    the alert bound, the champion's do not, and McNemar's exact test, over at least the sales
+    the checks need, says it is not chance: 23 of 30 inside against the champion's 24 (one
+    sale) is chance; 12 of 30 is not."""
     champion = np.array([True] * 24 + [False] * 6)
     one_sale = champion.copy()
     one_sale[0] = False
@@ -147,6 +147,27 @@ def test_ranges_that_would_alert_by_a_sale_or_two_are_not_worse() -> None:
     # Fewer sales calibrated for both than the checks need: a challenger that marked one range
     # of 30 calibrated and missed it (its coverage 0) is not judged on that one sale.
     assert not ranges_would_alert((24 / 30, 0.0), champion[:1], ~champion[:1], 0.8, 30)
+
+
+@pytest.mark.parametrize(("missed", "alerting"), [(3, False), (4, False), (5, True)])
+def test_a_few_sales_across_the_bound_are_chance_however_many_sales_there_are(
+    missed: int, alerting: bool
+) -> None:
+    """The holdout's 263 sales, the champion's range holding 211 (0.802, above the 0.80 bound)
+    and the challenger's the same but ``missed`` (below it): 3 of 3 sales one way happen 1 time
+    in 8 by chance, and a paired bootstrap called it worse at any window size, failing a
+    replay; 5 of 5 (1 in 32) is past the 5% of the RMSLE interval's tail, 4 of 4 (1 in 16)
+    is not."""
+    champion = np.array([True] * 211 + [False] * 52)
+    challenger = champion.copy()
+    challenger[:missed] = False
+    coverages = (float(champion.mean()), float(challenger.mean()))
+    assert coverages[1] < 0.8 <= coverages[0]
+    assert ranges_would_alert(coverages, champion, challenger, 0.8, 30) is alerting
+    # A sale the other way among them (the challenger's range holding one the champion's
+    # missed) weighs against it: 5 of 6 one way is chance (p = 7/64).
+    challenger[-1] = True
+    assert not ranges_would_alert(coverages, champion, challenger, 0.8, 30)
 
 
 @pytest.fixture(scope="module")

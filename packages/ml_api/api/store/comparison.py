@@ -12,9 +12,9 @@ sales would never tell apart), else ``not_yet_known``, and it names the sales it
 release that keeps every price but moves the ranges is not the same: its RMSLEs are equal, and
 its two coverages are what tells it apart. Whatever its RMSLE, the challenger is ``worse`` when
 its calibrated ranges hold fewer of the sale prices than the live check's alert bound
-(``coverage_alert``) and the champion's do not, and the paired bootstrap interval of its
-coverage minus the champion's (over the sales both ranges are calibrated for, at least as many
-as the checks need to judge) is below zero: served, it would alert, and not by a sale or two.
+(``coverage_alert``) and the champion's do not, by more than chance (McNemar's exact test over
+the sales both ranges are calibrated for, at least as many as the checks need to judge):
+served, it would alert, and not by a sale or two.
 
 Rows are compared only between the two versions of the pair, either serving: a promotion or a
 rollback swaps their roles, and the houses the pair priced before it (the sales of which come
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from gradient_boosting_model import BOOTSTRAP_CONFIDENCE, paired_interval
+from scipy.stats import binomtest
 from sqlalchemy import select, union_all
 
 from api.store.rows import FloatArray, float_columns
@@ -236,26 +237,29 @@ def ranges_would_alert(
     """Whether the challenger's calibrated ranges hold fewer of the sale prices than the live
     check's alert bound while the champion's do not (``coverages``: the champion's, the
     challenger's), served it would alert, on the same sales (a window where both fall short, a
-    hard market, says nothing of the challenger); and not by chance: the paired bootstrap
-    interval of its coverage minus the champion's, over the sales both ranges are calibrated
-    for (``*_inside``: whether each sale price is inside each model's range), is below zero.
-    Without that, a window of 30 sales turned on one sale (24 of 30 inside against 23). Those
-    sales are at least ``min_sales``, as the live check needs to judge: the coverages are each
-    model's over its own calibrated ranges, and a challenger that marked one range calibrated,
-    missed, was worse by an interval of that one sale, which the bootstrap gives no width."""
+    hard market, says nothing of the challenger); and not by chance, over the sales both
+    ranges are calibrated for (``*_inside``: whether each sale price is inside each model's
+    range), at least ``min_sales`` of them, as the live check needs to judge (the coverages are
+    each model's over its own calibrated ranges: a challenger that marked one range
+    calibrated, missed, was once worse on that one sale).
+
+    "Not by chance" is McNemar's exact test: of the sales inside one model's range only, the
+    champion's are too many for an even split, one-sided, at the RMSLE interval's level (each
+    tail of a ``BOOTSTRAP_CONFIDENCE`` interval). A paired bootstrap of the coverages, tried
+    first, called 3 sales of 3 against the challenger more than chance at any window size
+    (exactly: 1 in 8); a window of 30 once turned on one sale, 24 inside against 23.
+    """
     champion, challenger = coverages
     if champion is None or challenger is None or not challenger < coverage_alert <= champion:
         return False
     if len(champion_inside) < min_sales:
         return False
-    moved = challenger_inside.astype(np.float64) - champion_inside
-
-    def coverage_moved(resamples: npt.NDArray[np.intp]) -> FloatArray:
-        means: FloatArray = moved[resamples].mean(axis=1)
-        return means
-
-    _, high = paired_interval(coverage_moved, len(moved), seed=SEED)
-    return high < 0
+    champion_only = int(np.count_nonzero(champion_inside & ~challenger_inside))
+    challenger_only = int(np.count_nonzero(challenger_inside & ~champion_inside))
+    if champion_only == 0:
+        return False
+    tested = binomtest(champion_only, champion_only + challenger_only, 0.5, alternative="greater")
+    return bool(tested.pvalue < (1 - BOOTSTRAP_CONFIDENCE) / 2)
 
 
 def calibrated_coverage(
