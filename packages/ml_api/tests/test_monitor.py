@@ -479,6 +479,22 @@ def test_a_promotion_keeps_the_pairs_sales_read_the_other_way_round(migrated: En
     assert few["verdict"] == "not_yet_known"
 
 
+def _closer_challenger_missing_every_sale(
+    engine: Engine, intervals: list[SimpleNamespace]
+) -> dict[str, Any]:
+    """The comparison over six houses the champion priced at 103,000 with ``intervals``, a
+    challenger at 100,500 with ranges 1.01 to 1.25 times it (missing each sale), all sold at
+    100,000: the challenger's prices closer, its ranges holding none of them."""
+    request = dataclasses.replace(priced_request(6), prices=[103_000.0] * 6, intervals=intervals)
+    _write(engine, request, 0, 6)
+    _shadow(engine, request.ids, "0.3.0", [100_500.0] * 6, ranges=(1.01, 1.25))
+    write_sales(engine, [{"prediction_id": i, "sale_price": 100_000.0, "sold_on": "2010-06-30"}
+                         for i in request.ids])  # fmt: skip
+    with engine.connect() as connection:
+        return compare(connection, Versions(MODEL_VERSION, "0.3.0"), houses=100,
+                       window_sales=100, min_sales=2, coverage_alert=0.8)  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("champion_range", "verdict"),
     [((90_000.0, 110_000.0), "worse"), ((101_000.0, 110_000.0), "better")],
@@ -493,16 +509,7 @@ def test_a_challenger_whose_ranges_would_alert_is_worse_whatever_its_rmsle(
     the champion's ranges miss them too says nothing of the challenger's: the RMSLE decides."""
     lower, upper = champion_range
     interval = SimpleNamespace(lower=lower, upper=upper, calibrated=True, partial=False)
-    request = dataclasses.replace(
-        priced_request(6), prices=[103_000.0] * 6, intervals=[interval] * 6
-    )
-    _write(migrated, request, 0, 6)
-    _shadow(migrated, request.ids, "0.3.0", [100_500.0] * 6, ranges=(1.01, 1.25))
-    write_sales(migrated, [{"prediction_id": i, "sale_price": 100_000.0, "sold_on": "2010-06-30"}
-                           for i in request.ids])  # fmt: skip
-    with migrated.connect() as connection:
-        compared = compare(connection, Versions(MODEL_VERSION, "0.3.0"), houses=100,
-                           window_sales=100, min_sales=2, coverage_alert=0.8)  # fmt: skip
+    compared = _closer_challenger_missing_every_sale(migrated, [interval] * 6)
     assert compared["challenger"]["coverage"] == 0.0
     assert compared["challenger"]["rmsle"] <= compared["champion"]["rmsle"]
     assert compared["verdict"] == verdict
@@ -512,21 +519,12 @@ def test_a_challenger_whose_ranges_would_alert_is_worse_whatever_its_rmsle(
 def test_a_challengers_ranges_are_not_judged_on_fewer_sales_than_the_checks_need(
     migrated: Engine,
 ) -> None:
-    """Each model's coverage is over its own calibrated ranges, the paired interval of the two
-    over the sales both are calibrated for: the champion's range calibrated for one sale of six,
-    a challenger whose ranges missed all six was worse by that one sale (an interval the
-    bootstrap gives no width), where the live check would not judge so few. The RMSLE decides."""
+    """Each model's coverage is over its own calibrated ranges, the test of the two over the
+    sales both are calibrated for: the champion's range calibrated for one sale of six, a
+    challenger whose ranges missed all six was worse by that one sale, where the live check
+    would not judge so few. The RMSLE decides."""
     calibrated = SimpleNamespace(lower=90_000.0, upper=110_000.0, calibrated=True, partial=False)
     uncalibrated = SimpleNamespace(**{**vars(calibrated), "calibrated": False})
-    request = dataclasses.replace(
-        priced_request(6), prices=[103_000.0] * 6, intervals=[calibrated] + [uncalibrated] * 5
-    )
-    _write(migrated, request, 0, 6)
-    _shadow(migrated, request.ids, "0.3.0", [100_500.0] * 6, ranges=(1.01, 1.25))
-    write_sales(migrated, [{"prediction_id": i, "sale_price": 100_000.0, "sold_on": "2010-06-30"}
-                           for i in request.ids])  # fmt: skip
-    with migrated.connect() as connection:
-        compared = compare(connection, Versions(MODEL_VERSION, "0.3.0"), houses=100,
-                           window_sales=100, min_sales=2, coverage_alert=0.8)  # fmt: skip
+    compared = _closer_challenger_missing_every_sale(migrated, [calibrated] + [uncalibrated] * 5)
     assert (compared["champion"]["coverage"], compared["challenger"]["coverage"]) == (1.0, 0.0)
     assert compared["verdict"] == "better"

@@ -170,43 +170,42 @@ def on_sales(
         figures["summary"] = f"{count} sales of houses both models priced: a verdict needs {needed}"
         return figures
     squared_a, squared_b = (log_a - log_sale) ** 2, (log_b - log_sale) ** 2
-    figures["champion"] = _model_figures(squared_a, lower_a, upper_a, calibrated_a, sale)
-    figures["challenger"] = _model_figures(squared_b, lower_b, upper_b, calibrated_b, sale)
+    inside_a = (lower_a <= sale) & (sale <= upper_a)
+    inside_b = (lower_b <= sale) & (sale <= upper_b)
+    figures["champion"] = _model_figures(squared_a, inside_a, calibrated_a)
+    figures["challenger"] = _model_figures(squared_b, inside_b, calibrated_b)
     difference = figures["challenger"]["rmsle"] - figures["champion"]["rmsle"]
     low, high = paired_bootstrap(squared_a, squared_b)
     coverages = (figures["champion"]["coverage"], figures["challenger"]["coverage"])
-    verdict = comparison_verdict(
-        np.stack([log_a, lower_a, upper_a, calibrated_a]),
-        np.stack([log_b, lower_b, upper_b, calibrated_b]),
-        (low, high),
-        moved=moved,
-    )
     both = (calibrated_a == 1) & (calibrated_b == 1)
-    alerting = ranges_would_alert(
-        coverages,
-        ((lower_a <= sale) & (sale <= upper_a))[both],
-        ((lower_b <= sale) & (sale <= upper_b))[both],
-        coverage_alert,
-        needed,
+    alerting = ranges_would_alert(coverages, inside_a[both], inside_b[both], coverage_alert, needed)
+    verdict = (
+        "worse"
+        if alerting
+        else comparison_verdict(
+            np.stack([log_a, lower_a, upper_a, calibrated_a]),
+            np.stack([log_b, lower_b, upper_b, calibrated_b]),
+            (low, high),
+            moved=moved,
+        )
     )
-    if alerting:
-        verdict = "worse"
     figures["rmsle_difference"] = {
         "estimate": difference,
         "interval": [low, high],
         "confidence": BOOTSTRAP_CONFIDENCE,
     }
     figures["verdict"] = verdict
+    why = (
+        f": its calibrated ranges held {coverages[1]:.3f} of the sale prices, below the "
+        f"coverage alert's {coverage_alert:g} (the champion's {coverages[0]:.3f})"
+        if alerting
+        else ""
+    )
     figures["summary"] = (
         f"challenger {versions.challenger}'s RMSLE minus champion {versions.champion}'s on "
         f"{count} sales: {difference:+.4f} ({BOOTSTRAP_CONFIDENCE:.0%} interval {low:+.4f} to "
-        f"{high:+.4f}): {verdict.replace('_', ' ')}"
+        f"{high:+.4f}): {verdict.replace('_', ' ')}{why}"
     )
-    if alerting:
-        figures["summary"] += (
-            f": its calibrated ranges held {coverages[1]:.3f} of the sale prices, below the "
-            f"coverage alert's {coverage_alert:g} (the champion's {coverages[0]:.3f})"
-        )
     return figures
 
 
@@ -272,16 +271,12 @@ def calibrated_coverage(
 
 
 def _model_figures(
-    squared: FloatArray,
-    lower: FloatArray,
-    upper: FloatArray,
-    calibrated: FloatArray,
-    sale: FloatArray,
+    squared: FloatArray, inside: npt.NDArray[np.bool_], calibrated: FloatArray
 ) -> dict[str, float | None]:
     return {
         "rmsle": float(np.sqrt(squared.mean())),
         # As the checks measure it (``monitoring.SoldWindow``).
-        "coverage": calibrated_coverage((lower <= sale) & (sale <= upper), calibrated == 1),
+        "coverage": calibrated_coverage(inside, calibrated == 1),
     }
 
 
