@@ -73,7 +73,13 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
         raise ModelArtifactError(
             f"model artifact holds {type(model).__name__}, not a TrainedModel: {path}"
         )
-    trained_with = load_metadata(config, path=path.with_suffix(".json"))["library_versions"]
+    metadata_file = path.with_suffix(".json")
+    trained_with = _library_versions(load_metadata(config, path=metadata_file))
+    if "scikit-learn" not in trained_with:
+        raise ModelArtifactError(
+            f"model metadata {metadata_file} does not say which scikit-learn trained the model "
+            "(its library_versions): a pickle is only good for that release; train it again here"
+        )
     if trained_with["scikit-learn"] != version("scikit-learn"):  # a pickle is only good there
         raise ModelArtifactError(
             f"model {path} was trained with scikit-learn {trained_with['scikit-learn']}, "
@@ -82,18 +88,29 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
     return model
 
 
+def _library_versions(metadata: Any) -> dict[str, str]:
+    """The library releases a metadata JSON says trained the model, each as text; ``{}`` where it
+    says none (a hand-edited or older JSON's: a missing ``library_versions`` escaped
+    ``load_model`` as a ``KeyError``, and dropped the house fields from a refusal's message)."""
+    trained_with = metadata.get("library_versions") if isinstance(metadata, dict) else None
+    if not isinstance(trained_with, dict):
+        return {}
+    return {str(name): str(release) for name, release in trained_with.items()}
+
+
 def _unloadable(config: Config, path: Path, error: Exception) -> str:
     """Why the artifact at ``path`` could not be unpickled: written by other releases of the
     libraries or of this package, if its metadata JSON says so (an artifact of another
     package release can name a class this one lacks), else corrupt."""
     try:
-        metadata = load_metadata(config, path=path.with_suffix(".json"))
-        trained_with = {
-            "gradient_boosting_model": metadata["model_version"],
-            **metadata["library_versions"],
-        }
-    except (ModelArtifactError, KeyError, TypeError):
-        metadata, trained_with = {}, {}
+        metadata: Any = load_metadata(config, path=path.with_suffix(".json"))
+    except ModelArtifactError:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        metadata = {}
+    trained_with = _library_versions(metadata)
+    if "model_version" in metadata:
+        trained_with = {"gradient_boosting_model": str(metadata["model_version"]), **trained_with}
     others = []
     for name, release in trained_with.items():
         here = __version__ if name == "gradient_boosting_model" else _installed(name)

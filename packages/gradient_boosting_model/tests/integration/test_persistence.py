@@ -142,6 +142,34 @@ def test_an_artifact_for_other_house_fields_is_refused_naming_them(
     ) in message
 
 
+@pytest.mark.parametrize("library_versions", [None, "scikit-learn 1.9.1"], ids=["left out", "text"])
+def test_a_metadata_without_library_versions_is_refused_by_name(
+    config: Config, tmp_path: Path, library_versions: Any
+) -> None:
+    """A metadata JSON that does not list its library releases (a hand-edited or older one's):
+    the artifact is refused as one whose scikit-learn is not known, not by a ``KeyError`` out
+    of ``load_model``; one that cannot be unpickled still has its other house fields named
+    (the missing list emptied the whole message, a review's)."""
+    metadata = json.loads(artifact_path(config).with_suffix(".json").read_text(encoding="utf-8"))
+    if library_versions is None:
+        del metadata["library_versions"]
+    else:
+        metadata["library_versions"] = library_versions
+    copy = tmp_path / "copy.joblib"
+    copy.write_bytes(artifact_path(config).read_bytes())
+    copy.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    refusal = r"copy\.json does not say which scikit-learn trained the model"
+    with pytest.raises(ModelArtifactError, match=refusal):
+        load_model(config, path=copy)
+
+    broken = tmp_path / "broken.joblib"
+    broken.write_bytes(b"\x80\x04\x95garbage")
+    metadata["input_fields"] = [n for n in metadata["input_fields"] if n != "TotRmsAbvGrd"]
+    broken.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    with pytest.raises(ModelArtifactError, match=r"cannot be loaded.*without TotRmsAbvGrd"):
+        load_model(config, path=broken)
+
+
 def test_an_artifact_of_the_wrong_kind_is_refused(config: Config, tmp_path: Path) -> None:
     import joblib
 
