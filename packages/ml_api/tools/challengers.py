@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import joblib  # type: ignore[import-untyped]
-from gradient_boosting_model import __version__, load_model
+from gradient_boosting_model import ModelError, __version__, load_model
 from gradient_boosting_model.blend import boosted_part
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import split_holdout
@@ -72,12 +72,16 @@ def write_challenger(
     return path
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("version", nargs="?", default=CHALLENGER_VERSION)
-    arguments = parser.parse_args()
-    print(write_challenger(arguments.folder, version=arguments.version))
+    arguments = parser.parse_args(argv)
+    try:
+        print(write_challenger(arguments.folder, version=arguments.version))
+    except ModelError as error:  # a dataset or model the package refuses: said, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

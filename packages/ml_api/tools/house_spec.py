@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from gradient_boosting_model import ModelError
 from gradient_boosting_model.area_parts import LIVING_AREA
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import read_dataset, split_holdout
@@ -274,7 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
     args = parser.parse_args(argv)
     current = SPEC_PATH.read_text(encoding="utf-8")
-    wanted = spec_text(current)
+    try:
+        wanted = spec_text(current)
+    except ModelError as error:  # a dataset or model the package refuses: said, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.check:
         if wanted != current:
             print(f"{SPEC_PATH} is out of date: run `make spec`", file=sys.stderr)
