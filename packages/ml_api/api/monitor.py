@@ -39,7 +39,7 @@ from api.problems import BusyProblem
 from api.store.comparison import Versions
 from api.store.database import Store
 from api.store.monitoring import NOT_ENOUGH, VERDICTS, NewTally, Thresholds, Window, measure
-from api.store.tables import challenger_prices, predictions, sales
+from api.store.tables import challenger_prices, not_indexed, predictions, sales
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class LiveMonitor:
             newest = connection.scalar(select(func.max(predictions.c.created_at)))
             at_newest = select(predictions.c.id).where(predictions.c.created_at == newest)
             return (
-                *_last_sales(connection, self.window.sales),
+                *_last_sales(connection, self.window.sales, self.model_version),
                 newest,
                 connection.scalar(select(func.count()).select_from(at_newest.subquery())),
                 connection.scalar(
@@ -257,20 +257,29 @@ class LiveMonitor:
         return True
 
 
-def _last_sales(connection: Any, window: int) -> tuple[Any, int]:
-    """When the last ``window`` sales received began (the oldest time among them), and how many
-    sales were received since, by an index range of about ``window`` entries. A batch is
+def _last_sales(connection: Any, window: int, model_version: str) -> tuple[Any, int]:
+    """When the last ``window`` sales of houses ``model_version`` priced began (the oldest time
+    among them), and how many such sales were received since, by an index range of about
+    ``window`` entries (more while another version's sales come in between). A batch is
     stamped when its request begins and lands when it commits, so two posted at once may land
     in the other order: the earlier-stamped one, landing after a measure, is no newer than the
     newest sale then (keyed on that alone, such a measure stood until ``REMEASURE_TICKS``: a
     probe's), but it counts among these sales, or moves their start. Only a batch landing
-    after more than ``window`` sales stamped since it goes unseen."""
-    newest = select(sales.c.received_at).order_by(sales.c.received_at.desc()).limit(window)
-    start = connection.scalar(select(func.min(newest.subquery().c.received_at)))
+    after more than ``window`` of the version's sales stamped since it goes unseen. The
+    version's alone, as the window counts them: keyed on every version's, a late batch went
+    unseen during a rollout once ``window`` sales of the other version were stamped after it
+    (a review's)."""
+    served = (
+        select(sales.c.received_at)
+        .join(predictions, predictions.c.id == sales.c.prediction_id)
+        .where(not_indexed(predictions.c.model_version) == model_version)
+    )
+    newest = served.order_by(sales.c.received_at.desc()).limit(window).subquery()
+    start = connection.scalar(select(func.min(newest.c.received_at)))
     if start is None:  # no sale yet
         return None, 0
-    since = select(func.count()).select_from(sales).where(sales.c.received_at >= start)
-    return start, int(connection.scalar(since) or 0)
+    since = served.where(sales.c.received_at >= start).subquery()
+    return start, int(connection.scalar(select(func.count()).select_from(since)) or 0)
 
 
 def _set_drift_gauges(drift: dict[str, Any], version: str) -> None:

@@ -240,6 +240,34 @@ def test_a_batch_of_sales_landing_after_a_later_stamped_one_is_measured(
     assert monitor.current()["sales"] == 2
 
 
+def test_a_late_batch_of_sales_is_measured_during_a_rollout(
+    migrated: Engine, new_monitor: Callable[..., LiveMonitor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same late batch while another version's houses sell: keyed on the last window of
+    every version's sales, a window's worth of the other version's, stamped after the late
+    batch, hid it (a review's); keyed on the served version's, it is measured."""
+    served = priced_request(2)
+    other = priced_request(100, "00000000000000bb", model_version="0.0.1")
+    _write(migrated, served, 0, 2)
+    _write(migrated, other, 0, 100)
+    monitor = new_monitor(migrated)
+    now = datetime.now(UTC)
+
+    def sell(ids: Sequence[str], seconds_ago: int) -> None:
+        stamp = now - timedelta(seconds=seconds_ago)
+        monkeypatch.setattr(sales_module, "datetime", SimpleNamespace(now=lambda zone: stamp))
+        write_sales(migrated, [{"prediction_id": i, "sale_price": 1e5, "sold_on": "2010-06-30"}
+                               for i in ids])  # fmt: skip
+
+    sell(served.ids[:1], 10)
+    sell(other.ids, 2)
+    monitor.refresh()
+    assert monitor.current()["sales"] == 1
+    sell(served.ids[1:], 5)  # after the first, before the other version's
+    monitor.refresh()
+    assert monitor.current()["sales"] == 2
+
+
 def test_the_store_is_pruned_a_bounded_batch_at_a_time(
     migrated: Engine, new_monitor: Callable[..., LiveMonitor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
