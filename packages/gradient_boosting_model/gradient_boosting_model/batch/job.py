@@ -39,6 +39,7 @@ from gradient_boosting_model.batch.sources import (
     file_stamps,
     find_inputs,
     plan_chunks,
+    spread_row_groups,
 )
 from gradient_boosting_model.batch.writing import (
     PRICES,
@@ -153,9 +154,10 @@ def run_job(
         _reporting(report, start),
         _blaming_changed_inputs(plan),
     ):
+        chunks = spread_row_groups(plan.chunks, runner.parallel, settings.batch_rows)
         # Closed on any exit, so that a cluster cancels the chunks still in flight.
-        with closing(runner.results(plan.chunks, batch_rows=settings.batch_rows)) as results:
-            for chunk, result in zip(plan.chunks, results, strict=True):
+        with closing(runner.results(chunks, batch_rows=settings.batch_rows)) as results:
+            for chunk, result in zip(chunks, results, strict=True):
                 check_result(chunk, result)
                 if result.scored:
                     prices.write_table(with_source(chunk.source, result.prices))

@@ -275,7 +275,7 @@ def read_chunk(chunk: Chunk) -> ChunkTable:
     table = pq.ParquetFile(chunk.path).read_row_groups(
         range(span.start, span.stop), columns=list(chunk.columns), use_pandas_metadata=False
     )
-    return _parquet_read(chunk, table, span.first_row)
+    return _parquet_read(chunk, table.slice(span.skip, span.rows), span.first_row)
 
 
 def read_chunk_parts(chunk: Chunk, part_rows: int) -> Iterator[ChunkTable]:
@@ -285,7 +285,9 @@ def read_chunk_parts(chunk: Chunk, part_rows: int) -> Iterator[ChunkTable]:
     such group took a worker 1.2 GB, six times what a CSV of the same houses did; read in parts,
     Arrow decodes each from the group's pages as it is asked for it. Arrow's batches end at a
     row group's end where a column is a dictionary (a pandas category), so such groups are
-    joined into parts of ``part_rows``, each priced in one call, as ``--chunk-rows`` says."""
+    joined into parts of ``part_rows``, each priced in one call, as ``--chunk-rows`` says. A
+    span that is part of a group (``Span.skip``) drops the group's rows before it as they are
+    decoded, and stops at its last."""
     if chunk.format == "csv":
         yield read_chunk(chunk)
         return
@@ -295,6 +297,7 @@ def read_chunk_parts(chunk: Chunk, part_rows: int) -> Iterator[ChunkTable]:
 
     span = chunk.span
     first_row = span.first_row
+    skip, left = span.skip, span.rows  # rows still to drop, and to read
     held: Any = None  # a table of the rows read and not yet yielded
     with pq.ParquetFile(chunk.path) as file:
         for batch in file.iter_batches(
@@ -303,11 +306,17 @@ def read_chunk_parts(chunk: Chunk, part_rows: int) -> Iterator[ChunkTable]:
             columns=list(chunk.columns),
             use_pandas_metadata=False,
         ):
-            table = pa.Table.from_batches([batch])
+            if skip >= batch.num_rows:
+                skip -= batch.num_rows
+                continue
+            table = pa.Table.from_batches([batch]).slice(skip, left)
+            skip, left = 0, left - table.num_rows
             held = table if held is None else pa.concat_tables([held, table])
             while held.num_rows >= part_rows:
                 yield _parquet_read(chunk, held.slice(0, part_rows), first_row)
                 held, first_row = held.slice(part_rows), first_row + part_rows
+            if not left:  # the span's last row read: the group's rest is another part's
+                break
     if held is not None and held.num_rows:
         yield _parquet_read(chunk, held, first_row)
 

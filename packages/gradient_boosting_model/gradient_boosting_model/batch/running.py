@@ -31,6 +31,8 @@ class Runner(Protocol):
 
     #: Where, for the summary: "in this process", "2 workers".
     description: str
+    #: Chunks scored at once (a cluster's threads): what a large Parquet row group is cut into.
+    parallel: int
 
     def results(self, chunks: Sequence[Chunk], *, batch_rows: int) -> Results: ...
 
@@ -61,6 +63,7 @@ class InProcess:
     JSON path ``score_chunk_as_houses`` that batch-bench compares it with): no Dask at all."""
 
     description = "in this process"
+    parallel = 1
 
     def __init__(self, score: Score = score_chunk) -> None:
         self.score = score
@@ -82,6 +85,7 @@ class OnCluster:
         threads = sum(client.nthreads().values())
         workers = len(client.scheduler_info(n_workers=-1)["workers"])
         self.window = max(2, CHUNKS_PER_THREAD * threads)
+        self.parallel = threads
         self.description = f"{workers} worker{'s' * (workers != 1)}, {threads} threads"
 
     def results(self, chunks: Sequence[Chunk], *, batch_rows: int) -> Results:

@@ -28,10 +28,12 @@ from batch.houses import (
     RAGGED,
     BatchInput,
     Files,
+    House,
     MakeInput,
     assert_priced_as,
     read_rejects,
     read_table,
+    write_parquet,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.batch]
@@ -44,7 +46,7 @@ FILES: Files = {
         [(1, {"LotArea": "abc"}), (500, {RAGGED: True}), (12_000, {"OverallQual": 11})],
     ),
     "c.parquet": (9_000, [(42, {"OverallQual": 0, "GrLivArea": -1})]),
-    "d.parquet": (6_000, [(6_000, {"MSSubClass": 25})]),  # one row group: 4 calls of 1500
+    "d.parquet": (6_000, [(6_000, {"MSSubClass": 25})]),  # row groups of 1500: spans of 3000
     "e.csv": (4_000, [(2, {"YearBuilt": 2015, "YearRemodAdd": 2015, "YrSold": 2008})]),
 }
 CHUNK_ROWS = "2500"
@@ -186,6 +188,27 @@ def test_a_job_on_two_workers_prices_each_valid_house_once_as_in_process(
     counts = dict(re.findall(r"(tcp://\S+) (\d+)", by_worker.group(1)))
     assert set(counts) == cluster.workers
     assert sum(map(int, counts.values())) == batch_input.total
+
+
+def test_a_file_of_one_large_row_group_is_priced_on_both_workers(
+    cluster: Cluster, request_rows: list[House], tmp_path: Path
+) -> None:
+    """pandas writes row groups of up to 1,048,576 rows: a file of one was one task, priced by
+    one worker while the other idled (a probe's). Its group is cut into a part a worker."""
+    rows = [{**house, "Id": 100_000 + i} for i, house in enumerate(request_rows * 4)][:5000]
+    path, output = tmp_path / "one_group.parquet", tmp_path / "prices.parquet"
+    write_parquet(path, rows, row_group_rows=len(rows))
+    job = subprocess.run(
+        [str(BIN / "score-houses"), str(path), str(output), "--scheduler", cluster.address,
+         "--chunk-rows", "2000"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert job.returncode == 0, job.stderr
+    by_worker = re.search(r"rows by worker: (.*)", job.stdout)
+    assert by_worker is not None
+    counts = dict(re.findall(r"(tcp://\S+) (\d+)", by_worker.group(1)))
+    assert set(counts) == cluster.workers and sorted(map(int, counts.values())) == [2500, 2500]
+    assert_priced_as(read_table(output), list(enumerate(rows, start=1)))
 
 
 def test_a_scheduler_lost_mid_job_is_said_in_one_line(

@@ -30,7 +30,7 @@ from gradient_boosting_model.batch.reading import (
     read_chunk,
 )
 from gradient_boosting_model.batch.scoring import Prices, score_rows, score_table
-from gradient_boosting_model.batch.sources import plan_chunks
+from gradient_boosting_model.batch.sources import plan_chunks, spread_row_groups
 from gradient_boosting_model.batch.writing import PRICED
 from gradient_boosting_model.config import DATASET_DIR, Config
 from gradient_boosting_model.house_batch import HouseBatch
@@ -300,7 +300,7 @@ def test_a_large_parquet_row_group_is_read_and_priced_in_parts_of_batch_rows(
     rows = [*request_rows[:150], {**request_rows[150], "GrLivArea": -5}, *request_rows[151:250]]
     path = tmp_path / "one_group.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=len(rows))
-    (chunk,) = plan_chunks([path], 100)  # a row group is never split into spans
+    (chunk,) = plan_chunks([path], 100)  # a row group is never split into spans here
     assert chunk.span.rows == len(rows)
     whole = score_table(read_chunk(chunk), batch_rows=100)
     result = scoring.score_chunk(chunk, batch_rows=100)
@@ -308,6 +308,31 @@ def test_a_large_parquet_row_group_is_read_and_priced_in_parts_of_batch_rows(
     assert result.prices.equals(whole[0]) and result.rejects == whole[1]
     assert [(reject.row, reject.field) for reject in result.rejects] == [(151, "GrLivArea")]
     assert result.prices.column("row").to_pylist() == [n for n in range(1, 251) if n != 151]
+
+
+@pytest.mark.parametrize("parallel", [2, 3])
+def test_a_large_row_group_is_cut_into_a_part_a_worker_priced_as_whole(
+    tmp_path: Path, request_rows: list[House], read_sizes: list[int], parallel: int
+) -> None:
+    """A row group of more rows than a chunk is cut into as many parts as the cluster scores at
+    once, each at least a chunk (3 workers, 250 rows, chunks of 100: 2 parts); each part reads
+    its own rows of the group and numbers them as the whole does, a reject included."""
+    rows = [*request_rows[:150], {**request_rows[150], "GrLivArea": -5}, *request_rows[151:250]]
+    path = tmp_path / "one_group.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=len(rows))
+    (whole_chunk,) = plan_chunks([path], 100)
+    parts = spread_row_groups([whole_chunk], parallel, 100)
+    assert [(c.index, c.span.first_row, c.span.rows, c.span.skip) for c in parts] == [
+        (0, 1, 125, 0),
+        (1, 126, 125, 125),
+    ]
+    priced = [scoring.score_chunk(chunk, batch_rows=100) for chunk in parts]
+    assert read_sizes == [100, 25, 100, 25]
+    whole = score_table(read_chunk(whole_chunk), batch_rows=100)
+    assert pa.concat_tables([part.prices for part in priced]).equals(whole[0])
+    assert [reject for part in priced for reject in part.rejects] == whole[1]
+    cut = [score_table(read_chunk(chunk), batch_rows=100)[0] for chunk in parts]
+    assert pa.concat_tables(cut).equals(whole[0])
 
 
 def test_small_parquet_row_groups_are_priced_in_parts_of_batch_rows(

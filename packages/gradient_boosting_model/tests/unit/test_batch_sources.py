@@ -8,12 +8,15 @@ import itertools
 import pytest
 
 from gradient_boosting_model.batch.errors import InputFileError
+from gradient_boosting_model.batch.settings import Format
 from gradient_boosting_model.batch.sources import (
+    Chunk,
     Span,
     check_columns,
     plan_lines,
     plan_row_groups,
     read_csv_header,
+    spread_row_groups,
 )
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 
@@ -61,6 +64,12 @@ def test_row_groups_are_grouped_to_at_least_a_chunk() -> None:
         (4, 7, 38, 3),
     ]
     assert plan_row_groups([10, 10], 10) == [Span(0, 1, 1, 10), Span(1, 2, 11, 10)]
+    # A large group is a span of its own, which spread_row_groups may cut for the workers.
+    assert plan_row_groups([4, 25, 3], 10) == [
+        Span(0, 1, 1, 4),
+        Span(1, 2, 5, 25),
+        Span(2, 3, 30, 3),
+    ]
     assert plan_row_groups([], 10) == [] == plan_row_groups([0, 0], 10)
 
 
@@ -100,3 +109,22 @@ def test_house_columns_pass() -> None:
 def test_columns_that_are_not_house_details_are_refused(columns: list[str], message: str) -> None:
     with pytest.raises(InputFileError, match=message):
         check_columns(columns, "f.csv")
+
+
+def test_only_a_parquet_chunk_of_one_large_row_group_is_cut_for_the_workers() -> None:
+    def chunk(index: int, kind: Format, span: Span) -> Chunk:
+        return Chunk(index, "f", "/f", kind, ("Id",), span)
+
+    csv, groups = chunk(0, "csv", Span(0, 999, 1, 50)), chunk(1, "parquet", Span(0, 3, 51, 50))
+    large = chunk(2, "parquet", Span(3, 4, 101, 47))
+    assert spread_row_groups([csv, groups, large], 1, 10) == [csv, groups, large]
+    spread = spread_row_groups([csv, groups, large], 4, 10)
+    assert spread[:2] == [csv, groups]
+    assert [(c.index, c.span) for c in spread[2:]] == [
+        (2, Span(3, 4, 101, 12, 0)),
+        (3, Span(3, 4, 113, 12, 12)),
+        (4, Span(3, 4, 125, 12, 24)),
+        (5, Span(3, 4, 137, 11, 36)),
+    ]
+    # Each part at least a chunk: 47 rows in chunks of 20 make 2 parts, whatever the workers.
+    assert [c.span.rows for c in spread_row_groups([large], 8, 20)] == [24, 23]
