@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 
@@ -111,20 +112,25 @@ def test_columns_that_are_not_house_details_are_refused(columns: list[str], mess
         check_columns(columns, "f.csv")
 
 
-def test_only_a_parquet_chunk_of_one_large_row_group_is_cut_for_the_workers() -> None:
+def test_a_parquet_row_group_larger_than_a_workers_share_is_cut() -> None:
     def chunk(index: int, kind: Format, span: Span) -> Chunk:
         return Chunk(index, "f", "/f", kind, ("Id",), span)
 
-    csv, groups = chunk(0, "csv", Span(0, 999, 1, 50)), chunk(1, "parquet", Span(0, 3, 51, 50))
-    large = chunk(2, "parquet", Span(3, 4, 101, 47))
-    assert spread_row_groups([csv, groups, large], 1, 10) == [csv, groups, large]
-    spread = spread_row_groups([csv, groups, large], 4, 10)
-    assert spread[:2] == [csv, groups]
-    assert [(c.index, c.span) for c in spread[2:]] == [
-        (2, Span(3, 4, 101, 12, 0)),
-        (3, Span(3, 4, 113, 12, 12)),
-        (4, Span(3, 4, 125, 12, 24)),
-        (5, Span(3, 4, 137, 11, 36)),
+    large = chunk(0, "parquet", Span(3, 4, 101, 47))
+    assert spread_row_groups([large], 1, 10) == [large]  # one thread: nothing to share
+    assert [(c.index, c.span) for c in spread_row_groups([large], 4, 10)] == [
+        (0, Span(3, 4, 101, 12, 0)),
+        (1, Span(3, 4, 113, 12, 12)),
+        (2, Span(3, 4, 125, 12, 24)),
+        (3, Span(3, 4, 137, 11, 36)),
     ]
-    # Each part at least a chunk: 47 rows in chunks of 20 make 2 parts, whatever the workers.
+    # Each part at least a chunk: 47 rows in chunks of 20 make 2 parts, whatever the threads.
     assert [c.span.rows for c in spread_row_groups([large], 8, 20)] == [24, 23]
+    # A CSV chunk, a span of several groups, or a group no larger than a share: left whole.
+    csv, groups = chunk(0, "csv", Span(0, 999, 1, 50)), chunk(1, "parquet", Span(0, 3, 51, 50))
+    others = [csv, groups, dataclasses.replace(large, index=2)]
+    spread = spread_row_groups(others, 4, 10)  # a share of 147 rows: 36.75
+    assert spread[:2] == [csv, groups]
+    assert [(c.index, c.span.rows, c.span.skip) for c in spread[2:]] == [(2, 24, 0), (3, 23, 24)]
+    assert spread_row_groups(others, 2, 10) == others
+    assert spread_row_groups([], 2, 10) == []
