@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,6 +79,40 @@ def test_a_partial_house_range_is_scaled_about_its_price_by_s(
     assert make_prediction(houses).predictions == unscaled.predictions
     assert [i.calibrated for i in make_prediction(houses).intervals] == [True] * 5
     assert [i.calibrated for i in unscaled.intervals] == [True, True, False, False, False]
+
+
+def test_the_readme_gives_the_seven_field_house_its_x_s_and_widths(
+    packaged_model: TrainedModel, house: dict[str, Any]
+) -> None:
+    """A probe's: the README gave a seven-field house an ``x`` of "about 0.36" (it is 0.345
+    for every one) and said the example's range was "2.2 times as wide as a complete
+    record's", which is ``s``: as a share of each price, test.csv's first house's range is
+    0.66 of its price cut to seven fields and 0.34 whole, 1.9 times. Each figure is the
+    packaged model's, rounded as the README rounds it."""
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text("utf-8").split())
+    said = re.search(r"a seven-field house's `x` is ([0-9.]+), its `s` about ([0-9.]+)", readme)
+    assert said is not None
+    partial, assumed = packaged_model.intervals.partial, packaged_model.intervals.assumed_fields
+    assert partial is not None and assumed is not None
+    minimal = {name: house[name] for name in REQUIRED_FIELDS}
+    explained = make_prediction([minimal], explain=True).explanations
+    assert explained is not None
+    x = sum(
+        dict(partial.importances)[factor.field]
+        for factor in explained.factors(0)
+        if factor.assumed and factor.field not in assumed
+    )
+    assert said.group(1) == f"{x:.3f}"
+    assert said.group(2) == f"{float(partial.scale(np.array([x]))[0]):.1f}"
+    result = make_prediction([minimal, house])
+    widths = [
+        f"{(i.upper - i.lower) / price:.2f}"
+        for i, price in zip(result.intervals, result.predictions, strict=True)
+    ]
+    example = re.search(r"\(by about [0-9.]+: ([0-9.]+) of its price wide, where its complete "
+                        r"record's, test\.csv's # Id (\d+), is ([0-9.]+)\)", readme)  # fmt: skip
+    assert example is not None and int(example.group(2)) == house["Id"]
+    assert [example.group(1), example.group(3)] == widths
 
 
 def test_partial_houses_hold_nine_in_ten_in_cross_validation(config: Config) -> None:
