@@ -34,9 +34,12 @@ def request_limits(config: Settings) -> dict[str, int]:
 def with_limits(spec: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     """A copy of ``spec`` whose schema keywords carry ``limits``: the houses (and sales) a
     request may hold (``maxItems``), the characters of any text detail (``maxLength``), the
-    largest monitoring windows (``maximum``)."""
+    largest monitoring windows (``maximum``), and ``GET /v1/model``'s examples of them."""
     served = copy.deepcopy(spec)
     schemas = served["components"]["schemas"]
+    if "ModelCard" in schemas:  # (``make spec`` writes the file's head's limits with this too)
+        for name, prop in schemas["ModelCard"]["properties"]["limits"]["properties"].items():
+            prop["example"] = limits[name]
     for name in ("PredictionRequest", "SalesRequest"):
         if name in schemas:  # (``make spec`` writes the first alone)
             schemas[name]["maxItems"] = limits["max_rows"]

@@ -8,8 +8,10 @@ below the marker line of ``api.yaml``. The model card's ``holdout_split`` (``Hol
 made the same way from the record the model keeps (``holdout_identity.HoldoutIdentity``: its
 fields, their types and descriptions), with the holdout the config splits off as its example.
 ``make spec`` runs it; ``tests/test_spec.py`` fails when the file differs from what it makes.
-The request limits come from the settings' defaults here; a server serves its own
-(``api.spec_document.with_limits``).
+The request limits come from the settings' defaults here, in the hand-written part above the
+marker too (each value edited in place, wherever ``api.spec_document.with_limits`` puts a
+limit: the sales a request may hold, the monitoring windows, ``GET /v1/model``'s examples); a
+server serves its own.
 
     python -m tools.house_spec [--check]
 """
@@ -21,6 +23,7 @@ import dataclasses
 import math
 import sys
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -262,11 +265,58 @@ def generated_text() -> str:
     return "".join(f"    {line}" if line.strip() else line for line in text.splitlines(True))
 
 
+def _changed_leaves(
+    before: Any, after: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """The path and new value of each scalar that differs from ``before`` to ``after``."""
+    if isinstance(after, dict):
+        for key, value in after.items():
+            if not isinstance(before, dict) or key not in before:
+                where = "/".join(map(str, (*path, key)))
+                raise ValueError(f"{SPEC_PATH}: no {where} to write its limit into: add it")
+            yield from _changed_leaves(before[key], value, (*path, key))
+    elif isinstance(after, list):
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
+            yield from _changed_leaves(old, new, (*path, index))
+    elif before != after:
+        yield path, after
+
+
+def _node_at(node: yaml.Node, path: tuple[str | int, ...]) -> yaml.Node:
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next(value for key, value in node.value if key.value == step)
+        else:
+            assert isinstance(node, yaml.SequenceNode) and isinstance(step, int)
+            node = node.value[step]
+    return node
+
+
+def with_default_limits(current: str) -> str:
+    """``current`` (the file's text) with every limit it keeps set to the default settings',
+    each scalar rewritten where it stands (the comments and layout of the hand-written part
+    kept)."""
+    written = yaml.safe_load(current)
+    root = yaml.compose(current)
+    assert root is not None  # (it holds the marker line)
+    changes = [
+        (_node_at(root, path), value)
+        for path, value in _changed_leaves(
+            written, with_limits(written, request_limits(Settings()))
+        )
+    ]
+    for node, value in sorted(changes, key=lambda change: -change[0].start_mark.index):
+        start, end = node.start_mark.index, node.end_mark.index
+        current = current[:start] + str(int(value)) + current[end:]
+    return current
+
+
 def spec_text(current: str) -> str:
-    """``current`` (the file's text) with everything below the marker made anew."""
-    head, marker, _ = current.partition(MARKER)
-    if not marker:
+    """``current`` (the file's text) with its limits set to the default settings' and
+    everything below the marker made anew."""
+    if MARKER not in current:
         raise ValueError(f"the marker line is missing from {SPEC_PATH}: {MARKER.strip()}")
+    head, _, _ = with_default_limits(current).partition(MARKER)
     return head + MARKER + generated_text()
 
 
