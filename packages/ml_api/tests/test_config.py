@@ -9,6 +9,8 @@ import pytest
 from api.config import MIN_FEEDBACK_TOKEN_LENGTH, REQUEST_THREADS, ServerSettings, Settings
 
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+#: The defaults, which the cases below step past or meet (a default changed, they follow).
+DEFAULTS = Settings()
 
 
 @pytest.mark.parametrize(
@@ -131,11 +133,19 @@ def test_a_body_the_service_takes_must_fit_in_a_worker_s_bytes_in_flight(
             {"ERROR_RATIO_WATCH": "2", "ERROR_RATIO_ALERT": "1.5"},
             r"ERROR_RATIO_WATCH \(2\) is above",
         ),
-        ({"WARNED_RATIO_WATCH": "5"}, r"WARNED_RATIO_WATCH \(5\) is above .*ALERT \(4\)"),
+        (
+            {"WARNED_RATIO_WATCH": f"{DEFAULTS.warned_ratio_alert + 1:g}"},
+            rf"WARNED_RATIO_WATCH \({DEFAULTS.warned_ratio_alert + 1:g}\) is above "
+            rf".*ALERT \({DEFAULTS.warned_ratio_alert:g}\)",
+        ),
         ({"COVERAGE_WATCH": "0.7", "COVERAGE_ALERT": "0.85"}, r"COVERAGE_WATCH \(0.7\) is below"),
         ({"MONITORING_PREDICTIONS": "500000"}, r"MONITORING_PREDICTIONS \(500000\) is above"),
         ({"MONITORING_SALES": "30000"}, r"MONITORING_SALES \(30000\) is above"),
-        ({"MONITORING_MIN_SALES": "2001"}, r"MIN_SALES \(2001\) is above .*SALES \(2000\)"),
+        (
+            {"MONITORING_MIN_SALES": str(DEFAULTS.monitoring_sales + 1)},
+            rf"MIN_SALES \({DEFAULTS.monitoring_sales + 1}\) is above "
+            rf".*SALES \({DEFAULTS.monitoring_sales}\)",
+        ),
         (
             {"MONITORING_MIN_DRIFT_HOUSES": "2000", "MONITORING_PREDICTIONS": "1500"},
             r"MIN_DRIFT_HOUSES \(2000\) is above ML_API_MONITORING_PREDICTIONS \(1500\)",
@@ -158,11 +168,11 @@ def test_monitoring_bounds_at_their_limits_are_taken(monkeypatch: pytest.MonkeyP
     """Equal bounds (watch and alert at once), windows at their largest and a window of just
     the least a verdict rests on."""
     for name, value in {
-        "ERROR_RATIO_WATCH": "1.5",
-        "COVERAGE_WATCH": "0.8",
-        "WARNED_RATIO_WATCH": "4",
-        "MONITORING_PREDICTIONS": "100000",
-        "MONITORING_SALES": "30",
+        "ERROR_RATIO_WATCH": str(DEFAULTS.error_ratio_alert),
+        "COVERAGE_WATCH": str(DEFAULTS.coverage_alert),
+        "WARNED_RATIO_WATCH": str(DEFAULTS.warned_ratio_alert),
+        "MONITORING_PREDICTIONS": str(DEFAULTS.max_monitoring_predictions),
+        "MONITORING_SALES": str(DEFAULTS.monitoring_min_sales),
     }.items():
         monkeypatch.setenv(f"ML_API_{name}", value)
     settings = Settings()

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import body_validation, json_codec
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import WIDTH_SLACK
+from api.config import Settings
 from api.content_type import MAX_MEDIA_TYPE_LENGTH
 from api.inflight import InflightBudget
 from api.json_depth import JsonShape, json_depth, json_shape, text_depth, value_depth
@@ -26,6 +27,9 @@ from api.schema_bounds import clip_strings, container_bound, member_bound, value
 from api.service import PredictionService
 
 JSON = {"content-type": "application/json"}
+
+#: Houses in one request for the tests' client (conftest's app, the settings' default).
+MAX_ROWS = Settings(environment="testing").max_rows
 
 
 @pytest.mark.integration
@@ -436,12 +440,12 @@ def test_a_body_of_more_members_or_values_than_any_valid_one_is_refused_before_i
 ) -> None:
     """870,000 unknown keys in one house took a worker 16 s to list; a house that was a list of
     5 million numbers 3 s and 700 MB (415 MB once it was clipped: the validator's copy)."""
-    members = 5000 * len(house)  # each house's fields: test.csv's rows have them all
+    members = MAX_ROWS * len(house)  # each house's fields: test.csv's rows have them all
     if what.startswith("members"):
         bound, separator, found = members, b":", members + WIDTH_SLACK + 1
         body = b"[{" + b",".join(b'"%d":0' % key for key in range(found)) + b"}]"
     else:  # the houses and their fields; a comma between two values
-        bound, separator = 5000 + members, b","
+        bound, separator = MAX_ROWS + members, b","
         found = bound + WIDTH_SLACK + 1
         body = b"[[" + b",".join([b"0"] * (found + 1)) + b"]]"
     assert _refused_unparsed(client, monkeypatch, body) == (
@@ -485,18 +489,19 @@ def test_a_body_of_more_containers_than_any_valid_one_is_refused_before_its_pars
     client: TestClient, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """3.5 million empty lists in 10 MiB took a worker's parse 280 MB of Python objects."""
-    wide = b"[" + b",".join([b"[]"] * (5001 + WIDTH_SLACK)) + b"]"
+    wide = b"[" + b",".join([b"[]"] * (MAX_ROWS + 1 + WIDTH_SLACK)) + b"]"
     assert _refused_unparsed(client, monkeypatch, wide) == (
-        f"Request body holds {5002 + WIDTH_SLACK} arrays and objects, far past the 5001 that "
-        "any body this operation takes can hold."
+        f"Request body holds {MAX_ROWS + 2 + WIDTH_SLACK} arrays and objects, far past the "
+        f"{MAX_ROWS + 1} that any body this operation takes can hold."
     )
-    within = b"[" + b",".join([b"[]"] * (5000 + WIDTH_SLACK)) + b"]"  # parsed: too many items
+    within = b"[" + b",".join([b"[]"] * (MAX_ROWS + WIDTH_SLACK)) + b"]"  # parsed: too many items
     detail = client.post("/v1/predictions", content=within, headers=JSON).json()["detail"]
-    assert "more than the limit of 5000 items" in detail
+    assert f"more than the limit of {MAX_ROWS} items" in detail
     # Brackets in strings do not count, and nesting past the limit is said first.
     texts = json.dumps([{**house, "Neighborhood": "[" * 60}] * 3000).encode()  # 180,000 "["
     assert client.post("/v1/predictions", content=texts, headers=JSON).status_code == 400
-    deep = b"[" + b",".join([b"[[[[[[[[[1]]]]]]]]]"] + [b"[]"] * (6000 + WIDTH_SLACK)) + b"]"
+    deep = b"[" + b",".join([b"[[[[[[[[[1]]]]]]]]]"] + [b"[]"] * (MAX_ROWS + 1000 + WIDTH_SLACK))
+    deep += b"]"
     too_deep = client.post("/v1/predictions", content=deep, headers=JSON).json()["detail"]
     assert "nests 10 deep" in too_deep
 
