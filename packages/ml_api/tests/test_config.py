@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import gc
+import math
+import re
 import runpy
 from pathlib import Path
 
@@ -207,3 +209,59 @@ def test_the_master_s_objects_are_frozen_before_each_fork(
         assert gc.get_freeze_count() > 1000  # this process's modules, at least
     finally:
         gc.unfreeze()
+
+
+#: The top README, which states most settings' defaults beside their variables.
+README = GUNICORN_CONF.parent.parent.parent / "README.md"
+#: A default as the README writes it: 20,000, 0.80, 10 MiB, 64 KiB, 30 s.
+QUANTITY = r"(\d+(?:,\d{3})*(?:\.\d+)?)(?: (MiB|KiB|s)\b)?"
+UNITS = {"MiB": 1024 * 1024, "KiB": 1024, "s": 1, "": 1}
+
+
+def _quantity(number: str, unit: str) -> float:
+    return float(number.replace(",", "")) * UNITS[unit]
+
+
+def readme_defaults(text: str) -> list[tuple[str, float]]:
+    """Each variable and the default the README gives it: in the limits tables (`| limit |
+    default | variable | ...`, a cell's quantities and variables in order), and in prose,
+    "`ML_API_X` (N" or "`ML_API_X`, N", and "`ML_API_X_WATCH` and `_ALERT` (N and M"."""
+    stated: list[tuple[str, float]] = []
+    header = ["limit", "default", "variable", "refused with"]
+    in_table = False
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        in_table = line.startswith("|") and (in_table or cells == header)
+        if in_table and cells != header and not set(cells[0]) <= {"-", " "}:
+            names = re.findall(r"`(ML_API_\w+)`", cells[2])
+            quantities = re.findall(QUANTITY, cells[1])
+            if names:
+                assert len(quantities) == len(names), line
+                stated += [(n, _quantity(*q)) for n, q in zip(names, quantities, strict=True)]
+    prose = " ".join(line for line in text.splitlines() if not line.startswith("|"))
+    prose = re.sub(r"\s+", " ", prose)
+    pair = rf"`(ML_API_\w+)_WATCH` and `_ALERT` \({QUANTITY} and {QUANTITY}"
+    for name, watch, watch_unit, alert, alert_unit in re.findall(pair, prose):
+        stated += [(f"{name}_WATCH", _quantity(watch, watch_unit))]
+        stated += [(f"{name}_ALERT", _quantity(alert, alert_unit))]
+    for name, number, unit in re.findall(rf"`(ML_API_\w+)`(?: \(|, ){QUANTITY}(?=[ ,):;])", prose):
+        stated.append((name, _quantity(number, unit)))
+    return stated
+
+
+def test_the_readme_states_the_settings_defaults() -> None:
+    """The README's defaults are the settings' (a trial moved ML_API_MAX_ROWS,
+    ML_API_COVERAGE_ALERT and ML_API_MONITORING_MIN_SALES in api/config.py alone: every test
+    passed, the README kept the old values)."""
+    defaults = {**ServerSettings().model_dump(), **DEFAULTS.model_dump()}
+    stated = readme_defaults(README.read_text(encoding="utf-8"))
+    wrong = [
+        f"{name}: README {value:g}, api/config.py {defaults[name[7:].lower()]}"
+        for name, value in stated
+        if not math.isclose(value, defaults[name[7:].lower()])
+    ]
+    assert wrong == []
+    # The reading finds them: a table's, a pair's, prose's.
+    names = {name for name, _ in stated}
+    assert {"ML_API_MAX_ROWS", "ML_API_COVERAGE_ALERT", "ML_API_MONITORING_MIN_SALES"} <= names
+    assert len(stated) >= 40
