@@ -132,6 +132,24 @@ def test_the_dashboard_queries_only_metrics_the_service_exports() -> None:
     assert verdicts <= queried, verdicts - queried
 
 
+def test_the_dashboard_s_drift_bands_are_the_model_s() -> None:
+    """Grafana cannot read the model's config: its drift panel's bands and title copy
+    config.yml's ``drift.watch`` and ``drift.alert`` (which the service's verdicts use), and
+    are held to them here (a trial moving them in config.yml alone left the panel's)."""
+    import json
+
+    from gradient_boosting_model.config import load_config
+
+    drift = load_config().drift
+    dashboard = json.loads(
+        (ROOT / "docker" / "grafana" / "dashboards" / "ml_api.json").read_text(encoding="utf-8")
+    )
+    (panel,) = [p for p in dashboard["panels"] if p["title"].startswith("Input drift (PSI)")]
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [step["value"] for step in steps] == [None, drift.watch, drift.alert]
+    assert f"watch from {drift.watch:g}, alert from {drift.alert:g}" in panel["title"]
+
+
 def test_container_settings_for_podman_are_kept_in_the_repo() -> None:
     conf = (ROOT / "docker" / "podman" / "containers.conf").read_text(encoding="utf-8")
     assert 'runtime = "runc"' in conf
