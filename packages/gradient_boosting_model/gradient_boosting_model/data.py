@@ -57,7 +57,10 @@ def read_dataset(file_name: str, *, target: str | None = None) -> list[Row]:
         If a column is none of the schema's house fields, the ``Id`` or the ``target``: a
         field removed from ``schemas.py`` (a probe's) made training fail on its first code
         ("could not convert string to float: 'GasA'") or on every row ("1048 invalid rows in
-        the batch"), naming no column.
+        the batch"), naming no column. With a ``target`` (the labelled file training reads),
+        also if a house field has no value in it: a field added to ``schemas.py`` alone (a
+        contributor's trial) trained a model that could not learn it, and the service then
+        took a client's value of it without a word.
     """
     with (DATASET_DIR / file_name).open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
@@ -70,13 +73,24 @@ def read_dataset(file_name: str, *, target: str | None = None) -> list[Row]:
                 "declare them in the schema"
             )
         parsers = [(lambda text: text) if _is_text(column) else _number for column in header]
-        return [
+        rows = [
             {
                 column: None if text == MISSING else parse(text)
                 for column, parse, text in zip(header, parsers, values, strict=True)
             }
             for values in reader
         ]
+    if target is not None:
+        given = {column for row in rows for column, value in row.items() if value is not None}
+        if unknown := [name for name in HOUSE_FIELDS if name not in given]:
+            raise DatasetError(
+                f"{file_name} gives no value of house fields of the schema "
+                f"(schemas.HOUSE_FIELDS): {', '.join(unknown)}; the model cannot learn a field "
+                "without data: add its values to the data (and to the requests file, whose "
+                "first value of each field is its example in the API's spec), or remove it "
+                "from the schema"
+            )
+    return rows
 
 
 def split_holdout(config: Config) -> LabelledSplit:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-from gradient_boosting_model.fields import JsonNumber, WholeNumber
+from gradient_boosting_model.fields import JsonNumber, WholeNumber, count
 from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import json_differences
 from marshmallow import validate
@@ -107,6 +107,21 @@ def test_make_spec_notices_a_hand_edit(written: str, edited: str) -> None:
         edited = written.rpartition(" ")[0] + " " + edited
     assert current.count(written) == 1, written
     assert house_spec.spec_text(current.replace(written, edited)) == current
+
+
+def test_make_spec_names_a_field_test_csv_gives_no_example_of(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A field added to the model's schema alone (a contributor's trial) stopped `make spec`
+    on a bare KeyError."""
+    added = {**HOUSE_FIELDS, "MadeUpSolarPanels": count("Number of solar panels", maximum=200)}
+    monkeypatch.setattr(house_spec, "HOUSE_FIELDS", added)
+    assert house_spec.main(["--check"]) == 1
+    assert capsys.readouterr().err == (
+        f"{SPEC_PATH} cannot be made: test.csv gives no value of MadeUpSolarPanels, whose "
+        "example in the spec is its first value there: add the field's values to the model "
+        "package's datasets\n"
+    )
 
 
 @pytest.mark.integration

@@ -160,7 +160,19 @@ def rule_statement(rule: HouseRule) -> str:
 
 
 def house_details_schema(examples: dict[str, Any]) -> dict[str, Any]:
-    """``HouseDetails``: every field of the model's schema, then ``Id``, with the house rules."""
+    """``HouseDetails``: every field of the model's schema, then ``Id``, with the house rules.
+
+    Raises
+    ------
+    ValueError
+        If ``examples`` (test.csv's) lack a field: a field added to ``schemas.py`` alone (a
+        contributor's trial) stopped ``make spec`` on a bare ``KeyError``.
+    """
+    if lacking := [name for name in HOUSE_FIELDS if name not in examples]:
+        raise ValueError(
+            f"test.csv gives no value of {', '.join(lacking)}, whose example in the spec is "
+            "its first value there: add the field's values to the model package's datasets"
+        )
     rules = "; ".join(rule_statement(rule) for rule in HOUSE_RULES)
     return {
         "type": "object",
@@ -330,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     except ModelError as error:  # a dataset or model the package refuses: said, not a traceback
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except ValueError as error:
+        print(f"{SPEC_PATH} cannot be made: {error}", file=sys.stderr)
+        return 1
     if args.check:
         if wanted != current:
             print(f"{SPEC_PATH} is out of date: run `make spec`", file=sys.stderr)

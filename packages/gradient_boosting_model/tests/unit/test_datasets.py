@@ -11,6 +11,8 @@ import pytest
 from gradient_boosting_model import data, train
 from gradient_boosting_model.config import DATASET_DIR, Config
 from gradient_boosting_model.errors import DatasetError
+from gradient_boosting_model.fields import count
+from gradient_boosting_model.schemas import HOUSE_FIELDS
 
 
 @pytest.fixture
@@ -52,3 +54,20 @@ def test_training_stops_in_one_line_before_it_starts(
         assert train.main() == 2
     (record,) = caplog.records
     assert "HeatingType" in record.getMessage()
+
+
+def test_a_house_field_the_training_file_gives_no_value_of_is_named(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field added to the schema alone (a contributor's trial) trained a model that could not
+    learn it, and the service then took a client's value of it without a word."""
+    added = {**HOUSE_FIELDS, "MadeUpSolarPanels": count("Number of solar panels", maximum=200)}
+    monkeypatch.setattr(data, "HOUSE_FIELDS", added)
+    with pytest.raises(DatasetError) as refusal:
+        data.split_holdout(config)
+    assert str(refusal.value).startswith(
+        f"{config.data.training_file} gives no value of house fields of the schema "
+        "(schemas.HOUSE_FIELDS): MadeUpSolarPanels; the model cannot learn a field without data"
+    )
+    # The requests file is read as clients send houses: any of them may leave a field out.
+    assert len(data.read_dataset(config.data.requests_file)) == 1459
