@@ -15,6 +15,8 @@ from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 from starlette.testclient import TestClient
 
 from api import config
+from api.config import ServerSettings
+from api.problems import HeadTooLargeProblem, UriTooLongProblem
 from api.spec_document import (
     SPEC_PATH,
     example_houses,
@@ -187,6 +189,21 @@ def test_the_problem_examples_are_what_the_service_answers(client: TestClient) -
         response = SPEC["components"]["responses"][name]["content"]["application/problem+json"]
         answer = client.post("/v1/predictions", **request)
         assert answer.json() == response["example"], name
+
+
+def test_the_head_refusals_examples_quote_the_default_server_s_limit() -> None:
+    """The connection guard answers 414 and 431 with a server setting's limit, out of reach of
+    the in-process client whose answers the other examples are compared with: the examples'
+    16384 was a copy that nothing checked."""
+    limit = ServerSettings().max_header_field_bytes
+    answers = {
+        "UriTooLong": UriTooLongProblem(limit),
+        "RequestHeaderFieldsTooLarge": HeadTooLargeProblem(f"{limit} bytes in one field"),
+    }
+    for name, problem in answers.items():
+        example = SPEC["components"]["responses"][name]["content"]["application/problem+json"]
+        expected = {"title": problem.title, "status": problem.status, "detail": problem.detail}
+        assert {key: example["example"][key] for key in expected} == expected, name
 
 
 def test_every_house_field_is_documented_with_an_example() -> None:
