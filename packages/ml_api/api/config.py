@@ -33,6 +33,10 @@ CORS_ORIGIN_SYNTAX = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[][A-Za-z0-9.:-]+")
 #: The shortest feedback token taken: a token is all that guards the sale prices the live
 #: accuracy is measured with, and a 401 costs a guesser nothing.
 MIN_FEEDBACK_TOKEN_LENGTH = 16
+#: The most houses ``ML_API_MAX_ROWS`` may allow in one request: their ids' places, 0 to
+#: 99,999, fit the five digits of the spec's ``PredictionId`` (tests/test_config.py holds the
+#: two together).
+MAX_ROWS_LIMIT = 100_000
 #: Seconds one statement of the prediction store may take, a wait on a lock included, by
 #: default (``Settings.store_statement_timeout``; ``api.store.database.make_engine`` applies
 #: it): a stalled database fails the statement rather than hold its thread for ever.
@@ -93,8 +97,11 @@ class Settings(BaseSettings):
     #: more than ``body_timeout`` seconds behind (408 past it): 64 KiB/s lets a 10 MiB body
     #: take 170 s, and cuts a trickle that meets ``body_timeout`` byte by byte. 0: no minimum.
     min_body_rate: int = Field(default=64 * 1024, ge=0)
-    #: Houses in one request (the spec's ``maxItems``; 400). test.csv's 1459 rows fit.
-    max_rows: int = Field(default=5000, ge=1)
+    #: Houses in one request (the spec's ``maxItems``; 400). test.csv's 1459 rows fit. At most
+    #: ``MAX_ROWS_LIMIT``: a house's id ends in its place in the request, which the spec's
+    #: ``PredictionId`` allows five digits (a sale for house 100,000 of a larger request was
+    #: refused, its id one character past the pattern's ``maxLength``).
+    max_rows: int = Field(default=5000, ge=1, le=MAX_ROWS_LIMIT)
     #: Houses in one request with ``explain=true`` (422 past it): each explanation carries a
     #: factor for every field, about 4 KB of JSON a house. test.csv's 1459 rows fit.
     max_explained_rows: int = Field(default=1500, ge=1)

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from api.config import MIN_FEEDBACK_TOKEN_LENGTH, REQUEST_THREADS, ServerSettings, Settings
+from api.config import (
+    MAX_ROWS_LIMIT,
+    MIN_FEEDBACK_TOKEN_LENGTH,
+    REQUEST_THREADS,
+    ServerSettings,
+    Settings,
+)
+from api.service import prediction_ids
+from api.spec_document import read_spec
 
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 #: The defaults, which the cases below step past or meet (a default changed, they follow).
@@ -265,3 +273,19 @@ def test_the_readme_states_the_settings_defaults() -> None:
     names = {name for name, _ in stated}
     assert {"ML_API_MAX_ROWS", "ML_API_COVERAGE_ALERT", "ML_API_MONITORING_MIN_SALES"} <= names
     assert len(stated) >= 40
+
+
+def test_every_house_of_the_largest_request_allowed_gets_an_id_the_spec_takes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A house's id ends in its place in the request: with ML_API_MAX_ROWS above 100,000, the
+    last houses' ids (``...-100000``) broke the spec's ``PredictionId`` and no sale could be
+    posted for them (a probe's: 400, "is longer than 22 characters")."""
+    schema = read_spec(Settings())["components"]["schemas"]["PredictionId"]
+    last = prediction_ids(MAX_ROWS_LIMIT)[-1]
+    assert re.fullmatch(schema["pattern"].strip("^$"), last) and len(last) <= schema["maxLength"]
+    monkeypatch.setenv("ML_API_MAX_ROWS", str(MAX_ROWS_LIMIT))
+    assert Settings().max_rows == MAX_ROWS_LIMIT
+    monkeypatch.setenv("ML_API_MAX_ROWS", str(MAX_ROWS_LIMIT + 1))
+    with pytest.raises(ValueError, match="max_rows"):
+        Settings()
