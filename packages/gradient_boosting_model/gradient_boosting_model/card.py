@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradient_boosting_model.schemas import HOUSE_FIELDS
+from gradient_boosting_model.seen_codes import as_sent
 
 
 def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -35,10 +36,10 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
             },
             **_partial_houses(metadata),
         },
-        "input_ranges": metadata["input_ranges"],
+        "input_ranges": [_codes_as_sent(feature) for feature in metadata["input_ranges"]],
         # Since 0.3.1: per category and grade field, the codes seen in training (another is
         # warned of); null for an older artifact, which checked the ranges' codes only.
-        "codes_seen": metadata.get("codes_seen"),
+        "codes_seen": _seen_as_sent(metadata.get("codes_seen")),
         # Since 0.3.2: the features (by size) a record saying both has and has none of is
         # warned of; null for an older artifact.
         "presence_checked": metadata.get("presence_checked"),
@@ -54,6 +55,21 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
             for name, field in HOUSE_FIELDS.items()
         ],
     }
+
+
+def _seen_as_sent(codes_seen: dict[str, list[Any]] | None) -> dict[str, list[Any]] | None:
+    """Each field's codes as a client sends them (``as_sent``): the metadata keeps numeric
+    codes as training's columns held them, 20.0 for an integer field's 20."""
+    if codes_seen is None:
+        return None
+    return {field: [as_sent(code) for code in codes] for field, codes in codes_seen.items()}
+
+
+def _codes_as_sent(feature: dict[str, Any]) -> dict[str, Any]:
+    """An input range with a category's ``seen`` codes as a client sends them."""
+    if "seen" not in feature:
+        return feature
+    return {**feature, "seen": [as_sent(code) for code in feature["seen"]]}
 
 
 def _without_intervals(metrics: dict[str, Any]) -> dict[str, Any]:

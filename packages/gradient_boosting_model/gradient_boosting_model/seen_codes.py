@@ -47,6 +47,15 @@ def shown(code: Any) -> str:
     return repr(code)
 
 
+def as_sent(code: Any) -> Any:
+    """A code as a client sends it, for JSON: a whole number as an integer (MSSubClass 20, as
+    the house schema takes it and the spec's model card shows it, where training's columns
+    kept 20.0), anything else as it is."""
+    if isinstance(code, float) and code.is_integer():
+        return int(code)
+    return code
+
+
 def is_unseen(code: Any, seen: Container[Any]) -> bool:
     """Whether ``code`` is warned of: given (not null, not left out) and not among the codes
     ``seen`` in training."""

@@ -151,6 +151,8 @@ def test_the_model_card(client: TestClient) -> None:
     assert seen == metadata["codes_seen"]
     assert "VinylSd" in seen["Exterior1st"] and "BrkComm" not in seen["Exterior1st"]
     assert seen["MSSubClass"][:2] == [20, 30] and 150 not in seen["MSSubClass"]
+    # As the client sends them and the spec's example shows them: 20, not 20.0 (a probe's).
+    assert '"MSSubClass":[20,30,' in response.text
     assert "Neighborhood" not in seen  # a category range: its codes are in input_ranges
     # And which features a record is warned of for saying both that the house has and has not.
     assert card["presence_checked"] == metadata["presence_checked"]

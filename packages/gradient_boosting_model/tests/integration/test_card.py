@@ -1,0 +1,32 @@
+"""The model card shows what the metadata keeps, in the form a client sends it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gradient_boosting_model.card import model_card
+from gradient_boosting_model.config import Config
+from gradient_boosting_model.persistence import load_metadata
+
+pytestmark = pytest.mark.integration
+
+
+def test_numeric_codes_are_shown_as_the_integers_a_client_sends(config: Config) -> None:
+    """Training's columns keep MSSubClass as floats, and the card said ``[20.0, 30.0, ...]``
+    where the spec's example (and the house schema, an integer field) says ``[20, 30, ...]``
+    (a probe's): a client comparing codes as text ("20" against "20.0") found none seen."""
+    metadata = load_metadata(config)
+    metadata["input_ranges"] = [
+        *metadata["input_ranges"],
+        {"feature": "MSSubClass", "kind": "category", "fields": ["MSSubClass"],
+         "importance": 0.01, "seen": [20.0, 60.0]},
+    ]  # fmt: skip
+    card = json.loads(json.dumps(model_card(metadata)))
+    assert card["codes_seen"]["MSSubClass"][:3] == [20, 30, 40]
+    assert all(type(code) is int for code in card["codes_seen"]["MSSubClass"])
+    assert card["codes_seen"]["Exterior1st"] == metadata["codes_seen"]["Exterior1st"]
+    assert card["input_ranges"][-1]["seen"] == [20, 60]
+    assert type(card["input_ranges"][-1]["seen"][0]) is int
+    assert card["input_ranges"][:-1] == metadata["input_ranges"][:-1]
