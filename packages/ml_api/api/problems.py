@@ -259,9 +259,17 @@ class StoreUnavailableProblem(ApiProblem):
 
 
 class StoreOffProblem(ApiProblem):
-    STATUS = 503
+    """A sale or the monitoring figures asked of a server that keeps no prediction store: it
+    never will, so it is a 403 (the spec's "not enabled on this server", as feedback without
+    tokens is), never a 503, whose spec says retry after ``Retry-After`` (a probe's: it was a
+    503 with no ``Retry-After``, which a client's retries repeat for ever)."""
+
+    STATUS = 403
     DETAIL_IS_LOGGABLE = True
-    DETAIL = "This server keeps no prediction store (ML_API_RECORDING is off)."
+    DETAIL = (
+        "This server keeps no prediction store (ML_API_RECORDING is off): no sale price can "
+        "be posted, and no monitoring figure is measured."
+    )
 
 
 class DrainingProblem(ApiProblem):

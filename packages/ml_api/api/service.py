@@ -272,8 +272,10 @@ class PredictionService:
             400 if a sale breaks the spec's schema (naming beside its errors those below, on
             the fields it accepts); 422 if a date is not a real day or is before its house was
             built, an id is there twice, names no priced house or one already sold.
-        StoreUnavailableProblem, StoreOffProblem
-            503 if the store cannot be reached, or there is none.
+        StoreUnavailableProblem
+            503 if the store cannot be reached.
+        StoreOffProblem
+            403 if there is none (recording is off).
         BusyProblem
             503 if the worker has as many requests waiting on the store as it takes.
         """

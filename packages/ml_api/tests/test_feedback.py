@@ -117,7 +117,7 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
     """As a houses' 400 names the house rules beside the schema's errors: a client fixing a
     price must not then meet a 422 for an id that was unknown all along, in that row or
     another. A store that cannot be reached, or none, leaves the schema's errors to say (a
-    400, not a 503)."""
+    400, not a 503, nor the 403 of a server with no store)."""
     ids = price_recorded(client, service, request_rows[6:8])["prediction_ids"]
     sale = {"sale_price": 1e5, "sold_on": "2010-06-30"}
     batch = [
@@ -170,7 +170,7 @@ def test_a_batch_the_schema_refuses_names_what_the_store_would_refuse_too(
         refused = without_store.post("/v1/sales", json=batch, headers=AUTH)
         assert refused.status_code == 400, refused.text
         assert sorted((e["row"], e["field"]) for e in refused.json()["errors"]) == schema_faults
-        assert without_store.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH).status_code == 503
+        assert without_store.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH).status_code == 403
 
 
 def test_a_row_that_is_no_sale_is_named_with_what_the_store_refuses_of_the_others(
@@ -296,6 +296,27 @@ def test_with_no_token_configured_feedback_is_not_enabled(without_feedback: Flas
         refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH)
     assert refused.status_code == 403
     assert refused.json()["detail"] == "Posting sale prices is not enabled on this server."
+
+
+def test_with_recording_off_sales_and_monitoring_are_not_enabled(
+    service: PredictionService,
+) -> None:
+    """A server that keeps no store never will: it answered 503 with no ``Retry-After``, where
+    the spec's 503 says to retry after it (a probe's: a client's retries went on for ever). It
+    answers the spec's 403, not enabled on this server, the default window's included."""
+    settings = config.Settings(environment="testing")
+    unrecorded = dataclasses.replace(service, store=None, recorder=None, monitor=None)
+    with create_app(settings, service=unrecorded).test_client() as own:
+        answers = [
+            own.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH),
+            own.get("/v1/monitoring"),
+            own.get("/v1/monitoring", params={"sales": 100}, headers=AUTH),
+        ]
+    for refused in answers:
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "ML_API_RECORDING is off" in refused.json()["detail"]
+        assert "retry-after" not in refused.headers
 
 
 def test_the_holdout_priced_and_sold_live_scores_as_at_training(
