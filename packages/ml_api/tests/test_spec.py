@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 import yaml
+from gradient_boosting_model.config import load_config
 from gradient_boosting_model.fields import JsonNumber, WholeNumber, count
 from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import json_differences
@@ -204,6 +206,18 @@ def test_the_head_refusals_examples_quote_the_default_server_s_limit() -> None:
         example = SPEC["components"]["responses"][name]["content"]["application/problem+json"]
         expected = {"title": problem.title, "status": problem.status, "detail": problem.detail}
         assert {key: example["example"][key] for key in expected} == expected, name
+
+
+def test_the_model_card_states_the_scale_of_a_grade_s_range() -> None:
+    """``input_ranges`` gave a grade's ``low`` and ``high`` as scores (KitchenQual 2 to 5)
+    that the spec never related to the grades a house is sent with (a probe's): its
+    description states the model's scale, each grade's score and none's."""
+    card = SPEC["components"]["schemas"]["ModelCard"]["properties"]["input_ranges"]
+    said = " ".join(card["items"]["properties"]["low"]["description"].split())
+    features = load_config().features
+    stated = dict(re.findall(r"\b(Po|Fa|TA|Gd|Ex) (\d)", said))
+    assert stated == {code: f"{score:g}" for code, score in features.grade_scores.items()}
+    assert f"{features.absent_grade_score:g} for none" in said
 
 
 def test_every_house_field_is_documented_with_an_example() -> None:
