@@ -289,3 +289,4 @@ def test_every_house_of_the_largest_request_allowed_gets_an_id_the_spec_takes(
     monkeypatch.setenv("ML_API_MAX_ROWS", str(MAX_ROWS_LIMIT + 1))
     with pytest.raises(ValueError, match="max_rows"):
         Settings()
+    assert f"`ML_API_MAX_ROWS`, at most {MAX_ROWS_LIMIT:,} (" in README.read_text(encoding="utf-8")
