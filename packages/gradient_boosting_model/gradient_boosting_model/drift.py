@@ -65,7 +65,7 @@ from gradient_boosting_model.house_values import (
     value_fault,
 )
 from gradient_boosting_model.schemas import HOUSE_FIELDS
-from gradient_boosting_model.seen_codes import given_codes
+from gradient_boosting_model.seen_codes import as_sent, given_codes
 from gradient_boosting_model.settled_houses import RULE_FIELDS, SETTLED_FIELDS, settled_houses
 
 if TYPE_CHECKING:
@@ -492,7 +492,7 @@ def fit_distributions(
             shares = _shares(number.buckets(column, sent=False), len(edges) + 2)
             made.append(replace(number, shares=_floats(shares[:-1]), missing=float(shares[-1])))
             continue
-        seen = tuple(_plain(code) for code in given_codes(column))
+        seen = tuple(as_sent(code) for code in given_codes(column))
         code = CodeDistribution(name, seen, (), 0.0)
         shares = _shares(code.buckets(column, sent=False), len(code.codes) + 2)
         made.append(replace(code, shares=_floats(shares[:-2]), missing=float(shares[-1])))
@@ -510,10 +510,3 @@ def _edges(numbers: FloatArray, bins: int) -> tuple[float, ...]:
 
 def _floats(shares: FloatArray) -> tuple[float, ...]:
     return tuple(float(share) for share in shares)
-
-
-def _plain(code: Any) -> str | int | float:
-    """A code as a client sends it: a whole number as an int (``MSSubClass`` 20, not 20.0)."""
-    if isinstance(code, float) and code.is_integer():
-        return int(code)
-    return code  # type: ignore[no-any-return]

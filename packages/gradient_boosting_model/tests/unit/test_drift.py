@@ -246,7 +246,8 @@ def test_numeric_codes_match_however_they_are_sent_and_a_validated_nan_is_missin
     distributions = _fitted()
     [dwelling] = [d for d in distributions.fields if d.field == "MSSubClass"]
     assert isinstance(dwelling, CodeDistribution)
-    assert dwelling.codes == (20, 60)  # as a client sends them, not 20.0
+    # As a client sends them, not 20.0 (which == 20: the types say it).
+    assert [(code, type(code)) for code in dwelling.codes] == [(20, int), (60, int)]
     assert dwelling.buckets([20, 20.0, 60, 75, None]).tolist() == [0, 0, 1, 2, 3]
     # A validated column (training's) holds a missing numeric code as NaN.
     column = np.array([20.0, 60.0, 75.0, math.nan])
