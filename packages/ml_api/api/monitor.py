@@ -38,8 +38,16 @@ from api.metrics import (
 from api.problems import BusyProblem
 from api.store.comparison import Versions
 from api.store.database import Store
-from api.store.monitoring import NOT_ENOUGH, VERDICTS, NewTally, Thresholds, Window, measure
-from api.store.tables import challenger_prices, not_indexed, predictions, sales
+from api.store.monitoring import (
+    NOT_ENOUGH,
+    VERDICTS,
+    NewTally,
+    Thresholds,
+    Window,
+    measure,
+    version_sales,
+)
+from api.store.tables import challenger_prices, predictions, sales
 
 logger = logging.getLogger(__name__)
 
@@ -269,11 +277,7 @@ def _last_sales(connection: Any, window: int, model_version: str) -> tuple[Any, 
     version's alone, as the window counts them: keyed on every version's, a late batch went
     unseen during a rollout once ``window`` sales of the other version were stamped after it
     (a review's)."""
-    served = (
-        select(sales.c.received_at)
-        .join(predictions, predictions.c.id == sales.c.prediction_id)
-        .where(not_indexed(predictions.c.model_version) == model_version)
-    )
+    served = version_sales(model_version, sales.c.received_at)
     newest = served.order_by(sales.c.received_at.desc()).limit(window).subquery()
     start = connection.scalar(select(func.min(newest.c.received_at)))
     if start is None:  # no sale yet

@@ -122,9 +122,20 @@ def _recent_predictions(window: Window, model_version: str) -> Any:
     )
 
 
+def version_sales(model_version: str, *columns: Any) -> Any:
+    """A query of ``columns`` of the sales of houses ``model_version`` priced: the sales a
+    window counts (``SoldWindow``), and the live monitor's check for a late batch of them."""
+    return (
+        select(*columns)
+        .join(predictions, predictions.c.id == sales.c.prediction_id)
+        .where(not_indexed(predictions.c.model_version) == model_version)
+    )
+
+
 def _recent_sales(window: Window, model_version: str) -> Any:
     return (
-        select(
+        version_sales(
+            model_version,
             predictions.c.price,
             predictions.c.log_price,
             predictions.c.lower,
@@ -133,8 +144,6 @@ def _recent_sales(window: Window, model_version: str) -> Any:
             sales.c.log_sale_price,
             predictions.c.calibrated,
         )
-        .join(predictions, predictions.c.id == sales.c.prediction_id)
-        .where(not_indexed(predictions.c.model_version) == model_version)
         .order_by(*SALES_NEWEST_FIRST)
         .limit(window.sales)
     )
