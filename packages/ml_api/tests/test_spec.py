@@ -113,6 +113,18 @@ def test_make_spec_notices_a_hand_edit(written: str, edited: str) -> None:
     assert house_spec.spec_text(current.replace(written, edited)) == current
 
 
+def test_make_spec_makes_again_a_limit_removed_below_the_marker() -> None:
+    """The part below the marker is made anew, its limits with it: a ``maxLength`` removed
+    there by hand was refused ("no .../maxLength to write its limit into: add it"), where
+    the file says not to edit that part and ``make spec`` to make it."""
+    current = SPEC_PATH.read_text(encoding="utf-8")
+    head, marker, generated = current.partition(house_spec.MARKER)
+    limit = f"\n          maxLength: {config.Settings().max_string_length}\n"
+    assert limit in generated
+    edited = head + marker + generated.replace(limit, "\n", 1)
+    assert house_spec.spec_text(edited) == current
+
+
 def test_make_spec_names_a_field_test_csv_gives_no_example_of(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -324,12 +324,14 @@ def with_default_limits(current: str) -> str:
 
 
 def spec_text(current: str) -> str:
-    """``current`` (the file's text) with its limits set to the default settings' and
-    everything below the marker made anew."""
-    if MARKER not in current:
+    """``current`` (the file's text) with everything below the marker made anew, then its
+    limits set to the default settings' (those of the part made anew are already): the limits
+    below the marker as the file had them are never read, so one edited or removed there by
+    hand is made again, not refused."""
+    head, marker, _ = current.partition(MARKER)
+    if not marker:
         raise ValueError(f"the marker line is missing from {SPEC_PATH}: {MARKER.strip()}")
-    head, _, _ = with_default_limits(current).partition(MARKER)
-    return head + MARKER + generated_text()
+    return with_default_limits(head + MARKER + generated_text())
 
 
 def main(argv: list[str] | None = None) -> int:
