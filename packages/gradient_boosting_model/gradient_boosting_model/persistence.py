@@ -88,11 +88,11 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
     return model
 
 
-def _library_versions(metadata: Any) -> dict[str, str]:
+def _library_versions(metadata: dict[str, Any]) -> dict[str, str]:
     """The library releases a metadata JSON says trained the model, each as text; ``{}`` where it
     says none (a hand-edited or older JSON's: a missing ``library_versions`` escaped
     ``load_model`` as a ``KeyError``, and dropped the house fields from a refusal's message)."""
-    trained_with = metadata.get("library_versions") if isinstance(metadata, dict) else None
+    trained_with = metadata.get("library_versions")
     if not isinstance(trained_with, dict):
         return {}
     return {str(name): str(release) for name, release in trained_with.items()}
@@ -103,10 +103,8 @@ def _unloadable(config: Config, path: Path, error: Exception) -> str:
     libraries or of this package, if its metadata JSON says so (an artifact of another
     package release can name a class this one lacks), else corrupt."""
     try:
-        metadata: Any = load_metadata(config, path=path.with_suffix(".json"))
+        metadata = load_metadata(config, path=path.with_suffix(".json"))
     except ModelArtifactError:
-        metadata = {}
-    if not isinstance(metadata, dict):
         metadata = {}
     trained_with = _library_versions(metadata)
     if "model_version" in metadata:
@@ -161,7 +159,9 @@ def load_metadata(config: Config, *, path: Path | None = None) -> dict[str, Any]
     """The metadata JSON written at training time (metrics, versions, features)."""
     path = path or metadata_path(config)
     try:
-        metadata: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        metadata = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ModelArtifactError(f"model metadata unreadable: {path}: {error}") from error
+    if not isinstance(metadata, dict):  # a hand-edited file's: every reader takes an object
+        raise ModelArtifactError(f"model metadata is not a JSON object: {path}")
     return metadata

@@ -195,6 +195,9 @@ def test_a_model_trained_with_another_scikit_learn_is_refused(
     copy.with_suffix(".json").unlink()
     with pytest.raises(ModelArtifactError, match=r"metadata unreadable: .*other\.json"):
         load_model(config, path=copy)
+    copy.with_suffix(".json").write_text(json.dumps([metadata]), encoding="utf-8")
+    with pytest.raises(ModelArtifactError, match=r"metadata is not a JSON object: .*other\.json"):
+        load_model(config, path=copy)
 
 
 def test_an_artifact_compiled_for_fields_coded_otherwise_is_compiled_again(
