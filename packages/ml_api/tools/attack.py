@@ -37,6 +37,7 @@ Attack = Callable[[Target, Expectations, Budget], Awaitable[Outcome]]
 #: In this order: the SIGKILL last, so that earlier figures are of an undisturbed server.
 ATTACKS: dict[str, Attack] = {
     "paths": paths.odd_paths,
+    "methods": paths.odd_methods,
     "headers": headers.headers,
     "unfinished": headers.unfinished_head,
     "slowloris": slow.slowloris,

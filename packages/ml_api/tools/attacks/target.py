@@ -59,16 +59,18 @@ class Target:
         """CPU time the live workers have used so far, in seconds (``server.cpu_seconds``)."""
         return sum(real_server.processes_cpu(self.workers()).values())
 
-    def statuses_served(self) -> Counter[str]:
-        """Requests answered so far by status, from the service's own /metrics (in its container
-        if it has one). Raises if there is none to read (httpx.HTTPStatusError)."""
+    def metrics_text(self) -> str:
+        """The service's own /metrics (in its container if it has one). Raises if there is none
+        to read (httpx.HTTPStatusError)."""
         if self.app_container:
-            text = app_metrics(engine(), self.app_container)
-        else:
-            response = httpx.get(f"{self.url}/metrics", timeout=10)
-            text = response.raise_for_status().text
+            return app_metrics(engine(), self.app_container)
+        response = httpx.get(f"{self.url}/metrics", timeout=10)
+        return response.raise_for_status().text
+
+    def statuses_served(self) -> Counter[str]:
+        """Requests answered so far by status, from the service's own /metrics."""
         counts: Counter[str] = Counter()
-        for line in text.splitlines():
+        for line in self.metrics_text().splitlines():
             if line.startswith("ml_api_http_requests_total{"):
                 labels, value = line.rsplit(" ", 1)
                 status = labels.split('status="', 1)[1].split('"', 1)[0]
