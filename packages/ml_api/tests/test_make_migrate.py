@@ -33,11 +33,11 @@ ON_POSTGRES = pytest.mark.parametrize("store_url", ["postgresql"], indirect=True
 BOUND_SECONDS = "1"
 
 
-def _make_migrate(url: str, port: int | None = None) -> subprocess.Popen[str]:
-    """The command, its status served on ``port`` (a free one by default: never the
-    server's 5000, which another test run may hold)."""
+def _make_migrate(url: str, port: int | None = None, *args: str) -> subprocess.Popen[str]:
+    """The command, given ``args``, its status served on ``port`` (a free one by default:
+    never the server's 5000, which another test run may hold)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "api.store.database"],
+        [sys.executable, "-m", "api.store.database", *args],
         env={
             **os.environ,
             "ML_API_DATABASE_URL": url,
@@ -148,3 +148,39 @@ def test_the_migration_itself_waits_on_locks_no_longer_than_the_bound(store_url:
             assert connection.execute(text("SHOW lock_timeout")).scalar() == "1500ms"
     finally:
         engine.dispose()
+
+
+def _ran(url: str, *args: str) -> tuple[int, str, str]:
+    """The command run to its end: its status, standard output and standard error."""
+    run = _make_migrate(url, None, *args)
+    out, err = run.communicate(timeout=60)
+    return run.returncode, out, err
+
+
+@ON_POSTGRES
+def test_a_store_a_later_release_migrated_is_said_in_one_line_with_the_way_back(
+    store_url: str, engine: Engine
+) -> None:
+    """A rolled-back image's init container found the store at a revision it has no script
+    for: Alembic's traceback, and the advice the server gave (run ``make migrate``) was the
+    command failing. Now one line names the revision and the way back, which the later
+    release's code (it has the scripts) takes: ``--downgrade`` to this code's revision."""
+    head = head_revision()
+    assert _ran(store_url)[0] == 0
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    try:
+        status, out, err = _ran(store_url)
+        assert (status, out) == (1, "")
+        assert err.splitlines() == [err.rstrip("\n")], err
+        assert "at revision 9999, a later release's" in err
+        assert f"--downgrade {head}`" in err
+    finally:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": head}
+            )
+    assert _ran(store_url, "--downgrade", "0004")[::2] == (0, "")
+    assert current_revision(engine) == "0004"
+    assert _ran(store_url)[0] == 0
+    assert current_revision(engine) == head

@@ -126,6 +126,28 @@ def test_a_store_behind_its_migrations_stops_the_service(store_url: str) -> None
     Store(store_url).check()
 
 
+def test_a_store_a_later_release_migrated_stops_the_service_naming_the_way_back(
+    store_url: str,
+) -> None:
+    """Not "run make migrate" (this code cannot: it has no script for the revision) but the
+    later release's downgrade to this code's revision."""
+    engine = make_engine(store_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    try:
+        with pytest.raises(StoreError, match=r"revision 9999, a later release's") as refused:
+            Store(store_url).check()
+    finally:  # the fixture's downgrade needs a revision it knows
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()}
+            )
+        engine.dispose()
+    assert f"--downgrade {head_revision()}`" in str(refused.value)
+    assert "run `make migrate`" not in str(refused.value)
+
+
 def test_the_embedded_store_is_made_on_a_first_start(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/state/predictions.db"
     Store(url).check()

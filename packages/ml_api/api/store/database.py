@@ -6,6 +6,7 @@ the service checks it at start-up and stops, saying so, when the database is beh
 
 from __future__ import annotations
 
+import argparse
 import logging
 import math
 import os
@@ -22,6 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
@@ -273,8 +275,27 @@ def _run_alembic(engine: Engine, step: Callable[[Config, str], None], revision: 
         step(config, revision)
 
 
+def _known(revision: str) -> bool:
+    """Whether ``revision`` is one of this code's migrations (not a later release's)."""
+    try:
+        return ScriptDirectory(str(MIGRATIONS)).get_revision(revision) is not None
+    except CommandError:  # Alembic's "Can't locate revision"
+        return False
+
+
+def _ahead(revision: str) -> str:
+    """What to do with a store at ``revision``, a later release's: that release migrated it,
+    and only its code can undo the migrations (this code has no script for them)."""
+    return (
+        f"revision {revision}, a later release's, which this code does not know: serve that "
+        "release, or undo its migrations with that release's code first (`python -m "
+        f"api.store.database --downgrade {head_revision()}`)"
+    )
+
+
 def check_migrated(engine: Engine) -> None:
-    """Raise ``StoreError`` unless the database is at the code's revision."""
+    """Raise ``StoreError`` unless the database is at the code's revision, saying what to do:
+    migrate a store behind, or undo a later release's migrations (a rollback of the code)."""
     try:
         current = current_revision(engine)
     except Exception as error:  # any driver's error: say which store, not its password
@@ -282,6 +303,8 @@ def check_migrated(engine: Engine) -> None:
             f"the prediction store at {engine.url!r} cannot be reached: {type(error).__name__}"
         ) from error
     head = head_revision()
+    if current is not None and not _known(current):
+        raise StoreError(f"the prediction store at {engine.url!r} is at {_ahead(current)}")
     if current != head:
         raise StoreError(
             f"the prediction store at {engine.url!r} is at revision {current or 'none'}, the "
@@ -289,20 +312,43 @@ def check_migrated(engine: Engine) -> None:
         )
 
 
-def main() -> int:
-    """``make migrate``: bring the configured store to the code's revision."""
+def main(argv: list[str] | None = None) -> int:
+    """``make migrate``: bring the configured store to the code's revision, or with
+    ``--downgrade REVISION`` back to an earlier one (before rolling the code back to the release
+    of that revision: its code refuses a store ahead of it, and has no script to undo it)."""
     from api.config import Settings
 
+    parser = argparse.ArgumentParser(
+        prog="python -m api.store.database",
+        description="Migrate the prediction store (ML_API_DATABASE_URL) to this code's revision.",
+    )
+    parser.add_argument(
+        "--downgrade",
+        metavar="REVISION",
+        help="undo the migrations after REVISION instead (base: every one)",
+    )
+    arguments = parser.parse_args(argv)
     settings = Settings()
     status = _serve_status()
     engine = make_engine(
         settings.store_url, statement_timeout=settings.store_statement_timeout, migrating=True
     )
     try:
-        migrate(engine)
+        if arguments.downgrade is None:
+            migrate(engine)
+        else:
+            downgrade(engine, arguments.downgrade)
         print(f"prediction store at {engine.url!r}: revision {current_revision(engine)}")
     except SQLAlchemyError as error:  # one line in an init container's log, not a traceback
         print(f"make migrate: {_failure(engine, error)}", file=sys.stderr)
+        return 1
+    except CommandError as error:  # a revision this code does not know: the store's, or asked
+        current = current_revision(engine)
+        said = f"it is at {_ahead(current)}" if current and not _known(current) else str(error)
+        print(
+            f"make migrate: the prediction store at {engine.url!r} was not migrated: {said}",
+            file=sys.stderr,
+        )
         return 1
     finally:
         engine.dispose()
