@@ -217,6 +217,7 @@ def start_service(config: Settings, spec: dict[str, Any] | None = None) -> Predi
                 store.url,
                 connections=WRITER_CONNECTIONS,
                 statement_timeout=store.statement_timeout,
+                existing=True,  # a SQLite file deleted under it is not written on, nor made
             )
         )
         shadow = (

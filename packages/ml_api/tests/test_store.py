@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from api.store import monitoring
 from api.store import recorder as recorder_module
@@ -146,6 +146,23 @@ def test_a_store_a_later_release_migrated_stops_the_service_naming_the_way_back(
         engine.dispose()
     assert f"--downgrade {head_revision()}`" in str(refused.value)
     assert "run `make migrate`" not in str(refused.value)
+
+
+def test_a_sqlite_file_deleted_under_the_service_fails_its_writes(tmp_path: Path) -> None:
+    """The workers' pooled connections wrote on into the deleted file (answered as recorded,
+    lost at the next start). Now a connection whose file is gone is dropped as it is taken,
+    and a new one fails, as in an outage, without making an empty file in its place; a
+    '#' in the path is no URI syntax."""
+    path = tmp_path / "state #1" / "predictions.db"
+    store = Store(f"sqlite:///{path}")
+    store.check()
+    with store.engine.begin() as connection:  # pooled, open on the file
+        connection.execute(text("SELECT count(*) FROM predictions"))
+    path.unlink()
+    with pytest.raises(OperationalError, match="unable to open"), store.engine.begin() as again:
+        again.execute(text("SELECT count(*) FROM predictions"))
+    assert not path.exists()
+    store.close()
 
 
 def test_the_embedded_store_is_made_on_a_first_start(tmp_path: Path) -> None:

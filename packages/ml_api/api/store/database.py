@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 from alembic import command
@@ -27,7 +28,7 @@ from alembic.util import CommandError
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 
 from api.config import STORE_STATEMENT_TIMEOUT
 from api.store import migration_status
@@ -73,6 +74,7 @@ def make_engine(
     connections: int = STORE_CONNECTIONS,
     statement_timeout: float = STORE_STATEMENT_TIMEOUT,
     migrating: bool = False,
+    existing: bool = False,
 ) -> Engine:
     """An engine for the store at ``url``, of at most ``connections`` connections at once to
     PostgreSQL; a SQLite file's folder is made if missing.
@@ -82,19 +84,30 @@ def make_engine(
     gone dead is noticed (``postgres_connect_args``); SQLite's busy timeout is the same bound.
     The statement then fails as any error of the store's does. ``migrating``: the migrations'
     engine, whose statements may rewrite a large table for longer, but whose waits on locks
-    (the running service's, which would queue behind its own) are bounded all the same."""
+    (the running service's, which would queue behind its own) are bounded all the same.
+    ``existing``: a SQLite file that must be there already (the serving workers'), never made
+    anew, and whose connections are dropped once it is gone (``_same_sqlite_file``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        plain = database and database != ":memory:" and not database.startswith("file:")
+        file = Path(database) if plain and database else None
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        if file is not None and existing:  # read-write, never created (an SQLite URI filename)
+            query = {**parsed.query, "mode": "rw", "uri": "true"}
+            parsed = parsed.set(database=f"file:{quote(str(file))}", query=query)
         engine = create_engine(
-            url,
+            parsed,
             json_serializer=_json,
             json_deserializer=orjson.loads,
             connect_args={"timeout": statement_timeout},  # the busy timeout: a lock's wait
         )
         event.listen(engine, "connect", _sqlite_settings)
+        if file is not None and existing:
+            same_file = _same_sqlite_file(file)
+            event.listen(engine, "connect", same_file.connected)
+            event.listen(engine, "checkout", same_file.checked_out)
         return engine
     return create_engine(
         url,
@@ -160,6 +173,34 @@ def _sqlite_settings(connection: object, record: object) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class _same_sqlite_file:  # noqa: N801 (named as the check it is)
+    """Drops a pooled connection to a SQLite file no longer at its path (deleted, or replaced
+    by a copy): the open connection still wrote into the deleted file, every house and sale
+    answered as recorded and ``ml_api_database_up`` 1, all of it lost at the next start. A
+    connection is checked as it is taken from the pool (a ``stat``); one whose file is gone
+    is replaced (``DisconnectionError``), and the new one, opened read-write without creating
+    the file (``make_engine``'s ``existing``), fails until the file is back: the store's
+    writes and reads fail as in an outage (houses kept queued, sales 503, the gauge 0)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def connected(self, connection: object, record: Any) -> None:
+        record.info["sqlite_file"] = self._identity()
+
+    def checked_out(self, connection: object, record: Any, proxy: object) -> None:
+        opened = record.info.get("sqlite_file")
+        if opened is None or opened != self._identity():
+            raise DisconnectionError(f"the SQLite file {self.path} is no longer there")
 
 
 def _alembic_config() -> Config:
@@ -425,7 +466,9 @@ class Store:
     @property
     def engine(self) -> Engine:
         if self._engine is None or self._pid != os.getpid():
-            self._engine = make_engine(self.url, statement_timeout=self.statement_timeout)
+            self._engine = make_engine(
+                self.url, statement_timeout=self.statement_timeout, existing=True
+            )
             self._pid = os.getpid()
         return self._engine
 
