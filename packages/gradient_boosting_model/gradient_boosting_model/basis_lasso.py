@@ -6,6 +6,12 @@ training (categories, grades, ratings, the sale's year and month), "is it > 0" f
 is zero for some houses but not nearly all, and a cubic B-spline of the transformed value of a
 few sizes, ages and quality. The functions are standardised and a Lasso picks among them.
 
+Since 0.3.5 the quality grades' columns are monotone (``monotone_columns``): a better grade is
+never priced lower. Such a column enters as its clipped value and as one step per grade seen
+often enough ("above Fa", "above TA" ...) in place of one indicator per grade, and the Lasso
+keeps those slopes at or above 0, so the column's term rises with the grade. Its score 0 (no
+such feature: no basement) is no grade and keeps an indicator of its own, of either sign.
+
 The prediction is therefore a constant plus one term per matrix column (``contributions``),
 which the explanation adds to the trees' contributions: explanations stay exact. Chosen by the
 0.3.0 study (the package README): blended with the boosted trees it lowers the cross-validated
@@ -52,6 +58,10 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Columns that also enter as a B-spline basis of their transformed value.
     spline_knots, spline_degree : int
         The splines' knots (at training quantiles) and degree.
+    monotone_columns : sequence of int
+        Columns whose term never falls as their value rises above 0 (quality grades' scores):
+        their value and their steps get slopes at or above 0; a value of 0 or below keeps an
+        indicator per code (of either sign), if one of ``one_hot_columns``. Not splined.
 
     Attributes
     ----------
@@ -59,8 +69,9 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Each column's training range; inputs are clipped to it.
     hot_columns_, hot_values_ : ndarray
         The one-hot functions' column and code.
-    indicator_columns_ : ndarray
-        The "> 0" functions' columns.
+    indicator_columns_, indicator_thresholds_ : ndarray
+        The "above a threshold" functions' columns and thresholds: "> 0" for an area, the
+        steps of a monotone column.
     spline_ : SplineTransformer or None
         Fitted on the transformed values of ``spline_columns``.
     owners_ : ndarray
@@ -90,6 +101,7 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         spline_columns: Sequence[int] = (),
         spline_knots: int = 5,
         spline_degree: int = 3,
+        monotone_columns: Sequence[int] = (),
     ) -> None:
         self.alpha = alpha
         self.max_iter = max_iter
@@ -101,6 +113,7 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.spline_columns = spline_columns
         self.spline_knots = spline_knots
         self.spline_degree = spline_degree
+        self.monotone_columns = monotone_columns
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> BasisLasso:
         values = np.asarray(X, dtype=np.float64)
@@ -108,19 +121,32 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.low_, self.high_ = values.min(axis=0), values.max(axis=0)
         self.log_idx_ = np.asarray(list(self.log_columns), dtype=np.intp)
         clipped = self._clipped(values)
+        monotone = set(self.monotone_columns)
+        if monotone & set(self.spline_columns):
+            raise ValueError("a monotone column cannot be splined: a curve may fall")
         hot_columns: list[int] = []
         hot_values: list[float] = []
+        step_columns: list[int] = []
+        step_thresholds: list[float] = []
         for column in self.one_hot_columns:
             codes, counts = np.unique(values[:, column], return_counts=True)
-            kept = codes[counts >= self.min_count].tolist()
-            hot_columns.extend([column] * len(kept))
-            hot_values.extend(kept)
+            kept = codes[counts >= self.min_count]
+            if column in monotone:  # one step up from each kept grade to the next kept one
+                grades = kept[kept > 0].tolist()
+                step_columns.extend([column] * max(len(grades) - 1, 0))
+                step_thresholds.extend(grades[:-1])
+                kept = kept[kept <= 0]
+            hot_columns.extend([column] * kept.size)
+            hot_values.extend(kept.tolist())
         self.hot_columns_ = np.asarray(hot_columns, dtype=np.intp)
         self.hot_values_ = np.asarray(hot_values, dtype=np.float64)
         low, high = self.indicator_shares
-        self.indicator_columns_ = np.asarray(
-            [j for j in self.log_idx_.tolist() if low <= float((values[:, j] > 0).mean()) <= high],
-            dtype=np.intp,
+        areas = [
+            j for j in self.log_idx_.tolist() if low <= float((values[:, j] > 0).mean()) <= high
+        ]
+        self.indicator_columns_ = np.asarray([*areas, *step_columns], dtype=np.intp)
+        self.indicator_thresholds_ = np.asarray(
+            [0.0] * len(areas) + step_thresholds, dtype=np.float64
         )
         self.spline_idx_ = np.asarray(list(self.spline_columns), dtype=np.intp)
         self.spline_: SplineTransformer | None = None
@@ -140,12 +166,23 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.mean_ = raw.mean(axis=0)
         spread = raw.std(axis=0)
         self.scale_ = np.where(spread > 0, spread, 1.0)
-        lasso = Lasso(alpha=self.alpha, max_iter=self.max_iter, tol=self.tol)
-        lasso.fit((raw - self.mean_) / self.scale_, np.asarray(y, dtype=np.float64))
-        self.basis_coef_ = np.asarray(lasso.coef_, dtype=np.float64)
-        self.intercept_ = float(lasso.intercept_)
+        rising = np.zeros(raw.shape[1], dtype=bool)  # the functions whose slope is >= 0
+        rising[list(monotone)] = True
+        rising[self._indicator_slice()] = self.indicator_thresholds_ > 0
+        self.basis_coef_, self.intercept_ = _lasso(
+            (raw - self.mean_) / self.scale_,
+            np.asarray(y, dtype=np.float64),
+            rising,
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            tol=self.tol,
+        )
         self._compile()
         return self
+
+    def _indicator_slice(self) -> slice:
+        start = self.n_features_in_ + self.hot_columns_.size
+        return slice(start, start + self.indicator_columns_.size)
 
     def _clipped(self, values: FloatArray) -> FloatArray:
         return clipped_inputs(values, self.low_, self.high_, self.log_idx_)
@@ -155,14 +192,16 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         parts = [
             clipped,
             (values[:, self.hot_columns_] == self.hot_values_).astype(np.float64),
-            (values[:, self.indicator_columns_] > 0).astype(np.float64),
+            (values[:, self.indicator_columns_] > self.indicator_thresholds_).astype(np.float64),
         ]
         if self.spline_ is not None:
             parts.append(self.spline_.transform(clipped[:, self.spline_idx_]))
         return np.hstack(parts)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
+        super().__setstate__({"monotone_columns": (), **state})  # before 0.3.5: none
+        if "indicator_columns_" in state and "indicator_thresholds_" not in state:
+            self.indicator_thresholds_ = np.zeros(self.indicator_columns_.size)  # before 0.3.5
         if "basis_coef_" in state and "terms_" not in state:  # saved before ``terms_`` was
             self._compile()
 
@@ -209,6 +248,7 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             indicator_coef=indicator[indicator != 0],
             indicator_owner=(indicator_columns[:, None] == columns).astype(np.float64),
             curves=SplineCurves.from_splines(self.curves_) if self.curves_ else None,
+            indicator_thresholds=self.indicator_thresholds_[indicator != 0],
         )
 
     def contributions(self, X: npt.ArrayLike) -> FloatArray:
@@ -238,3 +278,34 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         house (``blend.log_price_predictor``)."""
         check_is_fitted(self)
         return self.terms_.log_price
+
+
+def _lasso(
+    basis: FloatArray,
+    y: FloatArray,
+    rising: npt.NDArray[np.bool_],
+    *,
+    alpha: float,
+    max_iter: int,
+    tol: float,
+) -> tuple[FloatArray, float]:
+    """The Lasso's slopes and intercept on the standardised ``basis``, the ``rising``
+    functions' slopes held at or above 0.
+
+    scikit-learn's ``Lasso`` bounds every slope or none (``positive``); here each free function
+    enters twice, as itself and negated, both bounded at 0: the pair's difference is its slope,
+    and the penalty on the pair is that on the slope, as one of the two is 0 at the optimum. So
+    this is the Lasso with only the ``rising`` slopes bounded, exactly; with none, the plain one.
+    """
+    if not rising.any():
+        lasso = Lasso(alpha=alpha, max_iter=max_iter, tol=tol).fit(basis, y)
+        return np.asarray(lasso.coef_, dtype=np.float64), float(lasso.intercept_)
+    free = basis[:, ~rising]
+    design = np.hstack([free, -free, basis[:, rising]])
+    lasso = Lasso(alpha=alpha, max_iter=max_iter, tol=tol, positive=True).fit(design, y)
+    fitted = np.asarray(lasso.coef_, dtype=np.float64)
+    count = free.shape[1]
+    coef = np.empty(basis.shape[1], dtype=np.float64)
+    coef[~rising] = fitted[:count] - fitted[count : 2 * count]
+    coef[rising] = fitted[2 * count :]
+    return coef, float(lasso.intercept_)

@@ -14,6 +14,7 @@ without scikit-learn (``blend_terms``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,10 @@ class BlendedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     linear : BasisLasso
     weight : float
         The boosted model's share; the Lasso has ``1 - weight``.
+    tree_hidden_columns : sequence of int
+        Columns the boosted model's trees never split on (since 0.3.5, the quality grades:
+        trees cannot be kept monotone, so a grade's effect is left to the linear start and
+        the Lasso, which are). Its start still takes every column.
 
     Attributes
     ----------
@@ -51,10 +56,15 @@ class BlendedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         boosted: GradientBoostingRegressor | None = None,
         linear: BasisLasso | None = None,
         weight: float = 0.5,
+        tree_hidden_columns: Sequence[int] = (),
     ) -> None:
         self.boosted = boosted
         self.linear = linear
         self.weight = weight
+        self.tree_hidden_columns = tree_hidden_columns
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__({"tree_hidden_columns": (), **state})  # saved before 0.3.5: none
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike, **fit_params: Any) -> BlendedRegressor:
         """Fit both halves on the same rows; ``fit_params`` (e.g. ``monitor``) go to the
@@ -63,9 +73,39 @@ class BlendedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError("BlendedRegressor needs both a boosted and a linear model")
         values = np.asarray(X, dtype=np.float64)
         self.n_features_in_ = values.shape[1]
-        self.boosted_ = clone(self.boosted).fit(values, y, **fit_params)
+        self.boosted_ = self._fit_boosted(values, np.asarray(y, dtype=np.float64), fit_params)
         self.linear_ = clone(self.linear).fit(values, y)
         return self
+
+    def _fit_boosted(
+        self, values: FloatArray, y: FloatArray, fit_params: dict[str, Any]
+    ) -> GradientBoostingRegressor:
+        """The boosted half, its trees kept off ``tree_hidden_columns``.
+
+        scikit-learn's trees take no list of columns to leave out, and the boosting fits its
+        start (``init``) on the matrix the trees see. So the start is fitted first, on every
+        column; the trees then boost from zero on what it leaves, with the hidden columns held
+        at 0 (a constant column is never split on); and the start becomes the ensemble's
+        ``init_``, as boosting from it would have left it (scikit-learn fits and runs the start
+        on the matrix in single precision, as its trees read it). The trees depend on the residuals
+        alone (squared error, absolute error, Huber: their gradients and leaf values), so
+        they are the trees boosting from the start would grow, given the columns they see.
+        """
+        boosted: GradientBoostingRegressor = clone(self.boosted)
+        hidden = np.asarray(list(self.tree_hidden_columns), dtype=np.intp)
+        if not hidden.size:
+            return boosted.fit(values, y, **fit_params)
+        if not hasattr(boosted.init, "predict"):
+            raise ValueError("hiding columns from the trees needs a start model (init)")
+        # In single precision, as the boosting fits and runs its start (and its trees).
+        single = values.astype(np.float32)
+        start = boosted.init.fit(single, y)
+        shown = single.copy()
+        shown[:, hidden] = 0.0
+        boosted.set_params(init="zero").fit(shown, y - start.predict(single), **fit_params)
+        boosted.set_params(init=start)
+        boosted.init_ = start  # what fit(init=start) leaves: the fitted start itself
+        return boosted
 
     def predict(self, X: npt.ArrayLike) -> FloatArray:
         check_is_fitted(self)

@@ -113,6 +113,7 @@ class LassoConfig(_Frozen):
 
 class BlendConfig(_Frozen):
     weight: float = Field(gt=0, le=1)
+    monotone_grades: bool
     lasso: LassoConfig
 
 
@@ -250,6 +251,17 @@ class Config(_Frozen):
         ]
         if unknown:
             raise ValueError(f"blend.lasso's features are not features: {unknown}")
+        if self.blend.monotone_grades:
+            splined = [
+                name
+                for name in lasso.spline_features
+                if name in HOUSE_FIELDS and HOUSE_FIELDS[name].metadata["kind"] == "grade"
+            ]
+            if splined:
+                raise ValueError(
+                    f"blend.lasso.spline_features has grades, which blend.monotone_grades keeps "
+                    f"monotone, and a curve may fall: {splined}"
+                )
         return self
 
 

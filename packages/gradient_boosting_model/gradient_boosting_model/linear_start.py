@@ -15,6 +15,7 @@ the trees' contributions, so explanations stay exact.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,10 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Ridge penalty on the standardised features.
     log_columns : sequence of int
         Columns (areas) that enter as log(1 + value).
+    rising_columns : sequence of int
+        Columns whose slope is kept at or above 0 (since 0.3.5, the quality grades': a better
+        grade never starts a house lower). Fitted as the plain ridge; refitted with those
+        slopes bounded only if one of them came out below 0.
 
     Attributes
     ----------
@@ -49,9 +54,16 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         The start of a house whose every column is at its mean.
     """
 
-    def __init__(self, *, alpha: float = 300.0, log_columns: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        alpha: float = 300.0,
+        log_columns: Sequence[int] = (),
+        rising_columns: Sequence[int] = (),
+    ) -> None:
         self.alpha = alpha
         self.log_columns = log_columns
+        self.rising_columns = rising_columns
 
     def fit(
         self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
@@ -63,12 +75,18 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.center_ = inputs.mean(axis=0)
         spread = inputs.std(axis=0)
         scale = np.where(spread > 0, spread, 1.0)
-        ridge = Ridge(alpha=self.alpha).fit(
-            (inputs - self.center_) / scale, y, sample_weight=sample_weight
-        )
-        self.coef_ = np.asarray(ridge.coef_, dtype=np.float64) / scale
-        self.intercept_ = float(ridge.intercept_)
+        standardised = (inputs - self.center_) / scale
+        ridge = Ridge(alpha=self.alpha).fit(standardised, y, sample_weight=sample_weight)
+        coef, intercept = np.asarray(ridge.coef_, dtype=np.float64), float(ridge.intercept_)
+        rising = np.asarray(list(self.rising_columns), dtype=np.intp)
+        if np.any(coef[rising] < 0):
+            coef, intercept = _bounded_ridge(standardised, y, rising, self.alpha, sample_weight)
+        self.coef_ = coef / scale
+        self.intercept_ = intercept
         return self
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__({"rising_columns": (), **state})  # saved before 0.3.5: none
 
     def line(self) -> ClippedLine:
         """The fitted start as ``ClippedLine``: what ``predict`` and ``contributions`` compute,
@@ -99,3 +117,27 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     def _logged(self) -> npt.NDArray[np.intp]:
         return np.asarray(list(self.log_columns), dtype=np.intp)
+
+
+def _bounded_ridge(
+    standardised: FloatArray,
+    y: npt.ArrayLike,
+    rising: npt.NDArray[np.intp],
+    alpha: float,
+    sample_weight: npt.ArrayLike | None,
+) -> tuple[FloatArray, float]:
+    """The ridge with the ``rising`` columns' slopes at or above 0. scikit-learn's ``Ridge``
+    bounds every slope or none (``positive``), so each other column enters twice, as itself
+    and negated, both bounded: the pair's difference is its slope, and as one of the two is 0
+    at the optimum, the penalty on the pair is that on the slope."""
+    others = np.setdiff1d(np.arange(standardised.shape[1]), rising)
+    free = standardised[:, others]
+    design = np.hstack([free, -free, standardised[:, rising]])
+    # Bounded, Ridge solves by L-BFGS-B: its gradient tolerance tightened to where the slopes
+    # agree with the closed form's to about 1e-8.
+    ridge = Ridge(alpha=alpha, positive=True, tol=1e-10).fit(design, y, sample_weight=sample_weight)
+    fitted = np.asarray(ridge.coef_, dtype=np.float64)
+    coef = np.empty(standardised.shape[1], dtype=np.float64)
+    coef[others] = fitted[: others.size] - fitted[others.size : 2 * others.size]
+    coef[rising] = fitted[2 * others.size :]
+    return coef, float(ridge.intercept_)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import fields, validate
 
+from gradient_boosting_model.config import load_config
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.fields import JsonNumber, WholeNumber
 from gradient_boosting_model.predict import make_prediction
@@ -102,3 +104,19 @@ def test_any_single_corrupted_field_is_named(case: tuple[list[dict[str, Any]], i
         make_prediction(houses)
     assert list(refused.value.errors) == [row]
     assert list(refused.value.errors[row]) == [name]
+
+
+GRADE_FIELDS = [name for name, f in HOUSE_FIELDS.items() if f.metadata["kind"] == "grade"]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(house=HOUSES, field=st.sampled_from(GRADE_FIELDS))
+def test_a_better_grade_never_prices_a_house_lower(house: dict[str, Any], field: str) -> None:
+    """Since 0.3.5 (``blend.monotone_grades``), for any valid house, whatever else it says:
+    Po to Ex, each grade's price at least the one below's (to float rounding)."""
+    scores = load_config().features.grade_scores
+    grades = sorted(scores, key=scores.__getitem__)
+    prices = make_prediction([{**house, field: grade} for grade in grades]).predictions
+    assert all(better >= worse * (1 - 1e-12) for worse, better in itertools.pairwise(prices)), dict(
+        zip(grades, prices, strict=True)
+    )

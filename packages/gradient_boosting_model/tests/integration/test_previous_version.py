@@ -5,7 +5,8 @@ A 0.2.0 pipeline is built here as 0.2.0's code built it (the same preprocessing,
 ``GradientBoostingRegressor`` from a ``LinearStart`` inside the log-target wrapper), fitted on the
 training split, saved and loaded as an artifact is; the new code must price it with the regressor's
 own prediction and explain it exactly with its trees, as 0.2.0 did. And 0.3.0's boosted half is
-that very model: 0.3.0 differs from 0.2.0 only by the Lasso it blends in.
+that very model: 0.3.0 differs from 0.2.0 only by the Lasso it blends in (and since 0.3.5 by
+grades kept from its trees, ``blend.monotone_grades``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from sklearn.pipeline import Pipeline
 
 from gradient_boosting_model.blend import boosted_part
 from gradient_boosting_model.config import Config
-from gradient_boosting_model.fitting import training_distributions, training_ranges
+from gradient_boosting_model.fitting import (
+    fit_pipeline,
+    training_distributions,
+    training_ranges,
+)
 from gradient_boosting_model.house_batch import Columns
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline
@@ -111,14 +116,22 @@ def test_a_previous_model_is_explained_exactly_by_its_trees(
 
 
 def test_the_blends_boosted_half_is_the_previous_model(
-    previous: TrainedModel, packaged_model: TrainedModel, request_rows: list[dict[str, Any]]
+    config: Config,
+    previous: TrainedModel,
+    packaged_model: TrainedModel,
+    request_rows: list[dict[str, Any]],
+    training_columns: tuple[Columns, npt.NDArray[np.float64]],
 ) -> None:
-    """Trained with the same settings on the same houses: the same preprocessing and the same
-    trees (to float rounding, should the artifact have been trained on another machine)."""
+    """Trained with the same settings on the same houses: the same preprocessing and, with
+    ``blend.monotone_grades`` off (since 0.3.5 the trees do not see the grades), the same trees
+    (to float rounding, should the artifact have been trained on another machine)."""
     columns = validate_inputs(request_rows)
     old, new = previous.stages(columns), packaged_model.stages(columns)
     np.testing.assert_allclose(old.matrix, new.matrix, rtol=1e-9, atol=0)
-    blend = packaged_model.pipeline.named_steps["regressor"].regressor_
+    unbounded = config.model_copy(
+        update={"blend": config.blend.model_copy(update={"monotone_grades": False})}
+    )
+    blend = fit_pipeline(*training_columns, unbounded).named_steps["regressor"].regressor_
     np.testing.assert_allclose(
         boosted_part(blend).predict(new.matrix), old.log_price, rtol=0, atol=1e-9
     )

@@ -93,3 +93,14 @@ def test_the_drift_alert_level_is_above_the_watch_level(
     raw["drift"]["alert"] = 0.05
     with pytest.raises(ConfigError, match="alert must be above watch"):
         load_config(_write(tmp_path, raw))
+
+
+def test_a_monotone_grade_is_not_splined(tmp_path: Path, raw: dict[str, dict[str, object]]) -> None:
+    """A spline curve may fall: a grade splined would break ``blend.monotone_grades``."""
+    lasso = raw["blend"]["lasso"]
+    assert isinstance(lasso, dict)
+    lasso["spline_features"] = [*lasso["spline_features"], "KitchenQual"]
+    with pytest.raises(ConfigError, match=r"monotone_grades.*\['KitchenQual'\]"):
+        load_config(_write(tmp_path, raw))
+    raw["blend"]["monotone_grades"] = False  # not promised: allowed
+    assert "KitchenQual" in load_config(_write(tmp_path, raw)).blend.lasso.spline_features
