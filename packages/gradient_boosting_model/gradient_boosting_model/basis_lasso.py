@@ -31,6 +31,7 @@ from sklearn.linear_model import Lasso
 from sklearn.preprocessing import SplineTransformer
 from sklearn.utils.validation import check_is_fitted
 
+from gradient_boosting_model.linear_start import fit_rising
 from gradient_boosting_model.linear_terms import LassoTerms, SplineCurves, clipped_inputs
 
 FloatArray = npt.NDArray[np.float64]
@@ -290,22 +291,10 @@ def _lasso(
     tol: float,
 ) -> tuple[FloatArray, float]:
     """The Lasso's slopes and intercept on the standardised ``basis``, the ``rising``
-    functions' slopes held at or above 0.
-
-    scikit-learn's ``Lasso`` bounds every slope or none (``positive``); here each free function
-    enters twice, as itself and negated, both bounded at 0: the pair's difference is its slope,
-    and the penalty on the pair is that on the slope, as one of the two is 0 at the optimum. So
-    this is the Lasso with only the ``rising`` slopes bounded, exactly; with none, the plain one.
-    """
+    functions' slopes held at or above 0 (``linear_start.fit_rising``); with none, the plain
+    Lasso."""
     if not rising.any():
         lasso = Lasso(alpha=alpha, max_iter=max_iter, tol=tol).fit(basis, y)
         return np.asarray(lasso.coef_, dtype=np.float64), float(lasso.intercept_)
-    free = basis[:, ~rising]
-    design = np.hstack([free, -free, basis[:, rising]])
-    lasso = Lasso(alpha=alpha, max_iter=max_iter, tol=tol, positive=True).fit(design, y)
-    fitted = np.asarray(lasso.coef_, dtype=np.float64)
-    count = free.shape[1]
-    coef = np.empty(basis.shape[1], dtype=np.float64)
-    coef[~rising] = fitted[:count] - fitted[count : 2 * count]
-    coef[rising] = fitted[2 * count :]
-    return coef, float(lasso.intercept_)
+    bounded = Lasso(alpha=alpha, max_iter=max_iter, tol=tol, positive=True)
+    return fit_rising(bounded, basis, y, np.flatnonzero(rising))

@@ -126,18 +126,36 @@ def _bounded_ridge(
     alpha: float,
     sample_weight: npt.ArrayLike | None,
 ) -> tuple[FloatArray, float]:
-    """The ridge with the ``rising`` columns' slopes at or above 0. scikit-learn's ``Ridge``
-    bounds every slope or none (``positive``), so each other column enters twice, as itself
-    and negated, both bounded: the pair's difference is its slope, and as one of the two is 0
-    at the optimum, the penalty on the pair is that on the slope."""
+    """The ridge with the ``rising`` columns' slopes at or above 0 (``fit_rising``)."""
+    # Bounded, Ridge solves by L-BFGS-B: its gradient tolerance tightened to where the slopes
+    # agree with the closed form's to about 1e-8.
+    ridge = Ridge(alpha=alpha, positive=True, tol=1e-10)
+    return fit_rising(ridge, standardised, y, rising, sample_weight=sample_weight)
+
+
+def fit_rising(
+    model: Any,
+    standardised: FloatArray,
+    y: npt.ArrayLike,
+    rising: npt.NDArray[np.intp],
+    **fit_params: Any,
+) -> tuple[FloatArray, float]:
+    """The slopes and intercept of ``model``, a scikit-learn ``Ridge`` or ``Lasso`` made with
+    ``positive=True``, fitted on ``standardised`` with only the ``rising`` columns' slopes
+    held at or above 0.
+
+    scikit-learn bounds every slope or none (``positive``), so each other column enters twice,
+    as itself and negated, both bounded at 0: the pair's difference is its slope. At the
+    optimum one of the two is 0 (lowering both by the smaller keeps the slope and lowers the
+    penalty, L2 or L1), so the penalty on the pair is that on the slope: this is the model with
+    only the ``rising`` slopes bounded, exactly.
+    """
     others = np.setdiff1d(np.arange(standardised.shape[1]), rising)
     free = standardised[:, others]
     design = np.hstack([free, -free, standardised[:, rising]])
-    # Bounded, Ridge solves by L-BFGS-B: its gradient tolerance tightened to where the slopes
-    # agree with the closed form's to about 1e-8.
-    ridge = Ridge(alpha=alpha, positive=True, tol=1e-10).fit(design, y, sample_weight=sample_weight)
-    fitted = np.asarray(ridge.coef_, dtype=np.float64)
+    model.fit(design, y, **fit_params)
+    fitted = np.asarray(model.coef_, dtype=np.float64)
     coef = np.empty(standardised.shape[1], dtype=np.float64)
     coef[others] = fitted[: others.size] - fitted[others.size : 2 * others.size]
     coef[rising] = fitted[2 * others.size :]
-    return coef, float(ridge.intercept_)
+    return coef, float(model.intercept_)
