@@ -105,9 +105,6 @@ def issue_24_targets(cv: dict[str, Any], holdout: dict[str, Any]) -> list[Target
     ]
 
 
-GRADE_FIELDS = fields_of_kind("grade")
-
-
 def grade_inversions(
     houses: list[dict[str, Any]], field: str, grades: list[str]
 ) -> tuple[float, float]:
@@ -127,17 +124,14 @@ def grade_inversions(
 
 
 def grade_order_targets(config: Any, houses: list[dict[str, Any]]) -> list[Target]:
-    """Whether a better grade ever prices a holdout house lower, per quality grade checked
-    (``warnings.also_checked``), over every grade Po to Ex (seen in training or not); printed
-    per field. Since 0.3.5 none is, by construction (``blend.monotone_grades``): the target is
-    a drop no larger than float rounding."""
-    scores = config.features.grade_scores
-    grades = sorted(scores, key=scores.__getitem__)
+    """Whether a better grade ever prices a holdout house lower, per quality grade field, over
+    every grade Po to Ex (seen in training or not); printed per field. Since 0.3.5 none is, by
+    construction (``blend.monotone_grades``): the target is a drop no larger than float
+    rounding."""
+    grades = config.features.grades_in_order
     worst = 0.0
     print("\na better grade priced lower, holdout (share of steps up; the largest drop):")
-    for field in config.warnings.also_checked:
-        if field not in GRADE_FIELDS:
-            continue
+    for field in fields_of_kind("grade"):
         share, largest = grade_inversions(houses, field, grades)
         worst = max(worst, largest)
         print(f"  {field:<12} {' < '.join(grades):<22} {share:6.1%} {largest:7.2%}")

@@ -63,6 +63,12 @@ class FeaturesConfig(_Frozen):
         name a grade's score by (``input_ranges``)."""
         return {**self.grade_scores, self.absent_label: self.absent_grade_score}
 
+    @property
+    def grades_in_order(self) -> list[str]:
+        """The grades, worst first (Po to Ex): the order a better grade never prices a house
+        lower in (``blend.monotone_grades``)."""
+        return sorted(self.grade_scores, key=self.grade_scores.__getitem__)
+
     @model_validator(mode="after")
     def _known_fields(self) -> FeaturesConfig:
         clashes = [name for name in self.sums if name in HOUSE_FIELDS]

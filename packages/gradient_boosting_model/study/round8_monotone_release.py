@@ -63,8 +63,7 @@ def measure(config: Config, *, monotone: bool, seed: int) -> dict[str, Any]:
     train = ~out.excluded
     residuals = (out.log_actual - out.log_predicted)[train]
     unwarned = ~out.warned[train]
-    scores = config.features.grade_scores
-    grades = sorted(scores, key=scores.__getitem__)
+    grades = config.features.grades_in_order
     steps = drops = 0
     largest = 0.0
     for index, pricing in enumerate(out.pricings):

@@ -14,6 +14,7 @@ from marshmallow import fields, validate
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.errors import InvalidInputError
 from gradient_boosting_model.fields import JsonNumber, WholeNumber
+from gradient_boosting_model.pipeline import fields_of_kind
 from gradient_boosting_model.predict import make_prediction
 from gradient_boosting_model.schemas import HOUSE_FIELDS, HOUSE_RULES
 
@@ -106,17 +107,15 @@ def test_any_single_corrupted_field_is_named(case: tuple[list[dict[str, Any]], i
     assert list(refused.value.errors[row]) == [name]
 
 
-GRADE_FIELDS = [name for name, f in HOUSE_FIELDS.items() if f.metadata["kind"] == "grade"]
+GRADES = load_config().features.grades_in_order
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
-@given(house=HOUSES, field=st.sampled_from(GRADE_FIELDS))
+@given(house=HOUSES, field=st.sampled_from(fields_of_kind("grade")))
 def test_a_better_grade_never_prices_a_house_lower(house: dict[str, Any], field: str) -> None:
     """Since 0.3.5 (``blend.monotone_grades``), for any valid house, whatever else it says:
     Po to Ex, each grade's price at least the one below's (to float rounding)."""
-    scores = load_config().features.grade_scores
-    grades = sorted(scores, key=scores.__getitem__)
-    prices = make_prediction([{**house, field: grade} for grade in grades]).predictions
+    prices = make_prediction([{**house, field: grade} for grade in GRADES]).predictions
     assert all(better >= worse * (1 - 1e-12) for worse, better in itertools.pairwise(prices)), dict(
-        zip(grades, prices, strict=True)
+        zip(GRADES, prices, strict=True)
     )
