@@ -21,6 +21,7 @@ RMSLE; alone it is a little worse than the trees.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -205,6 +206,10 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             self.indicator_thresholds_ = np.zeros(self.indicator_columns_.size)  # before 0.3.5
         if "basis_coef_" in state and "terms_" not in state:  # saved before ``terms_`` was
             self._compile()
+        elif "terms_" in state and not hasattr(self.terms_, "indicator_thresholds"):
+            # Before 0.3.5: every indicator "> 0".
+            thresholds = np.zeros(self.terms_.indicator_columns.size)
+            self.terms_: LassoTerms = replace(self.terms_, indicator_thresholds=thresholds)
 
     def _compile(self) -> None:
         """What ``predict`` needs, in the matrix's units (``terms_``): the standardisation
@@ -246,10 +251,10 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             hot_coef=hot[hot != 0],
             hot_owner=(hot_columns[:, None] == columns).astype(np.float64),
             indicator_columns=indicator_columns,
+            indicator_thresholds=self.indicator_thresholds_[indicator != 0],
             indicator_coef=indicator[indicator != 0],
             indicator_owner=(indicator_columns[:, None] == columns).astype(np.float64),
             curves=SplineCurves.from_splines(self.curves_) if self.curves_ else None,
-            indicator_thresholds=self.indicator_thresholds_[indicator != 0],
         )
 
     def contributions(self, X: npt.ArrayLike) -> FloatArray:

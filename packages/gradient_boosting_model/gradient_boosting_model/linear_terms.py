@@ -144,24 +144,15 @@ class LassoTerms:
     hot_values: FloatArray
     hot_coef: FloatArray
     hot_owner: FloatArray
-    #: Kept "above a threshold" functions: column and slope; (functions x columns) owner
-    #: matrix. The threshold is 0 ("> 0": an area there at all) unless ``indicator_thresholds``
-    #: says otherwise.
+    #: Kept "above a threshold" functions: column, threshold (0, "> 0", for an area there at
+    #: all; since 0.3.5 also a grade's steps up, "above Fa" ...) and slope; (functions x
+    #: columns) owner matrix. Artifacts before 0.3.5 have no thresholds: ``BasisLasso`` gives
+    #: them 0 as it loads them.
     indicator_columns: IntArray
+    indicator_thresholds: FloatArray
     indicator_coef: FloatArray
     indicator_owner: FloatArray
     curves: SplineCurves | None
-    #: Each kept indicator's threshold (since 0.3.5: a grade's steps up, "above Fa" ...);
-    #: ``None`` (artifacts before 0.3.5, every indicator "> 0"): all 0.
-    indicator_thresholds: FloatArray | None = None
-
-    def _above(self, values: FloatArray) -> npt.NDArray[np.bool_]:
-        """The kept indicators' values, (rows x functions)."""
-        taken = values[:, self.indicator_columns]
-        if self.indicator_thresholds is None:
-            above: npt.NDArray[np.bool_] = taken > 0
-            return above
-        return taken > self.indicator_thresholds
 
     def log_price(self, X: npt.ArrayLike) -> FloatArray:
         values = np.asarray(X, dtype=np.float64)
@@ -170,7 +161,8 @@ class LassoTerms:
         if self.hot_coef.size:
             prediction += (values[:, self.hot_columns] == self.hot_values) @ self.hot_coef
         if self.indicator_coef.size:
-            prediction += self._above(values) @ self.indicator_coef
+            above = values[:, self.indicator_columns] > self.indicator_thresholds
+            prediction += above @ self.indicator_coef
         if self.curves is not None:
             prediction += self.curves.values(clipped).sum(axis=1)
         return prediction
@@ -185,7 +177,8 @@ class LassoTerms:
             hot = (values[:, self.hot_columns] == self.hot_values) * self.hot_coef
             terms += hot @ self.hot_owner
         if self.indicator_coef.size:
-            indicator = self._above(values) * self.indicator_coef
+            above = values[:, self.indicator_columns] > self.indicator_thresholds
+            indicator = above * self.indicator_coef
             terms += indicator @ self.indicator_owner
         if self.curves is not None:
             terms[:, self.curves.columns] += self.curves.values(clipped)

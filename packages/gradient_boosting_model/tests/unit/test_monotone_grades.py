@@ -233,7 +233,8 @@ def test_a_model_saved_before_monotone_grades_loads_with_none(
     assert loaded.get_params()["tree_hidden_columns"] == ()
     assert loaded.linear_.get_params()["monotone_columns"] == ()
     assert loaded.boosted_.init_.get_params()["rising_columns"] == ()
-    assert loaded.linear_.terms_.indicator_thresholds is None
+    terms = loaded.linear_.terms_
+    assert terms.indicator_thresholds.tolist() == [0.0] * terms.indicator_columns.size
     np.testing.assert_array_equal(loaded.predict(X), expected)
     assert isinstance(loaded.linear_.terms_, LassoTerms)
 
