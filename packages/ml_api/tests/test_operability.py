@@ -161,6 +161,10 @@ def test_the_model_card(client: TestClient) -> None:
     assert card["rules_checked"] == metadata["rules_checked"]
     assert "GarageYrBlt <= YrSold + 1" in card["rules_checked"]
     assert any(rule.startswith("GrLivArea = 1stFlrSF") for rule in card["rules_checked"])
+    # And which grades a better value of never lowers a price (since 0.3.5).
+    assert card["monotone_grades"] == metadata["monotone_grades"]
+    assert "ExterQual" in card["monotone_grades"]["fields"]
+    assert card["monotone_grades"]["order"][0] == "Po"
     intervals = card["intervals"]
     assert intervals["method"].startswith("localized conformal")
     assert len(intervals["knots"]) == 9

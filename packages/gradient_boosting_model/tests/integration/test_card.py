@@ -30,3 +30,25 @@ def test_numeric_codes_are_shown_as_the_integers_a_client_sends(config: Config) 
     assert card["input_ranges"][-1]["seen"] == [20, 60]
     assert type(card["input_ranges"][-1]["seen"][0]) is int
     assert card["input_ranges"][:-1] == metadata["input_ranges"][:-1]
+
+
+def test_the_card_names_the_grades_a_better_value_of_which_never_lowers_a_price(
+    config: Config,
+) -> None:
+    """Since 0.3.5 (``blend.monotone_grades``): which fields, in which order; null for an
+    artifact trained before, or with the setting off."""
+    metadata = load_metadata(config)
+    shown = model_card(metadata)["monotone_grades"]
+    assert shown == {
+        "fields": [name for name, kind in _kinds().items() if kind == "grade"],
+        "order": ["Po", "Fa", "TA", "Gd", "Ex"],
+    }
+    assert config.blend.monotone_grades
+    del metadata["monotone_grades"]
+    assert model_card(metadata)["monotone_grades"] is None
+
+
+def _kinds() -> dict[str, str]:
+    from gradient_boosting_model.schemas import HOUSE_FIELDS
+
+    return {name: field.metadata["kind"] for name, field in HOUSE_FIELDS.items()}
