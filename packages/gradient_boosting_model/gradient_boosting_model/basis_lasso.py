@@ -11,6 +11,8 @@ never priced lower. Such a column enters as its clipped value and as one step pe
 often enough ("above Fa", "above TA" ...) in place of one indicator per grade, and the Lasso
 keeps those slopes at or above 0, so the column's term rises with the grade. Its score 0 (no
 such feature: no basement) is no grade and keeps an indicator of its own, of either sign.
+Since 0.3.6 a column may also fall (``falling_columns``, the age of the remodel: a more recent
+remodel is never priced lower): it enters as its clipped value alone, its slope at or below 0.
 
 The prediction is therefore a constant plus one term per matrix column (``contributions``),
 which the explanation adds to the trees' contributions: explanations stay exact. Chosen by the
@@ -32,7 +34,7 @@ from sklearn.linear_model import Lasso
 from sklearn.preprocessing import SplineTransformer
 from sklearn.utils.validation import check_is_fitted
 
-from gradient_boosting_model.linear_start import fit_rising
+from gradient_boosting_model.linear_start import fit_bounded, slope_signs
 from gradient_boosting_model.linear_terms import LassoTerms, SplineCurves, clipped_inputs
 
 FloatArray = npt.NDArray[np.float64]
@@ -64,6 +66,9 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Columns whose term never falls as their value rises above 0 (quality grades' scores):
         their value and their steps get slopes at or above 0; a value of 0 or below keeps an
         indicator per code (of either sign), if one of ``one_hot_columns``. Not splined.
+    falling_columns : sequence of int
+        Columns whose term never rises with their value: their clipped value alone, its slope
+        at or below 0. Not splined, no indicators.
 
     Attributes
     ----------
@@ -104,6 +109,7 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         spline_knots: int = 5,
         spline_degree: int = 3,
         monotone_columns: Sequence[int] = (),
+        falling_columns: Sequence[int] = (),
     ) -> None:
         self.alpha = alpha
         self.max_iter = max_iter
@@ -116,6 +122,7 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.spline_knots = spline_knots
         self.spline_degree = spline_degree
         self.monotone_columns = monotone_columns
+        self.falling_columns = falling_columns
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> BasisLasso:
         values = np.asarray(X, dtype=np.float64)
@@ -124,8 +131,10 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.log_idx_ = np.asarray(list(self.log_columns), dtype=np.intp)
         clipped = self._clipped(values)
         monotone = set(self.monotone_columns)
-        if monotone & set(self.spline_columns):
+        if (monotone | set(self.falling_columns)) & set(self.spline_columns):
             raise ValueError("a monotone column cannot be splined: a curve may fall")
+        if set(self.falling_columns) & {*self.one_hot_columns, *self.log_columns}:
+            raise ValueError("a falling column enters as its value alone: no indicators")
         hot_columns: list[int] = []
         hot_values: list[float] = []
         step_columns: list[int] = []
@@ -168,13 +177,14 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.mean_ = raw.mean(axis=0)
         spread = raw.std(axis=0)
         self.scale_ = np.where(spread > 0, spread, 1.0)
-        rising = np.zeros(raw.shape[1], dtype=bool)  # the functions whose slope is >= 0
-        rising[list(monotone)] = True
-        rising[self._indicator_slice()] = self.indicator_thresholds_ > 0
+        # Each function's slope: at or above 0 (+1: a monotone column's value and steps), at
+        # or below 0 (-1: a falling column's value), or free (0).
+        signs = slope_signs(raw.shape[1], list(monotone), self.falling_columns)
+        signs[self._indicator_slice()] = self.indicator_thresholds_ > 0
         self.basis_coef_, self.intercept_ = _lasso(
             (raw - self.mean_) / self.scale_,
             np.asarray(y, dtype=np.float64),
-            rising,
+            signs,
             alpha=self.alpha,
             max_iter=self.max_iter,
             tol=self.tol,
@@ -201,7 +211,8 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return np.hstack(parts)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__({"monotone_columns": (), **state})  # before 0.3.5: none
+        # Saved before 0.3.5 (0.3.6): no column bounded.
+        super().__setstate__({"monotone_columns": (), "falling_columns": (), **state})
         if "indicator_columns_" in state and "indicator_thresholds_" not in state:
             self.indicator_thresholds_ = np.zeros(self.indicator_columns_.size)  # before 0.3.5
         if "basis_coef_" in state and "terms_" not in state:  # saved before ``terms_`` was
@@ -289,17 +300,17 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 def _lasso(
     basis: FloatArray,
     y: FloatArray,
-    rising: npt.NDArray[np.bool_],
+    signs: npt.NDArray[np.int8],
     *,
     alpha: float,
     max_iter: int,
     tol: float,
 ) -> tuple[FloatArray, float]:
-    """The Lasso's slopes and intercept on the standardised ``basis``, the ``rising``
-    functions' slopes held at or above 0 (``linear_start.fit_rising``); with none, the plain
-    Lasso."""
-    if not rising.any():
+    """The Lasso's slopes and intercept on the standardised ``basis``, the slopes of sign +1
+    held at or above 0 and of sign -1 at or below 0 (``linear_start.fit_bounded``); with none,
+    the plain Lasso."""
+    if not signs.any():
         lasso = Lasso(alpha=alpha, max_iter=max_iter, tol=tol).fit(basis, y)
         return np.asarray(lasso.coef_, dtype=np.float64), float(lasso.intercept_)
     bounded = Lasso(alpha=alpha, max_iter=max_iter, tol=tol, positive=True)
-    return fit_rising(bounded, basis, y, np.flatnonzero(rising))
+    return fit_bounded(bounded, basis, y, signs)

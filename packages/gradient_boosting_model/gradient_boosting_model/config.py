@@ -120,6 +120,7 @@ class LassoConfig(_Frozen):
 class BlendConfig(_Frozen):
     weight: float = Field(gt=0, le=1)
     monotone_grades: bool
+    later_never_lower: tuple[HouseField, ...]
     lasso: LassoConfig
 
 
@@ -268,6 +269,23 @@ class Config(_Frozen):
                     f"blend.lasso.spline_features has grades, which blend.monotone_grades keeps "
                     f"monotone, and a curve may fall: {splined}"
                 )
+        ages = self.features.elapsed_years.variables
+        unknown = [name for name in self.blend.later_never_lower if name not in ages]
+        if unknown:
+            raise ValueError(
+                f"blend.later_never_lower takes years that become ages "
+                f"(features.elapsed_years.variables): {unknown}"
+            )
+        curved = [
+            name
+            for name in self.blend.later_never_lower
+            if name in (*lasso.spline_features, *lasso.one_hot_features)
+        ]
+        if curved:
+            raise ValueError(
+                f"blend.later_never_lower's years enter the Lasso as their value alone, and "
+                f"blend.lasso splines or one-hots them (a curve or a code may fall): {curved}"
+            )
         return self
 
 

@@ -58,16 +58,22 @@ def fit_pipeline(
     # Since 0.3.5: a better grade never prices a house lower (blend.monotone_grades).
     grades = fields_of_kind("grade") if config.blend.monotone_grades else ()
     rising = tuple(names.index(name) for name in grades)
+    # Since 0.3.6: a later year (a smaller age) never prices lower (blend.later_never_lower).
+    falling = tuple(names.index(name) for name in config.blend.later_never_lower)
     start = LinearStart(
-        alpha=config.linear_start.alpha, log_columns=log_columns, rising_columns=rising
+        alpha=config.linear_start.alpha,
+        log_columns=log_columns,
+        rising_columns=rising,
+        falling_columns=falling,
     )
     lasso = config.blend.lasso
     one_hot = [*fields_of_kind("category"), *fields_of_kind("grade"), *lasso.one_hot_features]
     regressor = pipeline.steps[-1][1]
     regressor.set_params(
         regressor__boosted__init=start,
-        regressor__tree_hidden_columns=rising,
+        regressor__tree_hidden_columns=(*rising, *falling),
         regressor__linear__monotone_columns=rising,
+        regressor__linear__falling_columns=falling,
         regressor__linear__log_columns=log_columns,
         regressor__linear__one_hot_columns=tuple(names.index(n) for n in one_hot if n in names),
         regressor__linear__spline_columns=tuple(

@@ -37,10 +37,11 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Ridge penalty on the standardised features.
     log_columns : sequence of int
         Columns (areas) that enter as log(1 + value).
-    rising_columns : sequence of int
+    rising_columns, falling_columns : sequence of int
         Columns whose slope is kept at or above 0 (since 0.3.5, the quality grades': a better
-        grade never starts a house lower). Fitted as the plain ridge; refitted with those
-        slopes bounded only if one of them came out below 0.
+        grade never starts a house lower), or at or below 0 (since 0.3.6, the age of the
+        remodel: a more recent one never starts a house lower). Fitted as the plain ridge;
+        refitted with those slopes bounded only if one of them came out the wrong way.
 
     Attributes
     ----------
@@ -60,10 +61,12 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         alpha: float = 300.0,
         log_columns: Sequence[int] = (),
         rising_columns: Sequence[int] = (),
+        falling_columns: Sequence[int] = (),
     ) -> None:
         self.alpha = alpha
         self.log_columns = log_columns
         self.rising_columns = rising_columns
+        self.falling_columns = falling_columns
 
     def fit(
         self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
@@ -78,15 +81,16 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         standardised = (inputs - self.center_) / scale
         ridge = Ridge(alpha=self.alpha).fit(standardised, y, sample_weight=sample_weight)
         coef, intercept = np.asarray(ridge.coef_, dtype=np.float64), float(ridge.intercept_)
-        rising = np.asarray(list(self.rising_columns), dtype=np.intp)
-        if np.any(coef[rising] < 0):
-            coef, intercept = _bounded_ridge(standardised, y, rising, self.alpha, sample_weight)
+        signs = slope_signs(coef.size, self.rising_columns, self.falling_columns)
+        if np.any(coef * signs < 0):
+            coef, intercept = _bounded_ridge(standardised, y, signs, self.alpha, sample_weight)
         self.coef_ = coef / scale
         self.intercept_ = intercept
         return self
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__({"rising_columns": (), **state})  # saved before 0.3.5: none
+        # Saved before 0.3.5 (0.3.6): no column bounded.
+        super().__setstate__({"rising_columns": (), "falling_columns": (), **state})
 
     def line(self) -> ClippedLine:
         """The fitted start as ``ClippedLine``: what ``predict`` and ``contributions`` compute,
@@ -122,40 +126,53 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 def _bounded_ridge(
     standardised: FloatArray,
     y: npt.ArrayLike,
-    rising: npt.NDArray[np.intp],
+    signs: npt.NDArray[np.int8],
     alpha: float,
     sample_weight: npt.ArrayLike | None,
 ) -> tuple[FloatArray, float]:
-    """The ridge with the ``rising`` columns' slopes at or above 0 (``fit_rising``)."""
+    """The ridge with each slope of sign +1 at or above 0, of sign -1 at or below 0
+    (``fit_bounded``)."""
     # Bounded, Ridge solves by L-BFGS-B: its gradient tolerance tightened to where the slopes
     # agree with the closed form's to about 1e-8.
     ridge = Ridge(alpha=alpha, positive=True, tol=1e-10)
-    return fit_rising(ridge, standardised, y, rising, sample_weight=sample_weight)
+    return fit_bounded(ridge, standardised, y, signs, sample_weight=sample_weight)
 
 
-def fit_rising(
+def slope_signs(
+    columns: int, rising: Sequence[int], falling: Sequence[int]
+) -> npt.NDArray[np.int8]:
+    """Per column, the sign its slope is held to: +1 (``rising``: at or above 0), -1
+    (``falling``: at or below 0) or 0 (free)."""
+    signs = np.zeros(columns, dtype=np.int8)
+    signs[list(rising)] = 1
+    signs[list(falling)] = -1
+    return signs
+
+
+def fit_bounded(
     model: Any,
     standardised: FloatArray,
     y: npt.ArrayLike,
-    rising: npt.NDArray[np.intp],
+    signs: npt.NDArray[np.int8],
     **fit_params: Any,
 ) -> tuple[FloatArray, float]:
     """The slopes and intercept of ``model``, a scikit-learn ``Ridge`` or ``Lasso`` made with
-    ``positive=True``, fitted on ``standardised`` with only the ``rising`` columns' slopes
-    held at or above 0.
+    ``positive=True``, fitted on ``standardised`` with only the slopes of sign +1 held at or
+    above 0 and those of sign -1 at or below 0 (``slope_signs``).
 
-    scikit-learn bounds every slope or none (``positive``), so each other column enters twice,
-    as itself and negated, both bounded at 0: the pair's difference is its slope. At the
-    optimum one of the two is 0 (lowering both by the smaller keeps the slope and lowers the
-    penalty, L2 or L1), so the penalty on the pair is that on the slope: this is the model with
-    only the ``rising`` slopes bounded, exactly.
+    scikit-learn bounds every slope at or above 0, or none (``positive``). So a column held at
+    or below 0 enters negated, and each free column enters twice, as itself and negated, both
+    bounded at 0: the pair's difference is its slope. At the optimum one of the two is 0
+    (lowering both by the smaller keeps the slope and lowers the penalty, L2 or L1), so the
+    penalty on the pair is that on the slope: this is the model with only those slopes
+    bounded, exactly.
     """
-    others = np.setdiff1d(np.arange(standardised.shape[1]), rising)
-    free = standardised[:, others]
-    design = np.hstack([free, -free, standardised[:, rising]])
+    free, bounded = np.flatnonzero(signs == 0), np.flatnonzero(signs)
+    loose = standardised[:, free]
+    design = np.hstack([loose, -loose, standardised[:, bounded] * signs[bounded]])
     model.fit(design, y, **fit_params)
     fitted = np.asarray(model.coef_, dtype=np.float64)
     coef = np.empty(standardised.shape[1], dtype=np.float64)
-    coef[others] = fitted[: others.size] - fitted[others.size : 2 * others.size]
-    coef[rising] = fitted[2 * others.size :]
+    coef[free] = fitted[: free.size] - fitted[free.size : 2 * free.size]
+    coef[bounded] = fitted[2 * free.size :] * signs[bounded]
     return coef, float(model.intercept_)

@@ -147,6 +147,8 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
             if config.blend.monotone_grades
             else None
         ),
+        # Since 0.3.6: the years a later value of which never prices a house lower.
+        "later_never_lower": list(config.blend.later_never_lower),
         "input_fields": list(HOUSE_FIELDS),
         "required_fields": list(REQUIRED_FIELDS),
         "model_params": config.model.model_dump(),

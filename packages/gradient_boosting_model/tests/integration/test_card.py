@@ -48,6 +48,17 @@ def test_the_card_names_the_grades_a_better_value_of_which_never_lowers_a_price(
     assert model_card(metadata)["monotone_grades"] is None
 
 
+def test_the_card_names_the_years_a_later_value_of_which_never_lowers_a_price(
+    config: Config,
+) -> None:
+    """Since 0.3.6 (``blend.later_never_lower``): the remodel's year; null before."""
+    metadata = load_metadata(config)
+    assert model_card(metadata)["later_never_lower"] == ["YearRemodAdd"]
+    assert list(config.blend.later_never_lower) == ["YearRemodAdd"]
+    del metadata["later_never_lower"]
+    assert model_card(metadata)["later_never_lower"] is None
+
+
 def _kinds() -> dict[str, str]:
     from gradient_boosting_model.schemas import HOUSE_FIELDS
 

@@ -119,3 +119,17 @@ def test_a_better_grade_never_prices_a_house_lower(house: dict[str, Any], field:
     assert all(better >= worse * (1 - 1e-12) for worse, better in itertools.pairwise(prices)), dict(
         zip(GRADES, prices, strict=True)
     )
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(house=HOUSES)
+def test_a_more_recent_remodel_never_prices_a_house_lower(house: dict[str, Any]) -> None:
+    """Since 0.3.6 (``blend.later_never_lower``), for any valid house, whatever else it says:
+    remodelled in any year from its building to its sale, each year's price at least the one
+    before's (to float rounding)."""
+    every = range(house["YearBuilt"], max(house["YearBuilt"], house["YrSold"]) + 1)
+    years = [*every[:: max(1, len(every) // 40)], every[-1]]  # about 40, the sale's included
+    prices = make_prediction([{**house, "YearRemodAdd": year} for year in years]).predictions
+    assert all(later >= earlier * (1 - 1e-12) for earlier, later in itertools.pairwise(prices)), (
+        dict(zip(years, prices, strict=True))
+    )

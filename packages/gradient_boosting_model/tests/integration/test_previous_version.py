@@ -123,13 +123,18 @@ def test_the_blends_boosted_half_is_the_previous_model(
     training_columns: tuple[Columns, npt.NDArray[np.float64]],
 ) -> None:
     """Trained with the same settings on the same houses: the same preprocessing and, with
-    ``blend.monotone_grades`` off (since 0.3.5 the trees do not see the grades), the same trees
+    ``blend.monotone_grades`` and ``later_never_lower`` off (since 0.3.5 and 0.3.6 the trees do
+    not see the grades and the remodel's age), the same trees
     (to float rounding, should the artifact have been trained on another machine)."""
     columns = validate_inputs(request_rows)
     old, new = previous.stages(columns), packaged_model.stages(columns)
     np.testing.assert_allclose(old.matrix, new.matrix, rtol=1e-9, atol=0)
     unbounded = config.model_copy(
-        update={"blend": config.blend.model_copy(update={"monotone_grades": False})}
+        update={
+            "blend": config.blend.model_copy(
+                update={"monotone_grades": False, "later_never_lower": ()}
+            )
+        }
     )
     blend = fit_pipeline(*training_columns, unbounded).named_steps["regressor"].regressor_
     np.testing.assert_allclose(

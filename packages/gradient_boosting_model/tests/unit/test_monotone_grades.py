@@ -108,16 +108,19 @@ def test_bounding_some_slopes_is_the_plain_lasso_where_they_come_out_positive(
     plain = Lasso(alpha=0.001, tol=1e-10, max_iter=100_000).fit(basis, y)
     from gradient_boosting_model.basis_lasso import _lasso as bounded_lasso
 
-    coef, intercept = bounded_lasso(
-        basis, y, np.array([True, False]), alpha=0.001, max_iter=100_000, tol=1e-10
-    )
+    rising = np.array([1, 0], dtype=np.int8)
+    coef, intercept = bounded_lasso(basis, y, rising, alpha=0.001, max_iter=100_000, tol=1e-10)
     np.testing.assert_allclose(coef, plain.coef_, rtol=0, atol=1e-8)
     assert intercept == pytest.approx(plain.intercept_, abs=1e-8)
-    flipped, _ = bounded_lasso(
-        -basis, y, np.array([True, False]), alpha=0.001, max_iter=100_000, tol=1e-10
-    )
+    flipped, _ = bounded_lasso(-basis, y, rising, alpha=0.001, max_iter=100_000, tol=1e-10)
     assert flipped[0] == 0.0  # the area negated falls with price: bounded at 0
     assert flipped[1] != 0.0
+    # Held to fall instead (since 0.3.6), the negated area is the plain Lasso's, the area not.
+    falling = np.array([-1, 0], dtype=np.int8)
+    negated, _ = bounded_lasso(-basis, y, falling, alpha=0.001, max_iter=100_000, tol=1e-10)
+    np.testing.assert_allclose(negated, -plain.coef_, rtol=0, atol=1e-8)
+    held, _ = bounded_lasso(basis, y, falling, alpha=0.001, max_iter=100_000, tol=1e-10)
+    assert held[0] == 0.0 and held[1] != 0.0
 
 
 def test_the_start_bounds_a_grades_slope_only_where_it_falls(
@@ -144,7 +147,8 @@ def test_the_bounded_ridge_is_the_ridge_where_the_bound_does_not_bind(
 
     X, y = data
     standardised = (X - X.mean(axis=0)) / X.std(axis=0)
-    coef, intercept = _bounded_ridge(standardised, y, np.array([GRADE]), 10.0, None)
+    rising = np.array([0, 1, 0], dtype=np.int8)
+    coef, intercept = _bounded_ridge(standardised, y, rising, 10.0, None)
     plain = Ridge(alpha=10.0).fit(standardised, y)
     np.testing.assert_allclose(coef, plain.coef_, rtol=0, atol=1e-7)
     assert intercept == pytest.approx(plain.intercept_, abs=1e-7)
@@ -254,3 +258,36 @@ def test_a_monotone_column_cannot_be_splined(data: tuple[np.ndarray, np.ndarray]
     X, y = data
     with pytest.raises(ValueError, match="cannot be splined"):
         _lasso(monotone_columns=(GRADE,), spline_columns=(GRADE,)).fit(X, y)
+
+
+AGE = 2  # a column whose larger value should never raise a price (a remodel's age)
+
+
+def test_the_start_and_the_lasso_hold_a_falling_columns_slope_at_or_below_0(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Since 0.3.6 (``blend.later_never_lower``): the lot's slope here rises; held to fall,
+    it is 0, in the start (refitted bounded) and in the Lasso (its value alone)."""
+    X, y = data
+    assert LinearStart(alpha=10.0, log_columns=(0,)).fit(X, y).coef_[AGE] > 0
+    start = LinearStart(alpha=10.0, log_columns=(0,), falling_columns=(AGE,)).fit(X, y)
+    assert start.coef_[AGE] == pytest.approx(0.0, abs=1e-9)
+    assert start.coef_[0] > 0
+    free = _lasso(log_columns=(0,)).fit(X, y)
+    assert free.terms_.number_coef[AGE] > 0
+    held = _lasso(log_columns=(0,), falling_columns=(AGE,)).fit(X, y)
+    assert held.terms_.number_coef[AGE] == 0.0
+    ages = X.copy()
+    for low, high in ((2000.0, 5000.0), (5000.0, 20000.0)):
+        ages[:, AGE] = low
+        cheaper = held.predict(ages)
+        ages[:, AGE] = high
+        assert np.all(held.predict(ages) <= cheaper)
+
+
+def test_a_falling_column_is_its_value_alone(data: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = data
+    with pytest.raises(ValueError, match="no indicators"):
+        _lasso(falling_columns=(AGE,)).fit(X, y)  # logged: it would get a "> 0" indicator
+    with pytest.raises(ValueError, match="cannot be splined"):
+        _lasso(log_columns=(0,), falling_columns=(AGE,), spline_columns=(AGE,)).fit(X, y)
