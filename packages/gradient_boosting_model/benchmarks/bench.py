@@ -140,6 +140,30 @@ def grade_order_targets(config: Any, houses: list[dict[str, Any]]) -> list[Targe
     ]
 
 
+def later_year_targets(config: Any, houses: list[dict[str, Any]]) -> list[Target]:
+    """Whether a later year of ``blend.later_never_lower`` (the remodel's) ever prices a holdout
+    house lower: each house priced at its field's every year from its building to its sale,
+    the share of one-year steps priced lower (by over 0.05%) and the largest drop; printed per
+    field. Since 0.3.6 none is, by construction: the target is float rounding."""
+    worst = 0.0
+    print("\na later year priced lower, holdout (share of one-year steps; the largest drop):")
+    for field in config.blend.later_never_lower:
+        steps = lowered = 0
+        for house in houses:
+            years = range(house["YearBuilt"], max(house["YearBuilt"], house["YrSold"]) + 1)
+            if len(years) < 2:
+                continue
+            priced = [{**house, field: year} for year in years]
+            prices = np.asarray(make_prediction(priced).predictions)
+            drops = 1 - prices[1:] / prices[:-1]
+            steps, lowered = steps + drops.size, lowered + int(np.sum(drops > 0.0005))
+            worst = max(worst, float(drops.max()))
+        print(f"  {field:<12} {lowered / max(steps, 1):6.1%} of {steps} {worst:7.2%}")
+    return [
+        Target("a later remodel's largest price drop, holdout", worst * 100, high=1e-9, unit="%")
+    ]
+
+
 def main() -> int:
     config = load_config()
     metadata = load_metadata(config)
@@ -176,6 +200,7 @@ def main() -> int:
 
     holdout_houses, _ = features_and_target(split_holdout(config).holdout, config)
     grade_order = grade_order_targets(config, holdout_houses)
+    later_years = later_year_targets(config, holdout_houses)
 
     rows = read_dataset(config.data.requests_file)
     everything = make_prediction(rows, explain=True)
@@ -265,6 +290,7 @@ def main() -> int:
         *partial_house_targets(config, partial_cv, accuracy["partial_houses"]),
         *issue_24_targets(cv, accuracy),
         *grade_order,
+        *later_years,
     ]
     if WHEEL.is_file():
         targets.append(Target("wheel size", WHEEL.stat().st_size / 1e6, high=20, unit=" MB"))
