@@ -231,6 +231,7 @@ class ReleaseConfig(_Frozen):
 
 class ArtifactsConfig(_Frozen):
     directory: str = Field(min_length=1)
+    kept_directory: str = Field(min_length=1)
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
 
 

@@ -28,7 +28,9 @@ def metadata_path(config: Config, *, version: str = __version__) -> Path:
 
 
 def save_model(model: TrainedModel, metadata: dict[str, Any], config: Config) -> Path:
-    """Write the trained model and its metadata, then remove artifacts of other versions.
+    """Write the trained model and its metadata, then move the artifacts of other versions to
+    ``artifacts.kept_directory`` (``kept_path``), out of the package: the version served until
+    now is the release's champion in the shadow replay, and what a rollback serves.
 
     Each file is written beside its place and renamed into it, so that an interrupted run
     leaves the previous artifact whole.
@@ -41,10 +43,20 @@ def save_model(model: TrainedModel, metadata: dict[str, Any], config: Config) ->
     partial_metadata.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     partial.replace(path)
     partial_metadata.replace(metadata_path(config))
-    for old in path.parent.glob(f"{config.artifacts.name}_v*"):
-        if old.stem != path.stem:
-            old.unlink()
+    others = [
+        old for old in path.parent.glob(f"{config.artifacts.name}_v*") if old.stem != path.stem
+    ]
+    if others:
+        kept = kept_path(config)
+        kept.mkdir(parents=True, exist_ok=True)
+        for old in others:
+            old.replace(kept / old.name)
     return path
+
+
+def kept_path(config: Config) -> Path:
+    """Where training keeps the artifacts of the versions before (``save_model``)."""
+    return (PACKAGE_ROOT / config.artifacts.kept_directory).resolve()
 
 
 def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
