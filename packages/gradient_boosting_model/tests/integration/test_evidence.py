@@ -211,6 +211,29 @@ def test_fields_left_out_are_marked_assumed(house: dict[str, Any]) -> None:
     assert {f.field: f.assumed for f in explained.factors(2)}["PoolQC"] is False
 
 
+def test_assumed_says_what_was_taken_as_typical_not_what_was_sent(
+    house: dict[str, Any],
+) -> None:
+    """``assumed`` marks a value the model took as a typical house's, which is not quite "a
+    field left out" (the READMEs say which, a probe's finding): an alley, a fence or a shed
+    left out is none (``schemas.NONE_WHEN_LEFT_OUT``), as a null, and not marked; a code
+    training never saw, though sent, is priced as unknown (typical) and marked, its range
+    partial and warned of."""
+    minimal = {name: house[name] for name in REQUIRED_FIELDS}
+    unseen = {**house, "Exterior1st": "BrkComm"}
+    result = make_prediction([minimal, unseen], explain=True)
+    explained = result.explanations
+    assert explained is not None
+    bare = {f.field: f.assumed for f in explained.factors(0)}
+    assert not bare["Alley"] and not bare["Fence"] and not bare["MiscFeature"]
+    flags = {f.field: f.assumed for f in explained.factors(1)}
+    assert flags["Exterior1st"]
+    assert [name for name, flag in flags.items() if flag and unseen[name] is not None] == [
+        "Exterior1st"
+    ]
+    assert result.intervals[1].partial and not result.intervals[1].calibrated
+
+
 def test_a_detail_left_out_is_typical_and_a_null_one_none(house: dict[str, Any]) -> None:
     """Where Ames records "none" as a missing value (no basement, no garage), a null says the
     house has none; a field left out says nothing, and is taken as typical, as a number left
