@@ -259,17 +259,6 @@ class Config(_Frozen):
         ]
         if unknown:
             raise ValueError(f"blend.lasso's features are not features: {unknown}")
-        if self.blend.monotone_grades:
-            splined = [
-                name
-                for name in lasso.spline_features
-                if name in HOUSE_FIELDS and HOUSE_FIELDS[name].metadata["kind"] == "grade"
-            ]
-            if splined:
-                raise ValueError(
-                    f"blend.lasso.spline_features has grades, which blend.monotone_grades keeps "
-                    f"monotone, and a curve may fall: {splined}"
-                )
         ages = self.features.elapsed_years.variables
         unknown = [name for name in self.blend.later_never_lower if name not in ages]
         if unknown:
@@ -277,17 +266,29 @@ class Config(_Frozen):
                 f"blend.later_never_lower takes years that become ages "
                 f"(features.elapsed_years.variables): {unknown}"
             )
-        curved = [
-            name
-            for name in self.blend.later_never_lower
-            if name in (*lasso.spline_features, *lasso.one_hot_features)
-        ]
-        if curved:
+        held = (*self.rising_fields, *self.blend.later_never_lower)
+        splined = [name for name in held if name in lasso.spline_features]
+        if splined:
+            raise ValueError(
+                f"blend.lasso.spline_features has fields blend.monotone_grades or "
+                f"later_never_lower keeps monotone, and a curve may fall: {splined}"
+            )
+        coded = [name for name in self.blend.later_never_lower if name in lasso.one_hot_features]
+        if coded:
             raise ValueError(
                 f"blend.later_never_lower's years enter the Lasso as their value alone, and "
-                f"blend.lasso splines or one-hots them (a curve or a code may fall): {curved}"
+                f"blend.lasso one-hots them (a code may fall): {coded}"
             )
         return self
+
+    @property
+    def rising_fields(self) -> tuple[str, ...]:
+        """The fields a better value of which never prices a house lower: the schema's grade
+        fields where ``blend.monotone_grades`` (held rising in the model, ``fitting``, and
+        named by the card, ``train``), else none."""
+        if not self.blend.monotone_grades:
+            return ()
+        return tuple(name for name, f in HOUSE_FIELDS.items() if f.metadata["kind"] == "grade")
 
 
 def _describe(error: ValidationError) -> str:

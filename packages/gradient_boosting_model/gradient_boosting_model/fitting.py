@@ -56,8 +56,7 @@ def fit_pipeline(
     names = pipeline.named_steps["matrix"].feature_names_in_.tolist()
     log_columns = tuple(names.index(name) for name in config.linear_start.log_features)
     # Since 0.3.5: a better grade never prices a house lower (blend.monotone_grades).
-    grades = fields_of_kind("grade") if config.blend.monotone_grades else ()
-    rising = tuple(names.index(name) for name in grades)
+    rising = tuple(names.index(name) for name in config.rising_fields)
     # Since 0.3.6: a later year (a smaller age) never prices lower (blend.later_never_lower).
     falling = tuple(names.index(name) for name in config.blend.later_never_lower)
     start = LinearStart(

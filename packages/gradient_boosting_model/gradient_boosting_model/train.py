@@ -32,7 +32,6 @@ from gradient_boosting_model.fitting import (
 from gradient_boosting_model.holdout_identity import holdout_identity
 from gradient_boosting_model.partial_fitting import fit_partial_ranges
 from gradient_boosting_model.persistence import save_model
-from gradient_boosting_model.pipeline import fields_of_kind
 from gradient_boosting_model.release.baseline import DECLARATION
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import floating_point_fingerprint
@@ -143,8 +142,8 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
         "input_distributions": model.distributions.describe(),
         # Since 0.3.5: the grades a better value of which never prices a house lower.
         "monotone_grades": (
-            {"fields": list(fields_of_kind("grade")), "order": config.features.grades_in_order}
-            if config.blend.monotone_grades
+            {"fields": list(config.rising_fields), "order": config.features.grades_in_order}
+            if config.rising_fields
             else None
         ),
         # Since 0.3.6: the years a later value of which never prices a house lower.

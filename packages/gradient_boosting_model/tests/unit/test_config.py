@@ -104,3 +104,34 @@ def test_a_monotone_grade_is_not_splined(tmp_path: Path, raw: dict[str, dict[str
         load_config(_write(tmp_path, raw))
     raw["blend"]["monotone_grades"] = False  # not promised: allowed
     assert "KitchenQual" in load_config(_write(tmp_path, raw)).blend.lasso.spline_features
+
+
+def test_a_later_never_lower_year_is_an_age_neither_splined_nor_one_hot(
+    tmp_path: Path, raw: dict[str, dict[str, object]]
+) -> None:
+    """Its age enters the Lasso as its value alone, its slope held at or below 0."""
+    lasso = raw["blend"]["lasso"]
+    assert isinstance(lasso, dict)
+    splines, codes = list(lasso["spline_features"]), list(lasso["one_hot_features"])
+    for key, value, message in (
+        ("spline_features", [*splines, "YearRemodAdd"], r"a curve may fall: \['YearRemodAdd'\]"),
+        ("one_hot_features", [*codes, "YearRemodAdd"], r"a code may fall\): \['YearRemodAdd'\]"),
+    ):
+        lasso[key] = value
+        with pytest.raises(ConfigError, match=message):
+            load_config(_write(tmp_path, raw))
+        lasso["spline_features"], lasso["one_hot_features"] = splines, codes
+    raw["blend"]["later_never_lower"] = ["YrSold"]
+    with pytest.raises(ConfigError, match=r"years that become ages .*\['YrSold'\]"):
+        load_config(_write(tmp_path, raw))
+
+
+def test_the_rising_fields_are_the_grades_only_where_promised(
+    tmp_path: Path, raw: dict[str, dict[str, object]]
+) -> None:
+    config = load_config()
+    assert (
+        config.rising_fields[:2] == ("ExterQual", "ExterCond") and len(config.rising_fields) == 10
+    )
+    raw["blend"]["monotone_grades"] = False
+    assert load_config(_write(tmp_path, raw)).rising_fields == ()
