@@ -105,12 +105,17 @@ def issue_24_targets(cv: dict[str, Any], holdout: dict[str, Any]) -> list[Target
     ]
 
 
+#: A price lower by more than this share counts as an inversion: a floor for differences too
+#: small to matter to anyone.
+INVERSION_FLOOR = 0.0005
+
+
 def grade_inversions(
     houses: list[dict[str, Any]], field: str, grades: list[str]
 ) -> tuple[float, float]:
     """Of ``houses`` giving ``field``, each priced at each of ``grades`` (worst first): the
-    share of (house, step up) pairs whose better grade is priced lower (by over 0.05%: a floor
-    for differences too small to matter to anyone), and the largest such drop, as a share of
+    share of (house, step up) pairs whose better grade is priced lower (by over
+    ``INVERSION_FLOOR``), and the largest such drop, as a share of
     the price."""
     given = [house for house in houses if house.get(field) is not None]
     prices = np.array(
@@ -120,7 +125,7 @@ def grade_inversions(
         ]
     )
     drops = 1 - prices[1:] / prices[:-1]  # > 0: the better grade priced lower
-    return float(np.mean(drops > 0.0005)), float(max(drops.max(), 0.0))
+    return float(np.mean(drops > INVERSION_FLOOR)), float(max(drops.max(), 0.0))
 
 
 def grade_order_targets(config: Any, houses: list[dict[str, Any]]) -> list[Target]:
@@ -156,7 +161,7 @@ def later_year_targets(config: Any, houses: list[dict[str, Any]]) -> list[Target
             priced = [{**house, field: year} for year in years]
             prices = np.asarray(make_prediction(priced).predictions)
             drops = 1 - prices[1:] / prices[:-1]
-            steps, lowered = steps + drops.size, lowered + int(np.sum(drops > 0.0005))
+            steps, lowered = steps + drops.size, lowered + int(np.sum(drops > INVERSION_FLOOR))
             worst = max(worst, float(drops.max()))
         print(f"  {field:<12} {lowered / max(steps, 1):6.1%} of {steps} {worst:7.2%}")
     return [
