@@ -152,3 +152,24 @@ def test_a_large_refused_request_leaves_no_garbage_in_cycles(status: int, collec
     finally:
         gc.enable()
         gc.collect()
+
+
+#: A worker's app, built as gunicorn's master builds it, then the heavy libraries it imported.
+_WORKER_IMPORTS = """
+import sys, tempfile
+from api.app import create_app
+from api.config import Settings
+with tempfile.TemporaryDirectory() as state:
+    create_app(Settings(environment="testing", state_dir=state, recording=False))
+print(sorted({name.split(".")[0] for name in sys.modules} & {"scipy", "sklearn", "pandas"}))
+"""
+
+
+def test_a_worker_imports_neither_scipy_nor_scikit_learn() -> None:
+    """Each library is resident in every worker: scipy's statistics, imported once for an exact
+    sign test (``comparison.at_least_as_many_heads`` now), cost each about 70 MB of its 200."""
+    run = subprocess.run(
+        [sys.executable, "-c", _WORKER_IMPORTS], cwd=ROOT, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.splitlines()[-1] == "[]"

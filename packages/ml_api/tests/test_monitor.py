@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
+from scipy.stats import binomtest
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
@@ -28,7 +29,7 @@ from api.monitor import REMEASURE_TICKS, LiveMonitor, _set_challenger_gauges
 from api.service import PredictionService
 from api.store import monitoring as monitoring_module_store
 from api.store import sales as sales_module
-from api.store.comparison import Versions, compare
+from api.store.comparison import Versions, at_least_as_many_heads, compare
 from api.store.database import Store, make_engine, migrate
 from api.store.health import STALLED_BOUNDS, Attempt, StoreHealth
 from api.store.monitoring import Thresholds, Window
@@ -521,6 +522,15 @@ def _closer_challenger_missing_every_sale(
     with engine.connect() as connection:
         return compare(connection, Versions(MODEL_VERSION, "0.3.0"), houses=100,
                        window_sales=100, min_sales=2, coverage_alert=0.8)  # fmt: skip
+
+
+@pytest.mark.parametrize("tosses", [*range(1, 41), 100, 999])
+def test_the_sign_test_is_scipys_binomial_test(tosses: int) -> None:
+    """McNemar's exact test, one-sided, as scipy computes it (the service no longer imports
+    scipy for it: test_memory.py), for every count of heads."""
+    for heads in range(tosses + 1):
+        expected = binomtest(heads, tosses, 0.5, alternative="greater").pvalue
+        assert at_least_as_many_heads(heads, tosses) == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.parametrize(
