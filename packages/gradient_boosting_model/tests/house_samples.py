@@ -7,6 +7,7 @@ built array by array."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -44,6 +45,22 @@ def _edges(name: str) -> list[Any]:
             ends = [validator.min, validator.max]
             return [int(end) if isinstance(field, WholeNumber) else end for end in ends]
     return []
+
+
+def accepted_years(house: Mapping[str, Any], field: str) -> range:
+    """Every year ``field`` may take in ``house``, its other details as they are, the house not
+    refused: the field's schema range, narrowed by each house rule (``HOUSE_RULES``) bounding it
+    by a detail the house gives. ``YearBuilt`` from the schema's earliest year to a year after
+    the sale and after the remodel; ``YearRemodAdd`` from a year before the building, and
+    ``GarageYrBlt`` from the earliest year, to the schema's latest: a year more than one after
+    the sale is warned of (``YEARS_AFTER_SALE_WARNED``), not refused, and priced as it reads."""
+    low, high = _edges(field)
+    for rule in HOUSE_RULES:
+        if rule.field == field and house.get(rule.at_most) is not None:
+            high = min(high, math.floor(house[rule.at_most] + rule.slack))
+        if rule.at_most == field and house.get(rule.field) is not None:
+            low = max(low, math.ceil(house[rule.field] - rule.slack))
+    return range(low, high + 1)
 
 
 def sampled_houses(

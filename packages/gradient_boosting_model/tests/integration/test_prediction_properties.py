@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import pytest
+from house_samples import accepted_years
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import fields, validate
@@ -123,13 +124,15 @@ def test_a_better_grade_never_prices_a_house_lower(house: dict[str, Any], field:
 
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(house=HOUSES)
-def test_a_more_recent_remodel_never_prices_a_house_lower(house: dict[str, Any]) -> None:
-    """Since 0.3.6 (``blend.later_never_lower``), for any valid house, whatever else it says:
-    remodelled in any year from its building to its sale, each year's price at least the one
-    before's (to float rounding)."""
-    every = range(house["YearBuilt"], max(house["YearBuilt"], house["YrSold"]) + 1)
-    years = [*every[:: max(1, len(every) // 40)], every[-1]]  # about 40, the sale's included
-    prices = make_prediction([{**house, "YearRemodAdd": year} for year in years]).predictions
+@pytest.mark.parametrize("field", load_config().blend.later_never_lower)
+def test_a_later_year_never_prices_a_house_lower(field: str, house: dict[str, Any]) -> None:
+    """Since 0.3.6 a more recent remodel, since 0.3.7 a later year built or garage
+    (``blend.later_never_lower``), for any valid house, whatever else it says: the year at every
+    value the house rules accept (``accepted_years``: a year built up to a year after its
+    remodel and its sale, a remodel or a garage after the sale too, warned of), each year's price
+    at least the one before's (to float rounding)."""
+    years = accepted_years(house, field)
+    prices = make_prediction([{**house, field: year} for year in years]).predictions
     assert all(later >= earlier * (1 - 1e-12) for earlier, later in itertools.pairwise(prices)), (
         dict(zip(years, prices, strict=True))
     )
