@@ -51,10 +51,11 @@ def test_the_card_names_the_grades_a_better_value_of_which_never_lowers_a_price(
 def test_the_card_names_the_years_a_later_value_of_which_never_lowers_a_price(
     config: Config,
 ) -> None:
-    """Since 0.3.6 (``blend.later_never_lower``): the remodel's year; null before."""
+    """Since 0.3.6 (``blend.later_never_lower``): the remodel's year, since 0.3.7 every year
+    made an age (built, remodelled, the garage's); null before."""
     metadata = load_metadata(config)
-    assert model_card(metadata)["later_never_lower"] == ["YearRemodAdd"]
-    assert list(config.blend.later_never_lower) == ["YearRemodAdd"]
+    assert model_card(metadata)["later_never_lower"] == list(config.blend.later_never_lower)
+    assert set(config.blend.later_never_lower) == set(config.features.elapsed_years.variables)
     del metadata["later_never_lower"]
     assert model_card(metadata)["later_never_lower"] is None
 

@@ -123,8 +123,9 @@ def test_the_blends_boosted_half_is_the_previous_model(
     training_columns: tuple[Columns, npt.NDArray[np.float64]],
 ) -> None:
     """Trained with the same settings on the same houses: the same preprocessing and, with
-    ``blend.monotone_grades`` and ``later_never_lower`` off (since 0.3.5 and 0.3.6 the trees do
-    not see the grades and the remodel's age), the same trees
+    ``blend.monotone_grades`` and ``later_never_lower`` off (since 0.3.5 the trees do not see
+    the grades, since 0.3.6 the remodel's age, since 0.3.7 the building's and the garage's), the
+    same trees
     (to float rounding, should the artifact have been trained on another machine)."""
     columns = validate_inputs(request_rows)
     old, new = previous.stages(columns), packaged_model.stages(columns)
