@@ -11,8 +11,9 @@ never priced lower. Such a column enters as its clipped value and as one step pe
 often enough ("above Fa", "above TA" ...) in place of one indicator per grade, and the Lasso
 keeps those slopes at or above 0, so the column's term rises with the grade. Its score 0 (no
 such feature: no basement) is no grade and keeps an indicator of its own, of either sign.
-Since 0.3.6 a column may also fall (``falling_columns``, the age of the remodel: a more recent
-remodel is never priced lower): it enters as its clipped value alone, its slope at or below 0.
+Since 0.3.6 a column may also fall (``falling_columns``, the ages of the years of
+``blend.later_never_lower``: a more recent remodel, since 0.3.7 a later year built or garage, is
+never priced lower): it enters as its clipped value alone, its slope at or below 0.
 
 The prediction is therefore a constant plus one term per matrix column (``contributions``),
 which the explanation adds to the trees' contributions: explanations stay exact. Chosen by the

@@ -49,8 +49,9 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
         # Since 0.3.5: the grade fields a better value of which (in ``order``, worst first)
         # never prices a house lower, whatever else it says; null for an older artifact.
         "monotone_grades": metadata.get("monotone_grades"),
-        # Since 0.3.6: the years (a remodel's) a later value of which never prices a house
-        # lower, whatever else it says; null for an older artifact.
+        # Since 0.3.6: the years (blend.later_never_lower: the remodel's; since 0.3.7 the
+        # building's and the garage's too) a later value of which never prices a house lower,
+        # whatever else it says; null for an older artifact.
         "later_never_lower": metadata.get("later_never_lower"),
         "input_fields": [
             {

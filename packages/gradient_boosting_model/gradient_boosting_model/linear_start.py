@@ -39,9 +39,11 @@ class LinearStart(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Columns (areas) that enter as log(1 + value).
     rising_columns, falling_columns : sequence of int
         Columns whose slope is kept at or above 0 (since 0.3.5, the quality grades': a better
-        grade never starts a house lower), or at or below 0 (since 0.3.6, the age of the
-        remodel: a more recent one never starts a house lower). Fitted as the plain ridge;
-        refitted with those slopes bounded only if one of them came out the wrong way.
+        grade never starts a house lower), or at or below 0 (the ages of
+        ``blend.later_never_lower``'s years: since 0.3.6 the remodel's, since 0.3.7 the
+        building's and the garage's too; a later year never starts a house lower). Fitted as
+        the plain ridge; refitted with those slopes bounded only if one of them came out the
+        wrong way.
 
     Attributes
     ----------
