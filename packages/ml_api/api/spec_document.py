@@ -7,6 +7,7 @@ limits; ``with_limits`` puts a server's own limits in the places the schema keep
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ import yaml
 from api.config import Settings
 
 SPEC_PATH = Path(__file__).parent / "spec" / "api.yaml"
+#: The keys of a path item that name an operation (OpenAPI 3.0); its others (``parameters``,
+#: shared by its operations, ``summary``...) do not.
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 def request_limits(config: Settings) -> dict[str, int]:
@@ -97,15 +101,21 @@ def request_field_names() -> frozenset[str]:
     operation of ``spec/api.yaml``: the houses' details and the sales' fields."""
     spec = _declared_spec()
     names: set[str] = set()
-    for operations in spec["paths"].values():
-        for operation in operations.values():
-            if not isinstance(operation, dict):
-                continue
-            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-            if body:
-                schema = _resolved(body["schema"], spec)
-                names.update(schema.get("items", schema).get("properties", {}))
+    for _, _, operation in operations(spec):
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if body:
+            schema = _resolved(body["schema"], spec)
+            names.update(schema.get("items", schema).get("properties", {}))
     return frozenset(names)
+
+
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each operation of ``spec``: its path, its method (lower case, as the spec writes it) and
+    the operation, the other keys of its path item (its shared ``parameters``) left out."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in _METHODS:
+                yield path, method, operation
 
 
 def _resolved(node: Any, spec: dict[str, Any]) -> Any:

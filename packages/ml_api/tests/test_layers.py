@@ -19,7 +19,7 @@ from api import config
 from api.body_validation import CHECKED_BY_HANDLER, BodyCheck, BodyLimits
 from api.controller import Handlers
 from api.problems import InvalidHousesProblem
-from api.spec_document import prediction_request_schema, read_spec
+from api.spec_document import operations, prediction_request_schema, read_spec
 
 API = Path(__file__).parent.parent / "api"
 SPEC = read_spec(config.Settings(environment="testing"))
@@ -66,14 +66,13 @@ def test_a_list_of_objects_is_checked_whole_unless_the_spec_says_who_checks_its_
 
 def _bodies_checked_by_their_handlers() -> set[str]:
     marked: set[str] = set()
-    for path, operations in SPEC["paths"].items():
-        for method, operation in operations.items():
-            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-            schema = body and body["schema"]
-            if schema and "$ref" in schema:
-                schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-            if schema and schema.get(CHECKED_BY_HANDLER):
-                marked.add(f"{method} {path} -> {operation['operationId']}")
+    for path, method, operation in operations(SPEC):
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        schema = body and body["schema"]
+        if schema and "$ref" in schema:
+            schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        if schema and schema.get(CHECKED_BY_HANDLER):
+            marked.add(f"{method} {path} -> {operation['operationId']}")
     return marked
 
 
@@ -91,10 +90,9 @@ def test_only_the_services_that_check_their_rows_are_trusted_to() -> None:
 
 def test_every_operation_resolves_to_a_handler_and_nothing_else_does() -> None:
     handlers = Handlers(service=None)  # type: ignore[arg-type]
-    for operations in SPEC["paths"].values():
-        for operation in operations.values():
-            controller = operation["x-openapi-router-controller"]
-            assert callable(handlers.resolve(f"{controller}.{operation['operationId']}"))
+    for _, _, operation in operations(SPEC):
+        controller = operation["x-openapi-router-controller"]
+        assert callable(handlers.resolve(f"{controller}.{operation['operationId']}"))
     for name in ("api.controller.resolve", "api.controller.service", "os.system", "predict"):
         with pytest.raises(ImportError):
             handlers.resolve(name)
@@ -120,8 +118,7 @@ def test_no_handler_has_flask_read_its_body_again() -> None:
     handlers = Handlers(service=service)  # type: ignore[arg-type]
     with_bodies = [
         operation
-        for operations in read_spec(config.Settings())["paths"].values()
-        for operation in operations.values()
+        for _, _, operation in operations(read_spec(config.Settings()))
         if "requestBody" in operation
     ]
     assert {operation["operationId"] for operation in with_bodies} >= {"predict", "record_sales"}

@@ -22,6 +22,7 @@ from api.problems import HeadTooLargeProblem, UriTooLongProblem
 from api.spec_document import (
     SPEC_PATH,
     example_houses,
+    operations,
     read_spec,
     request_examples,
     request_limits,
@@ -278,10 +279,9 @@ ANY_REQUEST = {"408", "413", "414", "415", "431", "501", "503"}
 
 
 def test_every_operation_declares_what_any_request_may_be_answered() -> None:
-    for path, operations in SPEC["paths"].items():
-        for method, operation in operations.items():
-            missing = ANY_REQUEST - set(operation["responses"])
-            assert not missing, f"{method.upper()} {path} declares no {sorted(missing)}"
+    for path, method, operation in operations(SPEC):
+        missing = ANY_REQUEST - set(operation["responses"])
+        assert not missing, f"{method.upper()} {path} declares no {sorted(missing)}"
 
 
 @pytest.mark.integration
