@@ -34,6 +34,8 @@ from api.security_headers import security_headers
 
 logger = logging.getLogger("api.access")
 
+#: An id a client may give, kept as given: what the spec's ``RequestId`` header says (its
+#: schema; tests/test_request_id.py holds the two equal).
 _SANE_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{MAX_REQUEST_ID}}}")
 _MAX_SERIES = 1000
 
