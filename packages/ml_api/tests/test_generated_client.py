@@ -126,3 +126,19 @@ def test_a_refusal_reaches_the_generated_client_as_a_problem(
     assert type(problem).__name__ == "Problem"
     assert [(error.row, error.field) for error in problem.errors] == [(0, "GrLivArea")]
     assert orjson.loads(response.content)["status"] == 400
+
+
+def test_the_generated_client_sends_a_request_id_and_reads_it_back(
+    generated: Path, client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    """The spec's ``X-Request-ID`` parameter is each call's ``x_request_id``; the answer's
+    header is in the detailed response's ``headers``."""
+    house_details = _module("models").HouseDetails
+    predict = _module("api.predictions.predict")
+    response = predict.sync_detailed(
+        client=_api_client(client),
+        body=[house_details.from_dict(request_rows[0])],
+        x_request_id="order-17",
+    )
+    assert response.status_code == 200
+    assert response.headers["X-Request-ID"] == "order-17"
