@@ -31,6 +31,7 @@ from gradient_boosting_model.schemas import (
     NONE_WHEN_LEFT_OUT,
     NONE_WHEN_ZERO,
     THERE_WHEN_GIVEN,
+    ZERO_SAYS_NONE,
     ZERO_WHEN_NONE,
     rules_broken,
 )
@@ -153,6 +154,8 @@ class PresenceSign(NamedTuple):
     omitted: int
     #: A ``THERE_WHEN_GIVEN`` field.
     evidence: bool
+    #: A ``ZERO_SAYS_NONE`` detail: given as 0, it says the house has none of the feature.
+    zero_says_none: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,10 +201,11 @@ class BatchRules:
         ((houses x features), in its order), and each of its signs that it has one ((houses x
         ``presence_signs``)).
 
-        None: its size 0 (given so, or settled from a null kind) or its kind null (given so,
-        or settled from a size of 0). A sign of one: its size above 0, a detail of it given
-        other than as none (a grade or kind, an area or count above 0: ``NONE_WHEN_ZERO``), or
-        a field of ``THERE_WHEN_GIVEN`` given (a year, above 0 when given)."""
+        None: its size 0 (given so, or settled from a null kind), its kind null (given so, or
+        settled from a size of 0) or a detail of ``ZERO_SAYS_NONE`` given as 0. A sign of one:
+        its size above 0, a detail of it given other than as none (a grade or kind, an area or
+        count above 0: ``NONE_WHEN_ZERO``), or a field of ``THERE_WHEN_GIVEN`` given (a year,
+        above 0 when given)."""
         number_signs, text_signs, omitted, kind_signs = self._presence
         sized = numbers.take(number_signs, axis=1)
         coded = codes.take(text_signs, axis=1)
@@ -209,6 +213,8 @@ class BatchRules:
         none: npt.NDArray[np.bool_] = (sized[:, : kind_signs.size] == 0) | (
             coded.take(kind_signs, axis=1) == 0
         )
+        for place, feature in self._zero_signs:
+            none[:, feature] |= sized[:, place] == 0
         return none, signs
 
     def features_there(
@@ -227,8 +233,12 @@ class BatchRules:
         Python, for the one house of most requests (the whole-matrix operations cost several
         times the few comparisons; ``Contradictions`` holds the two equal)."""
         firsts = [-1] * len(ZERO_WHEN_NONE)
-        for feature, (size, kind, signs) in enumerate(self._signs_by_feature):
-            if numbers[size] != 0 and codes[kind] != 0:
+        for feature, (size, kind, zeros, signs) in enumerate(self._signs_by_feature):
+            if (
+                numbers[size] != 0
+                and codes[kind] != 0
+                and (not zeros or 0 not in map(numbers.__getitem__, zeros))
+            ):
                 continue
             for index, sign in signs:
                 value = codes[sign.position] if sign.text else numbers[sign.position]
@@ -258,7 +268,15 @@ class BatchRules:
             (name, size, True) for size, names in THERE_WHEN_GIVEN.items() for name in names
         ]
         signs = [
-            PresenceSign(name, features.index(size), layout.number_positions[name], False, 0, year)
+            PresenceSign(
+                name,
+                features.index(size),
+                layout.number_positions[name],
+                False,
+                0,
+                year,
+                name in ZERO_SAYS_NONE.get(size, ()),
+            )
             for name, size, year in numbers
         ]
         for size, names in NONE_WHEN_ZERO.items():
@@ -287,6 +305,14 @@ class BatchRules:
         )
 
     @cached_property
+    def _zero_signs(self) -> tuple[tuple[int, int], ...]:
+        """For ``presence``: each ``ZERO_SAYS_NONE`` detail's place among the signs that are
+        numbers (the first signs), and the feature its 0 says is none."""
+        return tuple(
+            (i, sign.feature) for i, sign in enumerate(self.presence_signs) if sign.zero_says_none
+        )
+
+    @cached_property
     def sign_owners(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """(signs x features): the feature each sign says is there; and the same without the
         ``THERE_WHEN_GIVEN`` fields' signs."""
@@ -298,14 +324,18 @@ class BatchRules:
         return owners, details
 
     @cached_property
-    def _signs_by_feature(self) -> tuple[tuple[int, int, list[tuple[int, PresenceSign]]], ...]:
+    def _signs_by_feature(
+        self,
+    ) -> tuple[tuple[int, int, list[int], list[tuple[int, PresenceSign]]], ...]:
         """For ``said_both_of_row``: per feature, its size's number position, its kind's text
-        position, and its signs with their index, in ``presence_signs`` order."""
+        position, the number positions of its ``ZERO_SAYS_NONE`` details, and its signs with
+        their index, in ``presence_signs`` order."""
         layout = self.layout
         return tuple(
             (
                 layout.number_positions[size],
                 layout.text_positions[kind],
+                [layout.number_positions[name] for name in ZERO_SAYS_NONE.get(size, ())],
                 [(i, sign) for i, sign in enumerate(self.presence_signs) if sign.feature == k],
             )
             for k, (size, kind) in enumerate(ZERO_WHEN_NONE.items())

@@ -2,11 +2,13 @@
 
 A record says whether a house has a basement, a fireplace, a garage or a pool in several
 fields: the feature's size (``TotalBsmtSF`` 0: none), its kind (``BsmtQual`` null: none), its
-other details (a grade given, an area above 0) and, for a garage, the year it was built
-(``schemas.ZERO_WHEN_NONE``, ``NONE_WHEN_ZERO``, ``THERE_WHEN_GIVEN``). No training house's
-record says both, but five of test.csv's do: Ids 2218 and 2219 give ``BsmtQual`` null beside a
-basement of 173 and 356 sq ft with a ``BsmtCond``, Ids 2421, 2504 and 2600 ``PoolQC`` null
-beside a pool.
+other details (a grade given, an area above 0; a garage's area given as 0 says none, as its
+size of 0 does) and, for a garage, the year it was built (``schemas.ZERO_WHEN_NONE``,
+``NONE_WHEN_ZERO``, ``ZERO_SAYS_NONE``, ``THERE_WHEN_GIVEN``). No training house's record says
+both, but five of test.csv's do: Ids 2218 and 2219 give ``BsmtQual`` null beside a basement of
+173 and 356 sq ft with a ``BsmtCond``, Ids 2421, 2504 and 2600 ``PoolQC`` null beside a pool.
+An appraiser's probe sent ``GarageArea`` 0 beside ``GarageCars`` 2, which no Ames record gives
+(``GarageArea 0 says the house has no garage, and GarageCars 2 that it has one``).
 
 Such a house is priced as its record reads (a size given is kept, a kind given as null is
 none). Which reading is right cannot be told from the record, and it matters little to the
@@ -36,6 +38,7 @@ from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, house_c
 from gradient_boosting_model.missing import OMITTED
 from gradient_boosting_model.schemas import (
     FEATURE_NOUNS,
+    ZERO_SAYS_NONE,
     ZERO_WHEN_NONE,
 )
 from gradient_boosting_model.seen_codes import shown
@@ -101,23 +104,36 @@ class Contradictions:
             else batch.numbers[house, there.position].item()
         )
         said_there = f"{there.field} {shown(value)}"
+        said_none = self._said_none(batch, house, size)
         if there.evidence:
             # A year alone: no detail says the feature is there, so its size may have been
             # worked out as 0 from a null kind, or its kind as none from a size of 0; which
             # one the client sent cannot be told here. The year was sent: the warning's field.
             field = there.field
-            message = (
-                f"{said_there} says the house has a {noun}, where its {kind} or {size} "
-                f"says it has none"
-            )
-        elif batch.numbers[house, self._layout.number_positions[size]] != 0:
-            field = kind
-            message = f"{kind} null says the house has no {noun}, and {said_there} that it has one"
+            by = f"{kind} or {size}" if said_none in (size, kind) else f"{said_none} 0"
+            message = f"{said_there} says the house has a {noun}, where its {by} says it has none"
         else:  # a size is worked out as 0 only where no detail says the feature is there
-            field = size
-            message = f"{size} 0 says the house has no {noun}, and {said_there} that it has one"
+            field = said_none
+            value_none = "null" if said_none == kind else "0"
+            message = (
+                f"{said_none} {value_none} says the house has no {noun}, and {said_there} that "
+                f"it has one"
+            )
         message += ": no training house said both"
         return house, field, message
+
+    def _said_none(self, batch: HouseBatch, house: int, size: str) -> str:
+        """The first field of ``house``'s record that says it has none of the feature ``size``
+        sizes: the size (0), its kind (null), or a ``ZERO_SAYS_NONE`` detail (0)."""
+        numbers = self._layout.number_positions
+        if batch.numbers[house, numbers[size]] == 0:
+            return size
+        kind = ZERO_WHEN_NONE[size]
+        if batch.text_codes[house, self._layout.text_positions[kind]] == 0:
+            return kind
+        return next(
+            name for name in ZERO_SAYS_NONE[size] if batch.numbers[house, numbers[name]] == 0
+        )
 
     @cached_property
     def _layout(self) -> BatchLayout:

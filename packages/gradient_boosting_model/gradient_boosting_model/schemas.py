@@ -410,6 +410,14 @@ ZERO_WHEN_NONE: dict[str, str] = {
 #: little to price a typical garage, about 10% more than none.
 THERE_WHEN_GIVEN: dict[str, tuple[str, ...]] = {"GarageCars": ("GarageYrBlt",)}
 
+#: Details of a feature (``NONE_WHEN_ZERO``) that measure it as its size does: given as 0,
+#: such a detail says the house has none, as a size of 0 or a null kind does. Every Ames
+#: record with ``GarageArea`` 0 has ``GarageCars`` 0 (and every training one with cars an
+#: area of at least 120 sq ft a car), so ``GarageArea 0`` beside ``GarageCars 2`` says both
+#: and is warned of (``contradictions``). A 0 here only says none: it settles no other detail
+#: (a size not given stays unknown), so a record is priced as it was before it was checked.
+ZERO_SAYS_NONE: dict[str, tuple[str, ...]] = {"GarageCars": ("GarageArea",)}
+
 #: Each feature a house may have none of, by its size, as a warning names it.
 FEATURE_NOUNS: dict[str, str] = {
     "TotalBsmtSF": "basement",
@@ -441,6 +449,12 @@ def _check_sizes() -> None:
                 raise TypeError(f"{name} cannot say that the feature {size} sizes is there")
             if HOUSE_FIELDS[name].metadata["kind"] != "number":  # pragma: no cover - a typo
                 raise TypeError(f"{name} is no number")
+    for size, measures in ZERO_SAYS_NONE.items():
+        for name in measures:
+            if size not in ZERO_WHEN_NONE or name not in NONE_WHEN_ZERO[size]:  # pragma: no cover
+                raise TypeError(f"{name} is not a detail of the feature {size} sizes")
+            if HOUSE_FIELDS[name].metadata["kind"] != "number":  # pragma: no cover - a typo
+                raise TypeError(f"{name} is no number to say none by its 0")
     for size, features in NONE_WHEN_ZERO.items():
         if HOUSE_FIELDS[size].metadata["kind"] != "number":  # pragma: no cover - a typo
             raise TypeError(f"{size} is no number to tell a feature's size")

@@ -43,6 +43,13 @@ def test_a_feature_some_training_record_contradicts_is_not_checked() -> None:
     assert fitted.found(validate_batch([{**REQUIRED_HOUSE, "PoolArea": 0, "PoolQC": "Gd"}])) == []
 
 
+def test_a_garage_area_of_0_beside_cars_in_training_leaves_the_garage_unchecked() -> None:
+    training = validate_inputs(
+        [{**REQUIRED_HOUSE, "GarageCars": 2, "GarageArea": 0}, {**REQUIRED_HOUSE, "PoolArea": 0}]
+    )
+    assert fit_contradictions(training).sizes == ("TotalBsmtSF", "Fireplaces", "PoolArea")
+
+
 @pytest.mark.parametrize(
     ("details", "field", "message"),
     [
@@ -70,6 +77,21 @@ def test_a_feature_some_training_record_contradicts_is_not_checked() -> None:
             {"GarageCars": 0, "GarageArea": 300.5},
             "GarageCars",
             "GarageCars 0 says the house has no garage, and GarageArea 300.5 that it has one",
+        ),
+        (  # the other way: a garage's area of 0 says none, as its size of 0 does
+            {"GarageCars": 2, "GarageArea": 0},
+            "GarageArea",
+            "GarageArea 0 says the house has no garage, and GarageCars 2 that it has one",
+        ),
+        (  # the cars not given: the area of 0 says none still, and the kind there
+            {"GarageArea": 0, "GarageType": "Attchd", "GarageYrBlt": 1990},
+            "GarageArea",
+            "GarageArea 0 says the house has no garage, and GarageType Attchd that it has one",
+        ),
+        (  # the year alone says there: the area sent as 0 named, not a field worked out
+            {"GarageArea": 0, "GarageYrBlt": 1990},
+            "GarageYrBlt",
+            "GarageYrBlt 1990 says the house has a garage, where its GarageArea 0 says it has none",
         ),
         *(  # the size worked out from the kind, or the kind from the size: the year named
             (
@@ -115,6 +137,10 @@ def test_a_record_saying_both_is_named_by_its_fields(
         {"GarageType": "Attchd", "GarageYrBlt": 1990},
         {"BsmtQual": "TA"},  # a basement of unknown size
         {"GarageCars": None, "GarageType": None},  # none: the size 0
+        {"GarageArea": 0},  # none: the cars unknown, no sign of a garage
+        {"GarageCars": 0, "GarageArea": 0, "GarageType": None},
+        {"GarageArea": 0, "GarageType": None},  # none: the cars settled as 0
+        {"GarageCars": 1, "GarageArea": 120, "GarageType": "Detchd"},
     ],
 )
 def test_a_record_that_agrees_or_leaves_out_is_not_warned(details: dict[str, Any]) -> None:
