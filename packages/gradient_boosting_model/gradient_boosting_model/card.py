@@ -44,7 +44,8 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
         # warned of; null for an older artifact.
         "presence_checked": metadata.get("presence_checked"),
         # Since 0.3.3: the rules of a record (an area the sum of its parts, no year of remodel
-        # or garage after the sale) a house breaking one is warned of; null for an older one.
+        # or garage after the sale, no more bedrooms than rooms) a house breaking one is warned
+        # of; null for an older one.
         "rules_checked": metadata.get("rules_checked"),
         # Since 0.3.5: the grade fields a better value of which (in ``order``, worst first)
         # never prices a house lower, whatever else it says; null for an older artifact.

@@ -21,7 +21,8 @@ had in any category or grade field, whatever its importance (a grade between two
 ``InputRanges.contradictions`` (``contradictions``, since 0.3.2) of a record that says a
 house both has a basement, a fireplace, a garage or a pool and has none; and
 ``InputRanges.record_rules`` (``record_rules``, since 0.3.3) of a record whose areas are not
-the sums of their parts, or that gives a year of remodelling or of a garage after the sale.
+the sums of their parts, that gives a year of remodelling or of a garage after the sale, or
+more bedrooms than rooms above grade.
 
 A value the client did not give (left out, or null where a null is not "none") is assumed
 (typical; a floor, what the living area leaves) and never warned about: its house's range is

@@ -1,6 +1,6 @@
 """Rules every training record keeps, and warnings for a record that breaks one.
 
-Two kinds, declared in ``schemas``:
+Three kinds, declared in ``schemas``:
 
 - an area is the sum of its parts (``AREA_SUMS``): ``GrLivArea`` is ``1stFlrSF + 2ndFlrSF +
   LowQualFinSF`` and ``TotalBsmtSF`` is ``BsmtFinSF1 + BsmtFinSF2 + BsmtUnfSF`` in every Ames
@@ -9,12 +9,17 @@ Two kinds, declared in ``schemas``:
   second floor as large as its first (its living area unchanged) was priced 17% higher;
 - a year of remodelling or of a garage's building is at most a year after the sale
   (``YEARS_AFTER_SALE_WARNED``; the year the house was built is refused past it). test.csv's Id
-  2593 gives a garage built in 2207 and Id 2550 a remodel two years after its sale.
+  2593 gives a garage built in 2207 and Id 2550 a remodel two years after its sale;
+- a house has no more bedrooms than rooms above grade (``BEDROOMS_WITHIN_ROOMS``: Ames's
+  ``TotRmsAbvGrd`` counts every room above grade but bathrooms). No training or test.csv
+  record gives more; an appraiser's probe sent one, priced with nothing said.
 
-Such a house is priced as its record reads: each size and year is a feature of its own, and
-which of them is wrong cannot be told. But its range was calibrated on records that keep the
+Such a house is priced as its record reads: each size, count and year is a feature of its own,
+and which of them is wrong cannot be told. But its range was calibrated on records that keep the
 rules, so the client is told, on the field that breaks it: ``GrLivArea 896 is not the sum of its
-parts, 1stFlrSF 800 + 2ndFlrSF 800 + LowQualFinSF 0 = 1600: every training house's was``.
+parts, 1stFlrSF 800 + 2ndFlrSF 800 + LowQualFinSF 0 = 1600: every training house's was``;
+``BedroomAbvGr 5 is more than the rooms above grade (TotRmsAbvGrd 4): no training house's
+was``.
 
 A rule is checked where its fields were given. Parts are never below 0, so the parts given may
 not add up to more than their whole even where another part was left out (a floor left out is
@@ -42,7 +47,7 @@ from gradient_boosting_model.batch_rules import batch_layout
 from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, house_count
-from gradient_boosting_model.schemas import AREA_SUMS, YEARS_AFTER_SALE_WARNED
+from gradient_boosting_model.schemas import AREA_SUMS, HOUSE_RULES_WARNED
 from gradient_boosting_model.seen_codes import shown
 
 Columns = Mapping[str, npt.NDArray[Any]]
@@ -58,7 +63,8 @@ ROUNDING = 1e-6
 class RecordRule:
     """``sum(sign * field) > slack`` breaks the rule; ``two_sided``, ``< -slack`` too, where
     the ``field`` is given, the others (parts, never below 0) counted as 0 where not given. The
-    warning is on ``field``, the term of sign +1; ``wording`` says what it broke (a year's)."""
+    warning is on ``field``, the term of sign +1; ``wording`` says what it broke (a one-sided
+    rule's: a year's, the bedrooms')."""
 
     name: str
     field: str
@@ -77,7 +83,7 @@ class RecordRule:
         """The warning of a house whose fields have ``values`` (NaN: not given)."""
         said = f"{self.field} {shown(values[self.field])}"
         others = [name for name, sign in self.terms if sign < 0]
-        if not self.two_sided:  # a year after the sale
+        if not self.two_sided:  # a field beyond another: a year after the sale, ...
             reference = others[0]
             return (
                 f"{said} {self.wording} ({reference} {shown(values[reference])}): no training "
@@ -111,7 +117,7 @@ RULES: tuple[RecordRule, ...] = (
             False,
             wording=rule.message,
         )
-        for rule in YEARS_AFTER_SALE_WARNED
+        for rule in HOUSE_RULES_WARNED
     ),
 )
 

@@ -366,6 +366,18 @@ YEARS_AFTER_SALE_WARNED = tuple(
     for field in ("YearRemodAdd", "GarageYrBlt")
 )
 
+#: Ames's ``TotRmsAbvGrd`` counts every room above grade but bathrooms, bedrooms among them:
+#: no training or test.csv record gives more bedrooms than rooms (even bedrooms and kitchens
+#: together never outnumber them; bedrooms as many as the rooms, once in each). A record that
+#: does is warned of, not refused (``record_rules``): one of the two counts is wrong, which one
+#: cannot be told, and each is a feature of its own.
+BEDROOMS_WITHIN_ROOMS = HouseRule(
+    "BedroomAbvGr", "TotRmsAbvGrd", 0, "is more than the rooms above grade"
+)
+
+#: Every rule of ``HouseRule``'s form a record is warned of breaking (``record_rules``).
+HOUSE_RULES_WARNED = (*YEARS_AFTER_SALE_WARNED, BEDROOMS_WITHIN_ROOMS)
+
 
 #: Features a house may have none of, by the number that says how much of it a house has, and
 #: their details: a quality or kind of the feature left out of a house whose size is given as

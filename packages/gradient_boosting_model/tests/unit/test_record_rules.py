@@ -1,6 +1,6 @@
 """Rules every training record keeps (an area is the sum of its parts, no year of remodel or
-garage after the sale): a record breaking one is found in a validated batch as in its columns
-and house by house, and named by the field that breaks it."""
+garage after the sale, no more bedrooms than rooms): a record breaking one is found in a
+validated batch as in its columns and house by house, and named by the field that breaks it."""
 
 from __future__ import annotations
 
@@ -79,6 +79,12 @@ def test_a_rule_some_training_record_breaks_is_not_checked() -> None:
             "GarageYrBlt 2207 is more than a year after the sale (YrSold 2010): no training "
             "house's was",
         ),
+        (
+            {"BedroomAbvGr": 5, "TotRmsAbvGrd": 4},
+            "BedroomAbvGr",
+            "BedroomAbvGr 5 is more than the rooms above grade (TotRmsAbvGrd 4): no training "
+            "house's was",
+        ),
     ],
 )
 def test_a_record_breaking_a_rule_is_named_by_its_field(
@@ -99,6 +105,8 @@ def test_a_record_breaking_a_rule_is_named_by_its_field(
         {"TotalBsmtSF": 700, "BsmtFinSF1": 300, "BsmtFinSF2": 0, "BsmtUnfSF": 400},
         {"BsmtFinSF1": 300, "BsmtUnfSF": 400},  # no whole to add up to
         {"YearRemodAdd": 2010, "GarageYrBlt": 2011},  # a year after the sale: the slack
+        {"BedroomAbvGr": 4, "TotRmsAbvGrd": 4},  # as many: one training house (Id 955)
+        {"BedroomAbvGr": 8},  # no rooms given to count them against
     ],
 )
 def test_a_record_keeping_the_rules_or_leaving_out_is_not_warned(details: dict[str, Any]) -> None:
@@ -182,4 +190,4 @@ def test_it_pickles_without_what_it_derives() -> None:
     check.found(validate_batch([REQUIRED_HOUSE] * 2))  # the arrays
     copy = pickle.loads(pickle.dumps(check))
     assert set(vars(copy)) == {"names"}
-    assert copy.describe() == ["GarageYrBlt <= YrSold + 1"]
+    assert copy.describe() == ["BedroomAbvGr <= TotRmsAbvGrd + 0"]
