@@ -160,6 +160,7 @@ def test_the_model_card(client: TestClient) -> None:
     # And which rules every training record keeps a record is warned of breaking.
     assert card["rules_checked"] == metadata["rules_checked"]
     assert "GarageYrBlt <= YrSold + 1" in card["rules_checked"]
+    assert "BedroomAbvGr <= TotRmsAbvGrd + 0" in card["rules_checked"]
     assert any(rule.startswith("GrLivArea = 1stFlrSF") for rule in card["rules_checked"])
     # And which grades a better value of never lowers a price (since 0.3.5).
     assert card["monotone_grades"] == metadata["monotone_grades"]

@@ -58,6 +58,34 @@ def test_warnings_name_real_fields_and_mark_the_range(
     assert any(calibrated[i] for i in partial)
 
 
+def test_a_garage_of_no_area_and_more_bedrooms_than_rooms_are_warned(
+    client: TestClient, house: dict[str, Any]
+) -> None:
+    """An appraiser's probe: test.csv's first house (a one-car garage, two bedrooms in five
+    rooms) sent with a garage area of 0, and with six bedrooms. No Ames record says either:
+    each is warned of on the field that says it, its range not calibrated."""
+    houses = [house, {**house, "GarageArea": 0}, {**house, "BedroomAbvGr": 6}]
+    reply = client.post("/v1/predictions", json=houses).json()
+    assert reply["warnings"] == [
+        [],
+        [
+            {
+                "field": "GarageArea",
+                "message": "GarageArea 0 says the house has no garage, and GarageCars 1 that "
+                "it has one: no training house said both",
+            }
+        ],
+        [
+            {
+                "field": "BedroomAbvGr",
+                "message": "BedroomAbvGr 6 is more than the rooms above grade (TotRmsAbvGrd 5): "
+                "no training house's was",
+            }
+        ],
+    ]
+    assert [interval["calibrated"] for interval in reply["intervals"]] == [True, False, False]
+
+
 def test_partial_says_which_ranges_were_widened_for_details_left_out(
     client: TestClient, request_rows: list[dict[str, Any]]
 ) -> None:

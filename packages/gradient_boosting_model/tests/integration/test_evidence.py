@@ -141,6 +141,42 @@ def test_a_record_breaking_a_rule_of_every_training_record_is_warned_not_reprice
     assert result.intervals[1].calibrated is False and result.intervals[2].calibrated is False
 
 
+def test_a_garage_of_no_area_and_more_bedrooms_than_rooms_are_warned_not_repriced(
+    house: dict[str, Any],
+) -> None:
+    """An appraiser's probe: test.csv's first house sent with a garage area of 0 beside its
+    car, and with six bedrooms in its five rooms. No Ames record says either (contradictions.py,
+    record_rules.py): priced as the records read, their ranges not calibrated, each house
+    warned alone as in the batch."""
+    assert (house["GarageCars"], house["BedroomAbvGr"], house["TotRmsAbvGrd"]) == (1, 2, 5)
+    houses = [house, {**house, "GarageArea": 0}, {**house, "BedroomAbvGr": 6}]
+    result = make_prediction(houses)
+    model = default_model()
+    unchecked = replace(model.ranges, contradictions=None, record_rules=None)
+    unwarned = make_prediction(houses, model=replace(model, ranges=unchecked))
+    assert result.predictions == unwarned.predictions  # the prices as the records read
+    assert all(interval.calibrated for interval in unwarned.intervals)
+    assert [[(w.field, w.message) for w in found] for found in result.warnings] == [
+        [],
+        [
+            (
+                "GarageArea",
+                "GarageArea 0 says the house has no garage, and GarageCars 1 that it has one: "
+                "no training house said both",
+            )
+        ],
+        [
+            (
+                "BedroomAbvGr",
+                "BedroomAbvGr 6 is more than the rooms above grade (TotRmsAbvGrd 5): no "
+                "training house's was",
+            )
+        ],
+    ]
+    assert [interval.calibrated for interval in result.intervals] == [True, False, False]
+    assert [make_prediction([alone]).warnings[0] for alone in houses] == result.warnings
+
+
 def test_a_range_is_calibrated_unless_warned_partial_houses_too(
     house: dict[str, Any],
 ) -> None:
