@@ -3,6 +3,8 @@ ensembles fitted here: every depth, loss and start, odd shapes, and values on th
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -151,6 +153,31 @@ def test_a_value_scikit_learn_refuses_is_refused() -> None:
             regressor.predict(broken)
     with pytest.raises(ValueError, match="features"):
         trees.predict(X[:, :4])
+
+
+def test_the_blocks_arrays_are_kept_and_lent_to_one_call_at_a_time() -> None:
+    regressor = fitted(max_depth=3)
+    trees = TreeArrays.from_regressor(regressor)
+    # The second as another thread's call, made while the first holds the kept arrays.
+    with trees.scratch.lent(BLOCK_ROWS) as first, trees.scratch.lent(BLOCK_ROWS) as meanwhile:
+        assert meanwhile is not first
+    with trees.scratch.lent(2) as again:
+        assert again is first
+    # Kept arrays hold the last call's numbers: the next call, smaller, is not misled by them.
+    X = houses(2 * BLOCK_ROWS + 5, seed=9)
+    for rows in (2 * BLOCK_ROWS + 5, 3, BLOCK_ROWS, 2):
+        np.testing.assert_array_equal(trees.predict(X[:rows]), regressor.predict(X[:rows]))
+
+
+def test_trees_pickle_without_their_kept_arrays() -> None:
+    regressor = fitted(max_depth=3)
+    trees = TreeArrays.from_regressor(regressor)
+    X = houses(BLOCK_ROWS + 1, seed=10)
+    trees.predict(X)  # its arrays made, and kept
+    state = trees.__getstate__()
+    assert "scratch" not in state
+    copy = pickle.loads(pickle.dumps(trees))
+    np.testing.assert_array_equal(copy.predict(X), regressor.predict(X))
 
 
 def test_deeper_trees_are_refused() -> None:
