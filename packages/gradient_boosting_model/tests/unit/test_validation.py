@@ -61,6 +61,23 @@ def test_bad_value_is_named_by_row_and_field(
     assert message in " ".join(refused.value.errors[2][field])
 
 
+def test_a_nan_literal_among_nulls_is_refused_by_its_row_and_field(
+    request_rows: list[dict[str, Any]],
+) -> None:
+    # Every NaN of the batch's numbers is looked up: test.csv's nulls beside one NaN literal.
+    houses = [dict(row) for row in request_rows[:200]]
+    nulls = sum(value is None for row in houses for value in row.values())
+    assert nulls > 100
+    houses[150]["LotFrontage"] = math.nan
+    with pytest.raises(InvalidInputError) as refused:
+        validate_inputs(houses)
+    assert {row: list(fields) for row, fields in refused.value.errors.items()} == {
+        150: ["LotFrontage"]
+    }
+    houses[150]["LotFrontage"] = None  # nulls alone are accepted
+    assert np.isnan(validate_inputs(houses)["LotFrontage"][150])
+
+
 BROKEN_RULES = [
     pytest.param(
         {"YearBuilt": 2009, "YearRemodAdd": 2009, "YrSold": 2007},
