@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class PriceInterval:
     """A range meant to hold the sale price with probability ``level``, in dollars.
 
@@ -49,6 +49,23 @@ class PriceInterval:
     #: 0.22 with the seven required fields, against 0.11), so left out of accuracy measured
     #: on houses like the training ones (the service's live checks).
     partial: bool = False
+
+    def __init__(
+        self, lower: float, upper: float, level: float, calibrated: bool, partial: bool = False
+    ) -> None:
+        # The fields set at once: a frozen dataclass's own __init__ sets them one by one through
+        # object.__setattr__, a third slower for the 1459 ranges of test.csv (1.0 ms, 0.64 so).
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "lower": lower,
+                "upper": upper,
+                "level": level,
+                "calibrated": calibrated,
+                "partial": partial,
+            },
+        )
 
 
 @dataclass(frozen=True)
