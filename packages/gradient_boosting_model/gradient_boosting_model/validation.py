@@ -137,9 +137,10 @@ def _plain_matrix(flat: Sequence[Any], n_names: int) -> npt.NDArray[np.float64] 
     except OverflowError:
         return None
     missing = np.isnan(matrix)
-    if missing.any():
+    nans = np.count_nonzero(missing)  # for one house, a call less than missing.any()'s
+    if nans:
         nan_at = np.flatnonzero(missing).tolist()
-        if list(map(flat.__getitem__, nan_at)).count(None) != len(nan_at):
+        if list(map(flat.__getitem__, nan_at)).count(None) != nans:
             return None
     return matrix.reshape(-1, n_names)
 
