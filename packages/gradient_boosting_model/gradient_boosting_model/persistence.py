@@ -86,7 +86,8 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
             f"model artifact holds {type(model).__name__}, not a TrainedModel: {path}"
         )
     metadata_file = path.with_suffix(".json")
-    trained_with = _library_versions(load_metadata(config, path=metadata_file))
+    metadata = load_metadata(config, path=metadata_file)
+    trained_with = _library_versions(metadata)
     if "scikit-learn" not in trained_with:
         raise ModelArtifactError(
             f"model metadata {metadata_file} does not say which scikit-learn trained the model "
@@ -97,6 +98,7 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
             f"model {path} was trained with scikit-learn {trained_with['scikit-learn']}, "
             f"this is {version('scikit-learn')}"
         )
+    model.version = str(metadata.get("model_version", __version__))
     return model
 
 

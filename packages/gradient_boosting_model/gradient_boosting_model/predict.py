@@ -179,5 +179,5 @@ def price_batch(
         intervals=intervals,
         warnings=evidence.warnings,
         explanations=evidence.explanations,
-        model_version=__version__,
+        model_version=trained.version or __version__,
     )

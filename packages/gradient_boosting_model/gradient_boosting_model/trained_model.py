@@ -238,6 +238,12 @@ class TrainedModel:
     distributions: InputDistributions
     #: What the pipeline was trained with and measured at (metrics, coverage), for the card.
     summary: dict[str, Any] = field(default_factory=dict)
+    #: The version its metadata JSON names, set by ``load_model`` (an artifact pickled before
+    #: this field reads the default); None for a model not loaded from a file, whose answers
+    #: name this package's version. ``make_prediction`` said the package's version for any
+    #: model, so a released file loaded to compare (``released/``, a ``+challenger`` copy)
+    #: answered as the packaged one.
+    version: str | None = None
 
     def stages(self, columns: Columns) -> Stages:
         """Run the pipeline's fitted steps on validated ``columns``, keeping the stages."""

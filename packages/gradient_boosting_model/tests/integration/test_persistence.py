@@ -244,3 +244,21 @@ def test_the_public_loaders_take_a_path_as_text_and_refuse_an_incomplete_card(
     partial.with_suffix(".json").write_text(json.dumps({"model_name": "x"}), encoding="utf-8")
     with pytest.raises(ModelArtifactError, match=r"metadata incomplete.*KeyError"):
         package.load_card(str(partial))
+
+
+def test_a_loaded_artifact_answers_with_the_version_its_metadata_names(
+    config: Config, tmp_path: Path, house: dict[str, Any]
+) -> None:
+    """A released file loaded to compare (a ``+challenger`` copy, a version kept in
+    ``released/``) prices under its own version, not this package's: ``make_prediction`` said
+    the package's for any model."""
+    copy = tmp_path / "copy.joblib"
+    copy.write_bytes(artifact_path(config).read_bytes())
+    metadata = json.loads(artifact_path(config).with_suffix(".json").read_text(encoding="utf-8"))
+    metadata["model_version"] = f"{__version__}+challenger"
+    copy.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    copied = make_prediction([house], model=load_model(config, path=copy))
+    assert copied.model_version == f"{__version__}+challenger"
+    packaged = make_prediction([house])
+    assert packaged.model_version == __version__
+    assert copied.predictions == packaged.predictions
