@@ -61,6 +61,14 @@ def test_the_request_parameter_refuses_no_value() -> None:
     assert COMPONENTS["parameters"]["RequestId"]["schema"] == {"type": "string"}
 
 
+def test_the_request_parameter_has_no_example_for_swagger_ui_to_send() -> None:
+    """Swagger UI's "Try it out" fills a parameter with its example and sends it: every request
+    made from /ui carried the same id (``trace-42.a_b``), and an id is one request's."""
+    parameter = COMPONENTS["parameters"]["RequestId"]
+    assert "example" not in parameter and "examples" not in parameter
+    assert "example" not in parameter["schema"]
+
+
 # Each latin-1 character alone (as many as a header value may hold), and the lengths either
 # side of the longest taken, by the spec and by the code (MAX_REQUEST_ID, the store's column).
 _LONGEST = COMPONENTS["headers"]["RequestId"]["schema"]["maxLength"]
