@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from itertools import chain, islice, repeat
+from itertools import chain, islice
 from operator import index as whole_number
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -116,13 +116,8 @@ def _number_matrix(
     odd: set[int] = set()
     if not _NUMBER_TYPES.issuperset(list(map(type, flat))):
         odd = {i for i, row in enumerate(values) if not _NUMBER_TYPES.issuperset(map(type, row))}
-    if odd:
-        matrix = _matrix(values, n_names, odd)
-        if matrix is not None and np.count_nonzero(np.isnan(matrix)) != _nones(values, odd):
-            matrix = None
-    else:
-        matrix = _plain_matrix(flat, n_names)
-    if matrix is None:
+    matrix = _matrix(values, n_names, odd) if odd else _plain_matrix(flat, n_names)
+    if matrix is None or not _nans_are_nones(matrix, flat, odd):
         odd |= {i for i, row in enumerate(values) if not all(map(_is_plain_number, row))}
         matrix = _matrix(values, n_names, odd)
     assert matrix is not None  # every value left is a plain number
@@ -131,18 +126,26 @@ def _number_matrix(
 
 def _plain_matrix(flat: Sequence[Any], n_names: int) -> npt.NDArray[np.float64] | None:
     """``flat`` (ints, floats and ``None``s, row after row) as a matrix of ``n_names`` columns,
-    ``None`` as NaN; ``None`` if a value is a NaN itself, or an int too large for a float."""
+    ``None`` as NaN; ``None`` if an int is too large for a float."""
     try:
-        matrix = np.array(flat, dtype=np.float64)
+        return np.array(flat, dtype=np.float64).reshape(-1, n_names)
     except OverflowError:
         return None
+
+
+def _nans_are_nones(
+    matrix: npt.NDArray[np.float64], flat: Sequence[Any], blank_rows: AbstractSet[int]
+) -> bool:
+    """Whether each NaN of ``matrix`` outside ``blank_rows`` is a ``None`` of ``flat`` (its
+    values, row after row), not a NaN literal: looked up where the NaNs are."""
     missing = np.isnan(matrix)
-    nans = np.count_nonzero(missing)  # for one house, a call less than missing.any()'s
-    if nans:
-        nan_at = np.flatnonzero(missing).tolist()
-        if list(map(flat.__getitem__, nan_at)).count(None) != nans:
-            return None
-    return matrix.reshape(-1, n_names)
+    if not np.count_nonzero(missing):  # for one house, a call less than missing.any()'s
+        return True
+    nan_at = np.flatnonzero(missing).tolist()
+    if blank_rows:
+        n_names = matrix.shape[1]
+        nan_at = [at for at in nan_at if at // n_names not in blank_rows]
+    return list(map(flat.__getitem__, nan_at)).count(None) == len(nan_at)
 
 
 def _matrix(
@@ -160,13 +163,6 @@ def _matrix(
         return np.array(rows, dtype=np.float64).reshape(len(values), n_names)
     except OverflowError:
         return None
-
-
-def _nones(values: list[tuple[Any, ...]], blank_rows: set[int]) -> int:
-    """How many values are None, a blank row counting all of its values."""
-    n_names = len(values[0]) if values else 0
-    kept = (row for i, row in enumerate(values) if i not in blank_rows) if blank_rows else values
-    return sum(map(tuple.count, kept, repeat(None))) + len(blank_rows) * n_names
 
 
 def _suspect_number_rows(matrix: npt.NDArray[np.float64], rules: NumberRules) -> set[int]:

@@ -76,6 +76,14 @@ def test_a_nan_literal_among_nulls_is_refused_by_its_row_and_field(
     }
     houses[150]["LotFrontage"] = None  # nulls alone are accepted
     assert np.isnan(validate_inputs(houses)["LotFrontage"][150])
+    # Beside a row of another type (looked at row by row), the NaN literal is found still.
+    houses[150]["LotFrontage"], houses[20]["GrLivArea"] = math.nan, "large"
+    with pytest.raises(InvalidInputError) as refused:
+        validate_inputs(houses)
+    assert {row: list(fields) for row, fields in refused.value.errors.items()} == {
+        20: ["GrLivArea"],
+        150: ["LotFrontage"],
+    }
 
 
 BROKEN_RULES = [
