@@ -114,7 +114,7 @@ def _number_matrix(
     """
     flat = values[0] if len(values) == 1 else list(chain.from_iterable(values))
     odd: set[int] = set()
-    if not _NUMBER_TYPES.issuperset(list(map(type, flat))):
+    if not _NUMBER_TYPES.issuperset(map(type, flat)):
         odd = {i for i, row in enumerate(values) if not _NUMBER_TYPES.issuperset(map(type, row))}
     matrix = _matrix(values, n_names, odd) if odd else _plain_matrix(flat, n_names)
     if matrix is None or not _nans_are_nones(matrix, flat, odd):
