@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from api.config import CORS_ORIGIN_SYNTAX, ServerSettings, Settings
 from api.cors import cors_policy
 from api.request_context import UI_ROUTE
+from api.spec_document import operations
 from api.spec_endpoint import DOCUMENT_PATHS
 from tests.compose_file import compose_services, prometheus_config
 
@@ -243,10 +244,8 @@ def _served_media_types() -> set[str]:
     spec = yaml.safe_load((ROOT / "api" / "spec" / "api.yaml").read_text(encoding="utf-8"))
     answers = [
         answer
-        for path, operations in spec["paths"].items()
+        for path, _, operation in operations(spec)
         if path != scraped_path()
-        for operation in operations.values()
-        if isinstance(operation, dict) and "responses" in operation
         for answer in operation["responses"].values()
     ]
     answers += spec["components"]["responses"].values()
