@@ -73,31 +73,28 @@ Results: ``results_round11.md``; the package README's "Round 11".
 
 from __future__ import annotations
 
-import contextlib
 import json
 import statistics
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from joblib import parallel_config
 from sklearn.pipeline import Pipeline
 
 from gradient_boosting_model import basis_lasso, fitting
 from gradient_boosting_model.basis_lasso import BasisLasso
 from gradient_boosting_model.config import Config, load_config
 from gradient_boosting_model.data import features_and_target, read_dataset, split_holdout
-from gradient_boosting_model.fitting import cross_validated_metrics, out_of_fold
 from gradient_boosting_model.house_batch import Columns
 from gradient_boosting_model.linear_start import LinearStart, slope_signs
 from gradient_boosting_model.pipeline import build_pipeline, fields_of_kind
 from gradient_boosting_model.trained_model import Pricing, run_stages
 from gradient_boosting_model.validation import validate_batch, validate_inputs
+from study.oof_protocol import accuracy, drop, training_out_of_fold
 
 FloatArray = npt.NDArray[np.float64]
 House = dict[str, Any]
@@ -349,21 +346,6 @@ def fit_variant(candidate: Candidate) -> Callable[..., Pipeline]:
     return fit
 
 
-@contextlib.contextmanager
-def fitted_as(candidate: Candidate) -> Iterator[None]:
-    """``out_of_fold`` fitting ``candidate`` (0.3.7's: untouched, in loky's processes)."""
-    if candidate == TODAY:
-        yield
-        return
-    original = fitting.fit_pipeline
-    fitting.fit_pipeline = fit_variant(candidate)
-    try:
-        with parallel_config(backend="threading"):
-            yield
-    finally:
-        fitting.fit_pipeline = original
-
-
 def step_effects(out: fitting.OutOfFold, houses: list[House]) -> dict[str, list[float]]:
     """Per step: [houses it applies to, share priced lower by more than ``FLOOR``, largest
     drop (negative: every house priced higher)], each house priced by the fold model that did
@@ -390,34 +372,10 @@ def step_effects(out: fitting.OutOfFold, houses: list[House]) -> dict[str, list[
 
 def measure(config: Config, candidate: Candidate, *, seed: int) -> dict[str, Any]:
     """One candidate and fold seed: accuracy, coverage and the steps' effects out of fold."""
-    split = split_holdout(config)  # the package's seed: the same holdout left out every time
-    houses, prices = features_and_target(split.train, config)
-    big, big_prices = features_and_target(split.excluded, config)
     settings = with_candidate(config, candidate, seed=seed)
-    tick = time.perf_counter()
-    with fitted_as(candidate):
-        out = out_of_fold(
-            validate_inputs(houses), prices, settings, excluded=(validate_inputs(big), big_prices)
-        )
-    seconds = time.perf_counter() - tick
-    cv = cross_validated_metrics(out, settings)
-    train = ~out.excluded
-    residuals = (out.log_actual - out.log_predicted)[train]
-    unwarned = ~out.warned[train]
-    return {
-        "rmsle": float(np.sqrt(np.mean(residuals**2))),
-        "rmsle_unwarned": float(np.sqrt(np.mean(residuals[unwarned] ** 2))),
-        "card_rmsle_unwarned": cv["rmsle_unwarned"],
-        "coverage": cv["intervals"]["coverage"],
-        "width": cv["intervals"]["median_relative_width"],
-        "steps": step_effects(out, houses),
-        "seconds": seconds,
-    }
-
-
-def _drop(worst: float) -> str:
-    """A largest drop, or "none" where every house was priced higher or the same."""
-    return f"{worst:.2%}" if worst > 0 else "none"
+    fit = None if candidate == TODAY else fit_variant(candidate)
+    out, houses, seconds = training_out_of_fold(config, settings, fit)
+    return {**accuracy(out, settings), "steps": step_effects(out, houses), "seconds": seconds}
 
 
 def _per_seed(seeds: list[dict[str, Any]], key: str) -> str:
@@ -456,7 +414,7 @@ def table(runs: dict[str, list[dict[str, Any]]]) -> str:
     for name, seeds in runs.items():
         cells = [
             f"{statistics.mean(r['steps'][s][1] for r in seeds):.2%}, "
-            f"{_drop(max(r['steps'][s][2] for r in seeds))}"
+            f"{drop(max(r['steps'][s][2] for r in seeds))}"
             for s in STEPS
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -498,7 +456,7 @@ def served(config: Config, keys: list[str]) -> None:
             )
             cells.append(
                 f"{name} {np.sum(change < -FLOOR)} of {change.size} "
-                f"({np.sum(change < -0.01)} beyond 1%, largest {_drop(-change.min())})"
+                f"({np.sum(change < -0.01)} beyond 1%, largest {drop(-change.min())})"
             )
         line = f"{candidate.name}: " + "; ".join(cells)
         if today is None:
@@ -543,7 +501,7 @@ def grids(config: Config, keys: list[str], *, houses: int = 300) -> None:
             steps = np.diff(log_price, axis=1)
             cells.append(
                 f"{field} {int(np.sum(steps.min(axis=1) < 0))} of {len(requests)} "
-                f"(largest drop {_drop(-float(np.expm1(steps.min())))})"
+                f"(largest drop {drop(-float(np.expm1(steps.min())))})"
             )
         print(f"{candidate.name}: " + "; ".join(cells), flush=True)
 

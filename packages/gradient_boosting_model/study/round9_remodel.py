@@ -52,29 +52,26 @@ Results: ``results_round9.md``; the package README's "Round 9".
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from joblib import parallel_config
 from sklearn.pipeline import Pipeline
 
 from gradient_boosting_model import fitting
 from gradient_boosting_model.basis_lasso import BasisLasso
 from gradient_boosting_model.config import Config, load_config
 from gradient_boosting_model.data import features_and_target, read_dataset, split_holdout
-from gradient_boosting_model.fitting import cross_validated_metrics, out_of_fold
 from gradient_boosting_model.house_batch import Columns
 from gradient_boosting_model.linear_start import LinearStart
 from gradient_boosting_model.pipeline import build_pipeline, fields_of_kind
 from gradient_boosting_model.trained_model import Pricing, run_stages
 from gradient_boosting_model.validation import validate_batch, validate_inputs
+from study.oof_protocol import accuracy, drop, training_out_of_fold
 
 FloatArray = npt.NDArray[np.float64]
 SEEDS = (42, 0, 1)
@@ -283,21 +280,6 @@ def fit_variant(candidate: Candidate) -> Any:
     return fit
 
 
-@contextlib.contextmanager
-def fitted_as(candidate: Candidate) -> Iterator[None]:
-    """``out_of_fold`` fitting ``candidate`` (today's: untouched, in loky's processes)."""
-    if candidate == TODAY:
-        yield
-        return
-    original = fitting.fit_pipeline
-    fitting.fit_pipeline = fit_variant(candidate)
-    try:
-        with parallel_config(backend="threading"):
-            yield
-    finally:
-        fitting.fit_pipeline = original
-
-
 def remodel_effects(out: fitting.OutOfFold, houses: list[dict[str, Any]]) -> dict[str, float]:
     """The "remodel now" and "any year more recent" figures of the module's docstring."""
     now: list[FloatArray] = []
@@ -335,33 +317,10 @@ def remodel_effects(out: fitting.OutOfFold, houses: list[dict[str, Any]]) -> dic
 
 def measure(config: Config, candidate: Candidate, *, seed: int) -> dict[str, Any]:
     """One candidate and fold seed: accuracy, coverage and the remodel effects out of fold."""
-    split = split_holdout(config)  # the package's seed: the same holdout left out every time
-    houses, prices = features_and_target(split.train, config)
-    big, big_prices = features_and_target(split.excluded, config)
     settings = with_candidate(config, candidate, seed=seed)
-    tick = time.perf_counter()
-    with fitted_as(candidate):
-        out = out_of_fold(
-            validate_inputs(houses), prices, settings, excluded=(validate_inputs(big), big_prices)
-        )
-    seconds = time.perf_counter() - tick
-    cv = cross_validated_metrics(out, settings)
-    train = ~out.excluded
-    residuals = (out.log_actual - out.log_predicted)[train]
-    unwarned = ~out.warned[train]
-    return {
-        "rmsle": float(np.sqrt(np.mean(residuals**2))),
-        "rmsle_unwarned": float(np.sqrt(np.mean(residuals[unwarned] ** 2))),
-        "coverage": cv["intervals"]["coverage"],
-        "width": cv["intervals"]["median_relative_width"],
-        **remodel_effects(out, houses),
-        "seconds": seconds,
-    }
-
-
-def _drop(worst: float) -> str:
-    """A largest drop, or "none" where every house was priced higher (or the same)."""
-    return f"{worst:.2%}" if worst > 0 else "none"
+    fit = None if candidate == TODAY else fit_variant(candidate)
+    out, houses, seconds = training_out_of_fold(config, settings, fit)
+    return {**accuracy(out, settings), **remodel_effects(out, houses), "seconds": seconds}
 
 
 def table(rows: dict[str, list[dict[str, Any]]]) -> str:
@@ -389,9 +348,9 @@ def table(rows: dict[str, list[dict[str, Any]]]) -> str:
             f"| {statistics.mean(r['width'] for r in runs):.3f} "
             f"| {statistics.mean(r['now_lower'] for r in runs):.1%} "
             f"| {statistics.mean(r['now_median'] for r in runs):+.2%} "
-            f"| {_drop(max(r['now_worst'] for r in runs))} "
+            f"| {drop(max(r['now_worst'] for r in runs))} "
             f"| {statistics.mean(r['year_steps_lower'] for r in runs):.2%} "
-            f"| {_drop(max(r['year_largest_drop'] for r in runs))} |"
+            f"| {drop(max(r['year_largest_drop'] for r in runs))} |"
         )
     return "\n".join(lines)
 
