@@ -129,18 +129,9 @@ def _turn_back(low: FloatArray, high: FloatArray, columns: npt.NDArray[np.intp])
 
 class FallingStart(LinearStart):
     """``LinearStart`` whose ``falling_columns``' slopes are at or below 0: the rising fit on
-    those columns negated, turned back (clip, centre and slope of a negated column negate)."""
-
-    def __init__(
-        self,
-        *,
-        alpha: float = 300.0,
-        log_columns: Sequence[int] = (),
-        rising_columns: Sequence[int] = (),
-        falling_columns: Sequence[int] = (),
-    ) -> None:
-        super().__init__(alpha=alpha, log_columns=log_columns, rising_columns=rising_columns)
-        self.falling_columns = falling_columns
+    those columns negated, turned back (clip, centre and slope of a negated column negate).
+    Its parameters are ``LinearStart``'s, whose ``falling_columns`` the package has since fitted
+    by sign (``linear_start.fit_bounded``): the same model up to float rounding."""
 
     def fit(
         self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
