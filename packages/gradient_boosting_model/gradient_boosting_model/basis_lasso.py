@@ -14,6 +14,9 @@ such feature: no basement) is no grade and keeps an indicator of its own, of eit
 Since 0.3.6 a column may also fall (``falling_columns``, the ages of the years of
 ``blend.later_never_lower``: a more recent remodel, since 0.3.7 a later year built or garage, is
 never priced lower): it enters as its clipped value alone, its slope at or below 0.
+Since 0.3.8 a monotone column may be a count or an area (``blend.more_never_lower``: more of it
+is never priced lower): its value's slope, and an area's "> 0" indicator's, at or above 0 (an
+area's indicator is free otherwise: having a garage at all may lower a term).
 
 The prediction is therefore a constant plus one term per matrix column (``contributions``),
 which the explanation adds to the trees' contributions: explanations stay exact. Chosen by the
@@ -64,9 +67,10 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     spline_knots, spline_degree : int
         The splines' knots (at training quantiles) and degree.
     monotone_columns : sequence of int
-        Columns whose term never falls as their value rises above 0 (quality grades' scores):
-        their value and their steps get slopes at or above 0; a value of 0 or below keeps an
-        indicator per code (of either sign), if one of ``one_hot_columns``. Not splined.
+        Columns whose term never falls as their value rises (quality grades' scores, counts,
+        areas): their value, their steps and an area's "> 0" indicator get slopes at or above
+        0; a value of 0 or below keeps an indicator per code (of either sign), if one of
+        ``one_hot_columns``. Not splined.
     falling_columns : sequence of int
         Columns whose term never rises with their value: their clipped value alone, its slope
         at or below 0. Not splined, no indicators.
@@ -178,10 +182,12 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.mean_ = raw.mean(axis=0)
         spread = raw.std(axis=0)
         self.scale_ = np.where(spread > 0, spread, 1.0)
-        # Each function's slope: at or above 0 (+1: a monotone column's value and steps), at
-        # or below 0 (-1: a falling column's value), or free (0).
+        # Each function's slope: at or above 0 (+1: a monotone column's value, steps and "> 0"
+        # indicator), at or below 0 (-1: a falling column's value), or free (0).
         signs = slope_signs(raw.shape[1], list(monotone), self.falling_columns)
-        signs[self._indicator_slice()] = self.indicator_thresholds_ > 0
+        signs[self._indicator_slice()] = (self.indicator_thresholds_ > 0) | np.isin(
+            self.indicator_columns_, list(monotone)
+        )
         self.basis_coef_, self.intercept_ = _lasso(
             (raw - self.mean_) / self.scale_,
             np.asarray(y, dtype=np.float64),

@@ -121,6 +121,7 @@ class BlendConfig(_Frozen):
     weight: float = Field(gt=0, le=1)
     monotone_grades: bool
     later_never_lower: tuple[HouseField, ...]
+    more_never_lower: tuple[HouseField, ...]
     lasso: LassoConfig
 
 
@@ -266,12 +267,14 @@ class Config(_Frozen):
                 f"blend.later_never_lower takes years that become ages "
                 f"(features.elapsed_years.variables): {unknown}"
             )
-        held = (*self.rising_fields, *self.blend.later_never_lower)
+        self._check_more_never_lower()
+        held = (*self.rising_fields, *self.blend.later_never_lower, *self.more_never_lower_columns)
         splined = [name for name in held if name in lasso.spline_features]
         if splined:
             raise ValueError(
-                f"blend.lasso.spline_features has fields blend.monotone_grades or "
-                f"later_never_lower keeps monotone, and a curve may fall: {splined}"
+                f"blend.lasso.spline_features has fields blend.monotone_grades, "
+                f"later_never_lower or more_never_lower keeps monotone, and a curve may fall: "
+                f"{splined}"
             )
         coded = [name for name in self.blend.later_never_lower if name in lasso.one_hot_features]
         if coded:
@@ -280,6 +283,55 @@ class Config(_Frozen):
                 f"blend.lasso one-hots them (a code may fall): {coded}"
             )
         return self
+
+    def _check_more_never_lower(self) -> None:
+        """``blend.more_never_lower``: house numbers (counts, areas) that are no year, each
+        entering the Lasso as its value (and its "> 0" indicator, an area's), not one-hot; a
+        total of ``features.sums`` is held with them where it grows with one
+        (``more_never_lower_columns``), and must not fall with one."""
+        listed = self.blend.more_never_lower
+        years = {*self.features.elapsed_years.variables, self.features.elapsed_years.reference}
+        unfit = [
+            name
+            for name in listed
+            if name not in HOUSE_FIELDS
+            or HOUSE_FIELDS[name].metadata["kind"] != "number"
+            or name in years
+        ]
+        if unfit:
+            raise ValueError(
+                f"blend.more_never_lower takes house numbers (counts, areas), no year: {unfit}"
+            )
+        held = self.more_never_lower_columns
+        coded = [name for name in held if name in self.blend.lasso.one_hot_features]
+        if coded:
+            raise ValueError(
+                f"blend.more_never_lower's fields and the totals that grow with them enter the "
+                f"Lasso as their value, and blend.lasso one-hots them (a code may fall): {coded}"
+            )
+        falling = [
+            total
+            for total, parts in self.features.sums.items()
+            if any(parts.get(name, 0) < 0 for name in listed)
+        ]
+        if falling:
+            raise ValueError(
+                f"features.sums has totals that fall as a field of blend.more_never_lower "
+                f"rises (a negative weight): {falling}"
+            )
+
+    @property
+    def more_never_lower_columns(self) -> tuple[str, ...]:
+        """The matrix columns held rising for ``blend.more_never_lower`` (``fitting``): its
+        fields, and each total of ``features.sums`` that grows with one of them (the half bath's
+        ``TotalBaths``): the trees reading the total would price the field's step anew."""
+        listed = self.blend.more_never_lower
+        totals = tuple(
+            total
+            for total, parts in self.features.sums.items()
+            if any(parts.get(name, 0) > 0 for name in listed)
+        )
+        return (*listed, *totals)
 
     @property
     def rising_fields(self) -> tuple[str, ...]:

@@ -55,8 +55,12 @@ def fit_pipeline(
     matrix = pipeline[:-1].fit_transform(columns, prices)
     names = pipeline.named_steps["matrix"].feature_names_in_.tolist()
     log_columns = tuple(names.index(name) for name in config.linear_start.log_features)
-    # Since 0.3.5: a better grade never prices a house lower (blend.monotone_grades).
-    rising = tuple(names.index(name) for name in config.rising_fields)
+    # Since 0.3.5: a better grade never prices a house lower (blend.monotone_grades); since
+    # 0.3.8 more of a count or an area of blend.more_never_lower neither, nor the totals that
+    # grow with them.
+    rising = tuple(
+        names.index(name) for name in (*config.rising_fields, *config.more_never_lower_columns)
+    )
     # Since 0.3.6: a later year (a smaller age) never prices lower (blend.later_never_lower).
     falling = tuple(names.index(name) for name in config.blend.later_never_lower)
     start = LinearStart(

@@ -123,9 +123,10 @@ def test_the_blends_boosted_half_is_the_previous_model(
     training_columns: tuple[Columns, npt.NDArray[np.float64]],
 ) -> None:
     """Trained with the same settings on the same houses: the same preprocessing and, with
-    ``blend.monotone_grades`` and ``later_never_lower`` off (since 0.3.5 the trees do not see
-    the grades, since 0.3.6 the remodel's age, since 0.3.7 the building's and the garage's), the
-    same trees
+    ``blend.monotone_grades``, ``later_never_lower`` and ``more_never_lower`` off (since 0.3.5
+    the trees do not see the grades, since 0.3.6 the remodel's age, since 0.3.7 the building's
+    and the garage's, since 0.3.8 the garage's cars and area, the frontage, veneer and baths),
+    the same trees
     (to float rounding, should the artifact have been trained on another machine)."""
     columns = validate_inputs(request_rows)
     old, new = previous.stages(columns), packaged_model.stages(columns)
@@ -133,7 +134,7 @@ def test_the_blends_boosted_half_is_the_previous_model(
     unbounded = config.model_copy(
         update={
             "blend": config.blend.model_copy(
-                update={"monotone_grades": False, "later_never_lower": ()}
+                update={"monotone_grades": False, "later_never_lower": (), "more_never_lower": ()}
             )
         }
     )

@@ -126,6 +126,41 @@ def test_a_later_never_lower_year_is_an_age_neither_splined_nor_one_hot(
         load_config(_write(tmp_path, raw))
 
 
+def test_more_never_lower_takes_counts_and_areas_neither_splined_nor_one_hot(
+    tmp_path: Path, raw: dict[str, dict[str, object]]
+) -> None:
+    """A field of ``blend.more_never_lower`` enters the Lasso as its value (and an area's "> 0"
+    indicator), its slopes held at or above 0: no year, no code, no curve; a total that grows
+    with one is held with it, and one falling with it refused."""
+    config = load_config()
+    assert config.more_never_lower_columns == (*config.blend.more_never_lower, "TotalBaths")
+    blend, lasso = raw["blend"], raw["blend"]["lasso"]
+    assert isinstance(blend, dict) and isinstance(lasso, dict)
+    listed, splines = list(config.blend.more_never_lower), list(lasso["spline_features"])
+    for field in ("YearBuilt", "YrSold", "Neighborhood", "KitchenQual", "Garage"):
+        blend["more_never_lower"] = [*listed, field]
+        with pytest.raises(ConfigError, match=rf"house numbers .*\['{field}'\]"):
+            load_config(_write(tmp_path, raw))
+    blend["more_never_lower"] = [*listed, "OverallCond"]
+    with pytest.raises(ConfigError, match=r"a code may fall\): \['OverallCond'\]"):
+        load_config(_write(tmp_path, raw))
+    blend["more_never_lower"] = [*listed, "1stFlrSF"]  # splined, and so is its total TotalSF
+    with pytest.raises(ConfigError, match=r"a curve may fall: \['1stFlrSF', 'TotalSF'\]"):
+        load_config(_write(tmp_path, raw))
+    blend["more_never_lower"] = listed
+    lasso["spline_features"] = [*splines, "GarageArea"]
+    with pytest.raises(ConfigError, match=r"a curve may fall: \['GarageArea'\]"):
+        load_config(_write(tmp_path, raw))
+    lasso["spline_features"] = splines
+    sums = raw["features"]["sums"]
+    assert isinstance(sums, dict)
+    sums["TotalBaths"] = {**sums["TotalBaths"], "HalfBath": -0.5}
+    with pytest.raises(ConfigError, match=r"fall as a field .* \['TotalBaths'\]"):
+        load_config(_write(tmp_path, raw))
+    blend["more_never_lower"] = []  # none held: no total either
+    assert load_config(_write(tmp_path, raw)).more_never_lower_columns == ()
+
+
 def test_the_rising_fields_are_the_grades_only_where_promised(
     tmp_path: Path, raw: dict[str, dict[str, object]]
 ) -> None:
