@@ -30,9 +30,10 @@ from gradient_boosting_model.predict import default_model, make_prediction
 from gradient_boosting_model.validation import validate_inputs
 
 # The shap reference lives with the tests (shap is a test and benchmark dependency only), as
-# do the years a house accepts, which the property tests and the later-year targets share.
+# do the years and amounts a house accepts, which the property tests and the later-year and
+# more-never-lower targets share.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from house_samples import accepted_years
+from house_samples import accepted_amounts, accepted_years, more_garage_cars
 from shap_reference import same_top_field
 from verdicts import Target, report  # beside this script, on sys.path when it runs
 
@@ -147,22 +148,27 @@ def grade_order_targets(config: Any, houses: list[dict[str, Any]]) -> list[Targe
     ]
 
 
+def step_inversions(spans: list[list[dict[str, Any]]]) -> tuple[float, float, int]:
+    """Each span's houses (one house stepped up, in order) priced: the share of steps priced
+    lower (by over ``INVERSION_FLOOR``), the largest drop (as a share of the price, 0 if none)
+    and the number of steps."""
+    spans = [span for span in spans if len(span) > 1]
+    if not spans:
+        return 0.0, 0.0, 0
+    prices = np.asarray(make_prediction([house for span in spans for house in span]).predictions)
+    ends = np.cumsum([len(span) for span in spans])
+    drops = np.concatenate(
+        [1 - each[1:] / each[:-1] for each in np.split(prices, ends[:-1])]
+    )  # > 0: the step up priced lower
+    return float(np.mean(drops > INVERSION_FLOOR)), max(float(drops.max()), 0.0), drops.size
+
+
 def later_year_inversions(houses: list[dict[str, Any]], field: str) -> tuple[float, float, int]:
-    """Each of ``houses`` priced at every year of ``field`` its house rules accept (the property
-    test's span, ``accepted_years``): the share of one-year steps priced lower (by over
-    ``INVERSION_FLOOR``), the largest drop (as a share of the price, 0 if none) and the number
-    of steps."""
-    steps = lowered = 0
-    largest = 0.0
-    for house in houses:
-        years = accepted_years(house, field)
-        if len(years) < 2:
-            continue
-        prices = np.asarray(make_prediction([{**house, field: year} for year in years]).predictions)
-        drops = 1 - prices[1:] / prices[:-1]  # > 0: the later year priced lower
-        steps, lowered = steps + drops.size, lowered + int(np.sum(drops > INVERSION_FLOOR))
-        largest = max(largest, float(drops.max()))
-    return lowered / max(steps, 1), largest, steps
+    """``step_inversions`` of each of ``houses`` at every year of ``field`` its house rules
+    accept (the property test's span, ``accepted_years``)."""
+    return step_inversions(
+        [[{**house, field: year} for year in accepted_years(house, field)] for house in houses]
+    )
 
 
 def later_year_targets(config: Any, houses: list[dict[str, Any]]) -> list[Target]:
@@ -179,6 +185,30 @@ def later_year_targets(config: Any, houses: list[dict[str, Any]]) -> list[Target
             Target(
                 f"a later {field}'s largest price drop, holdout", largest * 100, high=1e-9, unit="%"
             )
+        )
+    return targets
+
+
+def more_targets(config: Any, houses: list[dict[str, Any]]) -> list[Target]:
+    """Whether more of a count or an area of ``blend.more_never_lower`` ever prices a holdout
+    house lower, each over the values the house accepts (the property test's,
+    ``accepted_amounts``), and one more garage car with its area grown by a car's share
+    (``more_garage_cars``); printed per field, a target per field and the car's. Since 0.3.8
+    none is, by construction: each target is a drop no larger than float rounding."""
+    spans = {
+        f"more {field}": [
+            [{**house, field: v} for v in accepted_amounts(house, field)] for house in houses
+        ]
+        for field in config.blend.more_never_lower
+    }
+    spans["one more garage car"] = [span for house in houses for span in more_garage_cars(house)]
+    targets = []
+    print("\nmore of a count or an area priced lower, holdout (share of steps; the largest drop):")
+    for name, houses_stepped in spans.items():
+        share, largest, steps = step_inversions(houses_stepped)
+        print(f"  {name:<22} {share:6.1%} of {steps} {largest:7.2%}")
+        targets.append(
+            Target(f"{name}: largest price drop, holdout", largest * 100, high=1e-9, unit="%")
         )
     return targets
 
@@ -220,6 +250,7 @@ def main() -> int:
     holdout_houses, _ = features_and_target(split_holdout(config).holdout, config)
     grade_order = grade_order_targets(config, holdout_houses)
     later_years = later_year_targets(config, holdout_houses)
+    more = more_targets(config, holdout_houses)
 
     rows = read_dataset(config.data.requests_file)
     everything = make_prediction(rows, explain=True)
@@ -310,6 +341,7 @@ def main() -> int:
         *issue_24_targets(cv, accuracy),
         *grade_order,
         *later_years,
+        *more,
     ]
     if WHEEL.is_file():
         targets.append(Target("wheel size", WHEEL.stat().st_size / 1e6, high=20, unit=" MB"))

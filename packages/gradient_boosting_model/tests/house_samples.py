@@ -47,20 +47,71 @@ def _edges(name: str) -> list[Any]:
     return []
 
 
+def _accepted_span(house: Mapping[str, Any], field: str) -> tuple[Any, Any]:
+    """The lowest and highest value ``field`` may take in ``house``, its other details as they
+    are, the house not refused: the field's schema range, narrowed by each house rule
+    (``HOUSE_RULES``) bounding it by a detail the house gives (a whole number's bounds whole)."""
+    low, high = _edges(field)
+    whole = isinstance(HOUSE_FIELDS[field], WholeNumber)
+    for rule in HOUSE_RULES:
+        if rule.field == field and house.get(rule.at_most) is not None:
+            bound = house[rule.at_most] + rule.slack
+            high = min(high, math.floor(bound) if whole else bound)
+        if rule.at_most == field and house.get(rule.field) is not None:
+            bound = house[rule.field] - rule.slack
+            low = max(low, math.ceil(bound) if whole else bound)
+    return low, high
+
+
 def accepted_years(house: Mapping[str, Any], field: str) -> range:
     """Every year ``field`` may take in ``house``, its other details as they are, the house not
-    refused: the field's schema range, narrowed by each house rule (``HOUSE_RULES``) bounding it
-    by a detail the house gives. ``YearBuilt`` from the schema's earliest year to a year after
+    refused (``_accepted_span``). ``YearBuilt`` from the schema's earliest year to a year after
     the sale and after the remodel; ``YearRemodAdd`` from a year before the building, and
     ``GarageYrBlt`` from the earliest year, to the schema's latest: a year more than one after
     the sale is warned of (``YEARS_AFTER_SALE_WARNED``), not refused, and priced as it reads."""
-    low, high = _edges(field)
-    for rule in HOUSE_RULES:
-        if rule.field == field and house.get(rule.at_most) is not None:
-            high = min(high, math.floor(house[rule.at_most] + rule.slack))
-        if rule.at_most == field and house.get(rule.field) is not None:
-            low = max(low, math.ceil(house[rule.field] - rule.slack))
+    low, high = _accepted_span(house, field)
     return range(low, high + 1)
+
+
+#: The areas an area field is stepped over (``accepted_amounts``): its lowest, then this many
+#: from 1 (or its lowest) to its highest, each a fixed ratio above the one before (about 6% for
+#: the schema's 100,000 sq ft): a step of the trees' (0.3.7 split the garage area at hundreds
+#: of square feet) falls between two of them.
+AREA_STEPS = 200
+
+
+def accepted_amounts(house: Mapping[str, Any], field: str) -> list[Any]:
+    """Values of the count or area ``field`` that ``house`` accepts, in increasing order, its
+    other details as they are (``_accepted_span``: no house rule bounds the garage, frontage,
+    veneer or bathrooms today): every count, or an area's lowest and a geometric grid of
+    ``AREA_STEPS`` to its highest, rounded to whole feet (the lowest and highest as they are)."""
+    low, high = _accepted_span(house, field)
+    if isinstance(HOUSE_FIELDS[field], WholeNumber):
+        return list(range(low, high + 1))
+    grid = np.round(np.geomspace(max(low, 1), high, AREA_STEPS))
+    inside = sorted({float(v) for v in grid if low < v < high})
+    return [low, *inside, high]
+
+
+#: The garage areas per car ``more_garage_cars`` grows a garage by: from 10 sq ft a car to the
+#: schema's largest area shared by its most cars, each about 17% above the one before (Ames's
+#: garages have about 150 to 400 sq ft a car).
+AREAS_PER_CAR = 40
+
+
+def more_garage_cars(house: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+    """Per area per car (``AREAS_PER_CAR`` of them), ``house`` with each number of garage cars
+    from 1 to the schema's most, its garage area that many cars' share: one more car, its share
+    of area with it, over the span the schema accepts (no house rule bounds a garage)."""
+    most_cars, most_area = _edges("GarageCars")[1], _edges("GarageArea")[1]
+    shares = np.geomspace(10, most_area / most_cars, AREAS_PER_CAR)
+    return [
+        [
+            {**house, "GarageCars": cars, "GarageArea": share * cars}
+            for cars in range(1, most_cars + 1)
+        ]
+        for share in np.round(shares).tolist()
+    ]
 
 
 def sampled_houses(

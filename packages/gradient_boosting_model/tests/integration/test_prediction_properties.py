@@ -6,8 +6,9 @@ import itertools
 import math
 from typing import Any
 
+import numpy as np
 import pytest
-from house_samples import accepted_years
+from house_samples import accepted_amounts, accepted_years, more_garage_cars
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import fields, validate
@@ -136,3 +137,38 @@ def test_a_later_year_never_prices_a_house_lower(field: str, house: dict[str, An
     assert all(later >= earlier * (1 - 1e-12) for earlier, later in itertools.pairwise(prices)), (
         dict(zip(years, prices, strict=True))
     )
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(house=HOUSES)
+@pytest.mark.parametrize("field", load_config().blend.more_never_lower)
+def test_more_never_prices_a_house_lower(field: str, house: dict[str, Any]) -> None:
+    """Since 0.3.8 (``blend.more_never_lower``), for any valid house, whatever else it says:
+    the count or area at every value the house accepts (``accepted_amounts``: each count, a
+    grid of areas, 0 to the schema's most), each value's price at least the one below's (to
+    float rounding)."""
+    amounts = accepted_amounts(house, field)
+    prices = make_prediction([{**house, field: amount} for amount in amounts]).predictions
+    assert all(more >= less * (1 - 1e-12) for less, more in itertools.pairwise(prices)), dict(
+        zip(amounts, prices, strict=True)
+    )
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(house=HOUSES)
+def test_one_more_garage_car_never_prices_a_house_lower(house: dict[str, Any]) -> None:
+    """Since 0.3.8: a garage of one more car, its area grown by a car's share, priced at least
+    as the one before, at every number of cars and for areas per car from 10 sq ft to the
+    schema's most (``more_garage_cars``): both fields are ``blend.more_never_lower``'s."""
+    assert {"GarageCars", "GarageArea"} <= set(load_config().blend.more_never_lower)
+    garages = more_garage_cars(house)
+    prices = np.reshape(
+        make_prediction([garage for same in garages for garage in same]).predictions,
+        (len(garages), -1),
+    )
+    lower = np.argwhere(prices[:, 1:] < prices[:, :-1] * (1 - 1e-12))
+    # (area per car, cars, price, price with one car fewer)
+    assert lower.size == 0, [
+        (garages[share][0]["GarageArea"], cars + 2, *prices[share, [cars + 1, cars]].tolist())
+        for share, cars in lower[:5].tolist()
+    ]
