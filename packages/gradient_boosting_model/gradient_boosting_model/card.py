@@ -54,6 +54,9 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
         # building's and the garage's too) a later value of which never prices a house lower,
         # whatever else it says; null for an older artifact.
         "later_never_lower": metadata.get("later_never_lower"),
+        # Since 0.3.8: the counts and areas (blend.more_never_lower) more of which never prices
+        # a house lower, whatever else it says; null for an older artifact.
+        "more_never_lower": metadata.get("more_never_lower"),
         "input_fields": [
             {
                 "name": name,

@@ -148,6 +148,8 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
         ),
         # Since 0.3.6: the years a later value of which never prices a house lower.
         "later_never_lower": list(config.blend.later_never_lower),
+        # Since 0.3.8: the counts and areas more of which never prices a house lower.
+        "more_never_lower": list(config.blend.more_never_lower),
         "input_fields": list(HOUSE_FIELDS),
         "required_fields": list(REQUIRED_FIELDS),
         "model_params": config.model.model_dump(),

@@ -168,6 +168,10 @@ def test_the_model_card(client: TestClient) -> None:
     assert card["monotone_grades"]["order"][0] == "Po"
     assert card["later_never_lower"] == metadata["later_never_lower"]
     assert set(card["later_never_lower"]) == {"YearBuilt", "YearRemodAdd", "GarageYrBlt"}
+    assert card["more_never_lower"] == metadata["more_never_lower"]
+    assert {"GarageCars", "GarageArea", "LotFrontage", "MasVnrArea"} <= set(
+        card["more_never_lower"]
+    )
     intervals = card["intervals"]
     assert intervals["method"].startswith("localized conformal")
     assert len(intervals["knots"]) == 9

@@ -60,6 +60,20 @@ def test_the_card_names_the_years_a_later_value_of_which_never_lowers_a_price(
     assert model_card(metadata)["later_never_lower"] is None
 
 
+def test_the_card_names_the_counts_and_areas_more_of_which_never_lowers_a_price(
+    config: Config,
+) -> None:
+    """Since 0.3.8 (``blend.more_never_lower``): the garage's cars and area, the frontage, the
+    veneer and the bathrooms as the config lists them; null before."""
+    metadata = load_metadata(config)
+    assert model_card(metadata)["more_never_lower"] == list(config.blend.more_never_lower)
+    assert {"GarageCars", "GarageArea", "LotFrontage", "MasVnrArea"} <= set(
+        config.blend.more_never_lower
+    )
+    del metadata["more_never_lower"]
+    assert model_card(metadata)["more_never_lower"] is None
+
+
 def _kinds() -> dict[str, str]:
     from gradient_boosting_model.schemas import HOUSE_FIELDS
 
