@@ -33,6 +33,10 @@ CORS_ORIGIN_SYNTAX = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[][A-Za-z0-9.:-]+")
 #: The shortest feedback token taken: a token is all that guards the sale prices the live
 #: accuracy is measured with, and a 401 costs a guesser nothing.
 MIN_FEEDBACK_TOKEN_LENGTH = 16
+#: The fewest priced houses, and sales, a monitoring window holds: a window's settings, and the
+#: ``predictions`` and ``sales`` a client asks ``GET /v1/monitoring`` for (the spec's
+#: ``minimum``, which ``api.spec_document.with_limits`` and ``make spec`` write from this).
+MIN_MONITORING_WINDOW = 10
 #: The most houses ``ML_API_MAX_ROWS`` may allow in one request: their ids' places, 0 to
 #: 99,999, fit the five digits of the spec's ``PredictionId`` (tests/test_config.py holds the
 #: two together).
@@ -150,11 +154,11 @@ class Settings(BaseSettings):
 
     # Live monitoring (``GET /v1/monitoring`` and the ``ml_api_live_*`` gauges).
     #: The default window: the last this many priced houses, and the last this many sales.
-    monitoring_predictions: int = Field(default=10_000, ge=10)
-    monitoring_sales: int = Field(default=2_000, ge=10)
+    monitoring_predictions: int = Field(default=10_000, ge=MIN_MONITORING_WINDOW)
+    monitoring_sales: int = Field(default=2_000, ge=MIN_MONITORING_WINDOW)
     #: The largest windows a client may ask for (computed on demand, one at a time a worker).
-    max_monitoring_predictions: int = Field(default=100_000, ge=10)
-    max_monitoring_sales: int = Field(default=20_000, ge=10)
+    max_monitoring_predictions: int = Field(default=100_000, ge=MIN_MONITORING_WINDOW)
+    max_monitoring_sales: int = Field(default=20_000, ge=MIN_MONITORING_WINDOW)
     #: Seconds between refreshes of the default window's figures (and the gauges).
     monitoring_seconds: float = Field(default=30.0, gt=0)
     #: Sales of houses whose range was marked calibrated below which accuracy and coverage

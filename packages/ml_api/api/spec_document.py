@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from api.config import Settings
+from api.config import MIN_MONITORING_WINDOW, Settings
 
 SPEC_PATH = Path(__file__).parent / "spec" / "api.yaml"
 #: The keys of a path item that name an operation (OpenAPI 3.0); its others (``parameters``,
@@ -38,7 +38,8 @@ def request_limits(config: Settings) -> dict[str, int]:
 def with_limits(spec: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     """A copy of ``spec`` whose schema keywords carry ``limits``: the houses (and sales) a
     request may hold (``maxItems``), the characters of any text detail (``maxLength``), the
-    largest monitoring windows (``maximum``), and ``GET /v1/model``'s examples of them."""
+    smallest and largest monitoring windows (``minimum``: ``MIN_MONITORING_WINDOW``;
+    ``maximum``), and ``GET /v1/model``'s examples of them."""
     served = copy.deepcopy(spec)
     schemas = served["components"]["schemas"]
     if "ModelCard" in schemas:  # (``make spec`` writes the file's head's limits with this too)
@@ -49,6 +50,7 @@ def with_limits(spec: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
             schemas[name]["maxItems"] = limits["max_rows"]
     monitoring = served.get("paths", {}).get("/v1/monitoring", {}).get("get", {})
     for parameter in monitoring.get("parameters", []):
+        parameter["schema"]["minimum"] = MIN_MONITORING_WINDOW
         parameter["schema"]["maximum"] = limits[f"max_monitoring_{parameter['name']}"]
     for prop in schemas["HouseDetails"]["properties"].values():
         if prop["type"] == "string":

@@ -102,14 +102,21 @@ def test_the_spec_file_is_what_make_spec_writes() -> None:
         ("maxItems: {max_rows}\n      x-row-noun: sale", "maxItems: 7\n      x-row-noun: sale"),
         ("max_rows:\n              type: integer\n              example: {max_rows}", "7"),
         ("minimum: 10\n            maximum: {max_monitoring_sales}", "20"),
+        # The smallest window, config.MIN_MONITORING_WINDOW, was once copied here by hand.
+        (
+            "minimum: 10\n            maximum: {max_monitoring_predictions}",
+            "minimum: 3\n            maximum: {max_monitoring_predictions}",
+        ),
     ],
-    ids=["generated", "sales", "model-card-example", "monitoring-window"],
+    ids=["generated", "sales", "model-card-example", "monitoring-window", "smallest-window"],
 )
 def test_make_spec_notices_a_hand_edit(written: str, edited: str) -> None:
     current = SPEC_PATH.read_text(encoding="utf-8")
     written = written.format(**request_limits(config.Settings()))
     if edited.isdigit():  # the same text, that value replaced
         edited = written.rpartition(" ")[0] + " " + edited
+    else:
+        edited = edited.format(**request_limits(config.Settings()))
     assert current.count(written) == 1, written
     assert house_spec.spec_text(current.replace(written, edited)) == current
 
