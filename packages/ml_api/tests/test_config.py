@@ -7,6 +7,7 @@ import runpy
 from pathlib import Path
 
 import pytest
+from gradient_boosting_model.config import load_config
 
 from api.config import (
     MAX_ROWS_LIMIT,
@@ -290,3 +291,15 @@ def test_every_house_of_the_largest_request_allowed_gets_an_id_the_spec_takes(
     with pytest.raises(ValueError, match="max_rows"):
         Settings()
     assert f"`ML_API_MAX_ROWS`, at most {MAX_ROWS_LIMIT:,} (" in README.read_text(encoding="utf-8")
+
+
+def test_the_readme_gives_the_models_drift_levels() -> None:
+    """The drift levels the README states are the model's ``config.yml``'s (``drift.watch``
+    and ``drift.alert``), by which the service judges each input's drift: they were copied."""
+    readme = " ".join(README.read_text(encoding="utf-8").split())
+    said = re.search(
+        r"watched from ([0-9.]+) and alerted at ([0-9.]+) \(the model's `config.yml`\)", readme
+    )
+    assert said is not None
+    levels = load_config().drift
+    assert (float(said[1]), float(said[2])) == (levels.watch, levels.alert)

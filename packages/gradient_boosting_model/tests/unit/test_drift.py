@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from gradient_boosting_model.config import Config
 from gradient_boosting_model.drift import (
     CodeDistribution,
     DriftTally,
@@ -296,6 +299,14 @@ def test_the_floor_keeps_an_empty_bucket_finite() -> None:
     assert 0.25 < (0.05 - FLOOR) * math.log(0.05 / FLOOR) < psi
     assert population_stability_index(live, reference, floor=FLOOR) == pytest.approx(psi)
     assert population_stability_index(live, live, floor=FLOOR) == 0
+
+
+def test_the_readme_gives_the_configs_levels(config: Config) -> None:
+    """The levels the README's API table states are ``config.yml``'s: they were copied."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    said = re.search(r"`watch` \(from ([0-9.]+)\) or `alert` \(from ([0-9.]+)\)", readme)
+    assert said is not None
+    assert (float(said[1]), float(said[2])) == (config.drift.watch, config.drift.alert)
 
 
 def test_status_follows_the_levels() -> None:
