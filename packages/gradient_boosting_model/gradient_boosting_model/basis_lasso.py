@@ -183,11 +183,10 @@ class BasisLasso(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         spread = raw.std(axis=0)
         self.scale_ = np.where(spread > 0, spread, 1.0)
         # Each function's slope: at or above 0 (+1: a monotone column's value, steps and "> 0"
-        # indicator), at or below 0 (-1: a falling column's value), or free (0).
+        # indicator; every step is a monotone column's), at or below 0 (-1: a falling column's
+        # value), or free (0).
         signs = slope_signs(raw.shape[1], list(monotone), self.falling_columns)
-        signs[self._indicator_slice()] = (self.indicator_thresholds_ > 0) | np.isin(
-            self.indicator_columns_, list(monotone)
-        )
+        signs[self._indicator_slice()] = np.isin(self.indicator_columns_, list(monotone))
         self.basis_coef_, self.intercept_ = _lasso(
             (raw - self.mean_) / self.scale_,
             np.asarray(y, dtype=np.float64),
