@@ -276,19 +276,21 @@ class Config(_Frozen):
                 f"later_never_lower or more_never_lower keeps monotone, and a curve may fall: "
                 f"{splined}"
             )
-        coded = [name for name in self.blend.later_never_lower if name in lasso.one_hot_features]
+        by_value = (*self.blend.later_never_lower, *self.more_never_lower_columns)
+        coded = [name for name in by_value if name in lasso.one_hot_features]
         if coded:
             raise ValueError(
-                f"blend.later_never_lower's years enter the Lasso as their value alone, and "
-                f"blend.lasso one-hots them (a code may fall): {coded}"
+                f"blend.later_never_lower's years, more_never_lower's fields and the totals that "
+                f"grow with them enter the Lasso as their value, and blend.lasso one-hots them "
+                f"(a code may fall): {coded}"
             )
         return self
 
     def _check_more_never_lower(self) -> None:
-        """``blend.more_never_lower``: house numbers (counts, areas) that are no year, each
-        entering the Lasso as its value (and its "> 0" indicator, an area's), not one-hot; a
-        total of ``features.sums`` is held with them where it grows with one
-        (``more_never_lower_columns``), and must not fall with one."""
+        """``blend.more_never_lower``: house numbers (counts, areas) that are no year; a total
+        of ``features.sums`` is held with them where it grows with one
+        (``more_never_lower_columns``), and must not fall with one. (Neither splined nor
+        one-hot, as ``later_never_lower``'s years: ``_log_features_exist``.)"""
         listed = self.blend.more_never_lower
         years = {*self.features.elapsed_years.variables, self.features.elapsed_years.reference}
         unfit = [
@@ -301,13 +303,6 @@ class Config(_Frozen):
         if unfit:
             raise ValueError(
                 f"blend.more_never_lower takes house numbers (counts, areas), no year: {unfit}"
-            )
-        held = self.more_never_lower_columns
-        coded = [name for name in held if name in self.blend.lasso.one_hot_features]
-        if coded:
-            raise ValueError(
-                f"blend.more_never_lower's fields and the totals that grow with them enter the "
-                f"Lasso as their value, and blend.lasso one-hots them (a code may fall): {coded}"
             )
         falling = [
             total
