@@ -113,22 +113,34 @@ def issue_24_targets(cv: dict[str, Any], holdout: dict[str, Any]) -> list[Target
 INVERSION_FLOOR = 0.0005
 
 
+def step_inversions(spans: list[list[dict[str, Any]]]) -> tuple[float, float, int]:
+    """Each span's houses (one house stepped up, in order) priced: the share of steps priced
+    lower (by over ``INVERSION_FLOOR``), the largest drop (as a share of the price, 0 if none)
+    and the number of steps."""
+    spans = [span for span in spans if len(span) > 1]
+    if not spans:
+        return 0.0, 0.0, 0
+    prices = np.asarray(make_prediction([house for span in spans for house in span]).predictions)
+    ends = np.cumsum([len(span) for span in spans])
+    drops = np.concatenate(
+        [1 - each[1:] / each[:-1] for each in np.split(prices, ends[:-1])]
+    )  # > 0: the step up priced lower
+    return float(np.mean(drops > INVERSION_FLOOR)), max(float(drops.max()), 0.0), drops.size
+
+
 def grade_inversions(
     houses: list[dict[str, Any]], field: str, grades: list[str]
 ) -> tuple[float, float]:
-    """Of ``houses`` giving ``field``, each priced at each of ``grades`` (worst first): the
-    share of (house, step up) pairs whose better grade is priced lower (by over
-    ``INVERSION_FLOOR``), and the largest such drop, as a share of
-    the price."""
-    given = [house for house in houses if house.get(field) is not None]
-    prices = np.array(
+    """``step_inversions`` of each of ``houses`` giving ``field`` at each of ``grades`` (worst
+    first): the share of steps up priced lower and the largest drop."""
+    share, largest, _ = step_inversions(
         [
-            make_prediction([{**house, field: grade} for house in given]).predictions
-            for grade in grades
+            [{**house, field: grade} for grade in grades]
+            for house in houses
+            if house.get(field) is not None
         ]
     )
-    drops = 1 - prices[1:] / prices[:-1]  # > 0: the better grade priced lower
-    return float(np.mean(drops > INVERSION_FLOOR)), float(max(drops.max(), 0.0))
+    return share, largest
 
 
 def grade_order_targets(config: Any, houses: list[dict[str, Any]]) -> list[Target]:
@@ -146,21 +158,6 @@ def grade_order_targets(config: Any, houses: list[dict[str, Any]]) -> list[Targe
     return [
         Target("a better grade's largest price drop, holdout", worst * 100, high=1e-9, unit="%")
     ]
-
-
-def step_inversions(spans: list[list[dict[str, Any]]]) -> tuple[float, float, int]:
-    """Each span's houses (one house stepped up, in order) priced: the share of steps priced
-    lower (by over ``INVERSION_FLOOR``), the largest drop (as a share of the price, 0 if none)
-    and the number of steps."""
-    spans = [span for span in spans if len(span) > 1]
-    if not spans:
-        return 0.0, 0.0, 0
-    prices = np.asarray(make_prediction([house for span in spans for house in span]).predictions)
-    ends = np.cumsum([len(span) for span in spans])
-    drops = np.concatenate(
-        [1 - each[1:] / each[:-1] for each in np.split(prices, ends[:-1])]
-    )  # > 0: the step up priced lower
-    return float(np.mean(drops > INVERSION_FLOOR)), max(float(drops.max()), 0.0), drops.size
 
 
 def later_year_inversions(houses: list[dict[str, Any]], field: str) -> tuple[float, float, int]:
