@@ -552,6 +552,7 @@ def test_a_challenger_whose_ranges_would_alert_is_worse_whatever_its_rmsle(
     assert compared["challenger"]["rmsle"] <= compared["champion"]["rmsle"]
     assert compared["verdict"] == verdict
     assert ("below the coverage alert's 0.8" in compared["summary"]) == (verdict == "worse")
+    assert compared["ranges_would_alert"] == (verdict == "worse")
 
 
 def test_a_challengers_ranges_are_not_judged_on_fewer_sales_than_the_checks_need(

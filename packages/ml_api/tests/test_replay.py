@@ -102,6 +102,7 @@ def _compared(verdict: str, sales: int = 263) -> dict[str, Any]:
             "interval": [-0.005, -0.001],
             "confidence": 0.9,
         },
+        "ranges_would_alert": False,
         "verdict": verdict,
     }
 
@@ -134,13 +135,30 @@ def test_a_better_or_same_challenger_lets_the_release_go_and_a_short_replay_give
     alerting = {
         **ranges_moved,
         "verdict": "worse",
+        "ranges_would_alert": True,
         "challenger": {"rmsle": 0.1126, "coverage": 0.62},
     }
     status, line = conclusion(alerting, 263)
     assert status == 1
     assert line.endswith(
-        "its ranges would alert; ranges' coverage 0.620 against the champion's 0.911"
+        "+0.0000 to +0.0000), its ranges would alert; ranges' coverage 0.620 against the "
+        "champion's 0.911"
     )
+    # Both reasons at once are both named (the line named the interval alone).
+    both = {
+        **alerting,
+        "rmsle_difference": {"estimate": 0.004, "interval": [0.001, 0.007], "confidence": 0.9},
+    }
+    status, line = conclusion(both, 263)
+    assert status == 1
+    assert line.endswith(
+        "+0.0010 to +0.0070), the whole interval above zero and its ranges would alert; ranges' "
+        "coverage 0.620 against the champion's 0.911"
+    )
+    status, line = conclusion({**both, "ranges_would_alert": False}, 263)
+    assert status == 1
+    assert line.endswith("+0.0070), the whole interval above zero; ranges' coverage 0.620 "
+                         "against the champion's 0.911")  # fmt: skip
     # Fewer sales counted than houses replayed: no verdict of the holdout at all, even "better".
     status, line = conclusion(_compared("better", sales=200), 263)
     assert status == 2

@@ -185,7 +185,15 @@ def conclusion(compared: dict[str, Any], houses: int) -> tuple[int, str]:
     )
     ranges = _coverages(compared)
     if verdict == "worse":
-        why = "the whole interval above zero" if low > 0 else "its ranges would alert"
+        reasons = [
+            reason
+            for reason, holds in (
+                ("the whole interval above zero", low > 0),
+                ("its ranges would alert", compared["ranges_would_alert"]),
+            )
+            if holds
+        ]
+        why = " and ".join(reasons)  # one or both: what makes the comparison worse
         return 1, f"replay: WORSE, the release stops: {measured}, {why}{ranges}"
     if verdict == "better":
         return 0, f"replay: better: {measured}, the whole interval below zero{ranges}"

@@ -166,6 +166,7 @@ def on_sales(
     figures: dict[str, Any] = {"sales": count, "champion": None, "challenger": None}
     if count < needed:  # no figure of a few sales: each would tell a sale's price
         figures["rmsle_difference"] = None
+        figures["ranges_would_alert"] = False
         figures["verdict"] = "not_yet_known"
         figures["summary"] = f"{count} sales of houses both models priced: a verdict needs {needed}"
         return figures
@@ -194,6 +195,7 @@ def on_sales(
         "interval": [low, high],
         "confidence": BOOTSTRAP_CONFIDENCE,
     }
+    figures["ranges_would_alert"] = alerting
     figures["verdict"] = verdict
     why = (
         f": its calibrated ranges held {coverages[1]:.3f} of the sale prices, below the "
