@@ -14,6 +14,7 @@ from gradient_boosting_model.config import PACKAGE_ROOT, Config
 from gradient_boosting_model.errors import ModelArtifactError
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.trained_model import TrainedModel
+from gradient_boosting_model.versions import VersionError, is_after
 
 
 def artifact_path(config: Config, *, version: str = __version__) -> Path:
@@ -27,10 +28,18 @@ def metadata_path(config: Config, *, version: str = __version__) -> Path:
     return artifact_path(config, version=version).with_suffix(".json")
 
 
+#: Where, in ``kept_path``, training puts the artifacts of versions after the one it trains:
+#: never released (a try the release refused, its version's files left behind when the version
+#: before was trained again), so not among the released ones that a replay's champion or a
+#: rollback is taken from.
+NOT_RELEASED = "not-released"
+
+
 def save_model(model: TrainedModel, metadata: dict[str, Any], config: Config) -> Path:
     """Write the trained model and its metadata, then move the artifacts of other versions to
     ``artifacts.kept_directory`` (``kept_path``), out of the package: the version served until
-    now is the release's champion in the shadow replay, and what a rollback serves.
+    now is the release's champion in the shadow replay, and what a rollback serves. A version
+    after this one goes to its ``NOT_RELEASED`` folder instead.
 
     Each file is written beside its place and renamed into it, so that an interrupted run
     leaves the previous artifact whole.
@@ -46,12 +55,23 @@ def save_model(model: TrainedModel, metadata: dict[str, Any], config: Config) ->
     others = [
         old for old in path.parent.glob(f"{config.artifacts.name}_v*") if old.stem != path.stem
     ]
-    if others:
-        kept = kept_path(config)
-        kept.mkdir(parents=True, exist_ok=True)
-        for old in others:
-            old.replace(kept / old.name)
+    prefix = f"{config.artifacts.name}_v"
+    for old in others:
+        folder = kept_path(config)
+        if not _released_before(old.stem.removeprefix(prefix)):
+            folder = folder / NOT_RELEASED
+        folder.mkdir(parents=True, exist_ok=True)
+        old.replace(folder / old.name)
     return path
+
+
+def _released_before(version: str) -> bool:
+    """Whether an artifact of ``version`` found beside this version's can be one released
+    before it: a release number not after this package's (``is_after``)."""
+    try:
+        return not is_after(version, __version__)
+    except VersionError:  # no release number: no release either
+        return False
 
 
 def kept_path(config: Config) -> Path:
