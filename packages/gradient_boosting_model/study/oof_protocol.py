@@ -1,6 +1,8 @@
 """The out-of-fold protocol rounds 9 and 11 measure a candidate by (round 8's): the package's
 ``out_of_fold`` on the training split, the holdout left out, with a candidate's fit in place of
-``fitting.fit_pipeline``; and the accuracy and range figures every round's table reports.
+``fitting.fit_pipeline`` (made of that function's first and last steps, ``prepared`` and
+``fitted_blend``, around the candidate's own parts); and the accuracy and range figures every
+round's table reports.
 
 One copy, where each round's script had its own: a round's candidates, its step effects and its
 tables stay in its script.
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from joblib import parallel_config
 from sklearn.pipeline import Pipeline
 
@@ -21,9 +24,44 @@ from gradient_boosting_model import fitting
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.data import features_and_target, split_holdout
 from gradient_boosting_model.fitting import OutOfFold, cross_validated_metrics, out_of_fold
+from gradient_boosting_model.house_batch import Columns
+from gradient_boosting_model.pipeline import build_pipeline
 from gradient_boosting_model.validation import validate_inputs
 
 House = dict[str, Any]
+
+
+def prepared(
+    columns: Columns, prices: npt.NDArray[np.float64], config: Config
+) -> tuple[Pipeline, npt.NDArray[np.float64], list[str]]:
+    """``fitting.fit_pipeline``'s first step: a fresh pipeline with its preprocessing fitted,
+    the matrix it makes of ``columns``, and the matrix's column names (a candidate's parts
+    take columns by place)."""
+    pipeline = build_pipeline(config)
+    matrix = pipeline[:-1].fit_transform(columns, prices)
+    return pipeline, matrix, pipeline.named_steps["matrix"].feature_names_in_.tolist()
+
+
+def fitted_blend(
+    pipeline: Pipeline,
+    matrix: npt.NDArray[np.float64],
+    prices: npt.NDArray[np.float64],
+    *,
+    start: Any,
+    linear: Any,
+    hidden: tuple[int, ...],
+) -> Pipeline:
+    """``fitting.fit_pipeline``'s last step with a candidate's parts: the blend's linear start,
+    its Lasso and the columns its trees never split on set, then the blend fitted on
+    ``matrix`` (``prepared``'s)."""
+    regressor = pipeline.steps[-1][1]
+    regressor.set_params(
+        regressor__boosted__init=start,
+        regressor__tree_hidden_columns=hidden,
+        regressor__linear=linear,
+    )
+    regressor.fit(matrix, prices)
+    return pipeline
 
 
 @contextlib.contextmanager

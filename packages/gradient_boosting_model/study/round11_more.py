@@ -95,10 +95,10 @@ from gradient_boosting_model.config import Config, load_config
 from gradient_boosting_model.data import features_and_target, read_dataset, split_holdout
 from gradient_boosting_model.house_batch import Columns
 from gradient_boosting_model.linear_start import LinearStart, slope_signs
-from gradient_boosting_model.pipeline import build_pipeline, fields_of_kind
+from gradient_boosting_model.pipeline import fields_of_kind
 from gradient_boosting_model.trained_model import Pricing, run_stages
 from gradient_boosting_model.validation import validate_batch, validate_inputs
-from study.oof_protocol import accuracy, drop, training_out_of_fold
+from study.oof_protocol import accuracy, drop, fitted_blend, prepared, training_out_of_fold
 
 FloatArray = npt.NDArray[np.float64]
 House = dict[str, Any]
@@ -315,9 +315,7 @@ def fit_variant(candidate: Candidate) -> Callable[..., Pipeline]:
     def fit(
         columns: Columns, prices: FloatArray, config: Config, *, progress: bool = False
     ) -> Pipeline:
-        pipeline = build_pipeline(config)
-        matrix = pipeline[:-1].fit_transform(columns, prices)
-        names = pipeline.named_steps["matrix"].feature_names_in_.tolist()
+        pipeline, matrix, names = prepared(columns, prices, config)
 
         def index(fields: Sequence[str]) -> tuple[int, ...]:
             return tuple(names.index(name) for name in fields)
@@ -351,14 +349,7 @@ def fit_variant(candidate: Candidate) -> Callable[..., Pipeline]:
             rising_columns=rising,
             falling_columns=falling,
         )
-        regressor = pipeline.steps[-1][1]
-        regressor.set_params(
-            regressor__boosted__init=start,
-            regressor__tree_hidden_columns=hidden,
-            regressor__linear=linear,
-        )
-        regressor.fit(matrix, prices)
-        return pipeline
+        return fitted_blend(pipeline, matrix, prices, start=start, linear=linear, hidden=hidden)
 
     return fit
 
