@@ -55,11 +55,10 @@ def save_model(model: TrainedModel, metadata: dict[str, Any], config: Config) ->
     others = [
         old for old in path.parent.glob(f"{config.artifacts.name}_v*") if old.stem != path.stem
     ]
-    prefix = f"{config.artifacts.name}_v"
+    prefix, kept = f"{config.artifacts.name}_v", kept_path(config)
     for old in others:
-        folder = kept_path(config)
-        if not _released_before(old.stem.removeprefix(prefix)):
-            folder = folder / NOT_RELEASED
+        released = _released_before(old.stem.removeprefix(prefix))
+        folder = kept if released else kept / NOT_RELEASED
         folder.mkdir(parents=True, exist_ok=True)
         old.replace(folder / old.name)
     return path
