@@ -23,6 +23,11 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
         "trained_at": metadata["trained_at"],
         "python_version": metadata["python_version"],
         "library_versions": metadata["library_versions"],
+        # Since 0.4.0: the houses the model was fitted on, training_split or all_labelled (the
+        # holdout too: then every holdout figure is its twin's, the same version's procedure
+        # fitted on the training split alone), and how many.
+        "fitted_on": metadata.get("fitted_on", "training_split"),
+        "houses_fitted": metadata.get("houses_fitted"),
         "holdout_metrics": _without_intervals(metrics["holdout"]),
         # Which houses those are (holdout_identity.py); null for a model trained before it was
         # recorded.

@@ -34,6 +34,7 @@ class DataConfig(_Frozen):
     holdout_fraction: float = Field(gt=0, lt=1)
     split_seed: int = Field(ge=0)
     max_living_area: float = Field(gt=0)
+    served_fit: Literal["training_split", "all_labelled"]
 
 
 class ElapsedYearsConfig(_Frozen):

@@ -7,7 +7,7 @@ no pandas to train or to predict.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -108,6 +108,14 @@ def split_holdout(config: Config) -> LabelledSplit:
     )
     excluded = [row for row in rows if row["GrLivArea"] > data.max_living_area]
     return LabelledSplit(train=train, holdout=holdout, excluded=excluded)
+
+
+def served_split(split: LabelledSplit, config: Config) -> LabelledSplit:
+    """What the served model is fitted on (``data.served_fit``): ``split`` itself, or, for
+    ``all_labelled``, every labelled house kept (the holdout in training, none left out)."""
+    if config.data.served_fit == "training_split":
+        return split
+    return replace(split, train=[*split.train, *split.holdout], holdout=[])
 
 
 def features_and_target(

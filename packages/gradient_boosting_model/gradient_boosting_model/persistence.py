@@ -35,33 +35,97 @@ def metadata_path(config: Config, *, version: str = __version__) -> Path:
 NOT_RELEASED = "not-released"
 
 
-def save_model(model: TrainedModel, metadata: dict[str, Any], config: Config) -> Path:
-    """Write the trained model and its metadata, then move the artifacts of other versions to
+def save_model(
+    model: TrainedModel,
+    metadata: dict[str, Any],
+    config: Config,
+    *,
+    twin: tuple[TrainedModel, dict[str, Any]] | None = None,
+) -> Path:
+    """Write the trained model and its metadata (and its ``twin``'s, a model fitted on every
+    labelled house having one: ``twin_path``), then move the artifacts of other versions to
     ``artifacts.kept_directory`` (``kept_path``), out of the package: the version served until
     now is the release's champion in the shadow replay, and what a rollback serves. A version
-    after this one goes to its ``NOT_RELEASED`` folder instead.
+    after this one goes to its ``NOT_RELEASED`` folder instead. A twin of this version left by
+    an earlier training is removed when this one has none.
 
     Each file is written beside its place and renamed into it, so that an interrupted run
     leaves the previous artifact whole.
     """
     path = artifact_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
+    written = {path, path.with_suffix(".json")}
+    if twin is not None:
+        _write_artifact(*twin, path=twin_path(path))
+        written |= {twin_path(path), twin_path(path).with_suffix(".json")}
+    _write_artifact(model, metadata, path=path)
+    prefix, kept = f"{config.artifacts.name}_v", kept_path(config)
+    for old in path.parent.glob(f"{prefix}*"):
+        if old in written:
+            continue
+        version = old.stem.removeprefix(prefix).removesuffix(TWIN_SUFFIX)
+        if version == __version__:  # this version's twin, from a training that made one
+            old.unlink()
+            continue
+        folder = kept if _released_before(version) else kept / NOT_RELEASED
+        folder.mkdir(parents=True, exist_ok=True)
+        old.replace(folder / old.name)
+    return path
+
+
+def _write_artifact(model: TrainedModel, metadata: dict[str, Any], *, path: Path) -> None:
+    """``model`` at ``path`` and ``metadata`` beside it, each written beside its place and
+    renamed into it."""
     partial = path.with_suffix(".joblib.partial")
     joblib.dump(model, partial, compress=3)
     partial_metadata = partial.with_suffix(".json.partial")
     partial_metadata.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     partial.replace(path)
-    partial_metadata.replace(metadata_path(config))
-    others = [
-        old for old in path.parent.glob(f"{config.artifacts.name}_v*") if old.stem != path.stem
-    ]
-    prefix, kept = f"{config.artifacts.name}_v", kept_path(config)
-    for old in others:
-        released = _released_before(old.stem.removeprefix(prefix))
-        folder = kept if released else kept / NOT_RELEASED
-        folder.mkdir(parents=True, exist_ok=True)
-        old.replace(folder / old.name)
-    return path
+    partial_metadata.replace(path.with_suffix(".json"))
+
+
+#: What a twin's file name adds to its model's (``twin_path``).
+TWIN_SUFFIX = ".twin"
+
+
+def twin_path(path: Path) -> Path:
+    """Where the twin of the model at ``path`` is: the same version's procedure fitted on the
+    training split alone, beside a model fitted on every labelled house (``data.served_fit``
+    ``all_labelled``), to be measured on the holdout in its place."""
+    return path.with_name(f"{path.stem}{TWIN_SUFFIX}.joblib")
+
+
+def fitted_on_holdout(metadata: dict[str, Any]) -> bool:
+    """Whether a model's metadata says it was fitted on the holdout too (``fitted_on``
+    ``all_labelled``; a model trained before 0.4.0 was fitted on the training split)."""
+    return metadata.get("fitted_on") == "all_labelled"
+
+
+def holdout_model_path(config: Config, *, path: Path | None = None) -> Path:
+    """The artifact that the holdout measures for the model at ``path`` (the packaged one by
+    default): its twin if the model was fitted on the holdout too, else the model itself.
+
+    Raises
+    ------
+    ModelArtifactError
+        If the model's metadata is unreadable, or it says the model was fitted on the holdout
+        and its twin is not beside it: the holdout would measure a model trained on it.
+    """
+    path = path or artifact_path(config)
+    if not fitted_on_holdout(load_metadata(config, path=path.with_suffix(".json"))):
+        return path
+    twin = twin_path(path)
+    if not twin.is_file():
+        raise ModelArtifactError(
+            f"model {path} was fitted on the holdout too, and its twin fitted on the training "
+            f"split alone, which the holdout measures in its place, is missing: {twin}"
+        )
+    return twin
+
+
+def load_holdout_model(config: Config, *, path: Path | None = None) -> TrainedModel:
+    """The model that the holdout measures for the model at ``path`` (``holdout_model_path``)."""
+    return load_model(config, path=holdout_model_path(config, path=path))
 
 
 def _released_before(version: str) -> bool:

@@ -17,7 +17,12 @@ from typing import Any
 
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import PACKAGE_ROOT, Config, load_config
-from gradient_boosting_model.data import LabelledSplit, features_and_target, split_holdout
+from gradient_boosting_model.data import (
+    LabelledSplit,
+    features_and_target,
+    served_split,
+    split_holdout,
+)
 from gradient_boosting_model.errors import DatasetError
 from gradient_boosting_model.evaluation import holdout_metrics, regression_metrics
 from gradient_boosting_model.fitting import (
@@ -109,15 +114,30 @@ def train_model(split: LabelledSplit, config: Config, *, progress: bool = False)
     return model
 
 
-def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config) -> dict[str, Any]:
-    """Metrics on both splits and in cross-validation, the price ranges' calibration, the
-    inputs' training ranges and distributions, library versions, and the model's inputs."""
-    houses, prices = features_and_target(split.train, config)
+def training_metadata(
+    model: TrainedModel,
+    split: LabelledSplit,
+    config: Config,
+    *,
+    twin: TrainedModel | None = None,
+    model_version: str = __version__,
+) -> dict[str, Any]:
+    """Metrics on the rows ``model`` was fitted on and in cross-validation, the holdout's, the
+    price ranges' calibration, the inputs' training ranges and distributions, library versions,
+    and the model's inputs. With a ``twin``, ``model`` was fitted on every labelled house
+    (``data.served_fit``), and the holdout's figures are the twin's, fitted on ``split.train``
+    alone."""
+    fitted = served_split(split, config) if twin else split
+    houses, prices = features_and_target(fitted.train, config)
     train = regression_metrics(prices, model.pipeline.predict(validate_inputs(houses)))
     return {
         "model_name": config.artifacts.name,
-        "model_version": __version__,
+        "model_version": model_version,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        # Since 0.4.0: the houses the model was fitted on; one fitted on all_labelled has its
+        # holdout figures from its twin (persistence.twin_path), fitted on the training split.
+        "fitted_on": "all_labelled" if twin else "training_split",
+        "houses_fitted": len(fitted.train),
         "python_version": platform.python_version(),
         "library_versions": {name: version(name) for name in _LIBRARIES},
         # Where its floats' last bits came from: retraining with the same fingerprint gives
@@ -125,7 +145,7 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
         "machine": floating_point_fingerprint(),
         "metrics": {
             "train": train,
-            "holdout": holdout_metrics(model, split, config),
+            "holdout": holdout_metrics(twin or model, split, config),
             **model.summary,
         },
         # Which houses the holdout figures are of: the diff-test and the replay refuse another.
@@ -159,6 +179,10 @@ def training_metadata(model: TrainedModel, split: LabelledSplit, config: Config)
     }
 
 
+def _sizes(split: LabelledSplit) -> tuple[int, int]:
+    return len(split.train), len(split.holdout)
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:  # before training, which removes the artifacts of other versions
@@ -172,10 +196,16 @@ def main() -> int:
     except DatasetError as error:
         logger.error("%s", error)
         return 2
-    logger.info("training on %d houses, holding out %d", len(split.train), len(split.holdout))
-    model = train_model(split, config, progress=True)
-    metadata = training_metadata(model, split, config)
-    path = save_model(model, metadata, config)
+    fitted = served_split(split, config)
+    twin = None
+    if fitted is not split:
+        logger.info("the twin: training on %d houses, holding out %d", *_sizes(split))
+        twin = train_model(split, config, progress=True)
+        twin_metadata = training_metadata(twin, split, config, model_version=f"{__version__}+twin")
+    logger.info("training on %d houses, holding out %d", *_sizes(fitted))
+    model = train_model(fitted, config, progress=True)
+    metadata = training_metadata(model, split, config, twin=twin)
+    path = save_model(model, metadata, config, twin=(twin, twin_metadata) if twin else None)
     holdout, cv = metadata["metrics"]["holdout"], metadata["metrics"]["cross_validation"]
     logger.info(
         "saved %s: holdout RMSLE %.4f, R^2 %.4f (log %.4f), MAE $%.0f, range coverage %.3f; "

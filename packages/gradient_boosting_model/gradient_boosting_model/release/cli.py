@@ -7,13 +7,14 @@
 
 ``diff`` prints the report of the packaged model (or the artifact at ``--model``) against the
 baseline declared in ``DIR``; ``baseline`` makes that model's answers the baseline (``make
-baseline`` runs it after ``diff``). Both first check that the holdout the config splits off now
-is the one the model's figures (its metadata's ``holdout_split``) and the baseline's holdout
-answers were measured on; a model or baseline without the record is said so on stderr
-("warning: ..."), and not checked. Exit status: 0 when the test passed or the baseline was
-written; 1 when the test failed (the report names the houses); 2 for a wrong command line, or a
-baseline or model that cannot be read; 3 when the holdout is not the one measured (the message
-names both).
+baseline`` runs it after ``diff``). The holdout's answers are those of the model's twin where
+it was fitted on the holdout too (``persistence.holdout_model_path``). Both first check that
+the holdout the config splits off now is the one the model's figures (its metadata's
+``holdout_split``) and the baseline's holdout answers were measured on; a model or baseline
+without the record is said so on stderr ("warning: ..."), and not checked. Exit status: 0 when
+the test passed or the baseline was written; 1 when the test failed (the report names the
+houses); 2 for a wrong command line, or a baseline or model that cannot be read; 3 when the
+holdout is not the one measured (the message names both).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gradient_boosting_model.holdout_identity import (
     check_holdout,
     holdout_identity,
 )
+from gradient_boosting_model.persistence import load_holdout_model
 from gradient_boosting_model.release.baseline import (
     declared_version,
     holdout_file,
@@ -72,12 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = load_model(args.model)
         card = load_card(args.model)
         version = str(card["version"])
+        # The model fitted on the holdout too is measured there by its twin, in its place.
+        measured = load_holdout_model(config, path=args.model)
         split = split_holdout(config)
         holdout = holdout_identity(split, config)
         _warn(check_holdout(holdout, card["holdout_split"], measured=f"model {version}"))
         if args.command == "baseline":
             snapshot = price_requests(model, model_version=version, config=config)
-            answers = answer_holdout(model, split, config, model_version=version, identity=holdout)
+            answers = answer_holdout(
+                measured, split, config, model_version=version, identity=holdout
+            )
             path = write_baseline(args.baseline, snapshot, answers)
             print(f"baseline of version {version}: {path} ({len(snapshot)} houses)")
             return 0
@@ -92,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         result = diff_test(
             model,
+            holdout_model=measured,
             model_version=version,
             baseline=read_baseline(args.baseline),
             config=config,

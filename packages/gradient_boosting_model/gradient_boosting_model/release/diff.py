@@ -47,6 +47,7 @@ def price_requests(model: TrainedModel, *, model_version: str, config: Config) -
 def diff_test(
     model: TrainedModel,
     *,
+    holdout_model: TrainedModel | None = None,
     model_version: str,
     baseline: Snapshot,
     config: Config,
@@ -58,12 +59,16 @@ def diff_test(
     ``baseline`` by ``config.release``'s tolerances; measure it on ``split``'s holdout (whose
     identity is ``holdout``: ``holdout_identity(split, config)``, made once by the caller)
     beside the baseline's answers for it (``baseline_holdout``, when the baseline has them:
-    their holdout must be ``split``'s, which ``holdout_identity.check_holdout`` checks)."""
+    their holdout must be ``split``'s, which ``holdout_identity.check_holdout`` checks), by
+    ``holdout_model`` in ``model``'s place where given (its twin, for a model fitted on the
+    holdout too)."""
     current = price_requests(model, model_version=model_version, config=config)
     comparison = compare(baseline, current)
     tolerances = config.release.new_version
     failures = judge(comparison, tolerances)
-    answers = answer_holdout(model, split, config, model_version=model_version, identity=holdout)
+    answers = answer_holdout(
+        holdout_model or model, split, config, model_version=model_version, identity=holdout
+    )
     _, prices = features_and_target(split.holdout, config)
     accuracy = compare_accuracy(answers, baseline_holdout, prices)
     report = format_report(
@@ -71,6 +76,19 @@ def diff_test(
         failures,
         tolerances,
         houses_file=config.data.requests_file,
-        accuracy=accuracy_lines(accuracy, level=config.calibration.level, holdout=str(holdout)),
+        accuracy=[
+            *accuracy_lines(accuracy, level=config.calibration.level, holdout=str(holdout)),
+            *_twin_line(model_version, holdout_model if holdout_model is not model else None),
+        ],
     )
     return DiffResult(comparison=comparison, failures=failures, accuracy=accuracy, report=report)
+
+
+def _twin_line(model_version: str, twin: TrainedModel | None) -> list[str]:
+    """Whose answers the holdout's figures of ``model_version`` are, when its ``twin``'s."""
+    if twin is None:
+        return []
+    return [
+        f"  (model {model_version}'s are its twin's, {twin.version}: the same procedure fitted "
+        "on the training split alone; the model itself was fitted on the holdout too)"
+    ]

@@ -8,10 +8,10 @@ import numpy.typing as npt
 import pytest
 
 from gradient_boosting_model.config import Config
-from gradient_boosting_model.data import features_and_target, split_holdout
+from gradient_boosting_model.data import features_and_target, served_split, split_holdout
 from gradient_boosting_model.fitting import fit_pipeline, training_distributions, training_ranges
 from gradient_boosting_model.house_batch import Columns
-from gradient_boosting_model.persistence import load_model
+from gradient_boosting_model.persistence import load_holdout_model, load_model
 from gradient_boosting_model.trained_model import TrainedModel
 from gradient_boosting_model.validation import validate_inputs
 from integration.retraining import Refit
@@ -23,9 +23,17 @@ def packaged_model(config: Config) -> TrainedModel:
 
 
 @pytest.fixture(scope="session")
+def holdout_model(config: Config) -> TrainedModel:
+    """The model the holdout measures: the packaged one's twin, fitted on the training split
+    alone, where the packaged one was fitted on the holdout too (``data.served_fit``)."""
+    return load_holdout_model(config)
+
+
+@pytest.fixture(scope="session")
 def training_columns(config: Config) -> tuple[Columns, npt.NDArray[np.float64]]:
-    """The training split as ``train_model`` validates it, and its prices."""
-    houses, prices = features_and_target(split_holdout(config).train, config)
+    """The houses the packaged model was fitted on (``data.served_split``) as ``train_model``
+    validates them, and their prices."""
+    houses, prices = features_and_target(served_split(split_holdout(config), config).train, config)
     return validate_inputs(houses), prices
 
 

@@ -20,7 +20,7 @@ from gradient_boosting_model.config import Config
 from gradient_boosting_model.data import LabelledSplit, split_holdout
 from gradient_boosting_model.evaluation import holdout_metrics
 from gradient_boosting_model.holdout_identity import HoldoutIdentity, holdout_identity
-from gradient_boosting_model.persistence import artifact_path, load_metadata
+from gradient_boosting_model.persistence import artifact_path, load_metadata, twin_path
 from gradient_boosting_model.release import cli
 from gradient_boosting_model.release.baseline import (
     declared_version,
@@ -139,7 +139,7 @@ def test_a_planted_learning_rate_fails_as_a_retraining_and_as_a_new_version(
     assert accuracy.rmsle_difference.estimate <= accuracy.rmsle_difference.high
     assert re.search(
         rf"\n  model {re.escape(version)}\+planted +{measured['rmsle']:.5f}   "
-        rf"{measured['intervals']['coverage']:.3f} of 258 houses\n",
+        rf"{measured['intervals']['coverage']:.3f} of {measured['intervals']['rows']} houses\n",
         new.report,
     ), new.report
     reasons = {failure.split(",")[0].split(" is ")[0] for failure in new.failures}
@@ -207,6 +207,9 @@ def test_the_report_gives_each_versions_holdout_figures_as_its_card(
     assert main(["diff", "--baseline", str(BASELINE_DIR)]) == 0
     out = capsys.readouterr()
     assert "warning" not in out.err
+    # A model fitted on the holdout too is measured there by its twin, which the report says.
+    twin = f"(model {__version__}'s are its twin's, {__version__}+twin: the same procedure"
+    assert (twin in out.out) == (config.data.served_fit == "all_labelled"), out.out
     baseline_version = declared_version(BASELINE_DIR)
     cards = {
         f"model {__version__}": load_metadata(config)["metrics"]["holdout"],
@@ -223,10 +226,16 @@ def test_the_report_gives_each_versions_holdout_figures_as_its_card(
 
 
 def _artifact_recording(folder: Path, config: Config, **holdout_split: Any) -> Path:
-    """The packaged artifact copied into ``folder``, its metadata's holdout record changed."""
+    """The packaged artifact copied into ``folder``, its metadata's holdout record changed
+    (with its twin, where it has one: the holdout measures that in its place)."""
     packaged = artifact_path(config)
     copy = folder / packaged.name
     shutil.copy(packaged, copy)
+    if twin_path(packaged).is_file():
+        for suffix in (".joblib", ".json"):
+            shutil.copy(
+                twin_path(packaged).with_suffix(suffix), twin_path(copy).with_suffix(suffix)
+            )
     metadata = load_metadata(config)
     if holdout_split:
         metadata["holdout_split"] = {**metadata["holdout_split"], **holdout_split}

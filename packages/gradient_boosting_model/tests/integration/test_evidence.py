@@ -73,7 +73,7 @@ def test_a_sale_outside_the_training_years_is_warned_and_not_calibrated(
         ("BsmtQual", "Po", "BsmtQual Po was not seen in training"),
         ("PoolQC", "TA", "PoolQC TA was not seen in training"),
         # Categories: not among the most important features, checked all the same.
-        ("Utilities", "NoSeWa", "Utilities NoSeWa was not seen in training"),
+        ("Utilities", "NoSewr", "Utilities NoSewr was not seen in training"),
         ("MSSubClass", 150, "MSSubClass 150 was not seen in training"),
     ],
 )
@@ -193,7 +193,7 @@ def test_a_range_is_calibrated_unless_warned_partial_houses_too(
         {**house, "LotFrontage": None},  # as 17% of the training houses
         minimal,
         {name: value for name, value in house.items() if name != "KitchenQual"},
-        {**house, "Exterior1st": "BrkComm"},  # a code training never saw: taken as typical
+        {**house, "Exterior1st": "CBlock"},  # a code training never saw: taken as typical
     ]
     result = make_prediction(houses)
     assert [interval.calibrated for interval in result.intervals] == [
@@ -201,7 +201,7 @@ def test_a_range_is_calibrated_unless_warned_partial_houses_too(
     ]  # fmt: skip
     assert result.warnings[:-1] == [[]] * (len(houses) - 1)
     assert [(w.field, w.message) for w in result.warnings[-1]] == [
-        ("Exterior1st", "Exterior1st BrkComm was not seen in training")
+        ("Exterior1st", "Exterior1st CBlock was not seen in training")
     ]
 
 
@@ -256,7 +256,7 @@ def test_assumed_says_what_was_taken_as_typical_not_what_was_sent(
     training never saw, though sent, is priced as unknown (typical) and marked, its range
     partial and warned of."""
     minimal = {name: house[name] for name in REQUIRED_FIELDS}
-    unseen = {**house, "Exterior1st": "BrkComm"}
+    unseen = {**house, "Exterior1st": "CBlock"}
     result = make_prediction([minimal, unseen], explain=True)
     explained = result.explanations
     assert explained is not None

@@ -136,20 +136,20 @@ def test_partial_houses_hold_nine_in_ten_in_cross_validation(config: Config) -> 
 
 
 def test_partial_houses_hold_the_holdout_measured_afresh(
-    config: Config, packaged_model: TrainedModel
+    config: Config, holdout_model: TrainedModel
 ) -> None:
     """The holdout's houses cut to each field set: 0.85 to 0.97 (the holdout's partial houses
     are priced better than the training split's out-of-fold ones, so it is over-covered a
     little: the study's round 6), each marked calibrated; unscaled, the seven-field houses'
     held 0.60. As training recorded it."""
     houses, prices = features_and_target(split_holdout(config).holdout, config)
-    figures = partial_house_metrics(packaged_model, houses, prices, config)
+    figures = partial_house_metrics(holdout_model, houses, prices, config)
     for name, measured in figures.items():
         assert 0.85 <= measured["coverage"] <= 0.97, name
         assert measured["calibrated_share"] == 1.0
     recorded = load_metadata(config)["metrics"]["holdout"]["partial_houses"]
     for name, measured in figures.items():
         assert measured["coverage"] == pytest.approx(recorded[name]["coverage"], abs=1e-9)
-    unscaled = replace(packaged_model, intervals=replace(packaged_model.intervals, partial=None))
+    unscaled = replace(holdout_model, intervals=replace(holdout_model.intervals, partial=None))
     before = partial_house_metrics(unscaled, houses, prices, config)["7 required"]
     assert before["coverage"] < 0.7 and before["calibrated_share"] == 0.0

@@ -1,12 +1,22 @@
-"""Training a new version keeps the version before out of the package, for the replay."""
+"""Training a new version keeps the version before out of the package, for the replay; a model
+fitted on every labelled house is saved with its twin, which the holdout measures."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gradient_boosting_model import __version__
 from gradient_boosting_model.config import Config, load_config
-from gradient_boosting_model.persistence import NOT_RELEASED, kept_path, save_model
+from gradient_boosting_model.errors import ModelArtifactError
+from gradient_boosting_model.persistence import (
+    NOT_RELEASED,
+    holdout_model_path,
+    kept_path,
+    save_model,
+    twin_path,
+)
 
 
 def _config(tmp_path: Path) -> Config:
@@ -77,3 +87,55 @@ def test_the_packaged_config_keeps_them_beside_the_package_outside_the_wheel() -
     assert kept == source / "released"
     gitignore = (source.parents[1] / ".gitignore").read_text(encoding="utf-8")
     assert "packages/gradient_boosting_model/released/" in gitignore.splitlines()
+
+
+def test_a_model_fitted_on_the_holdout_too_is_saved_with_its_twin_measured_in_its_place(
+    tmp_path: Path,
+) -> None:
+    """``data.served_fit`` ``all_labelled``: the holdout's figures of such a model are its
+    twin's (fitted on the training split alone), found beside it by name; a model fitted on
+    the training split is measured itself."""
+    config = _config(tmp_path)
+    served = {"model_version": __version__, "fitted_on": "all_labelled"}
+    twin = {"model_version": f"{__version__}+twin", "fitted_on": "training_split"}
+    saved = save_model({"a": "model"}, served, config, twin=({"a": "twin"}, twin))  # type: ignore[arg-type]
+    assert twin_path(saved) == saved.with_name(
+        f"gradient_boosting_model_v{__version__}.twin.joblib"
+    )
+    assert twin_path(saved).is_file() and twin_path(saved).with_suffix(".json").is_file()
+    assert holdout_model_path(config, path=saved) == twin_path(saved)
+    assert holdout_model_path(config, path=twin_path(saved)) == twin_path(saved)
+    twin_path(saved).unlink()
+    with pytest.raises(ModelArtifactError, match=r"fitted on the holdout too.*twin.* is missing"):
+        holdout_model_path(config, path=saved)
+    save_model({"a": "model"}, {"model_version": __version__}, config)  # type: ignore[arg-type]
+    assert holdout_model_path(config, path=saved) == saved  # no fitted_on: before 0.4.0
+
+
+def test_a_twin_goes_with_its_version_and_a_stale_one_of_this_version_is_removed(
+    tmp_path: Path,
+) -> None:
+    """A version before this one has its twin kept beside it for the replay (whose champion
+    is measured by it); this version trained again without one leaves none behind, which would
+    stand for a model it is not the twin of."""
+    config = _config(tmp_path)
+    models = tmp_path / "models"
+    models.mkdir()
+    names = [
+        "gradient_boosting_model_v0.0.1.joblib",
+        "gradient_boosting_model_v0.0.1.twin.joblib",
+        "gradient_boosting_model_v0.0.1.twin.json",
+        "gradient_boosting_model_v99.0.0.twin.joblib",
+    ]
+    for name in names:
+        (models / name).write_text(name, encoding="utf-8")
+    twin = ({"a": "twin"}, {"model_version": f"{__version__}+twin"})
+    saved = save_model({"a": "model"}, {"model_version": __version__}, config, twin=twin)  # type: ignore[arg-type]
+    kept = tmp_path / "kept"
+    assert sorted(p.name for p in kept.iterdir()) == sorted([*names[:3], NOT_RELEASED])
+    assert [p.name for p in (kept / NOT_RELEASED).iterdir()] == [names[3]]
+    assert twin_path(saved).is_file()
+    save_model({"a": "model"}, {"model_version": __version__}, config)  # type: ignore[arg-type]
+    assert sorted(p.name for p in models.iterdir()) == sorted(
+        [saved.name, saved.with_suffix(".json").name]
+    )
