@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from gradient_boosting_model import KNOWN_FIELDS
+from gradient_boosting_model import KNOWN_FIELDS, load_card
 from gradient_boosting_model import __version__ as model_version
 from gradient_boosting_model.config import load_config
-from gradient_boosting_model.persistence import load_metadata
+from gradient_boosting_model.data import split_holdout
+from gradient_boosting_model.persistence import holdout_model_path, load_metadata
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
@@ -140,16 +141,24 @@ def test_the_model_card(client: TestClient) -> None:
     assert card["name"] == "gradient_boosting_model"
     assert card["version"] == model_version
     assert card["trained_at"] == metadata["trained_at"]
+    # Since 0.4.0: the houses it was fitted on (the config's served_fit), and how many: with
+    # all_labelled, the holdout's too, and every holdout figure is its twin's.
+    settings = load_config()
+    split = split_holdout(settings)
+    assert card["fitted_on"] == metadata["fitted_on"] == settings.data.served_fit
+    fitted = {"training_split": split.train, "all_labelled": [*split.train, *split.holdout]}
+    assert card["houses_fitted"] == len(fitted[card["fitted_on"]])
     holdout = metadata["metrics"]["holdout"]
     shown = {k: v for k, v in holdout.items() if k not in ("intervals", "partial_houses")}
     assert card["holdout_metrics"] == shown
+    assert shown == load_card(holdout_model_path(settings))["holdout_metrics"]
     # Which houses those are: the release's diff-test and replay check it.
     assert card["holdout_split"] == metadata["holdout_split"]
     assert card["holdout_split"]["houses"] == holdout["rows"]
     # What a client needs to know which codes are warned of: those not seen in training.
     seen = card["codes_seen"]
     assert seen == metadata["codes_seen"]
-    assert "VinylSd" in seen["Exterior1st"] and "BrkComm" not in seen["Exterior1st"]
+    assert "VinylSd" in seen["Exterior1st"] and "CBlock" not in seen["Exterior1st"]
     assert seen["MSSubClass"][:2] == [20, 30] and 150 not in seen["MSSubClass"]
     # As the client sends them and the spec's example shows them: 20, not 20.0 (a probe's).
     assert '"MSSubClass":[20,30,' in response.text
