@@ -18,7 +18,9 @@ from unittest import mock
 
 import pytest
 from connexion import FlaskApp
+from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import read_dataset
+from gradient_boosting_model.persistence import holdout_model_path
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
@@ -32,7 +34,7 @@ from tests.stores import KINDS, postgres_or_skip
 from tools import postgres
 from tools import server as real_server
 
-MODEL_FIXTURES = frozenset({"app", "client", "service"})
+MODEL_FIXTURES = frozenset({"app", "client", "service", "holdout_service", "holdout_client"})
 #: The bearer token the session's app takes for posting sale prices back.
 FEEDBACK_TOKEN = "feedback-token-for-tests"
 
@@ -103,6 +105,40 @@ def app(service: PredictionService) -> FlaskApp:
 
 @pytest.fixture(scope="session")
 def client(app: FlaskApp) -> Iterator[TestClient]:
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def holdout_artifact() -> Path:
+    """The file of the model the package's labelled holdout measures: the packaged model, or,
+    where it was fitted on the holdout too (``data.served_fit`` ``all_labelled``), its twin
+    fitted on the training split alone (``persistence.holdout_model_path``), of which the
+    card's holdout figures are."""
+    return holdout_model_path(load_config())
+
+
+@pytest.fixture(scope="session")
+def holdout_service(
+    holdout_artifact: Path, tmp_path_factory: pytest.TempPathFactory
+) -> PredictionService:
+    """A service serving ``holdout_artifact`` (``ML_API_MODEL_ARTIFACT``), with a store of
+    its own and the session's feedback token: for tests that price the holdout through the
+    service and hold the live figures to the card's holdout figures, which mean nothing for a
+    model fitted on the holdout's houses."""
+    settings = config.Settings(
+        environment="testing",
+        state_dir=tmp_path_factory.mktemp("holdout_state"),
+        model_artifact=holdout_artifact,
+        feedback_tokens=FEEDBACK_TOKEN,
+    )
+    return start_service(settings)
+
+
+@pytest.fixture(scope="session")
+def holdout_client(holdout_service: PredictionService) -> Iterator[TestClient]:
+    """A client of ``holdout_service``."""
+    app = create_app(config.Settings(environment="testing"), service=holdout_service)
     with app.test_client() as test_client:
         yield test_client
 

@@ -16,7 +16,7 @@ import pytest
 from gradient_boosting_model import TrainedModel, load_card, load_model, make_prediction
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
-from gradient_boosting_model.persistence import artifact_path
+from gradient_boosting_model.persistence import artifact_path, holdout_model_path
 from gradient_boosting_model.tolerances import json_differences
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
@@ -172,13 +172,16 @@ def test_a_few_sales_across_the_bound_are_chance_however_many_sales_there_are(
 
 @pytest.fixture(scope="module")
 def shadowed(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, holdout_artifact: Path
 ) -> Iterator[tuple[TestClient, PredictionService]]:
-    """An app with a challenger and an empty store of its own."""
+    """An app with a challenger and an empty store of its own, serving the model the holdout
+    measures (the packaged one's twin where it was fitted on the holdout too), of which the
+    challenger is made: the two compared on the holdout's sales, neither fitted on them."""
     folder = tmp_path_factory.mktemp("challenger")
     settings = config.Settings(
         environment="testing",
         state_dir=folder,
+        model_artifact=holdout_artifact,
         challenger_artifact=write_challenger(folder),
         feedback_tokens=FEEDBACK_TOKEN,
     )
@@ -209,6 +212,9 @@ def test_the_challenger_prices_each_house_in_the_shadow_and_is_compared_on_its_s
     assert not json_differences(served.predictions, body["predictions"])
     assert body["model_version"] == service.model_version != CHALLENGER_VERSION
     assert client.get("/v1/model").json()["challenger_version"] == CHALLENGER_VERSION
+    # Neither model saw the holdout's houses: the comparison on their sales means something.
+    assert service.challenger is not None
+    assert service.card["fitted_on"] == service.challenger.card["fitted_on"] == "training_split"
 
     assert service.recorder is not None and service.recorder.flush(30)
     ids = body["prediction_ids"]
@@ -300,7 +306,7 @@ def test_a_failing_challenger_changes_nothing_a_client_sees(
     finally:
         service.challenger.model = working
     assert [answer.status_code for answer in answers] == [200] * 5
-    served = make_prediction(houses, model=load_model())
+    served = make_prediction(houses, model=service.model)
     prices = [price for answer in answers for price in answer.json()["predictions"]]
     assert not json_differences(served.predictions, prices)
     ids = [i for answer in answers for i in answer.json()["prediction_ids"]]
@@ -458,14 +464,29 @@ def test_two_files_of_another_version_are_refused_naming_both(tmp_path: Path) ->
 
 def test_the_challenger_file_carries_its_own_holdout_figures(tmp_path: Path) -> None:
     """A probe's: the file tools/challengers.py makes carried the packaged model's figures, so
-    a promoted challenger's live checks were judged against another model's holdout."""
+    a promoted challenger's live checks were judged against another model's holdout. And
+    since 0.4.0 it is made from the model the holdout measures (the packaged model's twin,
+    fitted on the training split alone, where the packaged one was fitted on the holdout
+    too): made from the packaged one, its holdout figures were measured on houses it had
+    been fitted on, and its card said ``all_labelled`` beside them."""
     path = write_challenger(tmp_path)
-    packaged, challenger = load_card(artifact_path(load_config())), load_card(path)
     config = load_config()
+    measured = holdout_model_path(config)
+    source, challenger = load_card(measured), load_card(path)
     houses, prices = features_and_target(split_holdout(config).holdout, config)
     priced = np.log(make_prediction(houses, model=load_model(path)).predictions)
     rmsle = float(np.sqrt(np.mean((priced - np.log(prices)) ** 2)))
     assert challenger["holdout_metrics"]["rmsle"] == pytest.approx(rmsle, rel=1e-6)
     assert challenger["holdout_metrics"]["rmsle"] != pytest.approx(
-        packaged["holdout_metrics"]["rmsle"], rel=1e-4
+        source["holdout_metrics"]["rmsle"], rel=1e-4
+    )
+    assert challenger["fitted_on"] == source["fitted_on"] == "training_split"
+    assert challenger["houses_fitted"] == source["houses_fitted"]
+    assert challenger["houses_fitted"] == len(split_holdout(config).train)
+    assert challenger["version"] == CHALLENGER_VERSION
+    # Unscaled, it prices as the measured model does, not as the packaged one.
+    unscaled = write_challenger(tmp_path / "unscaled", version="0.9.9", learning_rate_scale=1.0)
+    as_made = make_prediction(houses, model=load_model(unscaled)).predictions
+    assert not json_differences(
+        make_prediction(houses, model=load_model(measured)).predictions, as_made
     )

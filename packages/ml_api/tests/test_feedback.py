@@ -320,11 +320,14 @@ def test_with_recording_off_sales_and_monitoring_are_not_enabled(
 
 
 def test_the_holdout_priced_and_sold_live_scores_as_at_training(
-    client: TestClient, service: PredictionService
+    holdout_client: TestClient, holdout_service: PredictionService
 ) -> None:
     """The benchmark, live: the package's labelled holdout priced through the service, its
     sale prices posted back; ``/v1/monitoring`` gives the holdout's figures recorded at
-    training (prices are rounded to the cent: to 1e-6)."""
+    training (prices are rounded to the cent: to 1e-6). Served by the model the holdout
+    measures (the packaged one's twin where it was fitted on the holdout too)."""
+    client, service = holdout_client, holdout_service
+    assert service.card["fitted_on"] == "training_split"
     settings = load_config()
     houses, prices = features_and_target(split_holdout(settings).holdout, settings)
     ids = price_recorded(client, service, houses)["prediction_ids"]
@@ -362,10 +365,16 @@ def test_the_holdout_priced_and_sold_live_scores_as_at_training(
 
 
 @pytest.fixture
-def fresh_with_feedback(tmp_path: Path) -> Iterator[tuple[TestClient, PredictionService]]:
-    """An app of its own, with an empty store and a feedback token."""
+def fresh_with_feedback(
+    tmp_path: Path, holdout_artifact: Path
+) -> Iterator[tuple[TestClient, PredictionService]]:
+    """An app of its own, with an empty store and a feedback token, serving the model the
+    holdout measures (the packaged one's twin where it was fitted on the holdout too)."""
     settings = config.Settings(
-        environment="testing", state_dir=tmp_path, feedback_tokens=FEEDBACK_TOKEN
+        environment="testing",
+        state_dir=tmp_path,
+        feedback_tokens=FEEDBACK_TOKEN,
+        model_artifact=holdout_artifact,
     )
     alone = start_service(settings)
     with create_app(settings, service=alone).test_client() as own:

@@ -6,8 +6,9 @@
         ...
         version_checks(stack, models)
 
-``models_folder`` writes a challenger (tools/challengers.py: the packaged model with its learning
-rate scaled, saved as version <packaged>+challenger) into a temporary folder, which compose mounts
+``models_folder`` writes a challenger (tools/challengers.py: the model the holdout measures for
+the packaged one, its twin where it was fitted on the holdout too, with its learning rate
+scaled, saved as version <packaged>+challenger) into a temporary folder, which compose mounts
 read-only at /models in place of docker/models (``ML_API_MODELS_DIR``); the stack starts with
 ``ML_API_CHALLENGER_ARTIFACT`` naming the file as the container sees it and
 ``ML_API_MODEL_ARTIFACT`` empty, which the settings read as no file (the packaged model
