@@ -10,13 +10,44 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gradient_boosting_model import ModelError, __version__
+from gradient_boosting_model import ModelError, __version__, load_card
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.holdout_identity import HoldoutMismatchError
-from gradient_boosting_model.persistence import artifact_path, load_metadata
+from gradient_boosting_model.persistence import (
+    artifact_path,
+    holdout_model_path,
+    load_metadata,
+    twin_path,
+)
+from gradient_boosting_model.versions import is_after
 
+import tools.replay
 from tools.challengers import write_challenger
-from tools.replay import HOLDOUT_MISMATCH, check_models, conclusion, holdout, main
+from tools.replay import (
+    HOLDOUT_MISMATCH,
+    Side,
+    check_models,
+    conclusion,
+    holdout,
+    main,
+    measured_side,
+)
+
+
+def _sides(challenger: Path, champion: Path | None = None) -> tuple[Side, Side]:
+    """The replay's two sides for these files (``champion`` ``None``: the packaged model)."""
+    return measured_side("challenger", challenger), measured_side("champion", champion)
+
+
+def _copied(path: Path, folder: Path, *, twin: bool) -> Path:
+    """The artifact at ``path`` and its metadata copied into ``folder`` (with its twin's files
+    where ``twin``); the copy's path."""
+    copy = folder / path.name
+    pairs = [(path, copy), *([(twin_path(path), twin_path(copy))] if twin else [])]
+    for source, target in pairs:
+        shutil.copy(source, target)
+        shutil.copy(source.with_suffix(".json"), target.with_suffix(".json"))
+    return copy
 
 
 def test_a_challenger_of_the_champions_version_is_refused_in_one_sentence(
@@ -27,14 +58,116 @@ def test_a_challenger_of_the_champions_version_is_refused_in_one_sentence(
     probe's)."""
     packaged = artifact_path(load_config())
     with pytest.raises(ValueError, match=r"is version .*, as the packaged model .* is: give"):
-        check_models(packaged, None)
-    copy = tmp_path / packaged.name
-    shutil.copy(packaged, copy)
-    shutil.copy(packaged.with_suffix(".json"), copy.with_suffix(".json"))
+        check_models(*_sides(packaged))
+    copy = _copied(packaged, tmp_path, twin=True)
     with pytest.raises(ValueError, match=re.escape(f"as --champion {copy} is")):
-        check_models(packaged, copy)
+        check_models(*_sides(packaged, copy))
     with pytest.raises(ModelError, match=re.escape("nope.json")):
-        check_models(tmp_path / "nope.joblib", None)
+        _sides(tmp_path / "nope.joblib")
+
+
+def _release_before(folder: Path, version: str = "0.3.8") -> Path:
+    """The release before the packaged one as its file was: the model the holdout measures
+    (0.4.0's twin is 0.3.8's artifact to the byte), under ``version``, its metadata without
+    ``fitted_on`` and ``houses_fitted`` (written since 0.4.0)."""
+    config = load_config()
+    measured = holdout_model_path(config)
+    path = folder / artifact_path(config, version=version).name
+    shutil.copy(measured, path)
+    metadata = load_metadata(config, path=measured.with_suffix(".json"))
+    del metadata["fitted_on"], metadata["houses_fitted"]
+    path.with_suffix(".json").write_text(
+        json.dumps({**metadata, "model_version": version}), encoding="utf-8"
+    )
+    return path
+
+
+def test_each_side_is_measured_by_the_model_the_holdout_measures_for_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The release's replay, 0.4.0 against 0.3.8: 0.4.0 was fitted on the holdout too, so the
+    server prices the holdout with its twin (fitted on the training split alone) in its
+    place, and says so on a line; 0.3.8, fitted on the training split, is replayed itself.
+    Served, 0.4.0 would score on houses it was fitted on (no server is started here: the
+    files the replay is given are looked at)."""
+    packaged = artifact_path(load_config())
+    before = _release_before(tmp_path)
+    served: list[tuple[Path, Path | None]] = []
+
+    def replayed(challenger: Path, champion: Path | None = None, **_: Any) -> dict[str, Any]:
+        served.append((challenger, champion))
+        return {**_compared("same"), "model_version": "0.4.0+twin", "champion_version": "0.3.8"}
+
+    monkeypatch.setattr(tools.replay, "replay", replayed)
+    assert main(["--challenger", str(packaged), "--champion", str(before)]) == 0
+    twin = twin_path(packaged)
+    assert served == [(twin, before)]
+    version, twin_version = (load_card(path)["version"] for path in (packaged, twin))
+    assert twin_version == f"{version}+twin" and load_card(before)["fitted_on"] == "training_split"
+    # The twin and the release before it are told apart by the service (their versions
+    # differ), and the release is after the one before it, its twin's label or not.
+    assert is_after(version, "0.3.8") and is_after(twin_version, "0.3.8")
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("replay: challenger")]
+    assert line == (
+        f"replay: challenger {version} (the challenger {packaged}) was fitted on the holdout "
+        f"too: its twin {twin_version}, fitted on the training split alone, is replayed in its "
+        f"place ({twin})"
+    )
+    assert "replay: champion" not in err  # 0.3.8 is replayed itself
+    # The champion by default, the packaged model, is replaced by its twin too.
+    challenger = write_challenger(tmp_path, version=f"{version}+replayed")
+    assert main(["--challenger", str(challenger)]) == 0
+    assert served[-1] == (challenger, twin)
+    assert "replay: champion" in capsys.readouterr().err
+
+
+def test_a_model_fitted_on_the_holdout_without_its_twin_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alone = _copied(artifact_path(load_config()), tmp_path, twin=False)
+    before = _release_before(tmp_path)
+    assert main(["--challenger", str(alone), "--champion", str(before)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith(f"error: model {alone} was fitted on the holdout too")
+    assert error.endswith(f"is missing: {twin_path(alone)}\n")
+
+
+def test_a_model_s_twin_is_not_replayed_against_the_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The twin's file named as the challenger of its own model (the packaged one): both
+    sides are the twin, and the service would compare it with itself."""
+    twin = twin_path(artifact_path(load_config()))
+    with pytest.raises(ValueError, match=r"both measured by version .*\+twin"):
+        check_models(*_sides(twin))
+    assert main(["--challenger", str(twin)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.integration
+@pytest.mark.server
+def test_the_release_replayed_against_the_one_before_is_its_twin_against_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through a real server: 0.4.0 against 0.3.8 is 0.4.0's twin against 0.3.8, which is
+    the same model: the same, exit status 0. Replayed itself, 0.4.0, fitted on the holdout's
+    houses, was judged better on them (measured here: RMSLE 0.0870 against 0.1135, -0.0265,
+    90% interval -0.0339 to -0.0213), a gain the holdout cannot measure."""
+    packaged = artifact_path(load_config())
+    before = _release_before(tmp_path)
+    assert main(["--challenger", str(packaged), "--champion", str(before)]) == 0
+    out = capsys.readouterr().out
+    compared = json.loads(out[: out.rindex("}") + 1])
+    twin_version = load_card(twin_path(packaged))["version"]
+    assert (compared["model_version"], compared["champion_version"]) == (twin_version, "0.3.8")
+    assert compared["verdict"] == "same" and compared["sales"] == len(holdout()[0])
+    assert (
+        out.strip()
+        .splitlines()[-1]
+        .startswith(f"replay: the same: {twin_version} answered every house as 0.3.8 did")
+    )
 
 
 @pytest.mark.integration
@@ -71,7 +204,10 @@ def test_a_worse_challenger_stops_the_release_and_one_no_better_says_what_that_m
     out, err = capsys.readouterr()
     said = (err if status else out).strip().splitlines()[-1]
     assert re.search(line, said), said
-    assert json.loads(out[: out.rindex("}") + 1])["sales"] == len(holdout()[0])
+    compared = json.loads(out[: out.rindex("}") + 1])
+    assert compared["sales"] == len(holdout()[0])
+    # The champion served is the model the holdout measures for the packaged one.
+    assert compared["champion_version"] == load_card(holdout_model_path(load_config()))["version"]
 
 
 def test_a_challenger_before_the_champion_is_refused_naming_both(
@@ -82,14 +218,14 @@ def test_a_challenger_before_the_champion_is_refused_naming_both(
     0 (RMSLE -0.0008, interval -0.0015 to -0.0002). Refused before a server starts."""
     older = _challenger(tmp_path, version="0.0.1", recorded=True)
     with pytest.raises(ValueError, match=r"is version 0\.0\.1, before \d"):
-        check_models(older, None)
+        check_models(*_sides(older))
     assert main(["--challenger", str(older)]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert "--challenger" in error and "--champion" in error
     # A labelled build of the champion's number comes after it (tools/challengers.py's).
     labelled = _challenger(tmp_path, version=f"{__version__}+trial", recorded=True)
-    assert check_models(labelled, None) == []
+    assert check_models(*_sides(labelled)) == []
 
 
 def _compared(verdict: str, sales: int = 263) -> dict[str, Any]:
@@ -168,13 +304,17 @@ def test_a_better_or_same_challenger_lets_the_release_go_and_a_short_replay_give
 def _challenger(
     folder: Path, version: str = "0.9.9", *, recorded: bool = False, **holdout_split: Any
 ) -> Path:
-    """The packaged artifact as another ``version``, its holdout record kept (``recorded``),
-    changed by ``holdout_split``, or removed when none is given (a model trained before it
-    was kept)."""
+    """The model the holdout measures for the packaged one (its twin, where it was fitted on
+    the holdout too) as another ``version``, its holdout record kept (``recorded``), changed by
+    ``holdout_split``, or removed when none is given (a model trained before it was kept)."""
     config = load_config()
+    measured = holdout_model_path(config)
     path = folder / artifact_path(config, version=version).name
-    shutil.copy(artifact_path(config), path)
-    metadata = {**load_metadata(config), "model_version": version}
+    shutil.copy(measured, path)
+    metadata = {
+        **load_metadata(config, path=measured.with_suffix(".json")),
+        "model_version": version,
+    }
     if holdout_split:
         metadata["holdout_split"] = {**metadata["holdout_split"], **holdout_split}
     elif not recorded:
@@ -190,7 +330,7 @@ def test_a_challenger_measured_on_another_holdout_is_refused_naming_both(
     its verdict would say nothing (no server is started)."""
     other = _challenger(tmp_path, split_seed=7, ids_sha256="0" * 64)
     with pytest.raises(HoldoutMismatchError, match=r"is not the one the challenger .* 0\.9\.9"):
-        check_models(other, None)
+        check_models(*_sides(other))
     assert main(["--challenger", str(other)]) == HOLDOUT_MISMATCH == 3
     error = capsys.readouterr().err
     assert error.count("\n") == 1
@@ -199,5 +339,5 @@ def test_a_challenger_measured_on_another_holdout_is_refused_naming_both(
 
 
 def test_a_challenger_without_the_record_is_said_so(tmp_path: Path) -> None:
-    (warning,) = check_models(_challenger(tmp_path), None)
+    (warning,) = check_models(*_sides(_challenger(tmp_path)))
     assert "the challenger" in warning and "0.9.9 records no holdout identity" in warning

@@ -17,6 +17,15 @@ not start, or counted fewer sales than the holdout's houses (no verdict of the h
 Exit status 3: the holdout the installed config splits off is not the one either model's holdout
 figures were measured on (its ``holdout_split``; one line naming both); a model whose metadata
 does not record it is said so ("warning: ...") and the replay goes on.
+
+Each side is measured by the model the holdout measures for its file
+(``persistence.holdout_model_path``): the file itself, or, for a model fitted on the holdout too
+(``fitted_on`` ``all_labelled``, 0.4.0 on), its twin beside it, the same version's procedure
+fitted on the training split alone (``..._v0.4.0.twin.joblib``, version ``0.4.0+twin``): the
+server serves and shadows those, and a line on stderr says each side so replaced. A model
+fitted on the holdout whose twin is missing is refused in one line, exit status 2. The
+versions are ordered as the files given are (a release after the one before it); the twins'
+are what the service compares, so the comparison and the last line name them.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +52,7 @@ from gradient_boosting_model.holdout_identity import (
     check_holdout,
     holdout_identity,
 )
+from gradient_boosting_model.persistence import artifact_path, holdout_model_path
 from gradient_boosting_model.versions import is_after
 
 from tools import server as real_server
@@ -63,6 +74,59 @@ def holdout() -> tuple[list[dict[str, Any]], npt.NDArray[np.float64]]:
     """The houses of the holdout the replay prices and their sale prices (the package's
     config)."""
     return features_and_target(_split().holdout, load_config())
+
+
+@dataclass(frozen=True)
+class Side:
+    """One model of the replay: the file given for it and the one the holdout measures for it
+    (``measured_side``)."""
+
+    #: ``challenger`` or ``champion``.
+    role: str
+    #: The file given (for a champion not given, the packaged model's).
+    named: Path
+    #: Whether ``named`` was given on the command line (``--champion``).
+    given: bool
+    #: The file the replay serves for it: ``named``, or its twin where ``named`` was fitted on
+    #: the holdout too.
+    measured: Path
+
+    @property
+    def where(self) -> str:
+        """The side as the command line gave it, for messages."""
+        if self.role == "challenger":
+            return f"the challenger {self.named}"
+        return f"--champion {self.named}" if self.given else "the packaged model (no --champion)"
+
+    def replacement(self) -> str | None:
+        """The line that says the side is replaced by its twin; ``None`` if it is not."""
+        if self.measured == self.named:
+            return None
+        named, measured = (str(load_card(path)["version"]) for path in (self.named, self.measured))
+        return (
+            f"replay: {self.role} {named} ({self.where}) was fitted on the holdout too: its twin "
+            f"{measured}, fitted on the training split alone, is replayed in its place "
+            f"({self.measured})"
+        )
+
+
+def measured_side(role: str, path: Path | None) -> Side:
+    """The replay's ``role`` for the file at ``path`` (``None``: the packaged model's).
+
+    Raises
+    ------
+    ModelError
+        If the file's metadata is unreadable, or says it was fitted on the holdout too and its
+        twin is missing (the holdout would measure a model fitted on it).
+    """
+    config = load_config()
+    named = path if path is not None else artifact_path(config)
+    return Side(
+        role=role,
+        named=named,
+        given=path is not None,
+        measured=holdout_model_path(config, path=named),
+    )
 
 
 def replay(
@@ -113,9 +177,13 @@ def replay(
                 time.sleep(0.5)
 
 
-def check_models(challenger: Path, champion: Path | None) -> list[str]:
+def check_models(challenger: Side, champion: Side) -> list[str]:
     """Refuse, in one sentence, a replay that could not start or would mean nothing; the
     warnings (one line each) of a model whose holdout is not recorded, and so not checked.
+
+    The versions are ordered as the files given are (``named``): a twin's local label
+    (``0.4.0+twin``) names no release, and orders by letter among a release's labelled builds
+    (``0.4.0+replayed`` before it). The holdout each was measured on is the measured model's.
 
     Raises
     ------
@@ -126,33 +194,41 @@ def check_models(challenger: Path, champion: Path | None) -> list[str]:
         model is the one installed last, the new release itself once its wheel is installed
         (``make replay`` installs it), so the version before must be given. Or if its version
         is before the champion's: the two files swapped (a probe's ``--challenger OLD
-        --champion NEW``) replayed a worse new release as ``better``, exit status 0.
+        --champion NEW``) replayed a worse new release as ``better``, exit status 0. Or if
+        the two are measured by models of one version (a model's twin given as the challenger
+        of the model): the service would compare a model with itself.
     HoldoutMismatchError
         If the holdout the config splits off now is not the one either model was measured on
         (a changed seed, share or CSV): the replay would price houses one of them may have
         trained on.
     """
-    new_card, served_card = load_card(challenger), load_card(champion)
-    new, served = str(new_card["version"]), str(served_card["version"])
-    where = f"--champion {champion}" if champion else "the packaged model (no --champion)"
+    new, served = (str(load_card(side.named)["version"]) for side in (challenger, champion))
+    where = champion.where
     if new == served:
         raise ValueError(
-            f"the challenger {challenger} is version {new}, as {where} is: give the file of the "
+            f"{challenger.where} is version {new}, as {where} is: give the file of the "
             "version served before it as --champion (CHAMPION=...; keep a copy of it before "
             "training the new one, which replaces it)"
         )
     if not is_after(new, served):
         raise ValueError(
-            f"the challenger {challenger} is version {new}, before {served} ({where}): the "
+            f"{challenger.where} is version {new}, before {served} ({where}): the "
             "replay judges a new release served in the shadow of the one before it; give the "
             "new version's file as --challenger (CHALLENGER=...) and the older one's as "
             "--champion (CHAMPION=...)"
+        )
+    new_card, served_card = (load_card(side.measured) for side in (challenger, champion))
+    if new_card["version"] == served_card["version"]:
+        raise ValueError(
+            f"{challenger.where} (version {new}) and {where} (version {served}) are both "
+            f"measured by version {new_card['version']} ({challenger.measured}): the replay "
+            "would compare a model with itself; give the files of two releases"
         )
     read_now = holdout_identity(_split(), load_config())
     checked = [
         check_holdout(read_now, card["holdout_split"], measured=f"{name} {card['version']}")
         for name, card in (
-            (f"the challenger {challenger}, version", new_card),
+            (f"{challenger.where}, version", new_card),
             (f"the champion, {where}, version", served_card),
         )
     ]
@@ -224,17 +300,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--champion", type=Path, help="the served model's file (packaged)")
     args = parser.parse_args(argv)
     try:
-        warnings = check_models(args.challenger, args.champion)
+        challenger = measured_side("challenger", args.challenger)
+        champion = measured_side("champion", args.champion)
+        warnings = check_models(challenger, champion)
+        replaced = [line for side in (challenger, champion) if (line := side.replacement())]
     except HoldoutMismatchError as error:
         print(f"error: {error}", file=sys.stderr)
         return HOLDOUT_MISMATCH
     except (ModelError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    for line in replaced:
+        print(line, file=sys.stderr)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     houses, prices = holdout()
-    compared = replay(args.challenger, args.champion, houses=houses, prices=prices)
+    compared = replay(challenger.measured, champion.measured, houses=houses, prices=prices)
     print(json.dumps(compared, indent=2))
     status, line = conclusion(compared, len(houses))
     print(line, file=sys.stderr if status else sys.stdout)
