@@ -126,7 +126,7 @@ def make_prediction(
     >>> house = {"Neighborhood": "NAmes", "OverallQual": 5, "OverallCond": 6,
     ...          "YearBuilt": 1961, "YrSold": 2010, "GrLivArea": 896, "LotArea": 11622}
     >>> make_prediction([house]).predictions  # doctest: +SKIP
-    [142183.27]
+    [142521.28]
     """
     if model is not None and not isinstance(model, TrainedModel):  # a path raised AttributeError
         raise TypeError(
