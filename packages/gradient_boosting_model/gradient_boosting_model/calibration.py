@@ -272,7 +272,7 @@ def fit_intervals(
         method=(
             f"localized conformal: kernel-weighted quantiles of signed log residuals at {knots} "
             "knots of predicted price, interpolated between them; out-of-fold residuals of "
-            "K-fold cross-validation on the training split"
+            "K-fold cross-validation on the houses the model was fitted on"
         ),
         knots=tuple(float(knot) for knot in at),
         below=tuple(float(b) for b in below),
