@@ -7,8 +7,9 @@ range is scaled about its price by ``s = sqrt(a + b x^2)``, where ``x`` is the s
 importance of those fields (each field's mean absolute log factor in the served model's
 explanations of the training houses): a field that moves prices much, left out, widens the
 range much; one that barely moves them, barely. ``a`` and ``b`` are fitted at training
-(``partial_fitting``) on the 90% scales of the training split's out-of-fold houses cut to
-random masks; any mask is served, by a sum and a square root, with nothing refitted.
+(``partial_fitting``) on the 90% scales of the out-of-fold houses (of those the model was
+fitted on: the training split's, or every labelled house's) cut to random masks; any mask is
+served, by a sum and a square root, with nothing refitted.
 
 This module is what serving needs (numpy and the schema's required fields), and the masks
 that cut houses down; the fitting is ``partial_fitting``.
@@ -85,8 +86,8 @@ class PartialRanges:
             "method": (
                 "a house with a detail assumed that no calibration house had assumed: its range "
                 "scaled about its price by s = sqrt(a + b x^2), x the summed importance of those "
-                "fields; a and b fitted on the 90% scales of the training split's out-of-fold "
-                "houses cut to random masks"
+                "fields; a and b fitted on the 90% scales of the out-of-fold houses (of those "
+                "the model was fitted on) cut to random masks"
             ),
             "a": round(self.a, 4),
             "b": round(self.b, 4),

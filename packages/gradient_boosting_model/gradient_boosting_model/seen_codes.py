@@ -11,8 +11,9 @@ at the ends of its scale: ``BsmtQual`` Po, between training's none and Fa, went 
 
 So every category and grade field's seen codes are kept with the model, and a house with a code
 given (not null, not left out: those are assumed, never warned about) that is not among them is
-warned: ``Exterior1st BrkComm was not seen in training``. A validated batch is checked on its
-codes in a few array operations (one house: a few microseconds); other columns value by value.
+warned: ``Exterior1st CBlock was not seen in training`` (since 0.4.0, fitted on the holdout
+too, BrkComm is seen). A validated batch is checked on its codes in a few array operations (one
+house: a few microseconds); other columns value by value.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def test_a_challenger_of_the_champions_version_is_refused_in_one_sentence(
 
 def _release_before(folder: Path, version: str = "0.3.8") -> Path:
     """The release before the packaged one as its file was: the model the holdout measures
-    (0.4.0's twin is 0.3.8's artifact to the byte), under ``version``, its metadata without
+    (0.4.0's twin answers as 0.3.8 to the last bit), under ``version``, its metadata without
     ``fitted_on`` and ``houses_fitted`` (written since 0.4.0)."""
     config = load_config()
     measured = holdout_model_path(config)
