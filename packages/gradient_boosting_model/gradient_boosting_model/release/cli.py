@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gradient_boosting_model import load_card, load_model
-from gradient_boosting_model.config import load_config
+from gradient_boosting_model.config import Config, load_config
 from gradient_boosting_model.data import split_holdout
 from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.holdout_identity import (
@@ -33,7 +33,7 @@ from gradient_boosting_model.holdout_identity import (
     check_holdout,
     holdout_identity,
 )
-from gradient_boosting_model.persistence import load_holdout_model
+from gradient_boosting_model.persistence import artifact_path, holdout_model_path
 from gradient_boosting_model.release.baseline import (
     declared_version,
     holdout_file,
@@ -43,6 +43,7 @@ from gradient_boosting_model.release.baseline import (
 )
 from gradient_boosting_model.release.diff import diff_test, price_requests
 from gradient_boosting_model.release.holdout_answers import answer_holdout
+from gradient_boosting_model.trained_model import TrainedModel
 
 #: The exit status of a refusal to measure on another holdout (1 is a failed test).
 HOLDOUT_MISMATCH = 3
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         card = load_card(args.model)
         version = str(card["version"])
         # The model fitted on the holdout too is measured there by its twin, in its place.
-        measured = load_holdout_model(config, path=args.model)
+        measured = _measured_by(config, args.model, model)
         split = split_holdout(config)
         holdout = holdout_identity(split, config)
         _warn(check_holdout(holdout, card["holdout_split"], measured=f"model {version}"))
@@ -114,6 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(result.report)
     return 0 if result.passed else 1
+
+
+def _measured_by(config: Config, path: Path | None, model: TrainedModel) -> TrainedModel:
+    """The model the holdout measures for ``model`` (the artifact at ``path``, the packaged one
+    by default): its twin, where it was fitted on the holdout too; else ``model`` itself, not
+    loaded again (the report says when the holdout's answers are a twin's)."""
+    measured = holdout_model_path(config, path=path)
+    return model if measured == (path or artifact_path(config)) else load_model(measured)
 
 
 def _warn(warning: str | None) -> None:

@@ -20,7 +20,12 @@ from gradient_boosting_model.config import Config
 from gradient_boosting_model.data import LabelledSplit, split_holdout
 from gradient_boosting_model.evaluation import holdout_metrics
 from gradient_boosting_model.holdout_identity import HoldoutIdentity, holdout_identity
-from gradient_boosting_model.persistence import artifact_path, load_metadata, twin_path
+from gradient_boosting_model.persistence import (
+    artifact_path,
+    holdout_model_path,
+    load_metadata,
+    twin_path,
+)
 from gradient_boosting_model.release import cli
 from gradient_boosting_model.release.baseline import (
     declared_version,
@@ -300,3 +305,17 @@ def test_a_model_and_a_baseline_without_the_record_are_said_so_and_compared(
     assert len(warnings) == 2 and all(line.startswith("warning: ") for line in warnings)
     assert "baseline            not recorded" in out.out
     assert out.out.rstrip().endswith("passed")
+
+
+def test_a_model_fitted_on_the_training_split_is_measured_itself_and_not_said_a_twin(
+    tmp_path: Path, config: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The packaged model's twin given as the model: fitted on the training split alone, it
+    answers for the holdout itself, and the report does not call its answers a twin's."""
+    measured = holdout_model_path(config)
+    copy = tmp_path / measured.name
+    for suffix in (".joblib", ".json"):
+        shutil.copy(measured.with_suffix(suffix), copy.with_suffix(suffix))
+    main(["diff", "--baseline", str(BASELINE_DIR), "--model", str(copy)])
+    out = capsys.readouterr().out
+    assert "accuracy on the holdout" in out and "its twin's" not in out, out
