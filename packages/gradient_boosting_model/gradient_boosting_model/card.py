@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from gradient_boosting_model.config import ALL_LABELLED, TRAINING_SPLIT, FittedOn
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.seen_codes import as_sent
+
+
+def fitted_on(metadata: dict[str, Any]) -> FittedOn:
+    """What the model whose training ``metadata`` this is was fitted on (``config.FittedOn``):
+    its ``fitted_on``, written since 0.4.0; a model trained before was fitted on the training
+    split."""
+    recorded = metadata.get("fitted_on", TRAINING_SPLIT)
+    return ALL_LABELLED if recorded == ALL_LABELLED else TRAINING_SPLIT
 
 
 def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +35,7 @@ def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
         # Since 0.4.0: the houses the model was fitted on, training_split or all_labelled (the
         # holdout too: then every holdout figure is its twin's, the same version's procedure
         # fitted on the training split alone), and how many.
-        "fitted_on": metadata.get("fitted_on", "training_split"),
+        "fitted_on": fitted_on(metadata),
         "houses_fitted": metadata.get("houses_fitted"),
         "holdout_metrics": _without_intervals(metrics["holdout"]),
         # Which houses those are (holdout_identity.py); null for a model trained before it was

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -17,6 +17,10 @@ CONFIG_FILE = PACKAGE_ROOT / "config.yml"
 DATASET_DIR = PACKAGE_ROOT / "datasets"
 
 HouseField = Annotated[str, Field(min_length=1)]
+#: What a model is fitted on (``data.served_fit``, and its metadata's ``fitted_on``): the
+#: training split alone, or every labelled house kept, the holdout too (since 0.4.0).
+FittedOn = Literal["training_split", "all_labelled"]
+TRAINING_SPLIT, ALL_LABELLED = cast(tuple[FittedOn, FittedOn], get_args(FittedOn))
 
 
 class _Frozen(BaseModel):
@@ -34,7 +38,7 @@ class DataConfig(_Frozen):
     holdout_fraction: float = Field(gt=0, lt=1)
     split_seed: int = Field(ge=0)
     max_living_area: float = Field(gt=0)
-    served_fit: Literal["training_split", "all_labelled"]
+    served_fit: FittedOn
 
 
 class ElapsedYearsConfig(_Frozen):

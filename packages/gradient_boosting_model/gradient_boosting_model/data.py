@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gradient_boosting_model.config import DATASET_DIR, Config
+from gradient_boosting_model.config import DATASET_DIR, TRAINING_SPLIT, Config, FittedOn
 from gradient_boosting_model.errors import DatasetError
 from gradient_boosting_model.fields import JsonNumber
 from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD
@@ -110,12 +110,17 @@ def split_holdout(config: Config) -> LabelledSplit:
     return LabelledSplit(train=train, holdout=holdout, excluded=excluded)
 
 
-def served_split(split: LabelledSplit, config: Config) -> LabelledSplit:
-    """What the served model is fitted on (``data.served_fit``): ``split`` itself, or, for
-    ``all_labelled``, every labelled house kept (the holdout in training, none left out)."""
-    if config.data.served_fit == "training_split":
+def fitted_split(split: LabelledSplit, fitted_on: FittedOn) -> LabelledSplit:
+    """What a model fitted on ``fitted_on`` is fitted on (its ``train``): ``split`` itself, or,
+    for ``all_labelled``, every labelled house kept (the holdout in training, none left out)."""
+    if fitted_on == TRAINING_SPLIT:
         return split
     return replace(split, train=[*split.train, *split.holdout], holdout=[])
+
+
+def served_split(split: LabelledSplit, config: Config) -> LabelledSplit:
+    """What the served model is fitted on (``data.served_fit``: ``fitted_split``)."""
+    return fitted_split(split, config.data.served_fit)
 
 
 def features_and_target(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 import joblib
 
 from gradient_boosting_model import __version__
-from gradient_boosting_model.config import PACKAGE_ROOT, Config
+from gradient_boosting_model.card import fitted_on
+from gradient_boosting_model.config import ALL_LABELLED, PACKAGE_ROOT, Config
 from gradient_boosting_model.errors import ModelArtifactError
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.trained_model import TrainedModel
@@ -43,14 +45,16 @@ def save_model(
     twin: tuple[TrainedModel, dict[str, Any]] | None = None,
 ) -> Path:
     """Write the trained model and its metadata (and its ``twin``'s, a model fitted on every
-    labelled house having one: ``twin_path``), then move the artifacts of other versions to
+    labelled house having one: ``twin_path``; the model's metadata then records the twin's
+    digest, ``twin_sha256``), then move the artifacts of other versions to
     ``artifacts.kept_directory`` (``kept_path``), out of the package: the version served until
     now is the release's champion in the shadow replay, and what a rollback serves. A version
     after this one goes to its ``NOT_RELEASED`` folder instead. A twin of this version left by
     an earlier training is removed when this one has none.
 
     Each file is written beside its place and renamed into it, so that an interrupted run
-    leaves the previous artifact whole.
+    leaves each file whole; a twin written by a run that did not write its model is told from
+    the model's own by its digest (``holdout_model_path``).
     """
     path = artifact_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,6 +62,7 @@ def save_model(
     if twin is not None:
         _write_artifact(*twin, path=twin_path(path))
         written |= {twin_path(path), twin_path(path).with_suffix(".json")}
+        metadata = {**metadata, "twin_sha256": _sha256(twin_path(path))}
     _write_artifact(model, metadata, path=path)
     prefix, kept = f"{config.artifacts.name}_v", kept_path(config)
     for old in path.parent.glob(f"{prefix}*"):
@@ -84,8 +89,19 @@ def _write_artifact(model: TrainedModel, metadata: dict[str, Any], *, path: Path
     partial_metadata.replace(path.with_suffix(".json"))
 
 
-#: What a twin's file name adds to its model's (``twin_path``).
-TWIN_SUFFIX = ".twin"
+#: A twin's label: its file name adds ``.twin`` to its model's (``twin_path``), its version
+#: ``+twin`` (``twin_version``).
+TWIN_LABEL = "twin"
+TWIN_SUFFIX = f".{TWIN_LABEL}"
+
+
+def twin_version(version: str) -> str:
+    """The version of the twin of the model of ``version`` (its local part: no release)."""
+    return f"{version}+{TWIN_LABEL}"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def twin_path(path: Path) -> Path:
@@ -93,12 +109,6 @@ def twin_path(path: Path) -> Path:
     training split alone, beside a model fitted on every labelled house (``data.served_fit``
     ``all_labelled``), to be measured on the holdout in its place."""
     return path.with_name(f"{path.stem}{TWIN_SUFFIX}.joblib")
-
-
-def fitted_on_holdout(metadata: dict[str, Any]) -> bool:
-    """Whether a model's metadata says it was fitted on the holdout too (``fitted_on``
-    ``all_labelled``; a model trained before 0.4.0 was fitted on the training split)."""
-    return metadata.get("fitted_on") == "all_labelled"
 
 
 def holdout_model_path(config: Config, *, path: Path | None = None) -> Path:
@@ -109,16 +119,25 @@ def holdout_model_path(config: Config, *, path: Path | None = None) -> Path:
     ------
     ModelArtifactError
         If the model's metadata is unreadable, or it says the model was fitted on the holdout
-        and its twin is not beside it: the holdout would measure a model trained on it.
+        and its twin is not beside it, or is not the twin trained with it (its digest is not
+        the one the model's metadata records: a twin of another try of the version, or of an
+        interrupted training): the holdout would measure another model than the one named.
     """
     path = path or artifact_path(config)
-    if not fitted_on_holdout(load_metadata(config, path=path.with_suffix(".json"))):
+    metadata = load_metadata(config, path=path.with_suffix(".json"))
+    if fitted_on(metadata) != ALL_LABELLED:
         return path
     twin = twin_path(path)
     if not twin.is_file():
         raise ModelArtifactError(
             f"model {path} was fitted on the holdout too, and its twin fitted on the training "
             f"split alone, which the holdout measures in its place, is missing: {twin}"
+        )
+    if _sha256(twin) != metadata.get("twin_sha256"):
+        raise ModelArtifactError(
+            f"model {path} was fitted on the holdout too, and the twin beside it is not the one "
+            f"trained with it (its SHA-256 is not the model's record, twin_sha256): {twin}; "
+            "train the version again"
         )
     return twin
 

@@ -1,8 +1,11 @@
-"""Train the model on the training split, calibrate and score it, save the versioned artifact.
+"""Train the model, calibrate and score it, save the versioned artifact.
 
-Run as ``python -m gradient_boosting_model.train`` (``make train``). The pipeline is fitted on the
-training split; K-fold cross-validation of the same procedure on that split gives the residuals
-that calibrate the price ranges; the holdout, never used for either, measures both.
+Run as ``python -m gradient_boosting_model.train`` (``make train``). The pipeline is fitted on
+the houses ``data.served_fit`` names: the training split, or every labelled house kept (since
+0.4.0). K-fold cross-validation of the same procedure on those houses gives the residuals that
+calibrate the price ranges. The holdout measures a model that never saw it: the model itself,
+or, for one fitted on every labelled house, its twin, the same procedure fitted on the training
+split alone and saved beside it (``persistence.twin_path``).
 """
 
 from __future__ import annotations
@@ -16,10 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from gradient_boosting_model import __version__
-from gradient_boosting_model.config import PACKAGE_ROOT, Config, load_config
+from gradient_boosting_model.config import (
+    ALL_LABELLED,
+    PACKAGE_ROOT,
+    TRAINING_SPLIT,
+    Config,
+    FittedOn,
+    load_config,
+)
 from gradient_boosting_model.data import (
     LabelledSplit,
     features_and_target,
+    fitted_split,
     served_split,
     split_holdout,
 )
@@ -36,7 +47,7 @@ from gradient_boosting_model.fitting import (
 )
 from gradient_boosting_model.holdout_identity import holdout_identity
 from gradient_boosting_model.partial_fitting import fit_partial_ranges
-from gradient_boosting_model.persistence import save_model
+from gradient_boosting_model.persistence import save_model, twin_version
 from gradient_boosting_model.release.baseline import DECLARATION
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import floating_point_fingerprint
@@ -119,16 +130,32 @@ def training_metadata(
     split: LabelledSplit,
     config: Config,
     *,
+    fitted_on: FittedOn | None = None,
     twin: TrainedModel | None = None,
     model_version: str = __version__,
 ) -> dict[str, Any]:
     """Metrics on the rows ``model`` was fitted on and in cross-validation, the holdout's, the
     price ranges' calibration, the inputs' training ranges and distributions, library versions,
-    and the model's inputs. With a ``twin``, ``model`` was fitted on every labelled house
-    (``data.served_fit``), and the holdout's figures are the twin's, fitted on ``split.train``
-    alone."""
-    fitted = served_split(split, config) if twin else split
-    houses, prices = features_and_target(fitted.train, config)
+    and the model's inputs. ``model`` was fitted on ``fitted_on`` (``data.served_fit`` by
+    default): on the training split, ``split.train``, the holdout measuring it; or on every
+    labelled house kept, the holdout's figures then being its ``twin``'s (fitted on
+    ``split.train`` alone).
+
+    Raises
+    ------
+    ValueError
+        If a model fitted on every labelled house comes without its twin, or one fitted on the
+        training split with one: the metadata would have the holdout measure a model fitted on
+        it, or name the wrong houses.
+    """
+    fitted_on = fitted_on or config.data.served_fit
+    if (fitted_on == ALL_LABELLED) != (twin is not None):
+        raise ValueError(
+            f"a model fitted on {fitted_on} has {'no twin' if twin is None else 'a twin'}: "
+            f"the holdout measures a model fitted on {ALL_LABELLED} by its twin, and only it"
+        )
+    rows = fitted_split(split, fitted_on).train
+    houses, prices = features_and_target(rows, config)
     train = regression_metrics(prices, model.pipeline.predict(validate_inputs(houses)))
     return {
         "model_name": config.artifacts.name,
@@ -136,8 +163,8 @@ def training_metadata(
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         # Since 0.4.0: the houses the model was fitted on; one fitted on all_labelled has its
         # holdout figures from its twin (persistence.twin_path), fitted on the training split.
-        "fitted_on": "all_labelled" if twin else "training_split",
-        "houses_fitted": len(fitted.train),
+        "fitted_on": fitted_on,
+        "houses_fitted": len(rows),
         "python_version": platform.python_version(),
         "library_versions": {name: version(name) for name in _LIBRARIES},
         # Where its floats' last bits came from: retraining with the same fingerprint gives
@@ -196,21 +223,30 @@ def main() -> int:
     except DatasetError as error:
         logger.error("%s", error)
         return 2
-    fitted = served_split(split, config)
     twin = None
-    if fitted is not split:
+    if config.data.served_fit == ALL_LABELLED:
         logger.info("the twin: training on %d houses, holding out %d", *_sizes(split))
-        twin = train_model(split, config, progress=True)
-        twin_metadata = training_metadata(twin, split, config, model_version=f"{__version__}+twin")
+        fitted_twin = train_model(split, config, progress=True)
+        twin_metadata = training_metadata(
+            fitted_twin,
+            split,
+            config,
+            fitted_on=TRAINING_SPLIT,
+            model_version=twin_version(__version__),
+        )
+        twin = (fitted_twin, twin_metadata)
+    fitted = served_split(split, config)
     logger.info("training on %d houses, holding out %d", *_sizes(fitted))
     model = train_model(fitted, config, progress=True)
-    metadata = training_metadata(model, split, config, twin=twin)
-    path = save_model(model, metadata, config, twin=(twin, twin_metadata) if twin else None)
+    metadata = training_metadata(model, split, config, twin=twin[0] if twin else None)
+    path = save_model(model, metadata, config, twin=twin)
     holdout, cv = metadata["metrics"]["holdout"], metadata["metrics"]["cross_validation"]
+    measured = "the twin's " if twin else ""
     logger.info(
-        "saved %s: holdout RMSLE %.4f, R^2 %.4f (log %.4f), MAE $%.0f, range coverage %.3f; "
+        "saved %s: %sholdout RMSLE %.4f, R^2 %.4f (log %.4f), MAE $%.0f, range coverage %.3f; "
         "cross-validated RMSLE %.4f (%.4f without the %d warned), range coverage %.3f",
         path.name,
+        measured,
         holdout["rmsle"],
         holdout["r2"],
         holdout["r2_log"],

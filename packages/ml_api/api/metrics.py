@@ -153,13 +153,15 @@ TRAINING = {
     for name, help in {
         "rmsle": (
             "RMSLE on the holdout's houses whose range is marked calibrated, at training (of "
-            "every holdout house for an artifact from before that figure)."
+            "every holdout house for an artifact from before that figure); for a model fitted "
+            "on the holdout too, its twin's (the card's fitted_on)."
         ),
         "median_ape": "Median absolute percentage error on the same holdout houses.",
         "interval_coverage": "Coverage of the 90% ranges on the holdout at training.",
         "warned_share": (
-            "Share of the training split's houses warned in cross-validation (each by the model "
-            "of the folds without it): four times the holdout's houses, a steadier reference."
+            "Share of the houses the model was fitted on warned in cross-validation (each by the "
+            "model of the folds without it): four to five times the holdout's houses, a steadier "
+            "reference."
         ),
     }.items()
 }

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
-from gradient_boosting_model.config import load_config
+from gradient_boosting_model.config import FittedOn, load_config
 from gradient_boosting_model.fields import JsonNumber, WholeNumber, count
 from gradient_boosting_model.schemas import HOUSE_FIELDS, ID_FIELD, REQUIRED_FIELDS
 from gradient_boosting_model.tolerances import json_differences
@@ -300,3 +300,10 @@ def test_a_get_with_a_body_it_cannot_read_is_answered_as_declared(
     response = client.request("GET", path, content=b"hello")
     assert response.status_code == 415
     assert "415" in SPEC["paths"][path]["get"]["responses"]
+
+
+def test_the_cards_fitted_on_takes_the_model_packages_values() -> None:
+    """``ModelCard.fitted_on`` is written by hand; the values are the model package's
+    (``config.FittedOn``): one added there without the spec would fail every card's answer."""
+    described = SPEC["components"]["schemas"]["ModelCard"]["properties"]["fitted_on"]
+    assert described["enum"] == list(get_args(FittedOn))

@@ -78,15 +78,16 @@ def diff_test(
         houses_file=config.data.requests_file,
         accuracy=[
             *accuracy_lines(accuracy, level=config.calibration.level, holdout=str(holdout)),
-            *_twin_line(model_version, holdout_model if holdout_model is not model else None),
+            *_twin_line(model_version, holdout_model),
         ],
     )
     return DiffResult(comparison=comparison, failures=failures, accuracy=accuracy, report=report)
 
 
 def _twin_line(model_version: str, twin: TrainedModel | None) -> list[str]:
-    """Whose answers the holdout's figures of ``model_version`` are, when its ``twin``'s."""
-    if twin is None:
+    """Whose answers the holdout's figures of ``model_version`` are, when another model's, of
+    another version: its ``twin``'s (``None``, or the model itself: its own)."""
+    if twin is None or twin.version in (None, model_version):
         return []
     return [
         f"  (model {model_version}'s are its twin's, {twin.version}: the same procedure fitted "

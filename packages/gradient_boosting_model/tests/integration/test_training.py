@@ -90,3 +90,8 @@ def test_a_model_fitted_on_every_labelled_house_has_its_twins_holdout_figures(
     assert metadata["houses_fitted"] == fitted == metadata["metrics"]["train"]["rows"]
     assert metadata["metrics"]["holdout"] == holdout_metrics(twin, split, config)
     assert metadata["metrics"]["holdout"] != holdout_metrics(packaged_model, split, config)
+    # Either half alone would have the holdout measure a model fitted on it, or miscount.
+    with pytest.raises(ValueError, match="fitted on all_labelled has no twin"):
+        training_metadata(packaged_model, split, everything)
+    with pytest.raises(ValueError, match="fitted on training_split has a twin"):
+        training_metadata(packaged_model, split, everything, fitted_on="training_split", twin=twin)

@@ -31,7 +31,8 @@ config = load_config()
 small = config.model_copy(update={"model": config.model.model_copy(update={"n_estimators": 5})})
 split = split_holdout(small)
 model = train_model(split, small)
-assert "pandas" not in training_metadata(model, split, small)["library_versions"]
+metadata = training_metadata(model, split, small, fitted_on="training_split")
+assert "pandas" not in metadata["library_versions"]
 rows = read_dataset(config.data.requests_file)
 prices = make_prediction(rows, explain=True).predictions
 assert len(prices) == len(rows) == 1459, len(prices)

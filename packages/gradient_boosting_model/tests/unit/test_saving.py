@@ -105,6 +105,12 @@ def test_a_model_fitted_on_the_holdout_too_is_saved_with_its_twin_measured_in_it
     assert twin_path(saved).is_file() and twin_path(saved).with_suffix(".json").is_file()
     assert holdout_model_path(config, path=saved) == twin_path(saved)
     assert holdout_model_path(config, path=twin_path(saved)) == twin_path(saved)
+    recorded = twin_path(saved).read_bytes()
+    twin_path(saved).write_bytes(recorded + b"another try's twin")
+    with pytest.raises(ModelArtifactError, match=r"twin beside it is not the one trained with it"):
+        holdout_model_path(config, path=saved)
+    twin_path(saved).write_bytes(recorded)
+    assert holdout_model_path(config, path=saved) == twin_path(saved)
     twin_path(saved).unlink()
     with pytest.raises(ModelArtifactError, match=r"fitted on the holdout too.*twin.* is missing"):
         holdout_model_path(config, path=saved)
