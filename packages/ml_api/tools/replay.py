@@ -90,6 +90,13 @@ class Side:
     #: The file the replay serves for it: ``named``, or its twin where ``named`` was fitted on
     #: the holdout too.
     measured: Path
+    #: The cards of ``named`` and of ``measured`` (one card when they are one file), read once.
+    named_card: dict[str, Any]
+    measured_card: dict[str, Any]
+
+    @property
+    def named_version(self) -> str:
+        return str(self.named_card["version"])
 
     @property
     def where(self) -> str:
@@ -102,11 +109,10 @@ class Side:
         """The line that says the side is replaced by its twin; ``None`` if it is not."""
         if self.measured == self.named:
             return None
-        named, measured = (str(load_card(path)["version"]) for path in (self.named, self.measured))
         return (
-            f"replay: {self.role} {named} ({self.where}) was fitted on the holdout too: its twin "
-            f"{measured}, fitted on the training split alone, is replayed in its place "
-            f"({self.measured})"
+            f"replay: {self.role} {self.named_version} ({self.where}) was fitted on the holdout "
+            f"too: its twin {self.measured_card['version']}, fitted on the training split "
+            f"alone, is replayed in its place ({self.measured})"
         )
 
 
@@ -121,11 +127,15 @@ def measured_side(role: str, path: Path | None) -> Side:
     """
     config = load_config()
     named = path if path is not None else artifact_path(config)
+    measured = holdout_model_path(config, path=named)
+    named_card = load_card(named)
     return Side(
         role=role,
         named=named,
         given=path is not None,
-        measured=holdout_model_path(config, path=named),
+        measured=measured,
+        named_card=named_card,
+        measured_card=named_card if measured == named else load_card(measured),
     )
 
 
@@ -202,7 +212,7 @@ def check_models(challenger: Side, champion: Side) -> list[str]:
         (a changed seed, share or CSV): the replay would price houses one of them may have
         trained on.
     """
-    new, served = (str(load_card(side.named)["version"]) for side in (challenger, champion))
+    new, served = challenger.named_version, champion.named_version
     where = champion.where
     if new == served:
         raise ValueError(
@@ -217,7 +227,7 @@ def check_models(challenger: Side, champion: Side) -> list[str]:
             "new version's file as --challenger (CHALLENGER=...) and the older one's as "
             "--champion (CHAMPION=...)"
         )
-    new_card, served_card = (load_card(side.measured) for side in (challenger, champion))
+    new_card, served_card = challenger.measured_card, champion.measured_card
     if new_card["version"] == served_card["version"]:
         raise ValueError(
             f"{challenger.where} (version {new}) and {where} (version {served}) are both "
