@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,18 @@ REQUEST_THREADS = 10
 
 #: A bearer token as an ``Authorization`` header carries it (RFC 6750 2.1, ``b64token``).
 FEEDBACK_TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: The longest name of a feedback token (``name:token`` in ``ML_API_FEEDBACK_TOKENS``), which
+#: the store's ``sales.reported_by`` holds.
+FEEDBACK_TOKEN_NAME_LENGTH = 40
+#: A feedback token's name: a short label of who holds the token (a lender, an appraiser's
+#: office), not a secret: lower-case letters, digits, ``-`` and ``_``, starting with a letter,
+#: so that no name is a place in the list (an unnamed token's name: ``1``, ``2`` ...). No ``:``,
+#: which ends it, and no token has one (``FEEDBACK_TOKEN_SYNTAX``): an entry splits one way.
+FEEDBACK_TOKEN_NAME_SYNTAX = re.compile(rf"[a-z][a-z0-9_-]{{0,{FEEDBACK_TOKEN_NAME_LENGTH - 1}}}")
+#: What a name must be, as a refusal says it.
+FEEDBACK_TOKEN_NAME_RULE = (
+    f"1 to {FEEDBACK_TOKEN_NAME_LENGTH} lower-case letters, digits, - and _, starting with a letter"
+)
 #: A web page's origin as a browser sends it (RFC 6454: a scheme, ``://``, a host, an optional
 #: port), which ``ML_API_CORS_ORIGINS`` lists; docker/nginx/cors-origins.sh checks the same
 #: (tests/test_proxy_config.py holds the two together).
@@ -53,6 +66,25 @@ ENVIRONMENT_DEFAULTS: Mapping[Environment, Mapping[str, Any]] = {
     "testing": {"validate_responses": True},
     "production": {},
 }
+
+
+@dataclass(frozen=True)
+class FeedbackToken:
+    """One entry of ``ML_API_FEEDBACK_TOKENS``: the token, and the name of who holds it (the
+    entry's ``name:``, or without one its place in the list, from 1), which each sale it posts
+    is stored with (``sales.reported_by``) and its uses are counted by
+    (``ml_api_feedback_token_uses_total``)."""
+
+    name: str
+    token: SecretStr
+
+    @classmethod
+    def parse(cls, entry: str, *, place: int) -> FeedbackToken:
+        """``name:token`` or ``token`` (named ``place``), as listed; checked by ``Settings``."""
+        name, named, token = entry.partition(":")
+        if not named:
+            return cls(name=str(place), token=SecretStr(entry))
+        return cls(name=name.strip(), token=SecretStr(token.strip()))
 
 
 class Settings(BaseSettings):
@@ -146,11 +178,13 @@ class Settings(BaseSettings):
     store_statement_timeout: float = Field(default=STORE_STATEMENT_TIMEOUT, gt=0, le=25)
     #: Days a priced house (and its sale) is kept; older ones are pruned by the service.
     retention_days: int = Field(default=365, ge=1)
-    #: Bearer tokens allowed to post sale prices (``POST /v1/sales``), comma-separated. None:
-    #: feedback is not enabled (403 to a request with a token; 401 to one without). Each is a
-    #: bearer token as RFC 6750 writes one (``FEEDBACK_TOKEN_SYNTAX``; another could never be
-    #: sent) of at least ``MIN_FEEDBACK_TOKEN_LENGTH`` characters.
-    feedback_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    #: Bearer tokens allowed to post sale prices (``POST /v1/sales``), comma-separated, each
+    #: ``name:token`` or ``token`` (``FeedbackToken``). None: feedback is not enabled (403 to a
+    #: request with a token; 401 to one without). Each is a bearer token as RFC 6750 writes one
+    #: (``FEEDBACK_TOKEN_SYNTAX``; another could never be sent) of at least
+    #: ``MIN_FEEDBACK_TOKEN_LENGTH`` characters, each name ``FEEDBACK_TOKEN_NAME_SYNTAX``'s; no
+    #: two share a name, nor a token (whose sales would be told apart by nothing).
+    feedback_tokens: Annotated[tuple[FeedbackToken, ...], NoDecode] = ()
 
     # Live monitoring (``GET /v1/monitoring`` and the ``ml_api_live_*`` gauges).
     #: The default window: the last this many priced houses, and the last this many sales.
@@ -271,12 +305,10 @@ class Settings(BaseSettings):
             raise ValueError("; ".join(faults))
         return self
 
-    @field_validator("cors_origins", "feedback_tokens", mode="before")
+    @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(item.strip() for item in value.split(",") if item.strip())
-        return value
+        return _comma_list(value)
 
     @field_validator("cors_origins")
     @classmethod
@@ -293,14 +325,33 @@ class Settings(BaseSettings):
             raise ValueError("ML_API_CORS_ORIGINS: " + "; ".join(faults))
         return origins
 
+    @field_validator("feedback_tokens", mode="before")
+    @classmethod
+    def _named_tokens(cls, entries: Any) -> Any:
+        """Each listed entry (after ``_split_list``) as a ``FeedbackToken``, named by its place
+        where it has no name."""
+        entries = _comma_list(entries)
+        if isinstance(entries, tuple | list):
+            return tuple(
+                FeedbackToken.parse(entry, place=place) if isinstance(entry, str) else entry
+                for place, entry in enumerate(entries, start=1)
+            )
+        return entries
+
     @field_validator("feedback_tokens")
     @classmethod
-    def _usable_tokens(cls, tokens: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
-        """Refuse a token that could never be sent, or that is short enough to guess, by its
-        place in the list: the message holds no token."""
+    def _usable_tokens(cls, tokens: tuple[FeedbackToken, ...]) -> tuple[FeedbackToken, ...]:
+        """Refuse a token that could never be sent, or that is short enough to guess, a name
+        that is not one, a name or a token listed twice: by place in the list, or by name
+        (not a secret), never quoting a token (nor a name refused: it may be one)."""
         faults = []
-        for place, token in enumerate(tokens, start=1):
-            value = token.get_secret_value()
+        for place, entry in enumerate(tokens, start=1):
+            if entry.name != str(place) and not FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(entry.name):
+                faults.append(
+                    f"token {place} of {len(tokens)} has a name that is not one "
+                    f"({FEEDBACK_TOKEN_NAME_RULE}; name:token)"
+                )
+            value = entry.token.get_secret_value()
             if not FEEDBACK_TOKEN_SYNTAX.fullmatch(value):
                 faults.append(
                     f"token {place} of {len(tokens)} has a character a bearer token cannot "
@@ -311,6 +362,7 @@ class Settings(BaseSettings):
                     f"token {place} of {len(tokens)} is {len(value)} characters long: at least "
                     f"{MIN_FEEDBACK_TOKEN_LENGTH}, hard to guess (e.g. openssl rand -hex 32)"
                 )
+        faults += _listed_twice(tokens)
         if faults:
             raise ValueError("ML_API_FEEDBACK_TOKENS: " + "; ".join(faults))
         return tokens
@@ -321,6 +373,36 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{self.state_dir / 'predictions.db'}"
+
+
+def _comma_list(value: Any) -> Any:
+    """A comma-separated setting's items, stripped, the empty ones left out."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+def _listed_twice(tokens: tuple[FeedbackToken, ...]) -> list[str]:
+    """The names, and the tokens, that more than one entry has: each said by its places (and a
+    name by itself, a token never)."""
+    faults = []
+    for what, values in (
+        ("name", [entry.name for entry in tokens]),
+        ("token", [entry.token.get_secret_value() for entry in tokens]),
+    ):
+        places: dict[str, list[int]] = {}
+        for place, value in enumerate(values, start=1):
+            places.setdefault(value, []).append(place)
+        for value, found in places.items():
+            if len(found) > 1:
+                listed = ", ".join(map(str, found[:-1])) + f" and {found[-1]}"
+                # A token is never quoted, nor a name refused: it may be a token put where the
+                # name goes.
+                quotable = what == "name" and FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(value)
+                faults.append(
+                    f"tokens {listed} have the same {what}" + (f" ({value})" if quotable else "")
+                )
+    return faults
 
 
 class ServerSettings(BaseSettings):

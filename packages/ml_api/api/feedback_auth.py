@@ -4,10 +4,13 @@ The spec declares the scheme (``feedbackToken``) and names ``token_info`` as its
 Connexion calls with the token and the request. The tokens come from the worker's
 ``FeedbackTokens``, which the app's lifespan puts in each request's state (no global). A token
 is compared with each configured one in constant time (``hmac.compare_digest``), all of them
-every time. With no token configured, feedback is not enabled: 403. A token taken is counted
-by its place in the list (``ml_api_feedback_token_uses_total``), so that an operator rotating
-tokens (the new one added, the clients moved, the old one removed) sees when the old one is no
-longer sent. A missing or wrong token,
+every time. With no token configured, feedback is not enabled: 403. A token taken names who
+holds it (``config.FeedbackToken``: the name given in the list, or its place there): Connexion
+keeps that in its context (``token_info``'s answer, beside the subject), each sale posted is
+stored with it (``feedback_client``), the access log's line carries it (the request's
+``client``), and the token's uses are counted by it (``ml_api_feedback_token_uses_total``), so
+that an operator rotating tokens (the new one added, the clients moved, the old one removed)
+sees when the old one is no longer sent. A missing or wrong token,
 or two Authorization fields: 401, with ``WWW-Authenticate`` (api/errors.py adds it to every
 401). Where the token is optional (``GET /v1/monitoring``: the spec's security lists it, then
 ``{}``), Connexion lets such a request through as no one, and the handler asks
@@ -22,27 +25,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from connexion.context import context
-from pydantic import SecretStr
 
+from api.config import FeedbackToken
 from api.metrics import FEEDBACK_TOKEN_USES
 from api.problems import FeedbackDisabledProblem
+from api.request_context import current_request
 
 #: Who a request that sent a feedback token is (Connexion's ``context["user"]``).
 SUBJECT = "feedback"
+#: The key of the token's name in ``token_info``'s answer (Connexion's
+#: ``context["token_info"]``).
+CLIENT = "client"
 #: The key of ``FeedbackTokens`` in the lifespan's state.
 STATE_KEY = "feedback_tokens"
 
 
 @dataclass(frozen=True)
 class FeedbackTokens:
-    tokens: Sequence[SecretStr]
+    tokens: Sequence[FeedbackToken]
 
-    def place(self, token: str) -> int | None:
-        """The place (from 1) of ``token`` among the tokens, or ``None``: compared with every
-        one in constant time, so that neither a match nor its place shows in the time taken."""
+    def holder(self, token: str) -> str | None:
+        """The name of who holds ``token``, or ``None``: compared with every token in constant
+        time, so that neither a match nor its place shows in the time taken."""
         given = token.encode()
-        matches = [hmac.compare_digest(given, t.get_secret_value().encode()) for t in self.tokens]
-        return next((place for place, match in enumerate(matches, start=1) if match), None)
+        holders = [
+            entry.name
+            for entry in self.tokens
+            if hmac.compare_digest(given, entry.token.get_secret_value().encode())
+        ]
+        return holders[0] if holders else None  # one at most: no two entries share a token
 
 
 def token_info(token: str, request: Any) -> dict[str, Any] | None:
@@ -56,17 +67,36 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
         raise FeedbackDisabledProblem()
     if len(request.headers.getlist("authorization")) != 1:
         return None
-    place = tokens.place(token.strip(" \t"))
-    if place is None:
+    name = tokens.holder(token.strip(" \t"))
+    if name is None:
         return None
-    FEEDBACK_TOKEN_USES.labels(token=str(place)).inc()
-    return {"sub": SUBJECT}
+    FEEDBACK_TOKEN_USES.labels(token=name).inc()
+    request_context = current_request()
+    if request_context is not None:
+        request_context.client = name
+    return {"sub": SUBJECT, CLIENT: name}
 
 
 def is_feedback_bearer() -> bool:
     """Whether the request being handled sent one of the feedback tokens (``token_info``'s
     subject in Connexion's context, which the security check fills in)."""
     return bool(context.get("user") == SUBJECT)
+
+
+def feedback_client() -> str:
+    """The name of the feedback token the request being handled sent (``token_info``'s, in
+    Connexion's context).
+
+    Raises
+    ------
+    RuntimeError
+        If the request sent none: a handler that asks without the spec's security demanding a
+        token is a bug, answered as a 500 (no sale is stored as no one's).
+    """
+    if not is_feedback_bearer():
+        raise RuntimeError("no feedback token was taken for this request")
+    name: str = context["token_info"][CLIENT]
+    return name
 
 
 #: Feedback not enabled: no token.

@@ -43,9 +43,10 @@ HTTP_LATENCY = Histogram(
 PREDICTED_HOUSES = Counter("ml_api_predicted_houses_total", "Houses priced.")
 FEEDBACK_TOKEN_USES = Counter(
     "ml_api_feedback_token_uses_total",
-    "Requests whose feedback token the service took, by the token's place in "
-    "ML_API_FEEDBACK_TOKENS (1: the first; never its value). While tokens are rotated, an old "
-    "token's count stops growing once no client sends it: then it can be removed.",
+    "Requests whose feedback token the service took, by the token's name in "
+    "ML_API_FEEDBACK_TOKENS (name:token), or an unnamed token's place there (1: the first); "
+    "never its value. While tokens are rotated, an old token's count stops growing once no "
+    "client sends it: then it can be removed.",
     ["token"],
 )
 PREDICTED_PRICES = Histogram(

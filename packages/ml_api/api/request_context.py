@@ -8,6 +8,8 @@ reads it there:
 - ``route``: the spec's route template (or ``unmatched``), what logs and metrics name, never
   the path as sent;
 - ``rows``: how many houses the request carried (the service notes it), for the access log;
+- ``client``: the name of the feedback token the request sent, if one was taken
+  (api/feedback_auth.py), for the access log: who posted a batch of sales;
 - ``body``: the body as read and as parsed by the validator (api/body_validation.py), which
   the handler takes (``api.controller.validated_body``) rather than have Flask read and parse
   2.3 MB again.
@@ -39,6 +41,8 @@ class RequestContext:
     id: str
     route: str
     rows: int | None = None
+    #: The name of the feedback token taken (``config.FeedbackToken``; not a secret).
+    client: str | None = None
     #: The body as read (bytes) and as parsed, once the validator has parsed it.
     body: tuple[bytes, Any] | None = None
 

@@ -78,9 +78,16 @@ def record_unread(method: str, status: int, *, sent_id: str) -> None:
 
 
 def log_request(
-    method: str, route: str, status: int, duration: float, *, rows: int | None = None
+    method: str,
+    route: str,
+    status: int,
+    duration: float,
+    *,
+    rows: int | None = None,
+    client: str | None = None,
 ) -> None:
-    """The access log's one line for a request (the current request's id on it)."""
+    """The access log's one line for a request (the current request's id on it), with who
+    sent it where a feedback token said (``client``: the token's name)."""
     logger.info(
         "%s %s %s",
         method,
@@ -91,6 +98,7 @@ def log_request(
             "method": method,
             "status": status,
             "rows": rows,
+            "client": client,
             "duration_ms": round(duration * 1000, 3),
         },
     )
@@ -156,5 +164,5 @@ class RequestContextMiddleware:
             duration = time.perf_counter() - started
             method, route = scope["method"], context.route
             self._count(method_label(method), route, status, duration)
-            log_request(method, route, status, duration, rows=context.rows)
+            log_request(method, route, status, duration, rows=context.rows, client=context.client)
             close_request(token)

@@ -263,8 +263,9 @@ class PredictionService:
             self.recorder.record(self._to_record(houses, result, ids, request_id))
         return PricedHouses(result=result, prediction_ids=ids)
 
-    def record_sales(self, sales: list[dict[str, Any]]) -> int:
-        """Write sale prices of priced houses, all or none; the sales written.
+    def record_sales(self, sales: list[dict[str, Any]], *, reported_by: str) -> int:
+        """Write sale prices of priced houses, all or none, each stored as ``reported_by``'s
+        (the name of the feedback token that posted them); the sales written.
 
         Raises
         ------
@@ -283,15 +284,15 @@ class PredictionService:
             self.sale_check.refuse_if_invalid(sales)
             raise StoreOffProblem()
         with self.store_requests.claim(1):
-            return self._write_sales(self.store, sales)
+            return self._write_sales(self.store, sales, reported_by=reported_by)
 
-    def _write_sales(self, store: Store, sales: list[dict[str, Any]]) -> int:
+    def _write_sales(self, store: Store, sales: list[dict[str, Any]], *, reported_by: str) -> int:
         # The spec's check (its validator checked the list's shape only), the store's rules
         # sought only for a batch it refuses.
         self.sale_check.refuse_if_invalid(sales, also=lambda: self._store_faults(sales))
         try:
             try:
-                return write_sales(store.engine, sales)
+                return write_sales(store.engine, sales, reported_by=reported_by)
             except IntegrityError:  # another batch wrote one of these sales meanwhile
                 # (none found if, in between, what it named was deleted)
                 lost = sold_meanwhile(store.engine, sales) or [

@@ -32,6 +32,8 @@ def postgres_or_skip() -> None:
     )
 
 
+#: Who the store's tests post sales as (a feedback token's name, ``sales.reported_by``).
+REPORTER = "tests"
 #: The model version ``priced_request``'s houses are priced by.
 MODEL_VERSION = "0.2.0"
 

@@ -37,7 +37,7 @@ from api.store.health import StoreHealth
 from api.store.recorder import Recorder
 from api.store.sales import write_sales
 from api.store.tables import metadata
-from tests.stores import priced_request
+from tests.stores import REPORTER, priced_request
 from tools import postgres
 from tools.kube import ROOT
 
@@ -100,7 +100,7 @@ def filled(postgres_server: postgres.Postgres) -> Iterator[Engine]:
     recorder.stop()
     sold_on = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     write_sales(engine, [{"prediction_id": request.ids[0], "sale_price": 123_456.0,
-                          "sold_on": sold_on}])  # fmt: skip
+                          "sold_on": sold_on}], reported_by=REPORTER)  # fmt: skip
     yield engine
     engine.dispose()
 

@@ -10,6 +10,7 @@ import pytest
 from gradient_boosting_model.config import load_config
 
 from api.config import (
+    FEEDBACK_TOKEN_NAME_LENGTH,
     MAX_ROWS_LIMIT,
     MIN_FEEDBACK_TOKEN_LENGTH,
     REQUEST_THREADS,
@@ -90,6 +91,78 @@ def test_feedback_tokens_that_could_not_be_sent_or_are_short_are_refused_unquote
     with pytest.raises(ValueError, match="retention_days") as refused:
         Settings()
     assert password not in str(refused.value)
+
+
+def _names_and_tokens(settings: Settings) -> list[tuple[str, str]]:
+    return [(entry.name, entry.token.get_secret_value()) for entry in settings.feedback_tokens]
+
+
+def test_a_feedback_token_is_named_by_its_name_or_else_by_its_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``name:token``, or a token alone as every list was before names (``1``, ``2`` ...: what
+    the uses metric has always labelled it), in one list."""
+    a, b, c = ("a" * 16, "Zx9-._~+/Zx9-._~+/==", "0123456789abcdef0123")
+    longest = "l" + "-_0" * ((FEEDBACK_TOKEN_NAME_LENGTH - 1) // 3)
+    assert len(longest) == FEEDBACK_TOKEN_NAME_LENGTH
+    listed = f"lender-a:{a}, {b} ,{longest} : {c}"
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", listed)
+    assert _names_and_tokens(Settings()) == [("lender-a", a), ("2", b), (longest, c)]
+    assert _names_and_tokens(Settings(feedback_tokens=listed)) == _names_and_tokens(Settings())
+    assert "lender-a" in repr(Settings()) and a not in repr(Settings())
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{a},{b}")
+    assert _names_and_tokens(Settings()) == [("1", a), ("2", b)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "Lender-a",
+        "lender a",
+        "lender.a",
+        "7lender",
+        "-lender",
+        "l" * (FEEDBACK_TOKEN_NAME_LENGTH + 1),
+    ],
+    ids=["empty", "capital", "space", "dot", "digit first", "dash first", "too long"],
+)
+def test_a_name_that_is_not_one_is_refused_by_the_token_s_place_unquoted(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    token = "b" * MIN_FEEDBACK_TOKEN_LENGTH
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{'a' * 16},{name}:{token}")
+    with pytest.raises(ValueError) as refused:
+        Settings()
+    message = str(refused.value)
+    assert "token 2 of 2 has a name that is not one (1 to 40 lower-case letters" in message
+    assert "token 1 " not in message
+    assert token not in message
+    assert not name or name not in message
+
+
+def test_two_tokens_of_one_name_or_one_token_twice_are_refused_by_places_unquoted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sales of either could not be told apart; a token listed twice (under two names, or a
+    name and a place) would be stored as the first's only."""
+    a, b, c = ("a" * 16, "b" * 16, "c" * 16)
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"x:{a},y:{b},x:{c},{b},z:{a},{a}")
+    with pytest.raises(ValueError) as refused:
+        Settings()
+    message = str(refused.value)
+    assert "tokens 1 and 3 have the same name (x)" in message
+    assert "tokens 1, 5 and 6 have the same token;" in message
+    assert "tokens 2 and 4 have the same token" in message
+    for token in (a, b, c):
+        assert token not in message
+    # a name refused is not quoted in its repeat either: it may be a token out of place
+    secret = "D" * 16
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{secret}:{a},{secret}:{b}")
+    with pytest.raises(ValueError) as repeated:
+        Settings()
+    assert "tokens 1 and 2 have the same name" in str(repeated.value)
+    assert secret not in str(repeated.value)
 
 
 def test_requests_waiting_on_the_store_leave_threads_to_the_rest(

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import connexion.apps.flask
+import connexion.context
 import pytest
 from a2wsgi import WSGIMiddleware
 from connexion import FlaskApp
@@ -26,7 +27,6 @@ from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import features_and_target, split_holdout
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from prometheus_client import REGISTRY, generate_latest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.datastructures import Headers
@@ -35,7 +35,15 @@ from starlette.testclient import TestClient
 from api import config
 from api import service as service_module
 from api.app import create_app, start_service
-from api.feedback_auth import NO_FEEDBACK, STATE_KEY, SUBJECT, FeedbackTokens, token_info
+from api.feedback_auth import (
+    CLIENT,
+    NO_FEEDBACK,
+    STATE_KEY,
+    SUBJECT,
+    FeedbackTokens,
+    feedback_client,
+    token_info,
+)
 from api.monitor import _set_drift_gauges
 from api.problems import FieldError
 from api.service import PredictionService
@@ -263,7 +271,7 @@ def test_a_batch_that_lost_a_race_is_told_which_rows_and_a_store_gone_meanwhile_
     after it is a 503, as any store failure, never a 500."""
     lost = IntegrityError("INSERT", {}, Exception("unique"))
 
-    def race(*args: Any) -> int:
+    def race(*args: Any, **kwargs: Any) -> int:
         raise lost
 
     monkeypatch.setattr(service_module, "write_sales", race)
@@ -590,7 +598,7 @@ def test_requests_a_worker_has_waiting_on_the_store_are_bounded(
     assert capacity < config.REQUEST_THREADS
     release, waiting = threading.Event(), threading.Semaphore(0)
 
-    def hung(*args: Any) -> int:
+    def hung(*args: Any, **kwargs: Any) -> int:
         waiting.release()
         assert release.wait(20)
         return 1
@@ -675,16 +683,19 @@ def test_a_window_asked_for_of_a_store_out_of_reach_says_what_was_not_done(
     assert "the window was not computed" in refused.json()["detail"]
 
 
-def test_a_token_taken_is_counted_by_its_place_never_its_value() -> None:
-    """While tokens are rotated (README), the old one's count says when no client sends it."""
+def test_a_token_taken_is_counted_by_its_name_never_its_value() -> None:
+    """While tokens are rotated (README), the old one's count says when no client sends it. A
+    token listed without a name is counted by its place, as every token was before names."""
     old, new = "old-token-0123456789", "new-token-0123456789"
-    tokens = FeedbackTokens((SecretStr(old), SecretStr(new)))
+    tokens = FeedbackTokens(
+        config.Settings(feedback_tokens=f"{old},lender-a:{new}").feedback_tokens
+    )
 
     def uses() -> dict[str, float]:
         return {
-            place: REGISTRY.get_sample_value("ml_api_feedback_token_uses_total", {"token": place})
+            label: REGISTRY.get_sample_value("ml_api_feedback_token_uses_total", {"token": label})
             or 0.0
-            for place in ("1", "2")
+            for label in ("1", "2", "lender-a")
         }
 
     def request(token: str) -> SimpleNamespace:
@@ -692,11 +703,91 @@ def test_a_token_taken_is_counted_by_its_place_never_its_value() -> None:
         return SimpleNamespace(state=SimpleNamespace(**{STATE_KEY: tokens}), headers=headers)
 
     before = uses()
-    assert token_info(new, request(new)) == {"sub": SUBJECT}
-    assert token_info(new, request(new)) == {"sub": SUBJECT}
+    assert token_info(new, request(new)) == {"sub": SUBJECT, CLIENT: "lender-a"}
+    assert token_info(new, request(new)) == {"sub": SUBJECT, CLIENT: "lender-a"}
     assert token_info("wrong-token-0123456789", request("wrong-token-0123456789")) is None
     after = uses()
-    assert (after["1"] - before["1"], after["2"] - before["2"]) == (0, 2)
-    assert token_info(old, request(old)) == {"sub": SUBJECT}
+    assert {label: after[label] - before[label] for label in after} == {
+        "1": 0,
+        "2": 0,  # a named token is not counted by its place too
+        "lender-a": 2,
+    }
+    assert token_info(old, request(old)) == {"sub": SUBJECT, CLIENT: "1"}
     assert uses()["1"] - after["1"] == 1
-    assert new not in generate_latest(REGISTRY).decode()
+    exposed = generate_latest(REGISTRY).decode()
+    assert new not in exposed and old not in exposed
+
+
+#: A second client's token, named in the list beside the session's unnamed one.
+NAMED_TOKEN = "appraiser-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def named_service(tmp_path_factory: pytest.TempPathFactory) -> PredictionService:
+    """A service with a store of its own, taking the session's token unnamed (first: ``1``)
+    and ``NAMED_TOKEN`` named ``appraiser-b``."""
+    settings = config.Settings(
+        environment="testing",
+        state_dir=tmp_path_factory.mktemp("named_state"),
+        feedback_tokens=f"{FEEDBACK_TOKEN},appraiser-b:{NAMED_TOKEN}",
+    )
+    return start_service(settings)
+
+
+def test_each_sale_is_stored_with_who_posted_it(
+    named_service: PredictionService,
+    request_rows: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The named token's sales as its name's, the unnamed one's as its place's; the access log
+    says who posted each batch (the token's name, never the token), the uses metric alike."""
+    assert named_service.store is not None
+
+    def uses(label: str) -> float:
+        sample = REGISTRY.get_sample_value("ml_api_feedback_token_uses_total", {"token": label})
+        return sample or 0.0
+
+    settings = config.Settings(environment="testing")
+    before = {label: uses(label) for label in ("1", "2", "appraiser-b")}
+    app = create_app(settings, service=named_service)
+    with caplog.at_level("INFO", logger="api.access"), app.test_client() as client:
+        ids = price_recorded(client, named_service, request_rows[:3])["prediction_ids"]
+        for sold, token in ((ids[:2], NAMED_TOKEN), (ids[2:], FEEDBACK_TOKEN)):
+            batch = [
+                {"prediction_id": i, "sale_price": 150_000, "sold_on": "2010-06-30"} for i in sold
+            ]
+            posted = client.post(
+                "/v1/sales", json=batch, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert posted.status_code == 200, posted.text
+    with named_service.store.engine.connect() as connection:
+        stored = dict(connection.execute(select(sales.c.prediction_id, sales.c.reported_by)).all())
+    assert stored == {ids[0]: "appraiser-b", ids[1]: "appraiser-b", ids[2]: "1"}
+    access = [r.__dict__ for r in caplog.records if r.name == "api.access"]
+    assert [(line["route"], line["client"], line["rows"]) for line in access] == [
+        ("/v1/predictions", None, 3),
+        ("/v1/sales", "appraiser-b", 2),
+        ("/v1/sales", "1", 1),
+    ]
+    after = {label: uses(label) for label in before}
+    assert {label: after[label] - before[label] for label in after} == {
+        "1": 1,
+        "2": 0,
+        "appraiser-b": 1,
+    }
+
+
+def test_a_handler_asking_who_posted_a_request_that_sent_no_token_is_a_bug() -> None:
+    """No sale is stored as no one's: where Connexion's context holds no bearer (a spec whose
+    operation lost its security), the handler fails (500) instead."""
+    bearer = {"user": SUBJECT, "token_info": {"sub": SUBJECT, CLIENT: "lender-a"}}
+    for held, expected in (({}, None), (bearer, "lender-a")):
+        token = connexion.context._context.set(held)
+        try:
+            if expected is None:
+                with pytest.raises(RuntimeError, match="no feedback token"):
+                    feedback_client()
+            else:
+                assert feedback_client() == expected
+        finally:
+            connexion.context._context.reset(token)

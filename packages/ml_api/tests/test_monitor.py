@@ -36,7 +36,7 @@ from api.store.monitoring import Thresholds, Window
 from api.store.recorder import PricedRequest, Recorder, answer_values, write_rows
 from api.store.sales import write_sales
 from api.store.tables import challenger_prices
-from tests.stores import MODEL_VERSION, Outage, count_rows, priced_request
+from tests.stores import MODEL_VERSION, REPORTER, Outage, count_rows, priced_request
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
 
@@ -230,13 +230,13 @@ def test_a_batch_of_sales_landing_after_a_later_stamped_one_is_measured(
     _write(migrated, request, 0, 2)
     monitor = new_monitor(migrated)
     write_sales(migrated, [{"prediction_id": request.ids[0], "sale_price": 1e5,
-                            "sold_on": "2010-06-30"}])  # fmt: skip
+                            "sold_on": "2010-06-30"}], reported_by=REPORTER)  # fmt: skip
     monitor.refresh()
     assert monitor.current()["sales"] == 1
     earlier = datetime.now(UTC) - timedelta(seconds=1)  # stamped before the first one
     monkeypatch.setattr(sales_module, "datetime", SimpleNamespace(now=lambda zone: earlier))
     write_sales(migrated, [{"prediction_id": request.ids[1], "sale_price": 1e5,
-                            "sold_on": "2010-06-30"}])  # fmt: skip
+                            "sold_on": "2010-06-30"}], reported_by=REPORTER)  # fmt: skip
     monitor.refresh()
     assert monitor.current()["sales"] == 2
 
@@ -258,7 +258,7 @@ def test_a_late_batch_of_sales_is_measured_during_a_rollout(
         stamp = now - timedelta(seconds=seconds_ago)
         monkeypatch.setattr(sales_module, "datetime", SimpleNamespace(now=lambda zone: stamp))
         write_sales(migrated, [{"prediction_id": i, "sale_price": 1e5, "sold_on": "2010-06-30"}
-                               for i in ids])  # fmt: skip
+                               for i in ids], reported_by=REPORTER)  # fmt: skip
 
     sell(served.ids[:1], 10)
     sell(other.ids, 2)
@@ -406,7 +406,7 @@ def test_the_windows_hold_the_houses_of_the_model_served_and_their_sales(
     _write(migrated, new, 0, 3)
     sold = [old.ids[0], old.ids[1], new.ids[0]]
     write_sales(migrated, [{"prediction_id": i, "sale_price": 1e5, "sold_on": "2010-06-30"}
-                           for i in sold])  # fmt: skip
+                           for i in sold], reported_by=REPORTER)  # fmt: skip
     for version, houses, sales in (("0.3.0", 3, 1), ("0.2.0", 4, 2)):
         monitor = new_monitor(migrated)
         monitor.model_version = version
@@ -489,7 +489,7 @@ def test_a_promotion_keeps_the_pairs_sales_read_the_other_way_round(migrated: En
     _write(migrated, request, 0, 6)
     _shadow(migrated, request.ids, "0.3.0", [120_000.0 + 1000 * i for i in range(6)])
     write_sales(migrated, [{"prediction_id": i, "sale_price": 118_000.0, "sold_on": "2010-06-30"}
-                           for i in request.ids[:4]])  # fmt: skip
+                           for i in request.ids[:4]], reported_by=REPORTER)  # fmt: skip
     with migrated.connect() as connection:
         before = compare(connection, Versions("0.2.0", "0.3.0"), houses=100, window_sales=100,
                          min_sales=2, coverage_alert=0.8)  # fmt: skip
@@ -518,7 +518,7 @@ def _closer_challenger_missing_every_sale(
     _write(engine, request, 0, 6)
     _shadow(engine, request.ids, "0.3.0", [100_500.0] * 6, ranges=(1.01, 1.25))
     write_sales(engine, [{"prediction_id": i, "sale_price": 100_000.0, "sold_on": "2010-06-30"}
-                         for i in request.ids])  # fmt: skip
+                         for i in request.ids], reported_by=REPORTER)  # fmt: skip
     with engine.connect() as connection:
         return compare(connection, Versions(MODEL_VERSION, "0.3.0"), houses=100,
                        window_sales=100, min_sales=2, coverage_alert=0.8)  # fmt: skip

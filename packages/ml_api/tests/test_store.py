@@ -9,7 +9,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DatabaseError, OperationalError
 
+from api.config import FEEDBACK_TOKEN_NAME_SYNTAX
 from api.store import monitoring
 from api.store import recorder as recorder_module
 from api.store.database import (
@@ -64,8 +65,8 @@ from api.store.sales import (
     sold_meanwhile,
     write_sales,
 )
-from api.store.tables import metadata, predictions, sales
-from tests.stores import MODEL_VERSION, Outage, count_rows, priced_request
+from api.store.tables import UNKNOWN_REPORTER, metadata, predictions, sales
+from tests.stores import MODEL_VERSION, REPORTER, Outage, count_rows, priced_request
 
 pytestmark = pytest.mark.external  # PostgreSQL is a Debian package
 
@@ -113,6 +114,48 @@ def test_the_code_declares_the_tables_the_migrations_make(engine: Engine) -> Non
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
+
+
+def test_a_sale_stored_before_its_reporter_was_kept_is_said_to_be_no_one_s(engine: Engine) -> None:
+    """Migration 0006: a sale stored before it, or posted after it to a replica of the release
+    before (a rolling update's, whose insert names no reporter), is ``UNKNOWN_REPORTER``'s, no
+    token's name; one posted by this code is its token's. Down again, the sales stay."""
+    migrate(engine, "0005")
+    with engine.begin() as connection:
+        write_rows(connection, priced_request(3, "00000000000000dd").rows(0, 3))
+
+    def sell_as_before(index: int) -> None:  # the columns a release before 0006 writes
+        with engine.begin() as connection:
+            connection.execute(
+                insert(sales).values(
+                    prediction_id=f"00000000000000dd-{index}", sale_price=1e5,
+                    log_sale_price=math.log(1e5), sold_on=date(2010, 6, 30),
+                    received_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
+
+    def reporters() -> dict[str, str]:
+        with engine.connect() as connection:
+            query = select(sales.c.prediction_id, sales.c.reported_by)
+            return dict(connection.execute(query).all())
+
+    sell_as_before(0)
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    sell_as_before(1)
+    write_sales(engine, [_sale(2, prediction_id="00000000000000dd-2")], reported_by="lender-a")
+    assert reporters() == {
+        "00000000000000dd-0": UNKNOWN_REPORTER,
+        "00000000000000dd-1": UNKNOWN_REPORTER,
+        "00000000000000dd-2": "lender-a",
+    }
+    assert not FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(UNKNOWN_REPORTER)
+    assert not UNKNOWN_REPORTER.isdigit()  # no place either
+    downgrade(engine, "0005")
+    assert "reported_by" not in {column["name"] for column in inspect(engine).get_columns("sales")}
+    assert count_rows(engine, sales) == 3
+    migrate(engine)
+    assert set(reporters().values()) == {UNKNOWN_REPORTER}  # a downgrade forgets who
 
 
 def test_a_store_behind_its_migrations_stops_the_service(store_url: str) -> None:
@@ -347,7 +390,7 @@ def test_a_stop_writes_what_is_queued(migrated: Engine) -> None:
 def sold_store(migrated: Engine) -> Iterator[Callable[[list[dict[str, object]]], int]]:
     with migrated.begin() as connection:
         write_rows(connection, priced_request(3, "00000000000000bb").rows(0, 3))
-    yield lambda rows: write_sales(migrated, rows)
+    yield lambda rows: write_sales(migrated, rows, reported_by=REPORTER)
 
 
 def _sale(index: int, **changes: object) -> dict[str, object]:
@@ -410,13 +453,13 @@ def test_a_sale_before_its_house_was_built_is_refused(migrated: Engine) -> None:
         for i in range(5)
     ]
     with pytest.raises(SalesRefusedError) as refused:
-        write_sales(migrated, early)
+        write_sales(migrated, early, reported_by=REPORTER)
     message = "is more than a year before the house was built (YearBuilt 2009)"
     assert [(e.row, e.field, e.message) for e in refused.value.errors] == [
         (row, "sold_on", message) for row in range(2)
     ]
     presold = [{**sale, "sold_on": "2008-03-01"} for sale in early[:2]]  # the year before
-    assert write_sales(migrated, presold + early[2:]) == 5
+    assert write_sales(migrated, presold + early[2:], reported_by=REPORTER) == 5
 
 
 def test_a_house_sells_once(sold_store: Callable[[list[dict[str, object]]], int]) -> None:
@@ -669,7 +712,7 @@ def test_coverage_is_measured_on_houses_whose_range_was_calibrated(migrated: Eng
     write_sales(migrated, [
         {"prediction_id": f"00000000000000cc-{i}", "sale_price": price, "sold_on": "2010-06-30"}
         for i, price in enumerate(sold)
-    ])  # fmt: skip
+    ], reported_by=REPORTER)  # fmt: skip
     figures = measured(migrated, Window(predictions=100, sales=10), training={},
                       thresholds=_thresholds(min_drift_houses=1))  # fmt: skip
     assert figures["checks"]["coverage"]["live"] == pytest.approx(2 / 3)

@@ -173,6 +173,7 @@ def _fill(url: str, houses: list[dict[str, Any]], count: int, sold: int) -> None
                     "log_sale_price": math.log(160_000.0),
                     "sold_on": datetime(2026, 1, 1).date(),
                     "received_at": start + timedelta(seconds=index),
+                    "reported_by": "bench",
                 }
                 for index in range(sold)
             ],

@@ -189,8 +189,9 @@ def sold_meanwhile(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[Field
     ]
 
 
-def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
-    """Write the batch in one transaction; the sales written (all of them).
+def write_sales(engine: Engine, rows: Sequence[dict[str, Any]], *, reported_by: str) -> int:
+    """Write the batch in one transaction, each sale as ``reported_by``'s (the name of the
+    feedback token that posted it); the sales written (all of them).
 
     Raises
     ------
@@ -214,6 +215,7 @@ def write_sales(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
                     "log_sale_price": math.log(sale["sale_price"]),
                     "sold_on": days[row],
                     "received_at": received,
+                    "reported_by": reported_by,
                 }
                 for row, sale in enumerate(rows)
             ],

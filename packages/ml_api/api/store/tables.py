@@ -22,6 +22,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from api.config import FEEDBACK_TOKEN_NAME_LENGTH
 from api.request_context import MAX_REQUEST_ID
 
 metadata = MetaData()
@@ -77,6 +78,12 @@ predictions = Table(
     Index("ix_predictions_model_version_created_at_id", "model_version", "created_at", "id"),
 )
 
+#: ``sales.reported_by`` of a sale whose reporter the store did not keep: one stored before
+#: migration 0006, or posted meanwhile to a server of an older release (a rollout's old
+#: replicas, which name no reporter: the column's default). No token's name: a name starts
+#: with a letter, a place is a number (``config.FEEDBACK_TOKEN_NAME_SYNTAX``).
+UNKNOWN_REPORTER = ""
+
 #: One row a sale price posted back for a priced house.
 sales = Table(
     "sales",
@@ -91,6 +98,15 @@ sales = Table(
     Column("log_sale_price", Float, nullable=False),
     Column("sold_on", Date, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    #: Who posted it: the name of the feedback token it came with (``config.FeedbackToken``:
+    #: the name given in ``ML_API_FEEDBACK_TOKENS``, or the token's place there);
+    #: ``UNKNOWN_REPORTER`` for a sale stored before the store kept it (migration 0006).
+    Column(
+        "reported_by",
+        String(FEEDBACK_TOKEN_NAME_LENGTH),
+        nullable=False,
+        server_default=UNKNOWN_REPORTER,
+    ),
     Index("ix_sales_received_at_prediction_id", "received_at", "prediction_id"),
 )
 
