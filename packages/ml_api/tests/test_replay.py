@@ -3,6 +3,7 @@ status and last line from the verdict."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -11,13 +12,14 @@ from typing import Any
 
 import pytest
 from gradient_boosting_model import ModelError, __version__, load_card
-from gradient_boosting_model.config import load_config
+from gradient_boosting_model.config import ALL_LABELLED, load_config
 from gradient_boosting_model.holdout_identity import HoldoutMismatchError
 from gradient_boosting_model.persistence import (
     artifact_path,
     holdout_model_path,
     load_metadata,
     twin_path,
+    twin_version,
 )
 from gradient_boosting_model.versions import is_after
 
@@ -39,14 +41,40 @@ def _sides(challenger: Path, champion: Path | None = None) -> tuple[Side, Side]:
     return measured_side("challenger", challenger), measured_side("champion", champion)
 
 
-def _copied(path: Path, folder: Path, *, twin: bool) -> Path:
-    """The artifact at ``path`` and its metadata copied into ``folder`` (with its twin's files
-    where ``twin``); the copy's path."""
+def _copied(path: Path, folder: Path) -> Path:
+    """The artifact at ``path`` and its metadata copied into ``folder``, with its twin's files
+    where it has a twin; the copy's path."""
     copy = folder / path.name
-    pairs = [(path, copy), *([(twin_path(path), twin_path(copy))] if twin else [])]
+    pairs = [
+        (path, copy),
+        *([(twin_path(path), twin_path(copy))] if twin_path(path).is_file() else []),
+    ]
     for source, target in pairs:
         shutil.copy(source, target)
         shutil.copy(source.with_suffix(".json"), target.with_suffix(".json"))
+    return copy
+
+
+def _with_twin(folder: Path) -> Path:
+    """A model of the packaged version fitted on the holdout too, its twin beside it, in
+    ``folder``: the packaged model and its twin copied where it has one (``data.served_fit``
+    ``all_labelled``); else, the packaged model being fitted on the training split, as a twin
+    is, its copy labelled as the twin (``twin_version``) beside a copy said to be fitted on
+    every labelled house, whose metadata records the twin's digest. What the replay does with
+    such a model does not hang on the config the package was trained with."""
+    config = load_config()
+    packaged = artifact_path(config)
+    if twin_path(packaged).is_file():
+        return _copied(packaged, folder)
+    copy, twin = folder / packaged.name, twin_path(folder / packaged.name)
+    shutil.copy(packaged, copy)
+    shutil.copy(packaged, twin)
+    metadata = load_metadata(config)
+    twin_metadata = {**metadata, "model_version": twin_version(metadata["model_version"])}
+    twin.with_suffix(".json").write_text(json.dumps(twin_metadata), encoding="utf-8")
+    digest = hashlib.sha256(twin.read_bytes()).hexdigest()
+    model_metadata = {**metadata, "fitted_on": ALL_LABELLED, "twin_sha256": digest}
+    copy.with_suffix(".json").write_text(json.dumps(model_metadata), encoding="utf-8")
     return copy
 
 
@@ -59,7 +87,7 @@ def test_a_challenger_of_the_champions_version_is_refused_in_one_sentence(
     packaged = artifact_path(load_config())
     with pytest.raises(ValueError, match=r"is version .*, as the packaged model .* is: give"):
         check_models(*_sides(packaged))
-    copy = _copied(packaged, tmp_path, twin=True)
+    copy = _copied(packaged, tmp_path)
     with pytest.raises(ValueError, match=re.escape(f"as --champion {copy} is")):
         check_models(*_sides(packaged, copy))
     with pytest.raises(ModelError, match=re.escape("nope.json")):
@@ -89,8 +117,10 @@ def test_each_side_is_measured_by_the_model_the_holdout_measures_for_it(
     server prices the holdout with its twin (fitted on the training split alone) in its
     place, and says so on a line; 0.3.8, fitted on the training split, is replayed itself.
     Served, 0.4.0 would score on houses it was fitted on (no server is started here: the
-    files the replay is given are looked at)."""
-    packaged = artifact_path(load_config())
+    files the replay is given are looked at). The model with a twin is the test's own
+    (``_with_twin``): the packaged one has none if trained with ``data.served_fit``
+    ``training_split``."""
+    paired = _with_twin(tmp_path)
     before = _release_before(tmp_path)
     served: list[tuple[Path, Path | None]] = []
 
@@ -99,33 +129,41 @@ def test_each_side_is_measured_by_the_model_the_holdout_measures_for_it(
         return {**_compared("same"), "model_version": "0.4.0+twin", "champion_version": "0.3.8"}
 
     monkeypatch.setattr(tools.replay, "replay", replayed)
-    assert main(["--challenger", str(packaged), "--champion", str(before)]) == 0
-    twin = twin_path(packaged)
+    assert main(["--challenger", str(paired), "--champion", str(before)]) == 0
+    twin = twin_path(paired)
     assert served == [(twin, before)]
-    version, twin_version = (load_card(path)["version"] for path in (packaged, twin))
-    assert twin_version == f"{version}+twin" and load_card(before)["fitted_on"] == "training_split"
+    version, twins_version = (load_card(path)["version"] for path in (paired, twin))
+    assert version == __version__ and twins_version == f"{version}+twin"
+    assert load_card(before)["fitted_on"] == "training_split"
     # The twin and the release before it are told apart by the service (their versions
     # differ), and the release is after the one before it, its twin's label or not.
-    assert is_after(version, "0.3.8") and is_after(twin_version, "0.3.8")
+    assert is_after(version, "0.3.8") and is_after(twins_version, "0.3.8")
     err = capsys.readouterr().err
     (line,) = [line for line in err.splitlines() if line.startswith("replay: challenger")]
     assert line == (
-        f"replay: challenger {version} (the challenger {packaged}) was fitted on the holdout "
-        f"too: its twin {twin_version}, fitted on the training split alone, is replayed in its "
-        f"place ({twin})"
+        f"replay: challenger {version} (the challenger {paired}) was fitted on the holdout "
+        f"too: its twin {twins_version}, fitted on the training split alone, is replayed in "
+        f"its place ({twin})"
     )
     assert "replay: champion" not in err  # 0.3.8 is replayed itself
-    # The champion by default, the packaged model, is replaced by its twin too.
+    # The champion by default, the packaged model, is replaced by the model the holdout
+    # measures for it: its twin, where it was fitted on the holdout too, and said so.
+    config = load_config()
+    packaged, measured = artifact_path(config), holdout_model_path(config)
     challenger = write_challenger(tmp_path, version=f"{version}+replayed")
     assert main(["--challenger", str(challenger)]) == 0
-    assert served[-1] == (challenger, twin)
-    assert "replay: champion" in capsys.readouterr().err
+    assert served[-1] == (challenger, measured)
+    replaced = config.data.served_fit == ALL_LABELLED
+    assert measured == (twin_path(packaged) if replaced else packaged)
+    assert ("replay: champion" in capsys.readouterr().err) == replaced
 
 
 def test_a_model_fitted_on_the_holdout_without_its_twin_is_refused_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    alone = _copied(artifact_path(load_config()), tmp_path, twin=False)
+    alone = _with_twin(tmp_path)
+    for twin_file in (twin_path(alone), twin_path(alone).with_suffix(".json")):
+        twin_file.unlink()
     before = _release_before(tmp_path)
     assert main(["--challenger", str(alone), "--champion", str(before)]) == 2
     error = capsys.readouterr().err
@@ -135,14 +173,15 @@ def test_a_model_fitted_on_the_holdout_without_its_twin_is_refused_in_one_line(
 
 
 def test_a_model_s_twin_is_not_replayed_against_the_model(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The twin's file named as the challenger of its own model (the packaged one): both
-    sides are the twin, and the service would compare it with itself."""
-    twin = twin_path(artifact_path(load_config()))
+    """The twin's file named as the challenger of its own model: both sides are the twin,
+    and the service would compare it with itself."""
+    model = _with_twin(tmp_path)
+    twin = twin_path(model)
     with pytest.raises(ValueError, match=r"both measured by version .*\+twin"):
-        check_models(*_sides(twin))
-    assert main(["--challenger", str(twin)]) == 2
+        check_models(*_sides(twin, model))
+    assert main(["--challenger", str(twin), "--champion", str(model)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
@@ -156,19 +195,20 @@ def test_the_release_replayed_against_the_one_before_is_its_twin_against_it(
     same, exit status 0; what this holds is that the server is given the twin. Replayed
     itself, 0.4.0, fitted on the holdout's houses, was judged better on them (measured here:
     RMSLE 0.0870 against 0.1135, -0.0265, 90% interval -0.0339 to -0.0213), a gain the
-    holdout cannot measure."""
-    packaged = artifact_path(load_config())
+    holdout cannot measure. The model with a twin is the test's own (``_with_twin``)."""
+    paired = _with_twin(tmp_path)
     before = _release_before(tmp_path)
-    assert main(["--challenger", str(packaged), "--champion", str(before)]) == 0
+    assert main(["--challenger", str(paired), "--champion", str(before)]) == 0
     out = capsys.readouterr().out
     compared = json.loads(out[: out.rindex("}") + 1])
-    twin_version = load_card(twin_path(packaged))["version"]
-    assert (compared["model_version"], compared["champion_version"]) == (twin_version, "0.3.8")
+    twins_version = load_card(twin_path(paired))["version"]
+    assert twins_version == twin_version(__version__)
+    assert (compared["model_version"], compared["champion_version"]) == (twins_version, "0.3.8")
     assert compared["verdict"] == "same" and compared["sales"] == len(holdout()[0])
     assert (
         out.strip()
         .splitlines()[-1]
-        .startswith(f"replay: the same: {twin_version} answered every house as 0.3.8 did")
+        .startswith(f"replay: the same: {twins_version} answered every house as 0.3.8 did")
     )
 
 
