@@ -34,6 +34,8 @@ class Accuracy:
     """One version's figures on the holdout."""
 
     version: str
+    #: The version of the model that answered (``HoldoutAnswers.answered_by``).
+    answered_by: str
     rmsle: float
     coverage: float
     #: The houses whose range is marked calibrated: those ``coverage`` is of.
@@ -67,6 +69,7 @@ def measure(answers: HoldoutAnswers, prices: FloatArray) -> Accuracy:
     kept = answers.calibrated
     return Accuracy(
         version=answers.model_version,
+        answered_by=answers.answered_by,
         rmsle=rmsle(prices, answers.predicted),
         coverage=interval_metrics(
             prices[kept], answers.predicted[kept], answers.lower[kept], answers.upper[kept]
@@ -135,7 +138,8 @@ def compare_accuracy(
 def accuracy_lines(comparison: AccuracyComparison, *, level: float, holdout: str) -> list[str]:
     """The report's section: the holdout (``holdout``, its identity), a line a version (the RMSLE
     of every house, the coverage of the ``level`` ranges marked calibrated), then the
-    differences, new minus baseline."""
+    differences, new minus baseline, and for each version whose answers another model gave
+    (its twin), a line that says so."""
     lines = [
         f"accuracy on the holdout: {holdout}",
         f"                      RMSLE      coverage of the {level:.0%} ranges marked calibrated",
@@ -155,7 +159,19 @@ def accuracy_lines(comparison: AccuracyComparison, *, level: float, holdout: str
             f"  (in brackets: {BOOTSTRAP_CONFIDENCE:.0%} intervals, a paired bootstrap of "
             f"{BOOTSTRAP_RESAMPLES} resamples of the {comparison.houses} houses)",
         ]
-    return lines
+    return lines + _twin_line("baseline", before) + _twin_line("model", now)
+
+
+def _twin_line(name: str, figures: Accuracy | None) -> list[str]:
+    """Whose answers the holdout's figures of ``name``'s version are, when another model's,
+    of another version: its twin's (none for a version that answered itself)."""
+    if figures is None or figures.answered_by == figures.version:
+        return []
+    return [
+        f"  ({name} {figures.version}'s are its twin's, {figures.answered_by}: the same "
+        "procedure fitted on the training split alone; the model itself was fitted on the "
+        "holdout too)"
+    ]
 
 
 def _figures(name: str, figures: Accuracy) -> str:

@@ -8,7 +8,8 @@
 ``diff`` prints the report of the packaged model (or the artifact at ``--model``) against the
 baseline declared in ``DIR``; ``baseline`` makes that model's answers the baseline (``make
 baseline`` runs it after ``diff``). The holdout's answers are those of the model's twin where
-it was fitted on the holdout too (``persistence.holdout_model_path``). Both first check that
+it was fitted on the holdout too (``persistence.holdout_model_path``), which they record
+(``HoldoutAnswers.answered_by``) and the report says. Both first check that
 the holdout the config splits off now is the one the model's figures (its metadata's
 ``holdout_split``) and the baseline's holdout answers were measured on; a model or baseline
 without the record is said so on stderr ("warning: ..."), and not checked. Exit status: 0 when

@@ -61,7 +61,8 @@ def diff_test(
     beside the baseline's answers for it (``baseline_holdout``, when the baseline has them:
     their holdout must be ``split``'s, which ``holdout_identity.check_holdout`` checks), by
     ``holdout_model`` in ``model``'s place where given (its twin, for a model fitted on the
-    holdout too)."""
+    holdout too: the answers record its version, ``HoldoutAnswers.answered_by``, and the
+    report says whose they are)."""
     current = price_requests(model, model_version=model_version, config=config)
     comparison = compare(baseline, current)
     tolerances = config.release.new_version
@@ -76,20 +77,6 @@ def diff_test(
         failures,
         tolerances,
         houses_file=config.data.requests_file,
-        accuracy=[
-            *accuracy_lines(accuracy, level=config.calibration.level, holdout=str(holdout)),
-            *_twin_line(model_version, holdout_model),
-        ],
+        accuracy=accuracy_lines(accuracy, level=config.calibration.level, holdout=str(holdout)),
     )
     return DiffResult(comparison=comparison, failures=failures, accuracy=accuracy, report=report)
-
-
-def _twin_line(model_version: str, twin: TrainedModel | None) -> list[str]:
-    """Whose answers the holdout's figures of ``model_version`` are, when another model's, of
-    another version: its ``twin``'s (``None``, or the model itself: its own)."""
-    if twin is None or twin.version in (None, model_version):
-        return []
-    return [
-        f"  (model {model_version}'s are its twin's, {twin.version}: the same procedure fitted "
-        "on the training split alone; the model itself was fitted on the holdout too)"
-    ]

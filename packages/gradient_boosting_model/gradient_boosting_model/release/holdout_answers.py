@@ -23,9 +23,16 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class HoldoutAnswers:
-    """One model's answers for the holdout's houses, in the split's order (arrays by house)."""
+    """One model's answers for the holdout's houses, in the split's order (arrays by house):
+    ``model_version``'s, given by the model of ``answered_by``."""
 
+    #: The version the answers stand for (a baseline's: ``baseline/VERSION``).
     model_version: str
+    #: The version of the model that answered: ``model_version`` itself, or, for a model
+    #: fitted on the holdout too, its twin's (``0.4.0+twin``), which the holdout measures in
+    #: its place (``persistence.holdout_model_path``). A file written before it was recorded
+    #: reads as ``model_version``.
+    answered_by: str
     identity: HoldoutIdentity
     ids: npt.NDArray[np.int64]
     #: ``exp`` of the log price, unrounded: as training measures the holdout.
@@ -39,6 +46,7 @@ class HoldoutAnswers:
         """JSON-shaped: the version, the identity, one record a house."""
         return {
             "model_version": self.model_version,
+            "answered_by": self.answered_by,
             "holdout_split": self.identity.to_json(),
             "houses": [
                 {
@@ -70,6 +78,7 @@ class HoldoutAnswers:
 
         return cls(
             model_version=str(data["model_version"]),
+            answered_by=str(data.get("answered_by", data["model_version"])),
             identity=HoldoutIdentity.from_json(data["holdout_split"]),
             ids=np.array([house["id"] for house in houses], dtype=np.int64),
             predicted=column("predicted"),
@@ -88,12 +97,16 @@ def answer_holdout(
     identity: HoldoutIdentity,
 ) -> HoldoutAnswers:
     """``model``'s answers for ``split``'s holdout, as ``evaluation.holdout_metrics`` measures
-    them, recorded with the holdout's ``identity`` (``holdout_identity(split, config)``, which
-    the caller has made to check the holdout against the model's and the baseline's)."""
+    them, as ``model_version``'s, recorded with the holdout's ``identity``
+    (``holdout_identity(split, config)``, which the caller has made to check the holdout
+    against the model's and the baseline's) and with the version ``model`` was loaded as
+    (``answered_by``: its twin's, where it answers for a model fitted on the holdout too; a
+    model not loaded from a file answers as ``model_version``)."""
     houses, _ = features_and_target(split.holdout, config)
     evidence = holdout_evidence(model, houses)
     return HoldoutAnswers(
         model_version=model_version,
+        answered_by=model.version or model_version,
         identity=identity,
         ids=np.array([house[ID_FIELD] for house in houses], dtype=np.int64),
         predicted=np.exp(evidence.log_price),

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradient_boosting_model import __version__
-from gradient_boosting_model.config import Config
+from gradient_boosting_model import __version__, load_card
+from gradient_boosting_model.config import ALL_LABELLED, Config
 from gradient_boosting_model.data import LabelledSplit, split_holdout
 from gradient_boosting_model.evaluation import holdout_metrics
 from gradient_boosting_model.holdout_identity import HoldoutIdentity, holdout_identity
@@ -25,6 +25,7 @@ from gradient_boosting_model.persistence import (
     holdout_model_path,
     load_metadata,
     twin_path,
+    twin_version,
 )
 from gradient_boosting_model.release import cli
 from gradient_boosting_model.release.baseline import (
@@ -205,6 +206,27 @@ def test_the_command_writes_a_baseline_and_diffs_against_it(
     assert report.rstrip().endswith("passed")
 
 
+def test_the_baseline_records_which_model_answered_the_holdout(
+    tmp_path: Path, config: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model fitted on the holdout too is measured there by its twin: the baseline made of
+    it labelled its twin's answers with its own version (0.4.0's, 0.4.0+twin's), and the
+    report said nothing of it on the baseline's line. Now the answers record the twin's
+    version beside the baseline's, and the report says whose they are."""
+    assert main(["baseline", "--baseline", str(tmp_path)]) == 0
+    answers = read_baseline_holdout(tmp_path, __version__)
+    assert answers is not None and answers.model_version == __version__
+    twinned = config.data.served_fit == ALL_LABELLED
+    answered_by = twin_version(__version__) if twinned else __version__
+    assert answers.answered_by == answered_by == load_card(holdout_model_path(config))["version"]
+    capsys.readouterr()
+    assert main(["diff", "--baseline", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("baseline", "model"):
+        line = f"  ({name} {__version__}'s are its twin's, {answered_by}: the same procedure"
+        assert (line in out) == twinned, out
+
+
 def test_the_report_gives_each_versions_holdout_figures_as_its_card(
     config: Config, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -212,10 +234,17 @@ def test_the_report_gives_each_versions_holdout_figures_as_its_card(
     assert main(["diff", "--baseline", str(BASELINE_DIR)]) == 0
     out = capsys.readouterr()
     assert "warning" not in out.err
-    # A model fitted on the holdout too is measured there by its twin, which the report says.
+    # A model fitted on the holdout too is measured there by its twin, which the report says,
+    # for the model and for the baseline (whose answers name the model that gave them).
     twin = f"(model {__version__}'s are its twin's, {__version__}+twin: the same procedure"
     assert (twin in out.out) == (config.data.served_fit == "all_labelled"), out.out
     baseline_version = declared_version(BASELINE_DIR)
+    answers = read_baseline_holdout(BASELINE_DIR, baseline_version)
+    assert answers is not None
+    baseline_twin = f"(baseline {baseline_version}'s are its twin's, {answers.answered_by}:"
+    assert (baseline_twin in out.out) == (answers.answered_by != baseline_version), out.out
+    if baseline_version == __version__:  # the baseline is the installed model's (not a release)
+        assert answers.answered_by == load_card(holdout_model_path(config))["version"]
     cards = {
         f"model {__version__}": load_metadata(config)["metrics"]["holdout"],
         f"baseline {baseline_version}": _baseline_card_holdout(config, baseline_version),
@@ -318,4 +347,4 @@ def test_a_model_fitted_on_the_training_split_is_measured_itself_and_not_said_a_
         shutil.copy(measured.with_suffix(suffix), copy.with_suffix(suffix))
     main(["diff", "--baseline", str(BASELINE_DIR), "--model", str(copy)])
     out = capsys.readouterr().out
-    assert "accuracy on the holdout" in out and "its twin's" not in out, out
+    assert "accuracy on the holdout" in out and "(model " not in out, out

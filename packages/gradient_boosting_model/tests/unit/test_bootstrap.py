@@ -45,6 +45,7 @@ def _answers(version: str, prices: FloatArray, seed: int) -> HoldoutAnswers:
     half = predicted * rng.uniform(0.05, 0.2, prices.size)
     return HoldoutAnswers(
         model_version=version,
+        answered_by=version,
         identity=HoldoutIdentity("houseprice.csv", 0.2, 42, 4000, prices.size, "a" * 64, "b" * 64),
         ids=np.arange(prices.size, dtype=np.int64),
         predicted=predicted,

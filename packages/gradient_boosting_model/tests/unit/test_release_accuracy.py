@@ -27,14 +27,20 @@ IDENTITY = HoldoutIdentity(
 
 
 def _answers(
-    version: str, ratio: npt.ArrayLike, *, width: npt.ArrayLike, calibrated: npt.ArrayLike
+    version: str,
+    ratio: npt.ArrayLike,
+    *,
+    width: npt.ArrayLike,
+    calibrated: npt.ArrayLike,
+    answered_by: str | None = None,
 ) -> HoldoutAnswers:
     """Each house priced at ``ratio`` times its sale price, its range ``width`` of the price
-    either side."""
+    either side, by the model of ``version`` (or of ``answered_by``)."""
     predicted = PRICES * np.asarray(ratio, dtype=np.float64)
     half = predicted * np.asarray(width, dtype=np.float64)
     return HoldoutAnswers(
         model_version=version,
+        answered_by=answered_by or version,
         identity=IDENTITY,
         ids=np.arange(1, HOUSES + 1, dtype=np.int64),
         predicted=predicted,
@@ -119,3 +125,44 @@ def test_answers_of_other_houses_are_not_compared() -> None:
     reordered = HoldoutAnswers(**{**shifted.__dict__, "ids": shifted.ids[::-1].copy()})
     with pytest.raises(HoldoutMismatchError, match="other houses"):
         compare_accuracy(CURRENT, reordered, PRICES)
+
+
+def test_answers_another_model_gave_are_said_to_be_its_for_either_version() -> None:
+    """A baseline made of a model fitted on the holdout too holds its twin's answers (0.4.0's
+    were 0.4.0+twin's and said 0.4.0); they are recorded as the twin's, kept through the file,
+    and the report says whose they are, for the baseline as for the model."""
+    twin_answered = _answers(
+        "0.4.0", 1.10, width=0.05, calibrated=np.ones(HOUSES), answered_by="0.4.0+twin"
+    )
+    written = twin_answered.to_json()
+    assert (written["model_version"], written["answered_by"]) == ("0.4.0", "0.4.0+twin")
+    read = HoldoutAnswers.from_json(written)
+    assert (read.model_version, read.answered_by) == ("0.4.0", "0.4.0+twin")
+    current = _answers("0.4.1", 1.05, width=0.08, calibrated=np.ones(HOUSES))
+    lines = accuracy_lines(compare_accuracy(current, read, PRICES), level=0.9, holdout="h")
+    twin_lines = [line for line in lines if "its twin's" in line]
+    assert twin_lines == [
+        "  (baseline 0.4.0's are its twin's, 0.4.0+twin: the same procedure fitted on the "
+        "training split alone; the model itself was fitted on the holdout too)"
+    ]
+    # The model's own, where a twin answered for it; a version that answered itself has none.
+    twinned = _answers(
+        "0.4.1", 1.05, width=0.08, calibrated=np.ones(HOUSES), answered_by="0.4.1+twin"
+    )
+    lines = accuracy_lines(compare_accuracy(twinned, BASELINE, PRICES), level=0.9, holdout="h")
+    assert [line for line in lines if "its twin's" in line] == [
+        "  (model 0.4.1's are its twin's, 0.4.1+twin: the same procedure fitted on the "
+        "training split alone; the model itself was fitted on the holdout too)"
+    ]
+
+
+def test_answers_recorded_before_the_answering_model_was_are_their_versions() -> None:
+    """A baseline file written before ``answered_by`` was recorded reads as before: the
+    version's own answers, not said to be another model's."""
+    written = BASELINE.to_json()
+    del written["answered_by"]
+    read = HoldoutAnswers.from_json(written)
+    assert read.to_json() == BASELINE.to_json()
+    assert read.answered_by == read.model_version == "0.3.3"
+    lines = accuracy_lines(compare_accuracy(CURRENT, read, PRICES), level=0.9, holdout="h")
+    assert not [line for line in lines if "its twin's" in line]
