@@ -14,6 +14,8 @@ modules behind it are the package's own business::
   artifact; refuses one trained with another scikit-learn release (``ModelArtifactError``).
 - ``load_card(path=None)``: its card: versions, accuracy, the ranges' calibration and coverage,
   the inputs' training ranges and the inputs.
+- ``load_model_with_card(path=None)``: both, ``(model, card)``, the model's metadata read once
+  for both (the service's start).
 - ``make_prediction(houses, *, model=None, explain=False, max_errors=None)``: a
   ``PredictionResult``.
 - ``input_drift(model, houses)``: per monitored input, a ``FieldDrift``: the population
@@ -63,7 +65,7 @@ if TYPE_CHECKING:
         monitored_fields,
     )
     from gradient_boosting_model.errors import InvalidInputError, ModelArtifactError, ModelError
-    from gradient_boosting_model.loading import load_card, load_model
+    from gradient_boosting_model.loading import load_card, load_model, load_model_with_card
     from gradient_boosting_model.predict import PredictionResult, make_prediction
     from gradient_boosting_model.schemas import KNOWN_FIELDS, REQUIRED_FIELDS, SOLD_BEFORE_FINISHED
     from gradient_boosting_model.trained_model import TrainedModel
@@ -82,6 +84,7 @@ _PUBLIC = {
     "ModelError": "errors",
     "load_card": "loading",
     "load_model": "loading",
+    "load_model_with_card": "loading",
     "PredictionResult": "predict",
     "make_prediction": "predict",
     "KNOWN_FIELDS": "schemas",
@@ -117,6 +120,7 @@ __all__ = [
     "input_drift",
     "load_card",
     "load_model",
+    "load_model_with_card",
     "make_prediction",
     "monitored_fields",
     "paired_interval",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,9 @@ from typing import Any
 from gradient_boosting_model.card import model_card
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.errors import ModelArtifactError
-from gradient_boosting_model.persistence import load_metadata
+from gradient_boosting_model.persistence import load_metadata, load_model_and_metadata
 from gradient_boosting_model.persistence import load_model as load_artifact
-from gradient_boosting_model.predict import default_model
+from gradient_boosting_model.predict import default_model, packaged_model_and_metadata
 from gradient_boosting_model.trained_model import TrainedModel
 
 
@@ -37,7 +38,31 @@ def load_card(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         If the metadata JSON is missing, unreadable, or lacks what a card is made of.
     """
     json_path = Path(path).with_suffix(".json") if path else None
-    metadata = load_metadata(load_config(), path=json_path)
+    return _card(load_metadata(load_config(), path=json_path), json_path)
+
+
+def load_model_with_card(
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[TrainedModel, dict[str, Any]]:
+    """``load_model(path)`` and ``load_card(path)`` together, the metadata JSON read once for
+    both (a service's start: the model, and what it says about itself).
+
+    Raises
+    ------
+    ModelArtifactError
+        As ``load_model`` and ``load_card``.
+    """
+    if path:
+        model, metadata = load_model_and_metadata(load_config(), path=Path(path))
+        return model, _card(metadata, Path(path).with_suffix(".json"))
+    model, metadata = packaged_model_and_metadata()
+    # The packaged model's metadata is kept for the process: each card is a card of its own,
+    # as load_card's, which a caller changing it would otherwise change for the next.
+    return model, _card(copy.deepcopy(metadata), None)
+
+
+def _card(metadata: dict[str, Any], json_path: Path | None) -> dict[str, Any]:
+    """The card of ``metadata``, read from ``json_path`` (``None``: the packaged model's)."""
     try:
         return model_card(metadata)
     except (KeyError, TypeError, AttributeError) as error:

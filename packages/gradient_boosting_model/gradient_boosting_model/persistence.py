@@ -171,6 +171,20 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
         model, or its metadata JSON (beside it) is unreadable or says it was trained with
         another scikit-learn release; the message names the file.
     """
+    return load_model_and_metadata(config, path=path)[0]
+
+
+def load_model_and_metadata(
+    config: Config, *, path: Path | None = None
+) -> tuple[TrainedModel, dict[str, Any]]:
+    """``load_model``, and the metadata JSON it read to check the model: for a caller that
+    needs both (the card, ``loading.load_model_with_card``), read once.
+
+    Raises
+    ------
+    ModelArtifactError
+        As ``load_model``.
+    """
     packaged = path is None
     path = path or artifact_path(config)
     if not path.is_file():
@@ -201,7 +215,7 @@ def load_model(config: Config, *, path: Path | None = None) -> TrainedModel:
             f"this is {version('scikit-learn')}"
         )
     model.version = str(metadata.get("model_version", __version__))
-    return model
+    return model, metadata
 
 
 def _library_versions(metadata: dict[str, Any]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.explanation import Explanations
 from gradient_boosting_model.house_batch import HouseBatch
 from gradient_boosting_model.input_ranges import RangeWarning
-from gradient_boosting_model.persistence import load_model
+from gradient_boosting_model.persistence import load_model_and_metadata
 from gradient_boosting_model.trained_model import Evidence, TrainedModel
 from gradient_boosting_model.validation import validate_batch
 
@@ -81,9 +81,15 @@ class PredictionResult:
 
 
 @cache
+def packaged_model_and_metadata() -> tuple[TrainedModel, dict[str, Any]]:
+    """The packaged model and the metadata JSON read to load it, on first use, kept for the
+    life of the process (``default_model``; its card, ``loading.load_model_with_card``)."""
+    return load_model_and_metadata(load_config())
+
+
 def default_model() -> TrainedModel:
     """The packaged model, loaded on first use and kept for the life of the process."""
-    return load_model(load_config())
+    return packaged_model_and_metadata()[0]
 
 
 def make_prediction(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradient_boosting_model import PredictionResult, TrainedModel, load_card, load_model
+from gradient_boosting_model import PredictionResult, TrainedModel, load_model_with_card
 from gradient_boosting_model import make_prediction as price_houses
 
 from api.metrics import CHALLENGER_FAILED, CHALLENGER_INFO, CHALLENGER_PRICED
@@ -69,8 +69,7 @@ class Challenger:
             If the artifact or its card is missing or corrupt, was trained with another
             scikit-learn release, or cannot price the houses; the message names the file.
         """
-        model = load_model(artifact)
-        card = load_card(artifact)
+        model, card = load_model_with_card(artifact)
         prices = price_houses(list(warm_up), model=model).predictions
         logger.info("challenger %s loaded; warm-up prices %s", card["version"], prices)
         return cls(model=model, card=card, artifact=artifact)

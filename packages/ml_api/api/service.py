@@ -24,8 +24,7 @@ from gradient_boosting_model import (
     InvalidInputError,
     PredictionResult,
     TrainedModel,
-    load_card,
-    load_model,
+    load_model_with_card,
     make_prediction,
 )
 from gradient_boosting_model import __version__ as installed_version
@@ -94,7 +93,8 @@ class PredictionService:
     """Prices houses with the loaded model, within the worker's budgets."""
 
     model: TrainedModel
-    #: The model's card (``gradient_boosting_model.load_card``).
+    #: The model's card (``gradient_boosting_model.load_card``), read with the model
+    #: (``load_model_with_card``).
     card: dict[str, Any]
     api_version: str
     limits: ServiceLimits
@@ -156,8 +156,7 @@ class PredictionService:
         """
         if store is not None:
             store.check()
-        model = load_model(artifact)
-        card = load_card(artifact)
+        model, card = load_model_with_card(artifact)
         if store is not None:
             serving = str(card["version"])
             store.check_model_version(serving, role="serving")

@@ -70,7 +70,9 @@ def _held_to_its_markers(item: pytest.Item) -> ExitStack:
             pytest.fail(f"{item.nodeid} uses the trained model: mark it integration", False)
         stack.enter_context(
             mock.patch.object(
-                service_module, "load_model", _refuse("loads the model", "integration")
+                service_module,
+                "load_model_with_card",
+                _refuse("loads the model", "integration"),
             )
         )
     if "server" not in marks:

@@ -6,7 +6,9 @@ import dataclasses
 import io
 import json
 import logging
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,17 +16,19 @@ from gradient_boosting_model import KNOWN_FIELDS, load_card
 from gradient_boosting_model import __version__ as model_version
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import split_holdout
-from gradient_boosting_model.persistence import holdout_model_path, load_metadata
+from gradient_boosting_model.persistence import artifact_path, holdout_model_path, load_metadata
 from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from api import config
-from api.app import create_app
+from api.app import create_app, start_service
+from api.challenger import Challenger
 from api.logs import ServiceJsonFormatter
 from api.metrics import WHOLE_LABELS
 from api.service import PredictionService
 from api.spec_document import request_field_names
+from tools.challengers import write_challenger
 
 pytestmark = pytest.mark.integration
 
@@ -229,6 +233,38 @@ def json_log() -> Iterator[io.StringIO]:
         yield stream
     finally:
         root.removeHandler(handler)
+
+
+def test_the_service_reads_each_models_metadata_once_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, house: dict[str, Any]
+) -> None:
+    """It read the served model's metadata JSON twice (``load_model``, then ``load_card``), and
+    the challenger's too: each is read once now, for the model and its card together."""
+    packaged = artifact_path(load_config())
+    served = tmp_path / packaged.name
+    for suffix in (".joblib", ".json"):
+        shutil.copy(packaged.with_suffix(suffix), served.with_suffix(suffix))
+    shadowed = write_challenger(tmp_path / "challenger")
+    reads: list[Path] = []
+    read_text = Path.read_text
+
+    def counted(path: Path, *args: Any, **kwargs: Any) -> str:
+        reads.append(path)
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    settings = config.Settings(
+        environment="testing", state_dir=tmp_path / "state", recording=False, model_artifact=served
+    )
+    service = start_service(settings)
+    challenger = Challenger.load(shadowed, [house])
+    monkeypatch.undo()
+    metadata = [served.with_suffix(".json"), shadowed.with_suffix(".json")]
+    assert [path for path in reads if path in metadata] == metadata
+    assert service.card == load_card(served)
+    assert service.model.version == service.card["version"] == model_version
+    assert challenger.card == load_card(shadowed)
+    assert challenger.model.version == challenger.version != model_version
 
 
 def test_one_json_line_per_request(

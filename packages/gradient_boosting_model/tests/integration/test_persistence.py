@@ -262,3 +262,47 @@ def test_a_loaded_artifact_answers_with_the_version_its_metadata_names(
     packaged = make_prediction([house])
     assert packaged.model_version == __version__
     assert copied.predictions == packaged.predictions
+
+
+def test_a_model_and_its_card_are_loaded_together_from_one_reading_of_its_metadata(
+    config: Config, tmp_path: Path, house: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's start read the metadata JSON twice, for the model (``load_model``) and
+    for its card (``load_card``): ``load_model_with_card`` gives both as those do, from one
+    reading; the packaged model's is the one ``load_model`` keeps for the process."""
+    import gradient_boosting_model as package
+
+    copy = tmp_path / artifact_path(config).name
+    copy.write_bytes(artifact_path(config).read_bytes())
+    metadata = load_metadata(config)
+    metadata["model_version"] = f"{__version__}+copy"
+    copy.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    reads: list[Path] = []
+    read_text = Path.read_text
+
+    def counted(path: Path, *args: Any, **kwargs: Any) -> str:
+        if path.suffix == ".json":
+            reads.append(path)
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    model, card = package.load_model_with_card(str(copy))
+    assert reads == [copy.with_suffix(".json")]
+    monkeypatch.undo()
+    assert card == package.load_card(copy) and card["version"] == f"{__version__}+copy"
+    assert model.version == card["version"]
+    answered = make_prediction([house], model=model)
+    assert answered.predictions == make_prediction([house]).predictions
+    assert answered.model_version == f"{__version__}+copy"
+    # The packaged model: the one load_model keeps, and a card of its own each time.
+    packaged, packaged_card = package.load_model_with_card()
+    assert packaged is package.load_model() and packaged_card == package.load_card()
+    packaged_card["library_versions"]["scikit-learn"] = "changed by a caller"
+    assert package.load_model_with_card()[1] == package.load_card()
+    # An incomplete card is refused as load_card refuses it, naming the file.
+    partial = tmp_path / "partial.joblib"
+    partial.write_bytes(copy.read_bytes())
+    kept = {key: metadata[key] for key in ("model_version", "library_versions")}
+    partial.with_suffix(".json").write_text(json.dumps(kept), encoding="utf-8")
+    with pytest.raises(ModelArtifactError, match=r"metadata incomplete: .*partial\.json"):
+        package.load_model_with_card(partial)
