@@ -46,6 +46,11 @@ CORS_ORIGIN_SYNTAX = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[][A-Za-z0-9.:-]+")
 #: The shortest feedback token taken: a token is all that guards the sale prices the live
 #: accuracy is measured with, and a 401 costs a guesser nothing.
 MIN_FEEDBACK_TOKEN_LENGTH = 16
+#: A name that is a token's length in hexadecimal digits is a token (``openssl rand -hex 16``
+#: makes one that is a name's syntax 37 times in 100), written where the name goes
+#: (``token:name``): taken, the name would be the secret and the secret the name, in the
+#: metric, the access log and the store. No name a person gives looks like it.
+FEEDBACK_TOKEN_LIKE = re.compile(rf"[0-9a-f]{{{MIN_FEEDBACK_TOKEN_LENGTH},}}")
 #: The fewest priced houses, and sales, a monitoring window holds: a window's settings, and the
 #: ``predictions`` and ``sales`` a client asks ``GET /v1/monitoring`` for (the spec's
 #: ``minimum``, which ``api.spec_document.with_limits`` and ``make spec`` write from this).
@@ -77,6 +82,9 @@ class FeedbackToken:
 
     name: str
     token: SecretStr
+    #: Whether the list gave the name (``name:token``), which must then be one, even one that
+    #: reads as the entry's place (``2:token`` second: a name starts with a letter).
+    named: bool = False
 
     @classmethod
     def parse(cls, entry: str, *, place: int) -> FeedbackToken:
@@ -84,7 +92,15 @@ class FeedbackToken:
         name, named, token = entry.partition(":")
         if not named:
             return cls(name=str(place), token=SecretStr(entry))
-        return cls(name=name.strip(), token=SecretStr(token.strip()))
+        return cls(name=name.strip(), token=SecretStr(token.strip()), named=True)
+
+    @staticmethod
+    def is_name(name: str) -> bool:
+        """Whether ``name`` is a name a token may be given: ``FEEDBACK_TOKEN_NAME_SYNTAX``'s,
+        and not ``FEEDBACK_TOKEN_LIKE``."""
+        return bool(FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(name)) and not (
+            FEEDBACK_TOKEN_LIKE.fullmatch(name)
+        )
 
 
 class Settings(BaseSettings):
@@ -346,7 +362,13 @@ class Settings(BaseSettings):
         (not a secret), never quoting a token (nor a name refused: it may be one)."""
         faults = []
         for place, entry in enumerate(tokens, start=1):
-            if entry.name != str(place) and not FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(entry.name):
+            given = entry.named or entry.name != str(place)
+            if given and FEEDBACK_TOKEN_LIKE.fullmatch(entry.name):
+                faults.append(
+                    f"token {place} of {len(tokens)} has a name that looks like a token "
+                    "(name:token, not token:name)"
+                )
+            elif given and not FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(entry.name):
                 faults.append(
                     f"token {place} of {len(tokens)} has a name that is not one "
                     f"({FEEDBACK_TOKEN_NAME_RULE}; name:token)"
@@ -398,7 +420,7 @@ def _listed_twice(tokens: tuple[FeedbackToken, ...]) -> list[str]:
                 listed = ", ".join(map(str, found[:-1])) + f" and {found[-1]}"
                 # A token is never quoted, nor a name refused: it may be a token put where the
                 # name goes.
-                quotable = what == "name" and FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(value)
+                quotable = what == "name" and FeedbackToken.is_name(value)
                 faults.append(
                     f"tokens {listed} have the same {what}" + (f" ({value})" if quotable else "")
                 )

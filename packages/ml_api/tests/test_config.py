@@ -163,6 +163,48 @@ def test_two_tokens_of_one_name_or_one_token_twice_are_refused_by_places_unquote
         Settings()
     assert "tokens 1 and 2 have the same name" in str(repeated.value)
     assert secret not in str(repeated.value)
+    # nor a lower-case hex token out of place, which has a name's syntax
+    hex_secret = "af9ca1b2c3d4e5f60718293a4b5c6d7e"
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{hex_secret}:{a},{hex_secret}:{b}")
+    with pytest.raises(ValueError) as repeated:
+        Settings()
+    assert "tokens 1 and 2 have the same name" in str(repeated.value)
+    assert "same name (" not in str(repeated.value)
+    assert hex_secret not in str(repeated.value)
+
+
+def test_an_entry_written_token_colon_name_is_refused_unquoted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``openssl rand -hex 16`` makes a token of a name's syntax 37 times in 100: written
+    before its name, the name would be taken as the token, and the secret shown as a name in
+    the metric, the access log and the store."""
+    secret = "af9ca1b2c3d4e5f60718293a4b5c6d7e"
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{secret}:appraiser-office-b")
+    with pytest.raises(ValueError) as refused:
+        Settings()
+    message = str(refused.value)
+    assert "token 1 of 1 has a name that looks like a token (name:token, not token:name)" in (
+        message
+    )
+    assert secret not in message
+    assert "appraiser-office-b" not in message
+    # a name of hex digits shorter than a token is a name
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"cafe:{secret}")
+    assert [entry.name for entry in Settings().feedback_tokens] == ["cafe"]
+
+
+def test_a_name_given_must_be_one_even_where_it_reads_as_the_entry_s_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``2:token`` second in the list is named ``2`` as an unnamed entry would be, but the
+    list gave the name, and a name starts with a letter (README)."""
+    a, b = "a" * MIN_FEEDBACK_TOKEN_LENGTH, "b" * MIN_FEEDBACK_TOKEN_LENGTH
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{a},2:{b}")
+    with pytest.raises(ValueError, match="token 2 of 2 has a name that is not one"):
+        Settings()
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{a},{b}")
+    assert [entry.name for entry in Settings().feedback_tokens] == ["1", "2"]
 
 
 def test_requests_waiting_on_the_store_leave_threads_to_the_rest(
