@@ -2,16 +2,15 @@
 
 The spec declares the scheme (``feedbackToken``) and names ``token_info`` as its check, which
 Connexion calls with the token and the request. The tokens come from the worker's
-``FeedbackTokens``, which the app's lifespan puts in each request's state (no global). A token
-is compared with each configured one in constant time (``hmac.compare_digest``), all of them
-every time. With no token configured, feedback is not enabled: 403. A token taken names who
-holds it (``config.FeedbackToken``: the name given in the list, or its place there): Connexion
-keeps that in its context (``token_info``'s answer, beside the subject), each sale posted is
-stored with it (``feedback_client``), the access log's line carries it (the request's
-``client``), and the token's uses are counted by it (``ml_api_feedback_token_uses_total``), so
-that an operator rotating tokens (the new one added, the clients moved, the old one removed)
-sees when the old one is no longer sent. A missing or wrong token,
-or two Authorization fields: 401, with ``WWW-Authenticate`` (api/errors.py adds it to every
+``FeedbackTokens``, which the app's lifespan puts in each request's state (no global). A token is
+compared with each configured one in constant time (``hmac.compare_digest``), all of them every
+time. With no token configured, feedback is not enabled: 403. A token taken names who holds it
+(``config.FeedbackToken``: the name given in the list, or its place there), which ``token_info``
+writes in the request's ``RequestContext`` (``client``): each sale posted is stored with it
+(``feedback_client``), the access log's line carries it, and the token's uses are counted by it
+(``ml_api_feedback_token_uses_total``), so that an operator rotating tokens (the new one added, the
+clients moved, the old one removed) sees when the old one is no longer sent. A missing or wrong
+token, or two Authorization fields: 401, with ``WWW-Authenticate`` (api/errors.py adds it to every
 401). Where the token is optional (``GET /v1/monitoring``: the spec's security lists it, then
 ``{}``), Connexion lets such a request through as no one, and the handler asks
 ``is_feedback_bearer`` for what only a bearer may have.
@@ -24,18 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connexion.context import context
-
 from api.config import FeedbackToken
 from api.metrics import FEEDBACK_TOKEN_USES
 from api.problems import FeedbackDisabledProblem
 from api.request_context import current_request
 
-#: Who a request that sent a feedback token is (Connexion's ``context["user"]``).
+#: Who a request that sent a feedback token is, as Connexion's security is told
+#: (``token_info``'s answer; the holder's name is the request's ``client``).
 SUBJECT = "feedback"
-#: The key of the token's name in ``token_info``'s answer (Connexion's
-#: ``context["token_info"]``).
-CLIENT = "client"
 #: The key of ``FeedbackTokens`` in the lifespan's state.
 STATE_KEY = "feedback_tokens"
 
@@ -74,18 +69,19 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
     request_context = current_request()
     if request_context is not None:
         request_context.client = name
-    return {"sub": SUBJECT, CLIENT: name}
+    return {"sub": SUBJECT}
 
 
 def is_feedback_bearer() -> bool:
-    """Whether the request being handled sent one of the feedback tokens (``token_info``'s
-    subject in Connexion's context, which the security check fills in)."""
-    return bool(context.get("user") == SUBJECT)
+    """Whether the request being handled sent one of the feedback tokens (``token_info``
+    named its holder in the request's context)."""
+    request = current_request()
+    return request is not None and request.client is not None
 
 
 def feedback_client() -> str:
-    """The name of the feedback token the request being handled sent (``token_info``'s, in
-    Connexion's context).
+    """The name of the feedback token the request being handled sent (``token_info`` wrote
+    it in the request's context).
 
     Raises
     ------
@@ -93,10 +89,10 @@ def feedback_client() -> str:
         If the request sent none: a handler that asks without the spec's security demanding a
         token is a bug, answered as a 500 (no sale is stored as no one's).
     """
-    if not is_feedback_bearer():
+    request = current_request()
+    if request is None or request.client is None:
         raise RuntimeError("no feedback token was taken for this request")
-    name: str = context["token_info"][CLIENT]
-    return name
+    return request.client
 
 
 #: Feedback not enabled: no token.

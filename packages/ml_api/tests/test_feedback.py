@@ -18,7 +18,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import connexion.apps.flask
-import connexion.context
 import pytest
 from a2wsgi import WSGIMiddleware
 from connexion import FlaskApp
@@ -36,16 +35,17 @@ from api import config
 from api import service as service_module
 from api.app import create_app, start_service
 from api.feedback_auth import (
-    CLIENT,
     NO_FEEDBACK,
     STATE_KEY,
     SUBJECT,
     FeedbackTokens,
     feedback_client,
+    is_feedback_bearer,
     token_info,
 )
 from api.monitor import _set_drift_gauges
 from api.problems import FieldError
+from api.request_context import RequestContext, close_request, open_request
 from api.service import PredictionService
 from api.spec_document import read_spec
 from api.store.sales import NO_PRICED_HOUSE
@@ -702,17 +702,26 @@ def test_a_token_taken_is_counted_by_its_name_never_its_value() -> None:
         headers = Headers({"authorization": f"Bearer {token}"})
         return SimpleNamespace(state=SimpleNamespace(**{STATE_KEY: tokens}), headers=headers)
 
+    def holder(token: str) -> tuple[dict[str, Any] | None, str | None]:
+        """``token_info``'s answer, and the holder it named in the request's context."""
+        context = RequestContext(id="test", route="/v1/sales")
+        opened = open_request(context)
+        try:
+            return token_info(token, request(token)), context.client
+        finally:
+            close_request(opened)
+
     before = uses()
-    assert token_info(new, request(new)) == {"sub": SUBJECT, CLIENT: "lender-a"}
-    assert token_info(new, request(new)) == {"sub": SUBJECT, CLIENT: "lender-a"}
-    assert token_info("wrong-token-0123456789", request("wrong-token-0123456789")) is None
+    assert holder(new) == ({"sub": SUBJECT}, "lender-a")
+    assert holder(new) == ({"sub": SUBJECT}, "lender-a")
+    assert holder("wrong-token-0123456789") == (None, None)
     after = uses()
     assert {label: after[label] - before[label] for label in after} == {
         "1": 0,
         "2": 0,  # a named token is not counted by its place too
         "lender-a": 2,
     }
-    assert token_info(old, request(old)) == {"sub": SUBJECT, CLIENT: "1"}
+    assert holder(old) == ({"sub": SUBJECT}, "1")
     assert uses()["1"] - after["1"] == 1
     exposed = generate_latest(REGISTRY).decode()
     assert new not in exposed and old not in exposed
@@ -778,16 +787,18 @@ def test_each_sale_is_stored_with_who_posted_it(
 
 
 def test_a_handler_asking_who_posted_a_request_that_sent_no_token_is_a_bug() -> None:
-    """No sale is stored as no one's: where Connexion's context holds no bearer (a spec whose
-    operation lost its security), the handler fails (500) instead."""
-    bearer = {"user": SUBJECT, "token_info": {"sub": SUBJECT, CLIENT: "lender-a"}}
-    for held, expected in (({}, None), (bearer, "lender-a")):
-        token = connexion.context._context.set(held)
+    """No sale is stored as no one's: where the request's context names no bearer (a spec
+    whose operation lost its security), the handler fails (500) instead."""
+    with pytest.raises(RuntimeError, match="no feedback token"):
+        feedback_client()  # outside a request
+    for client, bearer in ((None, False), ("lender-a", True)):
+        opened = open_request(RequestContext(id="test", route="/v1/sales", client=client))
         try:
-            if expected is None:
+            assert is_feedback_bearer() is bearer
+            if client is None:
                 with pytest.raises(RuntimeError, match="no feedback token"):
                     feedback_client()
             else:
-                assert feedback_client() == expected
+                assert feedback_client() == client
         finally:
-            connexion.context._context.reset(token)
+            close_request(opened)
