@@ -60,9 +60,10 @@ def save_model(
     path.parent.mkdir(parents=True, exist_ok=True)
     written = {path, path.with_suffix(".json")}
     if twin is not None:
-        _write_artifact(*twin, path=twin_path(path))
-        written |= {twin_path(path), twin_path(path).with_suffix(".json")}
-        metadata = {**metadata, "twin_sha256": _sha256(twin_path(path))}
+        twin_at = twin_path(path)
+        _write_artifact(*twin, path=twin_at)
+        written |= {twin_at, twin_at.with_suffix(".json")}
+        metadata = {**metadata, "twin_sha256": _sha256(twin_at)}
     _write_artifact(model, metadata, path=path)
     prefix, kept = f"{config.artifacts.name}_v", kept_path(config)
     for old in path.parent.glob(f"{prefix}*"):

@@ -40,7 +40,7 @@ from typing import Any
 
 import gradient_boosting_model
 import httpx
-from gradient_boosting_model import TrainedModel, load_card, load_model, make_prediction
+from gradient_boosting_model import TrainedModel, load_model_with_card, make_prediction
 from gradient_boosting_model.config import load_config
 from gradient_boosting_model.data import read_dataset
 from gradient_boosting_model.persistence import artifact_path
@@ -126,6 +126,12 @@ class Version:
 
     version: str
     model: TrainedModel
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Version:
+        """The model at ``path`` (the packaged one by default), its metadata read once."""
+        model, card = load_model_with_card(path)
+        return cls(str(card["version"]), model)
 
 
 def _metric_versions(metrics: str) -> set[str]:
@@ -223,8 +229,7 @@ def apply_settings(stack: Stack, settings: Mapping[str, str], expected: str) -> 
 def version_checks(stack: Stack, models: ModelsFolder) -> None:
     """The stack started with ``models.settings(SHADOW)``: the challenger in the shadow, then
     promoted, then rolled back (see the module's docstring)."""
-    packaged = Version(load_card()["version"], load_model())
-    challenger = Version(load_card(models.challenger)["version"], load_model(models.challenger))
+    packaged, challenger = Version.load(), Version.load(models.challenger)
     assert challenger.version != packaged.version
     print(f"shadow: {check_served(stack, packaged, challenger)}")
     packaged_path = stack.exec_api("python3", "-c", PACKAGED_PATH_CODE).stdout.strip()

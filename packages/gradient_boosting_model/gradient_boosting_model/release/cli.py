@@ -25,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gradient_boosting_model import load_card, load_model
+from gradient_boosting_model import load_model, load_model_with_card
 from gradient_boosting_model.config import Config, load_config
 from gradient_boosting_model.data import split_holdout
 from gradient_boosting_model.errors import ModelError
@@ -73,8 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     config = load_config()
     try:
-        model = load_model(args.model)
-        card = load_card(args.model)
+        model, card = load_model_with_card(args.model)
         version = str(card["version"])
         # The model fitted on the holdout too is measured there by its twin, in its place.
         measured = _measured_by(config, args.model, model)
