@@ -95,12 +95,14 @@ class FeedbackToken:
         return cls(name=name.strip(), token=SecretStr(token.strip()), named=True)
 
     @staticmethod
-    def is_name(name: str) -> bool:
-        """Whether ``name`` is a name a token may be given: ``FEEDBACK_TOKEN_NAME_SYNTAX``'s,
-        and not ``FEEDBACK_TOKEN_LIKE``."""
-        return bool(FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(name)) and not (
-            FEEDBACK_TOKEN_LIKE.fullmatch(name)
-        )
+    def name_fault(name: str) -> str | None:
+        """What is wrong with ``name`` as a token's name, as a refusal says it, or ``None``: a
+        name is ``FEEDBACK_TOKEN_NAME_SYNTAX``'s, and not ``FEEDBACK_TOKEN_LIKE``."""
+        if FEEDBACK_TOKEN_LIKE.fullmatch(name):
+            return "a name that looks like a token (name:token, not token:name)"
+        if not FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(name):
+            return f"a name that is not one ({FEEDBACK_TOKEN_NAME_RULE}; name:token)"
+        return None
 
 
 class Settings(BaseSettings):
@@ -344,8 +346,8 @@ class Settings(BaseSettings):
     @field_validator("feedback_tokens", mode="before")
     @classmethod
     def _named_tokens(cls, entries: Any) -> Any:
-        """Each listed entry (after ``_split_list``) as a ``FeedbackToken``, named by its place
-        where it has no name."""
+        """Each listed entry (``_comma_list``'s items) as a ``FeedbackToken``, named by its
+        place where it has no name."""
         entries = _comma_list(entries)
         if isinstance(entries, tuple | list):
             return tuple(
@@ -363,16 +365,9 @@ class Settings(BaseSettings):
         faults = []
         for place, entry in enumerate(tokens, start=1):
             given = entry.named or entry.name != str(place)
-            if given and FEEDBACK_TOKEN_LIKE.fullmatch(entry.name):
-                faults.append(
-                    f"token {place} of {len(tokens)} has a name that looks like a token "
-                    "(name:token, not token:name)"
-                )
-            elif given and not FEEDBACK_TOKEN_NAME_SYNTAX.fullmatch(entry.name):
-                faults.append(
-                    f"token {place} of {len(tokens)} has a name that is not one "
-                    f"({FEEDBACK_TOKEN_NAME_RULE}; name:token)"
-                )
+            name_fault = FeedbackToken.name_fault(entry.name) if given else None
+            if name_fault:
+                faults.append(f"token {place} of {len(tokens)} has {name_fault}")
             value = entry.token.get_secret_value()
             if not FEEDBACK_TOKEN_SYNTAX.fullmatch(value):
                 faults.append(
@@ -420,7 +415,7 @@ def _listed_twice(tokens: tuple[FeedbackToken, ...]) -> list[str]:
                 listed = ", ".join(map(str, found[:-1])) + f" and {found[-1]}"
                 # A token is never quoted, nor a name refused: it may be a token put where the
                 # name goes.
-                quotable = what == "name" and FeedbackToken.is_name(value)
+                quotable = what == "name" and FeedbackToken.name_fault(value) is None
                 faults.append(
                     f"tokens {listed} have the same {what}" + (f" ({value})" if quotable else "")
                 )

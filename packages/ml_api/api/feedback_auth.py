@@ -72,16 +72,20 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
     return {"sub": SUBJECT}
 
 
-def is_feedback_bearer() -> bool:
-    """Whether the request being handled sent one of the feedback tokens (``token_info``
-    named its holder in the request's context)."""
+def _taken_client() -> str | None:
+    """The name of the feedback token the request being handled sent, which ``token_info``
+    wrote in the request's context; ``None`` if none was taken."""
     request = current_request()
-    return request is not None and request.client is not None
+    return None if request is None else request.client
+
+
+def is_feedback_bearer() -> bool:
+    """Whether the request being handled sent one of the feedback tokens."""
+    return _taken_client() is not None
 
 
 def feedback_client() -> str:
-    """The name of the feedback token the request being handled sent (``token_info`` wrote
-    it in the request's context).
+    """The name of the feedback token the request being handled sent.
 
     Raises
     ------
@@ -89,10 +93,10 @@ def feedback_client() -> str:
         If the request sent none: a handler that asks without the spec's security demanding a
         token is a bug, answered as a 500 (no sale is stored as no one's).
     """
-    request = current_request()
-    if request is None or request.client is None:
+    client = _taken_client()
+    if client is None:
         raise RuntimeError("no feedback token was taken for this request")
-    return request.client
+    return client
 
 
 #: Feedback not enabled: no token.

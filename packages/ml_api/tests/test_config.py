@@ -68,6 +68,14 @@ def test_cors_origins_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch
     assert Settings().cors_origins == ("https://a.example", "https://b.example")
 
 
+def _refusal_of_tokens(monkeypatch: pytest.MonkeyPatch, listed: str) -> str:
+    """The message ``Settings`` refuses ``ML_API_FEEDBACK_TOKENS=listed`` with."""
+    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", listed)
+    with pytest.raises(ValueError) as refused:
+        Settings()
+    return str(refused.value)
+
+
 def test_feedback_tokens_that_could_not_be_sent_or_are_short_are_refused_unquoted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -75,10 +83,7 @@ def test_feedback_tokens_that_could_not_be_sent_or_are_short_are_refused_unquote
     monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{good}, Zx9-._~+/Zx9-._~+/==")
     assert len(Settings().feedback_tokens) == 2
     short, spaced = "s3cret-token", "has a space inside it"
-    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{good},{short},{spaced},{good}=x")
-    with pytest.raises(ValueError) as refused:
-        Settings()
-    message = str(refused.value)
+    message = _refusal_of_tokens(monkeypatch, f"{good},{short},{spaced},{good}=x")
     assert "token 2 of 4 is 12 characters long: at least 16" in message
     assert "token 3 of 4 has a character a bearer token cannot" in message
     assert "token 4 of 4 has a character" in message  # "=" only at the end
@@ -131,10 +136,7 @@ def test_a_name_that_is_not_one_is_refused_by_the_token_s_place_unquoted(
     monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     token = "b" * MIN_FEEDBACK_TOKEN_LENGTH
-    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{'a' * 16},{name}:{token}")
-    with pytest.raises(ValueError) as refused:
-        Settings()
-    message = str(refused.value)
+    message = _refusal_of_tokens(monkeypatch, f"{'a' * 16},{name}:{token}")
     assert "token 2 of 2 has a name that is not one (1 to 40 lower-case letters" in message
     assert "token 1 " not in message
     assert token not in message
@@ -147,10 +149,7 @@ def test_two_tokens_of_one_name_or_one_token_twice_are_refused_by_places_unquote
     """Sales of either could not be told apart; a token listed twice (under two names, or a
     name and a place) would be stored as the first's only."""
     a, b, c = ("a" * 16, "b" * 16, "c" * 16)
-    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"x:{a},y:{b},x:{c},{b},z:{a},{a}")
-    with pytest.raises(ValueError) as refused:
-        Settings()
-    message = str(refused.value)
+    message = _refusal_of_tokens(monkeypatch, f"x:{a},y:{b},x:{c},{b},z:{a},{a}")
     assert "tokens 1 and 3 have the same name (x)" in message
     assert "tokens 1, 5 and 6 have the same token;" in message
     assert "tokens 2 and 4 have the same token" in message
@@ -158,19 +157,15 @@ def test_two_tokens_of_one_name_or_one_token_twice_are_refused_by_places_unquote
         assert token not in message
     # a name refused is not quoted in its repeat either: it may be a token out of place
     secret = "D" * 16
-    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{secret}:{a},{secret}:{b}")
-    with pytest.raises(ValueError) as repeated:
-        Settings()
-    assert "tokens 1 and 2 have the same name" in str(repeated.value)
-    assert secret not in str(repeated.value)
+    repeated = _refusal_of_tokens(monkeypatch, f"{secret}:{a},{secret}:{b}")
+    assert "tokens 1 and 2 have the same name" in repeated
+    assert secret not in repeated
     # nor a lower-case hex token out of place, which has a name's syntax
     hex_secret = "af9ca1b2c3d4e5f60718293a4b5c6d7e"
-    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{hex_secret}:{a},{hex_secret}:{b}")
-    with pytest.raises(ValueError) as repeated:
-        Settings()
-    assert "tokens 1 and 2 have the same name" in str(repeated.value)
-    assert "same name (" not in str(repeated.value)
-    assert hex_secret not in str(repeated.value)
+    repeated = _refusal_of_tokens(monkeypatch, f"{hex_secret}:{a},{hex_secret}:{b}")
+    assert "tokens 1 and 2 have the same name" in repeated
+    assert "same name (" not in repeated
+    assert hex_secret not in repeated
 
 
 def test_an_entry_written_token_colon_name_is_refused_unquoted(
@@ -180,10 +175,7 @@ def test_an_entry_written_token_colon_name_is_refused_unquoted(
     before its name, the name would be taken as the token, and the secret shown as a name in
     the metric, the access log and the store."""
     secret = "af9ca1b2c3d4e5f60718293a4b5c6d7e"
-    monkeypatch.setenv("ML_API_FEEDBACK_TOKENS", f"{secret}:appraiser-office-b")
-    with pytest.raises(ValueError) as refused:
-        Settings()
-    message = str(refused.value)
+    message = _refusal_of_tokens(monkeypatch, f"{secret}:appraiser-office-b")
     assert "token 1 of 1 has a name that looks like a token (name:token, not token:name)" in (
         message
     )
