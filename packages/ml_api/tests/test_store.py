@@ -109,10 +109,33 @@ def test_a_failed_migration_leaves_the_ones_before_it_applied_and_recorded(
     assert current_revision(engine) == head_revision()
 
 
+def _empty_text_defaults_agree(
+    context: MigrationContext,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_default: str | None,
+    metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """Alembic's ``compare_server_default`` hook: ``False`` (no difference) for a default of
+    the empty string on both sides, ``None`` (Alembic compares) for any other. SQLite reflects
+    a text default as its SQL literal, which Alembic (1.20) parenthesises, ``('')``, and then
+    unquotes for the comparison, all but the empty one (its pattern wants a character between
+    the quotes), which so differs from the table's ``''`` (``sales.reported_by``)."""
+    if inspected_default in {"''", "('')"} and rendered_metadata_default == "":
+        return False
+    return None
+
+
 def test_the_code_declares_the_tables_the_migrations_make(engine: Engine) -> None:
+    """Tables, columns, their types, nullability and server defaults, indexes and keys."""
     migrate(engine)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": True, "compare_server_default": _empty_text_defaults_agree},
+        )
+        differences = compare_metadata(context, metadata)
     assert differences == []
 
 
