@@ -60,12 +60,15 @@ def answer_columns() -> list[Column[object]]:
 #: one is refused at start-up (``Store.check_model_version``), not found at the first write.
 MODEL_VERSION_LENGTH = 32
 
+#: The longest id of a priced house (``<token>-<index>``), and of the rows that refer to it.
+PREDICTION_ID_LENGTH = 40
+
 #: One row a priced house.
 predictions = Table(
     "predictions",
     metadata,
     #: The request's random token and the house's place in it: ``<token>-<index>``.
-    Column("id", String(40), primary_key=True),
+    Column("id", String(PREDICTION_ID_LENGTH), primary_key=True),
     Column("request_id", String(MAX_REQUEST_ID), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("model_version", String(MODEL_VERSION_LENGTH), nullable=False),
@@ -78,6 +81,18 @@ predictions = Table(
     Index("ix_predictions_model_version_created_at_id", "model_version", "created_at", "id"),
 )
 
+
+def priced_house_key() -> Column[str]:
+    """The key of a row about one priced house (its sale, a challenger's price of it): the
+    house's ``predictions.id``, the row deleted with the house."""
+    return Column(
+        "prediction_id",
+        String(PREDICTION_ID_LENGTH),
+        ForeignKey("predictions.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
 #: ``sales.reported_by`` of a sale whose reporter the store did not keep: one stored before
 #: migration 0006, or posted meanwhile to a server of an older release (a rollout's old
 #: replicas, which name no reporter: the column's default). No token's name: a name starts
@@ -88,12 +103,7 @@ UNKNOWN_REPORTER = ""
 sales = Table(
     "sales",
     metadata,
-    Column(
-        "prediction_id",
-        String(40),
-        ForeignKey("predictions.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    priced_house_key(),
     Column("sale_price", Float, nullable=False),
     Column("log_sale_price", Float, nullable=False),
     Column("sold_on", Date, nullable=False),
@@ -146,12 +156,7 @@ SALES_NEWEST_FIRST = (sales.c.received_at.desc(), sales.c.prediction_id.desc())
 challenger_prices = Table(
     "challenger_prices",
     metadata,
-    Column(
-        "prediction_id",
-        String(40),
-        ForeignKey("predictions.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    priced_house_key(),
     Column("model_version", String(MODEL_VERSION_LENGTH), nullable=False),
     *answer_columns(),
 )
