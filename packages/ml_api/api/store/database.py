@@ -261,10 +261,10 @@ def one_migration_at_a_time(connection: Connection) -> Iterator[None]:
         return
     try:
         while not _took_migration_lock(connection):
-            migration_status.WAITING.set(1)  # what Prometheus sees meanwhile (migration_status)
+            migration_status.note_waiting(True)  # what Prometheus sees meanwhile
             time.sleep(MIGRATION_LOCK_POLL_SECONDS)
     finally:
-        migration_status.WAITING.set(0)
+        migration_status.note_waiting(False)
     try:
         yield
     finally:

@@ -15,28 +15,58 @@ metrics (api/metrics.py) are not the command's to export.
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Gauge, make_wsgi_app
+from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
+
+class _MigrationStatus(Collector):
+    """When the command started serving its status, and whether it waits for another
+    replica's migration: plain values, collected when scraped.
+
+    Not prometheus_client's ``Gauge``: in its multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``,
+    which the server sets before it imports this module, through ``api.store.database``) a
+    gauge writes its value into the folder every worker's metrics are read from, whatever
+    registry it is in. Every worker of a healthy server so exported a start at 0, and
+    ``MlApiMigrationSlow`` (critical) fired at its first evaluation."""
+
+    def __init__(self) -> None:
+        self.started = math.nan  # set by ``serve``
+        self.waiting = False
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "ml_api_migration_start_time_seconds",
+            "When make migrate started (Unix time): exported only while it runs, before the "
+            "server starts.",
+            value=self.started,
+        )
+        yield GaugeMetricFamily(
+            "ml_api_migration_waiting",
+            "1 while make migrate waits for another replica's migration of the same database to "
+            "end, 0 while it checks or migrates the database itself.",
+            value=float(self.waiting),
+        )
+
+
+STATUS = _MigrationStatus()
 REGISTRY = CollectorRegistry()
-STARTED = Gauge(
-    "ml_api_migration_start_time_seconds",
-    "When make migrate started (Unix time): exported only while it runs, before the server starts.",
-    registry=REGISTRY,
-)
-WAITING = Gauge(
-    "ml_api_migration_waiting",
-    "1 while make migrate waits for another replica's migration of the same database to end, "
-    "0 while it checks or migrates the database itself.",
-    registry=REGISTRY,
-)
+REGISTRY.register(STATUS)
+
+
+def note_waiting(waiting: bool) -> None:
+    """Say whether the migration waits for another replica's (``ml_api_migration_waiting``)."""
+    STATUS.waiting = waiting
+
 
 _StartResponse = Callable[..., Any]
 
@@ -77,8 +107,8 @@ def serve(host: str, port: int) -> WSGIServer:
     OSError
         If the address cannot be bound (a server already on the port).
     """
-    STARTED.set(time.time())
-    WAITING.set(0)
+    STATUS.started = time.time()
+    note_waiting(False)
     bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     # The family of the address (an IPv6 one's bind failed: WSGIServer is IPv4 alone).
     family = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
