@@ -22,13 +22,14 @@ from http import HTTPStatus
 from typing import Any
 
 from connexion import FlaskApp
-from connexion.exceptions import InternalServerError, ProblemException
+from connexion.exceptions import InternalServerError, OAuthProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
 from starlette.exceptions import HTTPException
 
+from api.feedback_auth import feedback_enabled
 from api.metrics import REFUSED_FIELDS, field_label
-from api.problems import ApiProblem, MethodNotAllowedProblem
+from api.problems import ApiProblem, FeedbackDisabledProblem, MethodNotAllowedProblem
 from api.request_context import UNMATCHED, current_request
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,9 @@ def register_error_handlers(app: FlaskApp) -> None:
 
     def known_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
         assert isinstance(error, ProblemException)
+        if isinstance(error, OAuthProblem) and not feedback_enabled(request):
+            # Connexion's 401 to a request that sent no bearer token: none could be taken here.
+            error = FeedbackDisabledProblem()
         bad = _bad_fields((error.ext or {}).get("errors") or [])
         logged = error.log_fields() if isinstance(error, ApiProblem) else None
         _refused(request, error.status, _reason(error, error.status), bad, logged)

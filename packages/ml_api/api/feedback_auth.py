@@ -4,15 +4,17 @@ The spec declares the scheme (``feedbackToken``) and names ``token_info`` as its
 Connexion calls with the token and the request. The tokens come from the worker's
 ``FeedbackTokens``, which the app's lifespan puts in each request's state (no global). A token is
 compared with each configured one in constant time (``hmac.compare_digest``), all of them every
-time. With no token configured, feedback is not enabled: 403. A token taken names who holds it
-(``config.FeedbackToken``: the name given in the list, or its place there), which ``token_info``
-writes in the request's ``RequestContext`` (``client``): each sale posted is stored with it
-(``feedback_client``), the access log's line carries it, and the token's uses are counted by it
-(``ml_api_feedback_token_uses_total``), so that an operator rotating tokens (the new one added, the
-clients moved, the old one removed) sees when the old one is no longer sent. A missing or wrong
-token, or two Authorization fields: 401, with ``WWW-Authenticate`` (api/errors.py adds it to every
-401). Where the token is optional (``GET /v1/monitoring``: the spec's security lists it, then
-``{}``), Connexion lets such a request through as no one, and the handler asks
+time. With no token configured, feedback is not enabled: 403, a token sent or not (Connexion
+answers a request that sends none 401 before it calls ``token_info``, and api/errors.py makes that
+403 too: no token could be taken, and the 401 told the client to send one). A token taken names who
+holds it (``config.FeedbackToken``: the name given in the list, or its place there), which
+``token_info`` writes in the request's ``RequestContext`` (``client``): each sale posted is stored
+with it (``feedback_client``), the access log's line carries it, and the token's uses are counted
+by it (``ml_api_feedback_token_uses_total``), so that an operator rotating tokens (the new one
+added, the clients moved, the old one removed) sees when the old one is no longer sent. A missing
+or wrong token, or two Authorization fields: 401, with ``WWW-Authenticate`` (api/errors.py adds it
+to every 401). Where the token is optional (``GET /v1/monitoring``: the spec's security lists it,
+then ``{}``), Connexion lets such a request through as no one, and the handler asks
 ``is_feedback_bearer`` for what only a bearer may have.
 """
 
@@ -57,9 +59,9 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
     The whitespace around a field's value is not part of it (RFC 9110 5.5; a bearer token has
     none), and a request with two Authorization fields names no one (Connexion reads the first,
     so a wrong one behind a right one passed, and a right one behind a wrong one did not)."""
-    tokens: FeedbackTokens = getattr(request.state, STATE_KEY)
-    if not tokens.tokens:
+    if not feedback_enabled(request):
         raise FeedbackDisabledProblem()
+    tokens: FeedbackTokens = getattr(request.state, STATE_KEY)
     if len(request.headers.getlist("authorization")) != 1:
         return None
     name = tokens.holder(token.strip(" \t"))
@@ -70,6 +72,13 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
     if request_context is not None:
         request_context.client = name
     return {"sub": SUBJECT}
+
+
+def feedback_enabled(request: Any) -> bool:
+    """Whether the server takes feedback tokens at all (any configured), for ``request`` (its
+    lifespan's state); ``True`` where the state holds none (no request of this app's)."""
+    tokens: FeedbackTokens | None = getattr(request.state, STATE_KEY, None)
+    return tokens is None or bool(tokens.tokens)
 
 
 def _taken_client() -> str | None:

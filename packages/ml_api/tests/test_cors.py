@@ -15,6 +15,7 @@ from api.app import create_app
 from api.cors import STARLETTE_REFUSAL
 from api.paths import MAX_QUERY_PARAMETERS
 from api.service import PredictionService
+from tests.conftest import FEEDBACK_TOKEN
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,9 @@ OTHER = "https://elsewhere.example"
 
 @pytest.fixture(scope="module")
 def cors_client() -> Iterator[TestClient]:
-    settings = config.Settings(environment="testing", cors_origins=(ALLOWED,))
+    settings = config.Settings(
+        environment="testing", cors_origins=(ALLOWED,), feedback_tokens=FEEDBACK_TOKEN
+    )
     with create_app(settings).test_client() as client:
         yield client
 

@@ -299,11 +299,19 @@ def without_feedback(service: PredictionService) -> FlaskApp:
     return create_app(settings, service=alone)
 
 
-def test_with_no_token_configured_feedback_is_not_enabled(without_feedback: FlaskApp) -> None:
+@pytest.mark.parametrize(
+    "headers", [AUTH, {}, {"Authorization": "Basic dXNlcjpwYXNz"}], ids=["bearer", "none", "basic"]
+)
+def test_with_no_token_configured_feedback_is_not_enabled(
+    without_feedback: FlaskApp, headers: dict[str, str]
+) -> None:
+    """A token sent or not: no token could be taken (a request with none was answered 401,
+    telling the client to send one)."""
     with without_feedback.test_client() as client:
-        refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=AUTH)
+        refused = client.post("/v1/sales", json=UNPRICED_SALE, headers=headers)
     assert refused.status_code == 403
     assert refused.json()["detail"] == "Posting sale prices is not enabled on this server."
+    assert "www-authenticate" not in refused.headers
 
 
 def test_with_recording_off_sales_and_monitoring_are_not_enabled(
