@@ -245,7 +245,11 @@ HOUSE_FIELDS: dict[str, fields.Field[Any]] = {
     ),
     "MiscVal": dollars("Value of miscellaneous feature", maximum=1_000_000),
     "MoSold": month("Month Sold (MM)"),
-    "YrSold": year("Year Sold (YYYY)", required=True),
+    "YrSold": year(
+        "Year Sold (YYYY). Prices are what Ames paid in the years of the sales the model learned "
+        "from, with no change in the market since applied: a year after them is warned about",
+        required=True,
+    ),
     "SaleType": category(
         "Type of sale",
         choices=(
