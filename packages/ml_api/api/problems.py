@@ -155,6 +155,16 @@ class InvalidHousesProblem(ApiProblem):
         return f"{self.title}, {count} invalid field{'s' if count != 1 else ''}"
 
 
+class EmptyBodyProblem(ApiProblem):
+    """A request with no body where its operation takes one."""
+
+    DETAIL_IS_LOGGABLE = True
+
+    def __init__(self, row_noun: str | None = None) -> None:
+        wanted = f": send a JSON array of {row_noun}s" if row_noun else ""
+        super().__init__(f"The request has no body{wanted}.")
+
+
 class BodyNotJsonProblem(ApiProblem):
     """The body does not parse as JSON (the parser's message quotes it)."""
 

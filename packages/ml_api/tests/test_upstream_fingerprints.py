@@ -169,8 +169,10 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
         recheck=(
             "AllErrorsJSONBodyValidator's _parse and _validate: wrap_receive must still call "
             "_parse(stream, scope=scope) with the whole body's stream, then _validate(body) "
-            "unless the body is None and nullable, and __init__ still set _schema, _nullable "
-            "and _encoding, which they read"
+            "unless the body is None and nullable, and __init__ still set _schema, _nullable, "
+            "_required and _encoding, which they read; its own wrap_receive, which refuses an "
+            "empty required body before Connexion's, must still see what Connexion takes for "
+            "one (a Content-Length of 0, the schema's default None)"
         ),
     ),
     Fingerprint(
