@@ -22,14 +22,24 @@ from http import HTTPStatus
 from typing import Any
 
 from connexion import FlaskApp
-from connexion.exceptions import InternalServerError, OAuthProblem, ProblemException
+from connexion.exceptions import (
+    InternalServerError,
+    OAuthProblem,
+    ProblemException,
+    UnsupportedMediaTypeProblem,
+)
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
 from starlette.exceptions import HTTPException
 
 from api.feedback_auth import feedback_enabled
 from api.metrics import REFUSED_FIELDS, field_label
-from api.problems import ApiProblem, FeedbackDisabledProblem, MethodNotAllowedProblem
+from api.problems import (
+    ApiProblem,
+    FeedbackDisabledProblem,
+    MethodNotAllowedProblem,
+    UnacceptedMediaTypeProblem,
+)
 from api.request_context import UNMATCHED, current_request
 
 logger = logging.getLogger(__name__)
@@ -128,6 +138,9 @@ def register_error_handlers(app: FlaskApp) -> None:
         if isinstance(error, OAuthProblem) and not feedback_enabled(request):
             # Connexion's 401 to a request that sent no bearer token: none could be taken here.
             error = FeedbackDisabledProblem()
+        elif isinstance(error, UnsupportedMediaTypeProblem):  # Connexion's; ours are ApiProblems
+            sent = request.headers.get("content-type", "").split(";")[0].strip()
+            error = UnacceptedMediaTypeProblem(sent)
         bad = _bad_fields((error.ext or {}).get("errors") or [])
         logged = error.log_fields() if isinstance(error, ApiProblem) else None
         _refused(request, error.status, _reason(error, error.status), bad, logged)

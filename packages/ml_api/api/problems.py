@@ -335,10 +335,29 @@ class SlowBodyProblem(ApiProblem):
         )
 
 
+#: The media type of every request body the API takes (the spec's ``requestBody`` content, which
+#: tests/test_prediction_validation.py holds to it), as the 415s name it.
+ACCEPTED_MEDIA_TYPE = "application/json"
+
+
 class MissingContentTypeProblem(ApiProblem):
     STATUS = 415
     DETAIL_IS_LOGGABLE = True
-    DETAIL = "The request has a body but no Content-Type: send application/json."
+    DETAIL = f"The request has a body but no Content-Type: send {ACCEPTED_MEDIA_TYPE}."
+
+
+class UnacceptedMediaTypeProblem(ApiProblem):
+    """A body in a media type the operation does not take: Connexion's 415 in the words of the
+    others (its own said ``Invalid Content-type (text/plain), expected ['application/json']``,
+    a Python list). The media type quoted is at most RFC 6838's length
+    (``MediaTypeTooLongProblem``), and the client's: the log says the title."""
+
+    STATUS = 415
+
+    def __init__(self, sent: str) -> None:
+        super().__init__(
+            f"The request's Content-Type is {sent}; this API takes {ACCEPTED_MEDIA_TYPE}."
+        )
 
 
 class RepeatedContentTypeProblem(ApiProblem):
@@ -349,7 +368,7 @@ class RepeatedContentTypeProblem(ApiProblem):
 
     def __init__(self, count: int) -> None:
         super().__init__(
-            f"The request has {count} Content-Type headers: send one, application/json."
+            f"The request has {count} Content-Type headers: send one, {ACCEPTED_MEDIA_TYPE}."
         )
 
 
@@ -377,7 +396,7 @@ class MediaTypeTooLongProblem(ApiProblem):
     def __init__(self, length: int, limit: int) -> None:
         super().__init__(
             f"The Content-Type's media type is {length} characters long; a media type has at "
-            f"most {limit} (RFC 6838, section 4.2). Send application/json."
+            f"most {limit} (RFC 6838, section 4.2). Send {ACCEPTED_MEDIA_TYPE}."
         )
 
 

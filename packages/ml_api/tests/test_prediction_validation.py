@@ -6,14 +6,18 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
+from api.problems import ACCEPTED_MEDIA_TYPE
+from api.spec_document import SPEC_PATH
 from tests.conftest import FEEDBACK_TOKEN
 from tests.houses import DROP, changed
 
 pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
+SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 
 
 BAD_FIELDS = [
@@ -140,11 +144,27 @@ def test_a_body_of_null_is_refused_for_what_it_is(client: TestClient) -> None:
 
 
 def test_wrong_content_type_is_415(client: TestClient, house: dict[str, Any]) -> None:
+    """As the spec's example says, in the words of the other 415s (Connexion's own ended with
+    a Python list)."""
     response = client.post(
-        "/v1/predictions", content=json.dumps([house]), headers={"content-type": "text/plain"}
+        "/v1/predictions",
+        content=json.dumps([house]),
+        headers={"content-type": "text/plain; charset=utf-8"},
     )
     problem = _assert_problem(response, 415)
-    assert "application/json" in problem["detail"]
+    answer = SPEC["components"]["responses"]["UnsupportedMediaType"]["content"][PROBLEM]
+    assert problem["detail"] == answer["example"]["detail"]
+
+
+def test_every_request_body_is_in_the_media_type_the_415s_name() -> None:
+    bodies = [
+        operation["requestBody"]
+        for path in SPEC["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+    assert bodies
+    assert all(list(body["content"]) == [ACCEPTED_MEDIA_TYPE] for body in bodies)
 
 
 @pytest.mark.parametrize(
