@@ -10,8 +10,8 @@ Two things Connexion lets through are refused too: a query parameter given more 
 (``?explain=false&explain=true``: one of the two would be taken silently), and an integer written
 as Python reads one but JSON does not (``+10``, ``1_000``, `` 10``, ``010``, Arabic-Indic
 digits). The names of parameters the spec does not declare, which Connexion's 400 lists, are
-cut short as values are (a 15,000-character name came back whole). Everything else is
-Connexion's.
+cut short as values are (a 15,000-character name came back whole), and said beside the ones the
+operation takes. Everything else is Connexion's.
 
 Each refusal is raised here as a problem that knows the parameter (``ParameterProblem``,
 ``UnknownParametersProblem``), not returned as a message for Connexion to raise as a
@@ -61,10 +61,14 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
 
     def validate_query_parameter_list(self, request: Any, security_params: Any = None) -> set[str]:
         """Connexion's check for query parameters the spec does not declare; raises
-        ``UnknownParametersProblem`` naming them (each cut short) to the client."""
+        ``UnknownParametersProblem`` naming them (each cut short) to the client, beside the ones
+        the operation takes."""
         extra: set[str] = super().validate_query_parameter_list(request, security_params)
         if extra:
-            raise UnknownParametersProblem({_clipped(name, _MAX_NAME) for name in extra})
+            raise UnknownParametersProblem(
+                {_clipped(name, _MAX_NAME) for name in extra},
+                declared=[param["name"] for param in self.parameters.get("query", [])],
+            )
         return extra
 
     @staticmethod

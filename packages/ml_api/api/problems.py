@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from email.utils import formatdate
 from http import HTTPStatus
@@ -471,12 +471,21 @@ class ParameterProblem(ApiProblem):
 
 
 class UnknownParametersProblem(ApiProblem):
-    """Query parameters the operation does not declare (Connexion's strict validation, in its
-    words): their names are the client's, so the log counts them and names none."""
+    """Query parameters the operation does not declare (Connexion's strict validation), named
+    beside the ones it takes, so that a misspelt one is seen for what it is (Connexion's words
+    were "Extra query parameter(s) explian not in spec"). Their names are the client's, so the
+    log counts them and names none."""
 
-    def __init__(self, names: Iterable[str], *, location: str = "query") -> None:
+    def __init__(
+        self, names: Iterable[str], *, declared: Sequence[str], location: str = "query"
+    ) -> None:
         listed = sorted(names)
-        super().__init__(f"Extra {location} parameter(s) {','.join(listed)} not in spec")
+        plural = "s" if len(listed) != 1 else ""
+        takes = ", ".join(declared) if declared else f"no {location} parameters"
+        super().__init__(
+            f"Unknown {location} parameter{plural} {', '.join(listed)}: this operation takes "
+            f"{takes}."
+        )
         self.location = location
         self.count = len(listed)
 

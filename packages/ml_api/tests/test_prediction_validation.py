@@ -156,6 +156,30 @@ def test_wrong_content_type_is_415(client: TestClient, house: dict[str, Any]) ->
     assert problem["detail"] == answer["example"]["detail"]
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "detail"),
+    [
+        (
+            "POST",
+            "/v1/predictions?explian=true",
+            "Unknown query parameter explian: this operation takes explain.",
+        ),
+        (
+            "GET",
+            "/v1/model?b=1&a=2",
+            "Unknown query parameters a, b: this operation takes no query parameters.",
+        ),
+    ],
+)
+def test_an_unknown_query_parameter_is_named_beside_the_ones_taken(
+    client: TestClient, house: dict[str, Any], method: str, url: str, detail: str
+) -> None:
+    """A misspelt parameter is seen for what it is (Connexion's words: "Extra query
+    parameter(s) explian not in spec")."""
+    response = client.request(method, url, json=[house] if method == "POST" else None)
+    assert _assert_problem(response, 400)["detail"] == detail
+
+
 def test_every_request_body_is_in_the_media_type_the_415s_name() -> None:
     bodies = [
         operation["requestBody"]

@@ -203,7 +203,8 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
             "method must keep that signature and still be called once per query parameter of "
             "the spec; and validate_query_parameter_list(request, security_params), whose "
             "result validate_request must still raise as ExtraParameterProblem (ours raises "
-            "UnknownParametersProblem first, in its words)"
+            "UnknownParametersProblem first, naming the query parameters of self.parameters, "
+            "which __init__ must still group by where they are)"
         ),
     ),
     Fingerprint(
