@@ -28,7 +28,7 @@ Each body is checked once for its rules:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -339,6 +339,12 @@ def _too_many(limit: int | None) -> str:
     return f"has more than the limit of {limit} items"
 
 
+def _types(types: Sequence[str]) -> str:
+    """The types a value should have been, as jsonschema-rs's messages name them."""
+    quoted = ", ".join(f'"{name}"' for name in types)
+    return f"type {quoted}" if len(types) == 1 else f"types {quoted}"
+
+
 def _short(message: str) -> str:
     return message if len(message) <= _MAX_MESSAGE else f"{message[:_MAX_MESSAGE]}..."
 
@@ -363,6 +369,10 @@ def field_errors(
         yield FieldError(row, field, f"is longer than {kind.limit} characters")
     elif isinstance(kind, Kind.MaxItems):
         yield FieldError(row, field, _too_many(kind.limit))
+    elif isinstance(kind, Kind.Type) and isinstance(error.instance, dict):
+        # jsonschema-rs quotes an object with its keys sorted, a cut one's marker ("...")
+        # first: not the object as sent, and its members say nothing of its type.
+        yield FieldError(row, field, f"an object is not of {_types(kind.types)}")
     else:
         yield FieldError(row, field, _short(error.message))
 

@@ -104,7 +104,12 @@ def test_every_bad_field_of_every_bad_row_is_listed(
         pytest.param(b'[{"GrLivArea": Infinity}]', 400, "Infinity", id="infinity-literal"),
         pytest.param(b"[\xff\xfe]", 400, "not valid utf-8", id="not-utf8"),
         pytest.param(b"[]", 400, "[] has less than 1 item", id="empty-list"),
-        pytest.param(b'{"GrLivArea": 1710}', 400, 'is not of type "array"', id="object-not-list"),
+        pytest.param(
+            b'{"GrLivArea": 1710}',
+            400,
+            'Request body: an object is not of type "array"',
+            id="object-not-list",
+        ),
         pytest.param(b"[1, null]", 400, 'row 0: 1 is not of type "object"', id="rows-not-objects"),
     ],
 )
