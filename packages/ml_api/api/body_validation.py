@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
 from functools import cached_property
 from typing import Any
 
@@ -77,6 +78,10 @@ ROW_NOUN = "x-row-noun"
 #: parsing 100,000 empty lists costs about 20 ms. Past it, a body is refused unparsed
 #: (``BodyTooWideProblem``).
 WIDTH_SLACK = 100_000
+
+#: How alike a code must be to the one sent to be suggested (``difflib``'s ratio): ``NAmse``
+#: for ``NAmes`` (0.8), not ``Gd`` for ``Ex``.
+SUGGESTION_CUTOFF = 0.75
 
 #: Keywords whose error says most about a value, best first (a long string also fails enum).
 _TELLING = {"type": 0, "maxLength": 1}
@@ -339,6 +344,17 @@ def _too_many(limit: int | None) -> str:
     return f"has more than the limit of {limit} items"
 
 
+def _suggestion(sent: str, kind: Any) -> str:
+    """``; did you mean "NAmes"?`` for a code sent in another case (``names``), or close to one
+    (``NAmse``): an enum's message lists a few of its codes, maybe not that one."""
+    codes = [code for code in kind.options if isinstance(code, str)]
+    folded = sent.casefold()
+    near = [code for code in codes if code.casefold() == folded] or get_close_matches(
+        sent, codes, n=1, cutoff=SUGGESTION_CUTOFF
+    )
+    return f'; did you mean "{near[0]}"?' if near else ""
+
+
 def _types(types: Sequence[str]) -> str:
     """The types a value should have been, as jsonschema-rs's messages name them."""
     quoted = ", ".join(f'"{name}"' for name in types)
@@ -369,6 +385,8 @@ def field_errors(
         yield FieldError(row, field, f"is longer than {kind.limit} characters")
     elif isinstance(kind, Kind.MaxItems):
         yield FieldError(row, field, _too_many(kind.limit))
+    elif isinstance(kind, Kind.Enum) and isinstance(error.instance, str):
+        yield FieldError(row, field, _short(error.message) + _suggestion(error.instance, kind))
     elif isinstance(kind, Kind.Type) and isinstance(error.instance, dict):
         # jsonschema-rs quotes an object with its keys sorted, a cut one's marker ("...")
         # first: not the object as sent, and its members say nothing of its type.

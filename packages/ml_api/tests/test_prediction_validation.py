@@ -31,6 +31,13 @@ BAD_FIELDS = [
     pytest.param({"FullBath": 2.5}, "FullBath", '"integer"', id="half-a-bath"),
     pytest.param({"Neighborhood": "Atlantis"}, "Neighborhood", "is not one of", id="unknown-code"),
     pytest.param({"KitchenQual": "Superb"}, "KitchenQual", "is not one of", id="unknown-grade"),
+    # A code in another case, or close to one: the enum's message may not list it.
+    pytest.param(
+        {"Neighborhood": "names"}, "Neighborhood", 'did you mean "NAmes"?', id="code-in-lowercase"
+    ),
+    pytest.param(
+        {"Neighborhood": "NAmse"}, "Neighborhood", 'did you mean "NAmes"?', id="code-misspelt"
+    ),
     pytest.param({"OverallQual": DROP}, "OverallQual", "is required", id="missing-required"),
     pytest.param({"OverallQual": None}, "OverallQual", "null is not of type", id="null-required"),
     pytest.param({"LotAreaa": 8000}, "LotAreaa", "not a known house detail", id="unknown-field"),
@@ -68,6 +75,15 @@ def test_prediction_validation(
     assert [(error["row"], error["field"]) for error in errors] == [(2, field)]
     assert message in errors[0]["message"]
     assert f"row 2, {field}" in body["detail"]
+
+
+def test_no_code_is_suggested_for_a_value_like_none(
+    client: TestClient, request_rows: list[dict[str, Any]]
+) -> None:
+    house = changed(request_rows[0], Neighborhood="Atlantis", KitchenQual="Superb")
+    errors = _assert_problem(client.post("/v1/predictions", json=[house]), 400)["errors"]
+    assert len(errors) == 2
+    assert not any("did you mean" in error["message"] for error in errors), errors
 
 
 def test_house_level_rules_are_checked_by_the_model_schema(
