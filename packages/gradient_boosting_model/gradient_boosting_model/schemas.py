@@ -287,7 +287,11 @@ LARGEST_ID = 2**53 - 1
 ID_SCHEMA_FIELD = WholeNumber(
     allow_none=True,
     validate=validate.Range(min=-LARGEST_ID, max=LARGEST_ID),
-    metadata={"description": "Your own row id: accepted and ignored"},
+    metadata={
+        "description": (
+            "Your own row id, a whole number (as the Ames files number rows): accepted and ignored"
+        )
+    },
 )
 
 #: The small set of details a prediction cannot do without: every Ames sale record has them.
