@@ -3,8 +3,8 @@
 Connexion's ``ParameterValidator`` answered a bad parameter with jsonschema's whole report:
 ``'abc' is not of type 'integer'``, then "Failed validating 'type' in schema", the schema and
 the instance, and no name, so a client could not tell ``predictions`` from ``sales``. Here the
-message is one line that names the parameter (``query parameter predictions: 'abc' is not of
-type 'integer'``), with a long value cut short.
+message is one line that names the parameter (``query parameter predictions: "abc" is not of
+type "integer"``, quoted as the bodies' messages quote values), with a long value cut short.
 
 Two things Connexion lets through are refused too: a query parameter given more than once
 (``?explain=false&explain=true``: one of the two would be taken silently), and an integer written
@@ -24,12 +24,14 @@ the client's.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import Any
 
+import jsonschema_rs
 from connexion.utils import is_null, is_nullable
 from connexion.validators import ParameterValidator
-from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import QueryParams
 
 from api.problems import ParameterProblem, UnknownParametersProblem
@@ -56,7 +58,9 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
             if len(sent) > 1 and kind != "array":
                 raise _refused("query", param, f"given {len(sent)} times; give it once")
             if sent and kind == "integer" and not _JSON_INTEGER.fullmatch(sent[0]):
-                raise _refused("query", param, f"{_clipped(sent[0])!r} is not of type 'integer'")
+                raise _refused(
+                    "query", param, f'{_quoted(_clipped(sent[0]))} is not of type "integer"'
+                )
         super().validate_query_parameter(param, request)
 
     def validate_query_parameter_list(self, request: Any, security_params: Any = None) -> set[str]:
@@ -87,9 +91,22 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
             return
         schema = param.get("schema", param)
         try:
-            Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
-        except ValidationError as error:
+            _validator(json.dumps(schema, sort_keys=True)).validate(value)
+        except jsonschema_rs.ValidationError as error:
             raise _refused(parameter_type, param, _clipped(error.message)) from None
+
+
+@functools.cache
+def _validator(schema: str) -> jsonschema_rs.Draft4Validator:
+    """The check of a parameter's schema (as JSON text), made once: jsonschema-rs, as the
+    bodies', so that the messages of both quote values alike (``"yes" is not of type
+    "boolean"``), as JSON writes them."""
+    return jsonschema_rs.Draft4Validator(json.loads(schema), validate_formats=True)
+
+
+def _quoted(text: str) -> str:
+    """A value sent as text, as JSON and the validator's messages write it."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _refused(parameter_type: str, param: dict[str, Any], message: str) -> ParameterProblem:

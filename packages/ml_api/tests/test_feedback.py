@@ -447,15 +447,15 @@ def test_a_window_past_the_limit_is_refused(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("query", "detail"),
     [
-        ("predictions=abc", "query parameter predictions: 'abc' is not of type 'integer'"),
+        ("predictions=abc", 'query parameter predictions: "abc" is not of type "integer"'),
         ("sales=5", "query parameter sales: 5 is less than the minimum of 10"),
         # Integers as Python reads them and JSON does not: each was taken as 1000 or 100.
-        ("predictions=1_000", "query parameter predictions: '1_000' is not of type 'integer'"),
-        ("predictions=%2B100", "query parameter predictions: '+100' is not of type 'integer'"),
-        ("predictions=0100", "query parameter predictions: '0100' is not of type 'integer'"),
+        ("predictions=1_000", 'query parameter predictions: "1_000" is not of type "integer"'),
+        ("predictions=%2B100", 'query parameter predictions: "+100" is not of type "integer"'),
+        ("predictions=0100", 'query parameter predictions: "0100" is not of type "integer"'),
         (
             "predictions=%D9%A1%D9%A0%D9%A0",
-            "query parameter predictions: '\u0661\u0660\u0660' is not of type 'integer'",
+            'query parameter predictions: "\u0661\u0660\u0660" is not of type "integer"',
         ),
         # The last of the two was taken, silently.
         ("sales=100&sales=200", "query parameter sales: given 2 times; give it once"),

@@ -201,6 +201,16 @@ def test_an_unknown_query_parameter_is_named_beside_the_ones_taken(
     assert _assert_problem(response, 400)["detail"] == detail
 
 
+def test_a_bad_query_value_is_quoted_as_the_bodies_quote_values(
+    client: TestClient, house: dict[str, Any]
+) -> None:
+    """As JSON writes it, as every message about a body does (python-jsonschema's said
+    ``'yes' is not of type 'boolean'``)."""
+    response = client.post("/v1/predictions?explain=yes", json=[house])
+    detail = _assert_problem(response, 400)["detail"]
+    assert detail == 'query parameter explain: "yes" is not of type "boolean"'
+
+
 def test_every_request_body_is_in_the_media_type_the_415s_name() -> None:
     bodies = [
         operation["requestBody"]

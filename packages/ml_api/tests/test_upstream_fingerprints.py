@@ -193,18 +193,18 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
         sha256="d338ed9bea35a31ceabefe293b07658d7cfc62d0a5a177df61331e7d5b80b57b",
         ours=("api/parameter_validation.py",),
         recheck=(
-            "NamedParameterValidator overrides validate_parameter (a static method), which "
-            "raises a ParameterProblem naming the parameter rather than returning a message: "
-            "the validate_*_parameter methods must still call self.validate_parameter(type, "
-            "value, param), from validate_request, where an exception goes on to the error "
-            "handlers; carry over any change to how it validates (Draft4Validator, its format "
-            "checker, null and missing values). It overrides validate_query_parameter(param, "
-            "request) too, reading the query as sent from request.scope before calling it: the "
-            "method must keep that signature and still be called once per query parameter of "
-            "the spec; and validate_query_parameter_list(request, security_params), whose "
-            "result validate_request must still raise as ExtraParameterProblem (ours raises "
-            "UnknownParametersProblem first, naming the query parameters of self.parameters, "
-            "which __init__ must still group by where they are)"
+            "NamedParameterValidator overrides validate_parameter (a static method), which raises "
+            "a ParameterProblem naming the parameter rather than returning a message: the "
+            "validate_*_parameter methods must still call self.validate_parameter(type, value, "
+            "param), from validate_request, where an exception goes on to the error handlers; "
+            "carry over any change to how it validates (draft 4, with formats: ours is jsonschema-"
+            "rs's; null and missing values). It overrides validate_query_parameter(param, request)"
+            " too, reading the query as sent from request.scope before calling it: the method must"
+            " keep that signature and still be called once per query parameter of the spec; and "
+            "validate_query_parameter_list(request, security_params), whose result "
+            "validate_request must still raise as ExtraParameterProblem (ours raises "
+            "UnknownParametersProblem first, naming the query parameters of self.parameters, which"
+            " __init__ must still group by where they are)"
         ),
     ),
     Fingerprint(
