@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from gradient_boosting_model.card import model_card
 from gradient_boosting_model.config import Config
+from gradient_boosting_model.loading import load_card
 from gradient_boosting_model.persistence import load_metadata
 
 pytestmark = pytest.mark.integration
@@ -78,3 +81,42 @@ def _kinds() -> dict[str, str]:
     from gradient_boosting_model.schemas import HOUSE_FIELDS
 
     return {name: field.metadata["kind"] for name, field in HOUSE_FIELDS.items()}
+
+
+def test_the_readmes_short_account_of_trust_quotes_the_card() -> None:
+    """``How far to trust a price`` opens with figures for whoever acts on a price: each is the
+    packaged model's card's, rounded as the README rounds it (a retrained model fails this until
+    the README says its figures)."""
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text("utf-8").split())
+    close = re.search(
+        r"half the holdout's (\d+) houses without a warning sold within ([0-9.]+)% of their price "
+        r"\(`median_ape`\), the mean miss \$([0-9,]+); RMSLE ([0-9.]+)\.",
+        readme,
+    )
+    held = re.search(
+        r"The 90% range\*\* held (\d+) of those (\d+) sale prices \(([0-9.]+)\), and ([0-9.]+) in "
+        r"cross-validation; for each kind of sale .*? from ([0-9.]+) to ([0-9.]+) in "
+        r"cross-validation\.",
+        readme,
+    )
+    assert close is not None and held is not None
+    card = load_card()
+    holdout = card["holdout_metrics"]["calibrated"]
+    coverage = card["intervals"]["coverage"]
+    groups = [
+        group["coverage"] for group in coverage["cross_validation"]["by_sale_condition"].values()
+    ]
+    assert close.groups() == (
+        str(holdout["rows"]),
+        f"{100 * holdout['median_ape']:.1f}",
+        f"{round(holdout['mae_dollars'], -2):,.0f}",
+        f"{holdout['rmsle']:.3f}",
+    )
+    assert held.groups() == (
+        str(round(coverage["holdout"]["coverage"] * coverage["holdout"]["rows"])),
+        str(coverage["holdout"]["rows"]),
+        f"{coverage['holdout']['coverage']:.3f}",
+        f"{coverage['cross_validation']['coverage']:.3f}",
+        f"{min(groups):.3f}",
+        f"{max(groups):.3f}",
+    )
