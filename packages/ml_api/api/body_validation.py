@@ -3,9 +3,10 @@
 Connexion's own validator stops at the first jsonschema error, validates in pure Python (most of
 the time of a 1459-house request), turns invalid UTF-8 into a 500, and accepts ``NaN`` and
 ``Infinity``, which are not JSON. ``AllErrorsJSONBodyValidator`` (Connexion's validator interface:
-``_parse`` and ``_validate``, called by its ``wrap_receive``) validates with jsonschema-rs, lists
-every error (up to a limit) with the row and field it concerns, and refuses those bodies with a
-400. ``BodyCheck`` is that check on its own, for whoever checks a body later.
+``_parse`` and ``_validate``, called by its ``wrap_receive``, which refuses an empty body first,
+in the service's words) validates with jsonschema-rs, lists every error (up to a limit) with the
+row and field it concerns, and refuses those bodies with a 400. ``BodyCheck`` is that check on its
+own, for whoever checks a body later.
 
 Each body is checked once for its rules:
 
@@ -60,6 +61,7 @@ from api.schema_bounds import (
     nesting_bound,
     value_bound,
 )
+from api.schema_cache import SchemaCache
 
 Kind = jsonschema_rs.ValidationErrorKind
 
@@ -318,15 +320,12 @@ def _rank(error: jsonschema_rs.ValidationError) -> int:
     return _TELLING.get(error.kind.name, len(_TELLING))
 
 
-#: Checks by schema: Connexion makes a body validator per request.
-_CHECKS: dict[tuple[int, BodyLimits], tuple[dict[str, Any], BodyCheck]] = {}
+#: Checks by schema and limits: Connexion makes a body validator per request.
+_CHECKS: SchemaCache[BodyCheck] = SchemaCache()
 
 
 def _check_for(schema: dict[str, Any], limits: BodyLimits) -> BodyCheck:
-    cached = _CHECKS.get((id(schema), limits))
-    if cached is None or cached[0] is not schema:
-        cached = _CHECKS[id(schema), limits] = (schema, BodyCheck(schema, limits))
-    return cached[1]
+    return _CHECKS.get(schema, lambda: BodyCheck(schema, limits), key=limits)
 
 
 def _list_shape(schema: dict[str, Any]) -> jsonschema_rs.Draft7Validator | None:

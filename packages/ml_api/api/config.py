@@ -197,8 +197,8 @@ class Settings(BaseSettings):
     #: Days a priced house (and its sale) is kept; older ones are pruned by the service.
     retention_days: int = Field(default=365, ge=1)
     #: Bearer tokens allowed to post sale prices (``POST /v1/sales``), comma-separated, each
-    #: ``name:token`` or ``token`` (``FeedbackToken``). None: feedback is not enabled (403 to a
-    #: request with a token; 401 to one without). Each is a bearer token as RFC 6750 writes one
+    #: ``name:token`` or ``token`` (``FeedbackToken``). None: feedback is not enabled (403, a
+    #: token sent or not: api/errors.py). Each is a bearer token as RFC 6750 writes one
     #: (``FEEDBACK_TOKEN_SYNTAX``; another could never be sent) of at least
     #: ``MIN_FEEDBACK_TOKEN_LENGTH`` characters, each name ``FEEDBACK_TOKEN_NAME_SYNTAX``'s; no
     #: two share a name, nor a token (whose sales would be told apart by nothing).

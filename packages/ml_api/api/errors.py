@@ -137,6 +137,7 @@ def register_error_handlers(app: FlaskApp) -> None:
         assert isinstance(error, ProblemException)
         if isinstance(error, OAuthProblem) and not feedback_enabled(request):
             # Connexion's 401 to a request that sent no bearer token: none could be taken here.
+            # (Connexion's own log line still says "Aborting with 401": the answer is this 403.)
             error = FeedbackDisabledProblem()
         elif isinstance(error, UnsupportedMediaTypeProblem):  # Connexion's; ours are ApiProblems
             sent = request.headers.get("content-type", "").split(";")[0].strip()

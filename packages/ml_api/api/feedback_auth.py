@@ -59,9 +59,9 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
     The whitespace around a field's value is not part of it (RFC 9110 5.5; a bearer token has
     none), and a request with two Authorization fields names no one (Connexion reads the first,
     so a wrong one behind a right one passed, and a right one behind a wrong one did not)."""
-    if not feedback_enabled(request):
+    tokens = _tokens(request)
+    if not tokens.tokens:
         raise FeedbackDisabledProblem()
-    tokens: FeedbackTokens = getattr(request.state, STATE_KEY)
     if len(request.headers.getlist("authorization")) != 1:
         return None
     name = tokens.holder(token.strip(" \t"))
@@ -75,10 +75,15 @@ def token_info(token: str, request: Any) -> dict[str, Any] | None:
 
 
 def feedback_enabled(request: Any) -> bool:
-    """Whether the server takes feedback tokens at all (any configured), for ``request`` (its
-    lifespan's state); ``True`` where the state holds none (no request of this app's)."""
-    tokens: FeedbackTokens | None = getattr(request.state, STATE_KEY, None)
-    return tokens is None or bool(tokens.tokens)
+    """Whether the server takes feedback tokens at all (any configured), for ``request``."""
+    return bool(_tokens(request).tokens)
+
+
+def _tokens(request: Any) -> FeedbackTokens:
+    """The tokens the app's lifespan put in ``request``'s state; none where it put none (no
+    token can then be taken: feedback is off, not a 500)."""
+    tokens: FeedbackTokens = getattr(request.state, STATE_KEY, NO_FEEDBACK)
+    return tokens
 
 
 def _taken_client() -> str | None:

@@ -24,7 +24,6 @@ the client's.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from typing import Any
@@ -35,11 +34,13 @@ from connexion.validators import ParameterValidator
 from starlette.datastructures import QueryParams
 
 from api.problems import ParameterProblem, UnknownParametersProblem
+from api.schema_cache import SchemaCache
 
 #: A message quotes the value; a long one must not come back whole.
 _MAX_MESSAGE = 200
-#: Characters of an unknown parameter's name that a refusal quotes (up to 50 of them).
-_MAX_NAME = 64
+#: Characters of a value, or of an unknown parameter's name, that a refusal quotes (of up to
+#: 50 names).
+_MAX_QUOTED = 64
 
 #: An integer as JSON writes one (ASCII digits, no leading zero, a minus sign if negative).
 _JSON_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
@@ -58,9 +59,7 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
             if len(sent) > 1 and kind != "array":
                 raise _refused("query", param, f"given {len(sent)} times; give it once")
             if sent and kind == "integer" and not _JSON_INTEGER.fullmatch(sent[0]):
-                raise _refused(
-                    "query", param, f'{_quoted(_clipped(sent[0]))} is not of type "integer"'
-                )
+                raise _refused("query", param, f'{_shown(sent[0])} is not of type "integer"')
         super().validate_query_parameter(param, request)
 
     def validate_query_parameter_list(self, request: Any, security_params: Any = None) -> set[str]:
@@ -70,8 +69,11 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
         extra: set[str] = super().validate_query_parameter_list(request, security_params)
         if extra:
             raise UnknownParametersProblem(
-                {_clipped(name, _MAX_NAME) for name in extra},
-                declared=[param["name"] for param in self.parameters.get("query", [])],
+                {_clipped(name, _MAX_QUOTED) for name in extra},
+                declared=[
+                    *(param["name"] for param in self.parameters.get("query", [])),
+                    *(security_params or ()),
+                ],
             )
         return extra
 
@@ -90,23 +92,38 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
                 raise ParameterProblem(found, location=parameter_type, name=param["name"])
             return
         schema = param.get("schema", param)
+        check = _VALIDATORS.get(schema, lambda: _validator(schema))  # outside: a spec's fault
         try:
-            _validator(json.dumps(schema, sort_keys=True)).validate(value)
+            check.validate(value)
         except jsonschema_rs.ValidationError as error:
-            raise _refused(parameter_type, param, _clipped(error.message)) from None
+            raise _refused(parameter_type, param, _message(error.message, value)) from None
 
 
-@functools.cache
-def _validator(schema: str) -> jsonschema_rs.Draft4Validator:
-    """The check of a parameter's schema (as JSON text), made once: jsonschema-rs, as the
-    bodies', so that the messages of both quote values alike (``"yes" is not of type
-    "boolean"``), as JSON writes them."""
-    return jsonschema_rs.Draft4Validator(json.loads(schema), validate_formats=True)
+#: Each parameter's check: jsonschema-rs, as the bodies', so that the messages of both quote
+#: values alike (``"yes" is not of type "boolean"``), as JSON writes them.
+_VALIDATORS: SchemaCache[jsonschema_rs.Draft4Validator] = SchemaCache()
 
 
-def _quoted(text: str) -> str:
-    """A value sent as text, as JSON and the validator's messages write it."""
-    return json.dumps(text, ensure_ascii=False)
+def _validator(schema: dict[str, Any]) -> jsonschema_rs.Draft4Validator:
+    return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON writes it, as the validator's messages quote it; a long one cut short
+    (marked ``...``)."""
+    if isinstance(value, str):
+        return json.dumps(_clipped(value, _MAX_QUOTED), ensure_ascii=False)
+    return _clipped(json.dumps(value, ensure_ascii=False, default=str), _MAX_QUOTED)
+
+
+def _message(message: str, value: Any) -> str:
+    """The validator's ``message`` about ``value``, the value in it cut short and the reason
+    kept (400 nines: their first 64, ``...``, then ``is greater than the maximum of 20000``;
+    the message cut as a whole lost the reason); cut as a whole only as a last resort."""
+    whole = json.dumps(value, ensure_ascii=False, default=str)
+    if message.startswith(whole):
+        message = _shown(value) + message[len(whole) :]
+    return _clipped(message)
 
 
 def _refused(parameter_type: str, param: dict[str, Any], message: str) -> ParameterProblem:

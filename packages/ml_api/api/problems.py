@@ -355,8 +355,9 @@ class UnacceptedMediaTypeProblem(ApiProblem):
     STATUS = 415
 
     def __init__(self, sent: str) -> None:
+        said = f"is {json.dumps(sent, ensure_ascii=False)}" if sent else "names no media type"
         super().__init__(
-            f"The request's Content-Type is {sent}; this API takes {ACCEPTED_MEDIA_TYPE}."
+            f"The request's Content-Type {said}; this API takes {ACCEPTED_MEDIA_TYPE}."
         )
 
 
@@ -470,6 +471,12 @@ class ParameterProblem(ApiProblem):
         return {"parameter": {"in": self.location, "name": self.name}}
 
 
+def _json_list(names: Iterable[str]) -> str:
+    """Names as JSON writes strings, comma-separated: a name holding a comma, or empty, still
+    reads as one."""
+    return ", ".join(json.dumps(name, ensure_ascii=False) for name in names)
+
+
 class UnknownParametersProblem(ApiProblem):
     """Query parameters the operation does not declare (Connexion's strict validation), named
     beside the ones it takes, so that a misspelt one is seen for what it is (Connexion's words
@@ -481,9 +488,9 @@ class UnknownParametersProblem(ApiProblem):
     ) -> None:
         listed = sorted(names)
         plural = "s" if len(listed) != 1 else ""
-        takes = ", ".join(declared) if declared else f"no {location} parameters"
+        takes = _json_list(declared) if declared else f"no {location} parameters"
         super().__init__(
-            f"Unknown {location} parameter{plural} {', '.join(listed)}: this operation takes "
+            f"Unknown {location} parameter{plural} {_json_list(listed)}: this operation takes "
             f"{takes}."
         )
         self.location = location

@@ -473,7 +473,11 @@ def test_a_bad_query_parameter_is_named_in_one_line(
     assert long.startswith("query parameter predictions: ") and len(long) < 300
     unknown = client.get("/v1/monitoring?" + "b" * 5000 + "=1", headers=AUTH).json()["detail"]
     assert unknown == (
-        f"Unknown query parameter {'b' * 64}...: this operation takes predictions, sales."
+        f'Unknown query parameter "{"b" * 64}...": this operation takes "predictions", "sales".'
+    )
+    huge = client.get("/v1/monitoring?predictions=" + "9" * 400, headers=AUTH).json()["detail"]
+    assert huge == f"query parameter predictions: {'9' * 64}... is greater than the maximum of " + (
+        f"{config.Settings(environment='testing').max_monitoring_predictions}"
     )
 
 

@@ -90,3 +90,37 @@ def test_invalid_server_settings_leave_the_status_unserved_and_the_store_migrate
     assert run.returncode == 0, run.stderr
     assert "revision" in run.stdout
     assert run.stderr.splitlines() == ["make migrate: its status is not served: invalid workers"]
+
+
+#: What the server does with the module: imports it (through ``api.store.database``), maybe
+#: notes a wait (a migration run in process), and serves its metrics folder.
+_SERVER_LIKE = """
+import sys
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+import api.metrics
+import api.store.database
+from api.store import migration_status
+migration_status.note_waiting(True)
+registry = CollectorRegistry()
+MultiProcessCollector(registry)
+sys.stdout.write(generate_latest(registry).decode())
+"""
+
+
+def test_the_servers_metrics_folder_holds_none_of_the_migrations_gauges(tmp_path: Path) -> None:
+    """In multiprocess mode a prometheus_client ``Gauge`` writes its value into
+    ``PROMETHEUS_MULTIPROC_DIR`` whatever its registry: every worker exported make migrate's
+    start as 0, and ``MlApiMigrationSlow`` (critical) fired on healthy servers."""
+    run = subprocess.run(
+        [sys.executable, "-c", _SERVER_LIKE],
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+        cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "ml_api_" in run.stdout  # the folder holds the server's own metrics
+    assert "ml_api_migration" not in run.stdout

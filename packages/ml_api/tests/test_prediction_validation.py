@@ -183,12 +183,17 @@ def test_wrong_content_type_is_415(client: TestClient, house: dict[str, Any]) ->
         (
             "POST",
             "/v1/predictions?explian=true",
-            "Unknown query parameter explian: this operation takes explain.",
+            'Unknown query parameter "explian": this operation takes "explain".',
+        ),
+        (
+            "POST",
+            "/v1/predictions?a%2C%20b=1&=2",
+            'Unknown query parameters "", "a, b": this operation takes "explain".',
         ),
         (
             "GET",
             "/v1/model?b=1&a=2",
-            "Unknown query parameters a, b: this operation takes no query parameters.",
+            'Unknown query parameters "a", "b": this operation takes no query parameters.',
         ),
     ],
 )

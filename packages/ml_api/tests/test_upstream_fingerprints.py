@@ -1,7 +1,8 @@
 """Fingerprints of the framework code our modules override or rely on beyond its public API.
 
 Where no public mechanism does the job (uvicorn has no hook for connection limits, Connexion's
-body validators are extended through their ``_parse`` and ``_validate``, prometheus-client
+body validators are extended through their ``_parse`` and ``_validate``, and an empty body
+refused before their ``wrap_receive``'s own check, prometheus-client
 observes one value at a time), our code subclasses the framework's own classes or leans on
 how they work inside. Each record below hashes the
 upstream source concerned, as last checked; an upgrade that changes it fails here, naming our

@@ -60,7 +60,8 @@ def answer_columns() -> list[Column[object]]:
 #: one is refused at start-up (``Store.check_model_version``), not found at the first write.
 MODEL_VERSION_LENGTH = 32
 
-#: The longest id of a priced house (``<token>-<index>``), and of the rows that refer to it.
+#: The width of ``predictions.id`` and of the columns that refer to it: room to spare (an id,
+#: ``<token>-<index>``, has at most 22 characters: the spec's ``PredictionId``).
 PREDICTION_ID_LENGTH = 40
 
 #: One row a priced house.
