@@ -45,4 +45,25 @@ class InvalidInputError(ModelError):
             count = len(self.errors)
             rows = f"{count} invalid row{'s' if count != 1 else ''}"
             message = f"{rows} in the batch" if complete else f"{rows} listed, the first ones"
+            message += _first_errors(self.errors)
         super().__init__(message)
+
+
+#: Invalid fields a refusal's message names (``errors`` holds them all): what a traceback or a
+#: log line shows of it.
+NAMED_IN_MESSAGE = 3
+
+
+def _first_errors(errors: RowErrors) -> str:
+    """``: row 0, GrLivArea: Not a valid number.; ...`` for the first ``NAMED_IN_MESSAGE``
+    invalid fields, and how many more ``errors`` holds; nothing for none."""
+    fields = [
+        f"row {row}, {field}: {' '.join(messages)}"
+        for row, by_field in errors.items()
+        for field, messages in by_field.items()
+    ]
+    if not fields:
+        return ""
+    more = len(fields) - NAMED_IN_MESSAGE
+    tail = f"; {more} more in .errors" if more > 0 else ""
+    return ": " + "; ".join(fields[:NAMED_IN_MESSAGE]) + tail

@@ -33,6 +33,23 @@ LATEST_YEAR = 2100
 _JSON_KINDS = (str, bool, list, dict, tuple, type(None))
 
 
+#: What a Python caller whose house holds a missing-value marker (``float("nan")``, pandas'
+#: ``NA`` or ``NaT``: ``DataFrame.to_dict("records")`` makes them) should send instead.
+MISSING_MARKER_MESSAGE = (
+    "Not a value but {marker}: send None for a detail not known (a DataFrame passed whole, not "
+    "as dicts, has its NaN read as missing)."
+)
+#: pandas' missing-value markers, by their types' names (pandas is no dependency).
+_PANDAS_MARKERS = {"NAType": "pandas NA", "NaTType": "pandas NaT"}
+
+
+def missing_marker(value: Any) -> str | None:
+    """The name of the missing-value marker ``value`` is (``NaN``, ``pandas NA``), or None."""
+    if isinstance(value, float) and math.isnan(value):  # numpy's float64 too
+        return "NaN"
+    return _PANDAS_MARKERS.get(type(value).__name__)
+
+
 class JsonNumber(fields.Float):
     """A finite number (a JSON int or float, or a numpy one); strings and booleans are refused.
 
@@ -44,13 +61,17 @@ class JsonNumber(fields.Float):
     """
 
     default_error_messages: types.ErrorMessages = {  # noqa: RUF012
-        "not_json": "Not a valid number: a number must be an int or a float, not a {kind}."
+        "not_json": "Not a valid number: a number must be an int or a float, not a {kind}.",
+        "missing_marker": MISSING_MARKER_MESSAGE,
     }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_nan=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        marker = missing_marker(value)
+        if marker is not None:  # marshmallow's "Special numeric values" said nothing of None
+            raise self.make_error("missing_marker", marker=marker)
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return super()._deserialize(value, attr, data, **kwargs)
         if isinstance(value, _JSON_KINDS):
@@ -73,8 +94,15 @@ class WholeNumber(JsonNumber):
 class JsonText(fields.String):
     """A JSON string: ``str`` only (``bytes``, which JSON has not, are refused, not decoded)."""
 
+    default_error_messages: types.ErrorMessages = {  # noqa: RUF012
+        "missing_marker": MISSING_MARKER_MESSAGE
+    }
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
+            marker = missing_marker(value)
+            if marker is not None:  # "Not a valid string." said nothing of None
+                raise self.make_error("missing_marker", marker=marker)
             raise self.make_error("invalid")
         return value
 

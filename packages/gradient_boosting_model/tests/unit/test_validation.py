@@ -14,6 +14,7 @@ from marshmallow import fields
 from gradient_boosting_model import frames, input_drift, load_model
 from gradient_boosting_model.config import DATASET_DIR
 from gradient_boosting_model.errors import InvalidInputError
+from gradient_boosting_model.fields import MISSING_MARKER_MESSAGE
 from gradient_boosting_model.frames import json_records
 from gradient_boosting_model.missing import OMITTED
 from gradient_boosting_model.predict import make_prediction
@@ -26,7 +27,7 @@ BAD_VALUES = [
     pytest.param("GrLivArea", -1, "greater than or equal to 0", id="negative-area"),
     pytest.param("LotArea", 10**400, "too large", id="huge-integer"),
     pytest.param("LotFrontage", math.inf, "Special numeric values", id="infinity"),
-    pytest.param("LotFrontage", math.nan, "Special numeric values", id="nan-literal"),
+    pytest.param("LotFrontage", math.nan, "Not a value but NaN: send None", id="nan-literal"),
     pytest.param("OverallQual", 11, "less than or equal to 10", id="quality-above-10"),
     pytest.param("OverallQual", 0, "greater than or equal to 1", id="quality-below-1"),
     pytest.param("FullBath", 2.5, "Not a whole number", id="fractional-count"),
@@ -185,7 +186,17 @@ def test_a_batch_with_bad_rows_is_refused_whole_with_every_rows_errors(
     assert sorted(errors) == [3, 41]
     assert sorted(errors[3]) == ["GrLivArea", "Neighborhood"]
     assert list(errors[41]) == ["YrSold"]
-    assert "2 invalid rows" in str(refused.value)
+    # What a traceback shows: the first invalid fields (a new user's saw "2 invalid rows in
+    # the batch" alone, the rows and fields in .errors only).
+    said = str(refused.value)
+    assert said.startswith("2 invalid rows in the batch: row 3, ")
+    assert "row 3, GrLivArea: Must be greater than or equal to 0" in said
+    assert "row 3, Neighborhood: " in said and "row 41, YrSold: Not a valid number." in said
+    assert "more in .errors" not in said
+    rows[41]["OverallQual"] = 11
+    with pytest.raises(InvalidInputError) as more:
+        validate_inputs(rows)
+    assert str(more.value).endswith("; 1 more in .errors")
 
 
 def test_a_bound_on_the_errors_described_gives_the_first_rows(
@@ -378,6 +389,30 @@ def test_a_frame_repeating_a_column_is_refused_naming_it() -> None:
         validate_batch(frame)
 
 
+@pytest.mark.parametrize(
+    ("value", "marker"),
+    [
+        pytest.param(math.nan, "NaN", id="nan"),
+        pytest.param(np.float64("nan"), "NaN", id="numpy-nan"),
+        pytest.param(pd.NaT, "pandas NaT", id="nat"),
+        pytest.param(pd.NA, "pandas NA", id="pandas-na"),
+    ],
+)
+def test_a_missing_value_marker_in_a_dict_is_refused_saying_to_send_none(
+    value: Any, marker: str
+) -> None:
+    """A new user's: ``DataFrame.to_dict("records")`` gives NaN (or pandas' NA, NaT) for a
+    gap, which a number field refused as "Special numeric values (nan or infinity) are not
+    permitted." and a text field as "Not a valid string.", neither saying what to send.
+    ``make_prediction`` and ``input_drift`` say the same, for a number and a text field."""
+    houses = [REQUIRED_HOUSE, {**REQUIRED_HOUSE, "LotArea": value, "KitchenQual": value}]
+    said = [MISSING_MARKER_MESSAGE.format(marker=marker)]
+    for refuse in (validate_batch, make_prediction, lambda h: input_drift(load_model(), h)):
+        with pytest.raises(InvalidInputError) as refused:
+            refuse(houses)
+        assert refused.value.errors == {1: {"LotArea": said, "KitchenQual": said}}
+
+
 @pytest.mark.parametrize("whole_from", [1, 1000], ids=["whole columns", "value by value"])
 def test_a_frames_columns_are_read_as_json_carries_them(
     whole_from: int, monkeypatch: pytest.MonkeyPatch
@@ -491,8 +526,6 @@ def test_a_frames_empty_cell_is_a_null_and_a_column_left_out_is_left_out() -> No
     [
         pytest.param(Decimal("11622"), "Decimal", id="decimal"),
         pytest.param(Decimal("NaN"), "Decimal", id="decimal-nan"),
-        pytest.param(pd.NaT, "NaTType", id="nat"),
-        pytest.param(pd.NA, "NAType", id="pandas-na"),
         pytest.param(pd.Timestamp("2010-06-01"), "Timestamp", id="timestamp"),
         pytest.param(complex(11622, 0), "complex", id="complex"),
     ],
