@@ -10,8 +10,11 @@ split alone and saved beside it (``persistence.twin_path``).
 
 from __future__ import annotations
 
+import argparse
 import logging
 import platform
+import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -210,7 +213,19 @@ def _sizes(split: LabelledSplit) -> tuple[int, int]:
     return len(split.train), len(split.holdout)
 
 
-def main() -> int:
+def main(argv: Sequence[str] = ()) -> int:
+    """Train, save and say what was measured; exit status 2 if the version or data refuse it.
+    ``argv``: the command's arguments, of which there are none: ``--help`` says what it does
+    and trains nothing, an unknown one is refused (both trained, and rewrote the artifacts)."""
+    argparse.ArgumentParser(
+        prog="python -m gradient_boosting_model.train",
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog=(
+            "It trains the version gradient_boosting_model/VERSION names, from config.yml, "
+            "into trained_models/ (moving other versions' files to released/). Exit status: 0 "
+            "saved; 2 refused (the version, or the data)."
+        ),
+    ).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:  # before training, which removes the artifacts of other versions
         check_version(__version__, baseline_declaration=BASELINE_DECLARATION)
@@ -261,4 +276,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

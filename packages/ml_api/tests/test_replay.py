@@ -383,3 +383,17 @@ def test_a_challenger_measured_on_another_holdout_is_refused_naming_both(
 def test_a_challenger_without_the_record_is_said_so(tmp_path: Path) -> None:
     (warning,) = check_models(*_sides(_challenger(tmp_path)))
     assert "the challenger" in warning and "0.9.9 records no holdout identity" in warning
+
+
+def test_the_help_says_what_the_replay_is_and_its_exit_statuses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user's: ``--help`` cut its description mid-sentence ("the new model as the") and
+    said no exit status, which decide a release."""
+    with pytest.raises(SystemExit) as ended:
+        tools.replay.main(["--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert ended.value.code == 0
+    assert "side-by-side verdict. options:" in said
+    assert "Exit status: 1 when the challenger is ``worse``" in said
+    assert "Exit status 3:" in said

@@ -34,6 +34,7 @@ import argparse
 import json
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -305,7 +306,13 @@ def _coverages(compared: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    paragraphs = (__doc__ or "").split("\n\n")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.replay",
+        description=textwrap.fill(" ".join(paragraphs[0].split()), 79),  # was its first line
+        epilog="\n\n".join(part for part in paragraphs if part.startswith("Exit status")),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--challenger", type=Path, required=True, help="the new model's file")
     parser.add_argument("--champion", type=Path, help="the served model's file (packaged)")
     args = parser.parse_args(argv)

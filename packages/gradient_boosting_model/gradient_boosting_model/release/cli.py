@@ -12,10 +12,11 @@ it was fitted on the holdout too (``persistence.holdout_model_path``), which the
 (``HoldoutAnswers.answered_by``) and the report says. Both first check that
 the holdout the config splits off now is the one the model's figures (its metadata's
 ``holdout_split``) and the baseline's holdout answers were measured on; a model or baseline
-without the record is said so on stderr ("warning: ..."), and not checked. Exit status: 0 when
-the test passed or the baseline was written; 1 when the test failed (the report names the
-houses); 2 for a wrong command line, or a baseline or model that cannot be read; 3 when the
-holdout is not the one measured (the message names both).
+without the record is said so on stderr ("warning: ..."), and not checked.
+
+Exit status: 0 when the test passed or the baseline was written; 1 when the test failed (the
+report names the houses); 2 for a wrong command line, or a baseline or model that cannot be
+read; 3 when the holdout is not the one measured (the message names both).
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ HOLDOUT_MISMATCH = 3
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gradient_boosting_model.release",
-        description="Compare a model's answers for every house of test.csv with the released "
-        "version's, or make them the baseline.",
+        description="diff: compare a model's answers for every house of test.csv (and the "
+        "holdout's) with the released version's, its baseline; baseline: make them the "
+        "baseline.",
+        epilog=(__doc__ or "").rsplit("\n\n", 1)[-1],  # the exit statuses
     )
     parser.add_argument("command", choices=["diff", "baseline"])
     parser.add_argument(

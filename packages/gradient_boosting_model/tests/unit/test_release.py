@@ -234,6 +234,24 @@ def test_a_version_is_a_release_number(version: str) -> None:
     assert release_number("10.0.12+challenger") == ((10, 0, 12), "challenger")
 
 
+@pytest.mark.parametrize(("argv", "status"), [(["--help"], 0), (["--version"], 2)])
+def test_training_asked_for_help_or_given_an_argument_trains_nothing(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], status: int
+) -> None:
+    """``python -m gradient_boosting_model.train --help`` trained for half a minute and
+    rewrote the artifacts (a new user's): it took no argument and read none."""
+    from gradient_boosting_model import train
+
+    def no_training(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("trained")
+
+    monkeypatch.setattr(train, "check_version", no_training)
+    monkeypatch.setattr(train, "load_config", no_training)
+    with pytest.raises(SystemExit) as ended:
+        train.main(argv)
+    assert ended.value.code == status
+
+
 def test_training_refuses_a_version_that_is_no_release_number_before_it_trains(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -283,3 +301,21 @@ def test_training_refuses_a_version_before_the_released_one_before_it_removes_an
     declaration.write_text("0.3.3-rc1\n", encoding="utf-8")
     with pytest.raises(VersionError, match=re.escape(f"no pre-release part ({declaration})")):
         train.check_version("0.3.4", baseline_declaration=declaration)
+
+
+def test_the_release_commands_help_says_their_exit_statuses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user's: the README documents 0 to 3, ``--help`` said none."""
+    from gradient_boosting_model.release import cli
+
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert ended.value.code == 0
+    assert said.endswith(
+        "Exit status: 0 when the test passed or the baseline was written; 1 when the test "
+        "failed (the report names the houses); 2 for a wrong command line, or a baseline or "
+        "model that cannot be read; 3 when the holdout is not the one measured (the message "
+        "names both)."
+    )
