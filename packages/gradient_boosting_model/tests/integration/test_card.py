@@ -90,22 +90,30 @@ def test_the_readmes_short_account_of_trust_quotes_the_card() -> None:
     readme = " ".join((Path(__file__).parents[2] / "README.md").read_text("utf-8").split())
     close = re.search(
         r"half the holdout's (\d+) houses without a warning sold within ([0-9.]+)% of their price "
-        r"\(`median_ape`\), the mean miss \$([0-9,]+); RMSLE ([0-9.]+)\.",
+        r"\(`median_ape`\), the mean miss \$([0-9,]+); RMSLE ([0-9.]+) ",
         readme,
     )
     held = re.search(
         r"The 90% range\*\* held (\d+) of those (\d+) sale prices \(([0-9.]+)\), and ([0-9.]+) in "
         r"cross-validation; for each kind of sale .*? from ([0-9.]+) to ([0-9.]+) in "
-        r"cross-validation\.",
+        r"cross-validation\..*? and holds from ([0-9.]+) to ([0-9.]+) of the prices of each tenth",
         readme,
     )
-    assert close is not None and held is not None
+    warned = re.search(
+        r"in cross-validation the (\d+) warned houses of (\d+) were priced with an RMSLE of "
+        r"([0-9.]+), against ([0-9.]+) for the others",
+        readme,
+    )
+    partial = re.search(
+        r"it held ([0-9.]+) of seven-field houses' prices in cross-validation", readme
+    )
+    assert close and held and warned and partial
     card = load_card()
     holdout = card["holdout_metrics"]["calibrated"]
     coverage = card["intervals"]["coverage"]
-    groups = [
-        group["coverage"] for group in coverage["cross_validation"]["by_sale_condition"].values()
-    ]
+    crossed = coverage["cross_validation"]
+    groups = [group["coverage"] for group in crossed["by_sale_condition"].values()]
+    folds = card["cross_validation_metrics"]
     assert close.groups() == (
         str(holdout["rows"]),
         f"{100 * holdout['median_ape']:.1f}",
@@ -116,7 +124,17 @@ def test_the_readmes_short_account_of_trust_quotes_the_card() -> None:
         str(round(coverage["holdout"]["coverage"] * coverage["holdout"]["rows"])),
         str(coverage["holdout"]["rows"]),
         f"{coverage['holdout']['coverage']:.3f}",
-        f"{coverage['cross_validation']['coverage']:.3f}",
+        f"{crossed['coverage']:.3f}",
         f"{min(groups):.3f}",
         f"{max(groups):.3f}",
+        f"{min(crossed['coverage_by_price_decile']):.2f}",
+        f"{max(crossed['coverage_by_price_decile']):.2f}",
     )
+    assert warned.groups() == (
+        str(folds["warned_houses"]),
+        str(folds["houses"]),
+        f"{folds['rmsle_warned']:.3f}",
+        f"{folds['rmsle_unwarned']:.3f}",
+    )
+    seven = card["intervals"]["partial_houses"]["cross_validation"]["field_sets"]["7 required"]
+    assert partial.group(1) == f"{seven['coverage']:.2f}"
