@@ -94,6 +94,12 @@ _PUBLIC = {
 }
 
 
+def __dir__() -> list[str]:
+    """The public names too, which load on first use (PEP 562): ``dir()`` and a REPL's
+    completion listed none of them (a new user's)."""
+    return sorted({*globals(), *_PUBLIC})
+
+
 def __getattr__(name: str) -> Any:
     module = _PUBLIC.get(name)
     if module is None:

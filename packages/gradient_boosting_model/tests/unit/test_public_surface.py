@@ -28,3 +28,14 @@ def test_importing_the_package_loads_no_model_code() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_dir_lists_every_public_name_before_it_is_used() -> None:
+    """They load on first use (PEP 562's ``__getattr__``): ``dir()``, and so a REPL's
+    completion, listed none of them until then (a new user's)."""
+    code = (
+        "import gradient_boosting_model as g; names = dir(g); "
+        "print(all(name in names for name in g.__all__), 'load_card' in vars(g))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False"]  # listed, and still not loaded
