@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rejects",
         type=_file_name,
         metavar="FILE",
-        help=f"invalid rows: {_formats('csv')} (default: OUTPUT's name + .rejects.csv)",
+        help=f"invalid rows: {_formats('csv')} (default: OUTPUT's stem + .rejects.csv: "
+        "prices.parquet, prices.rejects.csv)",
     )
     parser.add_argument(
         "--chunk-rows",
