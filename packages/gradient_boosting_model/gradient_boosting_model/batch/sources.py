@@ -129,6 +129,14 @@ def named(left_out: Sequence[str]) -> str:
     return ", ".join(left_out[:LEFT_OUT_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
+#: Names of compressed files, which are read only once decompressed (``houses.csv.gz``).
+COMPRESSED = frozenset({".gz", ".bz2", ".xz", ".zst", ".zip"})
+
+#: The first bytes of every gzip file (RFC 1952): a ``.csv.gz`` read as text failed as "its
+#: header is not UTF-8 text", which did not say what to do.
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def find_inputs(pattern: str) -> Inputs:
     """The files INPUT names: a file, a folder's CSV and Parquet files, or a glob's matches."""
     path = Path(pattern)
@@ -153,8 +161,10 @@ def find_inputs(pattern: str) -> Inputs:
         raise InputFileError(f"{pattern}: {_why_not_found(path)}")
     for file in found:
         if file_format(file) is None:
+            compressed = ": decompress it first" if file.suffix.lower() in COMPRESSED else ""
             raise InputFileError(
                 f"{file}: not a CSV or Parquet file (the name must end in {SUFFIXES_TEXT})"
+                f"{compressed}"
             )
     return Inputs(found, [])
 
@@ -198,6 +208,8 @@ def _names(names: Sequence[str], shown: int = 6) -> str:
 def read_csv_header(handle: BinaryIO, source: str) -> tuple[tuple[str, ...], int]:
     """A CSV's column names and the byte offset of its first data line."""
     line = handle.readline(MAX_HEADER_BYTES + 1)
+    if line.startswith(GZIP_MAGIC):
+        raise InputFileError(f"{source}: a gzip file, not a CSV: decompress it first (gunzip)")
     if b"\r" in line.rstrip(b"\r\n"):  # no newline before a CR: the whole file is one line
         raise InputFileError(
             f"{source}: its lines end in a carriage return alone (an old Mac's): convert them "

@@ -3,6 +3,7 @@ errors a person gets instead of a traceback."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shlex
@@ -156,6 +157,13 @@ def free_port() -> int:
         (lambda d, o: [f"{d}/fake.parquet", o], "fake.parquet: not a Parquet file"),
         (lambda d, o: [f"{d}/tabs.csv", o], "tabs.csv: not house details"),
         (lambda d, o: [f"{d}/mac.csv", o], "mac.csv: its lines end in a carriage return alone"),
+        # Compressed: named so, or in a CSV's name (a user's: "its header is not UTF-8 text").
+        (
+            lambda d, o: [f"{d}/h.csv.gz", o],
+            "h.csv.gz: not a CSV or Parquet file (the name must end in .csv, .parquet, .pq): "
+            "decompress it first",
+        ),
+        (lambda d, o: [f"{d}/gz.csv", o], "gz.csv: a gzip file, not a CSV: decompress it first"),
         (lambda d, o: [f"{d}/a.csv", f"{d}/out.json"], "must end in .csv, .parquet, .pq (in any"),
         (lambda d, o: [f"{d}/a.csv", "nowhere/out.csv"], "no folder nowhere"),
         (lambda d, o: [f"{d}/a.csv", f"{d}/a.csv"], "an input cannot be an output too"),
@@ -176,6 +184,9 @@ def test_a_wrong_input_or_output_is_named_without_a_traceback(
     (folder / "tabs.csv").write_text((DATASET_DIR / "test.csv").read_text().replace(",", "\t"))
     # An old Mac's line ends (a CLI probe's: it got Python's hint of universal-newline mode).
     (folder / "mac.csv").write_bytes((DATASET_DIR / "test.csv").read_bytes().replace(b"\n", b"\r"))
+    compressed = gzip.compress((DATASET_DIR / "test.csv").read_bytes())
+    (folder / "h.csv.gz").write_bytes(compressed)
+    (folder / "gz.csv").write_bytes(compressed)
     (folder / "sub.csv").mkdir()  # a folder named as an output file
     args = make_args(folder, str(tmp_path / "out.parquet"))  # type: ignore[operator]
     status, out, err = run(capsys, *args)
