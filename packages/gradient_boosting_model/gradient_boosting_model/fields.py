@@ -43,11 +43,23 @@ MISSING_MARKER_MESSAGE = (
 _PANDAS_MARKERS = {"NAType": "pandas NA", "NaTType": "pandas NaT"}
 
 
-def missing_marker(value: Any) -> str | None:
+def _missing_marker(value: Any) -> str | None:
     """The name of the missing-value marker ``value`` is (``NaN``, ``pandas NA``), or None."""
     if isinstance(value, float) and math.isnan(value):  # numpy's float64 too
         return "NaN"
     return _PANDAS_MARKERS.get(type(value).__name__)
+
+
+#: The error messages of a field that refuses missing-value markers (``_refuse_marker``).
+_MARKER_MESSAGES: types.ErrorMessages = {"missing_marker": MISSING_MARKER_MESSAGE}
+
+
+def _refuse_marker(field: fields.Field[Any], value: Any) -> None:
+    """Refuse ``value`` if it is a missing-value marker, saying to send None: marshmallow's
+    own words ("Special numeric values ...", "Not a valid string.") said nothing of None."""
+    marker = _missing_marker(value)
+    if marker is not None:
+        raise field.make_error("missing_marker", marker=marker)
 
 
 class JsonNumber(fields.Float):
@@ -62,16 +74,14 @@ class JsonNumber(fields.Float):
 
     default_error_messages: types.ErrorMessages = {  # noqa: RUF012
         "not_json": "Not a valid number: a number must be an int or a float, not a {kind}.",
-        "missing_marker": MISSING_MARKER_MESSAGE,
+        **_MARKER_MESSAGES,
     }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_nan=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
-        marker = missing_marker(value)
-        if marker is not None:  # marshmallow's "Special numeric values" said nothing of None
-            raise self.make_error("missing_marker", marker=marker)
+        _refuse_marker(self, value)
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return super()._deserialize(value, attr, data, **kwargs)
         if isinstance(value, _JSON_KINDS):
@@ -94,15 +104,11 @@ class WholeNumber(JsonNumber):
 class JsonText(fields.String):
     """A JSON string: ``str`` only (``bytes``, which JSON has not, are refused, not decoded)."""
 
-    default_error_messages: types.ErrorMessages = {  # noqa: RUF012
-        "missing_marker": MISSING_MARKER_MESSAGE
-    }
+    default_error_messages: types.ErrorMessages = _MARKER_MESSAGES
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
-            marker = missing_marker(value)
-            if marker is not None:  # "Not a valid string." said nothing of None
-                raise self.make_error("missing_marker", marker=marker)
+            _refuse_marker(self, value)
             raise self.make_error("invalid")
         return value
 

@@ -33,7 +33,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mappin
 from dataclasses import dataclass
 from difflib import get_close_matches
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 import jsonschema_rs
 from connexion.validators import JSONRequestBodyValidator
@@ -321,11 +321,7 @@ def _rank(error: jsonschema_rs.ValidationError) -> int:
 
 
 #: Checks by schema and limits: Connexion makes a body validator per request.
-_CHECKS: SchemaCache[BodyCheck] = SchemaCache()
-
-
-def _check_for(schema: dict[str, Any], limits: BodyLimits) -> BodyCheck:
-    return _CHECKS.get(schema, lambda: BodyCheck(schema, limits), key=limits)
+_CHECKS: SchemaCache[BodyCheck] = SchemaCache(BodyCheck)
 
 
 def _list_shape(schema: dict[str, Any]) -> jsonschema_rs.Draft7Validator | None:
@@ -407,7 +403,7 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
 
     @property
     def _check(self) -> BodyCheck:
-        return _check_for(self._schema, self._limits)
+        return _CHECKS.get(self._schema, self._limits)
 
     def _raw_depth(self) -> int:
         """How deep the body's text nests (at most one pass over it a body)."""
@@ -437,6 +433,9 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
                 self._refuse_deep()
                 raise BodyTooWideProblem(count, bound, what)
 
+    def _refuse_empty(self) -> NoReturn:
+        raise EmptyBodyProblem(self._schema.get(ROW_NOUN))
+
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
         """Connexion's (the body parsed by ``_parse``, then checked by ``_validate``), but a
         body the operation requires refused in the service's words when it is empty: Connexion
@@ -445,7 +444,7 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         if self._required and self._schema.get("default") is None:
             declared = Headers(scope=scope).get("content-length", "0")
             if declared.isdigit() and not int(declared):
-                raise EmptyBodyProblem(self._schema.get(ROW_NOUN))
+                self._refuse_empty()
         received: tuple[Receive, Scope] = await super().wrap_receive(receive, scope=scope)
         return received
 
@@ -487,7 +486,7 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
     def _validate(self, body: Any) -> None:
         if body is None and not self._nullable:
             if not self._raw:  # (a body of JSON's null is not empty: the schema says why)
-                raise EmptyBodyProblem(self._schema.get(ROW_NOUN))
+                self._refuse_empty()
             self._check.refuse(body, depth=self._raw_depth)
         check = self._check
         if check.rows is not None and check.rows.too_many(body):

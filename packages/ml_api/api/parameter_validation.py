@@ -24,6 +24,7 @@ the client's.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -33,7 +34,7 @@ from connexion.utils import is_null, is_nullable
 from connexion.validators import ParameterValidator
 from starlette.datastructures import QueryParams
 
-from api.problems import ParameterProblem, UnknownParametersProblem
+from api.problems import ParameterProblem, UnknownParametersProblem, quoted
 from api.schema_cache import SchemaCache
 
 #: A message quotes the value; a long one must not come back whole.
@@ -92,7 +93,7 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
                 raise ParameterProblem(found, location=parameter_type, name=param["name"])
             return
         schema = param.get("schema", param)
-        check = _VALIDATORS.get(schema, lambda: _validator(schema))  # outside: a spec's fault
+        check = _VALIDATORS.get(schema)  # outside the try: a spec's fault is no client's
         try:
             check.validate(value)
         except jsonschema_rs.ValidationError as error:
@@ -101,26 +102,28 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
 
 #: Each parameter's check: jsonschema-rs, as the bodies', so that the messages of both quote
 #: values alike (``"yes" is not of type "boolean"``), as JSON writes them.
-_VALIDATORS: SchemaCache[jsonschema_rs.Draft4Validator] = SchemaCache()
+_VALIDATORS: SchemaCache[jsonschema_rs.Draft4Validator] = SchemaCache(
+    functools.partial(jsonschema_rs.Draft4Validator, validate_formats=True)
+)
 
 
-def _validator(schema: dict[str, Any]) -> jsonschema_rs.Draft4Validator:
-    return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
+def _written(value: Any) -> str:
+    """A value as JSON writes it, as the validator's messages quote it (a text ``quoted``)."""
+    return quoted(value) if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def _shown(value: Any) -> str:
-    """A value as JSON writes it, as the validator's messages quote it; a long one cut short
-    (marked ``...``)."""
+    """``_written``, a long value cut short (marked ``...``)."""
     if isinstance(value, str):
-        return json.dumps(_clipped(value, _MAX_QUOTED), ensure_ascii=False)
-    return _clipped(json.dumps(value, ensure_ascii=False, default=str), _MAX_QUOTED)
+        return quoted(_clipped(value, _MAX_QUOTED))
+    return _clipped(_written(value), _MAX_QUOTED)
 
 
 def _message(message: str, value: Any) -> str:
     """The validator's ``message`` about ``value``, the value in it cut short and the reason
     kept (400 nines: their first 64, ``...``, then ``is greater than the maximum of 20000``;
     the message cut as a whole lost the reason); cut as a whole only as a last resort."""
-    whole = json.dumps(value, ensure_ascii=False, default=str)
+    whole = _written(value)
     if message.startswith(whole):
         message = _shown(value) + message[len(whole) :]
     return _clipped(message)

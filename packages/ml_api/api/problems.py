@@ -355,7 +355,7 @@ class UnacceptedMediaTypeProblem(ApiProblem):
     STATUS = 415
 
     def __init__(self, sent: str) -> None:
-        said = f"is {json.dumps(sent, ensure_ascii=False)}" if sent else "names no media type"
+        said = f"is {quoted(sent)}" if sent else "names no media type"
         super().__init__(
             f"The request's Content-Type {said}; this API takes {ACCEPTED_MEDIA_TYPE}."
         )
@@ -471,10 +471,9 @@ class ParameterProblem(ApiProblem):
         return {"parameter": {"in": self.location, "name": self.name}}
 
 
-def _json_list(names: Iterable[str]) -> str:
-    """Names as JSON writes strings, comma-separated: a name holding a comma, or empty, still
-    reads as one."""
-    return ", ".join(json.dumps(name, ensure_ascii=False) for name in names)
+def _quoted_list(names: Iterable[str]) -> str:
+    """Names ``quoted``, comma-separated: a name holding a comma, or empty, still reads as one."""
+    return ", ".join(map(quoted, names))
 
 
 class UnknownParametersProblem(ApiProblem):
@@ -488,9 +487,9 @@ class UnknownParametersProblem(ApiProblem):
     ) -> None:
         listed = sorted(names)
         plural = "s" if len(listed) != 1 else ""
-        takes = _json_list(declared) if declared else f"no {location} parameters"
+        takes = _quoted_list(declared) if declared else f"no {location} parameters"
         super().__init__(
-            f"Unknown {location} parameter{plural} {_json_list(listed)}: this operation takes "
+            f"Unknown {location} parameter{plural} {_quoted_list(listed)}: this operation takes "
             f"{takes}."
         )
         self.location = location

@@ -9,20 +9,24 @@ the entry then belongs to another schema.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 Made = TypeVar("Made")
 
 
 class SchemaCache(Generic[Made]):
-    """Objects made from schemas (and, where they depend on more, a key), one each."""
+    """Objects made from schemas (and, where they depend on more, on further arguments), one
+    each."""
 
-    def __init__(self) -> None:
-        self._made: dict[tuple[int, Hashable], tuple[object, Made]] = {}
+    def __init__(self, make: Callable[..., Made]) -> None:
+        #: Makes the object of ``(schema, *more)``.
+        self.make = make
+        self._made: dict[tuple[int, tuple[Hashable, ...]], tuple[object, Made]] = {}
 
-    def get(self, schema: object, make: Callable[[], Made], key: Hashable = None) -> Made:
-        """The object made for ``schema`` (and ``key``), by ``make`` the first time."""
-        found = self._made.get((id(schema), key))
+    def get(self, schema: Any, *more: Hashable) -> Made:
+        """The object made for ``schema`` (and ``more``): ``make(schema, *more)`` the first
+        time (no closure made a call: this is on every request's path)."""
+        found = self._made.get((id(schema), more))
         if found is None or found[0] is not schema:
-            found = self._made[id(schema), key] = (schema, make())
+            found = self._made[id(schema), more] = (schema, self.make(schema, *more))
         return found[1]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
+import httpx
 import pytest
 import yaml
 
@@ -75,3 +76,13 @@ def debian_tool(package: str, *names: str) -> str:
         if found:
             return found
     unavailable(f"needs {names[0]}: apt-get install -y {package} (make test-tools does, as root)")
+
+
+def get_json(url: str, params: dict[str, str] | None = None) -> Any:
+    """What a tool's HTTP API (Prometheus', Alertmanager's) answers ``url`` with, or ``None``
+    while it does not answer 200 with JSON (it is starting)."""
+    try:
+        response = httpx.get(url, params=params, timeout=2)
+        return response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None

@@ -44,6 +44,7 @@ from tests.debian_tools import (
     alert_rules,
     debian_tool,
     duration_seconds,
+    get_json,
     load_yaml,
 )
 from tools.server import free_port
@@ -342,14 +343,6 @@ class _Run:
             time.sleep(0.5)
 
 
-def _get_json(url: str) -> Any:
-    try:
-        response = httpx.get(url, timeout=2)
-    except httpx.HTTPError:
-        return None
-    return response.json() if response.status_code == 200 else None
-
-
 def _ready(url: str) -> bool:
     try:
         return httpx.get(f"{url}/-/ready", timeout=2).status_code == 200
@@ -447,7 +440,7 @@ def test_prometheus_alerts_reach_the_receiver_and_the_database_down_mutes_lost_h
         def alerts_of(alertname: str, instance: str) -> list[dict[str, Any]]:
             return [
                 alert
-                for alert in _get_json(f"{am_url}/api/v2/alerts") or []
+                for alert in get_json(f"{am_url}/api/v2/alerts") or []
                 if alert["labels"].get("alertname") == alertname
                 and alert["labels"].get("instance") == instance
             ]

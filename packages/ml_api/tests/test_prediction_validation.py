@@ -6,18 +6,18 @@ import json
 from typing import Any
 
 import pytest
-import yaml
 from starlette.testclient import TestClient
 
+from api.config import Settings
 from api.problems import ACCEPTED_MEDIA_TYPE
-from api.spec_document import SPEC_PATH
+from api.spec_document import read_spec
 from tests.conftest import FEEDBACK_TOKEN
 from tests.houses import DROP, changed
 
 pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
-SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+SPEC = read_spec(Settings(environment="testing"))
 
 
 BAD_FIELDS = [

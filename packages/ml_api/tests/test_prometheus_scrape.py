@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.debian_tools import RULES, debian_tool
+from tests.debian_tools import RULES, debian_tool, get_json
 from tools import server as real_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.server, pytest.mark.external]
@@ -68,14 +68,13 @@ def _start_prometheus(
     return process, f"http://127.0.0.1:{port}"
 
 
+def _data(url: str, path: str, params: dict[str, str] | None = None) -> Any:
+    """The ``data`` of Prometheus's API answer to ``path``, or ``None`` while it has none."""
+    return (get_json(f"{url}/api/v1/{path}", params) or {}).get("data")
+
+
 def _query(url: str, expression: str) -> float | None:
-    try:
-        answer: dict[str, Any] = httpx.get(
-            f"{url}/api/v1/query", params={"query": expression}, timeout=2
-        ).json()
-    except (httpx.HTTPError, ValueError):
-        return None
-    result = answer.get("data", {}).get("result", [])
+    result = (_data(url, "query", {"query": expression}) or {}).get("result", [])
     return float(result[0]["value"][1]) if result else None
 
 
@@ -122,19 +121,13 @@ def _moment(written: str) -> datetime:
 
 def _rules_evaluated_since(url: str, moment: datetime) -> bool:
     """Whether every rule group was last evaluated after ``moment``."""
-    try:
-        groups = httpx.get(f"{url}/api/v1/rules", timeout=2).json()["data"]["groups"]
-    except (httpx.HTTPError, ValueError, KeyError):
-        return False
+    groups = (_data(url, "rules") or {}).get("groups", [])
     return bool(groups) and all(_moment(group["lastEvaluation"]) > moment for group in groups)
 
 
 def _scraped_at(url: str) -> datetime | None:
     """When the server was last scraped and answered, if it has been."""
-    try:
-        targets = httpx.get(f"{url}/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
-    except (httpx.HTTPError, ValueError, KeyError):
-        return None
+    targets = (_data(url, "targets") or {}).get("activeTargets", [])
     healthy = [target["lastScrape"] for target in targets if target["health"] == "up"]
     return _moment(healthy[0]) if healthy else None
 
@@ -172,7 +165,7 @@ def test_a_healthy_server_raises_no_alert(
             scraped = scraped or _scraped_at(url)
             evaluated = scraped is not None and _rules_evaluated_since(url, scraped)
         time.sleep(1.5)  # one more evaluation, on the scrape's samples whatever their order
-        alerts = httpx.get(f"{url}/api/v1/alerts", timeout=2).json()["data"]["alerts"]
+        alerts = _data(url, "alerts")["alerts"]
     finally:
         prometheus.terminate()
         prometheus.wait(timeout=30)

@@ -35,8 +35,7 @@ service's cost over the floor between the model, priced in a worker, and everyth
 Its ratios where nothing of the service's own is served are printed beside the service's
 targets: the floor with the model's p50 and throughput against the floor's, the plain floor's
 1459-house request against ``make_prediction``'s time. The service's layers add to these, so a
-target these already miss is beyond any change to them (measured here: 1.41x, 0.59x and 2.30x,
-2026-12-07).
+target these already miss in a run is beyond any change to them (the README quotes the runs).
 """
 
 from __future__ import annotations
