@@ -2,14 +2,16 @@
 
 The metadata JSON is written at training time (``train.training_metadata``); its layout is this
 package's business. The card is what a client is shown (the service's ``GET /v1/model``):
-versions, training date, holdout and cross-validated accuracy, the price ranges' method and
-measured coverage, the inputs' training ranges and the inputs themselves.
+a summary for whoever acts on a price (``card_summary``), versions, training date, holdout and
+cross-validated accuracy, the price ranges' method and measured coverage, the inputs' training
+ranges and the inputs themselves.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gradient_boosting_model.card_summary import card_summary
 from gradient_boosting_model.config import ALL_LABELLED, TRAINING_SPLIT, FittedOn
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.seen_codes import as_sent
@@ -24,7 +26,13 @@ def fitted_on(metadata: dict[str, Any]) -> FittedOn:
 
 
 def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
-    """The card of the model whose training ``metadata`` this is (JSON-shaped)."""
+    """The card of the model whose training ``metadata`` this is (JSON-shaped), its
+    ``summary`` (``card_summary``) after its name and version, where a person reads first."""
+    card = _figures(metadata)
+    return {"name": card["name"], "version": card["version"], "summary": card_summary(card), **card}
+
+
+def _figures(metadata: dict[str, Any]) -> dict[str, Any]:
     metrics = metadata["metrics"]
     return {
         "name": metadata["model_name"],

@@ -41,7 +41,7 @@ from gradient_boosting_model.schemas import (
     ZERO_SAYS_NONE,
     ZERO_WHEN_NONE,
 )
-from gradient_boosting_model.seen_codes import shown
+from gradient_boosting_model.shown_values import shown
 from gradient_boosting_model.validation import coded_texts
 
 Columns = Mapping[str, npt.NDArray[Any]]

@@ -48,7 +48,7 @@ from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, house_count
 from gradient_boosting_model.schemas import AREA_SUMS, HOUSE_RULES_WARNED
-from gradient_boosting_model.seen_codes import shown
+from gradient_boosting_model.shown_values import shown
 
 Columns = Mapping[str, npt.NDArray[Any]]
 
@@ -115,7 +115,7 @@ RULES: tuple[RecordRule, ...] = (
             ((rule.field, 1.0), (rule.at_most, -1.0)),
             float(rule.slack),
             False,
-            wording=rule.message,
+            wording=rule.wording,
         )
         for rule in HOUSE_RULES_WARNED
     ),

@@ -25,6 +25,7 @@ from gradient_boosting_model.fields import (
     rating,
     year,
 )
+from gradient_boosting_model.shown_values import shown
 
 #: test.csv records one garage built in 2207 (Id 2593), a typo for 2007 in the county's
 #: records. It is a real request, so this bound admits it; the model clips it like any year.
@@ -306,19 +307,26 @@ class HouseRule:
 
     ``holds`` takes scalars or whole columns, so the same rule checks one row in the schema and
     a batch in ``validation``. The slack admits what the Ames records themselves contain (a house
-    sold the year before it was finished).
+    sold the year before it was finished). ``wording`` says what breaking it is, after the
+    field's value: ``is more than a year after the sale``.
     """
 
     field: str
     at_most: str
     slack: float
-    message: str
+    wording: str
 
     def holds(self, value: Any, bound: Any) -> Any:
         """True where the rule holds or either value is unknown (None or NaN)."""
         if value is None or bound is None:
             return True
         return ~rules_broken(value, bound, self.slack)
+
+    def refusal(self, value: Any, bound: Any) -> str:
+        """Why a house whose ``field`` is ``value`` and ``at_most`` is ``bound`` is refused,
+        both values given as the warnings give them, so that a client sees which two numbers
+        disagree: ``2010 is more than a year after the sale (YrSold 2008).``"""
+        return f"{shown(value)} {self.wording} ({self.at_most} {shown(bound)})."
 
 
 def rules_broken(values: Any, bounds: Any, slacks: Any) -> Any:
@@ -351,16 +359,10 @@ SOLD_BEFORE_FINISHED = 1
 
 #: House-level rules, beyond each field's own type and range: a house breaking one is refused.
 HOUSE_RULES = (
-    HouseRule(
-        "YearBuilt", "YrSold", SOLD_BEFORE_FINISHED, "is more than a year after the sale (YrSold)."
-    ),
-    HouseRule(
-        "YearBuilt", "YearRemodAdd", 1, "is more than a year after the remodel (YearRemodAdd)."
-    ),
+    HouseRule("YearBuilt", "YrSold", SOLD_BEFORE_FINISHED, "is more than a year after the sale"),
+    HouseRule("YearBuilt", "YearRemodAdd", 1, "is more than a year after the remodel"),
     *(
-        HouseRule(
-            part, area.whole, 0, f"is larger than the {area.noun} ({area.whole}) that includes it."
-        )
+        HouseRule(part, area.whole, 0, f"is larger than the {area.noun} that includes it")
         for area in AREA_SUMS
         for part in area.parts
     ),
@@ -508,7 +510,8 @@ class HouseDetailsSchema(
     def check_house_rules(self, data: dict[str, Any], **kwargs: Any) -> None:
         broken: dict[str, list[str]] = {}
         for rule in HOUSE_RULES:
-            if not rule.holds(data.get(rule.field), data.get(rule.at_most)):
-                broken.setdefault(rule.field, []).append(rule.message)
+            value, bound = data.get(rule.field), data.get(rule.at_most)
+            if not rule.holds(value, bound):
+                broken.setdefault(rule.field, []).append(rule.refusal(value, bound))
         if broken:
             raise ValidationError(broken)

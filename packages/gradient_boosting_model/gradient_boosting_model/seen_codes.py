@@ -31,21 +31,11 @@ from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, code_offsets
 from gradient_boosting_model.missing import is_missing
 from gradient_boosting_model.schemas import HOUSE_FIELDS
+from gradient_boosting_model.shown_values import shown
 
 Columns = Mapping[str, npt.NDArray[Any]]
 #: The kinds of house field whose values are codes.
 CODE_KINDS = ("category", "grade")
-
-
-def shown(code: Any) -> str:
-    """A code as a warning shows it: text as it is, a number as a person writes it (MSSubClass
-    150, not 150.0), anything else (bytes in columns given directly) as Python writes it."""
-    if isinstance(code, str):
-        return code
-    if isinstance(code, int | float) and not isinstance(code, bool):
-        number = float(code)
-        return str(int(number)) if number.is_integer() else repr(number)
-    return repr(code)
 
 
 def as_sent(code: Any) -> Any:

@@ -95,7 +95,11 @@ def test_house_level_rules_are_checked_by_the_model_schema(
     body = _assert_problem(client.post("/v1/predictions", json=rows), 422)
     assert body["title"] == "Unprocessable Entity"
     assert body["errors"] == [
-        {"row": 2, "field": "YearBuilt", "message": "is more than a year after the sale (YrSold)."}
+        {
+            "row": 2,
+            "field": "YearBuilt",
+            "message": "2010 is more than a year after the sale (YrSold 2006).",
+        }
     ]
 
 
@@ -249,7 +253,7 @@ def test_a_400_also_names_the_house_rules_broken_in_other_fields(
         (0, "YearBuilt"),
         (2, "LotArea"),
     ]
-    assert body["errors"][0]["message"] == "is more than a year after the sale (YrSold)."
+    assert body["errors"][0]["message"] == "2010 is more than a year after the sale (YrSold 2006)."
     assert body["errors"][1]["message"] == "-1 is less than the minimum of 0"
 
 
@@ -262,7 +266,7 @@ def test_a_row_that_is_no_house_is_named_with_the_rules_the_others_break(
     body = _assert_problem(client.post("/v1/predictions", json=[1, broken, request_rows[2]]), 400)
     assert [(error["row"], error["field"], error["message"]) for error in body["errors"]] == [
         (0, None, '1 is not of type "object"'),
-        (1, "YearBuilt", "is more than a year after the sale (YrSold)."),
+        (1, "YearBuilt", "2010 is more than a year after the sale (YrSold 2006)."),
     ]
 
 
@@ -274,5 +278,5 @@ def test_a_400_names_the_house_rules_a_house_breaks_beside_its_own_bad_fields(
     body = _assert_problem(client.post("/v1/predictions", json=[house]), 400)
     assert sorted((error["field"], error["message"]) for error in body["errors"]) == [
         ("OverallQual", "11 is greater than the maximum of 10"),
-        ("YearBuilt", "is more than a year after the sale (YrSold)."),
+        ("YearBuilt", "2010 is more than a year after the sale (YrSold 2006)."),
     ]

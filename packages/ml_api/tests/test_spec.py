@@ -213,6 +213,18 @@ def test_the_problem_examples_are_what_the_service_answers(client: TestClient) -
         assert answer.json() == response["example"], name
 
 
+@pytest.mark.integration
+def test_the_model_cards_summary_is_the_served_cards(client: TestClient) -> None:
+    """``ModelCard.summary`` is written by hand: its subjects and their examples are the served
+    card's (``card_summary``'s), so a retrained model fails this until the spec says its
+    figures, and a subject added or renamed until the spec names it."""
+    described = SPEC["components"]["schemas"]["ModelCard"]["properties"]["summary"]
+    served = client.get("/v1/model").json()["summary"]
+    examples = {name: prop["example"] for name, prop in described["properties"].items()}
+    assert examples == served
+    assert set(described["required"]) <= set(served)
+
+
 def test_the_head_refusals_examples_quote_the_default_server_s_limit() -> None:
     """The connection guard answers 414 and 431 with a server setting's limit, out of reach of
     the in-process client whose answers the other examples are compared with: the examples'

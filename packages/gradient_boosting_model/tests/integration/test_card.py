@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
 import pytest
 
 from gradient_boosting_model.card import model_card
+from gradient_boosting_model.card_summary import card_summary
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.loading import load_card
 from gradient_boosting_model.persistence import load_metadata
@@ -83,42 +85,46 @@ def _kinds() -> dict[str, str]:
     return {name: field.metadata["kind"] for name, field in HOUSE_FIELDS.items()}
 
 
-def test_the_readmes_short_account_of_trust_quotes_the_card() -> None:
-    """``How far to trust a price`` opens with figures for whoever acts on a price: each is the
-    packaged model's card's, rounded as the README rounds it (a retrained model fails this until
-    the README says its figures)."""
-    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text("utf-8").split())
+def test_the_summary_says_the_cards_figures() -> None:
+    """The summary's figures are the packaged model's card's, rounded as it says them (a
+    rounding that would read a different figure, or a figure from another part of the card,
+    fails this)."""
+    card = load_card()
+    summary = card["summary"]
+    assert set(summary) == {"prices", "accuracy", "ranges", "warned", "partial"}
+    years = re.search(r"from (\d{4}) to (\d{4}), the years of the sales", summary["prices"])
     close = re.search(
-        r"half the holdout's (\d+) houses without a warning sold within ([0-9.]+)% of their price "
-        r"\(`median_ape`\), the mean miss \$([0-9,]+); RMSLE ([0-9.]+) ",
-        readme,
+        r"Of (\d+) held-out houses without a warning \(priced by the model's twin, [^)]*\), half "
+        r"sold within ([0-9.]+)% of their price, the mean miss \$([0-9,]+); RMSLE ([0-9.]+) \(most "
+        r"prices within about (\d+)%\)",
+        summary["accuracy"],
     )
     held = re.search(
-        r"The 90% range\*\* held (\d+) of those (\d+) sale prices \(([0-9.]+)\), and ([0-9.]+) in "
+        r"The 90% range held (\d+) of those (\d+) sale prices \(([0-9.]+)\), and ([0-9.]+) in "
         r"cross-validation; for each kind of sale .*? from ([0-9.]+) to ([0-9.]+) in "
-        r"cross-validation\..*? and holds from ([0-9.]+) to ([0-9.]+) of the prices of each tenth",
-        readme,
+        r"cross-validation: .*? held from ([0-9.]+) to ([0-9.]+) of the prices of each tenth",
+        summary["ranges"],
     )
     warned = re.search(
         r"in cross-validation the (\d+) warned houses of (\d+) were priced with an RMSLE of "
         r"([0-9.]+), against ([0-9.]+) for the others",
-        readme,
+        summary["warned"],
     )
-    partial = re.search(
-        r"it held ([0-9.]+) of seven-field houses' prices in cross-validation", readme
-    )
-    assert close and held and warned and partial
-    card = load_card()
+    partial = re.search(r"it held ([0-9.]+) of the prices of houses sent with", summary["partial"])
+    assert years and close and held and warned and partial, summary
+    sold = next(feature for feature in card["input_ranges"] if feature["feature"] == "YrSold")
     holdout = card["holdout_metrics"]["calibrated"]
     coverage = card["intervals"]["coverage"]
     crossed = coverage["cross_validation"]
     groups = [group["coverage"] for group in crossed["by_sale_condition"].values()]
     folds = card["cross_validation_metrics"]
+    assert years.groups() == (f"{sold['low']:.0f}", f"{sold['high']:.0f}")
     assert close.groups() == (
         str(holdout["rows"]),
         f"{100 * holdout['median_ape']:.1f}",
         f"{round(holdout['mae_dollars'], -2):,.0f}",
         f"{holdout['rmsle']:.3f}",
+        f"{100 * (math.exp(holdout['rmsle']) - 1):.0f}",
     )
     assert held.groups() == (
         str(round(coverage["holdout"]["coverage"] * coverage["holdout"]["rows"])),
@@ -138,3 +144,27 @@ def test_the_readmes_short_account_of_trust_quotes_the_card() -> None:
     )
     seven = card["intervals"]["partial_houses"]["cross_validation"]["field_sets"]["7 required"]
     assert partial.group(1) == f"{seven['coverage']:.2f}"
+
+
+def test_the_summary_leaves_out_what_an_older_card_cannot_say(config: Config) -> None:
+    """A model trained before its ranges were calibrated per kind of sale (0.3.0) or widened
+    for a partial house (0.3.4) has no such figures: the summary says nothing of them, rather
+    than failing to load the card."""
+    card = model_card(load_metadata(config))
+    card["intervals"].pop("partial_houses")
+    for kind in card["intervals"]["coverage"].values():
+        kind.pop("by_sale_condition")
+    summary = card_summary(card)
+    assert set(summary) == {"prices", "accuracy", "ranges", "warned"}
+    assert "SaleCondition" not in summary["ranges"]
+    assert "The 90% range held" in summary["ranges"]
+
+
+def test_the_readmes_short_account_of_trust_quotes_the_summary() -> None:
+    """``How far to trust a price`` opens with the card's summary, word for word (its
+    formatting aside: backticks and bold), so a retrained model fails this until the README
+    says its figures."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    plain = " ".join(re.sub(r"[`*]", "", readme).split())
+    for subject, sentences in load_card()["summary"].items():
+        assert " ".join(sentences.split()) in plain, subject

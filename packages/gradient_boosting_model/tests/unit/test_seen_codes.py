@@ -16,7 +16,8 @@ from gradient_boosting_model.drift import fit_distributions
 from gradient_boosting_model.house_batch import object_column
 from gradient_boosting_model.input_ranges import FeatureRange, InputRanges, fit_ranges
 from gradient_boosting_model.missing import OMITTED
-from gradient_boosting_model.seen_codes import SeenCodes, fit_seen_codes, shown
+from gradient_boosting_model.seen_codes import SeenCodes, fit_seen_codes
+from gradient_boosting_model.shown_values import shown
 from gradient_boosting_model.validation import validate_batch
 
 REQUIRED = REQUIRED_HOUSE
