@@ -12,8 +12,10 @@ modules behind it are the package's own business::
 
 - ``load_model(path=None)``: the packaged model, loaded once a process, or another version's
   artifact; refuses one trained with another scikit-learn release (``ModelArtifactError``).
-- ``load_card(path=None)``: its card: versions, accuracy, the ranges' calibration and coverage,
-  the inputs' training ranges and the inputs.
+- ``load_card(path=None)``: its card: a ``summary`` for whoever acts on a price, versions,
+  accuracy, the ranges' calibration and coverage, the inputs' training ranges and the inputs.
+  ``holdout_accuracy(card)``: the card's holdout accuracy over the houses without a warning
+  (an older model's: over all), which live accuracy is compared with.
 - ``load_model_with_card(path=None)``: both, ``(model, card)``, the model's metadata read once
   for both (the service's start).
 - ``make_prediction(houses, *, model=None, explain=False, max_errors=None)``: a
@@ -57,6 +59,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from gradient_boosting_model.bootstrap import BOOTSTRAP_CONFIDENCE, paired_interval
+    from gradient_boosting_model.card_summary import holdout_accuracy
     from gradient_boosting_model.drift import (
         DriftTally,
         FieldDrift,
@@ -74,6 +77,7 @@ if TYPE_CHECKING:
 _PUBLIC = {
     "BOOTSTRAP_CONFIDENCE": "bootstrap",
     "paired_interval": "bootstrap",
+    "holdout_accuracy": "card_summary",
     "DriftTally": "drift",
     "FieldDrift": "drift",
     "drift_tally": "drift",
@@ -123,6 +127,7 @@ __all__ = [
     "TrainedModel",
     "__version__",
     "drift_tally",
+    "holdout_accuracy",
     "input_drift",
     "load_card",
     "load_model",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradient_boosting_model.card_summary import card_summary
-from gradient_boosting_model.config import ALL_LABELLED, TRAINING_SPLIT, FittedOn
+from gradient_boosting_model.config import ALL_LABELLED, TRAINING_SPLIT, Config, FittedOn
 from gradient_boosting_model.schemas import HOUSE_FIELDS
 from gradient_boosting_model.seen_codes import as_sent
 
@@ -25,11 +25,13 @@ def fitted_on(metadata: dict[str, Any]) -> FittedOn:
     return ALL_LABELLED if recorded == ALL_LABELLED else TRAINING_SPLIT
 
 
-def model_card(metadata: dict[str, Any]) -> dict[str, Any]:
+def model_card(metadata: dict[str, Any], config: Config) -> dict[str, Any]:
     """The card of the model whose training ``metadata`` this is (JSON-shaped), its
-    ``summary`` (``card_summary``) after its name and version, where a person reads first."""
+    ``summary`` (``card_summary``, naming fields as ``config`` does) after its name and
+    version, where a person reads first."""
     card = _figures(metadata)
-    return {"name": card["name"], "version": card["version"], "summary": card_summary(card), **card}
+    summary = card_summary(card, config)
+    return {"name": card["name"], "version": card["version"], "summary": summary, **card}
 
 
 def _figures(metadata: dict[str, Any]) -> dict[str, Any]:

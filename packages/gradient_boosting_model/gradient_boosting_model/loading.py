@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gradient_boosting_model.card import model_card
-from gradient_boosting_model.config import load_config
+from gradient_boosting_model.config import Config, load_config
 from gradient_boosting_model.errors import ModelArtifactError
 from gradient_boosting_model.persistence import load_metadata, load_model_and_metadata
 from gradient_boosting_model.persistence import load_model as load_artifact
@@ -38,7 +38,8 @@ def load_card(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         If the metadata JSON is missing, unreadable, or lacks what a card is made of.
     """
     json_path = Path(path).with_suffix(".json") if path else None
-    return _card(load_metadata(load_config(), path=json_path), json_path)
+    config = load_config()
+    return _card(load_metadata(config, path=json_path), config, json_path)
 
 
 def load_model_with_card(
@@ -52,19 +53,20 @@ def load_model_with_card(
     ModelArtifactError
         As ``load_model`` and ``load_card``.
     """
+    config = load_config()
     if path:
-        model, metadata = load_model_and_metadata(load_config(), path=Path(path))
-        return model, _card(metadata, Path(path).with_suffix(".json"))
+        model, metadata = load_model_and_metadata(config, path=Path(path))
+        return model, _card(metadata, config, Path(path).with_suffix(".json"))
     model, metadata = packaged_model_and_metadata()
     # The packaged model's metadata is kept for the process: each card is a card of its own,
     # as load_card's, which a caller changing it would otherwise change for the next.
-    return model, _card(copy.deepcopy(metadata), None)
+    return model, _card(copy.deepcopy(metadata), config, None)
 
 
-def _card(metadata: dict[str, Any], json_path: Path | None) -> dict[str, Any]:
+def _card(metadata: dict[str, Any], config: Config, json_path: Path | None) -> dict[str, Any]:
     """The card of ``metadata``, read from ``json_path`` (``None``: the packaged model's)."""
     try:
-        return model_card(metadata)
+        return model_card(metadata, config)
     except (KeyError, TypeError, AttributeError) as error:
         raise ModelArtifactError(
             f"model metadata incomplete: {json_path or 'the packaged model'}: "

@@ -18,7 +18,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from gradient_boosting_model import TrainedModel, drift_tally
+from gradient_boosting_model import TrainedModel, drift_tally, holdout_accuracy
 
 from api.body_limit import BodyLimitsMiddleware
 from api.body_validation import AllErrorsJSONBodyValidator, BodyCheck, BodyLimits
@@ -280,10 +280,8 @@ def live_monitor(
     training distributions of its inputs; with ``challenger``, comparing it with the model."""
 
     drift_tally(model)  # a model without its inputs' distributions fails now, not each refresh
-    # Live accuracy is measured on houses like the training ones (range marked calibrated):
-    # the holdout's figures over its such houses (an older artifact's: over all of them).
-    holdout = card["holdout_metrics"]
-    accuracy = holdout.get("calibrated", holdout)
+    # Live accuracy is measured on houses like the training ones (range marked calibrated).
+    accuracy = holdout_accuracy(card)
     folds = card["cross_validation_metrics"]
     training = {
         "rmsle": accuracy["rmsle"],

@@ -127,7 +127,8 @@ class Handlers:
         return self.service.monitoring(predictions=predictions, sales=sales), 200, JSON
 
     def model(self) -> Reply:
-        """The model's card: versions, training date, holdout accuracy, inputs, request limits."""
+        """The model's card: versions, a summary of how far to trust a price, training date,
+        holdout accuracy, inputs, request limits."""
         return self.service.describe(), 200, JSON
 
     def metrics(self) -> tuple[bytes, int, dict[str, str]]:

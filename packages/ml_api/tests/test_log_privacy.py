@@ -124,11 +124,19 @@ def test_no_log_line_carries_a_value_from_a_request_body(
 def test_the_answer_still_quotes_the_value_the_log_leaves_out(
     client: TestClient, caplog: pytest.LogCaptureFixture, house: dict[str, Any]
 ) -> None:
-    """The leak test above could pass on a body that never reached a message: these do."""
+    """The leak test above could pass on a body that never reached a message: these do (a
+    code, and a house rule's refusal, which names both values)."""
     with caplog.at_level(logging.DEBUG):
         response = client.post("/v1/predictions", json=[{**house, "Neighborhood": WORD}])
+        rule = client.post(
+            "/v1/predictions", json=[{**house, "GrLivArea": 500, "1stFlrSF": float(RULE)}]
+        )
     assert WORD in response.json()["detail"]
-    assert all(WORD not in record.getMessage() for record in caplog.records)
+    assert RULE in rule.json()["detail"]
+    assert all(
+        WORD not in record.getMessage() and RULE not in record.getMessage()
+        for record in caplog.records
+    )
 
 
 @pytest.mark.parametrize(

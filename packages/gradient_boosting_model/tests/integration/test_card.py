@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from gradient_boosting_model.card import model_card
-from gradient_boosting_model.card_summary import card_summary
 from gradient_boosting_model.config import Config
 from gradient_boosting_model.loading import load_card
 from gradient_boosting_model.persistence import load_metadata
+from gradient_boosting_model.schemas import HOUSE_FIELDS, REQUIRED_FIELDS
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def test_numeric_codes_are_shown_as_the_integers_a_client_sends(config: Config) 
         {"feature": "MSSubClass", "kind": "category", "fields": ["MSSubClass"],
          "importance": 0.01, "seen": [20.0, 60.0]},
     ]  # fmt: skip
-    card = json.loads(json.dumps(model_card(metadata)))
+    card = json.loads(json.dumps(model_card(metadata, config)))
     assert card["codes_seen"]["MSSubClass"][:3] == [20, 30, 40]
     assert all(type(code) is int for code in card["codes_seen"]["MSSubClass"])
     assert card["codes_seen"]["Exterior1st"] == metadata["codes_seen"]["Exterior1st"]
@@ -43,14 +43,14 @@ def test_the_card_names_the_grades_a_better_value_of_which_never_lowers_a_price(
     """Since 0.3.5 (``blend.monotone_grades``): which fields, in which order; null for an
     artifact trained before, or with the setting off."""
     metadata = load_metadata(config)
-    shown = model_card(metadata)["monotone_grades"]
+    shown = model_card(metadata, config)["monotone_grades"]
     assert shown == {
         "fields": [name for name, kind in _kinds().items() if kind == "grade"],
         "order": ["Po", "Fa", "TA", "Gd", "Ex"],
     }
     assert config.blend.monotone_grades
     del metadata["monotone_grades"]
-    assert model_card(metadata)["monotone_grades"] is None
+    assert model_card(metadata, config)["monotone_grades"] is None
 
 
 def test_the_card_names_the_years_a_later_value_of_which_never_lowers_a_price(
@@ -59,10 +59,10 @@ def test_the_card_names_the_years_a_later_value_of_which_never_lowers_a_price(
     """Since 0.3.6 (``blend.later_never_lower``): the remodel's year, since 0.3.7 every year
     made an age (built, remodelled, the garage's); null before."""
     metadata = load_metadata(config)
-    assert model_card(metadata)["later_never_lower"] == list(config.blend.later_never_lower)
+    assert model_card(metadata, config)["later_never_lower"] == list(config.blend.later_never_lower)
     assert set(config.blend.later_never_lower) == set(config.features.elapsed_years.variables)
     del metadata["later_never_lower"]
-    assert model_card(metadata)["later_never_lower"] is None
+    assert model_card(metadata, config)["later_never_lower"] is None
 
 
 def test_the_card_names_the_counts_and_areas_more_of_which_never_lowers_a_price(
@@ -71,12 +71,12 @@ def test_the_card_names_the_counts_and_areas_more_of_which_never_lowers_a_price(
     """Since 0.3.8 (``blend.more_never_lower``): the garage's cars and area, the frontage, the
     veneer and the bathrooms as the config lists them; null before."""
     metadata = load_metadata(config)
-    assert model_card(metadata)["more_never_lower"] == list(config.blend.more_never_lower)
+    assert model_card(metadata, config)["more_never_lower"] == list(config.blend.more_never_lower)
     assert {"GarageCars", "GarageArea", "LotFrontage", "MasVnrArea"} <= set(
         config.blend.more_never_lower
     )
     del metadata["more_never_lower"]
-    assert model_card(metadata)["more_never_lower"] is None
+    assert model_card(metadata, config)["more_never_lower"] is None
 
 
 def _kinds() -> dict[str, str]:
@@ -100,9 +100,10 @@ def test_the_summary_says_the_cards_figures() -> None:
         summary["accuracy"],
     )
     held = re.search(
-        r"The 90% range held (\d+) of those (\d+) sale prices \(([0-9.]+)\), and ([0-9.]+) in "
-        r"cross-validation; for each kind of sale .*? from ([0-9.]+) to ([0-9.]+) in "
-        r"cross-validation: .*? held from ([0-9.]+) to ([0-9.]+) of the prices of each tenth",
+        r"The 90% range held (\d+) of (\d+) held-out houses' sale prices \(([0-9.]+); those "
+        r"whose range is calibrated\), and ([0-9.]+) in cross-validation; for each kind of sale "
+        r"\(SaleCondition: .*? from ([0-9.]+) to ([0-9.]+) in cross-validation: send "
+        r"SaleCondition\. .*? held from ([0-9.]+) to ([0-9.]+) of the prices of each tenth",
         summary["ranges"],
     )
     warned = re.search(
@@ -110,7 +111,10 @@ def test_the_summary_says_the_cards_figures() -> None:
         r"([0-9.]+), against ([0-9.]+) for the others",
         summary["warned"],
     )
-    partial = re.search(r"it held ([0-9.]+) of the prices of houses sent with", summary["partial"])
+    partial = re.search(
+        r"it held ([0-9.]+) of the prices of houses sent with (\d+) of their (\d+) details",
+        summary["partial"],
+    )
     assert years and close and held and warned and partial, summary
     sold = next(feature for feature in card["input_ranges"] if feature["feature"] == "YrSold")
     holdout = card["holdout_metrics"]["calibrated"]
@@ -143,21 +147,45 @@ def test_the_summary_says_the_cards_figures() -> None:
         f"{folds['rmsle_unwarned']:.3f}",
     )
     seven = card["intervals"]["partial_houses"]["cross_validation"]["field_sets"]["7 required"]
-    assert partial.group(1) == f"{seven['coverage']:.2f}"
+    assert partial.groups() == (
+        f"{seven['coverage']:.2f}",
+        str(len(REQUIRED_FIELDS)),
+        str(len(HOUSE_FIELDS)),
+    )
 
 
-def test_the_summary_leaves_out_what_an_older_card_cannot_say(config: Config) -> None:
-    """A model trained before its ranges were calibrated per kind of sale (0.3.0) or widened
-    for a partial house (0.3.4) has no such figures: the summary says nothing of them, rather
-    than failing to load the card."""
-    card = model_card(load_metadata(config))
-    card["intervals"].pop("partial_houses")
-    for kind in card["intervals"]["coverage"].values():
-        kind.pop("by_sale_condition")
-    summary = card_summary(card)
+def test_an_older_models_card_loads_and_its_summary_says_only_what_it_can(
+    config: Config, tmp_path: Path
+) -> None:
+    """A model before 0.3.0 recorded no holdout figures apart for houses without a warning, no
+    coverage per kind of sale and (at first) no median miss; before 0.3.4 no partial houses'
+    ranges; any model may lack a sale-year range. Its card still loads (a figure read
+    unguarded was a ``ModelArtifactError``), and its summary says nothing it has no figure for,
+    nor that houses without a warning were measured where all were."""
+    metadata = load_metadata(config)
+    metrics = metadata["metrics"]
+    metrics["holdout"] = {
+        **metrics["holdout"].pop("calibrated"),
+        **{name: metrics["holdout"][name] for name in ("intervals",)},
+    }
+    del metrics["holdout"]["median_ape"]
+    for kind in ("holdout", "cross_validation"):
+        del metrics[kind]["intervals"]["by_sale_condition"]
+    del metadata["intervals"]["partial_houses"]
+    metadata["input_ranges"] = [
+        feature for feature in metadata["input_ranges"] if feature["feature"] != "YrSold"
+    ]
+    older = tmp_path / "older.joblib"
+    older.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    summary = load_card(older)["summary"]
     assert set(summary) == {"prices", "accuracy", "ranges", "warned"}
+    assert "in the years of the sales the model learned from" in summary["prices"]
+    assert "YrSold" not in summary["prices"]
+    assert summary["accuracy"].startswith(f"Of {metrics['holdout']['rows']} held-out houses (")
+    assert "without a warning" not in summary["accuracy"]
+    assert "half sold within" not in summary["accuracy"]
     assert "SaleCondition" not in summary["ranges"]
-    assert "The 90% range held" in summary["ranges"]
+    assert "or a detail was left out" in summary["warned"]
 
 
 def test_the_readmes_short_account_of_trust_quotes_the_summary() -> None:
