@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, cast, get_args
@@ -368,3 +369,11 @@ def load_config(path: Path = CONFIG_FILE) -> Config:
         return Config.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(f"invalid config {path}:\n{_describe(error)}") from error
+
+
+@cache
+def packaged_config() -> Config:
+    """The package's own config (``CONFIG_FILE``), read once a process: the packaged model is
+    loaded with it and its card made with it (``predict.packaged_model_and_metadata``,
+    ``loading.load_model_with_card``), where each read took a YAML parse and a validation."""
+    return load_config()

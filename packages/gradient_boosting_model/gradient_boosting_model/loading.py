@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gradient_boosting_model.card import model_card
-from gradient_boosting_model.config import Config, load_config
+from gradient_boosting_model.config import Config, load_config, packaged_config
 from gradient_boosting_model.errors import ModelArtifactError
 from gradient_boosting_model.persistence import load_metadata, load_model_and_metadata
 from gradient_boosting_model.persistence import load_model as load_artifact
@@ -53,14 +53,14 @@ def load_model_with_card(
     ModelArtifactError
         As ``load_model`` and ``load_card``.
     """
-    config = load_config()
     if path:
+        config = load_config()
         model, metadata = load_model_and_metadata(config, path=Path(path))
         return model, _card(metadata, config, Path(path).with_suffix(".json"))
     model, metadata = packaged_model_and_metadata()
     # The packaged model's metadata is kept for the process: each card is a card of its own,
     # as load_card's, which a caller changing it would otherwise change for the next.
-    return model, _card(copy.deepcopy(metadata), config, None)
+    return model, _card(copy.deepcopy(metadata), packaged_config(), None)
 
 
 def _card(metadata: dict[str, Any], config: Config, json_path: Path | None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gradient_boosting_model import __version__
-from gradient_boosting_model.config import load_config
+from gradient_boosting_model.config import packaged_config
 from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.explanation import Explanations
 from gradient_boosting_model.house_batch import HouseBatch
@@ -84,7 +84,7 @@ class PredictionResult:
 def packaged_model_and_metadata() -> tuple[TrainedModel, dict[str, Any]]:
     """The packaged model and the metadata JSON read to load it, on first use, kept for the
     life of the process (``default_model``; its card, ``loading.load_model_with_card``)."""
-    return load_model_and_metadata(load_config())
+    return load_model_and_metadata(packaged_config())
 
 
 def default_model() -> TrainedModel:

@@ -47,7 +47,7 @@ from gradient_boosting_model.batch_rules import batch_layout
 from gradient_boosting_model.derived_state import trained
 from gradient_boosting_model.errors import ModelError
 from gradient_boosting_model.house_batch import BatchLayout, HouseBatch, house_count
-from gradient_boosting_model.schemas import AREA_SUMS, HOUSE_RULES_WARNED
+from gradient_boosting_model.schemas import AREA_SUMS, HOUSE_RULES_WARNED, HouseRule
 from gradient_boosting_model.shown_values import shown
 
 Columns = Mapping[str, npt.NDArray[Any]]
@@ -63,15 +63,15 @@ ROUNDING = 1e-6
 class RecordRule:
     """``sum(sign * field) > slack`` breaks the rule; ``two_sided``, ``< -slack`` too, where
     the ``field`` is given, the others (parts, never below 0) counted as 0 where not given. The
-    warning is on ``field``, the term of sign +1; ``wording`` says what it broke (a one-sided
-    rule's: a year's, the bedrooms')."""
+    warning is on ``field``, the term of sign +1. A one-sided rule is a house rule only warned
+    of (``beyond``: a year's, the bedrooms'), whose warning says its ``breach``."""
 
     name: str
     field: str
     terms: tuple[tuple[str, float], ...]
     slack: float
     two_sided: bool
-    wording: str = ""
+    beyond: HouseRule | None = None
 
     @property
     def limit(self) -> float:
@@ -81,14 +81,12 @@ class RecordRule:
 
     def message(self, values: Mapping[str, float]) -> str:
         """The warning of a house whose fields have ``values`` (NaN: not given)."""
+        beyond = self.beyond
+        if beyond is not None:  # a field beyond another: a year after the sale, ...
+            breach = beyond.breach(values[beyond.field], values[beyond.at_most])
+            return f"{self.field} {breach}: no training house's was"
         said = f"{self.field} {shown(values[self.field])}"
         others = [name for name, sign in self.terms if sign < 0]
-        if not self.two_sided:  # a field beyond another: a year after the sale, ...
-            reference = others[0]
-            return (
-                f"{said} {self.wording} ({reference} {shown(values[reference])}): no training "
-                f"house's was"
-            )
         given = [name for name in others if not math.isnan(values[name])]
         added = " + ".join(f"{name} {shown(values[name])}" for name in given)
         total = shown(round(sum(values[name] for name in given), 6))
@@ -115,7 +113,7 @@ RULES: tuple[RecordRule, ...] = (
             ((rule.field, 1.0), (rule.at_most, -1.0)),
             float(rule.slack),
             False,
-            wording=rule.wording,
+            beyond=rule,
         )
         for rule in HOUSE_RULES_WARNED
     ),

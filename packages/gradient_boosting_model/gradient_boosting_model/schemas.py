@@ -322,11 +322,16 @@ class HouseRule:
             return True
         return ~rules_broken(value, bound, self.slack)
 
+    def breach(self, value: Any, bound: Any) -> str:
+        """What a house whose ``field`` is ``value`` and ``at_most`` is ``bound`` breaks, both
+        values given, so that a client sees which two numbers disagree: ``2010 is more than a
+        year after the sale (YrSold 2008)``. A refusal says it (``refusal``), and so does the
+        warning of a rule only warned of (``record_rules``), after the field's name."""
+        return f"{shown(value)} {self.wording} ({self.at_most} {shown(bound)})"
+
     def refusal(self, value: Any, bound: Any) -> str:
-        """Why a house whose ``field`` is ``value`` and ``at_most`` is ``bound`` is refused,
-        both values given as the warnings give them, so that a client sees which two numbers
-        disagree: ``2010 is more than a year after the sale (YrSold 2008).``"""
-        return f"{shown(value)} {self.wording} ({self.at_most} {shown(bound)})."
+        """Why a house breaking the rule is refused: its ``breach``, as a message ends."""
+        return f"{self.breach(value, bound)}."
 
 
 def rules_broken(values: Any, bounds: Any, slacks: Any) -> Any:

@@ -34,7 +34,10 @@ def prometheus_binary() -> str:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[real_server.Server]:
-    with real_server.running(tmp_path / "server.log", workers=2) as server:
+    """A server with a prediction store of its own, empty: the session's holds the houses other
+    tests priced, drifted ones among them (``MlApiInputDrift`` rightly pending on them)."""
+    state = {"ML_API_STATE_DIR": str(tmp_path / "state")}
+    with real_server.running(tmp_path / "server.log", state, workers=2) as server:
         yield server
 
 
@@ -132,18 +135,9 @@ def _scraped_at(url: str) -> datetime | None:
     return _moment(healthy[0]) if healthy else None
 
 
-@pytest.fixture
-def fresh_service(tmp_path: Path) -> Iterator[real_server.Server]:
-    """A server with a prediction store of its own, empty: the session's holds the houses other
-    tests priced, drifted ones among them (``MlApiInputDrift`` rightly pending on them)."""
-    state = {"ML_API_STATE_DIR": str(tmp_path / "state")}
-    with real_server.running(tmp_path / "server.log", state, workers=2) as server:
-        yield server
-
-
 def test_a_healthy_server_raises_no_alert(
     prometheus_binary: str,
-    fresh_service: real_server.Server,
+    service: real_server.Server,
     tmp_path: Path,
     request_rows: list[dict[str, Any]],
 ) -> None:
@@ -151,7 +145,6 @@ def test_a_healthy_server_raises_no_alert(
     no alert firing, none pending. (The migration's gauges, which only ``make migrate``
     exports, were written by every worker into the multiprocess folder as 0, and
     ``MlApiMigrationSlow`` fired on the first evaluation: "migrating for 56 years".)"""
-    service = fresh_service
     response = httpx.post(f"{service.url}/v1/predictions", json=request_rows[:1], timeout=10)
     assert response.status_code == 200
     prometheus, url = _start_prometheus(
